@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Process environment, validated once. Every setting has a default that works on a fresh clone. */
+const EnvSchema = z.object({
+  LOUPE_DB: z.string().min(1).default(path.join(process.cwd(), 'data', 'loupe.db')),
+  LOUPE_MODEL_DIR: z.string().min(1).default(path.join(process.cwd(), 'models', 'production')),
+  LOUPE_DATASET_DIR: z.string().min(1).default('/usr/share/datasets/fashion-mnist'),
+  /** Force a TensorFlow.js backend: tfjs-node, wasm or cpu. Unset: the fastest that loads. */
+  LOUPE_TF_BACKEND: z.enum(['tfjs-node', 'wasm', 'cpu']).optional(),
+  /** Threads for the wasm backend (1 disables the threaded build). */
+  LOUPE_WASM_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+let cached: Env | undefined;
+
+export function getEnv(): Env {
+  if (!cached) {
+    const parsed = EnvSchema.safeParse(process.env);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`Invalid environment: ${issue?.path.join('.')}: ${issue?.message}`);
+    }
+    cached = parsed.data;
+  }
+  return cached;
+}
