@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { getEnv } from '@/lib/env';
+import * as schema from './schema';
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+/**
+ * Opens a SQLite file with the settings every Loupe process needs. The web server and the
+ * worker share one file: WAL lets readers run beside the one writer, and the busy timeout
+ * makes a writer wait for the other's transaction instead of failing with SQLITE_BUSY.
+ */
+export function openDb(filePath: string): Db {
+  if (filePath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
+  const sqlite = new Database(filePath);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  // Off by default in SQLite, per connection; the schema's cascades and references rely on it.
+  sqlite.pragma('foreign_keys = ON');
+  // Safe with WAL (a crash may lose the last commits, never corrupt) and much faster to commit.
+  sqlite.pragma('synchronous = NORMAL');
+  return drizzle(sqlite, { schema });
+}
+
+// Cached on globalThis, not in a module variable: Next's dev server re-evaluates modules on
+// every change, and each evaluation would otherwise open (and leak) another connection.
+const globalForDb = globalThis as typeof globalThis & { __loupeDb?: Db };
+
+/** The process's one connection to the database at LOUPE_DB. */
+export function getDb(): Db {
+  globalForDb.__loupeDb ??= openDb(getEnv().LOUPE_DB);
+  return globalForDb.__loupeDb;
+}

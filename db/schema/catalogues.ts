@@ -1,0 +1,94 @@
+import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { checkIn, createdAtColumn, NOW_MS, timestampMs } from './columns';
+import { users } from './users';
+
+export const catalogues = sqliteTable('catalogues', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  /** Ordered: a label is an index into this array, so it must never be reordered once items exist. */
+  classNames: text('class_names', { mode: 'json' }).$type<string[]>().notNull(),
+  createdAt: createdAtColumn(),
+});
+export type Catalogue = typeof catalogues.$inferSelect;
+export type NewCatalogue = typeof catalogues.$inferInsert;
+
+export const IMPORT_KINDS = ['idx', 'csv', 'images'] as const;
+export type ImportKind = (typeof IMPORT_KINDS)[number];
+
+/** One row per import run, kept even when every row was already present (an audit trail). */
+export const imports = sqliteTable(
+  'imports',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    catalogueId: integer('catalogue_id')
+      .notNull()
+      .references(() => catalogues.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: IMPORT_KINDS }).notNull(),
+    /** Human-readable: the file path(s) the items came from. */
+    source: text('source').notNull(),
+    /** sha256 (hex) of the primary input file; null when items came from memory. */
+    fileHash: text('file_hash'),
+    /** Rows in the input. */
+    itemCount: integer('item_count').notNull(),
+    /** Rows actually added; the rest were already present from an earlier import. */
+    insertedCount: integer('inserted_count').notNull().default(0),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [
+    index('imports_catalogue_created_idx').on(t.catalogueId, t.createdAt),
+    checkIn('imports_kind_check', t.kind, IMPORT_KINDS),
+  ],
+);
+export type Import = typeof imports.$inferSelect;
+
+export interface RetrainPolicy {
+  /** Retrain once this many new human labels have accumulated since the last candidate. */
+  minNewLabels: number;
+  /** Automatic retraining can be switched off per catalogue. */
+  enabled: boolean;
+}
+
+export const DEFAULT_RETRAIN_POLICY: RetrainPolicy = { minNewLabels: 200, enabled: true };
+
+export const settings = sqliteTable('settings', {
+  catalogueId: integer('catalogue_id')
+    .primaryKey()
+    .references(() => catalogues.id, { onDelete: 'cascade' }),
+  /** Calibrated confidence at or above which a prediction is auto-accepted. */
+  threshold: real('threshold').notNull().default(0.9),
+  /** Class index (as a string key) -> threshold, overriding `threshold` for that class. */
+  perClassThresholds: text('per_class_thresholds', { mode: 'json' })
+    .$type<Record<string, number>>()
+    .notNull()
+    .default({}),
+  /** Fraction of auto-accepted items routed to review anyway, for an unbiased accuracy figure. */
+  auditRate: real('audit_rate').notNull().default(0.02),
+  retrainPolicy: text('retrain_policy', { mode: 'json' })
+    .$type<RetrainPolicy>()
+    .notNull()
+    .default(DEFAULT_RETRAIN_POLICY),
+  updatedAt: timestampMs('updated_at').notNull().default(NOW_MS),
+  updatedBy: integer('updated_by').references(() => users.id),
+});
+export type Settings = typeof settings.$inferSelect;
+
+/** Append-only history of settings edits: who changed which field from what to what. */
+export const settingsChanges = sqliteTable(
+  'settings_changes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    catalogueId: integer('catalogue_id')
+      .notNull()
+      .references(() => catalogues.id, { onDelete: 'cascade' }),
+    /** Null when the change came from a script rather than a signed-in user. */
+    userId: integer('user_id').references(() => users.id),
+    field: text('field').notNull(),
+    /** JSON-encoded values, so any field type fits one column. */
+    oldValue: text('old_value'),
+    newValue: text('new_value'),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [index('settings_changes_catalogue_created_idx').on(t.catalogueId, t.createdAt)],
+);
+export type SettingsChange = typeof settingsChanges.$inferSelect;

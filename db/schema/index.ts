@@ -1,0 +1,7 @@
+/** The whole schema, one module per domain. Import tables from here (`@/db/schema`). */
+export * from './catalogues';
+export * from './items';
+export * from './jobs';
+export * from './models';
+export * from './reviews';
+export * from './users';

@@ -1,0 +1,64 @@
+import { sql } from 'drizzle-orm';
+import { blob, check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { catalogues, imports } from './catalogues';
+import { checkIn, createdAtColumn } from './columns';
+
+export const LABEL_SOURCES = ['model', 'human', 'import'] as const;
+export type LabelSource = (typeof LABEL_SOURCES)[number];
+
+export const ITEM_STATUSES = ['unscored', 'auto_accepted', 'needs_review', 'reviewed'] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+
+export const EVAL_ROLES = ['holdout', 'gold'] as const;
+export type EvalRole = (typeof EVAL_ROLES)[number];
+
+export const items = sqliteTable(
+  'items',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    catalogueId: integer('catalogue_id')
+      .notNull()
+      .references(() => catalogues.id, { onDelete: 'cascade' }),
+    /** 28x28 grayscale, row-major, object light on a dark background (Fashion-MNIST convention). */
+    pixels: blob('pixels', { mode: 'buffer' }).notNull(),
+    /** sha256 (hex) of `pixels`: finds the same image imported under two names. */
+    contentHash: text('content_hash').notNull(),
+    /** Provenance: which file (plus a content-hash suffix, see lib/import) and which row of it. */
+    source: text('source').notNull(),
+    sourceRow: integer('source_row').notNull(),
+    externalId: text('external_id'),
+    /** The label the file came with, kept even after a reviewer changes `currentLabel`. */
+    importLabel: integer('import_label'),
+    currentLabel: integer('current_label'),
+    labelSource: text('label_source', { enum: LABEL_SOURCES }),
+    status: text('status', { enum: ITEM_STATUSES }).notNull().default('unscored'),
+    /** holdout/gold items have trusted labels and feed the unbiased measurements. */
+    evalRole: text('eval_role', { enum: EVAL_ROLES }),
+    importId: integer('import_id').references(() => imports.id),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [
+    // Re-importing the same file adds nothing: inserts use ON CONFLICT DO NOTHING on this key.
+    uniqueIndex('items_catalogue_source_row_uq').on(t.catalogueId, t.source, t.sourceRow),
+    // The review queue and the router scan one catalogue's items by status in id order.
+    index('items_catalogue_status_idx').on(t.catalogueId, t.status, t.id),
+    // Browsing and per-class counts filter by label.
+    index('items_catalogue_label_idx').on(t.catalogueId, t.currentLabel, t.id),
+    index('items_catalogue_eval_role_idx')
+      .on(t.catalogueId, t.evalRole)
+      .where(sql`${t.evalRole} is not null`),
+    index('items_catalogue_content_hash_idx').on(t.catalogueId, t.contentHash),
+    index('items_import_idx').on(t.importId),
+    check('items_pixels_length_check', sql`length(${t.pixels}) = 784`),
+    check('items_import_label_check', sql`${t.importLabel} is null or ${t.importLabel} >= 0`),
+    check('items_current_label_check', sql`${t.currentLabel} is null or ${t.currentLabel} >= 0`),
+    checkIn('items_status_check', t.status, ITEM_STATUSES),
+    check(
+      'items_label_source_check',
+      sql`${t.labelSource} is null or ${t.labelSource} in ('model', 'human', 'import')`,
+    ),
+    check('items_eval_role_check', sql`${t.evalRole} is null or ${t.evalRole} in ('holdout', 'gold')`),
+  ],
+);
+export type Item = typeof items.$inferSelect;
+export type NewItem = typeof items.$inferInsert;
