@@ -1,9 +1,10 @@
 /**
  * `npm run evaluate -- [--model <dir>] (--idx <dir> [--split t10k|train] | --csv <file>) [--json] [--out <file>]`
  *
- * Prints a text report, or with --json exactly one JSON object on stdout; --out writes the
- * text report to a file instead of stdout. Progress goes to stderr. Any failure is one line
- * `error: ...` on stderr and exit code 1.
+ * Prints a text report on stdout, or with --json exactly one JSON object instead; --out
+ * writes the text report to that file (stdout then carries only the JSON, if asked for).
+ * Progress goes to stderr. Any failure is one line
+ * `error: ...` on stderr and exit code 1 (LOUPE_DEBUG=1 adds the stack).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -118,6 +119,8 @@ export async function runEvaluateCli(argv: string[], io: CliIo): Promise<number>
     else if (command.out === undefined) io.stdout(text);
     return 0;
   } catch (error) {
+    // Same switch as scripts/cli.ts: a stack only when a developer asks for one.
+    if (process.env.LOUPE_DEBUG && error instanceof Error) io.stderr(`${error.stack ?? error.message}\n`);
     io.stderr(`${formatCliError(error)}\n`);
     return 1;
   }

@@ -19,7 +19,7 @@ function runEvaluate(args: string[]): { status: number | null; stdout: string; s
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' },
   });
   // npx may warn about npm config on stderr; that line is npm's, not ours.
   const stderr = result.stderr
