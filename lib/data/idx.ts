@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { AppError, badInput } from '@/lib/errors';
+
+/** Images from an IDX file: `count` images of rows x cols bytes, row-major, one after another. */
+export interface ImageSet {
+  count: number;
+  rows: number;
+  cols: number;
+  pixels: Uint8Array;
+}
+
+// IDX magic: two zero bytes, a type code (0x08 = unsigned byte), then the number of dimensions.
+const IMAGES_MAGIC = 0x00000803;
+const LABELS_MAGIC = 0x00000801;
+const IMAGES_HEADER_BYTES = 16;
+const LABELS_HEADER_BYTES = 8;
+const FASHION_MNIST_SIDE = 28;
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
+
+/** Gzip is detected by content (0x1f 0x8b), not by the file name, so a renamed file still reads. */
+function decompressIfGzip(buf: Uint8Array, source: string): Uint8Array {
+  if (buf.length < 2 || buf[0] !== 0x1f || buf[1] !== 0x8b) return buf;
+  try {
+    return new Uint8Array(gunzipSync(buf));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw badInput(`${source}: the file looks gzip-compressed but does not decompress (${reason}).`);
+  }
+}
+
+function readHeader(data: Uint8Array, source: string, opts: { magic: number; headerBytes: number; what: string }) {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  // The magic number first: "this is a labels file" helps more than "the header is short".
+  if (data.length >= 4 && view.getUint32(0, false) !== opts.magic) {
+    throw badInput(
+      `${source}: wrong magic number ${hex(view.getUint32(0, false))} at byte 0 (an IDX ${opts.what} file starts with ${hex(opts.magic)}); is this the right file?`,
+    );
+  }
+  if (data.length < opts.headerBytes) {
+    throw badInput(
+      `${source}: truncated: an IDX ${opts.what} file needs a ${opts.headerBytes}-byte header but the file has ${data.length} bytes.`,
+    );
+  }
+  return view;
+}
+
+function checkLength(data: Uint8Array, source: string, expected: number, description: string): void {
+  if (data.length < expected) {
+    throw badInput(`${source}: truncated: header says ${description} (${expected} bytes) but the file has ${data.length} bytes.`);
+  }
+  if (data.length > expected) {
+    throw badInput(
+      `${source}: header says ${description} (${expected} bytes) but the file has ${data.length - expected} extra bytes after byte ${expected}.`,
+    );
+  }
+}
+
+export function parseIdxImages(buf: Uint8Array, source: string): ImageSet {
+  const data = decompressIfGzip(buf, source);
+  const view = readHeader(data, source, { magic: IMAGES_MAGIC, headerBytes: IMAGES_HEADER_BYTES, what: 'images' });
+  const count = view.getUint32(4, false);
+  const rows = view.getUint32(8, false);
+  const cols = view.getUint32(12, false);
+  if (rows === 0 || cols === 0) {
+    throw badInput(`${source}: header says images of ${rows}x${cols}; an image needs at least one row and column.`);
+  }
+  const expected = IMAGES_HEADER_BYTES + count * rows * cols;
+  checkLength(data, source, expected, `${count} images of ${rows}x${cols}`);
+  // A copy, so the result does not pin a larger decompressed buffer and callers may mutate it.
+  return { count, rows, cols, pixels: data.slice(IMAGES_HEADER_BYTES) };
+}
+
+export function parseIdxLabels(buf: Uint8Array, source: string): Uint8Array {
+  const data = decompressIfGzip(buf, source);
+  const view = readHeader(data, source, { magic: LABELS_MAGIC, headerBytes: LABELS_HEADER_BYTES, what: 'labels' });
+  const count = view.getUint32(4, false);
+  checkLength(data, source, LABELS_HEADER_BYTES + count, `${count} labels`);
+  return data.slice(LABELS_HEADER_BYTES);
+}
+
+/** `<dir>/<name>` if present, else `<dir>/<name>.gz`; the raw file wins when both exist. */
+function locateIdxFile(dir: string, name: string): string {
+  for (const candidate of [path.join(dir, name), path.join(dir, `${name}.gz`)]) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  throw new AppError('not_found', `${path.join(dir, name)}[.gz]: file not found.`);
+}
+
+/** Reads one Fashion-MNIST-style split (train or t10k) from a folder of IDX files. */
+export function readIdxSplit(dir: string, split: 'train' | 't10k'): { images: ImageSet; labels: Uint8Array } {
+  const imagesPath = locateIdxFile(dir, `${split}-images-idx3-ubyte`);
+  const labelsPath = locateIdxFile(dir, `${split}-labels-idx1-ubyte`);
+  const imagesName = path.basename(imagesPath);
+  const labelsName = path.basename(labelsPath);
+  const images = parseIdxImages(fs.readFileSync(imagesPath), imagesName);
+  if (images.rows !== FASHION_MNIST_SIDE || images.cols !== FASHION_MNIST_SIDE) {
+    throw badInput(
+      `${imagesName}: images are ${images.rows}x${images.cols}; Loupe needs ${FASHION_MNIST_SIDE}x${FASHION_MNIST_SIDE}.`,
+    );
+  }
+  const labels = parseIdxLabels(fs.readFileSync(labelsPath), labelsName);
+  if (labels.length !== images.count) {
+    throw badInput(`${labelsName}: has ${labels.length} labels but ${imagesName} has ${images.count} images; they must match.`);
+  }
+  return { images, labels };
+}
