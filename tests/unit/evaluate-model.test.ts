@@ -1,37 +1,27 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@/lib/ml/backend';
+import { createModel } from '@/lib/ml/model';
+import { saveModel } from '@/lib/ml/model-store';
 import { runEvaluateCli } from '@/scripts/evaluate';
 
 /*
- * The whole evaluate pipeline with a stand-in classifier, so it runs without tfjs or a
- * trained model: real IDX files on disk, fake logits, the CLI's JSON and text outputs.
+ * The whole evaluate pipeline on a real (small, untrained) model saved to disk and real IDX
+ * files: the CLI's JSON and text outputs, and its refusal of labels the model cannot know.
  */
-const fake = vi.hoisted(() => ({
-  classNames: ['a', 'b', 'c'],
-  disposed: 0,
-  // Item i gets a logit margin of 4 on class (i % 3), except item 5, which it gets wrong.
-  logitsFor(count: number, k: number): Float32Array {
-    const logits = new Float32Array(count * k);
-    for (let i = 0; i < count; i++) logits[i * k + (i === 5 ? 0 : i % 3)] = 4;
-    return logits;
-  },
-}));
-
-vi.mock('@/lib/ml/classifier', () => ({
-  loadClassifier: async () => ({
-    meta: { arch: 'fake-cnn', classNames: fake.classNames, temperature: 2, params: 42 },
-    backend: 'cpu',
-    predictLogits: async (_pixels: Uint8Array, count: number, opts?: { onProgress?: (d: number, t: number) => void }) => {
-      opts?.onProgress?.(count, count);
-      return fake.logitsFor(count, fake.classNames.length);
-    },
-    dispose: () => {
-      fake.disposed += 1;
-    },
-  }),
-}));
+async function saveSmallModel(dir: string, classNames: string[]): Promise<void> {
+  process.env.LOUPE_TF_BACKEND = 'wasm';
+  await initBackend();
+  const model = createModel('lenet5', { numClasses: classNames.length, seed: 11 });
+  await saveModel(dir, model, {
+    arch: 'lenet5', classNames, temperature: 2, params: model.countParams(), seed: 11, backend: 'wasm',
+    trainedAt: new Date().toISOString(), trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0,
+    dataset: 'test', trainCount: 0, validationCount: 0, validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
+  });
+  model.dispose();
+}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'loupe-evaluate-model-'));
 const modelDir = path.join(tmp, 'model');
@@ -60,16 +50,13 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout, stderr };
 }
 
-beforeEach(() => {
-  fake.classNames = ['a', 'b', 'c'];
-  fake.disposed = 0;
+const twoClassDir = path.join(tmp, 'model-2');
+beforeAll(async () => {
+  await saveSmallModel(modelDir, ['a', 'b', 'c']);
+  await saveSmallModel(twoClassDir, ['a', 'b']);
 });
 
-// vi.mock can only stand in for a module that exists; lib/ml/classifier.ts is written in
-// parallel with this test. Remove the guard once it has landed.
-const hasClassifier = existsSync(path.resolve(import.meta.dirname, '../../lib/ml/classifier.ts'));
-
-describe.skipIf(!hasClassifier)('evaluate with a stand-in classifier', () => {
+describe('evaluate a saved model', () => {
   it('prints exactly one JSON object on stdout with --json', async () => {
     writeIdxSplit([0, 1, 2, 0, 1, 2]);
     const { code, stdout, stderr } = await run(['--model', modelDir, '--idx', idxDir, '--json']);
@@ -79,18 +66,13 @@ describe.skipIf(!hasClassifier)('evaluate with a stand-in classifier', () => {
     for (const key of ['accuracy', 'n', 'ece', 'eceUncalibrated', 'perClass', 'confusion', 'riskCoverage']) {
       expect(report).toHaveProperty(key);
     }
-    expect(report).toMatchObject({ n: 6, accuracy: 5 / 6, backend: 'cpu', temperature: 2 });
-    expect(report.model).toMatchObject({ arch: 'fake-cnn', params: 42, dir: modelDir, classNames: ['a', 'b', 'c'] });
-    expect(report.confusion).toEqual([
-      [2, 0, 0],
-      [0, 2, 0],
-      [1, 0, 1],
-    ]);
+    expect(report).toMatchObject({ n: 6, backend: 'wasm', temperature: 2 });
+    expect(report.model).toMatchObject({ arch: 'lenet5', dir: modelDir, classNames: ['a', 'b', 'c'] });
+    const confusion = report.confusion as number[][];
+    expect(confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([2, 2, 2]);
+    expect(report.accuracy).toBeCloseTo((confusion[0]![0]! + confusion[1]![1]! + confusion[2]![2]!) / 6, 10);
     expect(report.imagesPerSecond).toBeGreaterThan(0);
-    // T = 2 flattens the fake model's 0.96 confidence, so calibration error changes.
-    expect(report.ece).not.toBeCloseTo(report.eceUncalibrated, 3);
     expect(stderr).toContain('predicted 6/6');
-    expect(fake.disposed).toBe(1);
   });
 
   it('writes the text report to --out and keeps stdout empty', async () => {
@@ -100,17 +82,15 @@ describe.skipIf(!hasClassifier)('evaluate with a stand-in classifier', () => {
     expect(code).toBe(0);
     expect(stdout).toBe('');
     const text = readFileSync(out, 'utf8');
-    expect(text).toContain('fake-cnn');
-    expect(text).toContain('Accuracy: 83.33%');
+    expect(text).toContain('lenet5');
+    expect(text).toMatch(/Accuracy: \d+\.\d\d%/);
   });
 
   it('refuses labels outside the model classes, and still disposes the model', async () => {
-    fake.classNames = ['a', 'b'];
     writeIdxSplit([0, 1, 2]);
-    const { code, stdout, stderr } = await run(['--model', modelDir, '--idx', idxDir, '--json']);
+    const { code, stdout, stderr } = await run(['--model', twoClassDir, '--idx', idxDir, '--json']);
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n').at(-1)).toBe("error: Label 2 of item 2 is outside the model's 2 classes (0-1).");
-    expect(fake.disposed).toBe(1);
   });
 });

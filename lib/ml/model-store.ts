@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { AppError } from '@/lib/errors';
+import { ARCHITECTURES } from '@/lib/ml/model';
+
+/** What Loupe stores beside a model's weights (meta.json). */
+export const ModelMeta = z.object({
+  arch: z.enum(ARCHITECTURES),
+  classNames: z.array(z.string()).min(2),
+  temperature: z.number().positive(),
+  params: z.number().int(),
+  seed: z.number().int(),
+  backend: z.string(),
+  trainedAt: z.string(),
+  trainingSeconds: z.number(),
+  epochs: z.number().int(),
+  bestEpoch: z.number().int(),
+  trainImagesPerSecond: z.number(),
+  dataset: z.string(),
+  trainCount: z.number().int(),
+  validationCount: z.number().int(),
+  validation: z.object({
+    accuracy: z.number(),
+    loss: z.number(),
+    ece: z.number(),
+    eceUncalibrated: z.number(),
+  }),
+  history: z.array(z.object({ epoch: z.number(), loss: z.number(), valLoss: z.number(), valAccuracy: z.number(), learningRate: z.number(), seconds: z.number() })),
+});
+export type ModelMeta = z.infer<typeof ModelMeta>;
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+const META_JSON = 'meta.json';
+
+/**
+ * Saves topology, weights and metadata into `dir`. Files are written into a fresh sibling
+ * folder which then replaces `dir` by rename, so a reader never sees a half-written model.
+ */
+export async function saveModel(dir: string, model: tf.LayersModel, meta: ModelMeta): Promise<void> {
+  const target = path.resolve(dir);
+  const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
+  fs.mkdirSync(staging, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const modelJson = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        convertedBy: null,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
+      };
+      fs.writeFileSync(path.join(staging, MODEL_JSON), JSON.stringify(modelJson));
+      fs.writeFileSync(path.join(staging, WEIGHTS_BIN), Buffer.from(weightData));
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  fs.writeFileSync(path.join(staging, META_JSON), JSON.stringify(meta, null, 2) + '\n');
+  const old = `${target}.old-${process.pid}-${Date.now()}`;
+  if (fs.existsSync(target)) fs.renameSync(target, old);
+  fs.renameSync(staging, target);
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+export function readModelMeta(dir: string): ModelMeta {
+  const file = path.join(dir, META_JSON);
+  if (!fs.existsSync(file)) throw new AppError('not_found', `No model at ${dir}: ${META_JSON} is missing. Train one with "npm run train" or pass --model <dir>.`);
+  const parsed = ModelMeta.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new AppError('bad_input', `${file} is not a Loupe model description: ${parsed.error.issues[0]?.message}.`);
+  return parsed.data;
+}
+
+/** Loads a model saved by saveModel, with its metadata. */
+export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; meta: ModelMeta }> {
+  const meta = readModelMeta(dir);
+  const modelFile = path.join(dir, MODEL_JSON);
+  const weightsFile = path.join(dir, WEIGHTS_BIN);
+  for (const file of [modelFile, weightsFile]) {
+    if (!fs.existsSync(file)) throw new AppError('not_found', `No model at ${dir}: ${path.basename(file)} is missing.`);
+  }
+  const json = JSON.parse(fs.readFileSync(modelFile, 'utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+  const weights = fs.readFileSync(weightsFile);
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }),
+  );
+  return { model, meta };
+}

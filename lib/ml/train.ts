@@ -1,0 +1,137 @@
+import * as tf from '@tensorflow/tfjs';
+import { PIXELS_PER_IMAGE, IMAGE_SIZE } from '@/lib/ml/classes';
+import { augmentBatch, type AugmentOptions, DEFAULT_AUGMENT } from '@/lib/ml/data';
+import { argmaxRows, predictLogits } from '@/lib/ml/predict';
+import { negativeLogLikelihood } from '@/lib/ml/calibration';
+import { createRng, shuffledIndices } from '@/lib/ml/random';
+
+export interface LabelledImages {
+  pixels: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  valLoss: number;
+  valAccuracy: number;
+  learningRate: number;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  model: tf.LayersModel;
+  train: LabelledImages;
+  validation: LabelledImages;
+  numClasses: number;
+  epochs: number;
+  batchSize?: number;
+  learningRate?: number;
+  seed?: number;
+  augment?: AugmentOptions | null;
+  /** Halve the learning rate after this many epochs without a better validation loss. */
+  lrPatience?: number;
+  /** Stop after this many epochs without a better validation loss (best weights restored). */
+  stopPatience?: number;
+  onEpoch?: (report: EpochReport) => void;
+  onBatch?: (done: number, total: number) => void;
+}
+
+export interface TrainResult {
+  history: EpochReport[];
+  bestEpoch: number;
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+function oneHotBatch(labels: Uint8Array, indices: ArrayLike<number>, k: number): tf.Tensor2D {
+  const out = new Float32Array(indices.length * k);
+  for (let i = 0; i < indices.length; i++) out[i * k + labels[indices[i]!]!] = 1;
+  return tf.tensor2d(out, [indices.length, k]);
+}
+
+/** Validation loss (mean NLL at T=1) and accuracy, without augmentation or dropout. */
+export async function evaluateLoss(model: tf.LayersModel, data: LabelledImages, k: number): Promise<{ loss: number; accuracy: number; logits: Float32Array }> {
+  const logits = await predictLogits(model, data.pixels, data.count);
+  const predicted = argmaxRows(logits, k);
+  let correct = 0;
+  for (let i = 0; i < data.count; i++) if (predicted[i] === data.labels[i]) correct++;
+  return { loss: negativeLogLikelihood(logits, data.labels, k, 1), accuracy: correct / data.count, logits };
+}
+
+/**
+ * Mini-batch Adam on softmax cross-entropy with augmentation, learning-rate reduction on a
+ * validation-loss plateau, and early stopping that restores the best epoch's weights.
+ * The model is trained in place. Everything random comes from `seed`.
+ */
+export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+  const { model, train, validation, numClasses: k } = options;
+  const batchSize = options.batchSize ?? 128;
+  const seed = options.seed ?? 42;
+  const augment = options.augment === undefined ? DEFAULT_AUGMENT : options.augment;
+  const lrPatience = options.lrPatience ?? 2;
+  const stopPatience = options.stopPatience ?? 5;
+  const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  const rng = createRng(seed);
+  const history: EpochReport[] = [];
+  const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
+  let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
+  let sinceImproved = 0;
+  let sinceLrChange = 0;
+  let trainedImages = 0;
+  let trainingMs = 0;
+  const started = performance.now();
+
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    const epochStart = performance.now();
+    const order = shuffledIndices(train.count, rng);
+    const batches = Math.floor(train.count / batchSize);
+    let lossSum = 0;
+    for (let b = 0; b < batches; b++) {
+      const indices = order.subarray(b * batchSize, (b + 1) * batchSize);
+      if (augment) augmentBatch({ pixels: train.pixels, indices, rng, out: batchFloats, augment });
+      else for (let i = 0; i < batchSize; i++) for (let p = 0; p < PIXELS_PER_IMAGE; p++) batchFloats[i * PIXELS_PER_IMAGE + p] = train.pixels[indices[i]! * PIXELS_PER_IMAGE + p]! / 255;
+      const xs = tf.tensor4d(batchFloats, [batchSize, IMAGE_SIZE, IMAGE_SIZE, 1]);
+      const ys = oneHotBatch(train.labels, indices, k);
+      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, true);
+      lossSum += (await loss!.data())[0]!;
+      tf.dispose([xs, ys, loss!]);
+      options.onBatch?.(b + 1, batches);
+    }
+    const epochTrainMs = performance.now() - epochStart;
+    trainingMs += epochTrainMs;
+    trainedImages += batches * batchSize;
+    const val = await evaluateLoss(model, validation, k);
+    const learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
+    const report: EpochReport = { epoch, loss: lossSum / batches, valLoss: val.loss, valAccuracy: val.accuracy, learningRate, seconds: (performance.now() - epochStart) / 1000 };
+    history.push(report);
+    options.onEpoch?.(report);
+
+    if (val.loss < best.loss - 1e-4) {
+      tf.dispose(best.weights ?? []);
+      best = { loss: val.loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+      sinceImproved = 0;
+      sinceLrChange = 0;
+    } else {
+      sinceImproved++;
+      sinceLrChange++;
+      if (sinceImproved >= stopPatience) break;
+      if (sinceLrChange >= lrPatience) {
+        (optimizer as unknown as { learningRate: number }).learningRate = Math.max(learningRate * 0.5, 1e-5);
+        sinceLrChange = 0;
+      }
+    }
+  }
+  if (best.weights) {
+    model.setWeights(best.weights);
+    tf.dispose(best.weights);
+  }
+  optimizer.dispose();
+  return {
+    history,
+    bestEpoch: best.epoch,
+    imagesPerSecond: trainedImages / (trainingMs / 1000),
+    seconds: (performance.now() - started) / 1000,
+  };
+}

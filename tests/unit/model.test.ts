@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@/lib/ml/backend';
+import { loadClassifier } from '@/lib/ml/classifier';
+import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import { ARCHITECTURES, createModel } from '@/lib/ml/model';
+import { saveModel, type ModelMeta } from '@/lib/ml/model-store';
+import { trainModel } from '@/lib/ml/train';
+import { createRng } from '@/lib/ml/random';
+
+const K = 10;
+
+function syntheticSet(count: number, seed: number) {
+  // Class c lights up a horizontal band of rows c*2..c*2+4: trivially learnable.
+  const rng = createRng(seed);
+  const pixels = new Uint8Array(count * 784);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const c = i % K;
+    labels[i] = c;
+    for (let y = c * 2; y < c * 2 + 5; y++) for (let x = 4; x < 24; x++) pixels[i * 784 + y * 28 + x] = 150 + Math.floor(rng() * 100);
+  }
+  return { pixels, labels, count };
+}
+
+function metaFor(arch: ModelMeta['arch'], params: number): ModelMeta {
+  return {
+    arch, classNames: [...FASHION_MNIST_CLASSES], temperature: 1.5, params, seed: 1, backend: 'wasm', trainedAt: new Date().toISOString(),
+    trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0, dataset: 'test', trainCount: 0, validationCount: 0,
+    validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
+  };
+}
+
+describe('models', () => {
+  beforeAll(async () => {
+    process.env.LOUPE_TF_BACKEND = 'wasm';
+    await initBackend();
+  });
+
+  it.each(ARCHITECTURES)('%s maps [n,28,28,1] to n x 10 logits', (arch) => {
+    const model = createModel(arch, { numClasses: K });
+    const out = tf.tidy(() => model.predict(tf.zeros([3, 28, 28, 1])) as tf.Tensor);
+    expect(out.shape).toEqual([3, K]);
+    out.dispose();
+    if (arch === 'cnn') expect(model.countParams()).toBeLessThan(1_000_000);
+    model.dispose();
+  });
+
+  it('cnn learns a trivially separable set on wasm (training kernels in use)', async () => {
+    const model = createModel('cnn', { numClasses: K, seed: 3 });
+    const train = syntheticSet(320, 1);
+    const validation = syntheticSet(100, 2);
+    const result = await trainModel({ model, train, validation, numClasses: K, epochs: 3, batchSize: 32, learningRate: 3e-3, augment: null, stopPatience: 10 });
+    expect(result.history[0]!.loss).toBeGreaterThan(result.history.at(-1)!.loss);
+    expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
+    model.dispose();
+  });
+
+  it('save -> load round trip predicts the same, and predict leaks no tensor', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-model-'));
+    const model = createModel('lenet5', { numClasses: K, seed: 7 });
+    await saveModel(path.join(dir, 'm'), model, metaFor('lenet5', model.countParams()));
+    const { pixels } = syntheticSet(20, 5);
+    const before = tf.tidy(() => model.predict(tf.tensor4d(Float32Array.from(pixels, (p) => p / 255), [20, 28, 28, 1])) as tf.Tensor);
+    const expected = await before.data();
+    before.dispose();
+    model.dispose();
+
+    const classifier = await loadClassifier(path.join(dir, 'm'));
+    expect(classifier.meta.temperature).toBe(1.5);
+    const tensorsBefore = tf.memory().numTensors;
+    const logits = await classifier.predictLogits(pixels, 20);
+    const predictions = await classifier.predict(pixels, 20);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    for (let i = 0; i < expected.length; i++) expect(logits[i]).toBeCloseTo(expected[i]!, 4);
+    expect(predictions).toHaveLength(20);
+    for (const p of predictions) {
+      expect(p.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(p.confidence).toBe(Math.max(...p.probs));
+      expect(p.margin).toBeGreaterThanOrEqual(0);
+    }
+    classifier.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a missing model folder is a clear not_found error', async () => {
+    await expect(loadClassifier('/nonexistent/model')).rejects.toThrow(/No model at \/nonexistent\/model/);
+  });
+});
