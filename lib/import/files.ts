@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { parseCsv } from '@/lib/data/csv';
+import { parseIdxImages, parseIdxLabels } from '@/lib/data/idx';
+import { readImageFiles } from '@/lib/data/images';
+import { AppError, badInput } from '@/lib/errors';
+import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
+import { requireCatalogue } from './catalogues';
+import { importItems, type ImportItem, type ImportResult } from './items';
+import { parseInput } from './parse-input';
+
+// Each helper parses and checks the whole input first and only then opens the one write
+// transaction, so a bad file is rejected before anything is written.
+
+type OnProgress = (done: number, total: number) => void;
+
+async function readInputFile(filePath: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(filePath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new AppError('not_found', `${filePath}: file not found.`);
+    if (code === 'EISDIR') throw badInput(`${filePath}: is a folder; expected a file.`);
+    throw new AppError('internal', `${filePath}: could not be read.`, { cause: error });
+  }
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The items' `source`: the file name plus the start of its content hash. Keyed on content,
+ * re-importing the same file from anywhere adds nothing, while a different file that happens
+ * to share a name (two exports called data.csv) is not mistaken for one already imported.
+ */
+function sourceKey(filePath: string, hash: string): string {
+  return `${path.basename(filePath)}#${hash.slice(0, 12)}`;
+}
+
+const ImportIdxInput = z.object({
+  catalogueSlug: z.string().min(1),
+  imagesPath: z.string().min(1),
+  labelsPath: z.string().min(1).optional(),
+});
+
+export async function importIdx(
+  db: Db,
+  input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress },
+): Promise<ImportResult> {
+  const { catalogueSlug, imagesPath, labelsPath } = parseInput(ImportIdxInput, input);
+  requireCatalogue(db, catalogueSlug);
+  const imagesFile = await readInputFile(imagesPath);
+  const images = parseIdxImages(imagesFile, path.basename(imagesPath));
+  if (images.rows !== IMAGE_SIZE || images.cols !== IMAGE_SIZE) {
+    throw badInput(`${path.basename(imagesPath)}: images are ${images.rows}x${images.cols}; Loupe needs 28x28.`);
+  }
+  let labels: Uint8Array | null = null;
+  if (labelsPath) {
+    labels = parseIdxLabels(await readInputFile(labelsPath), path.basename(labelsPath));
+    if (labels.length !== images.count) {
+      throw badInput(
+        `${path.basename(labelsPath)}: has ${labels.length} labels but ${path.basename(imagesPath)} has ${images.count} images; they must match.`,
+      );
+    }
+  }
+  const fileHash = sha256Hex(imagesFile);
+  const items: ImportItem[] = Array.from({ length: images.count }, (_, row) => ({
+    pixels: images.pixels.subarray(row * PIXELS_PER_IMAGE, (row + 1) * PIXELS_PER_IMAGE),
+    label: labels ? labels[row]! : null,
+    sourceRow: row,
+  }));
+  return importItems(db, {
+    catalogueSlug,
+    kind: 'idx',
+    source: sourceKey(imagesPath, fileHash),
+    description: labelsPath ? `${imagesPath} + ${labelsPath}` : imagesPath,
+    fileHash,
+    items,
+    onProgress: input.onProgress,
+  });
+}
+
+const ImportCsvInput = z.object({ catalogueSlug: z.string().min(1), path: z.string().min(1) });
+
+export async function importCsv(
+  db: Db,
+  input: z.infer<typeof ImportCsvInput> & { onProgress?: OnProgress },
+): Promise<ImportResult> {
+  const { catalogueSlug, path: csvPath } = parseInput(ImportCsvInput, input);
+  const catalogue = requireCatalogue(db, catalogueSlug);
+  const file = await readInputFile(csvPath);
+  const parsed = parseCsv(file.toString('utf8'), path.basename(csvPath), { numClasses: catalogue.classNames.length });
+  const fileHash = sha256Hex(file);
+  const items: ImportItem[] = Array.from({ length: parsed.count }, (_, row) => ({
+    pixels: parsed.pixels.subarray(row * PIXELS_PER_IMAGE, (row + 1) * PIXELS_PER_IMAGE),
+    label: parsed.labels ? parsed.labels[row]! : null,
+    // Data rows, 0-based, header excluded: the same numbering as IDX.
+    sourceRow: row,
+  }));
+  return importItems(db, {
+    catalogueSlug,
+    kind: 'csv',
+    source: sourceKey(csvPath, fileHash),
+    description: csvPath,
+    fileHash,
+    items,
+    onProgress: input.onProgress,
+  });
+}
+
+const ImportImagesInput = z.object({
+  catalogueSlug: z.string().min(1),
+  paths: z.array(z.string().min(1)).min(1, 'give at least one image file or folder'),
+  label: z.number().int().min(0).optional(),
+});
+
+/** Imports image files (folders expand to their images); `label`, if given, applies to all. */
+export async function importImages(
+  db: Db,
+  input: z.infer<typeof ImportImagesInput> & { onProgress?: OnProgress },
+): Promise<ImportResult> {
+  const { catalogueSlug, paths, label } = parseInput(ImportImagesInput, input);
+  requireCatalogue(db, catalogueSlug);
+  const decoded = await readImageFiles(paths);
+  const hashes = decoded.map((image) => sha256Hex(image.pixels));
+  const items: ImportItem[] = decoded.map((image, index) => ({
+    pixels: image.pixels,
+    label: label ?? null,
+    sourceRow: 0,
+    // Per file, keyed on the decoded pixels: the same picture imported again is recognised.
+    source: sourceKey(image.source, hashes[index]!),
+    externalId: path.basename(image.source, path.extname(image.source)),
+  }));
+  const description = decoded.length === 1 ? decoded[0]!.source : `${decoded.length} images from ${paths.join(', ')}`;
+  return importItems(db, {
+    catalogueSlug,
+    kind: 'images',
+    source: description,
+    fileHash: sha256Hex(Buffer.from(hashes.join('\n'))),
+    items,
+    onProgress: input.onProgress,
+  });
+}

@@ -1,0 +1,167 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { count, eq } from 'drizzle-orm';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { imports, items } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+import { ensureCatalogue, importCsv, importIdx, importImages, importItems, type ImportItem } from '@/lib/import';
+import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-import-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function freshDb(): Db {
+  const db = openDb(path.join(dir, `${Math.random().toString(36).slice(2)}.db`));
+  migrateDb(db);
+  ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
+  return db;
+}
+
+function itemCount(db: Db): number {
+  return db.select({ n: count() }).from(items).get()!.n;
+}
+
+function makeItems(n: number, label: (i: number) => number | null = (i) => i % 10): ImportItem[] {
+  return Array.from({ length: n }, (_, i) => ({ pixels: new Uint8Array(784).fill(i % 256), label: label(i), sourceRow: i }));
+}
+
+function idxFiles(labels: number[]): { imagesPath: string; labelsPath: string } {
+  const images = new Uint8Array(16 + labels.length * 784);
+  const view = new DataView(images.buffer);
+  [0x803, labels.length, 28, 28].forEach((v, i) => view.setUint32(i * 4, v));
+  const labelBuf = new Uint8Array(8 + labels.length);
+  new DataView(labelBuf.buffer).setUint32(0, 0x801);
+  new DataView(labelBuf.buffer).setUint32(4, labels.length);
+  labelBuf.set(labels, 8);
+  const imagesPath = path.join(dir, `images-${labels.length}-idx3-ubyte.gz`);
+  const labelsPath = path.join(dir, `labels-${labels.length}-idx1-ubyte`);
+  fs.writeFileSync(imagesPath, gzipSync(images));
+  fs.writeFileSync(labelsPath, labelBuf);
+  return { imagesPath, labelsPath };
+}
+
+describe('importItems', () => {
+  it('writes items with import labels, unscored, in WAL mode', () => {
+    const db = freshDb();
+    expect(db.$client.pragma('journal_mode', { simple: true })).toBe('wal');
+    const result = importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(1200) });
+    expect(result).toMatchObject({ total: 1200, inserted: 1200, alreadyPresent: 0 });
+    const first = db.select().from(items).where(eq(items.sourceRow, 3)).get()!;
+    expect(first).toMatchObject({ importLabel: 3, currentLabel: 3, labelSource: 'import', status: 'unscored', source: 'mem' });
+    expect(first.pixels.length).toBe(784);
+    expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(db.select().from(imports).get()).toMatchObject({ itemCount: 1200, insertedCount: 1200, kind: 'idx' });
+  });
+
+  it('does not duplicate on re-import and counts what was already present', () => {
+    const db = freshDb();
+    importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(10) });
+    const again = importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(15) });
+    expect(again).toMatchObject({ total: 15, inserted: 5, alreadyPresent: 10 });
+    expect(itemCount(db)).toBe(15);
+  });
+
+  it('writes nothing when one row is bad, and names the row', () => {
+    const db = freshDb();
+    const list = makeItems(1500, (i) => (i === 1234 ? 10 : i % 10));
+    expect(() => importItems(db, { catalogueSlug: 'fashion', kind: 'csv', source: 'f.csv', items: list })).toThrow(
+      'f.csv, row 1234: label 10 is out of range; this catalogue has classes 0-9.',
+    );
+    expect(itemCount(db)).toBe(0);
+    expect(db.select({ n: count() }).from(imports).get()!.n).toBe(0);
+  });
+
+  it('rolls back earlier chunks when a later write fails', () => {
+    const db = freshDb();
+    const list = makeItems(1200);
+    const progress: number[] = [];
+    expect(() =>
+      importItems(db, {
+        catalogueSlug: 'fashion',
+        kind: 'idx',
+        source: 'mem',
+        items: list,
+        onProgress: (done) => {
+          progress.push(done);
+          if (done >= 1000) throw new Error('disk full');
+        },
+      }),
+    ).toThrow('disk full');
+    expect(progress).toEqual([500, 1000]);
+    expect(itemCount(db)).toBe(0);
+  });
+
+  it('rejects an unknown catalogue as not_found', () => {
+    const db = freshDb();
+    const err = (() => {
+      try {
+        importItems(db, { catalogueSlug: 'nope', kind: 'idx', source: 'm', items: makeItems(1) });
+      } catch (error) {
+        return error as AppError;
+      }
+    })();
+    expect(err?.code).toBe('not_found');
+  });
+});
+
+describe('ensureCatalogue', () => {
+  it('returns the existing catalogue and refuses a different class list', () => {
+    const db = freshDb();
+    const again = ensureCatalogue(db, { slug: 'fashion', name: 'Other name', classNames: [...FASHION_MNIST_CLASSES] });
+    expect(again.name).toBe('Fashion');
+    expect(() => ensureCatalogue(db, { slug: 'fashion', name: 'F', classNames: ['a', 'b'] })).toThrow(/cannot change/);
+    expect(() => ensureCatalogue(db, { slug: 'Bad Slug', name: 'F', classNames: ['a', 'b'] })).toThrow(/slug/);
+  });
+});
+
+describe('file imports', () => {
+  it('imports IDX with labels, and again from a copy without duplicating', async () => {
+    const db = freshDb();
+    const files = idxFiles([9, 0, 3]);
+    expect(await importIdx(db, { catalogueSlug: 'fashion', ...files })).toMatchObject({ inserted: 3 });
+    const copy = path.join(dir, 'copy', path.basename(files.imagesPath));
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.copyFileSync(files.imagesPath, copy);
+    expect(await importIdx(db, { catalogueSlug: 'fashion', imagesPath: copy })).toMatchObject({ inserted: 0, alreadyPresent: 3 });
+    expect(db.select().from(items).all().map((i) => i.importLabel)).toEqual([9, 0, 3]);
+  });
+
+  it('rejects an IDX label count mismatch before writing', async () => {
+    const db = freshDb();
+    const { imagesPath } = idxFiles([1, 2]);
+    const { labelsPath } = idxFiles([1, 2, 3]);
+    await expect(importIdx(db, { catalogueSlug: 'fashion', imagesPath, labelsPath })).rejects.toThrow(/has 3 labels but .* has 2 images/);
+    expect(itemCount(db)).toBe(0);
+  });
+
+  it('imports CSV and rejects a bad one whole', async () => {
+    const db = freshDb();
+    const good = path.join(dir, 'good.csv');
+    fs.writeFileSync(good, `${[1, ...new Array(784).fill(0)].join(',')}\n${[2, ...new Array(784).fill(9)].join(',')}\n`);
+    expect(await importCsv(db, { catalogueSlug: 'fashion', path: good })).toMatchObject({ inserted: 2 });
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, `${[1, ...new Array(784).fill(0)].join(',')}\n${[12, ...new Array(784).fill(9)].join(',')}\n`);
+    await expect(importCsv(db, { catalogueSlug: 'fashion', path: bad })).rejects.toThrow('bad.csv: line 2, column 1: label 12 is out of range 0-9.');
+    expect(itemCount(db)).toBe(2);
+  });
+
+  it('imports images with a shared label; a missing file is not_found', async () => {
+    const db = freshDb();
+    const png = path.join(dir, 'shoe.png');
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#ffffff' } })
+      .composite([{ input: { create: { width: 20, height: 10, channels: 3, background: '#000000' } }, left: 5, top: 5 }])
+      .png()
+      .toFile(png);
+    const result = await importImages(db, { catalogueSlug: 'fashion', paths: [png], label: 7 });
+    expect(result).toMatchObject({ inserted: 1 });
+    expect(db.select().from(items).get()).toMatchObject({ currentLabel: 7, externalId: 'shoe', sourceRow: 0 });
+    await expect(importImages(db, { catalogueSlug: 'fashion', paths: [path.join(dir, 'gone.png')] })).rejects.toMatchObject({
+      code: 'not_found',
+    });
+  });
+});
