@@ -124,7 +124,11 @@ export async function importImages(
   input: z.infer<typeof ImportImagesInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
   const { catalogueSlug, paths, label } = parseInput(ImportImagesInput, input);
-  requireCatalogue(db, catalogueSlug);
+  const { classNames } = requireCatalogue(db, catalogueSlug);
+  // Checked before decoding a folder of photos, not after.
+  if (label !== undefined && label >= classNames.length) {
+    throw badInput(`label ${label} is out of range; catalogue "${catalogueSlug}" has classes 0-${classNames.length - 1}.`);
+  }
   const decoded = await readImageFiles(paths);
   const hashes = decoded.map((image) => sha256Hex(image.pixels));
   const items: ImportItem[] = decoded.map((image, index) => ({

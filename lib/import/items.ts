@@ -52,7 +52,8 @@ function sha256Hex(bytes: Uint8Array): string {
 /** Checks every item before anything is written, so the error names the row, not a constraint. */
 function checkItems(list: ImportItem[], classCount: number, source: string): void {
   list.forEach((item, index) => {
-    const where = `${item.source ?? source}, row ${item.sourceRow}`;
+    // Without the content-hash suffix of file sources: people know the file by its name.
+    const where = `${(item.source ?? source).replace(/#[0-9a-f]{12}$/, '')}, row ${item.sourceRow}`;
     if (item.pixels.length !== PIXELS_PER_IMAGE) {
       throw badInput(`${where}: an item has ${PIXELS_PER_IMAGE} pixels (28x28), this one has ${item.pixels.length}.`);
     }

@@ -11,6 +11,7 @@ import { imports, items } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { ensureCatalogue, importCsv, importIdx, importImages, importItems, type ImportItem } from '@/lib/import';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import { parseImportArgs } from '@/scripts/import';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-import-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -163,5 +164,29 @@ describe('file imports', () => {
     await expect(importImages(db, { catalogueSlug: 'fashion', paths: [path.join(dir, 'gone.png')] })).rejects.toMatchObject({
       code: 'not_found',
     });
+    await expect(importImages(db, { catalogueSlug: 'fashion', paths: [png], label: 10 })).rejects.toThrow(
+      'label 10 is out of range; catalogue "fashion" has classes 0-9.',
+    );
+  });
+});
+
+describe('parseImportArgs', () => {
+  it('takes every path after --images', () => {
+    const args = parseImportArgs(['--catalogue', 'c', '--images', 'a.png', 'b.png', 'dir', '--label', '3']);
+    expect(args).toMatchObject({ catalogue: 'c', images: ['a.png', 'b.png', 'dir'], label: 3, create: false });
+  });
+
+  it('defaults the split and the class list, and splits --classes', () => {
+    const plain = parseImportArgs(['--catalogue', 'c', '--idx', 'd']);
+    expect(plain.split).toBe('t10k');
+    expect(plain.classes).toBeUndefined();
+    expect(parseImportArgs(['--catalogue', 'c', '--create', '--classes', 'cat, dog', '--csv', 'f.csv']).classes).toEqual(['cat', 'dog']);
+  });
+
+  it('requires exactly one source and known options', () => {
+    expect(() => parseImportArgs(['--catalogue', 'c'])).toThrow(/exactly one of --idx, --images-file, --csv or --images/);
+    expect(() => parseImportArgs(['--catalogue', 'c', '--csv', 'a', '--idx', 'b'])).toThrow(/exactly one/);
+    expect(() => parseImportArgs(['--catalogue', 'c', '--csv', 'a', 'stray'])).toThrow(/unexpected argument "stray"/);
+    expect(() => parseImportArgs(['--catalogue', 'c', '--idx', 'd', '--split', 'test'])).toThrow(/--split/);
   });
 });
