@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
+import { createModel } from '@/lib/ml/model';
 
 /** Runs `fn` on `backend` and returns plain arrays, so results can be compared across backends. */
 async function on(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -51,13 +52,102 @@ describe('wasm training kernels agree with cpu', () => {
       const x = seeded([c.n, c.h, c.w, c.ci], 1)() as tf.Tensor4D;
       const f = seeded([c.k, c.k, c.ci, c.co], 2)() as tf.Tensor4D;
       const y = tf.conv2d(x, f, c.stride, c.pad);
-      const dy = seeded(y.shape, 3)();
+      // Activation-gradient scale as in training (|dy| ~ 0.1), so that a 28x28 sum of float32
+      // products stays within the absolute bound; the backends differ only in summation order.
+      const dy = tf.mul(seeded(y.shape, 3)(), 0.1);
       const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, f]);
       return [y, dx!, df!];
     };
     const ref = await on('cpu', compute);
     const got = await on('wasm', compute);
     for (let i = 0; i < ref.length; i++) expect(maxAbsDiff(ref[i]!, got[i]!)).toBeLessThan(1e-4);
+  });
+
+  it.each([
+    { shape: [1, 1, 1, 5], reps: [4, 3, 2, 1] },
+    { shape: [2, 3, 4], reps: [2, 1, 3] },
+    { shape: [3, 1], reps: [1, 4] },
+    { shape: [5], reps: [3] },
+  ])('Tile %o', async ({ shape, reps }) => {
+    const compute = () => [tf.tile(seeded(shape, 4)(), reps)];
+    const [ref, got] = [await on('cpu', compute), await on('wasm', compute)];
+    expect(maxAbsDiff(ref[0]!, got[0]!)).toBe(0);
+  });
+
+  it.each([
+    { shape: [6, 5, 4, 3], axis: [0, 1, 2], keepDims: false },
+    { shape: [6, 5, 4, 3], axis: [0, 1, 2], keepDims: true },
+    { shape: [7, 9], axis: [0], keepDims: false },
+    { shape: [7, 9], axis: [1], keepDims: false },
+    { shape: [4, 5, 6], axis: [1], keepDims: true },
+  ])('Sum and Mean %o', async ({ shape, axis, keepDims }) => {
+    const compute = () => {
+      const x = seeded(shape, 5)();
+      return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims)];
+    };
+    const [ref, got] = [await on('cpu', compute), await on('wasm', compute)];
+    for (let i = 0; i < ref.length; i++) expect(maxAbsDiff(ref[i]!, got[i]!)).toBeLessThan(1e-5);
+  });
+
+  it('Sum over 10^5 leading terms stays within a small relative bound', async () => {
+    const compute = () => [tf.sum(seeded([100000, 3], 6)(), 0)];
+    const [ref, got] = [await on('cpu', compute), await on('wasm', compute)];
+    for (let i = 0; i < 3; i++) expect(Math.abs(ref[0]![i]! - got[0]![i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref[0]![i]!)) + 2e-3);
+  });
+
+  it.each([
+    { shape: [2, 6, 6, 3], size: 2, stride: 2, pad: 'valid' as const },
+    { shape: [2, 7, 5, 2], size: 3, stride: 2, pad: 'same' as const },
+    { shape: [1, 5, 5, 2], size: 2, stride: 1, pad: 'valid' as const },
+  ])('MaxPoolGrad %o, including ties', async ({ shape, size, stride, pad }) => {
+    const compute = () => {
+      // relu of rounded noise: many tied zeros and ties between equal positives.
+      const x = tf.relu(tf.round(seeded(shape, 7)()));
+      const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), seeded(tf.maxPool(x as tf.Tensor4D, size, stride, pad).shape, 8)())))([x]);
+      return [dx!];
+    };
+    const [ref, got] = [await on('cpu', compute), await on('wasm', compute)];
+    expect(maxAbsDiff(ref[0]!, got[0]!)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    [false, true],
+    [true, false],
+    [true, true],
+    [false, false],
+  ])('BatchMatMul transposeA=%s transposeB=%s', async (ta, tb) => {
+    const compute = () => {
+      const a = seeded(ta ? [2, 7, 5] : [2, 5, 7], 9)() as tf.Tensor3D;
+      const b = seeded(tb ? [2, 4, 7] : [2, 7, 4], 10)() as tf.Tensor3D;
+      return [tf.matMul(a, b, ta, tb)];
+    };
+    const [ref, got] = [await on('cpu', compute), await on('wasm', compute)];
+    expect(maxAbsDiff(ref[0]!, got[0]!)).toBeLessThan(1e-4);
+  });
+
+  it('a whole cnn training step: loss and every weight gradient agree with cpu', async () => {
+    const compute = () => {
+      const model = createModel('cnn', { numClasses: 10, seed: 5 });
+      const x = tf.randomUniform([6, 28, 28, 1], 0, 1, 'float32', 11);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32'), 10);
+      // Dropout is random per backend; compare the deterministic part (training-mode batch norm).
+      const weights = model.trainableWeights.map((w) => w.read());
+      const { value, grads } = tf.variableGrads(() => {
+        let h: tf.Tensor = x;
+        for (const layer of model.layers) h = layer.getClassName() === 'Dropout' ? h : (layer.apply(h, { training: true }) as tf.Tensor);
+        return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
+      });
+      const out = [value, ...weights.map((w) => grads[w.name] ?? tf.zeros([1]))];
+      return out;
+    };
+    const ref = await on('cpu', compute);
+    const got = await on('wasm', compute);
+    expect(ref.length).toBeGreaterThan(8);
+    for (let i = 0; i < ref.length; i++) {
+      let scale = 0;
+      for (const v of ref[i]!) scale = Math.max(scale, Math.abs(v));
+      expect(maxAbsDiff(ref[i]!, got[i]!)).toBeLessThan(1e-4 * Math.max(1, scale));
+    }
   });
 
   it('Identity shares data and leaks nothing', async () => {

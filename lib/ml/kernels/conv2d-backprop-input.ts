@@ -22,7 +22,7 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputS
     if (sh > 1 || sw > 1) {
       // [n,oh,1,ow,1,co] padded to [n,oh,sh,ow,sw,co] puts each value at the top-left of an sh x sw cell.
       const cells = tf.pad(dy.reshape([n, oh, 1, ow, 1, co]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-      spread = cells.reshape([n, oh * sh, ow * sw, co]).slice([0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co]);
+      spread = cells.reshape([n, oh * sh, ow * sw, co]).slice([0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co]) as tf.Tensor4D;
     }
     const flipped = tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
     const top = kh - 1 - info.padInfo.top;
@@ -39,7 +39,6 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputS
     let dx = tf.conv2d(src, flipped, 1, explicit);
     if (dx.shape[1] > h || dx.shape[2] > w) dx = dx.slice([0, 0, 0, 0], [n, h, w, ci]);
     if (dx.shape[1] < h || dx.shape[2] < w) dx = tf.pad(dx, [[0, 0], [0, h - dx.shape[1]], [0, w - dx.shape[2]], [0, 0]]);
-    void co;
     return dx;
   });
 }

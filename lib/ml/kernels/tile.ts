@@ -22,7 +22,7 @@ export function tileInto(src: ArrayLike<number> & { subarray(a: number, b: numbe
       tail *= dim;
       continue;
     }
-    const target = last ? out : new (current.constructor as Float32ArrayConstructor)(prefix * block * rep);
+    const target: Float32Array | Int32Array | Uint8Array = last ? out : new (current.constructor as Float32ArrayConstructor)(prefix * block * rep);
     for (let p = 0; p < prefix; p++) {
       const from = current.subarray(p * block, (p + 1) * block);
       const base = p * block * rep;
