@@ -1,0 +1,9 @@
+import { checkHealth } from '@/lib/health';
+
+export const dynamic = 'force-dynamic';
+
+/** Public liveness check: says nothing about items or users, so it needs no sign-in. */
+export async function GET() {
+  const health = await checkHealth();
+  return Response.json(health, { status: health.ok ? 200 : 503 });
+}

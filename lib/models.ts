@@ -1,0 +1,45 @@
+import { and, eq } from 'drizzle-orm';
+import path from 'node:path';
+import type { Db } from '@/db/client';
+import { modelVersions, type ModelVersion } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+import type { ModelMeta } from '@/lib/ml/model-store';
+
+/** The catalogue's active model version, or null before any model was registered. */
+export function findActiveModel(db: Db, catalogueId: number): ModelVersion | null {
+  return db.select().from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get() ?? null;
+}
+
+export function requireActiveModel(db: Db, catalogueId: number): ModelVersion {
+  const model = findActiveModel(db, catalogueId);
+  if (!model) throw new AppError('not_found', 'This catalogue has no active model yet: register one before scoring.');
+  return model;
+}
+
+/**
+ * Registers a trained model folder as the catalogue's active version when it has none (the
+ * shipped model on first start). Weights stay where they are; the row points at them.
+ */
+export function registerInitialModel(db: Db, input: { catalogueId: number; name: string; dir: string; meta: ModelMeta }): ModelVersion {
+  return db.transaction(
+    (tx) => {
+      const existing = tx.select().from(modelVersions).where(and(eq(modelVersions.catalogueId, input.catalogueId), eq(modelVersions.status, 'active'))).get();
+      if (existing) return existing;
+      return tx
+        .insert(modelVersions)
+        .values({
+          catalogueId: input.catalogueId,
+          name: input.name,
+          arch: input.meta.arch,
+          weightsPath: path.resolve(input.dir),
+          temperature: input.meta.temperature,
+          metrics: { validation: input.meta.validation, params: input.meta.params, trainImagesPerSecond: input.meta.trainImagesPerSecond },
+          status: 'active',
+          promotedAt: new Date(),
+        })
+        .returning()
+        .get();
+    },
+    { behavior: 'immediate' },
+  );
+}

@@ -1,0 +1,87 @@
+import { and, asc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { items, predictions, settings, type ModelVersion } from '@/db/schema';
+import { loadClassifier, type Classifier, type Prediction } from '@/lib/ml/classifier';
+import { requireActiveModel } from '@/lib/models';
+import { DEFAULT_THRESHOLD, routeByConfidence } from '@/lib/routing';
+
+const BATCH = 2000;
+
+const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<string, Promise<Classifier>> };
+
+/** One loaded classifier per model folder per process. */
+export function getClassifier(model: Pick<ModelVersion, 'weightsPath'>): Promise<Classifier> {
+  cache.__loupeClassifiers ??= new Map();
+  let loaded = cache.__loupeClassifiers.get(model.weightsPath);
+  if (!loaded) {
+    loaded = loadClassifier(model.weightsPath);
+    cache.__loupeClassifiers.set(model.weightsPath, loaded);
+  }
+  return loaded;
+}
+
+export interface ScoreResult {
+  scored: number;
+  autoAccepted: number;
+  needsReview: number;
+  modelVersionId: number;
+}
+
+/**
+ * Scores every unscored item of a catalogue with its active model and routes it.
+ *
+ * Per batch, one transaction writes the predictions and the routing. Labels from humans are
+ * never overwritten; an item that came with a label keeps it and goes to review only when
+ * the model disagrees (a likely label error), otherwise it is accepted.
+ */
+export async function scoreUnscoredItems(db: Db, options: { catalogueId: number; onProgress?: (done: number, total: number) => void }): Promise<ScoreResult> {
+  const model = requireActiveModel(db, options.catalogueId);
+  const classifier = await getClassifier(model);
+  const threshold = db.select({ threshold: settings.threshold }).from(settings).where(eq(settings.catalogueId, options.catalogueId)).get()?.threshold ?? DEFAULT_THRESHOLD;
+  const unscored = and(eq(items.catalogueId, options.catalogueId), eq(items.status, 'unscored'));
+  const total = db.select({ n: sql<number>`count(*)` }).from(items).where(unscored).get()?.n ?? 0;
+  const result: ScoreResult = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id };
+  let afterId = 0;
+  for (;;) {
+    const batch = db.select({ id: items.id, pixels: items.pixels, labelSource: items.labelSource, currentLabel: items.currentLabel }).from(items).where(and(unscored, gt(items.id, afterId))).orderBy(asc(items.id)).limit(BATCH).all();
+    if (batch.length === 0) break;
+    afterId = batch.at(-1)!.id;
+    const pixels = new Uint8Array(batch.length * 784);
+    batch.forEach((item, i) => pixels.set(item.pixels, i * 784));
+    const predicted = await classifier.predict(pixels, batch.length);
+    writeScores(db, { modelVersionId: model.id, threshold, batch, predicted, result });
+    options.onProgress?.(result.scored, total);
+  }
+  return result;
+}
+
+function writeScores(db: Db, input: { modelVersionId: number; threshold: number; batch: { id: number; labelSource: string | null; currentLabel: number | null }[]; predicted: Prediction[]; result: ScoreResult }): void {
+  const { batch, predicted, result, threshold, modelVersionId } = input;
+  db.transaction((tx) => {
+    batch.forEach((item, i) => {
+      const p = predicted[i]!;
+      tx.insert(predictions)
+        .values({ itemId: item.id, modelVersionId, probs: Array.from(p.probs, (v) => Number(v.toFixed(6))), predictedClass: p.predictedClass, confidence: p.confidence, margin: p.margin })
+        .onConflictDoNothing()
+        .run();
+      const fromImport = item.labelSource === 'import';
+      const status = fromImport ? (item.currentLabel === p.predictedClass ? 'auto_accepted' : 'needs_review') : routeByConfidence(p.confidence, threshold);
+      const changed = tx
+        .update(items)
+        .set(fromImport ? { status } : { status, currentLabel: p.predictedClass, labelSource: 'model' })
+        // Only items still unscored and not labelled by a human: the condition is the write's own.
+        .where(and(eq(items.id, item.id), eq(items.status, 'unscored'), or(isNull(items.labelSource), ne(items.labelSource, 'human'))))
+        .run().changes;
+      if (changed === 0) return;
+      result.scored++;
+      if (status === 'auto_accepted') result.autoAccepted++;
+      else result.needsReview++;
+    });
+  });
+}
+
+export function countItemsByStatus(db: Db, catalogueId: number): Record<string, number> {
+  const rows = db.select({ status: items.status, n: sql<number>`count(*)` }).from(items).where(eq(items.catalogueId, catalogueId)).groupBy(items.status).all();
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
