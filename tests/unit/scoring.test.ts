@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { items, predictions, settings } from '@/db/schema';
+import { ensureCatalogue, importItems } from '@/lib/import';
+import { initBackend } from '@/lib/ml/backend';
+import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import { createModel } from '@/lib/ml/model';
+import { readModelMeta, saveModel } from '@/lib/ml/model-store';
+import { findActiveModel, registerInitialModel } from '@/lib/models';
+import { routeByConfidence } from '@/lib/routing';
+import { countItemsByStatus, scoreUnscoredItems } from '@/lib/scoring';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-scoring-'));
+const modelDir = path.join(dir, 'model');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  process.env.LOUPE_TF_BACKEND = 'wasm';
+  await initBackend();
+  const model = createModel('lenet5', { numClasses: 10, seed: 3 });
+  await saveModel(modelDir, model, {
+    arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], temperature: 1, params: model.countParams(), seed: 3, backend: 'wasm',
+    trainedAt: new Date().toISOString(), trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0, dataset: 'test',
+    trainCount: 0, validationCount: 0, validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
+  });
+  model.dispose();
+});
+
+function setup(): { db: Db; catalogueId: number } {
+  const db = openDb(path.join(dir, `${Math.random().toString(36).slice(2)}.db`));
+  migrateDb(db);
+  const catalogue = ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: [...FASHION_MNIST_CLASSES] });
+  importItems(db, {
+    catalogueSlug: 'demo',
+    kind: 'idx',
+    source: 'test',
+    items: Array.from({ length: 30 }, (_, i) => ({ pixels: new Uint8Array(784).map((_, p) => (p * (i + 1)) % 256), label: i < 5 ? i % 10 : null, sourceRow: i })),
+  });
+  registerInitialModel(db, { catalogueId: catalogue.id, name: 'test', dir: modelDir, meta: readModelMeta(modelDir) });
+  return { db, catalogueId: catalogue.id };
+}
+
+describe('routing', () => {
+  it('accepts at or above the threshold, queues below it', () => {
+    expect(routeByConfidence(0.9, 0.9)).toBe('auto_accepted');
+    expect(routeByConfidence(Math.fround(0.9), 0.9)).toBe('auto_accepted');
+    expect(routeByConfidence(0.8999, 0.9)).toBe('needs_review');
+  });
+});
+
+describe('scoring', () => {
+  it('scores every unscored item once, labels model items and routes by the threshold', async () => {
+    const { db, catalogueId } = setup();
+    db.update(settings).set({ threshold: 0.15 }).where(eq(settings.catalogueId, catalogueId)).run();
+    const result = await scoreUnscoredItems(db, { catalogueId });
+    expect(result.scored).toBe(30);
+    expect(result.autoAccepted + result.needsReview).toBe(30);
+    expect(db.select().from(predictions).all()).toHaveLength(30);
+    const rows = db.select().from(items).innerJoin(predictions, eq(predictions.itemId, items.id)).all();
+    for (const { items: item, predictions: p } of rows) {
+      expect(p.modelVersionId).toBe(findActiveModel(db, catalogueId)!.id);
+      if (item.importLabel === null) {
+        expect(item.labelSource).toBe('model');
+        expect(item.currentLabel).toBe(p.predictedClass);
+        expect(item.status).toBe(routeByConfidence(p.confidence, 0.15));
+      } else {
+        // A label from the file is kept; disagreement with the model sends it to review.
+        expect(item.labelSource).toBe('import');
+        expect(item.currentLabel).toBe(item.importLabel);
+        expect(item.status).toBe(item.importLabel === p.predictedClass ? 'auto_accepted' : 'needs_review');
+      }
+      expect(p.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    }
+    expect((await scoreUnscoredItems(db, { catalogueId })).scored).toBe(0);
+    expect(countItemsByStatus(db, catalogueId).unscored ?? 0).toBe(0);
+  });
+
+  it('never overwrites a human label', async () => {
+    const { db, catalogueId } = setup();
+    const first = db.select().from(items).limit(1).get()!;
+    db.update(items).set({ currentLabel: 9, labelSource: 'human' }).where(eq(items.id, first.id)).run();
+    await scoreUnscoredItems(db, { catalogueId });
+    const after = db.select().from(items).where(eq(items.id, first.id)).get()!;
+    expect(after.currentLabel).toBe(9);
+    expect(after.labelSource).toBe('human');
+    expect(after.status).toBe('unscored');
+  });
+});
