@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { getEnv } from '@/lib/env';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const hasDataset = fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 't10k-labels-idx1-ubyte.gz')) || fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 't10k-labels-idx1-ubyte'));
+
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['tsx', 'scripts/bench.ts', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const positive = expect.any(Number);
+
+describe('npm run bench', () => {
+  it.runIf(hasDataset)('--quick --archs mlp prints one JSON object with every figure', async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--archs', 'mlp']);
+    expect(code, stderr).toBe(0);
+    // The whole of stdout is one object: progress and tfjs notices went to stderr.
+    const report = JSON.parse(stdout) as Record<string, any>;
+    expect(report.machine).toMatchObject({ cpuModel: expect.any(String), cores: positive, node: process.version, backend: expect.any(String) });
+    expect(Object.keys(report.archs)).toEqual(['mlp']);
+    const mlp = report.archs.mlp;
+    expect(mlp.train.imagesPerSecond).toBeGreaterThan(0);
+    expect(mlp.infer.weights).toBe('fresh');
+    for (const key of ['singleImagesPerSecond', 'parallelImagesPerSecond', 'parallelImagesPerSecondAfterStartup']) expect(mlp.infer[key], key).toBeGreaterThan(0);
+    // The t10k labels are read: an untrained model scores near chance, never outside [0, 1].
+    expect(mlp.infer.accuracy).toBeGreaterThanOrEqual(0);
+    expect(mlp.infer.accuracy).toBeLessThanOrEqual(1);
+    if (report.pytorch === null) {
+      expect(report.pytorchReason).toEqual(expect.any(String));
+      expect(report.ratios).toBeNull();
+    } else {
+      // Same layer layout: PyTorch's parameter count (moving statistics included) matches tfjs's.
+      expect(report.pytorch.archs.mlp.params).toBe(mlp.params);
+      expect(report.pytorch.archs.mlp.train.imagesPerSecond).toBeGreaterThan(0);
+      expect(report.pytorch.archs.mlp.infer.imagesPerSecond).toBeGreaterThan(0);
+      expect(report.ratios.mlp.train).toBeGreaterThan(0);
+      expect(report.ratios.mlp.infer).toBeGreaterThan(0);
+    }
+  }, 180_000);
+
+  it('rejects an unknown architecture with one error line', async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--archs', 'resnet']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const lines = stderr.split('\n').filter((line) => line && !line.startsWith('npm warn'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: --archs/);
+  }, 60_000);
+});
