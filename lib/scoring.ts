@@ -1,11 +1,16 @@
 import { and, asc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { items, predictions, settings, type ModelVersion } from '@/db/schema';
-import { loadClassifier, type Classifier, type Prediction } from '@/lib/ml/classifier';
+import { softmaxRows } from '@/lib/ml/calibration';
+import { loadClassifier, toPredictions, type Classifier, type Prediction } from '@/lib/ml/classifier';
+import { effectiveWorkers, predictLogitsParallel } from '@/lib/ml/parallel-predict';
 import { requireActiveModel } from '@/lib/models';
 import { DEFAULT_THRESHOLD, routeByConfidence } from '@/lib/routing';
 
-const BATCH = 2000;
+/** Items read and predicted per round; large rounds are sharded over both cores. */
+const PAGE = 10_000;
+/** Items written per transaction, so the web server's writes never wait long. */
+const WRITE_BATCH = 2000;
 
 const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<string, Promise<Classifier>> };
 
@@ -28,7 +33,8 @@ export interface ScoreResult {
 }
 
 /**
- * Scores every unscored item of a catalogue with its active model and routes it.
+ * Scores every unscored item of a catalogue with its active model and routes it. The
+ * temperature is the model version's (recalibrated per version), not the file's.
  *
  * Per batch, one transaction writes the predictions and the routing. Labels from humans are
  * never overwritten; an item that came with a label keeps it and goes to review only when
@@ -44,13 +50,22 @@ export async function scoreUnscoredItems(db: Db, options: { catalogueId: number;
   const result: ScoreResult = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id };
   let afterId = 0;
   for (;;) {
-    const batch = db.select({ id: items.id, pixels: items.pixels, labelSource: items.labelSource, currentLabel: items.currentLabel }).from(items).where(and(unscored, gt(items.id, afterId))).orderBy(asc(items.id)).limit(BATCH).all();
-    if (batch.length === 0) break;
-    afterId = batch.at(-1)!.id;
-    const pixels = new Uint8Array(batch.length * 784);
-    batch.forEach((item, i) => pixels.set(item.pixels, i * 784));
-    const predicted = await classifier.predict(pixels, batch.length);
-    writeScores(db, { modelVersionId: model.id, threshold, batch, predicted, result });
+    const page = db.select({ id: items.id, pixels: items.pixels, labelSource: items.labelSource, currentLabel: items.currentLabel }).from(items).where(and(unscored, gt(items.id, afterId))).orderBy(asc(items.id)).limit(PAGE).all();
+    if (page.length === 0) break;
+    afterId = page.at(-1)!.id;
+    const pixels = new Uint8Array(page.length * 784);
+    page.forEach((item, i) => pixels.set(item.pixels, i * 784));
+    const done = result.scored;
+    const onProgress = (n: number) => options.onProgress?.(done + n, total);
+    const logits =
+      effectiveWorkers(page.length) > 1
+        ? await predictLogitsParallel({ modelDir: model.weightsPath, pixels, count: page.length, onProgress })
+        : await classifier.predictLogits(pixels, page.length, { onProgress });
+    const k = classifier.meta.classNames.length;
+    const predicted = toPredictions(softmaxRows(logits, k, model.temperature), k);
+    for (let start = 0; start < page.length; start += WRITE_BATCH) {
+      writeScores(db, { modelVersionId: model.id, threshold, batch: page.slice(start, start + WRITE_BATCH), predicted: predicted.slice(start, start + WRITE_BATCH), result });
+    }
     options.onProgress?.(result.scored, total);
   }
   return result;

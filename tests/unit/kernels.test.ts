@@ -131,14 +131,15 @@ describe('wasm training kernels agree with cpu', () => {
       const x = tf.randomUniform([6, 28, 28, 1], 0, 1, 'float32', 11);
       const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32'), 10);
       // Dropout is random per backend; compare the deterministic part (training-mode batch norm).
-      const weights = model.trainableWeights.map((w) => w.read());
+      const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
       const { value, grads } = tf.variableGrads(() => {
         let h: tf.Tensor = x;
         for (const layer of model.layers) h = layer.getClassName() === 'Dropout' ? h : (layer.apply(h, { training: true }) as tf.Tensor);
         return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
       });
-      const out = [value, ...weights.map((w) => grads[w.name] ?? tf.zeros([1]))];
-      return out;
+      const missing = names.filter((n) => !grads[n]);
+      if (missing.length > 0) throw new Error(`no gradient for ${missing.join(', ')}`);
+      return [value, ...names.map((n) => grads[n]!)];
     };
     const ref = await on('cpu', compute);
     const got = await on('wasm', compute);
