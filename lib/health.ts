@@ -1,17 +1,19 @@
 import { eq, sql } from 'drizzle-orm';
 import { getDb } from '@/db/client';
 import { catalogues, modelVersions } from '@/db/schema';
-import { initBackend } from '@/lib/ml/backend';
+import { readWorkerStatus } from '@/lib/worker-status';
 
 export interface Health {
   ok: boolean;
   database: { ok: boolean; error?: string };
   models: { catalogue: string; version: string; arch: string; id: number }[];
+  /** The TensorFlow.js backend of the worker, which runs every model; null before it started. */
   mlBackend: string | null;
+  worker: { running: boolean; pid: number; updatedAt: string } | null;
 }
 
 /** What /api/v1/health reports: the database, each catalogue's active model, the ML backend. */
-export async function checkHealth(): Promise<Health> {
+export function checkHealth(): Health {
   let database: Health['database'] = { ok: true };
   let models: Health['models'] = [];
   try {
@@ -26,11 +28,12 @@ export async function checkHealth(): Promise<Health> {
   } catch {
     database = { ok: false, error: 'The database could not be read.' };
   }
-  let mlBackend: string | null = null;
-  try {
-    mlBackend = await initBackend();
-  } catch {
-    mlBackend = null;
-  }
-  return { ok: database.ok && mlBackend !== null, database, models, mlBackend };
+  const status = readWorkerStatus();
+  return {
+    ok: database.ok,
+    database,
+    models,
+    mlBackend: status?.backend ?? null,
+    worker: status ? { running: !status.stale, pid: status.pid, updatedAt: status.updatedAt } : null,
+  };
 }

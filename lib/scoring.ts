@@ -95,9 +95,3 @@ function writeScores(db: Db, input: { modelVersionId: number; threshold: number;
     });
   });
 }
-
-export function countItemsByStatus(db: Db, catalogueId: number): Record<string, number> {
-  const rows = db.select({ status: items.status, n: sql<number>`count(*)` }).from(items).where(eq(items.catalogueId, catalogueId)).groupBy(items.status).all();
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-}
-

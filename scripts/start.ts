@@ -28,10 +28,12 @@ for (const catalogue of db.select().from(catalogues).all()) {
   if (result.scored > 0) log(`${catalogue.slug}: ${result.autoAccepted} auto-accepted, ${result.needsReview} to review`);
 }
 
+// Next's anonymous telemetry would try to reach the internet; Loupe runs where it cannot.
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
 const nextBin = path.join(process.cwd(), 'node_modules', 'next', 'dist', 'bin', 'next');
 if (!fs.existsSync(path.join(process.cwd(), '.next', 'BUILD_ID')) || process.env.LOUPE_REBUILD) {
   log('building the web app (first start only; takes a minute or two)');
-  const build = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit' });
+  const build = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit', env });
   if (build.status !== 0) {
     console.error('error: the web app build failed (see above).');
     process.exit(1);
@@ -39,8 +41,8 @@ if (!fs.existsSync(path.join(process.cwd(), '.next', 'BUILD_ID')) || process.env
 }
 
 const children: ChildProcess[] = [
-  spawn(process.execPath, [nextBin, 'start', '-p', port], { stdio: 'inherit' }),
-  spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { stdio: 'inherit' }),
+  spawn(process.execPath, [nextBin, 'start', '-p', port], { stdio: 'inherit', env }),
+  spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { stdio: 'inherit', env }),
 ];
 log(`serving on http://localhost:${port}`);
 const stop = () => children.forEach((c) => c.kill('SIGTERM'));

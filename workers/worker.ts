@@ -1,8 +1,10 @@
 import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues } from '@/db/schema';
+import { initBackend } from '@/lib/ml/backend';
 import { findActiveModel } from '@/lib/models';
 import { scoreUnscoredItems } from '@/lib/scoring';
+import { writeWorkerStatus } from '@/lib/worker-status';
 
 /**
  * `npm run worker`: the background process beside the web server. For now it scores and
@@ -13,9 +15,12 @@ const db = getDb();
 migrateDb(db);
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping = true));
-console.error('[worker] started');
+const backend = await initBackend();
+const startedAt = new Date().toISOString();
+console.error(`[worker] started on ${backend}`);
 
 while (!stopping) {
+  writeWorkerStatus({ pid: process.pid, backend, startedAt, updatedAt: new Date().toISOString() });
   for (const catalogue of db.select().from(catalogues).all()) {
     if (!findActiveModel(db, catalogue.id)) continue;
     try {

@@ -13,7 +13,8 @@ import { createModel } from '@/lib/ml/model';
 import { readModelMeta, saveModel } from '@/lib/ml/model-store';
 import { findActiveModel, registerInitialModel } from '@/lib/models';
 import { routeByConfidence } from '@/lib/routing';
-import { countItemsByStatus, scoreUnscoredItems } from '@/lib/scoring';
+import { countItemsByStatus } from '@/lib/catalogue-summary';
+import { scoreUnscoredItems } from '@/lib/scoring';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-scoring-'));
 const modelDir = path.join(dir, 'model');

@@ -3,7 +3,7 @@ import { checkHealth } from '@/lib/health';
 export const dynamic = 'force-dynamic';
 
 /** Public liveness check: says nothing about items or users, so it needs no sign-in. */
-export async function GET() {
-  const health = await checkHealth();
+export function GET() {
+  const health = checkHealth();
   return Response.json(health, { status: health.ok ? 200 : 503 });
 }

@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { getEnv } from '@/lib/env';
+
+/**
+ * The worker's last heartbeat, in a small JSON file beside the database. The web server
+ * does not load TensorFlow.js (models run in the worker), so this is how /api/v1/health
+ * learns which ML backend is in use.
+ */
+const WorkerStatus = z.object({
+  pid: z.number().int(),
+  backend: z.string(),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+});
+export type WorkerStatus = z.infer<typeof WorkerStatus>;
+
+/** A heartbeat older than this means the worker is not running. */
+export const WORKER_STALE_MS = 60_000;
+
+function statusFile(): string {
+  return path.join(path.dirname(path.resolve(getEnv().LOUPE_DB)), 'worker-status.json');
+}
+
+export function writeWorkerStatus(status: WorkerStatus): void {
+  const file = statusFile();
+  const staging = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(staging, JSON.stringify(status));
+  fs.renameSync(staging, file);
+}
+
+export function readWorkerStatus(): (WorkerStatus & { stale: boolean }) | null {
+  try {
+    const status = WorkerStatus.parse(JSON.parse(fs.readFileSync(statusFile(), 'utf8')));
+    return { ...status, stale: Date.now() - Date.parse(status.updatedAt) > WORKER_STALE_MS };
+  } catch {
+    return null;
+  }
+}
