@@ -58,6 +58,35 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
 
   tf.engine().startScope();
   const model = createModel(options.arch, { numClasses: k, seed: options.seed });
+  const started = performance.now();
+  const describe = (input: { validationLogits: Float32Array; history: EpochReport[]; bestEpoch: number; imagesPerSecond: number }): ModelMeta => {
+    const { validationLogits: logits, history } = input;
+    const temperature = fitTemperature(logits, validation.labels, k);
+    const best = history.find((h) => h.epoch === input.bestEpoch);
+    return {
+      arch: options.arch,
+      classNames: [...FASHION_MNIST_CLASSES],
+      temperature,
+      params: model.countParams(),
+      seed: options.seed,
+      backend,
+      trainedAt: new Date().toISOString(),
+      trainingSeconds: (performance.now() - started) / 1000,
+      epochs: history.length,
+      bestEpoch: input.bestEpoch,
+      trainImagesPerSecond: input.imagesPerSecond,
+      dataset: `fashion-mnist train (${options.datasetDir})`,
+      trainCount: train.count,
+      validationCount: validation.count,
+      validation: {
+        accuracy: best?.valAccuracy ?? 0,
+        loss: best?.valLoss ?? 0,
+        ece: expectedCalibrationError({ probs: softmaxRows(logits, k, temperature), labels: validation.labels, k }).ece,
+        eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: validation.labels, k }).ece,
+      },
+      history,
+    };
+  };
   const result = await trainModel({
     model,
     train,
@@ -70,32 +99,15 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     augment: options.augment ? DEFAULT_AUGMENT : null,
     onEpoch: options.onEpoch,
     onBatch: options.onBatch,
-  });
-  const val = await evaluateLoss(model, validation, k);
-  const temperature = fitTemperature(val.logits, validation.labels, k);
-  const meta: ModelMeta = {
-    arch: options.arch,
-    classNames: [...FASHION_MNIST_CLASSES],
-    temperature,
-    params: model.countParams(),
-    seed: options.seed,
-    backend,
-    trainedAt: new Date().toISOString(),
-    trainingSeconds: result.seconds,
-    epochs: result.history.length,
-    bestEpoch: result.bestEpoch,
-    trainImagesPerSecond: result.imagesPerSecond,
-    dataset: `fashion-mnist train (${options.datasetDir})`,
-    trainCount: train.count,
-    validationCount: validation.count,
-    validation: {
-      accuracy: val.accuracy,
-      loss: val.loss,
-      ece: expectedCalibrationError({ probs: softmaxRows(val.logits, k, temperature), labels: validation.labels, k }).ece,
-      eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(val.logits, k, 1), labels: validation.labels, k }).ece,
+    // A checkpoint after every better epoch: a run stopped early still leaves its best model.
+    onImproved: async ({ epoch, history, validationLogits }) => {
+      const seconds = history.reduce((sum, h) => sum + h.seconds, 0);
+      const images = history.length * Math.floor(train.count / options.batchSize) * options.batchSize;
+      await saveModel(options.out, model, describe({ validationLogits, history, bestEpoch: epoch, imagesPerSecond: images / seconds }));
     },
-    history: result.history,
-  };
+  });
+  const final = await evaluateLoss(model, validation, k);
+  const meta = describe({ validationLogits: final.logits, history: result.history, bestEpoch: result.bestEpoch, imagesPerSecond: result.imagesPerSecond });
   await saveModel(options.out, model, meta);
   tf.engine().endScope();
   model.dispose();

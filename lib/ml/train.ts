@@ -36,6 +36,11 @@ export interface TrainOptions {
   stopPatience?: number;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
+  /**
+   * Called after an epoch that improved the validation loss, while the model holds that
+   * epoch's weights: the place to write a checkpoint, so a run stopped early loses nothing.
+   */
+  onImproved?: (info: { epoch: number; history: EpochReport[]; validationLogits: Float32Array }) => Promise<void>;
 }
 
 export interface TrainResult {
@@ -113,6 +118,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       best = { loss: val.loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
       sinceImproved = 0;
       sinceLrChange = 0;
+      await options.onImproved?.({ epoch, history: [...history], validationLogits: val.logits });
     } else {
       sinceImproved++;
       sinceLrChange++;
