@@ -1,0 +1,361 @@
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker as NodeWorker, type TransferListItem, type WorkerOptions } from 'node:worker_threads';
+
+/**
+ * Multi-threaded wasm backend under Node.
+ *
+ * @tensorflow/tfjs-backend-wasm ships a threaded-SIMD build (emscripten pthreads: a pool of
+ * workers sharing one SharedArrayBuffer heap, used by XNNPACK's pthreadpool), but it never
+ * picks it under Node (tfjs issue #3830): the feature flag says "no" under Node, the pthread
+ * workers are started from browser `blob:` URLs, and the main script those workers load is a
+ * Blob holding the bundled factory, whose code refers to the bundle's module variables
+ * (require$$0 = fs, ...) and cannot run on its own. Everything below works around exactly
+ * those points of version 4.22.0, which is why that version is pinned and checked.
+ */
+
+/** The only version whose internals (flag names, glue, worker protocol) this was written against. */
+export const PINNED_WASM_VERSION = '4.22.0';
+
+/**
+ * The emscripten glue pre-spawns 8 pthread workers (PTHREAD_POOL_SIZE) and the C++ side caps
+ * XNNPACK's pool at 8 threads (max_num_threads in backend.cc), so more can never be used.
+ */
+export const MAX_WASM_THREADS = 8;
+
+const PKG = '@tensorflow/tfjs-backend-wasm';
+const require = createRequire(import.meta.url);
+
+interface WasmModuleApi {
+  setThreadsCount(n: number): void;
+  getThreadsCount(): number;
+  version_wasm: string;
+}
+
+/** What the backend object exposes of the emscripten module (BackendWasm.wasm). */
+interface EmscriptenModule {
+  wasmMemory?: WebAssembly.Memory;
+  HEAPU8?: Uint8Array;
+  tfjs?: { getThreadsCount(): number };
+}
+
+interface ThreadsState {
+  /** Threads asked for by enableWasmThreads, 0 if it was not (or could not be) enabled. */
+  requested: number;
+  /** Set once the backend is up: what XNNPACK's pool really has. */
+  actual: number | null;
+  /**
+   * 'starting' from enableWasmThreads until wasmThreadsAfterInit ('running') or
+   * disableWasmThreads ('abandoned'); 'off' when threads were never enabled.
+   */
+  phase: 'off' | 'starting' | 'running' | 'abandoned';
+  /** Every pthread worker started, so that an abandoned start can end them. */
+  workers: Set<NodeWorker>;
+  /** Rejected by the first pthread worker that fails while the backend starts. */
+  failure: Promise<never> | null;
+  fail: ((error: Error) => void) | null;
+  restoreCpus: (() => void) | null;
+  /** The package's exports, kept from enableWasmThreads (the same module instance tfjs uses). */
+  api: WasmModuleApi | null;
+}
+
+// Per JS realm, like the tfjs engine itself (a worker thread has its own).
+const state: ThreadsState = { requested: 0, actual: null, phase: 'off', workers: new Set(), failure: null, fail: null, restoreCpus: null, api: null };
+
+/**
+ * Why enableWasmThreads last returned false (for the backend log), or null.
+ */
+export let wasmThreadsRefusal: string | null = null;
+
+function refuse(reason: string): false {
+  wasmThreadsRefusal = reason;
+  return false;
+}
+
+/** Threads needs shared wasm memory and Atomics; Node 20 has them, but check rather than crash. */
+function sharedMemoryWorks(): boolean {
+  try {
+    if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return memory.buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the pthread worker source to a file: node's Worker cannot start from the `blob:` URL
+ * the package's locateFile hands out. The file name carries a hash of the content, so that
+ * concurrent processes write identical bytes and a stale file from another version is never
+ * reused; write-then-rename keeps a half-written file from being loaded. `.cjs` because the
+ * worker source is CommonJS (it calls require and reads __filename).
+ */
+function writeWorkerFile(source: string): string {
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const file = path.join(os.tmpdir(), `loupe-tfjs-wasm-${PINNED_WASM_VERSION}-pthread-${hash}.cjs`);
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === source) return file;
+  const partial = `${file}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(partial, source);
+  fs.renameSync(partial, file);
+  return file;
+}
+
+/**
+ * The Worker class the emscripten glue instantiates for its pthreads (it reads the global
+ * `Worker`). Four changes from node's Worker, each for one browser assumption:
+ * - a `blob:` URL (the package's worker source) becomes the file written by writeWorkerFile,
+ *   started without the parent's execArgv;
+ * - the `load` message names the threaded glue's script as a Blob of the bundled factory,
+ *   which cannot run outside the bundle; it becomes the path of the package's standalone
+ *   emscripten glue for the same build (wasm-out/...threaded-simd.js), which the worker
+ *   reads with fs (its importScripts);
+ * - `ref()` does nothing. The glue unrefs a worker once it has loaded, but refs it again
+ *   while it runs a pthread, and XNNPACK's pool threads run for the life of the process: a
+ *   process that enabled threads would never exit on its own. Staying unreferenced is safe
+ *   because every parallel section is joined synchronously inside a kernel call on the main
+ *   thread: once the event loop is empty, no pthread has work left. (Until it has loaded, a
+ *   worker stays referenced as node made it, so start-up itself cannot be cut short.)
+ * - until the backend is running, a worker's error or early exit is reported to
+ *   `onFailure` instead of reaching the glue's handler, which rethrows it as an uncaught
+ *   exception and kills the process; the caller then falls back to the single-threaded
+ *   build (and the errors of the other workers of that abandoned start are dropped). Once
+ *   running, the glue's behaviour is kept: a pthread dying mid-computation would otherwise
+ *   leave the main thread waiting for it forever.
+ */
+function makePthreadWorkerClass(workerFile: string, mainScript: string, onFailure: (error: Error) => void): typeof NodeWorker {
+  return class PthreadWorker extends NodeWorker {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      const isBlob = typeof url === 'string' ? url.startsWith('blob:') : url.protocol === 'blob:';
+      // execArgv: [] because workers inherit the parent's flags, and a loader there (tsx,
+      // vitest) would try to transform the plain CommonJS worker file and fail to parse it.
+      super(isBlob ? workerFile : url, isBlob ? { ...options, execArgv: [] } : options);
+      state.workers.add(this);
+      this.on('exit', (code) => {
+        state.workers.delete(this);
+        if (state.phase === 'starting') onFailure(new Error(`a wasm pthread worker exited (code ${code}) while the backend started`));
+      });
+    }
+
+    override ref(): void {
+      // Deliberately not re-referenced: see the class comment.
+    }
+
+    override on(event: string | symbol, listener: (...args: any[]) => void): this {
+      if (event !== 'error') return super.on(event, listener);
+      return super.on(event, (error: unknown) => {
+        if (state.phase === 'running') return listener(error);
+        onFailure(error instanceof Error ? error : new Error(String(error)));
+      });
+    }
+
+    override postMessage(value: unknown, transferList?: readonly TransferListItem[]): void {
+      if (value !== null && typeof value === 'object' && (value as { cmd?: unknown }).cmd === 'load' && typeof (value as { urlOrBlob?: unknown }).urlOrBlob !== 'string') {
+        value = { ...(value as object), urlOrBlob: mainScript };
+      }
+      super.postMessage(value, transferList);
+    }
+  };
+}
+
+/**
+ * Makes the C++ side see enough cores. backend.cc computes, once, in a static initialiser
+ * that runs when the wasm module starts, `num_cores = emscripten_num_logical_cores() / 2`
+ * (it assumes hyper-threading) and caps the pool at that: on this 2-vCPU machine, 1 thread,
+ * whatever setThreadsCount says. Under Node the glue answers with `os.cpus().length`, the
+ * same `os` module object as ours, so os.cpus is patched to report 2 x threads, but only
+ * for the call that comes from the glue (recognised on the stack) and only once; every
+ * other caller sees the real list, and the patch removes itself after that call.
+ */
+function patchCpusForGlue(threads: number): () => void {
+  const original = os.cpus;
+  const restore = () => {
+    if (os.cpus === patched) os.cpus = original;
+  };
+  const patched = function cpus(): os.CpuInfo[] {
+    const real = original.call(os);
+    // The caller is two frames up; make sure a lowered stackTraceLimit cannot hide it.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 10;
+    const stack = new Error().stack ?? '';
+    Error.stackTraceLimit = limit;
+    if (!stack.includes('emscripten_num_logical_cores')) return real;
+    restore();
+    const first = real[0];
+    if (!first || real.length >= threads * 2) return real;
+    return Array.from({ length: threads * 2 }, (_, i) => real[i] ?? first);
+  };
+  os.cpus = patched;
+  return restore;
+}
+
+/**
+ * Selects the wasm backend's threaded-SIMD build with `threads` XNNPACK threads (the main
+ * thread counts as one). Call before the wasm backend initialises (before
+ * `tf.setBackend('wasm')`), then call wasmThreadsAfterInit once it has. Returns false, and
+ * leaves the single-threaded SIMD build in place, when threads < 2, the package is not the
+ * pinned version, the backend already started, or the runtime lacks something needed.
+ * Threads are process-wide in effect (one wasm heap); call once per process.
+ */
+export async function enableWasmThreads(threads: number): Promise<boolean> {
+  wasmThreadsRefusal = null;
+  if (!Number.isInteger(threads) || threads < 2) return refuse(`${threads} thread(s) requested`);
+  if (threads > MAX_WASM_THREADS) threads = MAX_WASM_THREADS;
+  if (state.requested > 0) return true;
+
+  let wasm: WasmModuleApi;
+  let version: string;
+  try {
+    // Importing the package registers its flags (WASM_HAS_*), which must exist before they can be set.
+    wasm = (await import(PKG)) as unknown as WasmModuleApi;
+    version = (require(`${PKG}/package.json`) as { version: string }).version;
+  } catch (error) {
+    return refuse(`${PKG} did not load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (version !== PINNED_WASM_VERSION || wasm.version_wasm !== PINNED_WASM_VERSION) {
+    return refuse(`${PKG} is ${version}, threads are only wired for ${PINNED_WASM_VERSION}`);
+  }
+  if (typeof wasm.setThreadsCount !== 'function' || typeof wasm.getThreadsCount !== 'function') return refuse('setThreadsCount/getThreadsCount missing');
+  // Too late once the backend instance exists: the build is chosen when it initialises.
+  if (tf.findBackend('wasm') != null) return refuse('the wasm backend already started');
+  if (!sharedMemoryWorks()) return refuse('no shared WebAssembly memory');
+  // The package's locateFile turns the worker source into a Blob URL before our Worker sees it.
+  if (typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function') return refuse('no Blob/URL.createObjectURL');
+  // There is only a threaded *SIMD* build; without SIMD, init() falls back by itself, but say so.
+  if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) return refuse('no wasm SIMD');
+
+  // Globally visible Worker: Node 20 has none; if something else defined one, do not fight it.
+  const existing = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
+  if (existing && existing.value !== NodeWorker) return refuse('a global Worker is already defined');
+
+  let workerFile: string;
+  let mainScript: string;
+  try {
+    // The package's own pthread worker source, the same text the bundle puts in its Blob.
+    const source = (require(`${PKG}/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`) as { wasmWorkerContents?: unknown }).wasmWorkerContents;
+    if (typeof source !== 'string' || !source.includes('WasmBackendModuleThreadedSimd') || !source.includes('importScripts')) {
+      return refuse('unexpected pthread worker source');
+    }
+    mainScript = require.resolve(`${PKG}/wasm-out/tfjs-backend-wasm-threaded-simd.js`);
+    if (!fs.readFileSync(mainScript, 'utf8').startsWith('\nvar WasmBackendModuleThreadedSimd')) return refuse('unexpected threaded glue script');
+    // The module keeps the source in a template literal, where the `\n` of the worker's
+    // `text+"\n"` became a real newline; inside that string literal it is a syntax error.
+    // The package's locateFile escapes it back the same way before making its Blob.
+    workerFile = writeWorkerFile(source.replace(/\n/g, '\\n'));
+  } catch (error) {
+    return refuse(`pthread worker files: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  state.failure = new Promise<never>((_, reject) => {
+    state.fail = reject;
+  });
+  // Nobody may be listening yet (or ever, if the caller does not race it): not "unhandled".
+  state.failure.catch(() => {});
+  state.phase = 'starting';
+  // The glue runs `globalThis.Worker = require('worker_threads').Worker` as it starts, which
+  // would undo a plain assignment; an accessor that keeps our class and ignores that write
+  // leaves the shim in place for allocateUnusedWorker/getNewWorker.
+  const PthreadWorker = makePthreadWorkerClass(workerFile, mainScript, (error) => state.fail?.(error));
+  Object.defineProperty(globalThis, 'Worker', {
+    configurable: true,
+    enumerable: false,
+    get: () => PthreadWorker,
+    set: () => {},
+  });
+
+  // The flag's own test answers false under Node (#3830); init() reads it to pick the
+  // threaded build and to give its factory the worker locateFile.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  state.restoreCpus = patchCpusForGlue(threads);
+  // The thread count init_with_threads_count receives; -1 (the default) would mean num_cores.
+  wasm.setThreadsCount(threads);
+  state.requested = threads;
+  state.api = wasm;
+  return true;
+}
+
+/**
+ * Rejects when a pthread worker fails while the threaded backend starts, or after
+ * `timeoutMs` (start-up normally takes well under a second; a worker that never reports
+ * "loaded" would otherwise leave `tf.setBackend` pending forever). Race it with
+ * `tf.setBackend('wasm')`. Never settles if threads were not enabled.
+ */
+export function wasmThreadsStartFailure(timeoutMs: number): Promise<never> {
+  const failure = state.failure;
+  if (!failure || state.phase !== 'starting') return new Promise<never>(() => {});
+  const timer = setTimeout(() => state.fail?.(new Error(`the threaded wasm backend did not start within ${timeoutMs} ms`)), timeoutMs);
+  // The timer must not keep a process alive that has finished everything else.
+  timer.unref();
+  failure.catch(() => {}).finally(() => clearTimeout(timer));
+  return failure;
+}
+
+/**
+ * Undoes enableWasmThreads so that the next `tf.setBackend('wasm')` starts the
+ * single-threaded SIMD build: the fallback after the threaded start failed. The pthread
+ * workers of the abandoned start are terminated (one that never loaded would otherwise keep
+ * the process alive).
+ */
+export function disableWasmThreads(): void {
+  if (state.requested === 0) return;
+  state.phase = 'abandoned';
+  for (const worker of state.workers) void worker.terminate();
+  state.restoreCpus?.();
+  state.restoreCpus = null;
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  // -1 is the package's default: the core count the (single-threaded) build sees, i.e. 1.
+  state.api?.setThreadsCount(-1);
+  delete (globalThis as { Worker?: unknown }).Worker;
+  state.requested = 0;
+}
+
+/**
+ * Finishes the set-up after the wasm backend initialised (successfully or not) and returns
+ * the thread count XNNPACK really uses (1 for the single-threaded build).
+ *
+ * It also makes the module's heap views follow growth made by any thread. In the threaded
+ * build the heap is a growable SharedArrayBuffer: growth does not detach the old buffer, it
+ * only leaves the old views short, and the glue refreshes `Module.HEAPU8` only when the
+ * growing thread is the main one. The stock backend and Loupe's kernels
+ * (typedArrayFromHeap) read `wasm.HEAPU8.buffer`, so a heap grown by a pool thread would
+ * give them a view too short for new tensors; the getter re-creates the view when the
+ * memory's size changed.
+ */
+export function wasmThreadsAfterInit(): number {
+  if (state.phase === 'starting') state.phase = 'running';
+  state.restoreCpus?.();
+  state.restoreCpus = null;
+  const backend = tf.findBackend('wasm') as unknown as { wasm?: EmscriptenModule } | null;
+  const module = backend?.wasm;
+  if (!module) {
+    state.actual = null;
+    return 0;
+  }
+  if (module.wasmMemory && module.wasmMemory.buffer instanceof SharedArrayBuffer) {
+    const memory = module.wasmMemory;
+    let view = module.HEAPU8 ?? new Uint8Array(memory.buffer);
+    Object.defineProperty(module, 'HEAPU8', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        if (view.byteLength !== memory.buffer.byteLength) view = new Uint8Array(memory.buffer);
+        return view;
+      },
+      set: (next: Uint8Array) => {
+        view = next;
+      },
+    });
+  }
+  // Asked of this backend's own module: the package-level getThreadsCount() reports whichever
+  // module was constructed last, which after a fallback could be an abandoned threaded one.
+  state.actual = module.tfjs?.getThreadsCount() ?? 1;
+  return state.actual;
+}
+
+/** Threads the wasm backend uses: null before wasmThreadsAfterInit, or if wasm is not in use. */
+export function wasmThreadsInUse(): number | null {
+  return state.actual;
+}
