@@ -42,7 +42,9 @@ async function tryTfjsNode(): Promise<boolean> {
   try {
     // Optional dependency: its install downloads libtensorflow, which fails without general
     // network access; npm then skips it and this require throws.
-    require('@tensorflow/tfjs-node');
+    // A computed name: bundlers (Next) must not try to resolve a package that may be absent.
+    const nativePackage = ['@tensorflow', 'tfjs-node'].join('/');
+    require(nativePackage);
     return await tf.setBackend('tensorflow');
   } catch {
     return false;
@@ -77,7 +79,8 @@ async function tryWasm(): Promise<boolean> {
     wasmThreadsAfterInit();
     registerWasmTrainingKernels();
     return true;
-  } catch {
+  } catch (error) {
+    console.error(`[loupe] the wasm backend could not start: ${error instanceof Error ? error.message : String(error)}`);
     return false;
   }
 }
