@@ -1,7 +1,7 @@
 import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues } from '@/db/schema';
-import { initBackend } from '@/lib/ml/backend';
+import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
 import { findActiveModel } from '@/lib/models';
 import { scoreUnscoredItems } from '@/lib/scoring';
 import { writeWorkerStatus } from '@/lib/worker-status';
@@ -20,7 +20,7 @@ const startedAt = new Date().toISOString();
 console.error(`[worker] started on ${backend}`);
 
 while (!stopping) {
-  writeWorkerStatus({ pid: process.pid, backend, startedAt, updatedAt: new Date().toISOString() });
+  writeWorkerStatus({ pid: process.pid, backend, threads: wasmThreadCount(), startedAt, updatedAt: new Date().toISOString() });
   for (const catalogue of db.select().from(catalogues).all()) {
     if (!findActiveModel(db, catalogue.id)) continue;
     try {
