@@ -9,7 +9,7 @@ export interface Health {
   models: { catalogue: string; version: string; arch: string; id: number }[];
   /** The TensorFlow.js backend of the worker, which runs every model; null before it started. */
   mlBackend: string | null;
-  worker: { running: boolean; pid: number; threads: number; updatedAt: string } | null;
+  worker: { running: boolean; pid: number; threads: number | null; updatedAt: string } | null;
 }
 
 /** What /api/v1/health reports: the database, each catalogue's active model, the ML backend. */
