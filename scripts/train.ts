@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { getEnv } from '@/lib/env';
+import { badInput } from '@/lib/errors';
 import { ARCHITECTURES } from '@/lib/ml/model';
-import { trainFromDataset } from '@/lib/ml/train-from-dataset';
+import { finalizeSavedModel, trainFromDataset } from '@/lib/ml/train-from-dataset';
 import { runCli } from '@/scripts/cli';
 
 const TrainArgs = z.object({
@@ -16,6 +17,7 @@ const TrainArgs = z.object({
   limit: z.coerce.number().int().min(1).optional(),
   'no-augment': z.boolean().default(false),
   dataset: z.string().optional(),
+  finalize: z.boolean().default(false),
 });
 
 await runCli(async () => {
@@ -31,12 +33,21 @@ await runCli(async () => {
       limit: { type: 'string' },
       'no-augment': { type: 'boolean' },
       dataset: { type: 'string' },
+      finalize: { type: 'boolean' },
     },
   });
   const args = TrainArgs.parse({ ...values, out: values.out ?? `models/${values.arch}-${Date.now()}` });
+  const datasetDir = args.dataset ?? getEnv().LOUPE_DATASET_DIR;
+  if (args.finalize) {
+    // --finalize --out <dir>: redo the post-training choices on validation, no training.
+    if (!values.out) throw badInput('--finalize needs --out <model dir>.');
+    const meta = await finalizeSavedModel({ dir: args.out, datasetDir });
+    console.log(JSON.stringify({ out: args.out, testTimeAugmentation: meta.testTimeAugmentation, temperature: meta.temperature, validation: meta.validation }));
+    return;
+  }
   const meta = await trainFromDataset({
     arch: args.arch,
-    datasetDir: args.dataset ?? getEnv().LOUPE_DATASET_DIR,
+    datasetDir,
     out: args.out,
     epochs: args.epochs,
     seed: args.seed,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { createModel, type Architecture } from '@/lib/ml/model';
-import { loadModel, readModelMeta, saveModel, type ModelMeta } from '@/lib/ml/model-store';
+import { loadModel, readModelMeta, saveUntrainedModel } from '@/lib/ml/model-store';
 import { predictLogitsParallel, effectiveWorkers } from '@/lib/ml/parallel-predict';
 import { argmaxRows, predictLogits } from '@/lib/ml/predict';
 import { trainModel, type LabelledImages } from '@/lib/ml/train';
@@ -72,14 +72,7 @@ export async function modelDirFor(arch: Architecture, numClasses: number, shippe
     }
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `loupe-bench-${arch}-`));
-  const model = createModel(arch, { numClasses, seed: 1 });
-  const meta: ModelMeta = {
-    arch, classNames: Array.from({ length: numClasses }, (_, i) => `class ${i}`), temperature: 1, params: model.countParams(), seed: 1,
-    backend: tf.getBackend(), trainedAt: new Date().toISOString(), trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0,
-    dataset: 'none (untrained, for timing)', trainCount: 0, validationCount: 0, validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
-  };
-  await saveModel(path.join(tmp, 'model'), model, meta);
-  model.dispose();
+  await saveUntrainedModel(path.join(tmp, 'model'), { arch, classNames: Array.from({ length: numClasses }, (_, i) => `class ${i}`) });
   return { dir: path.join(tmp, 'model'), weights: 'fresh', cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
 }
 

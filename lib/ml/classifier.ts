@@ -51,7 +51,7 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   };
   const logitsOf = (pixels: Uint8Array, count: number, options?: PredictLogitsOptions) => {
     checkInput(pixels, count);
-    return predictLogits(model as tf.LayersModel, pixels, count, options);
+    return predictLogits(model as tf.LayersModel, pixels, count, { testTimeAugmentation: meta.testTimeAugmentation, ...options });
   };
   return {
     meta,

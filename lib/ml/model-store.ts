@@ -3,13 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@/lib/errors';
-import { ARCHITECTURES } from '@/lib/ml/model';
+import { ARCHITECTURES, createModel, type Architecture } from '@/lib/ml/model';
 
 /** What Loupe stores beside a model's weights (meta.json). */
 export const ModelMeta = z.object({
   arch: z.enum(ARCHITECTURES),
   classNames: z.array(z.string()).min(2),
   temperature: z.number().positive(),
+  /** 'hflip': logits are averaged over the image and its mirror (chosen on validation). */
+  testTimeAugmentation: z.enum(['none', 'hflip']).default('none'),
   params: z.number().int(),
   seed: z.number().int(),
   backend: z.string(),
@@ -23,6 +25,8 @@ export const ModelMeta = z.object({
   validationCount: z.number().int(),
   validation: z.object({
     accuracy: z.number(),
+    /** Accuracy without test-time augmentation, when it was considered. */
+    accuracyWithoutTta: z.number().optional(),
     loss: z.number(),
     ece: z.number(),
     eceUncalibrated: z.number(),
@@ -30,6 +34,8 @@ export const ModelMeta = z.object({
   history: z.array(z.object({ epoch: z.number(), loss: z.number(), valLoss: z.number(), valAccuracy: z.number(), learningRate: z.number(), seconds: z.number() })),
 });
 export type ModelMeta = z.infer<typeof ModelMeta>;
+/** What saveModel accepts: fields with defaults may be left out. */
+export type ModelMetaInput = z.input<typeof ModelMeta>;
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -39,7 +45,8 @@ const META_JSON = 'meta.json';
  * Saves topology, weights and metadata into `dir`. Files are written into a fresh sibling
  * folder which then replaces `dir` by rename, so a reader never sees a half-written model.
  */
-export async function saveModel(dir: string, model: tf.LayersModel, meta: ModelMeta): Promise<void> {
+export async function saveModel(dir: string, model: tf.LayersModel, metaInput: ModelMetaInput): Promise<void> {
+  const meta = ModelMeta.parse(metaInput);
   const target = path.resolve(dir);
   const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
   fs.mkdirSync(staging, { recursive: true });
@@ -91,4 +98,37 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; m
     }),
   );
   return { model, meta };
+}
+
+/**
+ * Saves a freshly initialised model with placeholder metadata: for timing inference and for
+ * tests that need a real model folder without training one.
+ */
+export async function saveUntrainedModel(dir: string, options: { arch: Architecture; classNames: string[]; temperature?: number; seed?: number; backend?: string }): Promise<ModelMeta> {
+  const seed = options.seed ?? 1;
+  const model = createModel(options.arch, { numClasses: options.classNames.length, seed });
+  const meta = ModelMeta.parse({
+    arch: options.arch,
+    classNames: options.classNames,
+    temperature: options.temperature ?? 1,
+    params: model.countParams(),
+    seed,
+    backend: options.backend ?? tf.getBackend(),
+    trainedAt: new Date().toISOString(),
+    trainingSeconds: 0,
+    epochs: 0,
+    bestEpoch: 0,
+    trainImagesPerSecond: 0,
+    dataset: 'none (untrained)',
+    trainCount: 0,
+    validationCount: 0,
+    validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 },
+    history: [],
+  });
+  try {
+    await saveModel(dir, model, meta);
+  } finally {
+    model.dispose();
+  }
+  return meta;
 }

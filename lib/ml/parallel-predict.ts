@@ -96,10 +96,10 @@ function runShard(request: PredictShardRequest, events: { onReady: () => void; o
 
 async function predictInProcess(options: PredictLogitsParallelOptions): Promise<Float32Array> {
   await initBackend();
-  const { model } = await loadModel(options.modelDir);
+  const { model, meta } = await loadModel(options.modelDir);
   options.onReady?.(1);
   try {
-    return await predictLogits(model, options.pixels, options.count, { batchSize: options.batchSize, onProgress: options.onProgress });
+    return await predictLogits(model, options.pixels, options.count, { batchSize: options.batchSize, onProgress: options.onProgress, testTimeAugmentation: meta.testTimeAugmentation });
   } finally {
     model.dispose();
   }

@@ -33,11 +33,12 @@ port.once('message', (request: PredictShardRequest) => {
   void (async () => {
     try {
       const backend = await initBackend();
-      const { model } = await loadModel(request.modelDir);
+      const { model, meta } = await loadModel(request.modelDir);
       send({ type: 'ready' });
       try {
         const logits = await predictLogits(model, request.pixels, request.count, {
           batchSize: request.batchSize,
+          testTimeAugmentation: meta.testTimeAugmentation,
           onProgress: (done) => send({ type: 'progress', done }),
         });
         send({ type: 'done', logits, backend }, [logits.buffer as ArrayBuffer]);

@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { pixelsToTensor } from '@/lib/ml/data';
 
+export type TestTimeAugmentation = 'none' | 'hflip';
+
 export interface PredictLogitsOptions {
   batchSize?: number;
+  /** 'hflip' averages the logits of each image and its mirror image (clothes are symmetric). */
+  testTimeAugmentation?: TestTimeAugmentation;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -15,7 +19,13 @@ export async function predictLogits(model: tf.LayersModel, pixels: Uint8Array, c
   let out: Float32Array | null = null;
   for (let start = 0; start < count; start += batchSize) {
     const size = Math.min(batchSize, count - start);
-    const logits = tf.tidy(() => model.predict(pixelsToTensor(pixels, size, start), { batchSize: size }) as tf.Tensor2D);
+    const logits = tf.tidy(() => {
+      const x = pixelsToTensor(pixels, size, start);
+      const plain = model.predict(x, { batchSize: size }) as tf.Tensor2D;
+      if (options.testTimeAugmentation !== 'hflip') return plain;
+      const mirrored = model.predict(tf.reverse(x, 2), { batchSize: size }) as tf.Tensor2D;
+      return tf.div(tf.add(plain, mirrored), 2) as tf.Tensor2D;
+    });
     const values = (await logits.data()) as Float32Array;
     const k = logits.shape[1];
     logits.dispose();

@@ -6,9 +6,10 @@ import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { DEFAULT_AUGMENT } from '@/lib/ml/data';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
 import { createModel, type Architecture } from '@/lib/ml/model';
-import { saveModel, type ModelMeta } from '@/lib/ml/model-store';
+import { loadModel, saveModel, type ModelMeta } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
-import { evaluateLoss, trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
+import { argmaxRows, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
+import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
 
 /** Fixed seed for the train/validation split: the same 5,000 images whatever the training seed. */
 const SPLIT_SEED = 20170825;
@@ -40,6 +41,71 @@ function subset(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<numbe
   return { pixels: out, labels: outLabels, count: indices.length };
 }
 
+interface TtaChoice {
+  mode: TestTimeAugmentation;
+  logits: Float32Array;
+  accuracy: number;
+  accuracyWithoutTta: number;
+}
+
+function accuracyOf(logits: Float32Array, labels: Uint8Array, k: number): number {
+  const predicted = argmaxRows(logits, k);
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
+  return correct / labels.length;
+}
+
+/**
+ * Mirror averaging (predict the image and its horizontal mirror, average the logits) is kept
+ * only if it is more accurate on the validation split; it doubles the cost of a prediction.
+ */
+async function chooseTestTimeAugmentation(model: tf.LayersModel, validation: LabelledImages, k: number): Promise<TtaChoice> {
+  const plain = await predictLogits(model, validation.pixels, validation.count);
+  const mirrored = await predictLogits(model, validation.pixels, validation.count, { testTimeAugmentation: 'hflip' });
+  const plainAccuracy = accuracyOf(plain, validation.labels, k);
+  const mirroredAccuracy = accuracyOf(mirrored, validation.labels, k);
+  return mirroredAccuracy > plainAccuracy
+    ? { mode: 'hflip', logits: mirrored, accuracy: mirroredAccuracy, accuracyWithoutTta: plainAccuracy }
+    : { mode: 'none', logits: plain, accuracy: plainAccuracy, accuracyWithoutTta: plainAccuracy };
+}
+
+/** The fixed train/validation split of the Fashion-MNIST training set. */
+function splitTrainingSet(datasetDir: string, validationSize: number, limit?: number): { train: LabelledImages; validation: LabelledImages } {
+  const { images, labels } = readIdxSplit(datasetDir, 'train');
+  const order = shuffledIndices(images.count, createRng(SPLIT_SEED));
+  let trainIdx = order.subarray(validationSize);
+  if (limit) trainIdx = trainIdx.subarray(0, limit);
+  return { train: subset(images.pixels, labels, trainIdx), validation: subset(images.pixels, labels, order.subarray(0, validationSize)) };
+}
+
+/**
+ * Re-runs the post-training steps on a saved model (mirror averaging chosen on validation,
+ * temperature refitted) without training again; the rest of its metadata is kept.
+ */
+export async function finalizeSavedModel(options: { dir: string; datasetDir: string }): Promise<ModelMeta> {
+  await initBackend();
+  const { model, meta } = await loadModel(options.dir);
+  const { validation } = splitTrainingSet(options.datasetDir, meta.validationCount);
+  const k = meta.classNames.length;
+  const tta = await chooseTestTimeAugmentation(model, validation, k);
+  const temperature = fitTemperature(tta.logits, validation.labels, k);
+  const updated: ModelMeta = {
+    ...meta,
+    testTimeAugmentation: tta.mode,
+    temperature,
+    validation: {
+      ...meta.validation,
+      accuracy: tta.accuracy,
+      accuracyWithoutTta: tta.accuracyWithoutTta,
+      ece: expectedCalibrationError({ probs: softmaxRows(tta.logits, k, temperature), labels: validation.labels, k }).ece,
+      eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(tta.logits, k, 1), labels: validation.labels, k }).ece,
+    },
+  };
+  await saveModel(options.dir, model, updated);
+  model.dispose();
+  return updated;
+}
+
 /**
  * Splits the Fashion-MNIST training set into train and a fixed validation part, trains
  * `arch`, fits the temperature on validation, and saves model + meta.json to `out`.
@@ -47,23 +113,18 @@ function subset(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<numbe
  */
 export async function trainFromDataset(options: TrainFromDatasetOptions): Promise<ModelMeta> {
   const backend = await initBackend();
-  const { images, labels } = readIdxSplit(options.datasetDir, 'train');
-  const order = shuffledIndices(images.count, createRng(SPLIT_SEED));
-  const validationIdx = order.subarray(0, options.validationSize);
-  let trainIdx = order.subarray(options.validationSize);
-  if (options.limit) trainIdx = trainIdx.subarray(0, options.limit);
-  const train = subset(images.pixels, labels, trainIdx);
-  const validation = subset(images.pixels, labels, validationIdx);
+  const { train, validation } = splitTrainingSet(options.datasetDir, options.validationSize, options.limit);
   const k = FASHION_MNIST_CLASSES.length;
 
   tf.engine().startScope();
   const model = createModel(options.arch, { numClasses: k, seed: options.seed });
   const started = performance.now();
-  const describe = (input: { validationLogits: Float32Array; history: EpochReport[]; bestEpoch: number; imagesPerSecond: number }): ModelMeta => {
+  const describe = (input: { validationLogits: Float32Array; history: EpochReport[]; bestEpoch: number; imagesPerSecond: number; tta?: TtaChoice }): ModelMeta => {
     const { validationLogits: logits, history } = input;
     const temperature = fitTemperature(logits, validation.labels, k);
     const best = history.find((h) => h.epoch === input.bestEpoch);
     return {
+      testTimeAugmentation: input.tta?.mode ?? 'none',
       arch: options.arch,
       classNames: [...FASHION_MNIST_CLASSES],
       temperature,
@@ -79,7 +140,8 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       trainCount: train.count,
       validationCount: validation.count,
       validation: {
-        accuracy: best?.valAccuracy ?? 0,
+        accuracy: input.tta?.accuracy ?? best?.valAccuracy ?? 0,
+        ...(input.tta ? { accuracyWithoutTta: input.tta.accuracyWithoutTta } : {}),
         loss: best?.valLoss ?? 0,
         ece: expectedCalibrationError({ probs: softmaxRows(logits, k, temperature), labels: validation.labels, k }).ece,
         eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: validation.labels, k }).ece,
@@ -106,8 +168,8 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       await saveModel(options.out, model, describe({ validationLogits, history, bestEpoch: epoch, imagesPerSecond: images / seconds }));
     },
   });
-  const final = await evaluateLoss(model, validation, k);
-  const meta = describe({ validationLogits: final.logits, history: result.history, bestEpoch: result.bestEpoch, imagesPerSecond: result.imagesPerSecond });
+  const tta = await chooseTestTimeAugmentation(model, validation, k);
+  const meta = describe({ validationLogits: tta.logits, history: result.history, bestEpoch: result.bestEpoch, imagesPerSecond: result.imagesPerSecond, tta });
   await saveModel(options.out, model, meta);
   tf.engine().endScope();
   model.dispose();

@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
-import { createModel } from '@/lib/ml/model';
-import { saveModel } from '@/lib/ml/model-store';
+import { saveUntrainedModel } from '@/lib/ml/model-store';
 import { runEvaluateCli } from '@/scripts/evaluate';
 
 /*
@@ -14,13 +13,7 @@ import { runEvaluateCli } from '@/scripts/evaluate';
 async function saveSmallModel(dir: string, classNames: string[]): Promise<void> {
   process.env.LOUPE_TF_BACKEND = 'wasm';
   await initBackend();
-  const model = createModel('lenet5', { numClasses: classNames.length, seed: 11 });
-  await saveModel(dir, model, {
-    arch: 'lenet5', classNames, temperature: 2, params: model.countParams(), seed: 11, backend: 'wasm',
-    trainedAt: new Date().toISOString(), trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0,
-    dataset: 'test', trainCount: 0, validationCount: 0, validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
-  });
-  model.dispose();
+  await saveUntrainedModel(dir, { arch: 'lenet5', classNames, temperature: 2, seed: 11 });
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'loupe-evaluate-model-'));

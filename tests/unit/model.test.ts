@@ -7,8 +7,9 @@ import { initBackend } from '@/lib/ml/backend';
 import { loadClassifier } from '@/lib/ml/classifier';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { ARCHITECTURES, createModel } from '@/lib/ml/model';
-import { saveModel, type ModelMeta } from '@/lib/ml/model-store';
+import { saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { trainModel } from '@/lib/ml/train';
+import { predictLogits } from '@/lib/ml/predict';
 import { createRng } from '@/lib/ml/random';
 
 const K = 10;
@@ -24,14 +25,6 @@ function syntheticSet(count: number, seed: number) {
     for (let y = c * 2; y < c * 2 + 5; y++) for (let x = 4; x < 24; x++) pixels[i * 784 + y * 28 + x] = 150 + Math.floor(rng() * 100);
   }
   return { pixels, labels, count };
-}
-
-function metaFor(arch: ModelMeta['arch'], params: number): ModelMeta {
-  return {
-    arch, classNames: [...FASHION_MNIST_CLASSES], temperature: 1.5, params, seed: 1, backend: 'wasm', trainedAt: new Date().toISOString(),
-    trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0, dataset: 'test', trainCount: 0, validationCount: 0,
-    validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
-  };
 }
 
 describe('models', () => {
@@ -62,7 +55,8 @@ describe('models', () => {
   it('save -> load round trip predicts the same, and predict leaks no tensor', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-model-'));
     const model = createModel('lenet5', { numClasses: K, seed: 7 });
-    await saveModel(path.join(dir, 'm'), model, metaFor('lenet5', model.countParams()));
+    const meta = await saveUntrainedModel(path.join(dir, 'scratch'), { arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], temperature: 1.5, seed: 7 });
+    await saveModel(path.join(dir, 'm'), model, meta);
     const { pixels } = syntheticSet(20, 5);
     const before = tf.tidy(() => model.predict(tf.tensor4d(Float32Array.from(pixels, (p) => p / 255), [20, 28, 28, 1])) as tf.Tensor);
     const expected = await before.data();
@@ -84,6 +78,18 @@ describe('models', () => {
     }
     classifier.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('mirror averaging (hflip) gives the mean logits of an image and its mirror image', async () => {
+    const model = createModel('lenet5', { numClasses: K, seed: 9 });
+    const { pixels } = syntheticSet(4, 8);
+    const mirror = new Uint8Array(pixels.length);
+    for (let i = 0; i < 4; i++) for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) mirror[i * 784 + y * 28 + x] = pixels[i * 784 + y * 28 + 27 - x]!;
+    const plain = await predictLogits(model, pixels, 4);
+    const mirrored = await predictLogits(model, mirror, 4);
+    const averaged = await predictLogits(model, pixels, 4, { testTimeAugmentation: 'hflip' });
+    for (let i = 0; i < plain.length; i++) expect(averaged[i]).toBeCloseTo((plain[i]! + mirrored[i]!) / 2, 5);
+    model.dispose();
   });
 
   it('a missing model folder is a clear not_found error', async () => {

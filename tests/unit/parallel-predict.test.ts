@@ -5,21 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { createModel } from '@/lib/ml/model';
-import { saveModel, type ModelMeta } from '@/lib/ml/model-store';
+import { loadModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { effectiveWorkers, planShards, predictLogitsParallel } from '@/lib/ml/parallel-predict';
 import { predictLogits } from '@/lib/ml/predict';
 import { createRng } from '@/lib/ml/random';
 
 const K = FASHION_MNIST_CLASSES.length;
 const COUNT = 2_500;
-
-function metaFor(params: number): ModelMeta {
-  return {
-    arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], temperature: 1, params, seed: 7, backend: 'wasm', trainedAt: new Date().toISOString(),
-    trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0, dataset: 'test', trainCount: 0, validationCount: 0,
-    validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
-  };
-}
 
 /** Random images: every row of logits differs, so a shuffled or shifted shard shows. */
 function randomPixels(count: number, seed: number): Uint8Array {
@@ -44,9 +36,9 @@ describe('predictLogitsParallel', () => {
     process.env.LOUPE_TF_BACKEND = 'wasm';
     await initBackend();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-parallel-'));
-    const model = createModel('lenet5', { numClasses: K, seed: 7 });
-    await saveModel(path.join(dir, 'model'), model, metaFor(model.countParams()));
+    await saveUntrainedModel(path.join(dir, 'model'), { arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], seed: 7 });
     pixels = randomPixels(COUNT, 11);
+    const { model } = await loadModel(path.join(dir, 'model'));
     reference = await predictLogits(model, pixels, COUNT);
     model.dispose();
   });

@@ -9,8 +9,7 @@ import { items, predictions, settings } from '@/db/schema';
 import { ensureCatalogue, importItems } from '@/lib/import';
 import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
-import { createModel } from '@/lib/ml/model';
-import { readModelMeta, saveModel } from '@/lib/ml/model-store';
+import { readModelMeta, saveUntrainedModel } from '@/lib/ml/model-store';
 import { findActiveModel, registerInitialModel } from '@/lib/models';
 import { routeByConfidence } from '@/lib/routing';
 import { countItemsByStatus } from '@/lib/catalogue-summary';
@@ -23,13 +22,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 beforeAll(async () => {
   process.env.LOUPE_TF_BACKEND = 'wasm';
   await initBackend();
-  const model = createModel('lenet5', { numClasses: 10, seed: 3 });
-  await saveModel(modelDir, model, {
-    arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], temperature: 1, params: model.countParams(), seed: 3, backend: 'wasm',
-    trainedAt: new Date().toISOString(), trainingSeconds: 0, epochs: 0, bestEpoch: 0, trainImagesPerSecond: 0, dataset: 'test',
-    trainCount: 0, validationCount: 0, validation: { accuracy: 0, loss: 0, ece: 0, eceUncalibrated: 0 }, history: [],
-  });
-  model.dispose();
+  await saveUntrainedModel(modelDir, { arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], seed: 3 });
 });
 
 function setup(): { db: Db; catalogueId: number } {
