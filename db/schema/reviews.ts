@@ -1,12 +1,20 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { checkIn, createdAtColumn, timestampMs } from './columns';
 import { items } from './items';
 import { modelVersions } from './models';
 import { users } from './users';
 
-export const REVIEW_ACTIONS = ['confirm', 'correct', 'skip', 'unsure'] as const;
+/**
+ * `undo` rows revert an earlier confirm/correct (named by `revertsReviewId`) without touching
+ * it: the log stays append-only. Whoever counts decisions or reads human labels from this
+ * table skips `undo` rows and the reviews they revert (see lib/reviews.ts).
+ */
+export const REVIEW_ACTIONS = ['confirm', 'correct', 'skip', 'unsure', 'undo'] as const;
 export type ReviewAction = (typeof REVIEW_ACTIONS)[number];
+/** What a reviewer decides about an item; `undo` is recorded by lib/reviews.ts only. */
+export const DECISION_ACTIONS = ['confirm', 'correct', 'skip', 'unsure'] as const;
+export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 
 /** Append-only: a verdict is never updated or deleted; the item's current label is derived. */
 export const reviews = sqliteTable(
@@ -28,6 +36,8 @@ export const reviews = sqliteTable(
     durationMs: integer('duration_ms').notNull(),
     /** Sent by the client with each submit: a retried request hits this and records nothing. */
     clientId: text('client_id').notNull().unique(),
+    /** Set on `undo` rows only: the confirm/correct this row reverts. */
+    revertsReviewId: integer('reverts_review_id').references((): AnySQLiteColumn => reviews.id),
     createdAt: createdAtColumn(),
   },
   (t) => [
@@ -35,7 +45,10 @@ export const reviews = sqliteTable(
     index('reviews_reviewer_created_idx').on(t.reviewerId, t.createdAt),
     // Throughput dashboards bucket reviews by time.
     index('reviews_created_idx').on(t.createdAt),
+    // A review is undone at most once, even by two racing requests.
+    uniqueIndex('reviews_reverts_review_uq').on(t.revertsReviewId),
     checkIn('reviews_action_check', t.action, REVIEW_ACTIONS),
+    check('reviews_undo_target_check', sql`(${t.action} = 'undo') = (${t.revertsReviewId} is not null)`),
     check('reviews_duration_check', sql`${t.durationMs} >= 0`),
   ],
 );
