@@ -1,0 +1,156 @@
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { leases, USER_ROLES, users, type User, type UserRole } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+import { parseInput } from '@/lib/import/parse-input';
+import { burnPasswordCompare, hashPassword, PasswordSchema, verifyPassword } from './passwords';
+import { requirePermission, type Actor } from './permissions';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** A user as pages and API responses may show it: never the password hash. */
+export type UserSummary = Pick<User, 'id' | 'email' | 'name' | 'role' | 'disabled' | 'createdAt'>;
+
+const EmailSchema = z.string().trim().toLowerCase().pipe(z.email('enter a valid email address').max(254));
+const RoleSchema = z.enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` });
+const UserId = z.number().int().positive();
+
+export const CreateUserInput = z.object({
+  email: EmailSchema,
+  name: z.string().trim().min(1, 'a name is required').max(200),
+  password: PasswordSchema,
+  role: RoleSchema,
+});
+export type CreateUserInput = z.infer<typeof CreateUserInput>;
+
+const summaryColumns = { id: users.id, email: users.email, name: users.name, role: users.role, disabled: users.disabled, createdAt: users.createdAt };
+
+function toActor(user: Pick<User, 'id' | 'role' | 'email'>): Actor {
+  return { userId: user.id, role: user.role, email: user.email };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  // drizzle may wrap the driver's error; the SQLite code is on it or on its cause.
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
+  }
+  return false;
+}
+
+/**
+ * Creates a user without a permission check: for the seed and command-line scripts only,
+ * which run as the machine's operator (the first admin has no one to create it). Never call
+ * this from a route handler or server action; they use `createUser`.
+ */
+export async function createUserAsSystem(db: Db, input: CreateUserInput & { passwordCost?: number }): Promise<UserSummary> {
+  const { email, name, password, role } = parseInput(CreateUserInput, input);
+  // Hash before the transaction: better-sqlite3 transactions cannot span an await.
+  const passwordHash = await hashPassword(password, { cost: input.passwordCost });
+  const duplicate = new AppError('conflict', `A user with the email ${email} already exists.`);
+  try {
+    return db.transaction(
+      (tx) => {
+        if (tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()) throw duplicate;
+        return tx.insert(users).values({ email, name, passwordHash, role }).returning(summaryColumns).get();
+      },
+      { behavior: 'immediate' },
+    );
+  } catch (error) {
+    if (isUniqueViolation(error)) throw duplicate;
+    throw error;
+  }
+}
+
+export async function createUser(db: Db, input: CreateUserInput & { actor: Actor | null; passwordCost?: number }): Promise<UserSummary> {
+  requirePermission(input.actor, 'users.manage');
+  return createUserAsSystem(db, input);
+}
+
+export function listUsers(db: Db, options: { actor: Actor | null }): UserSummary[] {
+  requirePermission(options.actor, 'users.manage');
+  return db.select(summaryColumns).from(users).orderBy(asc(users.email)).all();
+}
+
+function requireUser(tx: Tx, userId: number): User {
+  const user = tx.select().from(users).where(eq(users.id, userId)).get();
+  if (!user) throw new AppError('not_found', `There is no user ${userId}.`);
+  return user;
+}
+
+/** Refuses a change that would leave no active admin: no one could manage users any more. */
+function assertNotLastActiveAdmin(tx: Tx, user: User): void {
+  if (user.role !== 'admin' || user.disabled) return;
+  const others = tx
+    .select({ n: sql<number>`count(*)` })
+    .from(users)
+    .where(and(eq(users.role, 'admin'), eq(users.disabled, false), ne(users.id, user.id)))
+    .get()?.n ?? 0;
+  if (others === 0) {
+    throw new AppError('conflict', `${user.email} is the last active admin; make another user an admin first.`);
+  }
+}
+
+export function setUserRole(db: Db, input: { actor: Actor | null; userId: number; role: UserRole }): UserSummary {
+  requirePermission(input.actor, 'users.manage');
+  const userId = parseInput(UserId, input.userId);
+  const role = parseInput(RoleSchema, input.role);
+  return db.transaction(
+    (tx) => {
+      const user = requireUser(tx, userId);
+      if (role !== 'admin') assertNotLastActiveAdmin(tx, user);
+      return tx.update(users).set({ role }).where(eq(users.id, userId)).returning(summaryColumns).get()!;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** Disabling also drops the user's leases, so the items they held go back to the queue now. */
+export function setUserDisabled(db: Db, input: { actor: Actor | null; userId: number; disabled: boolean }): UserSummary {
+  requirePermission(input.actor, 'users.manage');
+  const userId = parseInput(UserId, input.userId);
+  const disabled = parseInput(z.boolean(), input.disabled);
+  return db.transaction(
+    (tx) => {
+      const user = requireUser(tx, userId);
+      if (disabled) {
+        assertNotLastActiveAdmin(tx, user);
+        tx.delete(leases).where(eq(leases.reviewerId, userId)).run();
+      }
+      return tx.update(users).set({ disabled }).where(eq(users.id, userId)).returning(summaryColumns).get()!;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+export async function resetPassword(db: Db, input: { actor: Actor | null; userId: number; password: string; passwordCost?: number }): Promise<void> {
+  requirePermission(input.actor, 'users.manage');
+  const userId = parseInput(UserId, input.userId);
+  const password = parseInput(PasswordSchema, input.password);
+  const passwordHash = await hashPassword(password, { cost: input.passwordCost });
+  const changed = db.update(users).set({ passwordHash }).where(eq(users.id, userId)).run().changes;
+  if (changed === 0) throw new AppError('not_found', `There is no user ${userId}.`);
+}
+
+/**
+ * The sign-in check. Unknown emails, disabled accounts and malformed input still pay for one
+ * bcrypt comparison, so response time does not reveal which emails have accounts. Returns
+ * null on any failure without saying which; rate limiting is the caller's (lib/auth/rate-limit).
+ */
+export async function verifyCredentials(db: Db, input: { email: string; password: string }): Promise<Actor | null> {
+  const email = EmailSchema.safeParse(input.email);
+  const password = typeof input.password === 'string' ? input.password : '';
+  const user = email.success ? db.select().from(users).where(eq(users.email, email.data)).get() : undefined;
+  if (!user || user.disabled) return burnPasswordCompare(password).then(() => null);
+  return (await verifyPassword(password, user.passwordHash)) ? toActor(user) : null;
+}
+
+/**
+ * The actor for a signed-in user id, read fresh from the database: null when the user was
+ * deleted or disabled since the session was issued, and the current role, not the one on
+ * the token. Route handlers call this on every request rather than trusting the JWT's role.
+ */
+export function findActiveActor(db: Db, userId: number): Actor | null {
+  const user = db.select({ id: users.id, role: users.role, email: users.email, disabled: users.disabled }).from(users).where(eq(users.id, userId)).get();
+  return user && !user.disabled ? toActor(user) : null;
+}
