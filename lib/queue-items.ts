@@ -1,0 +1,67 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { items, predictions, type Catalogue, type LabelSource, type ModelVersion } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface TopPrediction {
+  classIndex: number;
+  className: string;
+  /** Calibrated probability. */
+  prob: number;
+}
+
+/** What a reviewer's screen needs for one claimed item; plain JSON-safe values. */
+export interface ClaimedItem {
+  itemId: number;
+  catalogueId: number;
+  /** 784 bytes (28x28, row-major, light object on black), base64. */
+  pixelsBase64: string;
+  /** The active model whose prediction is shown; null when no model has scored the item. */
+  modelVersionId: number | null;
+  /** The model's answer (what Enter confirms); null without a prediction. */
+  predictedClass: number | null;
+  /** The model's three most probable classes, most probable first. */
+  top: TopPrediction[];
+  currentLabel: number | null;
+  labelSource: LabelSource | null;
+  leaseExpiresAt: Date;
+}
+
+export const TOP_K = 3;
+
+export function topPredictions(probs: readonly number[], classNames: readonly string[], k = TOP_K): TopPrediction[] {
+  return probs
+    .map((prob, classIndex) => ({ classIndex, className: classNames[classIndex] ?? `class ${classIndex}`, prob }))
+    .sort((a, b) => b.prob - a.prob || a.classIndex - b.classIndex)
+    .slice(0, k);
+}
+
+/** Reads a leased item with the active model's prediction, inside the claiming transaction. */
+export function describeClaimedItem(tx: Tx, input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date }): ClaimedItem {
+  const item = tx
+    .select({ id: items.id, pixels: items.pixels, currentLabel: items.currentLabel, labelSource: items.labelSource })
+    .from(items)
+    .where(eq(items.id, input.itemId))
+    .get();
+  if (!item) throw new AppError('internal', `Leased item ${input.itemId} vanished inside its transaction.`);
+  const prediction = input.model
+    ? tx
+        .select({ probs: predictions.probs, predictedClass: predictions.predictedClass })
+        .from(predictions)
+        .where(and(eq(predictions.itemId, item.id), eq(predictions.modelVersionId, input.model.id)))
+        .get()
+    : undefined;
+  return {
+    itemId: item.id,
+    catalogueId: input.catalogue.id,
+    pixelsBase64: Buffer.from(item.pixels).toString('base64'),
+    modelVersionId: prediction && input.model ? input.model.id : null,
+    predictedClass: prediction?.predictedClass ?? null,
+    top: prediction ? topPredictions(prediction.probs, input.catalogue.classNames) : [],
+    currentLabel: item.currentLabel,
+    labelSource: item.labelSource,
+    leaseExpiresAt: input.expiresAt,
+  };
+}
