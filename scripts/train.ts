@@ -18,6 +18,7 @@ const TrainArgs = z.object({
   'no-augment': z.boolean().default(false),
   dataset: z.string().optional(),
   finalize: z.boolean().default(false),
+  'init-from': z.string().min(1).optional(),
 });
 
 await runCli(async () => {
@@ -34,6 +35,7 @@ await runCli(async () => {
       'no-augment': { type: 'boolean' },
       dataset: { type: 'string' },
       finalize: { type: 'boolean' },
+      'init-from': { type: 'string' },
     },
   });
   const args = TrainArgs.parse({ ...values, out: values.out ?? `models/${values.arch}-${Date.now()}` });
@@ -55,6 +57,7 @@ await runCli(async () => {
     learningRate: args.lr,
     validationSize: args['val-size'],
     limit: args.limit,
+    initFrom: args['init-from'],
     augment: !args['no-augment'],
     onBatch: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r  batch ${done}/${total}`);

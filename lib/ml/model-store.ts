@@ -14,6 +14,8 @@ export const ModelMeta = z.object({
   testTimeAugmentation: z.enum(['none', 'hflip']).default('none'),
   params: z.number().int(),
   seed: z.number().int(),
+  /** The model folder this one was fine-tuned from; absent when trained from scratch. */
+  initFrom: z.string().optional(),
   backend: z.string(),
   trainedAt: z.string(),
   trainingSeconds: z.number(),

@@ -6,6 +6,7 @@ import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { DEFAULT_AUGMENT } from '@/lib/ml/data';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
 import { createModel, type Architecture } from '@/lib/ml/model';
+import { badInput } from '@/lib/errors';
 import { loadModel, saveModel, type ModelMeta } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { argmaxRows, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
@@ -25,6 +26,8 @@ export interface TrainFromDatasetOptions {
   validationSize: number;
   /** Use only the first N training images (after the validation split): quick runs and tests. */
   limit?: number;
+  /** Start from this saved model's weights (fine-tuning) instead of a fresh initialisation. */
+  initFrom?: string;
   augment: boolean;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
@@ -67,6 +70,13 @@ async function chooseTestTimeAugmentation(model: tf.LayersModel, validation: Lab
   return mirroredAccuracy > plainAccuracy
     ? { mode: 'hflip', logits: mirrored, accuracy: mirroredAccuracy, accuracyWithoutTta: plainAccuracy }
     : { mode: 'none', logits: plain, accuracy: plainAccuracy, accuracyWithoutTta: plainAccuracy };
+}
+
+async function loadInitialModel(dir: string, arch: Architecture): Promise<tf.LayersModel> {
+  const { model, meta } = await loadModel(dir);
+  if (meta.arch !== arch) throw badInput(`--init-from ${dir} holds a ${meta.arch} model, not ${arch}.`);
+  if (meta.classNames.length !== FASHION_MNIST_CLASSES.length) throw badInput(`--init-from ${dir} has ${meta.classNames.length} classes; Fashion-MNIST has ${FASHION_MNIST_CLASSES.length}.`);
+  return model;
 }
 
 /** The fixed train/validation split of the Fashion-MNIST training set. */
@@ -117,7 +127,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
   const k = FASHION_MNIST_CLASSES.length;
 
   tf.engine().startScope();
-  const model = createModel(options.arch, { numClasses: k, seed: options.seed });
+  const model = options.initFrom ? await loadInitialModel(options.initFrom, options.arch) : createModel(options.arch, { numClasses: k, seed: options.seed });
   const started = performance.now();
   const describe = (input: { validationLogits: Float32Array; history: EpochReport[]; bestEpoch: number; imagesPerSecond: number; tta?: TtaChoice }): ModelMeta => {
     const { validationLogits: logits, history } = input;
@@ -130,6 +140,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       temperature,
       params: model.countParams(),
       seed: options.seed,
+      ...(options.initFrom ? { initFrom: options.initFrom } : {}),
       backend,
       trainedAt: new Date().toISOString(),
       trainingSeconds: (performance.now() - started) / 1000,
