@@ -93,7 +93,3 @@ function cnn({ numClasses, seed }: Required<CreateModelOptions>): tf.Sequential 
     ],
   });
 }
-
-export function countParams(model: tf.LayersModel): number {
-  return model.countParams();
-}

@@ -8,7 +8,7 @@ type KernelFunc = tf.KernelConfig['kernelFunc'];
  * row-accumulating loop. The stock wasm kernels transpose the whole tensor first so that
  * the reduced axes are innermost. Other reductions go to the stock kernel.
  */
-function leadingReduction(kernelName: string, stock: KernelFunc, mean: boolean): KernelFunc {
+function leadingReduction(stock: KernelFunc, mean: boolean): KernelFunc {
   return (args) => {
     const { inputs, backend, attrs } = args;
     const x = inputs.x!;
@@ -33,7 +33,6 @@ function leadingReduction(kernelName: string, stock: KernelFunc, mean: boolean):
     const dst = heap.typedArrayFromHeap(out) as Float32Array;
     const scale = mean ? 1 / rows : 1;
     for (let j = 0; j < width; j++) dst[j] = acc[j]! * scale;
-    void kernelName;
     return out;
   };
 }
@@ -43,6 +42,6 @@ export function registerLeadingReductions(backendName: string): void {
     const stock = tf.getKernel(name, backendName);
     if (!stock) continue;
     tf.unregisterKernel(name, backendName);
-    tf.registerKernel({ kernelName: name, backendName, kernelFunc: leadingReduction(name, stock.kernelFunc, mean) });
+    tf.registerKernel({ kernelName: name, backendName, kernelFunc: leadingReduction(stock.kernelFunc, mean) });
   }
 }
