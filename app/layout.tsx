@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import { Nav } from './_components/nav';
+import './globals.css';
 
 export const metadata: Metadata = {
   title: 'Loupe',
@@ -9,7 +11,10 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body style={{ fontFamily: 'system-ui, sans-serif', margin: '2rem', color: '#111' }}>{children}</body>
+      <body className="min-h-screen bg-gray-50 text-gray-900 antialiased">
+        <Nav />
+        {children}
+      </body>
     </html>
   );
 }

@@ -3,7 +3,7 @@
  * `httpStatusOf`) and the CLI exit message; `message` is a sentence a person can act on and
  * is safe to show. Internal causes go in `cause` and are logged, never sent to a client.
  */
-export type AppErrorCode = 'bad_input' | 'not_found' | 'forbidden' | 'unauthorized' | 'conflict' | 'internal';
+export type AppErrorCode = 'bad_input' | 'not_found' | 'forbidden' | 'unauthorized' | 'conflict' | 'too_large' | 'rate_limited' | 'internal';
 
 export class AppError extends Error {
   readonly code: AppErrorCode;
@@ -21,6 +21,8 @@ const STATUS: Record<AppErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  too_large: 413,
+  rate_limited: 429,
   internal: 500,
 };
 

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { catalogues } from '@/db/schema';
+import { catalogues, users } from '@/db/schema';
+import { createUserAsSystem } from '@/lib/auth/users';
 import { getEnv } from '@/lib/env';
 import { ensureCatalogue, importIdx } from '@/lib/import';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
@@ -39,4 +40,23 @@ export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () =
   log(`imported ${result.inserted} items`);
   registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
   return true;
+}
+
+/**
+ * Demo accounts, one per role, created only on a database with no users. Their passwords are
+ * public (printed by `npm start` and listed in the README): demo only, change or disable them
+ * on any Loupe that holds real data.
+ */
+export const DEMO_USERS = [
+  { email: 'admin@loupe.demo', name: 'Ada Admin', role: 'admin', password: 'admin-demo-password' },
+  { email: 'reviewer@loupe.demo', name: 'Rene Reviewer', role: 'reviewer', password: 'reviewer-demo-password' },
+  { email: 'ops@loupe.demo', name: 'Oskar Ops', role: 'ops', password: 'ops-demo-password' },
+] as const;
+
+/** Creates the demo users when the users table is empty; returns those created. */
+export async function seedDemoUsersIfNone(db: Db): Promise<typeof DEMO_USERS | []> {
+  const existing = db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
+  if (existing > 0) return [];
+  for (const user of DEMO_USERS) await createUserAsSystem(db, user);
+  return DEMO_USERS;
 }

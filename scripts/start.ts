@@ -6,7 +6,7 @@ import { migrateDb } from '@/db/migrate';
 import { catalogues } from '@/db/schema';
 import { getEnv } from '@/lib/env';
 import { scoreUnscoredItems } from '@/lib/scoring';
-import { seedDemoIfEmpty } from '@/lib/seed';
+import { seedDemoIfEmpty, seedDemoUsersIfNone } from '@/lib/seed';
 
 /**
  * `npm start`: migrate, seed the demo on an empty database, score, then serve the web app
@@ -19,6 +19,11 @@ const db = getDb();
 migrateDb(db);
 log(`database ${getEnv().LOUPE_DB}`);
 if (await seedDemoIfEmpty(db, log)) log('seeded the demo catalogue');
+const demoUsers = await seedDemoUsersIfNone(db);
+if (demoUsers.length > 0) {
+  log('created demo users (demo only: change or disable them before real use):');
+  for (const user of demoUsers) log(`  ${user.role.padEnd(8)} ${user.email}  password: ${user.password}`);
+}
 for (const catalogue of db.select().from(catalogues).all()) {
   const result = await scoreUnscoredItems(db, {
     catalogueId: catalogue.id,
@@ -29,7 +34,7 @@ for (const catalogue of db.select().from(catalogues).all()) {
 }
 
 // Next's anonymous telemetry would try to reach the internet; Loupe runs where it cannot.
-const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${port}` };
 const nextBin = path.join(process.cwd(), 'node_modules', 'next', 'dist', 'bin', 'next');
 if (!fs.existsSync(path.join(process.cwd(), '.next', 'BUILD_ID')) || process.env.LOUPE_REBUILD) {
   log('building the web app (first start only; takes a minute or two)');

@@ -1,0 +1,44 @@
+import Link from 'next/link';
+import { getCurrentActor } from '@/lib/auth/current-actor';
+import { can, type Permission } from '@/lib/auth/permissions';
+import { SignOutButton } from './sign-out-button';
+
+const LINKS: { href: string; label: string; permission: Permission }[] = [
+  { href: '/review', label: 'Review', permission: 'items.review' },
+  { href: '/catalogues', label: 'Catalogues', permission: 'catalogue.read' },
+  { href: '/import', label: 'Import', permission: 'catalogue.import' },
+  { href: '/settings', label: 'Threshold', permission: 'settings.write' },
+  { href: '/admin/users', label: 'Users', permission: 'users.manage' },
+];
+
+/** Shows only what the role may open; the pages and routes check again on the server. */
+export async function Nav() {
+  const actor = await getCurrentActor();
+  return (
+    <header className="border-b border-gray-200 bg-white">
+      <nav className="mx-auto flex max-w-6xl items-center gap-4 px-4 py-2 text-sm" aria-label="Main">
+        <Link href="/" className="font-semibold tracking-tight">
+          Loupe
+        </Link>
+        {actor &&
+          LINKS.filter((link) => can(actor.role, link.permission)).map((link) => (
+            <Link key={link.href} href={link.href} className="text-gray-700 hover:text-black">
+              {link.label}
+            </Link>
+          ))}
+        <span className="ml-auto flex items-center gap-3 text-gray-600">
+          {actor ? (
+            <>
+              <span data-testid="signed-in-as">
+                {actor.email} ({actor.role})
+              </span>
+              <SignOutButton />
+            </>
+          ) : (
+            <Link href="/signin">Sign in</Link>
+          )}
+        </span>
+      </nav>
+    </header>
+  );
+}
