@@ -33,7 +33,7 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
         <input name="password" type="password" autoComplete="current-password" required className="mt-1 rounded border border-gray-300 px-2 py-1" />
       </label>
       {error && (
-        <p role="alert" className="text-sm text-red-700">
+        <p role="alert" data-testid="signin-error" className="text-sm text-red-700">
           {error}
         </p>
       )}
