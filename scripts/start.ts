@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
+import { isBuildCurrent, writeBuildStamp } from './build-stamp';
 import { prepareDatabase } from './prepare';
 
 /**
@@ -16,13 +16,14 @@ await prepareDatabase(log);
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${port}` };
 const nextBin = path.join(process.cwd(), 'node_modules', 'next', 'dist', 'bin', 'next');
 const distDir = process.env.LOUPE_NEXT_DIST_DIR ?? '.next';
-if (!fs.existsSync(path.join(process.cwd(), distDir, 'BUILD_ID')) || process.env.LOUPE_REBUILD) {
-  log('building the web app (first start only; takes a minute or two)');
+if (!isBuildCurrent(process.cwd(), distDir) || process.env.LOUPE_REBUILD) {
+  log('building the web app (on the first start and after the code changed; a minute or two)');
   const build = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit', env });
   if (build.status !== 0) {
     console.error('error: the web app build failed (see above).');
     process.exit(1);
   }
+  writeBuildStamp(process.cwd(), distDir);
 }
 
 const children: ChildProcess[] = [
