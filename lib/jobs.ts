@@ -1,0 +1,155 @@
+import { and, asc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { jobs, type Job, type JobKind, type JobProgress } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+
+/**
+ * The background job queue in the `jobs` table. A worker claims a job by compare-and-set
+ * with a lease (owner + expiry), renews the lease as it reports progress, and completes or
+ * fails it. A worker that dies mid-job leaves an expiring lease: the job is claimed again
+ * after it expires, up to `maxAttempts` attempts in all, then marked failed.
+ */
+export const DEFAULT_JOB_LEASE_MS = 2 * 60_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+const Owner = z.string().min(1).max(200);
+
+export interface EnqueueJobInput {
+  kind: JobKind;
+  payload: unknown;
+  maxAttempts?: number;
+  /**
+   * At most one queued or running job of this kind with the same `payload.catalogueId`:
+   * enqueueing another returns the one already there (e.g. never two trainings at once).
+   */
+  exclusivePerCatalogue?: boolean;
+  now?: number;
+}
+
+export interface EnqueueResult {
+  job: Job;
+  /** False when an exclusive job of the same kind was already waiting or running. */
+  created: boolean;
+}
+
+function catalogueIdOf(payload: unknown): number | null {
+  const parsed = z.object({ catalogueId: z.number().int().positive() }).safeParse(payload);
+  return parsed.success ? parsed.data.catalogueId : null;
+}
+
+export function enqueueJob(db: Db, input: EnqueueJobInput): EnqueueResult {
+  const maxAttempts = z.number().int().min(1).max(20).parse(input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+  const catalogueId = catalogueIdOf(input.payload);
+  if (input.exclusivePerCatalogue && catalogueId === null) throw new AppError('bad_input', 'An exclusive job needs a catalogueId in its payload.');
+  const now = new Date(input.now ?? Date.now());
+  return db.transaction(
+    (tx) => {
+      if (input.exclusivePerCatalogue) {
+        const existing = tx
+          .select()
+          .from(jobs)
+          .where(and(eq(jobs.kind, input.kind), inArray(jobs.status, ['queued', 'running']), sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`))
+          .orderBy(asc(jobs.id))
+          .get();
+        if (existing) return { job: existing, created: false };
+      }
+      const job = tx.insert(jobs).values({ kind: input.kind, payload: input.payload, maxAttempts, createdAt: now, updatedAt: now }).returning().get();
+      return { job, created: true };
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/** A job is claimable when queued, or running under a lease that has expired. */
+function claimable(now: Date) {
+  return or(eq(jobs.status, 'queued'), and(eq(jobs.status, 'running'), lt(jobs.leaseExpiresAt, now)));
+}
+
+/**
+ * Claims the oldest claimable job (of `kinds`, if given) for `owner`. Jobs whose lease expired
+ * after their last allowed attempt are marked failed on the way. Returns null when nothing waits.
+ */
+export function claimJob(db: Db, input: { owner: string; kinds?: readonly JobKind[]; leaseMs?: number; now?: number }): Job | null {
+  const owner = Owner.parse(input.owner);
+  const now = new Date(input.now ?? Date.now());
+  const expiresAt = new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS));
+  const kindFilter = input.kinds && input.kinds.length > 0 ? inArray(jobs.kind, [...input.kinds]) : sql`1 = 1`;
+  return db.transaction(
+    (tx) => {
+      // A job abandoned on its last attempt (its worker died) will not be retried: fail it.
+      tx.update(jobs)
+        .set({ status: 'failed', error: sql`coalesce(${jobs.error}, 'The worker stopped during the last allowed attempt.')`, leaseOwner: null, leaseExpiresAt: null, finishedAt: now, updatedAt: now })
+        .where(and(eq(jobs.status, 'running'), lt(jobs.leaseExpiresAt, now), sql`${jobs.attempts} >= ${jobs.maxAttempts}`))
+        .run();
+      const candidate = tx.select({ id: jobs.id }).from(jobs).where(and(claimable(now), kindFilter)).orderBy(asc(jobs.createdAt), asc(jobs.id)).get();
+      if (!candidate) return null;
+      // Compare-and-set: the WHERE repeats the claimable condition, so a job another worker
+      // took between the read and this write is not taken twice.
+      return (
+        tx
+          .update(jobs)
+          .set({ status: 'running', leaseOwner: owner, leaseExpiresAt: expiresAt, attempts: sql`${jobs.attempts} + 1`, updatedAt: now })
+          .where(and(eq(jobs.id, candidate.id), claimable(now)))
+          .returning()
+          .get() ?? null
+      );
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+function ownedRunning(jobId: number, owner: string) {
+  return and(eq(jobs.id, jobId), eq(jobs.status, 'running'), eq(jobs.leaseOwner, owner));
+}
+
+function lostLease(jobId: number): AppError {
+  return new AppError('conflict', `Job ${jobId} is no longer held by this worker (its lease expired and it was taken over or finished).`);
+}
+
+/** Records progress and renews the lease; throws `conflict` if this worker no longer holds the job. */
+export function reportJobProgress(db: Db, input: { jobId: number; owner: string; progress: JobProgress; leaseMs?: number; now?: number }): void {
+  const now = new Date(input.now ?? Date.now());
+  const changed = db
+    .update(jobs)
+    .set({ progress: input.progress, leaseExpiresAt: new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS)), updatedAt: now })
+    .where(ownedRunning(input.jobId, input.owner))
+    .run().changes;
+  if (changed === 0) throw lostLease(input.jobId);
+}
+
+export function completeJob(db: Db, input: { jobId: number; owner: string; progress?: JobProgress; now?: number }): void {
+  const now = new Date(input.now ?? Date.now());
+  const changed = db
+    .update(jobs)
+    .set({ status: 'succeeded', ...(input.progress ? { progress: input.progress } : {}), error: null, leaseOwner: null, leaseExpiresAt: null, finishedAt: now, updatedAt: now })
+    .where(ownedRunning(input.jobId, input.owner))
+    .run().changes;
+  if (changed === 0) throw lostLease(input.jobId);
+}
+
+/**
+ * A failed attempt: back to the queue while attempts remain, else failed for good with the
+ * error. Returns the job's new status.
+ */
+export function failJob(db: Db, input: { jobId: number; owner: string; error: string; now?: number }): 'queued' | 'failed' {
+  const now = new Date(input.now ?? Date.now());
+  const error = input.error.slice(0, 2000);
+  return db.transaction(
+    (tx) => {
+      const job = tx.select().from(jobs).where(ownedRunning(input.jobId, input.owner)).get();
+      if (!job) throw lostLease(input.jobId);
+      const status = job.attempts >= job.maxAttempts ? 'failed' : 'queued';
+      tx.update(jobs)
+        .set({ status, error, leaseOwner: null, leaseExpiresAt: null, finishedAt: status === 'failed' ? now : null, updatedAt: now })
+        .where(ownedRunning(input.jobId, input.owner))
+        .run();
+      return status;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+export function findJob(db: Db, jobId: number): Job | null {
+  return db.select().from(jobs).where(eq(jobs.id, jobId)).get() ?? null;
+}
