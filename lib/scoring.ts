@@ -1,11 +1,12 @@
 import { and, asc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { items, predictions, settings, type ModelVersion } from '@/db/schema';
+import { items, predictions, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { loadClassifier, toPredictions, type Classifier, type Prediction } from '@/lib/ml/classifier';
 import { effectiveWorkers, predictLogitsParallel } from '@/lib/ml/parallel-predict';
 import { requireActiveModel } from '@/lib/models';
-import { DEFAULT_THRESHOLD, routeByConfidence } from '@/lib/routing';
+import { routeByConfidence } from '@/lib/routing';
+import { getThreshold } from '@/lib/settings';
 
 /** Items read and predicted per round; large rounds are sharded over both cores. */
 const PAGE = 10_000;
@@ -43,7 +44,6 @@ export interface ScoreResult {
 export async function scoreUnscoredItems(db: Db, options: { catalogueId: number; onProgress?: (done: number, total: number) => void }): Promise<ScoreResult> {
   const model = requireActiveModel(db, options.catalogueId);
   const classifier = await getClassifier(model);
-  const threshold = db.select({ threshold: settings.threshold }).from(settings).where(eq(settings.catalogueId, options.catalogueId)).get()?.threshold ?? DEFAULT_THRESHOLD;
   const notHuman = or(isNull(items.labelSource), ne(items.labelSource, 'human'));
   const unscored = and(eq(items.catalogueId, options.catalogueId), eq(items.status, 'unscored'), notHuman);
   const total = db.select({ n: sql<number>`count(*)` }).from(items).where(unscored).get()?.n ?? 0;
@@ -64,16 +64,19 @@ export async function scoreUnscoredItems(db: Db, options: { catalogueId: number;
     const k = classifier.meta.classNames.length;
     const predicted = toPredictions(softmaxRows(logits, k, model.temperature), k);
     for (let start = 0; start < page.length; start += WRITE_BATCH) {
-      writeScores(db, { modelVersionId: model.id, threshold, batch: page.slice(start, start + WRITE_BATCH), predicted: predicted.slice(start, start + WRITE_BATCH), result });
+      writeScores(db, { modelVersionId: model.id, catalogueId: options.catalogueId, batch: page.slice(start, start + WRITE_BATCH), predicted: predicted.slice(start, start + WRITE_BATCH), result });
     }
     options.onProgress?.(result.scored, total);
   }
   return result;
 }
 
-function writeScores(db: Db, input: { modelVersionId: number; threshold: number; batch: { id: number; labelSource: string | null; currentLabel: number | null }[]; predicted: Prediction[]; result: ScoreResult }): void {
-  const { batch, predicted, result, threshold, modelVersionId } = input;
+function writeScores(db: Db, input: { modelVersionId: number; catalogueId: number; batch: { id: number; labelSource: string | null; currentLabel: number | null }[]; predicted: Prediction[]; result: ScoreResult }): void {
+  const { batch, predicted, result, modelVersionId } = input;
   db.transaction((tx) => {
+    // Read inside the write's own immediate transaction: a threshold change either commits
+    // before this batch (and is read here) or after it (and re-routes what this batch wrote).
+    const threshold = getThreshold(tx, input.catalogueId);
     batch.forEach((item, i) => {
       const p = predicted[i]!;
       tx.insert(predictions)
@@ -93,5 +96,5 @@ function writeScores(db: Db, input: { modelVersionId: number; threshold: number;
       if (status === 'auto_accepted') result.autoAccepted++;
       else result.needsReview++;
     });
-  });
+  }, { behavior: 'immediate' });
 }
