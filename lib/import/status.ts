@@ -1,0 +1,79 @@
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { catalogues, imports, items, ITEM_STATUSES, type ImportKind, type ItemStatus } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+import { findActiveModel } from '@/lib/models';
+import { parseInput } from './parse-input';
+
+export interface ImportStatus {
+  importId: number;
+  catalogue: { slug: string; name: string };
+  kind: ImportKind;
+  source: string;
+  total: number;
+  inserted: number;
+  createdAt: Date;
+  /** The items this import added, by status: `unscored` reaching 0 means the worker is done with them. */
+  items: Record<ItemStatus, number>;
+  /** Every unscored item of the catalogue, this import's and others'. */
+  catalogueUnscored: number;
+  /** Null when the catalogue has no model: its items stay unscored until one is trained. */
+  activeModel: string | null;
+}
+
+function countByStatus(db: Db, where: SQL | undefined): Record<ItemStatus, number> {
+  const counts = Object.fromEntries(ITEM_STATUSES.map((status) => [status, 0])) as Record<ItemStatus, number>;
+  for (const row of db.select({ status: items.status, n: sql<number>`count(*)` }).from(items).where(where).groupBy(items.status).all()) {
+    counts[row.status] = row.n;
+  }
+  return counts;
+}
+
+/** Where an import's items are now; the import page polls this while the worker scores them. */
+export function getImportStatus(db: Db, importId: number): ImportStatus {
+  const id = parseInput(z.number().int().positive(), importId);
+  const row = db
+    .select({ imp: imports, slug: catalogues.slug, name: catalogues.name })
+    .from(imports)
+    .innerJoin(catalogues, eq(catalogues.id, imports.catalogueId))
+    .where(eq(imports.id, id))
+    .get();
+  if (!row) throw new AppError('not_found', `There is no import ${id}.`);
+  const { imp } = row;
+  const catalogueUnscored = countByStatus(db, and(eq(items.catalogueId, imp.catalogueId), eq(items.status, 'unscored'))).unscored;
+  return {
+    importId: imp.id,
+    catalogue: { slug: row.slug, name: row.name },
+    kind: imp.kind,
+    source: imp.source,
+    total: imp.itemCount,
+    inserted: imp.insertedCount,
+    createdAt: imp.createdAt,
+    items: countByStatus(db, eq(items.importId, imp.id)),
+    catalogueUnscored,
+    activeModel: findActiveModel(db, imp.catalogueId)?.name ?? null,
+  };
+}
+
+export interface RecentImport {
+  id: number;
+  catalogueSlug: string;
+  kind: ImportKind;
+  source: string;
+  total: number;
+  inserted: number;
+  createdAt: Date;
+}
+
+/** The latest imports across catalogues, newest first. */
+export function listRecentImports(db: Db, options: { limit?: number } = {}): RecentImport[] {
+  const limit = parseInput(z.number().int().min(1).max(200), options.limit ?? 10);
+  return db
+    .select({ id: imports.id, catalogueSlug: catalogues.slug, kind: imports.kind, source: imports.source, total: imports.itemCount, inserted: imports.insertedCount, createdAt: imports.createdAt })
+    .from(imports)
+    .innerJoin(catalogues, eq(catalogues.id, imports.catalogueId))
+    .orderBy(desc(imports.createdAt), desc(imports.id))
+    .limit(limit)
+    .all();
+}
