@@ -44,6 +44,10 @@ export const items = sqliteTable(
     index('items_catalogue_status_idx').on(t.catalogueId, t.status, t.id),
     // Browsing and per-class counts filter by label.
     index('items_catalogue_label_idx').on(t.catalogueId, t.currentLabel, t.id),
+    // The catalogue browser (lib/catalogue-browse.ts) pages through a catalogue in id order and
+    // filters or sorts by label source; both index-only, never reading the rows (784-byte pixels).
+    index('items_catalogue_id_idx').on(t.catalogueId, t.id),
+    index('items_catalogue_label_source_idx').on(t.catalogueId, t.labelSource, t.id),
     index('items_catalogue_eval_role_idx')
       .on(t.catalogueId, t.evalRole)
       .where(sql`${t.evalRole} is not null`),

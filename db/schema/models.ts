@@ -72,8 +72,11 @@ export const predictions = sqliteTable(
   },
   (t) => [
     uniqueIndex('predictions_item_model_uq').on(t.itemId, t.modelVersionId),
-    // Threshold projections and risk-coverage read one model's predictions by confidence.
-    index('predictions_model_confidence_idx').on(t.modelVersionId, t.confidence),
+    // Threshold projections and risk-coverage read one model's predictions by confidence; the
+    // catalogue browser pages through them in that order (item id last: ties and the join key).
+    index('predictions_model_confidence_idx').on(t.modelVersionId, t.confidence, t.itemId),
+    // The browser's filter on the predicted class, sorted by confidence within it.
+    index('predictions_model_class_confidence_idx').on(t.modelVersionId, t.predictedClass, t.confidence, t.itemId),
   ],
 );
 export type Prediction = typeof predictions.$inferSelect;
