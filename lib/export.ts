@@ -13,7 +13,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const ExportLabelsInput = z.object({
   catalogue: z.string().min(1),
-  format: z.enum(EXPORT_FORMATS, { error: 'format is csv or json' }).default('csv'),
+  // From a query string: absent or empty means CSV.
+  format: z.preprocess((value) => (value === '' || value === null ? undefined : value), z.enum(EXPORT_FORMATS, { error: 'format is csv or json' }).optional()).default('csv'),
 });
 export type ExportLabelsInput = z.input<typeof ExportLabelsInput>;
 
@@ -94,13 +95,25 @@ export function exportLabels(db: Db, input: ExportLabelsInput & { actor: Actor |
     pull(controller) {
       if (done) return;
       const chunk = readExportChunk(db, { catalogueId: catalogue.id, modelId: model?.id ?? null, afterId, limit: chunkRows });
-      const rows = chunk.map((row): ExportRow => ({
-        ...row,
-        currentLabelName: name(row.currentLabel),
-        predictedClassName: name(row.predictedClass),
-        modelVersion: row.predictedClass === null ? null : (model?.name ?? null),
-        reviewedAt: row.reviewedAt === null ? null : row.reviewedAt.toISOString(),
-      }));
+      const rows = chunk.map(
+        (row): ExportRow => ({
+          itemId: row.itemId,
+          source: row.source,
+          sourceRow: row.sourceRow,
+          externalId: row.externalId,
+          currentLabel: row.currentLabel,
+          currentLabelName: name(row.currentLabel),
+          labelSource: row.labelSource,
+          status: row.status,
+          evalRole: row.evalRole,
+          predictedClass: row.predictedClass,
+          predictedClassName: name(row.predictedClass),
+          confidence: row.confidence,
+          modelVersion: row.predictedClass === null ? null : (model?.name ?? null),
+          reviewedBy: row.reviewedBy,
+          reviewedAt: row.reviewedAt === null ? null : row.reviewedAt.toISOString(),
+        }),
+      );
       let text = first ? header : '';
       if (format === 'csv') {
         text += rows.map(toCsvLine).join('');

@@ -8,7 +8,7 @@ import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 
 export const GetItemDetailInput = z.object({
-  itemId: z.coerce.number().int('an item id is a whole number').positive('an item id is a positive whole number'),
+  itemId: z.coerce.number({ error: 'an item id is a positive whole number' }).int('an item id is a whole number').positive('an item id is a positive whole number'),
   /** When given (the page's URL names it), an item of another catalogue is not found. */
   catalogue: z.string().min(1).optional(),
 });

@@ -139,7 +139,7 @@ describe('exportLabels', () => {
   });
 
   it('refuses an unknown format or catalogue', async () => {
-    await expectAppError(() => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'xlsx' as 'csv' }), 'bad_input', /csv or json/);
+    await expectAppError(() => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'xlsx' }), 'bad_input', /csv or json/);
     await expectAppError(() => exportLabels(f.db, { catalogue: 'missing', actor: f.ops }), 'not_found');
   });
 });

@@ -1,0 +1,8 @@
+import { getDb } from '@/db/client';
+import { apiRoute } from '@/lib/http/api-route';
+import { getItemDetail } from '@/lib/item-detail';
+
+export const dynamic = 'force-dynamic';
+
+// GET: one item with its provenance, each model version's prediction and its review history.
+export const GET = apiRoute<{ id: string }>('catalogue.read', ({ actor, params }) => getItemDetail(getDb(), { itemId: params.id, actor }));
