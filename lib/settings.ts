@@ -12,7 +12,7 @@ type Reader = Pick<Db, 'select'>;
 /** Ids per `IN (...)` list: far below SQLite's bound-variable limit. */
 const ID_CHUNK = 500;
 
-const THRESHOLD_MESSAGE = 'the threshold is a calibrated confidence strictly between 0 and 1, e.g. 0.9';
+const THRESHOLD_MESSAGE = 'must be a calibrated confidence strictly between 0 and 1, e.g. 0.9';
 export const ThresholdSchema = z.number({ error: THRESHOLD_MESSAGE }).gt(0, THRESHOLD_MESSAGE).lt(1, THRESHOLD_MESSAGE);
 
 const SetThresholdInput = z.object({

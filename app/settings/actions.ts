@@ -1,0 +1,20 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { getDb } from '@/db/client';
+import { runAction, type ActionResult } from '@/lib/http/server-action';
+import { setThreshold, type SetThresholdResult } from '@/lib/settings';
+
+function numberField(form: FormData, key: string): number {
+  const value = form.get(key);
+  // An empty or non-numeric field becomes NaN, which lib/settings refuses with its sentence.
+  return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+}
+
+export async function setThresholdAction(_previous: ActionResult<SetThresholdResult> | null, form: FormData): Promise<ActionResult<SetThresholdResult>> {
+  return runAction('settings.write', (actor) => {
+    const result = setThreshold(getDb(), { actor, catalogueId: numberField(form, 'catalogueId'), threshold: numberField(form, 'threshold') });
+    revalidatePath('/settings');
+    return result;
+  });
+}
