@@ -1,0 +1,17 @@
+import { getDb } from '@/db/client';
+import { apiRoute } from '@/lib/http/api-route';
+import { readFormWithLimit } from '@/lib/http/read-form';
+import { importUpload, parseUploadForm } from '@/lib/import/upload';
+import { MAX_UPLOAD_BYTES, tooLargeMessage } from '@/lib/import/upload-limits';
+
+export const dynamic = 'force-dynamic';
+
+/** Room for the multipart boundaries and text fields around files of MAX_UPLOAD_BYTES. */
+const FORM_OVERHEAD_BYTES = 64 * 1024;
+
+/** Multipart upload of IDX, CSV or image files into a catalogue (fields: see parseUploadForm). */
+export const POST = apiRoute('catalogue.import', async ({ actor, request }) => {
+  const form = await readFormWithLimit(request, { maxBytes: MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES, describe: (bytes) => tooLargeMessage(bytes) });
+  const input = await parseUploadForm(form);
+  return importUpload(getDb(), { ...input, actor });
+});
