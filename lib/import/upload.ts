@@ -147,8 +147,9 @@ export async function importUpload(db: Db, input: ImportUploadInput): Promise<Up
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-upload-'));
   try {
     const write = async (file: UploadedFile, index: number): Promise<string> => {
-      // One sub-folder per file: two uploaded photos may share a name.
-      const filePath = path.join(dir, String(index), safeFileName(file.name));
+      // One sub-folder per file: two uploaded photos may share a name. (The comment keeps
+      // Next's build from tracing the whole project for this runtime temp path.)
+      const filePath = path.join(/*turbopackIgnore: true*/ dir, String(index), safeFileName(file.name));
       await fs.mkdir(path.dirname(filePath));
       await fs.writeFile(filePath, file.bytes);
       return filePath;
