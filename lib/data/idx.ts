@@ -109,3 +109,28 @@ export function readIdxSplit(dir: string, split: 'train' | 't10k'): { images: Im
   }
   return { images, labels };
 }
+
+/** An IDX images file (magic 0x00000803): the inverse of parseIdxImages, uncompressed. */
+export function encodeIdxImages(images: ImageSet): Uint8Array {
+  if (images.pixels.length !== images.count * images.rows * images.cols) {
+    throw badInput(`encodeIdxImages: ${images.count} images of ${images.rows}x${images.cols} need ${images.count * images.rows * images.cols} bytes, got ${images.pixels.length}.`);
+  }
+  const out = new Uint8Array(IMAGES_HEADER_BYTES + images.pixels.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, IMAGES_MAGIC, false);
+  view.setUint32(4, images.count, false);
+  view.setUint32(8, images.rows, false);
+  view.setUint32(12, images.cols, false);
+  out.set(images.pixels, IMAGES_HEADER_BYTES);
+  return out;
+}
+
+/** An IDX labels file (magic 0x00000801): the inverse of parseIdxLabels, uncompressed. */
+export function encodeIdxLabels(labels: Uint8Array): Uint8Array {
+  const out = new Uint8Array(LABELS_HEADER_BYTES + labels.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, LABELS_MAGIC, false);
+  view.setUint32(4, labels.length, false);
+  out.set(labels, LABELS_HEADER_BYTES);
+  return out;
+}

@@ -13,7 +13,19 @@ import { argmaxRows, predictLogits, type TestTimeAugmentation } from '@/lib/ml/p
 import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
 
 /** Fixed seed for the train/validation split: the same 5,000 images whatever the training seed. */
-const SPLIT_SEED = 20170825;
+export const SPLIT_SEED = 20170825;
+/** The validation split's size used for every shipped model (`npm run train --val-size`). */
+export const DEFAULT_VALIDATION_SIZE = 5000;
+
+/**
+ * Indices into the Fashion-MNIST training set: the first `validationSize` of one fixed shuffle
+ * are the validation split, the rest are for training. The demo holdout and the replay pool
+ * (lib/learning) are cut from the same shuffle, so no model ever trains on the holdout.
+ */
+export function splitTrainingIndices(count: number, validationSize: number): { trainIdx: Uint32Array; validationIdx: Uint32Array } {
+  const order = shuffledIndices(count, createRng(SPLIT_SEED));
+  return { trainIdx: order.subarray(validationSize), validationIdx: order.subarray(0, validationSize) };
+}
 
 export interface TrainFromDatasetOptions {
   arch: Architecture;
@@ -33,7 +45,7 @@ export interface TrainFromDatasetOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
-function subset(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<number>): LabelledImages {
+export function selectImages(pixels: Uint8Array, labels: Uint8Array, indices: ArrayLike<number>): LabelledImages {
   const out = new Uint8Array(indices.length * PIXELS_PER_IMAGE);
   const outLabels = new Uint8Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
@@ -82,10 +94,9 @@ async function loadInitialModel(dir: string, arch: Architecture): Promise<tf.Lay
 /** The fixed train/validation split of the Fashion-MNIST training set. */
 function splitTrainingSet(datasetDir: string, validationSize: number, limit?: number): { train: LabelledImages; validation: LabelledImages } {
   const { images, labels } = readIdxSplit(datasetDir, 'train');
-  const order = shuffledIndices(images.count, createRng(SPLIT_SEED));
-  let trainIdx = order.subarray(validationSize);
-  if (limit) trainIdx = trainIdx.subarray(0, limit);
-  return { train: subset(images.pixels, labels, trainIdx), validation: subset(images.pixels, labels, order.subarray(0, validationSize)) };
+  const split = splitTrainingIndices(images.count, validationSize);
+  const trainIdx = limit ? split.trainIdx.subarray(0, limit) : split.trainIdx;
+  return { train: selectImages(images.pixels, labels, trainIdx), validation: selectImages(images.pixels, labels, split.validationIdx) };
 }
 
 /**
