@@ -6,6 +6,7 @@ import { catalogues, users } from '@/db/schema';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { getEnv } from '@/lib/env';
 import { ensureCatalogue, importIdx } from '@/lib/import';
+import { bundledDatasetDir, HOLDOUT_FILES } from '@/lib/learning/demo-data';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { readModelMeta } from '@/lib/ml/model-store';
 import { registerInitialModel } from '@/lib/models';
@@ -25,8 +26,10 @@ export function demoImagesPath(): string {
 /**
  * On an empty database: the demo catalogue with the 10,000 Fashion-MNIST test images,
  * imported without their labels (the app must not see the ground truth; the simulator and
- * evaluation keep it), and the shipped model as its active version. Returns false when the
- * database already had a catalogue.
+ * evaluation keep it), its holdout (the 5,000 validation images no model trained on, with
+ * their true labels: trusted, never scored, queued or trained on; the promotion gate measures
+ * on them), and the shipped model as its active version. Returns false when the database
+ * already had a catalogue.
  */
 export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () => {}): Promise<boolean> {
   const existing = db.select({ n: sql<number>`count(*)` }).from(catalogues).get()?.n ?? 0;
@@ -38,6 +41,14 @@ export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () =
   log(`importing ${imagesPath} into "${catalogue.slug}"`);
   const result = await importIdx(db, { catalogueSlug: catalogue.slug, imagesPath });
   log(`imported ${result.inserted} items`);
+  const holdoutDir = bundledDatasetDir();
+  const holdout = await importIdx(db, {
+    catalogueSlug: catalogue.slug,
+    imagesPath: path.join(holdoutDir, HOLDOUT_FILES.images),
+    labelsPath: path.join(holdoutDir, HOLDOUT_FILES.labels),
+    evalRole: 'holdout',
+  });
+  log(`imported ${holdout.inserted} holdout items`);
   registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
   return true;
 }

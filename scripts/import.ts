@@ -5,6 +5,8 @@
  *   --images-file <f> [--labels-file <f>]       one IDX images file, optionally labelled
  *   --csv <file>                                Kaggle layout: [label,]pixel1..pixel784
  *   --images <file-or-folder...> [--label <n>]  PNG/JPEG/WebP
+ * and --holdout marks the (labelled) items as the catalogue's holdout: trusted labels that the
+ * promotion gate measures on, never scored, queued or trained on.
  *
  * Migrates the database first. Progress goes to stderr, a one-line summary to stdout; any
  * failure is one line `error: ...` and exit code 1. Re-running adds nothing already imported.
@@ -22,7 +24,7 @@ import { runCli } from './cli';
 
 const USAGE =
   'usage: npm run import -- --catalogue <slug> [--create [--name <name>] [--classes "a,b,c"]] ' +
-  '(--idx <dir> [--split t10k|train] | --images-file <f> [--labels-file <f>] | --csv <file> | --images <paths...> [--label <n>])';
+  '(--idx <dir> [--split t10k|train] | --images-file <f> [--labels-file <f>] | --csv <file> | --images <paths...> [--label <n>]) [--holdout]';
 
 const ImportArgs = z
   .object({
@@ -40,6 +42,7 @@ const ImportArgs = z
     csv: z.string().min(1).optional(),
     images: z.array(z.string().min(1)).optional(),
     label: z.coerce.number().int().min(0).optional(),
+    holdout: z.boolean().default(false),
   })
   .check((ctx) => {
     const { idx, imagesFile, csv, images } = ctx.value;
@@ -69,6 +72,7 @@ export function parseImportArgs(argv: string[]): ImportArgs {
         csv: { type: 'string' },
         images: { type: 'string', multiple: true },
         label: { type: 'string' },
+        holdout: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -126,16 +130,17 @@ export async function runImport(args: ImportArgs): Promise<ImportResult> {
   }
   const catalogueSlug = args.catalogue;
   const onProgress = reportProgress(`importing into ${catalogueSlug}`);
+  const evalRole = args.holdout ? ('holdout' as const) : undefined;
   if (args.idx !== undefined) {
     const imagesPath = locateIdxFile(args.idx, `${args.split}-images-idx3-ubyte`);
     const labelsPath = locateIdxFile(args.idx, `${args.split}-labels-idx1-ubyte`);
-    return importIdx(db, { catalogueSlug, imagesPath, labelsPath, onProgress });
+    return importIdx(db, { catalogueSlug, imagesPath, labelsPath, evalRole, onProgress });
   }
   if (args.imagesFile !== undefined) {
-    return importIdx(db, { catalogueSlug, imagesPath: args.imagesFile, labelsPath: args.labelsFile, onProgress });
+    return importIdx(db, { catalogueSlug, imagesPath: args.imagesFile, labelsPath: args.labelsFile, evalRole, onProgress });
   }
-  if (args.csv !== undefined) return importCsv(db, { catalogueSlug, path: args.csv, onProgress });
-  return importImages(db, { catalogueSlug, paths: args.images ?? [], label: args.label, onProgress });
+  if (args.csv !== undefined) return importCsv(db, { catalogueSlug, path: args.csv, evalRole, onProgress });
+  return importImages(db, { catalogueSlug, paths: args.images ?? [], label: args.label, evalRole, onProgress });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
@@ -143,7 +148,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
     const args = parseImportArgs(process.argv.slice(2));
     const result = await runImport(args);
     console.log(
-      `imported ${result.total} items into ${args.catalogue}: ${result.inserted} new, ${result.alreadyPresent} already present (import #${result.importId})`,
+      `imported ${result.total} ${args.holdout ? 'holdout ' : ''}items into ${args.catalogue}: ${result.inserted} new, ${result.alreadyPresent} already present (import #${result.importId})`,
     );
   });
 }

@@ -41,17 +41,22 @@ function sourceKey(filePath: string, hash: string): string {
   return `${path.basename(filePath)}#${hash.slice(0, 12)}`;
 }
 
+/** See ImportItemsInput.evalRole: 'holdout' imports trusted evaluation items. */
+const EvalRole = z.enum(['holdout']).optional();
+
 const ImportIdxInput = z.object({
   catalogueSlug: z.string().min(1),
   imagesPath: z.string().min(1),
   labelsPath: z.string().min(1).optional(),
+  evalRole: EvalRole,
 });
 
 export async function importIdx(
   db: Db,
   input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
-  const { catalogueSlug, imagesPath, labelsPath } = parseInput(ImportIdxInput, input);
+  const { catalogueSlug, imagesPath, labelsPath, evalRole } = parseInput(ImportIdxInput, input);
+  if (evalRole && !labelsPath) throw badInput(`${path.basename(imagesPath)}: a holdout needs its labels; give the labels file too.`);
   requireCatalogue(db, catalogueSlug);
   const imagesFile = await readInputFile(imagesPath);
   const images = parseIdxImages(imagesFile, path.basename(imagesPath));
@@ -79,18 +84,19 @@ export async function importIdx(
     source: sourceKey(imagesPath, fileHash),
     description: labelsPath ? `${imagesPath} + ${labelsPath}` : imagesPath,
     fileHash,
+    evalRole,
     items,
     onProgress: input.onProgress,
   });
 }
 
-const ImportCsvInput = z.object({ catalogueSlug: z.string().min(1), path: z.string().min(1) });
+const ImportCsvInput = z.object({ catalogueSlug: z.string().min(1), path: z.string().min(1), evalRole: EvalRole });
 
 export async function importCsv(
   db: Db,
   input: z.infer<typeof ImportCsvInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
-  const { catalogueSlug, path: csvPath } = parseInput(ImportCsvInput, input);
+  const { catalogueSlug, path: csvPath, evalRole } = parseInput(ImportCsvInput, input);
   const catalogue = requireCatalogue(db, catalogueSlug);
   const file = await readInputFile(csvPath);
   const parsed = parseCsv(file.toString('utf8'), path.basename(csvPath), { numClasses: catalogue.classNames.length });
@@ -107,6 +113,7 @@ export async function importCsv(
     source: sourceKey(csvPath, fileHash),
     description: csvPath,
     fileHash,
+    evalRole,
     items,
     onProgress: input.onProgress,
   });
@@ -116,6 +123,7 @@ const ImportImagesInput = z.object({
   catalogueSlug: z.string().min(1),
   paths: z.array(z.string().min(1)).min(1, 'give at least one image file or folder'),
   label: z.number().int().min(0).optional(),
+  evalRole: EvalRole,
 });
 
 /** Imports image files (folders expand to their images); `label`, if given, applies to all. */
@@ -123,7 +131,8 @@ export async function importImages(
   db: Db,
   input: z.infer<typeof ImportImagesInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
-  const { catalogueSlug, paths, label } = parseInput(ImportImagesInput, input);
+  const { catalogueSlug, paths, label, evalRole } = parseInput(ImportImagesInput, input);
+  if (evalRole && label === undefined) throw badInput('a holdout needs trusted labels: give --label for these images.');
   const { classNames } = requireCatalogue(db, catalogueSlug);
   // Checked before decoding a folder of photos, not after.
   if (label !== undefined && label >= classNames.length) {
@@ -145,6 +154,7 @@ export async function importImages(
     kind: 'images',
     source: description,
     fileHash: sha256Hex(Buffer.from(hashes.join('\n'))),
+    evalRole,
     items,
     onProgress: input.onProgress,
   });

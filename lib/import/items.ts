@@ -26,6 +26,11 @@ const ImportOptions = z.object({
   /** What the imports table shows; defaults to `source`. */
   description: z.string().min(1).optional(),
   fileHash: z.string().optional(),
+  /**
+   * 'holdout': the items are trusted evaluation data (the promotion gate's holdout). Each needs
+   * a label; they are stored reviewed, so they are never scored, routed, queued or trained on.
+   */
+  evalRole: z.enum(['holdout']).optional(),
 });
 
 export type ImportItemsInput = z.infer<typeof ImportOptions> & {
@@ -50,7 +55,7 @@ function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** Checks every item before anything is written, so the error names the row, not a constraint. */
-function checkItems(list: ImportItem[], classCount: number, source: string): void {
+function checkItems(list: ImportItem[], classCount: number, source: string, evalRole: 'holdout' | undefined): void {
   list.forEach((item, index) => {
     // Without the content-hash suffix of file sources: people know the file by its name.
     const where = `${(item.source ?? source).replace(/#[0-9a-f]{12}$/, '')}, row ${item.sourceRow}`;
@@ -62,6 +67,9 @@ function checkItems(list: ImportItem[], classCount: number, source: string): voi
     }
     if (item.label !== null && (!Number.isInteger(item.label) || item.label < 0 || item.label >= classCount)) {
       throw badInput(`${where}: label ${item.label} is out of range; this catalogue has classes 0-${classCount - 1}.`);
+    }
+    if (evalRole === 'holdout' && item.label === null) {
+      throw badInput(`${where}: has no label; a holdout item needs its trusted label (give the labels file, or import it without --holdout).`);
     }
   });
 }
@@ -81,7 +89,7 @@ export function importItems(db: Db, input: ImportItemsInput): ImportResult {
     (tx) => {
       const catalogue = tx.select().from(catalogues).where(eq(catalogues.slug, options.catalogueSlug)).get();
       if (!catalogue) throw new AppError('not_found', `There is no catalogue "${options.catalogueSlug}".`);
-      checkItems(list, catalogue.classNames.length, options.source);
+      checkItems(list, catalogue.classNames.length, options.source, options.evalRole);
 
       const importRow = tx
         .insert(imports)
@@ -108,7 +116,9 @@ export function importItems(db: Db, input: ImportItemsInput): ImportResult {
           currentLabel: item.label,
           labelSource: item.label === null ? null : 'import',
           // Labelled or not, an item waits for the model; routing decides what a person sees.
-          status: 'unscored',
+          // Holdout items are final as imported: never scored, routed or queued.
+          status: options.evalRole ? 'reviewed' : 'unscored',
+          evalRole: options.evalRole ?? null,
           importId: importRow.id,
         }));
         const result = tx
