@@ -6,6 +6,8 @@ const EnvSchema = z.object({
   LOUPE_DB: z.string().min(1).default(path.join(process.cwd(), 'data', 'loupe.db')),
   LOUPE_MODEL_DIR: z.string().min(1).default(path.join(process.cwd(), 'models', 'production')),
   LOUPE_DATASET_DIR: z.string().min(1).default('/usr/share/datasets/fashion-mnist'),
+  /** Where fine-tuned model versions are written; unset: `models/` beside the database file. */
+  LOUPE_MODELS_DIR: z.string().min(1).optional(),
   /** Force a TensorFlow.js backend: tfjs-node, wasm or cpu. Unset: the fastest that loads. */
   LOUPE_TF_BACKEND: z.enum(['tfjs-node', 'wasm', 'cpu']).optional(),
   /** Threads for the wasm backend (1 disables the threaded build). */
