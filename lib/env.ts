@@ -12,6 +12,12 @@ const EnvSchema = z.object({
   LOUPE_TF_BACKEND: z.enum(['tfjs-node', 'wasm', 'cpu']).optional(),
   /** Threads for the wasm backend (1 disables the threaded build). */
   LOUPE_WASM_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /** How long a worker holds a job without renewing it; a dead worker's job is retried after this. */
+  LOUPE_JOB_LEASE_MS: z.coerce.number().int().min(1000).max(60 * 60_000).default(2 * 60_000),
+  /** How often an idle worker looks for work (and schedules scoring and retraining). */
+  LOUPE_WORKER_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** Epochs of each fine-tuning run; unset: the learning module's default. */
+  LOUPE_RETRAIN_EPOCHS: z.coerce.number().int().min(1).max(100).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -130,16 +130,17 @@ export function completeJob(db: Db, input: { jobId: number; owner: string; progr
 
 /**
  * A failed attempt: back to the queue while attempts remain, else failed for good with the
- * error. Returns the job's new status.
+ * error. `retry: false` fails it for good at once (an error no retry can fix, such as a
+ * payload that does not validate). Returns the job's new status.
  */
-export function failJob(db: Db, input: { jobId: number; owner: string; error: string; now?: number }): 'queued' | 'failed' {
+export function failJob(db: Db, input: { jobId: number; owner: string; error: string; retry?: boolean; now?: number }): 'queued' | 'failed' {
   const now = new Date(input.now ?? Date.now());
   const error = input.error.slice(0, 2000);
   return db.transaction(
     (tx) => {
       const job = tx.select().from(jobs).where(ownedRunning(input.jobId, input.owner)).get();
       if (!job) throw lostLease(input.jobId);
-      const status = job.attempts >= job.maxAttempts ? 'failed' : 'queued';
+      const status = input.retry === false || job.attempts >= job.maxAttempts ? 'failed' : 'queued';
       tx.update(jobs)
         .set({ status, error, leaseOwner: null, leaseExpiresAt: null, finishedAt: status === 'failed' ? now : null, updatedAt: now })
         .where(ownedRunning(input.jobId, input.owner))
@@ -148,6 +149,20 @@ export function failJob(db: Db, input: { jobId: number; owner: string; error: st
     },
     { behavior: 'immediate' },
   );
+}
+
+/**
+ * Hands a job back to the queue unfinished (its worker is shutting down): no error recorded,
+ * and the interrupted attempt is not counted, so it is not one of `maxAttempts` failures.
+ */
+export function releaseJob(db: Db, input: { jobId: number; owner: string; now?: number }): void {
+  const now = new Date(input.now ?? Date.now());
+  const changed = db
+    .update(jobs)
+    .set({ status: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: sql`max(${jobs.attempts} - 1, 0)`, updatedAt: now })
+    .where(ownedRunning(input.jobId, input.owner))
+    .run().changes;
+  if (changed === 0) throw lostLease(input.jobId);
 }
 
 export function findJob(db: Db, jobId: number): Job | null {

@@ -15,6 +15,8 @@ const WorkerStatus = z.object({
   threads: z.number().int().min(1).nullable(),
   startedAt: z.string(),
   updatedAt: z.string(),
+  /** The job the worker is running, if any. */
+  job: z.object({ id: z.number().int(), kind: z.string() }).nullable().optional(),
 });
 export type WorkerStatus = z.infer<typeof WorkerStatus>;
 

@@ -42,14 +42,24 @@ export const imports = sqliteTable(
 );
 export type Import = typeof imports.$inferSelect;
 
+/**
+ * Stored as JSON: rows written before a key existed lack it, so readers fill the defaults in
+ * (lib/learning/schedule.ts getRetrainPolicy) and never read this column directly.
+ */
 export interface RetrainPolicy {
   /** Retrain once this many new human labels have accumulated since the last candidate. */
   minNewLabels: number;
-  /** Automatic retraining can be switched off per catalogue. */
+  /** Automatic retraining (by count and by timer) can be switched off per catalogue. */
   enabled: boolean;
+  /** Also retrain when this many minutes passed since the last training job; null: no timer. */
+  intervalMinutes?: number | null;
+  /** The evaluation gate's allowed holdout accuracy drop, in percentage points. */
+  maxHoldoutDropPoints?: number;
 }
 
-export const DEFAULT_RETRAIN_POLICY: RetrainPolicy = { minNewLabels: 200, enabled: true };
+export const DEFAULT_RETRAIN_POLICY: Required<RetrainPolicy> = { minNewLabels: 200, enabled: true, intervalMinutes: null, maxHoldoutDropPoints: 0.2 };
+/** The column's SQL default as migration 0000 wrote it; the other keys' defaults are filled in on read. */
+const RETRAIN_POLICY_COLUMN_DEFAULT: RetrainPolicy = { minNewLabels: 200, enabled: true };
 
 export const settings = sqliteTable('settings', {
   catalogueId: integer('catalogue_id')
@@ -67,7 +77,7 @@ export const settings = sqliteTable('settings', {
   retrainPolicy: text('retrain_policy', { mode: 'json' })
     .$type<RetrainPolicy>()
     .notNull()
-    .default(DEFAULT_RETRAIN_POLICY),
+    .default(RETRAIN_POLICY_COLUMN_DEFAULT),
   updatedAt: timestampMs('updated_at').notNull().default(NOW_MS),
   updatedBy: integer('updated_by').references(() => users.id),
 });

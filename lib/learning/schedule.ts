@@ -1,0 +1,222 @@
+import { and, desc, eq, gt, inArray, like, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { catalogues, DEFAULT_RETRAIN_POLICY, items, jobs, modelVersions, reviews, settings, settingsChanges, users, type Job } from '@/db/schema';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { AppError } from '@/lib/errors';
+import { parseInput } from '@/lib/import/parse-input';
+import { latestJobOf, TRAIN_MAX_ATTEMPTS, TrainJobPayload, type TrainReason } from '@/lib/job-payloads';
+import { enqueueJob, type EnqueueResult } from '@/lib/jobs';
+import { findActiveModel } from '@/lib/models';
+
+/**
+ * When a catalogue's model is fine-tuned: after enough new human labels, on a timer, or when
+ * an admin asks. Never two trainings of one catalogue at once: every train job is enqueued
+ * `exclusivePerCatalogue`, so a second request gets the job already waiting or running.
+ */
+type Reader = Pick<Db, 'select'>;
+
+export type FullRetrainPolicy = Required<typeof DEFAULT_RETRAIN_POLICY>;
+
+const MIN_LABELS_MESSAGE = 'must be a whole number of labels from 1 to 1,000,000, e.g. 200';
+const INTERVAL_MESSAGE = 'must be off (empty) or a whole number of minutes from 5 to 43,200 (30 days), e.g. 1440 for daily';
+const DROP_MESSAGE = 'must be a number of percentage points from 0 to 5, e.g. 0.2';
+
+export const RetrainPolicyInput = z.object({
+  enabled: z.boolean({ error: 'must be on or off' }),
+  minNewLabels: z.number({ error: MIN_LABELS_MESSAGE }).int(MIN_LABELS_MESSAGE).min(1, MIN_LABELS_MESSAGE).max(1_000_000, MIN_LABELS_MESSAGE),
+  intervalMinutes: z.number({ error: INTERVAL_MESSAGE }).int(INTERVAL_MESSAGE).min(5, INTERVAL_MESSAGE).max(43_200, INTERVAL_MESSAGE).nullable(),
+  maxHoldoutDropPoints: z.number({ error: DROP_MESSAGE }).min(0, DROP_MESSAGE).max(5, DROP_MESSAGE),
+});
+export type RetrainPolicyInput = z.infer<typeof RetrainPolicyInput>;
+
+const POLICY_KEYS = ['enabled', 'minNewLabels', 'intervalMinutes', 'maxHoldoutDropPoints'] as const;
+
+/**
+ * The catalogue's retrain policy with every key filled in: stored keys that are missing (rows
+ * written before the key existed) or not valid fall back to the default one by one.
+ */
+export function getRetrainPolicy(db: Reader, catalogueId: number): FullRetrainPolicy {
+  const stored = db.select({ policy: settings.retrainPolicy }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()?.policy;
+  const raw = (stored ?? {}) as Record<string, unknown>;
+  const policy = { ...DEFAULT_RETRAIN_POLICY };
+  for (const key of POLICY_KEYS) {
+    const parsed = RetrainPolicyInput.shape[key].safeParse(raw[key]);
+    if (parsed.success) (policy as Record<string, unknown>)[key] = parsed.data;
+  }
+  return policy;
+}
+
+export interface SetRetrainPolicyResult {
+  catalogueId: number;
+  oldPolicy: FullRetrainPolicy;
+  policy: FullRetrainPolicy;
+  /** The keys whose value changed (one settings_changes row each); empty when nothing did. */
+  changed: (keyof FullRetrainPolicy)[];
+}
+
+/** Saves a catalogue's retrain policy and one history row per changed key, in one transaction. */
+export function setRetrainPolicy(db: Db, input: { actor: Actor | null; catalogueId: number; policy: RetrainPolicyInput; now?: number }): SetRetrainPolicyResult {
+  const actor = requirePermission(input.actor, 'settings.write');
+  const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
+  const policy = parseInput(RetrainPolicyInput, input.policy);
+  const now = new Date(input.now ?? Date.now());
+  return db.transaction(
+    (tx) => {
+      if (!tx.select({ id: catalogues.id }).from(catalogues).where(eq(catalogues.id, catalogueId)).get()) {
+        throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
+      }
+      const oldPolicy = getRetrainPolicy(tx, catalogueId);
+      const changed = POLICY_KEYS.filter((key) => oldPolicy[key] !== policy[key]);
+      if (changed.length === 0) return { catalogueId, oldPolicy, policy: oldPolicy, changed };
+      tx.insert(settings)
+        .values({ catalogueId, retrainPolicy: policy, updatedAt: now, updatedBy: actor.userId })
+        .onConflictDoUpdate({ target: settings.catalogueId, set: { retrainPolicy: policy, updatedAt: now, updatedBy: actor.userId } })
+        .run();
+      for (const key of changed) {
+        tx.insert(settingsChanges)
+          .values({ catalogueId, userId: actor.userId, field: `retrainPolicy.${key}`, oldValue: JSON.stringify(oldPolicy[key]), newValue: JSON.stringify(policy[key]), createdAt: now })
+          .run();
+      }
+      return { catalogueId, oldPolicy, policy, changed };
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+export interface RetrainPolicyChange {
+  id: number;
+  key: string;
+  oldValue: unknown;
+  newValue: unknown;
+  createdAt: Date;
+  /** Null for a change made by a script. */
+  userEmail: string | null;
+}
+
+/** The retrain policy's history, newest first. */
+export function listRetrainPolicyChanges(db: Reader, options: { catalogueId: number; limit?: number }): RetrainPolicyChange[] {
+  const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
+  return db
+    .select({ id: settingsChanges.id, field: settingsChanges.field, oldValue: settingsChanges.oldValue, newValue: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
+    .from(settingsChanges)
+    .leftJoin(users, eq(users.id, settingsChanges.userId))
+    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), like(settingsChanges.field, 'retrainPolicy.%')))
+    .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
+    .limit(limit)
+    .all()
+    .map((row) => ({ id: row.id, key: row.field.slice('retrainPolicy.'.length), oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue), createdAt: row.createdAt, userEmail: row.userEmail }));
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The last review id a training of this catalogue has seen: the highest `throughReviewId` any
+ * of its candidates recorded (rejected ones too, so a rejection does not retrain at once on
+ * the same labels); 0 before the first.
+ */
+export function trainingCutoff(db: Reader, catalogueId: number): number {
+  const row = db
+    .select({ through: sql<number | null>`max(cast(json_extract(${modelVersions.metrics}, '$.throughReviewId') as integer))` })
+    .from(modelVersions)
+    .where(eq(modelVersions.catalogueId, catalogueId))
+    .get();
+  return row?.through ?? 0;
+}
+
+/**
+ * Human labels that arrived after the last training's cut-off: items given a label by a
+ * confirm or correct that was not undone. Counted per item (an item undone and decided again
+ * is one label); gold items are left out, since their labels were known already and they
+ * measure the reviewers, not the model.
+ */
+export function countNewHumanLabels(db: Reader, catalogueId: number): { count: number; sinceReviewId: number } {
+  const sinceReviewId = trainingCutoff(db, catalogueId);
+  const row = db
+    .select({ n: sql<number>`count(distinct ${reviews.itemId})` })
+    .from(reviews)
+    .innerJoin(items, eq(items.id, reviews.itemId))
+    .where(
+      and(
+        eq(items.catalogueId, catalogueId),
+        inArray(reviews.action, ['confirm', 'correct']),
+        gt(reviews.id, sinceReviewId),
+        sql`(${items.evalRole} is null or ${items.evalRole} <> 'gold')`,
+        sql`not exists (select 1 from reviews u where u.reverts_review_id = ${reviews.id})`,
+      ),
+    )
+    .get();
+  return { count: row?.n ?? 0, sinceReviewId };
+}
+
+/** After a training job failed for good, the scheduler waits this long before trying again on its own. */
+export const FAILED_TRAINING_BACKOFF_MS = 30 * 60_000;
+
+export type RetrainCheck =
+  | { enqueued: true; job: Job; reason: Exclude<TrainReason, 'manual'>; newLabels: number }
+  | { enqueued: false; why: string; newLabels: number | null; job?: Job };
+
+function enqueueTrain(db: Db, payload: TrainJobPayload, now: number): EnqueueResult {
+  return enqueueJob(db, { kind: 'train', payload: TrainJobPayload.parse(payload), maxAttempts: TRAIN_MAX_ATTEMPTS, exclusivePerCatalogue: true, now });
+}
+
+/**
+ * The scheduler's rule, run by the worker between jobs: enqueue a training job when the
+ * policy is enabled and either enough new human labels arrived, or the timer is on, its
+ * interval has passed since the last training job (or since the active model was promoted,
+ * before any) and at least one new label arrived (retraining on nothing teaches nothing).
+ */
+export function maybeEnqueueRetrain(db: Db, input: { catalogueId: number; now?: number }): RetrainCheck {
+  const now = input.now ?? Date.now();
+  const { catalogueId } = input;
+  const model = findActiveModel(db, catalogueId);
+  if (!model) return { enqueued: false, why: 'The catalogue has no active model to fine-tune.', newLabels: null };
+  const policy = getRetrainPolicy(db, catalogueId);
+  if (!policy.enabled) return { enqueued: false, why: 'Automatic retraining is off for this catalogue.', newLabels: null };
+  const last = latestJobOf(db, { kind: 'train', catalogueId });
+  if (last && (last.status === 'queued' || last.status === 'running')) {
+    return { enqueued: false, why: 'A training job is already queued or running.', newLabels: null, job: last };
+  }
+  if (last?.status === 'failed' && last.finishedAt && now - last.finishedAt.getTime() < FAILED_TRAINING_BACKOFF_MS) {
+    return { enqueued: false, why: 'The last training failed; automatic retraining waits 30 minutes before trying again.', newLabels: null, job: last };
+  }
+  const { count } = countNewHumanLabels(db, catalogueId);
+  const enqueue = (reason: 'labels' | 'timer'): RetrainCheck => {
+    const { job, created } = enqueueTrain(db, { catalogueId, reason }, now);
+    return created ? { enqueued: true, job, reason, newLabels: count } : { enqueued: false, why: 'A training job is already queued or running.', newLabels: count, job };
+  };
+  if (count >= policy.minNewLabels) return enqueue('labels');
+  if (policy.intervalMinutes !== null && count > 0) {
+    const since = last?.createdAt ?? model.promotedAt ?? model.createdAt;
+    if (now - since.getTime() >= policy.intervalMinutes * 60_000) return enqueue('timer');
+  }
+  return { enqueued: false, why: `${count} of ${policy.minNewLabels} new human labels so far.`, newLabels: count };
+}
+
+/** An admin's "train now": a training job for the catalogue, or the one already queued or running. */
+export function requestRetrainNow(db: Db, input: { actor: Actor | null; catalogueId: number; now?: number }): EnqueueResult {
+  const actor = requirePermission(input.actor, 'models.manage');
+  const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
+  const catalogue = db.select({ name: catalogues.name }).from(catalogues).where(eq(catalogues.id, catalogueId)).get();
+  if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
+  if (!findActiveModel(db, catalogueId)) throw new AppError('conflict', `${catalogue.name} has no active model to fine-tune; import or register a model first.`);
+  return enqueueTrain(db, { catalogueId, reason: 'manual', requestedBy: actor.userId }, input.now ?? Date.now());
+}
+
+/** Train jobs waiting or running for a catalogue (at most one, by the exclusive enqueue). */
+export function activeTrainJob(db: Reader, catalogueId: number): Job | null {
+  return (
+    db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.kind, 'train'), inArray(jobs.status, ['queued', 'running']), sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`))
+      .get() ?? null
+  );
+}

@@ -1,0 +1,71 @@
+import type { Db } from '@/db/client';
+import type { JobProgress } from '@/db/schema';
+import { isAppError } from '@/lib/errors';
+import { reportJobProgress } from '@/lib/jobs';
+
+export interface ReportOptions {
+  /** Write now even if the last write was moments ago (an epoch's end, a new phase). */
+  force?: boolean;
+}
+
+export interface ProgressReporter {
+  /** Records progress, at most every `minIntervalMs` unless forced; a new `phase` is always written. */
+  report(progress: JobProgress, options?: ReportOptions): void;
+  /** True once the lease was found lost: nothing more is written, and the job must not be completed. */
+  readonly lost: boolean;
+  /** The latest progress handed in, written or not. */
+  readonly latest: JobProgress | null;
+  /** Stops the renewal timer; call when the job is over, whatever its outcome. */
+  stop(): void;
+}
+
+/**
+ * Progress for one claimed job, and with it the lease: every write renews it. A timer also
+ * renews it (with the latest progress) every third of the lease, so a phase that reports
+ * nothing for a while (evaluating, saving) does not lose the job. The timer only fires between
+ * awaits, which long computations have (tfjs yields between batches).
+ */
+export function createProgressReporter(input: { db: Db; jobId: number; owner: string; leaseMs: number; minIntervalMs?: number; initial?: JobProgress | null; log?: (line: string) => void }): ProgressReporter {
+  const { db, jobId, owner, leaseMs } = input;
+  const minIntervalMs = input.minIntervalMs ?? 1000;
+  let latest: JobProgress | null = input.initial ?? null;
+  let lastWriteAt = 0;
+  let writtenPhase: unknown;
+  let lost = false;
+
+  const write = () => {
+    if (lost) return;
+    try {
+      reportJobProgress(db, { jobId, owner, progress: latest ?? {}, leaseMs });
+      lastWriteAt = Date.now();
+      writtenPhase = latest?.phase;
+    } catch (error) {
+      if (isAppError(error) && error.code === 'conflict') {
+        lost = true;
+        input.log?.(`job ${jobId}: ${error.message}`);
+        return;
+      }
+      // A busy database or a full disk: keep going, the next write may succeed before the lease ends.
+      input.log?.(`job ${jobId}: could not record progress: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  const timer = setInterval(write, Math.max(100, Math.floor(leaseMs / 3)));
+  timer.unref();
+
+  return {
+    report(progress, options = {}) {
+      latest = progress;
+      if (options.force || progress.phase !== writtenPhase || Date.now() - lastWriteAt >= minIntervalMs) write();
+    },
+    get lost() {
+      return lost;
+    },
+    get latest() {
+      return latest;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}

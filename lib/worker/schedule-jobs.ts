@@ -1,0 +1,52 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { catalogues, items, modelVersions } from '@/db/schema';
+import { enqueueScoreJob, latestJobOf } from '@/lib/job-payloads';
+import { maybeEnqueueRetrain } from '@/lib/learning/schedule';
+
+/** After a score job failed for good, wait this long before queueing another for the catalogue. */
+export const FAILED_SCORING_BACKOFF_MS = 60_000;
+
+export interface ScheduledJob {
+  jobId: number;
+  kind: 'score' | 'train';
+  catalogue: string;
+  why: string;
+}
+
+/**
+ * The worker's scheduling pass, between jobs: a score job for each catalogue with unscored
+ * items and an active model (one at a time per catalogue), and a training job where the
+ * retrain policy asks for one. Returns what it enqueued.
+ */
+export function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } = {}): ScheduledJob[] {
+  const now = input.now ?? Date.now();
+  const scheduled: ScheduledJob[] = [];
+  const withModels = db
+    .select({ id: catalogues.id, slug: catalogues.slug })
+    .from(catalogues)
+    .innerJoin(modelVersions, and(eq(modelVersions.catalogueId, catalogues.id), eq(modelVersions.status, 'active')))
+    .all();
+  for (const catalogue of withModels) {
+    const unscored = db
+      .select({ one: sql<number>`1` })
+      .from(items)
+      // As scoreUnscoredItems selects them: a human label is never scored over.
+      .where(and(eq(items.catalogueId, catalogue.id), eq(items.status, 'unscored'), sql`(${items.labelSource} is null or ${items.labelSource} <> 'human')`))
+      .limit(1)
+      .get();
+    if (unscored) {
+      const last = latestJobOf(db, { kind: 'score', catalogueId: catalogue.id });
+      const backingOff = last?.status === 'failed' && last.finishedAt !== null && now - last.finishedAt.getTime() < FAILED_SCORING_BACKOFF_MS;
+      if (!backingOff) {
+        const { job, created } = enqueueScoreJob(db, catalogue.id);
+        if (created) scheduled.push({ jobId: job.id, kind: 'score', catalogue: catalogue.slug, why: 'unscored items' });
+      }
+    }
+    if (input.retrain !== false) {
+      const check = maybeEnqueueRetrain(db, { catalogueId: catalogue.id, now });
+      if (check.enqueued) scheduled.push({ jobId: check.job.id, kind: 'train', catalogue: catalogue.slug, why: check.reason === 'labels' ? `${check.newLabels} new human labels` : 'the retrain timer' });
+    }
+  }
+  return scheduled;
+}
