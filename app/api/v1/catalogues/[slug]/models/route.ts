@@ -1,0 +1,8 @@
+import { getDb } from '@/db/client';
+import { apiRoute } from '@/lib/http/api-route';
+import { listModelVersions } from '@/lib/model-versions';
+
+export const dynamic = 'force-dynamic';
+
+/** The catalogue's model versions with their metrics, newest first: admins and ops read it. */
+export const GET = apiRoute<{ slug: string }>('dashboards.read', ({ actor, params }) => listModelVersions(getDb(), { actor, catalogue: params.slug }));

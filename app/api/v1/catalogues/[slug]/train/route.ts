@@ -1,0 +1,14 @@
+import { getDb } from '@/db/client';
+import { apiRoute } from '@/lib/http/api-route';
+import { requireCatalogue } from '@/lib/import/catalogues';
+import { requestRetrainNow } from '@/lib/learning/schedule';
+
+export const dynamic = 'force-dynamic';
+
+/** "Train now": 202 with the training job, new or the one already queued or running (`created` says which). */
+export const POST = apiRoute<{ slug: string }>('models.manage', ({ actor, params }) => {
+  const db = getDb();
+  const catalogue = requireCatalogue(db, params.slug);
+  const { job, created } = requestRetrainNow(db, { actor, catalogueId: catalogue.id });
+  return Response.json({ job, created }, { status: 202 });
+});

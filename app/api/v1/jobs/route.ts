@@ -1,0 +1,11 @@
+import { getDb } from '@/db/client';
+import { apiRoute } from '@/lib/http/api-route';
+import { listJobs } from '@/lib/job-list';
+
+export const dynamic = 'force-dynamic';
+
+/** GET ?catalogue=&kind=&status=&limit=: recent jobs, newest first, with progress and errors (admins). */
+export const GET = apiRoute('models.manage', ({ actor, request }) => {
+  const query = Object.fromEntries(new URL(request.url).searchParams);
+  return { jobs: listJobs(getDb(), { ...query, actor }) };
+});

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { getDb } from '@/db/client';
+import { apiRoute } from '@/lib/http/api-route';
+import { promoteAndRescore } from '@/lib/model-versions';
+
+export const dynamic = 'force-dynamic';
+
+const Params = z.object({ id: z.coerce.number().int('the model version id is a positive whole number').positive('the model version id is a positive whole number') });
+
+/**
+ * Makes a version active (promote a candidate, override a rejection, or roll back to a
+ * retired one) and queues the re-score: `{ promoted, retired, rescoreJob }`.
+ */
+export const POST = apiRoute<{ id: string }>('models.manage', ({ actor, params }) => {
+  const { id } = Params.parse(params);
+  return promoteAndRescore(getDb(), { actor, modelVersionId: id });
+});

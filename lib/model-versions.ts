@@ -1,0 +1,154 @@
+import { desc, eq } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { modelVersions, type Job, type ModelMetrics, type ModelStatus } from '@/db/schema';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requireCatalogue } from '@/lib/import/catalogues';
+import { parseInput } from '@/lib/import/parse-input';
+import { enqueueRescoreJob } from '@/lib/job-payloads';
+import { activateModelVersion, type PromotionResult } from '@/lib/model-promotion';
+
+/**
+ * A catalogue's model versions as the models page shows them (admins and ops read; only
+ * admins act), and the admin's promote / roll back, which queues the re-score with it.
+ */
+
+/** An accuracy on a labelled set: its size too, so a figure on 12 items is not mistaken for one on 2,000. */
+export interface Accuracy {
+  accuracy: number;
+  correct: number;
+  total: number;
+}
+
+export interface ModelVersionSummary {
+  id: number;
+  name: string;
+  arch: string;
+  status: ModelStatus;
+  parentId: number | null;
+  parentName: string | null;
+  temperature: number;
+  createdAt: Date;
+  promotedAt: Date | null;
+  /** The catalogue's holdout (trusted labels, never trained on); null when not measured. */
+  holdout: Accuracy | null;
+  /** Expected calibration error (0-1) after temperature scaling, on held-out data. */
+  ece: number | null;
+  /** Human labels held out from this candidate's training: its accuracy, and its parent's on the same items. */
+  heldOutHuman: Accuracy | null;
+  parentHeldOutHuman: Accuracy | null;
+  parentHoldout: Accuracy | null;
+  humanLabelsUsed: number | null;
+  replayUsed: number | null;
+  trainingSeconds: number | null;
+  /** For the shipped model: its accuracy on the validation split it was trained beside. */
+  validationAccuracy: number | null;
+  /** The evaluation gate's sentence (why promoted or rejected); null for versions it never judged. */
+  gateReason: string | null;
+}
+
+const Count = z.number().int().nonnegative();
+const MeasureShape = z.object({ correct: Count, total: Count, accuracy: z.number().optional() });
+
+function toAccuracy(value: unknown): Accuracy | null {
+  const parsed = MeasureShape.safeParse(value);
+  if (!parsed.success || parsed.data.total === 0) return null;
+  const { correct, total } = parsed.data;
+  return { correct, total, accuracy: parsed.data.accuracy ?? correct / total };
+}
+
+/** A measure stored either flat (the candidate's own) or as `{ candidate, active }`. */
+function pair(value: unknown): { own: Accuracy | null; parent: Accuracy | null } {
+  const nested = z.object({ candidate: z.unknown(), active: z.unknown() }).partial().safeParse(value);
+  if (nested.success && (nested.data.candidate !== undefined || nested.data.active !== undefined)) {
+    return { own: toAccuracy(nested.data.candidate), parent: toAccuracy(nested.data.active) };
+  }
+  return { own: toAccuracy(value), parent: null };
+}
+
+const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+/** Reads the free-form metrics of any version (shipped, fine-tuned, older shapes) without trusting them. */
+export function summarizeMetrics(metrics: ModelMetrics | null): Pick<
+  ModelVersionSummary,
+  'holdout' | 'parentHoldout' | 'ece' | 'heldOutHuman' | 'parentHeldOutHuman' | 'humanLabelsUsed' | 'replayUsed' | 'trainingSeconds' | 'validationAccuracy' | 'gateReason'
+> {
+  const m = (metrics ?? {}) as Record<string, unknown>;
+  const holdout = pair(m.holdout);
+  const human = pair(m.heldOutHuman);
+  const parentHoldout = holdout.parent ?? toAccuracy(m.activeHoldout);
+  const parentHuman = human.parent ?? toAccuracy(m.activeHeldOutHuman);
+  const validation = z.object({ accuracy: z.number(), ece: z.number().optional() }).safeParse(m.validation);
+  const decision = z.object({ reason: z.string() }).safeParse(m.decision);
+  const ece = typeof m.ece === 'number' ? m.ece : num(z.object({ ece: z.number() }).safeParse(m.ece).data?.ece) ?? (validation.success ? (validation.data.ece ?? null) : null);
+  return {
+    holdout: holdout.own,
+    parentHoldout,
+    ece: num(ece),
+    heldOutHuman: human.own,
+    parentHeldOutHuman: parentHuman,
+    humanLabelsUsed: num(m.humanLabelsUsed),
+    replayUsed: num(m.replayUsed),
+    trainingSeconds: num(m.trainingSeconds),
+    validationAccuracy: validation.success ? validation.data.accuracy : null,
+    gateReason: decision.success ? decision.data.reason : null,
+  };
+}
+
+export interface ModelVersionList {
+  catalogue: { id: number; slug: string; name: string };
+  /** Newest first. */
+  versions: ModelVersionSummary[];
+}
+
+export function listModelVersions(db: Db, input: { actor: Actor | null; catalogue: string }): ModelVersionList {
+  requirePermission(input.actor, 'dashboards.read');
+  const catalogue = requireCatalogue(db, parseInput(z.string().min(1).max(100), input.catalogue));
+  const parent = alias(modelVersions, 'parent');
+  const rows = db
+    .select({ version: modelVersions, parentName: parent.name })
+    .from(modelVersions)
+    .leftJoin(parent, eq(parent.id, modelVersions.parentId))
+    .where(eq(modelVersions.catalogueId, catalogue.id))
+    .orderBy(desc(modelVersions.createdAt), desc(modelVersions.id))
+    .all();
+  return {
+    catalogue: { id: catalogue.id, slug: catalogue.slug, name: catalogue.name },
+    versions: rows.map(({ version: v, parentName }) => ({
+      id: v.id,
+      name: v.name,
+      arch: v.arch,
+      status: v.status,
+      parentId: v.parentId,
+      parentName,
+      temperature: v.temperature,
+      createdAt: v.createdAt,
+      promotedAt: v.promotedAt,
+      ...summarizeMetrics(v.metrics),
+    })),
+  };
+}
+
+export interface PromoteResult extends PromotionResult {
+  /** Re-scores every item not labelled by a human with the new active model, then routes it again. */
+  rescoreJob: Job;
+}
+
+/**
+ * An admin makes a version the active one: a candidate, a rejected candidate (overriding the
+ * gate) or a retired version (a roll back). The promotion and its re-score job commit
+ * together, so a promoted model is never left without its re-score.
+ */
+export function promoteAndRescore(db: Db, input: { actor: Actor | null; modelVersionId: number; now?: number }): PromoteResult {
+  requirePermission(input.actor, 'models.manage');
+  const modelVersionId = parseInput(z.number().int().positive(), input.modelVersionId);
+  return db.transaction(
+    (tx) => {
+      const promotion = activateModelVersion(tx, { modelVersionId, now: input.now });
+      const { job } = enqueueRescoreJob(tx, { catalogueId: promotion.promoted.catalogueId, now: input.now });
+      return { ...promotion, rescoreJob: job };
+    },
+    { behavior: 'immediate' },
+  );
+}
