@@ -49,50 +49,42 @@ export interface ModelVersionSummary {
 }
 
 const Count = z.number().int().nonnegative();
-const MeasureShape = z.object({ correct: Count, total: Count, accuracy: z.number().optional() });
+const MeasureShape = z.object({ correct: Count, total: Count });
 
 function toAccuracy(value: unknown): Accuracy | null {
   const parsed = MeasureShape.safeParse(value);
   if (!parsed.success || parsed.data.total === 0) return null;
   const { correct, total } = parsed.data;
-  return { correct, total, accuracy: parsed.data.accuracy ?? correct / total };
-}
-
-/** A measure stored either flat (the candidate's own) or as `{ candidate, active }`. */
-function pair(value: unknown): { own: Accuracy | null; parent: Accuracy | null } {
-  const nested = z.object({ candidate: z.unknown(), active: z.unknown() }).partial().safeParse(value);
-  if (nested.success && (nested.data.candidate !== undefined || nested.data.active !== undefined)) {
-    return { own: toAccuracy(nested.data.candidate), parent: toAccuracy(nested.data.active) };
-  }
-  return { own: toAccuracy(value), parent: null };
+  return { correct, total, accuracy: correct / total };
 }
 
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
-/** Reads the free-form metrics of any version (shipped, fine-tuned, older shapes) without trusting them. */
+/**
+ * Reads the free-form metrics of any version without trusting them: a fine-tuned candidate's
+ * (lib/learning/retrain.ts RetrainMetrics: its own figures, and its parent's measured in the
+ * same run under `active`) or the shipped model's (`validation` only).
+ */
 export function summarizeMetrics(metrics: ModelMetrics | null): Pick<
   ModelVersionSummary,
   'holdout' | 'parentHoldout' | 'ece' | 'heldOutHuman' | 'parentHeldOutHuman' | 'humanLabelsUsed' | 'replayUsed' | 'trainingSeconds' | 'validationAccuracy' | 'gateReason'
 > {
   const m = (metrics ?? {}) as Record<string, unknown>;
-  const holdout = pair(m.holdout);
-  const human = pair(m.heldOutHuman);
-  const parentHoldout = holdout.parent ?? toAccuracy(m.activeHoldout);
-  const parentHuman = human.parent ?? toAccuracy(m.activeHeldOutHuman);
-  const validation = z.object({ accuracy: z.number(), ece: z.number().optional() }).safeParse(m.validation);
-  const decision = z.object({ reason: z.string() }).safeParse(m.decision);
-  const ece = typeof m.ece === 'number' ? m.ece : num(z.object({ ece: z.number() }).safeParse(m.ece).data?.ece) ?? (validation.success ? (validation.data.ece ?? null) : null);
+  const parent = z.object({ holdout: z.unknown(), heldOutHuman: z.unknown() }).partial().safeParse(m.active).data ?? {};
+  const validation = z.object({ accuracy: z.number(), ece: z.number().optional() }).safeParse(m.validation).data;
+  const decision = z.object({ reason: z.string() }).safeParse(m.decision).data;
   return {
-    holdout: holdout.own,
-    parentHoldout,
-    ece: num(ece),
-    heldOutHuman: human.own,
-    parentHeldOutHuman: parentHuman,
+    holdout: toAccuracy(m.holdout),
+    parentHoldout: toAccuracy(parent.holdout),
+    // A candidate's ECE is measured on the holdout; the shipped model's on its validation split.
+    ece: num(m.ece) ?? num(validation?.ece),
+    heldOutHuman: toAccuracy(m.heldOutHuman),
+    parentHeldOutHuman: toAccuracy(parent.heldOutHuman),
     humanLabelsUsed: num(m.humanLabelsUsed),
     replayUsed: num(m.replayUsed),
     trainingSeconds: num(m.trainingSeconds),
-    validationAccuracy: validation.success ? validation.data.accuracy : null,
-    gateReason: decision.success ? decision.data.reason : null,
+    validationAccuracy: num(validation?.accuracy),
+    gateReason: decision?.reason ?? null,
   };
 }
 

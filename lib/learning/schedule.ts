@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, like, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, like, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { catalogues, DEFAULT_RETRAIN_POLICY, items, jobs, modelVersions, reviews, settings, settingsChanges, users, type Job } from '@/db/schema';
@@ -134,8 +134,8 @@ export function trainingCutoff(db: Reader, catalogueId: number): number {
 /**
  * Human labels that arrived after the last training's cut-off: items given a label by a
  * confirm or correct that was not undone. Counted per item (an item undone and decided again
- * is one label); gold items are left out, since their labels were known already and they
- * measure the reviewers, not the model.
+ * is one label); evaluation items (holdout, gold) are left out, as training leaves them out
+ * (lib/learning/split.ts readHumanLabels).
  */
 export function countNewHumanLabels(db: Reader, catalogueId: number): { count: number; sinceReviewId: number } {
   const sinceReviewId = trainingCutoff(db, catalogueId);
@@ -148,7 +148,7 @@ export function countNewHumanLabels(db: Reader, catalogueId: number): { count: n
         eq(items.catalogueId, catalogueId),
         inArray(reviews.action, ['confirm', 'correct']),
         gt(reviews.id, sinceReviewId),
-        sql`(${items.evalRole} is null or ${items.evalRole} <> 'gold')`,
+        isNull(items.evalRole),
         sql`not exists (select 1 from reviews u where u.reverts_review_id = ${reviews.id})`,
       ),
     )

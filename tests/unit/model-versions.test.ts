@@ -15,15 +15,18 @@ function addCandidate(fx: Fixture, name: string, status: 'candidate' | 'rejected
   return fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status, metrics }).returning().get();
 }
 
+/** The shape lib/learning/retrain.ts writes (RetrainMetrics), trimmed to what the page reads. */
 const CANDIDATE_METRICS = {
-  holdout: { candidate: { correct: 930, total: 1000, accuracy: 0.93 }, active: { correct: 928, total: 1000, accuracy: 0.928 } },
-  heldOutHuman: { candidate: { correct: 40, total: 50 }, active: { correct: 35, total: 50 } },
+  kind: 'fine-tune',
+  holdout: { correct: 930, total: 1000, accuracy: 0.93 },
+  heldOutHuman: { correct: 40, total: 50, accuracy: 0.8 },
   ece: 0.012,
+  active: { modelVersionId: 1, name: 'm1', holdout: { correct: 928, total: 1000, accuracy: 0.928 }, heldOutHuman: { correct: 35, total: 50, accuracy: 0.7 }, ece: 0.02 },
   humanLabelsUsed: 200,
   replayUsed: 2000,
   throughReviewId: 17,
   trainingSeconds: 41.5,
-  decision: { promote: false, reason: 'Rejected: accuracy on 50 held-out human labels did not improve.' },
+  decision: { promote: false, reason: 'Rejected: accuracy on 50 held-out human labels did not improve.', holdoutDeltaPoints: 0.2, heldOutHumanDeltaPoints: 10, maxHoldoutDropPoints: 0.2 },
 };
 
 describe('model versions for the models page', () => {
