@@ -86,7 +86,7 @@ export function parseIdxLabels(buf: Uint8Array, source: string): Uint8Array {
 /** `<dir>/<name>` if present, else `<dir>/<name>.gz`; the raw file wins when both exist. */
 function locateIdxFile(dir: string, name: string): string {
   for (const candidate of [path.join(dir, name), path.join(dir, `${name}.gz`)]) {
-    if (fs.existsSync(candidate)) return candidate;
+    if (fs.existsSync(/*turbopackIgnore: true*/ candidate)) return candidate;
   }
   throw new AppError('not_found', `${path.join(dir, name)}[.gz]: file not found.`);
 }
@@ -97,13 +97,13 @@ export function readIdxSplit(dir: string, split: 'train' | 't10k'): { images: Im
   const labelsPath = locateIdxFile(dir, `${split}-labels-idx1-ubyte`);
   const imagesName = path.basename(imagesPath);
   const labelsName = path.basename(labelsPath);
-  const images = parseIdxImages(fs.readFileSync(imagesPath), imagesName);
+  const images = parseIdxImages(fs.readFileSync(/*turbopackIgnore: true*/ imagesPath), imagesName);
   if (images.rows !== FASHION_MNIST_SIDE || images.cols !== FASHION_MNIST_SIDE) {
     throw badInput(
       `${imagesName}: images are ${images.rows}x${images.cols}; Loupe needs ${FASHION_MNIST_SIDE}x${FASHION_MNIST_SIDE}.`,
     );
   }
-  const labels = parseIdxLabels(fs.readFileSync(labelsPath), labelsName);
+  const labels = parseIdxLabels(fs.readFileSync(/*turbopackIgnore: true*/ labelsPath), labelsName);
   if (labels.length !== images.count) {
     throw badInput(`${labelsName}: has ${labels.length} labels but ${imagesName} has ${images.count} images; they must match.`);
   }
