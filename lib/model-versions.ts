@@ -35,6 +35,8 @@ export interface ModelVersionSummary {
   holdout: Accuracy | null;
   /** Expected calibration error (0-1) after temperature scaling, on held-out data. */
   ece: number | null;
+  /** Where the ECE was measured: a candidate on the holdout, the shipped model on its validation split. */
+  eceOn: 'holdout' | 'validation' | null;
   /** Human labels held out from this candidate's training: its accuracy, and its parent's on the same items. */
   heldOutHuman: Accuracy | null;
   parentHeldOutHuman: Accuracy | null;
@@ -46,6 +48,11 @@ export interface ModelVersionSummary {
   validationAccuracy: number | null;
   /** The evaluation gate's sentence (why promoted or rejected); null for versions it never judged. */
   gateReason: string | null;
+  /**
+   * For a version with no holdout figure of its own (the shipped model): the candidate whose
+   * run measured it as the parent, most recent first; `holdout` and `ece` then come from there.
+   */
+  measuredIn: string | null;
 }
 
 const Count = z.number().int().nonnegative();
@@ -67,7 +74,7 @@ const num = (value: unknown): number | null => (typeof value === 'number' && Num
  */
 export function summarizeMetrics(metrics: ModelMetrics | null): Pick<
   ModelVersionSummary,
-  'holdout' | 'parentHoldout' | 'ece' | 'heldOutHuman' | 'parentHeldOutHuman' | 'humanLabelsUsed' | 'replayUsed' | 'trainingSeconds' | 'validationAccuracy' | 'gateReason'
+  'holdout' | 'parentHoldout' | 'ece' | 'eceOn' | 'heldOutHuman' | 'parentHeldOutHuman' | 'humanLabelsUsed' | 'replayUsed' | 'trainingSeconds' | 'validationAccuracy' | 'gateReason'
 > {
   const m = (metrics ?? {}) as Record<string, unknown>;
   const parent = z.object({ holdout: z.unknown(), heldOutHuman: z.unknown() }).partial().safeParse(m.active).data ?? {};
@@ -76,8 +83,8 @@ export function summarizeMetrics(metrics: ModelMetrics | null): Pick<
   return {
     holdout: toAccuracy(m.holdout),
     parentHoldout: toAccuracy(parent.holdout),
-    // A candidate's ECE is measured on the holdout; the shipped model's on its validation split.
     ece: num(m.ece) ?? num(validation?.ece),
+    eceOn: num(m.ece) !== null ? 'holdout' : num(validation?.ece) !== null ? 'validation' : null,
     heldOutHuman: toAccuracy(m.heldOutHuman),
     parentHeldOutHuman: toAccuracy(parent.heldOutHuman),
     humanLabelsUsed: num(m.humanLabelsUsed),
@@ -105,20 +112,34 @@ export function listModelVersions(db: Db, input: { actor: Actor | null; catalogu
     .where(eq(modelVersions.catalogueId, catalogue.id))
     .orderBy(desc(modelVersions.createdAt), desc(modelVersions.id))
     .all();
+  // Newest first, so the first child seen for a parent is its latest measurement.
+  const asParent = new Map<number, { holdout: Accuracy | null; ece: number | null; by: string }>();
+  for (const { version } of rows) {
+    const parent = z.object({ modelVersionId: z.number().int(), holdout: z.unknown(), ece: z.number().nullable().optional() }).safeParse((version.metrics as Record<string, unknown> | null)?.active);
+    if (parent.success && !asParent.has(parent.data.modelVersionId)) {
+      asParent.set(parent.data.modelVersionId, { holdout: toAccuracy(parent.data.holdout), ece: parent.data.ece ?? null, by: version.name });
+    }
+  }
   return {
     catalogue: { id: catalogue.id, slug: catalogue.slug, name: catalogue.name },
-    versions: rows.map(({ version: v, parentName }) => ({
-      id: v.id,
-      name: v.name,
-      arch: v.arch,
-      status: v.status,
-      parentId: v.parentId,
-      parentName,
-      temperature: v.temperature,
-      createdAt: v.createdAt,
-      promotedAt: v.promotedAt,
-      ...summarizeMetrics(v.metrics),
-    })),
+    versions: rows.map(({ version: v, parentName }) => {
+      const summary = summarizeMetrics(v.metrics);
+      const measured = summary.holdout === null ? asParent.get(v.id) : undefined;
+      return {
+        id: v.id,
+        name: v.name,
+        arch: v.arch,
+        status: v.status,
+        parentId: v.parentId,
+        parentName,
+        temperature: v.temperature,
+        createdAt: v.createdAt,
+        promotedAt: v.promotedAt,
+        ...summary,
+        ...(measured?.holdout ? { holdout: measured.holdout, ece: measured.ece ?? summary.ece, eceOn: measured.ece !== null ? ('holdout' as const) : summary.eceOn } : {}),
+        measuredIn: measured?.holdout ? measured.by : null,
+      };
+    }),
   };
 }
 

@@ -7,7 +7,8 @@ const LINKS: { href: string; label: string; permission: Permission }[] = [
   { href: '/review', label: 'Review', permission: 'items.review' },
   { href: '/catalogues', label: 'Catalogues', permission: 'catalogue.read' },
   { href: '/import', label: 'Import', permission: 'catalogue.import' },
-  { href: '/settings', label: 'Threshold', permission: 'settings.write' },
+  { href: '/models', label: 'Models', permission: 'dashboards.read' },
+  { href: '/settings', label: 'Settings', permission: 'settings.write' },
   { href: '/admin/users', label: 'Users', permission: 'users.manage' },
 ];
 

@@ -3,6 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
+import { setRetrainPolicy, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
 import { setThreshold, type SetThresholdResult } from '@/lib/settings';
 
 function numberField(form: FormData, key: string): number {
@@ -15,6 +16,26 @@ export async function setThresholdAction(_previous: ActionResult<SetThresholdRes
   return runAction('settings.write', (actor) => {
     const result = setThreshold(getDb(), { actor, catalogueId: numberField(form, 'catalogueId'), threshold: numberField(form, 'threshold') });
     revalidatePath('/settings');
+    return result;
+  });
+}
+
+export async function setRetrainPolicyAction(_previous: ActionResult<SetRetrainPolicyResult> | null, form: FormData): Promise<ActionResult<SetRetrainPolicyResult>> {
+  return runAction('settings.write', (actor) => {
+    const interval = form.get('intervalMinutes');
+    const result = setRetrainPolicy(getDb(), {
+      actor,
+      catalogueId: numberField(form, 'catalogueId'),
+      policy: {
+        enabled: form.get('enabled') === 'on',
+        minNewLabels: numberField(form, 'minNewLabels'),
+        // An empty timer field means "no timer".
+        intervalMinutes: typeof interval === 'string' && interval.trim() === '' ? null : numberField(form, 'intervalMinutes'),
+        maxHoldoutDropPoints: numberField(form, 'maxHoldoutDropPoints'),
+      },
+    });
+    revalidatePath('/settings');
+    revalidatePath('/models');
     return result;
   });
 }

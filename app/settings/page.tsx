@@ -4,13 +4,28 @@ import { catalogues } from '@/db/schema';
 import { countItemsByStatus } from '@/lib/catalogue-summary';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { findActiveModel } from '@/lib/models';
+import { countNewHumanLabels, getRetrainPolicy, listRetrainPolicyChanges } from '@/lib/learning/schedule';
 import { getThreshold, listThresholdChanges } from '@/lib/settings';
+import { RetrainPolicyForm } from './retrain-policy-form';
 import { ThresholdForm } from './threshold-form';
 
 export const dynamic = 'force-dynamic';
 
 function formatTime(date: Date): string {
   return date.toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+}
+
+const POLICY_KEYS: Record<string, string> = {
+  enabled: 'automatic retraining',
+  minNewLabels: 'new labels to retrain',
+  intervalMinutes: 'timer (minutes)',
+  maxHoldoutDropPoints: 'allowed holdout drop (points)',
+};
+
+function policyValue(key: string, value: unknown): string {
+  if (key === 'enabled') return value === true ? 'on' : value === false ? 'off' : '?';
+  if (key === 'intervalMinutes' && value === null) return 'off';
+  return typeof value === 'number' ? String(value) : '?';
 }
 
 export default async function SettingsPage() {
@@ -20,17 +35,28 @@ export default async function SettingsPage() {
   const list = db.select().from(catalogues).orderBy(catalogues.name).all();
   return (
     <main className="mx-auto max-w-6xl p-6">
-      <h1 className="text-2xl font-semibold">Auto-accept threshold</h1>
+      <h1 className="text-2xl font-semibold">Settings</h1>
+      <h2 className="mt-2 text-lg font-medium">Auto-accept threshold</h2>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
         A prediction whose calibrated confidence reaches the threshold is accepted without review; below it, the item goes to the review
         queue. Saving routes the catalogue&apos;s model-labelled items again at once. Items a reviewer holds right now, items labelled by a
         person, and items that came with a label (routed by agreement with the model) are left as they are.
+      </p>
+      <h2 className="mt-3 text-lg font-medium">Retrain policy</h2>
+      <p className="mt-1 max-w-3xl text-sm text-gray-600">
+        The worker fine-tunes a catalogue&apos;s model once enough new human labels have arrived since the last training, or on a timer
+        (only when at least one new label arrived), never two trainings at once. A candidate replaces the active model only if its holdout
+        accuracy drops by no more than the allowed margin and its accuracy on held-out human labels improves. Admins can also train at once
+        on the Models page.
       </p>
       {list.map((catalogue) => {
         const counts = countItemsByStatus(db, catalogue.id);
         const model = findActiveModel(db, catalogue.id);
         const threshold = getThreshold(db, catalogue.id);
         const history = listThresholdChanges(db, { catalogueId: catalogue.id, limit: 20 });
+        const policy = getRetrainPolicy(db, catalogue.id);
+        const policyHistory = listRetrainPolicyChanges(db, { catalogueId: catalogue.id, limit: 20 });
+        const newLabels = countNewHumanLabels(db, catalogue.id).count;
         return (
           <section key={catalogue.id} className="mt-6 rounded border border-gray-200 bg-white p-4" data-testid="threshold-catalogue" data-slug={catalogue.slug}>
             <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
@@ -72,6 +98,42 @@ export default async function SettingsPage() {
                 </tbody>
               </table>
             )}
+            <div className="mt-5 border-t pt-4" data-testid="retrain-policy" data-slug={catalogue.slug}>
+              <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
+                <h3 className="font-medium">Retrain policy</h3>
+                <span className="text-sm text-gray-600 tabular-nums" data-testid="policy-new-labels">
+                  {newLabels.toLocaleString('en')} new human {newLabels === 1 ? 'label' : 'labels'} since the last training
+                </span>
+              </div>
+              <div className="mt-2">
+                <RetrainPolicyForm catalogueId={catalogue.id} policy={policy} />
+              </div>
+              <h4 className="mt-3 text-sm font-medium text-gray-700">History</h4>
+              {policyHistory.length === 0 ? (
+                <p className="text-sm text-gray-500">No changes yet.</p>
+              ) : (
+                <table className="mt-1 text-sm" data-testid="policy-history">
+                  <thead>
+                    <tr className="text-left text-gray-600">
+                      <th className="py-1 pr-6">When</th>
+                      <th className="py-1 pr-6">Who</th>
+                      <th className="py-1">Change</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {policyHistory.map((change) => (
+                      <tr key={change.id} className="border-t">
+                        <td className="py-1 pr-6 whitespace-nowrap tabular-nums">{formatTime(change.createdAt)}</td>
+                        <td className="py-1 pr-6">{change.userEmail ?? 'a script'}</td>
+                        <td className="py-1 tabular-nums">
+                          {POLICY_KEYS[change.key] ?? change.key}: {policyValue(change.key, change.oldValue)} → {policyValue(change.key, change.newValue)}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
           </section>
         );
       })}

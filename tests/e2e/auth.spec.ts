@@ -20,9 +20,9 @@ test('a signed-out visitor is sent to sign in, and the form signs in each role w
 
 test('each role sees only the menu entries it may use', async ({ browser }) => {
   const expected = {
-    admin: { Review: 1, Catalogues: 1, Import: 1, Threshold: 1, Users: 1 },
-    reviewer: { Review: 1, Catalogues: 1, Import: 0, Threshold: 0, Users: 0 },
-    ops: { Review: 0, Catalogues: 1, Import: 0, Threshold: 0, Users: 0 },
+    admin: { Review: 1, Catalogues: 1, Import: 1, Models: 1, Settings: 1, Users: 1 },
+    reviewer: { Review: 1, Catalogues: 1, Import: 0, Models: 0, Settings: 0, Users: 0 },
+    ops: { Review: 0, Catalogues: 1, Import: 0, Models: 1, Settings: 0, Users: 0 },
   } as const;
   for (const [role, links] of Object.entries(expected)) {
     const context = await browser.newContext();

@@ -12,7 +12,8 @@ const tmp = tempDir('loupe-model-versions-');
 afterAll(tmp.cleanup);
 
 function addCandidate(fx: Fixture, name: string, status: 'candidate' | 'rejected', metrics: Record<string, unknown>) {
-  return fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status, metrics }).returning().get();
+  const withParent = metrics.active ? { ...metrics, active: { ...(metrics.active as object), modelVersionId: fx.modelVersionId } } : metrics;
+  return fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status, metrics: withParent }).returning().get();
 }
 
 /** The shape lib/learning/retrain.ts writes (RetrainMetrics), trimmed to what the page reads. */
@@ -21,7 +22,7 @@ const CANDIDATE_METRICS = {
   holdout: { correct: 930, total: 1000, accuracy: 0.93 },
   heldOutHuman: { correct: 40, total: 50, accuracy: 0.8 },
   ece: 0.012,
-  active: { modelVersionId: 1, name: 'm1', holdout: { correct: 928, total: 1000, accuracy: 0.928 }, heldOutHuman: { correct: 35, total: 50, accuracy: 0.7 }, ece: 0.02 },
+  active: { modelVersionId: 0, name: 'm1', holdout: { correct: 928, total: 1000, accuracy: 0.928 }, heldOutHuman: { correct: 35, total: 50, accuracy: 0.7 }, ece: 0.02 },
   humanLabelsUsed: 200,
   replayUsed: 2000,
   throughReviewId: 17,
@@ -49,11 +50,14 @@ describe('model versions for the models page', () => {
       heldOutHuman: { accuracy: 0.8, correct: 40, total: 50 },
       parentHeldOutHuman: { accuracy: 0.7 },
       ece: 0.012,
+      eceOn: 'holdout',
       humanLabelsUsed: 200,
       replayUsed: 2000,
       gateReason: expect.stringContaining('did not improve'),
     });
-    expect(shipped).toMatchObject({ name: 'm1', status: 'active', holdout: null, heldOutHuman: null, validationAccuracy: 0.9342, ece: 0.0073, gateReason: null, parentName: null });
+    // The shipped model has no holdout figure of its own: the latest run that measured it as the parent supplies one.
+    expect(shipped).toMatchObject({ name: 'm1', status: 'active', holdout: { accuracy: 0.928, total: 1000 }, ece: 0.02, eceOn: 'holdout', measuredIn: 'ft-1', heldOutHuman: null, validationAccuracy: 0.9342, gateReason: null, parentName: null });
+    expect(cand?.measuredIn).toBeNull();
     await expectAppError(() => listModelVersions(fx.db, { actor: fx.reviewer, catalogue: 'demo' }), 'forbidden');
     await expectAppError(() => listModelVersions(fx.db, { actor: fx.admin, catalogue: 'nope' }), 'not_found');
   });
