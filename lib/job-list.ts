@@ -7,11 +7,12 @@ import { requireCatalogue } from '@/lib/import/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
 
 /** Recent background jobs for the models page and GET /api/v1/jobs (admins). */
+const LIMIT_MESSAGE = 'must be a whole number from 1 to 200';
 export const ListJobsInput = z.object({
   catalogue: z.string().min(1).max(100).optional(),
-  kind: z.enum(JOB_KINDS, { error: `kind is one of ${JOB_KINDS.join(', ')}` }).optional(),
-  status: z.enum(JOB_STATUSES, { error: `status is one of ${JOB_STATUSES.join(', ')}` }).optional(),
-  limit: z.coerce.number({ error: 'limit is a whole number from 1 to 200' }).int('limit is a whole number from 1 to 200').min(1, 'limit is a whole number from 1 to 200').max(200, 'limit is a whole number from 1 to 200').optional(),
+  kind: z.enum(JOB_KINDS, { error: `must be one of ${JOB_KINDS.join(', ')}` }).optional(),
+  status: z.enum(JOB_STATUSES, { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
+  limit: z.coerce.number({ error: LIMIT_MESSAGE }).int(LIMIT_MESSAGE).min(1, LIMIT_MESSAGE).max(200, LIMIT_MESSAGE).optional(),
 });
 export type ListJobsInput = z.input<typeof ListJobsInput>;
 

@@ -5,7 +5,8 @@ import { promoteAndRescore } from '@/lib/model-versions';
 
 export const dynamic = 'force-dynamic';
 
-const Params = z.object({ id: z.coerce.number().int('the model version id is a positive whole number').positive('the model version id is a positive whole number') });
+const ID_MESSAGE = 'the model version id is a positive whole number';
+const Params = z.object({ id: z.coerce.number({ error: ID_MESSAGE }).int(ID_MESSAGE).positive(ID_MESSAGE) });
 
 /**
  * Makes a version active (promote a candidate, override a rejection, or roll back to a
