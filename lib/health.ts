@@ -9,7 +9,7 @@ export interface Health {
   models: { catalogue: string; version: string; arch: string; id: number }[];
   /** The TensorFlow.js backend of the worker, which runs every model; null before it started. */
   mlBackend: string | null;
-  worker: { running: boolean; pid: number; threads: number | null; updatedAt: string } | null;
+  worker: { running: boolean; pid: number; threads: number | null; updatedAt: string; job: { id: number; kind: string } | null } | null;
 }
 
 /** What /api/v1/health reports: the database, each catalogue's active model, the ML backend. */
@@ -34,6 +34,6 @@ export function checkHealth(): Health {
     database,
     models,
     mlBackend: status?.backend ?? null,
-    worker: status ? { running: !status.stale, pid: status.pid, threads: status.threads, updatedAt: status.updatedAt } : null,
+    worker: status ? { running: !status.stale, pid: status.pid, threads: status.threads, updatedAt: status.updatedAt, job: status.job ?? null } : null,
   };
 }

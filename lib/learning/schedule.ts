@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, like, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, DEFAULT_RETRAIN_POLICY, items, jobs, modelVersions, reviews, settings, settingsChanges, users, type Job } from '@/db/schema';
+import { catalogues, DEFAULT_RETRAIN_POLICY, items, modelVersions, reviews, settings, settingsChanges, users, type Job } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
@@ -208,15 +208,4 @@ export function requestRetrainNow(db: Db, input: { actor: Actor | null; catalogu
   if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
   if (!findActiveModel(db, catalogueId)) throw new AppError('conflict', `${catalogue.name} has no active model to fine-tune; import or register a model first.`);
   return enqueueTrain(db, { catalogueId, reason: 'manual', requestedBy: actor.userId }, input.now ?? Date.now());
-}
-
-/** Train jobs waiting or running for a catalogue (at most one, by the exclusive enqueue). */
-export function activeTrainJob(db: Reader, catalogueId: number): Job | null {
-  return (
-    db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.kind, 'train'), inArray(jobs.status, ['queued', 'running']), sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`))
-      .get() ?? null
-  );
 }
