@@ -20,6 +20,11 @@ export interface PredictLogitsParallelOptions {
   count: number;
   /** Worker threads to shard over; default os.availableParallelism(). 1 scores in-process. */
   workers?: number;
+  /**
+   * Always predict in worker threads (`workers` of them, default 1), however few the images:
+   * the calling thread stays free, e.g. to train on one core while the other predicts.
+   */
+  background?: boolean;
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
   /**
@@ -114,8 +119,9 @@ export async function predictLogitsParallel(options: PredictLogitsParallelOption
   const { pixels, count } = options;
   if (!Number.isInteger(count) || count < 0) throw badInput(`Expected a whole number of images, got ${count}.`);
   if (pixels.length < count * PIXELS_PER_IMAGE) throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
-  const workers = effectiveWorkers(count, options.workers);
-  if (workers <= 1) return predictInProcess(options);
+  const workers = options.background ? Math.max(1, Math.min(options.workers ?? 1, count)) : effectiveWorkers(count, options.workers);
+  if (count === 0) return new Float32Array(0);
+  if (workers <= 1 && !options.background) return predictInProcess(options);
 
   const doneByShard = new Array<number>(workers).fill(0);
   let ready = 0;

@@ -34,6 +34,13 @@ export interface TrainOptions {
   lrPatience?: number;
   /** Stop after this many epochs without a better validation loss (best weights restored). */
   stopPatience?: number;
+  /**
+   * Runs the layers as at prediction time while fitting: batch norm normalises with (and
+   * keeps) its moving statistics, dropout is off. For fine-tuning a trained model on a few
+   * thousand images, where batch statistics of small, unusual batches would shift what every
+   * later layer sees.
+   */
+  inferenceModeLayers?: boolean;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
   /**
@@ -78,6 +85,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const lrPatience = options.lrPatience ?? 2;
   const stopPatience = options.stopPatience ?? 5;
   const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  // The model's own trainable weights (a layer set `trainable = false` stays as it is), not
+  // every trainable variable the engine happens to hold.
+  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const rng = createRng(seed);
   const history: EpochReport[] = [];
   const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
@@ -99,7 +109,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       else for (let i = 0; i < batchSize; i++) for (let p = 0; p < PIXELS_PER_IMAGE; p++) batchFloats[i * PIXELS_PER_IMAGE + p] = train.pixels[indices[i]! * PIXELS_PER_IMAGE + p]! / 255;
       const xs = tf.tensor4d(batchFloats, [batchSize, IMAGE_SIZE, IMAGE_SIZE, 1]);
       const ys = oneHotBatch(train.labels, indices, k);
-      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, true);
+      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: !options.inferenceModeLayers }) as tf.Tensor) as tf.Scalar, true, varList);
       lossSum += (await loss!.data())[0]!;
       tf.dispose([xs, ys, loss!]);
       options.onBatch?.(b + 1, batches);
