@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { BENCH_SECTIONS, runBench } from '@/lib/bench/run-bench';
+import { runLoopBench } from '@/lib/bench/loop';
 import { getEnv } from '@/lib/env';
 import { ARCHITECTURES } from '@/lib/ml/model';
 import { runCli } from '@/scripts/cli';
@@ -18,9 +19,33 @@ const BenchArgs = z.object({
   dataset: z.string().min(1).optional(),
 });
 
+const LoopArgs = z.object({
+  corrections: z.coerce.number().int().min(10).max(10_000).default(1000),
+  epochs: z.coerce.number().int().min(1).max(50).optional(),
+  lr: z.coerce.number().positive().max(1).optional(),
+  'batch-size': z.coerce.number().int().min(8).max(1024).optional(),
+  keep: z.boolean().default(false),
+});
+
 // npm run bench -- [--only train,infer,pytorch] [--quick] [--archs mlp,lenet5,cnn] [--dataset DIR]
+// npm run bench -- loop [--corrections 1000] [--epochs N] [--lr X] [--batch-size N] [--keep]
 // One JSON object on stdout; progress on stderr.
 await runCli(async () => {
+  if (process.argv[2] === 'loop') {
+    const { values } = parseArgs({
+      args: process.argv.slice(3),
+      options: { corrections: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, keep: { type: 'boolean' } },
+    });
+    const args = LoopArgs.parse(values);
+    const report = await runLoopBench({
+      corrections: args.corrections,
+      retrain: { epochs: args.epochs, learningRate: args.lr, batchSize: args['batch-size'] },
+      keep: args.keep,
+      log: (line) => console.error(`[bench loop] ${line}`),
+    });
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
   const { values } = parseArgs({
     options: { only: { type: 'string' }, archs: { type: 'string' }, quick: { type: 'boolean' }, dataset: { type: 'string' } },
   });
