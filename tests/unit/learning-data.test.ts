@@ -47,7 +47,7 @@ describe('held-out human labels', () => {
     const f = await makeFixture(dir, Array.from({ length: 80 }, () => ({})));
     for (let i = 0; i < 40; i++) {
       const item = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId })!;
-      submitReview(f.db, { actor: f.reviewer, itemId: item.itemId, action: 'correct', label: (item.predictedClass + 1) % 5, clientId: `decide-${i}-xxxx`, durationMs: 1000 });
+      submitReview(f.db, { actor: f.reviewer, itemId: item.itemId, action: 'correct', label: ((item.predictedClass ?? 0) + 1) % 5, clientId: `decide-${i}-xxxx`, durationMs: 1000 });
     }
     const undone = undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-1-xxxxx' });
     // A gold item a reviewer labelled is evaluation data, not training data.
