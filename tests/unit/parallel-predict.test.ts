@@ -76,6 +76,17 @@ describe('predictLogitsParallel', () => {
     expect(maxAbsDiff(logits, reference.subarray(0, 300 * K))).toBeLessThan(1e-5);
   });
 
+  it('predicts a few images in a worker thread with background, leaving the calling thread free', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const logits = await predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels, count: 300, background: true });
+    clearInterval(timer);
+    expect(maxAbsDiff(logits, reference.subarray(0, 300 * K))).toBeLessThan(1e-5);
+    // The event loop kept running while the worker started and predicted.
+    expect(ticks).toBeGreaterThan(5);
+    expect(await predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels, count: 0, background: true })).toHaveLength(0);
+  });
+
   it("reports a worker's failure instead of hanging", async () => {
     await expect(predictLogitsParallel({ modelDir: path.join(dir, 'missing'), pixels, count: COUNT, workers: 2 })).rejects.toThrow(/No model at/);
   });
