@@ -1,35 +1,40 @@
 import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { catalogues } from '@/db/schema';
+import { getEnv } from '@/lib/env';
 import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
-import { findActiveModel } from '@/lib/models';
-import { scoreUnscoredItems } from '@/lib/scoring';
+import { WORKER_HANDLERS } from '@/lib/worker/handlers';
+import { exitOnSignals } from '@/lib/worker/shutdown';
+import { createWorker } from '@/lib/worker/worker-loop';
 import { writeWorkerStatus } from '@/lib/worker-status';
 
 /**
- * `npm run worker`: the background process beside the web server. For now it scores and
- * routes newly imported items; training jobs join it with the learning loop.
+ * `npm run worker`: the background process beside the web server. It schedules scoring and
+ * retraining, claims one job at a time from the jobs table and runs it (lib/worker/).
+ * SIGTERM/SIGINT: see lib/worker/shutdown.ts. Killed outright, it leaves an expiring lease
+ * and the job is retried by the next worker once the lease (LOUPE_JOB_LEASE_MS) expires.
  */
-const POLL_MS = 3000;
+const STOP_GRACE_MS = 10_000;
+const HEARTBEAT_MS = 10_000;
+
+const env = getEnv();
 const db = getDb();
 migrateDb(db);
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping = true));
 const backend = await initBackend();
 const startedAt = new Date().toISOString();
-console.error(`[worker] started on ${backend}`);
+const worker = createWorker({ db, handlers: WORKER_HANDLERS, leaseMs: env.LOUPE_JOB_LEASE_MS, pollMs: env.LOUPE_WORKER_POLL_MS });
+console.error(`[worker] started on ${backend} as ${worker.owner}`);
 
-while (!stopping) {
-  writeWorkerStatus({ pid: process.pid, backend, threads: wasmThreadCount(), startedAt, updatedAt: new Date().toISOString() });
-  for (const catalogue of db.select().from(catalogues).all()) {
-    if (!findActiveModel(db, catalogue.id)) continue;
-    try {
-      const result = await scoreUnscoredItems(db, { catalogueId: catalogue.id });
-      if (result.scored > 0) console.error(`[worker] ${catalogue.slug}: scored ${result.scored} (${result.autoAccepted} auto-accepted, ${result.needsReview} to review)`);
-    } catch (error) {
-      console.error(`[worker] ${catalogue.slug}: scoring failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-}
+// A timer, not the loop: a training job keeps the loop busy for minutes, and /api/v1/health
+// would call the worker dead.
+const heartbeat = () => {
+  const job = worker.current();
+  writeWorkerStatus({ pid: process.pid, backend, threads: wasmThreadCount(), startedAt, updatedAt: new Date().toISOString(), job: job ? { id: job.id, kind: job.kind } : null });
+};
+heartbeat();
+const heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
+
+exitOnSignals(worker, { graceMs: STOP_GRACE_MS, log: (line) => console.error(`[worker] ${line}`) });
+
+await worker.run();
+clearInterval(heartbeatTimer);
 process.exit(0);

@@ -1,0 +1,58 @@
+import type { JobProgress } from '@/db/schema';
+import { getEnv } from '@/lib/env';
+import { parseInput } from '@/lib/import/parse-input';
+import { ScoreJobPayload, TrainJobPayload } from '@/lib/job-payloads';
+import { rescoreCatalogue } from '@/lib/learning/rescore';
+import { runRetrain, type RetrainProgress } from '@/lib/learning/retrain';
+import { getRetrainPolicy } from '@/lib/learning/schedule';
+import { scoreUnscoredItems } from '@/lib/scoring';
+import type { JobHandler, JobHandlers } from './run-job';
+
+/**
+ * What the worker does with each job kind: thin adapters from a validated payload to the
+ * `lib/` function, with its progress. They load TensorFlow.js, so only the worker imports them.
+ */
+const score: JobHandler = async ({ db, job, report }) => {
+  const payload = parseInput(ScoreJobPayload, job.payload);
+  if (payload.rescore) {
+    const phase = 'rescoring';
+    report({ phase, done: 0, total: null }, { force: true });
+    const result = await rescoreCatalogue(db, { catalogueId: payload.catalogueId, onProgress: (done, total) => report({ phase, done, total }) });
+    return { phase: 'done', ...result };
+  }
+  const phase = 'scoring';
+  report({ phase, done: 0, total: null }, { force: true });
+  const result = await scoreUnscoredItems(db, { catalogueId: payload.catalogueId, onProgress: (done, total) => report({ phase, done, total }) });
+  return { phase: 'done', ...result };
+};
+
+const train: JobHandler = async ({ db, job, report }) => {
+  const payload = parseInput(TrainJobPayload, job.payload);
+  const policy = getRetrainPolicy(db, payload.catalogueId);
+  const epochs = getEnv().LOUPE_RETRAIN_EPOCHS;
+  let endedEpoch: number | undefined;
+  const onProgress = (progress: RetrainProgress) => {
+    // An epoch's end (its validation accuracy arrives) is always written; batches are throttled.
+    const epochEnded = progress.epoch !== undefined && progress.valAccuracy !== undefined && progress.epoch !== endedEpoch;
+    if (epochEnded) endedEpoch = progress.epoch;
+    report({ ...progress } as JobProgress, { force: epochEnded });
+  };
+  report({ phase: 'preparing', message: 'Starting' }, { force: true });
+  const result = await runRetrain(db, {
+    catalogueId: payload.catalogueId,
+    options: { maxHoldoutDropPoints: policy.maxHoldoutDropPoints, ...(epochs !== undefined ? { epochs } : {}) },
+    onProgress,
+  });
+  return {
+    phase: 'done',
+    message: result.decision.reason,
+    candidateId: result.candidate.id,
+    candidateName: result.candidate.name,
+    promoted: result.promoted,
+    reason: result.decision.reason,
+    rescore: result.rescore,
+    seconds: result.seconds,
+  };
+};
+
+export const WORKER_HANDLERS: JobHandlers = { score, train };
