@@ -24,8 +24,15 @@ export interface FineTuneResult {
   bestEpoch: number;
   seconds: number;
   imagesPerSecond: number;
-  /** Fitted on the validation slice after training. */
+  /**
+   * The active model's temperature times how much fine-tuning changed the fit on the
+   * validation slice: `parentTemperature * fittedAfter / fittedBefore` (`fittedAfter` alone
+   * when either fit is degenerate).
+   */
   temperature: number;
+  /** Temperatures fitted on the validation slice to the active model and to the candidate. */
+  fittedBefore: number;
+  fittedAfter: number;
   validationAccuracyBefore: number;
   validationAccuracy: number;
   validationLoss: number;
@@ -40,6 +47,9 @@ function accuracyOf(logits: Float32Array, labels: Uint8Array, k: number): number
   return labels.length === 0 ? 0 : correct / labels.length;
 }
 
+/** fitTemperature searches [0.05, 20]. */
+const atSearchEdge = (t: number) => t < 0.051 || t > 19.6;
+
 /** Makes only the layers after the last flatten trainable, or every layer again. */
 function setHeadOnly(model: tf.LayersModel, headOnly: boolean): void {
   const lastFlatten = model.layers.map((layer) => layer.getClassName()).lastIndexOf('Flatten');
@@ -51,7 +61,7 @@ function setHeadOnly(model: tf.LayersModel, headOnly: boolean): void {
 /**
  * Fine-tunes `model` in place on `fit` (augmented as in base training), validating on
  * `validation` after each epoch; stops at the first epoch that does not improve the
- * validation loss and keeps the best epoch's weights. Then fits the temperature on the
+ * validation loss and keeps the best epoch's weights. Then recalibrates the temperature on the
  * validation slice (held-out data, never the holdout).
  */
 export async function fineTune(input: {
@@ -60,13 +70,17 @@ export async function fineTune(input: {
   validation: LabelledImages;
   numClasses: number;
   testTimeAugmentation: TestTimeAugmentation;
+  /** The active model's calibrated temperature (fitted on data it never trained on). */
+  parentTemperature: number;
   settings: FineTuneSettings;
   onBatch?: (epoch: number, batch: number, batches: number) => void;
   onEpoch?: (report: EpochReport) => void;
 }): Promise<FineTuneResult> {
   const { model, fit, validation, numClasses: k, settings } = input;
   const logitsOf = () => predictLogits(model, validation.pixels, validation.count, { testTimeAugmentation: input.testTimeAugmentation });
-  const validationAccuracyBefore = accuracyOf(await logitsOf(), validation.labels, k);
+  const logitsBefore = await logitsOf();
+  const validationAccuracyBefore = accuracyOf(logitsBefore, validation.labels, k);
+  const fittedBefore = fitTemperature(logitsBefore, validation.labels, k);
   if (settings.layers === 'head') setHeadOnly(model, true);
   let epoch = 1;
   try {
@@ -91,13 +105,23 @@ export async function fineTune(input: {
       },
     });
     const logits = await logitsOf();
-    const temperature = fitTemperature(logits, validation.labels, k);
+    // The slice is not like the catalogue: its replay images come from the data the active
+    // model was trained on (it is overconfident there) and its human labels are the hard items
+    // reviewers saw (underconfident). Fitted to both models on the same slice, that bias
+    // mostly cancels in the ratio, which carries over how fine-tuning sharpened or softened
+    // the logits onto the active model's own, cleanly fitted temperature.
+    // A fit at the edge of the search range means the active model's logits carried no usable
+    // scale on the slice (an untrained or unrelated model): then the candidate's own fit.
+    const fittedAfter = fitTemperature(logits, validation.labels, k);
+    const temperature = atSearchEdge(fittedBefore) || atSearchEdge(fittedAfter) ? fittedAfter : input.parentTemperature * (fittedAfter / fittedBefore);
     return {
       history: trained.history,
       bestEpoch: trained.bestEpoch,
       seconds: trained.seconds,
       imagesPerSecond: trained.imagesPerSecond,
       temperature,
+      fittedBefore,
+      fittedAfter,
       validationAccuracyBefore,
       validationAccuracy: accuracyOf(logits, validation.labels, k),
       validationLoss: trained.history.find((h) => h.epoch === trained.bestEpoch)?.valLoss ?? 0,

@@ -87,6 +87,8 @@ export type RetrainMetrics = {
   /** The newest review when the human labels were read: later labels are not in this model. */
   throughReviewId: number;
   temperature: number;
+  /** Fitted on the validation slice to the active model and to the candidate (see fineTune). */
+  temperatureFit: { activeOnSlice: number; candidateOnSlice: number; active: number };
   epochs: EpochReport[];
   bestEpoch: number;
   trainingSeconds: number;
@@ -217,6 +219,7 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
       validation,
       numClasses: k,
       testTimeAugmentation: parentMeta.testTimeAugmentation,
+      parentTemperature: parent.temperature,
       settings,
       onBatch: (epoch, batch, total) => {
         if (batch % every === 0 || batch === total) progress({ phase: 'training', message: `Epoch ${epoch} of ${settings.epochs}`, epoch, epochs: settings.epochs, batch, batches: total });
@@ -276,6 +279,7 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
       validationAccuracy: tuned.validationAccuracy,
       throughReviewId: human.throughReviewId,
       temperature: tuned.temperature,
+      temperatureFit: { activeOnSlice: tuned.fittedBefore, candidateOnSlice: tuned.fittedAfter, active: parent.temperature },
       epochs: tuned.history,
       bestEpoch: tuned.bestEpoch,
       trainingSeconds: tuned.seconds,

@@ -125,6 +125,9 @@ describe('a candidate trained on shuffled labels', () => {
     expect((row.metrics as RetrainMetrics).decision).toMatchObject({ promote: false, reason: result.decision.reason });
     expect(metrics.holdout.accuracy!).toBeLessThan(metrics.active.holdout.accuracy! - 0.05);
     expect(metrics.settings.shuffleTrainingLabels).toBe(true);
+    // Recalibrated relative to the active model's own temperature.
+    const fit = metrics.temperatureFit;
+    expect(metrics.temperature).toBeCloseTo((fit.active * fit.candidateOnSlice) / fit.activeOnSlice, 10);
     expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(loop.base.id);
     expect(snapshot(loop.db)).toEqual(before);
     // Its folder stays (an admin may still look at it or override), complete.
@@ -160,6 +163,10 @@ describe('a better candidate', () => {
     expect(fs.existsSync(path.join(candidate.weightsPath, 'weights.bin'))).toBe(true);
     expect(candidate.weightsPath.startsWith(path.join(loop.modelsDir, 'fm'))).toBe(true);
     expect(candidate.temperature).toBe(metrics.temperature);
+    // An untrained active model has no usable logit scale (its fit is at the search edge):
+    // the candidate's temperature is then its own fit on the validation slice.
+    expect(metrics.temperatureFit.activeOnSlice).toBeGreaterThan(19);
+    expect(metrics.temperature).toBeCloseTo(metrics.temperatureFit.candidateOnSlice, 10);
 
     const humanIds = [...before.values()].filter((r) => r.labelSource === 'human').map((r) => r.id);
     expect(humanIds).toHaveLength(DECISIONS);
