@@ -254,7 +254,14 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
     lap('save');
 
     progress({ phase: 'evaluating', message: `Measuring the candidate and ${parent.name} on ${holdout.count} holdout items and ${human.heldOut.count} held-out human labels` });
-    const candidatePredictions = await predictStored({ modelDir: dir, temperature: tuned.temperature, k, pixels: evaluation.pixels, count: evaluation.count });
+    const candidatePredictions = await predictStored({
+      modelDir: dir,
+      temperature: tuned.temperature,
+      k,
+      pixels: evaluation.pixels,
+      count: evaluation.count,
+      onProgress: (done, total) => progress({ phase: 'evaluating', message: `Measured the candidate on ${done} of ${total} items`, batch: done, batches: total }),
+    });
     const measure = (list: StoredPrediction[]) => {
       const inHoldout = list.slice(0, holdout.count);
       return { holdout: measureAccuracy(inHoldout, holdout.labels), heldOutHuman: measureAccuracy(list.slice(holdout.count), human.heldOut.labels), ece: measureEce(inHoldout, holdout.labels, k) };
