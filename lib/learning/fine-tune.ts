@@ -26,8 +26,8 @@ export interface FineTuneResult {
   imagesPerSecond: number;
   /**
    * The active model's temperature times how much fine-tuning changed the fit on the
-   * validation slice: `parentTemperature * fittedAfter / fittedBefore` (`fittedAfter` alone
-   * when either fit is degenerate).
+   * validation slice: `parentTemperature * fittedAfter / fittedBefore`; `fittedAfter` alone
+   * when the two fits differ by more than a factor of 2.
    */
   temperature: number;
   /** Temperatures fitted on the validation slice to the active model and to the candidate. */
@@ -47,8 +47,12 @@ function accuracyOf(logits: Float32Array, labels: Uint8Array, k: number): number
   return labels.length === 0 ? 0 : correct / labels.length;
 }
 
-/** fitTemperature searches [0.05, 20]. */
-const atSearchEdge = (t: number) => t < 0.051 || t > 19.6;
+/**
+ * Beyond this factor between the two fits, the candidate is no longer a nudge of the active
+ * model (e.g. it was fine-tuned from an untrained one) and the active model's temperature says
+ * nothing about it. On the demo the factor is 0.94-1.0.
+ */
+const MAX_FIT_RATIO = 2;
 
 /** Makes only the layers after the last flatten trainable, or every layer again. */
 function setHeadOnly(model: tf.LayersModel, headOnly: boolean): void {
@@ -110,10 +114,9 @@ export async function fineTune(input: {
     // reviewers saw (underconfident). Fitted to both models on the same slice, that bias
     // mostly cancels in the ratio, which carries over how fine-tuning sharpened or softened
     // the logits onto the active model's own, cleanly fitted temperature.
-    // A fit at the edge of the search range means the active model's logits carried no usable
-    // scale on the slice (an untrained or unrelated model): then the candidate's own fit.
     const fittedAfter = fitTemperature(logits, validation.labels, k);
-    const temperature = atSearchEdge(fittedBefore) || atSearchEdge(fittedAfter) ? fittedAfter : input.parentTemperature * (fittedAfter / fittedBefore);
+    const ratio = fittedAfter / fittedBefore;
+    const temperature = ratio > MAX_FIT_RATIO || ratio < 1 / MAX_FIT_RATIO ? fittedAfter : input.parentTemperature * ratio;
     return {
       history: trained.history,
       bestEpoch: trained.bestEpoch,

@@ -8,6 +8,7 @@ import { migrateDb } from '@/db/migrate';
 import { items, reviews } from '@/db/schema';
 import { countEvaluationItems, countItemsByStatus } from '@/lib/catalogue-summary';
 import { parseIdxImages, parseIdxLabels, readIdxSplit } from '@/lib/data/idx';
+import { getEnv } from '@/lib/env';
 import { ensureCatalogue, importIdx, importItems } from '@/lib/import';
 import { balancedSample, classCounts } from '@/lib/learning/balanced-sample';
 import { buildDemoEvalSets, bundledDatasetDir, HOLDOUT_FILES, REPLAY_FILES } from '@/lib/learning/demo-data';
@@ -22,8 +23,9 @@ import { expectAppError, makeFixture, tempDir } from './review-fixtures';
 const { dir, cleanup } = tempDir('loupe-learning-data-');
 afterAll(cleanup);
 
-const DEBIAN = '/usr/share/datasets/fashion-mnist';
-const hasDebian = fs.existsSync(path.join(DEBIAN, 'train-images-idx3-ubyte.gz'));
+// Where replay reads the full training set from (the Debian package, unless overridden).
+const DEBIAN = getEnv().LOUPE_DATASET_DIR;
+const hasDebian = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'].some((name) => fs.existsSync(path.join(DEBIAN, name)));
 const hashOf = (pixels: Uint8Array, i: number) => createHash('sha1').update(pixels.subarray(i * 784, (i + 1) * 784)).digest('hex');
 
 function readBundled(files: { images: string; labels: string }) {

@@ -11,6 +11,7 @@ import { simulateReviews } from '@/lib/bench/loop';
 import { parseIdxImages, parseIdxLabels, readIdxSplit } from '@/lib/data/idx';
 import { ensureCatalogue, importItems } from '@/lib/import';
 import { bundledDatasetDir, REPLAY_FILES } from '@/lib/learning/demo-data';
+import { fineTune } from '@/lib/learning/fine-tune';
 import { rescoreCatalogue } from '@/lib/learning/rescore';
 import { runRetrain, type RetrainMetrics, type RetrainProgress } from '@/lib/learning/retrain';
 import { isHeldOutHumanLabel } from '@/lib/learning/split';
@@ -125,13 +126,25 @@ describe('a candidate trained on shuffled labels', () => {
     expect((row.metrics as RetrainMetrics).decision).toMatchObject({ promote: false, reason: result.decision.reason });
     expect(metrics.holdout.accuracy!).toBeLessThan(metrics.active.holdout.accuracy! - 0.05);
     expect(metrics.settings.shuffleTrainingLabels).toBe(true);
-    // Recalibrated relative to the active model's own temperature.
-    const fit = metrics.temperatureFit;
-    expect(metrics.temperature).toBeCloseTo((fit.active * fit.candidateOnSlice) / fit.activeOnSlice, 10);
     expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(loop.base.id);
     expect(snapshot(loop.db)).toEqual(before);
     // Its folder stays (an admin may still look at it or override), complete.
     expect(readModelMeta(row.weightsPath).initFrom).toBe(loop.base.weightsPath);
+  });
+});
+
+describe('recalibration', () => {
+  it("carries the active model's temperature over, scaled by how fine-tuning changed the fit on the validation slice", async () => {
+    const { model } = await loadModel(trainedDir);
+    const slice = (start: number, count: number) => ({ pixels: t10k.images.pixels.slice(start * 784, (start + count) * 784), labels: t10k.labels.slice(start, start + count), count });
+    const settings = { epochs: 1, learningRate: 1e-6, batchSize: 64, seed: 1, layers: 'head' as const, inferenceModeLayers: true };
+    const tuned = await fineTune({ model, fit: slice(0, 256), validation: slice(256, 300), numClasses: 10, testTimeAugmentation: 'none', parentTemperature: 1.3, settings });
+    model.dispose();
+    // A nudge: the fits barely move, and the temperature stays the active model's.
+    expect(tuned.fittedAfter / tuned.fittedBefore).toBeGreaterThan(0.9);
+    expect(tuned.fittedAfter / tuned.fittedBefore).toBeLessThan(1.1);
+    expect(tuned.temperature).toBeCloseTo((1.3 * tuned.fittedAfter) / tuned.fittedBefore, 10);
+    expect(tuned.validationAccuracy).toBeCloseTo(tuned.validationAccuracyBefore, 1);
   });
 });
 
@@ -163,9 +176,9 @@ describe('a better candidate', () => {
     expect(fs.existsSync(path.join(candidate.weightsPath, 'weights.bin'))).toBe(true);
     expect(candidate.weightsPath.startsWith(path.join(loop.modelsDir, 'fm'))).toBe(true);
     expect(candidate.temperature).toBe(metrics.temperature);
-    // An untrained active model has no usable logit scale (its fit is at the search edge):
-    // the candidate's temperature is then its own fit on the validation slice.
-    expect(metrics.temperatureFit.activeOnSlice).toBeGreaterThan(19);
+    // Fine-tuned from an untrained model, the candidate is no nudge of it: the two fits on the
+    // validation slice differ by far more than 2x, and the candidate keeps its own fit.
+    expect(metrics.temperatureFit.activeOnSlice / metrics.temperatureFit.candidateOnSlice).toBeGreaterThan(2);
     expect(metrics.temperature).toBeCloseTo(metrics.temperatureFit.candidateOnSlice, 10);
 
     const humanIds = [...before.values()].filter((r) => r.labelSource === 'human').map((r) => r.id);
