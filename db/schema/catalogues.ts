@@ -74,6 +74,8 @@ export const settings = sqliteTable('settings', {
     .default({}),
   /** Fraction of auto-accepted items routed to review anyway, for an unbiased accuracy figure. */
   auditRate: real('audit_rate').notNull().default(0.02),
+  /** Share of claims that hand the reviewer a gold item (known label) instead, to measure reviewers. */
+  goldRate: real('gold_rate').notNull().default(0.05),
   retrainPolicy: text('retrain_policy', { mode: 'json' })
     .$type<RetrainPolicy>()
     .notNull()

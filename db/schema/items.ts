@@ -9,6 +9,15 @@ export type LabelSource = (typeof LABEL_SOURCES)[number];
 export const ITEM_STATUSES = ['unscored', 'auto_accepted', 'needs_review', 'reviewed'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 
+/**
+ * Why routing sent an item to review: its confidence was under its class's threshold, it was
+ * drawn into the audit sample of would-be-auto-accepted items, or (import labels) the model
+ * disagreed with the label. Kept after the item is reviewed, so reviews of audit items measure
+ * the accuracy of auto-accepted items without bias.
+ */
+export const ROUTING_REASONS = ['confidence', 'audit', 'disagreement'] as const;
+export type RoutingReason = (typeof ROUTING_REASONS)[number];
+
 export const EVAL_ROLES = ['holdout', 'gold'] as const;
 export type EvalRole = (typeof EVAL_ROLES)[number];
 
@@ -34,6 +43,11 @@ export const items = sqliteTable(
     status: text('status', { enum: ITEM_STATUSES }).notNull().default('unscored'),
     /** holdout/gold items have trusted labels and feed the unbiased measurements. */
     evalRole: text('eval_role', { enum: EVAL_ROLES }),
+    /**
+     * Set by routing whenever it writes the status: null while auto-accepted or never routed.
+     * No CHECK (adding one would rebuild the table); every writer goes through lib/routing-rules.
+     */
+    routingReason: text('routing_reason', { enum: ROUTING_REASONS }),
     importId: integer('import_id').references(() => imports.id),
     createdAt: createdAtColumn(),
   },
@@ -51,6 +65,10 @@ export const items = sqliteTable(
     index('items_catalogue_eval_role_idx')
       .on(t.catalogueId, t.evalRole)
       .where(sql`${t.evalRole} is not null`),
+    // The audit sample, read by the accuracy figures.
+    index('items_catalogue_audit_idx')
+      .on(t.catalogueId, t.id)
+      .where(sql`${t.routingReason} = 'audit'`),
     index('items_catalogue_content_hash_idx').on(t.catalogueId, t.contentHash),
     index('items_import_idx').on(t.importId),
     check('items_pixels_length_check', sql`length(${t.pixels}) = 784`),
