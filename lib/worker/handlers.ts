@@ -2,6 +2,7 @@ import type { JobProgress } from '@/db/schema';
 import { getEnv } from '@/lib/env';
 import { parseInput } from '@/lib/import/parse-input';
 import { ScoreJobPayload, TrainJobPayload } from '@/lib/job-payloads';
+import { evaluateActiveOnHoldout, EvaluateJobPayload } from '@/lib/learning/evaluate-active';
 import { rescoreCatalogue } from '@/lib/learning/rescore';
 import { runRetrain, type RetrainProgress } from '@/lib/learning/retrain';
 import { getRetrainPolicy } from '@/lib/learning/schedule';
@@ -55,4 +56,13 @@ const train: JobHandler = async ({ db, job, report }) => {
   };
 };
 
-export const WORKER_HANDLERS: JobHandlers = { score, train };
+/** Stores the active model's predictions on the holdout, which the threshold projection reads. */
+const evaluate: JobHandler = async ({ db, job, report }) => {
+  const payload = parseInput(EvaluateJobPayload, job.payload);
+  const phase = 'evaluating';
+  report({ phase, done: 0, total: null }, { force: true });
+  const result = await evaluateActiveOnHoldout(db, { ...payload, onProgress: (done, total) => report({ phase, done, total }) });
+  return { phase: 'done', ...result };
+};
+
+export const WORKER_HANDLERS: JobHandlers = { score, train, evaluate };

@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { catalogues, items, modelVersions } from '@/db/schema';
 import { enqueueScoreJob, latestJobOf } from '@/lib/job-payloads';
+import { maybeEnqueueHoldoutEvaluation } from '@/lib/learning/evaluate-active';
 import { maybeEnqueueRetrain } from '@/lib/learning/schedule';
 
 /** After a score job failed for good, wait this long before queueing another for the catalogue. */
@@ -9,7 +10,7 @@ export const FAILED_SCORING_BACKOFF_MS = 60_000;
 
 export interface ScheduledJob {
   jobId: number;
-  kind: 'score' | 'train';
+  kind: 'score' | 'train' | 'evaluate';
   catalogue: string;
   why: string;
 }
@@ -47,6 +48,8 @@ export function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } 
       const check = maybeEnqueueRetrain(db, { catalogueId: catalogue.id, now });
       if (check.enqueued) scheduled.push({ jobId: check.job.id, kind: 'train', catalogue: catalogue.slug, why: check.reason === 'labels' ? `${check.newLabels} new human labels` : 'the retrain timer' });
     }
+    const evaluation = maybeEnqueueHoldoutEvaluation(db, { catalogueId: catalogue.id, now });
+    if (evaluation) scheduled.push({ jobId: evaluation.job.id, kind: 'evaluate', catalogue: catalogue.slug, why: 'the active model has no predictions on some holdout items' });
   }
   return scheduled;
 }
