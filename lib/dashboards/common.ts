@@ -1,0 +1,90 @@
+import type { Db } from '@/db/client';
+
+/** Which data a figure is computed from; DESIGN.md "Honest measurement". */
+export type FigureSource = 'holdout' | 'audit sample' | 'gold' | 'reviewed' | 'queue';
+
+export const SOURCE_PHRASES: Record<FigureSource, string> = {
+  holdout: 'from the holdout',
+  'audit sample': 'from the audit sample',
+  gold: 'from the gold items',
+  reviewed: 'from reviewed items (biased toward hard items)',
+  queue: 'from the queue and the review log',
+};
+
+export type Cell = string | number | null;
+
+/** One figure's numbers: what the chart draws and the CSV download writes, from one call. */
+export interface Figure<Row extends Record<string, Cell> = Record<string, Cell>> {
+  source: FigureSource;
+  rows: Row[];
+  /** Column order for the CSV; every row has these keys. */
+  columns: (keyof Row & string)[];
+  /** A sentence shown instead of the chart when there is nothing to draw, or a caveat. */
+  note: string | null;
+}
+
+export interface FigureContext {
+  db: Db;
+  catalogueId: number;
+  classNames: string[];
+  now: number;
+}
+
+export const HOUR_MS = 3_600_000;
+
+/** Reads with plain SQL: the dashboards are aggregate queries drizzle's builder only obscures. */
+export function queryAll<T>(db: Db, text: string, ...params: unknown[]): T[] {
+  return db.$client.prepare(text).all(...params) as T[];
+}
+
+export function queryGet<T>(db: Db, text: string, ...params: unknown[]): T | undefined {
+  return db.$client.prepare(text).get(...params) as T | undefined;
+}
+
+/**
+ * Human decisions that stand: confirm/correct rows of this catalogue not reverted by an
+ * `undo` (the review log is append-only, see db/schema/reviews.ts). A CTE named `decided`,
+ * with the item's eval role and audit flag alongside; bind the catalogue id once.
+ */
+export function decidedCte(db: Db): string {
+  const audit = auditMarkerSql(db, 'i');
+  return `with decided as (
+    select r.id, r.item_id, r.reviewer_id, r.model_label, r.chosen_label, r.action, r.duration_ms, r.created_at,
+           i.eval_role, i.import_label, ${audit ?? '0'} as is_audit
+    from reviews r join items i on i.id = r.item_id
+    where i.catalogue_id = ? and r.action in ('confirm', 'correct')
+      and not exists (select 1 from reviews u where u.reverts_review_id = r.id)
+  )`;
+}
+
+/**
+ * The audit sample marker on items is added by the routing work (issue 5); until its
+ * migration is applied there is no way to tell an audit item from any other, and the audit
+ * figures say so. The first of these columns that exists marks an audit item when not null
+ * and not 0.
+ */
+export const AUDIT_MARKER_COLUMNS = ['audit_sample', 'is_audit', 'audit', 'audited_at', 'audit_at'] as const;
+
+export function auditMarkerColumn(db: Db): string | null {
+  const columns = new Set(queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`).map((c) => c.name));
+  return AUDIT_MARKER_COLUMNS.find((name) => columns.has(name)) ?? null;
+}
+
+/** An SQL expression (1 or 0) telling whether item alias `alias` is in the audit sample; null without a marker. */
+export function auditMarkerSql(db: Db, alias: string): string | null {
+  const column = auditMarkerColumn(db);
+  return column === null ? null : `(coalesce(${alias}.${column}, 0) not in (0, '0', ''))`;
+}
+
+export const NO_AUDIT_MARKER = 'No audit sample yet: items are not marked as audits in this database, so the accuracy of auto-accepted items cannot be measured without bias.';
+
+export function ratio(numerator: number, denominator: number): number | null {
+  return denominator === 0 ? null : numerator / denominator;
+}
+
+/** Rounds for display and CSV alike, so both show the same digits. */
+export function round(value: number | null, digits = 4): number | null {
+  if (value === null) return null;
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

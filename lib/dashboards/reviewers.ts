@@ -1,0 +1,61 @@
+import { median } from '@/lib/reviewer-stats';
+import { decidedCte, HOUR_MS, queryAll, ratio, round, type Figure, type FigureContext } from './common';
+
+export type ReviewerThroughputRow = { reviewer: string; decisions: number; decisionsPerHour: number | null; medianSeconds: number | null };
+
+export const REVIEWER_WINDOW_HOURS = 24;
+
+/**
+ * Each reviewer's decisions (confirm, correct, skip, unsure; undone ones not counted) in the
+ * last 24 hours, their rate per hour of time spent on them (the recorded durations), and the
+ * median seconds per decision.
+ */
+export function reviewerThroughput(ctx: FigureContext): Figure<ReviewerThroughputRow> {
+  const rows = queryAll<{ reviewer: string; duration_ms: number }>(
+    ctx.db,
+    `select u.email as reviewer, r.duration_ms from reviews r join items i on i.id = r.item_id join users u on u.id = r.reviewer_id
+     where i.catalogue_id = ? and r.action != 'undo' and r.created_at >= ?
+       and not exists (select 1 from reviews x where x.reverts_review_id = r.id)
+     order by u.email, r.id`,
+    ctx.catalogueId,
+    ctx.now - REVIEWER_WINDOW_HOURS * HOUR_MS,
+  );
+  const byReviewer = new Map<string, number[]>();
+  for (const row of rows) byReviewer.set(row.reviewer, [...(byReviewer.get(row.reviewer) ?? []), row.duration_ms]);
+  const out = [...byReviewer].map(([reviewer, durations]): ReviewerThroughputRow => {
+    const totalMs = durations.reduce((a, b) => a + b, 0);
+    const medianMs = median(durations);
+    return {
+      reviewer,
+      decisions: durations.length,
+      decisionsPerHour: totalMs === 0 ? null : round((durations.length * HOUR_MS) / totalMs, 1),
+      medianSeconds: medianMs === null ? null : round(medianMs / 1000, 1),
+    };
+  });
+  return {
+    source: 'reviewed',
+    rows: out,
+    columns: ['reviewer', 'decisions', 'decisionsPerHour', 'medianSeconds'],
+    note: out.length === 0 ? 'No decisions in the last 24 hours.' : null,
+  };
+}
+
+export type GoldAgreementRow = { reviewer: string; goldDecisions: number; agreed: number; agreement: number | null };
+
+/** Each reviewer's agreement with the known labels of gold items (every standing confirm/correct on one). */
+export function goldAgreement(ctx: FigureContext): Figure<GoldAgreementRow> {
+  const rows = queryAll<{ reviewer: string; goldDecisions: number; agreed: number }>(
+    ctx.db,
+    `${decidedCte(ctx.db)}
+     select u.email as reviewer, count(*) as goldDecisions, coalesce(sum(d.chosen_label = d.import_label), 0) as agreed
+     from decided d join users u on u.id = d.reviewer_id
+     where d.eval_role = 'gold' and d.import_label is not null group by u.email order by u.email`,
+    ctx.catalogueId,
+  ).map((r) => ({ ...r, agreement: round(ratio(r.agreed, r.goldDecisions)) }));
+  return {
+    source: 'gold',
+    rows,
+    columns: ['reviewer', 'goldDecisions', 'agreed', 'agreement'],
+    note: rows.length === 0 ? 'No gold item has been reviewed yet, so reviewer accuracy is not measured.' : null,
+  };
+}
