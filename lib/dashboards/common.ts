@@ -58,22 +58,17 @@ export function decidedCte(db: Db): string {
 }
 
 /**
- * The audit sample marker on items is added by the routing work (issue 5); until its
- * migration is applied there is no way to tell an audit item from any other, and the audit
- * figures say so. The first of these columns that exists marks an audit item when not null
- * and not 0.
+ * The audit sample marker is `items.routing_reason = 'audit'`, added by the routing work of
+ * issue 5 (lib/routing-rules.ts). Until its migration is applied there is no way to tell an
+ * audit item from any other, and the audit figures say so instead of guessing.
  */
-export const AUDIT_MARKER_COLUMNS = ['audit_sample', 'is_audit', 'audit', 'audited_at', 'audit_at'] as const;
-
-export function auditMarkerColumn(db: Db): string | null {
-  const columns = new Set(queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`).map((c) => c.name));
-  return AUDIT_MARKER_COLUMNS.find((name) => columns.has(name)) ?? null;
+export function hasAuditMarker(db: Db): boolean {
+  return queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`).some((c) => c.name === 'routing_reason');
 }
 
-/** An SQL expression (1 or 0) telling whether item alias `alias` is in the audit sample; null without a marker. */
+/** An SQL expression (1 or 0) telling whether item alias `alias` is in the audit sample; null without the marker. */
 export function auditMarkerSql(db: Db, alias: string): string | null {
-  const column = auditMarkerColumn(db);
-  return column === null ? null : `(coalesce(${alias}.${column}, 0) not in (0, '0', ''))`;
+  return hasAuditMarker(db) ? `(coalesce(${alias}.routing_reason, '') = 'audit')` : null;
 }
 
 export const NO_AUDIT_MARKER = 'No audit sample yet: items are not marked as audits in this database, so the accuracy of auto-accepted items cannot be measured without bias.';
