@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
-import { AppError } from '@/lib/errors';
 import { csvField } from '@/lib/export';
 import { requireCatalogue } from '@/lib/import/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
@@ -83,9 +82,4 @@ export function readFigure(db: Db, input: { actor: Actor | null; catalogue: stri
 export function figureCsv(figure: DashboardFigure): string {
   const lines = [figure.columns.join(','), ...figure.rows.map((row) => figure.columns.map((c) => csvField(row[c] ?? null)).join(','))];
   return `${lines.join('\r\n')}\r\n`;
-}
-
-export function requireFigureId(value: string): FigureId {
-  if (!(FIGURE_IDS as string[]).includes(value)) throw new AppError('not_found', `No figure "${value}"; figures are ${FIGURE_IDS.join(', ')}.`);
-  return value as FigureId;
 }
