@@ -60,6 +60,14 @@ export function routeItem(item: { itemId: number; predictedClass: number; confid
   return { status: 'auto_accepted', reason: null };
 }
 
+/**
+ * An item that came with a label keeps it: accepted when the model agrees, otherwise to review
+ * (a likely label error). Neither confidence nor the audit sample applies.
+ */
+export function routeImportLabel(currentLabel: number | null, predictedClass: number): { status: RouteDecision['status']; reason: 'disagreement' | null } {
+  return currentLabel === predictedClass ? { status: 'auto_accepted', reason: null } : { status: 'needs_review', reason: 'disagreement' };
+}
+
 /** The catalogue's routing rules: its settings row, or the defaults when it has none. */
 export function getRoutingRules(db: Reader, catalogueId: number): RoutingRules {
   const row = db

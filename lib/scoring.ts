@@ -5,8 +5,7 @@ import { softmaxRows } from '@/lib/ml/calibration';
 import { loadClassifier, toPredictions, type Classifier, type Prediction } from '@/lib/ml/classifier';
 import { effectiveWorkers, predictLogitsParallel } from '@/lib/ml/parallel-predict';
 import { requireActiveModel } from '@/lib/models';
-import { routeByConfidence } from '@/lib/routing';
-import { getThreshold } from '@/lib/settings';
+import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing-rules';
 
 /** Items read and predicted per round; large rounds are sharded over both cores. */
 const PAGE = 10_000;
@@ -76,7 +75,7 @@ function writeScores(db: Db, input: { modelVersionId: number; catalogueId: numbe
   db.transaction((tx) => {
     // Read inside the write's own immediate transaction: a threshold change either commits
     // before this batch (and is read here) or after it (and re-routes what this batch wrote).
-    const threshold = getThreshold(tx, input.catalogueId);
+    const rules = getRoutingRules(tx, input.catalogueId);
     batch.forEach((item, i) => {
       const p = predicted[i]!;
       tx.insert(predictions)
@@ -84,10 +83,10 @@ function writeScores(db: Db, input: { modelVersionId: number; catalogueId: numbe
         .onConflictDoNothing()
         .run();
       const fromImport = item.labelSource === 'import';
-      const status = fromImport ? (item.currentLabel === p.predictedClass ? 'auto_accepted' : 'needs_review') : routeByConfidence(p.confidence, threshold);
+      const { status, reason } = fromImport ? routeImportLabel(item.currentLabel, p.predictedClass) : routeItem({ itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence }, rules);
       const changed = tx
         .update(items)
-        .set(fromImport ? { status } : { status, currentLabel: p.predictedClass, labelSource: 'model' })
+        .set(fromImport ? { status, routingReason: reason } : { status, routingReason: reason, currentLabel: p.predictedClass, labelSource: 'model' })
         // Only items still unscored and not labelled by a human: the condition is the write's own.
         .where(and(eq(items.id, item.id), eq(items.status, 'unscored'), or(isNull(items.labelSource), ne(items.labelSource, 'human'))))
         .run().changes;

@@ -4,7 +4,7 @@ import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { setRetrainPolicy, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
-import { setThreshold, type SetThresholdResult } from '@/lib/settings';
+import { setRoutingRules, setThreshold, type SetRoutingRulesResult, type SetThresholdResult } from '@/lib/settings';
 
 function numberField(form: FormData, key: string): number {
   const value = form.get(key);
@@ -36,6 +36,23 @@ export async function setRetrainPolicyAction(_previous: ActionResult<SetRetrainP
     });
     revalidatePath('/settings');
     revalidatePath('/models');
+    return result;
+  });
+}
+
+/**
+ * The routing-rules form: one optional override per class (`class-<index>`; empty means none),
+ * the audit rate and the gold rate, all saved and re-routed together.
+ */
+export async function setRoutingRulesAction(_previous: ActionResult<SetRoutingRulesResult> | null, form: FormData): Promise<ActionResult<SetRoutingRulesResult>> {
+  return runAction('settings.write', (actor) => {
+    const perClassThresholds: Record<string, number> = {};
+    for (const [key, value] of form.entries()) {
+      const match = /^class-(\d+)$/.exec(key);
+      if (match && typeof value === 'string' && value.trim() !== '') perClassThresholds[match[1]!] = Number(value);
+    }
+    const result = setRoutingRules(getDb(), { actor, catalogueId: numberField(form, 'catalogueId'), perClassThresholds, auditRate: numberField(form, 'auditRate'), goldRate: numberField(form, 'goldRate') });
+    revalidatePath('/settings');
     return result;
   });
 }

@@ -5,8 +5,9 @@ import { countItemsByStatus } from '@/lib/catalogue-summary';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { findActiveModel } from '@/lib/models';
 import { countNewHumanLabels, getRetrainPolicy, listRetrainPolicyChanges } from '@/lib/learning/schedule';
-import { getThreshold, listThresholdChanges } from '@/lib/settings';
+import { getRoutingSettings, listRoutingChanges, type RoutingChange } from '@/lib/settings';
 import { RetrainPolicyForm } from './retrain-policy-form';
+import { RoutingRulesForm } from './routing-rules-form';
 import { ThresholdForm } from './threshold-form';
 
 export const dynamic = 'force-dynamic';
@@ -21,6 +22,20 @@ const POLICY_KEYS: Record<string, string> = {
   intervalMinutes: 'timer (minutes)',
   maxHoldoutDropPoints: 'allowed holdout drop (points)',
 };
+
+const ROUTING_FIELDS: Record<RoutingChange['field'], string> = {
+  threshold: 'threshold',
+  perClassThresholds: 'per-class thresholds',
+  auditRate: 'audit rate',
+  goldRate: 'gold rate',
+};
+
+function routingValue(value: unknown, classNames: string[]): string {
+  if (typeof value === 'number') return String(value);
+  if (value === null || typeof value !== 'object') return '?';
+  const entries = Object.entries(value as Record<string, unknown>);
+  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${classNames[Number(k)] ?? `class ${k}`} ${String(v)}`).join(', ');
+}
 
 function policyValue(key: string, value: unknown): string {
   if (key === 'enabled') return value === true ? 'on' : value === false ? 'off' : '?';
@@ -38,9 +53,12 @@ export default async function SettingsPage() {
       <h1 className="text-2xl font-semibold">Settings</h1>
       <h2 className="mt-2 text-lg font-medium">Auto-accept threshold</h2>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
-        A prediction whose calibrated confidence reaches the threshold is accepted without review; below it, the item goes to the review
-        queue. Saving routes the catalogue&apos;s model-labelled items again at once. Items a reviewer holds right now, items labelled by a
-        person, and items that came with a label (routed by agreement with the model) are left as they are.
+        A prediction whose calibrated confidence reaches the threshold of its predicted class (the class&apos;s override, else the global
+        threshold) is accepted without review; below it, the item goes to the review queue. The audit rate sends that share of the items
+        that would be accepted to review anyway, drawn at random and not marked for reviewers, so their reviews measure the accuracy of
+        what is accepted. The gold rate is the share of claims that hand a reviewer a gold item (known label, not marked either), to
+        measure reviewers. Saving routes the catalogue&apos;s model-labelled items again at once. Items a reviewer holds right now, items
+        labelled by a person, items that came with a label (routed by agreement with the model) and evaluation items are left as they are.
       </p>
       <h2 className="mt-3 text-lg font-medium">Retrain policy</h2>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
@@ -52,8 +70,9 @@ export default async function SettingsPage() {
       {list.map((catalogue) => {
         const counts = countItemsByStatus(db, catalogue.id);
         const model = findActiveModel(db, catalogue.id);
-        const threshold = getThreshold(db, catalogue.id);
-        const history = listThresholdChanges(db, { catalogueId: catalogue.id, limit: 20 });
+        const routing = getRoutingSettings(db, catalogue.id);
+        const threshold = routing.threshold;
+        const history = listRoutingChanges(db, { catalogueId: catalogue.id, limit: 20 });
         const policy = getRetrainPolicy(db, catalogue.id);
         const policyHistory = listRetrainPolicyChanges(db, { catalogueId: catalogue.id, limit: 20 });
         const newLabels = countNewHumanLabels(db, catalogue.id).count;
@@ -73,6 +92,16 @@ export default async function SettingsPage() {
             <div className="mt-3">
               <ThresholdForm catalogueId={catalogue.id} threshold={threshold} />
             </div>
+            <div className="mt-4" data-testid="routing-rules" data-slug={catalogue.slug}>
+              <h3 className="font-medium">Per-class thresholds, audit sample and gold items</h3>
+              <RoutingRulesForm
+                catalogueId={catalogue.id}
+                classNames={catalogue.classNames}
+                perClassThresholds={routing.perClassThresholds}
+                auditRate={routing.auditRate}
+                goldRate={routing.goldRate}
+              />
+            </div>
             <h3 className="mt-4 text-sm font-medium text-gray-700">History</h3>
             {history.length === 0 ? (
               <p className="text-sm text-gray-500">No changes yet.</p>
@@ -91,7 +120,7 @@ export default async function SettingsPage() {
                       <td className="py-1 pr-6 whitespace-nowrap tabular-nums">{formatTime(change.createdAt)}</td>
                       <td className="py-1 pr-6">{change.userEmail ?? 'a script'}</td>
                       <td className="py-1 tabular-nums">
-                        {change.oldValue ?? '?'} → {change.newValue ?? '?'}
+                        {ROUTING_FIELDS[change.field]}: {routingValue(change.oldValue, catalogue.classNames)} → {routingValue(change.newValue, catalogue.classNames)}
                       </td>
                     </tr>
                   ))}

@@ -1,10 +1,9 @@
 import { and, asc, eq, gt, inArray, isNull, notInArray } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { catalogues, items, leases, modelVersions, predictions, type ModelVersion } from '@/db/schema';
+import { catalogues, items, leases, modelVersions, predictions, type ModelVersion, type RoutingReason } from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { requireActiveModel } from '@/lib/models';
-import { routeByConfidence } from '@/lib/routing';
-import { getThreshold } from '@/lib/settings';
+import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing-rules';
 import { predictStored, type StoredPrediction } from './predictions';
 
 /** Items read (and predicted) per round; large rounds are sharded over both cores. */
@@ -37,6 +36,7 @@ interface Row {
   status: 'auto_accepted' | 'needs_review';
   labelSource: 'model' | 'import';
   currentLabel: number | null;
+  routingReason: RoutingReason | null;
   prediction: StoredPrediction | null;
 }
 
@@ -46,7 +46,7 @@ const routable = (catalogueId: number) =>
 
 /**
  * After a promotion or a rollback: every item whose label did not come from a human gets the
- * active version's prediction and is routed again under the current threshold, as scoring
+ * active version's prediction and is routed again under the current routing rules (lib/routing-rules.ts), as scoring
  * would route it (model labels follow the prediction and go by confidence; import labels stay
  * and go to review when the model disagrees). A prediction this version made before (it was
  * active once) is reused as stored, so rolling back restores that version's predictions
@@ -84,7 +84,7 @@ function readPage(db: Db, model: ModelVersion, ids: number[]): Row[] {
   for (let start = 0; start < ids.length; start += ID_CHUNK) {
     const chunk = ids.slice(start, start + ID_CHUNK);
     const found = db
-      .select({ id: items.id, status: items.status, labelSource: items.labelSource, currentLabel: items.currentLabel, probs: predictions.probs, predictedClass: predictions.predictedClass, confidence: predictions.confidence, margin: predictions.margin })
+      .select({ id: items.id, status: items.status, labelSource: items.labelSource, currentLabel: items.currentLabel, routingReason: items.routingReason, probs: predictions.probs, predictedClass: predictions.predictedClass, confidence: predictions.confidence, margin: predictions.margin })
       .from(items)
       .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
       .where(inArray(items.id, chunk))
@@ -98,6 +98,7 @@ function readPage(db: Db, model: ModelVersion, ids: number[]): Row[] {
         status: row.status,
         labelSource: row.labelSource,
         currentLabel: row.currentLabel,
+        routingReason: row.routingReason,
         prediction: row.probs === null ? null : { probs: row.probs, predictedClass: row.predictedClass!, confidence: row.confidence!, margin: row.margin! },
       });
     }
@@ -134,7 +135,7 @@ function writeBatch(db: Db, input: { model: ModelVersion; catalogueId: number; r
       }
       // Read in the write's own transaction, as scoring does: a threshold change commits
       // either before (read here) or after (and routes what this batch wrote).
-      const threshold = getThreshold(tx, catalogueId);
+      const rules = getRoutingRules(tx, catalogueId);
       const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
       const held = new Set<number>();
       for (let start = 0; start < rows.length; start += ID_CHUNK) {
@@ -147,9 +148,9 @@ function writeBatch(db: Db, input: { model: ModelVersion; catalogueId: number; r
         if (inserted === 1) result.predicted++;
         else result.reused++;
         const fromImport = row.labelSource === 'import';
-        const status = fromImport ? (row.currentLabel === p.predictedClass ? 'auto_accepted' : 'needs_review') : routeByConfidence(p.confidence, threshold);
+        const { status, reason } = fromImport ? routeImportLabel(row.currentLabel, p.predictedClass) : routeItem({ itemId: row.id, predictedClass: p.predictedClass, confidence: p.confidence }, rules);
         const currentLabel = fromImport ? row.currentLabel : p.predictedClass;
-        if (status === row.status && currentLabel === row.currentLabel) continue;
+        if (status === row.status && reason === row.routingReason && currentLabel === row.currentLabel) continue;
         if (held.has(row.id)) {
           result.held++;
           continue;
@@ -158,7 +159,7 @@ function writeBatch(db: Db, input: { model: ModelVersion; catalogueId: number; r
         // since then makes this a no-op.
         const changed = tx
           .update(items)
-          .set({ status, currentLabel })
+          .set({ status, routingReason: reason, currentLabel })
           .where(and(eq(items.id, row.id), routable(catalogueId), eq(items.status, row.status), eq(items.labelSource, row.labelSource), notInArray(items.id, liveLeases)))
           .run().changes;
         if (changed === 0) continue;

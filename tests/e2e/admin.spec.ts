@@ -135,7 +135,7 @@ test('an admin changes the threshold and sees how many items entered and left th
   await expect(section.getByTestId('threshold-left')).toHaveText('0 items');
   expect(queued()).toBe(before + entered);
   await expect(section.getByTestId('threshold-current')).toHaveText(String(raised));
-  await expect(section.getByTestId('threshold-history')).toContainText(`admin@loupe.demo${current} → ${raised}`);
+  await expect(section.getByTestId('threshold-history')).toContainText(`admin@loupe.demothreshold: ${current} → ${raised}`);
 
   // Back to where it was, so other specs see the seeded queue: the same items leave again.
   await input.fill(String(current));

@@ -22,7 +22,7 @@ import { trainModel } from '@/lib/ml/train';
 import { promoteModelVersion } from '@/lib/model-promotion';
 import { findActiveModel, registerInitialModel } from '@/lib/models';
 import { claimNext } from '@/lib/queue';
-import { routeByConfidence } from '@/lib/routing';
+import { getRoutingRules, routeItem } from '@/lib/routing-rules';
 import { scoreUnscoredItems } from '@/lib/scoring';
 import { expectAppError, tempDir } from './review-fixtures';
 
@@ -211,7 +211,7 @@ describe('a better candidate', () => {
       const p = fresh.get(id)!;
       expect(now.currentLabel).toBe(p.predictedClass);
       expect(now.labelSource).toBe('model');
-      expect(now.status).toBe(routeByConfidence(p.confidence, THRESHOLD));
+      expect(now.status).toBe(routeItem({ itemId: id, predictedClass: p.predictedClass, confidence: p.confidence }, getRoutingRules(loop.db, loop.catalogueId)).status);
       if (was.status === 'needs_review' && now.status === 'auto_accepted') left++;
     }
     // The untrained model queued everything; the fine-tuned one is sure of many.

@@ -12,6 +12,7 @@ import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { readModelMeta, saveUntrainedModel } from '@/lib/ml/model-store';
 import { findActiveModel, registerInitialModel } from '@/lib/models';
 import { routeByConfidence } from '@/lib/routing';
+import { getRoutingRules, routeItem } from '@/lib/routing-rules';
 import { countItemsByStatus } from '@/lib/catalogue-summary';
 import { scoreUnscoredItems } from '@/lib/scoring';
 
@@ -61,12 +62,14 @@ describe('scoring', () => {
       if (item.importLabel === null) {
         expect(item.labelSource).toBe('model');
         expect(item.currentLabel).toBe(p.predictedClass);
-        expect(item.status).toBe(routeByConfidence(p.confidence, 0.15));
+        const routed = routeItem({ itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence }, getRoutingRules(db, catalogueId));
+        expect([item.status, item.routingReason]).toEqual([routed.status, routed.reason]);
       } else {
         // A label from the file is kept; disagreement with the model sends it to review.
         expect(item.labelSource).toBe('import');
         expect(item.currentLabel).toBe(item.importLabel);
         expect(item.status).toBe(item.importLabel === p.predictedClass ? 'auto_accepted' : 'needs_review');
+        expect(item.routingReason).toBe(item.importLabel === p.predictedClass ? null : 'disagreement');
       }
       expect(p.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     }
