@@ -6,6 +6,7 @@ import { requirePageAccess } from '@/lib/http/page-auth';
 import { findActiveModel } from '@/lib/models';
 import { countNewHumanLabels, getRetrainPolicy, listRetrainPolicyChanges } from '@/lib/learning/schedule';
 import { getRoutingSettings, listRoutingChanges, type RoutingChange } from '@/lib/settings';
+import { ProjectionSection } from './projection-section';
 import { RetrainPolicyForm } from './retrain-policy-form';
 import { RoutingRulesForm } from './routing-rules-form';
 import { ThresholdForm } from './threshold-form';
@@ -163,6 +164,7 @@ export default async function SettingsPage() {
                 </table>
               )}
             </div>
+            <ProjectionSection catalogueId={catalogue.id} />
           </section>
         );
       })}
