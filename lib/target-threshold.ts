@@ -1,7 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { modelVersions, settingsChanges } from '@/db/schema';
+import { modelVersions, settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
@@ -87,4 +87,24 @@ export function applyTargetThreshold(db: Db, input: { actor: Actor | null; catal
     },
     { behavior: 'immediate' },
   );
+}
+
+export interface TargetRecord {
+  targetAccuracy: number;
+  createdAt: Date;
+  /** Null for a change made by a script. */
+  userEmail: string | null;
+}
+
+/** The latest target an admin applied to the catalogue, or null if none was. */
+export function latestTargetAccuracy(db: Reader, catalogueId: number): TargetRecord | null {
+  const row = db
+    .select({ value: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
+    .from(settingsChanges)
+    .leftJoin(users, eq(users.id, settingsChanges.userId))
+    .where(and(eq(settingsChanges.catalogueId, catalogueId), eq(settingsChanges.field, 'target_accuracy')))
+    .orderBy(desc(settingsChanges.id))
+    .get();
+  const value: unknown = row?.value ? JSON.parse(row.value) : null;
+  return row && typeof value === 'number' ? { targetAccuracy: value, createdAt: row.createdAt, userEmail: row.userEmail } : null;
 }

@@ -1,5 +1,6 @@
 import { getDb } from '@/db/client';
 import { projectThresholds } from '@/lib/projection';
+import { latestTargetAccuracy } from '@/lib/target-threshold';
 import { ProjectionChart, type ChartPoint } from './projection-chart';
 import { TargetForm } from './target-form';
 
@@ -11,6 +12,7 @@ function pct(value: number): string {
 export function ProjectionSection({ catalogueId }: { catalogueId: number }) {
   const projection = projectThresholds(getDb(), { catalogueId });
   const { reviewerAccuracy, secondsPerDecision, sources } = projection;
+  const lastTarget = latestTargetAccuracy(getDb(), catalogueId);
   const points: ChartPoint[] = projection.points.map((p) => ({
     threshold: p.threshold,
     reviewShare: p.holdout.reviewShare,
@@ -58,6 +60,12 @@ export function ProjectionSection({ catalogueId }: { catalogueId: number }) {
       <h4 className="mt-3 text-sm font-medium text-gray-700">Target mode</h4>
       <p className="max-w-3xl text-sm text-gray-600">
         Ask for a minimum accuracy of auto-accepted items: Loupe saves the lowest threshold from 0.50 to 0.99 that reaches it on the held-out items.
+        {lastTarget && (
+          <span data-testid="target-last">
+            {' '}
+            Last applied: {pct(lastTarget.targetAccuracy)} by {lastTarget.userEmail ?? 'a script'} on {lastTarget.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.
+          </span>
+        )}
       </p>
       <div className="mt-1">
         <TargetForm catalogueId={catalogueId} />

@@ -6,7 +6,7 @@ import { holdoutFigures, lowestThresholdMeeting, THRESHOLD_GRID, withThreshold, 
 import type { RoutingRules } from '@/lib/routing-rules';
 import { getThreshold } from '@/lib/settings';
 import { wilsonInterval } from '@/lib/stats/wilson';
-import { applyTargetThreshold, pickThresholdForTarget } from '@/lib/target-threshold';
+import { applyTargetThreshold, latestTargetAccuracy, pickThresholdForTarget } from '@/lib/target-threshold';
 import { expectAppError, makeFixture, tempDir, type Fixture, type FixtureItem } from './review-fixtures';
 
 const tmp = tempDir('loupe-projection-');
@@ -194,6 +194,7 @@ describe('target mode', () => {
     for (const actor of [f.reviewer, f.ops]) await expectAppError(() => applyTargetThreshold(f.db, { actor, catalogueId: f.catalogueId, targetAccuracy: 0.7 }), 'forbidden');
     await expectAppError(() => applyTargetThreshold(f.db, { actor: null, catalogueId: f.catalogueId, targetAccuracy: 0.7 }), 'unauthorized');
     expect(f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(latestTargetAccuracy(f.db, f.catalogueId)).toBeNull();
 
     const result = applyTargetThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, targetAccuracy: 0.7, now: T0 });
     expect(result).toMatchObject({ threshold: 0.56, change: { oldThreshold: 0.9, threshold: 0.56, entered: 0, left: 1 } });
@@ -203,6 +204,7 @@ describe('target mode', () => {
       ['threshold', '0.9', '0.56', f.admin.userId],
       ['target_accuracy', null, '0.7', f.admin.userId],
     ]);
+    expect(latestTargetAccuracy(f.db, f.catalogueId)).toEqual({ targetAccuracy: 0.7, createdAt: new Date(T0), userEmail: f.admin.email });
 
     // Unreachable: refused, and nothing is written.
     f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
