@@ -41,7 +41,7 @@ export function topPredictions(probs: readonly number[], classNames: readonly st
 /** Reads a leased item with the active model's prediction, inside the claiming transaction. */
 export function describeClaimedItem(tx: Tx, input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date }): ClaimedItem {
   const item = tx
-    .select({ id: items.id, pixels: items.pixels, currentLabel: items.currentLabel, labelSource: items.labelSource })
+    .select({ id: items.id, pixels: items.pixels, currentLabel: items.currentLabel, labelSource: items.labelSource, evalRole: items.evalRole })
     .from(items)
     .where(eq(items.id, input.itemId))
     .get();
@@ -53,6 +53,9 @@ export function describeClaimedItem(tx: Tx, input: { itemId: number; catalogue: 
         .where(and(eq(predictions.itemId, item.id), eq(predictions.modelVersionId, input.model.id)))
         .get()
     : undefined;
+  // A gold item is served blind: it shows what a model-labelled queue item shows (the model's
+  // answer as its label), never its known label.
+  const gold = item.evalRole === 'gold';
   return {
     itemId: item.id,
     catalogueId: input.catalogue.id,
@@ -60,8 +63,8 @@ export function describeClaimedItem(tx: Tx, input: { itemId: number; catalogue: 
     modelVersionId: prediction && input.model ? input.model.id : null,
     predictedClass: prediction?.predictedClass ?? null,
     top: prediction ? topPredictions(prediction.probs, input.catalogue.classNames) : [],
-    currentLabel: item.currentLabel,
-    labelSource: item.labelSource,
+    currentLabel: gold ? (prediction?.predictedClass ?? null) : item.currentLabel,
+    labelSource: gold ? (prediction ? 'model' : null) : item.labelSource,
     leaseExpiresAt: input.expiresAt,
   };
 }

@@ -6,6 +6,7 @@ import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { describeClaimedItem, type ClaimedItem } from './queue-items';
+import { pickMixedInItem } from './queue-mixed-in';
 
 export type { ClaimedItem, TopPrediction } from './queue-items';
 
@@ -89,21 +90,11 @@ function extendHeld(ctx: ClaimContext, itemIds: number[]): number[] {
   );
 }
 
-/** The actor's live leases on items of this catalogue still waiting for review. */
+/** The actor's live leases on items of this catalogue still waiting for review (a gold item served to them included). */
 function heldItemIds(ctx: ClaimContext, extra: SQL | undefined): number[] {
-  const conditions = [eq(leases.reviewerId, ctx.reviewerId), gt(leases.expiresAt, ctx.now), eq(items.catalogueId, ctx.catalogue.id), eq(items.status, 'needs_review')];
+  const conditions = [eq(leases.reviewerId, ctx.reviewerId), gt(leases.expiresAt, ctx.now), eq(items.catalogueId, ctx.catalogue.id), or(eq(items.status, 'needs_review'), eq(items.evalRole, 'gold'))!];
   if (extra) conditions.push(extra);
   return ctx.tx.select({ id: items.id }).from(leases).innerJoin(items, eq(items.id, leases.itemId)).where(and(...conditions)).orderBy(asc(items.id)).all().map((row) => row.id);
-}
-
-/**
- * Hook for items served ahead of the uncertainty order: the audit sample of auto-accepted
- * items and gold items with known labels, mixed in blind (a later issue fills this in, e.g.
- * "every Nth claim, an unheld gold item this reviewer has not seen"). Returns an item id to
- * offer first, or null to fall through to the priority order.
- */
-export function pickMixedInItem(_ctx: { tx: Tx; reviewerId: number; catalogueId: number; now: Date }): number | null {
-  return null;
 }
 
 /**
@@ -158,8 +149,9 @@ export function claimNext(db: Db, input: { actor: Actor | null; catalogueId: num
       const ctx = openClaim(tx, { actor, ...options });
       const held = extendHeld(ctx, heldItemIds(ctx, notInArray(items.id, options.holding ?? [])).slice(0, 1));
       if (held[0] !== undefined) return describeClaimedItem(tx, { itemId: held[0], catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
-      const mixedIn = pickMixedInItem({ tx, reviewerId: actor.userId, catalogueId: ctx.catalogue.id, now: ctx.now });
-      const candidates = mixedIn === null ? pickCandidates(ctx, 5) : [mixedIn];
+      // Audit and gold items come first when drawn, looking like any other item (see queue-mixed-in).
+      const mixedIn = pickMixedInItem({ tx, reviewerId: actor.userId, catalogueId: ctx.catalogue.id, modelVersionId: ctx.model?.id ?? null, now: ctx.now });
+      const candidates = [...(mixedIn === null ? [] : [mixedIn]), ...pickCandidates(ctx, 5)];
       const itemId = candidates.find((id) => takeLease(ctx, id));
       return itemId === undefined ? null : describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
     },

@@ -62,7 +62,7 @@ export function undoLastReview(db: Db, input: { actor: Actor | null; clientId: s
       const later = tx.select({ id: reviews.id }).from(reviews).where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id))).limit(1).get();
       if (later) throw new AppError('conflict', 'Someone reviewed this item again after you; your decision can no longer be undone.');
 
-      const item = tx.select({ importLabel: items.importLabel }).from(items).where(eq(items.id, target.itemId)).get();
+      const item = tx.select({ importLabel: items.importLabel, evalRole: items.evalRole }).from(items).where(eq(items.id, target.itemId)).get();
       const restored =
         item?.importLabel != null
           ? { currentLabel: item.importLabel, labelSource: 'import' as const }
@@ -70,11 +70,15 @@ export function undoLastReview(db: Db, input: { actor: Actor | null; clientId: s
             ? { currentLabel: target.modelLabel, labelSource: 'model' as const }
             : { currentLabel: null, labelSource: null };
       // The item must still carry exactly this decision: the condition is the UPDATE's own.
-      const reverted = tx
-        .update(items)
-        .set({ ...restored, status: 'needs_review' })
-        .where(and(eq(items.id, target.itemId), eq(items.status, 'reviewed'), eq(items.labelSource, 'human'), eq(items.currentLabel, target.chosenLabel ?? -1)))
-        .run().changes;
+      // A decision on a gold item never changed it (lib/reviews.ts): the undo row alone reverts it.
+      const reverted =
+        item?.evalRole === 'gold'
+          ? 1
+          : tx
+              .update(items)
+              .set({ ...restored, status: 'needs_review' })
+              .where(and(eq(items.id, target.itemId), eq(items.status, 'reviewed'), eq(items.labelSource, 'human'), eq(items.currentLabel, target.chosenLabel ?? -1)))
+              .run().changes;
       if (reverted === 0) throw new AppError('conflict', 'This item changed after your decision; it can no longer be undone.');
       const leased = tx
         .insert(leases)

@@ -89,7 +89,7 @@ function recordDecision(tx: Tx, input: { actor: Actor; decision: Decision; catal
     if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo') return { review: previous, replayed: true };
     throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
   }
-  const item = tx.select({ id: items.id, catalogueId: items.catalogueId }).from(items).where(eq(items.id, decision.itemId)).get();
+  const item = tx.select({ id: items.id, catalogueId: items.catalogueId, evalRole: items.evalRole }).from(items).where(eq(items.id, decision.itemId)).get();
   if (!item) throw new AppError('not_found', `There is no item ${decision.itemId}.`);
   if (input.catalogueId !== undefined && item.catalogueId !== input.catalogueId) throw new AppError('bad_input', `Item ${item.id} is not in catalogue ${input.catalogueId}.`);
   const classCount = tx.select({ classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, item.catalogueId)).get()?.classNames.length ?? 0;
@@ -119,7 +119,9 @@ function recordDecision(tx: Tx, input: { actor: Actor; decision: Decision; catal
     .values({ itemId: item.id, reviewerId: actor.userId, modelVersionId: model?.modelVersionId ?? null, modelLabel: model?.label ?? null, chosenLabel, action, durationMs: decision.durationMs, clientId: decision.clientId, createdAt: new Date(now) })
     .returning()
     .get();
-  if (chosenLabel !== null) {
+  // A gold item keeps its known label and stays an evaluation item: the review measures the
+  // reviewer (lib/gold.ts) and is no human label for training.
+  if (chosenLabel !== null && item.evalRole !== 'gold') {
     const labelled = tx
       .update(items)
       .set({ currentLabel: chosenLabel, labelSource: 'human', status: 'reviewed' })

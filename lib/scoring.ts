@@ -26,10 +26,13 @@ export function getClassifier(model: Pick<ModelVersion, 'weightsPath'>): Promise
 }
 
 export interface ScoreResult {
+  /** Items routed (gold items not included). */
   scored: number;
   autoAccepted: number;
   needsReview: number;
   modelVersionId: number;
+  /** Gold items given their prediction (what reviewers see), never routed. */
+  gold: number;
 }
 
 /**
@@ -46,15 +49,15 @@ export async function scoreUnscoredItems(db: Db, options: { catalogueId: number;
   const notHuman = or(isNull(items.labelSource), ne(items.labelSource, 'human'));
   const unscored = and(eq(items.catalogueId, options.catalogueId), eq(items.status, 'unscored'), notHuman);
   const total = db.select({ n: sql<number>`count(*)` }).from(items).where(unscored).get()?.n ?? 0;
-  const result: ScoreResult = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id };
+  const result: ScoreResult = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id, gold: 0 };
   let afterId = 0;
   for (;;) {
-    const page = db.select({ id: items.id, pixels: items.pixels, labelSource: items.labelSource, currentLabel: items.currentLabel }).from(items).where(and(unscored, gt(items.id, afterId))).orderBy(asc(items.id)).limit(PAGE).all();
+    const page = db.select({ id: items.id, pixels: items.pixels, labelSource: items.labelSource, currentLabel: items.currentLabel, evalRole: items.evalRole }).from(items).where(and(unscored, gt(items.id, afterId))).orderBy(asc(items.id)).limit(PAGE).all();
     if (page.length === 0) break;
     afterId = page.at(-1)!.id;
     const pixels = new Uint8Array(page.length * 784);
     page.forEach((item, i) => pixels.set(item.pixels, i * 784));
-    const done = result.scored;
+    const done = result.scored + result.gold;
     const onProgress = (n: number) => options.onProgress?.(done + n, total);
     const logits =
       effectiveWorkers(page.length) > 1
@@ -65,12 +68,12 @@ export async function scoreUnscoredItems(db: Db, options: { catalogueId: number;
     for (let start = 0; start < page.length; start += WRITE_BATCH) {
       writeScores(db, { modelVersionId: model.id, catalogueId: options.catalogueId, batch: page.slice(start, start + WRITE_BATCH), predicted: predicted.slice(start, start + WRITE_BATCH), result });
     }
-    options.onProgress?.(result.scored, total);
+    options.onProgress?.(result.scored + result.gold, total);
   }
   return result;
 }
 
-function writeScores(db: Db, input: { modelVersionId: number; catalogueId: number; batch: { id: number; labelSource: string | null; currentLabel: number | null }[]; predicted: Prediction[]; result: ScoreResult }): void {
+function writeScores(db: Db, input: { modelVersionId: number; catalogueId: number; batch: { id: number; labelSource: string | null; currentLabel: number | null; evalRole: string | null }[]; predicted: Prediction[]; result: ScoreResult }): void {
   const { batch, predicted, result, modelVersionId } = input;
   db.transaction((tx) => {
     // Read inside the write's own immediate transaction: a threshold change either commits
@@ -82,6 +85,12 @@ function writeScores(db: Db, input: { modelVersionId: number; catalogueId: numbe
         .values({ itemId: item.id, modelVersionId, probs: Array.from(p.probs, (v) => Number(v.toFixed(6))), predictedClass: p.predictedClass, confidence: p.confidence, margin: p.margin })
         .onConflictDoNothing()
         .run();
+      if (item.evalRole === 'gold') {
+        // Gold items keep their known label and stay out of routing: the prediction is only
+        // what a reviewer is shown when one is mixed into the queue.
+        result.gold += tx.update(items).set({ status: 'reviewed' }).where(and(eq(items.id, item.id), eq(items.status, 'unscored'), eq(items.evalRole, 'gold'))).run().changes;
+        return;
+      }
       const fromImport = item.labelSource === 'import';
       const { status, reason } = fromImport ? routeImportLabel(item.currentLabel, p.predictedClass) : routeItem({ itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence }, rules);
       const changed = tx

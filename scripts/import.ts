@@ -6,7 +6,9 @@
  *   --csv <file>                                Kaggle layout: [label,]pixel1..pixel784
  *   --images <file-or-folder...> [--label <n>]  PNG/JPEG/WebP
  * and --holdout marks the (labelled) items as the catalogue's holdout: trusted labels that the
- * promotion gate measures on, never scored, queued or trained on.
+ * promotion gate measures on, never scored, queued or trained on; --gold marks them as gold
+ * items: known labels mixed blind into reviewers' queues to measure reviewers, never routed or
+ * trained on.
  *
  * Migrates the database first. Progress goes to stderr, a one-line summary to stdout; any
  * failure is one line `error: ...` and exit code 1. Re-running adds nothing already imported.
@@ -24,7 +26,7 @@ import { runCli } from './cli';
 
 const USAGE =
   'usage: npm run import -- --catalogue <slug> [--create [--name <name>] [--classes "a,b,c"]] ' +
-  '(--idx <dir> [--split t10k|train] | --images-file <f> [--labels-file <f>] | --csv <file> | --images <paths...> [--label <n>]) [--holdout]';
+  '(--idx <dir> [--split t10k|train] | --images-file <f> [--labels-file <f>] | --csv <file> | --images <paths...> [--label <n>]) [--holdout | --gold]';
 
 const ImportArgs = z
   .object({
@@ -43,9 +45,11 @@ const ImportArgs = z
     images: z.array(z.string().min(1)).optional(),
     label: z.coerce.number().int().min(0).optional(),
     holdout: z.boolean().default(false),
+    gold: z.boolean().default(false),
   })
   .check((ctx) => {
     const { idx, imagesFile, csv, images } = ctx.value;
+    if (ctx.value.holdout && ctx.value.gold) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'an item is either holdout or gold: give one of --holdout and --gold' });
     const sources = [idx, imagesFile, csv, images].filter((source) => source !== undefined).length;
     if (sources !== 1) {
       ctx.issues.push({ code: 'custom', input: ctx.value, message: 'give exactly one of --idx, --images-file, --csv or --images' });
@@ -73,6 +77,7 @@ export function parseImportArgs(argv: string[]): ImportArgs {
         images: { type: 'string', multiple: true },
         label: { type: 'string' },
         holdout: { type: 'boolean' },
+        gold: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -130,7 +135,7 @@ export async function runImport(args: ImportArgs): Promise<ImportResult> {
   }
   const catalogueSlug = args.catalogue;
   const onProgress = reportProgress(`importing into ${catalogueSlug}`);
-  const evalRole = args.holdout ? ('holdout' as const) : undefined;
+  const evalRole = args.holdout ? ('holdout' as const) : args.gold ? ('gold' as const) : undefined;
   if (args.idx !== undefined) {
     const imagesPath = locateIdxFile(args.idx, `${args.split}-images-idx3-ubyte`);
     const labelsPath = locateIdxFile(args.idx, `${args.split}-labels-idx1-ubyte`);
@@ -148,7 +153,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
     const args = parseImportArgs(process.argv.slice(2));
     const result = await runImport(args);
     console.log(
-      `imported ${result.total} ${args.holdout ? 'holdout ' : ''}items into ${args.catalogue}: ${result.inserted} new, ${result.alreadyPresent} already present (import #${result.importId})`,
+      `imported ${result.total} ${args.holdout ? 'holdout ' : args.gold ? 'gold ' : ''}items into ${args.catalogue}: ${result.inserted} new, ${result.alreadyPresent} already present (import #${result.importId})`,
     );
   });
 }

@@ -41,8 +41,8 @@ function sourceKey(filePath: string, hash: string): string {
   return `${path.basename(filePath)}#${hash.slice(0, 12)}`;
 }
 
-/** See ImportItemsInput.evalRole: 'holdout' imports trusted evaluation items. */
-const EvalRole = z.enum(['holdout']).optional();
+/** See ImportItemsInput.evalRole: 'holdout' and 'gold' import trusted evaluation items. */
+const EvalRole = z.enum(['holdout', 'gold']).optional();
 
 const ImportIdxInput = z.object({
   catalogueSlug: z.string().min(1),
@@ -56,7 +56,7 @@ export async function importIdx(
   input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
   const { catalogueSlug, imagesPath, labelsPath, evalRole } = parseInput(ImportIdxInput, input);
-  if (evalRole && !labelsPath) throw badInput(`${path.basename(imagesPath)}: a holdout needs its labels; give the labels file too.`);
+  if (evalRole && !labelsPath) throw badInput(`${path.basename(imagesPath)}: a ${evalRole} import needs its labels; give the labels file too.`);
   requireCatalogue(db, catalogueSlug);
   const imagesFile = await readInputFile(imagesPath);
   const images = parseIdxImages(imagesFile, path.basename(imagesPath));
@@ -132,7 +132,7 @@ export async function importImages(
   input: z.infer<typeof ImportImagesInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
   const { catalogueSlug, paths, label, evalRole } = parseInput(ImportImagesInput, input);
-  if (evalRole && label === undefined) throw badInput('a holdout needs trusted labels: give --label for these images.');
+  if (evalRole && label === undefined) throw badInput(`a ${evalRole} import needs trusted labels: give --label for these images.`);
   const { classNames } = requireCatalogue(db, catalogueSlug);
   // Checked before decoding a folder of photos, not after.
   if (label !== undefined && label >= classNames.length) {

@@ -29,8 +29,11 @@ const ImportOptions = z.object({
   /**
    * 'holdout': the items are trusted evaluation data (the promotion gate's holdout). Each needs
    * a label; they are stored reviewed, so they are never scored, routed, queued or trained on.
+   * 'gold': items with known labels mixed blind into reviewers' queues (lib/queue-mixed-in.ts).
+   * Each needs a label; they wait unscored only until scoring stores the active model's
+   * prediction (what reviewers are shown), then stay reviewed: never routed or trained on.
    */
-  evalRole: z.enum(['holdout']).optional(),
+  evalRole: z.enum(['holdout', 'gold']).optional(),
 });
 
 export type ImportItemsInput = z.infer<typeof ImportOptions> & {
@@ -55,7 +58,7 @@ function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** Checks every item before anything is written, so the error names the row, not a constraint. */
-function checkItems(list: ImportItem[], classCount: number, source: string, evalRole: 'holdout' | undefined): void {
+function checkItems(list: ImportItem[], classCount: number, source: string, evalRole: 'holdout' | 'gold' | undefined): void {
   list.forEach((item, index) => {
     // Without the content-hash suffix of file sources: people know the file by its name.
     const where = `${(item.source ?? source).replace(/#[0-9a-f]{12}$/, '')}, row ${item.sourceRow}`;
@@ -68,8 +71,8 @@ function checkItems(list: ImportItem[], classCount: number, source: string, eval
     if (item.label !== null && (!Number.isInteger(item.label) || item.label < 0 || item.label >= classCount)) {
       throw badInput(`${where}: label ${item.label} is out of range; this catalogue has classes 0-${classCount - 1}.`);
     }
-    if (evalRole === 'holdout' && item.label === null) {
-      throw badInput(`${where}: has no label; a holdout item needs its trusted label (give the labels file, or import it without --holdout).`);
+    if (evalRole && item.label === null) {
+      throw badInput(`${where}: has no label; a ${evalRole} item needs its trusted label (give the labels file, or import it without --${evalRole}).`);
     }
   });
 }
@@ -116,8 +119,9 @@ export function importItems(db: Db, input: ImportItemsInput): ImportResult {
           currentLabel: item.label,
           labelSource: item.label === null ? null : 'import',
           // Labelled or not, an item waits for the model; routing decides what a person sees.
-          // Holdout items are final as imported: never scored, routed or queued.
-          status: options.evalRole ? 'reviewed' : 'unscored',
+          // Holdout items are final as imported: never scored, routed or queued. Gold items
+          // wait for a prediction to show reviewers (scoring then marks them reviewed, unrouted).
+          status: options.evalRole === 'holdout' ? 'reviewed' : 'unscored',
           evalRole: options.evalRole ?? null,
           importId: importRow.id,
         }));

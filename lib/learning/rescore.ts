@@ -76,7 +76,32 @@ export async function rescoreCatalogue(db: Db, input: { catalogueId: number; onP
     done += rows.length;
     input.onProgress?.(done, total);
   }
+  if (!result.superseded) await predictGoldItems(db, model, k);
   return result;
+}
+
+/**
+ * Gold items show reviewers the active model's prediction, like any queue item, and the queue
+ * serves only gold items it has predicted: give the new version's prediction to those that lack
+ * one. Nothing else about them changes.
+ */
+async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise<void> {
+  const missing = db
+    .select({ id: items.id, pixels: items.pixels })
+    .from(items)
+    .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
+    .where(and(eq(items.catalogueId, model.catalogueId), eq(items.evalRole, 'gold'), eq(items.status, 'reviewed'), isNull(predictions.id)))
+    .all();
+  if (missing.length === 0) return;
+  const pixels = new Uint8Array(missing.length * PIXELS_PER_IMAGE);
+  missing.forEach((row, i) => pixels.set(row.pixels, i * PIXELS_PER_IMAGE));
+  const predicted = await predictStored({ modelDir: model.weightsPath, temperature: model.temperature, k, pixels, count: missing.length, onProgress: () => {} });
+  db.transaction((tx) => {
+    missing.forEach((row, i) => {
+      const p = predicted[i]!;
+      tx.insert(predictions).values({ itemId: row.id, modelVersionId: model.id, probs: p.probs, predictedClass: p.predictedClass, confidence: p.confidence, margin: p.margin }).onConflictDoNothing().run();
+    });
+  });
 }
 
 function readPage(db: Db, model: ModelVersion, ids: number[]): Row[] {

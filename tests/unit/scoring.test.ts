@@ -5,7 +5,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { items, predictions, settings } from '@/db/schema';
+import { items, modelVersions, predictions, settings } from '@/db/schema';
+import { rescoreCatalogue } from '@/lib/learning/rescore';
 import { ensureCatalogue, importItems } from '@/lib/import';
 import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
@@ -86,5 +87,45 @@ describe('scoring', () => {
     expect(after.currentLabel).toBe(9);
     expect(after.labelSource).toBe('human');
     expect(after.status).toBe('unscored');
+  });
+});
+
+describe('scoring gold items', () => {
+  it('stores their prediction and marks them reviewed, never routing them or touching their label', async () => {
+    const { db, catalogueId } = setup();
+    importItems(db, {
+      catalogueSlug: 'demo',
+      kind: 'idx',
+      source: 'gold',
+      evalRole: 'gold',
+      items: Array.from({ length: 6 }, (_, i) => ({ pixels: new Uint8Array(784).map((_, p) => (p * (i + 7)) % 256), label: (i * 3) % 10, sourceRow: i })),
+    });
+    const gold = () => db.select().from(items).where(eq(items.evalRole, 'gold')).all();
+    expect(gold().map((item) => item.status)).toEqual(Array(6).fill('unscored'));
+    const result = await scoreUnscoredItems(db, { catalogueId });
+    expect(result).toMatchObject({ scored: 30, gold: 6 });
+    for (const item of gold()) {
+      expect(item).toMatchObject({ status: 'reviewed', labelSource: 'import', currentLabel: item.importLabel, routingReason: null });
+      expect(db.select().from(predictions).where(eq(predictions.itemId, item.id)).all()).toHaveLength(1);
+    }
+    expect(countItemsByStatus(db, catalogueId).reviewed ?? 0).toBe(0);
+  });
+
+  it('a re-score after a promotion gives gold items a prediction by the new version and changes nothing else', async () => {
+    const { db, catalogueId } = setup();
+    importItems(db, { catalogueSlug: 'demo', kind: 'idx', source: 'gold', evalRole: 'gold', items: [{ pixels: new Uint8Array(784).fill(200), label: 4, sourceRow: 0 }] });
+    await scoreUnscoredItems(db, { catalogueId });
+    const first = findActiveModel(db, catalogueId)!;
+    db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, first.id)).run();
+    const next = db.insert(modelVersions).values({ catalogueId, name: 'next', arch: first.arch, weightsPath: first.weightsPath, temperature: 2, status: 'active' }).returning().get();
+    const gold = db.select().from(items).where(eq(items.evalRole, 'gold')).get()!;
+    await rescoreCatalogue(db, { catalogueId });
+    expect(db.select().from(items).where(eq(items.id, gold.id)).get()).toEqual(gold);
+    expect(db.select({ v: predictions.modelVersionId }).from(predictions).where(eq(predictions.itemId, gold.id)).all().map((r) => r.v).sort()).toEqual([first.id, next.id]);
+  });
+
+  it('a gold import needs a label on every item', () => {
+    const { db } = setup();
+    expect(() => importItems(db, { catalogueSlug: 'demo', kind: 'idx', source: 'gold', evalRole: 'gold', items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }] })).toThrow(/a gold item needs its trusted label/);
   });
 });
