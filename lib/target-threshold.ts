@@ -28,8 +28,9 @@ export interface TargetPick {
   sentence: string;
 }
 
+/** Two decimals: targets live near 100%, where 99.86% and 99.9% must not read the same. */
 function percent(value: number): string {
-  return `${(value * 100).toFixed(1)}%`;
+  return `${(value * 100).toFixed(2)}%`;
 }
 
 /**

@@ -64,7 +64,7 @@ describe('applyTargetThresholdAction', () => {
     f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
     const refused = await applyTargetThresholdAction(null, form('99'));
     expect(refused).toMatchObject({ ok: false, code: 'conflict' });
-    expect(refused.ok ? '' : refused.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.0%/);
+    expect(refused.ok ? '' : refused.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
   });
 });

@@ -179,13 +179,13 @@ describe('target mode', () => {
     const f = await projectionFixture();
     const pick = pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.7 });
     expect(pick).toMatchObject({ threshold: 0.56, holdoutItems: 5, holdout: { autoAccuracy: 0.75 } });
-    expect(pick.sentence).toMatch(/^0\.56 is the lowest threshold reaching 70\.0%/);
+    expect(pick.sentence).toMatch(/^0\.56 is the lowest threshold reaching 70\.00%/);
     expect(pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.8 }).threshold).toBe(0.93);
     // With the most confident held-out item wrong, nothing reaches 90%.
     f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
     const none = pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.9 });
     expect(none.threshold).toBeNull();
-    expect(none.sentence).toMatch(/No threshold from 0.5 to 0.99 reaches 90.0% on the 5 held-out items \(the best is 50.0%\)/);
+    expect(none.sentence).toMatch(/No threshold from 0.5 to 0.99 reaches 90.00% on the 5 held-out items \(the best is 50.00%\)/);
     await expectAppError(() => pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 1.5 }), 'bad_input');
   });
 
