@@ -1,6 +1,9 @@
+import { z } from 'zod';
 import type { ModelMetrics } from '@/db/schema';
 import { summarizeMetrics } from '@/lib/model-versions';
 import { auditMarkerSql, decidedCte, NO_AUDIT_MARKER, queryAll, queryGet, ratio, round, type Figure, type FigureContext } from './common';
+
+const ParentMeasure = z.object({ modelVersionId: z.number().int(), holdout: z.object({ correct: z.number().int().nonnegative(), total: z.number().int().nonnegative() }) });
 
 export type HoldoutAccuracyRow = {
   version: string;
@@ -14,7 +17,8 @@ export type HoldoutAccuracyRow = {
 /**
  * Each version that has been active, by promotion time, with its accuracy on the holdout:
  * a fine-tuned version's own measurement (metrics.holdout), else its stored predictions on
- * the holdout items against their import labels, else the validation accuracy it shipped with.
+ * the holdout items against their import labels, else a later candidate's measurement of it as
+ * the parent, else the validation accuracy it shipped with.
  */
 export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccuracyRow> {
   const versions = queryAll<{ id: number; name: string; metrics: string | null; at: number }>(
@@ -23,6 +27,12 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
      where catalogue_id = ? and (status in ('active', 'retired') or promoted_at is not null) order by at, id`,
     ctx.catalogueId,
   );
+  // A candidate's run measures its parent on the holdout too (metrics.active); the latest counts.
+  const measuredAsParent = new Map<number, { accuracy: number; total: number }>();
+  for (const row of queryAll<{ metrics: string }>(ctx.db, `select metrics from model_versions where catalogue_id = ? and metrics is not null order by created_at, id`, ctx.catalogueId)) {
+    const parent = ParentMeasure.safeParse((JSON.parse(row.metrics) as { active?: unknown }).active);
+    if (parent.success && parent.data.holdout.total > 0) measuredAsParent.set(parent.data.modelVersionId, { accuracy: parent.data.holdout.correct / parent.data.holdout.total, total: parent.data.holdout.total });
+  }
   const rows = versions.map((v): HoldoutAccuracyRow => {
     const summary = summarizeMetrics(v.metrics ? (JSON.parse(v.metrics) as ModelMetrics) : null);
     const base = { version: v.name, promotedAt: new Date(v.at).toISOString() };
@@ -36,6 +46,8 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
       ctx.catalogueId,
     );
     if (stored && stored.n > 0) return { ...base, accuracy: round(ratio(stored.correct, stored.n)), measuredOn: 'holdout', items: stored.n };
+    const asParent = measuredAsParent.get(v.id);
+    if (asParent) return { ...base, accuracy: round(asParent.accuracy), measuredOn: 'holdout', items: asParent.total };
     return { ...base, accuracy: round(summary.validationAccuracy), measuredOn: 'validation', items: null };
   });
   const note =

@@ -9,7 +9,7 @@ import type { Cell, Figure, FigureContext } from './common';
 import { classMetricsOnDecisions, confusionOnDecisions, reliabilityOnHoldout, riskCoverageOnHoldout } from './model-quality';
 import { overrideRateByClass } from './overrides';
 import { queueFlow, queueNow } from './queue';
-import { goldAgreement, reviewerThroughput } from './reviewers';
+import { goldAgreementFigure, reviewerThroughput } from './reviewers';
 
 export { SOURCE_PHRASES, type Cell, type Figure, type FigureSource } from './common';
 
@@ -21,7 +21,7 @@ export const FIGURES = {
   'queue-now': { title: 'Queue now', compute: queueNow },
   'queue-flow': { title: 'Items into and out of the queue per hour (last 24 h)', compute: queueFlow },
   'reviewer-throughput': { title: 'Reviewers: decisions (last 24 h)', compute: reviewerThroughput },
-  'gold-agreement': { title: 'Reviewers: agreement with gold items', compute: goldAgreement },
+  'gold-agreement': { title: 'Reviewers: agreement with gold items', compute: goldAgreementFigure },
   'class-metrics-reviewed': { title: 'Per-class precision and recall, reviewed items', compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'reviewed') },
   'confusion-reviewed': { title: 'Confusion matrix, reviewed items', compute: (ctx: FigureContext) => confusionOnDecisions(ctx, 'reviewed') },
   'class-metrics-audit': { title: 'Per-class precision and recall, audit sample', compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'audit sample') },

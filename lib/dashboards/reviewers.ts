@@ -1,5 +1,6 @@
+import { goldAgreement } from '@/lib/gold';
 import { median } from '@/lib/reviewer-stats';
-import { decidedCte, HOUR_MS, queryAll, ratio, round, type Figure, type FigureContext } from './common';
+import { HOUR_MS, queryAll, round, type Figure, type FigureContext } from './common';
 
 export type ReviewerThroughputRow = { reviewer: string; decisions: number; decisionsPerHour: number | null; medianSeconds: number | null };
 
@@ -42,16 +43,9 @@ export function reviewerThroughput(ctx: FigureContext): Figure<ReviewerThroughpu
 
 export type GoldAgreementRow = { reviewer: string; goldDecisions: number; agreed: number; agreement: number | null };
 
-/** Each reviewer's agreement with the known labels of gold items (every standing confirm/correct on one). */
-export function goldAgreement(ctx: FigureContext): Figure<GoldAgreementRow> {
-  const rows = queryAll<{ reviewer: string; goldDecisions: number; agreed: number }>(
-    ctx.db,
-    `${decidedCte(ctx.db)}
-     select u.email as reviewer, count(*) as goldDecisions, coalesce(sum(d.chosen_label = d.import_label), 0) as agreed
-     from decided d join users u on u.id = d.reviewer_id
-     where d.eval_role = 'gold' and d.import_label is not null group by u.email order by u.email`,
-    ctx.catalogueId,
-  ).map((r) => ({ ...r, agreement: round(ratio(r.agreed, r.goldDecisions)) }));
+/** Each reviewer's agreement with the known labels of gold items (lib/gold.ts: standing confirm/correct decisions). */
+export function goldAgreementFigure(ctx: FigureContext): Figure<GoldAgreementRow> {
+  const rows = goldAgreement(ctx.db, ctx.catalogueId).map((r) => ({ reviewer: r.email, goldDecisions: r.decided, agreed: r.agreed, agreement: round(r.accuracy) }));
   return {
     source: 'gold',
     rows,

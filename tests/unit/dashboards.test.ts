@@ -71,6 +71,9 @@ async function buildFixture(): Promise<Fixture> {
   f.db.update(modelVersions).set({ promotedAt: new Date(NOW - 24 * H) }).where(eq(modelVersions.id, f.modelVersionId)).run();
   f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'm0', arch: 'test', weightsPath: '/x', status: 'retired', promotedAt: new Date(NOW - 72 * H), metrics: { validation: { accuracy: 0.8 } } }).run();
   f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/x', status: 'retired', promotedAt: new Date(NOW - 48 * H), metrics: { holdout: { correct: 90, total: 100 } } }).run();
+  // mA has no figure of its own; a rejected candidate measured it as its parent.
+  const mA = f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'mA', arch: 'test', weightsPath: '/x', status: 'retired', promotedAt: new Date(NOW - 60 * H) }).returning().get();
+  f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'c1', arch: 'test', weightsPath: '/x', status: 'rejected', parentId: mA.id, metrics: { holdout: { correct: 1, total: 2 }, active: { modelVersionId: mA.id, name: 'mA', holdout: { correct: 85, total: 100 } } } }).run();
   return f;
 }
 
@@ -85,6 +88,7 @@ describe('dashboards', () => {
       source: 'holdout',
       rows: [
         { version: 'm0', promotedAt: new Date(NOW - 72 * H).toISOString(), accuracy: 0.8, measuredOn: 'validation', items: null },
+        { version: 'mA', accuracy: 0.85, measuredOn: 'holdout', items: 100 },
         { version: 'm2', accuracy: 0.9, measuredOn: 'holdout', items: 100 },
         { version: 'm1', accuracy: 0.5, measuredOn: 'holdout', items: 2 },
       ],
