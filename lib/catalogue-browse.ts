@@ -3,7 +3,7 @@ import type { SQLiteColumn, SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { EVAL_ROLES, ITEM_STATUSES, LABEL_SOURCES, items, predictions, type EvalRole, type ItemStatus, type LabelSource } from '@/db/schema';
-import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/import/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
 import { findActiveModel } from '@/lib/models';
@@ -76,11 +76,12 @@ export interface ItemPage {
  * that the indexes can answer without reading item rows (see `findPageIds`), then those rows.
  */
 export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null }): ItemPage {
-  requirePermission(input.actor, 'catalogue.read');
+  const actor = requirePermission(input.actor, 'catalogue.read');
   const query = parseInput(ListItemsInput, input);
   const catalogue = requireCatalogue(db, query.catalogue);
   const model = findActiveModel(db, catalogue.id);
-  const { ids, total } = findPageIds(db, { query, catalogueId: catalogue.id, modelId: model?.id ?? null });
+  // Gold items measure reviewers: a reviewer must not find them, nor their known labels.
+  const { ids, total } = findPageIds(db, { query, catalogueId: catalogue.id, modelId: model?.id ?? null, hideGold: !can(actor.role, 'evaluation.read') });
   const className = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
   return {
     catalogue: { slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames },
@@ -126,6 +127,13 @@ interface PageContext {
   query: ItemQuery;
   catalogueId: number;
   modelId: number | null;
+  /** Leave the catalogue's gold items out (for readers without `evaluation.read`). */
+  hideGold?: boolean;
+}
+
+/** The catalogue's gold item ids: an uncorrelated subquery, evaluated once from the eval-role index. */
+function goldIds(catalogueId: number): SQL {
+  return sql`(select "id" from "items" where "catalogue_id" = ${catalogueId} and "eval_role" = 'gold')`;
 }
 
 /**
@@ -191,6 +199,8 @@ function itemConditions(ctx: PageContext): SQL[] {
   if (query.label !== undefined) conditions.push(eq(items.currentLabel, query.label));
   if (query.labelSource !== undefined) conditions.push(eq(items.labelSource, query.labelSource));
   if (query.evalRole !== undefined) conditions.push(eq(items.evalRole, query.evalRole));
+  // Last, so that scoredQueries can tell it from the filters that need the items table.
+  if (ctx.hideGold) conditions.push(sql`${items.id} not in ${goldIds(ctx.catalogueId)}`);
   return conditions;
 }
 
@@ -211,8 +221,9 @@ function ordered(query: ItemQuery, columns: (SQLiteColumn | SQL)[]): SQL[] {
 function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionFilters: SQL[]; itemFilters: SQL[] }) {
   const { query } = ctx;
   // Beyond the catalogue (implied by the model), an item column to filter or sort on.
-  const joinItems = ctx.itemFilters.length > 1 || (isItemSort(query.sort) && query.sort !== 'id');
-  const where = and(eq(predictions.modelVersionId, ctx.modelId), ...ctx.predictionFilters, ...(joinItems ? ctx.itemFilters : []));
+  const joinItems = ctx.itemFilters.length > (ctx.hideGold ? 2 : 1) || (isItemSort(query.sort) && query.sort !== 'id');
+  const hidden = ctx.hideGold && !joinItems ? [sql`${predictions.itemId} not in ${goldIds(ctx.catalogueId)}`] : [];
+  const where = and(eq(predictions.modelVersionId, ctx.modelId), ...ctx.predictionFilters, ...(joinItems ? ctx.itemFilters : hidden));
   // Ordered so the (model, confidence, item) and (model, class, confidence, item) indexes
   // deliver rows in order; the item id breaks ties, so page boundaries are stable.
   const order =

@@ -3,7 +3,7 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { catalogues, items, modelVersions, predictions, reviews, users, type EvalRole, type ItemStatus, type LabelSource, type ModelStatus, type ReviewAction } from '@/db/schema';
-import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 
@@ -71,7 +71,7 @@ export interface ItemDetail {
 
 /** Everything the item page shows: provenance, each model version's answer, every review. */
 export function getItemDetail(db: Db, input: GetItemDetailInput & { actor: Actor | null }): ItemDetail {
-  requirePermission(input.actor, 'catalogue.read');
+  const actor = requirePermission(input.actor, 'catalogue.read');
   const { itemId, catalogue: slug } = parseInput(GetItemDetailInput, input);
   const row = db
     .select({ item: items, catalogue: { slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames } })
@@ -79,7 +79,9 @@ export function getItemDetail(db: Db, input: GetItemDetailInput & { actor: Actor
     .innerJoin(catalogues, eq(catalogues.id, items.catalogueId))
     .where(eq(items.id, itemId))
     .get();
-  if (!row || (slug !== undefined && row.catalogue.slug !== slug)) throw new AppError('not_found', `There is no item ${itemId}${slug ? ` in catalogue "${slug}"` : ''}.`);
+  // Gold items measure reviewers: a reviewer must not find them, nor their known labels.
+  const hidden = row?.item.evalRole === 'gold' && !can(actor.role, 'evaluation.read');
+  if (!row || hidden || (slug !== undefined && row.catalogue.slug !== slug)) throw new AppError('not_found', `There is no item ${itemId}${slug ? ` in catalogue "${slug}"` : ''}.`);
   const { item, catalogue } = row;
   const name = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
 

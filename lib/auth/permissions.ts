@@ -23,6 +23,8 @@ export const PERMISSIONS = {
   'users.manage': ['admin'],
   'models.manage': ['admin'],
   'dashboards.read': ['admin', 'ops'],
+  /** See gold items (known labels mixed blind into the queue): not reviewers, whom they measure. */
+  'evaluation.read': ['admin', 'ops'],
 } as const satisfies Record<string, readonly UserRole[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

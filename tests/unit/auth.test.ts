@@ -17,8 +17,8 @@ describe('permission table', () => {
   // Written out in full so that a change to the table must be made here too, on purpose.
   const expected: Record<UserRole, Permission[]> = {
     reviewer: ['items.review', 'catalogue.read'],
-    admin: ['items.review', 'catalogue.read', 'catalogue.import', 'export.read', 'settings.write', 'users.manage', 'models.manage', 'dashboards.read'],
-    ops: ['catalogue.read', 'export.read', 'dashboards.read'],
+    admin: ['items.review', 'catalogue.read', 'catalogue.import', 'export.read', 'settings.write', 'users.manage', 'models.manage', 'dashboards.read', 'evaluation.read'],
+    ops: ['catalogue.read', 'export.read', 'dashboards.read', 'evaluation.read'],
   };
 
   for (const role of USER_ROLES) {

@@ -78,10 +78,11 @@ function compareValues(a: string | number | null, b: string | number | null): nu
 }
 
 /** The documented semantics, written the slow and obvious way. */
-function reference(query: ItemQuery): { ids: number[]; total: number } {
+function reference(query: ItemQuery, hideGold = false): { ids: number[]; total: number } {
   const predictionFilter = query.predicted !== undefined || query.minConfidence !== undefined || query.maxConfidence !== undefined;
   const matching = known.filter(
     (k) =>
+      (!hideGold || k.evalRole !== 'gold') &&
       (query.status === undefined || k.status === query.status) &&
       (query.label === undefined || k.currentLabel === query.label) &&
       (query.labelSource === undefined || k.labelSource === query.labelSource) &&
@@ -117,16 +118,16 @@ function reference(query: ItemQuery): { ids: number[]; total: number } {
   return { ids: sorted.slice(start, start + query.pageSize).map((k) => k.id), total: matching.length };
 }
 
-function check(input: Record<string, unknown>) {
-  const page = listItems(f.db, { catalogue: 'demo', actor: f.ops, ...input });
-  const expected = reference(ListItemsInput.parse({ catalogue: 'demo', ...input }));
+function check(input: Record<string, unknown>, actor = f.ops) {
+  const page = listItems(f.db, { catalogue: 'demo', actor, ...input });
+  const expected = reference(ListItemsInput.parse({ catalogue: 'demo', ...input }), actor.role === 'reviewer');
   expect({ ids: page.rows.map((r) => r.id), total: page.total }, JSON.stringify(input)).toEqual(expected);
   return page;
 }
 
 describe('listItems', () => {
   it('pages through the catalogue in id order by default, with the active model answer and names', () => {
-    const page = listItems(f.db, { catalogue: 'demo', actor: f.reviewer });
+    const page = listItems(f.db, { catalogue: 'demo', actor: f.admin });
     expect(page.total).toBe(48);
     expect(page.rows.map((r) => r.id)).toEqual(f.itemIds);
     expect(page.activeModel).toEqual({ id: f.modelVersionId, name: 'm1' });
@@ -169,6 +170,20 @@ describe('listItems', () => {
     expect(checked).toBe(12 * 6 * 2 * 4);
   });
 
+  it('hides gold items from reviewers, whatever the filter and sort', () => {
+    expect(known.filter((k) => k.evalRole === 'gold').length).toBeGreaterThan(2);
+    for (const filter of [{}, { evalRole: 'gold' }, { status: 'needs_review' }, { predicted: 1 }, { minConfidence: 0.5 }, { labelSource: 'model', maxConfidence: 0.7 }]) {
+      for (const sort of ['id', 'confidence', 'predicted', 'label']) {
+        for (const dir of ['asc', 'desc']) {
+          for (const page of [1, 2]) {
+            const rows = check({ ...filter, sort, dir, page, pageSize: 9 }, f.reviewer).rows;
+            expect(rows.every((r) => r.evalRole !== 'gold')).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
   it('puts unscored items after the scored ones when sorting by confidence, across the page boundary', () => {
     const scored = known.filter((k) => k.confidence !== null).length;
     const page = check({ sort: 'confidence', dir: 'desc', page: 2, pageSize: scored - 2 });
@@ -207,7 +222,9 @@ describe('listItems', () => {
   });
 
   it('lets every role read, and refuses a signed-out caller', async () => {
-    for (const actor of [f.reviewer, f.admin, f.ops]) expect(listItems(f.db, { catalogue: 'demo', actor }).total).toBe(48);
+    for (const actor of [f.admin, f.ops]) expect(listItems(f.db, { catalogue: 'demo', actor }).total).toBe(48);
+    // Reviewers read everything but the gold items, which measure them.
+    expect(listItems(f.db, { catalogue: 'demo', actor: f.reviewer }).total).toBe(48 - known.filter((k) => k.evalRole === 'gold').length);
     await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
   });
 
@@ -267,5 +284,11 @@ describe('getItemDetail', () => {
     await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 999_999 }), 'not_found');
     await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 'x' }), 'bad_input', /itemId/);
     await expectAppError(() => getItemDetail(f.db, { actor: null, itemId }), 'unauthorized');
+  });
+
+  it('a gold item is not found for reviewers; admins and ops see it', async () => {
+    const gold = known.find((k) => k.evalRole === 'gold')!;
+    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: gold.id }), 'not_found', new RegExp(`There is no item ${gold.id}`));
+    for (const actor of [f.admin, f.ops]) expect(getItemDetail(f.db, { actor, itemId: gold.id }).item.evalRole).toBe('gold');
   });
 });
