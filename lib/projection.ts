@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { items, predictions, reviews } from '@/db/schema';
+import { goldAgreement } from '@/lib/gold';
 import { findActiveModel } from '@/lib/models';
 import { median } from '@/lib/reviewer-stats';
 import { getRoutingRules, type RoutingRules } from '@/lib/routing-rules';
@@ -80,15 +81,15 @@ function readRoutableItems(db: Reader, input: { catalogueId: number; modelVersio
     .all() as RoutableItem[];
 }
 
-/** Reviewers' accuracy on gold items (known labels mixed blind into the queue), undone decisions left out. */
+/** Reviewers' accuracy on gold items, pooled over reviewers (lib/gold.ts: one definition for the dashboards and here). */
 export function measureReviewerAccuracy(db: Reader, catalogueId: number): { correct: number; total: number } {
-  const row = db
-    .select({ total: sql<number>`count(*)`, correct: sql<number | null>`sum(${reviews.chosenLabel} = ${items.importLabel})` })
-    .from(reviews)
-    .innerJoin(items, eq(items.id, reviews.itemId))
-    .where(and(eq(items.catalogueId, catalogueId), eq(items.evalRole, 'gold'), isNotNull(items.importLabel), isDecision, notUndone))
-    .get();
-  return { correct: row?.correct ?? 0, total: row?.total ?? 0 };
+  let correct = 0;
+  let total = 0;
+  for (const reviewer of goldAgreement(db, catalogueId)) {
+    correct += reviewer.agreed;
+    total += reviewer.decided;
+  }
+  return { correct, total };
 }
 
 /** Median seconds per decision over the catalogue's latest decisions (skip and unsure count: they cost time too). */
