@@ -31,7 +31,12 @@ function hours(value: number): string {
  * marked. Moving the proposal shows what saving it would do to the queue, before saving.
  */
 export function ProjectionChart({ points, current, holdoutItems }: { points: ChartPoint[]; current: number; holdoutItems: number }) {
-  const [proposed, setProposed] = useState(current);
+  const [proposed, setProposedValue] = useState(current);
+  const [typed, setTyped] = useState(String(current));
+  const setProposed = (threshold: number) => {
+    setProposedValue(threshold);
+    setTyped(String(threshold));
+  };
   const proposal = points.find((p) => p.threshold === proposed) ?? null;
   const lowestAccuracy = Math.min(...points.flatMap((p) => [p.autoAccuracy, p.catalogueAccuracy]).filter((v): v is number => v !== null));
   const accuracyFloor = Number.isFinite(lowestAccuracy) ? Math.max(0, Math.floor(lowestAccuracy * 50) / 50) : 0;
@@ -69,10 +74,22 @@ export function ProjectionChart({ points, current, holdoutItems }: { points: Cha
             onChange={(event) => setProposed(grid[Number(event.target.value)] ?? current)}
             className="w-64"
           />
-          <strong className="tabular-nums" data-testid="proposed-threshold">
-            {proposed}
-          </strong>
         </label>
+        <input
+          aria-label="Proposed threshold value"
+          data-testid="proposed-threshold"
+          inputMode="decimal"
+          value={typed}
+          onChange={(event) => {
+            setTyped(event.target.value);
+            // Any value that lands on the grid (or is the current one) moves the proposal.
+            const value = Number(event.target.value);
+            const onGrid = grid.find((t) => Math.abs(t - value) < 1e-9);
+            if (event.target.value.trim() !== '' && onGrid !== undefined) setProposedValue(onGrid);
+          }}
+          className="w-20 rounded border border-gray-300 px-2 py-0.5 tabular-nums"
+        />
+        {proposal === null || Math.abs(Number(typed) - proposed) > 1e-9 ? <span className="text-gray-500">(0.50 to 0.99 in steps of 0.01)</span> : null}
         {proposed !== current && (
           <button type="button" onClick={() => setProposed(current)} className="text-gray-600 underline">
             back to current
