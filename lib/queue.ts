@@ -139,7 +139,7 @@ function openClaim(tx: Tx, input: { actor: Actor; catalogueId: number; now?: num
  * Hands the reviewer the next item and a lease on it, or null when nothing is left for them.
  * A reviewer who already holds a live lease (a reload, a second tab) gets that item back,
  * renewed, instead of a second one; `holding` names items the client already shows, so a
- * prefetch gets a different one.
+ * prefetch gets a different one, even if the hold on one of them has lapsed.
  */
 export function claimNext(db: Db, input: { actor: Actor | null; catalogueId: number; holding?: number[]; leaseMs?: number; now?: number }): ClaimedItem | null {
   const actor = requirePermission(input.actor, 'items.review');
@@ -151,7 +151,10 @@ export function claimNext(db: Db, input: { actor: Actor | null; catalogueId: num
       if (held[0] !== undefined) return describeClaimedItem(tx, { itemId: held[0], catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
       // Audit and gold items come first when drawn, looking like any other item (see queue-mixed-in).
       const mixedIn = pickMixedInItem({ tx, reviewerId: actor.userId, catalogueId: ctx.catalogue.id, modelVersionId: ctx.model?.id ?? null, now: ctx.now });
-      const candidates = [...(mixedIn === null ? [] : [mixedIn]), ...pickCandidates(ctx, 5)];
+      // An item the page already shows is never handed out again, even when its hold lapsed
+      // meanwhile (it would appear twice on the page, and its pending submit would meet a 409).
+      const showing = new Set(options.holding ?? []);
+      const candidates = [...(mixedIn === null ? [] : [mixedIn]), ...pickCandidates(ctx, 5 + showing.size)].filter((id) => !showing.has(id));
       const itemId = candidates.find((id) => takeLease(ctx, id));
       return itemId === undefined ? null : describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
     },

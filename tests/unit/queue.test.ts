@@ -61,6 +61,17 @@ describe('claimNext', () => {
     expect(f.db.select().from(leases).where(eq(leases.reviewerId, f.reviewer.userId)).all()).toHaveLength(2);
   });
 
+  it('an item the page shows is not handed out again by a prefetch after its hold lapsed', async () => {
+    const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.4 }]);
+    const shown = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
+    expect(releaseLease(f.db, { actor: f.reviewer, itemId: shown.itemId })).toBe(true);
+    // Free again and still the most uncertain, but the page names it: the prefetch gets the next.
+    const prefetched = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, holding: [shown.itemId], now: T0 + 1000 })!;
+    expect(prefetched.itemId).toBe(f.itemIds[1]);
+    // Without it on the page (a reload), the lapsed item is handed out again as usual.
+    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 })!.itemId).toBe(shown.itemId);
+  });
+
   it('returns null when the queue is empty or everything is held', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
     expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })).not.toBeNull();
