@@ -27,7 +27,7 @@ function parseCsv(text: string): string[][] {
 test('ops sees the charts, each with its data source, and a CSV download matches the database', async ({ reviewerPage, opsPage: page }) => {
   await correctItems(reviewerPage, 3);
 
-  await page.goto('/dashboards');
+  await page.goto(`/dashboards?catalogue=${SLUG}`);
   await expect(page.getByRole('link', { name: 'Dashboards' })).toBeVisible();
   await expect(page.getByTestId('dashboards')).toHaveAttribute('data-slug', SLUG);
   for (const id of ['queue-flow', 'overrides', 'class-metrics-reviewed']) {
@@ -64,7 +64,7 @@ test('ops sees the charts, each with its data source, and a CSV download matches
 });
 
 test('a reviewer gets the Forbidden page and a 403 from the CSV route', async ({ reviewerPage: page }) => {
-  await page.goto('/dashboards');
+  await page.goto(`/dashboards?catalogue=${SLUG}`);
   await expect(page.getByTestId('forbidden')).toBeVisible();
   await expect(page.getByRole('link', { name: 'Dashboards' })).toHaveCount(0);
   expect((await page.request.get(`/api/v1/catalogues/${SLUG}/dashboards/overrides.csv`)).status()).toBe(403);
