@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { fitTemperature, softmaxRows } from '@/lib/ml/calibration';
 import { DEFAULT_AUGMENT } from '@/lib/ml/data';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
-import { argmaxRows, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
+import { accuracyOfLogits, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
 import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
 
 export interface FineTuneSettings {
@@ -40,12 +40,6 @@ export interface FineTuneResult {
   validationEceUncalibrated: number;
 }
 
-function accuracyOf(logits: Float32Array, labels: Uint8Array, k: number): number {
-  const predicted = argmaxRows(logits, k);
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
-  return labels.length === 0 ? 0 : correct / labels.length;
-}
 
 /**
  * Beyond this factor between the two fits, the candidate is no longer a nudge of the active
@@ -83,7 +77,7 @@ export async function fineTune(input: {
   const { model, fit, validation, numClasses: k, settings } = input;
   const logitsOf = () => predictLogits(model, validation.pixels, validation.count, { testTimeAugmentation: input.testTimeAugmentation });
   const logitsBefore = await logitsOf();
-  const validationAccuracyBefore = accuracyOf(logitsBefore, validation.labels, k);
+  const validationAccuracyBefore = accuracyOfLogits(logitsBefore, validation.labels, k);
   const fittedBefore = fitTemperature(logitsBefore, validation.labels, k);
   if (settings.layers === 'head') setHeadOnly(model, true);
   let epoch = 1;
@@ -126,7 +120,7 @@ export async function fineTune(input: {
       fittedBefore,
       fittedAfter,
       validationAccuracyBefore,
-      validationAccuracy: accuracyOf(logits, validation.labels, k),
+      validationAccuracy: accuracyOfLogits(logits, validation.labels, k),
       validationLoss: trained.history.find((h) => h.epoch === trained.bestEpoch)?.valLoss ?? 0,
       validationEce: expectedCalibrationError({ probs: softmaxRows(logits, k, temperature), labels: validation.labels, k }).ece,
       validationEceUncalibrated: expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: validation.labels, k }).ece,

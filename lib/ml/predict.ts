@@ -47,3 +47,11 @@ export function argmaxRows(values: Float32Array, k: number): Uint8Array {
   }
   return out;
 }
+
+/** Share of rows whose largest logit (or probability) is the label's; 0 for no rows. */
+export function accuracyOfLogits(values: Float32Array, labels: ArrayLike<number>, k: number): number {
+  const predicted = argmaxRows(values, k);
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
+  return labels.length === 0 ? 0 : correct / labels.length;
+}

@@ -9,7 +9,7 @@ import { createModel, type Architecture } from '@/lib/ml/model';
 import { badInput } from '@/lib/errors';
 import { loadModel, saveModel, type ModelMeta } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
-import { argmaxRows, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
+import { accuracyOfLogits, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
 import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
 
 /** Fixed seed for the train/validation split: the same 5,000 images whatever the training seed. */
@@ -63,12 +63,6 @@ interface TtaChoice {
   accuracyWithoutTta: number;
 }
 
-function accuracyOf(logits: Float32Array, labels: Uint8Array, k: number): number {
-  const predicted = argmaxRows(logits, k);
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
-  return correct / labels.length;
-}
 
 /**
  * Mirror averaging (predict the image and its horizontal mirror, average the logits) is kept
@@ -77,8 +71,8 @@ function accuracyOf(logits: Float32Array, labels: Uint8Array, k: number): number
 async function chooseTestTimeAugmentation(model: tf.LayersModel, validation: LabelledImages, k: number): Promise<TtaChoice> {
   const plain = await predictLogits(model, validation.pixels, validation.count);
   const mirrored = await predictLogits(model, validation.pixels, validation.count, { testTimeAugmentation: 'hflip' });
-  const plainAccuracy = accuracyOf(plain, validation.labels, k);
-  const mirroredAccuracy = accuracyOf(mirrored, validation.labels, k);
+  const plainAccuracy = accuracyOfLogits(plain, validation.labels, k);
+  const mirroredAccuracy = accuracyOfLogits(mirrored, validation.labels, k);
   return mirroredAccuracy > plainAccuracy
     ? { mode: 'hflip', logits: mirrored, accuracy: mirroredAccuracy, accuracyWithoutTta: plainAccuracy }
     : { mode: 'none', logits: plain, accuracy: plainAccuracy, accuracyWithoutTta: plainAccuracy };
