@@ -41,7 +41,7 @@ export function queueFlow(ctx: FigureContext): Figure<QueueFlowRow> {
   const entered = queryAll<{ at: number }>(
     ctx.db,
     `select min(p.created_at) as at from items i join predictions p on p.item_id = i.id
-     where i.catalogue_id = ? and i.status in ('needs_review', 'reviewed') group by i.id having at >= ? and at < ?`,
+     where i.catalogue_id = ? and i.eval_role is null and i.status in ('needs_review', 'reviewed') group by i.id having at >= ? and at < ?`,
     ctx.catalogueId,
     start,
     end,

@@ -35,7 +35,7 @@ function addReview(f: Fixture, spec: { item: number; by: 'reviewer' | 'reviewer2
 /**
  * 0: predicted 0, confirmed (human); 1: predicted 1, corrected to 2 (human); 2: predicted 1,
  * corrected to 3 then undone; 3: waiting (skipped 30 h ago); 4: auto-accepted;
- * 5, 6: holdout (label 0 and 1, both predicted 0); 7: gold (label 4), confirmed by one reviewer,
+ * 5, 6: holdout (label 0 and 1, both predicted 0, stored reviewed as the seed does); 7: gold (label 4), confirmed by one reviewer,
  * corrected to 3 by the other.
  */
 async function buildFixture(): Promise<Fixture> {
@@ -45,8 +45,8 @@ async function buildFixture(): Promise<Fixture> {
     { predictedClass: 1, status: 'reviewed' },
     { predictedClass: 2, status: 'needs_review' },
     { predictedClass: 3, status: 'auto_accepted' },
-    { predictedClass: 0, confidence: 0.9, status: 'auto_accepted', importLabel: 0 },
-    { predictedClass: 0, confidence: 0.7, status: 'auto_accepted', importLabel: 1 },
+    { predictedClass: 0, confidence: 0.9, status: 'reviewed', importLabel: 0 },
+    { predictedClass: 0, confidence: 0.7, status: 'reviewed', importLabel: 1 },
     { predictedClass: 4, status: 'reviewed', importLabel: 4 },
   ]);
   const id = (i: number) => f.itemIds[i]!;
@@ -56,7 +56,9 @@ async function buildFixture(): Promise<Fixture> {
   setItem(5, { evalRole: 'holdout' });
   setItem(6, { evalRole: 'holdout' });
   setItem(7, { evalRole: 'gold' });
-  const predictedAt = [NOW - 5 * H, NOW - 5 * H, NOW - 5 * H, NOW - 3 * H, NOW - 30 * H, NOW - 30 * H, NOW - 30 * H, NOW - 30 * H];
+  // The holdout items were predicted in the window too (the worker's evaluate job): they never
+  // entered the queue, so the queue flow must not count them.
+  const predictedAt = [NOW - 5 * H, NOW - 5 * H, NOW - 5 * H, NOW - 3 * H, NOW - 30 * H, NOW - 5 * H, NOW - 5 * H, NOW - 30 * H];
   predictedAt.forEach((at, i) => f.db.update(predictions).set({ createdAt: new Date(at) }).where(eq(predictions.itemId, id(i))).run());
 
   addReview(f, { item: 0, by: 'reviewer', model: 0, chosen: 0, action: 'confirm', at: NOW - H, ms: 2000 });
