@@ -1,8 +1,8 @@
-import { desc, eq } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { modelVersions, type Job, type ModelMetrics, type ModelStatus } from '@/db/schema';
+import { items, modelVersions, predictions, type Job, type ModelMetrics, type ModelStatus } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/import/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
@@ -101,6 +101,20 @@ export interface ModelVersionList {
   versions: ModelVersionSummary[];
 }
 
+/**
+ * A version's accuracy on the catalogue's holdout from its stored predictions there (the
+ * worker's evaluate job or a retrain run writes them); null when it has none.
+ */
+export function storedHoldoutAccuracy(db: Pick<Db, 'select'>, input: { catalogueId: number; modelVersionId: number }): Accuracy | null {
+  const row = db
+    .select({ total: sql<number>`count(*)`, correct: sql<number>`coalesce(sum(${predictions.predictedClass} = ${items.importLabel}), 0)` })
+    .from(items)
+    .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
+    .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel)))
+    .get();
+  return row && row.total > 0 ? { accuracy: row.correct / row.total, correct: row.correct, total: row.total } : null;
+}
+
 export function listModelVersions(db: Db, input: { actor: Actor | null; catalogue: string }): ModelVersionList {
   requirePermission(input.actor, 'dashboards.read');
   const catalogue = requireCatalogue(db, parseInput(z.string().min(1).max(100), input.catalogue));
@@ -125,6 +139,7 @@ export function listModelVersions(db: Db, input: { actor: Actor | null; catalogu
     versions: rows.map(({ version: v, parentName }) => {
       const summary = summarizeMetrics(v.metrics);
       const measured = summary.holdout === null ? asParent.get(v.id) : undefined;
+      const stored = summary.holdout === null && !measured?.holdout ? storedHoldoutAccuracy(db, { catalogueId: catalogue.id, modelVersionId: v.id }) : null;
       return {
         id: v.id,
         name: v.name,
@@ -137,7 +152,8 @@ export function listModelVersions(db: Db, input: { actor: Actor | null; catalogu
         promotedAt: v.promotedAt,
         ...summary,
         ...(measured?.holdout ? { holdout: measured.holdout, ece: measured.ece ?? summary.ece, eceOn: measured.ece !== null ? ('holdout' as const) : summary.eceOn } : {}),
-        measuredIn: measured?.holdout ? measured.by : null,
+        ...(stored ? { holdout: stored } : {}),
+        measuredIn: measured?.holdout ? measured.by : stored ? 'the evaluate job' : null,
       };
     }),
   };

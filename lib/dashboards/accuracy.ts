@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModelMetrics } from '@/db/schema';
-import { summarizeMetrics } from '@/lib/model-versions';
+import { storedHoldoutAccuracy, summarizeMetrics } from '@/lib/model-versions';
 import { auditMarkerSql, decidedCte, NO_AUDIT_MARKER, queryAll, queryGet, ratio, round, type Figure, type FigureContext } from './common';
 
 const ParentMeasure = z.object({ modelVersionId: z.number().int(), holdout: z.object({ correct: z.number().int().nonnegative(), total: z.number().int().nonnegative() }) });
@@ -37,15 +37,8 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
     const summary = summarizeMetrics(v.metrics ? (JSON.parse(v.metrics) as ModelMetrics) : null);
     const base = { version: v.name, promotedAt: new Date(v.at).toISOString() };
     if (summary.holdout) return { ...base, accuracy: round(summary.holdout.accuracy), measuredOn: 'holdout', items: summary.holdout.total };
-    const stored = queryGet<{ n: number; correct: number }>(
-      ctx.db,
-      `select count(*) as n, coalesce(sum(p.predicted_class = i.import_label), 0) as correct
-       from items i join predictions p on p.item_id = i.id and p.model_version_id = ?
-       where i.catalogue_id = ? and i.eval_role = 'holdout' and i.import_label is not null`,
-      v.id,
-      ctx.catalogueId,
-    );
-    if (stored && stored.n > 0) return { ...base, accuracy: round(ratio(stored.correct, stored.n)), measuredOn: 'holdout', items: stored.n };
+    const stored = storedHoldoutAccuracy(ctx.db, { catalogueId: ctx.catalogueId, modelVersionId: v.id });
+    if (stored) return { ...base, accuracy: round(stored.accuracy), measuredOn: 'holdout', items: stored.total };
     const asParent = measuredAsParent.get(v.id);
     if (asParent) return { ...base, accuracy: round(asParent.accuracy), measuredOn: 'holdout', items: asParent.total };
     return { ...base, accuracy: round(summary.validationAccuracy), measuredOn: 'validation', items: null };

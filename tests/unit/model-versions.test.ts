@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jobs, modelVersions } from '@/db/schema';
+import { items, jobs, modelVersions } from '@/db/schema';
 import { claimJob, enqueueJob, failJob } from '@/lib/jobs';
 import { listJobs } from '@/lib/job-list';
 import { requestRetrainNow } from '@/lib/learning/schedule';
@@ -60,6 +60,20 @@ describe('model versions for the models page', () => {
     expect(cand?.measuredIn).toBeNull();
     await expectAppError(() => listModelVersions(fx.db, { actor: fx.reviewer, catalogue: 'demo' }), 'forbidden');
     await expectAppError(() => listModelVersions(fx.db, { actor: fx.admin, catalogue: 'nope' }), 'not_found');
+  });
+
+  it("before any retrain, the shipped model's holdout figure comes from its stored holdout predictions (the evaluate job)", async () => {
+    const fx = await makeFixture(tmp.dir, [
+      { predictedClass: 0, importLabel: 0 },
+      { predictedClass: 1, importLabel: 2 },
+      { predictedClass: 2, importLabel: 2 },
+      { predictedClass: 1 },
+    ]);
+    fx.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, fx.itemIds.slice(0, 3))).run();
+    const [shipped] = listModelVersions(fx.db, { actor: fx.ops, catalogue: 'demo' }).versions;
+    // 2 of the 3 holdout items right; the fourth item is no holdout item and does not count.
+    expect(shipped).toMatchObject({ name: 'm1', holdout: { correct: 2, total: 3 }, measuredIn: 'the evaluate job' });
+    expect(shipped?.holdout?.accuracy).toBeCloseTo(2 / 3, 10);
   });
 
   it('promote and roll back each queue a re-score in the same commit; other roles change nothing', async () => {
