@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { BENCH_SECTIONS, runBench } from '@/lib/bench/run-bench';
 import { runLoopBench } from '@/lib/bench/loop';
+import { runImportBench } from '@/lib/bench/import';
 import { getEnv } from '@/lib/env';
 import { ARCHITECTURES } from '@/lib/ml/model';
 import { runCli } from '@/scripts/cli';
@@ -29,8 +30,16 @@ const LoopArgs = z.object({
 
 // npm run bench -- [--only train,infer,pytorch] [--quick] [--archs mlp,lenet5,cnn] [--dataset DIR]
 // npm run bench -- loop [--corrections 1000] [--epochs N] [--lr X] [--batch-size N] [--keep]
+// npm run bench -- import [--csv-rows N]
 // One JSON object on stdout; progress on stderr.
 await runCli(async () => {
+  if (process.argv[2] === 'import') {
+    const { values } = parseArgs({ args: process.argv.slice(3), options: { 'csv-rows': { type: 'string' } } });
+    const csvRows = z.coerce.number({ error: '--csv-rows is a whole number from 1 to 10000' }).int().min(1).max(10_000).optional().parse(values['csv-rows']);
+    const report = await runImportBench({ csvRows, log: (line) => console.error(`[bench import] ${line}`) });
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
   if (process.argv[2] === 'loop') {
     const { values } = parseArgs({
       args: process.argv.slice(3),

@@ -57,4 +57,22 @@ describe('npm run bench', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^error: --archs/);
   }, 60_000);
+  it('import prints import throughput for IDX and CSV, and a re-import adds nothing', async () => {
+    const { code, stdout, stderr } = await runBench(['import', '--csv-rows', '200']);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as Record<string, any>;
+    expect(report.machine).toMatchObject({ cores: positive, node: process.version });
+    expect(report.idx).toMatchObject({ rows: 10_000, reimportInserted: 0 });
+    expect(report.csv).toMatchObject({ rows: 200, reimportInserted: 0 });
+    for (const part of [report.idx, report.csv]) {
+      expect(part.itemsPerSecond).toBeGreaterThan(0);
+      expect(part.bytes).toBeGreaterThan(0);
+    }
+  });
+
+  it('import refuses a bad --csv-rows with a sentence', async () => {
+    const { code, stderr } = await runBench(['import', '--csv-rows', 'abc']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: .*csv-rows/m);
+  });
 });
