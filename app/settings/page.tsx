@@ -44,6 +44,31 @@ function policyValue(key: string, value: unknown): string {
   return typeof value === 'number' ? String(value) : '?';
 }
 
+/** Who changed which setting when, newest first, one sentence a row. */
+function ChangeHistory({ testId, rows }: { testId: string; rows: { id: number; createdAt: Date; userEmail: string | null; text: string }[] }) {
+  if (rows.length === 0) return <p className="text-sm text-gray-500">No changes yet.</p>;
+  return (
+    <table className="mt-1 text-sm" data-testid={testId}>
+      <thead>
+        <tr className="text-left text-gray-600">
+          <th className="py-1 pr-6">When</th>
+          <th className="py-1 pr-6">Who</th>
+          <th className="py-1">Change</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.id} className="border-t">
+            <td className="py-1 pr-6 whitespace-nowrap tabular-nums">{formatTime(row.createdAt)}</td>
+            <td className="py-1 pr-6">{row.userEmail ?? 'a script'}</td>
+            <td className="py-1 tabular-nums">{row.text}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export default async function SettingsPage() {
   const access = await requirePageAccess('settings.write', '/settings');
   if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
@@ -104,30 +129,10 @@ export default async function SettingsPage() {
               />
             </div>
             <h3 className="mt-4 text-sm font-medium text-gray-700">History</h3>
-            {history.length === 0 ? (
-              <p className="text-sm text-gray-500">No changes yet.</p>
-            ) : (
-              <table className="mt-1 text-sm" data-testid="threshold-history">
-                <thead>
-                  <tr className="text-left text-gray-600">
-                    <th className="py-1 pr-6">When</th>
-                    <th className="py-1 pr-6">Who</th>
-                    <th className="py-1">Change</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {history.map((change) => (
-                    <tr key={change.id} className="border-t">
-                      <td className="py-1 pr-6 whitespace-nowrap tabular-nums">{formatTime(change.createdAt)}</td>
-                      <td className="py-1 pr-6">{change.userEmail ?? 'a script'}</td>
-                      <td className="py-1 tabular-nums">
-                        {ROUTING_FIELDS[change.field]}: {routingValue(change.oldValue, catalogue.classNames)} → {routingValue(change.newValue, catalogue.classNames)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <ChangeHistory
+              testId="threshold-history"
+              rows={history.map((change) => ({ ...change, text: `${ROUTING_FIELDS[change.field]}: ${routingValue(change.oldValue, catalogue.classNames)} → ${routingValue(change.newValue, catalogue.classNames)}` }))}
+            />
             <div className="mt-5 border-t pt-4" data-testid="retrain-policy" data-slug={catalogue.slug}>
               <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
                 <h3 className="font-medium">Retrain policy</h3>
@@ -139,30 +144,10 @@ export default async function SettingsPage() {
                 <RetrainPolicyForm catalogueId={catalogue.id} policy={policy} />
               </div>
               <h4 className="mt-3 text-sm font-medium text-gray-700">History</h4>
-              {policyHistory.length === 0 ? (
-                <p className="text-sm text-gray-500">No changes yet.</p>
-              ) : (
-                <table className="mt-1 text-sm" data-testid="policy-history">
-                  <thead>
-                    <tr className="text-left text-gray-600">
-                      <th className="py-1 pr-6">When</th>
-                      <th className="py-1 pr-6">Who</th>
-                      <th className="py-1">Change</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {policyHistory.map((change) => (
-                      <tr key={change.id} className="border-t">
-                        <td className="py-1 pr-6 whitespace-nowrap tabular-nums">{formatTime(change.createdAt)}</td>
-                        <td className="py-1 pr-6">{change.userEmail ?? 'a script'}</td>
-                        <td className="py-1 tabular-nums">
-                          {POLICY_KEYS[change.key] ?? change.key}: {policyValue(change.key, change.oldValue)} → {policyValue(change.key, change.newValue)}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <ChangeHistory
+                testId="policy-history"
+                rows={policyHistory.map((change) => ({ ...change, text: `${POLICY_KEYS[change.key] ?? change.key}: ${policyValue(change.key, change.oldValue)} → ${policyValue(change.key, change.newValue)}` }))}
+              />
             </div>
             <ProjectionSection catalogueId={catalogue.id} />
           </section>
