@@ -1,6 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { isBuildCurrent, writeBuildStamp } from './build-stamp';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ensureWebBuild, nextBin } from '@/lib/web-build';
 import { prepareDatabase } from './prepare';
 
 /**
@@ -14,20 +13,16 @@ await prepareDatabase(log);
 
 // Next's anonymous telemetry would try to reach the internet; Loupe runs where it cannot.
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${port}` };
-const nextBin = path.join(process.cwd(), 'node_modules', 'next', 'dist', 'bin', 'next');
 const distDir = process.env.LOUPE_NEXT_DIST_DIR ?? '.next';
-if (!isBuildCurrent(process.cwd(), distDir) || process.env.LOUPE_REBUILD) {
-  log('building the web app (on the first start and after the code changed; a minute or two)');
-  const build = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit', env });
-  if (build.status !== 0) {
-    console.error('error: the web app build failed (see above).');
-    process.exit(1);
-  }
-  writeBuildStamp(process.cwd(), distDir);
+try {
+  ensureWebBuild({ root: process.cwd(), distDir, env, log });
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
 }
 
 const children: ChildProcess[] = [
-  spawn(process.execPath, [nextBin, 'start', '-p', port], { stdio: 'inherit', env }),
+  spawn(process.execPath, [nextBin(process.cwd()), 'start', '-p', port], { stdio: 'inherit', env }),
   spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { stdio: 'inherit', env }),
 ];
 log(`serving on http://localhost:${port}`);

@@ -1,0 +1,75 @@
+/**
+ * A signed-in client of Loupe's HTTP API, as a script or another service would be: it signs in
+ * through next-auth's credentials endpoint, keeps the session cookie, and turns the API's
+ * `{error: {code, message}}` answers into thrown LoupeApiErrors. Used by the simulator's
+ * reviewers and the queue benchmark; nothing in it reaches into the server's database.
+ */
+export class LoupeApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly route: string) {
+    super(`${route}: ${status} ${message}`);
+  }
+}
+
+export class LoupeClient {
+  private readonly cookies = new Map<string, string>();
+
+  constructor(readonly baseUrl: string) {}
+
+  async signIn(email: string, password: string): Promise<void> {
+    const csrf = await this.request('GET', '/api/auth/csrf');
+    const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+    const form = new URLSearchParams({ csrfToken, email, password, json: 'true' });
+    const response = await this.request('POST', '/api/auth/callback/credentials', form);
+    await response.body?.cancel();
+    const session = (await (await this.request('GET', '/api/auth/session')).json()) as { user?: { email?: string } };
+    if (session.user?.email?.toLowerCase() !== email.toLowerCase()) {
+      throw new LoupeApiError(401, 'unauthenticated', `signing in as ${email} failed: check the email and password`, '/api/auth/callback/credentials');
+    }
+  }
+
+  get<T>(route: string): Promise<T> {
+    return this.json<T>('GET', route);
+  }
+
+  post<T>(route: string, body: unknown): Promise<T> {
+    return this.json<T>('POST', route, JSON.stringify(body));
+  }
+
+  put<T>(route: string, body: unknown): Promise<T> {
+    return this.json<T>('PUT', route, JSON.stringify(body));
+  }
+
+  /** multipart/form-data, as the import page sends it. */
+  postForm<T>(route: string, form: FormData): Promise<T> {
+    return this.json<T>('POST', route, form);
+  }
+
+  private async json<T>(method: string, route: string, body?: string | FormData): Promise<T> {
+    const response = await this.request(method, route, body);
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      throw new LoupeApiError(response.status, 'not_json', `the answer was not JSON (${text.slice(0, 80)})`, route);
+    }
+    if (!response.ok) {
+      const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+      throw new LoupeApiError(response.status, error?.code ?? 'http_error', error?.message ?? response.statusText, route);
+    }
+    return parsed as T;
+  }
+
+  private async request(method: string, route: string, body?: string | FormData | URLSearchParams): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (typeof body === 'string') headers['content-type'] = 'application/json';
+    const response = await fetch(`${this.baseUrl}${route}`, { method, headers, body, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const eq = pair!.indexOf('=');
+      if (eq > 0) this.cookies.set(pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim());
+    }
+    return response;
+  }
+}
