@@ -55,7 +55,7 @@ const PAD = { left: 56, right: 16, top: 12, bottom: 28 };
 export function renderSimulationHtml(result: SimulationResult): string {
   const { timeline, summary, scenario } = result;
   const tMax = Math.max(1, ...timeline.map((p) => p.t));
-  const promotions = result.models.filter((m) => m.status === 'active').slice(1);
+  const promotions = result.models.filter((m) => m.activeAt !== null && m.activeAt > (result.models[0]?.activeAt ?? 0)).map((m) => ({ t: m.activeAt!, name: m.name }));
   const panels = PANELS.map((panel) => renderPanel(panel, timeline, tMax, promotions)).join('\n');
   const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
   const threshold = scenario.threshold.mode === 'target' ? `target ${pct(scenario.threshold.targetAccuracy)}` : scenario.threshold.mode === 'fixed' ? `fixed ${scenario.threshold.threshold}` : 'as configured';

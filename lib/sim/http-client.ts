@@ -1,3 +1,5 @@
+import { AppError } from '@/lib/errors';
+
 /**
  * A signed-in client of Loupe's HTTP API, as a script or another service would be: it signs in
  * through next-auth's credentials endpoint, keeps the session cookie, and turns the API's
@@ -23,7 +25,7 @@ export class LoupeClient {
     await response.body?.cancel();
     const session = (await (await this.request('GET', '/api/auth/session')).json()) as { user?: { email?: string } };
     if (session.user?.email?.toLowerCase() !== email.toLowerCase()) {
-      throw new LoupeApiError(401, 'unauthenticated', `signing in as ${email} failed: check the email and password`, '/api/auth/callback/credentials');
+      throw new AppError('unauthorized', `signing in as ${email} at ${this.baseUrl} failed: check the email and password.`);
     }
   }
 
@@ -64,7 +66,13 @@ export class LoupeClient {
     const headers: Record<string, string> = {};
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (typeof body === 'string') headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.baseUrl}${route}`, { method, headers, body, redirect: 'manual' });
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${route}`, { method, headers, body, redirect: 'manual' });
+    } catch (error) {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+      throw new AppError('bad_input', `could not reach Loupe at ${this.baseUrl} (${cause}): is it running, and is the address right?`, { cause: error });
+    }
     for (const cookie of response.headers.getSetCookie()) {
       const [pair] = cookie.split(';');
       const eq = pair!.indexOf('=');

@@ -52,9 +52,14 @@ export interface TimelinePoint extends CatalogueMeasure {
   threshold: number | null;
 }
 
+/** A model version as the simulation saw it: when it appeared and when it became active. */
 export interface ModelEvent {
-  t: number;
   name: string;
+  /** Seconds into the run when the version was first listed. */
+  seenAt: number;
+  /** When it was first seen active (the base model: at the start); null if never. */
+  activeAt: number | null;
+  /** The latest status and figures listed. */
   status: string;
   holdoutAccuracy: number | null;
   gateReason: string | null;
@@ -78,7 +83,9 @@ export interface SimulationResult {
   models: ModelEvent[];
   thresholdChanges: { t: number; threshold: number; reason: string }[];
   queueApi: {
+    /** Every claim, including those that found the queue empty for the moment. */
     claims: number;
+    emptyClaims: number;
     submits: number;
     claimMsP50: number | null;
     claimMsP99: number | null;
@@ -195,6 +202,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   let errors = 0;
   const errorSamples: string[] = [];
   const claimMs: number[] = [];
+  let emptyClaims = 0;
   const submitMs: number[] = [];
   const noteError = (error: unknown) => {
     errors++;
@@ -246,6 +254,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         continue;
       }
       if (!item) {
+        emptyClaims++;
         await sleep(500);
         continue;
       }
@@ -284,8 +293,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   // --- measuring ---------------------------------------------------------------------------
   const timeline: TimelinePoint[] = [];
-  const models: ModelEvent[] = [];
-  const seenModelStatus = new Map<string, string>();
+  const models = new Map<string, ModelEvent>();
   let lastActive: string | null = null;
   let idleSamples = 0;
   const sample = async (): Promise<TimelinePoint> => {
@@ -296,10 +304,16 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     ]);
     const t = elapsed();
     for (const version of [...list.versions].reverse()) {
-      if (seenModelStatus.get(version.name) !== version.status) {
-        seenModelStatus.set(version.name, version.status);
-        models.push({ t, name: version.name, status: version.status, holdoutAccuracy: version.holdout?.accuracy ?? null, gateReason: version.gateReason });
-      }
+      const known = models.get(version.name);
+      const active = version.status === 'active';
+      models.set(version.name, {
+        name: version.name,
+        seenAt: known?.seenAt ?? t,
+        activeAt: known?.activeAt ?? (active ? t : null),
+        status: version.status,
+        holdoutAccuracy: version.holdout?.accuracy ?? null,
+        gateReason: version.gateReason,
+      });
     }
     const active = list.versions.find((v) => v.status === 'active');
     const measure = measureCatalogue(rows, (id) => truthByItem.get(id));
@@ -356,10 +370,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       seed: options.seed,
     },
     timeline,
-    models,
+    models: [...models.values()],
     thresholdChanges,
     queueApi: {
       claims: claimMs.length,
+      emptyClaims,
       submits: submitMs.length,
       claimMsP50: round(percentile(claimMs, 50)),
       claimMsP99: round(percentile(claimMs, 99)),
@@ -381,7 +396,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       autoAcceptedAccuracy: last.autoAcceptedAccuracy,
       ...modelAlone,
       finalModelAccuracy: last.modelAccuracy,
-      modelVersionsPromoted: new Set(models.filter((m) => m.status === 'active').map((m) => m.name)).size - 1,
+      modelVersionsPromoted: [...models.values()].filter((m) => m.activeAt !== null).length - 1,
       finalModel: last.activeModel,
     },
   };
