@@ -14,8 +14,9 @@ test('signed out: pages redirect to sign-in and the API answers 401 JSON', async
     ['GET', '/api/v1/items/1/image'],
     ['GET', '/api/v1/catalogues/fashion-mnist/export?format=csv'],
     ['POST', '/api/v1/imports'],
+    ['PUT', '/api/v1/catalogues/fashion-mnist/threshold'],
   ] as const) {
-    const response = await request.fetch(path, { method, data: method === 'POST' ? {} : undefined });
+    const response = await request.fetch(path, { method, data: method === 'GET' ? undefined : {} });
     expect(response.status(), `${method} ${path}`).toBe(401);
     expect((await response.json()).error.code).toBe('unauthorized');
   }
@@ -34,6 +35,8 @@ test('ops cannot review, import, change settings or manage users', async ({ opsP
   expect(submit.status()).toBe(403);
   const upload = await page.request.post('/api/v1/imports', { multipart: { catalogue: 'fashion-mnist' } });
   expect(upload.status()).toBe(403);
+  const threshold = await page.request.put('/api/v1/catalogues/fashion-mnist/threshold', { data: { threshold: 0.5 } });
+  expect(threshold.status()).toBe(403);
   // What ops may do: read the catalogue and export.
   expect((await page.request.get('/api/v1/catalogues/fashion-mnist/items')).status()).toBe(200);
   expect((await page.request.get('/api/v1/catalogues/fashion-mnist/export?format=csv')).status()).toBe(200);
@@ -51,6 +54,11 @@ test('a reviewer cannot import, export, change settings or manage users', async 
   expect(upload.status()).toBe(403);
   expect(queryOne<{ n: number }>('select count(*) as n from items')!.n).toBe(before);
   expect((await page.request.get('/api/v1/catalogues/fashion-mnist/export?format=json')).status()).toBe(403);
+  const changes = () => queryOne<{ n: number }>('select count(*) as n from settings_changes')!.n;
+  const changesBefore = changes();
+  const threshold = await page.request.put('/api/v1/catalogues/fashion-mnist/threshold', { data: { threshold: 0.5 } });
+  expect(threshold.status()).toBe(403);
+  expect(changes()).toBe(changesBefore);
   // What a reviewer may do: claim from the queue.
   const claim = await page.request.post('/api/v1/queue/claim', { data: { catalogue: 'fashion-mnist' } });
   expect(claim.status()).toBe(200);
