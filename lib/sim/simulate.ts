@@ -265,10 +265,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
       await sleep(options.thinkMs);
       const answer = truth === undefined ? null : simulatedAnswer(truth, 10, options.errorRate, random);
+      // As on the review page: Enter confirms the model's answer when there is one for the
+      // active model (none right after a promotion, until the re-score reaches the item);
+      // otherwise the reviewer picks the class.
+      const modelSays = item.modelVersionId === null ? null : item.predictedClass;
       const body =
         answer === null
           ? { itemId: item.itemId, action: 'skip' }
-          : answer === item.currentLabel
+          : answer === modelSays
             ? { itemId: item.itemId, action: 'confirm' }
             : { itemId: item.itemId, action: 'correct', label: answer };
       try {
@@ -282,8 +286,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
           if (options.maxDecisions !== undefined && humanDecisions >= options.maxDecisions) stopReason ??= 'decision budget';
         }
       } catch (error) {
-        if (error instanceof LoupeApiError && error.status === 409) lostHolds++;
-        else noteError(error);
+        if (error instanceof LoupeApiError && error.status === 409) {
+          lostHolds++;
+        } else {
+          noteError(error);
+          // Give the item back, or the next claim serves this live hold again.
+          await client.post('/api/v1/queue/release', { itemIds: [item.itemId] }).catch(noteError);
+        }
       }
     }
   };
