@@ -5,6 +5,7 @@ import { runLoopBench } from '@/lib/bench/loop';
 import { runImportBench } from '@/lib/bench/import';
 import { getEnv } from '@/lib/env';
 import { ARCHITECTURES } from '@/lib/ml/model';
+import { ensureWebBuild } from '@/lib/web-build';
 import { runCli } from '@/scripts/cli';
 
 const list = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -18,6 +19,7 @@ const BenchArgs = z.object({
   archs: list(ARCHITECTURES).default([...ARCHITECTURES]),
   quick: z.boolean().default(false),
   dataset: z.string().min(1).optional(),
+  'build-dir': z.string().min(1).default('.next'),
 });
 
 const LoopArgs = z.object({
@@ -28,9 +30,9 @@ const LoopArgs = z.object({
   keep: z.boolean().default(false),
 });
 
-// npm run bench -- [--only train,infer,pytorch] [--quick] [--archs mlp,lenet5,cnn] [--dataset DIR]
+// npm run bench -- [--only train,infer,pytorch,import,catalogue,queue,memory] [--quick] [--archs mlp,lenet5,cnn] [--dataset DIR] [--build-dir .next]
 // npm run bench -- loop [--corrections 1000] [--epochs N] [--lr X] [--batch-size N] [--keep]
-// npm run bench -- import [--csv-rows N]
+// npm run bench -- import [--csv-rows N]   (import's figures alone; also the `import` section above)
 // One JSON object on stdout; progress on stderr.
 await runCli(async () => {
   if (process.argv[2] === 'import') {
@@ -56,17 +58,23 @@ await runCli(async () => {
     return;
   }
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, archs: { type: 'string' }, quick: { type: 'boolean' }, dataset: { type: 'string' } },
+    options: { only: { type: 'string' }, archs: { type: 'string' }, quick: { type: 'boolean' }, dataset: { type: 'string' }, 'build-dir': { type: 'string' } },
   });
   const args = BenchArgs.parse(values);
   const env = getEnv();
+  const log = (line: string) => console.error(`[bench] ${line}`);
+  const root = process.cwd();
   const report = await runBench({
     archs: args.archs,
     sections: args.only,
     quick: args.quick,
     datasetDir: args.dataset ?? env.LOUPE_DATASET_DIR,
     shippedModelDir: env.LOUPE_MODEL_DIR,
-    log: (line) => console.error(`[bench] ${line}`),
+    root,
+    buildDir: args['build-dir'],
+    // The build's output goes to stderr: stdout stays one JSON object.
+    ensureBuild: (distDir) => ensureWebBuild({ root, distDir, env: process.env, log, stdio: 'stderr' }),
+    log,
   });
   console.log(JSON.stringify(report, null, 2));
 });

@@ -1,12 +1,22 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { openDb } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { fillSyntheticCatalogue } from '@/lib/bench/catalogue-fixture';
+import { measureCatalogueQueries, type ExportFigure, type QueryFigure } from '@/lib/bench/catalogue-queries';
+import { runImportBench, type ImportBenchReport } from '@/lib/bench/import';
+import { measureQueueLatency, type QueueLatencyReport } from '@/lib/bench/queue-latency';
 import { readIdxSplit } from '@/lib/data/idx';
 import { measureInference, measureTraining, modelDirFor, type InferenceFigures, type TrainingFigures } from '@/lib/bench/measure';
 import { findTorchPython, runTorchBench, type TorchBenchResult } from '@/lib/bench/pytorch';
 import { initBackend } from '@/lib/ml/backend';
 import { createModel, type Architecture } from '@/lib/ml/model';
+import { runSimulateCommand, SimulateArgs } from '@/lib/sim/command';
+import type { PeakMemory } from '@/lib/sim/process-memory';
 
-export const BENCH_SECTIONS = ['train', 'infer', 'pytorch'] as const;
+export const BENCH_SECTIONS = ['train', 'infer', 'pytorch', 'import', 'catalogue', 'queue', 'memory'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 export interface BenchOptions {
@@ -16,12 +26,21 @@ export interface BenchOptions {
   datasetDir: string;
   /** Where the shipped model lives; used for `cnn` inference when it holds a cnn. */
   shippedModelDir: string;
+  /** The repository root: queue and memory start Loupe's web server (and worker) from it. */
+  root: string;
+  /** The Next build folder queue and memory start the web server from (relative to root). */
+  buildDir: string;
+  /** Makes the build in `distDir` current (scripts pass ensureWebBuild); called only for queue and memory. */
+  ensureBuild: (distDir: string) => void;
   log: (line: string) => void;
 }
 
 /** Sizes: a few hundred steps after warm-up, the whole t10k set; --quick is a smoke test. */
 const FULL = { trainSteps: 200, warmupSteps: 5, inferCount: 10_000 };
 const QUICK = { trainSteps: 3, warmupSteps: 1, inferCount: 2_500 };
+/** The sections that start Loupe: issue 6's sizes (100,000 items, 50 reviewers); --quick is a smoke test. */
+const LOUPE_FULL = { csvRows: undefined, catalogueItems: 100_000, catalogueRuns: 5, queueItems: 100_000, queueReviewers: 50, queueRounds: 20 };
+const LOUPE_QUICK = { csvRows: 1_000, catalogueItems: 5_000, catalogueRuns: 1, queueItems: 2_000, queueReviewers: 5, queueRounds: 3 };
 const BATCH_SIZE = 128;
 const TORCH_THREADS = 2;
 const NUM_CLASSES = 10;
@@ -40,7 +59,22 @@ export interface BenchReport {
   pytorchReason?: string;
   /** loupe / pytorch per architecture; infer compares Loupe on both cores with PyTorch on two threads. */
   ratios: Partial<Record<Architecture, { train?: number; infer?: number }>> | null;
+  /** IDX and CSV import throughput (`npm run bench -- import`'s figures). */
+  import?: Omit<ImportBenchReport, 'machine'>;
+  /** The catalogue browser's and the export's queries on a synthetic catalogue. */
+  catalogue?: { items: number; runs: number; fillSeconds: number; queries: QueryFigure[]; exports: ExportFigure[] };
+  queue?: QueueLatencyReport;
+  memory?: MemoryFigures;
   notes: string[];
+}
+
+export interface MemoryFigures {
+  web: PeakMemory | null;
+  worker: PeakMemory | null;
+  /** The simulation the two processes served while they were sampled. */
+  run: { items: number; batches: number; reviewers: number; decisions: number; seconds: number; stoppedBecause: string; modelVersions: { name: string; status: string }[] };
+  /** The web server alone under the queue section's load (null when queue was not run). */
+  webUnderQueueLoad: PeakMemory | null;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
@@ -49,10 +83,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const backend = await initBackend();
   const wants = (s: BenchSection) => options.sections.includes(s);
   const archs: BenchReport['archs'] = {};
+  const loupeSizes = options.quick ? LOUPE_QUICK : LOUPE_FULL;
+  // Build first: a stale build must not cost the minutes of training before it shows.
+  if (wants('queue') || wants('memory')) options.ensureBuild(options.buildDir);
+  const mlSections = wants('train') || wants('infer') || wants('pytorch');
 
   const train = wants('train') ? readIdxSplit(options.datasetDir, 'train') : null;
   const test = wants('infer') ? readIdxSplit(options.datasetDir, 't10k') : null;
-  for (const arch of options.archs) {
+  for (const arch of mlSections ? options.archs : []) {
     const params = createModelParams(arch);
     const figures: ArchFigures = { params };
     if (train) {
@@ -79,6 +117,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
 
   const torch = wants('pytorch') ? benchTorch(options, sizes) : { result: null, reason: 'not requested (--only)' };
+  const imported = wants('import') ? await benchImport(options, loupeSizes.csvRows) : undefined;
+  const catalogue = wants('catalogue') ? await benchCatalogue(options, loupeSizes) : undefined;
+  const queue = wants('queue')
+    ? await measureQueueLatency({ root: options.root, distDir: options.buildDir, itemCount: loupeSizes.queueItems, reviewers: loupeSizes.queueReviewers, rounds: loupeSizes.queueRounds, log })
+    : undefined;
+  const memory = wants('memory') ? await benchMemory(options, queue?.webMemory ?? null) : undefined;
   const cpus = os.cpus();
   return {
     machine: {
@@ -90,12 +134,69 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     pytorch: torch.result,
     ...(torch.result ? {} : { pytorchReason: torch.reason }),
     ratios: torch.result ? ratiosOf(archs, torch.result) : null,
+    ...(imported ? { import: imported } : {}),
+    ...(catalogue ? { catalogue } : {}),
+    ...(queue ? { queue } : {}),
+    ...(memory ? { memory } : {}),
     notes: [
       'train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process\'s backend.',
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
+      'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
+      'catalogue: listItems (the catalogue browser\'s page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.',
+      'queue: a real `next start` (web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0.',
+      'memory: peak resident memory (sampled /proc tree RSS and the root\'s VmHWM) of the web server and the worker during a fresh-mode `npm run simulate` (streamed t10k images scored by the worker, simulated reviewers over HTTP; the full run crosses the retrain policy\'s label count, so the worker also trains; run.modelVersions says whether the candidate finished before the run stopped). webUnderQueueLoad: the web server alone during the queue section.',
       'A load average near or above the core count means something else was running: figures are then low.',
     ],
   };
+}
+
+async function benchImport(options: BenchOptions, csvRows: number | undefined): Promise<BenchReport['import']> {
+  const { machine: _machine, ...figures } = await runImportBench({ csvRows, log: options.log });
+  return figures;
+}
+
+async function benchCatalogue(options: BenchOptions, sizes: typeof LOUPE_FULL | typeof LOUPE_QUICK): Promise<BenchReport['catalogue']> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-catalogue-'));
+  try {
+    const db = openDb(path.join(dir, 'bench.db'));
+    try {
+      migrateDb(db);
+      const started = performance.now();
+      const fixture = fillSyntheticCatalogue(db, { itemCount: sizes.catalogueItems });
+      const fillSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
+      options.log(`catalogue: ${sizes.catalogueItems} synthetic items in ${fillSeconds} s`);
+      const figures = await measureCatalogueQueries(db, { fixture, runs: sizes.catalogueRuns, plans: false, log: (line) => options.log(`catalogue: ${line}`) });
+      return { items: sizes.catalogueItems, runs: sizes.catalogueRuns, fillSeconds, ...figures };
+    } finally {
+      db.$client.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Full: 10,000 images in one batch and enough decisions to cross the retrain policy's 200 labels; quick: the simulator's --quick. */
+async function benchMemory(options: BenchOptions, webUnderQueueLoad: PeakMemory | null): Promise<MemoryFigures> {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-memory-'));
+  try {
+    const common = { out, 'build-dir': options.buildDir };
+    const args = SimulateArgs.parse(options.quick ? { ...common, quick: true } : { ...common, items: 10_000, batches: 1, 'max-decisions': 500, 'min-new-labels': 200 });
+    const report = await runSimulateCommand(args, {
+      root: options.root, datasetDir: options.datasetDir, shippedModelDir: options.shippedModelDir, ensureBuild: options.ensureBuild, log: (line) => options.log(`memory: ${line}`),
+    });
+    const { scenario, summary } = report;
+    return {
+      web: report.processes?.web ?? null,
+      worker: report.processes?.worker ?? null,
+      run: {
+        items: scenario.streamItems, batches: scenario.batches, reviewers: scenario.reviewers, decisions: summary.humanDecisions, seconds: summary.seconds, stoppedBecause: summary.stoppedBecause,
+        modelVersions: report.models.map((m) => ({ name: m.name, status: m.status })),
+      },
+      webUnderQueueLoad,
+    };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 }
 
 function createModelParams(arch: Architecture): number {

@@ -22,8 +22,9 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 const positive = expect.any(Number);
 
 describe('npm run bench', () => {
-  it.runIf(hasDataset)('--quick --archs mlp prints one JSON object with every figure', async () => {
-    const { code, stdout, stderr } = await runBench(['--quick', '--archs', 'mlp']);
+  // queue and memory start a web server from a current build: tests/e2e/bench.spec.ts covers them.
+  it.runIf(hasDataset)('--quick --archs mlp prints one JSON object with every figure but the web server\'s', async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--archs', 'mlp', '--only', 'train,infer,pytorch,import,catalogue']);
     expect(code, stderr).toBe(0);
     // The whole of stdout is one object: progress and tfjs notices went to stderr.
     const report = JSON.parse(stdout) as Record<string, any>;
@@ -47,7 +48,26 @@ describe('npm run bench', () => {
       expect(report.ratios.mlp.train).toBeGreaterThan(0);
       expect(report.ratios.mlp.infer).toBeGreaterThan(0);
     }
-  }, 180_000);
+    // Import: both formats, a re-import that adds nothing; --quick writes 1,000 CSV rows.
+    expect(report.import.machine).toBeUndefined();
+    expect(report.import.idx).toMatchObject({ rows: 10_000, reimportInserted: 0, file: expect.any(String) });
+    expect(report.import.csv).toMatchObject({ rows: 1_000, reimportInserted: 0 });
+    for (const part of [report.import.idx, report.import.csv]) expect(part.itemsPerSecond).toBeGreaterThan(0);
+    // Catalogue: every browsing query timed on the synthetic catalogue, and both exports.
+    expect(report.catalogue).toMatchObject({ items: 5_000, runs: 1 });
+    expect(report.catalogue.queries.length).toBeGreaterThan(10);
+    for (const query of report.catalogue.queries) {
+      expect(query, query.name).toMatchObject({ name: expect.any(String), total: expect.any(Number), medianMs: expect.any(Number), maxMs: expect.any(Number) });
+      expect(query.total, query.name).toBeLessThanOrEqual(5_000);
+    }
+    expect(report.catalogue.queries[0].total).toBe(5_000);
+    expect(report.catalogue.exports.map((e: { format: string }) => e.format)).toEqual(['csv', 'json']);
+    for (const figure of report.catalogue.exports) expect(figure.bytes).toBeGreaterThan(0);
+    // Not asked for: no section, and no web build was started for them.
+    expect(report.queue).toBeUndefined();
+    expect(report.memory).toBeUndefined();
+    expect(stderr).not.toMatch(/building the web app/);
+  }, 240_000);
 
   it('rejects an unknown architecture with one error line', async () => {
     const { code, stdout, stderr } = await runBench(['--quick', '--archs', 'resnet']);
@@ -57,6 +77,15 @@ describe('npm run bench', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^error: --archs/);
   }, 60_000);
+  it('rejects an unknown section with one error line', async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--only', 'train,latency']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const lines = stderr.split('\n').filter((line) => line && !line.startsWith('npm warn'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: --only/);
+  }, 60_000);
+
   it('import prints import throughput for IDX and CSV, and a re-import adds nothing', async () => {
     const { code, stdout, stderr } = await runBench(['import', '--csv-rows', '200']);
     expect(code, stderr).toBe(0);

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { expect, test } from './fixtures';
+import { E2E } from './e2e-env';
+
+// `npm run bench`'s sections that start Loupe (queue: a web server on a synthetic catalogue
+// with concurrent reviewers over HTTP; memory: a short simulation with the worker), from the
+// build the e2e server just made. They check that the figures are there and well-formed,
+// never how fast: timing goals belong to the benchmark, not the tests.
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['tsx', 'scripts/bench.ts', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('--quick --only queue,memory measures the queue API over HTTP and both processes\' peak memory, as one JSON object', async () => {
+  test.setTimeout(240_000);
+  const { code, stdout, stderr } = await bench(['--quick', '--only', 'queue,memory', '--build-dir', E2E.distDir]);
+  expect(code, stderr).toBe(0);
+  // The whole of stdout is one object: progress went to stderr.
+  const report = JSON.parse(stdout);
+  expect(report.archs).toEqual({});
+  expect(report.import).toBeUndefined();
+
+  const { queue } = report;
+  expect(queue).toMatchObject({ items: 2_000, reviewers: 5, roundsPerReviewer: 3, errors: 0, errorSamples: [], emptyClaims: 0 });
+  expect(queue.decisions).toBe(15);
+  for (const part of [queue.claim, queue.submit]) {
+    expect(part.count).toBe(15);
+    for (const key of ['p50Ms', 'p99Ms', 'meanMs', 'maxMs']) expect(part[key], key).toBeGreaterThan(0);
+    expect(part.p99Ms).toBeGreaterThanOrEqual(part.p50Ms);
+  }
+  expect(queue.decisionsPerSecond).toBeGreaterThan(0);
+  expect(queue.webMemory.peakRssMb).toBeGreaterThan(0);
+
+  const { memory } = report;
+  expect(memory.web.peakRssMb).toBeGreaterThan(0);
+  expect(memory.worker.peakRssMb).toBeGreaterThan(0);
+  expect(memory.webUnderQueueLoad).toEqual(queue.webMemory);
+  expect(memory.run).toMatchObject({ items: 300, reviewers: 3 });
+  expect(memory.run.decisions).toBeGreaterThan(0);
+  expect(memory.run.modelVersions[0]).toMatchObject({ name: 'base-cnn', status: 'active' });
+  expect(report.notes.some((note: string) => note.startsWith('queue:'))).toBe(true);
+});
