@@ -92,7 +92,9 @@ function extendHeld(ctx: ClaimContext, itemIds: number[]): number[] {
 
 /** The actor's live leases on items of this catalogue still waiting for review (a gold item served to them included). */
 function heldItemIds(ctx: ClaimContext, extra: SQL | undefined): number[] {
-  const conditions = [eq(leases.reviewerId, ctx.reviewerId), gt(leases.expiresAt, ctx.now), eq(items.catalogueId, ctx.catalogue.id), or(eq(items.status, 'needs_review'), eq(items.evalRole, 'gold'))!];
+  // `+column` keeps SQLite from driving the join by the catalogue's items index: from the
+  // reviewer's few leases it is 0.1 ms, from 100,000 catalogue items 150 ms (measured).
+  const conditions = [eq(leases.reviewerId, ctx.reviewerId), gt(leases.expiresAt, ctx.now), sql`+${items.catalogueId} = ${ctx.catalogue.id}`, or(eq(items.status, 'needs_review'), eq(items.evalRole, 'gold'))!];
   if (extra) conditions.push(extra);
   return ctx.tx.select({ id: items.id }).from(leases).innerJoin(items, eq(items.id, leases.itemId)).where(and(...conditions)).orderBy(asc(items.id)).all().map((row) => row.id);
 }
@@ -105,13 +107,18 @@ function heldItemIds(ctx: ClaimContext, extra: SQL | undefined): number[] {
 function pickCandidates(ctx: ClaimContext, limit: number): number[] {
   const { tx, catalogue, model, now } = ctx;
   const waiting = and(eq(items.catalogueId, catalogue.id), eq(items.status, 'needs_review'), freeOf(now), notPassedOverBy(ctx.reviewerId));
+  // Walks the active model's predictions in confidence order (their index) and stops at the
+  // first free waiting items, instead of reading every waiting item and sorting them all:
+  // `+column` keeps SQLite off the items indexes here. 3.6 ms instead of 89 ms with 17,000
+  // items waiting among 100,000 (measured on the 2-core development machine).
+  const waitingByPrediction = and(sql`+${items.catalogueId} = ${catalogue.id}`, sql`+${items.status} = 'needs_review'`, freeOf(now), notPassedOverBy(ctx.reviewerId));
   const scored = model
     ? tx
         .select({ id: items.id })
         .from(items)
         .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
         .leftJoin(leases, eq(leases.itemId, items.id))
-        .where(waiting)
+        .where(waitingByPrediction)
         .orderBy(asc(predictions.confidence), asc(predictions.margin), asc(items.id))
         .limit(limit)
         .all()
