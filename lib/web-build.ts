@@ -60,3 +60,10 @@ export function ensureWebBuild(options: { root: string; distDir: string; env: No
 export function nextBin(root: string): string {
   return path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
 }
+
+/**
+ * How long `next start` keeps an idle connection (Node's default is 5 s). Scripted clients
+ * reuse connections; with the server's 5 s a client could send on a connection at the moment
+ * the server closed it (a reset under load). Passed by npm start and the simulator.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;

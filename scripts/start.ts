@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ensureWebBuild, nextBin } from '@/lib/web-build';
+import { ensureWebBuild, KEEP_ALIVE_TIMEOUT_MS, nextBin } from '@/lib/web-build';
 import { prepareDatabase } from './prepare';
 
 /**
@@ -22,7 +22,7 @@ try {
 }
 
 const children: ChildProcess[] = [
-  spawn(process.execPath, [nextBin(process.cwd()), 'start', '-p', port], { stdio: 'inherit', env }),
+  spawn(process.execPath, [nextBin(process.cwd()), 'start', '-p', port, '--keepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_MS)], { stdio: 'inherit', env }),
   spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { stdio: 'inherit', env }),
 ];
 log(`serving on http://localhost:${port}`);

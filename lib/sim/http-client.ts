@@ -66,9 +66,16 @@ export class LoupeClient {
     const headers: Record<string, string> = {};
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (typeof body === 'string') headers['content-type'] = 'application/json';
+    const send = () => fetch(`${this.baseUrl}${route}`, { method, headers, body, redirect: 'manual' });
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}${route}`, { method, headers, body, redirect: 'manual' });
+      response = await send().catch((error: unknown) => {
+        // A kept-alive connection the server closed as the request went out: send once more
+        // on a new one, as browsers do. Safe for Loupe's routes: a claim returns the live hold,
+        // a submit with the same clientId is answered once.
+        if (isConnectionReset(error)) return send();
+        throw error;
+      });
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
       throw new AppError('bad_input', `could not reach Loupe at ${this.baseUrl} (${cause}): is it running, and is the address right?`, { cause: error });
@@ -80,4 +87,9 @@ export class LoupeClient {
     }
     return response;
   }
+}
+
+function isConnectionReset(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
+  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET';
 }

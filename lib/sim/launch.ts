@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { PeakMemorySampler, type PeakMemory } from '@/lib/sim/process-memory';
-import { isBuildCurrent, nextBin } from '@/lib/web-build';
+import { isBuildCurrent, KEEP_ALIVE_TIMEOUT_MS, nextBin } from '@/lib/web-build';
 
 /**
  * A Loupe started for a simulation or a benchmark: the production web server (`next start`
@@ -72,7 +72,7 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
     child.stderr?.on('data', keep);
     return child;
   };
-  const web = spawnPart([nextBin(options.root), 'start', '-p', String(port), '-H', '127.0.0.1']);
+  const web = spawnPart([nextBin(options.root), 'start', '-p', String(port), '-H', '127.0.0.1', '--keepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_MS)]);
   const worker = options.worker === false ? null : spawnPart(['--import', 'tsx', 'workers/worker.ts']);
   const samplers = { web: new PeakMemorySampler(web.pid!).start(), worker: worker ? new PeakMemorySampler(worker.pid!).start() : null };
 
