@@ -24,7 +24,7 @@ const PANELS: Panel[] = [
     series: [
       { label: 'catalogue labels', color: '#1f6feb', value: (p) => p.catalogueAccuracy },
       { label: 'auto-accepted items', color: '#d29922', value: (p) => p.autoAcceptedAccuracy },
-      { label: 'active model alone (catalogue)', color: '#8957e5', value: (p) => p.modelAccuracy },
+      { label: 'active model alone (catalogue, incl. items it was tuned on)', color: '#8957e5', value: (p) => p.modelAccuracy },
       { label: 'active model (holdout)', color: '#2da44e', value: (p) => p.activeModelHoldoutAccuracy },
     ],
   },
@@ -65,11 +65,11 @@ export function renderSimulationHtml(result: SimulationResult): string {
     ['Items', summary.items.toLocaleString('en')],
     ['Catalogue accuracy', pct(summary.catalogueAccuracy)],
     ['Model alone would have reached', `${pct(summary.modelAloneAccuracy)} (${summary.modelAloneSource ?? 'unknown'})`],
-    ['Final model alone', pct(summary.finalModelAccuracy)],
+    ['Final model alone on the catalogue', `${pct(summary.finalModelAccuracy)} (includes the human-labelled items it was fine-tuned on; its holdout accuracy is out of sample)`],
     ['Human decisions', `${summary.humanDecisions.toLocaleString('en')} (${summary.corrections.toLocaleString('en')} corrections, ${summary.reviewerSlips} reviewer slips)`],
     ['Share reviewed', pct(summary.reviewedShare)],
     ['Auto-accepted accuracy', pct(summary.autoAcceptedAccuracy)],
-    ['Model versions promoted', `${summary.modelVersionsPromoted} (final: ${summary.finalModel ?? '-'})`],
+    ['Model versions promoted', `${summary.modelVersionsPromoted} (final: ${summary.finalModel ?? '-'}, holdout ${pct(summary.finalModelHoldoutAccuracy)})`],
     ['Scenario', `${scenario.reviewers} reviewers, error rate ${pct(scenario.errorRate)}, ${scenario.thinkMs} ms per item, threshold ${threshold}, ${scenario.streamItems.toLocaleString('en')} items of ${scenario.stream} in ${scenario.batches} chunks`],
   ];
   return `<!doctype html>

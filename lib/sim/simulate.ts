@@ -108,10 +108,14 @@ export interface SimulationResult {
     /** The base model's answers on the whole stream with no human and no retraining. */
     modelAloneAccuracy: number | null;
     modelAloneSource: 'base model on every stream image' | 'first predictions seen' | null;
-    /** The last active model's answers on the whole catalogue. */
+    /**
+     * The last active model's answers on the whole catalogue. Not out of sample: fine-tuned
+     * versions trained on (80% of) the human-labelled items; their holdout figure is.
+     */
     finalModelAccuracy: number | null;
     modelVersionsPromoted: number;
     finalModel: string | null;
+    finalModelHoldoutAccuracy: number | null;
   };
 }
 
@@ -407,6 +411,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       finalModelAccuracy: last.modelAccuracy,
       modelVersionsPromoted: [...models.values()].filter((m) => m.activeAt !== null).length - 1,
       finalModel: last.activeModel,
+      finalModelHoldoutAccuracy: last.activeModelHoldoutAccuracy,
     },
   };
 }

@@ -112,7 +112,7 @@ describe('renderSimulationHtml', () => {
       queueApi: { claims: 1, emptyClaims: 0, submits: 1, claimMsP50: 1, claimMsP99: 1, submitMsP50: 1, submitMsP99: 1, lostHolds: 0, errors: 0, errorSamples: [] },
       summary: {
         stoppedBecause: 'done', seconds: 20, items: 100, catalogueAccuracy: 0.92, humanDecisions: 20, corrections: 5, reviewerSlips: 0, reviewedShare: 0.2,
-        autoAcceptedAccuracy: 0.97, modelAloneAccuracy: 0.9, modelAloneSource: 'base model on every stream image', finalModelAccuracy: 0.91, modelVersionsPromoted: 1, finalModel: '<v2>',
+        autoAcceptedAccuracy: 0.97, modelAloneAccuracy: 0.9, modelAloneSource: 'base model on every stream image', finalModelAccuracy: 0.91, modelVersionsPromoted: 1, finalModel: '<v2>', finalModelHoldoutAccuracy: 0.935,
       },
     } satisfies SimulationResult;
     const html = renderSimulationHtml(result);
