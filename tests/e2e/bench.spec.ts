@@ -1,26 +1,13 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { expect, test } from './fixtures';
 import { E2E } from './e2e-env';
+import { runScript } from '../run-script';
 
 // `npm run bench`'s sections that start Loupe (queue: a web server on a synthetic catalogue
 // with concurrent reviewers over HTTP; memory: a short simulation with the worker), from the
 // build the e2e server just made. They check that the figures are there and well-formed,
 // never how fast: timing goals belong to the benchmark, not the tests.
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-
-function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'scripts/bench.ts', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const bench = (args: string[]) => runScript('bench', args);
 
 test('--quick --only queue,memory measures the queue API over HTTP and both processes\' peak memory, as one JSON object', async () => {
   test.setTimeout(240_000);

@@ -1,27 +1,15 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO, expect, test } from './fixtures';
 import { E2E } from './e2e-env';
+import { runScript } from '../run-script';
 
 // `npm run simulate` smoke tests: the simulator's own Loupe (a fresh database, the build the
 // e2e server just made, its own port and worker), and --url against the e2e server. They check
 // that a run ends and reports well-formed figures, never the figures themselves.
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-
-function simulate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'scripts/simulate.ts', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const simulate = (args: string[]) => runScript('simulate', args);
 
 const share = () => expect.any(Number);
 

@@ -1,23 +1,12 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getEnv } from '@/lib/env';
+import { runScript } from '../run-script';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const hasDataset = fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 't10k-labels-idx1-ubyte.gz')) || fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 't10k-labels-idx1-ubyte'));
 
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'scripts/bench.ts', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runBench = (args: string[]) => runScript('bench', args);
 
 const positive = expect.any(Number);
 
