@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExportRow } from '@/lib/export';
 import { encodeIdxImages } from '@/lib/data/idx';
+import { AppError } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { createRng } from '@/lib/ml/random';
 import type { Credentials } from '@/lib/sim/fresh-loupe';
@@ -353,13 +354,20 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     return point;
   };
 
+  let failedSamples = 0;
   while (stopReason === null) {
     await sleepUnless(options.sampleEveryMs, () => stopReason !== null);
     if (stopReason !== null) break;
     try {
       await sample();
+      failedSamples = 0;
     } catch (error) {
       noteError(error);
+      // Loupe went away (or keeps failing): stop instead of waiting out the time limit.
+      if (++failedSamples >= 5) {
+        stopReason = 'time limit';
+        throw new AppError('internal', `the simulation stopped: measuring the catalogue failed 5 times in a row (last: ${error instanceof Error ? error.message : String(error)})`);
+      }
     }
     if (idleSamples >= 2) stopReason = 'done';
     else if (Date.now() - started > options.maxDurationMs) stopReason = 'time limit';
