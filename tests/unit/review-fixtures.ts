@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { openDb, type Db } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { items, modelVersions, predictions, type ItemStatus } from '@/db/schema';
+import { items, modelVersions, predictions, settings, type ItemStatus } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { ensureCatalogue, importItems } from '@/lib/import';
@@ -97,4 +97,21 @@ export async function expectAppError(fn: () => unknown, code: string, message?: 
     return;
   }
   throw new Error(`expected AppError ${code}, nothing was thrown`);
+}
+
+/**
+ * For target-mode tests: three held-out items (right at 0.95 and 0.7, wrong at 0.92) and one
+ * catalogue item waiting at 0.8; threshold 0.9, no audit sample. The lowest threshold reaching
+ * 60% is 0.5, reaching 100% is 0.93.
+ */
+export async function makeTargetFixture(dir: string): Promise<Fixture> {
+  const f = await makeFixture(dir, [
+    { confidence: 0.95, predictedClass: 0, importLabel: 0 },
+    { confidence: 0.92, predictedClass: 1, importLabel: 2 },
+    { confidence: 0.7, predictedClass: 2, importLabel: 2 },
+    { confidence: 0.8, predictedClass: 3, status: 'needs_review' },
+  ]);
+  f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, f.itemIds.slice(0, 3))).run();
+  f.db.update(settings).set({ threshold: 0.9, auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+  return f;
 }

@@ -1,9 +1,9 @@
-import { eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { items, settings, settingsChanges } from '@/db/schema';
+import { items, settingsChanges } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { getThreshold } from '@/lib/settings';
-import { makeFixture, tempDir, type Fixture } from './review-fixtures';
+import { makeTargetFixture, tempDir, type Fixture } from './review-fixtures';
 
 // The route asks next-auth for the session; here the test decides who is signed in.
 let signedIn: Actor | null = null;
@@ -15,15 +15,7 @@ const tmp = tempDir('loupe-threshold-route-');
 let f: Fixture;
 
 beforeAll(async () => {
-  // Held out: right at 0.95 and 0.7, wrong at 0.92. In the catalogue: one item waiting at 0.8.
-  f = await makeFixture(tmp.dir, [
-    { confidence: 0.95, predictedClass: 0, importLabel: 0 },
-    { confidence: 0.92, predictedClass: 1, importLabel: 2 },
-    { confidence: 0.7, predictedClass: 2, importLabel: 2 },
-    { confidence: 0.8, predictedClass: 3, status: 'needs_review' },
-  ]);
-  f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, f.itemIds.slice(0, 3))).run();
-  f.db.update(settings).set({ threshold: 0.9, auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+  f = await makeTargetFixture(tmp.dir);
   (globalThis as { __loupeDb?: unknown }).__loupeDb = f.db;
 });
 afterAll(() => {
