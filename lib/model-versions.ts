@@ -103,16 +103,22 @@ export interface ModelVersionList {
 
 /**
  * A version's accuracy on the catalogue's holdout from its stored predictions there (the
- * worker's evaluate job or a retrain run writes them); null when it has none.
+ * worker's evaluate job or a retrain run writes them); null when it has none, or not yet one
+ * for every holdout item (the evaluate job stores them in rounds: a partial figure would be
+ * the accuracy on the items with the lowest ids).
  */
 export function storedHoldoutAccuracy(db: Pick<Db, 'select'>, input: { catalogueId: number; modelVersionId: number }): Accuracy | null {
   const row = db
-    .select({ total: sql<number>`count(*)`, correct: sql<number>`coalesce(sum(${predictions.predictedClass} = ${items.importLabel}), 0)` })
+    .select({
+      holdout: sql<number>`count(*)`,
+      total: sql<number>`count(${predictions.id})`,
+      correct: sql<number>`coalesce(sum(${predictions.predictedClass} = ${items.importLabel}), 0)`,
+    })
     .from(items)
-    .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
+    .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
     .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel)))
     .get();
-  return row && row.total > 0 ? { accuracy: row.correct / row.total, correct: row.correct, total: row.total } : null;
+  return row && row.total > 0 && row.total === row.holdout ? { accuracy: row.correct / row.total, correct: row.correct, total: row.total } : null;
 }
 
 export function listModelVersions(db: Db, input: { actor: Actor | null; catalogue: string }): ModelVersionList {

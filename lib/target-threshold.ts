@@ -44,8 +44,13 @@ export function pickThresholdForTarget(db: Reader, input: { catalogueId: number;
   const model = db.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get();
   const none = (sentence: string, holdoutItems = 0): TargetPick => ({ targetAccuracy, threshold: null, holdout: null, holdoutItems, sentence });
   if (!model) return none('This catalogue has no active model yet, so there is nothing to pick a threshold from.');
-  const { rows } = readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id });
+  const { rows, missing } = readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id });
   if (rows.length === 0) return none('The active model has no stored predictions on held-out items yet, so no threshold can be picked.');
+  // The evaluate job stores them in rounds: a pick on the first rounds would be a pick on a
+  // subset chosen by item id, not on the holdout.
+  if (missing > 0) {
+    return none(`The active model has predictions on ${rows.length.toLocaleString('en')} of the ${(rows.length + missing).toLocaleString('en')} held-out items so far (the worker's evaluate job is storing them), so no threshold was picked; try again in a minute.`, rows.length);
+  }
   const rules = getRoutingRules(db, catalogueId);
   // The reviewer accuracy does not enter the auto-accepted accuracy; 1 is a placeholder.
   const points = THRESHOLD_GRID.map((threshold) => ({ threshold, holdout: holdoutFigures(rows, withThreshold(rules, threshold), 1) }));

@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { items, settingsChanges } from '@/db/schema';
+import { items, predictions, settingsChanges } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
+import { storedHoldoutAccuracy } from '@/lib/model-versions';
 import { getThreshold } from '@/lib/settings';
 import { makeTargetFixture, tempDir, type Fixture } from './review-fixtures';
 
@@ -86,5 +87,18 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
     expect(refused.status).toBe(409);
     expect(refused.json.error.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+  });
+
+  it('picks nothing while the holdout predictions are incomplete (the evaluate job stores them in rounds)', async () => {
+    signedIn = f.admin;
+    const ids = { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId };
+    expect(storedHoldoutAccuracy(f.db, ids)).toMatchObject({ total: 3 });
+    f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[1]!)).run();
+    const refused = await put({ targetAccuracy: 0.5 });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.message).toMatch(/predictions on 2 of the 3 held-out items so far .* try again in a minute/);
+    expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+    // Nor does the models page show the accuracy of the first rounds as the holdout's.
+    expect(storedHoldoutAccuracy(f.db, ids)).toBeNull();
   });
 });
