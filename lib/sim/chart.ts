@@ -70,7 +70,7 @@ export function renderSimulationHtml(result: SimulationResult): string {
     ['Share reviewed', pct(summary.reviewedShare)],
     ['Auto-accepted accuracy', pct(summary.autoAcceptedAccuracy)],
     ['Model versions promoted', `${summary.modelVersionsPromoted} (final: ${summary.finalModel ?? '-'}, holdout ${pct(summary.finalModelHoldoutAccuracy)})`],
-    ['Scenario', `${scenario.reviewers} reviewers, error rate ${pct(scenario.errorRate)}, ${scenario.thinkMs} ms per item, threshold ${threshold}, ${scenario.streamItems.toLocaleString('en')} items of ${scenario.stream} in ${scenario.batches} chunks`],
+    ['Scenario', `${scenario.reviewers} reviewers, error rate ${pct(scenario.errorRate)}, ${scenario.thinkMs} ms per item, threshold ${threshold}, ${scenario.streamItems.toLocaleString('en')} items of ${scenario.stream} ${scenario.batches === 0 ? 'already in the catalogue' : `in ${scenario.batches} chunks`}`],
   ];
   return `<!doctype html>
 <html lang="en">
