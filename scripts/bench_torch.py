@@ -162,6 +162,20 @@ def measure_inference(arch, images, k, args):
     return {"imagesPerSecond": count / seconds, "count": count, "weights": "fresh"}
 
 
+def measure_matmul(size, repeats):
+    """The same square float32 matMul as lib/bench/flops.ts measureMatMulPeak: best of repeats
+    after two warm-ups, in GFLOP/s on this process's threads."""
+    a = torch.rand(size, size) * 2 - 1
+    b = torch.rand(size, size) * 2 - 1
+    best = math.inf
+    for i in range(repeats + 2):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        if i >= 2:
+            best = min(best, time.perf_counter() - started)
+    return {"gflops": 2 * size**3 / best / 1e9, "size": size, "repeats": repeats}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", required=True)
@@ -173,6 +187,8 @@ def main():
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--infer-count", type=int, default=10000)
     parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--matmul-size", type=int, default=0, help="also time a square matMul of this side (0: no)")
+    parser.add_argument("--matmul-repeats", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sections = set(args.sections.split(","))
@@ -194,6 +210,8 @@ def main():
             print(f"[bench_torch] {arch}: inference", file=sys.stderr)
             figures["infer"] = measure_inference(arch, test_images, args.classes, args)
         result["archs"][arch] = figures
+    if args.matmul_size > 0:
+        result["matMul"] = measure_matmul(args.matmul_size, args.matmul_repeats)
     print(json.dumps(result))
 
 

@@ -14,6 +14,8 @@ export const TorchBenchResult = z.object({
   python: z.string(),
   threads: z.number().int(),
   archs: z.record(z.string(), Figures),
+  /** The square matMul rate on the same threads (asked for with matMulSize). */
+  matMul: z.object({ gflops: z.number().positive(), size: z.number().int(), repeats: z.number().int() }).optional(),
 });
 export type TorchBenchResult = z.infer<typeof TorchBenchResult>;
 
@@ -46,6 +48,9 @@ export interface TorchBenchOptions {
   trainSteps: number;
   warmupSteps: number;
   inferCount: number;
+  /** Side of a square matMul to time as well (the ceiling figure), 0 for none. */
+  matMulSize?: number;
+  matMulRepeats?: number;
   timeoutMs: number;
 }
 
@@ -56,6 +61,7 @@ export function runTorchBench(options: TorchBenchOptions): TorchBenchResult {
     script, '--dataset', options.datasetDir, '--archs', options.archs.join(','), '--sections', options.sections.join(','),
     '--threads', String(options.threads), '--batch-size', String(options.batchSize), '--train-steps', String(options.trainSteps),
     '--warmup-steps', String(options.warmupSteps), '--infer-count', String(options.inferCount),
+    '--matmul-size', String(options.matMulSize ?? 0), '--matmul-repeats', String(options.matMulRepeats ?? 10),
   ];
   const run = spawnSync(options.python, args, { encoding: 'utf8', timeout: options.timeoutMs, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
   if (run.status !== 0) throw new Error(`scripts/bench_torch.py failed (${run.error?.message ?? `exit ${run.status}`}).`);

@@ -10,8 +10,9 @@ import { runImportBench, type ImportBenchReport } from '@/lib/bench/import';
 import { measureQueueLatency, type QueueLatencyReport } from '@/lib/bench/queue-latency';
 import { readIdxSplit } from '@/lib/data/idx';
 import { measureInference, measureTraining, modelDirFor, type InferenceFigures, type TrainingFigures } from '@/lib/bench/measure';
+import { measureMatMulPeak, modelFlops, type MatMulPeak, type ModelFlops } from '@/lib/bench/flops';
 import { findTorchPython, runTorchBench, type TorchBenchResult } from '@/lib/bench/pytorch';
-import { initBackend } from '@/lib/ml/backend';
+import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
 import { createModel, type Architecture } from '@/lib/ml/model';
 import { runSimulateCommand, SimulateArgs } from '@/lib/sim/command';
 import type { PeakMemory } from '@/lib/sim/process-memory';
@@ -36,8 +37,8 @@ export interface BenchOptions {
 }
 
 /** Sizes: a few hundred steps after warm-up, the whole t10k set; --quick is a smoke test. */
-const FULL = { trainSteps: 200, warmupSteps: 5, inferCount: 10_000 };
-const QUICK = { trainSteps: 3, warmupSteps: 1, inferCount: 2_500 };
+const FULL = { trainSteps: 200, warmupSteps: 5, inferCount: 10_000, matMulSize: 1024, matMulRepeats: 10 };
+const QUICK = { trainSteps: 3, warmupSteps: 1, inferCount: 2_500, matMulSize: 256, matMulRepeats: 2 };
 /** The sections that start Loupe: issue 6's sizes (100,000 items, 50 reviewers); --quick is a smoke test. */
 const LOUPE_FULL = { csvRows: undefined, catalogueItems: 100_000, catalogueRuns: 5, queueItems: 100_000, queueReviewers: 50, queueRounds: 20 };
 const LOUPE_QUICK = { csvRows: 1_000, catalogueItems: 5_000, catalogueRuns: 1, queueItems: 2_000, queueReviewers: 5, queueRounds: 3 };
@@ -47,7 +48,10 @@ const NUM_CLASSES = 10;
 
 export interface ArchFigures {
   params: number;
-  train?: TrainingFigures;
+  /** Convolution and dense arithmetic per image (lib/bench/flops.ts). */
+  flops: ModelFlops;
+  /** With `gflops`: images/s x flops.training, the arithmetic rate training sustained. */
+  train?: TrainingFigures & { gflops: number };
   infer?: InferenceFigures;
 }
 
@@ -58,7 +62,13 @@ export interface BenchReport {
   pytorch: (TorchBenchResult & { executable: string }) | null;
   pytorchReason?: string;
   /** loupe / pytorch per architecture; infer compares Loupe on both cores with PyTorch on two threads. */
-  ratios: Partial<Record<Architecture, { train?: number; infer?: number }>> | null;
+  ratios: Partial<Record<Architecture, ArchRatios>> | null;
+  /**
+   * The backend's arithmetic ceiling on this machine: its best matMul rate on the threads this
+   * process computes with, and that rate scaled to every core (the most any training could
+   * reach here). Measured with the train section.
+   */
+  ceiling?: MatMulPeak & { threads: number; allCoresGflops: number };
   /** IDX and CSV import throughput (`npm run bench -- import`'s figures). */
   import?: Omit<ImportBenchReport, 'machine'>;
   /** The catalogue browser's and the export's queries on a synthetic catalogue. */
@@ -66,6 +76,15 @@ export interface BenchReport {
   queue?: QueueLatencyReport;
   memory?: MemoryFigures;
   notes: string[];
+}
+
+export interface ArchRatios {
+  train?: number;
+  infer?: number;
+  /** PyTorch's training rate in GFLOP/s (its images/s x the same flops per image). */
+  pytorchTrainGflops?: number;
+  /** Share of `ceiling.allCoresGflops` that training at half PyTorch's images/s would sustain. */
+  halfOfPytorchNeedsShareOfCeiling?: number;
 }
 
 export interface MemoryFigures {
@@ -90,15 +109,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
   const train = wants('train') ? readIdxSplit(options.datasetDir, 'train') : null;
   const test = wants('infer') ? readIdxSplit(options.datasetDir, 't10k') : null;
+  const ceiling = train ? measureCeiling(sizes, log) : undefined;
   for (const arch of mlSections ? options.archs : []) {
-    const params = createModelParams(arch);
-    const figures: ArchFigures = { params };
+    const figures: ArchFigures = modelFacts(arch);
     if (train) {
       log(`${arch}: training ${sizes.warmupSteps} warm-up + ${sizes.trainSteps} steps of ${BATCH_SIZE}`);
-      figures.train = await measureTraining({
+      const measured = await measureTraining({
         arch, numClasses: NUM_CLASSES, steps: sizes.trainSteps, warmupSteps: sizes.warmupSteps, batchSize: BATCH_SIZE,
         train: { pixels: train.images.pixels, labels: train.labels, count: train.images.count },
       });
+      figures.train = { ...measured, gflops: round3((measured.imagesPerSecond * figures.flops.training) / 1e9) };
     }
     if (test) {
       const count = Math.min(sizes.inferCount, test.images.count);
@@ -133,13 +153,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     archs,
     pytorch: torch.result,
     ...(torch.result ? {} : { pytorchReason: torch.reason }),
-    ratios: torch.result ? ratiosOf(archs, torch.result) : null,
+    ratios: torch.result ? ratiosOf(archs, torch.result, ceiling) : null,
+    ...(ceiling ? { ceiling } : {}),
     ...(imported ? { import: imported } : {}),
     ...(catalogue ? { catalogue } : {}),
     ...(queue ? { queue } : {}),
     ...(memory ? { memory } : {}),
     notes: [
-      'train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process\'s backend.',
+      'train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process\'s backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted).',
+      'ceiling: the best square float32 matMul rate of this process\'s backend on its threads (XNNPACK\'s GEMM on wasm), and that rate times cores / threads: no training step runs its convolutions faster here. ratios.halfOfPytorchNeedsShareOfCeiling: the share of that all-cores rate that training at half PyTorch\'s images/s would have to sustain over the whole step.',
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
       'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
       'catalogue: listItems (the catalogue browser\'s page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.',
@@ -199,11 +221,24 @@ async function benchMemory(options: BenchOptions, webUnderQueueLoad: PeakMemory 
   }
 }
 
-function createModelParams(arch: Architecture): number {
+function modelFacts(arch: Architecture): ArchFigures {
   const model = createModel(arch, { numClasses: NUM_CLASSES });
-  const params = model.countParams();
-  model.dispose();
-  return params;
+  try {
+    return { params: model.countParams(), flops: modelFlops(model) };
+  } finally {
+    model.dispose();
+  }
+}
+
+const round3 = (x: number) => Number(x.toFixed(3));
+
+function measureCeiling(sizes: typeof FULL, log: (line: string) => void): NonNullable<BenchReport['ceiling']> {
+  log(`ceiling: matMul ${sizes.matMulSize}x${sizes.matMulSize}, best of ${sizes.matMulRepeats}`);
+  const peak = measureMatMulPeak({ size: sizes.matMulSize, repeats: sizes.matMulRepeats });
+  // wasm: its thread count; tfjs-node's own pool already spans the cores; cpu: one thread.
+  const cores = os.availableParallelism();
+  const threads = wasmThreadCount() ?? (tf.getBackend() === 'tensorflow' ? cores : 1);
+  return { ...peak, gflops: round3(peak.gflops), threads, allCoresGflops: round3((peak.gflops * cores) / threads) };
 }
 
 function benchTorch(options: BenchOptions, sizes: typeof FULL): { result: BenchReport['pytorch']; reason: string } {
@@ -215,7 +250,8 @@ function benchTorch(options: BenchOptions, sizes: typeof FULL): { result: BenchR
   try {
     const result = runTorchBench({
       python: found.python, datasetDir: options.datasetDir, archs: options.archs, sections, threads: TORCH_THREADS, batchSize: BATCH_SIZE,
-      trainSteps: sizes.trainSteps, warmupSteps: sizes.warmupSteps, inferCount: sizes.inferCount, timeoutMs: options.quick ? 180_000 : 1_800_000,
+      trainSteps: sizes.trainSteps, warmupSteps: sizes.warmupSteps, inferCount: sizes.inferCount,
+      ...(sections.includes('train') ? { matMulSize: sizes.matMulSize, matMulRepeats: sizes.matMulRepeats } : {}), timeoutMs: options.quick ? 180_000 : 1_800_000,
     });
     return { result: { ...result, executable: found.python }, reason: '' };
   } catch (error) {
@@ -223,15 +259,17 @@ function benchTorch(options: BenchOptions, sizes: typeof FULL): { result: BenchR
   }
 }
 
-function ratiosOf(archs: BenchReport['archs'], torch: TorchBenchResult): NonNullable<BenchReport['ratios']> {
+function ratiosOf(archs: BenchReport['archs'], torch: TorchBenchResult, ceiling: BenchReport['ceiling']): NonNullable<BenchReport['ratios']> {
   const out: NonNullable<BenchReport['ratios']> = {};
   for (const [arch, figures] of Object.entries(archs) as [Architecture, ArchFigures][]) {
     const theirs = torch.archs[arch];
     if (!theirs) continue;
-    const round = (x: number) => Number(x.toFixed(3));
+    const torchGflops = theirs.train ? (theirs.train.imagesPerSecond * figures.flops.training) / 1e9 : null;
     out[arch] = {
-      ...(figures.train && theirs.train ? { train: round(figures.train.imagesPerSecond / theirs.train.imagesPerSecond) } : {}),
-      ...(figures.infer && theirs.infer ? { infer: round(figures.infer.parallelImagesPerSecondAfterStartup / theirs.infer.imagesPerSecond) } : {}),
+      ...(figures.train && theirs.train ? { train: round3(figures.train.imagesPerSecond / theirs.train.imagesPerSecond) } : {}),
+      ...(figures.infer && theirs.infer ? { infer: round3(figures.infer.parallelImagesPerSecondAfterStartup / theirs.infer.imagesPerSecond) } : {}),
+      ...(torchGflops !== null ? { pytorchTrainGflops: round3(torchGflops) } : {}),
+      ...(torchGflops !== null && ceiling ? { halfOfPytorchNeedsShareOfCeiling: round3(torchGflops / 2 / ceiling.allCoresGflops) } : {}),
     };
   }
   return out;

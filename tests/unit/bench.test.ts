@@ -21,6 +21,11 @@ describe('npm run bench', () => {
     expect(Object.keys(report.archs)).toEqual(['mlp']);
     const mlp = report.archs.mlp;
     expect(mlp.train.imagesPerSecond).toBeGreaterThan(0);
+    // The arithmetic rate is images/s x the model's training flops (tests/unit/flops.test.ts).
+    expect(mlp.flops.training).toBeGreaterThan(mlp.flops.forward);
+    expect(mlp.train.gflops).toBeCloseTo((mlp.train.imagesPerSecond * mlp.flops.training) / 1e9, 2);
+    expect(report.ceiling).toMatchObject({ size: 256, repeats: 2, gflops: positive, threads: positive });
+    expect(report.ceiling.allCoresGflops).toBeCloseTo((report.ceiling.gflops * report.machine.cores) / report.ceiling.threads, 2);
     expect(mlp.infer.weights).toBe('fresh');
     for (const key of ['singleImagesPerSecond', 'parallelImagesPerSecond', 'parallelImagesPerSecondAfterStartup']) expect(mlp.infer[key], key).toBeGreaterThan(0);
     // The t10k labels are read: an untrained model scores near chance, never outside [0, 1].
@@ -36,6 +41,9 @@ describe('npm run bench', () => {
       expect(report.pytorch.archs.mlp.infer.imagesPerSecond).toBeGreaterThan(0);
       expect(report.ratios.mlp.train).toBeGreaterThan(0);
       expect(report.ratios.mlp.infer).toBeGreaterThan(0);
+      expect(report.pytorch.matMul).toMatchObject({ size: 256, gflops: positive });
+      expect(report.ratios.mlp.pytorchTrainGflops).toBeCloseTo((report.pytorch.archs.mlp.train.imagesPerSecond * mlp.flops.training) / 1e9, 2);
+      expect(report.ratios.mlp.halfOfPytorchNeedsShareOfCeiling).toBeCloseTo(report.ratios.mlp.pytorchTrainGflops / 2 / report.ceiling.allCoresGflops, 2);
     }
     // Import: both formats, a re-import that adds nothing; --quick writes 1,000 CSV rows.
     expect(report.import.machine).toBeUndefined();
