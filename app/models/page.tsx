@@ -69,7 +69,7 @@ function VersionRow({ version, canManage }: { version: ModelVersionSummary; canM
             {version.replayUsed !== null && <div className="text-xs text-gray-500">+ {version.replayUsed.toLocaleString('en')} replay</div>}
           </>
         ) : version.validationAccuracy !== null ? (
-          <span className="text-xs text-gray-500">trained from scratch; validation {pct(version.validationAccuracy)}</span>
+          <span className="text-xs text-gray-500">no human labels: trained offline (npm run train); validation {pct(version.validationAccuracy)}</span>
         ) : (
           '—'
         )}
