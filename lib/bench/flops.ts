@@ -16,31 +16,22 @@ export interface ModelFlops {
   training: number;
 }
 
-interface ConvLike {
-  getClassName(): string;
-  outputShape: tf.Shape | tf.Shape[];
-  getConfig(): tf.serialization.ConfigDict;
-  getWeights(): tf.Tensor[];
-}
-
 /** Multiply-adds x 2 of one layer for one image, from its kernel shape and output shape. */
-function layerFlops(layer: ConvLike): number {
+function layerFlops(layer: tf.layers.Layer): number {
   const kind = layer.getClassName();
-  if (kind !== 'Conv2D' && kind !== 'Dense') return 0;
-  const kernel = layer.getWeights()[0];
-  if (!kernel) return 0;
-  const out = layer.outputShape as (number | null)[];
+  const kernel = layer.weights[0];
+  if ((kind !== 'Conv2D' && kind !== 'Dense') || !kernel) return 0;
   if (kind === 'Dense') {
     const [inputs, units] = kernel.shape as [number, number];
     return 2 * inputs * units;
   }
   const [kh, kw, ci, co] = kernel.shape as [number, number, number, number];
-  const [, oh, ow] = out as [null, number, number, number];
+  const [, oh, ow] = layer.outputShape as [null, number, number, number];
   return 2 * oh * ow * co * kh * kw * ci;
 }
 
 export function modelFlops(model: tf.LayersModel): ModelFlops {
-  const perLayer = model.layers.map((layer) => layerFlops(layer as unknown as ConvLike)).filter((f) => f > 0);
+  const perLayer = model.layers.map(layerFlops).filter((f) => f > 0);
   const forward = perLayer.reduce((a, b) => a + b, 0);
   const firstInputGradient = perLayer[0] ?? 0;
   return { forward, training: 3 * forward - firstInputGradient };
