@@ -16,6 +16,7 @@ const TrainArgs = z.object({
   'val-size': z.coerce.number().int().min(100).max(30000).default(5000),
   limit: z.coerce.number().int().min(1).optional(),
   'no-augment': z.boolean().default(false),
+  'no-dropout': z.boolean().default(false),
   dataset: z.string().optional(),
   finalize: z.boolean().default(false),
   'init-from': z.string().min(1).optional(),
@@ -33,6 +34,7 @@ await runCli(async () => {
       'val-size': { type: 'string' },
       limit: { type: 'string' },
       'no-augment': { type: 'boolean' },
+      'no-dropout': { type: 'boolean' },
       dataset: { type: 'string' },
       finalize: { type: 'boolean' },
       'init-from': { type: 'string' },
@@ -59,6 +61,7 @@ await runCli(async () => {
     limit: args.limit,
     initFrom: args['init-from'],
     augment: !args['no-augment'],
+    dropout: !args['no-dropout'],
     onBatch: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r  batch ${done}/${total}`);
     },

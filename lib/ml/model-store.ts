@@ -16,6 +16,9 @@ export const ModelMeta = z.object({
   seed: z.number().int(),
   /** The model folder this one was fine-tuned from; absent when trained from scratch. */
   initFrom: z.string().optional(),
+  /** How the last run fitted: with augmentation, with dropout (absent: both on). */
+  augment: z.boolean().optional(),
+  dropout: z.boolean().optional(),
   backend: z.string(),
   trainedAt: z.string(),
   trainingSeconds: z.number(),

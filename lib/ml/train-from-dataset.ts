@@ -41,6 +41,8 @@ export interface TrainFromDatasetOptions {
   /** Start from this saved model's weights (fine-tuning) instead of a fresh initialisation. */
   initFrom?: string;
   augment: boolean;
+  /** false: dropout layers are skipped while fitting (see trainModel). */
+  dropout?: boolean;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
 }
@@ -146,6 +148,8 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       params: model.countParams(),
       seed: options.seed,
       ...(options.initFrom ? { initFrom: options.initFrom } : {}),
+      augment: options.augment,
+      dropout: options.dropout ?? true,
       backend,
       trainedAt: new Date().toISOString(),
       trainingSeconds: (performance.now() - started) / 1000,
@@ -175,6 +179,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     learningRate: options.learningRate,
     seed: options.seed,
     augment: options.augment ? DEFAULT_AUGMENT : null,
+    dropout: options.dropout,
     onEpoch: options.onEpoch,
     onBatch: options.onBatch,
     // A checkpoint after every better epoch: a run stopped early still leaves its best model.

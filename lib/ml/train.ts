@@ -41,6 +41,11 @@ export interface TrainOptions {
    * later layer sees.
    */
   inferenceModeLayers?: boolean;
+  /**
+   * false: dropout layers are skipped while fitting (their rate is kept for saving). For
+   * continuing a trained model with augmentation alone, when it underfits with both.
+   */
+  dropout?: boolean;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
   /**
@@ -55,6 +60,11 @@ export interface TrainResult {
   bestEpoch: number;
   imagesPerSecond: number;
   seconds: number;
+}
+
+/** The model's dropout layers; `rate` is private in tfjs-layers but read on every call. */
+function dropoutLayers(model: tf.LayersModel): { rate: number }[] {
+  return model.layers.filter((layer) => layer.getClassName() === 'Dropout') as unknown as { rate: number }[];
 }
 
 function oneHotBatch(labels: Uint8Array, indices: ArrayLike<number>, k: number): tf.Tensor2D {
@@ -89,6 +99,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   // every trainable variable the engine happens to hold.
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const rng = createRng(seed);
+  const dropoutOff = options.dropout === false ? dropoutLayers(model) : [];
+  const dropoutRates = dropoutOff.map((layer) => layer.rate);
   const history: EpochReport[] = [];
   const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
@@ -103,6 +115,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     const order = shuffledIndices(train.count, rng);
     const batches = Math.floor(train.count / batchSize);
     let lossSum = 0;
+    for (const layer of dropoutOff) layer.rate = 0;
     for (let b = 0; b < batches; b++) {
       const indices = order.subarray(b * batchSize, (b + 1) * batchSize);
       if (augment) augmentBatch({ pixels: train.pixels, indices, rng, out: batchFloats, augment });
@@ -114,6 +127,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       tf.dispose([xs, ys, loss!]);
       options.onBatch?.(b + 1, batches);
     }
+    dropoutOff.forEach((layer, i) => (layer.rate = dropoutRates[i]!));
     const epochTrainMs = performance.now() - epochStart;
     trainingMs += epochTrainMs;
     trainedImages += batches * batchSize;

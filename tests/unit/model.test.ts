@@ -8,7 +8,7 @@ import { loadClassifier } from '@/lib/ml/classifier';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { ARCHITECTURES, createModel } from '@/lib/ml/model';
 import { saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
-import { trainModel } from '@/lib/ml/train';
+import { evaluateLoss, trainModel } from '@/lib/ml/train';
 import { predictLogits } from '@/lib/ml/predict';
 import { createRng } from '@/lib/ml/random';
 
@@ -50,6 +50,25 @@ describe('models', () => {
     expect(result.history[0]!.loss).toBeGreaterThan(result.history.at(-1)!.loss);
     expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
     model.dispose();
+  });
+
+  it('dropout: false skips dropout while fitting and keeps the layers\' rates', async () => {
+    // With a learning rate too small to move the weights, the mean training loss of an mlp
+    // (no batch norm) equals its prediction-time loss exactly when dropout is skipped.
+    const train = syntheticSet(320, 4);
+    const fit = async (dropout: boolean) => {
+      const model = createModel('mlp', { numClasses: K, seed: 5 });
+      const result = await trainModel({ model, train, validation: train, numClasses: K, epochs: 1, batchSize: 32, learningRate: 1e-12, augment: null, dropout });
+      const atPrediction = await evaluateLoss(model, train, K);
+      const rates = model.layers.filter((l) => l.getClassName() === 'Dropout').map((l) => l.getConfig().rate);
+      model.dispose();
+      return { gap: Math.abs(result.history[0]!.loss - atPrediction.loss), rates };
+    };
+    const off = await fit(false);
+    const on = await fit(true);
+    expect(off.gap).toBeLessThan(1e-5);
+    expect(on.gap).toBeGreaterThan(1e-3);
+    expect(off.rates).toEqual([0.2]);
   });
 
   it('save -> load round trip predicts the same, and predict leaks no tensor', async () => {
