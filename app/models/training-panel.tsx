@@ -19,10 +19,14 @@ export interface TrainingJobView {
   finishedAt: string | null;
 }
 
-const POLL_MS = 2000;
+/** Poll fast while a job is queued or running, slowly otherwise (the worker may start one). */
+const LIVE_POLL_MS = 2000;
+const IDLE_POLL_MS = 10_000;
 const REASONS: Record<string, string> = { manual: 'train now', labels: 'enough new labels', timer: 'timer' };
 
 const isLive = (job: TrainingJobView) => job.status === 'queued' || job.status === 'running';
+/** A job never seen before counts as live: it was queued and ended between two polls. */
+const wasLive = (status: TrainingJobView['status'] | undefined) => status === undefined || status === 'queued' || status === 'running';
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
@@ -87,28 +91,27 @@ function JobRow({ job }: { job: TrainingJobView }) {
 }
 
 /**
- * "Train now" and the catalogue's training jobs. While one is queued or running it polls the
- * jobs route every 2 s; when one ends it refreshes the page, so the new version row appears.
+ * "Train now" and the catalogue's training jobs. It polls the jobs route every 2 s while a job
+ * is queued or running and every 10 s otherwise, so a training the worker starts on its own
+ * shows up too; when a job ends it refreshes the page, so the new version row appears.
  */
 export function TrainingPanel({ catalogueId, slug, initialJobs }: { catalogueId: number; slug: string; initialJobs: TrainingJobView[] }) {
   const router = useRouter();
   const [jobs, setJobs] = useState(initialJobs);
   const [pollError, setPollError] = useState<string | null>(null);
   const train = useFormAction(trainNowAction, { resetAfter: 'never' });
-  const liveIds = useRef(new Set(initialJobs.filter(isLive).map((j) => j.id)));
-  const [wanted, setWanted] = useState(0);
-  const live = jobs.some(isLive);
+  // Each job's status as last seen: a job that was live, or was never seen, and has now ended
+  // means a new version row may be waiting on the server.
+  const seen = useRef(new Map(initialJobs.map((j) => [j.id, j.status])));
+  const [queuedHere, setQueuedHere] = useState(0);
+  const live = jobs.some(isLive) || queuedHere > 0;
 
-  // A job just queued from this page: poll even before it shows in the list.
+  // A job just queued from this page: poll fast even before it shows in the list.
   useEffect(() => {
-    if (train.state?.ok) {
-      liveIds.current.add(train.state.data.jobId);
-      setWanted((n) => n + 1);
-    }
+    if (train.state?.ok) setQueuedHere((n) => n + 1);
   }, [train.state]);
 
   useEffect(() => {
-    if (!live && wanted === 0) return;
     let cancelled = false;
     const poll = async () => {
       try {
@@ -121,22 +124,21 @@ export function TrainingPanel({ catalogueId, slug, initialJobs }: { catalogueId:
         }
         setPollError(null);
         setJobs(body.jobs);
-        const ended = body.jobs.filter((j) => liveIds.current.has(j.id) && !isLive(j));
-        for (const j of ended) liveIds.current.delete(j.id);
-        for (const j of body.jobs.filter(isLive)) liveIds.current.add(j.id);
+        const ended = body.jobs.filter((j) => !isLive(j) && wasLive(seen.current.get(j.id)));
+        for (const j of body.jobs) seen.current.set(j.id, j.status);
         if (ended.length > 0) router.refresh();
-        if (!body.jobs.some(isLive)) setWanted(0);
+        if (!body.jobs.some(isLive)) setQueuedHere(0);
       } catch {
         if (!cancelled) setPollError('Could not reach the server to follow the training.');
       }
     };
-    void poll();
-    const timer = setInterval(poll, POLL_MS);
+    if (live) void poll();
+    const timer = setInterval(poll, live ? LIVE_POLL_MS : IDLE_POLL_MS);
     return () => {
       cancelled = true;
       clearInterval(timer);
     };
-  }, [live, wanted, slug, router]);
+  }, [live, queuedHere, slug, router]);
 
   return (
     <div className="mt-4" data-testid="training-panel">
