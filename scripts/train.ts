@@ -17,6 +17,7 @@ const TrainArgs = z.object({
   limit: z.coerce.number().int().min(1).optional(),
   'no-augment': z.boolean().default(false),
   'no-dropout': z.boolean().default(false),
+  replicas: z.coerce.number().int().min(1).max(64).default(1),
   dataset: z.string().optional(),
   finalize: z.boolean().default(false),
   'init-from': z.string().min(1).optional(),
@@ -35,6 +36,7 @@ await runCli(async () => {
       limit: { type: 'string' },
       'no-augment': { type: 'boolean' },
       'no-dropout': { type: 'boolean' },
+      replicas: { type: 'string' },
       dataset: { type: 'string' },
       finalize: { type: 'boolean' },
       'init-from': { type: 'string' },
@@ -62,6 +64,7 @@ await runCli(async () => {
     initFrom: args['init-from'],
     augment: !args['no-augment'],
     dropout: !args['no-dropout'],
+    replicas: args.replicas,
     onBatch: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r  batch ${done}/${total}`);
     },

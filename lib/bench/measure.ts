@@ -43,14 +43,14 @@ function firstImages(data: LabelledImages, count: number): LabelledImages {
  * short run warms up kernel compilation and the wasm heap; trainModel's own figure excludes
  * its validation pass.
  */
-export async function measureTraining(options: { arch: Architecture; train: LabelledImages; numClasses: number; steps: number; warmupSteps: number; batchSize: number; onBatch?: (done: number, total: number) => void }): Promise<TrainingFigures> {
+export async function measureTraining(options: { arch: Architecture; train: LabelledImages; numClasses: number; steps: number; warmupSteps: number; batchSize: number; replicas?: number; onBatch?: (done: number, total: number) => void }): Promise<TrainingFigures> {
   const { batchSize } = options;
   const need = options.steps * batchSize;
   if (need > options.train.count) throw new Error(`${options.steps} steps of ${batchSize} need ${need} images; the training set has ${options.train.count}.`);
   const model = createModel(options.arch, { numClasses: options.numClasses, seed: 1 });
   const validation = firstImages(options.train, Math.min(batchSize, options.train.count));
   try {
-    const common = { model, validation, numClasses: options.numClasses, epochs: 1, batchSize, seed: 1, onBatch: options.onBatch };
+    const common = { model, validation, numClasses: options.numClasses, epochs: 1, batchSize, seed: 1, replicas: options.replicas, onBatch: options.onBatch };
     if (options.warmupSteps > 0) await trainModel({ ...common, train: firstImages(options.train, options.warmupSteps * batchSize) });
     const result = await trainModel({ ...common, train: firstImages(options.train, need) });
     return { imagesPerSecond: result.imagesPerSecond, steps: options.steps, batchSize, seconds: need / result.imagesPerSecond };

@@ -52,6 +52,8 @@ export interface ArchFigures {
   flops: ModelFlops;
   /** With `gflops`: images/s x flops.training, the arithmetic rate training sustained. */
   train?: TrainingFigures & { gflops: number };
+  /** The same training spread over `replicas` threads, one per core (trainModel's `replicas`). */
+  trainReplicas?: TrainingFigures & { gflops: number; replicas: number };
   infer?: InferenceFigures;
 }
 
@@ -80,6 +82,8 @@ export interface BenchReport {
 
 export interface ArchRatios {
   train?: number;
+  /** trainReplicas (every core) / PyTorch (two threads). */
+  trainReplicas?: number;
   infer?: number;
   /** PyTorch's training rate in GFLOP/s (its images/s x the same flops per image). */
   pytorchTrainGflops?: number;
@@ -119,6 +123,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         train: { pixels: train.images.pixels, labels: train.labels, count: train.images.count },
       });
       figures.train = { ...measured, gflops: round3((measured.imagesPerSecond * figures.flops.training) / 1e9) };
+      const replicas = os.availableParallelism();
+      if (replicas > 1) {
+        log(`${arch}: the same on ${replicas} replicas`);
+        const spread = await measureTraining({
+          arch, numClasses: NUM_CLASSES, steps: sizes.trainSteps, warmupSteps: sizes.warmupSteps, batchSize: BATCH_SIZE, replicas,
+          train: { pixels: train.images.pixels, labels: train.labels, count: train.images.count },
+        });
+        figures.trainReplicas = { ...spread, replicas, gflops: round3((spread.imagesPerSecond * figures.flops.training) / 1e9) };
+      }
     }
     if (test) {
       const count = Math.min(sizes.inferCount, test.images.count);
@@ -160,7 +173,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     ...(queue ? { queue } : {}),
     ...(memory ? { memory } : {}),
     notes: [
-      'train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process\'s backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted).',
+      'train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process\'s backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted). trainReplicas: the same, data-parallel over one replica thread per core (each single-threaded wasm; gradients averaged each step, batch norm over each replica\'s shard); its worker start-up is not timed, its first steps are.',
       'ceiling: the best square float32 matMul rate of this process\'s backend on its threads (XNNPACK\'s GEMM on wasm), and that rate times cores / threads: no training step runs its convolutions faster here. ratios.halfOfPytorchNeedsShareOfCeiling: the share of that all-cores rate that training at half PyTorch\'s images/s would have to sustain over the whole step.',
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
       'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
@@ -267,6 +280,7 @@ function ratiosOf(archs: BenchReport['archs'], torch: TorchBenchResult, ceiling:
     const torchGflops = theirs.train ? (theirs.train.imagesPerSecond * figures.flops.training) / 1e9 : null;
     out[arch] = {
       ...(figures.train && theirs.train ? { train: round3(figures.train.imagesPerSecond / theirs.train.imagesPerSecond) } : {}),
+      ...(figures.trainReplicas && theirs.train ? { trainReplicas: round3(figures.trainReplicas.imagesPerSecond / theirs.train.imagesPerSecond) } : {}),
       ...(figures.infer && theirs.infer ? { infer: round3(figures.infer.parallelImagesPerSecondAfterStartup / theirs.infer.imagesPerSecond) } : {}),
       ...(torchGflops !== null ? { pytorchTrainGflops: round3(torchGflops) } : {}),
       ...(torchGflops !== null && ceiling ? { halfOfPytorchNeedsShareOfCeiling: round3(torchGflops / 2 / ceiling.allCoresGflops) } : {}),

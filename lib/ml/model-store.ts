@@ -19,6 +19,8 @@ export const ModelMeta = z.object({
   /** How the last run fitted: with augmentation, with dropout (absent: both on). */
   augment: z.boolean().optional(),
   dropout: z.boolean().optional(),
+  /** Threads that computed each training step together (absent: 1). */
+  replicas: z.number().int().optional(),
   backend: z.string(),
   trainedAt: z.string(),
   trainingSeconds: z.number(),

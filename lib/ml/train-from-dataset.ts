@@ -43,6 +43,8 @@ export interface TrainFromDatasetOptions {
   augment: boolean;
   /** false: dropout layers are skipped while fitting (see trainModel). */
   dropout?: boolean;
+  /** Threads computing each step together (trainModel's `replicas`); default 1. */
+  replicas?: number;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
 }
@@ -150,6 +152,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       ...(options.initFrom ? { initFrom: options.initFrom } : {}),
       augment: options.augment,
       dropout: options.dropout ?? true,
+      replicas: options.replicas ?? 1,
       backend,
       trainedAt: new Date().toISOString(),
       trainingSeconds: (performance.now() - started) / 1000,
@@ -180,6 +183,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     seed: options.seed,
     augment: options.augment ? DEFAULT_AUGMENT : null,
     dropout: options.dropout,
+    replicas: options.replicas,
     onEpoch: options.onEpoch,
     onBatch: options.onBatch,
     // A checkpoint after every better epoch: a run stopped early still leaves its best model.

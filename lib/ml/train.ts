@@ -4,6 +4,7 @@ import { augmentBatch, type AugmentOptions, DEFAULT_AUGMENT } from '@/lib/ml/dat
 import { argmaxRows, predictLogits } from '@/lib/ml/predict';
 import { negativeLogLikelihood } from '@/lib/ml/calibration';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
+import { TrainReplicas } from '@/lib/ml/train-replicas';
 
 export interface LabelledImages {
   pixels: Uint8Array;
@@ -46,6 +47,11 @@ export interface TrainOptions {
    * continuing a trained model with augmentation alone, when it underfits with both.
    */
   dropout?: boolean;
+  /**
+   * Threads that compute each step's gradients together (data parallelism, see
+   * TrainReplicas): 1 trains in the calling thread alone; n adds n - 1 worker threads.
+   */
+  replicas?: number;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
   /**
@@ -67,10 +73,10 @@ function dropoutLayers(model: tf.LayersModel): { rate: number }[] {
   return model.layers.filter((layer) => layer.getClassName() === 'Dropout') as unknown as { rate: number }[];
 }
 
-function oneHotBatch(labels: Uint8Array, indices: ArrayLike<number>, k: number): tf.Tensor2D {
+function oneHotBatch(labels: Uint8Array, indices: ArrayLike<number>, k: number): Float32Array {
   const out = new Float32Array(indices.length * k);
   for (let i = 0; i < indices.length; i++) out[i * k + labels[indices[i]!]!] = 1;
-  return tf.tensor2d(out, [indices.length, k]);
+  return out;
 }
 
 /** Validation loss (mean NLL at T=1) and accuracy, without augmentation or dropout. */
@@ -101,6 +107,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const rng = createRng(seed);
   const dropoutOff = options.dropout === false ? dropoutLayers(model) : [];
   const dropoutRates = dropoutOff.map((layer) => layer.rate);
+  const replicas = (options.replicas ?? 1) > 1 ? await TrainReplicas.start({ model, variables: varList, count: options.replicas! - 1, training: !options.inferenceModeLayers, dropoutOff: options.dropout === false }) : null;
   const history: EpochReport[] = [];
   const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
@@ -110,48 +117,57 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let trainingMs = 0;
   const started = performance.now();
 
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const epochStart = performance.now();
-    const order = shuffledIndices(train.count, rng);
-    const batches = Math.floor(train.count / batchSize);
-    let lossSum = 0;
-    for (const layer of dropoutOff) layer.rate = 0;
-    for (let b = 0; b < batches; b++) {
-      const indices = order.subarray(b * batchSize, (b + 1) * batchSize);
-      if (augment) augmentBatch({ pixels: train.pixels, indices, rng, out: batchFloats, augment });
-      else for (let i = 0; i < batchSize; i++) for (let p = 0; p < PIXELS_PER_IMAGE; p++) batchFloats[i * PIXELS_PER_IMAGE + p] = train.pixels[indices[i]! * PIXELS_PER_IMAGE + p]! / 255;
-      const xs = tf.tensor4d(batchFloats, [batchSize, IMAGE_SIZE, IMAGE_SIZE, 1]);
-      const ys = oneHotBatch(train.labels, indices, k);
-      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: !options.inferenceModeLayers }) as tf.Tensor) as tf.Scalar, true, varList);
-      lossSum += (await loss!.data())[0]!;
-      tf.dispose([xs, ys, loss!]);
-      options.onBatch?.(b + 1, batches);
-    }
-    dropoutOff.forEach((layer, i) => (layer.rate = dropoutRates[i]!));
-    const epochTrainMs = performance.now() - epochStart;
-    trainingMs += epochTrainMs;
-    trainedImages += batches * batchSize;
-    const val = await evaluateLoss(model, validation, k);
-    const learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
-    const report: EpochReport = { epoch, loss: lossSum / batches, valLoss: val.loss, valAccuracy: val.accuracy, learningRate, seconds: (performance.now() - epochStart) / 1000 };
-    history.push(report);
-    options.onEpoch?.(report);
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const epochStart = performance.now();
+      const order = shuffledIndices(train.count, rng);
+      const batches = Math.floor(train.count / batchSize);
+      let lossSum = 0;
+      for (const layer of dropoutOff) layer.rate = 0;
+      for (let b = 0; b < batches; b++) {
+        const indices = order.subarray(b * batchSize, (b + 1) * batchSize);
+        if (augment) augmentBatch({ pixels: train.pixels, indices, rng, out: batchFloats, augment });
+        else for (let i = 0; i < batchSize; i++) for (let p = 0; p < PIXELS_PER_IMAGE; p++) batchFloats[i * PIXELS_PER_IMAGE + p] = train.pixels[indices[i]! * PIXELS_PER_IMAGE + p]! / 255;
+        const oneHot = oneHotBatch(train.labels, indices, k);
+        if (replicas) {
+          lossSum += await replicas.step(optimizer, batchFloats, oneHot, batchSize, k);
+        } else {
+          const xs = tf.tensor4d(batchFloats, [batchSize, IMAGE_SIZE, IMAGE_SIZE, 1]);
+          const ys = tf.tensor2d(oneHot, [batchSize, k]);
+          const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: !options.inferenceModeLayers }) as tf.Tensor) as tf.Scalar, true, varList);
+          lossSum += (await loss!.data())[0]!;
+          tf.dispose([xs, ys, loss!]);
+        }
+        options.onBatch?.(b + 1, batches);
+      }
+      dropoutOff.forEach((layer, i) => (layer.rate = dropoutRates[i]!));
+      const epochTrainMs = performance.now() - epochStart;
+      trainingMs += epochTrainMs;
+      trainedImages += batches * batchSize;
+      const val = await evaluateLoss(model, validation, k);
+      const learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
+      const report: EpochReport = { epoch, loss: lossSum / batches, valLoss: val.loss, valAccuracy: val.accuracy, learningRate, seconds: (performance.now() - epochStart) / 1000 };
+      history.push(report);
+      options.onEpoch?.(report);
 
-    if (val.loss < best.loss - 1e-4) {
-      tf.dispose(best.weights ?? []);
-      best = { loss: val.loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
-      sinceImproved = 0;
-      sinceLrChange = 0;
-      await options.onImproved?.({ epoch, history: [...history], validationLogits: val.logits });
-    } else {
-      sinceImproved++;
-      sinceLrChange++;
-      if (sinceImproved >= stopPatience) break;
-      if (sinceLrChange >= lrPatience) {
-        (optimizer as unknown as { learningRate: number }).learningRate = Math.max(learningRate * 0.5, 1e-5);
+      if (val.loss < best.loss - 1e-4) {
+        tf.dispose(best.weights ?? []);
+        best = { loss: val.loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+        sinceImproved = 0;
         sinceLrChange = 0;
+        await options.onImproved?.({ epoch, history: [...history], validationLogits: val.logits });
+      } else {
+        sinceImproved++;
+        sinceLrChange++;
+        if (sinceImproved >= stopPatience) break;
+        if (sinceLrChange >= lrPatience) {
+          (optimizer as unknown as { learningRate: number }).learningRate = Math.max(learningRate * 0.5, 1e-5);
+          sinceLrChange = 0;
+        }
       }
     }
+  } finally {
+    await replicas?.dispose();
   }
   if (best.weights) {
     model.setWeights(best.weights);

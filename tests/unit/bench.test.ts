@@ -24,6 +24,9 @@ describe('npm run bench', () => {
     // The arithmetic rate is images/s x the model's training flops (tests/unit/flops.test.ts).
     expect(mlp.flops.training).toBeGreaterThan(mlp.flops.forward);
     expect(mlp.train.gflops).toBeCloseTo((mlp.train.imagesPerSecond * mlp.flops.training) / 1e9, 2);
+    // Data-parallel training over one replica per core, wherever there is more than one core.
+    if (report.machine.cores > 1) expect(mlp.trainReplicas).toMatchObject({ replicas: report.machine.cores, imagesPerSecond: positive, steps: mlp.train.steps });
+    else expect(mlp.trainReplicas).toBeUndefined();
     expect(report.ceiling).toMatchObject({ size: 256, repeats: 2, gflops: positive, threads: positive });
     expect(report.ceiling.allCoresGflops).toBeCloseTo((report.ceiling.gflops * report.machine.cores) / report.ceiling.threads, 2);
     expect(mlp.infer.weights).toBe('fresh');
