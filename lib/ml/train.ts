@@ -107,6 +107,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const rng = createRng(seed);
   const dropoutOff = options.dropout === false ? dropoutLayers(model) : [];
   const dropoutRates = dropoutOff.map((layer) => layer.rate);
+  const restoreDropout = () => dropoutOff.forEach((layer, i) => (layer.rate = dropoutRates[i]!));
   const replicas = (options.replicas ?? 1) > 1 ? await TrainReplicas.start({ model, variables: varList, count: options.replicas! - 1, training: !options.inferenceModeLayers, dropoutOff: options.dropout === false }) : null;
   const history: EpochReport[] = [];
   const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
@@ -140,7 +141,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         }
         options.onBatch?.(b + 1, batches);
       }
-      dropoutOff.forEach((layer, i) => (layer.rate = dropoutRates[i]!));
+      restoreDropout();
       const epochTrainMs = performance.now() - epochStart;
       trainingMs += epochTrainMs;
       trainedImages += batches * batchSize;
@@ -167,6 +168,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       }
     }
   } finally {
+    restoreDropout();
     await replicas?.dispose();
   }
   if (best.weights) {
