@@ -20,9 +20,8 @@ describe('the shipped production model', () => {
     expect(meta.params).toBeLessThan(1_000_000);
   });
 
-  // Issue 2 asks for 93.5%; the model shipped now measures 93.35% (README, "Shipped model").
-  // This floor guards against a regression of what ships, it does not claim the goal.
-  it('scores at least 93% on the t10k test set, and temperature scaling lowers ECE', () => {
+  // Issue 2's floor; the model shipped now measures 93.62% (README, "Shipped model").
+  it('scores at least 93.5% on the t10k test set, and temperature scaling lowers ECE', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/evaluate.ts', '--idx', 'datasets/fashion-mnist', '--split', 't10k', '--json'], {
       cwd: root,
       encoding: 'utf8',
@@ -32,7 +31,7 @@ describe('the shipped production model', () => {
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { n: number; accuracy: number; ece: number; eceUncalibrated: number; perClass: unknown[]; confusion: number[][] };
     expect(report.n).toBe(10_000);
-    expect(report.accuracy).toBeGreaterThanOrEqual(0.93);
+    expect(report.accuracy).toBeGreaterThanOrEqual(0.935);
     expect(report.ece).toBeLessThan(report.eceUncalibrated);
     expect(report.perClass).toHaveLength(10);
     expect(report.confusion.flat().reduce((a, b) => a + b, 0)).toBe(10_000);
