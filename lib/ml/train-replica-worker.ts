@@ -63,13 +63,20 @@ async function init(message: ReplicaInit): Promise<void> {
 function step(message: ReplicaStep): { grads: Float32Array[]; loss: number } {
   const net = model!;
   if (message.weights) variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(message.weights![i]!, v.shape))));
-  return tf.tidy(() => {
+  // Tensors out of the tidy, arrays after it: tidy searches what it returns for tensors to
+  // keep, element by element, which costs ~0.3 s a step on half a million floats.
+  const { value, grads } = tf.tidy(() => {
     const xs = tf.tensor4d(message.xs, [message.n, IMAGE_SIZE, IMAGE_SIZE, 1]);
     const ys = tf.tensor2d(message.ys, [message.n, message.k]);
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, net.apply(xs, { training }) as tf.Tensor) as tf.Scalar, variables);
-    // Copies: a backend may hand out its own storage, which must not be transferred away.
-    return { grads: variables.map((v) => Float32Array.from(grads[v.name]!.dataSync())), loss: value.dataSync()[0]! };
+    const result = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, net.apply(xs, { training }) as tf.Tensor) as tf.Scalar, variables);
+    return { value: result.value, grads: variables.map((v) => result.grads[v.name]!) };
   });
+  try {
+    // Copies: a backend may hand out its own storage, which must not be transferred away.
+    return { grads: grads.map((g) => (g.dataSync() as Float32Array).slice()), loss: value.dataSync()[0]! };
+  } finally {
+    tf.dispose([value, ...grads]);
+  }
 }
 
 port.on('message', (message: ReplicaInit | ReplicaStep) => {

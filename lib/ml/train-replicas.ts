@@ -78,7 +78,7 @@ export class TrainReplicas {
   static async start(options: { model: tf.LayersModel; variables: tf.Variable[]; count: number; training: boolean; dropoutOff: boolean }): Promise<TrainReplicas> {
     const { model } = options;
     const topology = model.toJSON(null, false) as ReplicaInit['topology'];
-    const weights = model.getWeights().map((w) => Float32Array.from(w.dataSync()));
+    const weights = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     const replicas = Array.from(
       { length: options.count },
       () =>
@@ -106,7 +106,7 @@ export class TrainReplicas {
    */
   async step(optimizer: tf.Optimizer, xs: Float32Array, ys: Float32Array, n: number, k: number): Promise<number> {
     const [own, ...shards] = shardBatch(n, this.replicas.length + 1);
-    const weights = this.weightsChanged ? this.variables.map((v) => Float32Array.from(v.dataSync())) : null;
+    const weights = this.weightsChanged ? this.variables.map((v) => (v.dataSync() as Float32Array).slice()) : null;
     const remote = this.replicas.map((replica, i) => {
       const { start, n: count } = shards[i]!;
       const message: ReplicaStep = {
