@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { getEnv } from '@/lib/env';
@@ -5,6 +6,8 @@ import { badInput } from '@/lib/errors';
 import { ARCHITECTURES } from '@/lib/ml/model';
 import { finalizeSavedModel, trainFromDataset } from '@/lib/ml/train-from-dataset';
 import { runCli } from '@/scripts/cli';
+
+const MAX_REPLICAS = 16;
 
 const TrainArgs = z.object({
   arch: z.enum(ARCHITECTURES),
@@ -17,7 +20,8 @@ const TrainArgs = z.object({
   limit: z.coerce.number().int().min(1).optional(),
   'no-augment': z.boolean().default(false),
   'no-dropout': z.boolean().default(false),
-  replicas: z.coerce.number().int().min(1).max(64).default(1),
+  // One replica per core by default: data parallelism is what uses the second core (README).
+  replicas: z.coerce.number().int('a whole number of threads').min(1, 'at least 1 thread').max(MAX_REPLICAS, `at most ${MAX_REPLICAS} threads`).default(Math.min(os.availableParallelism(), MAX_REPLICAS)),
   dataset: z.string().optional(),
   finalize: z.boolean().default(false),
   'init-from': z.string().min(1).optional(),
