@@ -10,22 +10,9 @@ import { ARCHITECTURES, createModel } from '@/lib/ml/model';
 import { saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { evaluateLoss, trainModel } from '@/lib/ml/train';
 import { predictLogits } from '@/lib/ml/predict';
-import { createRng } from '@/lib/ml/random';
+import { syntheticSet } from './ml-fixtures';
 
 const K = 10;
-
-function syntheticSet(count: number, seed: number) {
-  // Class c lights up a horizontal band of rows c*2..c*2+4: trivially learnable.
-  const rng = createRng(seed);
-  const pixels = new Uint8Array(count * 784);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const c = i % K;
-    labels[i] = c;
-    for (let y = c * 2; y < c * 2 + 5; y++) for (let x = 4; x < 24; x++) pixels[i * 784 + y * 28 + x] = 150 + Math.floor(rng() * 100);
-  }
-  return { pixels, labels, count };
-}
 
 describe('models', () => {
   beforeAll(async () => {

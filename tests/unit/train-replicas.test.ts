@@ -2,24 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
 import { createModel } from '@/lib/ml/model';
-import { createRng } from '@/lib/ml/random';
 import { trainModel } from '@/lib/ml/train';
+import { syntheticSet } from './ml-fixtures';
 
 const K = 10;
-
-function syntheticSet(count: number, seed: number) {
-  // Class c lights up rows c*2..c*2+4 with noise: learnable, but not in one step.
-  const rng = createRng(seed);
-  const pixels = new Uint8Array(count * 784);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const c = i % K;
-    labels[i] = c;
-    for (let p = 0; p < 784; p++) pixels[i * 784 + p] = Math.floor(rng() * 60);
-    for (let y = c * 2; y < c * 2 + 5; y++) for (let x = 4; x < 24; x++) pixels[i * 784 + y * 28 + x] = 120 + Math.floor(rng() * 120);
-  }
-  return { pixels, labels, count };
-}
 
 describe('data-parallel training (replicas)', () => {
   beforeAll(async () => {
@@ -30,7 +16,7 @@ describe('data-parallel training (replicas)', () => {
   it('two replicas take the same steps as one thread when no layer looks at the batch', async () => {
     // mlp without dropout: the gradient of a batch's mean loss is the size-weighted mean of
     // its shards' gradients, so both runs must end with the same weights (up to rounding).
-    const train = syntheticSet(330, 1);
+    const train = syntheticSet(330, 1, { noise: 60 });
     const run = async (replicas: number) => {
       const model = createModel('mlp', { numClasses: K, seed: 11 });
       const result = await trainModel({ model, train, validation: train, numClasses: K, epochs: 2, batchSize: 33, learningRate: 1e-3, augment: null, dropout: false, replicas, seed: 5 });
@@ -55,8 +41,8 @@ describe('data-parallel training (replicas)', () => {
   }, 60_000);
 
   it('the cnn (batch norm, dropout) learns on three replicas and leaks no tensor', async () => {
-    const train = syntheticSet(384, 2);
-    const validation = syntheticSet(100, 3);
+    const train = syntheticSet(384, 2, { noise: 60 });
+    const validation = syntheticSet(100, 3, { noise: 60 });
     const before = tf.memory().numTensors;
     const model = createModel('cnn', { numClasses: K, seed: 3 });
     const created = tf.memory().numTensors;
