@@ -20,6 +20,14 @@ export function createModel(arch: Architecture, options: CreateModelOptions): tf
   return builders[arch]({ seed: 42, ...options });
 }
 
+/**
+ * The model's dropout layers, to skip them while fitting (set `rate` to 0, then back): `rate`
+ * is private in tfjs-layers but read on every call.
+ */
+export function dropoutLayers(model: tf.LayersModel): { rate: number }[] {
+  return model.layers.filter((layer) => layer.getClassName() === 'Dropout') as unknown as { rate: number }[];
+}
+
 function seededInit(seed: number, offset: number) {
   return tf.initializers.heNormal({ seed: seed + offset });
 }

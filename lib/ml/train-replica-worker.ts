@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { initBackend } from '@/lib/ml/backend';
 import { IMAGE_SIZE } from '@/lib/ml/classes';
+import { dropoutLayers } from '@/lib/ml/model';
 
 type Topology = Extract<Parameters<typeof tf.models.modelFromJSON>[0], { modelTopology: unknown }>['modelTopology'];
 
@@ -54,10 +55,11 @@ let training = true;
 async function init(message: ReplicaInit): Promise<void> {
   await initBackend();
   model = await tf.models.modelFromJSON({ modelTopology: message.topology });
-  model.setWeights(model.getWeights().map((w, i) => tf.tensor(message.weights[i]!, w.shape)));
+  const net = model;
+  tf.tidy(() => net.setWeights(net.getWeights().map((w, i) => tf.tensor(message.weights[i]!, w.shape))));
   variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   training = message.training;
-  if (message.dropoutOff) for (const layer of model.layers) if (layer.getClassName() === 'Dropout') (layer as unknown as { rate: number }).rate = 0;
+  if (message.dropoutOff) for (const layer of dropoutLayers(model)) layer.rate = 0;
 }
 
 function step(message: ReplicaStep): { grads: Float32Array[]; loss: number } {

@@ -3,6 +3,7 @@ import { PIXELS_PER_IMAGE, IMAGE_SIZE } from '@/lib/ml/classes';
 import { augmentBatch, type AugmentOptions, DEFAULT_AUGMENT } from '@/lib/ml/data';
 import { argmaxRows, predictLogits } from '@/lib/ml/predict';
 import { negativeLogLikelihood } from '@/lib/ml/calibration';
+import { dropoutLayers } from '@/lib/ml/model';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { TrainReplicas } from '@/lib/ml/train-replicas';
 
@@ -66,11 +67,6 @@ export interface TrainResult {
   bestEpoch: number;
   imagesPerSecond: number;
   seconds: number;
-}
-
-/** The model's dropout layers; `rate` is private in tfjs-layers but read on every call. */
-function dropoutLayers(model: tf.LayersModel): { rate: number }[] {
-  return model.layers.filter((layer) => layer.getClassName() === 'Dropout') as unknown as { rate: number }[];
 }
 
 function oneHotBatch(labels: Uint8Array, indices: ArrayLike<number>, k: number): Float32Array {
