@@ -1,27 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
+import { planShards } from '@/lib/ml/parallel-predict';
 import type { ReplicaInit, ReplicaMessage, ReplicaStep } from '@/lib/ml/train-replica-worker';
 
 /** See predict-worker.mjs: a plain-JS bootstrap that registers tsx before the .ts entry. */
 const WORKER_URL = new URL('./train-replica-worker.mjs', import.meta.url);
-
-/** One shard of a batch: `n` images from row `start`. */
-interface Shard {
-  start: number;
-  n: number;
-}
-
-/** Splits a batch of `size` into `parts` contiguous shards whose sizes differ by at most one. */
-function shardBatch(size: number, parts: number): Shard[] {
-  const shards: Shard[] = [];
-  for (let i = 0, start = 0; i < parts; i++) {
-    const n = Math.floor(size / parts) + (i < size % parts ? 1 : 0);
-    shards.push({ start, n });
-    start += n;
-  }
-  return shards;
-}
 
 class Replica {
   private pending: { resolve: (m: ReplicaMessage) => void; reject: (e: Error) => void } | null = null;
@@ -105,10 +89,10 @@ export class TrainReplicas {
    * spread over the calling thread and the replicas. Returns the batch's mean loss.
    */
   async step(optimizer: tf.Optimizer, xs: Float32Array, ys: Float32Array, n: number, k: number): Promise<number> {
-    const [own, ...shards] = shardBatch(n, this.replicas.length + 1);
+    const [own, ...shards] = planShards(n, this.replicas.length + 1);
     const weights = this.weightsChanged ? this.variables.map((v) => (v.dataSync() as Float32Array).slice()) : null;
     const remote = this.replicas.map((replica, i) => {
-      const { start, n: count } = shards[i]!;
+      const { start, count } = shards[i]!;
       const message: ReplicaStep = {
         type: 'step',
         weights,
@@ -121,32 +105,32 @@ export class TrainReplicas {
       return replica.request(message, [message.xs.buffer as ArrayBuffer, message.ys.buffer as ArrayBuffer]);
     });
     const local = tf.tidy(() => {
-      const x = tf.tensor4d(xs.subarray(0, own!.n * PIXELS_PER_IMAGE), [own!.n, IMAGE_SIZE, IMAGE_SIZE, 1]);
-      const y = tf.tensor2d(ys.subarray(0, own!.n * k), [own!.n, k]);
+      const x = tf.tensor4d(xs.subarray(0, own!.count * PIXELS_PER_IMAGE), [own!.count, IMAGE_SIZE, IMAGE_SIZE, 1]);
+      const y = tf.tensor2d(ys.subarray(0, own!.count * k), [own!.count, k]);
       const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, this.model.apply(x, { training: this.training }) as tf.Tensor) as tf.Scalar, this.variables);
       return { value, grads };
     });
-    let answers: ReplicaMessage[];
+    let answers: Extract<ReplicaMessage, { type: 'grads' }>[];
     try {
-      answers = await Promise.all(remote);
+      answers = (await Promise.all(remote)).map((answer) => {
+        if (answer.type !== 'grads') throw new Error(`training replica answered "${answer.type}" to a step.`);
+        return answer;
+      });
     } catch (error) {
       tf.dispose([local.value, ...Object.values(local.grads)]);
       throw error;
     }
-    let loss = (await local.value.data())[0]! * own!.n;
+    let loss = (await local.value.data())[0]! * own!.count;
     const averaged = tf.tidy(() => {
       const out: tf.NamedTensorMap = {};
       this.variables.forEach((v, j) => {
-        let sum = tf.mul(local.grads[v.name]!, own!.n);
-        answers.forEach((answer, i) => {
-          if (answer.type !== 'grads') throw new Error(`training replica answered "${answer.type}" to a step.`);
-          sum = tf.add(sum, tf.mul(tf.tensor(answer.grads[j]!, v.shape), shards[i]!.n));
-        });
+        let sum = tf.mul(local.grads[v.name]!, own!.count);
+        answers.forEach((answer, i) => (sum = tf.add(sum, tf.mul(tf.tensor(answer.grads[j]!, v.shape), shards[i]!.count))));
         out[v.name] = tf.div(sum, n);
       });
       return out;
     });
-    for (const [i, answer] of answers.entries()) if (answer.type === 'grads') loss += answer.loss * shards[i]!.n;
+    answers.forEach((answer, i) => (loss += answer.loss * shards[i]!.count));
     optimizer.applyGradients(averaged);
     tf.dispose([local.value, ...Object.values(local.grads), ...Object.values(averaged)]);
     this.weightsChanged = true;
