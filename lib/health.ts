@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { getDb } from '@/db/client';
 import { catalogues, modelVersions } from '@/db/schema';
-import { readWorkerStatus } from '@/lib/worker-status';
+import { readWorkerStatus } from '@/lib/jobs/worker-status';
 
 export interface Health {
   ok: boolean;

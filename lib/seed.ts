@@ -9,7 +9,7 @@ import { ensureCatalogue, importIdx } from '@/lib/import';
 import { bundledDatasetDir, HOLDOUT_FILES } from '@/lib/learning/demo-data';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { readModelMeta } from '@/lib/ml/model-store';
-import { registerInitialModel } from '@/lib/models';
+import { registerInitialModel } from '@/lib/models/active';
 
 export const DEMO_CATALOGUE = { slug: 'fashion-mnist', name: 'Fashion-MNIST (demo)', classNames: [...FASHION_MNIST_CLASSES] };
 

@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { openDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { fillSyntheticCatalogue } from '@/lib/bench/catalogue-fixture';
-import { measureCatalogueQueries } from '@/lib/bench/catalogue-queries';
+import { fillSyntheticCatalogue } from '@/scripts/bench/catalogue-fixture';
+import { measureCatalogueQueries } from '@/scripts/bench/catalogue-queries';
 import { runCli } from '@/scripts/cli';
 
 const Args = z.object({

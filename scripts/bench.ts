@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { BENCH_SECTIONS, runBench } from '@/lib/bench/run-bench';
-import { runLoopBench } from '@/lib/bench/loop';
-import { runImportBench } from '@/lib/bench/import';
+import { BENCH_SECTIONS, runBench } from '@/scripts/bench/run-bench';
+import { runLoopBench } from '@/scripts/bench/loop';
+import { runImportBench } from '@/scripts/bench/import';
 import { getEnv } from '@/lib/env';
 import { ARCHITECTURES } from '@/lib/ml/model';
-import { ensureWebBuild } from '@/lib/web-build';
+import { ensureWebBuild } from '@/scripts/lib/web-build';
 import { runCli } from '@/scripts/cli';
 
 const list = <T extends readonly [string, ...string[]]>(values: T) =>

@@ -21,7 +21,7 @@ SIDE = 28
 
 
 def read_idx(directory, name):
-    """One IDX file, raw or gzipped (raw wins, as lib/data/idx.ts does)."""
+    """One IDX file, raw or gzipped (raw wins, as lib/formats/idx.ts does)."""
     for candidate in (os.path.join(directory, name), os.path.join(directory, name + ".gz")):
         if os.path.exists(candidate):
             with open(candidate, "rb") as f:

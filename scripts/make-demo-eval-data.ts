@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { encodeIdxImages, encodeIdxLabels, readIdxSplit } from '@/lib/data/idx';
+import { encodeIdxImages, encodeIdxLabels, readIdxSplit } from '@/lib/formats/idx';
 import { getEnv } from '@/lib/env';
 import { badInput } from '@/lib/errors';
 import { bundledDatasetDir, buildDemoEvalSets, HOLDOUT_FILES, REPLAY_FILES } from '@/lib/learning/demo-data';

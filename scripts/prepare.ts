@@ -2,7 +2,7 @@ import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues } from '@/db/schema';
 import { getEnv } from '@/lib/env';
-import { scoreUnscoredItems } from '@/lib/scoring';
+import { scoreUnscoredItems } from '@/lib/routing/scoring';
 import { seedDemoIfEmpty, seedDemoUsersIfNone } from '@/lib/seed';
 
 /**

@@ -1,7 +1,7 @@
 import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues } from '@/db/schema';
-import { scoreUnscoredItems } from '@/lib/scoring';
+import { scoreUnscoredItems } from '@/lib/routing/scoring';
 import { runCli } from '@/scripts/cli';
 
 /** `npm run score`: scores and routes every unscored item of every catalogue. */

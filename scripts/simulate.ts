@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { getEnv } from '@/lib/env';
-import { runSimulateCommand, SimulateArgs } from '@/lib/sim/command';
-import { ensureWebBuild } from '@/lib/web-build';
+import { runSimulateCommand, SimulateArgs } from '@/scripts/sim/command';
+import { ensureWebBuild } from '@/scripts/lib/web-build';
 import { runCli } from '@/scripts/cli';
 
 // npm run simulate -- [--reviewers 4] [--error-rate 0.02] [--base shipped|small] [--threshold 0.9 | --target 0.98] [--quick] ...

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ensureWebBuild, KEEP_ALIVE_TIMEOUT_MS, nextBin } from '@/lib/web-build';
+import { ensureWebBuild, KEEP_ALIVE_TIMEOUT_MS, nextBin } from '@/scripts/lib/web-build';
 import { prepareDatabase } from './prepare';
 
 /**

@@ -5,7 +5,7 @@ import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
 import { WORKER_HANDLERS } from '@/lib/worker/handlers';
 import { exitOnSignals } from '@/lib/worker/shutdown';
 import { createWorker } from '@/lib/worker/worker-loop';
-import { writeWorkerStatus } from '@/lib/worker-status';
+import { writeWorkerStatus } from '@/lib/jobs/worker-status';
 
 /**
  * `npm run worker`: the background process beside the web server. It schedules scoring and

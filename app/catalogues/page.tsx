@@ -1,5 +1,5 @@
 import Link from 'next/link';
-import { countCatalogueSummaries } from '@/lib/catalogue-summary';
+import { countCatalogueSummaries } from '@/lib/catalogue/summary';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { Forbidden } from '../_components/forbidden';
 

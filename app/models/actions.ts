@@ -4,7 +4,7 @@ import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { requestRetrainNow } from '@/lib/learning/schedule';
-import { promoteAndRescore } from '@/lib/model-versions';
+import { promoteAndRescore } from '@/lib/models/versions';
 
 function idField(form: FormData, key: string): number {
   const value = form.get(key);

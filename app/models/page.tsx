@@ -4,9 +4,9 @@ import { getDb } from '@/db/client';
 import { catalogues } from '@/db/schema';
 import { can } from '@/lib/auth/permissions';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { listJobs } from '@/lib/job-list';
+import { listJobs } from '@/lib/jobs/list';
 import { countNewHumanLabels, getRetrainPolicy } from '@/lib/learning/schedule';
-import { listModelVersions, type Accuracy, type ModelVersionSummary } from '@/lib/model-versions';
+import { listModelVersions, type Accuracy, type ModelVersionSummary } from '@/lib/models/versions';
 import { TrainingPanel, type TrainingJobView } from './training-panel';
 import { VersionAction } from './version-action';
 

@@ -1,7 +1,7 @@
 import { getDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { pickReviewCatalogue, type ReviewCatalogue } from '@/lib/queue-overview';
+import { pickReviewCatalogue, type ReviewCatalogue } from '@/lib/review/overview';
 import { Forbidden } from '../_components/forbidden';
 import { FocusReview } from './_components/focus-review';
 import { ReviewUnavailable } from './_components/review-unavailable';

@@ -4,7 +4,7 @@ import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { setRetrainPolicy, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
-import { setRoutingRules, setThreshold, type SetRoutingRulesResult, type SetThresholdResult } from '@/lib/settings';
+import { setRoutingRules, setThreshold, type SetRoutingRulesResult, type SetThresholdResult } from '@/lib/routing/settings';
 
 function numberField(form: FormData, key: string): number {
   const value = form.get(key);

@@ -1,11 +1,11 @@
 import { Forbidden } from '@/app/_components/forbidden';
 import { getDb } from '@/db/client';
 import { catalogues } from '@/db/schema';
-import { countItemsByStatus } from '@/lib/catalogue-summary';
+import { countItemsByStatus } from '@/lib/catalogue/summary';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { findActiveModel } from '@/lib/models';
+import { findActiveModel } from '@/lib/models/active';
 import { countNewHumanLabels, getRetrainPolicy, listRetrainPolicyChanges } from '@/lib/learning/schedule';
-import { getRoutingSettings, listRoutingChanges, type RoutingChange } from '@/lib/settings';
+import { getRoutingSettings, listRoutingChanges, type RoutingChange } from '@/lib/routing/settings';
 import { ProjectionSection } from './projection-section';
 import { RetrainPolicyForm } from './retrain-policy-form';
 import { RoutingRulesForm } from './routing-rules-form';

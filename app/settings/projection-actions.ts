@@ -3,7 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
-import { applyTargetThreshold, type ApplyTargetResult } from '@/lib/target-threshold';
+import { applyTargetThreshold, type ApplyTargetResult } from '@/lib/routing/target-threshold';
 
 function numberField(form: FormData, key: string): number {
   const value = form.get(key);

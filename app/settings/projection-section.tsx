@@ -1,6 +1,6 @@
 import { getDb } from '@/db/client';
-import { projectThresholds } from '@/lib/projection';
-import { latestTargetAccuracy } from '@/lib/target-threshold';
+import { projectThresholds } from '@/lib/routing/projection';
+import { latestTargetAccuracy } from '@/lib/routing/target-threshold';
 import { ProjectionChart, type ChartPoint } from './projection-chart';
 import { TargetForm } from './target-form';
 

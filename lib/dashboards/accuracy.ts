@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModelMetrics } from '@/db/schema';
-import { storedHoldoutAccuracy, summarizeMetrics } from '@/lib/model-versions';
+import { storedHoldoutAccuracy, summarizeMetrics } from '@/lib/models/versions';
 import { auditMarkerSql, decidedCte, NO_AUDIT_MARKER, queryAll, queryGet, ratio, round, type Figure, type FigureContext } from './common';
 
 const ParentMeasure = z.object({ modelVersionId: z.number().int(), holdout: z.object({ correct: z.number().int().nonnegative(), total: z.number().int().nonnegative() }) });

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
-import { csvField } from '@/lib/export';
-import { requireCatalogue } from '@/lib/import/catalogues';
+import { csvField } from '@/lib/catalogue/export';
+import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
 import { auditAccuracyOverTime, catalogueAccuracyEstimate, holdoutAccuracyOverTime } from './accuracy';
 import type { Cell, Figure, FigureContext } from './common';
 import { classMetricsOnDecisions, confusionOnDecisions, reliabilityOnHoldout, riskCoverageOnHoldout } from './model-quality';
 import { overrideRateByClass } from './overrides';
-import { queueFlow, queueNow } from './queue';
+import { queueFlow, queueNow } from './review-queue';
 import { goldAgreementFigure, reviewerThroughput } from './reviewers';
 
 export { SOURCE_PHRASES, type Cell, type Figure, type FigureSource } from './common';

@@ -1,4 +1,4 @@
-import { findActiveModel } from '@/lib/models';
+import { findActiveModel } from '@/lib/models/active';
 import { classificationReport, expectedCalibrationError, riskCoverage } from '@/lib/ml/metrics';
 import { auditMarkerSql, decidedCte, NO_AUDIT_MARKER, queryAll, round, type Figure, type FigureContext } from './common';
 

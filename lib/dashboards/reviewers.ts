@@ -1,5 +1,5 @@
-import { goldAgreement } from '@/lib/gold';
-import { median } from '@/lib/reviewer-stats';
+import { goldAgreement } from '@/lib/review/gold';
+import { median } from '@/lib/review/reviewer-stats';
 import { HOUR_MS, queryAll, round, type Figure, type FigureContext } from './common';
 
 export type ReviewerThroughputRow = { reviewer: string; decisions: number; decisionsPerHour: number | null; medianSeconds: number | null };

@@ -3,12 +3,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { parseCsv } from '@/lib/data/csv';
-import { parseIdxImages, parseIdxLabels } from '@/lib/data/idx';
-import { readImageFiles } from '@/lib/data/images';
+import { parseCsv } from '@/lib/formats/csv';
+import { parseIdxImages, parseIdxLabels } from '@/lib/formats/idx';
+import { readImageFiles } from '@/lib/formats/images';
 import { AppError, badInput } from '@/lib/errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { requireCatalogue } from './catalogues';
+import { requireCatalogue } from '../catalogues';
 import { importItems, type ImportItem, type ImportResult } from './items';
 import { parseInput } from './parse-input';
 

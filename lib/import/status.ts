@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { catalogues, imports, items, ITEM_STATUSES, type ImportKind, type ItemStatus } from '@/db/schema';
 import { AppError } from '@/lib/errors';
-import { findActiveModel } from '@/lib/models';
+import { findActiveModel } from '@/lib/models/active';
 import { parseInput } from './parse-input';
 
 export interface ImportStatus {

@@ -7,7 +7,7 @@ import type { Db } from '@/db/client';
 import { catalogues, IMPORT_KINDS, imports, items, type Catalogue, type ImportKind } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError, badInput, isAppError } from '@/lib/errors';
-import { EnsureCatalogueInput, ensureCatalogue, findCatalogue, requireCatalogue } from './catalogues';
+import { EnsureCatalogueInput, ensureCatalogue, findCatalogue, requireCatalogue } from '../catalogues';
 import { importCsv, importIdx, importImages } from './files';
 import type { ImportResult } from './items';
 import { parseInput } from './parse-input';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ImageSet } from '@/lib/data/idx';
+import type { ImageSet } from '@/lib/formats/idx';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { DEFAULT_VALIDATION_SIZE, selectImages, splitTrainingIndices } from '@/lib/ml/train-from-dataset';
 import type { LabelledImages } from '@/lib/ml/train';

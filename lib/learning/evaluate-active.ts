@@ -2,10 +2,10 @@ import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { catalogues, items, predictions } from '@/db/schema';
-import { enqueueJob, type EnqueueResult } from '@/lib/jobs';
-import { latestJobOf } from '@/lib/job-payloads';
+import { enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
+import { latestJobOf } from '@/lib/jobs/payloads';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { findActiveModel } from '@/lib/models';
+import { findActiveModel } from '@/lib/models/active';
 import { ensureStoredPredictions, measureAccuracy } from './predictions';
 import { readHoldout } from './split';
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { fitTemperature, softmaxRows } from '@/lib/ml/calibration';
-import { DEFAULT_AUGMENT } from '@/lib/ml/data';
+import { DEFAULT_AUGMENT } from '@/lib/ml/model-input';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
 import { accuracyOfLogits, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
 import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';

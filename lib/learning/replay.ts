@@ -3,7 +3,7 @@ import path from 'node:path';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { items, type Catalogue } from '@/db/schema';
-import { parseIdxImages, parseIdxLabels, readIdxSplit } from '@/lib/data/idx';
+import { parseIdxImages, parseIdxLabels, readIdxSplit } from '@/lib/formats/idx';
 import { getEnv } from '@/lib/env';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { selectImages } from '@/lib/ml/train-from-dataset';

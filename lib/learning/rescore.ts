@@ -2,8 +2,8 @@ import { and, asc, eq, gt, inArray, isNull, notInArray } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { catalogues, items, leases, modelVersions, predictions, type ModelVersion, type RoutingReason } from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { requireActiveModel } from '@/lib/models';
-import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing-rules';
+import { requireActiveModel } from '@/lib/models/active';
+import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
 import { predictStored, type StoredPrediction } from './predictions';
 
 /** Items read (and predicted) per round; large rounds are sharded over both cores. */

@@ -5,9 +5,9 @@ import { catalogues, DEFAULT_RETRAIN_POLICY, items, modelVersions, reviews, sett
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
-import { latestJobOf, TRAIN_MAX_ATTEMPTS, TrainJobPayload, type TrainReason } from '@/lib/job-payloads';
-import { enqueueJob, type EnqueueResult } from '@/lib/jobs';
-import { findActiveModel } from '@/lib/models';
+import { latestJobOf, TRAIN_MAX_ATTEMPTS, TrainJobPayload, type TrainReason } from '@/lib/jobs/payloads';
+import { enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
+import { findActiveModel } from '@/lib/models/active';
 
 /**
  * When a catalogue's model is fine-tuned: after enough new human labels, on a timer, or when

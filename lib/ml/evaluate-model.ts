@@ -4,8 +4,8 @@
  */
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { parseCsv } from '@/lib/data/csv';
-import { readIdxSplit } from '@/lib/data/idx';
+import { parseCsv } from '@/lib/formats/csv';
+import { readIdxSplit } from '@/lib/formats/idx';
 import { AppError, badInput } from '@/lib/errors';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { pixelsToTensor } from '@/lib/ml/data';
+import { pixelsToTensor } from '@/lib/ml/model-input';
 
 export type TestTimeAugmentation = 'none' | 'hflip';
 

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { readIdxSplit } from '@/lib/data/idx';
+import { readIdxSplit } from '@/lib/formats/idx';
 import { initBackend } from '@/lib/ml/backend';
 import { fitTemperature, softmaxRows } from '@/lib/ml/calibration';
 import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { DEFAULT_AUGMENT } from '@/lib/ml/data';
+import { DEFAULT_AUGMENT } from '@/lib/ml/model-input';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
 import { createModel, type Architecture } from '@/lib/ml/model';
 import { badInput } from '@/lib/errors';

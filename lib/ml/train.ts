@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { PIXELS_PER_IMAGE, IMAGE_SIZE } from '@/lib/ml/classes';
-import { augmentBatch, type AugmentOptions, DEFAULT_AUGMENT } from '@/lib/ml/data';
+import { augmentBatch, type AugmentOptions, DEFAULT_AUGMENT } from '@/lib/ml/model-input';
 import { argmaxRows, predictLogits } from '@/lib/ml/predict';
 import { negativeLogLikelihood } from '@/lib/ml/calibration';
 import { dropoutLayers } from '@/lib/ml/model';

@@ -1,12 +1,12 @@
 import type { JobProgress } from '@/db/schema';
 import { getEnv } from '@/lib/env';
 import { parseInput } from '@/lib/import/parse-input';
-import { ScoreJobPayload, TrainJobPayload } from '@/lib/job-payloads';
+import { ScoreJobPayload, TrainJobPayload } from '@/lib/jobs/payloads';
 import { evaluateActiveOnHoldout, EvaluateJobPayload } from '@/lib/learning/evaluate-active';
 import { rescoreCatalogue } from '@/lib/learning/rescore';
 import { runRetrain, type RetrainProgress } from '@/lib/learning/retrain';
 import { getRetrainPolicy } from '@/lib/learning/schedule';
-import { scoreUnscoredItems } from '@/lib/scoring';
+import { scoreUnscoredItems } from '@/lib/routing/scoring';
 import type { JobHandler, JobHandlers } from './run-job';
 
 /**

@@ -1,7 +1,7 @@
 import type { Db } from '@/db/client';
 import type { JobProgress } from '@/db/schema';
 import { isAppError } from '@/lib/errors';
-import { reportJobProgress } from '@/lib/jobs';
+import { reportJobProgress } from '@/lib/jobs/lifecycle';
 
 export interface ReportOptions {
   /** Write now even if the last write was moments ago (an epoch's end, a new phase). */

@@ -1,7 +1,7 @@
 import type { Db } from '@/db/client';
 import type { Job, JobKind, JobProgress } from '@/db/schema';
 import { isAppError } from '@/lib/errors';
-import { completeJob, failJob } from '@/lib/jobs';
+import { completeJob, failJob } from '@/lib/jobs/lifecycle';
 import { createProgressReporter, type ProgressReporter } from './progress-reporter';
 
 export interface JobContext {

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { catalogues, items, modelVersions } from '@/db/schema';
-import { enqueueScoreJob, latestJobOf } from '@/lib/job-payloads';
+import { enqueueScoreJob, latestJobOf } from '@/lib/jobs/payloads';
 import { maybeEnqueueHoldoutEvaluation } from '@/lib/learning/evaluate-active';
 import { maybeEnqueueRetrain } from '@/lib/learning/schedule';
 

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '@/db/client';
 import type { Job, JobKind } from '@/db/schema';
-import { claimJob, releaseJob } from '@/lib/jobs';
+import { claimJob, releaseJob } from '@/lib/jobs/lifecycle';
 import { runClaimedJob, type JobHandlers, type JobOutcome, type RunningJob } from './run-job';
 import { scheduleJobs } from './schedule-jobs';
 

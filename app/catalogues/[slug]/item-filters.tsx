@@ -2,7 +2,7 @@
 
 import { useState } from 'react';
 import type { EvalRole, ItemStatus, LabelSource } from '@/db/schema';
-import type { ItemQuery } from '@/lib/catalogue-browse';
+import type { ItemQuery } from '@/lib/catalogue/browse';
 
 // Typed as records over the schema's unions, so a new value fails to compile here.
 export const STATUS_LABELS: Record<ItemStatus, string> = { unscored: 'Unscored', auto_accepted: 'Auto-accepted', needs_review: 'Needs review', reviewed: 'Reviewed' };

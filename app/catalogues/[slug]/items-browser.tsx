@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 import type { ItemStatus } from '@/db/schema';
-import type { ItemPage, ItemRow } from '@/lib/catalogue-browse';
+import type { ItemPage, ItemRow } from '@/lib/catalogue/browse';
 import { ItemFilters, STATUS_LABELS } from './item-filters';
 
 

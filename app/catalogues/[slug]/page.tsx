@@ -2,7 +2,7 @@ import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { getDb } from '@/db/client';
 import { can } from '@/lib/auth/permissions';
-import { listItems } from '@/lib/catalogue-browse';
+import { listItems } from '@/lib/catalogue/browse';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { Forbidden } from '../../_components/forbidden';

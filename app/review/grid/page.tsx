@@ -1,7 +1,7 @@
 import { getDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { countQueueByClass, pickReviewCatalogue, type ClassQueueCount, type ReviewCatalogue } from '@/lib/queue-overview';
+import { countQueueByClass, pickReviewCatalogue, type ClassQueueCount, type ReviewCatalogue } from '@/lib/review/overview';
 import { Forbidden } from '../../_components/forbidden';
 import { GridReview } from '../_components/grid-review';
 import { ReviewUnavailable } from '../_components/review-unavailable';

@@ -1,6 +1,6 @@
 import { getDb } from '@/db/client';
 import { apiRoute } from '@/lib/http/api-route';
-import { listJobs } from '@/lib/job-list';
+import { listJobs } from '@/lib/jobs/list';
 
 export const dynamic = 'force-dynamic';
 

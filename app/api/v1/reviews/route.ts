@@ -1,6 +1,6 @@
 import { getDb } from '@/db/client';
 import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { submitReview, SubmitReviewInput } from '@/lib/reviews';
+import { submitReview, SubmitReviewInput } from '@/lib/review/decisions';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,6 +1,6 @@
 import { getDb } from '@/db/client';
 import { apiRoute } from '@/lib/http/api-route';
-import { getItemDetail } from '@/lib/item-detail';
+import { getItemDetail } from '@/lib/catalogue/item-detail';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getDb } from '@/db/client';
 import { apiRoute, parseSearchParams } from '@/lib/http/api-route';
-import { reviewerStats } from '@/lib/reviews';
+import { reviewerStats } from '@/lib/review/decisions';
 
 export const dynamic = 'force-dynamic';
 

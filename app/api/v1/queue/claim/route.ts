@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { getDb } from '@/db/client';
 import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { requireCatalogue } from '@/lib/import/catalogues';
-import { claimNext } from '@/lib/queue';
+import { requireCatalogue } from '@/lib/catalogues';
+import { claimNext } from '@/lib/review/queue';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getDb } from '@/db/client';
 import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { releaseLeases } from '@/lib/queue-leases';
+import { releaseLeases } from '@/lib/review/leases';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { getDb } from '@/db/client';
 import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { requireCatalogue } from '@/lib/import/catalogues';
-import { submitGridKeepingLive } from '@/lib/review-actions';
-import { SubmitGridReviewInput } from '@/lib/reviews';
+import { requireCatalogue } from '@/lib/catalogues';
+import { submitGridKeepingLive } from '@/lib/review/grid-and-undo';
+import { SubmitGridReviewInput } from '@/lib/review/decisions';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getDb } from '@/db/client';
 import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { undoAndReclaim } from '@/lib/review-actions';
+import { undoAndReclaim } from '@/lib/review/grid-and-undo';
 
 export const dynamic = 'force-dynamic';
 

@@ -4,7 +4,7 @@ import { notFound } from 'next/navigation';
 import { getDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { getItemDetail, type ItemDetail, type ItemPrediction } from '@/lib/item-detail';
+import { getItemDetail, type ItemDetail, type ItemPrediction } from '@/lib/catalogue/item-detail';
 import { Forbidden } from '../../../../_components/forbidden';
 
 export const dynamic = 'force-dynamic';

@@ -1,5 +1,5 @@
 import { getDb } from '@/db/client';
-import { exportLabels } from '@/lib/export';
+import { exportLabels } from '@/lib/catalogue/export';
 import { apiRoute } from '@/lib/http/api-route';
 
 export const dynamic = 'force-dynamic';

@@ -1,5 +1,5 @@
 import { getDb } from '@/db/client';
-import { listItems } from '@/lib/catalogue-browse';
+import { listItems } from '@/lib/catalogue/browse';
 import { apiRoute } from '@/lib/http/api-route';
 
 export const dynamic = 'force-dynamic';

@@ -1,6 +1,6 @@
 import { getDb } from '@/db/client';
 import { apiRoute } from '@/lib/http/api-route';
-import { listModelVersions } from '@/lib/model-versions';
+import { listModelVersions } from '@/lib/models/versions';
 
 export const dynamic = 'force-dynamic';
 

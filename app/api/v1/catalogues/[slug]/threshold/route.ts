@@ -1,7 +1,7 @@
 import { getDb } from '@/db/client';
 import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { requireCatalogue } from '@/lib/import/catalogues';
-import { ThresholdChangeRequest, changeThreshold } from '@/lib/threshold-request';
+import { requireCatalogue } from '@/lib/catalogues';
+import { ThresholdChangeRequest, changeThreshold } from '@/lib/routing/threshold-request';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,6 +1,6 @@
 import { getDb } from '@/db/client';
 import { apiRoute } from '@/lib/http/api-route';
-import { requireCatalogue } from '@/lib/import/catalogues';
+import { requireCatalogue } from '@/lib/catalogues';
 import { requestRetrainNow } from '@/lib/learning/schedule';
 
 export const dynamic = 'force-dynamic';

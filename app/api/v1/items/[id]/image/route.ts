@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getDb } from '@/db/client';
 import { apiRoute } from '@/lib/http/api-route';
-import { renderItemPng } from '@/lib/item-image';
+import { renderItemPng } from '@/lib/catalogue/item-image';
 
 export const dynamic = 'force-dynamic';
 

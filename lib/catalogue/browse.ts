@@ -1,0 +1,249 @@
+import { and, asc, count, desc, eq, gte, inArray, lte, notExists, sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteSelect } from 'drizzle-orm/sqlite-core';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { EVAL_ROLES, ITEM_STATUSES, LABEL_SOURCES, items, predictions, type EvalRole, type ItemStatus, type LabelSource } from '@/db/schema';
+import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requireCatalogue } from '@/lib/catalogues';
+import { parseInput } from '@/lib/import/parse-input';
+import { findActiveModel } from '@/lib/models/active';
+
+export const ITEM_SORT_KEYS = ['id', 'confidence', 'predicted', 'label', 'labelSource', 'status'] as const;
+export type ItemSortKey = (typeof ITEM_SORT_KEYS)[number];
+export const MAX_PAGE_SIZE = 200;
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** Query-string values arrive as strings and an empty field means "no filter". */
+function optional<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
+}
+const ClassIndex = z.coerce.number().int('a class is a whole number').min(0, 'a class index is 0 or more');
+const Confidence = z.coerce.number().min(0, 'a confidence is between 0 and 1').max(1, 'a confidence is between 0 and 1');
+
+/**
+ * One page of a catalogue's items: the filters, sort and page the browser's URL carries.
+ * Shared by the route (strings, coerced) and direct callers (numbers).
+ */
+export const ListItemsInput = z
+  .object({
+    catalogue: z.string().min(1),
+    page: optional(z.coerce.number().int().min(1, 'pages start at 1')).default(1),
+    pageSize: optional(z.coerce.number().int().min(1).max(MAX_PAGE_SIZE, `a page holds at most ${MAX_PAGE_SIZE} items`)).default(DEFAULT_PAGE_SIZE),
+    sort: optional(z.enum(ITEM_SORT_KEYS, { error: `sort is one of ${ITEM_SORT_KEYS.join(', ')}` })).default('id'),
+    dir: optional(z.enum(['asc', 'desc'], { error: 'dir is asc or desc' })).default('asc'),
+    status: optional(z.enum(ITEM_STATUSES, { error: `status is one of ${ITEM_STATUSES.join(', ')}` })),
+    /** The active model's predicted class. */
+    predicted: optional(ClassIndex),
+    /** The current label. */
+    label: optional(ClassIndex),
+    labelSource: optional(z.enum(LABEL_SOURCES, { error: `labelSource is one of ${LABEL_SOURCES.join(', ')}` })),
+    evalRole: optional(z.enum(EVAL_ROLES, { error: `evalRole is one of ${EVAL_ROLES.join(', ')}` })),
+    /** Inclusive bounds on the active model's calibrated confidence. */
+    minConfidence: optional(Confidence),
+    maxConfidence: optional(Confidence),
+  })
+  .refine((v) => v.minConfidence === undefined || v.maxConfidence === undefined || v.minConfidence <= v.maxConfidence, {
+    path: ['minConfidence'],
+    message: 'minConfidence cannot be above maxConfidence',
+  });
+export type ListItemsInput = z.input<typeof ListItemsInput>;
+export type ItemQuery = z.output<typeof ListItemsInput>;
+
+export interface ItemRow {
+  id: number;
+  status: ItemStatus;
+  currentLabel: number | null;
+  currentLabelName: string | null;
+  labelSource: LabelSource | null;
+  /** Of the catalogue's active model; null when it has not scored the item. */
+  predictedClass: number | null;
+  predictedClassName: string | null;
+  confidence: number | null;
+  evalRole: EvalRole | null;
+}
+
+export interface ItemPage {
+  catalogue: { slug: string; name: string; classNames: string[] };
+  activeModel: { id: number; name: string } | null;
+  query: ItemQuery;
+  total: number;
+  rows: ItemRow[];
+}
+
+/**
+ * A page of a catalogue's items with the active model's prediction, filtered and sorted on
+ * the server (a catalogue may hold 100,000 items). Two steps: the page's ids from a query
+ * that the indexes can answer without reading item rows (see `findPageIds`), then those rows.
+ */
+export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null }): ItemPage {
+  const actor = requirePermission(input.actor, 'catalogue.read');
+  const query = parseInput(ListItemsInput, input);
+  const catalogue = requireCatalogue(db, query.catalogue);
+  const model = findActiveModel(db, catalogue.id);
+  // Gold items measure reviewers: a reviewer must not find them, nor their known labels.
+  const { ids, total } = findPageIds(db, { query, catalogueId: catalogue.id, modelId: model?.id ?? null, hideGold: !can(actor.role, 'evaluation.read') });
+  const className = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
+  return {
+    catalogue: { slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames },
+    activeModel: model ? { id: model.id, name: model.name } : null,
+    query,
+    total,
+    rows: readRows(db, { ids, modelId: model?.id ?? null }).map((row) => ({
+      ...row,
+      currentLabelName: className(row.currentLabel),
+      predictedClassName: className(row.predictedClass),
+    })),
+  };
+}
+
+function readRows(db: Db, input: { ids: number[]; modelId: number | null }) {
+  if (input.ids.length === 0) return [];
+  const rows = db
+    .select({
+      id: items.id,
+      status: items.status,
+      currentLabel: items.currentLabel,
+      labelSource: items.labelSource,
+      evalRole: items.evalRole,
+      predictedClass: predictions.predictedClass,
+      confidence: predictions.confidence,
+    })
+    .from(items)
+    // Without an active model no prediction matches (ids start at 1): the columns stay null.
+    .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
+    .where(inArray(items.id, input.ids))
+    .all();
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return input.ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+const ITEM_SORT_COLUMNS = { id: items.id, label: items.currentLabel, labelSource: items.labelSource, status: items.status } as const;
+
+function isItemSort(sort: ItemSortKey): sort is keyof typeof ITEM_SORT_COLUMNS {
+  return sort in ITEM_SORT_COLUMNS;
+}
+
+interface PageContext {
+  query: ItemQuery;
+  catalogueId: number;
+  modelId: number | null;
+  /** Leave the catalogue's gold items out (for readers without `evaluation.read`). */
+  hideGold?: boolean;
+}
+
+/** The catalogue's gold item ids: an uncorrelated subquery, evaluated once from the eval-role index. */
+function goldIds(catalogueId: number): SQL {
+  return sql`(select "id" from "items" where "catalogue_id" = ${catalogueId} and "eval_role" = 'gold')`;
+}
+
+/**
+ * The page's item ids and the number of matching items. Three shapes, each served by an index:
+ * - no prediction in the filter or the sort: items alone (indexes on catalogue + column + id);
+ * - a filter on the prediction: the active model's predictions, joined to items only when an
+ *   item column is filtered or sorted on ((model, confidence, item) and (model, class,
+ *   confidence, item) indexes);
+ * - a sort on the prediction without such a filter: the scored items in prediction order, then
+ *   the items the model has not scored, by id (nulls last in both directions).
+ * Invariant relied on: a model version's predictions are all of its own catalogue's items, at
+ * most one per item (scoring writes them so; a unique index enforces the second part).
+ */
+export function findPageIds(db: Db, ctx: PageContext): { ids: number[]; total: number } {
+  const { query, modelId } = ctx;
+  const offset = (query.page - 1) * query.pageSize;
+  const predictionFilters = predictionConditions(query);
+  const itemFilters = itemConditions(ctx);
+  const countItems = () => db.select({ n: count() }).from(items).where(and(...itemFilters)).get()?.n ?? 0;
+
+  if (predictionFilters.length === 0 && (isItemSort(query.sort) || modelId === null)) {
+    const column = isItemSort(query.sort) ? ITEM_SORT_COLUMNS[query.sort] : items.id;
+    const ids = db
+      .select({ id: items.id })
+      .from(items)
+      .where(and(...itemFilters))
+      .orderBy(...ordered(query, column === items.id ? [items.id] : [column, items.id]))
+      .limit(query.pageSize)
+      .offset(offset)
+      .all()
+      .map((row) => row.id);
+    return { ids, total: countItems() };
+  }
+  if (modelId === null) return { ids: [], total: 0 };
+
+  const scored = scoredQueries(db, { ...ctx, modelId, predictionFilters, itemFilters });
+  if (predictionFilters.length > 0) {
+    return { ids: scored.page(query.pageSize, offset), total: scored.count() };
+  }
+  // Sorted on the prediction, unfiltered on it: scored items first, then the unscored tail.
+  const scoredTotal = scored.count();
+  const total = countItems();
+  const ids = offset < scoredTotal ? scored.page(query.pageSize, offset) : [];
+  if (ids.length < query.pageSize && total > scoredTotal) {
+    const unscored = and(...itemFilters, notExists(db.select({ one: sql`1` }).from(predictions).where(and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, modelId)))));
+    const tail = db
+      .select({ id: items.id })
+      .from(items)
+      .where(unscored)
+      .orderBy(...ordered(query, [items.id]))
+      .limit(query.pageSize - ids.length)
+      .offset(Math.max(0, offset - scoredTotal))
+      .all();
+    ids.push(...tail.map((row) => row.id));
+  }
+  return { ids, total };
+}
+
+function itemConditions(ctx: PageContext): SQL[] {
+  const { query } = ctx;
+  const conditions: SQL[] = [eq(items.catalogueId, ctx.catalogueId)];
+  if (query.status !== undefined) conditions.push(eq(items.status, query.status));
+  if (query.label !== undefined) conditions.push(eq(items.currentLabel, query.label));
+  if (query.labelSource !== undefined) conditions.push(eq(items.labelSource, query.labelSource));
+  if (query.evalRole !== undefined) conditions.push(eq(items.evalRole, query.evalRole));
+  // Last, so that scoredQueries can tell it from the filters that need the items table.
+  if (ctx.hideGold) conditions.push(sql`${items.id} not in ${goldIds(ctx.catalogueId)}`);
+  return conditions;
+}
+
+function predictionConditions(query: ItemQuery): SQL[] {
+  const conditions: SQL[] = [];
+  if (query.predicted !== undefined) conditions.push(eq(predictions.predictedClass, query.predicted));
+  if (query.minConfidence !== undefined) conditions.push(gte(predictions.confidence, query.minConfidence));
+  if (query.maxConfidence !== undefined) conditions.push(lte(predictions.confidence, query.maxConfidence));
+  return conditions;
+}
+
+function ordered(query: ItemQuery, columns: (SQLiteColumn | SQL)[]): SQL[] {
+  const direction = query.dir === 'asc' ? asc : desc;
+  return columns.map((column) => direction(column));
+}
+
+/** The active model's predictions as the driving table; items joined only when needed. */
+function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionFilters: SQL[]; itemFilters: SQL[] }) {
+  const { query } = ctx;
+  // Beyond the catalogue (implied by the model), an item column to filter or sort on.
+  const joinItems = ctx.itemFilters.length > (ctx.hideGold ? 2 : 1) || (isItemSort(query.sort) && query.sort !== 'id');
+  const hidden = ctx.hideGold && !joinItems ? [sql`${predictions.itemId} not in ${goldIds(ctx.catalogueId)}`] : [];
+  const where = and(eq(predictions.modelVersionId, ctx.modelId), ...ctx.predictionFilters, ...(joinItems ? ctx.itemFilters : hidden));
+  // Ordered so the (model, confidence, item) and (model, class, confidence, item) indexes
+  // deliver rows in order; the item id breaks ties, so page boundaries are stable.
+  const order =
+    query.sort === 'confidence'
+      ? [predictions.confidence, predictions.itemId]
+      : query.sort === 'predicted'
+        ? [predictions.predictedClass, predictions.confidence, predictions.itemId]
+        : isItemSort(query.sort) && query.sort !== 'id'
+          ? [ITEM_SORT_COLUMNS[query.sort], predictions.itemId]
+          : [predictions.itemId];
+  const joined = <T extends SQLiteSelect>(select: T) => (joinItems ? select.innerJoin(items, eq(items.id, predictions.itemId)) : select);
+  return {
+    page: (limit: number, offset: number) =>
+      joined(db.select({ id: predictions.itemId }).from(predictions).$dynamic())
+        .where(where)
+        .orderBy(...ordered(query, order))
+        .limit(limit)
+        .offset(offset)
+        .all()
+        .map((row) => row.id),
+    count: () => joined(db.select({ n: count() }).from(predictions).$dynamic()).where(where).get()?.n ?? 0,
+  };
+}

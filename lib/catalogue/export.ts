@@ -1,0 +1,204 @@
+import { and, asc, eq, gt, inArray, notExists, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { items, predictions, reviews, users, type EvalRole, type ItemStatus, type LabelSource } from '@/db/schema';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requireCatalogue } from '@/lib/catalogues';
+import { parseInput } from '@/lib/import/parse-input';
+import { findActiveModel } from '@/lib/models/active';
+
+export const EXPORT_FORMATS = ['csv', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const ExportLabelsInput = z.object({
+  catalogue: z.string().min(1),
+  // From a query string: absent or empty means CSV.
+  format: z.preprocess((value) => (value === '' || value === null ? undefined : value), z.enum(EXPORT_FORMATS, { error: 'format is csv or json' }).optional()).default('csv'),
+});
+export type ExportLabelsInput = z.input<typeof ExportLabelsInput>;
+
+/** One exported item: its current label and where that label came from. */
+export interface ExportRow {
+  itemId: number;
+  source: string;
+  sourceRow: number;
+  externalId: string | null;
+  currentLabel: number | null;
+  currentLabelName: string | null;
+  labelSource: LabelSource | null;
+  status: ItemStatus;
+  evalRole: EvalRole | null;
+  /** The active model's answer, when it has scored the item. */
+  predictedClass: number | null;
+  predictedClassName: string | null;
+  confidence: number | null;
+  modelVersion: string | null;
+  /** For a human label: who gave it (the latest confirm/correct not undone) and when. */
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+}
+
+export const EXPORT_COLUMNS: { key: keyof ExportRow; header: string }[] = [
+  { key: 'itemId', header: 'item_id' },
+  { key: 'source', header: 'source' },
+  { key: 'sourceRow', header: 'source_row' },
+  { key: 'externalId', header: 'external_id' },
+  { key: 'currentLabel', header: 'label' },
+  { key: 'currentLabelName', header: 'label_name' },
+  { key: 'labelSource', header: 'label_source' },
+  { key: 'status', header: 'status' },
+  { key: 'evalRole', header: 'eval_role' },
+  { key: 'predictedClass', header: 'predicted' },
+  { key: 'predictedClassName', header: 'predicted_name' },
+  { key: 'confidence', header: 'confidence' },
+  { key: 'modelVersion', header: 'model_version' },
+  { key: 'reviewedBy', header: 'reviewed_by' },
+  { key: 'reviewedAt', header: 'reviewed_at' },
+];
+
+/** Rows read per statement: small enough that other requests run between two chunks. */
+export const EXPORT_CHUNK_ROWS = 2000;
+
+export interface LabelExport {
+  filename: string;
+  contentType: string;
+  /** Read chunk by chunk as the client consumes it; nothing is built in memory up front. */
+  body: ReadableStream<Uint8Array>;
+}
+
+/**
+ * A catalogue's current labels with their provenance, as CSV or JSON. The stream reads the
+ * items in id order, one chunk per pull (keyset pagination on the id): no statement or
+ * iterator stays open between pulls, so the shared connection keeps serving writes, and each
+ * row is consistent with itself (rows read later may reflect reviews made during the export).
+ */
+export function exportLabels(db: Db, input: ExportLabelsInput & { actor: Actor | null; now?: Date; chunkRows?: number }): LabelExport {
+  requirePermission(input.actor, 'export.read');
+  const { catalogue: slug, format } = parseInput(ExportLabelsInput, input);
+  const catalogue = requireCatalogue(db, slug);
+  const model = findActiveModel(db, catalogue.id);
+  const now = input.now ?? new Date();
+  const chunkRows = input.chunkRows ?? EXPORT_CHUNK_ROWS;
+  const name = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
+
+  let afterId = 0;
+  let first = true;
+  let done = false;
+  const encoder = new TextEncoder();
+  const header =
+    format === 'csv'
+      ? `${EXPORT_COLUMNS.map((c) => c.header).join(',')}\r\n`
+      : `{"catalogue":${JSON.stringify({ slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames })},"activeModel":${JSON.stringify(model?.name ?? null)},"exportedAt":${JSON.stringify(now.toISOString())},"items":[`;
+
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (done) return;
+      const chunk = readExportChunk(db, { catalogueId: catalogue.id, modelId: model?.id ?? null, afterId, limit: chunkRows });
+      const rows = chunk.map(
+        (row): ExportRow => ({
+          itemId: row.itemId,
+          source: row.source,
+          sourceRow: row.sourceRow,
+          externalId: row.externalId,
+          currentLabel: row.currentLabel,
+          currentLabelName: name(row.currentLabel),
+          labelSource: row.labelSource,
+          status: row.status,
+          evalRole: row.evalRole,
+          predictedClass: row.predictedClass,
+          predictedClassName: name(row.predictedClass),
+          confidence: row.confidence,
+          modelVersion: row.predictedClass === null ? null : (model?.name ?? null),
+          reviewedBy: row.reviewedBy,
+          reviewedAt: row.reviewedAt === null ? null : row.reviewedAt.toISOString(),
+        }),
+      );
+      let text = first ? header : '';
+      if (format === 'csv') {
+        text += rows.map(toCsvLine).join('');
+      } else {
+        text += rows.map((row, i) => `${first && i === 0 ? '' : ','}\n${JSON.stringify(row)}`).join('');
+      }
+      first = false;
+      const last = chunk.at(-1);
+      if (chunk.length < chunkRows || !last) {
+        done = true;
+        if (format === 'json') text += '\n]}\n';
+      } else {
+        afterId = last.itemId;
+      }
+      controller.enqueue(encoder.encode(text));
+      if (done) controller.close();
+    },
+  });
+
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  return {
+    filename: `${catalogue.slug}-labels-${stamp}.${format}`,
+    contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
+    body,
+  };
+}
+
+/**
+ * One chunk of items after `afterId`, with the active model's prediction and, for human
+ * labels, the latest confirm/correct that no undo reverted (its reviewer and time).
+ */
+function readExportChunk(db: Db, input: { catalogueId: number; modelId: number | null; afterId: number; limit: number }) {
+  const human = alias(reviews, 'human');
+  const undo = alias(reviews, 'undo');
+  const lastHumanReview = db
+    .select({ id: human.id })
+    .from(human)
+    .where(
+      and(
+        eq(human.itemId, items.id),
+        inArray(human.action, ['confirm', 'correct']),
+        notExists(db.select({ one: sql`1` }).from(undo).where(eq(undo.revertsReviewId, human.id))),
+      ),
+    )
+    .orderBy(sql`${human.id} desc`)
+    .limit(1);
+  return db
+    .select({
+      itemId: items.id,
+      source: items.source,
+      sourceRow: items.sourceRow,
+      externalId: items.externalId,
+      currentLabel: items.currentLabel,
+      labelSource: items.labelSource,
+      status: items.status,
+      evalRole: items.evalRole,
+      predictedClass: predictions.predictedClass,
+      confidence: predictions.confidence,
+      reviewedBy: users.email,
+      reviewedAt: reviews.createdAt,
+    })
+    .from(items)
+    // Without an active model no prediction matches (ids start at 1).
+    .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
+    .leftJoin(reviews, and(eq(items.labelSource, 'human'), eq(reviews.id, sql`(${lastHumanReview})`)))
+    .leftJoin(users, eq(users.id, reviews.reviewerId))
+    .where(and(eq(items.catalogueId, input.catalogueId), gt(items.id, input.afterId)))
+    .orderBy(asc(items.id))
+    .limit(input.limit)
+    .all();
+}
+
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes
+ * doubled. Text starting with = + - @ or a tab/CR gets a leading apostrophe so a spreadsheet
+ * shows it instead of running it as a formula (OWASP "CSV injection"); the JSON export keeps
+ * every value exact.
+ */
+export function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  if (typeof value === 'number') return String(value);
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function toCsvLine(row: ExportRow): string {
+  return `${EXPORT_COLUMNS.map((c) => csvField(row[c.key])).join(',')}\r\n`;
+}

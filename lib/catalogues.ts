@@ -1,0 +1,58 @@
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { catalogues, settings, type Catalogue } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+import { parseInput } from './import/parse-input';
+
+export const EnsureCatalogueInput = z.object({
+  slug: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a catalogue slug is lower-case letters, digits and dashes (e.g. fashion-mnist)'),
+  name: z.string().trim().min(1).max(200),
+  // Labels are stored as one byte in imports and as an index into this list everywhere else.
+  classNames: z
+    .array(z.string().trim().min(1).max(100))
+    .min(2, 'a catalogue needs at least 2 classes')
+    .max(256, 'a catalogue may have at most 256 classes')
+    .refine((names) => new Set(names).size === names.length, 'class names must be unique'),
+});
+export type EnsureCatalogueInput = z.infer<typeof EnsureCatalogueInput>;
+
+export function findCatalogue(db: Db, slug: string): Catalogue | undefined {
+  return db.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
+}
+
+export function requireCatalogue(db: Db, slug: string): Catalogue {
+  const catalogue = findCatalogue(db, slug);
+  if (!catalogue) throw new AppError('not_found', `There is no catalogue "${slug}".`);
+  return catalogue;
+}
+
+/**
+ * Returns the catalogue with this slug, creating it (with default settings) if absent.
+ * An existing catalogue with a different class list is a conflict, never silently changed:
+ * every stored label is an index into that list.
+ */
+export function ensureCatalogue(db: Db, input: EnsureCatalogueInput): Catalogue {
+  const { slug, name, classNames } = parseInput(EnsureCatalogueInput, input);
+  return db.transaction(
+    (tx) => {
+      const existing = tx.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
+      if (existing) {
+        if (JSON.stringify(existing.classNames) !== JSON.stringify(classNames)) {
+          throw new AppError(
+            'conflict',
+            `Catalogue "${slug}" already exists with classes ${existing.classNames.join(', ')}; its class list cannot change.`,
+          );
+        }
+        return existing;
+      }
+      const created = tx.insert(catalogues).values({ slug, name, classNames }).returning().get();
+      tx.insert(settings).values({ catalogueId: created.id }).run();
+      return created;
+    },
+    // Read then write: take the write lock first so two processes cannot both insert.
+    { behavior: 'immediate' },
+  );
+}

@@ -1,0 +1,67 @@
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { jobs, type Job, type JobKind } from '@/db/schema';
+import { DEFAULT_MAX_ATTEMPTS, enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
+
+/**
+ * What each job kind carries, validated when the worker claims it (a row is never trusted as
+ * typed), and the enqueue helpers that write them.
+ */
+const CatalogueId = z.number().int().positive();
+
+/** `rescore`: re-score every item not labelled by a human with the active model (after a promotion). */
+export const ScoreJobPayload = z.object({ catalogueId: CatalogueId, rescore: z.boolean().optional() });
+export type ScoreJobPayload = z.infer<typeof ScoreJobPayload>;
+
+export const TRAIN_REASONS = ['manual', 'labels', 'timer'] as const;
+export type TrainReason = (typeof TRAIN_REASONS)[number];
+
+export const TrainJobPayload = z.object({
+  catalogueId: CatalogueId,
+  reason: z.enum(TRAIN_REASONS),
+  /** The admin who pressed "train now"; absent for the scheduler's own jobs. */
+  requestedBy: z.number().int().positive().optional(),
+});
+export type TrainJobPayload = z.infer<typeof TrainJobPayload>;
+
+/** A training attempt is minutes of work: one retry after a crash, then it is reported failed. */
+export const TRAIN_MAX_ATTEMPTS = 2;
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+type Writer = Pick<Db, 'select' | 'insert'> | Pick<Tx, 'select' | 'insert'>;
+
+/** Scores a catalogue's unscored items; at most one waiting or running per catalogue. */
+export function enqueueScoreJob(db: Db, catalogueId: number): EnqueueResult {
+  return enqueueJob(db, { kind: 'score', payload: ScoreJobPayload.parse({ catalogueId }), exclusivePerCatalogue: true });
+}
+
+function catalogueIs(catalogueId: number) {
+  return sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`;
+}
+
+/**
+ * Queues a re-score inside the caller's transaction (a promotion writes its re-score in the
+ * same commit, so no promotion is ever left without one). Not `exclusivePerCatalogue`: a plain
+ * score job of the same catalogue must not stand in for it. A re-score still waiting is
+ * reused, since it will read the active model when it runs; a running one is not, since it
+ * may have read the model before this promotion.
+ */
+export function enqueueRescoreJob(tx: Writer, input: { catalogueId: number; now?: number }): EnqueueResult {
+  const payload = ScoreJobPayload.parse({ catalogueId: input.catalogueId, rescore: true });
+  const waiting = tx
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.kind, 'score'), eq(jobs.status, 'queued'), catalogueIs(payload.catalogueId), sql`json_extract(${jobs.payload}, '$.rescore') = 1`))
+    .orderBy(asc(jobs.id))
+    .get();
+  if (waiting) return { job: waiting, created: false };
+  const now = new Date(input.now ?? Date.now());
+  const job = tx.insert(jobs).values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now }).returning().get();
+  return { job, created: true };
+}
+
+/** The newest job of a kind for a catalogue, whatever its status. */
+export function latestJobOf(db: Pick<Db, 'select'>, input: { kind: JobKind; catalogueId: number }): Job | null {
+  return db.select().from(jobs).where(and(eq(jobs.kind, input.kind), catalogueIs(input.catalogueId))).orderBy(desc(jobs.createdAt), desc(jobs.id)).get() ?? null;
+}

@@ -1,0 +1,189 @@
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { items, modelVersions, predictions, type Job, type ModelMetrics, type ModelStatus } from '@/db/schema';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requireCatalogue } from '@/lib/catalogues';
+import { parseInput } from '@/lib/import/parse-input';
+import { enqueueRescoreJob } from '@/lib/jobs/payloads';
+import { activateModelVersion, type PromotionResult } from '@/lib/models/promotion';
+
+/**
+ * A catalogue's model versions as the models page shows them (admins and ops read; only
+ * admins act), and the admin's promote / roll back, which queues the re-score with it.
+ */
+
+/** An accuracy on a labelled set: its size too, so a figure on 12 items is not mistaken for one on 2,000. */
+export interface Accuracy {
+  accuracy: number;
+  correct: number;
+  total: number;
+}
+
+export interface ModelVersionSummary {
+  id: number;
+  name: string;
+  arch: string;
+  status: ModelStatus;
+  parentId: number | null;
+  parentName: string | null;
+  temperature: number;
+  createdAt: Date;
+  promotedAt: Date | null;
+  /** The catalogue's holdout (trusted labels, never trained on); null when not measured. */
+  holdout: Accuracy | null;
+  /** Expected calibration error (0-1) after temperature scaling, on held-out data. */
+  ece: number | null;
+  /** Where the ECE was measured: a candidate on the holdout, the shipped model on its validation split. */
+  eceOn: 'holdout' | 'validation' | null;
+  /** Human labels held out from this candidate's training: its accuracy, and its parent's on the same items. */
+  heldOutHuman: Accuracy | null;
+  parentHeldOutHuman: Accuracy | null;
+  parentHoldout: Accuracy | null;
+  humanLabelsUsed: number | null;
+  replayUsed: number | null;
+  trainingSeconds: number | null;
+  /** For the shipped model: its accuracy on the validation split it was trained beside. */
+  validationAccuracy: number | null;
+  /** The evaluation gate's sentence (why promoted or rejected); null for versions it never judged. */
+  gateReason: string | null;
+  /**
+   * For a version with no holdout figure of its own (the shipped model): the candidate whose
+   * run measured it as the parent, most recent first; `holdout` and `ece` then come from there.
+   */
+  measuredIn: string | null;
+}
+
+const Count = z.number().int().nonnegative();
+const MeasureShape = z.object({ correct: Count, total: Count });
+
+function toAccuracy(value: unknown): Accuracy | null {
+  const parsed = MeasureShape.safeParse(value);
+  if (!parsed.success || parsed.data.total === 0) return null;
+  const { correct, total } = parsed.data;
+  return { correct, total, accuracy: correct / total };
+}
+
+const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+/**
+ * Reads the free-form metrics of any version without trusting them: a fine-tuned candidate's
+ * (lib/learning/retrain.ts RetrainMetrics: its own figures, and its parent's measured in the
+ * same run under `active`) or the shipped model's (`validation` only).
+ */
+export function summarizeMetrics(metrics: ModelMetrics | null): Pick<
+  ModelVersionSummary,
+  'holdout' | 'parentHoldout' | 'ece' | 'eceOn' | 'heldOutHuman' | 'parentHeldOutHuman' | 'humanLabelsUsed' | 'replayUsed' | 'trainingSeconds' | 'validationAccuracy' | 'gateReason'
+> {
+  const m = (metrics ?? {}) as Record<string, unknown>;
+  const parent = z.object({ holdout: z.unknown(), heldOutHuman: z.unknown() }).partial().safeParse(m.active).data ?? {};
+  const validation = z.object({ accuracy: z.number(), ece: z.number().optional() }).safeParse(m.validation).data;
+  const decision = z.object({ reason: z.string() }).safeParse(m.decision).data;
+  return {
+    holdout: toAccuracy(m.holdout),
+    parentHoldout: toAccuracy(parent.holdout),
+    ece: num(m.ece) ?? num(validation?.ece),
+    eceOn: num(m.ece) !== null ? 'holdout' : num(validation?.ece) !== null ? 'validation' : null,
+    heldOutHuman: toAccuracy(m.heldOutHuman),
+    parentHeldOutHuman: toAccuracy(parent.heldOutHuman),
+    humanLabelsUsed: num(m.humanLabelsUsed),
+    replayUsed: num(m.replayUsed),
+    trainingSeconds: num(m.trainingSeconds),
+    validationAccuracy: num(validation?.accuracy),
+    gateReason: decision?.reason ?? null,
+  };
+}
+
+export interface ModelVersionList {
+  catalogue: { id: number; slug: string; name: string };
+  /** Newest first. */
+  versions: ModelVersionSummary[];
+}
+
+/**
+ * A version's accuracy on the catalogue's holdout from its stored predictions there (the
+ * worker's evaluate job or a retrain run writes them); null when it has none, or not yet one
+ * for every holdout item (the evaluate job stores them in rounds: a partial figure would be
+ * the accuracy on the items with the lowest ids).
+ */
+export function storedHoldoutAccuracy(db: Pick<Db, 'select'>, input: { catalogueId: number; modelVersionId: number }): Accuracy | null {
+  const row = db
+    .select({
+      holdout: sql<number>`count(*)`,
+      total: sql<number>`count(${predictions.id})`,
+      correct: sql<number>`coalesce(sum(${predictions.predictedClass} = ${items.importLabel}), 0)`,
+    })
+    .from(items)
+    .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
+    .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel)))
+    .get();
+  return row && row.total > 0 && row.total === row.holdout ? { accuracy: row.correct / row.total, correct: row.correct, total: row.total } : null;
+}
+
+export function listModelVersions(db: Db, input: { actor: Actor | null; catalogue: string }): ModelVersionList {
+  requirePermission(input.actor, 'dashboards.read');
+  const catalogue = requireCatalogue(db, parseInput(z.string().min(1).max(100), input.catalogue));
+  const parent = alias(modelVersions, 'parent');
+  const rows = db
+    .select({ version: modelVersions, parentName: parent.name })
+    .from(modelVersions)
+    .leftJoin(parent, eq(parent.id, modelVersions.parentId))
+    .where(eq(modelVersions.catalogueId, catalogue.id))
+    .orderBy(desc(modelVersions.createdAt), desc(modelVersions.id))
+    .all();
+  // Newest first, so the first child seen for a parent is its latest measurement.
+  const asParent = new Map<number, { holdout: Accuracy | null; ece: number | null; by: string }>();
+  for (const { version } of rows) {
+    const parent = z.object({ modelVersionId: z.number().int(), holdout: z.unknown(), ece: z.number().nullable().optional() }).safeParse((version.metrics as Record<string, unknown> | null)?.active);
+    if (parent.success && !asParent.has(parent.data.modelVersionId)) {
+      asParent.set(parent.data.modelVersionId, { holdout: toAccuracy(parent.data.holdout), ece: parent.data.ece ?? null, by: version.name });
+    }
+  }
+  return {
+    catalogue: { id: catalogue.id, slug: catalogue.slug, name: catalogue.name },
+    versions: rows.map(({ version: v, parentName }) => {
+      const summary = summarizeMetrics(v.metrics);
+      const measured = summary.holdout === null ? asParent.get(v.id) : undefined;
+      const stored = summary.holdout === null && !measured?.holdout ? storedHoldoutAccuracy(db, { catalogueId: catalogue.id, modelVersionId: v.id }) : null;
+      return {
+        id: v.id,
+        name: v.name,
+        arch: v.arch,
+        status: v.status,
+        parentId: v.parentId,
+        parentName,
+        temperature: v.temperature,
+        createdAt: v.createdAt,
+        promotedAt: v.promotedAt,
+        ...summary,
+        ...(measured?.holdout ? { holdout: measured.holdout, ece: measured.ece ?? summary.ece, eceOn: measured.ece !== null ? ('holdout' as const) : summary.eceOn } : {}),
+        ...(stored ? { holdout: stored } : {}),
+        measuredIn: measured?.holdout ? measured.by : stored ? 'the evaluate job' : null,
+      };
+    }),
+  };
+}
+
+export interface PromoteResult extends PromotionResult {
+  /** Re-scores every item not labelled by a human with the new active model, then routes it again. */
+  rescoreJob: Job;
+}
+
+/**
+ * An admin makes a version the active one: a candidate, a rejected candidate (overriding the
+ * gate) or a retired version (a roll back). The promotion and its re-score job commit
+ * together, so a promoted model is never left without its re-score.
+ */
+export function promoteAndRescore(db: Db, input: { actor: Actor | null; modelVersionId: number; now?: number }): PromoteResult {
+  requirePermission(input.actor, 'models.manage');
+  const modelVersionId = parseInput(z.number().int().positive(), input.modelVersionId);
+  return db.transaction(
+    (tx) => {
+      const promotion = activateModelVersion(tx, { modelVersionId, now: input.now });
+      const { job } = enqueueRescoreJob(tx, { catalogueId: promotion.promoted.catalogueId, now: input.now });
+      return { ...promotion, rescoreJob: job };
+    },
+    { behavior: 'immediate' },
+  );
+}

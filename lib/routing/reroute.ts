@@ -1,0 +1,86 @@
+import { and, eq, gt, inArray, isNull, notInArray, sql } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { items, leases, modelVersions, predictions, type RoutingReason } from '@/db/schema';
+import { routeItem, type RouteDecision, type RoutingRules } from '@/lib/routing/rules';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** Ids per `IN (...)` list: far below SQLite's bound-variable limit. */
+const ID_CHUNK = 500;
+
+export interface RerouteResult {
+  /** Auto-accepted items that now go to the review queue (audits included). */
+  entered: number;
+  /** Items waiting for review that are now auto-accepted. */
+  left: number;
+  /** Routable items a reviewer holds on a live lease: left where they are, though a change was due. */
+  held: number;
+}
+
+type Routed = Extract<RoutingReason, 'confidence' | 'audit'> | null;
+
+/**
+ * Routes a catalogue's model-labelled items again under `rules`, inside the caller's
+ * immediate transaction. Only items routing decides are touched: status auto_accepted or
+ * needs_review, label from the model (human labels are final; import labels go by agreement
+ * with the model, not by confidence), no evaluation role, and a prediction by the active model.
+ * Items a reviewer holds on a live lease stay as they are, so no open item vanishes from under
+ * anyone.
+ */
+export function rerouteCatalogue(tx: Tx, input: { catalogueId: number; rules: RoutingRules; now: Date }): RerouteResult {
+  const { catalogueId, rules, now } = input;
+  const result: RerouteResult = { entered: 0, left: 0, held: 0 };
+  const model = tx.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get();
+  if (!model) return result;
+  const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
+  const routable = and(eq(items.catalogueId, catalogueId), inArray(items.status, ['auto_accepted', 'needs_review']), eq(items.labelSource, 'model'), isNull(items.evalRole));
+  const rows = tx
+    .select({ id: items.id, status: items.status, reason: items.routingReason, predictedClass: predictions.predictedClass, confidence: predictions.confidence, held: leases.itemId })
+    .from(items)
+    .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
+    .leftJoin(leases, and(eq(leases.itemId, items.id), gt(leases.expiresAt, now)))
+    .where(routable)
+    .all();
+
+  // One group per (from status, decision): each is written with a few chunked UPDATEs.
+  const groups = new Map<string, { from: 'auto_accepted' | 'needs_review'; to: RouteDecision; ids: number[] }>();
+  for (const row of rows) {
+    const to = routeItem({ itemId: row.id, predictedClass: row.predictedClass, confidence: row.confidence }, rules);
+    if (to.status === row.status && to.reason === row.reason) continue;
+    if (row.held !== null) {
+      if (to.status !== row.status) result.held++;
+      continue;
+    }
+    const from = row.status as 'auto_accepted' | 'needs_review';
+    const key = `${from}|${to.status}|${to.reason}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { from, to, ids: [] }));
+    group.ids.push(row.id);
+  }
+  for (const { from, to, ids } of groups.values()) {
+    let changed = 0;
+    for (let start = 0; start < ids.length; start += ID_CHUNK) {
+      // The WHERE repeats every condition, so the write itself cannot move an item that is
+      // held or labelled by a human, whatever the read above saw.
+      changed += tx
+        .update(items)
+        .set({ status: to.status, routingReason: to.reason satisfies Routed })
+        .where(and(inArray(items.id, ids.slice(start, start + ID_CHUNK)), routable, eq(items.status, from), notInArray(items.id, liveLeases)))
+        .run().changes;
+    }
+    if (from === 'auto_accepted' && to.status === 'needs_review') result.entered += changed;
+    if (from === 'needs_review' && to.status === 'auto_accepted') result.left += changed;
+  }
+  return result;
+}
+
+/** Items of the audit sample still waiting for a reviewer. */
+export function countWaitingAudits(tx: Pick<Db, 'select'>, catalogueId: number): number {
+  return (
+    tx
+      .select({ n: sql<number>`count(*)` })
+      .from(items)
+      .where(and(eq(items.catalogueId, catalogueId), eq(items.routingReason, 'audit'), eq(items.status, 'needs_review')))
+      .get()?.n ?? 0
+  );
+}

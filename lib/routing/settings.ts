@@ -1,0 +1,225 @@
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import { catalogues, settings, settingsChanges, users } from '@/db/schema';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { AppError } from '@/lib/errors';
+import { parseInput } from '@/lib/import/parse-input';
+import { countWaitingAudits, rerouteCatalogue, type RerouteResult } from '@/lib/routing/reroute';
+import { DEFAULT_THRESHOLD } from '@/lib/routing/route-by-confidence';
+import { DEFAULT_GOLD_RATE, getRoutingRules, type RoutingRules } from '@/lib/routing/rules';
+
+type Reader = Pick<Db, 'select'>;
+
+const THRESHOLD_MESSAGE = 'must be a calibrated confidence strictly between 0 and 1, e.g. 0.9';
+export const ThresholdSchema = z.number({ error: THRESHOLD_MESSAGE }).gt(0, THRESHOLD_MESSAGE).lt(1, THRESHOLD_MESSAGE);
+
+const SetThresholdInput = z.object({
+  catalogueId: z.number().int().positive(),
+  threshold: ThresholdSchema,
+  /** ms since the epoch; injectable so tests decide which leases are live. */
+  now: z.number().int().nonnegative().optional(),
+});
+
+/**
+ * The catalogue's auto-accept threshold on calibrated confidence: its settings row, or the
+ * default when it has none. Scoring and re-routing both read it here, so they never disagree.
+ */
+export function getThreshold(db: Reader, catalogueId: number): number {
+  return db.select({ threshold: settings.threshold }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()?.threshold ?? DEFAULT_THRESHOLD;
+}
+
+export interface SetThresholdResult {
+  catalogueId: number;
+  oldThreshold: number;
+  threshold: number;
+  /** Auto-accepted items that now go to the review queue. */
+  entered: number;
+  /** Items waiting for review that are now auto-accepted. */
+  left: number;
+  /** Routable items a reviewer holds on a live lease: left where they are. */
+  held: number;
+}
+
+/**
+ * Changes a catalogue's global threshold (see `setRoutingRules`, which this calls): the
+ * settings row, the history row and every status change commit together or not at all.
+ */
+export function setThreshold(db: Db, input: { actor: Actor | null; catalogueId: number; threshold: number; now?: number }): SetThresholdResult {
+  const actor = requirePermission(input.actor, 'settings.write');
+  const { catalogueId, threshold, now } = parseInput(SetThresholdInput, input);
+  const result = setRoutingRules(db, { actor, catalogueId, now, threshold });
+  return { catalogueId, oldThreshold: result.old.threshold, threshold: result.new.threshold, entered: result.entered, left: result.left, held: result.held };
+}
+
+const RATE_MESSAGE = 'must be a share between 0 and 0.5, e.g. 0.02 for 2%';
+const RateSchema = z.number({ error: RATE_MESSAGE }).min(0, RATE_MESSAGE).max(0.5, RATE_MESSAGE);
+
+/** What an admin may change at once; an absent field stays as it is. */
+export const RoutingRulesPatch = z.object(
+  {
+    threshold: ThresholdSchema.optional(),
+    /** The whole override map: a class left out has no override (the global threshold applies). */
+    perClassThresholds: z.record(z.string(), ThresholdSchema, { error: 'must map class indexes to thresholds, e.g. {"6": 0.97}' }).optional(),
+    auditRate: RateSchema.optional(),
+    goldRate: RateSchema.optional(),
+  },
+  { error: 'the routing rules are an object of threshold, perClassThresholds, auditRate and goldRate' },
+);
+export type RoutingRulesPatch = z.infer<typeof RoutingRulesPatch>;
+
+const SetRoutingRulesInput = RoutingRulesPatch.extend({
+  catalogueId: z.number().int().positive(),
+  now: z.number().int().nonnegative().optional(),
+});
+
+/** The routing rules plus the gold rate (which decides claims, not routing). */
+export interface RoutingSettings extends RoutingRules {
+  goldRate: number;
+}
+
+export const ROUTING_FIELDS = ['threshold', 'perClassThresholds', 'auditRate', 'goldRate'] as const;
+export type RoutingField = (typeof ROUTING_FIELDS)[number];
+
+export function getRoutingSettings(db: Reader, catalogueId: number): RoutingSettings {
+  const goldRate = db.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()?.goldRate ?? DEFAULT_GOLD_RATE;
+  return { ...getRoutingRules(db, catalogueId), goldRate };
+}
+
+export interface SetRoutingRulesResult extends RerouteResult {
+  catalogueId: number;
+  old: RoutingSettings;
+  new: RoutingSettings;
+  /** The fields whose value changed, each recorded in the history. */
+  changed: RoutingField[];
+  /** Items of the audit sample waiting for review after the change. */
+  auditWaiting: number;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Override maps compare equal whatever their key order. */
+function sortedOverrides(map: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => Number(a) - Number(b)));
+}
+
+/**
+ * Changes any of a catalogue's routing rules (global threshold, per-class overrides, audit
+ * rate, gold rate) and routes its model-labelled items again under them, in one immediate
+ * transaction: the settings row, one history row per changed field (who, old, new) and every
+ * status change commit together or not at all. Which items move is `rerouteCatalogue`'s rule:
+ * held items, human and import labels and evaluation items stay as they are.
+ */
+export function setRoutingRules(db: Db, input: RoutingRulesPatch & { actor: Actor | null; catalogueId: number; now?: number }): SetRoutingRulesResult {
+  const actor = requirePermission(input.actor, 'settings.write');
+  const { catalogueId, now: nowMs, ...patch } = parseInput(SetRoutingRulesInput, { ...input, actor: undefined });
+  const now = new Date(nowMs ?? Date.now());
+  return db.transaction(
+    (tx) => {
+      const catalogue = tx.select({ id: catalogues.id, classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, catalogueId)).get();
+      if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
+      const classCount = catalogue.classNames.length;
+      for (const key of Object.keys(patch.perClassThresholds ?? {})) {
+        if (!/^(0|[1-9][0-9]*)$/.test(key)) throw new AppError('bad_input', `perClassThresholds: "${key}" is not a class index; name a class by its index, e.g. 6.`);
+        if (Number(key) >= classCount) throw new AppError('bad_input', `perClassThresholds: class ${key} is not one of this catalogue's classes (0-${classCount - 1}).`);
+      }
+      const old = getRoutingSettings(tx, catalogueId);
+      const next: RoutingSettings = {
+        ...old,
+        ...patch,
+        perClassThresholds: sortedOverrides(patch.perClassThresholds ?? old.perClassThresholds),
+      };
+      const changed = ROUTING_FIELDS.filter((field) => !sameValue(sortedOrSelf(old[field]), next[field]));
+      const result: SetRoutingRulesResult = { catalogueId, old, new: next, changed, entered: 0, left: 0, held: 0, auditWaiting: 0 };
+      if (changed.length === 0) {
+        result.auditWaiting = countWaitingAudits(tx, catalogueId);
+        return result;
+      }
+      const values = { threshold: next.threshold, perClassThresholds: next.perClassThresholds, auditRate: next.auditRate, goldRate: next.goldRate, updatedAt: now, updatedBy: actor.userId };
+      tx.insert(settings)
+        .values({ catalogueId, ...values })
+        .onConflictDoUpdate({ target: settings.catalogueId, set: values })
+        .run();
+      for (const field of changed) {
+        tx.insert(settingsChanges)
+          .values({ catalogueId, userId: actor.userId, field, oldValue: JSON.stringify(old[field]), newValue: JSON.stringify(next[field]), createdAt: now })
+          .run();
+      }
+      // The gold rate decides claims, not routing: changing only it moves nothing.
+      if (changed.some((field) => field !== 'goldRate')) Object.assign(result, rerouteCatalogue(tx, { catalogueId, rules: next, now }));
+      result.auditWaiting = countWaitingAudits(tx, catalogueId);
+      return result;
+    },
+    // Read then write: take the write lock first so the worker's scoring cannot interleave.
+    { behavior: 'immediate' },
+  );
+}
+
+function sortedOrSelf(value: unknown): unknown {
+  return value !== null && typeof value === 'object' ? sortedOverrides(value as Record<string, number>) : value;
+}
+
+export interface RoutingChange {
+  id: number;
+  field: RoutingField;
+  /** Parsed JSON: a number, or an override map for perClassThresholds. */
+  oldValue: unknown;
+  newValue: unknown;
+  createdAt: Date;
+  /** Null for a change made by a script. */
+  userEmail: string | null;
+}
+
+/** A catalogue's routing-rule history (threshold, overrides, audit and gold rate), newest first. */
+export function listRoutingChanges(db: Reader, options: { catalogueId: number; limit?: number }): RoutingChange[] {
+  const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
+  return db
+    .select({ id: settingsChanges.id, field: settingsChanges.field, oldValue: settingsChanges.oldValue, newValue: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
+    .from(settingsChanges)
+    .leftJoin(users, eq(users.id, settingsChanges.userId))
+    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), inArray(settingsChanges.field, [...ROUTING_FIELDS])))
+    .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
+    .limit(limit)
+    .all()
+    .map((row) => ({ ...row, field: row.field as RoutingField, oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue) }));
+}
+
+function parseJson(json: string | null): unknown {
+  if (json === null) return null;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+export interface ThresholdChange {
+  id: number;
+  oldValue: number | null;
+  newValue: number | null;
+  createdAt: Date;
+  /** Null for a change made by a script. */
+  userEmail: string | null;
+}
+
+/** A catalogue's threshold history, newest first. */
+export function listThresholdChanges(db: Db, options: { catalogueId: number; limit?: number }): ThresholdChange[] {
+  const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
+  return db
+    .select({ id: settingsChanges.id, oldValue: settingsChanges.oldValue, newValue: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
+    .from(settingsChanges)
+    .leftJoin(users, eq(users.id, settingsChanges.userId))
+    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), eq(settingsChanges.field, 'threshold')))
+    .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
+    .limit(limit)
+    .all()
+    .map((row) => ({ ...row, oldValue: parseNumber(row.oldValue), newValue: parseNumber(row.newValue) }));
+}
+
+function parseNumber(json: string | null): number | null {
+  if (json === null) return null;
+  const value: unknown = JSON.parse(json);
+  return typeof value === 'number' ? value : null;
+}

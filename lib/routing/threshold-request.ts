@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import type { Db } from '@/db/client';
+import type { Actor } from '@/lib/auth/permissions';
+import { setThreshold, ThresholdSchema, type SetThresholdResult } from '@/lib/routing/settings';
+import { applyTargetThreshold, TargetAccuracy, type ApplyTargetResult } from '@/lib/routing/target-threshold';
+
+/** The body of PUT /api/v1/catalogues/:slug/threshold: exactly one of the two fields. */
+export const ThresholdChangeRequest = z
+  .object({ threshold: ThresholdSchema.optional(), targetAccuracy: TargetAccuracy.optional() })
+  .strict()
+  .refine((body) => (body.threshold === undefined) !== (body.targetAccuracy === undefined), {
+    error: 'send either {"threshold": 0.9} or {"targetAccuracy": 0.98}: exactly one of the two',
+  });
+export type ThresholdChangeRequest = z.infer<typeof ThresholdChangeRequest>;
+
+export type ThresholdChangeAnswer =
+  | { mode: 'fixed'; change: SetThresholdResult }
+  | { mode: 'target'; targetAccuracy: number; sentence: string; change: SetThresholdResult };
+
+export function changeThreshold(db: Db, input: { actor: Actor | null; catalogueId: number; request: ThresholdChangeRequest }): ThresholdChangeAnswer {
+  const { actor, catalogueId, request } = input;
+  if (request.threshold !== undefined) return { mode: 'fixed', change: setThreshold(db, { actor, catalogueId, threshold: request.threshold }) };
+  const targetAccuracy = request.targetAccuracy!;
+  const result: ApplyTargetResult = applyTargetThreshold(db, { actor, catalogueId, targetAccuracy });
+  return { mode: 'target', targetAccuracy, sentence: result.sentence, change: result.change };
+}

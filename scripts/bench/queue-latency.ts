@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDb } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { createUserAsSystem } from '@/lib/auth/users';
+import { fillSyntheticCatalogue } from '@/scripts/bench/catalogue-fixture';
+import { LoupeClient } from '@/scripts/sim/http-client';
+import { launchLoupe } from '@/scripts/sim/launch';
+import { percentile } from '@/scripts/sim/metrics';
+import type { PeakMemory } from '@/scripts/sim/process-memory';
+
+/**
+ * The reviewer queue under load, through the real HTTP API of a real `next start`: a temp
+ * database with a synthetic catalogue, `reviewers` signed-in clients at once, each claiming an
+ * item and confirming it `rounds` times with no think time. Every claim and every submit is
+ * timed on the client (request to parsed answer), so the figures include HTTP, auth, zod and
+ * SQLite, as a reviewer's page sees them. The web server runs alone: the synthetic model has
+ * no weights, so no worker is started and nothing else competes for the cores.
+ */
+export interface QueueLatencyOptions {
+  root: string;
+  /** A current Next build folder (relative to root). */
+  distDir: string;
+  itemCount: number;
+  reviewers: number;
+  rounds: number;
+  log: (line: string) => void;
+}
+
+export interface LatencyFigures {
+  count: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  meanMs: number | null;
+  maxMs: number | null;
+}
+
+export interface QueueLatencyReport {
+  items: number;
+  reviewers: number;
+  roundsPerReviewer: number;
+  claim: LatencyFigures;
+  submit: LatencyFigures;
+  decisions: number;
+  /** Claims answered `{item: null}`: the queue had nothing left for that reviewer. */
+  emptyClaims: number;
+  /** Every call that threw (network, 4xx including 409 lapsed holds, 5xx); must be 0. */
+  errors: number;
+  errorSamples: string[];
+  wallSeconds: number;
+  decisionsPerSecond: number;
+  setupSeconds: { fill: number; accounts: number; start: number; signIn: number };
+  /** The web server's peak resident memory over the whole run (start, sign-ins, load). */
+  webMemory: PeakMemory | null;
+}
+
+interface ClaimedItem {
+  itemId: number;
+  modelVersionId: number | null;
+}
+
+const PASSWORD_COST = 4;
+const ERROR_SAMPLES = 5;
+
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+const seconds = (since: number) => round((performance.now() - since) / 1000, 2);
+
+export function latencyFigures(values: readonly number[]): LatencyFigures {
+  const ms = (x: number | null) => (x === null ? null : round(x, 1));
+  return {
+    count: values.length,
+    p50Ms: ms(percentile(values, 50)),
+    p99Ms: ms(percentile(values, 99)),
+    meanMs: values.length > 0 ? ms(values.reduce((a, b) => a + b, 0) / values.length) : null,
+    maxMs: values.length > 0 ? ms(Math.max(...values)) : null,
+  };
+}
+
+export async function measureQueueLatency(options: QueueLatencyOptions): Promise<QueueLatencyReport> {
+  const { log } = options;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-queue-'));
+  try {
+    const dbPath = path.join(dir, 'loupe.db');
+    const db = openDb(dbPath);
+    let slug: string;
+    const accounts: { email: string; password: string }[] = [];
+    const fillStarted = performance.now();
+    let fillSeconds: number;
+    try {
+      migrateDb(db);
+      slug = fillSyntheticCatalogue(db, { itemCount: options.itemCount }).slug;
+      fillSeconds = seconds(fillStarted);
+      log(`queue: ${options.itemCount} synthetic items in ${fillSeconds} s`);
+      for (let i = 1; i <= options.reviewers; i++) {
+        const account = { email: `bench-queue-${i}@loupe.bench`, password: randomBytes(12).toString('base64url') };
+        await createUserAsSystem(db, { ...account, name: `Bench Reviewer ${i}`, role: 'reviewer', passwordCost: PASSWORD_COST });
+        accounts.push(account);
+      }
+    } finally {
+      db.$client.close();
+    }
+    const accountsSeconds = round(seconds(fillStarted) - fillSeconds, 2);
+
+    const startStarted = performance.now();
+    const loupe = await launchLoupe({ root: options.root, distDir: options.distDir, dbPath, modelsDir: path.join(dir, 'models'), worker: false, log });
+    const startSeconds = seconds(startStarted);
+    const outcome = await driveReviewers(loupe.baseUrl, slug, accounts, options).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    const memory = await loupe.stop();
+    if ('error' in outcome) throw outcome.error;
+    const { result } = outcome;
+    return {
+      items: options.itemCount,
+      reviewers: options.reviewers,
+      roundsPerReviewer: options.rounds,
+      claim: latencyFigures(result.claims),
+      submit: latencyFigures(result.submits),
+      decisions: result.submits.length,
+      emptyClaims: result.emptyClaims,
+      errors: result.errors,
+      errorSamples: result.errorSamples,
+      wallSeconds: result.wallSeconds,
+      decisionsPerSecond: result.wallSeconds > 0 ? round(result.submits.length / result.wallSeconds, 1) : 0,
+      setupSeconds: { fill: fillSeconds, accounts: accountsSeconds, start: startSeconds, signIn: result.signInSeconds },
+      webMemory: memory.web,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface DriveResult {
+  claims: number[];
+  submits: number[];
+  emptyClaims: number;
+  errors: number;
+  errorSamples: string[];
+  wallSeconds: number;
+  signInSeconds: number;
+}
+
+async function driveReviewers(baseUrl: string, slug: string, accounts: { email: string; password: string }[], options: QueueLatencyOptions): Promise<DriveResult> {
+  const out: DriveResult = { claims: [], submits: [], emptyClaims: 0, errors: 0, errorSamples: [], wallSeconds: 0, signInSeconds: 0 };
+  const fail = (error: unknown) => {
+    out.errors++;
+    if (out.errorSamples.length < ERROR_SAMPLES) out.errorSamples.push(error instanceof Error ? error.message : String(error));
+  };
+  const signInStarted = performance.now();
+  const clients = await Promise.all(
+    accounts.map(async (account) => {
+      const client = new LoupeClient(baseUrl);
+      await client.signIn(account.email, account.password);
+      return client;
+    }),
+  );
+  out.signInSeconds = seconds(signInStarted);
+  options.log(`queue: ${clients.length} reviewers signed in (${out.signInSeconds} s)`);
+
+  // One untimed claim and submit first: the server loads each route's code on its first request.
+  const claimItem = async (client: LoupeClient) => (await client.post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', { catalogue: slug, holding: [] })).item;
+  const confirm = (client: LoupeClient, item: ClaimedItem, clientId: string) =>
+    client.post('/api/v1/reviews', { itemId: item.itemId, action: 'confirm', clientId, durationMs: 0, ...(item.modelVersionId ? { modelVersionId: item.modelVersionId } : {}) });
+  const warm = await claimItem(clients[0]!);
+  if (warm) await confirm(clients[0]!, warm, `bench-warmup-${randomBytes(6).toString('hex')}`);
+
+  const runId = randomBytes(4).toString('hex');
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client, reviewer) => {
+      for (let r = 0; r < options.rounds; r++) {
+        let item: ClaimedItem | null;
+        try {
+          const t = performance.now();
+          item = await claimItem(client);
+          out.claims.push(performance.now() - t);
+        } catch (error) {
+          fail(error);
+          continue;
+        }
+        if (!item) {
+          out.emptyClaims++;
+          return;
+        }
+        try {
+          const t = performance.now();
+          await confirm(client, item, `bench-${runId}-${reviewer}-${r}`);
+          out.submits.push(performance.now() - t);
+        } catch (error) {
+          fail(error);
+        }
+      }
+    }),
+  );
+  out.wallSeconds = seconds(started);
+  options.log(`queue: ${out.submits.length} decisions in ${out.wallSeconds} s, ${out.errors} errors`);
+  return out;
+}

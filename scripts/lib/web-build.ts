@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** What the web build is made from; a change to any of it means the build is stale. */
+const SOURCES = ['app', 'lib', 'db', 'types', 'proxy.ts', 'next.config.ts', 'postcss.config.mjs', 'package-lock.json', 'tsconfig.json'];
+const STAMP_FILE = 'loupe-source-hash';
+
+function addTree(hash: ReturnType<typeof createHash>, target: string, root: string): void {
+  if (!fs.existsSync(target)) return;
+  const stat = fs.statSync(target);
+  if (stat.isDirectory()) {
+    for (const entry of fs.readdirSync(target).sort()) addTree(hash, path.join(target, entry), root);
+    return;
+  }
+  hash.update(target).update('\0').update(fs.readFileSync(target)).update('\0');
+}
+
+export function sourceHash(root: string): string {
+  const hash = createHash('sha256');
+  for (const source of SOURCES) addTree(hash, path.join(root, source), root);
+  return hash.digest('hex');
+}
+
+/** True when the build in `distDir` exists and was made from the current sources. */
+export function isBuildCurrent(root: string, distDir: string): boolean {
+  const dir = path.join(root, distDir);
+  if (!fs.existsSync(path.join(dir, 'BUILD_ID'))) return false;
+  try {
+    return fs.readFileSync(path.join(dir, STAMP_FILE), 'utf8') === sourceHash(root);
+  } catch {
+    return false;
+  }
+}
+
+export function writeBuildStamp(root: string, distDir: string): void {
+  fs.writeFileSync(path.join(root, distDir, STAMP_FILE), sourceHash(root));
+}
+
+/**
+ * Builds the web app into `distDir` unless the build there is current (or LOUPE_REBUILD is
+ * set), as `npm start` does on a first start. Throws when the build fails.
+ */
+export function ensureWebBuild(options: { root: string; distDir: string; env: NodeJS.ProcessEnv; log: (line: string) => void; stdio?: 'inherit' | 'stderr' }): void {
+  if (isBuildCurrent(options.root, options.distDir) && !options.env.LOUPE_REBUILD) return;
+  options.log(`building the web app into ${options.distDir} (on the first start and after the code changed; a minute or two)`);
+  const build = spawnSync(process.execPath, [nextBin(options.root), 'build'], {
+    cwd: options.root,
+    // 'stderr': the build's output goes to stderr, so a command's stdout stays one JSON object.
+    stdio: options.stdio === 'stderr' ? ['ignore', 2, 2] : 'inherit',
+    env: { ...options.env, LOUPE_NEXT_DIST_DIR: options.distDir, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+  if (build.status !== 0) throw new Error('the web app build failed (see above).');
+  writeBuildStamp(options.root, options.distDir);
+}
+
+export function nextBin(root: string): string {
+  return path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
+}
+
+/**
+ * How long `next start` keeps an idle connection (Node's default is 5 s). Scripted clients
+ * reuse connections; with the server's 5 s a client could send on a connection at the moment
+ * the server closed it (a reset under load). Passed by npm start and the simulator.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;

@@ -1,0 +1,294 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { items, modelVersions, predictions, type ItemStatus, type LabelSource } from '@/db/schema';
+import { listItems, ListItemsInput, type ItemQuery } from '@/lib/catalogue/browse';
+import { getItemDetail } from '@/lib/catalogue/item-detail';
+import { claimNext } from '@/lib/review/queue';
+import { submitReview, undoLastReview } from '@/lib/review/decisions';
+import { ensureCatalogue, importItems } from '@/lib/import';
+import { createRng } from '@/lib/ml/random';
+import { CLASSES, expectAppError, makeFixture, tempDir, type Fixture, type FixtureItem } from '../review/fixtures';
+
+const tmp = tempDir('loupe-browse-');
+afterAll(tmp.cleanup);
+
+/** What the reference implementation needs to know of an item. */
+interface Known {
+  id: number;
+  status: ItemStatus;
+  currentLabel: number | null;
+  labelSource: LabelSource | null;
+  evalRole: 'holdout' | 'gold' | null;
+  predictedClass: number | null;
+  confidence: number | null;
+}
+
+let f: Fixture;
+let known: Known[];
+
+const STATUSES: ItemStatus[] = ['auto_accepted', 'needs_review', 'reviewed'];
+
+beforeAll(async () => {
+  const random = createRng(7);
+  // Confidences on a coarse grid so that ties (broken by id) really happen.
+  const specs: FixtureItem[] = Array.from({ length: 48 }, (_, i) =>
+    i % 9 === 4 ? { unscored: true, status: 'unscored' } : { predictedClass: Math.floor(random() * CLASSES.length), confidence: 0.2 + Math.floor(random() * 8) / 10, status: STATUSES[i % 3] },
+  );
+  f = await makeFixture(tmp.dir, specs);
+  // Some human labels (a correction to the next class) and evaluation roles.
+  f.itemIds.forEach((id, i) => {
+    if (specs[i]!.status === 'reviewed') f.db.update(items).set({ labelSource: 'human', currentLabel: ((specs[i]!.predictedClass ?? 0) + (i % 2)) % CLASSES.length }).where(eq(items.id, id)).run();
+    if (i % 7 === 0) f.db.update(items).set({ evalRole: i % 14 === 0 ? 'holdout' : 'gold' }).where(eq(items.id, id)).run();
+  });
+  // A retired model that scored every item differently: its answers must never show.
+  const retired = f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'm0', arch: 'test', weightsPath: '/nonexistent', status: 'retired' }).returning().get();
+  for (const id of f.itemIds) f.db.insert(predictions).values({ itemId: id, modelVersionId: retired.id, probs: [0.2, 0.2, 0.2, 0.2, 0.2], predictedClass: 4, confidence: 0.2, margin: 0 }).run();
+  // Another catalogue with its own active model: none of its items may leak in.
+  const other = ensureCatalogue(f.db, { slug: 'other', name: 'Other', classNames: ['a', 'b'] });
+  importItems(f.db, { catalogueSlug: 'other', kind: 'idx', source: 'other', items: Array.from({ length: 5 }, (_, i) => ({ pixels: new Uint8Array(784).fill(200 + i), label: null, sourceRow: i })) });
+  const otherModel = f.db.insert(modelVersions).values({ catalogueId: other.id, name: 'o1', arch: 'test', weightsPath: '/nonexistent', status: 'active' }).returning().get();
+  for (const row of f.db.select({ id: items.id }).from(items).where(eq(items.catalogueId, other.id)).all()) {
+    f.db.insert(predictions).values({ itemId: row.id, modelVersionId: otherModel.id, probs: [0.99, 0.01], predictedClass: 0, confidence: 0.99, margin: 0.98 }).run();
+    f.db.update(items).set({ status: 'auto_accepted', currentLabel: 0, labelSource: 'model' }).where(eq(items.id, row.id)).run();
+  }
+
+  const active = new Map(f.db.select().from(predictions).where(eq(predictions.modelVersionId, f.modelVersionId)).all().map((p) => [p.itemId, p]));
+  known = f.db
+    .select()
+    .from(items)
+    .where(eq(items.catalogueId, f.catalogueId))
+    .all()
+    .map((item) => ({
+      id: item.id,
+      status: item.status,
+      currentLabel: item.currentLabel,
+      labelSource: item.labelSource,
+      evalRole: item.evalRole,
+      predictedClass: active.get(item.id)?.predictedClass ?? null,
+      confidence: active.get(item.id)?.confidence ?? null,
+    }));
+});
+
+/** SQLite's order: NULL below everything, text by code point. */
+function compareValues(a: string | number | null, b: string | number | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
+}
+
+/** The documented semantics, written the slow and obvious way. */
+function reference(query: ItemQuery, hideGold = false): { ids: number[]; total: number } {
+  const predictionFilter = query.predicted !== undefined || query.minConfidence !== undefined || query.maxConfidence !== undefined;
+  const matching = known.filter(
+    (k) =>
+      (!hideGold || k.evalRole !== 'gold') &&
+      (query.status === undefined || k.status === query.status) &&
+      (query.label === undefined || k.currentLabel === query.label) &&
+      (query.labelSource === undefined || k.labelSource === query.labelSource) &&
+      (query.evalRole === undefined || k.evalRole === query.evalRole) &&
+      (!predictionFilter || k.confidence !== null) &&
+      (query.predicted === undefined || k.predictedClass === query.predicted) &&
+      (query.minConfidence === undefined || (k.confidence ?? -1) >= query.minConfidence) &&
+      (query.maxConfidence === undefined || (k.confidence ?? 2) <= query.maxConfidence),
+  );
+  const sign = query.dir === 'asc' ? 1 : -1;
+  const keys = (k: Known): (string | number | null)[] =>
+    ({
+      id: [],
+      confidence: [k.confidence],
+      predicted: [k.predictedClass, k.confidence],
+      label: [k.currentLabel],
+      labelSource: [k.labelSource],
+      status: [k.status],
+    })[query.sort];
+  const byPrediction = query.sort === 'confidence' || query.sort === 'predicted';
+  const sorted = [...matching].sort((a, b) => {
+    // Items the active model has not scored come last in both directions.
+    if (byPrediction && (a.confidence === null) !== (b.confidence === null)) return a.confidence === null ? 1 : -1;
+    const ka = keys(a);
+    const kb = keys(b);
+    for (let i = 0; i < ka.length; i++) {
+      const c = compareValues(ka[i]!, kb[i]!);
+      if (c !== 0) return sign * c;
+    }
+    return sign * (a.id - b.id);
+  });
+  const start = (query.page - 1) * query.pageSize;
+  return { ids: sorted.slice(start, start + query.pageSize).map((k) => k.id), total: matching.length };
+}
+
+function check(input: Record<string, unknown>, actor = f.ops) {
+  const page = listItems(f.db, { catalogue: 'demo', actor, ...input });
+  const expected = reference(ListItemsInput.parse({ catalogue: 'demo', ...input }), actor.role === 'reviewer');
+  expect({ ids: page.rows.map((r) => r.id), total: page.total }, JSON.stringify(input)).toEqual(expected);
+  return page;
+}
+
+describe('listItems', () => {
+  it('pages through the catalogue in id order by default, with the active model answer and names', () => {
+    const page = listItems(f.db, { catalogue: 'demo', actor: f.admin });
+    expect(page.total).toBe(48);
+    expect(page.rows.map((r) => r.id)).toEqual(f.itemIds);
+    expect(page.activeModel).toEqual({ id: f.modelVersionId, name: 'm1' });
+    expect(page.catalogue.classNames).toEqual(CLASSES);
+    const first = page.rows[0]!;
+    const k = known.find((x) => x.id === first.id)!;
+    expect(first).toMatchObject({ predictedClass: k.predictedClass, confidence: k.confidence, predictedClassName: CLASSES[k.predictedClass!], currentLabel: k.currentLabel, labelSource: k.labelSource });
+    const unscored = page.rows[4]!;
+    expect(unscored).toMatchObject({ status: 'unscored', predictedClass: null, predictedClassName: null, confidence: null, currentLabel: null });
+    // Every row carries the active model's answer, never the retired model's (class 4 at 0.2).
+    expect(page.rows.map((r) => [r.predictedClass, r.confidence])).toEqual(known.map((k) => [k.predictedClass, k.confidence]));
+  });
+
+  it('filters and sorts as the reference does, for every sort and direction, on every page', () => {
+    const filters: Record<string, unknown>[] = [
+      {},
+      { status: 'needs_review' },
+      { status: 'unscored' },
+      { label: 2 },
+      { labelSource: 'human' },
+      { evalRole: 'gold' },
+      { predicted: 1 },
+      { minConfidence: 0.5 },
+      { maxConfidence: 0.4 },
+      { minConfidence: 0.4, maxConfidence: 0.6 },
+      { status: 'reviewed', predicted: 3 },
+      { labelSource: 'model', maxConfidence: 0.7, label: 0 },
+    ];
+    let checked = 0;
+    for (const filter of filters) {
+      for (const sort of ['id', 'confidence', 'predicted', 'label', 'labelSource', 'status']) {
+        for (const dir of ['asc', 'desc']) {
+          for (const page of [1, 2, 3, 4]) {
+            check({ ...filter, sort, dir, page, pageSize: 7 });
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(12 * 6 * 2 * 4);
+  });
+
+  it('hides gold items from reviewers, whatever the filter and sort', () => {
+    expect(known.filter((k) => k.evalRole === 'gold').length).toBeGreaterThan(2);
+    for (const filter of [{}, { evalRole: 'gold' }, { status: 'needs_review' }, { predicted: 1 }, { minConfidence: 0.5 }, { labelSource: 'model', maxConfidence: 0.7 }]) {
+      for (const sort of ['id', 'confidence', 'predicted', 'label']) {
+        for (const dir of ['asc', 'desc']) {
+          for (const page of [1, 2]) {
+            const rows = check({ ...filter, sort, dir, page, pageSize: 9 }, f.reviewer).rows;
+            expect(rows.every((r) => r.evalRole !== 'gold')).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('puts unscored items after the scored ones when sorting by confidence, across the page boundary', () => {
+    const scored = known.filter((k) => k.confidence !== null).length;
+    const page = check({ sort: 'confidence', dir: 'desc', page: 2, pageSize: scored - 2 });
+    expect(page.rows.slice(0, 2).every((r) => r.confidence !== null)).toBe(true);
+    expect(page.rows.slice(2).every((r) => r.confidence === null)).toBe(true);
+    expect(page.rows.length).toBeGreaterThan(2);
+  });
+
+  it('treats the confidence bounds as inclusive', () => {
+    const page = check({ minConfidence: 0.5, maxConfidence: 0.5, pageSize: 200 });
+    expect(page.total).toBeGreaterThan(0);
+    expect(page.rows.every((r) => r.confidence === 0.5)).toBe(true);
+  });
+
+  it('accepts query-string values and treats empty ones as absent', () => {
+    const page = check({ page: '2', pageSize: '5', sort: 'confidence', dir: 'desc', status: '', predicted: '', minConfidence: '0.3' });
+    expect(page.query).toMatchObject({ page: 2, pageSize: 5, sort: 'confidence', dir: 'desc', minConfidence: 0.3 });
+    expect(page.query.status).toBeUndefined();
+  });
+
+  it('returns no rows but the total past the last page', () => {
+    const page = listItems(f.db, { catalogue: 'demo', actor: f.admin, page: 99, pageSize: 10 });
+    expect(page.rows).toEqual([]);
+    expect(page.total).toBe(48);
+  });
+
+  it('refuses bad input with a sentence naming the field', async () => {
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 500 }), 'bad_input', /pageSize/);
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, page: 0 }), 'bad_input', /page/);
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, sort: 'pixels' }), 'bad_input', /sort is one of/);
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, status: 'done' }), 'bad_input', /status/);
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.8, maxConfidence: 0.2 }), 'bad_input', /minConfidence/);
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, maxConfidence: 1.5 }), 'bad_input', /maxConfidence/);
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 'shirt' }), 'bad_input', /predicted/);
+    await expectAppError(() => listItems(f.db, { catalogue: 'nope', actor: f.ops }), 'not_found', /nope/);
+  });
+
+  it('lets every role read, and refuses a signed-out caller', async () => {
+    for (const actor of [f.admin, f.ops]) expect(listItems(f.db, { catalogue: 'demo', actor }).total).toBe(48);
+    // Reviewers read everything but the gold items, which measure them.
+    expect(listItems(f.db, { catalogue: 'demo', actor: f.reviewer }).total).toBe(48 - known.filter((k) => k.evalRole === 'gold').length);
+    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
+  });
+
+  it('shows null predictions without an active model: prediction sorts fall back to id, prediction filters match nothing', () => {
+    f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
+    try {
+      const page = listItems(f.db, { catalogue: 'demo', actor: f.ops, sort: 'confidence', dir: 'desc', pageSize: 3 });
+      expect(page.activeModel).toBeNull();
+      expect(page.total).toBe(48);
+      expect(page.rows.map((r) => r.id)).toEqual([...f.itemIds].reverse().slice(0, 3));
+      expect(page.rows.every((r) => r.predictedClass === null && r.confidence === null)).toBe(true);
+      expect(listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 1 })).toMatchObject({ total: 0, rows: [] });
+    } finally {
+      f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, f.modelVersionId)).run();
+    }
+  });
+});
+
+describe('getItemDetail', () => {
+  const T0 = Date.UTC(2025, 2, 3, 4, 5, 6);
+
+  it('returns provenance, each model version answer (active first) and the review history, newest first', async () => {
+    const g = await makeFixture(tmp.dir, [{ predictedClass: 1, confidence: 0.4 }]);
+    const itemId = g.itemIds[0]!;
+    const older = g.db.insert(modelVersions).values({ catalogueId: g.catalogueId, name: 'm0', arch: 'lenet5', weightsPath: '/nonexistent', status: 'retired' }).returning().get();
+    const newer = g.db.insert(modelVersions).values({ catalogueId: g.catalogueId, name: 'm2', arch: 'cnn', weightsPath: '/nonexistent', status: 'candidate' }).returning().get();
+    g.db.insert(predictions).values({ itemId, modelVersionId: older.id, probs: [0.1, 0.2, 0.6, 0.05, 0.05], predictedClass: 2, confidence: 0.6, margin: 0.4 }).run();
+    g.db.insert(predictions).values({ itemId, modelVersionId: newer.id, probs: [0.7, 0.1, 0.1, 0.05, 0.05], predictedClass: 0, confidence: 0.7, margin: 0.6 }).run();
+    // reviewer confirms, undoes, then corrects; reviewer2 cannot claim it meanwhile.
+    expect(claimNext(g.db, { actor: g.reviewer, catalogueId: g.catalogueId, now: T0 })!.itemId).toBe(itemId);
+    submitReview(g.db, { actor: g.reviewer, itemId, action: 'confirm', clientId: 'detail-confirm', durationMs: 1200, now: T0 });
+    undoLastReview(g.db, { actor: g.reviewer, clientId: 'detail-undo', now: T0 + 1000 });
+    submitReview(g.db, { actor: g.reviewer, itemId, action: 'correct', label: 3, clientId: 'detail-correct', durationMs: 3400, now: T0 + 2000 });
+
+    const detail = getItemDetail(g.db, { actor: g.ops, itemId, catalogue: 'demo' });
+    expect(detail.catalogue).toEqual({ slug: 'demo', name: 'Demo', classNames: CLASSES });
+    expect(detail.item).toMatchObject({ id: itemId, source: 'fixture', sourceRow: 0, currentLabel: 3, currentLabelName: 'three', labelSource: 'human', status: 'reviewed' });
+    expect(detail.predictions.map((p) => [p.modelName, p.modelStatus, p.predictedClassName, p.confidence])).toEqual([
+      ['m1', 'active', 'one', 0.4],
+      ['m2', 'candidate', 'zero', 0.7],
+      ['m0', 'retired', 'two', 0.6],
+    ]);
+    expect(detail.predictions[2]!.probs).toEqual([0.1, 0.2, 0.6, 0.05, 0.05]);
+    expect(detail.reviews.map((r) => [r.action, r.reviewerEmail, r.modelLabelName, r.chosenLabelName, r.durationMs, r.createdAt.getTime(), r.undone])).toEqual([
+      ['correct', g.reviewer.email, 'one', 'three', 3400, T0 + 2000, false],
+      ['undo', g.reviewer.email, 'one', null, 0, T0 + 1000, false],
+      ['confirm', g.reviewer.email, 'one', 'one', 1200, T0, true],
+    ]);
+    expect(detail.reviews[1]!.revertsReviewId).toBe(detail.reviews[2]!.id);
+    expect(detail.reviews[0]!.modelName).toBe('m1');
+  });
+
+  it('is not found in another catalogue, or when absent; a signed-out caller is refused', async () => {
+    const itemId = f.itemIds[0]!;
+    expect(getItemDetail(f.db, { actor: f.reviewer, itemId: String(itemId) }).item.id).toBe(itemId);
+    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId, catalogue: 'other' }), 'not_found', /in catalogue "other"/);
+    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 999_999 }), 'not_found');
+    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 'x' }), 'bad_input', /itemId/);
+    await expectAppError(() => getItemDetail(f.db, { actor: null, itemId }), 'unauthorized');
+  });
+
+  it('a gold item is not found for reviewers; admins and ops see it', async () => {
+    const gold = known.find((k) => k.evalRole === 'gold')!;
+    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: gold.id }), 'not_found', new RegExp(`There is no item ${gold.id}`));
+    for (const actor of [f.admin, f.ops]) expect(getItemDetail(f.db, { actor, itemId: gold.id }).item.evalRole).toBe('gold');
+  });
+});

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { jobs } from '@/db/schema';
+import { claimJob, completeJob, enqueueJob, failJob, findJob, reportJobProgress } from '@/lib/jobs/lifecycle';
+import { tempDir } from '../review/fixtures';
+
+const tmp = tempDir('loupe-jobs-');
+afterAll(tmp.cleanup);
+let dbCount = 0;
+
+function freshDb(): { db: Db; file: string } {
+  const file = path.join(tmp.dir, `jobs-${++dbCount}.db`);
+  const db = openDb(file);
+  migrateDb(db);
+  return { db, file };
+}
+
+const T0 = 1_800_000_000_000;
+
+describe('job queue', () => {
+  it('claims the oldest queued job, once', () => {
+    const { db } = freshDb();
+    const first = enqueueJob(db, { kind: 'score', payload: { catalogueId: 1 }, now: T0 }).job;
+    enqueueJob(db, { kind: 'score', payload: { catalogueId: 2 }, now: T0 + 1 });
+    const claimed = claimJob(db, { owner: 'w1', now: T0 + 2 });
+    expect(claimed).toMatchObject({ id: first.id, status: 'running', leaseOwner: 'w1', attempts: 1 });
+    expect(claimJob(db, { owner: 'w2', now: T0 + 3 })?.id).not.toBe(first.id);
+    expect(claimJob(db, { owner: 'w3', now: T0 + 4 })).toBeNull();
+  });
+
+  it('filters by kind', () => {
+    const { db } = freshDb();
+    enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, now: T0 });
+    expect(claimJob(db, { owner: 'w', kinds: ['score'], now: T0 + 1 })).toBeNull();
+    expect(claimJob(db, { owner: 'w', kinds: ['train'], now: T0 + 1 })?.kind).toBe('train');
+  });
+
+  it('keeps one exclusive job per catalogue and kind at a time', () => {
+    const { db } = freshDb();
+    const a = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 });
+    const b = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'again' }, exclusivePerCatalogue: true, now: T0 + 1 });
+    expect(a.created).toBe(true);
+    expect(b).toMatchObject({ created: false, job: { id: a.job.id } });
+    expect(enqueueJob(db, { kind: 'train', payload: { catalogueId: 2 }, exclusivePerCatalogue: true, now: T0 + 2 }).created).toBe(true);
+    // Still exclusive while running; a new one may be queued once the first has finished.
+    claimJob(db, { owner: 'w', kinds: ['train'], now: T0 + 3 });
+    expect(enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 + 4 }).created).toBe(false);
+    completeJob(db, { jobId: a.job.id, owner: 'w', now: T0 + 5 });
+    expect(enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 + 6 }).created).toBe(true);
+    expect(() => enqueueJob(db, { kind: 'train', payload: {}, exclusivePerCatalogue: true })).toThrow(/catalogueId/);
+  });
+
+  it('a failed job is retried until maxAttempts, then failed with its error', () => {
+    const { db } = freshDb();
+    const { job } = enqueueJob(db, { kind: 'score', payload: { catalogueId: 1 }, maxAttempts: 2, now: T0 });
+    claimJob(db, { owner: 'w', now: T0 + 1 });
+    expect(failJob(db, { jobId: job.id, owner: 'w', error: 'disk full', now: T0 + 2 })).toBe('queued');
+    expect(findJob(db, job.id)).toMatchObject({ status: 'queued', attempts: 1, error: 'disk full', leaseOwner: null });
+    expect(claimJob(db, { owner: 'w', now: T0 + 3 })?.attempts).toBe(2);
+    expect(failJob(db, { jobId: job.id, owner: 'w', error: 'disk still full', now: T0 + 4 })).toBe('failed');
+    expect(findJob(db, job.id)).toMatchObject({ status: 'failed', error: 'disk still full' });
+    expect(findJob(db, job.id)?.finishedAt?.getTime()).toBe(T0 + 4);
+    expect(claimJob(db, { owner: 'w', now: T0 + 5 })).toBeNull();
+  });
+
+  it('a crashed worker’s job is claimed again after its lease expires, and the old owner can no longer write', () => {
+    const { db } = freshDb();
+    const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, now: T0 });
+    claimJob(db, { owner: 'dead', leaseMs: 1000, now: T0 });
+    expect(claimJob(db, { owner: 'alive', now: T0 + 999 })).toBeNull();
+    const retaken = claimJob(db, { owner: 'alive', now: T0 + 1001 });
+    expect(retaken).toMatchObject({ id: job.id, leaseOwner: 'alive', attempts: 2 });
+    expect(() => reportJobProgress(db, { jobId: job.id, owner: 'dead', progress: { epoch: 1 } })).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => completeJob(db, { jobId: job.id, owner: 'dead' })).toThrow(expect.objectContaining({ code: 'conflict' }));
+    reportJobProgress(db, { jobId: job.id, owner: 'alive', progress: { epoch: 2 }, now: T0 + 1100 });
+    expect(findJob(db, job.id)?.progress).toEqual({ epoch: 2 });
+  });
+
+  it('progress renews the lease', () => {
+    const { db } = freshDb();
+    const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, now: T0 });
+    claimJob(db, { owner: 'w', leaseMs: 1000, now: T0 });
+    reportJobProgress(db, { jobId: job.id, owner: 'w', progress: { done: 1 }, leaseMs: 1000, now: T0 + 900 });
+    expect(claimJob(db, { owner: 'other', now: T0 + 1500 })).toBeNull();
+  });
+
+  it('a job abandoned on its last attempt is failed, not retried', () => {
+    const { db } = freshDb();
+    const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, maxAttempts: 1, now: T0 });
+    claimJob(db, { owner: 'dead', leaseMs: 1000, now: T0 });
+    expect(claimJob(db, { owner: 'alive', now: T0 + 2000 })).toBeNull();
+    expect(findJob(db, job.id)).toMatchObject({ status: 'failed', error: 'The worker stopped during the last allowed attempt.' });
+  });
+
+  it('two worker processes claiming at once never take the same job, and take them all', async () => {
+    const { db, file } = freshDb();
+    const count = 400;
+    db.insert(jobs)
+      .values(Array.from({ length: count }, (_, i) => ({ kind: 'score' as const, payload: { catalogueId: 1, n: i } })))
+      .run();
+    const child = path.join(import.meta.dirname, '../..', 'fixtures', 'claim-jobs-child.ts');
+    const startAt = String(Date.now() + 6000);
+    const run = (owner: string) =>
+      new Promise<number[]>((resolve, reject) => {
+        const proc = spawn(process.execPath, ['--import', 'tsx', child, file, owner, startAt], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        proc.stdout.on('data', (chunk) => (out += chunk));
+        proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child ${owner} exited ${code}`))));
+      });
+    const [a, b] = await Promise.all([run('worker-a'), run('worker-b')]);
+    const all = [...a, ...b];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.length).toBe(count);
+    // Both really worked the queue at the same time (else the test would prove nothing).
+    expect(Math.min(a.length, b.length)).toBeGreaterThan(count / 10);
+    expect(db.select().from(jobs).all().every((j) => j.status === 'succeeded' && j.attempts === 1)).toBe(true);
+  });
+});

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { items, predictions } from '@/db/schema';
+import type { Actor } from '@/lib/auth/permissions';
+import { createUserAsSystem } from '@/lib/auth/users';
+import { countEvaluationItems, countItemsByStatus } from '@/lib/catalogue/summary';
+import { findCatalogue } from '@/lib/import';
+import { rescoreCatalogue } from '@/lib/learning/rescore';
+import { initBackend } from '@/lib/ml/backend';
+import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import { saveUntrainedModel } from '@/lib/ml/model-store';
+import { claimNext } from '@/lib/review/queue';
+import { scoreUnscoredItems } from '@/lib/routing/scoring';
+import { DEMO_CATALOGUE, seedDemoIfEmpty } from '@/lib/seed';
+import { setThreshold } from '@/lib/routing/settings';
+import { tempDir } from '../review/fixtures';
+
+const { dir, cleanup } = tempDir('loupe-learning-seed-');
+afterAll(cleanup);
+
+beforeAll(async () => {
+  // A small untrained model stands in for the shipped cnn: scoring 10,000 items stays quick.
+  const modelDir = path.join(dir, 'model');
+  process.env.LOUPE_MODEL_DIR = modelDir;
+  process.env.LOUPE_TF_BACKEND = 'wasm';
+  await initBackend();
+  await saveUntrainedModel(modelDir, { arch: 'mlp', classNames: [...FASHION_MNIST_CLASSES], seed: 11 });
+});
+
+describe('the demo seed', () => {
+  it('adds the 5,000-item holdout, which scoring, re-routing, re-scoring and the queue never touch', async () => {
+    const db = openDb(path.join(dir, 'seed.db'));
+    migrateDb(db);
+    expect(await seedDemoIfEmpty(db)).toBe(true);
+    const catalogue = findCatalogue(db, DEMO_CATALOGUE.slug)!;
+    expect(countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 5000 });
+    const holdout = and(eq(items.catalogueId, catalogue.id), eq(items.evalRole, 'holdout'));
+    const holdoutState = () => db.select({ status: items.status, labelSource: items.labelSource, n: sql<number>`count(*)`, labelled: sql<number>`sum(${items.currentLabel} = ${items.importLabel})` }).from(items).where(holdout).groupBy(items.status, items.labelSource).all();
+    const expected = [{ status: 'reviewed', labelSource: 'import', n: 5000, labelled: 5000 }];
+    expect(holdoutState()).toEqual(expected);
+
+    await scoreUnscoredItems(db, { catalogueId: catalogue.id });
+    expect(countItemsByStatus(db, catalogue.id).unscored ?? 0).toBe(0);
+    expect(Object.values(countItemsByStatus(db, catalogue.id)).reduce((a, b) => a + b, 0)).toBe(10_000);
+    const holdoutIds = db.select({ id: items.id }).from(items).where(holdout).all().map((r) => r.id);
+    expect(db.select({ n: sql<number>`count(*)` }).from(predictions).where(inArray(predictions.itemId, holdoutIds.slice(0, 500))).get()?.n).toBe(0);
+
+    const user = await createUserAsSystem(db, { email: 'seed-admin@example.test', name: 'A', password: 'correct horse battery', role: 'admin', passwordCost: 4 });
+    const admin: Actor = { userId: user.id, role: user.role, email: user.email };
+    setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.11 });
+    await rescoreCatalogue(db, { catalogueId: catalogue.id });
+    setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.95 });
+    expect(holdoutState()).toEqual(expected);
+
+    const claimed = Array.from({ length: 30 }, () => claimNext(db, { actor: admin, catalogueId: catalogue.id })?.itemId).filter((id) => id !== undefined);
+    expect(claimed.length).toBe(30);
+    expect(db.select({ id: items.id }).from(items).where(and(inArray(items.id, claimed), isNotNull(items.evalRole))).all()).toEqual([]);
+    // A second seed adds nothing.
+    expect(await seedDemoIfEmpty(db)).toBe(false);
+  });
+});
