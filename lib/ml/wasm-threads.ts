@@ -144,6 +144,7 @@ function makePthreadWorkerClass(workerFile: string, mainScript: string, onFailur
       // Deliberately not re-referenced: see the class comment.
     }
 
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own listener type
     override on(event: string | symbol, listener: (...args: any[]) => void): this {
       if (event !== 'error') return super.on(event, listener);
       return super.on(event, (error: unknown) => {
@@ -329,15 +330,15 @@ export function wasmThreadsAfterInit(): number {
   state.restoreCpus?.();
   state.restoreCpus = null;
   const backend = tf.findBackend('wasm') as unknown as { wasm?: EmscriptenModule } | null;
-  const module = backend?.wasm;
-  if (!module) {
+  const wasmModule = backend?.wasm;
+  if (!wasmModule) {
     state.actual = null;
     return 0;
   }
-  if (module.wasmMemory && module.wasmMemory.buffer instanceof SharedArrayBuffer) {
-    const memory = module.wasmMemory;
-    let view = module.HEAPU8 ?? new Uint8Array(memory.buffer);
-    Object.defineProperty(module, 'HEAPU8', {
+  if (wasmModule.wasmMemory && wasmModule.wasmMemory.buffer instanceof SharedArrayBuffer) {
+    const memory = wasmModule.wasmMemory;
+    let view = wasmModule.HEAPU8 ?? new Uint8Array(memory.buffer);
+    Object.defineProperty(wasmModule, 'HEAPU8', {
       configurable: true,
       enumerable: true,
       get: () => {
@@ -351,7 +352,7 @@ export function wasmThreadsAfterInit(): number {
   }
   // Asked of this backend's own module: the package-level getThreadsCount() reports whichever
   // module was constructed last, which after a fallback could be an abandoned threaded one.
-  state.actual = module.tfjs?.getThreadsCount() ?? 1;
+  state.actual = wasmModule.tfjs?.getThreadsCount() ?? 1;
   return state.actual;
 }
 

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { createModel, type Architecture } from '@/lib/ml/model';
 import { loadModel, readModelMeta, saveUntrainedModel } from '@/lib/ml/model-store';

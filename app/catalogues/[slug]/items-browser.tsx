@@ -72,7 +72,7 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
         header: '',
         cell: ({ row }) => (
           <Link href={`/catalogues/${slug}/items/${row.original.id}`} aria-label={`Open item ${row.original.id}`}>
-            {/* eslint-disable-next-line @next/next/no-img-element -- a 28x28 PNG scaled with hard pixel edges */}
+            { }
             <img src={`/api/v1/items/${row.original.id}/image`} alt="" width={40} height={40} loading="lazy" className="pixelated h-10 w-10 rounded-sm bg-black" />
           </Link>
         ),

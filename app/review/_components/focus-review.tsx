@@ -96,7 +96,7 @@ export function FocusReview({ catalogue, choices }: { catalogue: { slug: string;
 
             <section aria-labelledby="classes-heading">
               <h2 id="classes-heading" className="text-sm font-semibold text-gray-600">
-                Choose the class <span className="font-normal">(a number key; the model's answer confirms it)</span>
+                Choose the class <span className="font-normal">(a number key; the model&apos;s answer confirms it)</span>
               </h2>
               <div className="mt-2 grid grid-cols-2 gap-1.5 sm:grid-cols-2 lg:grid-cols-3">
                 {classNames.map((name, index) => {

@@ -24,7 +24,7 @@ const DEFAULTS: RetrainPolicyInput = { enabled: true, minNewLabels: 200, interva
 
 let clientIds = 0;
 /** A review row as lib/reviews.ts writes it (the queue and leases are tested elsewhere). */
-function review(fx: Fixture, itemId: number, action: 'confirm' | 'correct' | 'skip' | 'unsure', revertsReviewId?: number) {
+function review(fx: Fixture, itemId: number, action: 'confirm' | 'correct' | 'skip' | 'unsure') {
   return fx.db
     .insert(reviews)
     .values({ itemId, reviewerId: fx.reviewer.userId, modelVersionId: fx.modelVersionId, modelLabel: 0, chosenLabel: action === 'skip' || action === 'unsure' ? null : 1, action, durationMs: 1000, clientId: `client-${++clientIds}` })

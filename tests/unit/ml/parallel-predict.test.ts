@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { createModel } from '@/lib/ml/model';
 import { loadModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { effectiveWorkers, planShards, predictLogitsParallel } from '@/lib/ml/parallel-predict';
 import { predictLogits } from '@/lib/ml/predict';

@@ -45,7 +45,7 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
 
       <div className="mt-4 flex flex-wrap gap-6">
         {/* 28x28 scaled 12x with hard pixel edges: what the model saw, no smoothing. */}
-        {/* eslint-disable-next-line @next/next/no-img-element -- a 28x28 PNG scaled with hard pixel edges */}
+        { }
         <img src={`/api/v1/items/${item.id}/image`} alt={`Item ${item.id}`} width={336} height={336} className="pixelated h-[336px] w-[336px] rounded bg-black" data-testid="item-image" />
         <dl className="grid h-fit grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm" data-testid="item-facts">
           <Fact term="Current label">
