@@ -8,7 +8,10 @@ import { parseInput } from './import/parse-input';
 export const EnsureCatalogueInput = z.object({
   slug: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a catalogue slug is lower-case letters, digits and dashes (e.g. fashion-mnist)'),
+    .regex(
+      /^[a-z0-9][a-z0-9-]{0,62}$/,
+      'a catalogue slug is lower-case letters, digits and dashes (e.g. fashion-mnist)',
+    ),
   name: z.string().trim().min(1).max(200),
   // Labels are stored as one byte in imports and as an index into this list everywhere else.
   classNames: z

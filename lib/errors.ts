@@ -3,7 +3,8 @@
  * `httpStatusOf`) and the CLI exit message; `message` is a sentence a person can act on and
  * is safe to show. Internal causes go in `cause` and are logged, never sent to a client.
  */
-export type AppErrorCode = 'bad_input' | 'not_found' | 'forbidden' | 'unauthorized' | 'conflict' | 'too_large' | 'rate_limited' | 'internal';
+export type AppErrorCode =
+  'bad_input' | 'not_found' | 'forbidden' | 'unauthorized' | 'conflict' | 'too_large' | 'rate_limited' | 'internal';
 
 export class AppError extends Error {
   readonly code: AppErrorCode;

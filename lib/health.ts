@@ -9,7 +9,13 @@ export interface Health {
   models: { catalogue: string; version: string; arch: string; id: number }[];
   /** The TensorFlow.js backend of the worker, which runs every model; null before it started. */
   mlBackend: string | null;
-  worker: { running: boolean; pid: number; threads: number | null; updatedAt: string; job: { id: number; kind: string } | null } | null;
+  worker: {
+    running: boolean;
+    pid: number;
+    threads: number | null;
+    updatedAt: string;
+    job: { id: number; kind: string } | null;
+  } | null;
 }
 
 /** What /api/v1/health reports: the database, each catalogue's active model, the ML backend. */
@@ -20,7 +26,12 @@ export function checkHealth(): Health {
     const db = getDb();
     db.run(sql`select 1`);
     models = db
-      .select({ catalogue: catalogues.slug, version: modelVersions.name, arch: modelVersions.arch, id: modelVersions.id })
+      .select({
+        catalogue: catalogues.slug,
+        version: modelVersions.name,
+        arch: modelVersions.arch,
+        id: modelVersions.id,
+      })
       .from(modelVersions)
       .innerJoin(catalogues, eq(catalogues.id, modelVersions.catalogueId))
       .where(eq(modelVersions.status, 'active'))
@@ -34,6 +45,14 @@ export function checkHealth(): Health {
     database,
     models,
     mlBackend: status?.backend ?? null,
-    worker: status ? { running: !status.stale, pid: status.pid, threads: status.threads, updatedAt: status.updatedAt, job: status.job ?? null } : null,
+    worker: status
+      ? {
+          running: !status.stale,
+          pid: status.pid,
+          threads: status.threads,
+          updatedAt: status.updatedAt,
+          job: status.job ?? null,
+        }
+      : null,
   };
 }

@@ -11,7 +11,11 @@ import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { readModelMeta } from '@/lib/ml/model-store';
 import { registerInitialModel } from '@/lib/models/active';
 
-export const DEMO_CATALOGUE = { slug: 'fashion-mnist', name: 'Fashion-MNIST (demo)', classNames: [...FASHION_MNIST_CLASSES] };
+export const DEMO_CATALOGUE = {
+  slug: 'fashion-mnist',
+  name: 'Fashion-MNIST (demo)',
+  classNames: [...FASHION_MNIST_CLASSES],
+};
 
 /** The t10k images: from the Debian package when installed, else the copy in the repository. */
 export function demoImagesPath(): string {
@@ -20,7 +24,9 @@ export function demoImagesPath(): string {
     const file = path.join(dir, 't10k-images-idx3-ubyte.gz');
     if (fs.existsSync(file)) return file;
   }
-  throw new Error('The Fashion-MNIST test images are missing: install the Debian package dataset-fashion-mnist or restore datasets/fashion-mnist/.');
+  throw new Error(
+    'The Fashion-MNIST test images are missing: install the Debian package dataset-fashion-mnist or restore datasets/fashion-mnist/.',
+  );
 }
 
 /**
@@ -32,7 +38,11 @@ export function demoImagesPath(): string {
  * already had a catalogue.
  */
 export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () => {}): Promise<boolean> {
-  const existing = db.select({ n: sql<number>`count(*)` }).from(catalogues).get()?.n ?? 0;
+  const existing =
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(catalogues)
+      .get()?.n ?? 0;
   if (existing > 0) return false;
   const modelDir = getEnv().LOUPE_MODEL_DIR;
   const meta = readModelMeta(modelDir);
@@ -66,7 +76,11 @@ export const DEMO_USERS = [
 
 /** Creates the demo users when the users table is empty; returns those created. */
 export async function seedDemoUsersIfNone(db: Db): Promise<typeof DEMO_USERS | []> {
-  const existing = db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
+  const existing =
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(users)
+      .get()?.n ?? 0;
   if (existing > 0) return [];
   for (const user of DEMO_USERS) await createUserAsSystem(db, user);
   return DEMO_USERS;

@@ -19,7 +19,9 @@ const Args = z.object({
 // Builds a synthetic catalogue in a temp database, times the browser's and the export's queries;
 // one JSON object on stdout (with --plans, each query's EXPLAIN QUERY PLAN too).
 await runCli(async () => {
-  const { values } = parseArgs({ options: { items: { type: 'string' }, runs: { type: 'string' }, plans: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { items: { type: 'string' }, runs: { type: 'string' }, plans: { type: 'boolean' } },
+  });
   const args = Args.parse(values);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-catalogue-'));
   try {
@@ -28,8 +30,19 @@ await runCli(async () => {
     const started = performance.now();
     const fixture = fillSyntheticCatalogue(db, { itemCount: args.items });
     console.error(`[bench] ${args.items} items in ${Math.round(performance.now() - started)} ms`);
-    const report = await measureCatalogueQueries(db, { fixture, runs: args.runs, plans: args.plans, log: (line) => console.error(`[bench] ${line}`) });
-    console.log(JSON.stringify({ items: args.items, runs: args.runs, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, ...report }, null, 2));
+    const report = await measureCatalogueQueries(db, {
+      fixture,
+      runs: args.runs,
+      plans: args.plans,
+      log: (line) => console.error(`[bench] ${line}`),
+    });
+    console.log(
+      JSON.stringify(
+        { items: args.items, runs: args.runs, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, ...report },
+        null,
+        2,
+      ),
+    );
     db.$client.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

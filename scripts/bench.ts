@@ -11,7 +11,12 @@ import { runCli } from '@/scripts/cli';
 const list = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()
-    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(values)).min(1));
 
 const BenchArgs = z.object({
@@ -37,7 +42,13 @@ const LoopArgs = z.object({
 await runCli(async () => {
   if (process.argv[2] === 'import') {
     const { values } = parseArgs({ args: process.argv.slice(3), options: { 'csv-rows': { type: 'string' } } });
-    const csvRows = z.coerce.number({ error: '--csv-rows is a whole number from 1 to 10000' }).int().min(1).max(10_000).optional().parse(values['csv-rows']);
+    const csvRows = z.coerce
+      .number({ error: '--csv-rows is a whole number from 1 to 10000' })
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .parse(values['csv-rows']);
     const report = await runImportBench({ csvRows, log: (line) => console.error(`[bench import] ${line}`) });
     console.log(JSON.stringify(report, null, 2));
     return;
@@ -45,7 +56,13 @@ await runCli(async () => {
   if (process.argv[2] === 'loop') {
     const { values } = parseArgs({
       args: process.argv.slice(3),
-      options: { corrections: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, keep: { type: 'boolean' } },
+      options: {
+        corrections: { type: 'string' },
+        epochs: { type: 'string' },
+        lr: { type: 'string' },
+        'batch-size': { type: 'string' },
+        keep: { type: 'boolean' },
+      },
     });
     const args = LoopArgs.parse(values);
     const report = await runLoopBench({
@@ -58,7 +75,13 @@ await runCli(async () => {
     return;
   }
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, archs: { type: 'string' }, quick: { type: 'boolean' }, dataset: { type: 'string' }, 'build-dir': { type: 'string' } },
+    options: {
+      only: { type: 'string' },
+      archs: { type: 'string' },
+      quick: { type: 'boolean' },
+      dataset: { type: 'string' },
+      'build-dir': { type: 'string' },
+    },
   });
   const args = BenchArgs.parse(values);
   const env = getEnv();

@@ -23,6 +23,12 @@ function describeError(error: unknown): string {
     const where = issue?.path.length ? `--${issue.path.join('.')}: ` : '';
     return `${where}${issue?.message ?? 'invalid arguments'}`;
   }
-  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_PARSE_ARGS')) return error.message;
+  if (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('ERR_PARSE_ARGS')
+  )
+    return error.message;
   return `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -41,8 +41,7 @@ const EvaluateArgs = z
   });
 
 export type EvaluateCommand =
-  | { help: true }
-  | { help: false; modelDir: string; source: EvaluationSource; json: boolean; out: string | undefined };
+  { help: true } | { help: false; modelDir: string; source: EvaluationSource; json: boolean; out: string | undefined };
 
 /** Parse and validate the command line; throws a bad_input AppError with a usage hint. */
 export function parseEvaluateArgs(argv: string[]): EvaluateCommand {
@@ -75,7 +74,9 @@ export function parseEvaluateArgs(argv: string[]): EvaluateCommand {
   const args = parsed.data;
   if (args.help) return { help: true };
   const source: EvaluationSource =
-    args.idx !== undefined ? { kind: 'idx', dir: args.idx, split: args.split ?? 't10k' } : { kind: 'csv', file: args.csv! };
+    args.idx !== undefined
+      ? { kind: 'idx', dir: args.idx, split: args.split ?? 't10k' }
+      : { kind: 'csv', file: args.csv! };
   return { help: false, modelDir: args.model ?? getEnv().LOUPE_MODEL_DIR, source, json: args.json, out: args.out };
 }
 

@@ -49,10 +49,19 @@ const ImportArgs = z
   })
   .check((ctx) => {
     const { idx, imagesFile, csv, images } = ctx.value;
-    if (ctx.value.holdout && ctx.value.gold) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'an item is either holdout or gold: give one of --holdout and --gold' });
+    if (ctx.value.holdout && ctx.value.gold)
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: 'an item is either holdout or gold: give one of --holdout and --gold',
+      });
     const sources = [idx, imagesFile, csv, images].filter((source) => source !== undefined).length;
     if (sources !== 1) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'give exactly one of --idx, --images-file, --csv or --images' });
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: 'give exactly one of --idx, --images-file, --csv or --images',
+      });
     }
   });
 export type ImportArgs = z.infer<typeof ImportArgs>;
@@ -142,7 +151,13 @@ export async function runImport(args: ImportArgs): Promise<ImportResult> {
     return importIdx(db, { catalogueSlug, imagesPath, labelsPath, evalRole, onProgress });
   }
   if (args.imagesFile !== undefined) {
-    return importIdx(db, { catalogueSlug, imagesPath: args.imagesFile, labelsPath: args.labelsFile, evalRole, onProgress });
+    return importIdx(db, {
+      catalogueSlug,
+      imagesPath: args.imagesFile,
+      labelsPath: args.labelsFile,
+      evalRole,
+      onProgress,
+    });
   }
   if (args.csv !== undefined) return importCsv(db, { catalogueSlug, path: args.csv, evalRole, onProgress });
   return importImages(db, { catalogueSlug, paths: args.images ?? [], label: args.label, evalRole, onProgress });

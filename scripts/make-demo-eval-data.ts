@@ -21,20 +21,30 @@ import { runCli } from './cli';
 function encode(set: LabelledImages): { images: Buffer; labels: Buffer } {
   // gzip from zlib writes no timestamp or file name: the same input gives the same bytes.
   return {
-    images: gzipSync(encodeIdxImages({ count: set.count, rows: IMAGE_SIZE, cols: IMAGE_SIZE, pixels: set.pixels }), { level: 9 }),
+    images: gzipSync(encodeIdxImages({ count: set.count, rows: IMAGE_SIZE, cols: IMAGE_SIZE, pixels: set.pixels }), {
+      level: 9,
+    }),
     labels: gzipSync(encodeIdxLabels(set.labels), { level: 9 }),
   };
 }
 
 await runCli(async () => {
-  const { values } = parseArgs({ options: { dataset: { type: 'string' }, out: { type: 'string' }, check: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { dataset: { type: 'string' }, out: { type: 'string' }, check: { type: 'boolean' } },
+  });
   const datasetDir = values.dataset ?? getEnv().LOUPE_DATASET_DIR;
   const outDir = values.out ?? bundledDatasetDir();
   const train = readIdxSplit(datasetDir, 'train');
-  if (train.images.count !== 60_000) throw badInput(`${datasetDir}: expected the 60,000-image Fashion-MNIST training set, found ${train.images.count} images.`);
+  if (train.images.count !== 60_000)
+    throw badInput(
+      `${datasetDir}: expected the 60,000-image Fashion-MNIST training set, found ${train.images.count} images.`,
+    );
   const sets = buildDemoEvalSets(train);
   const files: [string, Buffer][] = [];
-  for (const [names, set] of [[HOLDOUT_FILES, sets.holdout], [REPLAY_FILES, sets.replay]] as const) {
+  for (const [names, set] of [
+    [HOLDOUT_FILES, sets.holdout],
+    [REPLAY_FILES, sets.replay],
+  ] as const) {
     const encoded = encode(set);
     files.push([names.images, encoded.images], [names.labels, encoded.labels]);
   }
@@ -53,6 +63,17 @@ await runCli(async () => {
       report[name] = { bytes: bytes.length };
     }
   }
-  console.log(JSON.stringify({ dataset: datasetDir, out: outDir, holdout: sets.holdout.count, replay: sets.replay.count, files: report }));
-  if (differs) throw badInput('the bundled demo evaluation files differ from what the training set gives; run the script without --check.');
+  console.log(
+    JSON.stringify({
+      dataset: datasetDir,
+      out: outDir,
+      holdout: sets.holdout.count,
+      replay: sets.replay.count,
+      files: report,
+    }),
+  );
+  if (differs)
+    throw badInput(
+      'the bundled demo evaluation files differ from what the training set gives; run the script without --check.',
+    );
 });

@@ -22,9 +22,11 @@ export async function prepareDatabase(log: (line: string) => void): Promise<void
   for (const catalogue of db.select().from(catalogues).all()) {
     const result = await scoreUnscoredItems(db, {
       catalogueId: catalogue.id,
-      onProgress: (done, total) => process.stdout.isTTY && process.stdout.write(`\r[start] ${catalogue.slug}: scoring ${done}/${total}`),
+      onProgress: (done, total) =>
+        process.stdout.isTTY && process.stdout.write(`\r[start] ${catalogue.slug}: scoring ${done}/${total}`),
     });
     if (result.scored > 0 && process.stdout.isTTY) process.stdout.write('\n');
-    if (result.scored > 0) log(`${catalogue.slug}: ${result.autoAccepted} auto-accepted, ${result.needsReview} to review`);
+    if (result.scored > 0)
+      log(`${catalogue.slug}: ${result.autoAccepted} auto-accepted, ${result.needsReview} to review`);
   }
 }

@@ -12,7 +12,11 @@ const log = (line: string) => console.log(`[start] ${line}`);
 await prepareDatabase(log);
 
 // Next's anonymous telemetry would try to reach the internet; Loupe runs where it cannot.
-const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${port}` };
+const env = {
+  ...process.env,
+  NEXT_TELEMETRY_DISABLED: '1',
+  NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${port}`,
+};
 const distDir = process.env.LOUPE_NEXT_DIST_DIR ?? '.next';
 try {
   ensureWebBuild({ root: process.cwd(), distDir, env, log });
@@ -22,7 +26,11 @@ try {
 }
 
 const children: ChildProcess[] = [
-  spawn(process.execPath, [nextBin(process.cwd()), 'start', '-p', port, '--keepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_MS)], { stdio: 'inherit', env }),
+  spawn(
+    process.execPath,
+    [nextBin(process.cwd()), 'start', '-p', port, '--keepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_MS)],
+    { stdio: 'inherit', env },
+  ),
   spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { stdio: 'inherit', env }),
 ];
 log(`serving on http://localhost:${port}`);

@@ -21,7 +21,12 @@ const TrainArgs = z.object({
   'no-augment': z.boolean().default(false),
   'no-dropout': z.boolean().default(false),
   // One replica per core by default: data parallelism is what uses the second core (README).
-  replicas: z.coerce.number().int('a whole number of threads').min(1, 'at least 1 thread').max(MAX_REPLICAS, `at most ${MAX_REPLICAS} threads`).default(Math.min(os.availableParallelism(), MAX_REPLICAS)),
+  replicas: z.coerce
+    .number()
+    .int('a whole number of threads')
+    .min(1, 'at least 1 thread')
+    .max(MAX_REPLICAS, `at most ${MAX_REPLICAS} threads`)
+    .default(Math.min(os.availableParallelism(), MAX_REPLICAS)),
   dataset: z.string().optional(),
   finalize: z.boolean().default(false),
   'init-from': z.string().min(1).optional(),
@@ -52,7 +57,14 @@ await runCli(async () => {
     // --finalize --out <dir>: redo the post-training choices on validation, no training.
     if (!values.out) throw badInput('--finalize needs --out <model dir>.');
     const meta = await finalizeSavedModel({ dir: args.out, datasetDir });
-    console.log(JSON.stringify({ out: args.out, testTimeAugmentation: meta.testTimeAugmentation, temperature: meta.temperature, validation: meta.validation }));
+    console.log(
+      JSON.stringify({
+        out: args.out,
+        testTimeAugmentation: meta.testTimeAugmentation,
+        temperature: meta.temperature,
+        validation: meta.validation,
+      }),
+    );
     return;
   }
   const meta = await trainFromDataset({
@@ -76,7 +88,7 @@ await runCli(async () => {
       if (process.stderr.isTTY) process.stderr.write('\r');
       console.error(
         `epoch ${r.epoch}: loss ${r.loss.toFixed(4)}  val_loss ${r.valLoss.toFixed(4)}  val_acc ${(r.valAccuracy * 100).toFixed(2)}%  lr ${r.learningRate.toExponential(1)}  ${r.seconds.toFixed(0)}s`,
-    );
+      );
     },
   });
   console.log(

@@ -12,7 +12,10 @@ export interface ScriptRun {
 /** Runs `npx tsx scripts/<name>.ts ...args` in the repository, as a user would, and collects its output. */
 export function runScript(name: string, args: string[]): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', `scripts/${name}.ts`, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' } });
+    const child = spawn('npx', ['tsx', `scripts/${name}.ts`, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, NO_COLOR: '1', LOUPE_DEBUG: '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

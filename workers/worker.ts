@@ -21,14 +21,26 @@ const db = getDb();
 migrateDb(db);
 const backend = await initBackend();
 const startedAt = new Date().toISOString();
-const worker = createWorker({ db, handlers: WORKER_HANDLERS, leaseMs: env.LOUPE_JOB_LEASE_MS, pollMs: env.LOUPE_WORKER_POLL_MS });
+const worker = createWorker({
+  db,
+  handlers: WORKER_HANDLERS,
+  leaseMs: env.LOUPE_JOB_LEASE_MS,
+  pollMs: env.LOUPE_WORKER_POLL_MS,
+});
 console.error(`[worker] started on ${backend} as ${worker.owner}`);
 
 // A timer, not the loop: a training job keeps the loop busy for minutes, and /api/v1/health
 // would call the worker dead.
 const heartbeat = () => {
   const job = worker.current();
-  writeWorkerStatus({ pid: process.pid, backend, threads: wasmThreadCount(), startedAt, updatedAt: new Date().toISOString(), job: job ? { id: job.id, kind: job.kind } : null });
+  writeWorkerStatus({
+    pid: process.pid,
+    backend,
+    threads: wasmThreadCount(),
+    startedAt,
+    updatedAt: new Date().toISOString(),
+    job: job ? { id: job.id, kind: job.kind } : null,
+  });
 };
 heartbeat();
 const heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);

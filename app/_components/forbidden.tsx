@@ -6,7 +6,8 @@ export function Forbidden({ permission, role }: { permission: Permission; role: 
     <main className="mx-auto max-w-xl p-8" data-testid="forbidden">
       <h1 className="text-xl font-semibold">Not allowed</h1>
       <p className="mt-2 text-gray-700">
-        Your role ({role}) cannot open this page: it needs the <code>{permission}</code> permission. Ask an admin if you need it.
+        Your role ({role}) cannot open this page: it needs the <code>{permission}</code> permission. Ask an admin if you
+        need it.
       </p>
     </main>
   );

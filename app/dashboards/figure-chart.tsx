@@ -1,6 +1,18 @@
 'use client';
 
-import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ReferenceLine,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
 import type { Cell } from '@/lib/dashboards/common';
 
 export type ChartRows = Record<string, Cell>[];
@@ -44,8 +56,20 @@ export function FigureChart({ id, rows, classNames }: { id: string; rows: ChartR
             <YAxis yAxisId="median" orientation="right" fontSize={11} />
             <Tooltip />
             <Legend />
-            <Bar yAxisId="rate" dataKey="decisionsPerHour" name="decisions per hour of review" fill={BLUE} isAnimationActive={false} />
-            <Bar yAxisId="median" dataKey="medianSeconds" name="median seconds per decision" fill={ORANGE} isAnimationActive={false} />
+            <Bar
+              yAxisId="rate"
+              dataKey="decisionsPerHour"
+              name="decisions per hour of review"
+              fill={BLUE}
+              isAnimationActive={false}
+            />
+            <Bar
+              yAxisId="median"
+              dataKey="medianSeconds"
+              name="median seconds per decision"
+              fill={ORANGE}
+              isAnimationActive={false}
+            />
           </BarChart>
         </Frame>
       );
@@ -73,11 +97,26 @@ export function FigureChart({ id, rows, classNames }: { id: string; rows: ChartR
         <Frame>
           <LineChart data={rows.filter((r) => r.count !== 0)}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis dataKey="confidence" type="number" domain={[0, 1]} tickFormatter={pct} fontSize={11} name="mean confidence" />
+            <XAxis
+              dataKey="confidence"
+              type="number"
+              domain={[0, 1]}
+              tickFormatter={pct}
+              fontSize={11}
+              name="mean confidence"
+            />
             <YAxis domain={[0, 1]} tickFormatter={pct} fontSize={11} />
             <Tooltip formatter={(v) => pct(v)} labelFormatter={(v) => `confidence ${pct(v)}`} />
             <Legend />
-            <ReferenceLine segment={[{ x: 0, y: 0 }, { x: 1, y: 1 }]} stroke="#9ca3af" strokeDasharray="4 4" ifOverflow="extendDomain" />
+            <ReferenceLine
+              segment={[
+                { x: 0, y: 0 },
+                { x: 1, y: 1 },
+              ]}
+              stroke="#9ca3af"
+              strokeDasharray="4 4"
+              ifOverflow="extendDomain"
+            />
             <Line dataKey="accuracy" name="accuracy per confidence bin" stroke={BLUE} isAnimationActive={false} />
           </LineChart>
         </Frame>
@@ -91,7 +130,12 @@ export function FigureChart({ id, rows, classNames }: { id: string; rows: ChartR
             <YAxis domain={ACCURACY_DOMAIN} tickFormatter={pct} fontSize={11} />
             <Tooltip formatter={(v) => pct(v)} labelFormatter={(v) => `coverage ${pct(v)}`} />
             <Legend />
-            <Line dataKey="accuracy" name="accuracy of auto-accepted (by coverage)" stroke={BLUE} isAnimationActive={false} />
+            <Line
+              dataKey="accuracy"
+              name="accuracy of auto-accepted (by coverage)"
+              stroke={BLUE}
+              isAnimationActive={false}
+            />
           </LineChart>
         </Frame>
       );
@@ -135,7 +179,13 @@ function RateBars({ rows, x, bars }: { rows: ChartRows; x: string; bars: { key: 
         <Tooltip formatter={(v) => pct(v)} />
         <Legend />
         {bars.map((bar, i) => (
-          <Bar key={bar.key} dataKey={bar.key} name={bar.name} fill={i === 0 ? BLUE : ORANGE} isAnimationActive={false} />
+          <Bar
+            key={bar.key}
+            dataKey={bar.key}
+            name={bar.name}
+            fill={i === 0 ? BLUE : ORANGE}
+            isAnimationActive={false}
+          />
         ))}
       </BarChart>
     </Frame>
@@ -167,7 +217,11 @@ function ConfusionHeatmap({ rows, classNames }: { rows: ChartRows; classNames: s
                 const n = count.get(`${truth}\u0000${predicted}`) ?? 0;
                 const shade = n === 0 ? 0 : 0.12 + 0.88 * (n / max);
                 return (
-                  <td key={predicted} className="px-1.5 py-0.5 text-center" style={{ backgroundColor: `rgba(${truth === predicted ? '37,99,235' : '234,88,12'},${shade})` }}>
+                  <td
+                    key={predicted}
+                    className="px-1.5 py-0.5 text-center"
+                    style={{ backgroundColor: `rgba(${truth === predicted ? '37,99,235' : '234,88,12'},${shade})` }}
+                  >
                     {n || ''}
                   </td>
                 );

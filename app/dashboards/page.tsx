@@ -14,7 +14,17 @@ const GROUPS: { title: string; figures: FigureId[] }[] = [
   { title: 'Accuracy', figures: ['holdout-accuracy', 'audit-accuracy', 'catalogue-accuracy'] },
   { title: 'Queue', figures: ['queue-now', 'queue-flow'] },
   { title: 'Reviewers', figures: ['reviewer-throughput', 'gold-agreement'] },
-  { title: 'Model', figures: ['class-metrics-audit', 'confusion-audit', 'class-metrics-reviewed', 'confusion-reviewed', 'reliability', 'risk-coverage'] },
+  {
+    title: 'Model',
+    figures: [
+      'class-metrics-audit',
+      'confusion-audit',
+      'class-metrics-reviewed',
+      'confusion-reviewed',
+      'reliability',
+      'risk-coverage',
+    ],
+  },
   { title: 'Human overrides', figures: ['overrides'] },
 ];
 
@@ -51,10 +61,18 @@ function Stats({ figure }: { figure: DashboardFigure }) {
 function FigureCard({ figure, slug, classNames }: { figure: DashboardFigure; slug: string; classNames: string[] }) {
   const isStat = figure.id === 'queue-now' || figure.id === 'catalogue-accuracy';
   return (
-    <section className="rounded border border-gray-200 bg-white p-4" data-testid={`figure-${figure.id}`} data-source={figure.source}>
+    <section
+      className="rounded border border-gray-200 bg-white p-4"
+      data-testid={`figure-${figure.id}`}
+      data-source={figure.source}
+    >
       <div className="flex items-baseline justify-between gap-3">
         <h3 className="font-medium">{figure.title}</h3>
-        <a href={`/api/v1/catalogues/${slug}/dashboards/${figure.id}.csv`} download className="text-xs whitespace-nowrap text-blue-700 underline">
+        <a
+          href={`/api/v1/catalogues/${slug}/dashboards/${figure.id}.csv`}
+          download
+          className="text-xs whitespace-nowrap text-blue-700 underline"
+        >
           Download CSV
         </a>
       </div>
@@ -62,10 +80,17 @@ function FigureCard({ figure, slug, classNames }: { figure: DashboardFigure; slu
         {SOURCE_PHRASES[figure.source]}
       </p>
       <div className="mt-3">
-        {figure.rows.length === 0 ? null : isStat ? <Stats figure={figure} /> : <FigureChart id={figure.id} rows={figure.rows} classNames={classNames} />}
+        {figure.rows.length === 0 ? null : isStat ? (
+          <Stats figure={figure} />
+        ) : (
+          <FigureChart id={figure.id} rows={figure.rows} classNames={classNames} />
+        )}
       </div>
       {figure.note && (
-        <p className="mt-2 text-sm text-gray-600" data-testid={figure.rows.length === 0 ? 'figure-empty' : 'figure-note'}>
+        <p
+          className="mt-2 text-sm text-gray-600"
+          data-testid={figure.rows.length === 0 ? 'figure-empty' : 'figure-note'}
+        >
           {figure.note}
         </p>
       )}
@@ -78,7 +103,11 @@ export default async function DashboardsPage({ searchParams }: { searchParams: P
   const access = await requirePageAccess('dashboards.read', '/dashboards');
   if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   const db = getDb();
-  const list = db.select({ slug: catalogues.slug, name: catalogues.name }).from(catalogues).orderBy(catalogues.name).all();
+  const list = db
+    .select({ slug: catalogues.slug, name: catalogues.name })
+    .from(catalogues)
+    .orderBy(catalogues.name)
+    .all();
   const wanted = (await searchParams).catalogue;
   const current = list.find((c) => c.slug === wanted) ?? list[0];
   const dashboard = current ? readDashboard(db, { actor: access.actor, catalogue: current.slug }) : null;
@@ -86,14 +115,19 @@ export default async function DashboardsPage({ searchParams }: { searchParams: P
     <main className="mx-auto max-w-7xl p-6">
       <h1 className="text-2xl font-semibold">Dashboards</h1>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
-        Each figure says which data it comes from. Unbiased figures come from the holdout (trusted labels no model trains on), the audit sample
-        (auto-accepted items sent to review at random) and gold items (known labels mixed into the queue). Figures on reviewed items are biased
-        toward the items the model was unsure of. Every chart&apos;s numbers download as CSV.
+        Each figure says which data it comes from. Unbiased figures come from the holdout (trusted labels no model
+        trains on), the audit sample (auto-accepted items sent to review at random) and gold items (known labels mixed
+        into the queue). Figures on reviewed items are biased toward the items the model was unsure of. Every
+        chart&apos;s numbers download as CSV.
       </p>
       {list.length > 1 && (
         <nav className="mt-3 flex gap-3 text-sm" aria-label="Catalogues">
           {list.map((c) => (
-            <Link key={c.slug} href={`/dashboards?catalogue=${c.slug}`} className={c.slug === current?.slug ? 'font-semibold' : 'text-blue-700 underline'}>
+            <Link
+              key={c.slug}
+              href={`/dashboards?catalogue=${c.slug}`}
+              className={c.slug === current?.slug ? 'font-semibold' : 'text-blue-700 underline'}
+            >
               {c.name}
             </Link>
           ))}
@@ -113,7 +147,12 @@ export default async function DashboardsPage({ searchParams }: { searchParams: P
               <h2 className="text-lg font-medium">{group.title}</h2>
               <div className="mt-2 grid gap-4 lg:grid-cols-2">
                 {group.figures.map((id) => (
-                  <FigureCard key={id} figure={dashboard.figures[id]} slug={dashboard.catalogue.slug} classNames={dashboard.catalogue.classNames} />
+                  <FigureCard
+                    key={id}
+                    figure={dashboard.figures[id]}
+                    slug={dashboard.catalogue.slug}
+                    classNames={dashboard.catalogue.classNames}
+                  />
                 ))}
               </div>
             </div>

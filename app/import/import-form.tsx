@@ -55,7 +55,12 @@ function upload(form: FormData, onProgress: (fraction: number) => void): Promise
     };
     xhr.upload.onload = () => onProgress(1);
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.response as unknown });
-    xhr.onerror = () => reject(new Error('The upload was cut off before the server answered; check the connection and the file size, then try again.'));
+    xhr.onerror = () =>
+      reject(
+        new Error(
+          'The upload was cut off before the server answered; check the connection and the file size, then try again.',
+        ),
+      );
     xhr.send(form);
   });
 }
@@ -93,7 +98,8 @@ function ScoringProgress({ result }: { result: ImportResponse }) {
   if (status.activeModel === null) {
     return (
       <p data-testid="scoring-progress" className="text-sm text-gray-700">
-        This catalogue has no model yet, so its items stay unscored (and out of the review queue) until one is trained for it.
+        This catalogue has no model yet, so its items stay unscored (and out of the review queue) until one is trained
+        for it.
       </p>
     );
   }
@@ -109,8 +115,8 @@ function ScoringProgress({ result }: { result: ImportResponse }) {
         </p>
       ) : (
         <p data-testid="scoring-done">
-          Scored all {count(total, 'item', 'items')} with {status.activeModel}: {accepted.toLocaleString('en')} auto-accepted,{' '}
-          {queued.toLocaleString('en')} sent to review.
+          Scored all {count(total, 'item', 'items')} with {status.activeModel}: {accepted.toLocaleString('en')}{' '}
+          auto-accepted, {queued.toLocaleString('en')} sent to review.
         </p>
       )}
     </div>
@@ -145,7 +151,9 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
     }
     setPhase({ name: 'uploading', fraction: 0 });
     try {
-      const { status, body } = await upload(form, (fraction) => setPhase(fraction < 1 ? { name: 'uploading', fraction } : { name: 'importing' }));
+      const { status, body } = await upload(form, (fraction) =>
+        setPhase(fraction < 1 ? { name: 'uploading', fraction } : { name: 'importing' }),
+      );
       if (status >= 200 && status < 300) {
         setPhase({ name: 'done', result: body as ImportResponse });
         formRef.current?.reset();
@@ -172,17 +180,29 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
           <legend className="font-medium">Catalogue</legend>
           <div className="flex gap-4 text-sm">
             <label className="flex items-center gap-1">
-              <input type="radio" name="target" checked={target === 'existing'} disabled={catalogues.length === 0} onChange={() => setTarget('existing')} />
+              <input
+                type="radio"
+                name="target"
+                checked={target === 'existing'}
+                disabled={catalogues.length === 0}
+                onChange={() => setTarget('existing')}
+              />
               An existing catalogue
             </label>
             <label className="flex items-center gap-1">
-              <input type="radio" name="target" checked={target === 'new'} onChange={() => setTarget('new')} />A new catalogue
+              <input type="radio" name="target" checked={target === 'new'} onChange={() => setTarget('new')} />A new
+              catalogue
             </label>
           </div>
           {target === 'existing' ? (
             <label className="flex flex-col text-sm">
               Existing catalogue
-              <select name="catalogue" value={existing} onChange={(e) => setExisting(e.target.value)} className={`${field} w-96`}>
+              <select
+                name="catalogue"
+                value={existing}
+                onChange={(e) => setExisting(e.target.value)}
+                className={`${field} w-96`}
+              >
                 {catalogues.map((c) => (
                   <option key={c.slug} value={c.slug}>
                     {c.name} ({c.slug}, {c.classNames.length} classes)
@@ -228,7 +248,13 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
               ] as const
             ).map(([value, label]) => (
               <label key={value} className="flex items-center gap-1">
-                <input type="radio" name="kind" value={value} checked={kind === value} onChange={() => setKind(value)} />
+                <input
+                  type="radio"
+                  name="kind"
+                  value={value}
+                  checked={kind === value}
+                  onChange={() => setKind(value)}
+                />
                 {label}
               </label>
             ))}
@@ -255,7 +281,15 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
             <div className="flex flex-wrap gap-6">
               <label className="flex flex-col text-sm">
                 Image files (several allowed)
-                <input key="images" name="file" type="file" required multiple accept="image/png,image/jpeg,image/webp" className="mt-1" />
+                <input
+                  key="images"
+                  name="file"
+                  type="file"
+                  required
+                  multiple
+                  accept="image/png,image/jpeg,image/webp"
+                  className="mt-1"
+                />
               </label>
               <label className="flex flex-col text-sm">
                 Label for all (optional)
@@ -270,11 +304,17 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
               </label>
             </div>
           )}
-          <p className="text-xs text-gray-500">At most {describeBytes(MAX_UPLOAD_BYTES)} per upload; larger data sets: npm run import on the server.</p>
+          <p className="text-xs text-gray-500">
+            At most {describeBytes(MAX_UPLOAD_BYTES)} per upload; larger data sets: npm run import on the server.
+          </p>
         </fieldset>
 
         <div>
-          <button type="submit" disabled={busy} className="rounded bg-gray-900 px-3 py-1.5 text-white disabled:opacity-50">
+          <button
+            type="submit"
+            disabled={busy}
+            className="rounded bg-gray-900 px-3 py-1.5 text-white disabled:opacity-50"
+          >
             {busy ? 'Importing…' : 'Upload and import'}
           </button>
         </div>
@@ -297,9 +337,13 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
           <div className="flex flex-col gap-2">
             <p role="status" data-testid="import-result" className="text-sm text-green-800">
               Imported into {phase.result.catalogue.name}
-              {phase.result.created ? ' (new catalogue)' : ''}: <span data-testid="import-inserted">{count(phase.result.inserted, 'new item', 'new items')}</span> of{' '}
+              {phase.result.created ? ' (new catalogue)' : ''}:{' '}
+              <span data-testid="import-inserted">{count(phase.result.inserted, 'new item', 'new items')}</span> of{' '}
               {count(phase.result.total, 'row', 'rows')}
-              {phase.result.alreadyPresent > 0 ? `; ${count(phase.result.alreadyPresent, 'was', 'were')} already there` : ''}.{' '}
+              {phase.result.alreadyPresent > 0
+                ? `; ${count(phase.result.alreadyPresent, 'was', 'were')} already there`
+                : ''}
+              .{' '}
               <Link className="text-blue-700 hover:underline" href={`/catalogues/${phase.result.catalogue.slug}`}>
                 Browse the catalogue
               </Link>

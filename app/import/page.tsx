@@ -11,15 +11,19 @@ export default async function ImportPage() {
   const access = await requirePageAccess('catalogue.import', '/import');
   if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   const db = getDb();
-  const list = db.select({ slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames }).from(catalogues).orderBy(catalogues.name).all();
+  const list = db
+    .select({ slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames })
+    .from(catalogues)
+    .orderBy(catalogues.name)
+    .all();
   const recent = listRecentImports(db, { limit: 10 });
   return (
     <main className="mx-auto max-w-6xl p-6">
       <h1 className="text-2xl font-semibold">Import</h1>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
-        IDX (images file, optional labels file, raw or .gz), CSV (label,pixel1..pixel784 or 784 pixel columns, optional header), or
-        PNG/JPEG/WebP images. A bad file imports nothing; importing the same file again adds nothing. The worker scores new items within
-        a few seconds when the catalogue has a model.
+        IDX (images file, optional labels file, raw or .gz), CSV (label,pixel1..pixel784 or 784 pixel columns, optional
+        header), or PNG/JPEG/WebP images. A bad file imports nothing; importing the same file again adds nothing. The
+        worker scores new items within a few seconds when the catalogue has a model.
       </p>
       <ImportForm catalogues={list} />
 
@@ -41,7 +45,9 @@ export default async function ImportPage() {
           <tbody>
             {recent.map((row) => (
               <tr key={row.id} className="border-b">
-                <td className="p-2 whitespace-nowrap tabular-nums">{row.createdAt.toISOString().replace('T', ' ').slice(0, 19)} UTC</td>
+                <td className="p-2 whitespace-nowrap tabular-nums">
+                  {row.createdAt.toISOString().replace('T', ' ').slice(0, 19)} UTC
+                </td>
                 <td className="p-2">{row.catalogueSlug}</td>
                 <td className="p-2">{row.kind}</td>
                 <td className="max-w-md truncate p-2" title={row.source}>

@@ -8,23 +8,35 @@ import { ReviewUnavailable } from './_components/review-unavailable';
 
 export const dynamic = 'force-dynamic';
 
-export default async function ReviewPage({ searchParams }: { searchParams: Promise<{ catalogue?: string | string[] }> }) {
+export default async function ReviewPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ catalogue?: string | string[] }>;
+}) {
   const { catalogue: param } = await searchParams;
   const slug = typeof param === 'string' ? param : undefined;
-  const access = await requirePageAccess('items.review', slug ? `/review?catalogue=${encodeURIComponent(slug)}` : '/review');
+  const access = await requirePageAccess(
+    'items.review',
+    slug ? `/review?catalogue=${encodeURIComponent(slug)}` : '/review',
+  );
   if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   let picked: ReviewCatalogue;
   try {
     picked = pickReviewCatalogue(getDb(), { actor: access.actor, slug });
   } catch (error) {
-    if (isAppError(error) && (error.code === 'not_found' || error.code === 'bad_input')) return <ReviewUnavailable message={error.message} />;
+    if (isAppError(error) && (error.code === 'not_found' || error.code === 'bad_input'))
+      return <ReviewUnavailable message={error.message} />;
     throw error;
   }
   const { catalogue, choices } = picked;
   return (
     <main className="mx-auto max-w-6xl p-6">
       {/* Keyed by catalogue: switching gives the old items back and claims afresh. */}
-      <FocusReview key={catalogue.slug} catalogue={{ slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames }} choices={choices} />
+      <FocusReview
+        key={catalogue.slug}
+        catalogue={{ slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames }}
+        choices={choices}
+      />
     </main>
   );
 }

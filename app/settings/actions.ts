@@ -4,7 +4,12 @@ import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { setRetrainPolicy, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
-import { setRoutingRules, setThreshold, type SetRoutingRulesResult, type SetThresholdResult } from '@/lib/routing/settings';
+import {
+  setRoutingRules,
+  setThreshold,
+  type SetRoutingRulesResult,
+  type SetThresholdResult,
+} from '@/lib/routing/settings';
 
 function numberField(form: FormData, key: string): number {
   const value = form.get(key);
@@ -12,15 +17,25 @@ function numberField(form: FormData, key: string): number {
   return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
 }
 
-export async function setThresholdAction(_previous: ActionResult<SetThresholdResult> | null, form: FormData): Promise<ActionResult<SetThresholdResult>> {
+export async function setThresholdAction(
+  _previous: ActionResult<SetThresholdResult> | null,
+  form: FormData,
+): Promise<ActionResult<SetThresholdResult>> {
   return runAction('settings.write', (actor) => {
-    const result = setThreshold(getDb(), { actor, catalogueId: numberField(form, 'catalogueId'), threshold: numberField(form, 'threshold') });
+    const result = setThreshold(getDb(), {
+      actor,
+      catalogueId: numberField(form, 'catalogueId'),
+      threshold: numberField(form, 'threshold'),
+    });
     revalidatePath('/settings');
     return result;
   });
 }
 
-export async function setRetrainPolicyAction(_previous: ActionResult<SetRetrainPolicyResult> | null, form: FormData): Promise<ActionResult<SetRetrainPolicyResult>> {
+export async function setRetrainPolicyAction(
+  _previous: ActionResult<SetRetrainPolicyResult> | null,
+  form: FormData,
+): Promise<ActionResult<SetRetrainPolicyResult>> {
   return runAction('settings.write', (actor) => {
     const interval = form.get('intervalMinutes');
     const result = setRetrainPolicy(getDb(), {
@@ -30,7 +45,8 @@ export async function setRetrainPolicyAction(_previous: ActionResult<SetRetrainP
         enabled: form.get('enabled') === 'on',
         minNewLabels: numberField(form, 'minNewLabels'),
         // An empty timer field means "no timer".
-        intervalMinutes: typeof interval === 'string' && interval.trim() === '' ? null : numberField(form, 'intervalMinutes'),
+        intervalMinutes:
+          typeof interval === 'string' && interval.trim() === '' ? null : numberField(form, 'intervalMinutes'),
         maxHoldoutDropPoints: numberField(form, 'maxHoldoutDropPoints'),
       },
     });
@@ -44,14 +60,23 @@ export async function setRetrainPolicyAction(_previous: ActionResult<SetRetrainP
  * The routing-rules form: one optional override per class (`class-<index>`; empty means none),
  * the audit rate and the gold rate, all saved and re-routed together.
  */
-export async function setRoutingRulesAction(_previous: ActionResult<SetRoutingRulesResult> | null, form: FormData): Promise<ActionResult<SetRoutingRulesResult>> {
+export async function setRoutingRulesAction(
+  _previous: ActionResult<SetRoutingRulesResult> | null,
+  form: FormData,
+): Promise<ActionResult<SetRoutingRulesResult>> {
   return runAction('settings.write', (actor) => {
     const perClassThresholds: Record<string, number> = {};
     for (const [key, value] of form.entries()) {
       const match = /^class-(\d+)$/.exec(key);
       if (match && typeof value === 'string' && value.trim() !== '') perClassThresholds[match[1]!] = Number(value);
     }
-    const result = setRoutingRules(getDb(), { actor, catalogueId: numberField(form, 'catalogueId'), perClassThresholds, auditRate: numberField(form, 'auditRate'), goldRate: numberField(form, 'goldRate') });
+    const result = setRoutingRules(getDb(), {
+      actor,
+      catalogueId: numberField(form, 'catalogueId'),
+      perClassThresholds,
+      auditRate: numberField(form, 'auditRate'),
+      goldRate: numberField(form, 'goldRate'),
+    });
     revalidatePath('/settings');
     return result;
   });

@@ -35,7 +35,9 @@ function routingValue(value: unknown, classNames: string[]): string {
   if (typeof value === 'number') return String(value);
   if (value === null || typeof value !== 'object') return '?';
   const entries = Object.entries(value as Record<string, unknown>);
-  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${classNames[Number(k)] ?? `class ${k}`} ${String(v)}`).join(', ');
+  return entries.length === 0
+    ? 'none'
+    : entries.map(([k, v]) => `${classNames[Number(k)] ?? `class ${k}`} ${String(v)}`).join(', ');
 }
 
 function policyValue(key: string, value: unknown): string {
@@ -45,7 +47,13 @@ function policyValue(key: string, value: unknown): string {
 }
 
 /** Who changed which setting when, newest first, one sentence a row. */
-function ChangeHistory({ testId, rows }: { testId: string; rows: { id: number; createdAt: Date; userEmail: string | null; text: string }[] }) {
+function ChangeHistory({
+  testId,
+  rows,
+}: {
+  testId: string;
+  rows: { id: number; createdAt: Date; userEmail: string | null; text: string }[];
+}) {
   if (rows.length === 0) return <p className="text-sm text-gray-500">No changes yet.</p>;
   return (
     <table className="mt-1 text-sm" data-testid={testId}>
@@ -79,19 +87,21 @@ export default async function SettingsPage() {
       <h1 className="text-2xl font-semibold">Settings</h1>
       <h2 className="mt-2 text-lg font-medium">Auto-accept threshold</h2>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
-        A prediction whose calibrated confidence reaches the threshold of its predicted class (the class&apos;s override, else the global
-        threshold) is accepted without review; below it, the item goes to the review queue. The audit rate sends that share of the items
-        that would be accepted to review anyway, drawn at random and not marked for reviewers, so their reviews measure the accuracy of
-        what is accepted. The gold rate is the share of claims that hand a reviewer a gold item (known label, not marked either), to
-        measure reviewers. Saving routes the catalogue&apos;s model-labelled items again at once. Items a reviewer holds right now, items
-        labelled by a person, items that came with a label (routed by agreement with the model) and evaluation items are left as they are.
+        A prediction whose calibrated confidence reaches the threshold of its predicted class (the class&apos;s
+        override, else the global threshold) is accepted without review; below it, the item goes to the review queue.
+        The audit rate sends that share of the items that would be accepted to review anyway, drawn at random and not
+        marked for reviewers, so their reviews measure the accuracy of what is accepted. The gold rate is the share of
+        claims that hand a reviewer a gold item (known label, not marked either), to measure reviewers. Saving routes
+        the catalogue&apos;s model-labelled items again at once. Items a reviewer holds right now, items labelled by a
+        person, items that came with a label (routed by agreement with the model) and evaluation items are left as they
+        are.
       </p>
       <h2 className="mt-3 text-lg font-medium">Retrain policy</h2>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
-        The worker fine-tunes a catalogue&apos;s model once enough new human labels have arrived since the last training, or on a timer
-        (only when at least one new label arrived), never two trainings at once. A candidate replaces the active model only if its holdout
-        accuracy drops by no more than the allowed margin and its accuracy on held-out human labels improves. Admins can also train at once
-        on the Models page.
+        The worker fine-tunes a catalogue&apos;s model once enough new human labels have arrived since the last
+        training, or on a timer (only when at least one new label arrived), never two trainings at once. A candidate
+        replaces the active model only if its holdout accuracy drops by no more than the allowed margin and its accuracy
+        on held-out human labels improves. Admins can also train at once on the Models page.
       </p>
       {list.map((catalogue) => {
         const counts = countItemsByStatus(db, catalogue.id);
@@ -103,16 +113,26 @@ export default async function SettingsPage() {
         const policyHistory = listRetrainPolicyChanges(db, { catalogueId: catalogue.id, limit: 20 });
         const newLabels = countNewHumanLabels(db, catalogue.id).count;
         return (
-          <section key={catalogue.id} className="mt-6 rounded border border-gray-200 bg-white p-4" data-testid="threshold-catalogue" data-slug={catalogue.slug}>
+          <section
+            key={catalogue.id}
+            className="mt-6 rounded border border-gray-200 bg-white p-4"
+            data-testid="threshold-catalogue"
+            data-slug={catalogue.slug}
+          >
             <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
               <h2 className="text-lg font-medium">{catalogue.name}</h2>
               <span className="text-sm text-gray-600">
-                current threshold <strong data-testid="threshold-current" className="tabular-nums text-gray-900">{threshold}</strong>
+                current threshold{' '}
+                <strong data-testid="threshold-current" className="tabular-nums text-gray-900">
+                  {threshold}
+                </strong>
               </span>
               <span className="text-sm text-gray-600">model {model?.name ?? 'none yet'}</span>
               <span className="text-sm text-gray-600 tabular-nums">
-                {(counts.auto_accepted ?? 0).toLocaleString('en')} auto-accepted · {(counts.needs_review ?? 0).toLocaleString('en')} in the queue ·{' '}
-                {(counts.reviewed ?? 0).toLocaleString('en')} reviewed · {(counts.unscored ?? 0).toLocaleString('en')} unscored
+                {(counts.auto_accepted ?? 0).toLocaleString('en')} auto-accepted ·{' '}
+                {(counts.needs_review ?? 0).toLocaleString('en')} in the queue ·{' '}
+                {(counts.reviewed ?? 0).toLocaleString('en')} reviewed · {(counts.unscored ?? 0).toLocaleString('en')}{' '}
+                unscored
               </span>
             </div>
             <div className="mt-3">
@@ -131,13 +151,17 @@ export default async function SettingsPage() {
             <h3 className="mt-4 text-sm font-medium text-gray-700">History</h3>
             <ChangeHistory
               testId="threshold-history"
-              rows={history.map((change) => ({ ...change, text: `${ROUTING_FIELDS[change.field]}: ${routingValue(change.oldValue, catalogue.classNames)} → ${routingValue(change.newValue, catalogue.classNames)}` }))}
+              rows={history.map((change) => ({
+                ...change,
+                text: `${ROUTING_FIELDS[change.field]}: ${routingValue(change.oldValue, catalogue.classNames)} → ${routingValue(change.newValue, catalogue.classNames)}`,
+              }))}
             />
             <div className="mt-5 border-t pt-4" data-testid="retrain-policy" data-slug={catalogue.slug}>
               <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
                 <h3 className="font-medium">Retrain policy</h3>
                 <span className="text-sm text-gray-600 tabular-nums" data-testid="policy-new-labels">
-                  {newLabels.toLocaleString('en')} new human {newLabels === 1 ? 'label' : 'labels'} since the last training
+                  {newLabels.toLocaleString('en')} new human {newLabels === 1 ? 'label' : 'labels'} since the last
+                  training
                 </span>
               </div>
               <div className="mt-2">
@@ -146,7 +170,10 @@ export default async function SettingsPage() {
               <h4 className="mt-3 text-sm font-medium text-gray-700">History</h4>
               <ChangeHistory
                 testId="policy-history"
-                rows={policyHistory.map((change) => ({ ...change, text: `${POLICY_KEYS[change.key] ?? change.key}: ${policyValue(change.key, change.oldValue)} → ${policyValue(change.key, change.newValue)}` }))}
+                rows={policyHistory.map((change) => ({
+                  ...change,
+                  text: `${POLICY_KEYS[change.key] ?? change.key}: ${policyValue(change.key, change.oldValue)} → ${policyValue(change.key, change.newValue)}`,
+                }))}
               />
             </div>
             <ProjectionSection catalogueId={catalogue.id} />

@@ -12,9 +12,16 @@ function numberField(form: FormData, key: string): number {
 }
 
 /** Target mode: the form sends a percentage (99 for 99%). */
-export async function applyTargetThresholdAction(_previous: ActionResult<ApplyTargetResult> | null, form: FormData): Promise<ActionResult<ApplyTargetResult>> {
+export async function applyTargetThresholdAction(
+  _previous: ActionResult<ApplyTargetResult> | null,
+  form: FormData,
+): Promise<ActionResult<ApplyTargetResult>> {
   return runAction('settings.write', (actor) => {
-    const result = applyTargetThreshold(getDb(), { actor, catalogueId: numberField(form, 'catalogueId'), targetAccuracy: numberField(form, 'targetPercent') / 100 });
+    const result = applyTargetThreshold(getDb(), {
+      actor,
+      catalogueId: numberField(form, 'catalogueId'),
+      targetAccuracy: numberField(form, 'targetPercent') / 100,
+    });
     revalidatePath('/settings');
     return result;
   });

@@ -35,13 +35,20 @@ export function ProjectionSection({ catalogueId }: { catalogueId: number }) {
       ) : (
         <>
           <p className="mt-1 max-w-3xl text-sm text-gray-600">
-            What each threshold would cost and buy, measured on {projection.holdout.items.toLocaleString('en')} held-out items with trusted labels that the model
+            What each threshold would cost and buy, measured on {projection.holdout.items.toLocaleString('en')} held-out
+            items with trusted labels that the model
             {projection.model ? ` (${projection.model.name})` : ''} never trained on
-            {projection.holdout.missing > 0 ? ` (${projection.holdout.missing.toLocaleString('en')} more still to be predicted by the worker)` : ''}. Per-class overrides and the audit
-            rate ({pct(projection.rules.auditRate)}) are kept at every threshold.
+            {projection.holdout.missing > 0
+              ? ` (${projection.holdout.missing.toLocaleString('en')} more still to be predicted by the worker)`
+              : ''}
+            . Per-class overrides and the audit rate ({pct(projection.rules.auditRate)}) are kept at every threshold.
           </p>
           <div className="mt-2">
-            <ProjectionChart points={points} current={projection.rules.threshold} holdoutItems={projection.holdout.items} />
+            <ProjectionChart
+              points={points}
+              current={projection.rules.threshold}
+              holdoutItems={projection.holdout.items}
+            />
           </div>
           <ul className="mt-2 list-disc pl-5 text-xs text-gray-600" data-testid="projection-sources">
             <li>Share to review: {sources.reviewShare}.</li>
@@ -53,17 +60,23 @@ export function ProjectionSection({ catalogueId }: { catalogueId: number }) {
         </>
       )}
       <h4 className="mt-3 text-sm font-medium text-gray-700">Projected vs observed</h4>
-      <p className="text-sm text-gray-800" data-testid="projection-observed" data-outside={projection.observed?.outside ?? undefined}>
+      <p
+        className="text-sm text-gray-800"
+        data-testid="projection-observed"
+        data-outside={projection.observed?.outside ?? undefined}
+      >
         {projection.comparison}
       </p>
       <p className="text-xs text-gray-600">From {sources.observed}.</p>
       <h4 className="mt-3 text-sm font-medium text-gray-700">Target mode</h4>
       <p className="max-w-3xl text-sm text-gray-600">
-        Ask for a minimum accuracy of auto-accepted items: Loupe saves the lowest threshold from 0.50 to 0.99 that reaches it on the held-out items.
+        Ask for a minimum accuracy of auto-accepted items: Loupe saves the lowest threshold from 0.50 to 0.99 that
+        reaches it on the held-out items.
         {lastTarget && (
           <span data-testid="target-last">
             {' '}
-            Last applied: {pct(lastTarget.targetAccuracy)} by {lastTarget.userEmail ?? 'a script'} on {lastTarget.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.
+            Last applied: {pct(lastTarget.targetAccuracy)} by {lastTarget.userEmail ?? 'a script'} on{' '}
+            {lastTarget.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.
           </span>
         )}
       </p>

@@ -26,24 +26,48 @@ export function RetrainPolicyForm({ catalogueId, policy }: { catalogueId: number
         {/* Text fields, not type=number: the browser would swallow a bad value instead of letting the server explain it. */}
         <label className="flex flex-col text-sm">
           after this many new human labels
-          <input name="minNewLabels" inputMode="numeric" defaultValue={policy.minNewLabels} required className={field} />
+          <input
+            name="minNewLabels"
+            inputMode="numeric"
+            defaultValue={policy.minNewLabels}
+            required
+            className={field}
+          />
         </label>
         <label className="flex flex-col text-sm">
           or every N minutes (empty: no timer)
-          <input name="intervalMinutes" inputMode="numeric" defaultValue={policy.intervalMinutes ?? ''} placeholder="off" className={field} />
+          <input
+            name="intervalMinutes"
+            inputMode="numeric"
+            defaultValue={policy.intervalMinutes ?? ''}
+            placeholder="off"
+            className={field}
+          />
         </label>
         <label className="flex flex-col text-sm">
           allowed holdout accuracy drop (points)
-          <input name="maxHoldoutDropPoints" inputMode="decimal" defaultValue={policy.maxHoldoutDropPoints} required className={field} />
+          <input
+            name="maxHoldoutDropPoints"
+            inputMode="decimal"
+            defaultValue={policy.maxHoldoutDropPoints}
+            required
+            className={field}
+          />
         </label>
-        <button type="submit" disabled={pending} className="rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50">
+        <button
+          type="submit"
+          disabled={pending}
+          className="rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50"
+        >
           {pending ? 'Saving…' : 'Save policy'}
         </button>
       </div>
       {state &&
         (state.ok ? (
           <p role="status" data-testid="policy-result" className="text-sm text-green-800">
-            {state.data.changed.length === 0 ? 'Nothing changed.' : `Saved: ${state.data.changed.map((key) => LABELS[key] ?? key).join(', ')}.`}
+            {state.data.changed.length === 0
+              ? 'Nothing changed.'
+              : `Saved: ${state.data.changed.map((key) => LABELS[key] ?? key).join(', ')}.`}
           </p>
         ) : (
           <p role="alert" data-testid="policy-error" className="text-sm text-red-700">

@@ -8,7 +8,13 @@ function plural(n: number, one: string, many: string): string {
 }
 
 /** Per-class overrides, the audit rate and the gold rate of one catalogue, saved together. */
-export function RoutingRulesForm(props: { catalogueId: number; classNames: string[]; perClassThresholds: Record<string, number>; auditRate: number; goldRate: number }) {
+export function RoutingRulesForm(props: {
+  catalogueId: number;
+  classNames: string[];
+  perClassThresholds: Record<string, number>;
+  auditRate: number;
+  goldRate: number;
+}) {
   const { state, pending, formRef, onSubmit } = useFormAction(setRoutingRulesAction, { resetAfter: 'never' });
   return (
     <form ref={formRef} onSubmit={onSubmit} className="flex flex-col gap-2" aria-label="Change the routing rules">
@@ -20,7 +26,12 @@ export function RoutingRulesForm(props: { catalogueId: number; classNames: strin
             <label key={index} className="flex flex-col text-sm">
               {name}
               {/* Not type=number: the browser would swallow a bad value instead of letting the server explain it. */}
-              <input name={`class-${index}`} inputMode="decimal" defaultValue={props.perClassThresholds[String(index)] ?? ''} className="mt-0.5 w-24 rounded border border-gray-300 px-2 py-1 tabular-nums" />
+              <input
+                name={`class-${index}`}
+                inputMode="decimal"
+                defaultValue={props.perClassThresholds[String(index)] ?? ''}
+                className="mt-0.5 w-24 rounded border border-gray-300 px-2 py-1 tabular-nums"
+              />
             </label>
           ))}
         </div>
@@ -28,13 +39,29 @@ export function RoutingRulesForm(props: { catalogueId: number; classNames: strin
       <div className="flex flex-wrap items-end gap-4">
         <label className="flex flex-col text-sm">
           Audit rate (0 to 0.5)
-          <input name="auditRate" inputMode="decimal" defaultValue={props.auditRate} required className="mt-1 w-24 rounded border border-gray-300 px-2 py-1 tabular-nums" />
+          <input
+            name="auditRate"
+            inputMode="decimal"
+            defaultValue={props.auditRate}
+            required
+            className="mt-1 w-24 rounded border border-gray-300 px-2 py-1 tabular-nums"
+          />
         </label>
         <label className="flex flex-col text-sm">
           Gold rate (0 to 0.5)
-          <input name="goldRate" inputMode="decimal" defaultValue={props.goldRate} required className="mt-1 w-24 rounded border border-gray-300 px-2 py-1 tabular-nums" />
+          <input
+            name="goldRate"
+            inputMode="decimal"
+            defaultValue={props.goldRate}
+            required
+            className="mt-1 w-24 rounded border border-gray-300 px-2 py-1 tabular-nums"
+          />
         </label>
-        <button type="submit" disabled={pending} className="rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50">
+        <button
+          type="submit"
+          disabled={pending}
+          className="rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50"
+        >
           {pending ? 'Saving…' : 'Save rules and re-route'}
         </button>
       </div>
@@ -45,10 +72,13 @@ export function RoutingRulesForm(props: { catalogueId: number; classNames: strin
               <>Nothing changed.</>
             ) : (
               <>
-                Saved: <span data-testid="routing-entered">{plural(state.data.entered, 'item', 'items')}</span> entered the review queue,{' '}
-                <span data-testid="routing-left">{plural(state.data.left, 'item', 'items')}</span> left it
-                {state.data.held > 0 && <> ({plural(state.data.held, 'item', 'items')} held by reviewers stayed where they were)</>};{' '}
-                {plural(state.data.auditWaiting, 'audit item waits', 'audit items wait')} for review.
+                Saved: <span data-testid="routing-entered">{plural(state.data.entered, 'item', 'items')}</span> entered
+                the review queue, <span data-testid="routing-left">{plural(state.data.left, 'item', 'items')}</span>{' '}
+                left it
+                {state.data.held > 0 && (
+                  <> ({plural(state.data.held, 'item', 'items')} held by reviewers stayed where they were)</>
+                )}
+                ; {plural(state.data.auditWaiting, 'audit item waits', 'audit items wait')} for review.
               </>
             )}
           </p>

@@ -16,9 +16,19 @@ export function ThresholdForm({ catalogueId, threshold }: { catalogueId: number;
         <label className="flex flex-col text-sm">
           New threshold (0 to 1, exclusive)
           {/* Not type=number: the browser would swallow a bad value instead of letting the server explain it. */}
-          <input name="threshold" inputMode="decimal" defaultValue={threshold} required className="mt-1 w-32 rounded border border-gray-300 px-2 py-1 tabular-nums" />
+          <input
+            name="threshold"
+            inputMode="decimal"
+            defaultValue={threshold}
+            required
+            className="mt-1 w-32 rounded border border-gray-300 px-2 py-1 tabular-nums"
+          />
         </label>
-        <button type="submit" disabled={pending} className="rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50">
+        <button
+          type="submit"
+          disabled={pending}
+          className="rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50"
+        >
           {pending ? 'Saving…' : 'Save and re-route'}
         </button>
       </div>
@@ -30,9 +40,13 @@ export function ThresholdForm({ catalogueId, threshold }: { catalogueId: number;
             ) : (
               <>
                 Threshold {state.data.oldThreshold} → {state.data.threshold}:{' '}
-                <span data-testid="threshold-entered">{plural(state.data.entered, 'item', 'items')}</span> entered the review queue,{' '}
-                <span data-testid="threshold-left">{plural(state.data.left, 'item', 'items')}</span> left it
-                {state.data.held > 0 && <> ({plural(state.data.held, 'item', 'items')} held by reviewers stayed where they were)</>}.
+                <span data-testid="threshold-entered">{plural(state.data.entered, 'item', 'items')}</span> entered the
+                review queue, <span data-testid="threshold-left">{plural(state.data.left, 'item', 'items')}</span> left
+                it
+                {state.data.held > 0 && (
+                  <> ({plural(state.data.held, 'item', 'items')} held by reviewers stayed where they were)</>
+                )}
+                .
               </>
             )}
           </p>

@@ -57,7 +57,12 @@ export interface RetrainPolicy {
   maxHoldoutDropPoints?: number;
 }
 
-export const DEFAULT_RETRAIN_POLICY: Required<RetrainPolicy> = { minNewLabels: 200, enabled: true, intervalMinutes: null, maxHoldoutDropPoints: 0.2 };
+export const DEFAULT_RETRAIN_POLICY: Required<RetrainPolicy> = {
+  minNewLabels: 200,
+  enabled: true,
+  intervalMinutes: null,
+  maxHoldoutDropPoints: 0.2,
+};
 /** The column's SQL default as migration 0000 wrote it; the other keys' defaults are filled in on read. */
 const RETRAIN_POLICY_COLUMN_DEFAULT: RetrainPolicy = { minNewLabels: 200, enabled: true };
 

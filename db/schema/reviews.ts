@@ -67,9 +67,6 @@ export const leases = sqliteTable(
       .references(() => users.id),
     expiresAt: timestampMs('expires_at').notNull(),
   },
-  (t) => [
-    index('leases_reviewer_idx').on(t.reviewerId),
-    index('leases_expires_idx').on(t.expiresAt),
-  ],
+  (t) => [index('leases_reviewer_idx').on(t.reviewerId), index('leases_expires_idx').on(t.expiresAt)],
 );
 export type Lease = typeof leases.$inferSelect;

@@ -28,13 +28,17 @@ export function getAuthOptions(): NextAuthOptions {
         name: 'Email and password',
         credentials: { email: { label: 'Email', type: 'email' }, password: { label: 'Password', type: 'password' } },
         async authorize(credentials, req) {
-          const email = String(credentials?.email ?? '').trim().toLowerCase();
+          const email = String(credentials?.email ?? '')
+            .trim()
+            .toLowerCase();
           const password = String(credentials?.password ?? '');
           const key = { email, address: clientAddress(req?.headers) };
           const limiter = getSignInLimiter();
           const decision = limiter.check(key);
           if (!decision.allowed) {
-            throw new Error(`Too many failed sign-ins. Try again in ${Math.ceil(decision.retryAfterSeconds / 60)} minute(s).`);
+            throw new Error(
+              `Too many failed sign-ins. Try again in ${Math.ceil(decision.retryAfterSeconds / 60)} minute(s).`,
+            );
           }
           const actor = await verifyCredentials(getDb(), { email, password });
           if (!actor) {
@@ -55,7 +59,12 @@ export function getAuthOptions(): NextAuthOptions {
         return token;
       },
       session({ session, token }) {
-        session.user = { id: token.userId ?? 0, email: token.email ?? '', name: token.name ?? '', role: token.role ?? 'reviewer' };
+        session.user = {
+          id: token.userId ?? 0,
+          email: token.email ?? '',
+          name: token.name ?? '',
+          role: token.role ?? 'reviewer',
+        };
         return session;
       },
     },

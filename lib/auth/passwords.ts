@@ -13,7 +13,10 @@ const PASSWORD_MAX_BYTES = 72;
 export const PasswordSchema = z
   .string()
   .min(PASSWORD_MIN_LENGTH, `a password has at least ${PASSWORD_MIN_LENGTH} characters`)
-  .refine((value) => Buffer.byteLength(value, 'utf8') <= PASSWORD_MAX_BYTES, `a password has at most ${PASSWORD_MAX_BYTES} bytes`);
+  .refine(
+    (value) => Buffer.byteLength(value, 'utf8') <= PASSWORD_MAX_BYTES,
+    `a password has at most ${PASSWORD_MAX_BYTES} bytes`,
+  );
 
 /**
  * A cost-12 hash of a string no one knows, compared against when the email is unknown or
@@ -29,7 +32,8 @@ export interface HashOptions {
 
 export async function hashPassword(password: string, options: HashOptions = {}): Promise<string> {
   const cost = options.cost ?? BCRYPT_COST;
-  if (!Number.isInteger(cost) || cost < MIN_COST || cost > 31) throw new RangeError(`bcrypt cost ${cost} is out of range ${MIN_COST}-31`);
+  if (!Number.isInteger(cost) || cost < MIN_COST || cost > 31)
+    throw new RangeError(`bcrypt cost ${cost} is out of range ${MIN_COST}-31`);
   return bcrypt.hash(password, cost);
 }
 

@@ -50,7 +50,8 @@ export class SignInLimiter {
   recordFailure(key: AttemptKey): void {
     const now = key.now ?? Date.now();
     // Only the newest `limit` failures decide a refusal: keep no more, whatever callers do.
-    for (const [name, limit] of this.keysOf(key)) this.failures.set(name, [...this.recent(name, now), now].slice(-limit));
+    for (const [name, limit] of this.keysOf(key))
+      this.failures.set(name, [...this.recent(name, now), now].slice(-limit));
   }
 
   /** A correct password clears the account's failures (not the address's: one good account must not unlock guessing others). */

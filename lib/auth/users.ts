@@ -24,7 +24,14 @@ export const CreateUserInput = z.object({
 });
 export type CreateUserInput = z.infer<typeof CreateUserInput>;
 
-const summaryColumns = { id: users.id, email: users.email, name: users.name, role: users.role, disabled: users.disabled, createdAt: users.createdAt };
+const summaryColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  disabled: users.disabled,
+  createdAt: users.createdAt,
+};
 
 function toActor(user: Pick<User, 'id' | 'role' | 'email'>): Actor {
   return { userId: user.id, role: user.role, email: user.email };
@@ -43,7 +50,10 @@ function isUniqueViolation(error: unknown): boolean {
  * which run as the machine's operator (the first admin has no one to create it). Never call
  * this from a route handler or server action; they use `createUser`.
  */
-export async function createUserAsSystem(db: Db, input: CreateUserInput & { passwordCost?: number }): Promise<UserSummary> {
+export async function createUserAsSystem(
+  db: Db,
+  input: CreateUserInput & { passwordCost?: number },
+): Promise<UserSummary> {
   const { email, name, password, role } = parseInput(CreateUserInput, input);
   // Hash before the transaction: better-sqlite3 transactions cannot span an await.
   const passwordHash = await hashPassword(password, { cost: input.passwordCost });
@@ -62,7 +72,10 @@ export async function createUserAsSystem(db: Db, input: CreateUserInput & { pass
   }
 }
 
-export async function createUser(db: Db, input: CreateUserInput & { actor: Actor | null; passwordCost?: number }): Promise<UserSummary> {
+export async function createUser(
+  db: Db,
+  input: CreateUserInput & { actor: Actor | null; passwordCost?: number },
+): Promise<UserSummary> {
   requirePermission(input.actor, 'users.manage');
   return createUserAsSystem(db, input);
 }
@@ -81,11 +94,12 @@ function requireUser(tx: Tx, userId: number): User {
 /** Refuses a change that would leave no active admin: no one could manage users any more. */
 function assertNotLastActiveAdmin(tx: Tx, user: User): void {
   if (user.role !== 'admin' || user.disabled) return;
-  const others = tx
-    .select({ n: sql<number>`count(*)` })
-    .from(users)
-    .where(and(eq(users.role, 'admin'), eq(users.disabled, false), ne(users.id, user.id)))
-    .get()?.n ?? 0;
+  const others =
+    tx
+      .select({ n: sql<number>`count(*)` })
+      .from(users)
+      .where(and(eq(users.role, 'admin'), eq(users.disabled, false), ne(users.id, user.id)))
+      .get()?.n ?? 0;
   if (others === 0) {
     throw new AppError('conflict', `${user.email} is the last active admin; make another user an admin first.`);
   }
@@ -106,7 +120,10 @@ export function setUserRole(db: Db, input: { actor: Actor | null; userId: number
 }
 
 /** Disabling also drops the user's leases, so the items they held go back to the queue now. */
-export function setUserDisabled(db: Db, input: { actor: Actor | null; userId: number; disabled: boolean }): UserSummary {
+export function setUserDisabled(
+  db: Db,
+  input: { actor: Actor | null; userId: number; disabled: boolean },
+): UserSummary {
   requirePermission(input.actor, 'users.manage');
   const userId = parseInput(UserId, input.userId);
   const disabled = parseInput(z.boolean(), input.disabled);
@@ -123,7 +140,10 @@ export function setUserDisabled(db: Db, input: { actor: Actor | null; userId: nu
   );
 }
 
-export async function resetPassword(db: Db, input: { actor: Actor | null; userId: number; password: string; passwordCost?: number }): Promise<void> {
+export async function resetPassword(
+  db: Db,
+  input: { actor: Actor | null; userId: number; password: string; passwordCost?: number },
+): Promise<void> {
   requirePermission(input.actor, 'users.manage');
   const userId = parseInput(UserId, input.userId);
   const password = parseInput(PasswordSchema, input.password);
@@ -151,6 +171,10 @@ export async function verifyCredentials(db: Db, input: { email: string; password
  * the token. Route handlers call this on every request rather than trusting the JWT's role.
  */
 export function findActiveActor(db: Db, userId: number): Actor | null {
-  const user = db.select({ id: users.id, role: users.role, email: users.email, disabled: users.disabled }).from(users).where(eq(users.id, userId)).get();
+  const user = db
+    .select({ id: users.id, role: users.role, email: users.email, disabled: users.disabled })
+    .from(users)
+    .where(eq(users.id, userId))
+    .get();
   return user && !user.disabled ? toActor(user) : null;
 }

@@ -2,7 +2,16 @@ import { and, asc, count, desc, eq, gte, inArray, lte, notExists, sql, type SQL 
 import type { SQLiteColumn, SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { EVAL_ROLES, ITEM_STATUSES, LABEL_SOURCES, items, predictions, type EvalRole, type ItemStatus, type LabelSource } from '@/db/schema';
+import {
+  EVAL_ROLES,
+  ITEM_STATUSES,
+  LABEL_SOURCES,
+  items,
+  predictions,
+  type EvalRole,
+  type ItemStatus,
+  type LabelSource,
+} from '@/db/schema';
 import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
@@ -18,7 +27,10 @@ function optional<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
 }
 const ClassIndex = z.coerce.number().int('a class is a whole number').min(0, 'a class index is 0 or more');
-const Confidence = z.coerce.number().min(0, 'a confidence is between 0 and 1').max(1, 'a confidence is between 0 and 1');
+const Confidence = z.coerce
+  .number()
+  .min(0, 'a confidence is between 0 and 1')
+  .max(1, 'a confidence is between 0 and 1');
 
 /**
  * One page of a catalogue's items: the filters, sort and page the browser's URL carries.
@@ -28,7 +40,9 @@ export const ListItemsInput = z
   .object({
     catalogue: z.string().min(1),
     page: optional(z.coerce.number().int().min(1, 'pages start at 1')).default(1),
-    pageSize: optional(z.coerce.number().int().min(1).max(MAX_PAGE_SIZE, `a page holds at most ${MAX_PAGE_SIZE} items`)).default(DEFAULT_PAGE_SIZE),
+    pageSize: optional(
+      z.coerce.number().int().min(1).max(MAX_PAGE_SIZE, `a page holds at most ${MAX_PAGE_SIZE} items`),
+    ).default(DEFAULT_PAGE_SIZE),
     sort: optional(z.enum(ITEM_SORT_KEYS, { error: `sort is one of ${ITEM_SORT_KEYS.join(', ')}` })).default('id'),
     dir: optional(z.enum(['asc', 'desc'], { error: 'dir is asc or desc' })).default('asc'),
     status: optional(z.enum(ITEM_STATUSES, { error: `status is one of ${ITEM_STATUSES.join(', ')}` })),
@@ -81,8 +95,14 @@ export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null 
   const catalogue = requireCatalogue(db, query.catalogue);
   const model = findActiveModel(db, catalogue.id);
   // Gold items measure reviewers: a reviewer must not find them, nor their known labels.
-  const { ids, total } = findPageIds(db, { query, catalogueId: catalogue.id, modelId: model?.id ?? null, hideGold: !can(actor.role, 'evaluation.read') });
-  const className = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
+  const { ids, total } = findPageIds(db, {
+    query,
+    catalogueId: catalogue.id,
+    modelId: model?.id ?? null,
+    hideGold: !can(actor.role, 'evaluation.read'),
+  });
+  const className = (index: number | null) =>
+    index === null ? null : (catalogue.classNames[index] ?? `class ${index}`);
   return {
     catalogue: { slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames },
     activeModel: model ? { id: model.id, name: model.name } : null,
@@ -117,7 +137,12 @@ function readRows(db: Db, input: { ids: number[]; modelId: number | null }) {
   return input.ids.flatMap((id) => byId.get(id) ?? []);
 }
 
-const ITEM_SORT_COLUMNS = { id: items.id, label: items.currentLabel, labelSource: items.labelSource, status: items.status } as const;
+const ITEM_SORT_COLUMNS = {
+  id: items.id,
+  label: items.currentLabel,
+  labelSource: items.labelSource,
+  status: items.status,
+} as const;
 
 function isItemSort(sort: ItemSortKey): sort is keyof typeof ITEM_SORT_COLUMNS {
   return sort in ITEM_SORT_COLUMNS;
@@ -152,7 +177,12 @@ export function findPageIds(db: Db, ctx: PageContext): { ids: number[]; total: n
   const offset = (query.page - 1) * query.pageSize;
   const predictionFilters = predictionConditions(query);
   const itemFilters = itemConditions(ctx);
-  const countItems = () => db.select({ n: count() }).from(items).where(and(...itemFilters)).get()?.n ?? 0;
+  const countItems = () =>
+    db
+      .select({ n: count() })
+      .from(items)
+      .where(and(...itemFilters))
+      .get()?.n ?? 0;
 
   if (predictionFilters.length === 0 && (isItemSort(query.sort) || modelId === null)) {
     const column = isItemSort(query.sort) ? ITEM_SORT_COLUMNS[query.sort] : items.id;
@@ -178,7 +208,15 @@ export function findPageIds(db: Db, ctx: PageContext): { ids: number[]; total: n
   const total = countItems();
   const ids = offset < scoredTotal ? scored.page(query.pageSize, offset) : [];
   if (ids.length < query.pageSize && total > scoredTotal) {
-    const unscored = and(...itemFilters, notExists(db.select({ one: sql`1` }).from(predictions).where(and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, modelId)))));
+    const unscored = and(
+      ...itemFilters,
+      notExists(
+        db
+          .select({ one: sql`1` })
+          .from(predictions)
+          .where(and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, modelId))),
+      ),
+    );
     const tail = db
       .select({ id: items.id })
       .from(items)
@@ -223,7 +261,11 @@ function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionF
   // Beyond the catalogue (implied by the model), an item column to filter or sort on.
   const joinItems = ctx.itemFilters.length > (ctx.hideGold ? 2 : 1) || (isItemSort(query.sort) && query.sort !== 'id');
   const hidden = ctx.hideGold && !joinItems ? [sql`${predictions.itemId} not in ${goldIds(ctx.catalogueId)}`] : [];
-  const where = and(eq(predictions.modelVersionId, ctx.modelId), ...ctx.predictionFilters, ...(joinItems ? ctx.itemFilters : hidden));
+  const where = and(
+    eq(predictions.modelVersionId, ctx.modelId),
+    ...ctx.predictionFilters,
+    ...(joinItems ? ctx.itemFilters : hidden),
+  );
   // Ordered so the (model, confidence, item) and (model, class, confidence, item) indexes
   // deliver rows in order; the item id breaks ties, so page boundaries are stable.
   const order =
@@ -234,7 +276,8 @@ function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionF
         : isItemSort(query.sort) && query.sort !== 'id'
           ? [ITEM_SORT_COLUMNS[query.sort], predictions.itemId]
           : [predictions.itemId];
-  const joined = <T extends SQLiteSelect>(select: T) => (joinItems ? select.innerJoin(items, eq(items.id, predictions.itemId)) : select);
+  const joined = <T extends SQLiteSelect>(select: T) =>
+    joinItems ? select.innerJoin(items, eq(items.id, predictions.itemId)) : select;
   return {
     page: (limit: number, offset: number) =>
       joined(db.select({ id: predictions.itemId }).from(predictions).$dynamic())
@@ -244,6 +287,9 @@ function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionF
         .offset(offset)
         .all()
         .map((row) => row.id),
-    count: () => joined(db.select({ n: count() }).from(predictions).$dynamic()).where(where).get()?.n ?? 0,
+    count: () =>
+      joined(db.select({ n: count() }).from(predictions).$dynamic())
+        .where(where)
+        .get()?.n ?? 0,
   };
 }

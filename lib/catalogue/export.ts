@@ -14,7 +14,12 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const ExportLabelsInput = z.object({
   catalogue: z.string().min(1),
   // From a query string: absent or empty means CSV.
-  format: z.preprocess((value) => (value === '' || value === null ? undefined : value), z.enum(EXPORT_FORMATS, { error: 'format is csv or json' }).optional()).default('csv'),
+  format: z
+    .preprocess(
+      (value) => (value === '' || value === null ? undefined : value),
+      z.enum(EXPORT_FORMATS, { error: 'format is csv or json' }).optional(),
+    )
+    .default('csv'),
 });
 export type ExportLabelsInput = z.input<typeof ExportLabelsInput>;
 
@@ -73,7 +78,10 @@ export interface LabelExport {
  * iterator stays open between pulls, so the shared connection keeps serving writes, and each
  * row is consistent with itself (rows read later may reflect reviews made during the export).
  */
-export function exportLabels(db: Db, input: ExportLabelsInput & { actor: Actor | null; now?: Date; chunkRows?: number }): LabelExport {
+export function exportLabels(
+  db: Db,
+  input: ExportLabelsInput & { actor: Actor | null; now?: Date; chunkRows?: number },
+): LabelExport {
   requirePermission(input.actor, 'export.read');
   const { catalogue: slug, format } = parseInput(ExportLabelsInput, input);
   const catalogue = requireCatalogue(db, slug);
@@ -94,26 +102,29 @@ export function exportLabels(db: Db, input: ExportLabelsInput & { actor: Actor |
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
       if (done) return;
-      const chunk = readExportChunk(db, { catalogueId: catalogue.id, modelId: model?.id ?? null, afterId, limit: chunkRows });
-      const rows = chunk.map(
-        (row): ExportRow => ({
-          itemId: row.itemId,
-          source: row.source,
-          sourceRow: row.sourceRow,
-          externalId: row.externalId,
-          currentLabel: row.currentLabel,
-          currentLabelName: name(row.currentLabel),
-          labelSource: row.labelSource,
-          status: row.status,
-          evalRole: row.evalRole,
-          predictedClass: row.predictedClass,
-          predictedClassName: name(row.predictedClass),
-          confidence: row.confidence,
-          modelVersion: row.predictedClass === null ? null : (model?.name ?? null),
-          reviewedBy: row.reviewedBy,
-          reviewedAt: row.reviewedAt === null ? null : row.reviewedAt.toISOString(),
-        }),
-      );
+      const chunk = readExportChunk(db, {
+        catalogueId: catalogue.id,
+        modelId: model?.id ?? null,
+        afterId,
+        limit: chunkRows,
+      });
+      const rows = chunk.map((row): ExportRow => ({
+        itemId: row.itemId,
+        source: row.source,
+        sourceRow: row.sourceRow,
+        externalId: row.externalId,
+        currentLabel: row.currentLabel,
+        currentLabelName: name(row.currentLabel),
+        labelSource: row.labelSource,
+        status: row.status,
+        evalRole: row.evalRole,
+        predictedClass: row.predictedClass,
+        predictedClassName: name(row.predictedClass),
+        confidence: row.confidence,
+        modelVersion: row.predictedClass === null ? null : (model?.name ?? null),
+        reviewedBy: row.reviewedBy,
+        reviewedAt: row.reviewedAt === null ? null : row.reviewedAt.toISOString(),
+      }));
       let text = first ? header : '';
       if (format === 'csv') {
         text += rows.map(toCsvLine).join('');
@@ -133,7 +144,10 @@ export function exportLabels(db: Db, input: ExportLabelsInput & { actor: Actor |
     },
   });
 
-  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
   return {
     filename: `${catalogue.slug}-labels-${stamp}.${format}`,
     contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
@@ -145,7 +159,10 @@ export function exportLabels(db: Db, input: ExportLabelsInput & { actor: Actor |
  * One chunk of items after `afterId`, with the active model's prediction and, for human
  * labels, the latest confirm/correct that no undo reverted (its reviewer and time).
  */
-function readExportChunk(db: Db, input: { catalogueId: number; modelId: number | null; afterId: number; limit: number }) {
+function readExportChunk(
+  db: Db,
+  input: { catalogueId: number; modelId: number | null; afterId: number; limit: number },
+) {
   const human = alias(reviews, 'human');
   const undo = alias(reviews, 'undo');
   const lastHumanReview = db
@@ -155,35 +172,42 @@ function readExportChunk(db: Db, input: { catalogueId: number; modelId: number |
       and(
         eq(human.itemId, items.id),
         inArray(human.action, ['confirm', 'correct']),
-        notExists(db.select({ one: sql`1` }).from(undo).where(eq(undo.revertsReviewId, human.id))),
+        notExists(
+          db
+            .select({ one: sql`1` })
+            .from(undo)
+            .where(eq(undo.revertsReviewId, human.id)),
+        ),
       ),
     )
     .orderBy(sql`${human.id} desc`)
     .limit(1);
-  return db
-    .select({
-      itemId: items.id,
-      source: items.source,
-      sourceRow: items.sourceRow,
-      externalId: items.externalId,
-      currentLabel: items.currentLabel,
-      labelSource: items.labelSource,
-      status: items.status,
-      evalRole: items.evalRole,
-      predictedClass: predictions.predictedClass,
-      confidence: predictions.confidence,
-      reviewedBy: users.email,
-      reviewedAt: reviews.createdAt,
-    })
-    .from(items)
-    // Without an active model no prediction matches (ids start at 1).
-    .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
-    .leftJoin(reviews, and(eq(items.labelSource, 'human'), eq(reviews.id, sql`(${lastHumanReview})`)))
-    .leftJoin(users, eq(users.id, reviews.reviewerId))
-    .where(and(eq(items.catalogueId, input.catalogueId), gt(items.id, input.afterId)))
-    .orderBy(asc(items.id))
-    .limit(input.limit)
-    .all();
+  return (
+    db
+      .select({
+        itemId: items.id,
+        source: items.source,
+        sourceRow: items.sourceRow,
+        externalId: items.externalId,
+        currentLabel: items.currentLabel,
+        labelSource: items.labelSource,
+        status: items.status,
+        evalRole: items.evalRole,
+        predictedClass: predictions.predictedClass,
+        confidence: predictions.confidence,
+        reviewedBy: users.email,
+        reviewedAt: reviews.createdAt,
+      })
+      .from(items)
+      // Without an active model no prediction matches (ids start at 1).
+      .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
+      .leftJoin(reviews, and(eq(items.labelSource, 'human'), eq(reviews.id, sql`(${lastHumanReview})`)))
+      .leftJoin(users, eq(users.id, reviews.reviewerId))
+      .where(and(eq(items.catalogueId, input.catalogueId), gt(items.id, input.afterId)))
+      .orderBy(asc(items.id))
+      .limit(input.limit)
+      .all()
+  );
 }
 
 /**

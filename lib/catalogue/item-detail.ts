@@ -2,13 +2,28 @@ import { desc, eq } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, items, modelVersions, predictions, reviews, users, type EvalRole, type ItemStatus, type LabelSource, type ModelStatus, type ReviewAction } from '@/db/schema';
+import {
+  catalogues,
+  items,
+  modelVersions,
+  predictions,
+  reviews,
+  users,
+  type EvalRole,
+  type ItemStatus,
+  type LabelSource,
+  type ModelStatus,
+  type ReviewAction,
+} from '@/db/schema';
 import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 
 export const GetItemDetailInput = z.object({
-  itemId: z.coerce.number({ error: 'an item id is a positive whole number' }).int('an item id is a whole number').positive('an item id is a positive whole number'),
+  itemId: z.coerce
+    .number({ error: 'an item id is a positive whole number' })
+    .int('an item id is a whole number')
+    .positive('an item id is a positive whole number'),
   /** When given (the page's URL names it), an item of another catalogue is not found. */
   catalogue: z.string().min(1).optional(),
 });
@@ -74,19 +89,26 @@ export function getItemDetail(db: Db, input: GetItemDetailInput & { actor: Actor
   const actor = requirePermission(input.actor, 'catalogue.read');
   const { itemId, catalogue: slug } = parseInput(GetItemDetailInput, input);
   const row = db
-    .select({ item: items, catalogue: { slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames } })
+    .select({
+      item: items,
+      catalogue: { slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames },
+    })
     .from(items)
     .innerJoin(catalogues, eq(catalogues.id, items.catalogueId))
     .where(eq(items.id, itemId))
     .get();
   // Gold items measure reviewers: a reviewer must not find them, nor their known labels.
   const hidden = row?.item.evalRole === 'gold' && !can(actor.role, 'evaluation.read');
-  if (!row || hidden || (slug !== undefined && row.catalogue.slug !== slug)) throw new AppError('not_found', `There is no item ${itemId}${slug ? ` in catalogue "${slug}"` : ''}.`);
+  if (!row || hidden || (slug !== undefined && row.catalogue.slug !== slug))
+    throw new AppError('not_found', `There is no item ${itemId}${slug ? ` in catalogue "${slug}"` : ''}.`);
   const { item, catalogue } = row;
   const name = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
 
   const scored = db
-    .select({ prediction: predictions, model: { id: modelVersions.id, name: modelVersions.name, status: modelVersions.status, arch: modelVersions.arch } })
+    .select({
+      prediction: predictions,
+      model: { id: modelVersions.id, name: modelVersions.name, status: modelVersions.status, arch: modelVersions.arch },
+    })
     .from(predictions)
     .innerJoin(modelVersions, eq(modelVersions.id, predictions.modelVersionId))
     .where(eq(predictions.itemId, item.id))

@@ -1,9 +1,22 @@
 import { z } from 'zod';
 import type { ModelMetrics } from '@/db/schema';
 import { storedHoldoutAccuracy, summarizeMetrics } from '@/lib/models/versions';
-import { auditMarkerSql, decidedCte, NO_AUDIT_MARKER, queryAll, queryGet, ratio, round, type Figure, type FigureContext } from './common';
+import {
+  auditMarkerSql,
+  decidedCte,
+  NO_AUDIT_MARKER,
+  queryAll,
+  queryGet,
+  ratio,
+  round,
+  type Figure,
+  type FigureContext,
+} from './common';
 
-const ParentMeasure = z.object({ modelVersionId: z.number().int(), holdout: z.object({ correct: z.number().int().nonnegative(), total: z.number().int().nonnegative() }) });
+const ParentMeasure = z.object({
+  modelVersionId: z.number().int(),
+  holdout: z.object({ correct: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+});
 
 export type HoldoutAccuracyRow = {
   version: string;
@@ -29,14 +42,28 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
   );
   // A candidate's run measures its parent on the holdout too (metrics.active); the latest counts.
   const measuredAsParent = new Map<number, { accuracy: number; total: number }>();
-  for (const row of queryAll<{ metrics: string }>(ctx.db, `select metrics from model_versions where catalogue_id = ? and metrics is not null order by created_at, id`, ctx.catalogueId)) {
+  for (const row of queryAll<{ metrics: string }>(
+    ctx.db,
+    `select metrics from model_versions where catalogue_id = ? and metrics is not null order by created_at, id`,
+    ctx.catalogueId,
+  )) {
     const parent = ParentMeasure.safeParse((JSON.parse(row.metrics) as { active?: unknown }).active);
-    if (parent.success && parent.data.holdout.total > 0) measuredAsParent.set(parent.data.modelVersionId, { accuracy: parent.data.holdout.correct / parent.data.holdout.total, total: parent.data.holdout.total });
+    if (parent.success && parent.data.holdout.total > 0)
+      measuredAsParent.set(parent.data.modelVersionId, {
+        accuracy: parent.data.holdout.correct / parent.data.holdout.total,
+        total: parent.data.holdout.total,
+      });
   }
   const rows = versions.map((v): HoldoutAccuracyRow => {
     const summary = summarizeMetrics(v.metrics ? (JSON.parse(v.metrics) as ModelMetrics) : null);
     const base = { version: v.name, promotedAt: new Date(v.at).toISOString() };
-    if (summary.holdout) return { ...base, accuracy: round(summary.holdout.accuracy), measuredOn: 'holdout', items: summary.holdout.total };
+    if (summary.holdout)
+      return {
+        ...base,
+        accuracy: round(summary.holdout.accuracy),
+        measuredOn: 'holdout',
+        items: summary.holdout.total,
+      };
     const stored = storedHoldoutAccuracy(ctx.db, { catalogueId: ctx.catalogueId, modelVersionId: v.id });
     if (stored) return { ...base, accuracy: round(stored.accuracy), measuredOn: 'holdout', items: stored.total };
     const asParent = measuredAsParent.get(v.id);
@@ -65,7 +92,12 @@ export function auditAccuracyOverTime(ctx: FigureContext): Figure<AuditAccuracyR
      from latest where model_label is not null group by day order by day`,
     ctx.catalogueId,
   ).map((r) => ({ ...r, accuracy: round(ratio(r.correct, r.audited)) }));
-  return { source: 'audit sample', rows, columns, note: rows.length === 0 ? 'No audit item has been reviewed yet.' : null };
+  return {
+    source: 'audit sample',
+    rows,
+    columns,
+    note: rows.length === 0 ? 'No audit item has been reviewed yet.' : null,
+  };
 }
 
 export type CatalogueAccuracyRow = {
@@ -82,7 +114,13 @@ export type CatalogueAccuracyRow = {
  * Items still waiting for review are not shipped and not counted.
  */
 export function catalogueAccuracyEstimate(ctx: FigureContext): Figure<CatalogueAccuracyRow> {
-  const columns: (keyof CatalogueAccuracyRow)[] = ['humanLabelled', 'autoAccepted', 'auditAccuracy', 'audited', 'estimate'];
+  const columns: (keyof CatalogueAccuracyRow)[] = [
+    'humanLabelled',
+    'autoAccepted',
+    'auditAccuracy',
+    'audited',
+    'estimate',
+  ];
   const counts = queryGet<{ human: number; auto: number }>(
     ctx.db,
     `select coalesce(sum(label_source = 'human'), 0) as human, coalesce(sum(status = 'auto_accepted' and label_source = 'model'), 0) as auto
@@ -94,8 +132,19 @@ export function catalogueAccuracyEstimate(ctx: FigureContext): Figure<CatalogueA
   const correct = audit.rows.reduce((sum, r) => sum + r.correct, 0);
   const auditAccuracy = ratio(correct, audited);
   const shipped = counts.human + counts.auto;
-  const estimate = shipped === 0 ? null : counts.auto > 0 && auditAccuracy === null ? null : (counts.human + counts.auto * (auditAccuracy ?? 0)) / shipped;
-  const row = { humanLabelled: counts.human, autoAccepted: counts.auto, auditAccuracy: round(auditAccuracy), audited, estimate: round(estimate) };
+  const estimate =
+    shipped === 0
+      ? null
+      : counts.auto > 0 && auditAccuracy === null
+        ? null
+        : (counts.human + counts.auto * (auditAccuracy ?? 0)) / shipped;
+  const row = {
+    humanLabelled: counts.human,
+    autoAccepted: counts.auto,
+    auditAccuracy: round(auditAccuracy),
+    audited,
+    estimate: round(estimate),
+  };
   const note =
     shipped === 0
       ? 'No item has a shipped label yet.'

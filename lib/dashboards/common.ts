@@ -63,7 +63,9 @@ export function decidedCte(db: Db): string {
  * audit item from any other, and the audit figures say so instead of guessing.
  */
 export function hasAuditMarker(db: Db): boolean {
-  return queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`).some((c) => c.name === 'routing_reason');
+  return queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`).some(
+    (c) => c.name === 'routing_reason',
+  );
 }
 
 /** An SQL expression (1 or 0) telling whether item alias `alias` is in the audit sample; null without the marker. */
@@ -71,7 +73,8 @@ export function auditMarkerSql(db: Db, alias: string): string | null {
   return hasAuditMarker(db) ? `(coalesce(${alias}.routing_reason, '') = 'audit')` : null;
 }
 
-export const NO_AUDIT_MARKER = 'No audit sample yet: items are not marked as audits in this database, so the accuracy of auto-accepted items cannot be measured without bias.';
+export const NO_AUDIT_MARKER =
+  'No audit sample yet: items are not marked as audits in this database, so the accuracy of auto-accepted items cannot be measured without bias.';
 
 export function ratio(numerator: number, denominator: number): number | null {
   return denominator === 0 ? null : numerator / denominator;

@@ -6,7 +6,12 @@ import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
 import { auditAccuracyOverTime, catalogueAccuracyEstimate, holdoutAccuracyOverTime } from './accuracy';
 import type { Cell, Figure, FigureContext } from './common';
-import { classMetricsOnDecisions, confusionOnDecisions, reliabilityOnHoldout, riskCoverageOnHoldout } from './model-quality';
+import {
+  classMetricsOnDecisions,
+  confusionOnDecisions,
+  reliabilityOnHoldout,
+  riskCoverageOnHoldout,
+} from './model-quality';
 import { overrideRateByClass } from './overrides';
 import { queueFlow, queueNow } from './review-queue';
 import { goldAgreementFigure, reviewerThroughput } from './reviewers';
@@ -22,14 +27,40 @@ export const FIGURES = {
   'queue-flow': { title: 'Items into and out of the queue per hour (last 24 h)', compute: queueFlow },
   'reviewer-throughput': { title: 'Reviewers: decisions (last 24 h)', compute: reviewerThroughput },
   'gold-agreement': { title: 'Reviewers: agreement with gold items', compute: goldAgreementFigure },
-  'class-metrics-reviewed': { title: 'Per-class precision and recall, reviewed items', compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'reviewed') },
-  'confusion-reviewed': { title: 'Confusion matrix, reviewed items', compute: (ctx: FigureContext) => confusionOnDecisions(ctx, 'reviewed') },
-  'class-metrics-audit': { title: 'Per-class precision and recall, audit sample', compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'audit sample') },
-  'confusion-audit': { title: 'Confusion matrix, audit sample', compute: (ctx: FigureContext) => confusionOnDecisions(ctx, 'audit sample') },
-  reliability: { title: 'Reliability diagram (calibration)', compute: (ctx: FigureContext) => reliabilityOnHoldout(ctx) },
+  'class-metrics-reviewed': {
+    title: 'Per-class precision and recall, reviewed items',
+    compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'reviewed'),
+  },
+  'confusion-reviewed': {
+    title: 'Confusion matrix, reviewed items',
+    compute: (ctx: FigureContext) => confusionOnDecisions(ctx, 'reviewed'),
+  },
+  'class-metrics-audit': {
+    title: 'Per-class precision and recall, audit sample',
+    compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'audit sample'),
+  },
+  'confusion-audit': {
+    title: 'Confusion matrix, audit sample',
+    compute: (ctx: FigureContext) => confusionOnDecisions(ctx, 'audit sample'),
+  },
+  reliability: {
+    title: 'Reliability diagram (calibration)',
+    compute: (ctx: FigureContext) => reliabilityOnHoldout(ctx),
+  },
   'risk-coverage': { title: 'Risk-coverage curve', compute: riskCoverageOnHoldout },
   overrides: { title: 'Human override rate per predicted class', compute: overrideRateByClass },
-} as const satisfies Record<string, { title: string; compute: (ctx: FigureContext) => { source: Figure['source']; rows: object[]; columns: string[]; note: string | null } }>;
+} as const satisfies Record<
+  string,
+  {
+    title: string;
+    compute: (ctx: FigureContext) => {
+      source: Figure['source'];
+      rows: object[];
+      columns: string[];
+      note: string | null;
+    };
+  }
+>;
 
 export type FigureId = keyof typeof FIGURES;
 export const FIGURE_IDS = Object.keys(FIGURES) as FigureId[];
@@ -43,7 +74,9 @@ export interface Dashboard {
 }
 
 const Slug = z.string().min(1).max(100);
-const FigureIdInput = z.enum(FIGURE_IDS as [FigureId, ...FigureId[]], { error: `a figure is one of ${FIGURE_IDS.join(', ')}` });
+const FigureIdInput = z.enum(FIGURE_IDS as [FigureId, ...FigureId[]], {
+  error: `a figure is one of ${FIGURE_IDS.join(', ')}`,
+});
 
 function contextFor(db: Db, slug: string, now: number): { ctx: FigureContext; catalogue: Dashboard['catalogue'] } {
   const catalogue = requireCatalogue(db, parseInput(Slug, slug));
@@ -66,12 +99,18 @@ export function readDashboard(db: Db, input: { actor: Actor | null; catalogue: s
   // Statements on the same connection inside the transaction all read one snapshot.
   return db.transaction(() => {
     const { ctx, catalogue } = contextFor(db, input.catalogue, now);
-    const figures = Object.fromEntries(FIGURE_IDS.map((id) => [id, compute(ctx, id)])) as Record<FigureId, DashboardFigure>;
+    const figures = Object.fromEntries(FIGURE_IDS.map((id) => [id, compute(ctx, id)])) as Record<
+      FigureId,
+      DashboardFigure
+    >;
     return { catalogue, figures, computedAt: new Date(now).toISOString() };
   });
 }
 
-export function readFigure(db: Db, input: { actor: Actor | null; catalogue: string; figure: string; now?: number }): DashboardFigure {
+export function readFigure(
+  db: Db,
+  input: { actor: Actor | null; catalogue: string; figure: string; now?: number },
+): DashboardFigure {
   requirePermission(input.actor, 'dashboards.read');
   const id = parseInput(FigureIdInput, input.figure);
   const { ctx } = contextFor(db, input.catalogue, input.now ?? Date.now());
@@ -80,6 +119,9 @@ export function readFigure(db: Db, input: { actor: Actor | null; catalogue: stri
 
 /** The figure's rows as CSV, columns in the figure's order, text cells formula-escaped as the label export does. */
 export function figureCsv(figure: DashboardFigure): string {
-  const lines = [figure.columns.join(','), ...figure.rows.map((row) => figure.columns.map((c) => csvField(row[c] ?? null)).join(','))];
+  const lines = [
+    figure.columns.join(','),
+    ...figure.rows.map((row) => figure.columns.map((c) => csvField(row[c] ?? null)).join(',')),
+  ];
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -1,6 +1,14 @@
 import { findActiveModel } from '@/lib/models/active';
 import { classificationReport, expectedCalibrationError, riskCoverage } from '@/lib/ml/metrics';
-import { auditMarkerSql, decidedCte, NO_AUDIT_MARKER, queryAll, round, type Figure, type FigureContext } from './common';
+import {
+  auditMarkerSql,
+  decidedCte,
+  NO_AUDIT_MARKER,
+  queryAll,
+  round,
+  type Figure,
+  type FigureContext,
+} from './common';
 
 /** Which human decisions a figure compares the model with. */
 export type DecisionSet = 'reviewed' | 'audit sample';
@@ -8,7 +16,8 @@ export type DecisionSet = 'reviewed' | 'audit sample';
 export type ConfusionRow = { reviewerClass: string; modelClass: string; count: number };
 export type ClassMetricsRow = { class: string; precision: number | null; recall: number | null; support: number };
 
-const BIAS_NOTE = 'Reviewed items reached review because the model was unsure: these figures understate the accuracy of what it auto-accepts.';
+const BIAS_NOTE =
+  'Reviewed items reached review because the model was unsure: these figures understate the accuracy of what it auto-accepts.';
 
 /**
  * Counts (reviewer's class x model's class) over the latest standing decision per item:
@@ -42,9 +51,16 @@ export function confusionOnDecisions(ctx: FigureContext, set: DecisionSet): Figu
   const columns: (keyof ConfusionRow)[] = ['reviewerClass', 'modelClass', 'count'];
   const matrix = decisionConfusion(ctx, set);
   if (matrix === null) return { source: set, rows: [], columns, note: NO_AUDIT_MARKER };
-  const rows = matrix.flatMap((row, t) => row.map((count, p) => ({ reviewerClass: ctx.classNames[t]!, modelClass: ctx.classNames[p]!, count })));
+  const rows = matrix.flatMap((row, t) =>
+    row.map((count, p) => ({ reviewerClass: ctx.classNames[t]!, modelClass: ctx.classNames[p]!, count })),
+  );
   const total = rows.reduce((sum, r) => sum + r.count, 0);
-  return { source: set, rows: total === 0 ? [] : rows, columns, note: total === 0 ? emptyNote(set) : set === 'reviewed' ? BIAS_NOTE : null };
+  return {
+    source: set,
+    rows: total === 0 ? [] : rows,
+    columns,
+    note: total === 0 ? emptyNote(set) : set === 'reviewed' ? BIAS_NOTE : null,
+  };
 }
 
 /** Per-class precision and recall of the model's answers, taking the reviewer's answer as truth. */
@@ -58,7 +74,12 @@ export function classMetricsOnDecisions(ctx: FigureContext, set: DecisionSet): F
   // A class never predicted has no precision and one never chosen no recall: null, not sklearn's 0.
   const rows = perClass.map((m, c) => {
     const predicted = matrix.reduce((sum, row) => sum + (row[c] ?? 0), 0);
-    return { class: m.class, precision: predicted === 0 ? null : round(m.precision), recall: m.support === 0 ? null : round(m.recall), support: m.support };
+    return {
+      class: m.class,
+      precision: predicted === 0 ? null : round(m.precision),
+      recall: m.support === 0 ? null : round(m.recall),
+      support: m.support,
+    };
   });
   return { source: set, rows, columns, note: set === 'reviewed' ? BIAS_NOTE : null };
 }
@@ -81,16 +102,25 @@ function readHoldoutPredictions(ctx: FigureContext): HoldoutPredictions | null {
     ctx.catalogueId,
   );
   const k = ctx.classNames.length;
-  const usable = rows.map((r) => ({ probs: JSON.parse(r.probs) as number[], label: r.label })).filter((r) => r.probs.length === k && r.label < k);
+  const usable = rows
+    .map((r) => ({ probs: JSON.parse(r.probs) as number[], label: r.label }))
+    .filter((r) => r.probs.length === k && r.label < k);
   if (usable.length === 0) return null;
   const probs = new Float32Array(usable.length * k);
   usable.forEach((r, i) => probs.set(r.probs, i * k));
   return { probs, labels: Int32Array.from(usable.map((r) => r.label)), k };
 }
 
-const NO_HOLDOUT = 'The active model has no stored predictions on holdout items yet (import labelled items with --holdout, then score).';
+const NO_HOLDOUT =
+  'The active model has no stored predictions on holdout items yet (import labelled items with --holdout, then score).';
 
-export type ReliabilityRow = { binLower: number; binUpper: number; count: number; confidence: number | null; accuracy: number | null };
+export type ReliabilityRow = {
+  binLower: number;
+  binUpper: number;
+  count: number;
+  confidence: number | null;
+  accuracy: number | null;
+};
 
 /** Reliability diagram of the active model on the holdout: mean confidence vs accuracy per confidence bin. */
 export function reliabilityOnHoldout(ctx: FigureContext, bins = 10): Figure<ReliabilityRow> {
@@ -98,8 +128,19 @@ export function reliabilityOnHoldout(ctx: FigureContext, bins = 10): Figure<Reli
   const data = readHoldoutPredictions(ctx);
   if (!data) return { source: 'holdout', rows: [], columns, note: NO_HOLDOUT };
   const { ece, reliability } = expectedCalibrationError({ ...data, bins });
-  const rows = reliability.map((b) => ({ binLower: round(b.binLower)!, binUpper: round(b.binUpper)!, count: b.count, confidence: round(b.confidence), accuracy: round(b.accuracy) }));
-  return { source: 'holdout', rows, columns, note: `Expected calibration error ${(ece * 100).toFixed(2)}% over ${data.labels.length} holdout items (${bins} bins).` };
+  const rows = reliability.map((b) => ({
+    binLower: round(b.binLower)!,
+    binUpper: round(b.binUpper)!,
+    count: b.count,
+    confidence: round(b.confidence),
+    accuracy: round(b.accuracy),
+  }));
+  return {
+    source: 'holdout',
+    rows,
+    columns,
+    note: `Expected calibration error ${(ece * 100).toFixed(2)}% over ${data.labels.length} holdout items (${bins} bins).`,
+  };
 }
 
 export type RiskCoverageRow = { threshold: number; coverage: number; accuracy: number | null };
@@ -109,6 +150,10 @@ export function riskCoverageOnHoldout(ctx: FigureContext): Figure<RiskCoverageRo
   const columns: (keyof RiskCoverageRow)[] = ['threshold', 'coverage', 'accuracy'];
   const data = readHoldoutPredictions(ctx);
   if (!data) return { source: 'holdout', rows: [], columns, note: NO_HOLDOUT };
-  const rows = riskCoverage(data).map((p) => ({ threshold: p.threshold, coverage: round(p.coverage)!, accuracy: round(p.accuracy) }));
+  const rows = riskCoverage(data).map((p) => ({
+    threshold: p.threshold,
+    coverage: round(p.coverage)!,
+    accuracy: round(p.accuracy),
+  }));
   return { source: 'holdout', rows, columns, note: null };
 }

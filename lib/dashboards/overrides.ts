@@ -17,7 +17,12 @@ export function overrideRateByClass(ctx: FigureContext): Figure<OverrideRow> {
   const byClass = new Map(counts.map((c) => [c.model, c]));
   const rows = ctx.classNames.map((name, c) => {
     const n = byClass.get(c) ?? { decisions: 0, overridden: 0 };
-    return { class: name, decisions: n.decisions, overridden: n.overridden, overrideRate: round(ratio(n.overridden, n.decisions)) };
+    return {
+      class: name,
+      decisions: n.decisions,
+      overridden: n.overridden,
+      overrideRate: round(ratio(n.overridden, n.decisions)),
+    };
   });
   const empty = counts.length === 0;
   return {

@@ -17,7 +17,13 @@ export function queueNow(ctx: FigureContext): Figure<QueueNowRow> {
   const oldestAgeHours = row.oldest === null ? null : Math.round(((ctx.now - row.oldest) / HOUR_MS) * 10) / 10;
   return {
     source: 'queue',
-    rows: [{ waiting: row.waiting, oldestWaitingSince: row.oldest === null ? null : new Date(row.oldest).toISOString(), oldestAgeHours }],
+    rows: [
+      {
+        waiting: row.waiting,
+        oldestWaitingSince: row.oldest === null ? null : new Date(row.oldest).toISOString(),
+        oldestAgeHours,
+      },
+    ],
     columns: ['waiting', 'oldestWaitingSince', 'oldestAgeHours'],
     note: row.waiting === 0 ? 'The queue is empty.' : null,
   };
@@ -37,7 +43,11 @@ export function queueFlow(ctx: FigureContext): Figure<QueueFlowRow> {
   const end = Math.floor(ctx.now / HOUR_MS) * HOUR_MS + HOUR_MS;
   const start = end - QUEUE_FLOW_HOURS * HOUR_MS;
   const bucket = (at: number) => Math.floor((at - start) / HOUR_MS);
-  const rows: QueueFlowRow[] = Array.from({ length: QUEUE_FLOW_HOURS }, (_, h) => ({ hour: new Date(start + h * HOUR_MS).toISOString(), in: 0, out: 0 }));
+  const rows: QueueFlowRow[] = Array.from({ length: QUEUE_FLOW_HOURS }, (_, h) => ({
+    hour: new Date(start + h * HOUR_MS).toISOString(),
+    in: 0,
+    out: 0,
+  }));
   const entered = queryAll<{ at: number }>(
     ctx.db,
     `select min(p.created_at) as at from items i join predictions p on p.item_id = i.id
@@ -58,5 +68,10 @@ export function queueFlow(ctx: FigureContext): Figure<QueueFlowRow> {
   );
   for (const { at } of decided) rows[bucket(at)]!.out += 1;
   const empty = entered.length === 0 && decided.length === 0;
-  return { source: 'queue', rows, columns: ['hour', 'in', 'out'], note: empty ? 'Nothing entered or left the queue in the last 24 hours.' : null };
+  return {
+    source: 'queue',
+    rows,
+    columns: ['hour', 'in', 'out'],
+    note: empty ? 'Nothing entered or left the queue in the last 24 hours.' : null,
+  };
 }

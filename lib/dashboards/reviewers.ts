@@ -2,7 +2,12 @@ import { goldAgreement } from '@/lib/review/gold';
 import { median } from '@/lib/review/reviewer-stats';
 import { HOUR_MS, queryAll, round, type Figure, type FigureContext } from './common';
 
-export type ReviewerThroughputRow = { reviewer: string; decisions: number; decisionsPerHour: number | null; medianSeconds: number | null };
+export type ReviewerThroughputRow = {
+  reviewer: string;
+  decisions: number;
+  decisionsPerHour: number | null;
+  medianSeconds: number | null;
+};
 
 export const REVIEWER_WINDOW_HOURS = 24;
 
@@ -45,7 +50,12 @@ export type GoldAgreementRow = { reviewer: string; goldDecisions: number; agreed
 
 /** Each reviewer's agreement with the known labels of gold items (lib/gold.ts: standing confirm/correct decisions). */
 export function goldAgreementFigure(ctx: FigureContext): Figure<GoldAgreementRow> {
-  const rows = goldAgreement(ctx.db, ctx.catalogueId).map((r) => ({ reviewer: r.email, goldDecisions: r.decided, agreed: r.agreed, agreement: round(r.accuracy) }));
+  const rows = goldAgreement(ctx.db, ctx.catalogueId).map((r) => ({
+    reviewer: r.email,
+    goldDecisions: r.decided,
+    agreed: r.agreed,
+    agreement: round(r.accuracy),
+  }));
   return {
     source: 'gold',
     rows,

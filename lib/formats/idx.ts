@@ -51,7 +51,9 @@ function readHeader(data: Uint8Array, source: string, opts: { magic: number; hea
 
 function checkLength(data: Uint8Array, source: string, expected: number, description: string): void {
   if (data.length < expected) {
-    throw badInput(`${source}: truncated: header says ${description} (${expected} bytes) but the file has ${data.length} bytes.`);
+    throw badInput(
+      `${source}: truncated: header says ${description} (${expected} bytes) but the file has ${data.length} bytes.`,
+    );
   }
   if (data.length > expected) {
     throw badInput(
@@ -105,7 +107,9 @@ export function readIdxSplit(dir: string, split: 'train' | 't10k'): { images: Im
   }
   const labels = parseIdxLabels(fs.readFileSync(/*turbopackIgnore: true*/ labelsPath), labelsName);
   if (labels.length !== images.count) {
-    throw badInput(`${labelsName}: has ${labels.length} labels but ${imagesName} has ${images.count} images; they must match.`);
+    throw badInput(
+      `${labelsName}: has ${labels.length} labels but ${imagesName} has ${images.count} images; they must match.`,
+    );
   }
   return { images, labels };
 }
@@ -113,7 +117,9 @@ export function readIdxSplit(dir: string, split: 'train' | 't10k'): { images: Im
 /** An IDX images file (magic 0x00000803): the inverse of parseIdxImages, uncompressed. */
 export function encodeIdxImages(images: ImageSet): Uint8Array {
   if (images.pixels.length !== images.count * images.rows * images.cols) {
-    throw badInput(`encodeIdxImages: ${images.count} images of ${images.rows}x${images.cols} need ${images.count * images.rows * images.cols} bytes, got ${images.pixels.length}.`);
+    throw badInput(
+      `encodeIdxImages: ${images.count} images of ${images.rows}x${images.cols} need ${images.count * images.rows * images.cols} bytes, got ${images.pixels.length}.`,
+    );
   }
   const out = new Uint8Array(IMAGES_HEADER_BYTES + images.pixels.length);
   const view = new DataView(out.buffer);

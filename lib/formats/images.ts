@@ -30,7 +30,9 @@ function describeSize(bytes: number): string {
 }
 
 function tooLarge(source: string, bytes: number): AppError {
-  return badInput(`${source}: the file is ${describeSize(bytes)}; images may be at most ${describeSize(MAX_IMAGE_BYTES)}.`);
+  return badInput(
+    `${source}: the file is ${describeSize(bytes)}; images may be at most ${describeSize(MAX_IMAGE_BYTES)}.`,
+  );
 }
 
 /** Single channel of a raw sharp buffer, whatever channel count sharp chose to emit. */

@@ -7,7 +7,10 @@ import { AppError, badInput, httpStatusOf, isAppError } from '@/lib/errors';
 export function errorResponse(error: unknown): Response {
   const appError = toAppError(error);
   if (appError.code === 'internal') console.error('[api] internal error:', error);
-  return Response.json({ error: { code: appError.code, message: appError.message } }, { status: httpStatusOf(appError) });
+  return Response.json(
+    { error: { code: appError.code, message: appError.message } },
+    { status: httpStatusOf(appError) },
+  );
 }
 
 function toAppError(error: unknown): AppError {

@@ -5,7 +5,10 @@ import { AppError, badInput } from '@/lib/errors';
  * at once when Content-Length says so, otherwise while it streams in, so an oversized upload
  * is never held in memory whole. `describe` turns the size into the sentence the client sees.
  */
-export async function readFormWithLimit(request: Request, options: { maxBytes: number; describe: (bytes: number | null) => string }): Promise<FormData> {
+export async function readFormWithLimit(
+  request: Request,
+  options: { maxBytes: number; describe: (bytes: number | null) => string },
+): Promise<FormData> {
   const { maxBytes, describe } = options;
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) throw new AppError('too_large', describe(declared));

@@ -10,7 +10,10 @@ export type ActionResult<T> = { ok: true; data: T } | { ok: false; code: string;
  * Server actions are public POST endpoints: each one runs through here, which checks the
  * permission first and returns errors as data the form can show (never a stack trace).
  */
-export async function runAction<T>(permission: Permission, body: (actor: Actor) => T | Promise<T>): Promise<ActionResult<T>> {
+export async function runAction<T>(
+  permission: Permission,
+  body: (actor: Actor) => T | Promise<T>,
+): Promise<ActionResult<T>> {
   try {
     const actor = requirePermission(await getCurrentActor(), permission);
     return { ok: true, data: await body(actor) };

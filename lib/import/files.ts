@@ -56,7 +56,8 @@ export async function importIdx(
   input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
   const { catalogueSlug, imagesPath, labelsPath, evalRole } = parseInput(ImportIdxInput, input);
-  if (evalRole && !labelsPath) throw badInput(`${path.basename(imagesPath)}: a ${evalRole} import needs its labels; give the labels file too.`);
+  if (evalRole && !labelsPath)
+    throw badInput(`${path.basename(imagesPath)}: a ${evalRole} import needs its labels; give the labels file too.`);
   requireCatalogue(db, catalogueSlug);
   const imagesFile = await readInputFile(imagesPath);
   const images = parseIdxImages(imagesFile, path.basename(imagesPath));
@@ -132,11 +133,14 @@ export async function importImages(
   input: z.infer<typeof ImportImagesInput> & { onProgress?: OnProgress },
 ): Promise<ImportResult> {
   const { catalogueSlug, paths, label, evalRole } = parseInput(ImportImagesInput, input);
-  if (evalRole && label === undefined) throw badInput(`a ${evalRole} import needs trusted labels: give --label for these images.`);
+  if (evalRole && label === undefined)
+    throw badInput(`a ${evalRole} import needs trusted labels: give --label for these images.`);
   const { classNames } = requireCatalogue(db, catalogueSlug);
   // Checked before decoding a folder of photos, not after.
   if (label !== undefined && label >= classNames.length) {
-    throw badInput(`label ${label} is out of range; catalogue "${catalogueSlug}" has classes 0-${classNames.length - 1}.`);
+    throw badInput(
+      `label ${label} is out of range; catalogue "${catalogueSlug}" has classes 0-${classNames.length - 1}.`,
+    );
   }
   const decoded = await readImageFiles(paths);
   const hashes = decoded.map((image) => sha256Hex(image.pixels));

@@ -58,7 +58,12 @@ function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** Checks every item before anything is written, so the error names the row, not a constraint. */
-function checkItems(list: ImportItem[], classCount: number, source: string, evalRole: 'holdout' | 'gold' | undefined): void {
+function checkItems(
+  list: ImportItem[],
+  classCount: number,
+  source: string,
+  evalRole: 'holdout' | 'gold' | undefined,
+): void {
   list.forEach((item, index) => {
     // Without the content-hash suffix of file sources: people know the file by its name.
     const where = `${(item.source ?? source).replace(/#[0-9a-f]{12}$/, '')}, row ${item.sourceRow}`;
@@ -72,7 +77,9 @@ function checkItems(list: ImportItem[], classCount: number, source: string, eval
       throw badInput(`${where}: label ${item.label} is out of range; this catalogue has classes 0-${classCount - 1}.`);
     }
     if (evalRole && item.label === null) {
-      throw badInput(`${where}: has no label; a ${evalRole} item needs its trusted label (give the labels file, or import it without --${evalRole}).`);
+      throw badInput(
+        `${where}: has no label; a ${evalRole} item needs its trusted label (give the labels file, or import it without --${evalRole}).`,
+      );
     }
   });
 }

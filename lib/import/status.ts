@@ -24,7 +24,12 @@ export interface ImportStatus {
 
 function countByStatus(db: Db, where: SQL | undefined): Record<ItemStatus, number> {
   const counts = Object.fromEntries(ITEM_STATUSES.map((status) => [status, 0])) as Record<ItemStatus, number>;
-  for (const row of db.select({ status: items.status, n: sql<number>`count(*)` }).from(items).where(where).groupBy(items.status).all()) {
+  for (const row of db
+    .select({ status: items.status, n: sql<number>`count(*)` })
+    .from(items)
+    .where(where)
+    .groupBy(items.status)
+    .all()) {
     counts[row.status] = row.n;
   }
   return counts;
@@ -41,7 +46,10 @@ export function getImportStatus(db: Db, importId: number): ImportStatus {
     .get();
   if (!row) throw new AppError('not_found', `There is no import ${id}.`);
   const { imp } = row;
-  const catalogueUnscored = countByStatus(db, and(eq(items.catalogueId, imp.catalogueId), eq(items.status, 'unscored'))).unscored;
+  const catalogueUnscored = countByStatus(
+    db,
+    and(eq(items.catalogueId, imp.catalogueId), eq(items.status, 'unscored')),
+  ).unscored;
   return {
     importId: imp.id,
     catalogue: { slug: row.slug, name: row.name },
@@ -70,7 +78,15 @@ export interface RecentImport {
 export function listRecentImports(db: Db, options: { limit?: number } = {}): RecentImport[] {
   const limit = parseInput(z.number().int().min(1).max(200), options.limit ?? 10);
   return db
-    .select({ id: imports.id, catalogueSlug: catalogues.slug, kind: imports.kind, source: imports.source, total: imports.itemCount, inserted: imports.insertedCount, createdAt: imports.createdAt })
+    .select({
+      id: imports.id,
+      catalogueSlug: catalogues.slug,
+      kind: imports.kind,
+      source: imports.source,
+      total: imports.itemCount,
+      inserted: imports.insertedCount,
+      createdAt: imports.createdAt,
+    })
     .from(imports)
     .innerJoin(catalogues, eq(catalogues.id, imports.catalogueId))
     .orderBy(desc(imports.createdAt), desc(imports.id))

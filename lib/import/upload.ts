@@ -65,11 +65,16 @@ export function detectImportKind(names: string[]): ImportKind {
   const kinds = names.map((name) => ({ name, kind: kindOfName(name) }));
   const unknown = kinds.find((k) => k.kind === null);
   if (unknown) {
-    throw badInput(`${unknown.name}: cannot tell the format from the name; use .csv, .png/.jpg/.webp, or an IDX file (*-idx3-ubyte, optionally .gz), or choose the format.`);
+    throw badInput(
+      `${unknown.name}: cannot tell the format from the name; use .csv, .png/.jpg/.webp, or an IDX file (*-idx3-ubyte, optionally .gz), or choose the format.`,
+    );
   }
   const first = kinds[0]!;
   const other = kinds.find((k) => k.kind !== first.kind);
-  if (other) throw badInput(`${first.name} is ${first.kind} but ${other.name} is ${other.kind}; import one kind of file at a time.`);
+  if (other)
+    throw badInput(
+      `${first.name} is ${first.kind} but ${other.name} is ${other.kind}; import one kind of file at a time.`,
+    );
   return first.kind!;
 }
 
@@ -84,7 +89,8 @@ function checkFiles(input: ImportUploadInput, kind: ImportKind): void {
     throw badInput(`${files.length} images were given; one upload may hold at most ${MAX_UPLOAD_FILES}.`);
   }
   if (labels && kind !== 'idx') throw badInput('A labels file goes only with an IDX images file.');
-  if (label !== undefined && kind !== 'images') throw badInput('A label for every file applies only to image imports; CSV and IDX files carry their own labels.');
+  if (label !== undefined && kind !== 'images')
+    throw badInput('A label for every file applies only to image imports; CSV and IDX files carry their own labels.');
   const maxBytes = input.maxBytes ?? MAX_UPLOAD_BYTES;
   const total = [...files, ...(labels ? [labels] : [])].reduce((sum, file) => sum + file.bytes.byteLength, 0);
   if (total > maxBytes) throw new AppError('too_large', tooLargeMessage(total, maxBytes));
@@ -94,7 +100,10 @@ function checkFiles(input: ImportUploadInput, kind: ImportKind): void {
 
 /** A file name safe to write in a temp folder, still recognisable in messages and provenance. */
 function safeFileName(name: string): string {
-  const base = path.basename(name.replaceAll('\\', '/')).replace(/[^\w.\- ]/g, '_').slice(-200);
+  const base = path
+    .basename(name.replaceAll('\\', '/'))
+    .replace(/[^\w.\- ]/g, '_')
+    .slice(-200);
   return base.replace(/^\.+/, '') || 'upload';
 }
 
@@ -106,25 +115,41 @@ function resolveCatalogue(db: Db, input: ImportUploadInput): { catalogue: Catalo
   if (!input.create) return { catalogue: requireCatalogue(db, input.catalogue), created: false };
   const spec = parseInput(EnsureCatalogueInput, { slug: input.catalogue, ...input.create });
   const existing = findCatalogue(db, spec.slug);
-  if (existing) throw new AppError('conflict', `A catalogue "${spec.slug}" already exists (${existing.name}); choose it from the list instead of creating it.`);
+  if (existing)
+    throw new AppError(
+      'conflict',
+      `A catalogue "${spec.slug}" already exists (${existing.name}); choose it from the list instead of creating it.`,
+    );
   return { catalogue: ensureCatalogue(db, spec), created: true };
 }
 
 /** Removes a catalogue this upload created, unless something has landed in it meanwhile. */
 function deleteIfEmpty(db: Db, catalogueId: number): void {
   db.delete(catalogues)
-    .where(and(eq(catalogues.id, catalogueId), notExists(db.select({ id: items.id }).from(items).where(eq(items.catalogueId, catalogueId)))))
+    .where(
+      and(
+        eq(catalogues.id, catalogueId),
+        notExists(db.select({ id: items.id }).from(items).where(eq(items.catalogueId, catalogueId))),
+      ),
+    )
     .run();
 }
 
 /** Error messages name the person's file, not where the server kept it for a moment. */
 function withoutTempPaths(error: unknown, dir: string): unknown {
   if (!isAppError(error)) return error;
-  const message = error.message.replace(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\\\/]\\d+[\\\\/]`, 'g'), '');
+  const message = error.message.replace(
+    new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\\\/]\\d+[\\\\/]`, 'g'),
+    '',
+  );
   return message === error.message ? error : new AppError(error.code, message, { cause: error });
 }
 
-function runImporter(db: Db, kind: ImportKind, options: { slug: string; paths: string[]; labelsPath?: string; label?: number }): Promise<ImportResult> {
+function runImporter(
+  db: Db,
+  kind: ImportKind,
+  options: { slug: string; paths: string[]; labelsPath?: string; label?: number },
+): Promise<ImportResult> {
   const { slug: catalogueSlug, paths } = options;
   if (kind === 'csv') return importCsv(db, { catalogueSlug, path: paths[0]! });
   if (kind === 'idx') return importIdx(db, { catalogueSlug, imagesPath: paths[0]!, labelsPath: options.labelsPath });
@@ -159,9 +184,19 @@ export async function importUpload(db: Db, input: ImportUploadInput): Promise<Up
     const result = await runImporter(db, kind, { slug: catalogue.slug, paths, labelsPath, label: input.label });
     const names = [...input.files, ...(input.labels ? [input.labels] : [])].map((file) => safeFileName(file.name));
     // The importer recorded the temp paths; the audit trail should show what was uploaded.
-    const description = names.length <= 3 ? names.join(' + ') : `${names.length} files (${names.slice(0, 2).join(', ')}, ...)`;
-    db.update(imports).set({ source: `upload: ${description}` }).where(eq(imports.id, result.importId)).run();
-    return { ...result, catalogue: { id: catalogue.id, slug: catalogue.slug, name: catalogue.name }, created, kind, files: names };
+    const description =
+      names.length <= 3 ? names.join(' + ') : `${names.length} files (${names.slice(0, 2).join(', ')}, ...)`;
+    db.update(imports)
+      .set({ source: `upload: ${description}` })
+      .where(eq(imports.id, result.importId))
+      .run();
+    return {
+      ...result,
+      catalogue: { id: catalogue.id, slug: catalogue.slug, name: catalogue.name },
+      created,
+      kind,
+      files: names,
+    };
   } catch (error) {
     if (created) deleteIfEmpty(db, catalogue.id);
     throw withoutTempPaths(error, dir);
@@ -198,7 +233,14 @@ export async function parseUploadForm(form: FormData): Promise<Omit<ImportUpload
     const value = form.get(key);
     return typeof value === 'string' ? value : undefined;
   };
-  const fields = parseInput(UploadFields, { catalogue: text('catalogue') ?? '', create: text('create'), name: text('name'), classes: text('classes'), kind: text('kind'), label: text('label') });
+  const fields = parseInput(UploadFields, {
+    catalogue: text('catalogue') ?? '',
+    create: text('create'),
+    name: text('name'),
+    classes: text('classes'),
+    kind: text('kind'),
+    label: text('label'),
+  });
   const create = fields.create === 'true' || fields.create === 'on' || fields.create === '1';
   const labelsEntry = form.get('labels');
   return {
@@ -206,7 +248,10 @@ export async function parseUploadForm(form: FormData): Promise<Omit<ImportUpload
     create: create
       ? {
           name: fields.name?.trim() || fields.catalogue,
-          classNames: (fields.classes ?? '').split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0),
+          classNames: (fields.classes ?? '')
+            .split(/\r?\n/)
+            .map((line) => line.trim())
+            .filter((line) => line.length > 0),
         }
       : undefined,
     kind: fields.kind || undefined,

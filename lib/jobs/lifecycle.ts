@@ -39,9 +39,15 @@ function catalogueIdOf(payload: unknown): number | null {
 }
 
 export function enqueueJob(db: Db, input: EnqueueJobInput): EnqueueResult {
-  const maxAttempts = z.number().int().min(1).max(20).parse(input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+  const maxAttempts = z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .parse(input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
   const catalogueId = catalogueIdOf(input.payload);
-  if (input.exclusivePerCatalogue && catalogueId === null) throw new AppError('bad_input', 'An exclusive job needs a catalogueId in its payload.');
+  if (input.exclusivePerCatalogue && catalogueId === null)
+    throw new AppError('bad_input', 'An exclusive job needs a catalogueId in its payload.');
   const now = new Date(input.now ?? Date.now());
   return db.transaction(
     (tx) => {
@@ -49,12 +55,22 @@ export function enqueueJob(db: Db, input: EnqueueJobInput): EnqueueResult {
         const existing = tx
           .select()
           .from(jobs)
-          .where(and(eq(jobs.kind, input.kind), inArray(jobs.status, ['queued', 'running']), sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`))
+          .where(
+            and(
+              eq(jobs.kind, input.kind),
+              inArray(jobs.status, ['queued', 'running']),
+              sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`,
+            ),
+          )
           .orderBy(asc(jobs.id))
           .get();
         if (existing) return { job: existing, created: false };
       }
-      const job = tx.insert(jobs).values({ kind: input.kind, payload: input.payload, maxAttempts, createdAt: now, updatedAt: now }).returning().get();
+      const job = tx
+        .insert(jobs)
+        .values({ kind: input.kind, payload: input.payload, maxAttempts, createdAt: now, updatedAt: now })
+        .returning()
+        .get();
       return { job, created: true };
     },
     { behavior: 'immediate' },
@@ -70,7 +86,10 @@ function claimable(now: Date) {
  * Claims the oldest claimable job (of `kinds`, if given) for `owner`. Jobs whose lease expired
  * after their last allowed attempt are marked failed on the way. Returns null when nothing waits.
  */
-export function claimJob(db: Db, input: { owner: string; kinds?: readonly JobKind[]; leaseMs?: number; now?: number }): Job | null {
+export function claimJob(
+  db: Db,
+  input: { owner: string; kinds?: readonly JobKind[]; leaseMs?: number; now?: number },
+): Job | null {
   const owner = Owner.parse(input.owner);
   const now = new Date(input.now ?? Date.now());
   const expiresAt = new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS));
@@ -79,17 +98,37 @@ export function claimJob(db: Db, input: { owner: string; kinds?: readonly JobKin
     (tx) => {
       // A job abandoned on its last attempt (its worker died) will not be retried: fail it.
       tx.update(jobs)
-        .set({ status: 'failed', error: sql`coalesce(${jobs.error}, 'The worker stopped during the last allowed attempt.')`, leaseOwner: null, leaseExpiresAt: null, finishedAt: now, updatedAt: now })
-        .where(and(eq(jobs.status, 'running'), lt(jobs.leaseExpiresAt, now), sql`${jobs.attempts} >= ${jobs.maxAttempts}`))
+        .set({
+          status: 'failed',
+          error: sql`coalesce(${jobs.error}, 'The worker stopped during the last allowed attempt.')`,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          finishedAt: now,
+          updatedAt: now,
+        })
+        .where(
+          and(eq(jobs.status, 'running'), lt(jobs.leaseExpiresAt, now), sql`${jobs.attempts} >= ${jobs.maxAttempts}`),
+        )
         .run();
-      const candidate = tx.select({ id: jobs.id }).from(jobs).where(and(claimable(now), kindFilter)).orderBy(asc(jobs.createdAt), asc(jobs.id)).get();
+      const candidate = tx
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(claimable(now), kindFilter))
+        .orderBy(asc(jobs.createdAt), asc(jobs.id))
+        .get();
       if (!candidate) return null;
       // Compare-and-set: the WHERE repeats the claimable condition, so a job another worker
       // took between the read and this write is not taken twice.
       return (
         tx
           .update(jobs)
-          .set({ status: 'running', leaseOwner: owner, leaseExpiresAt: expiresAt, attempts: sql`${jobs.attempts} + 1`, updatedAt: now })
+          .set({
+            status: 'running',
+            leaseOwner: owner,
+            leaseExpiresAt: expiresAt,
+            attempts: sql`${jobs.attempts} + 1`,
+            updatedAt: now,
+          })
           .where(and(eq(jobs.id, candidate.id), claimable(now)))
           .returning()
           .get() ?? null
@@ -104,25 +143,46 @@ function ownedRunning(jobId: number, owner: string) {
 }
 
 function lostLease(jobId: number): AppError {
-  return new AppError('conflict', `Job ${jobId} is no longer held by this worker (its lease expired and it was taken over or finished).`);
+  return new AppError(
+    'conflict',
+    `Job ${jobId} is no longer held by this worker (its lease expired and it was taken over or finished).`,
+  );
 }
 
 /** Records progress and renews the lease; throws `conflict` if this worker no longer holds the job. */
-export function reportJobProgress(db: Db, input: { jobId: number; owner: string; progress: JobProgress; leaseMs?: number; now?: number }): void {
+export function reportJobProgress(
+  db: Db,
+  input: { jobId: number; owner: string; progress: JobProgress; leaseMs?: number; now?: number },
+): void {
   const now = new Date(input.now ?? Date.now());
   const changed = db
     .update(jobs)
-    .set({ progress: input.progress, leaseExpiresAt: new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS)), updatedAt: now })
+    .set({
+      progress: input.progress,
+      leaseExpiresAt: new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS)),
+      updatedAt: now,
+    })
     .where(ownedRunning(input.jobId, input.owner))
     .run().changes;
   if (changed === 0) throw lostLease(input.jobId);
 }
 
-export function completeJob(db: Db, input: { jobId: number; owner: string; progress?: JobProgress; now?: number }): void {
+export function completeJob(
+  db: Db,
+  input: { jobId: number; owner: string; progress?: JobProgress; now?: number },
+): void {
   const now = new Date(input.now ?? Date.now());
   const changed = db
     .update(jobs)
-    .set({ status: 'succeeded', ...(input.progress ? { progress: input.progress } : {}), error: null, leaseOwner: null, leaseExpiresAt: null, finishedAt: now, updatedAt: now })
+    .set({
+      status: 'succeeded',
+      ...(input.progress ? { progress: input.progress } : {}),
+      error: null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      finishedAt: now,
+      updatedAt: now,
+    })
     .where(ownedRunning(input.jobId, input.owner))
     .run().changes;
   if (changed === 0) throw lostLease(input.jobId);
@@ -133,7 +193,10 @@ export function completeJob(db: Db, input: { jobId: number; owner: string; progr
  * error. `retry: false` fails it for good at once (an error no retry can fix, such as a
  * payload that does not validate). Returns the job's new status.
  */
-export function failJob(db: Db, input: { jobId: number; owner: string; error: string; retry?: boolean; now?: number }): 'queued' | 'failed' {
+export function failJob(
+  db: Db,
+  input: { jobId: number; owner: string; error: string; retry?: boolean; now?: number },
+): 'queued' | 'failed' {
   const now = new Date(input.now ?? Date.now());
   const error = input.error.slice(0, 2000);
   return db.transaction(
@@ -142,7 +205,14 @@ export function failJob(db: Db, input: { jobId: number; owner: string; error: st
       if (!job) throw lostLease(input.jobId);
       const status = input.retry === false || job.attempts >= job.maxAttempts ? 'failed' : 'queued';
       tx.update(jobs)
-        .set({ status, error, leaseOwner: null, leaseExpiresAt: null, finishedAt: status === 'failed' ? now : null, updatedAt: now })
+        .set({
+          status,
+          error,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+          finishedAt: status === 'failed' ? now : null,
+          updatedAt: now,
+        })
         .where(ownedRunning(input.jobId, input.owner))
         .run();
       return status;
@@ -159,7 +229,13 @@ export function releaseJob(db: Db, input: { jobId: number; owner: string; now?: 
   const now = new Date(input.now ?? Date.now());
   const changed = db
     .update(jobs)
-    .set({ status: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: sql`max(${jobs.attempts} - 1, 0)`, updatedAt: now })
+    .set({
+      status: 'queued',
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      attempts: sql`max(${jobs.attempts} - 1, 0)`,
+      updatedAt: now,
+    })
     .where(ownedRunning(input.jobId, input.owner))
     .run().changes;
   if (changed === 0) throw lostLease(input.jobId);

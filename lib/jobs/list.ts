@@ -1,7 +1,16 @@
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, JOB_KINDS, JOB_STATUSES, jobs, users, type JobKind, type JobProgress, type JobStatus } from '@/db/schema';
+import {
+  catalogues,
+  JOB_KINDS,
+  JOB_STATUSES,
+  jobs,
+  users,
+  type JobKind,
+  type JobProgress,
+  type JobStatus,
+} from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
@@ -12,7 +21,12 @@ export const ListJobsInput = z.object({
   catalogue: z.string().min(1).max(100).optional(),
   kind: z.enum(JOB_KINDS, { error: `must be one of ${JOB_KINDS.join(', ')}` }).optional(),
   status: z.enum(JOB_STATUSES, { error: `must be one of ${JOB_STATUSES.join(', ')}` }).optional(),
-  limit: z.coerce.number({ error: LIMIT_MESSAGE }).int(LIMIT_MESSAGE).min(1, LIMIT_MESSAGE).max(200, LIMIT_MESSAGE).optional(),
+  limit: z.coerce
+    .number({ error: LIMIT_MESSAGE })
+    .int(LIMIT_MESSAGE)
+    .min(1, LIMIT_MESSAGE)
+    .max(200, LIMIT_MESSAGE)
+    .optional(),
 });
 export type ListJobsInput = z.input<typeof ListJobsInput>;
 
@@ -43,7 +57,11 @@ function reasonOf(kind: JobKind, payload: Record<string, unknown>): string | nul
 /** Newest first. Filters (empty values ignored): catalogue slug, kind, status; at most `limit` (20). */
 export function listJobs(db: Db, input: ListJobsInput & { actor: Actor | null }): JobSummary[] {
   requirePermission(input.actor, 'models.manage');
-  const blankless = Object.fromEntries(Object.entries({ catalogue: input.catalogue, kind: input.kind, status: input.status, limit: input.limit }).filter(([, v]) => v !== '' && v !== undefined && v !== null));
+  const blankless = Object.fromEntries(
+    Object.entries({ catalogue: input.catalogue, kind: input.kind, status: input.status, limit: input.limit }).filter(
+      ([, v]) => v !== '' && v !== undefined && v !== null,
+    ),
+  );
   const query = parseInput(ListJobsInput, blankless);
   const conditions: SQL[] = [];
   if (query.catalogue !== undefined) {
@@ -62,7 +80,10 @@ export function listJobs(db: Db, input: ListJobsInput & { actor: Actor | null })
     .limit(query.limit ?? 20)
     .all();
   return rows.map(({ job, slug, requestedBy }) => {
-    const payload = (typeof job.payload === 'object' && job.payload !== null ? job.payload : {}) as Record<string, unknown>;
+    const payload = (typeof job.payload === 'object' && job.payload !== null ? job.payload : {}) as Record<
+      string,
+      unknown
+    >;
     return {
       id: job.id,
       kind: job.kind,

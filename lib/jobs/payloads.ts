@@ -33,7 +33,11 @@ type Writer = Pick<Db, 'select' | 'insert'> | Pick<Tx, 'select' | 'insert'>;
 
 /** Scores a catalogue's unscored items; at most one waiting or running per catalogue. */
 export function enqueueScoreJob(db: Db, catalogueId: number): EnqueueResult {
-  return enqueueJob(db, { kind: 'score', payload: ScoreJobPayload.parse({ catalogueId }), exclusivePerCatalogue: true });
+  return enqueueJob(db, {
+    kind: 'score',
+    payload: ScoreJobPayload.parse({ catalogueId }),
+    exclusivePerCatalogue: true,
+  });
 }
 
 function catalogueIs(catalogueId: number) {
@@ -52,16 +56,34 @@ export function enqueueRescoreJob(tx: Writer, input: { catalogueId: number; now?
   const waiting = tx
     .select()
     .from(jobs)
-    .where(and(eq(jobs.kind, 'score'), eq(jobs.status, 'queued'), catalogueIs(payload.catalogueId), sql`json_extract(${jobs.payload}, '$.rescore') = 1`))
+    .where(
+      and(
+        eq(jobs.kind, 'score'),
+        eq(jobs.status, 'queued'),
+        catalogueIs(payload.catalogueId),
+        sql`json_extract(${jobs.payload}, '$.rescore') = 1`,
+      ),
+    )
     .orderBy(asc(jobs.id))
     .get();
   if (waiting) return { job: waiting, created: false };
   const now = new Date(input.now ?? Date.now());
-  const job = tx.insert(jobs).values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now }).returning().get();
+  const job = tx
+    .insert(jobs)
+    .values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now })
+    .returning()
+    .get();
   return { job, created: true };
 }
 
 /** The newest job of a kind for a catalogue, whatever its status. */
 export function latestJobOf(db: Pick<Db, 'select'>, input: { kind: JobKind; catalogueId: number }): Job | null {
-  return db.select().from(jobs).where(and(eq(jobs.kind, input.kind), catalogueIs(input.catalogueId))).orderBy(desc(jobs.createdAt), desc(jobs.id)).get() ?? null;
+  return (
+    db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.kind, input.kind), catalogueIs(input.catalogueId)))
+      .orderBy(desc(jobs.createdAt), desc(jobs.id))
+      .get() ?? null
+  );
 }

@@ -5,7 +5,10 @@ import { createRng, shuffledIndices } from '@/lib/ml/random';
  * given), `ceil(size / numClasses)` per class or all of a class that has fewer, in a seeded
  * random order. The same inputs always give the same sample.
  */
-export function balancedSample(labels: ArrayLike<number>, options: { size: number; numClasses: number; seed: number; candidates?: ArrayLike<number> }): Uint32Array {
+export function balancedSample(
+  labels: ArrayLike<number>,
+  options: { size: number; numClasses: number; seed: number; candidates?: ArrayLike<number> },
+): Uint32Array {
   const { numClasses: k, size } = options;
   const perClass = Math.ceil(Math.max(0, size) / k);
   const candidates = options.candidates ?? Uint32Array.from({ length: labels.length }, (_, i) => i);

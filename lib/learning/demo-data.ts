@@ -13,7 +13,10 @@ import { balancedSample } from './balanced-sample';
  *   Debian package (the whole training set) is not installed.
  * Both are bundled in datasets/fashion-mnist/ (scripts/make-demo-eval-data.ts writes them).
  */
-export const HOLDOUT_FILES = { images: 'holdout-images-idx3-ubyte.gz', labels: 'holdout-labels-idx1-ubyte.gz' } as const;
+export const HOLDOUT_FILES = {
+  images: 'holdout-images-idx3-ubyte.gz',
+  labels: 'holdout-labels-idx1-ubyte.gz',
+} as const;
 export const REPLAY_FILES = { images: 'replay-images-idx3-ubyte.gz', labels: 'replay-labels-idx1-ubyte.gz' } as const;
 export const BUNDLED_REPLAY_PER_CLASS = 600;
 /** Seeds the bundled replay file's sample; changing it changes a committed file. */
@@ -26,7 +29,10 @@ export function bundledDatasetDir(): string {
 
 /** The demo catalogue is recognised by its class list, whatever its slug. */
 export function isFashionMnistCatalogue(classNames: readonly string[]): boolean {
-  return classNames.length === FASHION_MNIST_CLASSES.length && classNames.every((name, i) => name === FASHION_MNIST_CLASSES[i]);
+  return (
+    classNames.length === FASHION_MNIST_CLASSES.length &&
+    classNames.every((name, i) => name === FASHION_MNIST_CLASSES[i])
+  );
 }
 
 /** The training part of the Fashion-MNIST training set (never the validation split). */
@@ -35,7 +41,10 @@ export function fashionMnistTrainingPart(count: number): Uint32Array {
 }
 
 /** Holdout and bundled replay sets from the full training set, deterministically. */
-export function buildDemoEvalSets(train: { images: ImageSet; labels: Uint8Array }): { holdout: LabelledImages; replay: LabelledImages } {
+export function buildDemoEvalSets(train: { images: ImageSet; labels: Uint8Array }): {
+  holdout: LabelledImages;
+  replay: LabelledImages;
+} {
   const { trainIdx, validationIdx } = splitTrainingIndices(train.images.count, DEFAULT_VALIDATION_SIZE);
   // In file order: the holdout's row numbers then say where each image came from.
   const holdoutIdx = Uint32Array.from(validationIdx).sort();
@@ -45,5 +54,8 @@ export function buildDemoEvalSets(train: { images: ImageSet; labels: Uint8Array 
     seed: BUNDLED_REPLAY_SEED,
     candidates: trainIdx,
   });
-  return { holdout: selectImages(train.images.pixels, train.labels, holdoutIdx), replay: selectImages(train.images.pixels, train.labels, replayIdx) };
+  return {
+    holdout: selectImages(train.images.pixels, train.labels, holdoutIdx),
+    replay: selectImages(train.images.pixels, train.labels, replayIdx),
+  };
 }

@@ -14,7 +14,10 @@ import { readHoldout } from './split';
  * retrain stores them for every version it measures, but the shipped model has none until
  * the first retrain: the worker's 'evaluate' job fills them in.
  */
-export const EvaluateJobPayload = z.object({ catalogueId: z.number().int().positive(), modelVersionId: z.number().int().positive() });
+export const EvaluateJobPayload = z.object({
+  catalogueId: z.number().int().positive(),
+  modelVersionId: z.number().int().positive(),
+});
 export type EvaluateJobPayload = z.infer<typeof EvaluateJobPayload>;
 
 /** After an evaluate job failed for good, wait this long before queueing another. */
@@ -24,13 +27,26 @@ export const FAILED_EVALUATION_BACKOFF_MS = 10 * 60_000;
 const CHUNK = 1000;
 
 /** Holdout items (with a trusted label) this model version has no stored prediction for. */
-export function countMissingHoldoutPredictions(db: Pick<Db, 'select'>, input: { catalogueId: number; modelVersionId: number }): number {
+export function countMissingHoldoutPredictions(
+  db: Pick<Db, 'select'>,
+  input: { catalogueId: number; modelVersionId: number },
+): number {
   return (
     db
       .select({ n: sql<number>`count(*)` })
       .from(items)
-      .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
-      .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel), sql`${predictions.id} is null`))
+      .leftJoin(
+        predictions,
+        and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)),
+      )
+      .where(
+        and(
+          eq(items.catalogueId, input.catalogueId),
+          eq(items.evalRole, 'holdout'),
+          isNotNull(items.importLabel),
+          sql`${predictions.id} is null`,
+        ),
+      )
       .get()?.n ?? 0
   );
 }
@@ -50,11 +66,22 @@ export interface EvaluateActiveResult {
  * Only while the version is the catalogue's active one: a promotion meanwhile makes the job
  * moot (the retrain that produced the new version stored its holdout predictions).
  */
-export async function evaluateActiveOnHoldout(db: Db, input: EvaluateJobPayload & { onProgress?: (done: number, total: number) => void }): Promise<EvaluateActiveResult> {
-  const { catalogueId, modelVersionId } = EvaluateJobPayload.parse({ catalogueId: input.catalogueId, modelVersionId: input.modelVersionId });
+export async function evaluateActiveOnHoldout(
+  db: Db,
+  input: EvaluateJobPayload & { onProgress?: (done: number, total: number) => void },
+): Promise<EvaluateActiveResult> {
+  const { catalogueId, modelVersionId } = EvaluateJobPayload.parse({
+    catalogueId: input.catalogueId,
+    modelVersionId: input.modelVersionId,
+  });
   const model = findActiveModel(db, catalogueId);
-  const catalogue = db.select({ classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, catalogueId)).get();
-  if (!model || model.id !== modelVersionId || !catalogue) return { evaluated: false, modelVersionId, holdoutItems: 0, computed: 0, holdoutAccuracy: null };
+  const catalogue = db
+    .select({ classNames: catalogues.classNames })
+    .from(catalogues)
+    .where(eq(catalogues.id, catalogueId))
+    .get();
+  if (!model || model.id !== modelVersionId || !catalogue)
+    return { evaluated: false, modelVersionId, holdoutItems: 0, computed: 0, holdoutAccuracy: null };
   const holdout = readHoldout(db, catalogueId);
   const k = catalogue.classNames.length;
   let computed = 0;
@@ -72,7 +99,13 @@ export async function evaluateActiveOnHoldout(db: Db, input: EvaluateJobPayload 
     all.push(...round.predictions);
     input.onProgress?.(end, holdout.count);
   }
-  return { evaluated: true, modelVersionId, holdoutItems: holdout.count, computed, holdoutAccuracy: measureAccuracy(all, holdout.labels).accuracy };
+  return {
+    evaluated: true,
+    modelVersionId,
+    holdoutItems: holdout.count,
+    computed,
+    holdoutAccuracy: measureAccuracy(all, holdout.labels).accuracy,
+  };
 }
 
 /**
@@ -81,15 +114,29 @@ export async function evaluateActiveOnHoldout(db: Db, input: EvaluateJobPayload 
  * when one was created, else null. A version whose evaluation failed for good is retried
  * only after a backoff, so a broken model folder does not spin the worker.
  */
-export function maybeEnqueueHoldoutEvaluation(db: Db, input: { catalogueId: number; now?: number }): EnqueueResult | null {
+export function maybeEnqueueHoldoutEvaluation(
+  db: Db,
+  input: { catalogueId: number; now?: number },
+): EnqueueResult | null {
   const model = findActiveModel(db, input.catalogueId);
   if (!model) return null;
-  if (countMissingHoldoutPredictions(db, { catalogueId: input.catalogueId, modelVersionId: model.id }) === 0) return null;
+  if (countMissingHoldoutPredictions(db, { catalogueId: input.catalogueId, modelVersionId: model.id }) === 0)
+    return null;
   const now = input.now ?? Date.now();
   const last = latestJobOf(db, { kind: 'evaluate', catalogueId: input.catalogueId });
   const lastPayload = EvaluateJobPayload.safeParse(last?.payload);
-  const backingOff = last?.status === 'failed' && lastPayload.success && lastPayload.data.modelVersionId === model.id && last.finishedAt !== null && now - last.finishedAt.getTime() < FAILED_EVALUATION_BACKOFF_MS;
+  const backingOff =
+    last?.status === 'failed' &&
+    lastPayload.success &&
+    lastPayload.data.modelVersionId === model.id &&
+    last.finishedAt !== null &&
+    now - last.finishedAt.getTime() < FAILED_EVALUATION_BACKOFF_MS;
   if (backingOff) return null;
-  const result = enqueueJob(db, { kind: 'evaluate', payload: EvaluateJobPayload.parse({ catalogueId: input.catalogueId, modelVersionId: model.id }), exclusivePerCatalogue: true, now });
+  const result = enqueueJob(db, {
+    kind: 'evaluate',
+    payload: EvaluateJobPayload.parse({ catalogueId: input.catalogueId, modelVersionId: model.id }),
+    exclusivePerCatalogue: true,
+    now,
+  });
   return result.created ? result : null;
 }

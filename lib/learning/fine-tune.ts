@@ -40,7 +40,6 @@ export interface FineTuneResult {
   validationEceUncalibrated: number;
 }
 
-
 /**
  * Beyond this factor between the two fits, the candidate is no longer a nudge of the active
  * model (e.g. it was fine-tuned from an untrained one) and the active model's temperature says
@@ -75,7 +74,8 @@ export async function fineTune(input: {
   onEpoch?: (report: EpochReport) => void;
 }): Promise<FineTuneResult> {
   const { model, fit, validation, numClasses: k, settings } = input;
-  const logitsOf = () => predictLogits(model, validation.pixels, validation.count, { testTimeAugmentation: input.testTimeAugmentation });
+  const logitsOf = () =>
+    predictLogits(model, validation.pixels, validation.count, { testTimeAugmentation: input.testTimeAugmentation });
   const logitsBefore = await logitsOf();
   const validationAccuracyBefore = accuracyOfLogits(logitsBefore, validation.labels, k);
   const fittedBefore = fitTemperature(logitsBefore, validation.labels, k);
@@ -110,7 +110,8 @@ export async function fineTune(input: {
     // the logits onto the active model's own, cleanly fitted temperature.
     const fittedAfter = fitTemperature(logits, validation.labels, k);
     const ratio = fittedAfter / fittedBefore;
-    const temperature = ratio > MAX_FIT_RATIO || ratio < 1 / MAX_FIT_RATIO ? fittedAfter : input.parentTemperature * ratio;
+    const temperature =
+      ratio > MAX_FIT_RATIO || ratio < 1 / MAX_FIT_RATIO ? fittedAfter : input.parentTemperature * ratio;
     return {
       history: trained.history,
       bestEpoch: trained.bestEpoch,
@@ -122,8 +123,16 @@ export async function fineTune(input: {
       validationAccuracyBefore,
       validationAccuracy: accuracyOfLogits(logits, validation.labels, k),
       validationLoss: trained.history.find((h) => h.epoch === trained.bestEpoch)?.valLoss ?? 0,
-      validationEce: expectedCalibrationError({ probs: softmaxRows(logits, k, temperature), labels: validation.labels, k }).ece,
-      validationEceUncalibrated: expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: validation.labels, k }).ece,
+      validationEce: expectedCalibrationError({
+        probs: softmaxRows(logits, k, temperature),
+        labels: validation.labels,
+        k,
+      }).ece,
+      validationEceUncalibrated: expectedCalibrationError({
+        probs: softmaxRows(logits, k, 1),
+        labels: validation.labels,
+        k,
+      }).ece,
     };
   } finally {
     // Saved topologies say every layer is trainable: the next fine-tune starts from a clean model.

@@ -10,7 +10,9 @@ import { z } from 'zod';
  */
 export const DEFAULT_MAX_HOLDOUT_DROP_POINTS = 0.2;
 
-const Measure = z.object({ correct: z.number().int().min(0), total: z.number().int().min(0) }).refine((m) => m.correct <= m.total, 'correct cannot exceed total');
+const Measure = z
+  .object({ correct: z.number().int().min(0), total: z.number().int().min(0) })
+  .refine((m) => m.correct <= m.total, 'correct cannot exceed total');
 export type Measure = z.infer<typeof Measure>;
 
 export const GateInput = z.object({
@@ -38,22 +40,37 @@ export function decidePromotion(raw: GateInput): GateDecision {
   const candidateHoldout = accuracy(input.candidate.holdout);
   const activeHuman = accuracy(input.active.heldOutHuman);
   const candidateHuman = accuracy(input.candidate.heldOutHuman);
-  const holdoutDelta = activeHoldout !== null && candidateHoldout !== null ? (candidateHoldout - activeHoldout) * 100 : null;
+  const holdoutDelta =
+    activeHoldout !== null && candidateHoldout !== null ? (candidateHoldout - activeHoldout) * 100 : null;
   const humanDelta = activeHuman !== null && candidateHuman !== null ? (candidateHuman - activeHuman) * 100 : null;
-  const decision = (promote: boolean, reason: string): GateDecision => ({ promote, reason, holdoutDeltaPoints: holdoutDelta, heldOutHumanDeltaPoints: humanDelta });
+  const decision = (promote: boolean, reason: string): GateDecision => ({
+    promote,
+    reason,
+    holdoutDeltaPoints: holdoutDelta,
+    heldOutHumanDeltaPoints: humanDelta,
+  });
 
   if (holdoutDelta === null || candidateHoldout === null || activeHoldout === null) {
-    return decision(false, 'Rejected: the catalogue has no holdout items with trusted labels, so forgetting cannot be ruled out.');
+    return decision(
+      false,
+      'Rejected: the catalogue has no holdout items with trusted labels, so forgetting cannot be ruled out.',
+    );
   }
   if (humanDelta === null || candidateHuman === null || activeHuman === null) {
     return decision(false, 'Rejected: no human labels were held out from training, so the gain cannot be measured.');
   }
   // Compared in points rounded to 1e-9 so that exact ties are not lost to float noise.
   if (Math.round(holdoutDelta * 1e9) < Math.round(-input.maxHoldoutDropPoints * 1e9)) {
-    return decision(false, `Rejected: holdout accuracy fell from ${pct(activeHoldout)} to ${pct(candidateHoldout)} (${points(holdoutDelta)}; at most -${input.maxHoldoutDropPoints.toFixed(2)} allowed).`);
+    return decision(
+      false,
+      `Rejected: holdout accuracy fell from ${pct(activeHoldout)} to ${pct(candidateHoldout)} (${points(holdoutDelta)}; at most -${input.maxHoldoutDropPoints.toFixed(2)} allowed).`,
+    );
   }
   if (Math.round(humanDelta * 1e9) <= 0) {
-    return decision(false, `Rejected: accuracy on ${input.candidate.heldOutHuman.total} held-out human labels did not improve (${pct(activeHuman)} -> ${pct(candidateHuman)}).`);
+    return decision(
+      false,
+      `Rejected: accuracy on ${input.candidate.heldOutHuman.total} held-out human labels did not improve (${pct(activeHuman)} -> ${pct(candidateHuman)}).`,
+    );
   }
   return decision(
     true,

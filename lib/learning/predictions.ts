@@ -23,9 +23,23 @@ const ID_CHUNK = 500;
  * images, in the stored form, so a measurement made from them and one read back later agree.
  * Large inputs are sharded over both cores; `background` keeps them off the calling thread.
  */
-export async function predictStored(input: { modelDir: string; temperature: number; k: number; pixels: Uint8Array; count: number; background?: boolean; onProgress?: (done: number, total: number) => void }): Promise<StoredPrediction[]> {
+export async function predictStored(input: {
+  modelDir: string;
+  temperature: number;
+  k: number;
+  pixels: Uint8Array;
+  count: number;
+  background?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<StoredPrediction[]> {
   if (input.count === 0) return [];
-  const logits = await predictLogitsParallel({ modelDir: input.modelDir, pixels: input.pixels, count: input.count, background: input.background, onProgress: input.onProgress });
+  const logits = await predictLogitsParallel({
+    modelDir: input.modelDir,
+    pixels: input.pixels,
+    count: input.count,
+    background: input.background,
+    onProgress: input.onProgress,
+  });
   return toPredictions(softmaxRows(logits, input.k, input.temperature), input.k).map((p) => ({
     probs: Array.from(p.probs, (v) => Number(v.toFixed(6))),
     predictedClass: p.predictedClass,
@@ -35,13 +49,28 @@ export async function predictStored(input: { modelDir: string; temperature: numb
 }
 
 /** This version's stored predictions for these items (those it has). */
-export function readStoredPredictions(db: Pick<Db, 'select'>, modelVersionId: number, itemIds: number[]): Map<number, StoredPrediction> {
+export function readStoredPredictions(
+  db: Pick<Db, 'select'>,
+  modelVersionId: number,
+  itemIds: number[],
+): Map<number, StoredPrediction> {
   const out = new Map<number, StoredPrediction>();
   for (let start = 0; start < itemIds.length; start += ID_CHUNK) {
     const rows = db
-      .select({ itemId: predictions.itemId, probs: predictions.probs, predictedClass: predictions.predictedClass, confidence: predictions.confidence, margin: predictions.margin })
+      .select({
+        itemId: predictions.itemId,
+        probs: predictions.probs,
+        predictedClass: predictions.predictedClass,
+        confidence: predictions.confidence,
+        margin: predictions.margin,
+      })
       .from(predictions)
-      .where(and(eq(predictions.modelVersionId, modelVersionId), inArray(predictions.itemId, itemIds.slice(start, start + ID_CHUNK))))
+      .where(
+        and(
+          eq(predictions.modelVersionId, modelVersionId),
+          inArray(predictions.itemId, itemIds.slice(start, start + ID_CHUNK)),
+        ),
+      )
       .all();
     for (const { itemId, ...p } of rows) out.set(itemId, p);
   }
@@ -49,10 +78,25 @@ export function readStoredPredictions(db: Pick<Db, 'select'>, modelVersionId: nu
 }
 
 /** Stores predictions inside the caller's transaction; an existing row is kept. Returns rows added. */
-export function insertPredictions(tx: Tx, modelVersionId: number, rows: { itemId: number; prediction: StoredPrediction }[]): number {
+export function insertPredictions(
+  tx: Tx,
+  modelVersionId: number,
+  rows: { itemId: number; prediction: StoredPrediction }[],
+): number {
   let added = 0;
   for (const { itemId, prediction: p } of rows) {
-    added += tx.insert(predictions).values({ itemId, modelVersionId, probs: p.probs, predictedClass: p.predictedClass, confidence: p.confidence, margin: p.margin }).onConflictDoNothing().run().changes;
+    added += tx
+      .insert(predictions)
+      .values({
+        itemId,
+        modelVersionId,
+        probs: p.probs,
+        predictedClass: p.predictedClass,
+        confidence: p.confidence,
+        margin: p.margin,
+      })
+      .onConflictDoNothing()
+      .run().changes;
   }
   return added;
 }
@@ -63,15 +107,39 @@ export function insertPredictions(tx: Tx, modelVersionId: number, rows: { itemId
  * evaluation sets are fixed, so after its first measurement a version is never run on them
  * again.
  */
-export async function ensureStoredPredictions(db: Db, input: { model: Pick<ModelVersion, 'id' | 'weightsPath' | 'temperature'>; k: number; itemIds: number[]; pixelsOf: (index: number) => Uint8Array; background?: boolean }): Promise<{ predictions: StoredPrediction[]; computed: number }> {
+export async function ensureStoredPredictions(
+  db: Db,
+  input: {
+    model: Pick<ModelVersion, 'id' | 'weightsPath' | 'temperature'>;
+    k: number;
+    itemIds: number[];
+    pixelsOf: (index: number) => Uint8Array;
+    background?: boolean;
+  },
+): Promise<{ predictions: StoredPrediction[]; computed: number }> {
   const { model, itemIds } = input;
   const stored = readStoredPredictions(db, model.id, itemIds);
   const missing = itemIds.map((id, index) => ({ id, index })).filter(({ id }) => !stored.has(id));
   if (missing.length > 0) {
     const pixels = new Uint8Array(missing.length * 784);
     missing.forEach(({ index }, i) => pixels.set(input.pixelsOf(index), i * 784));
-    const predicted = await predictStored({ modelDir: model.weightsPath, temperature: model.temperature, k: input.k, pixels, count: missing.length, background: input.background });
-    db.transaction((tx) => insertPredictions(tx, model.id, missing.map(({ id }, i) => ({ itemId: id, prediction: predicted[i]! }))), { behavior: 'immediate' });
+    const predicted = await predictStored({
+      modelDir: model.weightsPath,
+      temperature: model.temperature,
+      k: input.k,
+      pixels,
+      count: missing.length,
+      background: input.background,
+    });
+    db.transaction(
+      (tx) =>
+        insertPredictions(
+          tx,
+          model.id,
+          missing.map(({ id }, i) => ({ itemId: id, prediction: predicted[i]! })),
+        ),
+      { behavior: 'immediate' },
+    );
     missing.forEach(({ id }, i) => stored.set(id, predicted[i]!));
   }
   return { predictions: itemIds.map((id) => stored.get(id)!), computed: missing.length };

@@ -44,15 +44,32 @@ export function replaySizeFor(humanLabels: number): number {
   return Math.max(REPLAY_PER_HUMAN_LABEL * humanLabels, MIN_REPLAY);
 }
 
-const empty = (): ReplaySample => ({ pixels: new Uint8Array(0), labels: new Uint8Array(0), count: 0, source: 'none', description: 'none' });
+const empty = (): ReplaySample => ({
+  pixels: new Uint8Array(0),
+  labels: new Uint8Array(0),
+  count: 0,
+  source: 'none',
+  description: 'none',
+});
 
 function readFashionMnistReplay(size: number, seed: number, k: number): ReplaySample {
   const datasetDir = getEnv().LOUPE_DATASET_DIR;
-  const hasTrainingSet = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'].some((name) => fs.existsSync(path.join(datasetDir, name)));
+  const hasTrainingSet = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'].some((name) =>
+    fs.existsSync(path.join(datasetDir, name)),
+  );
   if (hasTrainingSet) {
     const { images, labels } = readIdxSplit(datasetDir, 'train');
-    const picked = balancedSample(labels, { size, numClasses: k, seed, candidates: fashionMnistTrainingPart(images.count) });
-    return { ...selectImages(images.pixels, labels, picked), source: 'fashion-mnist-train', description: `${datasetDir} train (validation split excluded)` };
+    const picked = balancedSample(labels, {
+      size,
+      numClasses: k,
+      seed,
+      candidates: fashionMnistTrainingPart(images.count),
+    });
+    return {
+      ...selectImages(images.pixels, labels, picked),
+      source: 'fashion-mnist-train',
+      description: `${datasetDir} train (validation split excluded)`,
+    };
   }
   const dir = bundledDatasetDir();
   const imagesFile = path.join(dir, REPLAY_FILES.images);
@@ -66,24 +83,40 @@ function readFashionMnistReplay(size: number, seed: number, k: number): ReplaySa
 function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, seed: number): ReplaySample {
   const imported = and(eq(items.catalogueId, catalogue.id), eq(items.labelSource, 'import'), isNull(items.evalRole));
   // Ids and labels first (index-only), pixels only for the sample.
-  const rows = db.select({ id: items.id, label: items.currentLabel }).from(items).where(imported).all().filter((row): row is { id: number; label: number } => row.label !== null);
+  const rows = db
+    .select({ id: items.id, label: items.currentLabel })
+    .from(items)
+    .where(imported)
+    .all()
+    .filter((row): row is { id: number; label: number } => row.label !== null);
   if (rows.length === 0) return empty();
-  const picked = balancedSample(Uint8Array.from(rows, (row) => row.label), { size, numClasses: catalogue.classNames.length, seed });
+  const picked = balancedSample(
+    Uint8Array.from(rows, (row) => row.label),
+    { size, numClasses: catalogue.classNames.length, seed },
+  );
   const chosen = Array.from(picked, (i) => rows[i]!);
   const pixels = new Uint8Array(chosen.length * PIXELS_PER_IMAGE);
   const byId = new Map<number, Buffer>();
   for (let start = 0; start < chosen.length; start += 500) {
     const ids = chosen.slice(start, start + 500).map((row) => row.id);
-    for (const row of db.select({ id: items.id, pixels: items.pixels }).from(items).where(inArray(items.id, ids)).all()) byId.set(row.id, row.pixels);
+    for (const row of db.select({ id: items.id, pixels: items.pixels }).from(items).where(inArray(items.id, ids)).all())
+      byId.set(row.id, row.pixels);
   }
   chosen.forEach((row, i) => pixels.set(byId.get(row.id)!, i * PIXELS_PER_IMAGE));
-  return { pixels, labels: Uint8Array.from(chosen, (row) => row.label), count: chosen.length, source: 'catalogue-imports', description: `${rows.length} import-labelled items of ${catalogue.slug}` };
+  return {
+    pixels,
+    labels: Uint8Array.from(chosen, (row) => row.label),
+    count: chosen.length,
+    source: 'catalogue-imports',
+    description: `${rows.length} import-labelled items of ${catalogue.slug}`,
+  };
 }
 
 /** A class-balanced replay sample of about `size` images (fewer when the pool is smaller), seeded. */
 export function sampleReplay(db: Db, input: { catalogue: Catalogue; size: number; seed: number }): ReplaySample {
   const { catalogue, size, seed } = input;
   if (size <= 0) return empty();
-  if (isFashionMnistCatalogue(catalogue.classNames)) return readFashionMnistReplay(size, seed, catalogue.classNames.length);
+  if (isFashionMnistCatalogue(catalogue.classNames))
+    return readFashionMnistReplay(size, seed, catalogue.classNames.length);
   return readCatalogueReplay(db, catalogue, size, seed);
 }

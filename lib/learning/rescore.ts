@@ -1,6 +1,14 @@
 import { and, asc, eq, gt, inArray, isNull, notInArray } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { catalogues, items, leases, modelVersions, predictions, type ModelVersion, type RoutingReason } from '@/db/schema';
+import {
+  catalogues,
+  items,
+  leases,
+  modelVersions,
+  predictions,
+  type ModelVersion,
+  type RoutingReason,
+} from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { requireActiveModel } from '@/lib/models/active';
 import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
@@ -42,7 +50,12 @@ interface Row {
 
 /** Items whose routing follows the model: not labelled by a human, not evaluation items, scored. */
 const routable = (catalogueId: number) =>
-  and(eq(items.catalogueId, catalogueId), inArray(items.status, ['auto_accepted', 'needs_review']), inArray(items.labelSource, ['model', 'import']), isNull(items.evalRole));
+  and(
+    eq(items.catalogueId, catalogueId),
+    inArray(items.status, ['auto_accepted', 'needs_review']),
+    inArray(items.labelSource, ['model', 'import']),
+    isNull(items.evalRole),
+  );
 
 /**
  * After a promotion or a rollback: every item whose label did not come from a human gets the
@@ -57,13 +70,35 @@ const routable = (catalogueId: number) =>
  * label and place until decided). Writes go in batched immediate transactions whose WHERE
  * repeats every condition, so an item decided or claimed meanwhile is left alone.
  */
-export async function rescoreCatalogue(db: Db, input: { catalogueId: number; onProgress?: (done: number, total: number) => void; now?: () => number }): Promise<RescoreResult> {
+export async function rescoreCatalogue(
+  db: Db,
+  input: { catalogueId: number; onProgress?: (done: number, total: number) => void; now?: () => number },
+): Promise<RescoreResult> {
   const { catalogueId } = input;
   const model = requireActiveModel(db, catalogueId);
-  const k = db.select({ classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, catalogueId)).get()!.classNames.length;
+  const k = db
+    .select({ classNames: catalogues.classNames })
+    .from(catalogues)
+    .where(eq(catalogues.id, catalogueId))
+    .get()!.classNames.length;
   const now = input.now ?? Date.now;
-  const result: RescoreResult = { modelVersionId: model.id, predicted: 0, reused: 0, entered: 0, left: 0, relabelled: 0, held: 0, superseded: false };
-  const ids = db.select({ id: items.id }).from(items).where(routable(catalogueId)).orderBy(asc(items.id)).all().map((row) => row.id);
+  const result: RescoreResult = {
+    modelVersionId: model.id,
+    predicted: 0,
+    reused: 0,
+    entered: 0,
+    left: 0,
+    relabelled: 0,
+    held: 0,
+    superseded: false,
+  };
+  const ids = db
+    .select({ id: items.id })
+    .from(items)
+    .where(routable(catalogueId))
+    .orderBy(asc(items.id))
+    .all()
+    .map((row) => row.id);
   const total = ids.length;
   let done = 0;
   input.onProgress?.(0, total);
@@ -90,16 +125,40 @@ async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise
     .select({ id: items.id, pixels: items.pixels })
     .from(items)
     .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
-    .where(and(eq(items.catalogueId, model.catalogueId), eq(items.evalRole, 'gold'), eq(items.status, 'reviewed'), isNull(predictions.id)))
+    .where(
+      and(
+        eq(items.catalogueId, model.catalogueId),
+        eq(items.evalRole, 'gold'),
+        eq(items.status, 'reviewed'),
+        isNull(predictions.id),
+      ),
+    )
     .all();
   if (missing.length === 0) return;
   const pixels = new Uint8Array(missing.length * PIXELS_PER_IMAGE);
   missing.forEach((row, i) => pixels.set(row.pixels, i * PIXELS_PER_IMAGE));
-  const predicted = await predictStored({ modelDir: model.weightsPath, temperature: model.temperature, k, pixels, count: missing.length, onProgress: () => {} });
+  const predicted = await predictStored({
+    modelDir: model.weightsPath,
+    temperature: model.temperature,
+    k,
+    pixels,
+    count: missing.length,
+    onProgress: () => {},
+  });
   db.transaction((tx) => {
     missing.forEach((row, i) => {
       const p = predicted[i]!;
-      tx.insert(predictions).values({ itemId: row.id, modelVersionId: model.id, probs: p.probs, predictedClass: p.predictedClass, confidence: p.confidence, margin: p.margin }).onConflictDoNothing().run();
+      tx.insert(predictions)
+        .values({
+          itemId: row.id,
+          modelVersionId: model.id,
+          probs: p.probs,
+          predictedClass: p.predictedClass,
+          confidence: p.confidence,
+          margin: p.margin,
+        })
+        .onConflictDoNothing()
+        .run();
     });
   });
 }
@@ -109,7 +168,17 @@ function readPage(db: Db, model: ModelVersion, ids: number[]): Row[] {
   for (let start = 0; start < ids.length; start += ID_CHUNK) {
     const chunk = ids.slice(start, start + ID_CHUNK);
     const found = db
-      .select({ id: items.id, status: items.status, labelSource: items.labelSource, currentLabel: items.currentLabel, routingReason: items.routingReason, probs: predictions.probs, predictedClass: predictions.predictedClass, confidence: predictions.confidence, margin: predictions.margin })
+      .select({
+        id: items.id,
+        status: items.status,
+        labelSource: items.labelSource,
+        currentLabel: items.currentLabel,
+        routingReason: items.routingReason,
+        probs: predictions.probs,
+        predictedClass: predictions.predictedClass,
+        confidence: predictions.confidence,
+        margin: predictions.margin,
+      })
       .from(items)
       .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
       .where(inArray(items.id, chunk))
@@ -117,14 +186,26 @@ function readPage(db: Db, model: ModelVersion, ids: number[]): Row[] {
       .all();
     for (const row of found) {
       // Changed since the id list was read (decided, say): the write would skip it anyway.
-      if ((row.status !== 'auto_accepted' && row.status !== 'needs_review') || (row.labelSource !== 'model' && row.labelSource !== 'import')) continue;
+      if (
+        (row.status !== 'auto_accepted' && row.status !== 'needs_review') ||
+        (row.labelSource !== 'model' && row.labelSource !== 'import')
+      )
+        continue;
       rows.push({
         id: row.id,
         status: row.status,
         labelSource: row.labelSource,
         currentLabel: row.currentLabel,
         routingReason: row.routingReason,
-        prediction: row.probs === null ? null : { probs: row.probs, predictedClass: row.predictedClass!, confidence: row.confidence!, margin: row.margin! },
+        prediction:
+          row.probs === null
+            ? null
+            : {
+                probs: row.probs,
+                predictedClass: row.predictedClass!,
+                confidence: row.confidence!,
+                margin: row.margin!,
+              },
       });
     }
   }
@@ -132,28 +213,60 @@ function readPage(db: Db, model: ModelVersion, ids: number[]): Row[] {
 }
 
 /** Predicts the rows that have no prediction by this version yet (in place). */
-async function predictMissing(db: Db, model: ModelVersion, k: number, rows: Row[], onProgress: (done: number) => void): Promise<void> {
+async function predictMissing(
+  db: Db,
+  model: ModelVersion,
+  k: number,
+  rows: Row[],
+  onProgress: (done: number) => void,
+): Promise<void> {
   const missing = rows.filter((row) => row.prediction === null);
   if (missing.length === 0) return;
   const pixels = new Uint8Array(missing.length * PIXELS_PER_IMAGE);
   for (let start = 0; start < missing.length; start += ID_CHUNK) {
     const chunk = missing.slice(start, start + ID_CHUNK);
-    const byId = new Map(db.select({ id: items.id, pixels: items.pixels }).from(items).where(inArray(items.id, chunk.map((row) => row.id))).all().map((row) => [row.id, row.pixels]));
+    const byId = new Map(
+      db
+        .select({ id: items.id, pixels: items.pixels })
+        .from(items)
+        .where(
+          inArray(
+            items.id,
+            chunk.map((row) => row.id),
+          ),
+        )
+        .all()
+        .map((row) => [row.id, row.pixels]),
+    );
     chunk.forEach((row, i) => pixels.set(byId.get(row.id)!, (start + i) * PIXELS_PER_IMAGE));
   }
-  const predicted = await predictStored({ modelDir: model.weightsPath, temperature: model.temperature, k, pixels, count: missing.length, onProgress: (done) => onProgress(done) });
+  const predicted = await predictStored({
+    modelDir: model.weightsPath,
+    temperature: model.temperature,
+    k,
+    pixels,
+    count: missing.length,
+    onProgress: (done) => onProgress(done),
+  });
   missing.forEach((row, i) => {
     row.prediction = predicted[i]!;
   });
 }
 
-function writeBatch(db: Db, input: { model: ModelVersion; catalogueId: number; rows: Row[]; now: number; result: RescoreResult }): void {
+function writeBatch(
+  db: Db,
+  input: { model: ModelVersion; catalogueId: number; rows: Row[]; now: number; result: RescoreResult },
+): void {
   const { model, catalogueId, rows, result } = input;
   const now = new Date(input.now);
   db.transaction(
     (tx) => {
       // Another version was promoted (or rolled back to) since this run began: stop here.
-      const stillActive = tx.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.id, model.id), eq(modelVersions.status, 'active'))).get();
+      const stillActive = tx
+        .select({ id: modelVersions.id })
+        .from(modelVersions)
+        .where(and(eq(modelVersions.id, model.id), eq(modelVersions.status, 'active')))
+        .get();
       if (!stillActive) {
         result.superseded = true;
         return;
@@ -165,15 +278,33 @@ function writeBatch(db: Db, input: { model: ModelVersion; catalogueId: number; r
       const held = new Set<number>();
       for (let start = 0; start < rows.length; start += ID_CHUNK) {
         const chunk = rows.slice(start, start + ID_CHUNK).map((row) => row.id);
-        for (const lease of tx.select({ itemId: leases.itemId }).from(leases).where(and(inArray(leases.itemId, chunk), gt(leases.expiresAt, now))).all()) held.add(lease.itemId);
+        for (const lease of tx
+          .select({ itemId: leases.itemId })
+          .from(leases)
+          .where(and(inArray(leases.itemId, chunk), gt(leases.expiresAt, now)))
+          .all())
+          held.add(lease.itemId);
       }
       for (const row of rows) {
         const p = row.prediction!;
-        const inserted = tx.insert(predictions).values({ itemId: row.id, modelVersionId: model.id, probs: p.probs, predictedClass: p.predictedClass, confidence: p.confidence, margin: p.margin }).onConflictDoNothing().run().changes;
+        const inserted = tx
+          .insert(predictions)
+          .values({
+            itemId: row.id,
+            modelVersionId: model.id,
+            probs: p.probs,
+            predictedClass: p.predictedClass,
+            confidence: p.confidence,
+            margin: p.margin,
+          })
+          .onConflictDoNothing()
+          .run().changes;
         if (inserted === 1) result.predicted++;
         else result.reused++;
         const fromImport = row.labelSource === 'import';
-        const { status, reason } = fromImport ? routeImportLabel(row.currentLabel, p.predictedClass) : routeItem({ itemId: row.id, predictedClass: p.predictedClass, confidence: p.confidence }, rules);
+        const { status, reason } = fromImport
+          ? routeImportLabel(row.currentLabel, p.predictedClass)
+          : routeItem({ itemId: row.id, predictedClass: p.predictedClass, confidence: p.confidence }, rules);
         const currentLabel = fromImport ? row.currentLabel : p.predictedClass;
         if (status === row.status && reason === row.routingReason && currentLabel === row.currentLabel) continue;
         if (held.has(row.id)) {
@@ -185,7 +316,15 @@ function writeBatch(db: Db, input: { model: ModelVersion; catalogueId: number; r
         const changed = tx
           .update(items)
           .set({ status, routingReason: reason, currentLabel })
-          .where(and(eq(items.id, row.id), routable(catalogueId), eq(items.status, row.status), eq(items.labelSource, row.labelSource), notInArray(items.id, liveLeases)))
+          .where(
+            and(
+              eq(items.id, row.id),
+              routable(catalogueId),
+              eq(items.status, row.status),
+              eq(items.labelSource, row.labelSource),
+              notInArray(items.id, liveLeases),
+            ),
+          )
           .run().changes;
         if (changed === 0) continue;
         if (row.status === 'auto_accepted' && status === 'needs_review') result.entered++;

@@ -16,7 +16,15 @@ import { requireActiveModel } from '@/lib/models/active';
 import { fineTune, type FineTuneSettings } from './fine-tune';
 import { decidePromotion, DEFAULT_MAX_HOLDOUT_DROP_POINTS, type GateDecision } from './gate';
 import { concatImages, pickImages } from './image-sets';
-import { ensureStoredPredictions, insertPredictions, measureAccuracy, measureEce, predictStored, type MeasuredAccuracy, type StoredPrediction } from './predictions';
+import {
+  ensureStoredPredictions,
+  insertPredictions,
+  measureAccuracy,
+  measureEce,
+  predictStored,
+  type MeasuredAccuracy,
+  type StoredPrediction,
+} from './predictions';
 import { replaySizeFor, sampleReplay, type ReplaySource } from './replay';
 import { rescoreCatalogue, type RescoreResult } from './rescore';
 import { HELD_OUT_HUMAN_PERCENT, readHoldout, readHumanLabels } from './split';
@@ -74,7 +82,13 @@ export type RetrainMetrics = {
   /** Expected calibration error (15 bins) of the candidate on the holdout, at its temperature. */
   ece: number | null;
   /** The active model (the parent) measured on the same items for the same decision. */
-  active: { modelVersionId: number; name: string; holdout: MeasuredAccuracy; heldOutHuman: MeasuredAccuracy; ece: number | null };
+  active: {
+    modelVersionId: number;
+    name: string;
+    holdout: MeasuredAccuracy;
+    heldOutHuman: MeasuredAccuracy;
+    ece: number | null;
+  };
   humanLabelsUsed: number;
   heldOutHumanLabels: number;
   replayUsed: number;
@@ -94,7 +108,13 @@ export type RetrainMetrics = {
   trainingSeconds: number;
   trainImagesPerSecond: number;
   settings: FineTuneSettings & { augment: true; shuffleTrainingLabels: boolean };
-  decision: { promote: boolean; reason: string; holdoutDeltaPoints: number | null; heldOutHumanDeltaPoints: number | null; maxHoldoutDropPoints: number };
+  decision: {
+    promote: boolean;
+    reason: string;
+    holdoutDeltaPoints: number | null;
+    heldOutHumanDeltaPoints: number | null;
+    maxHoldoutDropPoints: number;
+  };
 };
 
 /**
@@ -103,7 +123,14 @@ export type RetrainMetrics = {
  * for up to 4 epochs. Training the whole cnn at 1e-4 to 3e-4 lost holdout and held-out human
  * accuracy alike; the head alone trains ~2.5x faster and forgets less.
  */
-export const RETRAIN_DEFAULTS: FineTuneSettings = { epochs: 4, learningRate: 5e-5, batchSize: 64, seed: 1, layers: 'head', inferenceModeLayers: true };
+export const RETRAIN_DEFAULTS: FineTuneSettings = {
+  epochs: 4,
+  learningRate: 5e-5,
+  batchSize: 64,
+  seed: 1,
+  layers: 'head',
+  inferenceModeLayers: true,
+};
 /** Part of the training pool kept for per-epoch validation and the temperature fit. */
 const VALIDATION_FRACTION = 0.15;
 const MIN_VALIDATION = 64;
@@ -158,7 +185,10 @@ function resolveSettings(options: RetrainOptions): FineTuneSettings {
  * re-scoring leaves a promoted model and a partly re-scored catalogue; a `score` job with
  * `rescore: true` finishes it (rescoreCatalogue reuses what was stored).
  */
-export async function runRetrain(db: Db, input: { catalogueId: number; options?: RetrainOptions; onProgress?: (p: RetrainProgress) => void }): Promise<RetrainResult> {
+export async function runRetrain(
+  db: Db,
+  input: { catalogueId: number; options?: RetrainOptions; onProgress?: (p: RetrainProgress) => void },
+): Promise<RetrainResult> {
   const started = performance.now();
   const timings: Record<string, number> = {};
   let phaseStart = started;
@@ -186,33 +216,61 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
     );
   }
   if (holdout.count === 0) {
-    throw new AppError('bad_input', `Catalogue "${catalogue.slug}" has no holdout items, so a candidate could not be checked for forgetting; import labelled items with --holdout first.`);
+    throw new AppError(
+      'bad_input',
+      `Catalogue "${catalogue.slug}" has no holdout items, so a candidate could not be checked for forgetting; import labelled items with --holdout first.`,
+    );
   }
   const replay = sampleReplay(db, { catalogue, size: replaySizeFor(human.train.count), seed: settings.seed });
   // What the gate measures on: the holdout, then the held-out human labels.
-  const evaluation = { ...concatImages([holdout, human.heldOut]), itemIds: [...holdout.itemIds, ...human.heldOut.itemIds] };
+  const evaluation = {
+    ...concatImages([holdout, human.heldOut]),
+    itemIds: [...holdout.itemIds, ...human.heldOut.itemIds],
+  };
   const { fit, validation } = splitPool(concatImages([human.train, replay]), settings.seed);
   if (options.shuffleTrainingLabels) {
     const order = shuffledIndices(fit.count, createRng(settings.seed + 7));
     fit.labels = Uint8Array.from(order, (i) => fit.labels[i]!);
   }
-  if (fit.count < settings.batchSize) throw new AppError('bad_input', `Only ${fit.count} images to train on; one batch needs ${settings.batchSize}.`);
+  if (fit.count < settings.batchSize)
+    throw new AppError('bad_input', `Only ${fit.count} images to train on; one batch needs ${settings.batchSize}.`);
   lap('prepare');
 
   // The active model is measured in a worker thread while this thread trains (one core
   // each). Its predictions are stored, so the next run reads them instead.
-  const activeEvaluation = ensureStoredPredictions(db, { model: parent, k, itemIds: evaluation.itemIds, pixelsOf: (i) => evaluation.pixels.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE), background: true });
+  const activeEvaluation = ensureStoredPredictions(db, {
+    model: parent,
+    k,
+    itemIds: evaluation.itemIds,
+    pixelsOf: (i) => evaluation.pixels.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE),
+    background: true,
+  });
   activeEvaluation.catch(() => {}); // awaited below; this only keeps a failure meanwhile from going unhandled
 
   const { model, meta: parentMeta } = await loadModel(parent.weightsPath);
-  const dir = path.join(options.modelsDir ?? defaultModelsDir(), catalogue.slug, candidateName(parentMeta.arch, parent));
+  const dir = path.join(
+    options.modelsDir ?? defaultModelsDir(),
+    catalogue.slug,
+    candidateName(parentMeta.arch, parent),
+  );
   let disposed = false;
   let committed = false;
   try {
-    if (parentMeta.classNames.length !== k) throw new AppError('conflict', `The active model ${parent.name} has ${parentMeta.classNames.length} classes; the catalogue has ${k}.`);
+    if (parentMeta.classNames.length !== k)
+      throw new AppError(
+        'conflict',
+        `The active model ${parent.name} has ${parentMeta.classNames.length} classes; the catalogue has ${k}.`,
+      );
     const batches = Math.floor(fit.count / settings.batchSize);
     const every = Math.max(1, Math.floor(batches / 10));
-    progress({ phase: 'training', message: `Fine-tuning ${parent.name} on ${human.train.count} human labels and ${replay.count} replay images`, epoch: 1, epochs: settings.epochs, batch: 0, batches });
+    progress({
+      phase: 'training',
+      message: `Fine-tuning ${parent.name} on ${human.train.count} human labels and ${replay.count} replay images`,
+      epoch: 1,
+      epochs: settings.epochs,
+      batch: 0,
+      batches,
+    });
     const tuned = await fineTune({
       model,
       fit,
@@ -222,10 +280,27 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
       parentTemperature: parent.temperature,
       settings,
       onBatch: (epoch, batch, total) => {
-        if (batch % every === 0 || batch === total) progress({ phase: 'training', message: `Epoch ${epoch} of ${settings.epochs}`, epoch, epochs: settings.epochs, batch, batches: total });
+        if (batch % every === 0 || batch === total)
+          progress({
+            phase: 'training',
+            message: `Epoch ${epoch} of ${settings.epochs}`,
+            epoch,
+            epochs: settings.epochs,
+            batch,
+            batches: total,
+          });
       },
       onEpoch: (r) =>
-        progress({ phase: 'training', message: `Epoch ${r.epoch} of ${settings.epochs}: validation accuracy ${(r.valAccuracy * 100).toFixed(2)}%`, epoch: r.epoch, epochs: settings.epochs, batch: batches, batches, loss: r.loss, valAccuracy: r.valAccuracy }),
+        progress({
+          phase: 'training',
+          message: `Epoch ${r.epoch} of ${settings.epochs}: validation accuracy ${(r.valAccuracy * 100).toFixed(2)}%`,
+          epoch: r.epoch,
+          epochs: settings.epochs,
+          batch: batches,
+          batches,
+          loss: r.loss,
+          valAccuracy: r.valAccuracy,
+        }),
     });
     lap('train');
 
@@ -246,25 +321,43 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
       dataset: `fine-tune of ${parent.name}: ${human.train.count} human labels of ${catalogue.slug} + ${replay.count} replay (${replay.description})`,
       trainCount: fit.count,
       validationCount: validation.count,
-      validation: { accuracy: tuned.validationAccuracy, loss: tuned.validationLoss, ece: tuned.validationEce, eceUncalibrated: tuned.validationEceUncalibrated },
+      validation: {
+        accuracy: tuned.validationAccuracy,
+        loss: tuned.validationLoss,
+        ece: tuned.validationEce,
+        eceUncalibrated: tuned.validationEceUncalibrated,
+      },
       history: tuned.history,
     });
     model.dispose();
     disposed = true;
     lap('save');
 
-    progress({ phase: 'evaluating', message: `Measuring the candidate and ${parent.name} on ${holdout.count} holdout items and ${human.heldOut.count} held-out human labels` });
+    progress({
+      phase: 'evaluating',
+      message: `Measuring the candidate and ${parent.name} on ${holdout.count} holdout items and ${human.heldOut.count} held-out human labels`,
+    });
     const candidatePredictions = await predictStored({
       modelDir: dir,
       temperature: tuned.temperature,
       k,
       pixels: evaluation.pixels,
       count: evaluation.count,
-      onProgress: (done, total) => progress({ phase: 'evaluating', message: `Measured the candidate on ${done} of ${total} items`, batch: done, batches: total }),
+      onProgress: (done, total) =>
+        progress({
+          phase: 'evaluating',
+          message: `Measured the candidate on ${done} of ${total} items`,
+          batch: done,
+          batches: total,
+        }),
     });
     const measure = (list: StoredPrediction[]) => {
       const inHoldout = list.slice(0, holdout.count);
-      return { holdout: measureAccuracy(inHoldout, holdout.labels), heldOutHuman: measureAccuracy(list.slice(holdout.count), human.heldOut.labels), ece: measureEce(inHoldout, holdout.labels, k) };
+      return {
+        holdout: measureAccuracy(inHoldout, holdout.labels),
+        heldOutHuman: measureAccuracy(list.slice(holdout.count), human.heldOut.labels),
+        ece: measureEce(inHoldout, holdout.labels, k),
+      };
     };
     const { ece: candidateEce, ...candidate } = measure(candidatePredictions);
     const { ece: activeEce, ...active } = measure((await activeEvaluation).predictions);
@@ -286,7 +379,11 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
       validationAccuracy: tuned.validationAccuracy,
       throughReviewId: human.throughReviewId,
       temperature: tuned.temperature,
-      temperatureFit: { activeOnSlice: tuned.fittedBefore, candidateOnSlice: tuned.fittedAfter, active: parent.temperature },
+      temperatureFit: {
+        activeOnSlice: tuned.fittedBefore,
+        candidateOnSlice: tuned.fittedAfter,
+        active: parent.temperature,
+      },
       epochs: tuned.history,
       bestEpoch: tuned.bestEpoch,
       trainingSeconds: tuned.seconds,
@@ -298,21 +395,47 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
       (tx) => {
         // Measured against the parent: if an admin promoted or rolled back meanwhile, the
         // comparison no longer describes the model this one would replace.
-        const current = tx.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogue.id), eq(modelVersions.status, 'active'))).get();
+        const current = tx
+          .select({ id: modelVersions.id })
+          .from(modelVersions)
+          .where(and(eq(modelVersions.catalogueId, catalogue.id), eq(modelVersions.status, 'active')))
+          .get();
         if (decision.promote && current?.id !== parent.id) {
-          decision = { ...decision, promote: false, reason: `Rejected: the active model changed while this candidate trained (it was measured against ${parent.name}); train again to compare with the current one.` };
+          decision = {
+            ...decision,
+            promote: false,
+            reason: `Rejected: the active model changed while this candidate trained (it was measured against ${parent.name}); train again to compare with the current one.`,
+          };
           metrics.decision = { ...decision, maxHoldoutDropPoints };
         }
         const inserted = tx
           .insert(modelVersions)
-          .values({ catalogueId: catalogue.id, name: path.basename(dir), arch: parentMeta.arch, parentId: parent.id, weightsPath: dir, temperature: tuned.temperature, metrics, status: 'candidate' })
+          .values({
+            catalogueId: catalogue.id,
+            name: path.basename(dir),
+            arch: parentMeta.arch,
+            parentId: parent.id,
+            weightsPath: dir,
+            temperature: tuned.temperature,
+            metrics,
+            status: 'candidate',
+          })
           .returning()
           .get();
         // Its predictions on the evaluation items: when it is the active model one day, its
         // side of the comparison is read back instead of predicted again.
-        insertPredictions(tx, inserted.id, evaluation.itemIds.map((itemId, i) => ({ itemId, prediction: candidatePredictions[i]! })));
+        insertPredictions(
+          tx,
+          inserted.id,
+          evaluation.itemIds.map((itemId, i) => ({ itemId, prediction: candidatePredictions[i]! })),
+        );
         if (decision.promote) return activateModelVersion(tx, { modelVersionId: inserted.id }).promoted;
-        return tx.update(modelVersions).set({ status: 'rejected' }).where(eq(modelVersions.id, inserted.id)).returning().get()!;
+        return tx
+          .update(modelVersions)
+          .set({ status: 'rejected' })
+          .where(eq(modelVersions.id, inserted.id))
+          .returning()
+          .get()!;
       },
       { behavior: 'immediate' },
     );
@@ -324,12 +447,20 @@ export async function runRetrain(db: Db, input: { catalogueId: number; options?:
       progress({ phase: 'rescoring', message: `Re-scoring ${catalogue.slug} with ${row.name}` });
       rescore = await rescoreCatalogue(db, {
         catalogueId: catalogue.id,
-        onProgress: (done, total) => progress({ phase: 'rescoring', message: `Re-scored ${done} of ${total} items`, batch: done, batches: total }),
+        onProgress: (done, total) =>
+          progress({ phase: 'rescoring', message: `Re-scored ${done} of ${total} items`, batch: done, batches: total }),
       });
       lap('rescore');
     }
     progress({ phase: 'done', message: decision.reason });
-    return { candidate: row, decision, promoted: decision.promote, rescore, seconds: Number(((performance.now() - started) / 1000).toFixed(2)), timings };
+    return {
+      candidate: row,
+      decision,
+      promoted: decision.promote,
+      rescore,
+      seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+      timings,
+    };
   } finally {
     if (!disposed) model.dispose();
     if (!committed) fs.rmSync(dir, { recursive: true, force: true });

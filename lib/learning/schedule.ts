@@ -1,7 +1,17 @@
 import { and, desc, eq, gt, inArray, isNull, like, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, DEFAULT_RETRAIN_POLICY, items, modelVersions, reviews, settings, settingsChanges, users, type Job } from '@/db/schema';
+import {
+  catalogues,
+  DEFAULT_RETRAIN_POLICY,
+  items,
+  modelVersions,
+  reviews,
+  settings,
+  settingsChanges,
+  users,
+  type Job,
+} from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
@@ -19,13 +29,23 @@ type Reader = Pick<Db, 'select'>;
 export type FullRetrainPolicy = Required<typeof DEFAULT_RETRAIN_POLICY>;
 
 const MIN_LABELS_MESSAGE = 'must be a whole number of labels from 1 to 1,000,000, e.g. 200';
-const INTERVAL_MESSAGE = 'must be off (empty) or a whole number of minutes from 5 to 43,200 (30 days), e.g. 1440 for daily';
+const INTERVAL_MESSAGE =
+  'must be off (empty) or a whole number of minutes from 5 to 43,200 (30 days), e.g. 1440 for daily';
 const DROP_MESSAGE = 'must be a number of percentage points from 0 to 5, e.g. 0.2';
 
 export const RetrainPolicyInput = z.object({
   enabled: z.boolean({ error: 'must be on or off' }),
-  minNewLabels: z.number({ error: MIN_LABELS_MESSAGE }).int(MIN_LABELS_MESSAGE).min(1, MIN_LABELS_MESSAGE).max(1_000_000, MIN_LABELS_MESSAGE),
-  intervalMinutes: z.number({ error: INTERVAL_MESSAGE }).int(INTERVAL_MESSAGE).min(5, INTERVAL_MESSAGE).max(43_200, INTERVAL_MESSAGE).nullable(),
+  minNewLabels: z
+    .number({ error: MIN_LABELS_MESSAGE })
+    .int(MIN_LABELS_MESSAGE)
+    .min(1, MIN_LABELS_MESSAGE)
+    .max(1_000_000, MIN_LABELS_MESSAGE),
+  intervalMinutes: z
+    .number({ error: INTERVAL_MESSAGE })
+    .int(INTERVAL_MESSAGE)
+    .min(5, INTERVAL_MESSAGE)
+    .max(43_200, INTERVAL_MESSAGE)
+    .nullable(),
   maxHoldoutDropPoints: z.number({ error: DROP_MESSAGE }).min(0, DROP_MESSAGE).max(5, DROP_MESSAGE),
 });
 export type RetrainPolicyInput = z.infer<typeof RetrainPolicyInput>;
@@ -37,7 +57,11 @@ const POLICY_KEYS = ['enabled', 'minNewLabels', 'intervalMinutes', 'maxHoldoutDr
  * written before the key existed) or not valid fall back to the default one by one.
  */
 export function getRetrainPolicy(db: Reader, catalogueId: number): FullRetrainPolicy {
-  const stored = db.select({ policy: settings.retrainPolicy }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()?.policy;
+  const stored = db
+    .select({ policy: settings.retrainPolicy })
+    .from(settings)
+    .where(eq(settings.catalogueId, catalogueId))
+    .get()?.policy;
   const raw = (stored ?? {}) as Record<string, unknown>;
   const policy = { ...DEFAULT_RETRAIN_POLICY };
   for (const key of POLICY_KEYS) {
@@ -56,7 +80,10 @@ export interface SetRetrainPolicyResult {
 }
 
 /** Saves a catalogue's retrain policy and one history row per changed key, in one transaction. */
-export function setRetrainPolicy(db: Db, input: { actor: Actor | null; catalogueId: number; policy: RetrainPolicyInput; now?: number }): SetRetrainPolicyResult {
+export function setRetrainPolicy(
+  db: Db,
+  input: { actor: Actor | null; catalogueId: number; policy: RetrainPolicyInput; now?: number },
+): SetRetrainPolicyResult {
   const actor = requirePermission(input.actor, 'settings.write');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
   const policy = parseInput(RetrainPolicyInput, input.policy);
@@ -71,11 +98,21 @@ export function setRetrainPolicy(db: Db, input: { actor: Actor | null; catalogue
       if (changed.length === 0) return { catalogueId, oldPolicy, policy: oldPolicy, changed };
       tx.insert(settings)
         .values({ catalogueId, retrainPolicy: policy, updatedAt: now, updatedBy: actor.userId })
-        .onConflictDoUpdate({ target: settings.catalogueId, set: { retrainPolicy: policy, updatedAt: now, updatedBy: actor.userId } })
+        .onConflictDoUpdate({
+          target: settings.catalogueId,
+          set: { retrainPolicy: policy, updatedAt: now, updatedBy: actor.userId },
+        })
         .run();
       for (const key of changed) {
         tx.insert(settingsChanges)
-          .values({ catalogueId, userId: actor.userId, field: `retrainPolicy.${key}`, oldValue: JSON.stringify(oldPolicy[key]), newValue: JSON.stringify(policy[key]), createdAt: now })
+          .values({
+            catalogueId,
+            userId: actor.userId,
+            field: `retrainPolicy.${key}`,
+            oldValue: JSON.stringify(oldPolicy[key]),
+            newValue: JSON.stringify(policy[key]),
+            createdAt: now,
+          })
           .run();
       }
       return { catalogueId, oldPolicy, policy, changed };
@@ -95,17 +132,34 @@ export interface RetrainPolicyChange {
 }
 
 /** The retrain policy's history, newest first. */
-export function listRetrainPolicyChanges(db: Reader, options: { catalogueId: number; limit?: number }): RetrainPolicyChange[] {
+export function listRetrainPolicyChanges(
+  db: Reader,
+  options: { catalogueId: number; limit?: number },
+): RetrainPolicyChange[] {
   const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
   return db
-    .select({ id: settingsChanges.id, field: settingsChanges.field, oldValue: settingsChanges.oldValue, newValue: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
+    .select({
+      id: settingsChanges.id,
+      field: settingsChanges.field,
+      oldValue: settingsChanges.oldValue,
+      newValue: settingsChanges.newValue,
+      createdAt: settingsChanges.createdAt,
+      userEmail: users.email,
+    })
     .from(settingsChanges)
     .leftJoin(users, eq(users.id, settingsChanges.userId))
     .where(and(eq(settingsChanges.catalogueId, options.catalogueId), like(settingsChanges.field, 'retrainPolicy.%')))
     .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
     .limit(limit)
     .all()
-    .map((row) => ({ id: row.id, key: row.field.slice('retrainPolicy.'.length), oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue), createdAt: row.createdAt, userEmail: row.userEmail }));
+    .map((row) => ({
+      id: row.id,
+      key: row.field.slice('retrainPolicy.'.length),
+      oldValue: parseJson(row.oldValue),
+      newValue: parseJson(row.newValue),
+      createdAt: row.createdAt,
+      userEmail: row.userEmail,
+    }));
 }
 
 function parseJson(text: string | null): unknown {
@@ -124,7 +178,9 @@ function parseJson(text: string | null): unknown {
  */
 export function trainingCutoff(db: Reader, catalogueId: number): number {
   const row = db
-    .select({ through: sql<number | null>`max(cast(json_extract(${modelVersions.metrics}, '$.throughReviewId') as integer))` })
+    .select({
+      through: sql<number | null>`max(cast(json_extract(${modelVersions.metrics}, '$.throughReviewId') as integer))`,
+    })
     .from(modelVersions)
     .where(eq(modelVersions.catalogueId, catalogueId))
     .get();
@@ -164,7 +220,13 @@ export type RetrainCheck =
   | { enqueued: false; why: string; newLabels: number | null; job?: Job };
 
 function enqueueTrain(db: Db, payload: TrainJobPayload, now: number): EnqueueResult {
-  return enqueueJob(db, { kind: 'train', payload: TrainJobPayload.parse(payload), maxAttempts: TRAIN_MAX_ATTEMPTS, exclusivePerCatalogue: true, now });
+  return enqueueJob(db, {
+    kind: 'train',
+    payload: TrainJobPayload.parse(payload),
+    maxAttempts: TRAIN_MAX_ATTEMPTS,
+    exclusivePerCatalogue: true,
+    now,
+  });
 }
 
 /**
@@ -179,18 +241,26 @@ export function maybeEnqueueRetrain(db: Db, input: { catalogueId: number; now?: 
   const model = findActiveModel(db, catalogueId);
   if (!model) return { enqueued: false, why: 'The catalogue has no active model to fine-tune.', newLabels: null };
   const policy = getRetrainPolicy(db, catalogueId);
-  if (!policy.enabled) return { enqueued: false, why: 'Automatic retraining is off for this catalogue.', newLabels: null };
+  if (!policy.enabled)
+    return { enqueued: false, why: 'Automatic retraining is off for this catalogue.', newLabels: null };
   const last = latestJobOf(db, { kind: 'train', catalogueId });
   if (last && (last.status === 'queued' || last.status === 'running')) {
     return { enqueued: false, why: 'A training job is already queued or running.', newLabels: null, job: last };
   }
   if (last?.status === 'failed' && last.finishedAt && now - last.finishedAt.getTime() < FAILED_TRAINING_BACKOFF_MS) {
-    return { enqueued: false, why: 'The last training failed; automatic retraining waits 30 minutes before trying again.', newLabels: null, job: last };
+    return {
+      enqueued: false,
+      why: 'The last training failed; automatic retraining waits 30 minutes before trying again.',
+      newLabels: null,
+      job: last,
+    };
   }
   const { count } = countNewHumanLabels(db, catalogueId);
   const enqueue = (reason: 'labels' | 'timer'): RetrainCheck => {
     const { job, created } = enqueueTrain(db, { catalogueId, reason }, now);
-    return created ? { enqueued: true, job, reason, newLabels: count } : { enqueued: false, why: 'A training job is already queued or running.', newLabels: count, job };
+    return created
+      ? { enqueued: true, job, reason, newLabels: count }
+      : { enqueued: false, why: 'A training job is already queued or running.', newLabels: count, job };
   };
   if (count >= policy.minNewLabels) return enqueue('labels');
   if (policy.intervalMinutes !== null && count > 0) {
@@ -201,11 +271,18 @@ export function maybeEnqueueRetrain(db: Db, input: { catalogueId: number; now?: 
 }
 
 /** An admin's "train now": a training job for the catalogue, or the one already queued or running. */
-export function requestRetrainNow(db: Db, input: { actor: Actor | null; catalogueId: number; now?: number }): EnqueueResult {
+export function requestRetrainNow(
+  db: Db,
+  input: { actor: Actor | null; catalogueId: number; now?: number },
+): EnqueueResult {
   const actor = requirePermission(input.actor, 'models.manage');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
   const catalogue = db.select({ name: catalogues.name }).from(catalogues).where(eq(catalogues.id, catalogueId)).get();
   if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
-  if (!findActiveModel(db, catalogueId)) throw new AppError('conflict', `${catalogue.name} has no active model to fine-tune; import or register a model first.`);
+  if (!findActiveModel(db, catalogueId))
+    throw new AppError(
+      'conflict',
+      `${catalogue.name} has no active model to fine-tune; import or register a model first.`,
+    );
   return enqueueTrain(db, { catalogueId, reason: 'manual', requestedBy: actor.userId }, input.now ?? Date.now());
 }

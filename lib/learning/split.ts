@@ -81,7 +81,12 @@ export function readHumanLabels(db: Db, catalogueId: number): HumanLabels {
         tx
           .select({ id: items.id, pixels: items.pixels })
           .from(items)
-          .where(inArray(items.id, page.map((row) => row.id)))
+          .where(
+            inArray(
+              items.id,
+              page.map((row) => row.id),
+            ),
+          )
           .all()
           .map((row) => [row.id, row.pixels]),
       );

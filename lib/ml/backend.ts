@@ -4,7 +4,14 @@ import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { getEnv } from '@/lib/env';
 import { registerWasmTrainingKernels } from '@/lib/ml/kernels';
-import { disableWasmThreads, enableWasmThreads, wasmThreadsAfterInit, wasmThreadsInUse, wasmThreadsRefusal, wasmThreadsStartFailure } from '@/lib/ml/wasm-threads';
+import {
+  disableWasmThreads,
+  enableWasmThreads,
+  wasmThreadsAfterInit,
+  wasmThreadsInUse,
+  wasmThreadsRefusal,
+  wasmThreadsStartFailure,
+} from '@/lib/ml/wasm-threads';
 
 export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
 
@@ -80,7 +87,9 @@ async function tryWasm(): Promise<boolean> {
     registerWasmTrainingKernels();
     return true;
   } catch (error) {
-    console.error(`[loupe] the wasm backend could not start: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `[loupe] the wasm backend could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return false;
   }
 }
@@ -95,7 +104,8 @@ function describeBackend(name: BackendName): string {
 async function selectBackend(forced: BackendName | undefined): Promise<BackendName> {
   const order: BackendName[] = forced ? [forced] : ['tfjs-node', 'wasm', 'cpu'];
   for (const name of order) {
-    const ok = name === 'tfjs-node' ? await tryTfjsNode() : name === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
+    const ok =
+      name === 'tfjs-node' ? await tryTfjsNode() : name === 'wasm' ? await tryWasm() : await tf.setBackend('cpu');
     if (ok) {
       await tf.ready();
       if (!process.env.LOUPE_QUIET_BACKEND) console.error(`[loupe] TensorFlow.js backend: ${describeBackend(name)}`);

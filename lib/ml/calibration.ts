@@ -22,7 +22,12 @@ export function softmaxRows(logits: Float32Array, k: number, temperature = 1): F
 }
 
 /** Mean negative log-likelihood of `labels` under softmax(logits / T). */
-export function negativeLogLikelihood(logits: Float32Array, labels: ArrayLike<number>, k: number, temperature: number): number {
+export function negativeLogLikelihood(
+  logits: Float32Array,
+  labels: ArrayLike<number>,
+  k: number,
+  temperature: number,
+): number {
   let total = 0;
   const n = labels.length;
   for (let i = 0; i < n; i++) {

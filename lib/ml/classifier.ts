@@ -33,7 +33,12 @@ export function toPredictions(probs: Float32Array, k: number): Prediction[] {
     for (let j = 1; j < k; j++) if (p[j]! > p[first]!) first = j;
     let second = -1;
     for (let j = 0; j < k; j++) if (j !== first && (second < 0 || p[j]! > p[second]!)) second = j;
-    out.push({ probs: p, predictedClass: first, confidence: p[first]!, margin: p[first]! - (second < 0 ? 0 : p[second]!) });
+    out.push({
+      probs: p,
+      predictedClass: first,
+      confidence: p[first]!,
+      margin: p[first]! - (second < 0 ? 0 : p[second]!),
+    });
   }
   return out;
 }
@@ -47,11 +52,15 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   const { model, meta } = await loadModel(dir);
   const k = meta.classNames.length;
   const checkInput = (pixels: Uint8Array, count: number) => {
-    if (pixels.length < count * PIXELS_PER_IMAGE) throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
+    if (pixels.length < count * PIXELS_PER_IMAGE)
+      throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
   };
   const logitsOf = (pixels: Uint8Array, count: number, options?: PredictLogitsOptions) => {
     checkInput(pixels, count);
-    return predictLogits(model as tf.LayersModel, pixels, count, { testTimeAugmentation: meta.testTimeAugmentation, ...options });
+    return predictLogits(model as tf.LayersModel, pixels, count, {
+      testTimeAugmentation: meta.testTimeAugmentation,
+      ...options,
+    });
   };
   return {
     meta,

@@ -76,7 +76,12 @@ export type EvaluateModelOptions = {
 };
 
 /** Load the model and the labelled set, predict every item, and compute every metric. */
-export async function evaluateModel({ modelDir, source, onProgress, log }: EvaluateModelOptions): Promise<ModelEvaluation> {
+export async function evaluateModel({
+  modelDir,
+  source,
+  onProgress,
+  log,
+}: EvaluateModelOptions): Promise<ModelEvaluation> {
   // Check the model dir before reading a possibly large data set, so a typo fails fast.
   requireDirectory(modelDir, 'Model directory');
   const set = loadLabelledSet(source);
@@ -99,11 +104,21 @@ export async function evaluateModel({ modelDir, source, onProgress, log }: Evalu
       throw new AppError('internal', `Model returned ${logits.length} logits for ${set.count} items x ${k} classes.`);
     }
 
-    const calibrated = computeEvaluation({ probs: softmaxRows(logits, k, meta.temperature), labels: set.labels, classNames: meta.classNames });
+    const calibrated = computeEvaluation({
+      probs: softmaxRows(logits, k, meta.temperature),
+      labels: set.labels,
+      classNames: meta.classNames,
+    });
     const uncalibrated = expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: set.labels, k });
     return {
       ...calibrated,
-      model: { dir: modelDir, arch: meta.arch, params: meta.params, temperature: meta.temperature, classNames: [...meta.classNames] },
+      model: {
+        dir: modelDir,
+        arch: meta.arch,
+        params: meta.params,
+        temperature: meta.temperature,
+        classNames: [...meta.classNames],
+      },
       source: set.source,
       backend: classifier.backend,
       imagesPerSecond: seconds > 0 ? set.count / seconds : 0,

@@ -56,7 +56,8 @@ export function abbreviateClassNames(classNames: readonly string[], maxLength = 
 
 function formatClassReport(report: ModelEvaluation): string[] {
   const rows = [['class', 'precision', 'recall', 'f1', 'support']];
-  for (const m of report.perClass) rows.push([m.class, fixed(m.precision), fixed(m.recall), fixed(m.f1), String(m.support)]);
+  for (const m of report.perClass)
+    rows.push([m.class, fixed(m.precision), fixed(m.recall), fixed(m.f1), String(m.support)]);
   rows.push(['', '', '', '', '']);
   rows.push(['accuracy', '', '', fixed(report.accuracy), String(report.n)]);
   const avg = report.macroAvg;
@@ -108,10 +109,12 @@ export function formatEvaluationReport(report: ModelEvaluation): string {
     ...indent(formatConfusion(report)),
     '',
     'Calibration (expected calibration error, 15 bins)',
-    ...indent(formatTable([
-      ['before temperature scaling (T = 1)', fixed(report.eceUncalibrated)],
-      [`after temperature scaling (T = ${model.temperature.toFixed(3)})`, fixed(report.ece)],
-    ])),
+    ...indent(
+      formatTable([
+        ['before temperature scaling (T = 1)', fixed(report.eceUncalibrated)],
+        [`after temperature scaling (T = ${model.temperature.toFixed(3)})`, fixed(report.ece)],
+      ]),
+    ),
     '',
     'Risk-coverage (calibrated confidence >= threshold is auto-accepted)',
     ...indent(formatRiskCoverage(report)),

@@ -43,7 +43,10 @@ function argmaxRow(probs: Float32Array, row: number, k: number): number {
 }
 
 /** Predicted class and confidence (the max probability) of every row. */
-export function summarizePredictions({ probs, labels, k }: Predictions): { predicted: Int32Array; confidence: Float32Array } {
+export function summarizePredictions({ probs, labels, k }: Predictions): {
+  predicted: Int32Array;
+  confidence: Float32Array;
+} {
   assertShape({ probs, labels, k });
   const n = labels.length;
   const predicted = new Int32Array(n);
@@ -84,7 +87,13 @@ export function confusionMatrix({ probs, labels, k }: Predictions): number[][] {
  * over classes that occur in the labels or the predictions, so a class absent from the
  * evaluation set and never predicted does not drag it down.
  */
-export function classificationReport({ confusion, classNames }: { confusion: number[][]; classNames: readonly string[] }): {
+export function classificationReport({
+  confusion,
+  classNames,
+}: {
+  confusion: number[][];
+  classNames: readonly string[];
+}): {
   perClass: ClassMetrics[];
   macroAvg: AverageMetrics;
 } {
@@ -112,7 +121,12 @@ export function classificationReport({ confusion, classNames }: { confusion: num
     present.length === 0 ? 0 : present.reduce((sum, m) => sum + pick(m), 0) / present.length;
   return {
     perClass,
-    macroAvg: { precision: mean((m) => m.precision), recall: mean((m) => m.recall), f1: mean((m) => m.f1), support: total },
+    macroAvg: {
+      precision: mean((m) => m.precision),
+      recall: mean((m) => m.recall),
+      f1: mean((m) => m.f1),
+      support: total,
+    },
   };
 }
 

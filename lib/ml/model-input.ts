@@ -26,7 +26,13 @@ export const DEFAULT_AUGMENT: AugmentOptions = { maxShift: 2, flipProbability: 0
  * Writes the images `indices` of `pixels`, augmented, as floats in [0,1] into `out`
  * (indices.length x 784). Horizontal flips are safe for clothing; vertical ones are not.
  */
-export function augmentBatch(options: { pixels: Uint8Array; indices: ArrayLike<number>; rng: () => number; out: Float32Array; augment: AugmentOptions }): void {
+export function augmentBatch(options: {
+  pixels: Uint8Array;
+  indices: ArrayLike<number>;
+  rng: () => number;
+  out: Float32Array;
+  augment: AugmentOptions;
+}): void {
   const { pixels, indices, rng, out, augment } = options;
   const S = IMAGE_SIZE;
   for (let b = 0; b < indices.length; b++) {

@@ -38,7 +38,16 @@ export const ModelMeta = z.object({
     ece: z.number(),
     eceUncalibrated: z.number(),
   }),
-  history: z.array(z.object({ epoch: z.number(), loss: z.number(), valLoss: z.number(), valAccuracy: z.number(), learningRate: z.number(), seconds: z.number() })),
+  history: z.array(
+    z.object({
+      epoch: z.number(),
+      loss: z.number(),
+      valLoss: z.number(),
+      valAccuracy: z.number(),
+      learningRate: z.number(),
+      seconds: z.number(),
+    }),
+  ),
 });
 export type ModelMeta = z.infer<typeof ModelMeta>;
 /** What saveModel accepts: fields with defaults may be left out. */
@@ -81,9 +90,14 @@ export async function saveModel(dir: string, model: tf.LayersModel, metaInput: M
 
 export function readModelMeta(dir: string): ModelMeta {
   const file = path.join(dir, META_JSON);
-  if (!fs.existsSync(file)) throw new AppError('not_found', `No model at ${dir}: ${META_JSON} is missing. Train one with "npm run train" or pass --model <dir>.`);
+  if (!fs.existsSync(file))
+    throw new AppError(
+      'not_found',
+      `No model at ${dir}: ${META_JSON} is missing. Train one with "npm run train" or pass --model <dir>.`,
+    );
   const parsed = ModelMeta.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new AppError('bad_input', `${file} is not a Loupe model description: ${parsed.error.issues[0]?.message}.`);
+  if (!parsed.success)
+    throw new AppError('bad_input', `${file} is not a Loupe model description: ${parsed.error.issues[0]?.message}.`);
   return parsed.data;
 }
 
@@ -95,7 +109,10 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; m
   for (const file of [modelFile, weightsFile]) {
     if (!fs.existsSync(file)) throw new AppError('not_found', `No model at ${dir}: ${path.basename(file)} is missing.`);
   }
-  const json = JSON.parse(fs.readFileSync(modelFile, 'utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
+  const json = JSON.parse(fs.readFileSync(modelFile, 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+  };
   const weights = fs.readFileSync(weightsFile);
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({
@@ -111,7 +128,10 @@ export async function loadModel(dir: string): Promise<{ model: tf.LayersModel; m
  * Saves a freshly initialised model with placeholder metadata: for timing inference and for
  * tests that need a real model folder without training one.
  */
-export async function saveUntrainedModel(dir: string, options: { arch: Architecture; classNames: string[]; temperature?: number; seed?: number; backend?: string }): Promise<ModelMeta> {
+export async function saveUntrainedModel(
+  dir: string,
+  options: { arch: Architecture; classNames: string[]; temperature?: number; seed?: number; backend?: string },
+): Promise<ModelMeta> {
   const seed = options.seed ?? 1;
   const model = createModel(options.arch, { numClasses: options.classNames.length, seed });
   const meta = ModelMeta.parse({

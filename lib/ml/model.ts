@@ -51,9 +51,22 @@ function lenet5({ numClasses, seed }: Required<CreateModelOptions>): tf.Sequenti
   return tf.sequential({
     name: 'lenet5',
     layers: [
-      tf.layers.conv2d({ inputShape: [IMAGE_SIZE, IMAGE_SIZE, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu', kernelInitializer: seededInit(seed, 1) }),
+      tf.layers.conv2d({
+        inputShape: [IMAGE_SIZE, IMAGE_SIZE, 1],
+        filters: 6,
+        kernelSize: 5,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: seededInit(seed, 1),
+      }),
       tf.layers.averagePooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu', kernelInitializer: seededInit(seed, 2) }),
+      tf.layers.conv2d({
+        filters: 16,
+        kernelSize: 5,
+        padding: 'valid',
+        activation: 'relu',
+        kernelInitializer: seededInit(seed, 2),
+      }),
       tf.layers.averagePooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 120, activation: 'relu', kernelInitializer: seededInit(seed, 3) }),

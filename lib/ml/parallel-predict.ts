@@ -64,7 +64,10 @@ export function effectiveWorkers(count: number, requested?: number): number {
  */
 const WORKER_URL = new URL('./predict-worker.mjs', import.meta.url);
 
-function runShard(request: PredictShardRequest, events: { onReady: () => void; onDone: (done: number) => void }): { promise: Promise<Float32Array>; worker: Worker } {
+function runShard(
+  request: PredictShardRequest,
+  events: { onReady: () => void; onDone: (done: number) => void },
+): { promise: Promise<Float32Array>; worker: Worker } {
   const worker = new Worker(WORKER_URL, {
     // The parent's flags (vitest's, tsx's, an inspector's) are no use to the bootstrap.
     execArgv: [],
@@ -92,7 +95,9 @@ function runShard(request: PredictShardRequest, events: { onReady: () => void; o
       }
     });
     worker.on('error', (error) => fail(error));
-    worker.on('exit', (code) => fail(new Error(`prediction worker exited (code ${code}) before returning its logits.`)));
+    worker.on('exit', (code) =>
+      fail(new Error(`prediction worker exited (code ${code}) before returning its logits.`)),
+    );
   });
   // The shard's pixels move to the worker instead of being cloned a second time.
   worker.postMessage(request, [request.pixels.buffer as ArrayBuffer]);
@@ -104,7 +109,11 @@ async function predictInProcess(options: PredictLogitsParallelOptions): Promise<
   const { model, meta } = await loadModel(options.modelDir);
   options.onReady?.(1);
   try {
-    return await predictLogits(model, options.pixels, options.count, { batchSize: options.batchSize, onProgress: options.onProgress, testTimeAugmentation: meta.testTimeAugmentation });
+    return await predictLogits(model, options.pixels, options.count, {
+      batchSize: options.batchSize,
+      onProgress: options.onProgress,
+      testTimeAugmentation: meta.testTimeAugmentation,
+    });
   } finally {
     model.dispose();
   }
@@ -118,8 +127,11 @@ async function predictInProcess(options: PredictLogitsParallelOptions): Promise<
 export async function predictLogitsParallel(options: PredictLogitsParallelOptions): Promise<Float32Array> {
   const { pixels, count } = options;
   if (!Number.isInteger(count) || count < 0) throw badInput(`Expected a whole number of images, got ${count}.`);
-  if (pixels.length < count * PIXELS_PER_IMAGE) throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
-  const workers = options.background ? Math.max(1, Math.min(options.workers ?? 1, count)) : effectiveWorkers(count, options.workers);
+  if (pixels.length < count * PIXELS_PER_IMAGE)
+    throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
+  const workers = options.background
+    ? Math.max(1, Math.min(options.workers ?? 1, count))
+    : effectiveWorkers(count, options.workers);
   if (count === 0) return new Float32Array(0);
   if (workers <= 1 && !options.background) return predictInProcess(options);
 
@@ -140,7 +152,10 @@ export async function predictLogitsParallel(options: PredictLogitsParallelOption
         },
         onDone: (done) => {
           doneByShard[i] = done;
-          options.onProgress?.(doneByShard.reduce((a, b) => a + b, 0), count);
+          options.onProgress?.(
+            doneByShard.reduce((a, b) => a + b, 0),
+            count,
+          );
         },
       },
     ),

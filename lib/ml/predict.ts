@@ -14,7 +14,12 @@ export interface PredictLogitsOptions {
  * Raw logits (count x k, row-major) for `count` images, in batches so memory stays flat.
  * Each batch runs inside tf.tidy, and only plain numbers leave this function.
  */
-export async function predictLogits(model: tf.LayersModel, pixels: Uint8Array, count: number, options: PredictLogitsOptions = {}): Promise<Float32Array> {
+export async function predictLogits(
+  model: tf.LayersModel,
+  pixels: Uint8Array,
+  count: number,
+  options: PredictLogitsOptions = {},
+): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 512;
   let out: Float32Array | null = null;
   for (let start = 0; start < count; start += batchSize) {

@@ -22,7 +22,10 @@ export const DEFAULT_VALIDATION_SIZE = 5000;
  * are the validation split, the rest are for training. The demo holdout and the replay pool
  * (lib/learning) are cut from the same shuffle, so no model ever trains on the holdout.
  */
-export function splitTrainingIndices(count: number, validationSize: number): { trainIdx: Uint32Array; validationIdx: Uint32Array } {
+export function splitTrainingIndices(
+  count: number,
+  validationSize: number,
+): { trainIdx: Uint32Array; validationIdx: Uint32Array } {
   const order = shuffledIndices(count, createRng(SPLIT_SEED));
   return { trainIdx: order.subarray(validationSize), validationIdx: order.subarray(0, validationSize) };
 }
@@ -67,12 +70,15 @@ interface TtaChoice {
   accuracyWithoutTta: number;
 }
 
-
 /**
  * Mirror averaging (predict the image and its horizontal mirror, average the logits) is kept
  * only if it is more accurate on the validation split; it doubles the cost of a prediction.
  */
-async function chooseTestTimeAugmentation(model: tf.LayersModel, validation: LabelledImages, k: number): Promise<TtaChoice> {
+async function chooseTestTimeAugmentation(
+  model: tf.LayersModel,
+  validation: LabelledImages,
+  k: number,
+): Promise<TtaChoice> {
   const plain = await predictLogits(model, validation.pixels, validation.count);
   const mirrored = await predictLogits(model, validation.pixels, validation.count, { testTimeAugmentation: 'hflip' });
   const plainAccuracy = accuracyOfLogits(plain, validation.labels, k);
@@ -85,16 +91,26 @@ async function chooseTestTimeAugmentation(model: tf.LayersModel, validation: Lab
 async function loadInitialModel(dir: string, arch: Architecture): Promise<tf.LayersModel> {
   const { model, meta } = await loadModel(dir);
   if (meta.arch !== arch) throw badInput(`--init-from ${dir} holds a ${meta.arch} model, not ${arch}.`);
-  if (meta.classNames.length !== FASHION_MNIST_CLASSES.length) throw badInput(`--init-from ${dir} has ${meta.classNames.length} classes; Fashion-MNIST has ${FASHION_MNIST_CLASSES.length}.`);
+  if (meta.classNames.length !== FASHION_MNIST_CLASSES.length)
+    throw badInput(
+      `--init-from ${dir} has ${meta.classNames.length} classes; Fashion-MNIST has ${FASHION_MNIST_CLASSES.length}.`,
+    );
   return model;
 }
 
 /** The fixed train/validation split of the Fashion-MNIST training set. */
-function splitTrainingSet(datasetDir: string, validationSize: number, limit?: number): { train: LabelledImages; validation: LabelledImages } {
+function splitTrainingSet(
+  datasetDir: string,
+  validationSize: number,
+  limit?: number,
+): { train: LabelledImages; validation: LabelledImages } {
   const { images, labels } = readIdxSplit(datasetDir, 'train');
   const split = splitTrainingIndices(images.count, validationSize);
   const trainIdx = limit ? split.trainIdx.subarray(0, limit) : split.trainIdx;
-  return { train: selectImages(images.pixels, labels, trainIdx), validation: selectImages(images.pixels, labels, split.validationIdx) };
+  return {
+    train: selectImages(images.pixels, labels, trainIdx),
+    validation: selectImages(images.pixels, labels, split.validationIdx),
+  };
 }
 
 /**
@@ -116,8 +132,10 @@ export async function finalizeSavedModel(options: { dir: string; datasetDir: str
       ...meta.validation,
       accuracy: tta.accuracy,
       accuracyWithoutTta: tta.accuracyWithoutTta,
-      ece: expectedCalibrationError({ probs: softmaxRows(tta.logits, k, temperature), labels: validation.labels, k }).ece,
-      eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(tta.logits, k, 1), labels: validation.labels, k }).ece,
+      ece: expectedCalibrationError({ probs: softmaxRows(tta.logits, k, temperature), labels: validation.labels, k })
+        .ece,
+      eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(tta.logits, k, 1), labels: validation.labels, k })
+        .ece,
     },
   };
   await saveModel(options.dir, model, updated);
@@ -136,9 +154,17 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
   const k = FASHION_MNIST_CLASSES.length;
 
   tf.engine().startScope();
-  const model = options.initFrom ? await loadInitialModel(options.initFrom, options.arch) : createModel(options.arch, { numClasses: k, seed: options.seed });
+  const model = options.initFrom
+    ? await loadInitialModel(options.initFrom, options.arch)
+    : createModel(options.arch, { numClasses: k, seed: options.seed });
   const started = performance.now();
-  const describe = (input: { validationLogits: Float32Array; history: EpochReport[]; bestEpoch: number; imagesPerSecond: number; tta?: TtaChoice }): ModelMeta => {
+  const describe = (input: {
+    validationLogits: Float32Array;
+    history: EpochReport[];
+    bestEpoch: number;
+    imagesPerSecond: number;
+    tta?: TtaChoice;
+  }): ModelMeta => {
     const { validationLogits: logits, history } = input;
     const temperature = fitTemperature(logits, validation.labels, k);
     const best = history.find((h) => h.epoch === input.bestEpoch);
@@ -167,7 +193,8 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
         ...(input.tta ? { accuracyWithoutTta: input.tta.accuracyWithoutTta } : {}),
         loss: best?.valLoss ?? 0,
         ece: expectedCalibrationError({ probs: softmaxRows(logits, k, temperature), labels: validation.labels, k }).ece,
-        eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: validation.labels, k }).ece,
+        eceUncalibrated: expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: validation.labels, k })
+          .ece,
       },
       history,
     };
@@ -190,11 +217,21 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     onImproved: async ({ epoch, history, validationLogits }) => {
       const seconds = history.reduce((sum, h) => sum + h.seconds, 0);
       const images = history.length * Math.floor(train.count / options.batchSize) * options.batchSize;
-      await saveModel(options.out, model, describe({ validationLogits, history, bestEpoch: epoch, imagesPerSecond: images / seconds }));
+      await saveModel(
+        options.out,
+        model,
+        describe({ validationLogits, history, bestEpoch: epoch, imagesPerSecond: images / seconds }),
+      );
     },
   });
   const tta = await chooseTestTimeAugmentation(model, validation, k);
-  const meta = describe({ validationLogits: tta.logits, history: result.history, bestEpoch: result.bestEpoch, imagesPerSecond: result.imagesPerSecond, tta });
+  const meta = describe({
+    validationLogits: tta.logits,
+    history: result.history,
+    bestEpoch: result.bestEpoch,
+    imagesPerSecond: result.imagesPerSecond,
+    tta,
+  });
   await saveModel(options.out, model, meta);
   tf.engine().endScope();
   model.dispose();

@@ -37,9 +37,7 @@ export interface ReplicaStep {
 }
 
 export type ReplicaMessage =
-  | { type: 'ready' }
-  | { type: 'grads'; grads: Float32Array[]; loss: number }
-  | { type: 'error'; message: string };
+  { type: 'ready' } | { type: 'grads'; grads: Float32Array[]; loss: number } | { type: 'error'; message: string };
 
 const port = parentPort;
 if (!port) throw new Error('lib/ml/train-replica-worker.ts must be started as a worker thread.');
@@ -70,7 +68,10 @@ function step(message: ReplicaStep): { grads: Float32Array[]; loss: number } {
   const { value, grads } = tf.tidy(() => {
     const xs = tf.tensor4d(message.xs, [message.n, IMAGE_SIZE, IMAGE_SIZE, 1]);
     const ys = tf.tensor2d(message.ys, [message.n, message.k]);
-    const result = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, net.apply(xs, { training }) as tf.Tensor) as tf.Scalar, variables);
+    const result = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(ys, net.apply(xs, { training }) as tf.Tensor) as tf.Scalar,
+      variables,
+    );
     return { value: result.value, grads: variables.map((v) => result.grads[v.name]!) };
   });
   try {
@@ -89,7 +90,10 @@ port.on('message', (message: ReplicaInit | ReplicaStep) => {
         send({ type: 'ready' });
       } else {
         const result = step(message);
-        send({ type: 'grads', ...result }, result.grads.map((g) => g.buffer as ArrayBuffer));
+        send(
+          { type: 'grads', ...result },
+          result.grads.map((g) => g.buffer as ArrayBuffer),
+        );
       }
     } catch (error) {
       send({ type: 'error', message: error instanceof Error ? error.message : String(error) });

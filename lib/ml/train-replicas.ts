@@ -59,7 +59,13 @@ export class TrainReplicas {
   ) {}
 
   /** Starts `count` replicas of `model`, each a worker thread with its own copy. */
-  static async start(options: { model: tf.LayersModel; variables: tf.Variable[]; count: number; training: boolean; dropoutOff: boolean }): Promise<TrainReplicas> {
+  static async start(options: {
+    model: tf.LayersModel;
+    variables: tf.Variable[];
+    count: number;
+    training: boolean;
+    dropoutOff: boolean;
+  }): Promise<TrainReplicas> {
     const { model } = options;
     const topology = model.toJSON(null, false) as ReplicaInit['topology'];
     const weights = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
@@ -76,7 +82,11 @@ export class TrainReplicas {
     );
     const pool = new TrainReplicas(replicas, model, options.variables, options.training);
     try {
-      await Promise.all(replicas.map((r) => r.request({ type: 'init', topology, weights, training: options.training, dropoutOff: options.dropoutOff })));
+      await Promise.all(
+        replicas.map((r) =>
+          r.request({ type: 'init', topology, weights, training: options.training, dropoutOff: options.dropoutOff }),
+        ),
+      );
     } catch (error) {
       await pool.dispose();
       throw error;
@@ -107,7 +117,11 @@ export class TrainReplicas {
     const local = tf.tidy(() => {
       const x = tf.tensor4d(xs.subarray(0, own!.count * PIXELS_PER_IMAGE), [own!.count, IMAGE_SIZE, IMAGE_SIZE, 1]);
       const y = tf.tensor2d(ys.subarray(0, own!.count * k), [own!.count, k]);
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, this.model.apply(x, { training: this.training }) as tf.Tensor) as tf.Scalar, this.variables);
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.losses.softmaxCrossEntropy(y, this.model.apply(x, { training: this.training }) as tf.Tensor) as tf.Scalar,
+        this.variables,
+      );
       return { value, grads };
     });
     let answers: Extract<ReplicaMessage, { type: 'grads' }>[];
@@ -125,7 +139,9 @@ export class TrainReplicas {
       const out: tf.NamedTensorMap = {};
       this.variables.forEach((v, j) => {
         let sum = tf.mul(local.grads[v.name]!, own!.count);
-        answers.forEach((answer, i) => (sum = tf.add(sum, tf.mul(tf.tensor(answer.grads[j]!, v.shape), shards[i]!.count))));
+        answers.forEach(
+          (answer, i) => (sum = tf.add(sum, tf.mul(tf.tensor(answer.grads[j]!, v.shape), shards[i]!.count))),
+        );
         out[v.name] = tf.div(sum, n);
       });
       return out;

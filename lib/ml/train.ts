@@ -76,7 +76,11 @@ function oneHotBatch(labels: Uint8Array, indices: ArrayLike<number>, k: number):
 }
 
 /** Validation loss (mean NLL at T=1) and accuracy, without augmentation or dropout. */
-export async function evaluateLoss(model: tf.LayersModel, data: LabelledImages, k: number): Promise<{ loss: number; accuracy: number; logits: Float32Array }> {
+export async function evaluateLoss(
+  model: tf.LayersModel,
+  data: LabelledImages,
+  k: number,
+): Promise<{ loss: number; accuracy: number; logits: Float32Array }> {
   const logits = await predictLogits(model, data.pixels, data.count);
   const predicted = argmaxRows(logits, k);
   let correct = 0;
@@ -104,7 +108,16 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const dropoutOff = options.dropout === false ? dropoutLayers(model) : [];
   const dropoutRates = dropoutOff.map((layer) => layer.rate);
   const restoreDropout = () => dropoutOff.forEach((layer, i) => (layer.rate = dropoutRates[i]!));
-  const replicas = (options.replicas ?? 1) > 1 ? await TrainReplicas.start({ model, variables: varList, count: options.replicas! - 1, training: !options.inferenceModeLayers, dropoutOff: options.dropout === false }) : null;
+  const replicas =
+    (options.replicas ?? 1) > 1
+      ? await TrainReplicas.start({
+          model,
+          variables: varList,
+          count: options.replicas! - 1,
+          training: !options.inferenceModeLayers,
+          dropoutOff: options.dropout === false,
+        })
+      : null;
   const history: EpochReport[] = [];
   const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
@@ -124,14 +137,25 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       for (let b = 0; b < batches; b++) {
         const indices = order.subarray(b * batchSize, (b + 1) * batchSize);
         if (augment) augmentBatch({ pixels: train.pixels, indices, rng, out: batchFloats, augment });
-        else for (let i = 0; i < batchSize; i++) for (let p = 0; p < PIXELS_PER_IMAGE; p++) batchFloats[i * PIXELS_PER_IMAGE + p] = train.pixels[indices[i]! * PIXELS_PER_IMAGE + p]! / 255;
+        else
+          for (let i = 0; i < batchSize; i++)
+            for (let p = 0; p < PIXELS_PER_IMAGE; p++)
+              batchFloats[i * PIXELS_PER_IMAGE + p] = train.pixels[indices[i]! * PIXELS_PER_IMAGE + p]! / 255;
         const oneHot = oneHotBatch(train.labels, indices, k);
         if (replicas) {
           lossSum += await replicas.step(optimizer, batchFloats, oneHot, batchSize, k);
         } else {
           const xs = tf.tensor4d(batchFloats, [batchSize, IMAGE_SIZE, IMAGE_SIZE, 1]);
           const ys = tf.tensor2d(oneHot, [batchSize, k]);
-          const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: !options.inferenceModeLayers }) as tf.Tensor) as tf.Scalar, true, varList);
+          const loss = optimizer.minimize(
+            () =>
+              tf.losses.softmaxCrossEntropy(
+                ys,
+                model.apply(xs, { training: !options.inferenceModeLayers }) as tf.Tensor,
+              ) as tf.Scalar,
+            true,
+            varList,
+          );
           lossSum += (await loss!.data())[0]!;
           tf.dispose([xs, ys, loss!]);
         }
@@ -143,7 +167,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       trainedImages += batches * batchSize;
       const val = await evaluateLoss(model, validation, k);
       const learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
-      const report: EpochReport = { epoch, loss: lossSum / batches, valLoss: val.loss, valAccuracy: val.accuracy, learningRate, seconds: (performance.now() - epochStart) / 1000 };
+      const report: EpochReport = {
+        epoch,
+        loss: lossSum / batches,
+        valLoss: val.loss,
+        valAccuracy: val.accuracy,
+        learningRate,
+        seconds: (performance.now() - epochStart) / 1000,
+      };
       history.push(report);
       options.onEpoch?.(report);
 

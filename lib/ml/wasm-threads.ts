@@ -64,7 +64,16 @@ interface ThreadsState {
 }
 
 // Per JS realm, like the tfjs engine itself (a worker thread has its own).
-const state: ThreadsState = { requested: 0, actual: null, phase: 'off', workers: new Set(), failure: null, fail: null, restoreCpus: null, api: null };
+const state: ThreadsState = {
+  requested: 0,
+  actual: null,
+  phase: 'off',
+  workers: new Set(),
+  failure: null,
+  fail: null,
+  restoreCpus: null,
+  api: null,
+};
 
 /**
  * Why enableWasmThreads last returned false (for the backend log), or null.
@@ -126,7 +135,11 @@ function writeWorkerFile(source: string): string {
  *   running, the glue's behaviour is kept: a pthread dying mid-computation would otherwise
  *   leave the main thread waiting for it forever.
  */
-function makePthreadWorkerClass(workerFile: string, mainScript: string, onFailure: (error: Error) => void): typeof NodeWorker {
+function makePthreadWorkerClass(
+  workerFile: string,
+  mainScript: string,
+  onFailure: (error: Error) => void,
+): typeof NodeWorker {
   return class PthreadWorker extends NodeWorker {
     constructor(url: string | URL, options?: WorkerOptions) {
       const isBlob = typeof url === 'string' ? url.startsWith('blob:') : url.protocol === 'blob:';
@@ -136,7 +149,8 @@ function makePthreadWorkerClass(workerFile: string, mainScript: string, onFailur
       state.workers.add(this);
       this.on('exit', (code) => {
         state.workers.delete(this);
-        if (state.phase === 'starting') onFailure(new Error(`a wasm pthread worker exited (code ${code}) while the backend started`));
+        if (state.phase === 'starting')
+          onFailure(new Error(`a wasm pthread worker exited (code ${code}) while the backend started`));
       });
     }
 
@@ -154,7 +168,12 @@ function makePthreadWorkerClass(workerFile: string, mainScript: string, onFailur
     }
 
     override postMessage(value: unknown, transferList?: readonly TransferListItem[]): void {
-      if (value !== null && typeof value === 'object' && (value as { cmd?: unknown }).cmd === 'load' && typeof (value as { urlOrBlob?: unknown }).urlOrBlob !== 'string') {
+      if (
+        value !== null &&
+        typeof value === 'object' &&
+        (value as { cmd?: unknown }).cmd === 'load' &&
+        typeof (value as { urlOrBlob?: unknown }).urlOrBlob !== 'string'
+      ) {
         value = { ...(value as object), urlOrBlob: mainScript };
       }
       super.postMessage(value, transferList);
@@ -219,12 +238,14 @@ export async function enableWasmThreads(threads: number): Promise<boolean> {
   if (version !== PINNED_WASM_VERSION || wasm.version_wasm !== PINNED_WASM_VERSION) {
     return refuse(`${PKG} is ${version}, threads are only wired for ${PINNED_WASM_VERSION}`);
   }
-  if (typeof wasm.setThreadsCount !== 'function' || typeof wasm.getThreadsCount !== 'function') return refuse('setThreadsCount/getThreadsCount missing');
+  if (typeof wasm.setThreadsCount !== 'function' || typeof wasm.getThreadsCount !== 'function')
+    return refuse('setThreadsCount/getThreadsCount missing');
   // Too late once the backend instance exists: the build is chosen when it initialises.
   if (tf.findBackend('wasm') != null) return refuse('the wasm backend already started');
   if (!sharedMemoryWorks()) return refuse('no shared WebAssembly memory');
   // The package's locateFile turns the worker source into a Blob URL before our Worker sees it.
-  if (typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function') return refuse('no Blob/URL.createObjectURL');
+  if (typeof Blob !== 'function' || typeof URL.createObjectURL !== 'function')
+    return refuse('no Blob/URL.createObjectURL');
   // There is only a threaded *SIMD* build; without SIMD, init() falls back by itself, but say so.
   if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) return refuse('no wasm SIMD');
 
@@ -236,12 +257,19 @@ export async function enableWasmThreads(threads: number): Promise<boolean> {
   let mainScript: string;
   try {
     // The package's own pthread worker source, the same text the bundle puts in its Blob.
-    const source = (require(`${PKG}/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`) as { wasmWorkerContents?: unknown }).wasmWorkerContents;
-    if (typeof source !== 'string' || !source.includes('WasmBackendModuleThreadedSimd') || !source.includes('importScripts')) {
+    const source = (
+      require(`${PKG}/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`) as { wasmWorkerContents?: unknown }
+    ).wasmWorkerContents;
+    if (
+      typeof source !== 'string' ||
+      !source.includes('WasmBackendModuleThreadedSimd') ||
+      !source.includes('importScripts')
+    ) {
       return refuse('unexpected pthread worker source');
     }
     mainScript = require.resolve(`${PKG}/wasm-out/tfjs-backend-wasm-threaded-simd.js`);
-    if (!fs.readFileSync(mainScript, 'utf8').startsWith('\nvar WasmBackendModuleThreadedSimd')) return refuse('unexpected threaded glue script');
+    if (!fs.readFileSync(mainScript, 'utf8').startsWith('\nvar WasmBackendModuleThreadedSimd'))
+      return refuse('unexpected threaded glue script');
     // The module keeps the source in a template literal, where the `\n` of the worker's
     // `text+"\n"` became a real newline; inside that string literal it is a syntax error.
     // The package's locateFile escapes it back the same way before making its Blob.
@@ -287,7 +315,10 @@ export async function enableWasmThreads(threads: number): Promise<boolean> {
 export function wasmThreadsStartFailure(timeoutMs: number): Promise<never> {
   const failure = state.failure;
   if (!failure || state.phase !== 'starting') return new Promise<never>(() => {});
-  const timer = setTimeout(() => state.fail?.(new Error(`the threaded wasm backend did not start within ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(
+    () => state.fail?.(new Error(`the threaded wasm backend did not start within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
   // The timer must not keep a process alive that has finished everything else.
   timer.unref();
   failure.catch(() => {}).finally(() => clearTimeout(timer));

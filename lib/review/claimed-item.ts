@@ -39,9 +39,18 @@ export function topPredictions(probs: readonly number[], classNames: readonly st
 }
 
 /** Reads a leased item with the active model's prediction, inside the claiming transaction. */
-export function describeClaimedItem(tx: Tx, input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date }): ClaimedItem {
+export function describeClaimedItem(
+  tx: Tx,
+  input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date },
+): ClaimedItem {
   const item = tx
-    .select({ id: items.id, pixels: items.pixels, currentLabel: items.currentLabel, labelSource: items.labelSource, evalRole: items.evalRole })
+    .select({
+      id: items.id,
+      pixels: items.pixels,
+      currentLabel: items.currentLabel,
+      labelSource: items.labelSource,
+      evalRole: items.evalRole,
+    })
     .from(items)
     .where(eq(items.id, input.itemId))
     .get();

@@ -1,7 +1,17 @@
 import { and, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, DECISION_ACTIONS, items, leases, modelVersions, predictions, reviews, type Review, type ReviewAction } from '@/db/schema';
+import {
+  catalogues,
+  DECISION_ACTIONS,
+  items,
+  leases,
+  modelVersions,
+  predictions,
+  reviews,
+  type Review,
+  type ReviewAction,
+} from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
@@ -12,9 +22,15 @@ export { reviewerStats, type ReviewerStats } from './reviewer-stats';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-const ClientId = z.string().regex(/^[A-Za-z0-9_-]{8,100}$/, 'a client id is 8-100 letters, digits, dashes or underscores (e.g. a UUID)');
+const ClientId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,100}$/, 'a client id is 8-100 letters, digits, dashes or underscores (e.g. a UUID)');
 /** Above an hour the reviewer walked away; such a time would only distort the medians. */
-const DurationMs = z.number().int().min(0, 'a duration cannot be negative').max(3_600_000, 'a duration is at most one hour');
+const DurationMs = z
+  .number()
+  .int()
+  .min(0, 'a duration cannot be negative')
+  .max(3_600_000, 'a duration is at most one hour');
 const Label = z.number().int().nonnegative();
 
 /**
@@ -31,13 +47,21 @@ export const SubmitReviewInput = z
     modelVersionId: z.number().int().positive().nullish(),
   })
   .superRefine((value, ctx) => {
-    if (value.action === 'correct' && value.label == null) ctx.addIssue({ code: 'custom', path: ['label'], message: 'a correction needs the class chosen' });
-    if ((value.action === 'skip' || value.action === 'unsure') && value.label != null) ctx.addIssue({ code: 'custom', path: ['label'], message: `${value.action} takes no label` });
+    if (value.action === 'correct' && value.label == null)
+      ctx.addIssue({ code: 'custom', path: ['label'], message: 'a correction needs the class chosen' });
+    if ((value.action === 'skip' || value.action === 'unsure') && value.label != null)
+      ctx.addIssue({ code: 'custom', path: ['label'], message: `${value.action} takes no label` });
   });
 export type SubmitReviewInput = z.infer<typeof SubmitReviewInput>;
 
 /** The grid view's submit: `label` null confirms the model's answer, a class index corrects it. */
-export const GridDecision = z.object({ itemId: z.number().int().positive(), label: Label.nullable(), clientId: ClientId, durationMs: DurationMs, modelVersionId: z.number().int().positive().nullish() });
+export const GridDecision = z.object({
+  itemId: z.number().int().positive(),
+  label: Label.nullable(),
+  clientId: ClientId,
+  durationMs: DurationMs,
+  modelVersionId: z.number().int().positive().nullish(),
+});
 export const SubmitGridReviewInput = z.object({
   catalogueId: z.number().int().positive(),
   decisions: z
@@ -65,13 +89,29 @@ interface Decision {
 }
 
 /** The prediction the reviewer saw: of the named model version, else of the active one. */
-function modelAnswer(tx: Tx, item: { id: number; catalogueId: number }, modelVersionId: number | null): { modelVersionId: number; label: number } | null {
+function modelAnswer(
+  tx: Tx,
+  item: { id: number; catalogueId: number },
+  modelVersionId: number | null,
+): { modelVersionId: number; label: number } | null {
   const versionId =
     modelVersionId ??
-    tx.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.catalogueId, item.catalogueId), eq(modelVersions.status, 'active'))).get()?.id;
+    tx
+      .select({ id: modelVersions.id })
+      .from(modelVersions)
+      .where(and(eq(modelVersions.catalogueId, item.catalogueId), eq(modelVersions.status, 'active')))
+      .get()?.id;
   if (versionId === undefined) return null;
-  const prediction = tx.select({ label: predictions.predictedClass }).from(predictions).where(and(eq(predictions.itemId, item.id), eq(predictions.modelVersionId, versionId))).get();
-  if (!prediction && modelVersionId !== null) throw new AppError('bad_input', `modelVersionId: model version ${modelVersionId} has no prediction for item ${item.id}.`);
+  const prediction = tx
+    .select({ label: predictions.predictedClass })
+    .from(predictions)
+    .where(and(eq(predictions.itemId, item.id), eq(predictions.modelVersionId, versionId)))
+    .get();
+  if (!prediction && modelVersionId !== null)
+    throw new AppError(
+      'bad_input',
+      `modelVersionId: model version ${modelVersionId} has no prediction for item ${item.id}.`,
+    );
   return prediction ? { modelVersionId: versionId, label: prediction.label } : null;
 }
 
@@ -82,28 +122,45 @@ function modelAnswer(tx: Tx, item: { id: number; catalogueId: number }, modelVer
  * A correction naming the model's own answer is recorded as a confirm: `correct` always means
  * "the model was wrong", which the accuracy figures and the training sampler rely on.
  */
-function recordDecision(tx: Tx, input: { actor: Actor; decision: Decision; catalogueId?: number; now: number }): SubmitResult {
+function recordDecision(
+  tx: Tx,
+  input: { actor: Actor; decision: Decision; catalogueId?: number; now: number },
+): SubmitResult {
   const { actor, decision, now } = input;
   const previous = tx.select().from(reviews).where(eq(reviews.clientId, decision.clientId)).get();
   if (previous) {
-    if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo') return { review: previous, replayed: true };
+    if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo')
+      return { review: previous, replayed: true };
     throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
   }
-  const item = tx.select({ id: items.id, catalogueId: items.catalogueId, evalRole: items.evalRole }).from(items).where(eq(items.id, decision.itemId)).get();
+  const item = tx
+    .select({ id: items.id, catalogueId: items.catalogueId, evalRole: items.evalRole })
+    .from(items)
+    .where(eq(items.id, decision.itemId))
+    .get();
   if (!item) throw new AppError('not_found', `There is no item ${decision.itemId}.`);
-  if (input.catalogueId !== undefined && item.catalogueId !== input.catalogueId) throw new AppError('bad_input', `Item ${item.id} is not in catalogue ${input.catalogueId}.`);
-  const classCount = tx.select({ classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, item.catalogueId)).get()?.classNames.length ?? 0;
+  if (input.catalogueId !== undefined && item.catalogueId !== input.catalogueId)
+    throw new AppError('bad_input', `Item ${item.id} is not in catalogue ${input.catalogueId}.`);
+  const classCount =
+    tx.select({ classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, item.catalogueId)).get()
+      ?.classNames.length ?? 0;
   const model = modelAnswer(tx, item, decision.modelVersionId);
 
   let action = decision.action;
   let chosenLabel: number | null = null;
   if (action === 'confirm') {
-    if (!model) throw new AppError('bad_input', `Item ${item.id} has no model answer to confirm; choose a class instead.`);
-    if (decision.label !== null && decision.label !== model.label) throw new AppError('bad_input', `label: a confirm takes the model's answer (${model.label}); send action "correct" to choose another class.`);
+    if (!model)
+      throw new AppError('bad_input', `Item ${item.id} has no model answer to confirm; choose a class instead.`);
+    if (decision.label !== null && decision.label !== model.label)
+      throw new AppError(
+        'bad_input',
+        `label: a confirm takes the model's answer (${model.label}); send action "correct" to choose another class.`,
+      );
     chosenLabel = model.label;
   } else if (action === 'correct') {
     chosenLabel = decision.label;
-    if (chosenLabel === null || chosenLabel >= classCount) throw new AppError('bad_input', `label: this catalogue has classes 0-${classCount - 1}.`);
+    if (chosenLabel === null || chosenLabel >= classCount)
+      throw new AppError('bad_input', `label: this catalogue has classes 0-${classCount - 1}.`);
     if (model && chosenLabel === model.label) action = 'confirm';
   }
 
@@ -116,7 +173,17 @@ function recordDecision(tx: Tx, input: { actor: Actor; decision: Decision; catal
 
   const review = tx
     .insert(reviews)
-    .values({ itemId: item.id, reviewerId: actor.userId, modelVersionId: model?.modelVersionId ?? null, modelLabel: model?.label ?? null, chosenLabel, action, durationMs: decision.durationMs, clientId: decision.clientId, createdAt: new Date(now) })
+    .values({
+      itemId: item.id,
+      reviewerId: actor.userId,
+      modelVersionId: model?.modelVersionId ?? null,
+      modelLabel: model?.label ?? null,
+      chosenLabel,
+      action,
+      durationMs: decision.durationMs,
+      clientId: decision.clientId,
+      createdAt: new Date(now),
+    })
     .returning()
     .get();
   // A gold item keeps its known label and stays an evaluation item: the review measures the
@@ -127,7 +194,8 @@ function recordDecision(tx: Tx, input: { actor: Actor; decision: Decision; catal
       .set({ currentLabel: chosenLabel, labelSource: 'human', status: 'reviewed' })
       .where(and(eq(items.id, item.id), eq(items.status, 'needs_review')))
       .run().changes;
-    if (labelled === 0) throw new AppError('conflict', `Item ${item.id} no longer needs review; your decision was not recorded.`);
+    if (labelled === 0)
+      throw new AppError('conflict', `Item ${item.id} no longer needs review; your decision was not recorded.`);
   }
   // skip and unsure leave label and status alone: the item, now unleased, is back in the queue.
   return { review, replayed: false };
@@ -146,7 +214,10 @@ export function submitReview(db: Db, input: SubmitReviewInput & { actor: Actor |
 }
 
 /** Records a whole grid in one transaction: one lost lease and nothing is recorded (409). */
-export function submitGridReview(db: Db, input: SubmitGridReviewInput & { actor: Actor | null; now?: number }): SubmitResult[] {
+export function submitGridReview(
+  db: Db,
+  input: SubmitGridReviewInput & { actor: Actor | null; now?: number },
+): SubmitResult[] {
   const actor = requirePermission(input.actor, 'items.review');
   const { catalogueId, decisions } = parseInput(SubmitGridReviewInput, input);
   const now = input.now ?? Date.now();
@@ -157,7 +228,14 @@ export function submitGridReview(db: Db, input: SubmitGridReviewInput & { actor:
           actor,
           catalogueId,
           now,
-          decision: { itemId: d.itemId, action: d.label === null ? 'confirm' : 'correct', label: d.label, clientId: d.clientId, durationMs: d.durationMs, modelVersionId: d.modelVersionId ?? null },
+          decision: {
+            itemId: d.itemId,
+            action: d.label === null ? 'confirm' : 'correct',
+            label: d.label,
+            clientId: d.clientId,
+            durationMs: d.durationMs,
+            modelVersionId: d.modelVersionId ?? null,
+          },
         }),
       ),
     { behavior: 'immediate' },

@@ -26,7 +26,10 @@ const GRID_ATTEMPTS = 3;
  * clauses stay the check: if a hold lapses in between, the whole round writes nothing and the
  * next round leaves that item out.
  */
-export function submitGridKeepingLive(db: Db, input: SubmitGridReviewInput & { actor: Actor | null; now?: number }): GridItemOutcome[] {
+export function submitGridKeepingLive(
+  db: Db,
+  input: SubmitGridReviewInput & { actor: Actor | null; now?: number },
+): GridItemOutcome[] {
   const actor = requirePermission(input.actor, 'items.review');
   const { catalogueId, decisions } = parseInput(SubmitGridReviewInput, input);
   let previous: string | null = null;
@@ -37,7 +40,13 @@ export function submitGridKeepingLive(db: Db, input: SubmitGridReviewInput & { a
       db
         .select({ itemId: leases.itemId })
         .from(leases)
-        .where(and(inArray(leases.itemId, itemIds), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, new Date(now))))
+        .where(
+          and(
+            inArray(leases.itemId, itemIds),
+            eq(leases.reviewerId, actor.userId),
+            gt(leases.expiresAt, new Date(now)),
+          ),
+        )
         .all()
         .map((row) => row.itemId),
     );
@@ -45,7 +54,12 @@ export function submitGridKeepingLive(db: Db, input: SubmitGridReviewInput & { a
       db
         .select({ clientId: reviews.clientId })
         .from(reviews)
-        .where(inArray(reviews.clientId, decisions.map((d) => d.clientId)))
+        .where(
+          inArray(
+            reviews.clientId,
+            decisions.map((d) => d.clientId),
+          ),
+        )
         .all()
         .map((row) => row.clientId),
     );
@@ -57,7 +71,15 @@ export function submitGridKeepingLive(db: Db, input: SubmitGridReviewInput & { a
       const byItem = new Map(results.map((r) => [r.review.itemId, r]));
       return decisions.map((d) => {
         const result = byItem.get(d.itemId);
-        return result ? { itemId: d.itemId, status: 'recorded', action: result.review.action, chosenLabel: result.review.chosenLabel, replayed: result.replayed } : lost(d.itemId);
+        return result
+          ? {
+              itemId: d.itemId,
+              status: 'recorded',
+              action: result.review.action,
+              chosenLabel: result.review.chosenLabel,
+              replayed: result.replayed,
+            }
+          : lost(d.itemId);
       });
     } catch (error) {
       // A conflict that is not a lapsed hold (e.g. a reused client id) would repeat: surface it.
@@ -85,5 +107,9 @@ export function undoAndReclaim(db: Db, input: { actor: Actor | null; clientId: s
     if (!(isAppError(error) && error.code === 'conflict')) throw error;
   }
   const { undone } = result;
-  return { undone: { reviewId: undone.id, itemId: undone.itemId, action: undone.action, chosenLabel: undone.chosenLabel }, item, replayed: result.replayed };
+  return {
+    undone: { reviewId: undone.id, itemId: undone.itemId, action: undone.action, chosenLabel: undone.chosenLabel },
+    item,
+    replayed: result.replayed,
+  };
 }

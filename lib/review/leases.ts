@@ -25,7 +25,12 @@ const ItemIds = z
 
 const RenewLeasesInput = z.object({
   itemIds: ItemIds,
-  leaseMs: z.number().int().min(10_000).max(30 * 60_000).optional(),
+  leaseMs: z
+    .number()
+    .int()
+    .min(10_000)
+    .max(30 * 60_000)
+    .optional(),
   now: z.number().int().nonnegative().optional(),
 });
 
@@ -41,15 +46,24 @@ export interface RenewedLeases {
  * `renewLease`; an item whose hold lapsed is reported in `lost`, never re-taken here: someone
  * else may have claimed it in between.
  */
-export function renewLeases(db: Db, input: { actor: Actor | null; itemIds: number[]; leaseMs?: number; now?: number }): RenewedLeases {
+export function renewLeases(
+  db: Db,
+  input: { actor: Actor | null; itemIds: number[]; leaseMs?: number; now?: number },
+): RenewedLeases {
   const actor = requirePermission(input.actor, 'items.review');
-  const { itemIds, leaseMs = DEFAULT_LEASE_MS, now = Date.now() } = parseInput(RenewLeasesInput, { itemIds: input.itemIds, leaseMs: input.leaseMs, now: input.now });
+  const {
+    itemIds,
+    leaseMs = DEFAULT_LEASE_MS,
+    now = Date.now(),
+  } = parseInput(RenewLeasesInput, { itemIds: input.itemIds, leaseMs: input.leaseMs, now: input.now });
   const expiresAt = new Date(now + leaseMs);
   const held = new Set(
     db
       .update(leases)
       .set({ expiresAt })
-      .where(and(inArray(leases.itemId, itemIds), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, new Date(now))))
+      .where(
+        and(inArray(leases.itemId, itemIds), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, new Date(now))),
+      )
       .returning({ itemId: leases.itemId })
       .all()
       .map((row) => row.itemId),
@@ -92,7 +106,12 @@ export function describeHeldItem(db: Db, input: { actor: Actor | null; itemId: n
     if (!held) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
     const catalogue = tx.select().from(catalogues).where(eq(catalogues.id, held.catalogueId)).get();
     if (!catalogue) throw new AppError('not_found', `There is no catalogue ${held.catalogueId}.`);
-    const model = tx.select().from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogue.id), eq(modelVersions.status, 'active'))).get() ?? null;
+    const model =
+      tx
+        .select()
+        .from(modelVersions)
+        .where(and(eq(modelVersions.catalogueId, catalogue.id), eq(modelVersions.status, 'active')))
+        .get() ?? null;
     return describeClaimedItem(tx, { itemId, catalogue, model, expiresAt: held.expiresAt });
   });
 }

@@ -78,8 +78,16 @@ function pickAudit(ctx: MixedInContext, draw: number): number | null {
   // The share is read over the whole queue (held or not): an estimate is enough for a rate.
   // INDEXED BY: the audit sample's partial index; the planner would otherwise walk the whole
   // queue's rows (784-byte pixels each), ~40 ms a claim on a 50,000-item queue.
-  const total = ctx.tx.select({ n: sql<number>`count(*)` }).from(items).where(and(eq(items.catalogueId, ctx.catalogueId), eq(items.status, 'needs_review'))).get()?.n ?? 0;
-  const audits = ctx.tx.get<{ n: number }>(sql`select count(*) as n from items indexed by items_catalogue_audit_idx where catalogue_id = ${ctx.catalogueId} and routing_reason = 'audit' and status = 'needs_review'`)?.n ?? 0;
+  const total =
+    ctx.tx
+      .select({ n: sql<number>`count(*)` })
+      .from(items)
+      .where(and(eq(items.catalogueId, ctx.catalogueId), eq(items.status, 'needs_review')))
+      .get()?.n ?? 0;
+  const audits =
+    ctx.tx.get<{ n: number }>(
+      sql`select count(*) as n from items indexed by items_catalogue_audit_idx where catalogue_id = ${ctx.catalogueId} and routing_reason = 'audit' and status = 'needs_review'`,
+    )?.n ?? 0;
   if (audits === 0 || draw >= audits / total) return null;
   const row = ctx.tx.get<{ id: number }>(sql`
     select items.id from items indexed by items_catalogue_audit_idx left join leases on leases.item_id = items.id
@@ -97,7 +105,9 @@ function pickAudit(ctx: MixedInContext, draw: number): number | null {
  */
 export function pickMixedInItem(ctx: MixedInContext): number | null {
   const n = claimNumber(ctx);
-  const goldRate = ctx.tx.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, ctx.catalogueId)).get()?.goldRate ?? DEFAULT_GOLD_RATE;
+  const goldRate =
+    ctx.tx.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, ctx.catalogueId)).get()
+      ?.goldRate ?? DEFAULT_GOLD_RATE;
   if (goldRate > 0 && claimDraw(ctx.reviewerId, n, GOLD_SALT) < goldRate) {
     const gold = pickGold(ctx);
     if (gold !== null) return gold;

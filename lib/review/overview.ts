@@ -20,7 +20,9 @@ export interface ReviewCatalogue {
   choices: CatalogueChoice[];
 }
 
-const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a catalogue slug is lower-case letters, digits and dashes (e.g. fashion-mnist)');
+const Slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a catalogue slug is lower-case letters, digits and dashes (e.g. fashion-mnist)');
 
 /**
  * The catalogue a review page opens: the one named in the URL, else the oldest. Throws
@@ -31,7 +33,11 @@ export function pickReviewCatalogue(db: Db, input: { actor: Actor | null; slug?:
   const slug = input.slug == null || input.slug === '' ? undefined : parseInput(Slug, input.slug);
   const all = db.select().from(catalogues).orderBy(asc(catalogues.id)).all();
   const catalogue = slug === undefined ? all[0] : all.find((c) => c.slug === slug);
-  if (!catalogue) throw new AppError('not_found', slug === undefined ? 'There is no catalogue yet: import one first.' : `There is no catalogue "${slug}".`);
+  if (!catalogue)
+    throw new AppError(
+      'not_found',
+      slug === undefined ? 'There is no catalogue yet: import one first.' : `There is no catalogue "${slug}".`,
+    );
   return { catalogue, choices: all.map((c) => ({ slug: c.slug, name: c.name })) };
 }
 
@@ -49,7 +55,10 @@ export interface ClassQueueCount {
  * picker. Every class of the catalogue is listed, zeros included; without an active model
  * every count is zero (the grid needs the model's answer to confirm).
  */
-export function countQueueByClass(db: Db, input: { actor: Actor | null; catalogueId: number; now?: number }): ClassQueueCount[] {
+export function countQueueByClass(
+  db: Db,
+  input: { actor: Actor | null; catalogueId: number; now?: number },
+): ClassQueueCount[] {
   const actor = requirePermission(input.actor, 'items.review');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
   const now = new Date(input.now ?? Date.now());
@@ -77,5 +86,10 @@ export function countQueueByClass(db: Db, input: { actor: Actor | null; catalogu
       .all();
     for (const row of rows) counts.set(row.classIndex, { needsReview: row.needsReview, available: row.available });
   }
-  return catalogue.classNames.map((className, classIndex) => ({ classIndex, className, needsReview: counts.get(classIndex)?.needsReview ?? 0, available: counts.get(classIndex)?.available ?? 0 }));
+  return catalogue.classNames.map((className, classIndex) => ({
+    classIndex,
+    className,
+    needsReview: counts.get(classIndex)?.needsReview ?? 0,
+    available: counts.get(classIndex)?.available ?? 0,
+  }));
 }

@@ -1,7 +1,16 @@
 import { and, asc, desc, eq, gt, isNull, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, items, leases, modelVersions, predictions, reviews, type Catalogue, type ModelVersion } from '@/db/schema';
+import {
+  catalogues,
+  items,
+  leases,
+  modelVersions,
+  predictions,
+  reviews,
+  type Catalogue,
+  type ModelVersion,
+} from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
@@ -16,7 +25,11 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 export const LEASE_EXPIRED_MESSAGE = 'Your hold on this item expired; it went back to the queue.';
 
-const LeaseMs = z.number().int().min(10_000, 'a lease lasts at least 10 s').max(30 * 60_000, 'a lease lasts at most 30 min');
+const LeaseMs = z
+  .number()
+  .int()
+  .min(10_000, 'a lease lasts at least 10 s')
+  .max(30 * 60_000, 'a lease lasts at most 30 min');
 const Id = z.number().int().positive();
 /** `now` is injectable (ms since the epoch) so tests move the clock instead of sleeping. */
 const Clock = { now: z.number().int().nonnegative().optional(), leaseMs: LeaseMs.optional() };
@@ -27,7 +40,12 @@ const ClaimNextInput = z.object({
   holding: z.array(Id).max(5).optional(),
   ...Clock,
 });
-const ClaimBatchInput = z.object({ catalogueId: Id, predictedClass: z.number().int().nonnegative(), size: z.number().int().min(1).max(100), ...Clock });
+const ClaimBatchInput = z.object({
+  catalogueId: Id,
+  predictedClass: z.number().int().nonnegative(),
+  size: z.number().int().min(1).max(100),
+  ...Clock,
+});
 
 interface ClaimContext {
   tx: Tx;
@@ -45,7 +63,13 @@ function requireCatalogueById(tx: Tx, catalogueId: number): Catalogue {
 }
 
 function activeModel(tx: Tx, catalogueId: number): ModelVersion | null {
-  return tx.select().from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get() ?? null;
+  return (
+    tx
+      .select()
+      .from(modelVersions)
+      .where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active')))
+      .get() ?? null
+  );
 }
 
 /** Not held by anyone, or held on a lease that has run out. */
@@ -73,7 +97,11 @@ function takeLease(ctx: ClaimContext, itemId: number): boolean {
     ctx.tx
       .insert(leases)
       .values({ itemId, reviewerId, expiresAt })
-      .onConflictDoUpdate({ target: leases.itemId, set: { reviewerId, expiresAt }, setWhere: lte(leases.expiresAt, ctx.now) })
+      .onConflictDoUpdate({
+        target: leases.itemId,
+        set: { reviewerId, expiresAt },
+        setWhere: lte(leases.expiresAt, ctx.now),
+      })
       .run().changes === 1
   );
 }
@@ -94,9 +122,21 @@ function extendHeld(ctx: ClaimContext, itemIds: number[]): number[] {
 function heldItemIds(ctx: ClaimContext, extra: SQL | undefined): number[] {
   // `+column` keeps SQLite from driving the join by the catalogue's items index: from the
   // reviewer's few leases it is 0.1 ms, from 100,000 catalogue items 150 ms (measured).
-  const conditions = [eq(leases.reviewerId, ctx.reviewerId), gt(leases.expiresAt, ctx.now), sql`+${items.catalogueId} = ${ctx.catalogue.id}`, or(eq(items.status, 'needs_review'), eq(items.evalRole, 'gold'))!];
+  const conditions = [
+    eq(leases.reviewerId, ctx.reviewerId),
+    gt(leases.expiresAt, ctx.now),
+    sql`+${items.catalogueId} = ${ctx.catalogue.id}`,
+    or(eq(items.status, 'needs_review'), eq(items.evalRole, 'gold'))!,
+  ];
   if (extra) conditions.push(extra);
-  return ctx.tx.select({ id: items.id }).from(leases).innerJoin(items, eq(items.id, leases.itemId)).where(and(...conditions)).orderBy(asc(items.id)).all().map((row) => row.id);
+  return ctx.tx
+    .select({ id: items.id })
+    .from(leases)
+    .innerJoin(items, eq(items.id, leases.itemId))
+    .where(and(...conditions))
+    .orderBy(asc(items.id))
+    .all()
+    .map((row) => row.id);
 }
 
 /**
@@ -106,12 +146,22 @@ function heldItemIds(ctx: ClaimContext, extra: SQL | undefined): number[] {
  */
 function pickCandidates(ctx: ClaimContext, limit: number): number[] {
   const { tx, catalogue, model, now } = ctx;
-  const waiting = and(eq(items.catalogueId, catalogue.id), eq(items.status, 'needs_review'), freeOf(now), notPassedOverBy(ctx.reviewerId));
+  const waiting = and(
+    eq(items.catalogueId, catalogue.id),
+    eq(items.status, 'needs_review'),
+    freeOf(now),
+    notPassedOverBy(ctx.reviewerId),
+  );
   // Walks the active model's predictions in confidence order (their index) and stops at the
   // first free waiting items, instead of reading every waiting item and sorting them all:
   // `+column` keeps SQLite off the items indexes here. 3.6 ms instead of 89 ms with 17,000
   // items waiting among 100,000 (measured on the 2-core development machine).
-  const waitingByPrediction = and(sql`+${items.catalogueId} = ${catalogue.id}`, sql`+${items.status} = 'needs_review'`, freeOf(now), notPassedOverBy(ctx.reviewerId));
+  const waitingByPrediction = and(
+    sql`+${items.catalogueId} = ${catalogue.id}`,
+    sql`+${items.status} = 'needs_review'`,
+    freeOf(now),
+    notPassedOverBy(ctx.reviewerId),
+  );
   const scored = model
     ? tx
         .select({ id: items.id })
@@ -124,7 +174,9 @@ function pickCandidates(ctx: ClaimContext, limit: number): number[] {
         .all()
     : [];
   if (scored.length >= limit) return scored.map((row) => row.id);
-  const unscoredByModel = model ? sql`not exists (select 1 from ${predictions} where ${predictions.itemId} = ${items.id} and ${predictions.modelVersionId} = ${model.id})` : undefined;
+  const unscoredByModel = model
+    ? sql`not exists (select 1 from ${predictions} where ${predictions.itemId} = ${items.id} and ${predictions.modelVersionId} = ${model.id})`
+    : undefined;
   const rest = tx
     .select({ id: items.id })
     .from(items)
@@ -139,7 +191,14 @@ function pickCandidates(ctx: ClaimContext, limit: number): number[] {
 function openClaim(tx: Tx, input: { actor: Actor; catalogueId: number; now?: number; leaseMs?: number }): ClaimContext {
   const now = input.now ?? Date.now();
   const catalogue = requireCatalogueById(tx, input.catalogueId);
-  return { tx, reviewerId: input.actor.userId, catalogue, model: activeModel(tx, catalogue.id), now: new Date(now), expiresAt: new Date(now + (input.leaseMs ?? DEFAULT_LEASE_MS)) };
+  return {
+    tx,
+    reviewerId: input.actor.userId,
+    catalogue,
+    model: activeModel(tx, catalogue.id),
+    now: new Date(now),
+    expiresAt: new Date(now + (input.leaseMs ?? DEFAULT_LEASE_MS)),
+  };
 }
 
 /**
@@ -148,22 +207,46 @@ function openClaim(tx: Tx, input: { actor: Actor; catalogueId: number; now?: num
  * renewed, instead of a second one; `holding` names items the client already shows, so a
  * prefetch gets a different one, even if the hold on one of them has lapsed.
  */
-export function claimNext(db: Db, input: { actor: Actor | null; catalogueId: number; holding?: number[]; leaseMs?: number; now?: number }): ClaimedItem | null {
+export function claimNext(
+  db: Db,
+  input: { actor: Actor | null; catalogueId: number; holding?: number[]; leaseMs?: number; now?: number },
+): ClaimedItem | null {
   const actor = requirePermission(input.actor, 'items.review');
-  const options = parseInput(ClaimNextInput, { catalogueId: input.catalogueId, holding: input.holding, leaseMs: input.leaseMs, now: input.now });
+  const options = parseInput(ClaimNextInput, {
+    catalogueId: input.catalogueId,
+    holding: input.holding,
+    leaseMs: input.leaseMs,
+    now: input.now,
+  });
   return db.transaction(
     (tx) => {
       const ctx = openClaim(tx, { actor, ...options });
       const held = extendHeld(ctx, heldItemIds(ctx, notInArray(items.id, options.holding ?? [])).slice(0, 1));
-      if (held[0] !== undefined) return describeClaimedItem(tx, { itemId: held[0], catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
+      if (held[0] !== undefined)
+        return describeClaimedItem(tx, {
+          itemId: held[0],
+          catalogue: ctx.catalogue,
+          model: ctx.model,
+          expiresAt: ctx.expiresAt,
+        });
       // Audit and gold items come first when drawn, looking like any other item (see queue-mixed-in).
-      const mixedIn = pickMixedInItem({ tx, reviewerId: actor.userId, catalogueId: ctx.catalogue.id, modelVersionId: ctx.model?.id ?? null, now: ctx.now });
+      const mixedIn = pickMixedInItem({
+        tx,
+        reviewerId: actor.userId,
+        catalogueId: ctx.catalogue.id,
+        modelVersionId: ctx.model?.id ?? null,
+        now: ctx.now,
+      });
       // An item the page already shows is never handed out again, even when its hold lapsed
       // meanwhile (it would appear twice on the page, and its pending submit would meet a 409).
       const showing = new Set(options.holding ?? []);
-      const candidates = [...(mixedIn === null ? [] : [mixedIn]), ...pickCandidates(ctx, 5 + showing.size)].filter((id) => !showing.has(id));
+      const candidates = [...(mixedIn === null ? [] : [mixedIn]), ...pickCandidates(ctx, 5 + showing.size)].filter(
+        (id) => !showing.has(id),
+      );
       const itemId = candidates.find((id) => takeLease(ctx, id));
-      return itemId === undefined ? null : describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
+      return itemId === undefined
+        ? null
+        : describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
     },
     { behavior: 'immediate' },
   );
@@ -175,13 +258,27 @@ export function claimNext(db: Db, input: { actor: Actor | null; catalogueId: num
  * same grid). Most confident first, the opposite end from `claimNext`: the grid is the fast
  * path for mostly-right batches, and the uncertain items stay for the focus view.
  */
-export function claimBatch(db: Db, input: { actor: Actor | null; catalogueId: number; predictedClass: number; size: number; leaseMs?: number; now?: number }): ClaimedItem[] {
+export function claimBatch(
+  db: Db,
+  input: {
+    actor: Actor | null;
+    catalogueId: number;
+    predictedClass: number;
+    size: number;
+    leaseMs?: number;
+    now?: number;
+  },
+): ClaimedItem[] {
   const actor = requirePermission(input.actor, 'items.review');
   const { predictedClass, size, ...options } = parseInput(ClaimBatchInput, input);
   return db.transaction(
     (tx) => {
       const ctx = openClaim(tx, { actor, ...options });
-      if (predictedClass >= ctx.catalogue.classNames.length) throw new AppError('bad_input', `predictedClass: this catalogue has classes 0-${ctx.catalogue.classNames.length - 1}.`);
+      if (predictedClass >= ctx.catalogue.classNames.length)
+        throw new AppError(
+          'bad_input',
+          `predictedClass: this catalogue has classes 0-${ctx.catalogue.classNames.length - 1}.`,
+        );
       const model = ctx.model;
       if (!model) return [];
       const inClass = sql`exists (select 1 from ${predictions} where ${predictions.itemId} = ${items.id} and ${predictions.modelVersionId} = ${model.id} and ${predictions.predictedClass} = ${predictedClass})`;
@@ -191,22 +288,39 @@ export function claimBatch(db: Db, input: { actor: Actor | null; catalogueId: nu
         .from(items)
         .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
         .leftJoin(leases, eq(leases.itemId, items.id))
-        .where(and(eq(items.catalogueId, ctx.catalogue.id), eq(items.status, 'needs_review'), eq(predictions.predictedClass, predictedClass), freeOf(ctx.now), notPassedOverBy(actor.userId)))
+        .where(
+          and(
+            eq(items.catalogueId, ctx.catalogue.id),
+            eq(items.status, 'needs_review'),
+            eq(predictions.predictedClass, predictedClass),
+            freeOf(ctx.now),
+            notPassedOverBy(actor.userId),
+          ),
+        )
         .orderBy(desc(predictions.confidence), asc(items.id))
         .limit(size - held.length)
         .all()
         .map((row) => row.id)
         .filter((id) => takeLease(ctx, id));
-      return [...held, ...fresh].map((itemId) => describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }));
+      return [...held, ...fresh].map((itemId) =>
+        describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }),
+      );
     },
     { behavior: 'immediate' },
   );
 }
 
 /** The heartbeat. The lease's owner and liveness are the UPDATE's own WHERE: no read-then-write. */
-export function renewLease(db: Db, input: { actor: Actor | null; itemId: number; leaseMs?: number; now?: number }): { itemId: number; expiresAt: Date } {
+export function renewLease(
+  db: Db,
+  input: { actor: Actor | null; itemId: number; leaseMs?: number; now?: number },
+): { itemId: number; expiresAt: Date } {
   const actor = requirePermission(input.actor, 'items.review');
-  const { itemId, now = Date.now(), leaseMs = DEFAULT_LEASE_MS } = parseInput(z.object({ itemId: Id, ...Clock }), { itemId: input.itemId, leaseMs: input.leaseMs, now: input.now });
+  const {
+    itemId,
+    now = Date.now(),
+    leaseMs = DEFAULT_LEASE_MS,
+  } = parseInput(z.object({ itemId: Id, ...Clock }), { itemId: input.itemId, leaseMs: input.leaseMs, now: input.now });
   const expiresAt = new Date(now + leaseMs);
   const changed = db
     .update(leases)
@@ -221,5 +335,10 @@ export function renewLease(db: Db, input: { actor: Actor | null; itemId: number;
 export function releaseLease(db: Db, input: { actor: Actor | null; itemId: number }): boolean {
   const actor = requirePermission(input.actor, 'items.review');
   const itemId = parseInput(Id, input.itemId);
-  return db.delete(leases).where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, actor.userId))).run().changes === 1;
+  return (
+    db
+      .delete(leases)
+      .where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, actor.userId)))
+      .run().changes === 1
+  );
 }

@@ -47,5 +47,10 @@ export function reviewerStats(db: Db, input: { actor: Actor | null; now?: number
   const byAction: Record<DecisionAction, number> = { confirm: 0, correct: 0, skip: 0, unsure: 0 };
   for (const row of rows) if (row.action !== 'undo') byAction[row.action]++;
   const medianMs = median(rows.map((row) => row.durationMs));
-  return { decisionsToday: rows.length, byAction, medianSeconds: medianMs === null ? null : Math.round(medianMs / 100) / 10, since };
+  return {
+    decisionsToday: rows.length,
+    byAction,
+    medianSeconds: medianMs === null ? null : Math.round(medianMs / 100) / 10,
+    since,
+  };
 }

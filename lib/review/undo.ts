@@ -11,9 +11,16 @@ import { DEFAULT_LEASE_MS } from '@/lib/review/queue';
 export const UNDO_WINDOW_MS = 10 * 60_000;
 
 const UndoInput = z.object({
-  clientId: z.string().regex(/^[A-Za-z0-9_-]{8,100}$/, 'a client id is 8-100 letters, digits, dashes or underscores (e.g. a UUID)'),
+  clientId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,100}$/, 'a client id is 8-100 letters, digits, dashes or underscores (e.g. a UUID)'),
   windowMs: z.number().int().positive().optional(),
-  leaseMs: z.number().int().min(10_000).max(30 * 60_000).optional(),
+  leaseMs: z
+    .number()
+    .int()
+    .min(10_000)
+    .max(30 * 60_000)
+    .optional(),
   now: z.number().int().nonnegative().optional(),
 });
 
@@ -37,32 +44,77 @@ export interface UndoResult {
  * those), else the model's answer; status needs_review; a lease for the actor so they decide
  * again. Idempotent on `clientId`, like a submit: a retried undo must not undo a second one.
  */
-export function undoLastReview(db: Db, input: { actor: Actor | null; clientId: string; windowMs?: number; leaseMs?: number; now?: number }): UndoResult {
+export function undoLastReview(
+  db: Db,
+  input: { actor: Actor | null; clientId: string; windowMs?: number; leaseMs?: number; now?: number },
+): UndoResult {
   const actor = requirePermission(input.actor, 'items.review');
-  const { clientId, windowMs = UNDO_WINDOW_MS, leaseMs = DEFAULT_LEASE_MS, now = Date.now() } = parseInput(UndoInput, input);
+  const {
+    clientId,
+    windowMs = UNDO_WINDOW_MS,
+    leaseMs = DEFAULT_LEASE_MS,
+    now = Date.now(),
+  } = parseInput(UndoInput, input);
   const expiresAt = new Date(now + leaseMs);
   return db.transaction(
     (tx) => {
       const previous = tx.select().from(reviews).where(eq(reviews.clientId, clientId)).get();
       if (previous) {
-        const undone = previous.revertsReviewId === null ? undefined : tx.select().from(reviews).where(eq(reviews.id, previous.revertsReviewId)).get();
-        if (previous.action !== 'undo' || previous.reviewerId !== actor.userId || !undone) throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
-        const lease = tx.select({ expiresAt: leases.expiresAt }).from(leases).where(and(eq(leases.itemId, undone.itemId), eq(leases.reviewerId, actor.userId))).get();
-        return { undo: previous, undone, itemId: undone.itemId, leaseExpiresAt: lease?.expiresAt ?? new Date(now), replayed: true };
+        const undone =
+          previous.revertsReviewId === null
+            ? undefined
+            : tx.select().from(reviews).where(eq(reviews.id, previous.revertsReviewId)).get();
+        if (previous.action !== 'undo' || previous.reviewerId !== actor.userId || !undone)
+          throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
+        const lease = tx
+          .select({ expiresAt: leases.expiresAt })
+          .from(leases)
+          .where(and(eq(leases.itemId, undone.itemId), eq(leases.reviewerId, actor.userId)))
+          .get();
+        return {
+          undo: previous,
+          undone,
+          itemId: undone.itemId,
+          leaseExpiresAt: lease?.expiresAt ?? new Date(now),
+          replayed: true,
+        };
       }
       const target = tx
         .select()
         .from(reviews)
-        .where(and(eq(reviews.reviewerId, actor.userId), inArray(reviews.action, ['confirm', 'correct']), sql`not exists (select 1 from ${reviews} u where u.reverts_review_id = ${reviews.id})`))
+        .where(
+          and(
+            eq(reviews.reviewerId, actor.userId),
+            inArray(reviews.action, ['confirm', 'correct']),
+            sql`not exists (select 1 from ${reviews} u where u.reverts_review_id = ${reviews.id})`,
+          ),
+        )
         .orderBy(desc(reviews.id))
         .limit(1)
         .get();
       if (!target) throw new AppError('not_found', 'There is no decision of yours left to undo.');
-      if (target.createdAt.getTime() < now - windowMs) throw new AppError('conflict', `Your last decision is more than ${Math.round(windowMs / 60_000)} minutes old; it can no longer be undone.`);
-      const later = tx.select({ id: reviews.id }).from(reviews).where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id))).limit(1).get();
-      if (later) throw new AppError('conflict', 'Someone reviewed this item again after you; your decision can no longer be undone.');
+      if (target.createdAt.getTime() < now - windowMs)
+        throw new AppError(
+          'conflict',
+          `Your last decision is more than ${Math.round(windowMs / 60_000)} minutes old; it can no longer be undone.`,
+        );
+      const later = tx
+        .select({ id: reviews.id })
+        .from(reviews)
+        .where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id)))
+        .limit(1)
+        .get();
+      if (later)
+        throw new AppError(
+          'conflict',
+          'Someone reviewed this item again after you; your decision can no longer be undone.',
+        );
 
-      const item = tx.select({ importLabel: items.importLabel, evalRole: items.evalRole }).from(items).where(eq(items.id, target.itemId)).get();
+      const item = tx
+        .select({ importLabel: items.importLabel, evalRole: items.evalRole })
+        .from(items)
+        .where(eq(items.id, target.itemId))
+        .get();
       const restored =
         item?.importLabel != null
           ? { currentLabel: item.importLabel, labelSource: 'import' as const }
@@ -77,18 +129,42 @@ export function undoLastReview(db: Db, input: { actor: Actor | null; clientId: s
           : tx
               .update(items)
               .set({ ...restored, status: 'needs_review' })
-              .where(and(eq(items.id, target.itemId), eq(items.status, 'reviewed'), eq(items.labelSource, 'human'), eq(items.currentLabel, target.chosenLabel ?? -1)))
+              .where(
+                and(
+                  eq(items.id, target.itemId),
+                  eq(items.status, 'reviewed'),
+                  eq(items.labelSource, 'human'),
+                  eq(items.currentLabel, target.chosenLabel ?? -1),
+                ),
+              )
               .run().changes;
-      if (reverted === 0) throw new AppError('conflict', 'This item changed after your decision; it can no longer be undone.');
+      if (reverted === 0)
+        throw new AppError('conflict', 'This item changed after your decision; it can no longer be undone.');
       const leased = tx
         .insert(leases)
         .values({ itemId: target.itemId, reviewerId: actor.userId, expiresAt })
-        .onConflictDoUpdate({ target: leases.itemId, set: { reviewerId: actor.userId, expiresAt }, setWhere: lte(leases.expiresAt, new Date(now)) })
+        .onConflictDoUpdate({
+          target: leases.itemId,
+          set: { reviewerId: actor.userId, expiresAt },
+          setWhere: lte(leases.expiresAt, new Date(now)),
+        })
         .run().changes;
-      if (leased === 0) throw new AppError('conflict', 'Someone else holds this item now; your decision can no longer be undone.');
+      if (leased === 0)
+        throw new AppError('conflict', 'Someone else holds this item now; your decision can no longer be undone.');
       const undo = tx
         .insert(reviews)
-        .values({ itemId: target.itemId, reviewerId: actor.userId, modelVersionId: target.modelVersionId, modelLabel: target.modelLabel, chosenLabel: null, action: 'undo', durationMs: 0, clientId, revertsReviewId: target.id, createdAt: new Date(now) })
+        .values({
+          itemId: target.itemId,
+          reviewerId: actor.userId,
+          modelVersionId: target.modelVersionId,
+          modelLabel: target.modelLabel,
+          chosenLabel: null,
+          action: 'undo',
+          durationMs: 0,
+          clientId,
+          revertsReviewId: target.id,
+          createdAt: new Date(now),
+        })
         .returning()
         .get();
       return { undo, undone: target, itemId: target.itemId, leaseExpiresAt: expiresAt, replayed: false };

@@ -65,7 +65,11 @@ export function withThreshold(rules: RoutingRules, threshold: number): RoutingRu
   return { ...rules, threshold };
 }
 
-export function holdoutFigures(rows: readonly HoldoutPrediction[], rules: RoutingRules, reviewerAccuracy: number): HoldoutFigures {
+export function holdoutFigures(
+  rows: readonly HoldoutPrediction[],
+  rules: RoutingRules,
+  reviewerAccuracy: number,
+): HoldoutFigures {
   let above = 0;
   let correct = 0;
   for (const row of rows) {
@@ -75,7 +79,15 @@ export function holdoutFigures(rows: readonly HoldoutPrediction[], rules: Routin
     }
   }
   const n = rows.length;
-  if (n === 0) return { items: 0, aboveThreshold: 0, correctAboveThreshold: 0, reviewShare: null, autoAccuracy: null, catalogueAccuracy: null };
+  if (n === 0)
+    return {
+      items: 0,
+      aboveThreshold: 0,
+      correctAboveThreshold: 0,
+      reviewShare: null,
+      autoAccuracy: null,
+      catalogueAccuracy: null,
+    };
   // The audit sample is a random share of would-be-auto-accepted items: in expectation
   // auditRate of them are reviewed rather than shipped.
   const shipped = (above / n) * (1 - rules.auditRate);
@@ -90,7 +102,11 @@ export function holdoutFigures(rows: readonly HoldoutPrediction[], rules: Routin
   };
 }
 
-export function catalogueFigures(rows: readonly RoutableItem[], rules: RoutingRules, secondsPerDecision: number): CatalogueFigures {
+export function catalogueFigures(
+  rows: readonly RoutableItem[],
+  rules: RoutingRules,
+  secondsPerDecision: number,
+): CatalogueFigures {
   let toReview = 0;
   let entered = 0;
   let left = 0;
@@ -104,7 +120,14 @@ export function catalogueFigures(rows: readonly RoutableItem[], rules: RoutingRu
       else left++;
     }
   }
-  return { routable: rows.length, toReview, entered, left, reviewerHours: (toReview * secondsPerDecision) / 3600, extraReviewerHours: ((entered - left) * secondsPerDecision) / 3600 };
+  return {
+    routable: rows.length,
+    toReview,
+    entered,
+    left,
+    reviewerHours: (toReview * secondsPerDecision) / 3600,
+    extraReviewerHours: ((entered - left) * secondsPerDecision) / 3600,
+  };
 }
 
 /** The grid plus the current threshold, ascending, without duplicates. */
@@ -112,10 +135,21 @@ export function projectionThresholds(current: number): number[] {
   return [...new Set([...THRESHOLD_GRID, current])].sort((a, b) => a - b);
 }
 
-export function projectPoints(input: { holdout: readonly HoldoutPrediction[]; routable: readonly RoutableItem[]; rules: RoutingRules; thresholds: readonly number[]; reviewerAccuracy: number; secondsPerDecision: number }): ProjectionPoint[] {
+export function projectPoints(input: {
+  holdout: readonly HoldoutPrediction[];
+  routable: readonly RoutableItem[];
+  rules: RoutingRules;
+  thresholds: readonly number[];
+  reviewerAccuracy: number;
+  secondsPerDecision: number;
+}): ProjectionPoint[] {
   return input.thresholds.map((threshold) => {
     const rules = withThreshold(input.rules, threshold);
-    return { threshold, holdout: holdoutFigures(input.holdout, rules, input.reviewerAccuracy), catalogue: catalogueFigures(input.routable, rules, input.secondsPerDecision) };
+    return {
+      threshold,
+      holdout: holdoutFigures(input.holdout, rules, input.reviewerAccuracy),
+      catalogue: catalogueFigures(input.routable, rules, input.secondsPerDecision),
+    };
   });
 }
 
@@ -125,7 +159,10 @@ export function projectPoints(input: { holdout: readonly HoldoutPrediction[]; ro
  * correct item before a wrong one), so this is a scan from the bottom, not a bisection, and a
  * higher threshold may miss the target again. Null when no grid threshold reaches it.
  */
-export function lowestThresholdMeeting(points: readonly Pick<ProjectionPoint, 'threshold' | 'holdout'>[], targetAccuracy: number): Pick<ProjectionPoint, 'threshold' | 'holdout'> | null {
+export function lowestThresholdMeeting(
+  points: readonly Pick<ProjectionPoint, 'threshold' | 'holdout'>[],
+  targetAccuracy: number,
+): Pick<ProjectionPoint, 'threshold' | 'holdout'> | null {
   const ascending = [...points].sort((a, b) => a.threshold - b.threshold);
   for (const point of ascending) {
     const { aboveThreshold, correctAboveThreshold } = point.holdout;

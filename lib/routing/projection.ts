@@ -6,7 +6,13 @@ import { findActiveModel } from '@/lib/models/active';
 import { median } from '@/lib/review/reviewer-stats';
 import { getRoutingRules, type RoutingRules } from '@/lib/routing/rules';
 import { wilsonInterval, type WilsonInterval } from '@/lib/stats/wilson';
-import { projectionThresholds, projectPoints, type HoldoutPrediction, type ProjectionPoint, type RoutableItem } from './projection-figures';
+import {
+  projectionThresholds,
+  projectPoints,
+  type HoldoutPrediction,
+  type ProjectionPoint,
+  type RoutableItem,
+} from './projection-figures';
 
 type Reader = Pick<Db, 'select'>;
 
@@ -50,7 +56,14 @@ export interface ThresholdProjection {
   /** A sentence on projected versus observed, for the page. */
   comparison: string;
   /** Which data each figure comes from, in words. */
-  sources: { reviewShare: string; autoAccuracy: string; catalogueAccuracy: string; queue: string; reviewerHours: string; observed: string };
+  sources: {
+    reviewShare: string;
+    autoAccuracy: string;
+    catalogueAccuracy: string;
+    queue: string;
+    reviewerHours: string;
+    observed: string;
+  };
   /** Why there is nothing to project, when that is the case. */
   unavailable: string | null;
 }
@@ -59,25 +72,46 @@ const notUndone = sql`not exists (select 1 from ${reviews} u where u.reverts_rev
 const isDecision = inArray(reviews.action, ['confirm', 'correct']);
 
 /** The active model's stored predictions on the catalogue's holdout items, with their trusted labels. */
-export function readHoldoutPredictions(db: Reader, input: { catalogueId: number; modelVersionId: number }): { rows: HoldoutPrediction[]; missing: number } {
+export function readHoldoutPredictions(
+  db: Reader,
+  input: { catalogueId: number; modelVersionId: number },
+): { rows: HoldoutPrediction[]; missing: number } {
   const all = db
-    .select({ predictedClass: predictions.predictedClass, confidence: predictions.confidence, label: items.importLabel })
+    .select({
+      predictedClass: predictions.predictedClass,
+      confidence: predictions.confidence,
+      label: items.importLabel,
+    })
     .from(items)
     .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
     .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel)))
     .all();
   const rows: HoldoutPrediction[] = [];
-  for (const row of all) if (row.predictedClass !== null && row.confidence !== null && row.label !== null) rows.push({ predictedClass: row.predictedClass, confidence: row.confidence, label: row.label });
+  for (const row of all)
+    if (row.predictedClass !== null && row.confidence !== null && row.label !== null)
+      rows.push({ predictedClass: row.predictedClass, confidence: row.confidence, label: row.label });
   return { rows, missing: all.length - rows.length };
 }
 
 /** Items the threshold decides, as lib/settings re-routes them, with the active model's prediction. */
 function readRoutableItems(db: Reader, input: { catalogueId: number; modelVersionId: number }): RoutableItem[] {
   return db
-    .select({ itemId: items.id, predictedClass: predictions.predictedClass, confidence: predictions.confidence, status: items.status })
+    .select({
+      itemId: items.id,
+      predictedClass: predictions.predictedClass,
+      confidence: predictions.confidence,
+      status: items.status,
+    })
     .from(items)
     .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
-    .where(and(eq(items.catalogueId, input.catalogueId), inArray(items.status, ['auto_accepted', 'needs_review']), eq(items.labelSource, 'model'), isNull(items.evalRole)))
+    .where(
+      and(
+        eq(items.catalogueId, input.catalogueId),
+        inArray(items.status, ['auto_accepted', 'needs_review']),
+        eq(items.labelSource, 'model'),
+        isNull(items.evalRole),
+      ),
+    )
     .all() as RoutableItem[];
 }
 
@@ -93,12 +127,21 @@ export function measureReviewerAccuracy(db: Reader, catalogueId: number): { corr
 }
 
 /** Median seconds per decision over the catalogue's latest decisions (skip and unsure count: they cost time too). */
-export function measureSecondsPerDecision(db: Reader, catalogueId: number): { seconds: number | null; decisions: number } {
+export function measureSecondsPerDecision(
+  db: Reader,
+  catalogueId: number,
+): { seconds: number | null; decisions: number } {
   const durations = db
     .select({ ms: reviews.durationMs })
     .from(reviews)
     .innerJoin(items, eq(items.id, reviews.itemId))
-    .where(and(eq(items.catalogueId, catalogueId), inArray(reviews.action, ['confirm', 'correct', 'skip', 'unsure']), notUndone))
+    .where(
+      and(
+        eq(items.catalogueId, catalogueId),
+        inArray(reviews.action, ['confirm', 'correct', 'skip', 'unsure']),
+        notUndone,
+      ),
+    )
     .orderBy(desc(reviews.id))
     .limit(RECENT_DECISIONS)
     .all()
@@ -112,12 +155,29 @@ export function measureSecondsPerDecision(db: Reader, catalogueId: number): { se
  * auto-accepted items routed to review at random, so reviewers' confirmations and corrections
  * of them measure what the system ships without bias. The latest standing decision per item.
  */
-export function measureAuditAccuracy(db: Reader, input: { catalogueId: number; modelVersionId: number }): { correct: number; total: number } {
+export function measureAuditAccuracy(
+  db: Reader,
+  input: { catalogueId: number; modelVersionId: number },
+): { correct: number; total: number } {
   const rows = db
-    .select({ id: reviews.id, itemId: reviews.itemId, modelLabel: reviews.modelLabel, chosenLabel: reviews.chosenLabel })
+    .select({
+      id: reviews.id,
+      itemId: reviews.itemId,
+      modelLabel: reviews.modelLabel,
+      chosenLabel: reviews.chosenLabel,
+    })
     .from(reviews)
     .innerJoin(items, eq(items.id, reviews.itemId))
-    .where(and(eq(items.catalogueId, input.catalogueId), eq(items.routingReason, 'audit'), isNull(items.evalRole), eq(reviews.modelVersionId, input.modelVersionId), isDecision, notUndone))
+    .where(
+      and(
+        eq(items.catalogueId, input.catalogueId),
+        eq(items.routingReason, 'audit'),
+        isNull(items.evalRole),
+        eq(reviews.modelVersionId, input.modelVersionId),
+        isDecision,
+        notUndone,
+      ),
+    )
     .all();
   const latest = new Map<number, (typeof rows)[number]>();
   for (const row of rows) if ((latest.get(row.itemId)?.id ?? -1) < row.id) latest.set(row.itemId, row);
@@ -134,7 +194,8 @@ function compare(observed: ObservedAudit | null): string {
   if (!observed) return 'No audit sample yet: no audited item of the active model has been reviewed.';
   const { interval, projected, outside } = observed;
   const measured = `The audit sample measures ${percent(interval.estimate)} (95% interval ${percent(interval.low)}–${percent(interval.high)}, ${interval.successes} of ${interval.trials} right)`;
-  if (projected === null || outside === null) return `${measured}; there is no projection at the current setting to compare it with.`;
+  if (projected === null || outside === null)
+    return `${measured}; there is no projection at the current setting to compare it with.`;
   return outside
     ? `${measured}: the projection of ${percent(projected)} falls outside it, so held-out data does not describe what the catalogue ships (a drift in the items, or calibration off).`
     : `${measured}: the projection of ${percent(projected)} lies inside it.`;
@@ -144,7 +205,10 @@ function compare(observed: ObservedAudit | null): string {
  * What each threshold would cost and buy, from the active model's predictions on the holdout
  * (never its training data), for the catalogue as it is now. See the README, "Threshold projection".
  */
-export function projectThresholds(db: Db, input: { catalogueId: number; reviewerAccuracy?: number }): ThresholdProjection {
+export function projectThresholds(
+  db: Db,
+  input: { catalogueId: number; reviewerAccuracy?: number },
+): ThresholdProjection {
   const { catalogueId } = input;
   const rules = getRoutingRules(db, catalogueId);
   const model = findActiveModel(db, catalogueId);
@@ -156,17 +220,37 @@ export function projectThresholds(db: Db, input: { catalogueId: number; reviewer
         ? { value: gold.correct / gold.total, source: 'gold', decisions: gold.total }
         : { value: ASSUMED_REVIEWER_ACCURACY, source: 'assumed', decisions: 0 };
   const timing = measureSecondsPerDecision(db, catalogueId);
-  const secondsPerDecision: MeasuredFigure = timing.seconds !== null ? { value: timing.seconds, source: 'reviews', decisions: timing.decisions } : { value: ASSUMED_SECONDS_PER_DECISION, source: 'assumed', decisions: 0 };
+  const secondsPerDecision: MeasuredFigure =
+    timing.seconds !== null
+      ? { value: timing.seconds, source: 'reviews', decisions: timing.decisions }
+      : { value: ASSUMED_SECONDS_PER_DECISION, source: 'assumed', decisions: 0 };
 
-  const holdout = model ? readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id }) : { rows: [], missing: 0 };
+  const holdout = model
+    ? readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id })
+    : { rows: [], missing: 0 };
   const routable = model ? readRoutableItems(db, { catalogueId, modelVersionId: model.id }) : [];
-  const points = model ? projectPoints({ holdout: holdout.rows, routable, rules, thresholds: projectionThresholds(rules.threshold), reviewerAccuracy: reviewerAccuracy.value, secondsPerDecision: secondsPerDecision.value }) : [];
+  const points = model
+    ? projectPoints({
+        holdout: holdout.rows,
+        routable,
+        rules,
+        thresholds: projectionThresholds(rules.threshold),
+        reviewerAccuracy: reviewerAccuracy.value,
+        secondsPerDecision: secondsPerDecision.value,
+      })
+    : [];
   const current = points.find((point) => point.threshold === rules.threshold) ?? null;
 
   const audit = model ? measureAuditAccuracy(db, { catalogueId, modelVersionId: model.id }) : { correct: 0, total: 0 };
   const interval = wilsonInterval(audit.correct, audit.total);
   const projected = current?.holdout.autoAccuracy ?? null;
-  const observed: ObservedAudit | null = interval ? { interval, projected, outside: projected === null ? null : projected < interval.low || projected > interval.high } : null;
+  const observed: ObservedAudit | null = interval
+    ? {
+        interval,
+        projected,
+        outside: projected === null ? null : projected < interval.low || projected > interval.high,
+      }
+    : null;
 
   const unavailable = !model
     ? 'This catalogue has no active model yet.'
@@ -196,12 +280,14 @@ export function projectThresholds(db: Db, input: { catalogueId: number; reviewer
       reviewShare: `holdout: the active model's stored predictions on ${holdout.rows.length.toLocaleString('en')} held-out items, plus the audit rate's expected share of the rest`,
       autoAccuracy: 'holdout: correct predictions among held-out items at or above their threshold',
       catalogueAccuracy: `holdout for the shipped share, ${reviewerWords} for the reviewed share`,
-      queue: "the catalogue: its model-labelled items scored by the active model, routed by the same rule as a save (items a reviewer holds when saving stay put)",
+      queue:
+        'the catalogue: its model-labelled items scored by the active model, routed by the same rule as a save (items a reviewer holds when saving stay put)',
       reviewerHours:
         secondsPerDecision.source === 'reviews'
           ? `items to review x the median ${secondsPerDecision.value.toFixed(1)} s per decision over the latest ${timing.decisions.toLocaleString('en')} reviews`
           : `items to review x an assumed ${secondsPerDecision.value} s per decision (no reviews yet)`,
-      observed: "the audit sample: reviewers' decisions on randomly chosen would-be-auto-accepted items of the active model",
+      observed:
+        "the audit sample: reviewers' decisions on randomly chosen would-be-auto-accepted items of the active model",
     },
     unavailable,
   };

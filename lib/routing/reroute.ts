@@ -27,15 +27,34 @@ type Routed = Extract<RoutingReason, 'confidence' | 'audit'> | null;
  * Items a reviewer holds on a live lease stay as they are, so no open item vanishes from under
  * anyone.
  */
-export function rerouteCatalogue(tx: Tx, input: { catalogueId: number; rules: RoutingRules; now: Date }): RerouteResult {
+export function rerouteCatalogue(
+  tx: Tx,
+  input: { catalogueId: number; rules: RoutingRules; now: Date },
+): RerouteResult {
   const { catalogueId, rules, now } = input;
   const result: RerouteResult = { entered: 0, left: 0, held: 0 };
-  const model = tx.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get();
+  const model = tx
+    .select({ id: modelVersions.id })
+    .from(modelVersions)
+    .where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active')))
+    .get();
   if (!model) return result;
   const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
-  const routable = and(eq(items.catalogueId, catalogueId), inArray(items.status, ['auto_accepted', 'needs_review']), eq(items.labelSource, 'model'), isNull(items.evalRole));
+  const routable = and(
+    eq(items.catalogueId, catalogueId),
+    inArray(items.status, ['auto_accepted', 'needs_review']),
+    eq(items.labelSource, 'model'),
+    isNull(items.evalRole),
+  );
   const rows = tx
-    .select({ id: items.id, status: items.status, reason: items.routingReason, predictedClass: predictions.predictedClass, confidence: predictions.confidence, held: leases.itemId })
+    .select({
+      id: items.id,
+      status: items.status,
+      reason: items.routingReason,
+      predictedClass: predictions.predictedClass,
+      confidence: predictions.confidence,
+      held: leases.itemId,
+    })
     .from(items)
     .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
     .leftJoin(leases, and(eq(leases.itemId, items.id), gt(leases.expiresAt, now)))
@@ -65,7 +84,14 @@ export function rerouteCatalogue(tx: Tx, input: { catalogueId: number; rules: Ro
       changed += tx
         .update(items)
         .set({ status: to.status, routingReason: to.reason satisfies Routed })
-        .where(and(inArray(items.id, ids.slice(start, start + ID_CHUNK)), routable, eq(items.status, from), notInArray(items.id, liveLeases)))
+        .where(
+          and(
+            inArray(items.id, ids.slice(start, start + ID_CHUNK)),
+            routable,
+            eq(items.status, from),
+            notInArray(items.id, liveLeases),
+          ),
+        )
         .run().changes;
     }
     if (from === 'auto_accepted' && to.status === 'needs_review') result.entered += changed;
@@ -80,7 +106,9 @@ export function countWaitingAudits(tx: Pick<Db, 'select'>, catalogueId: number):
     tx
       .select({ n: sql<number>`count(*)` })
       .from(items)
-      .where(and(eq(items.catalogueId, catalogueId), eq(items.routingReason, 'audit'), eq(items.status, 'needs_review')))
+      .where(
+        and(eq(items.catalogueId, catalogueId), eq(items.routingReason, 'audit'), eq(items.status, 'needs_review')),
+      )
       .get()?.n ?? 0
   );
 }

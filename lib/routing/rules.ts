@@ -27,7 +27,10 @@ export interface RouteDecision {
 }
 
 /** The threshold that applies to an item the model put in `predictedClass`. */
-export function thresholdFor(predictedClass: number, rules: Pick<RoutingRules, 'threshold' | 'perClassThresholds'>): number {
+export function thresholdFor(
+  predictedClass: number,
+  rules: Pick<RoutingRules, 'threshold' | 'perClassThresholds'>,
+): number {
   return rules.perClassThresholds[String(predictedClass)] ?? rules.threshold;
 }
 
@@ -54,9 +57,14 @@ export function auditDraw(itemId: number, seed: number): number {
  * sample, which goes to review anyway so that reviews measure what the system ships without
  * bias. Below the threshold it goes to review for its confidence; the audit draw does not matter.
  */
-export function routeItem(item: { itemId: number; predictedClass: number; confidence: number }, rules: RoutingRules): RouteDecision {
-  if (routeByConfidence(item.confidence, thresholdFor(item.predictedClass, rules)) === 'needs_review') return { status: 'needs_review', reason: 'confidence' };
-  if (rules.auditRate > 0 && auditDraw(item.itemId, rules.auditSeed) < rules.auditRate) return { status: 'needs_review', reason: 'audit' };
+export function routeItem(
+  item: { itemId: number; predictedClass: number; confidence: number },
+  rules: RoutingRules,
+): RouteDecision {
+  if (routeByConfidence(item.confidence, thresholdFor(item.predictedClass, rules)) === 'needs_review')
+    return { status: 'needs_review', reason: 'confidence' };
+  if (rules.auditRate > 0 && auditDraw(item.itemId, rules.auditSeed) < rules.auditRate)
+    return { status: 'needs_review', reason: 'audit' };
   return { status: 'auto_accepted', reason: null };
 }
 
@@ -64,14 +72,23 @@ export function routeItem(item: { itemId: number; predictedClass: number; confid
  * An item that came with a label keeps it: accepted when the model agrees, otherwise to review
  * (a likely label error). Neither confidence nor the audit sample applies.
  */
-export function routeImportLabel(currentLabel: number | null, predictedClass: number): { status: RouteDecision['status']; reason: 'disagreement' | null } {
-  return currentLabel === predictedClass ? { status: 'auto_accepted', reason: null } : { status: 'needs_review', reason: 'disagreement' };
+export function routeImportLabel(
+  currentLabel: number | null,
+  predictedClass: number,
+): { status: RouteDecision['status']; reason: 'disagreement' | null } {
+  return currentLabel === predictedClass
+    ? { status: 'auto_accepted', reason: null }
+    : { status: 'needs_review', reason: 'disagreement' };
 }
 
 /** The catalogue's routing rules: its settings row, or the defaults when it has none. */
 export function getRoutingRules(db: Reader, catalogueId: number): RoutingRules {
   const row = db
-    .select({ threshold: settings.threshold, perClassThresholds: settings.perClassThresholds, auditRate: settings.auditRate })
+    .select({
+      threshold: settings.threshold,
+      perClassThresholds: settings.perClassThresholds,
+      auditRate: settings.auditRate,
+    })
     .from(settings)
     .where(eq(settings.catalogueId, catalogueId))
     .get();

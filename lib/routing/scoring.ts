@@ -43,16 +43,36 @@ export interface ScoreResult {
  * never overwritten; an item that came with a label keeps it and goes to review only when
  * the model disagrees (a likely label error), otherwise it is accepted.
  */
-export async function scoreUnscoredItems(db: Db, options: { catalogueId: number; onProgress?: (done: number, total: number) => void }): Promise<ScoreResult> {
+export async function scoreUnscoredItems(
+  db: Db,
+  options: { catalogueId: number; onProgress?: (done: number, total: number) => void },
+): Promise<ScoreResult> {
   const model = requireActiveModel(db, options.catalogueId);
   const classifier = await getClassifier(model);
   const notHuman = or(isNull(items.labelSource), ne(items.labelSource, 'human'));
   const unscored = and(eq(items.catalogueId, options.catalogueId), eq(items.status, 'unscored'), notHuman);
-  const total = db.select({ n: sql<number>`count(*)` }).from(items).where(unscored).get()?.n ?? 0;
+  const total =
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(items)
+      .where(unscored)
+      .get()?.n ?? 0;
   const result: ScoreResult = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id, gold: 0 };
   let afterId = 0;
   for (;;) {
-    const page = db.select({ id: items.id, pixels: items.pixels, labelSource: items.labelSource, currentLabel: items.currentLabel, evalRole: items.evalRole }).from(items).where(and(unscored, gt(items.id, afterId))).orderBy(asc(items.id)).limit(PAGE).all();
+    const page = db
+      .select({
+        id: items.id,
+        pixels: items.pixels,
+        labelSource: items.labelSource,
+        currentLabel: items.currentLabel,
+        evalRole: items.evalRole,
+      })
+      .from(items)
+      .where(and(unscored, gt(items.id, afterId)))
+      .orderBy(asc(items.id))
+      .limit(PAGE)
+      .all();
     if (page.length === 0) break;
     afterId = page.at(-1)!.id;
     const pixels = new Uint8Array(page.length * 784);
@@ -66,43 +86,84 @@ export async function scoreUnscoredItems(db: Db, options: { catalogueId: number;
     const k = classifier.meta.classNames.length;
     const predicted = toPredictions(softmaxRows(logits, k, model.temperature), k);
     for (let start = 0; start < page.length; start += WRITE_BATCH) {
-      writeScores(db, { modelVersionId: model.id, catalogueId: options.catalogueId, batch: page.slice(start, start + WRITE_BATCH), predicted: predicted.slice(start, start + WRITE_BATCH), result });
+      writeScores(db, {
+        modelVersionId: model.id,
+        catalogueId: options.catalogueId,
+        batch: page.slice(start, start + WRITE_BATCH),
+        predicted: predicted.slice(start, start + WRITE_BATCH),
+        result,
+      });
     }
     options.onProgress?.(result.scored + result.gold, total);
   }
   return result;
 }
 
-function writeScores(db: Db, input: { modelVersionId: number; catalogueId: number; batch: { id: number; labelSource: string | null; currentLabel: number | null; evalRole: string | null }[]; predicted: Prediction[]; result: ScoreResult }): void {
+function writeScores(
+  db: Db,
+  input: {
+    modelVersionId: number;
+    catalogueId: number;
+    batch: { id: number; labelSource: string | null; currentLabel: number | null; evalRole: string | null }[];
+    predicted: Prediction[];
+    result: ScoreResult;
+  },
+): void {
   const { batch, predicted, result, modelVersionId } = input;
-  db.transaction((tx) => {
-    // Read inside the write's own immediate transaction: a threshold change either commits
-    // before this batch (and is read here) or after it (and re-routes what this batch wrote).
-    const rules = getRoutingRules(tx, input.catalogueId);
-    batch.forEach((item, i) => {
-      const p = predicted[i]!;
-      tx.insert(predictions)
-        .values({ itemId: item.id, modelVersionId, probs: Array.from(p.probs, (v) => Number(v.toFixed(6))), predictedClass: p.predictedClass, confidence: p.confidence, margin: p.margin })
-        .onConflictDoNothing()
-        .run();
-      if (item.evalRole === 'gold') {
-        // Gold items keep their known label and stay out of routing: the prediction is only
-        // what a reviewer is shown when one is mixed into the queue.
-        result.gold += tx.update(items).set({ status: 'reviewed' }).where(and(eq(items.id, item.id), eq(items.status, 'unscored'), eq(items.evalRole, 'gold'))).run().changes;
-        return;
-      }
-      const fromImport = item.labelSource === 'import';
-      const { status, reason } = fromImport ? routeImportLabel(item.currentLabel, p.predictedClass) : routeItem({ itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence }, rules);
-      const changed = tx
-        .update(items)
-        .set(fromImport ? { status, routingReason: reason } : { status, routingReason: reason, currentLabel: p.predictedClass, labelSource: 'model' })
-        // Only items still unscored and not labelled by a human: the condition is the write's own.
-        .where(and(eq(items.id, item.id), eq(items.status, 'unscored'), or(isNull(items.labelSource), ne(items.labelSource, 'human'))))
-        .run().changes;
-      if (changed === 0) return;
-      result.scored++;
-      if (status === 'auto_accepted') result.autoAccepted++;
-      else result.needsReview++;
-    });
-  }, { behavior: 'immediate' });
+  db.transaction(
+    (tx) => {
+      // Read inside the write's own immediate transaction: a threshold change either commits
+      // before this batch (and is read here) or after it (and re-routes what this batch wrote).
+      const rules = getRoutingRules(tx, input.catalogueId);
+      batch.forEach((item, i) => {
+        const p = predicted[i]!;
+        tx.insert(predictions)
+          .values({
+            itemId: item.id,
+            modelVersionId,
+            probs: Array.from(p.probs, (v) => Number(v.toFixed(6))),
+            predictedClass: p.predictedClass,
+            confidence: p.confidence,
+            margin: p.margin,
+          })
+          .onConflictDoNothing()
+          .run();
+        if (item.evalRole === 'gold') {
+          // Gold items keep their known label and stay out of routing: the prediction is only
+          // what a reviewer is shown when one is mixed into the queue.
+          result.gold += tx
+            .update(items)
+            .set({ status: 'reviewed' })
+            .where(and(eq(items.id, item.id), eq(items.status, 'unscored'), eq(items.evalRole, 'gold')))
+            .run().changes;
+          return;
+        }
+        const fromImport = item.labelSource === 'import';
+        const { status, reason } = fromImport
+          ? routeImportLabel(item.currentLabel, p.predictedClass)
+          : routeItem({ itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence }, rules);
+        const changed = tx
+          .update(items)
+          .set(
+            fromImport
+              ? { status, routingReason: reason }
+              : { status, routingReason: reason, currentLabel: p.predictedClass, labelSource: 'model' },
+          )
+          // Only items still unscored and not labelled by a human: the condition is the write's own.
+          .where(
+            and(
+              eq(items.id, item.id),
+              eq(items.status, 'unscored'),
+              or(isNull(items.labelSource), ne(items.labelSource, 'human')),
+            ),
+          )
+          .run().changes;
+        if (changed === 0) return;
+        result.scored++;
+        if (status === 'auto_accepted') result.autoAccepted++;
+        else result.needsReview++;
+      });
+    },
+    { behavior: 'immediate' },
+  );
 }

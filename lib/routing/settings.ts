@@ -26,7 +26,10 @@ const SetThresholdInput = z.object({
  * default when it has none. Scoring and re-routing both read it here, so they never disagree.
  */
 export function getThreshold(db: Reader, catalogueId: number): number {
-  return db.select({ threshold: settings.threshold }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()?.threshold ?? DEFAULT_THRESHOLD;
+  return (
+    db.select({ threshold: settings.threshold }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()
+      ?.threshold ?? DEFAULT_THRESHOLD
+  );
 }
 
 export interface SetThresholdResult {
@@ -45,11 +48,21 @@ export interface SetThresholdResult {
  * Changes a catalogue's global threshold (see `setRoutingRules`, which this calls): the
  * settings row, the history row and every status change commit together or not at all.
  */
-export function setThreshold(db: Db, input: { actor: Actor | null; catalogueId: number; threshold: number; now?: number }): SetThresholdResult {
+export function setThreshold(
+  db: Db,
+  input: { actor: Actor | null; catalogueId: number; threshold: number; now?: number },
+): SetThresholdResult {
   const actor = requirePermission(input.actor, 'settings.write');
   const { catalogueId, threshold, now } = parseInput(SetThresholdInput, input);
   const result = setRoutingRules(db, { actor, catalogueId, now, threshold });
-  return { catalogueId, oldThreshold: result.old.threshold, threshold: result.new.threshold, entered: result.entered, left: result.left, held: result.held };
+  return {
+    catalogueId,
+    oldThreshold: result.old.threshold,
+    threshold: result.new.threshold,
+    entered: result.entered,
+    left: result.left,
+    held: result.held,
+  };
 }
 
 const RATE_MESSAGE = 'must be a share between 0 and 0.5, e.g. 0.02 for 2%';
@@ -60,7 +73,9 @@ export const RoutingRulesPatch = z.object(
   {
     threshold: ThresholdSchema.optional(),
     /** The whole override map: a class left out has no override (the global threshold applies). */
-    perClassThresholds: z.record(z.string(), ThresholdSchema, { error: 'must map class indexes to thresholds, e.g. {"6": 0.97}' }).optional(),
+    perClassThresholds: z
+      .record(z.string(), ThresholdSchema, { error: 'must map class indexes to thresholds, e.g. {"6": 0.97}' })
+      .optional(),
     auditRate: RateSchema.optional(),
     goldRate: RateSchema.optional(),
   },
@@ -82,7 +97,9 @@ export const ROUTING_FIELDS = ['threshold', 'perClassThresholds', 'auditRate', '
 export type RoutingField = (typeof ROUTING_FIELDS)[number];
 
 export function getRoutingSettings(db: Reader, catalogueId: number): RoutingSettings {
-  const goldRate = db.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()?.goldRate ?? DEFAULT_GOLD_RATE;
+  const goldRate =
+    db.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()
+      ?.goldRate ?? DEFAULT_GOLD_RATE;
   return { ...getRoutingRules(db, catalogueId), goldRate };
 }
 
@@ -112,18 +129,33 @@ function sortedOverrides(map: Record<string, number>): Record<string, number> {
  * status change commit together or not at all. Which items move is `rerouteCatalogue`'s rule:
  * held items, human and import labels and evaluation items stay as they are.
  */
-export function setRoutingRules(db: Db, input: RoutingRulesPatch & { actor: Actor | null; catalogueId: number; now?: number }): SetRoutingRulesResult {
+export function setRoutingRules(
+  db: Db,
+  input: RoutingRulesPatch & { actor: Actor | null; catalogueId: number; now?: number },
+): SetRoutingRulesResult {
   const actor = requirePermission(input.actor, 'settings.write');
   const { catalogueId, now: nowMs, ...patch } = parseInput(SetRoutingRulesInput, { ...input, actor: undefined });
   const now = new Date(nowMs ?? Date.now());
   return db.transaction(
     (tx) => {
-      const catalogue = tx.select({ id: catalogues.id, classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, catalogueId)).get();
+      const catalogue = tx
+        .select({ id: catalogues.id, classNames: catalogues.classNames })
+        .from(catalogues)
+        .where(eq(catalogues.id, catalogueId))
+        .get();
       if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
       const classCount = catalogue.classNames.length;
       for (const key of Object.keys(patch.perClassThresholds ?? {})) {
-        if (!/^(0|[1-9][0-9]*)$/.test(key)) throw new AppError('bad_input', `perClassThresholds: "${key}" is not a class index; name a class by its index, e.g. 6.`);
-        if (Number(key) >= classCount) throw new AppError('bad_input', `perClassThresholds: class ${key} is not one of this catalogue's classes (0-${classCount - 1}).`);
+        if (!/^(0|[1-9][0-9]*)$/.test(key))
+          throw new AppError(
+            'bad_input',
+            `perClassThresholds: "${key}" is not a class index; name a class by its index, e.g. 6.`,
+          );
+        if (Number(key) >= classCount)
+          throw new AppError(
+            'bad_input',
+            `perClassThresholds: class ${key} is not one of this catalogue's classes (0-${classCount - 1}).`,
+          );
       }
       const old = getRoutingSettings(tx, catalogueId);
       const next: RoutingSettings = {
@@ -132,23 +164,47 @@ export function setRoutingRules(db: Db, input: RoutingRulesPatch & { actor: Acto
         perClassThresholds: sortedOverrides(patch.perClassThresholds ?? old.perClassThresholds),
       };
       const changed = ROUTING_FIELDS.filter((field) => !sameValue(sortedOrSelf(old[field]), next[field]));
-      const result: SetRoutingRulesResult = { catalogueId, old, new: next, changed, entered: 0, left: 0, held: 0, auditWaiting: 0 };
+      const result: SetRoutingRulesResult = {
+        catalogueId,
+        old,
+        new: next,
+        changed,
+        entered: 0,
+        left: 0,
+        held: 0,
+        auditWaiting: 0,
+      };
       if (changed.length === 0) {
         result.auditWaiting = countWaitingAudits(tx, catalogueId);
         return result;
       }
-      const values = { threshold: next.threshold, perClassThresholds: next.perClassThresholds, auditRate: next.auditRate, goldRate: next.goldRate, updatedAt: now, updatedBy: actor.userId };
+      const values = {
+        threshold: next.threshold,
+        perClassThresholds: next.perClassThresholds,
+        auditRate: next.auditRate,
+        goldRate: next.goldRate,
+        updatedAt: now,
+        updatedBy: actor.userId,
+      };
       tx.insert(settings)
         .values({ catalogueId, ...values })
         .onConflictDoUpdate({ target: settings.catalogueId, set: values })
         .run();
       for (const field of changed) {
         tx.insert(settingsChanges)
-          .values({ catalogueId, userId: actor.userId, field, oldValue: JSON.stringify(old[field]), newValue: JSON.stringify(next[field]), createdAt: now })
+          .values({
+            catalogueId,
+            userId: actor.userId,
+            field,
+            oldValue: JSON.stringify(old[field]),
+            newValue: JSON.stringify(next[field]),
+            createdAt: now,
+          })
           .run();
       }
       // The gold rate decides claims, not routing: changing only it moves nothing.
-      if (changed.some((field) => field !== 'goldRate')) Object.assign(result, rerouteCatalogue(tx, { catalogueId, rules: next, now }));
+      if (changed.some((field) => field !== 'goldRate'))
+        Object.assign(result, rerouteCatalogue(tx, { catalogueId, rules: next, now }));
       result.auditWaiting = countWaitingAudits(tx, catalogueId);
       return result;
     },
@@ -176,14 +232,28 @@ export interface RoutingChange {
 export function listRoutingChanges(db: Reader, options: { catalogueId: number; limit?: number }): RoutingChange[] {
   const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
   return db
-    .select({ id: settingsChanges.id, field: settingsChanges.field, oldValue: settingsChanges.oldValue, newValue: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
+    .select({
+      id: settingsChanges.id,
+      field: settingsChanges.field,
+      oldValue: settingsChanges.oldValue,
+      newValue: settingsChanges.newValue,
+      createdAt: settingsChanges.createdAt,
+      userEmail: users.email,
+    })
     .from(settingsChanges)
     .leftJoin(users, eq(users.id, settingsChanges.userId))
-    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), inArray(settingsChanges.field, [...ROUTING_FIELDS])))
+    .where(
+      and(eq(settingsChanges.catalogueId, options.catalogueId), inArray(settingsChanges.field, [...ROUTING_FIELDS])),
+    )
     .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
     .limit(limit)
     .all()
-    .map((row) => ({ ...row, field: row.field as RoutingField, oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue) }));
+    .map((row) => ({
+      ...row,
+      field: row.field as RoutingField,
+      oldValue: parseJson(row.oldValue),
+      newValue: parseJson(row.newValue),
+    }));
 }
 
 function parseJson(json: string | null): unknown {
@@ -208,7 +278,13 @@ export interface ThresholdChange {
 export function listThresholdChanges(db: Db, options: { catalogueId: number; limit?: number }): ThresholdChange[] {
   const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
   return db
-    .select({ id: settingsChanges.id, oldValue: settingsChanges.oldValue, newValue: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
+    .select({
+      id: settingsChanges.id,
+      oldValue: settingsChanges.oldValue,
+      newValue: settingsChanges.newValue,
+      createdAt: settingsChanges.createdAt,
+      userEmail: users.email,
+    })
     .from(settingsChanges)
     .leftJoin(users, eq(users.id, settingsChanges.userId))
     .where(and(eq(settingsChanges.catalogueId, options.catalogueId), eq(settingsChanges.field, 'threshold')))

@@ -7,7 +7,13 @@ import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { getRoutingRules } from '@/lib/routing/rules';
 import { setThreshold, type SetThresholdResult } from '@/lib/routing/settings';
-import { holdoutFigures, lowestThresholdMeeting, THRESHOLD_GRID, withThreshold, type HoldoutFigures } from './projection-figures';
+import {
+  holdoutFigures,
+  lowestThresholdMeeting,
+  THRESHOLD_GRID,
+  withThreshold,
+  type HoldoutFigures,
+} from './projection-figures';
 import { readHoldoutPredictions } from './projection';
 
 type Reader = Pick<Db, 'select'>;
@@ -41,23 +47,43 @@ function percent(value: number): string {
  */
 export function pickThresholdForTarget(db: Reader, input: { catalogueId: number; targetAccuracy: number }): TargetPick {
   const { catalogueId, targetAccuracy } = parseInput(PickInput, input);
-  const model = db.select({ id: modelVersions.id }).from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get();
-  const none = (sentence: string, holdoutItems = 0): TargetPick => ({ targetAccuracy, threshold: null, holdout: null, holdoutItems, sentence });
+  const model = db
+    .select({ id: modelVersions.id })
+    .from(modelVersions)
+    .where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active')))
+    .get();
+  const none = (sentence: string, holdoutItems = 0): TargetPick => ({
+    targetAccuracy,
+    threshold: null,
+    holdout: null,
+    holdoutItems,
+    sentence,
+  });
   if (!model) return none('This catalogue has no active model yet, so there is nothing to pick a threshold from.');
   const { rows, missing } = readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id });
-  if (rows.length === 0) return none('The active model has no stored predictions on held-out items yet, so no threshold can be picked.');
+  if (rows.length === 0)
+    return none('The active model has no stored predictions on held-out items yet, so no threshold can be picked.');
   // The evaluate job stores them in rounds: a pick on the first rounds would be a pick on a
   // subset chosen by item id, not on the holdout.
   if (missing > 0) {
-    return none(`The active model has predictions on ${rows.length.toLocaleString('en')} of the ${(rows.length + missing).toLocaleString('en')} held-out items so far (the worker's evaluate job is storing them), so no threshold was picked; try again in a minute.`, rows.length);
+    return none(
+      `The active model has predictions on ${rows.length.toLocaleString('en')} of the ${(rows.length + missing).toLocaleString('en')} held-out items so far (the worker's evaluate job is storing them), so no threshold was picked; try again in a minute.`,
+      rows.length,
+    );
   }
   const rules = getRoutingRules(db, catalogueId);
   // The reviewer accuracy does not enter the auto-accepted accuracy; 1 is a placeholder.
-  const points = THRESHOLD_GRID.map((threshold) => ({ threshold, holdout: holdoutFigures(rows, withThreshold(rules, threshold), 1) }));
+  const points = THRESHOLD_GRID.map((threshold) => ({
+    threshold,
+    holdout: holdoutFigures(rows, withThreshold(rules, threshold), 1),
+  }));
   const picked = lowestThresholdMeeting(points, targetAccuracy);
   if (!picked) {
     const best = Math.max(...points.map((p) => p.holdout.autoAccuracy ?? 0));
-    return none(`No threshold from ${THRESHOLD_GRID[0]} to ${THRESHOLD_GRID.at(-1)} reaches ${percent(targetAccuracy)} on the ${rows.length.toLocaleString('en')} held-out items (the best is ${percent(best)}); the threshold was not changed.`, rows.length);
+    return none(
+      `No threshold from ${THRESHOLD_GRID[0]} to ${THRESHOLD_GRID.at(-1)} reaches ${percent(targetAccuracy)} on the ${rows.length.toLocaleString('en')} held-out items (the best is ${percent(best)}); the threshold was not changed.`,
+      rows.length,
+    );
   }
   const { holdout } = picked;
   return {
@@ -76,7 +102,10 @@ export type ApplyTargetResult = TargetPick & { change: SetThresholdResult };
  * the target recorded as its own settings_changes row ('target_accuracy'), all in one
  * transaction. Refused (conflict) when no grid threshold meets the target.
  */
-export function applyTargetThreshold(db: Db, input: { actor: Actor | null; catalogueId: number; targetAccuracy: number; now?: number }): ApplyTargetResult {
+export function applyTargetThreshold(
+  db: Db,
+  input: { actor: Actor | null; catalogueId: number; targetAccuracy: number; now?: number },
+): ApplyTargetResult {
   const actor = requirePermission(input.actor, 'settings.write');
   const { catalogueId, targetAccuracy } = parseInput(PickInput, input);
   const now = input.now ?? Date.now();
@@ -87,8 +116,23 @@ export function applyTargetThreshold(db: Db, input: { actor: Actor | null; catal
       // setThreshold opens its own transaction; on a transaction drizzle makes it a savepoint
       // of this one, so the threshold, its re-routing and the target row commit together.
       const change = setThreshold(tx as unknown as Db, { actor, catalogueId, threshold: pick.threshold, now });
-      const previous = tx.select({ value: settingsChanges.newValue }).from(settingsChanges).where(and(eq(settingsChanges.catalogueId, catalogueId), eq(settingsChanges.field, 'target_accuracy'))).orderBy(desc(settingsChanges.id)).get()?.value ?? null;
-      tx.insert(settingsChanges).values({ catalogueId, userId: actor.userId, field: 'target_accuracy', oldValue: previous, newValue: JSON.stringify(targetAccuracy), createdAt: new Date(now) }).run();
+      const previous =
+        tx
+          .select({ value: settingsChanges.newValue })
+          .from(settingsChanges)
+          .where(and(eq(settingsChanges.catalogueId, catalogueId), eq(settingsChanges.field, 'target_accuracy')))
+          .orderBy(desc(settingsChanges.id))
+          .get()?.value ?? null;
+      tx.insert(settingsChanges)
+        .values({
+          catalogueId,
+          userId: actor.userId,
+          field: 'target_accuracy',
+          oldValue: previous,
+          newValue: JSON.stringify(targetAccuracy),
+          createdAt: new Date(now),
+        })
+        .run();
       return { ...pick, change };
     },
     { behavior: 'immediate' },
@@ -112,5 +156,7 @@ export function latestTargetAccuracy(db: Reader, catalogueId: number): TargetRec
     .orderBy(desc(settingsChanges.id))
     .get();
   const value: unknown = row?.value ? JSON.parse(row.value) : null;
-  return row && typeof value === 'number' ? { targetAccuracy: value, createdAt: row.createdAt, userEmail: row.userEmail } : null;
+  return row && typeof value === 'number'
+    ? { targetAccuracy: value, createdAt: row.createdAt, userEmail: row.userEmail }
+    : null;
 }

@@ -17,9 +17,13 @@ export type ThresholdChangeAnswer =
   | { mode: 'fixed'; change: SetThresholdResult }
   | { mode: 'target'; targetAccuracy: number; sentence: string; change: SetThresholdResult };
 
-export function changeThreshold(db: Db, input: { actor: Actor | null; catalogueId: number; request: ThresholdChangeRequest }): ThresholdChangeAnswer {
+export function changeThreshold(
+  db: Db,
+  input: { actor: Actor | null; catalogueId: number; request: ThresholdChangeRequest },
+): ThresholdChangeAnswer {
   const { actor, catalogueId, request } = input;
-  if (request.threshold !== undefined) return { mode: 'fixed', change: setThreshold(db, { actor, catalogueId, threshold: request.threshold }) };
+  if (request.threshold !== undefined)
+    return { mode: 'fixed', change: setThreshold(db, { actor, catalogueId, threshold: request.threshold }) };
   const targetAccuracy = request.targetAccuracy!;
   const result: ApplyTargetResult = applyTargetThreshold(db, { actor, catalogueId, targetAccuracy });
   return { mode: 'target', targetAccuracy, sentence: result.sentence, change: result.change };

@@ -18,12 +18,18 @@ const score: JobHandler = async ({ db, job, report }) => {
   if (payload.rescore) {
     const phase = 'rescoring';
     report({ phase, done: 0, total: null }, { force: true });
-    const result = await rescoreCatalogue(db, { catalogueId: payload.catalogueId, onProgress: (done, total) => report({ phase, done, total }) });
+    const result = await rescoreCatalogue(db, {
+      catalogueId: payload.catalogueId,
+      onProgress: (done, total) => report({ phase, done, total }),
+    });
     return { phase: 'done', ...result };
   }
   const phase = 'scoring';
   report({ phase, done: 0, total: null }, { force: true });
-  const result = await scoreUnscoredItems(db, { catalogueId: payload.catalogueId, onProgress: (done, total) => report({ phase, done, total }) });
+  const result = await scoreUnscoredItems(db, {
+    catalogueId: payload.catalogueId,
+    onProgress: (done, total) => report({ phase, done, total }),
+  });
   return { phase: 'done', ...result };
 };
 
@@ -34,7 +40,8 @@ const train: JobHandler = async ({ db, job, report }) => {
   let endedEpoch: number | undefined;
   const onProgress = (progress: RetrainProgress) => {
     // An epoch's end (its validation accuracy arrives) is always written; batches are throttled.
-    const epochEnded = progress.epoch !== undefined && progress.valAccuracy !== undefined && progress.epoch !== endedEpoch;
+    const epochEnded =
+      progress.epoch !== undefined && progress.valAccuracy !== undefined && progress.epoch !== endedEpoch;
     if (epochEnded) endedEpoch = progress.epoch;
     report({ ...progress } as JobProgress, { force: epochEnded });
   };
@@ -61,7 +68,10 @@ const evaluate: JobHandler = async ({ db, job, report }) => {
   const payload = parseInput(EvaluateJobPayload, job.payload);
   const phase = 'evaluating';
   report({ phase, done: 0, total: null }, { force: true });
-  const result = await evaluateActiveOnHoldout(db, { ...payload, onProgress: (done, total) => report({ phase, done, total }) });
+  const result = await evaluateActiveOnHoldout(db, {
+    ...payload,
+    onProgress: (done, total) => report({ phase, done, total }),
+  });
   return { phase: 'done', ...result };
 };
 

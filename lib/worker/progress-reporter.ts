@@ -25,7 +25,15 @@ export interface ProgressReporter {
  * nothing for a while (evaluating, saving) does not lose the job. The timer only fires between
  * awaits, which long computations have (tfjs yields between batches).
  */
-export function createProgressReporter(input: { db: Db; jobId: number; owner: string; leaseMs: number; minIntervalMs?: number; initial?: JobProgress | null; log?: (line: string) => void }): ProgressReporter {
+export function createProgressReporter(input: {
+  db: Db;
+  jobId: number;
+  owner: string;
+  leaseMs: number;
+  minIntervalMs?: number;
+  initial?: JobProgress | null;
+  log?: (line: string) => void;
+}): ProgressReporter {
   const { db, jobId, owner, leaseMs } = input;
   const minIntervalMs = input.minIntervalMs ?? 1000;
   let latest: JobProgress | null = input.initial ?? null;

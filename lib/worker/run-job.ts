@@ -48,7 +48,15 @@ export async function runClaimedJob(input: {
   onStart?: (running: RunningJob) => void;
 }): Promise<JobOutcome> {
   const { db, job, owner, log } = input;
-  const reporter = createProgressReporter({ db, jobId: job.id, owner, leaseMs: input.leaseMs, minIntervalMs: input.progressIntervalMs, initial: job.progress, log });
+  const reporter = createProgressReporter({
+    db,
+    jobId: job.id,
+    owner,
+    leaseMs: input.leaseMs,
+    minIntervalMs: input.progressIntervalMs,
+    initial: job.progress,
+    log,
+  });
   const running: RunningJob = { job, reporter, released: false };
   input.onStart?.(running);
   const handler = input.handlers[job.kind];
@@ -58,7 +66,9 @@ export async function runClaimedJob(input: {
     reporter.stop();
     if (running.released) return 'released';
     if (reporter.lost) {
-      log(`job ${job.id} (${job.kind}) finished after its lease was lost; another worker owns it, so its end is not recorded.`);
+      log(
+        `job ${job.id} (${job.kind}) finished after its lease was lost; another worker owns it, so its end is not recorded.`,
+      );
       return 'lost';
     }
     completeJob(db, { jobId: job.id, owner, progress: final ?? reporter.latest ?? undefined });
@@ -69,10 +79,17 @@ export async function runClaimedJob(input: {
     if (isAppError(error) && error.code === 'conflict' && reporter.lost) return 'lost';
     const message = messageOf(error);
     try {
-      const status = failJob(db, { jobId: job.id, owner, error: message, retry: !(isAppError(error) && error.code === 'bad_input') });
+      const status = failJob(db, {
+        jobId: job.id,
+        owner,
+        error: message,
+        retry: !(isAppError(error) && error.code === 'bad_input'),
+      });
       // The stack too, unless it is one of Loupe's own errors, whose sentence says it all.
       const detail = !isAppError(error) && error instanceof Error && error.stack ? `\n${error.stack}` : '';
-      log(`job ${job.id} (${job.kind}) failed on attempt ${job.attempts} of ${job.maxAttempts}: ${message}${status === 'queued' ? ' (will retry)' : ''}${detail}`);
+      log(
+        `job ${job.id} (${job.kind}) failed on attempt ${job.attempts} of ${job.maxAttempts}: ${message}${status === 'queued' ? ' (will retry)' : ''}${detail}`,
+      );
       return status === 'queued' ? 'retrying' : 'failed';
     } catch (failError) {
       if (isAppError(failError) && failError.code === 'conflict') return 'lost';

@@ -33,12 +33,21 @@ export function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } 
       .select({ one: sql<number>`1` })
       .from(items)
       // As scoreUnscoredItems selects them: a human label is never scored over.
-      .where(and(eq(items.catalogueId, catalogue.id), eq(items.status, 'unscored'), sql`(${items.labelSource} is null or ${items.labelSource} <> 'human')`))
+      .where(
+        and(
+          eq(items.catalogueId, catalogue.id),
+          eq(items.status, 'unscored'),
+          sql`(${items.labelSource} is null or ${items.labelSource} <> 'human')`,
+        ),
+      )
       .limit(1)
       .get();
     if (unscored) {
       const last = latestJobOf(db, { kind: 'score', catalogueId: catalogue.id });
-      const backingOff = last?.status === 'failed' && last.finishedAt !== null && now - last.finishedAt.getTime() < FAILED_SCORING_BACKOFF_MS;
+      const backingOff =
+        last?.status === 'failed' &&
+        last.finishedAt !== null &&
+        now - last.finishedAt.getTime() < FAILED_SCORING_BACKOFF_MS;
       if (!backingOff) {
         const { job, created } = enqueueScoreJob(db, catalogue.id);
         if (created) scheduled.push({ jobId: job.id, kind: 'score', catalogue: catalogue.slug, why: 'unscored items' });
@@ -46,10 +55,22 @@ export function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } 
     }
     if (input.retrain !== false) {
       const check = maybeEnqueueRetrain(db, { catalogueId: catalogue.id, now });
-      if (check.enqueued) scheduled.push({ jobId: check.job.id, kind: 'train', catalogue: catalogue.slug, why: check.reason === 'labels' ? `${check.newLabels} new human labels` : 'the retrain timer' });
+      if (check.enqueued)
+        scheduled.push({
+          jobId: check.job.id,
+          kind: 'train',
+          catalogue: catalogue.slug,
+          why: check.reason === 'labels' ? `${check.newLabels} new human labels` : 'the retrain timer',
+        });
     }
     const evaluation = maybeEnqueueHoldoutEvaluation(db, { catalogueId: catalogue.id, now });
-    if (evaluation) scheduled.push({ jobId: evaluation.job.id, kind: 'evaluate', catalogue: catalogue.slug, why: 'the active model has no predictions on some holdout items' });
+    if (evaluation)
+      scheduled.push({
+        jobId: evaluation.job.id,
+        kind: 'evaluate',
+        catalogue: catalogue.slug,
+        why: 'the active model has no predictions on some holdout items',
+      });
   }
   return scheduled;
 }

@@ -16,7 +16,9 @@ export function exitOnSignals(worker: Worker, options: { graceMs: number; log?: 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (++signals > 1) exitNow();
-      options.log?.(`${signal}: no new jobs; ${worker.current() ? `giving the job in hand ${Math.round(options.graceMs / 1000)} s to finish` : 'stopping'}`);
+      options.log?.(
+        `${signal}: no new jobs; ${worker.current() ? `giving the job in hand ${Math.round(options.graceMs / 1000)} s to finish` : 'stopping'}`,
+      );
       worker.stop();
       setTimeout(exitNow, options.graceMs).unref();
     });

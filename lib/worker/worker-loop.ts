@@ -58,7 +58,16 @@ export function createWorker(options: WorkerOptions): Worker {
     if (!job) return 'idle';
     log(`job ${job.id} (${job.kind}) claimed, attempt ${job.attempts} of ${job.maxAttempts}`);
     try {
-      const outcome = await runClaimedJob({ db, job, owner, leaseMs, handlers, log, progressIntervalMs: options.progressIntervalMs, onStart: (r) => (running = r) });
+      const outcome = await runClaimedJob({
+        db,
+        job,
+        owner,
+        leaseMs,
+        handlers,
+        log,
+        progressIntervalMs: options.progressIntervalMs,
+        onStart: (r) => (running = r),
+      });
       if (outcome === 'succeeded') log(`job ${job.id} (${job.kind}) done`);
       return outcome;
     } finally {
@@ -104,7 +113,9 @@ export function createWorker(options: WorkerOptions): Worker {
         releaseJob(db, { jobId: held.job.id, owner });
         log(`job ${held.job.id} (${held.job.kind}) given back to the queue unfinished`);
       } catch (error) {
-        log(`job ${held.job.id}: could not give it back (${error instanceof Error ? error.message : String(error)}); it is retried after its lease expires`);
+        log(
+          `job ${held.job.id}: could not give it back (${error instanceof Error ? error.message : String(error)}); it is retried after its lease expires`,
+        );
       }
       return held.job;
     },

@@ -18,15 +18,33 @@ export interface SyntheticCatalogue {
  * reviewed by a person (a quarter of them corrected), 1% never scored. Raw statements in one
  * transaction: 100,000 items take seconds, not minutes.
  */
-export function fillSyntheticCatalogue(db: Db, options: { itemCount: number; slug?: string; seed?: number }): SyntheticCatalogue {
+export function fillSyntheticCatalogue(
+  db: Db,
+  options: { itemCount: number; slug?: string; seed?: number },
+): SyntheticCatalogue {
   const slug = options.slug ?? 'bench';
   const random = createRng(options.seed ?? 1);
   const classNames = [...FASHION_MNIST_CLASSES];
   const catalogue = ensureCatalogue(db, { slug, name: `Synthetic (${options.itemCount} items)`, classNames });
-  const model = db.insert(modelVersions).values({ catalogueId: catalogue.id, name: 'bench-model', arch: 'cnn', weightsPath: '/nonexistent', status: 'active' }).returning().get();
+  const model = db
+    .insert(modelVersions)
+    .values({
+      catalogueId: catalogue.id,
+      name: 'bench-model',
+      arch: 'cnn',
+      weightsPath: '/nonexistent',
+      status: 'active',
+    })
+    .returning()
+    .get();
   const reviewer = db
     .insert(users)
-    .values({ email: `bench-reviewer-${catalogue.id}@example.test`, name: 'Bench Reviewer', passwordHash: 'x', role: 'reviewer' })
+    .values({
+      email: `bench-reviewer-${catalogue.id}@example.test`,
+      name: 'Bench Reviewer',
+      passwordHash: 'x',
+      role: 'reviewer',
+    })
     .returning()
     .get();
 
@@ -55,15 +73,34 @@ export function fillSyntheticCatalogue(db: Db, options: { itemCount: number; slu
       const reviewed = !unscored && confidence < 0.9 && random() < 0.1;
       const corrected = reviewed && random() < 0.25;
       const label = unscored ? null : corrected ? (predicted + 1) % classNames.length : predicted;
-      const status = unscored ? 'unscored' : confidence >= 0.9 ? 'auto_accepted' : reviewed ? 'reviewed' : 'needs_review';
+      const status = unscored
+        ? 'unscored'
+        : confidence >= 0.9
+          ? 'auto_accepted'
+          : reviewed
+            ? 'reviewed'
+            : 'needs_review';
       const source = unscored ? null : reviewed ? 'human' : 'model';
-      const itemId = Number(insertItem.run(catalogue.id, pixels, hash, 'bench.idx', row, `ext-${row}`, label, source, status).lastInsertRowid);
+      const itemId = Number(
+        insertItem.run(catalogue.id, pixels, hash, 'bench.idx', row, `ext-${row}`, label, source, status)
+          .lastInsertRowid,
+      );
       if (unscored) continue;
       const rest = (1 - confidence) / (classNames.length - 1);
       const probs = classNames.map((_, k) => (k === predicted ? confidence : rest));
       insertPrediction.run(itemId, model.id, JSON.stringify(probs), predicted, confidence, confidence - rest);
       if (reviewed) {
-        insertReview.run(itemId, reviewer.id, model.id, predicted, label, corrected ? 'correct' : 'confirm', 2000 + Math.floor(random() * 8000), `bench-${catalogue.id}-${row}`, t0 + row * 1000);
+        insertReview.run(
+          itemId,
+          reviewer.id,
+          model.id,
+          predicted,
+          label,
+          corrected ? 'correct' : 'confirm',
+          2000 + Math.floor(random() * 8000),
+          `bench-${catalogue.id}-${row}`,
+          t0 + row * 1000,
+        );
       }
     }
   })();

@@ -4,7 +4,8 @@ import { listItems, type ItemQuery } from '@/lib/catalogue/browse';
 import { EXPORT_CHUNK_ROWS, exportLabels, type ExportFormat } from '@/lib/catalogue/export';
 import type { SyntheticCatalogue } from './catalogue-fixture';
 
-type Case = Omit<ItemQuery, 'catalogue' | 'page' | 'pageSize' | 'sort' | 'dir'> & Partial<Pick<ItemQuery, 'page' | 'pageSize' | 'sort' | 'dir'>>;
+type Case = Omit<ItemQuery, 'catalogue' | 'page' | 'pageSize' | 'sort' | 'dir'> &
+  Partial<Pick<ItemQuery, 'page' | 'pageSize' | 'sort' | 'dir'>>;
 
 export interface QueryFigure {
   name: string;
@@ -33,9 +34,15 @@ function cases(itemCount: number): { name: string; query: Case }[] {
     { name: 'label Dress, by predicted class', query: { label: 3, sort: 'predicted', dir: 'asc' } },
     { name: 'by status desc, page 100', query: { sort: 'status', dir: 'desc', page: 100 } },
     { name: 'by current label, page 1', query: { sort: 'label', dir: 'asc' } },
-    { name: 'least confident, last page (unscored tail)', query: { sort: 'confidence', dir: 'asc', page: Math.ceil(itemCount / 50) } },
+    {
+      name: 'least confident, last page (unscored tail)',
+      query: { sort: 'confidence', dir: 'asc', page: Math.ceil(itemCount / 50) },
+    },
     { name: 'unscored only, by id', query: { status: 'unscored' } },
-    { name: 'needs review + predicted Shirt + confidence <= 0.7, least confident', query: { status: 'needs_review', predicted: 6, maxConfidence: 0.7, sort: 'confidence' } },
+    {
+      name: 'needs review + predicted Shirt + confidence <= 0.7, least confident',
+      query: { status: 'needs_review', predicted: 6, maxConfidence: 0.7, sort: 'confidence' },
+    },
   ];
 }
 
@@ -85,7 +92,13 @@ export async function measureCatalogueQueries(
       total = listItems(db, input).total;
       if (run > 0) times.push(performance.now() - started);
     }
-    const figure: QueryFigure = { name, query, total, medianMs: round(median(times)), maxMs: round(Math.max(...times)) };
+    const figure: QueryFigure = {
+      name,
+      query,
+      total,
+      medianMs: round(median(times)),
+      maxMs: round(Math.max(...times)),
+    };
     if (options.plans) figure.plans = await explainStatements(db, () => listItems(db, input));
     options.log(`${name}: ${figure.medianMs} ms (total ${total})`);
     figures.push(figure);
@@ -97,7 +110,9 @@ export async function measureCatalogueQueries(
     exports.push(figure);
   }
   if (options.plans) {
-    const plans = await explainStatements(db, () => exportLabels(db, { catalogue: options.fixture.slug, format: 'csv', actor: ACTOR }).body.getReader().read());
+    const plans = await explainStatements(db, () =>
+      exportLabels(db, { catalogue: options.fixture.slug, format: 'csv', actor: ACTOR }).body.getReader().read(),
+    );
     exports[0]!.plans = plans;
   }
   return { queries: figures, exports };
@@ -125,7 +140,13 @@ async function measureExport(db: Db, input: { slug: string; format: ExportFormat
     if (done) break;
     bytes += value.byteLength;
   }
-  return { format: input.format, ms: round(performance.now() - started), bytes, longestChunkMs: round(longest), chunkRows: EXPORT_CHUNK_ROWS };
+  return {
+    format: input.format,
+    ms: round(performance.now() - started),
+    bytes,
+    longestChunkMs: round(longest),
+    chunkRows: EXPORT_CHUNK_ROWS,
+  };
 }
 
 function round(ms: number): number {

@@ -32,7 +32,12 @@ export interface ImportBenchReport {
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function timeImport(dir: string, name: string, run: (db: ReturnType<typeof openDb>) => Promise<{ total: number; inserted: number }>, bytes: number): Promise<ImportBenchFigures> {
+async function timeImport(
+  dir: string,
+  name: string,
+  run: (db: ReturnType<typeof openDb>) => Promise<{ total: number; inserted: number }>,
+  bytes: number,
+): Promise<ImportBenchFigures> {
   const db = openDb(path.join(dir, `${name}.db`));
   migrateDb(db);
   ensureCatalogue(db, DEMO_CATALOGUE);
@@ -43,29 +48,57 @@ async function timeImport(dir: string, name: string, run: (db: ReturnType<typeof
   const second = await run(db);
   const reimportSeconds = (performance.now() - again) / 1000;
   db.$client.close();
-  return { rows: first.inserted, bytes, seconds: round(seconds), itemsPerSecond: Math.round(first.inserted / seconds), reimportSeconds: round(reimportSeconds), reimportInserted: second.inserted };
+  return {
+    rows: first.inserted,
+    bytes,
+    seconds: round(seconds),
+    itemsPerSecond: Math.round(first.inserted / seconds),
+    reimportSeconds: round(reimportSeconds),
+    reimportInserted: second.inserted,
+  };
 }
 
-export async function runImportBench(options: { csvRows?: number; log: (line: string) => void }): Promise<ImportBenchReport> {
+export async function runImportBench(options: {
+  csvRows?: number;
+  log: (line: string) => void;
+}): Promise<ImportBenchReport> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-import-'));
   try {
     const imagesPath = demoImagesPath();
     const labelsPath = imagesPath.replace('images-idx3', 'labels-idx1');
     options.log(`IDX: ${imagesPath}`);
-    const idx = await timeImport(dir, 'idx', (db) => importIdx(db, { catalogueSlug: DEMO_CATALOGUE.slug, imagesPath, labelsPath }), fs.statSync(imagesPath).size + fs.statSync(labelsPath).size);
+    const idx = await timeImport(
+      dir,
+      'idx',
+      (db) => importIdx(db, { catalogueSlug: DEMO_CATALOGUE.slug, imagesPath, labelsPath }),
+      fs.statSync(imagesPath).size + fs.statSync(labelsPath).size,
+    );
 
     const { images, labels } = readIdxSplit(path.dirname(imagesPath), 't10k');
     const rows = Math.min(options.csvRows ?? images.count, images.count);
     const lines = [['label', ...Array.from({ length: PIXELS_PER_IMAGE }, (_, i) => `pixel${i + 1}`)].join(',')];
-    for (let r = 0; r < rows; r++) lines.push(`${labels[r]! % FASHION_MNIST_CLASSES.length},${Array.from(images.pixels.subarray(r * PIXELS_PER_IMAGE, (r + 1) * PIXELS_PER_IMAGE)).join(',')}`);
+    for (let r = 0; r < rows; r++)
+      lines.push(
+        `${labels[r]! % FASHION_MNIST_CLASSES.length},${Array.from(images.pixels.subarray(r * PIXELS_PER_IMAGE, (r + 1) * PIXELS_PER_IMAGE)).join(',')}`,
+      );
     const csvPath = path.join(dir, 'fashion-mnist_test.csv');
     fs.writeFileSync(csvPath, lines.join('\n') + '\n');
     options.log(`CSV: ${rows} rows, ${fs.statSync(csvPath).size} bytes`);
-    const csv = await timeImport(dir, 'csv', (db) => importCsv(db, { catalogueSlug: DEMO_CATALOGUE.slug, path: csvPath }), fs.statSync(csvPath).size);
+    const csv = await timeImport(
+      dir,
+      'csv',
+      (db) => importCsv(db, { catalogueSlug: DEMO_CATALOGUE.slug, path: csvPath }),
+      fs.statSync(csvPath).size,
+    );
 
     const cpus = os.cpus();
     return {
-      machine: { cpuModel: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version, loadAverage1m: round(os.loadavg()[0] ?? 0) },
+      machine: {
+        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+        cores: cpus.length,
+        node: process.version,
+        loadAverage1m: round(os.loadavg()[0] ?? 0),
+      },
       idx: { ...idx, file: path.basename(imagesPath) },
       csv,
     };

@@ -48,7 +48,10 @@ export interface SimulatedReviews {
  * One reviewer deciding `count` items in queue order with the true labels: confirm when the
  * model is right, correct otherwise. Through the real claim and submit, leases included.
  */
-export function simulateReviews(db: Db, input: { actor: Actor; catalogueId: number; count: number; trueLabel: (itemId: number) => number }): SimulatedReviews {
+export function simulateReviews(
+  db: Db,
+  input: { actor: Actor; catalogueId: number; count: number; trueLabel: (itemId: number) => number },
+): SimulatedReviews {
   const started = performance.now();
   const result: SimulatedReviews = { decisions: 0, corrected: 0, confirmed: 0, seconds: 0 };
   while (result.decisions < input.count) {
@@ -56,7 +59,15 @@ export function simulateReviews(db: Db, input: { actor: Actor; catalogueId: numb
     if (!item) break;
     const label = input.trueLabel(item.itemId);
     const right = item.predictedClass === label;
-    submitReview(db, { actor: input.actor, itemId: item.itemId, action: right ? 'confirm' : 'correct', label: right ? null : label, clientId: randomUUID(), durationMs: 2000, modelVersionId: item.modelVersionId });
+    submitReview(db, {
+      actor: input.actor,
+      itemId: item.itemId,
+      action: right ? 'confirm' : 'correct',
+      label: right ? null : label,
+      clientId: randomUUID(),
+      durationMs: 2000,
+      modelVersionId: item.modelVersionId,
+    });
     result.decisions++;
     if (right) result.confirmed++;
     else result.corrected++;
@@ -88,26 +99,67 @@ export async function runLoopBench(options: LoopBenchOptions) {
     const scoreSeconds = lap();
     log(`scored ${scored.scored} items in ${scoreSeconds} s: ${scored.needsReview} in the queue`);
 
-    const user = await createUserAsSystem(db, { email: 'bench-reviewer@loupe.test', name: 'Bench Reviewer', password: 'bench reviewer password', role: 'reviewer', passwordCost: 4 });
+    const user = await createUserAsSystem(db, {
+      email: 'bench-reviewer@loupe.test',
+      name: 'Bench Reviewer',
+      password: 'bench reviewer password',
+      role: 'reviewer',
+      passwordCost: 4,
+    });
     const actor: Actor = { userId: user.id, role: user.role, email: user.email };
     const imagesPath = demoImagesPath();
-    const truth = parseIdxLabels(fs.readFileSync(path.join(path.dirname(imagesPath), 't10k-labels-idx1-ubyte.gz')), 't10k-labels-idx1-ubyte.gz');
-    const rowOf = new Map(db.select({ id: items.id, row: items.sourceRow }).from(items).where(eq(items.catalogueId, catalogue.id)).all().map((r) => [r.id, r.row]));
-    const reviews = simulateReviews(db, { actor, catalogueId: catalogue.id, count: options.corrections, trueLabel: (itemId) => truth[rowOf.get(itemId)!]! });
+    const truth = parseIdxLabels(
+      fs.readFileSync(path.join(path.dirname(imagesPath), 't10k-labels-idx1-ubyte.gz')),
+      't10k-labels-idx1-ubyte.gz',
+    );
+    const rowOf = new Map(
+      db
+        .select({ id: items.id, row: items.sourceRow })
+        .from(items)
+        .where(eq(items.catalogueId, catalogue.id))
+        .all()
+        .map((r) => [r.id, r.row]),
+    );
+    const reviews = simulateReviews(db, {
+      actor,
+      catalogueId: catalogue.id,
+      count: options.corrections,
+      trueLabel: (itemId) => truth[rowOf.get(itemId)!]!,
+    });
     log(`simulated ${reviews.decisions} decisions (${reviews.corrected} corrections) in ${reviews.seconds} s`);
     const queueBefore = countItemsByStatus(db, catalogue.id);
 
     const progress = (p: RetrainProgress) => {
       // Epoch ends and phase changes; not every batch.
-      const perBatch = (p.phase === 'training' && p.valAccuracy === undefined) || (p.phase === 'rescoring' && p.batch !== undefined);
+      const perBatch =
+        (p.phase === 'training' && p.valAccuracy === undefined) || (p.phase === 'rescoring' && p.batch !== undefined);
       if (!perBatch) log(`retrain ${p.phase}: ${p.message}`);
     };
-    const result = await runRetrain(db, { catalogueId: catalogue.id, options: { modelsDir: path.join(dir, 'models'), ...options.retrain }, onProgress: progress });
+    const result = await runRetrain(db, {
+      catalogueId: catalogue.id,
+      options: { modelsDir: path.join(dir, 'models'), ...options.retrain },
+      onProgress: progress,
+    });
     const metrics = result.candidate.metrics as RetrainMetrics;
     const rescoreSeconds = result.timings.rescore ?? 0;
     return {
-      machine: { cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), loadAverage1m: round(os.loadavg()[0] ?? 0), node: process.version, backend, wasmThreads: wasmThreadsInUse(), tfjs: tf.version.tfjs, datasetDir: getEnv().LOUPE_DATASET_DIR },
-      setup: { seedSeconds, scoreSeconds, items: scored.scored, evaluation: countEvaluationItems(db, catalogue.id), queueAtStart: scored.needsReview },
+      machine: {
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.availableParallelism(),
+        loadAverage1m: round(os.loadavg()[0] ?? 0),
+        node: process.version,
+        backend,
+        wasmThreads: wasmThreadsInUse(),
+        tfjs: tf.version.tfjs,
+        datasetDir: getEnv().LOUPE_DATASET_DIR,
+      },
+      setup: {
+        seedSeconds,
+        scoreSeconds,
+        items: scored.scored,
+        evaluation: countEvaluationItems(db, catalogue.id),
+        queueAtStart: scored.needsReview,
+      },
       reviews,
       retrain: {
         secondsToDecision: round(result.seconds - rescoreSeconds),
@@ -117,20 +169,36 @@ export async function runLoopBench(options: LoopBenchOptions) {
         replayUsed: metrics.replayUsed,
         replaySource: metrics.replaySource,
         validationCount: metrics.validationCount,
-        epochs: metrics.epochs.map((e) => ({ epoch: e.epoch, loss: round(e.loss, 4), valAccuracy: pct(e.valAccuracy), seconds: round(e.seconds, 1) })),
+        epochs: metrics.epochs.map((e) => ({
+          epoch: e.epoch,
+          loss: round(e.loss, 4),
+          valAccuracy: pct(e.valAccuracy),
+          seconds: round(e.seconds, 1),
+        })),
         trainImagesPerSecond: round(metrics.trainImagesPerSecond, 0),
         temperature: round(metrics.temperature, 3),
         settings: metrics.settings,
       },
-      holdoutAccuracy: { before: pct(metrics.active.holdout.accuracy), after: pct(metrics.holdout.accuracy), total: metrics.holdout.total },
-      heldOutHumanAccuracy: { before: pct(metrics.active.heldOutHuman.accuracy), after: pct(metrics.heldOutHuman.accuracy), total: metrics.heldOutHuman.total },
+      holdoutAccuracy: {
+        before: pct(metrics.active.holdout.accuracy),
+        after: pct(metrics.holdout.accuracy),
+        total: metrics.holdout.total,
+      },
+      heldOutHumanAccuracy: {
+        before: pct(metrics.active.heldOutHuman.accuracy),
+        after: pct(metrics.heldOutHuman.accuracy),
+        total: metrics.heldOutHuman.total,
+      },
       holdoutEce: { before: pct(metrics.active.ece), after: pct(metrics.ece) },
       promoted: result.promoted,
       reason: result.decision.reason,
       rescore: result.rescore ? { ...result.rescore, seconds: rescoreSeconds } : null,
       queue: { before: queueBefore.needs_review ?? 0, after: countItemsByStatus(db, catalogue.id).needs_review ?? 0 },
       // Issue 4's goal: under 60 s from "train now" to the promoted model, holdout not lower.
-      goal: { underSixtySeconds: result.seconds - rescoreSeconds < 60, holdoutNotLower: (metrics.holdout.accuracy ?? 0) >= (metrics.active.holdout.accuracy ?? 1) },
+      goal: {
+        underSixtySeconds: result.seconds - rescoreSeconds < 60,
+        holdoutNotLower: (metrics.holdout.accuracy ?? 0) >= (metrics.active.holdout.accuracy ?? 1),
+      },
       ...(options.keep ? { keptIn: dir } : {}),
     };
   } finally {

@@ -42,17 +42,44 @@ function firstImages(data: LabelledImages, count: number): LabelledImages {
  * short run warms up kernel compilation and the wasm heap; trainModel's own figure excludes
  * its validation pass.
  */
-export async function measureTraining(options: { arch: Architecture; train: LabelledImages; numClasses: number; steps: number; warmupSteps: number; batchSize: number; replicas?: number; onBatch?: (done: number, total: number) => void }): Promise<TrainingFigures> {
+export async function measureTraining(options: {
+  arch: Architecture;
+  train: LabelledImages;
+  numClasses: number;
+  steps: number;
+  warmupSteps: number;
+  batchSize: number;
+  replicas?: number;
+  onBatch?: (done: number, total: number) => void;
+}): Promise<TrainingFigures> {
   const { batchSize } = options;
   const need = options.steps * batchSize;
-  if (need > options.train.count) throw new Error(`${options.steps} steps of ${batchSize} need ${need} images; the training set has ${options.train.count}.`);
+  if (need > options.train.count)
+    throw new Error(
+      `${options.steps} steps of ${batchSize} need ${need} images; the training set has ${options.train.count}.`,
+    );
   const model = createModel(options.arch, { numClasses: options.numClasses, seed: 1 });
   const validation = firstImages(options.train, Math.min(batchSize, options.train.count));
   try {
-    const common = { model, validation, numClasses: options.numClasses, epochs: 1, batchSize, seed: 1, replicas: options.replicas, onBatch: options.onBatch };
-    if (options.warmupSteps > 0) await trainModel({ ...common, train: firstImages(options.train, options.warmupSteps * batchSize) });
+    const common = {
+      model,
+      validation,
+      numClasses: options.numClasses,
+      epochs: 1,
+      batchSize,
+      seed: 1,
+      replicas: options.replicas,
+      onBatch: options.onBatch,
+    };
+    if (options.warmupSteps > 0)
+      await trainModel({ ...common, train: firstImages(options.train, options.warmupSteps * batchSize) });
     const result = await trainModel({ ...common, train: firstImages(options.train, need) });
-    return { imagesPerSecond: result.imagesPerSecond, steps: options.steps, batchSize, seconds: need / result.imagesPerSecond };
+    return {
+      imagesPerSecond: result.imagesPerSecond,
+      steps: options.steps,
+      batchSize,
+      seconds: need / result.imagesPerSecond,
+    };
   } finally {
     model.dispose();
   }
@@ -62,7 +89,11 @@ export async function measureTraining(options: { arch: Architecture; train: Labe
  * A model folder to score with: the shipped model when `shippedDir` holds one of this
  * architecture, else fresh weights saved to a temporary folder (removed by `cleanup`).
  */
-export async function modelDirFor(arch: Architecture, numClasses: number, shippedDir: string | null): Promise<{ dir: string; weights: 'shipped' | 'fresh'; cleanup: () => void }> {
+export async function modelDirFor(
+  arch: Architecture,
+  numClasses: number,
+  shippedDir: string | null,
+): Promise<{ dir: string; weights: 'shipped' | 'fresh'; cleanup: () => void }> {
   if (shippedDir && fs.existsSync(path.join(shippedDir, 'meta.json'))) {
     try {
       if (readModelMeta(shippedDir).arch === arch) return { dir: shippedDir, weights: 'shipped', cleanup: () => {} };
@@ -71,8 +102,15 @@ export async function modelDirFor(arch: Architecture, numClasses: number, shippe
     }
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `loupe-bench-${arch}-`));
-  await saveUntrainedModel(path.join(tmp, 'model'), { arch, classNames: Array.from({ length: numClasses }, (_, i) => `class ${i}`) });
-  return { dir: path.join(tmp, 'model'), weights: 'fresh', cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  await saveUntrainedModel(path.join(tmp, 'model'), {
+    arch,
+    classNames: Array.from({ length: numClasses }, (_, i) => `class ${i}`),
+  });
+  return {
+    dir: path.join(tmp, 'model'),
+    weights: 'fresh',
+    cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }),
+  };
 }
 
 /**
@@ -80,7 +118,12 @@ export async function modelDirFor(arch: Architecture, numClasses: number, shippe
  * one warm-up batch), then predictLogitsParallel over `workers` threads, timed both end to end
  * and from the moment every worker was ready.
  */
-export async function measureInference(options: { modelDir: string; weights: 'shipped' | 'fresh'; test: LabelledImages; workers?: number }): Promise<InferenceFigures> {
+export async function measureInference(options: {
+  modelDir: string;
+  weights: 'shipped' | 'fresh';
+  test: LabelledImages;
+  workers?: number;
+}): Promise<InferenceFigures> {
   const { test } = options;
   const { model, meta } = await loadModel(options.modelDir);
   let logits: Float32Array;
@@ -95,7 +138,13 @@ export async function measureInference(options: { modelDir: string; weights: 'sh
   }
   const started = performance.now();
   let readyAt = started;
-  await predictLogitsParallel({ modelDir: options.modelDir, pixels: test.pixels, count: test.count, workers: options.workers, onReady: () => (readyAt = performance.now()) });
+  await predictLogitsParallel({
+    modelDir: options.modelDir,
+    pixels: test.pixels,
+    count: test.count,
+    workers: options.workers,
+    onReady: () => (readyAt = performance.now()),
+  });
   const finished = performance.now();
   const parallelSeconds = (finished - started) / 1000;
 

@@ -4,8 +4,17 @@ import { z } from 'zod';
 
 const Figures = z.object({
   params: z.number().int(),
-  train: z.object({ imagesPerSecond: z.number().positive(), steps: z.number().int(), batchSize: z.number().int(), seconds: z.number() }).optional(),
-  infer: z.object({ imagesPerSecond: z.number().positive(), count: z.number().int(), weights: z.literal('fresh') }).optional(),
+  train: z
+    .object({
+      imagesPerSecond: z.number().positive(),
+      steps: z.number().int(),
+      batchSize: z.number().int(),
+      seconds: z.number(),
+    })
+    .optional(),
+  infer: z
+    .object({ imagesPerSecond: z.number().positive(), count: z.number().int(), weights: z.literal('fresh') })
+    .optional(),
 });
 
 /** What scripts/bench_torch.py prints (one JSON line). */
@@ -27,10 +36,15 @@ export type TorchLookup = { python: string; version: string } | { python: null; 
  * explicit fallback; LOUPE_PYTHON names another.
  */
 export function findTorchPython(): TorchLookup {
-  const candidates = [...new Set([process.env.LOUPE_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c))];
+  const candidates = [
+    ...new Set([process.env.LOUPE_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c)),
+  ];
   const failures: string[] = [];
   for (const python of candidates) {
-    const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     if (probe.status === 0) return { python, version: probe.stdout.trim() };
     const why = probe.error ? probe.error.message : (probe.stderr.trim().split('\n').at(-1) ?? `exit ${probe.status}`);
     failures.push(`${python}: ${why}`);
@@ -58,13 +72,36 @@ export interface TorchBenchOptions {
 export function runTorchBench(options: TorchBenchOptions): TorchBenchResult {
   const script = path.join(import.meta.dirname, '..', '..', 'scripts', 'bench_torch.py');
   const args = [
-    script, '--dataset', options.datasetDir, '--archs', options.archs.join(','), '--sections', options.sections.join(','),
-    '--threads', String(options.threads), '--batch-size', String(options.batchSize), '--train-steps', String(options.trainSteps),
-    '--warmup-steps', String(options.warmupSteps), '--infer-count', String(options.inferCount),
-    '--matmul-size', String(options.matMulSize ?? 0), '--matmul-repeats', String(options.matMulRepeats ?? 10),
+    script,
+    '--dataset',
+    options.datasetDir,
+    '--archs',
+    options.archs.join(','),
+    '--sections',
+    options.sections.join(','),
+    '--threads',
+    String(options.threads),
+    '--batch-size',
+    String(options.batchSize),
+    '--train-steps',
+    String(options.trainSteps),
+    '--warmup-steps',
+    String(options.warmupSteps),
+    '--infer-count',
+    String(options.inferCount),
+    '--matmul-size',
+    String(options.matMulSize ?? 0),
+    '--matmul-repeats',
+    String(options.matMulRepeats ?? 10),
   ];
-  const run = spawnSync(options.python, args, { encoding: 'utf8', timeout: options.timeoutMs, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
-  if (run.status !== 0) throw new Error(`scripts/bench_torch.py failed (${run.error?.message ?? `exit ${run.status}`}).`);
+  const run = spawnSync(options.python, args, {
+    encoding: 'utf8',
+    timeout: options.timeoutMs,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (run.status !== 0)
+    throw new Error(`scripts/bench_torch.py failed (${run.error?.message ?? `exit ${run.status}`}).`);
   const line = run.stdout.trim().split('\n').at(-1) ?? '';
   return TorchBenchResult.parse(JSON.parse(line));
 }

@@ -95,7 +95,12 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
       log(`queue: ${options.itemCount} synthetic items in ${fillSeconds} s`);
       for (let i = 1; i <= options.reviewers; i++) {
         const account = { email: `bench-queue-${i}@loupe.bench`, password: randomBytes(12).toString('base64url') };
-        await createUserAsSystem(db, { ...account, name: `Bench Reviewer ${i}`, role: 'reviewer', passwordCost: PASSWORD_COST });
+        await createUserAsSystem(db, {
+          ...account,
+          name: `Bench Reviewer ${i}`,
+          role: 'reviewer',
+          passwordCost: PASSWORD_COST,
+        });
         accounts.push(account);
       }
     } finally {
@@ -104,7 +109,14 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
     const accountsSeconds = round(seconds(fillStarted) - fillSeconds, 2);
 
     const startStarted = performance.now();
-    const loupe = await launchLoupe({ root: options.root, distDir: options.distDir, dbPath, modelsDir: path.join(dir, 'models'), worker: false, log });
+    const loupe = await launchLoupe({
+      root: options.root,
+      distDir: options.distDir,
+      dbPath,
+      modelsDir: path.join(dir, 'models'),
+      worker: false,
+      log,
+    });
     const startSeconds = seconds(startStarted);
     const outcome = await driveReviewers(loupe.baseUrl, slug, accounts, options).then(
       (result) => ({ result }),
@@ -143,11 +155,25 @@ interface DriveResult {
   signInSeconds: number;
 }
 
-async function driveReviewers(baseUrl: string, slug: string, accounts: { email: string; password: string }[], options: QueueLatencyOptions): Promise<DriveResult> {
-  const out: DriveResult = { claims: [], submits: [], emptyClaims: 0, errors: 0, errorSamples: [], wallSeconds: 0, signInSeconds: 0 };
+async function driveReviewers(
+  baseUrl: string,
+  slug: string,
+  accounts: { email: string; password: string }[],
+  options: QueueLatencyOptions,
+): Promise<DriveResult> {
+  const out: DriveResult = {
+    claims: [],
+    submits: [],
+    emptyClaims: 0,
+    errors: 0,
+    errorSamples: [],
+    wallSeconds: 0,
+    signInSeconds: 0,
+  };
   const fail = (error: unknown) => {
     out.errors++;
-    if (out.errorSamples.length < ERROR_SAMPLES) out.errorSamples.push(error instanceof Error ? error.message : String(error));
+    if (out.errorSamples.length < ERROR_SAMPLES)
+      out.errorSamples.push(error instanceof Error ? error.message : String(error));
   };
   const signInStarted = performance.now();
   const clients = await Promise.all(
@@ -161,9 +187,16 @@ async function driveReviewers(baseUrl: string, slug: string, accounts: { email: 
   options.log(`queue: ${clients.length} reviewers signed in (${out.signInSeconds} s)`);
 
   // One untimed claim and submit first: the server loads each route's code on its first request.
-  const claimItem = async (client: LoupeClient) => (await client.post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', { catalogue: slug, holding: [] })).item;
+  const claimItem = async (client: LoupeClient) =>
+    (await client.post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', { catalogue: slug, holding: [] })).item;
   const confirm = (client: LoupeClient, item: ClaimedItem, clientId: string) =>
-    client.post('/api/v1/reviews', { itemId: item.itemId, action: 'confirm', clientId, durationMs: 0, ...(item.modelVersionId ? { modelVersionId: item.modelVersionId } : {}) });
+    client.post('/api/v1/reviews', {
+      itemId: item.itemId,
+      action: 'confirm',
+      clientId,
+      durationMs: 0,
+      ...(item.modelVersionId ? { modelVersionId: item.modelVersionId } : {}),
+    });
   const warm = await claimItem(clients[0]!);
   if (warm) await confirm(clients[0]!, warm, `bench-warmup-${randomBytes(6).toString('hex')}`);
 

@@ -9,7 +9,13 @@ import { measureCatalogueQueries, type ExportFigure, type QueryFigure } from '@/
 import { runImportBench, type ImportBenchReport } from '@/scripts/bench/import';
 import { measureQueueLatency, type QueueLatencyReport } from '@/scripts/bench/queue-latency';
 import { readIdxSplit } from '@/lib/formats/idx';
-import { measureInference, measureTraining, modelDirFor, type InferenceFigures, type TrainingFigures } from '@/scripts/bench/measure';
+import {
+  measureInference,
+  measureTraining,
+  modelDirFor,
+  type InferenceFigures,
+  type TrainingFigures,
+} from '@/scripts/bench/measure';
 import { measureMatMulPeak, modelFlops, type MatMulPeak, type ModelFlops } from '@/scripts/bench/flops';
 import { findTorchPython, runTorchBench, type TorchBenchResult } from '@/scripts/bench/pytorch';
 import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
@@ -40,8 +46,22 @@ export interface BenchOptions {
 const FULL = { trainSteps: 200, warmupSteps: 5, inferCount: 10_000, matMulSize: 1024, matMulRepeats: 10 };
 const QUICK = { trainSteps: 3, warmupSteps: 1, inferCount: 2_500, matMulSize: 256, matMulRepeats: 2 };
 /** The sections that start Loupe: issue 6's sizes (100,000 items, 50 reviewers); --quick is a smoke test. */
-const LOUPE_FULL = { csvRows: undefined, catalogueItems: 100_000, catalogueRuns: 5, queueItems: 100_000, queueReviewers: 50, queueRounds: 20 };
-const LOUPE_QUICK = { csvRows: 1_000, catalogueItems: 5_000, catalogueRuns: 1, queueItems: 2_000, queueReviewers: 5, queueRounds: 3 };
+const LOUPE_FULL = {
+  csvRows: undefined,
+  catalogueItems: 100_000,
+  catalogueRuns: 5,
+  queueItems: 100_000,
+  queueReviewers: 50,
+  queueRounds: 20,
+};
+const LOUPE_QUICK = {
+  csvRows: 1_000,
+  catalogueItems: 5_000,
+  catalogueRuns: 1,
+  queueItems: 2_000,
+  queueReviewers: 5,
+  queueRounds: 3,
+};
 const BATCH_SIZE = 128;
 const TORCH_THREADS = 2;
 const NUM_CLASSES = 10;
@@ -58,8 +78,25 @@ export interface ArchFigures {
 }
 
 export interface BenchReport {
-  machine: { cpuModel: string; cores: number; node: string; platform: string; backend: string; tfjs: string; loadAverage1m: number };
-  settings: { quick: boolean; batchSize: number; trainSteps: number; warmupSteps: number; inferCount: number; augment: true; dataset: string; torchThreads: number };
+  machine: {
+    cpuModel: string;
+    cores: number;
+    node: string;
+    platform: string;
+    backend: string;
+    tfjs: string;
+    loadAverage1m: number;
+  };
+  settings: {
+    quick: boolean;
+    batchSize: number;
+    trainSteps: number;
+    warmupSteps: number;
+    inferCount: number;
+    augment: true;
+    dataset: string;
+    torchThreads: number;
+  };
   archs: Partial<Record<Architecture, ArchFigures>>;
   pytorch: (TorchBenchResult & { executable: string }) | null;
   pytorchReason?: string;
@@ -95,7 +132,15 @@ export interface MemoryFigures {
   web: PeakMemory | null;
   worker: PeakMemory | null;
   /** The simulation the two processes served while they were sampled. */
-  run: { items: number; batches: number; reviewers: number; decisions: number; seconds: number; stoppedBecause: string; modelVersions: { name: string; status: string }[] };
+  run: {
+    items: number;
+    batches: number;
+    reviewers: number;
+    decisions: number;
+    seconds: number;
+    stoppedBecause: string;
+    modelVersions: { name: string; status: string }[];
+  };
   /** The web server alone under the queue section's load (null when queue was not run). */
   webUnderQueueLoad: PeakMemory | null;
 }
@@ -119,7 +164,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     if (train) {
       log(`${arch}: training ${sizes.warmupSteps} warm-up + ${sizes.trainSteps} steps of ${BATCH_SIZE}`);
       const measured = await measureTraining({
-        arch, numClasses: NUM_CLASSES, steps: sizes.trainSteps, warmupSteps: sizes.warmupSteps, batchSize: BATCH_SIZE,
+        arch,
+        numClasses: NUM_CLASSES,
+        steps: sizes.trainSteps,
+        warmupSteps: sizes.warmupSteps,
+        batchSize: BATCH_SIZE,
         train: { pixels: train.images.pixels, labels: train.labels, count: train.images.count },
       });
       figures.train = { ...measured, gflops: round3((measured.imagesPerSecond * figures.flops.training) / 1e9) };
@@ -127,10 +176,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       if (replicas > 1) {
         log(`${arch}: the same on ${replicas} replicas`);
         const spread = await measureTraining({
-          arch, numClasses: NUM_CLASSES, steps: sizes.trainSteps, warmupSteps: sizes.warmupSteps, batchSize: BATCH_SIZE, replicas,
+          arch,
+          numClasses: NUM_CLASSES,
+          steps: sizes.trainSteps,
+          warmupSteps: sizes.warmupSteps,
+          batchSize: BATCH_SIZE,
+          replicas,
           train: { pixels: train.images.pixels, labels: train.labels, count: train.images.count },
         });
-        figures.trainReplicas = { ...spread, replicas, gflops: round3((spread.imagesPerSecond * figures.flops.training) / 1e9) };
+        figures.trainReplicas = {
+          ...spread,
+          replicas,
+          gflops: round3((spread.imagesPerSecond * figures.flops.training) / 1e9),
+        };
       }
     }
     if (test) {
@@ -139,7 +197,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       log(`${arch}: inference on ${count} t10k images (${model.weights} weights)`);
       try {
         figures.infer = await measureInference({
-          modelDir: model.dir, weights: model.weights,
+          modelDir: model.dir,
+          weights: model.weights,
           test: { pixels: test.images.pixels.subarray(0, count * 784), labels: test.labels.subarray(0, count), count },
         });
       } finally {
@@ -153,16 +212,35 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const imported = wants('import') ? await benchImport(options, loupeSizes.csvRows) : undefined;
   const catalogue = wants('catalogue') ? await benchCatalogue(options, loupeSizes) : undefined;
   const queue = wants('queue')
-    ? await measureQueueLatency({ root: options.root, distDir: options.buildDir, itemCount: loupeSizes.queueItems, reviewers: loupeSizes.queueReviewers, rounds: loupeSizes.queueRounds, log })
+    ? await measureQueueLatency({
+        root: options.root,
+        distDir: options.buildDir,
+        itemCount: loupeSizes.queueItems,
+        reviewers: loupeSizes.queueReviewers,
+        rounds: loupeSizes.queueRounds,
+        log,
+      })
     : undefined;
   const memory = wants('memory') ? await benchMemory(options, queue?.webMemory ?? null) : undefined;
   const cpus = os.cpus();
   return {
     machine: {
-      cpuModel: cpus[0]?.model.trim() ?? 'unknown', cores: os.availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}`,
-      backend, tfjs: tf.version.tfjs, loadAverage1m: Number(os.loadavg()[0]?.toFixed(2)),
+      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+      cores: os.availableParallelism(),
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      backend,
+      tfjs: tf.version.tfjs,
+      loadAverage1m: Number(os.loadavg()[0]?.toFixed(2)),
     },
-    settings: { quick: options.quick, batchSize: BATCH_SIZE, ...sizes, augment: true, dataset: options.datasetDir, torchThreads: TORCH_THREADS },
+    settings: {
+      quick: options.quick,
+      batchSize: BATCH_SIZE,
+      ...sizes,
+      augment: true,
+      dataset: options.datasetDir,
+      torchThreads: TORCH_THREADS,
+    },
     archs,
     pytorch: torch.result,
     ...(torch.result ? {} : { pytorchReason: torch.reason }),
@@ -173,13 +251,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     ...(queue ? { queue } : {}),
     ...(memory ? { memory } : {}),
     notes: [
-      'train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process\'s backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted). trainReplicas: the same, data-parallel over one replica thread per core (each single-threaded wasm; gradients averaged each step, batch norm over each replica\'s shard); its worker start-up is not timed, its first steps are.',
-      'ceiling: the best square float32 matMul rate of this process\'s backend on its threads (XNNPACK\'s GEMM on wasm), and that rate times cores / threads: no training step runs its convolutions faster here. ratios.halfOfPytorchNeedsShareOfCeiling: the share of that all-cores rate that training at half PyTorch\'s images/s would have to sustain over the whole step.',
+      "train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process's backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted). trainReplicas: the same, data-parallel over one replica thread per core (each single-threaded wasm; gradients averaged each step, batch norm over each replica's shard); its worker start-up is not timed, its first steps are.",
+      "ceiling: the best square float32 matMul rate of this process's backend on its threads (XNNPACK's GEMM on wasm), and that rate times cores / threads: no training step runs its convolutions faster here. ratios.halfOfPytorchNeedsShareOfCeiling: the share of that all-cores rate that training at half PyTorch's images/s would have to sustain over the whole step.",
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
       'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
-      'catalogue: listItems (the catalogue browser\'s page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.',
+      "catalogue: listItems (the catalogue browser's page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.",
       'queue: a real `next start` (web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0.',
-      'memory: peak resident memory (sampled /proc tree RSS and the root\'s VmHWM) of the web server and the worker during a fresh-mode `npm run simulate` (streamed t10k images scored by the worker, simulated reviewers over HTTP; the full run crosses the retrain policy\'s label count, so the worker also trains; run.modelVersions says whether the candidate finished before the run stopped). webUnderQueueLoad: the web server alone during the queue section.',
+      "memory: peak resident memory (sampled /proc tree RSS and the root's VmHWM) of the web server and the worker during a fresh-mode `npm run simulate` (streamed t10k images scored by the worker, simulated reviewers over HTTP; the full run crosses the retrain policy's label count, so the worker also trains; run.modelVersions says whether the candidate finished before the run stopped). webUnderQueueLoad: the web server alone during the queue section.",
       'A load average near or above the core count means something else was running: figures are then low.',
     ],
   };
@@ -190,7 +268,10 @@ async function benchImport(options: BenchOptions, csvRows: number | undefined): 
   return figures;
 }
 
-async function benchCatalogue(options: BenchOptions, sizes: typeof LOUPE_FULL | typeof LOUPE_QUICK): Promise<BenchReport['catalogue']> {
+async function benchCatalogue(
+  options: BenchOptions,
+  sizes: typeof LOUPE_FULL | typeof LOUPE_QUICK,
+): Promise<BenchReport['catalogue']> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-catalogue-'));
   try {
     const db = openDb(path.join(dir, 'bench.db'));
@@ -200,7 +281,12 @@ async function benchCatalogue(options: BenchOptions, sizes: typeof LOUPE_FULL | 
       const fixture = fillSyntheticCatalogue(db, { itemCount: sizes.catalogueItems });
       const fillSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
       options.log(`catalogue: ${sizes.catalogueItems} synthetic items in ${fillSeconds} s`);
-      const figures = await measureCatalogueQueries(db, { fixture, runs: sizes.catalogueRuns, plans: false, log: (line) => options.log(`catalogue: ${line}`) });
+      const figures = await measureCatalogueQueries(db, {
+        fixture,
+        runs: sizes.catalogueRuns,
+        plans: false,
+        log: (line) => options.log(`catalogue: ${line}`),
+      });
       return { items: sizes.catalogueItems, runs: sizes.catalogueRuns, fillSeconds, ...figures };
     } finally {
       db.$client.close();
@@ -215,16 +301,29 @@ async function benchMemory(options: BenchOptions, webUnderQueueLoad: PeakMemory 
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-memory-'));
   try {
     const common = { out, 'build-dir': options.buildDir };
-    const args = SimulateArgs.parse(options.quick ? { ...common, quick: true } : { ...common, items: 10_000, batches: 1, 'max-decisions': 500, 'min-new-labels': 200 });
+    const args = SimulateArgs.parse(
+      options.quick
+        ? { ...common, quick: true }
+        : { ...common, items: 10_000, batches: 1, 'max-decisions': 500, 'min-new-labels': 200 },
+    );
     const report = await runSimulateCommand(args, {
-      root: options.root, datasetDir: options.datasetDir, shippedModelDir: options.shippedModelDir, ensureBuild: options.ensureBuild, log: (line) => options.log(`memory: ${line}`),
+      root: options.root,
+      datasetDir: options.datasetDir,
+      shippedModelDir: options.shippedModelDir,
+      ensureBuild: options.ensureBuild,
+      log: (line) => options.log(`memory: ${line}`),
     });
     const { scenario, summary } = report;
     return {
       web: report.processes?.web ?? null,
       worker: report.processes?.worker ?? null,
       run: {
-        items: scenario.streamItems, batches: scenario.batches, reviewers: scenario.reviewers, decisions: summary.humanDecisions, seconds: summary.seconds, stoppedBecause: summary.stoppedBecause,
+        items: scenario.streamItems,
+        batches: scenario.batches,
+        reviewers: scenario.reviewers,
+        decisions: summary.humanDecisions,
+        seconds: summary.seconds,
+        stoppedBecause: summary.stoppedBecause,
         modelVersions: report.models.map((m) => ({ name: m.name, status: m.status })),
       },
       webUnderQueueLoad,
@@ -256,15 +355,24 @@ function measureCeiling(sizes: typeof FULL, log: (line: string) => void): NonNul
 
 function benchTorch(options: BenchOptions, sizes: typeof FULL): { result: BenchReport['pytorch']; reason: string } {
   const sections = (['train', 'infer'] as const).filter((s) => options.sections.includes(s));
-  if (sections.length === 0) return { result: null, reason: 'nothing to compare: neither train nor infer was requested' };
+  if (sections.length === 0)
+    return { result: null, reason: 'nothing to compare: neither train nor infer was requested' };
   const found = findTorchPython();
   if (found.python === null) return { result: null, reason: found.reason };
   options.log(`pytorch ${found.version} (${found.python}), ${TORCH_THREADS} threads`);
   try {
     const result = runTorchBench({
-      python: found.python, datasetDir: options.datasetDir, archs: options.archs, sections, threads: TORCH_THREADS, batchSize: BATCH_SIZE,
-      trainSteps: sizes.trainSteps, warmupSteps: sizes.warmupSteps, inferCount: sizes.inferCount,
-      ...(sections.includes('train') ? { matMulSize: sizes.matMulSize, matMulRepeats: sizes.matMulRepeats } : {}), timeoutMs: options.quick ? 180_000 : 1_800_000,
+      python: found.python,
+      datasetDir: options.datasetDir,
+      archs: options.archs,
+      sections,
+      threads: TORCH_THREADS,
+      batchSize: BATCH_SIZE,
+      trainSteps: sizes.trainSteps,
+      warmupSteps: sizes.warmupSteps,
+      inferCount: sizes.inferCount,
+      ...(sections.includes('train') ? { matMulSize: sizes.matMulSize, matMulRepeats: sizes.matMulRepeats } : {}),
+      timeoutMs: options.quick ? 180_000 : 1_800_000,
     });
     return { result: { ...result, executable: found.python }, reason: '' };
   } catch (error) {
@@ -272,18 +380,30 @@ function benchTorch(options: BenchOptions, sizes: typeof FULL): { result: BenchR
   }
 }
 
-function ratiosOf(archs: BenchReport['archs'], torch: TorchBenchResult, ceiling: BenchReport['ceiling']): NonNullable<BenchReport['ratios']> {
+function ratiosOf(
+  archs: BenchReport['archs'],
+  torch: TorchBenchResult,
+  ceiling: BenchReport['ceiling'],
+): NonNullable<BenchReport['ratios']> {
   const out: NonNullable<BenchReport['ratios']> = {};
   for (const [arch, figures] of Object.entries(archs) as [Architecture, ArchFigures][]) {
     const theirs = torch.archs[arch];
     if (!theirs) continue;
     const torchGflops = theirs.train ? (theirs.train.imagesPerSecond * figures.flops.training) / 1e9 : null;
     out[arch] = {
-      ...(figures.train && theirs.train ? { train: round3(figures.train.imagesPerSecond / theirs.train.imagesPerSecond) } : {}),
-      ...(figures.trainReplicas && theirs.train ? { trainReplicas: round3(figures.trainReplicas.imagesPerSecond / theirs.train.imagesPerSecond) } : {}),
-      ...(figures.infer && theirs.infer ? { infer: round3(figures.infer.parallelImagesPerSecondAfterStartup / theirs.infer.imagesPerSecond) } : {}),
+      ...(figures.train && theirs.train
+        ? { train: round3(figures.train.imagesPerSecond / theirs.train.imagesPerSecond) }
+        : {}),
+      ...(figures.trainReplicas && theirs.train
+        ? { trainReplicas: round3(figures.trainReplicas.imagesPerSecond / theirs.train.imagesPerSecond) }
+        : {}),
+      ...(figures.infer && theirs.infer
+        ? { infer: round3(figures.infer.parallelImagesPerSecondAfterStartup / theirs.infer.imagesPerSecond) }
+        : {}),
       ...(torchGflops !== null ? { pytorchTrainGflops: round3(torchGflops) } : {}),
-      ...(torchGflops !== null && ceiling ? { halfOfPytorchNeedsShareOfCeiling: round3(torchGflops / 2 / ceiling.allCoresGflops) } : {}),
+      ...(torchGflops !== null && ceiling
+        ? { halfOfPytorchNeedsShareOfCeiling: round3(torchGflops / 2 / ceiling.allCoresGflops) }
+        : {}),
     };
   }
   return out;

@@ -4,7 +4,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** What the web build is made from; a change to any of it means the build is stale. */
-const SOURCES = ['app', 'lib', 'db', 'types', 'proxy.ts', 'next.config.ts', 'postcss.config.mjs', 'package-lock.json', 'tsconfig.json'];
+const SOURCES = [
+  'app',
+  'lib',
+  'db',
+  'types',
+  'proxy.ts',
+  'next.config.ts',
+  'postcss.config.mjs',
+  'package-lock.json',
+  'tsconfig.json',
+];
 const STAMP_FILE = 'loupe-source-hash';
 
 function addTree(hash: ReturnType<typeof createHash>, target: string, root: string): void {
@@ -42,9 +52,17 @@ export function writeBuildStamp(root: string, distDir: string): void {
  * Builds the web app into `distDir` unless the build there is current (or LOUPE_REBUILD is
  * set), as `npm start` does on a first start. Throws when the build fails.
  */
-export function ensureWebBuild(options: { root: string; distDir: string; env: NodeJS.ProcessEnv; log: (line: string) => void; stdio?: 'inherit' | 'stderr' }): void {
+export function ensureWebBuild(options: {
+  root: string;
+  distDir: string;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  stdio?: 'inherit' | 'stderr';
+}): void {
   if (isBuildCurrent(options.root, options.distDir) && !options.env.LOUPE_REBUILD) return;
-  options.log(`building the web app into ${options.distDir} (on the first start and after the code changed; a minute or two)`);
+  options.log(
+    `building the web app into ${options.distDir} (on the first start and after the code changed; a minute or two)`,
+  );
   const build = spawnSync(process.execPath, [nextBin(options.root), 'build'], {
     cwd: options.root,
     // 'stderr': the build's output goes to stderr, so a command's stdout stays one JSON object.

@@ -24,7 +24,11 @@ const PANELS: Panel[] = [
     series: [
       { label: 'catalogue labels', color: '#1f6feb', value: (p) => p.catalogueAccuracy },
       { label: 'auto-accepted items', color: '#d29922', value: (p) => p.autoAcceptedAccuracy },
-      { label: 'active model alone (catalogue, incl. items it was tuned on)', color: '#8957e5', value: (p) => p.modelAccuracy },
+      {
+        label: 'active model alone (catalogue, incl. items it was tuned on)',
+        color: '#8957e5',
+        value: (p) => p.modelAccuracy,
+      },
       { label: 'active model (holdout)', color: '#2da44e', value: (p) => p.activeModelHoldoutAccuracy },
     ],
   },
@@ -55,22 +59,41 @@ const PAD = { left: 56, right: 16, top: 12, bottom: 28 };
 export function renderSimulationHtml(result: SimulationResult): string {
   const { timeline, summary, scenario } = result;
   const tMax = Math.max(1, ...timeline.map((p) => p.t));
-  const promotions = result.models.filter((m) => m.activeAt !== null && m.activeAt > (result.models[0]?.activeAt ?? 0)).map((m) => ({ t: m.activeAt!, name: m.name }));
+  const promotions = result.models
+    .filter((m) => m.activeAt !== null && m.activeAt > (result.models[0]?.activeAt ?? 0))
+    .map((m) => ({ t: m.activeAt!, name: m.name }));
   const panels = PANELS.map((panel) => renderPanel(panel, timeline, tMax, promotions)).join('\n');
   const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
-  const threshold = scenario.threshold.mode === 'target' ? `target ${pct(scenario.threshold.targetAccuracy)}` : scenario.threshold.mode === 'fixed' ? `fixed ${scenario.threshold.threshold}` : 'as configured';
+  const threshold =
+    scenario.threshold.mode === 'target'
+      ? `target ${pct(scenario.threshold.targetAccuracy)}`
+      : scenario.threshold.mode === 'fixed'
+        ? `fixed ${scenario.threshold.threshold}`
+        : 'as configured';
   const rows: [string, string][] = [
     ['Stopped because', summary.stoppedBecause],
     ['Simulated time', `${summary.seconds} s`],
     ['Items', summary.items.toLocaleString('en')],
     ['Catalogue accuracy', pct(summary.catalogueAccuracy)],
     ['Model alone would have reached', `${pct(summary.modelAloneAccuracy)} (${summary.modelAloneSource ?? 'unknown'})`],
-    ['Final model alone on the catalogue', `${pct(summary.finalModelAccuracy)} (includes the human-labelled items it was fine-tuned on; its holdout accuracy is out of sample)`],
-    ['Human decisions', `${summary.humanDecisions.toLocaleString('en')} (${summary.corrections.toLocaleString('en')} corrections, ${summary.reviewerSlips} reviewer slips)`],
+    [
+      'Final model alone on the catalogue',
+      `${pct(summary.finalModelAccuracy)} (includes the human-labelled items it was fine-tuned on; its holdout accuracy is out of sample)`,
+    ],
+    [
+      'Human decisions',
+      `${summary.humanDecisions.toLocaleString('en')} (${summary.corrections.toLocaleString('en')} corrections, ${summary.reviewerSlips} reviewer slips)`,
+    ],
     ['Share reviewed', pct(summary.reviewedShare)],
     ['Auto-accepted accuracy', pct(summary.autoAcceptedAccuracy)],
-    ['Model versions promoted', `${summary.modelVersionsPromoted} (final: ${summary.finalModel ?? '-'}, holdout ${pct(summary.finalModelHoldoutAccuracy)})`],
-    ['Scenario', `${scenario.reviewers} reviewers, error rate ${pct(scenario.errorRate)}, ${scenario.thinkMs} ms per item, threshold ${threshold}, ${scenario.streamItems.toLocaleString('en')} items of ${scenario.stream} ${scenario.batches === 0 ? 'already in the catalogue' : `in ${scenario.batches} chunks`}`],
+    [
+      'Model versions promoted',
+      `${summary.modelVersionsPromoted} (final: ${summary.finalModel ?? '-'}, holdout ${pct(summary.finalModelHoldoutAccuracy)})`,
+    ],
+    [
+      'Scenario',
+      `${scenario.reviewers} reviewers, error rate ${pct(scenario.errorRate)}, ${scenario.thinkMs} ms per item, threshold ${threshold}, ${scenario.streamItems.toLocaleString('en')} items of ${scenario.stream} ${scenario.batches === 0 ? 'already in the catalogue' : `in ${scenario.batches} chunks`}`,
+    ],
   ];
   return `<!doctype html>
 <html lang="en">
@@ -97,9 +120,17 @@ ${panels}
 `;
 }
 
-function renderPanel(panel: Panel, timeline: TimelinePoint[], tMax: number, promotions: { t: number; name: string }[]): string {
+function renderPanel(
+  panel: Panel,
+  timeline: TimelinePoint[],
+  tMax: number,
+  promotions: { t: number; name: string }[],
+): string {
   const scale = panel.unit === '%' ? 100 : 1;
-  const values = timeline.flatMap((p) => panel.series.map((s) => s.value(p))).filter((v): v is number => v !== null).map((v) => v * scale);
+  const values = timeline
+    .flatMap((p) => panel.series.map((s) => s.value(p)))
+    .filter((v): v is number => v !== null)
+    .map((v) => v * scale);
   let yMin = panel.unit === '%' ? Math.min(100, ...values) : 0;
   let yMax = panel.unit === '%' ? 100 : Math.max(1, ...values);
   if (panel.unit === '%') yMin = Math.max(0, Math.floor(yMin / 5) * 5 - (yMin % 5 === 0 ? 5 : 0));
@@ -108,23 +139,38 @@ function renderPanel(panel: Panel, timeline: TimelinePoint[], tMax: number, prom
   const y = (v: number) => HEIGHT - PAD.bottom - ((v - yMin) / (yMax - yMin)) * (HEIGHT - PAD.top - PAD.bottom);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => yMin + f * (yMax - yMin));
   const grid = ticks
-    .map((v) => `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eaeef2"/><text x="${PAD.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${formatTick(v, panel.unit)}</text>`)
+    .map(
+      (v) =>
+        `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eaeef2"/><text x="${PAD.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${formatTick(v, panel.unit)}</text>`,
+    )
     .join('');
   const xTicks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text x="${x(f * tMax).toFixed(1)}" y="${HEIGHT - 8}" text-anchor="middle">${(f * tMax).toFixed(0)} s</text>`)
+    .map(
+      (f) =>
+        `<text x="${x(f * tMax).toFixed(1)}" y="${HEIGHT - 8}" text-anchor="middle">${(f * tMax).toFixed(0)} s</text>`,
+    )
     .join('');
   const marks = promotions
-    .map((m) => `<line x1="${x(m.t).toFixed(1)}" x2="${x(m.t).toFixed(1)}" y1="${PAD.top}" y2="${HEIGHT - PAD.bottom}" stroke="#8c959f" stroke-dasharray="3 3"/><text x="${(x(m.t) + 3).toFixed(1)}" y="${PAD.top + 10}">${escapeHtml(m.name)}</text>`)
+    .map(
+      (m) =>
+        `<line x1="${x(m.t).toFixed(1)}" x2="${x(m.t).toFixed(1)}" y1="${PAD.top}" y2="${HEIGHT - PAD.bottom}" stroke="#8c959f" stroke-dasharray="3 3"/><text x="${(x(m.t) + 3).toFixed(1)}" y="${PAD.top + 10}">${escapeHtml(m.name)}</text>`,
+    )
     .join('');
   const lines = panel.series
     .map((s) => {
-      const points = timeline.map((p) => [p.t, s.value(p)] as const).filter((pair): pair is readonly [number, number] => pair[1] !== null);
+      const points = timeline
+        .map((p) => [p.t, s.value(p)] as const)
+        .filter((pair): pair is readonly [number, number] => pair[1] !== null);
       if (points.length === 0) return '';
-      const d = points.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v * scale).toFixed(1)}`).join(' ');
+      const d = points
+        .map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v * scale).toFixed(1)}`)
+        .join(' ');
       return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
     })
     .join('');
-  const legend = panel.series.map((s) => `<span><i style="background:${s.color}"></i>${escapeHtml(s.label)}</span>`).join('');
+  const legend = panel.series
+    .map((s) => `<span><i style="background:${s.color}"></i>${escapeHtml(s.label)}</span>`)
+    .join('');
   return `<h2>${escapeHtml(panel.title)}</h2>
 <div class="legend">${legend}</div>
 <svg width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${escapeHtml(panel.title)}">${grid}${xTicks}${marks}${lines}</svg>`;

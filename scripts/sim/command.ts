@@ -34,15 +34,31 @@ export const SimulateArgs = z
     items: z.coerce.number().int().min(10).max(10_000).optional(),
     batches: z.coerce.number().int().min(0).max(100).optional(),
     'batch-interval-s': z.coerce.number().min(0).max(3600).optional(),
-    'error-rate': z.coerce.number().min(0, 'an error rate is between 0 and 1').max(1, 'an error rate is between 0 and 1').default(0.02),
+    'error-rate': z.coerce
+      .number()
+      .min(0, 'an error rate is between 0 and 1')
+      .max(1, 'an error rate is between 0 and 1')
+      .default(0.02),
     'think-ms': z.coerce.number().int().min(0).max(60_000).optional(),
     base: z.enum(['shipped', 'small'], { error: '--base is shipped or small' }).default('shipped'),
     'base-share': z.coerce.number().gt(0).max(1).default(0.05),
     'base-epochs': z.coerce.number().int().min(1).max(100).default(8),
-    threshold: z.coerce.number().gt(0, 'a threshold is strictly between 0 and 1').lt(1, 'a threshold is strictly between 0 and 1').optional(),
-    target: z.coerce.number().gt(0, 'a target accuracy is above 0 and at most 1').max(1, 'a target accuracy is above 0 and at most 1').optional(),
+    threshold: z.coerce
+      .number()
+      .gt(0, 'a threshold is strictly between 0 and 1')
+      .lt(1, 'a threshold is strictly between 0 and 1')
+      .optional(),
+    target: z.coerce
+      .number()
+      .gt(0, 'a target accuracy is above 0 and at most 1')
+      .max(1, 'a target accuracy is above 0 and at most 1')
+      .optional(),
     'max-decisions': z.coerce.number().int().min(1).optional(),
-    'max-minutes': z.coerce.number().gt(0).max(24 * 60).optional(),
+    'max-minutes': z.coerce
+      .number()
+      .gt(0)
+      .max(24 * 60)
+      .optional(),
     'sample-every-s': z.coerce.number().min(0.5).max(600).optional(),
     'min-new-labels': z.coerce.number().int().min(1).max(1_000_000).default(200),
     'retrain-epochs': z.coerce.number().int().min(1).max(100).optional(),
@@ -52,15 +68,35 @@ export const SimulateArgs = z
     keep: z.boolean().default(false),
     quick: z.boolean().default(false),
   })
-  .refine((a) => a.threshold === undefined || a.target === undefined, { error: 'give --threshold or --target, not both' })
+  .refine((a) => a.threshold === undefined || a.target === undefined, {
+    error: 'give --threshold or --target, not both',
+  })
   .refine((a) => !a.url || (a.admin && a.reviewer.length > 0 && a.catalogue), {
-    error: 'with --url, give --catalogue <slug>, --admin email:password and one --reviewer email:password per simulated reviewer',
+    error:
+      'with --url, give --catalogue <slug>, --admin email:password and one --reviewer email:password per simulated reviewer',
   });
 export type SimulateArgs = z.infer<typeof SimulateArgs>;
 
 /** Defaults for a full run and for --quick (a smoke test: seconds, no retraining). */
-const FULL = { items: 10_000, batches: 5, batchIntervalS: 30, reviewers: 4, thinkMs: 300, sampleEveryS: 5, maxMinutes: 30 };
-const QUICK = { items: 300, batches: 2, batchIntervalS: 2, reviewers: 3, thinkMs: 20, sampleEveryS: 2, maxMinutes: 3, maxDecisions: 40 };
+const FULL = {
+  items: 10_000,
+  batches: 5,
+  batchIntervalS: 30,
+  reviewers: 4,
+  thinkMs: 300,
+  sampleEveryS: 5,
+  maxMinutes: 30,
+};
+const QUICK = {
+  items: 300,
+  batches: 2,
+  batchIntervalS: 2,
+  reviewers: 3,
+  thinkMs: 20,
+  sampleEveryS: 2,
+  maxMinutes: 3,
+  maxDecisions: 40,
+};
 
 export interface SimulateReport extends SimulationResult {
   mode: 'fresh' | 'url';
@@ -70,13 +106,29 @@ export interface SimulateReport extends SimulationResult {
   files: { json: string; chart: string };
 }
 
-export async function runSimulateCommand(args: SimulateArgs, options: { root: string; datasetDir: string; shippedModelDir: string; log: (line: string) => void; ensureBuild: (distDir: string) => void }): Promise<SimulateReport> {
+export async function runSimulateCommand(
+  args: SimulateArgs,
+  options: {
+    root: string;
+    datasetDir: string;
+    shippedModelDir: string;
+    log: (line: string) => void;
+    ensureBuild: (distDir: string) => void;
+  },
+): Promise<SimulateReport> {
   const { log } = options;
   const sizes = args.quick ? QUICK : { ...FULL, maxDecisions: undefined };
-  const outDir = path.resolve(args.out ?? path.join(options.root, 'data', 'sim', new Date().toISOString().replace(/[:.]/g, '-')));
+  const outDir = path.resolve(
+    args.out ?? path.join(options.root, 'data', 'sim', new Date().toISOString().replace(/[:.]/g, '-')),
+  );
   fs.mkdirSync(outDir, { recursive: true });
   const stream = loadStream(options.datasetDir, args.items ?? sizes.items);
-  const threshold: ThresholdMode = args.target !== undefined ? { mode: 'target', targetAccuracy: args.target } : args.threshold !== undefined ? { mode: 'fixed', threshold: args.threshold } : { mode: 'keep' };
+  const threshold: ThresholdMode =
+    args.target !== undefined
+      ? { mode: 'target', targetAccuracy: args.target }
+      : args.threshold !== undefined
+        ? { mode: 'fixed', threshold: args.threshold }
+        : { mode: 'keep' };
   const common = {
     stream,
     batches: args.batches ?? sizes.batches,
@@ -92,19 +144,39 @@ export async function runSimulateCommand(args: SimulateArgs, options: { root: st
   };
 
   if (args.url) {
-    const result = await runSimulation({ ...common, baseUrl: args.url.replace(/\/$/, ''), catalogue: args.catalogue!, admin: args.admin!, reviewers: args.reviewer });
+    const result = await runSimulation({
+      ...common,
+      baseUrl: args.url.replace(/\/$/, ''),
+      catalogue: args.catalogue!,
+      admin: args.admin!,
+      reviewers: args.reviewer,
+    });
     return writeReport({ ...result, mode: 'url', baseModel: null, processes: null }, outDir);
   }
 
   const baseModelDir =
     args.base === 'small'
-      ? await smallShareBaseModel({ datasetDir: options.datasetDir, cacheDir: path.join(options.root, 'data', 'sim'), share: args['base-share'], epochs: args['base-epochs'], seed: args.seed, log })
+      ? await smallShareBaseModel({
+          datasetDir: options.datasetDir,
+          cacheDir: path.join(options.root, 'data', 'sim'),
+          share: args['base-share'],
+          epochs: args['base-epochs'],
+          seed: args.seed,
+          log,
+        })
       : options.shippedModelDir;
   const baseModelPredictions = await predictStream(baseModelDir, stream);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-sim-'));
   try {
-    const fresh = await prepareFreshLoupe({ dir: workDir, baseModelDir, reviewerCount: args.reviewers ?? sizes.reviewers, minNewLabels: args['min-new-labels'] });
-    log(`fresh database ${fresh.dbPath}: catalogue "${fresh.catalogue}" with its 5,000-image holdout, base model ${baseModelDir}, ${fresh.reviewers.length} reviewer accounts`);
+    const fresh = await prepareFreshLoupe({
+      dir: workDir,
+      baseModelDir,
+      reviewerCount: args.reviewers ?? sizes.reviewers,
+      minNewLabels: args['min-new-labels'],
+    });
+    log(
+      `fresh database ${fresh.dbPath}: catalogue "${fresh.catalogue}" with its 5,000-image holdout, base model ${baseModelDir}, ${fresh.reviewers.length} reviewer accounts`,
+    );
     options.ensureBuild(args['build-dir']);
     const loupe = await launchLoupe({
       root: options.root,
@@ -118,14 +190,24 @@ export async function runSimulateCommand(args: SimulateArgs, options: { root: st
       },
       log,
     });
-    const outcome = await runSimulation({ ...common, baseUrl: loupe.baseUrl, catalogue: fresh.catalogue, admin: fresh.admin, reviewers: fresh.reviewers, baseModelPredictions }).then(
+    const outcome = await runSimulation({
+      ...common,
+      baseUrl: loupe.baseUrl,
+      catalogue: fresh.catalogue,
+      admin: fresh.admin,
+      reviewers: fresh.reviewers,
+      baseModelPredictions,
+    }).then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
     const processes = await loupe.stop();
     if ('error' in outcome) throw outcome.error;
     const { result } = outcome;
-    return writeReport({ ...result, mode: 'fresh', baseModel: path.relative(options.root, baseModelDir) || baseModelDir, processes }, outDir);
+    return writeReport(
+      { ...result, mode: 'fresh', baseModel: path.relative(options.root, baseModelDir) || baseModelDir, processes },
+      outDir,
+    );
   } finally {
     if (args.keep) log(`kept the simulation's database in ${workDir}`);
     else fs.rmSync(workDir, { recursive: true, force: true });
@@ -142,11 +224,19 @@ function writeReport(report: Omit<SimulateReport, 'files'>, outDir: string): Sim
 
 /** The first `count` Fashion-MNIST test images and their labels (Debian package, else the bundled copy). */
 function loadStream(datasetDir: string, count: number): SimStream {
-  const dir = [datasetDir, bundledDatasetDir()].find((d) => fs.existsSync(path.join(d, 't10k-labels-idx1-ubyte.gz')) || fs.existsSync(path.join(d, 't10k-labels-idx1-ubyte')));
+  const dir = [datasetDir, bundledDatasetDir()].find(
+    (d) =>
+      fs.existsSync(path.join(d, 't10k-labels-idx1-ubyte.gz')) || fs.existsSync(path.join(d, 't10k-labels-idx1-ubyte')),
+  );
   if (!dir) throw badInput(`the Fashion-MNIST test set is neither in ${datasetDir} nor in datasets/fashion-mnist/.`);
   const { images, labels } = readIdxSplit(dir, 't10k');
   const n = Math.min(count, images.count);
-  return { name: 'fashion-mnist t10k', pixels: images.pixels.subarray(0, n * 784), labels: labels.subarray(0, n), count: n };
+  return {
+    name: 'fashion-mnist t10k',
+    pixels: images.pixels.subarray(0, n * 784),
+    labels: labels.subarray(0, n),
+    count: n,
+  };
 }
 
 async function predictStream(modelDir: string, stream: SimStream): Promise<Uint8Array> {

@@ -34,12 +34,21 @@ const SIM_PASSWORD_COST = 4;
  * model, an admin and `reviewerCount` reviewer accounts with random passwords, and the retrain
  * policy's label count. What happens next goes through the HTTP API only.
  */
-export async function prepareFreshLoupe(input: { dir: string; baseModelDir: string; reviewerCount: number; minNewLabels?: number }): Promise<FreshLoupe> {
+export async function prepareFreshLoupe(input: {
+  dir: string;
+  baseModelDir: string;
+  reviewerCount: number;
+  minNewLabels?: number;
+}): Promise<FreshLoupe> {
   const dbPath = path.join(input.dir, 'loupe.db');
   const db = openDb(dbPath);
   try {
     migrateDb(db);
-    const catalogue = ensureCatalogue(db, { slug: 'sim', name: 'Fashion-MNIST (simulation)', classNames: [...FASHION_MNIST_CLASSES] });
+    const catalogue = ensureCatalogue(db, {
+      slug: 'sim',
+      name: 'Fashion-MNIST (simulation)',
+      classNames: [...FASHION_MNIST_CLASSES],
+    });
     const holdoutDir = bundledDatasetDir();
     await importIdx(db, {
       catalogueSlug: catalogue.slug,
@@ -48,22 +57,41 @@ export async function prepareFreshLoupe(input: { dir: string; baseModelDir: stri
       evalRole: 'holdout',
     });
     const meta = readModelMeta(input.baseModelDir);
-    registerInitialModel(db, { catalogueId: catalogue.id, name: `base-${meta.arch}`, dir: path.resolve(input.baseModelDir), meta });
+    registerInitialModel(db, {
+      catalogueId: catalogue.id,
+      name: `base-${meta.arch}`,
+      dir: path.resolve(input.baseModelDir),
+      meta,
+    });
     const accounts: { credentials: Credentials; actor: Actor }[] = [];
     const account = async (email: string, name: string, role: 'admin' | 'reviewer') => {
       const password = randomBytes(12).toString('base64url');
       const user = await createUserAsSystem(db, { email, name, role, password, passwordCost: SIM_PASSWORD_COST });
-      accounts.push({ credentials: { email, password }, actor: { userId: user.id, role: user.role, email: user.email } });
+      accounts.push({
+        credentials: { email, password },
+        actor: { userId: user.id, role: user.role, email: user.email },
+      });
       return accounts.at(-1)!;
     };
     const admin = await account('sim-admin@loupe.sim', 'Simulation Admin', 'admin');
     const reviewers: Credentials[] = [];
-    for (let i = 1; i <= input.reviewerCount; i++) reviewers.push((await account(`sim-reviewer-${i}@loupe.sim`, `Simulated Reviewer ${i}`, 'reviewer')).credentials);
+    for (let i = 1; i <= input.reviewerCount; i++)
+      reviewers.push((await account(`sim-reviewer-${i}@loupe.sim`, `Simulated Reviewer ${i}`, 'reviewer')).credentials);
     if (input.minNewLabels !== undefined) {
       const policy = getRetrainPolicy(db, catalogue.id);
-      setRetrainPolicy(db, { actor: admin.actor, catalogueId: catalogue.id, policy: { ...policy, minNewLabels: input.minNewLabels } });
+      setRetrainPolicy(db, {
+        actor: admin.actor,
+        catalogueId: catalogue.id,
+        policy: { ...policy, minNewLabels: input.minNewLabels },
+      });
     }
-    return { dbPath, modelsDir: path.join(input.dir, 'models'), catalogue: catalogue.slug, admin: admin.credentials, reviewers };
+    return {
+      dbPath,
+      modelsDir: path.join(input.dir, 'models'),
+      catalogue: catalogue.slug,
+      admin: admin.credentials,
+      reviewers,
+    };
   } finally {
     db.$client.close();
   }

@@ -7,7 +7,12 @@ import { AppError } from '@/lib/errors';
  * reviewers and the queue benchmark; nothing in it reaches into the server's database.
  */
 export class LoupeApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly route: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly route: string,
+  ) {
     super(`${route}: ${status} ${message}`);
   }
 }
@@ -25,7 +30,10 @@ export class LoupeClient {
     await response.body?.cancel();
     const session = (await (await this.request('GET', '/api/auth/session')).json()) as { user?: { email?: string } };
     if (session.user?.email?.toLowerCase() !== email.toLowerCase()) {
-      throw new AppError('unauthorized', `signing in as ${email} at ${this.baseUrl} failed: check the email and password.`);
+      throw new AppError(
+        'unauthorized',
+        `signing in as ${email} at ${this.baseUrl} failed: check the email and password.`,
+      );
     }
   }
 
@@ -57,7 +65,12 @@ export class LoupeClient {
     }
     if (!response.ok) {
       const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-      throw new LoupeApiError(response.status, error?.code ?? 'http_error', error?.message ?? response.statusText, route);
+      throw new LoupeApiError(
+        response.status,
+        error?.code ?? 'http_error',
+        error?.message ?? response.statusText,
+        route,
+      );
     }
     return parsed as T;
   }
@@ -78,7 +91,11 @@ export class LoupeClient {
       });
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-      throw new AppError('bad_input', `could not reach Loupe at ${this.baseUrl} (${cause}): is it running, and is the address right?`, { cause: error });
+      throw new AppError(
+        'bad_input',
+        `could not reach Loupe at ${this.baseUrl} (${cause}): is it running, and is the address right?`,
+        { cause: error },
+      );
     }
     for (const cookie of response.headers.getSetCookie()) {
       const [pair] = cookie.split(';');

@@ -47,7 +47,9 @@ export async function freePort(): Promise<number> {
 
 export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe> {
   if (!isBuildCurrent(options.root, options.distDir)) {
-    throw new Error(`the web build in ${options.distDir} is missing or older than the code; run npm start once (or pass the build folder that is current).`);
+    throw new Error(
+      `the web build in ${options.distDir} is missing or older than the code; run npm start once (or pass the build folder that is current).`,
+    );
   }
   const port = options.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -63,7 +65,11 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
   };
   const tail: string[] = [];
   const spawnPart = (args: string[]): ChildProcess => {
-    const child = spawn(process.execPath, args, { cwd: options.root, env, stdio: options.output === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: options.root,
+      env,
+      stdio: options.output === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    });
     const keep = (chunk: Buffer) => {
       tail.push(...chunk.toString().split('\n').filter(Boolean));
       tail.splice(0, Math.max(0, tail.length - 40));
@@ -72,9 +78,21 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
     child.stderr?.on('data', keep);
     return child;
   };
-  const web = spawnPart([nextBin(options.root), 'start', '-p', String(port), '-H', '127.0.0.1', '--keepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_MS)]);
+  const web = spawnPart([
+    nextBin(options.root),
+    'start',
+    '-p',
+    String(port),
+    '-H',
+    '127.0.0.1',
+    '--keepAliveTimeout',
+    String(KEEP_ALIVE_TIMEOUT_MS),
+  ]);
   const worker = options.worker === false ? null : spawnPart(['--import', 'tsx', 'workers/worker.ts']);
-  const samplers = { web: new PeakMemorySampler(web.pid!).start(), worker: worker ? new PeakMemorySampler(worker.pid!).start() : null };
+  const samplers = {
+    web: new PeakMemorySampler(web.pid!).start(),
+    worker: worker ? new PeakMemorySampler(worker.pid!).start() : null,
+  };
 
   const stop = async () => {
     const memory = { web: samplers.web.stop(), worker: samplers.worker?.stop() ?? null };
@@ -86,7 +104,9 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
   } catch (error) {
     await stop();
     const lines = tail.slice(-15).join('\n');
-    throw new Error(`${error instanceof Error ? error.message : String(error)}${lines ? `\nlast output:\n${lines}` : ''}`);
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}${lines ? `\nlast output:\n${lines}` : ''}`,
+    );
   }
   options.log(`Loupe is up on ${baseUrl} (web pid ${web.pid}${worker ? `, worker pid ${worker.pid}` : ', no worker'})`);
   return { baseUrl, webPid: web.pid!, workerPid: worker?.pid ?? null, stop };
@@ -96,7 +116,8 @@ async function waitForHealth(baseUrl: string, children: (ChildProcess | null)[],
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const child of children) {
-      if (child && child.exitCode !== null) throw new Error(`a Loupe process exited with code ${child.exitCode} while starting`);
+      if (child && child.exitCode !== null)
+        throw new Error(`a Loupe process exited with code ${child.exitCode} while starting`);
     }
     try {
       const response = await fetch(`${baseUrl}/api/v1/health`, { signal: AbortSignal.timeout(5000) });

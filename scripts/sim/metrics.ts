@@ -1,7 +1,10 @@
 import type { ExportRow } from '@/lib/catalogue/export';
 
 /** What the simulator reads of each item: the export's fields it measures. */
-export type SimItemRow = Pick<ExportRow, 'itemId' | 'currentLabel' | 'status' | 'evalRole' | 'predictedClass' | 'labelSource'>;
+export type SimItemRow = Pick<
+  ExportRow,
+  'itemId' | 'currentLabel' | 'status' | 'evalRole' | 'predictedClass' | 'labelSource'
+>;
 
 /** One point of the simulation's timeline, measured against the ground truth the app never saw. */
 export interface CatalogueMeasure {
@@ -23,7 +26,10 @@ export interface CatalogueMeasure {
   wrongHumanLabels: number;
 }
 
-export function measureCatalogue(rows: readonly SimItemRow[], truthOf: (itemId: number) => number | undefined): CatalogueMeasure {
+export function measureCatalogue(
+  rows: readonly SimItemRow[],
+  truthOf: (itemId: number) => number | undefined,
+): CatalogueMeasure {
   let items = 0;
   let labelled = 0;
   let correct = 0;

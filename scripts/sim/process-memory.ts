@@ -65,7 +65,10 @@ export class PeakMemorySampler {
   private samples = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pid: number, private readonly intervalMs = 250) {}
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 250,
+  ) {}
 
   start(): this {
     this.sample();
@@ -88,7 +91,12 @@ export class PeakMemorySampler {
     this.timer = null;
     if (this.samples === 0) return null;
     const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
-    return { peakRssMb: mb(Math.max(this.peakTree, this.peakHwmKb * 1024)), peakTreeRssSampledMb: mb(this.peakTree), peakRootHwmMb: mb(this.peakHwmKb * 1024), samples: this.samples };
+    return {
+      peakRssMb: mb(Math.max(this.peakTree, this.peakHwmKb * 1024)),
+      peakTreeRssSampledMb: mb(this.peakTree),
+      peakRootHwmMb: mb(this.peakHwmKb * 1024),
+      samples: this.samples,
+    };
   }
 }
 

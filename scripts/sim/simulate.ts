@@ -17,7 +17,8 @@ export interface SimStream {
   count: number;
 }
 
-export type ThresholdMode = { mode: 'keep' } | { mode: 'fixed'; threshold: number } | { mode: 'target'; targetAccuracy: number };
+export type ThresholdMode =
+  { mode: 'keep' } | { mode: 'fixed'; threshold: number } | { mode: 'target'; targetAccuracy: number };
 
 export interface SimulationOptions {
   baseUrl: string;
@@ -128,7 +129,13 @@ interface ClaimedItem {
 }
 
 interface ModelSummaryAnswer {
-  versions: { id: number; name: string; status: string; holdout: { accuracy: number } | null; gateReason: string | null }[];
+  versions: {
+    id: number;
+    name: string;
+    status: string;
+    holdout: { accuracy: number } | null;
+    gateReason: string | null;
+  }[];
 }
 
 /** Stream chunk files are named so the export's `source` says which rows of the stream they hold. */
@@ -158,11 +165,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const slug = encodeURIComponent(options.catalogue);
 
   const readCatalogue = async (): Promise<{ rows: ExportRow[]; activeModel: string | null }> => {
-    const exported = await admin.get<{ activeModel: string | null; items: ExportRow[] }>(`/api/v1/catalogues/${slug}/export?format=json`);
+    const exported = await admin.get<{ activeModel: string | null; items: ExportRow[] }>(
+      `/api/v1/catalogues/${slug}/export?format=json`,
+    );
     for (const row of exported.items) {
       if (!truthByItem.has(row.itemId)) {
         const offset = streamOffset(row.source, chunkOffsets);
-        if (offset !== undefined && offset + row.sourceRow < stream.count) truthByItem.set(row.itemId, stream.labels[offset + row.sourceRow]!);
+        if (offset !== undefined && offset + row.sourceRow < stream.count)
+          truthByItem.set(row.itemId, stream.labels[offset + row.sourceRow]!);
       }
       if (row.predictedClass !== null && row.modelVersion !== null && !firstPrediction.has(row.itemId)) {
         firstPrediction.set(row.itemId, { model: row.modelVersion, predicted: row.predictedClass });
@@ -177,16 +187,22 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   const applyThreshold = async (reason: string): Promise<void> => {
     const { threshold } = options;
     if (threshold.mode === 'keep') return;
-    const body = threshold.mode === 'fixed' ? { threshold: threshold.threshold } : { targetAccuracy: threshold.targetAccuracy };
+    const body =
+      threshold.mode === 'fixed' ? { threshold: threshold.threshold } : { targetAccuracy: threshold.targetAccuracy };
     // Target mode needs the active model's holdout predictions (the worker's evaluate job):
     // until they exist the route answers 409, so ask again for a while.
     const deadline = Date.now() + 180_000;
     for (;;) {
       try {
-        const answer = await admin.put<{ change: { threshold: number; entered: number; left: number } }>(`/api/v1/catalogues/${slug}/threshold`, body);
+        const answer = await admin.put<{ change: { threshold: number; entered: number; left: number } }>(
+          `/api/v1/catalogues/${slug}/threshold`,
+          body,
+        );
         currentThreshold = answer.change.threshold;
         thresholdChanges.push({ t: elapsed(), threshold: currentThreshold, reason });
-        log(`threshold ${currentThreshold} (${reason}): ${answer.change.entered} items entered the queue, ${answer.change.left} left it`);
+        log(
+          `threshold ${currentThreshold} (${reason}): ${answer.change.entered} items entered the queue, ${answer.change.left} left it`,
+        );
         return;
       } catch (error) {
         if (!(error instanceof LoupeApiError && error.status === 409) || Date.now() > deadline) throw error;
@@ -228,7 +244,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       if (count <= 0) break;
       const name = chunkName(index);
       chunkOffsets.set(name, from);
-      const file = encodeIdxImages({ count, rows: 28, cols: 28, pixels: stream.pixels.subarray(from * PIXELS_PER_IMAGE, (from + count) * PIXELS_PER_IMAGE) });
+      const file = encodeIdxImages({
+        count,
+        rows: 28,
+        cols: 28,
+        pixels: stream.pixels.subarray(from * PIXELS_PER_IMAGE, (from + count) * PIXELS_PER_IMAGE),
+      });
       const form = new FormData();
       form.set('catalogue', options.catalogue);
       form.set('kind', 'idx');
@@ -236,7 +257,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       const answer = await admin.postForm<{ inserted: number; total: number }>('/api/v1/imports', form);
       imported += answer.total;
       await readCatalogue();
-      log(`imported chunk ${index + 1}/${options.batches}: ${answer.inserted} new items (${imported} of ${stream.count})`);
+      log(
+        `imported chunk ${index + 1}/${options.batches}: ${answer.inserted} new items (${imported} of ${stream.count})`,
+      );
       if (index + 1 < options.batches) await sleepUnless(options.batchIntervalMs, () => stopReason !== null);
     }
     importsDone = true;
@@ -251,7 +274,12 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       let item: ClaimedItem | null;
       try {
         const t0 = performance.now();
-        item = (await client.post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', { catalogue: options.catalogue, holding: [] })).item;
+        item = (
+          await client.post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', {
+            catalogue: options.catalogue,
+            holding: [],
+          })
+        ).item;
         claimMs.push(performance.now() - t0);
       } catch (error) {
         noteError(error);
@@ -282,13 +310,19 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             : { itemId: item.itemId, action: 'correct', label: answer };
       try {
         const t0 = performance.now();
-        await client.post('/api/v1/reviews', { ...body, clientId: randomUUID(), durationMs: options.thinkMs, modelVersionId: item.modelVersionId ?? undefined });
+        await client.post('/api/v1/reviews', {
+          ...body,
+          clientId: randomUUID(),
+          durationMs: options.thinkMs,
+          modelVersionId: item.modelVersionId ?? undefined,
+        });
         submitMs.push(performance.now() - t0);
         if (answer !== null) {
           humanDecisions++;
           if (body.action === 'correct') corrections++;
           if (answer !== truth) reviewerSlips++;
-          if (options.maxDecisions !== undefined && humanDecisions >= options.maxDecisions) stopReason ??= 'decision budget';
+          if (options.maxDecisions !== undefined && humanDecisions >= options.maxDecisions)
+            stopReason ??= 'decision budget';
         }
       } catch (error) {
         if (error instanceof LoupeApiError && error.status === 409) {
@@ -301,9 +335,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       }
     }
   };
-  const reviewers = options.reviewers.map((credentials, index) => reviewer(credentials, index).catch((error: unknown) => {
-    noteError(error);
-  }));
+  const reviewers = options.reviewers.map((credentials, index) =>
+    reviewer(credentials, index).catch((error: unknown) => {
+      noteError(error);
+    }),
+  );
 
   // --- measuring ---------------------------------------------------------------------------
   const timeline: TimelinePoint[] = [];
@@ -366,7 +402,10 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       // Loupe went away (or keeps failing): stop instead of waiting out the time limit.
       if (++failedSamples >= 5) {
         stopReason = 'time limit';
-        throw new AppError('internal', `the simulation stopped: measuring the catalogue failed 5 times in a row (last: ${error instanceof Error ? error.message : String(error)})`);
+        throw new AppError(
+          'internal',
+          `the simulation stopped: measuring the catalogue failed 5 times in a row (last: ${error instanceof Error ? error.message : String(error)})`,
+        );
       }
     }
     if (idleSamples >= 2) stopReason = 'done';
@@ -439,7 +478,10 @@ function modelAloneAccuracy(
     const count = Math.min(imported, options.stream.count);
     let correct = 0;
     for (let i = 0; i < count; i++) if (options.baseModelPredictions[i] === options.stream.labels[i]) correct++;
-    return { modelAloneAccuracy: count > 0 ? correct / count : null, modelAloneSource: 'base model on every stream image' };
+    return {
+      modelAloneAccuracy: count > 0 ? correct / count : null,
+      modelAloneSource: 'base model on every stream image',
+    };
   }
   let total = 0;
   let correct = 0;
@@ -449,7 +491,10 @@ function modelAloneAccuracy(
     total++;
     if (first.predicted === truth) correct++;
   }
-  return { modelAloneAccuracy: total > 0 ? correct / total : null, modelAloneSource: total > 0 ? 'first predictions seen' : null };
+  return {
+    modelAloneAccuracy: total > 0 ? correct / total : null,
+    modelAloneSource: total > 0 ? 'first predictions seen' : null,
+  };
 }
 
 /** Row offset in the stream of an export row's source (`<file name>#<hash>`), if it is one of ours. */

@@ -9,7 +9,7 @@ import { runScript } from '../run-script';
 
 const bench = (args: string[]) => runScript('bench', args);
 
-test('--quick --only queue,memory measures the queue API over HTTP and both processes\' peak memory, as one JSON object', async () => {
+test("--quick --only queue,memory measures the queue API over HTTP and both processes' peak memory, as one JSON object", async () => {
   test.setTimeout(240_000);
   const { code, stdout, stderr } = await bench(['--quick', '--only', 'queue,memory', '--build-dir', E2E.distDir]);
   expect(code, stderr).toBe(0);
@@ -19,7 +19,14 @@ test('--quick --only queue,memory measures the queue API over HTTP and both proc
   expect(report.import).toBeUndefined();
 
   const { queue } = report;
-  expect(queue).toMatchObject({ items: 2_000, reviewers: 5, roundsPerReviewer: 3, errors: 0, errorSamples: [], emptyClaims: 0 });
+  expect(queue).toMatchObject({
+    items: 2_000,
+    reviewers: 5,
+    roundsPerReviewer: 3,
+    errors: 0,
+    errorSamples: [],
+    emptyClaims: 0,
+  });
   expect(queue.decisions).toBe(15);
   for (const part of [queue.claim, queue.submit]) {
     expect(part.count).toBe(15);

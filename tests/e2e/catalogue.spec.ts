@@ -14,7 +14,9 @@ test('ops browses, filters and sorts the catalogue, and the URL keeps the view',
   await page.goto('/catalogues');
   await page.getByRole('link', { name: 'Fashion-MNIST (demo)' }).click();
   await expect(page).toHaveURL(/\/catalogues\/fashion-mnist$/);
-  const total = count(`select count(*) as n from items i join catalogues c on c.id = i.catalogue_id where c.slug = 'fashion-mnist'`);
+  const total = count(
+    `select count(*) as n from items i join catalogues c on c.id = i.catalogue_id where c.slug = 'fashion-mnist'`,
+  );
   await expect(page.getByTestId('items-total')).toHaveText(total.toLocaleString('en-US'));
   await expect(page.getByTestId('items-row')).toHaveCount(50);
   await expect(page.getByTestId('items-table').locator('img').first()).toHaveJSProperty('naturalWidth', 28);
@@ -35,7 +37,9 @@ test('ops browses, filters and sorts the catalogue, and the URL keeps the view',
   await page.getByTestId('filter-min-confidence').fill('0.5');
   await page.getByTestId('filter-min-confidence').press('Enter');
   await expect(page).toHaveURL(/minConfidence=0.5/);
-  const confident = count(`select count(*) as n from predictions p join items i on i.id = p.item_id where p.model_version_id = ${ACTIVE_MODEL} and i.status = 'needs_review' and p.confidence >= 0.5`);
+  const confident = count(
+    `select count(*) as n from predictions p join items i on i.id = p.item_id where p.model_version_id = ${ACTIVE_MODEL} and i.status = 'needs_review' and p.confidence >= 0.5`,
+  );
   await expect(page.getByTestId('items-total')).toHaveText(confident.toLocaleString('en-US'));
 
   await page.getByTestId('page-next').click();
@@ -54,12 +58,17 @@ test('ops browses, filters and sorts the catalogue, and the URL keeps the view',
   await expect(page.getByTestId('page-indicator')).toContainText('Page 1 of');
 });
 
-test('a reviewer opens a shared filtered view and an item page with its review history', async ({ reviewerPage: page }) => {
+test('a reviewer opens a shared filtered view and an item page with its review history', async ({
+  reviewerPage: page,
+}) => {
   await page.goto('/catalogues/fashion-mnist?predicted=6&sort=confidence&dir=desc&pageSize=25');
-  const shirts = count(`select count(*) as n from predictions where model_version_id = ${ACTIVE_MODEL} and predicted_class = 6`);
+  const shirts = count(
+    `select count(*) as n from predictions where model_version_id = ${ACTIVE_MODEL} and predicted_class = 6`,
+  );
   await expect(page.getByTestId('items-total')).toHaveText(shirts.toLocaleString('en-US'));
   await expect(page.getByTestId('items-row')).toHaveCount(25);
-  for (const text of await page.getByTestId('items-row').locator('td:nth-child(6)').allTextContents()) expect(text).toBe('Shirt');
+  for (const text of await page.getByTestId('items-row').locator('td:nth-child(6)').allTextContents())
+    expect(text).toBe('Shirt');
   // Reviewers may not export: no buttons, and the route refuses.
   await expect(page.getByTestId('export-csv')).toHaveCount(0);
   const refused = await page.request.get('/api/v1/catalogues/fashion-mnist/export?format=csv');
@@ -71,14 +80,28 @@ test('a reviewer opens a shared filtered view and an item page with its review h
   expect(claim.status()).toBe(200);
   const { item } = (await claim.json()) as { item: { itemId: number; predictedClass: number; modelVersionId: number } };
   const label = (item.predictedClass + 1) % 10;
-  const submit = await page.request.post('/api/v1/reviews', { data: { itemId: item.itemId, action: 'correct', label, clientId: randomUUID(), durationMs: 2300, modelVersionId: item.modelVersionId } });
+  const submit = await page.request.post('/api/v1/reviews', {
+    data: {
+      itemId: item.itemId,
+      action: 'correct',
+      label,
+      clientId: randomUUID(),
+      durationMs: 2300,
+      modelVersionId: item.modelVersionId,
+    },
+  });
   expect(submit.status()).toBe(200);
 
   await page.goto(`/catalogues/fashion-mnist?labelSource=human&label=${label}&predicted=${item.predictedClass}`);
-  await page.getByTestId('item-link').filter({ hasText: `#${item.itemId}` }).click();
+  await page
+    .getByTestId('item-link')
+    .filter({ hasText: `#${item.itemId}` })
+    .click();
   await expect(page).toHaveURL(new RegExp(`/catalogues/fashion-mnist/items/${item.itemId}$`));
   await expect(page.getByTestId('item-image')).toHaveJSProperty('naturalWidth', 28);
-  const classNames = queryOne<{ names: string }>(`select class_names as names from catalogues where slug = 'fashion-mnist'`)!;
+  const classNames = queryOne<{ names: string }>(
+    `select class_names as names from catalogues where slug = 'fashion-mnist'`,
+  )!;
   const names = JSON.parse(classNames.names) as string[];
   await expect(page.getByTestId('item-current-label')).toHaveText(names[label]!);
   await expect(page.getByTestId('item-prediction').first()).toContainText('active');
@@ -99,8 +122,12 @@ test('ops downloads the labels as CSV, with the human decision and its reviewer'
   expect(download.suggestedFilename()).toMatch(/^fashion-mnist-labels-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.csv$/);
   const text = fs.readFileSync((await download.path())!, 'utf8');
   const lines = text.trimEnd().split('\r\n');
-  expect(lines[0]).toBe('item_id,source,source_row,external_id,label,label_name,label_source,status,eval_role,predicted,predicted_name,confidence,model_version,reviewed_by,reviewed_at');
-  const items = count(`select count(*) as n from items i join catalogues c on c.id = i.catalogue_id where c.slug = 'fashion-mnist'`);
+  expect(lines[0]).toBe(
+    'item_id,source,source_row,external_id,label,label_name,label_source,status,eval_role,predicted,predicted_name,confidence,model_version,reviewed_by,reviewed_at',
+  );
+  const items = count(
+    `select count(*) as n from items i join catalogues c on c.id = i.catalogue_id where c.slug = 'fashion-mnist'`,
+  );
   expect(lines).toHaveLength(items + 1);
   // Every human label names who gave it.
   const human = queryAll<{ id: number }>(`select id from items where label_source = 'human' limit 5`);

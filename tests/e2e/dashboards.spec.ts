@@ -14,17 +14,25 @@ async function correctItems(page: Page, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     await expect(item).toHaveAttribute('data-item-id', /^\d+$/);
     const current = await item.getAttribute('data-item-id');
-    const answer = Number(await page.getByTestId('top-predictions').locator('li').first().getAttribute('data-class-index'));
+    const answer = Number(
+      await page.getByTestId('top-predictions').locator('li').first().getAttribute('data-class-index'),
+    );
     await page.keyboard.press(String((answer === 0 ? 1 : 0) + 1));
     await expect(page.getByTestId('review-message')).toContainText(`Item #${current}: corrected to`);
   }
 }
 
 function parseCsv(text: string): string[][] {
-  return text.trimEnd().split('\r\n').map((line) => line.split(','));
+  return text
+    .trimEnd()
+    .split('\r\n')
+    .map((line) => line.split(','));
 }
 
-test('ops sees the charts, each with its data source, and a CSV download matches the database', async ({ reviewerPage, opsPage: page }) => {
+test('ops sees the charts, each with its data source, and a CSV download matches the database', async ({
+  reviewerPage,
+  opsPage: page,
+}) => {
   await correctItems(reviewerPage, 3);
 
   await page.goto(`/dashboards?catalogue=${SLUG}`);
@@ -33,15 +41,22 @@ test('ops sees the charts, each with its data source, and a CSV download matches
   for (const id of ['queue-flow', 'overrides', 'class-metrics-reviewed']) {
     await expect(page.getByTestId(`figure-${id}`).locator('svg.recharts-surface').first()).toBeVisible();
   }
-  await expect(page.getByTestId('figure-overrides').getByTestId('figure-source')).toHaveText('from reviewed items (biased toward hard items)');
+  await expect(page.getByTestId('figure-overrides').getByTestId('figure-source')).toHaveText(
+    'from reviewed items (biased toward hard items)',
+  );
   await expect(page.getByTestId('figure-holdout-accuracy').getByTestId('figure-source')).toHaveText('from the holdout');
   await expect(page.getByTestId('figure-confusion-reviewed').getByTestId('confusion-matrix')).toBeVisible();
 
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('figure-overrides').getByRole('link', { name: 'Download CSV' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('figure-overrides').getByRole('link', { name: 'Download CSV' }).click(),
+  ]);
   expect(download.suggestedFilename()).toBe(`${SLUG}-overrides.csv`);
   const [header, ...rows] = parseCsv(fs.readFileSync(await download.path(), 'utf8'));
   expect(header).toEqual(['class', 'decisions', 'overridden', 'overrideRate']);
-  const classNames = JSON.parse(queryOne<{ class_names: string }>('select class_names from catalogues where slug = ?', SLUG)!.class_names) as string[];
+  const classNames = JSON.parse(
+    queryOne<{ class_names: string }>('select class_names from catalogues where slug = ?', SLUG)!.class_names,
+  ) as string[];
   const fromDb = queryAll<{ model: number; decisions: number; overridden: number }>(
     `select r.model_label as model, count(*) as decisions, sum(r.chosen_label != r.model_label) as overridden
      from reviews r join items i on i.id = r.item_id join catalogues c on c.id = i.catalogue_id
@@ -58,8 +73,13 @@ test('ops sees the charts, each with its data source, and a CSV download matches
   expect(rows.map((r) => r.slice(0, 3))).toEqual(expected);
 
   // The queue figure's CSV, fetched as the link would: the depth is the database's.
-  const queueNow = parseCsv(await (await page.request.get(`/api/v1/catalogues/${SLUG}/dashboards/queue-now.csv`)).text());
-  const waiting = queryOne<{ n: number }>("select count(*) as n from items i join catalogues c on c.id = i.catalogue_id where c.slug = ? and i.status = 'needs_review'", SLUG)!.n;
+  const queueNow = parseCsv(
+    await (await page.request.get(`/api/v1/catalogues/${SLUG}/dashboards/queue-now.csv`)).text(),
+  );
+  const waiting = queryOne<{ n: number }>(
+    "select count(*) as n from items i join catalogues c on c.id = i.catalogue_id where c.slug = ? and i.status = 'needs_review'",
+    SLUG,
+  )!.n;
   expect(Number(queueNow[1]![0])).toBe(waiting);
 });
 

@@ -18,7 +18,10 @@ export const DEMO: Record<DemoRole, { email: string; password: string }> = {
  * `request` is a page's or context's request object, so the session cookie lands in that
  * browser context.
  */
-export async function signInWithApi(request: APIRequestContext, credentials: { email: string; password: string }): Promise<void> {
+export async function signInWithApi(
+  request: APIRequestContext,
+  credentials: { email: string; password: string },
+): Promise<void> {
   const csrf = await request.get('/api/auth/csrf');
   const { csrfToken } = (await csrf.json()) as { csrfToken: string };
   const response = await request.post('/api/auth/callback/credentials', {

@@ -16,7 +16,10 @@ async function nextItemId(item: Locator, previous?: number): Promise<number> {
 
 /** The catalogue's human labels as training splits them: enough to train on and to measure with? */
 function humanLabelSplit(): { train: number; heldOut: number } {
-  const ids = queryAll<{ id: number }>("select i.id from items i join catalogues c on c.id = i.catalogue_id where c.slug = ? and i.label_source = 'human' and i.eval_role is null", SLUG).map((r) => r.id);
+  const ids = queryAll<{ id: number }>(
+    "select i.id from items i join catalogues c on c.id = i.catalogue_id where c.slug = ? and i.label_source = 'human' and i.eval_role is null",
+    SLUG,
+  ).map((r) => r.id);
   const heldOut = ids.filter(isHeldOutHumanLabel).length;
   return { train: ids.length - heldOut, heldOut };
 }
@@ -27,23 +30,33 @@ async function correctUntilTrainable(page: Page): Promise<number> {
   const item = page.getByTestId('review-item');
   let current = await nextItemId(item);
   let corrected = 0;
-  for (; corrected < 60; ) {
+  for (; corrected < 60;) {
     const split = humanLabelSplit();
     if (corrected >= 4 && split.heldOut >= 1 && split.train >= 3) break;
-    const answer = Number(await page.getByTestId('top-predictions').locator('li').first().getAttribute('data-class-index'));
+    const answer = Number(
+      await page.getByTestId('top-predictions').locator('li').first().getAttribute('data-class-index'),
+    );
     const chosen = answer === 0 ? 1 : 0;
     await page.keyboard.press(String(chosen + 1));
     await expect(page.getByTestId('review-message')).toContainText(`Item #${current}: corrected to`);
     corrected++;
-    expect(queryOne('select status, current_label, label_source from items where id = ?', current)).toEqual({ status: 'reviewed', current_label: chosen, label_source: 'human' });
+    expect(queryOne('select status, current_label, label_source from items where id = ?', current)).toEqual({
+      status: 'reviewed',
+      current_label: chosen,
+      label_source: 'human',
+    });
     current = await nextItemId(item, current);
   }
   return corrected;
 }
 
-const versionRows = (page: Page) => page.locator(`[data-testid=models-catalogue][data-slug="${SLUG}"]`).getByTestId('model-version');
+const versionRows = (page: Page) =>
+  page.locator(`[data-testid=models-catalogue][data-slug="${SLUG}"]`).getByTestId('model-version');
 
-test('a reviewer corrects by keyboard, an admin trains now, an open models page follows the progress and shows the new version; promote anyway, then roll back', async ({ reviewerPage, adminPage: page }) => {
+test('a reviewer corrects by keyboard, an admin trains now, an open models page follows the progress and shows the new version; promote anyway, then roll back', async ({
+  reviewerPage,
+  adminPage: page,
+}) => {
   // Fine-tuning, measuring on the 5,000-item holdout and re-scoring 10,000 items on two shared cores.
   test.setTimeout(12 * 60_000);
   const corrected = await correctUntilTrainable(reviewerPage);
@@ -54,7 +67,10 @@ test('a reviewer corrects by keyboard, an admin trains now, an open models page 
   await expect(section.getByTestId('new-labels')).toContainText(/^\d+ new human labels? since the last training/);
   const before = await versionRows(page).count();
   expect(before).toBeGreaterThanOrEqual(1);
-  const shipped = queryOne<{ id: number; name: string }>("select m.id, m.name from model_versions m join catalogues c on c.id = m.catalogue_id where c.slug = ? and m.status = 'active'", SLUG)!;
+  const shipped = queryOne<{ id: number; name: string }>(
+    "select m.id, m.name from model_versions m join catalogues c on c.id = m.catalogue_id where c.slug = ? and m.status = 'active'",
+    SLUG,
+  )!;
 
   // The training is queued from a second tab: this page, loaded while nothing was live, must
   // notice it by itself, as it must notice a training the worker starts on its own.
@@ -68,7 +84,10 @@ test('a reviewer corrects by keyboard, an admin trains now, an open models page 
   const job = section.locator(`[data-testid=training-job][data-job-id="${jobId}"]`);
   // Live progress, polled from the jobs route while the worker trains.
   await expect(job.getByTestId('training-progress')).toBeVisible({ timeout: 3 * 60_000 });
-  await expect(job.getByTestId('training-progress')).toHaveAttribute('data-phase', /preparing|training|evaluating|deciding|rescoring/);
+  await expect(job.getByTestId('training-progress')).toHaveAttribute(
+    'data-phase',
+    /preparing|training|evaluating|deciding|rescoring/,
+  );
   // Pressing it again while it runs gets the same job, never a second one.
   await section.getByRole('button', { name: 'Train now' }).click();
   await expect(section.getByTestId('train-result')).toHaveText(`Training job #${jobId} is already queued or running.`);
@@ -76,7 +95,9 @@ test('a reviewer corrects by keyboard, an admin trains now, an open models page 
   // The new version row appears when the job ends (the page refreshes itself).
   await expect(versionRows(page)).toHaveCount(before + 1, { timeout: 8 * 60_000 });
   await expect(job).toHaveAttribute('data-status', 'succeeded');
-  const candidate = queryOne<{ id: number; name: string; status: string; metrics: string }>('select id, name, status, metrics from model_versions order by id desc limit 1')!;
+  const candidate = queryOne<{ id: number; name: string; status: string; metrics: string }>(
+    'select id, name, status, metrics from model_versions order by id desc limit 1',
+  )!;
   expect(['active', 'rejected']).toContain(candidate.status);
   const metrics = JSON.parse(candidate.metrics) as { humanLabelsUsed: number; decision: { reason: string } };
   expect(metrics.humanLabelsUsed).toBeGreaterThanOrEqual(3);
@@ -90,25 +111,51 @@ test('a reviewer corrects by keyboard, an admin trains now, an open models page 
   if (candidate.status === 'rejected') {
     // An admin may override the gate (after a confirmation); the re-score is queued with it.
     await row.getByRole('button', { name: 'Promote anyway' }).click();
-    await expect(row.getByTestId('promote-result')).toContainText(`${candidate.name} is active (${shipped.name} retired); re-scoring queued as job #`);
+    await expect(row.getByTestId('promote-result')).toContainText(
+      `${candidate.name} is active (${shipped.name} retired); re-scoring queued as job #`,
+    );
     await expect(row).toHaveAttribute('data-status', 'active');
   }
-  expect(queryOne<{ id: number }>("select id from model_versions where status = 'active' and catalogue_id = (select id from catalogues where slug = ?)", SLUG)?.id).toBe(candidate.id);
+  expect(
+    queryOne<{ id: number }>(
+      "select id from model_versions where status = 'active' and catalogue_id = (select id from catalogues where slug = ?)",
+      SLUG,
+    )?.id,
+  ).toBe(candidate.id);
 
   // Roll back to the shipped model in one action.
   const shippedRow = section.locator(`[data-testid=model-version][data-name="${shipped.name}"]`);
   await shippedRow.getByRole('button', { name: 'Roll back to this' }).click();
-  await expect(shippedRow.getByTestId('promote-result')).toContainText(`${shipped.name} is active (${candidate.name} retired)`);
+  await expect(shippedRow.getByTestId('promote-result')).toContainText(
+    `${shipped.name} is active (${candidate.name} retired)`,
+  );
   await expect(shippedRow).toHaveAttribute('data-status', 'active');
-  expect(queryOne<{ id: number }>("select id from model_versions where status = 'active' and catalogue_id = (select id from catalogues where slug = ?)", SLUG)?.id).toBe(shipped.id);
+  expect(
+    queryOne<{ id: number }>(
+      "select id from model_versions where status = 'active' and catalogue_id = (select id from catalogues where slug = ?)",
+      SLUG,
+    )?.id,
+  ).toBe(shipped.id);
   // Let the worker finish re-scoring before the next specs use the queue.
   await expect
-    .poll(() => queryOne<{ n: number }>("select count(*) as n from jobs where kind = 'score' and status in ('queued', 'running')")!.n, { timeout: 4 * 60_000, intervals: [2000] })
+    .poll(
+      () =>
+        queryOne<{ n: number }>(
+          "select count(*) as n from jobs where kind = 'score' and status in ('queued', 'running')",
+        )!.n,
+      { timeout: 4 * 60_000, intervals: [2000] },
+    )
     .toBe(0);
-  expect(queryAll<{ status: string }>("select status from jobs where kind = 'score' and json_extract(payload, '$.rescore') = 1").every((j) => j.status === 'succeeded')).toBe(true);
+  expect(
+    queryAll<{ status: string }>(
+      "select status from jobs where kind = 'score' and json_extract(payload, '$.rescore') = 1",
+    ).every((j) => j.status === 'succeeded'),
+  ).toBe(true);
 });
 
-test('ops sees the model list but no buttons, and the promote, train and jobs routes refuse them', async ({ opsPage: page }) => {
+test('ops sees the model list but no buttons, and the promote, train and jobs routes refuse them', async ({
+  opsPage: page,
+}) => {
   await page.goto('/models');
   const section = page.locator(`[data-testid=models-catalogue][data-slug="${SLUG}"]`);
   await expect(section.getByTestId('model-version').first()).toBeVisible();
@@ -122,7 +169,11 @@ test('ops sees the model list but no buttons, and the promote, train and jobs ro
   expect(versions.some((v) => v.status === 'active')).toBe(true);
   const target = versions.find((v) => v.status !== 'active') ?? versions[0]!;
   const before = queryOne<{ n: number }>('select count(*) as n from jobs')!.n;
-  for (const response of [await page.request.post(`/api/v1/models/${target.id}/promote`), await page.request.post(`/api/v1/catalogues/${SLUG}/train`), await page.request.get('/api/v1/jobs')]) {
+  for (const response of [
+    await page.request.post(`/api/v1/models/${target.id}/promote`),
+    await page.request.post(`/api/v1/catalogues/${SLUG}/train`),
+    await page.request.get('/api/v1/jobs'),
+  ]) {
     expect(response.status()).toBe(403);
     expect((await response.json()).error.code).toBe('forbidden');
   }
@@ -151,8 +202,16 @@ test('the admin routes answer bad input with a sentence', async ({ adminPage: pa
   expect(((await jobs.json()) as { jobs: { kind: string }[] }).jobs.every((j) => j.kind === 'train')).toBe(true);
 });
 
-test('an admin saves the retrain policy with its history; a bad value is refused with a sentence', async ({ adminPage: page }) => {
-  const policyOf = () => JSON.parse(queryOne<{ p: string }>('select s.retrain_policy as p from settings s join catalogues c on c.id = s.catalogue_id where c.slug = ?', SLUG)?.p ?? '{}') as Record<string, unknown>;
+test('an admin saves the retrain policy with its history; a bad value is refused with a sentence', async ({
+  adminPage: page,
+}) => {
+  const policyOf = () =>
+    JSON.parse(
+      queryOne<{ p: string }>(
+        'select s.retrain_policy as p from settings s join catalogues c on c.id = s.catalogue_id where c.slug = ?',
+        SLUG,
+      )?.p ?? '{}',
+    ) as Record<string, unknown>;
   await page.goto('/settings');
   const block = page.locator(`[data-testid=retrain-policy][data-slug="${SLUG}"]`);
   const minLabels = block.getByLabel('after this many new human labels');
@@ -162,14 +221,21 @@ test('an admin saves the retrain policy with its history; a bad value is refused
 
   await timer.fill('2');
   await save.click();
-  await expect(block.getByTestId('policy-error')).toHaveText('intervalMinutes: must be off (empty) or a whole number of minutes from 5 to 43,200 (30 days), e.g. 1440 for daily');
+  await expect(block.getByTestId('policy-error')).toHaveText(
+    'intervalMinutes: must be off (empty) or a whole number of minutes from 5 to 43,200 (30 days), e.g. 1440 for daily',
+  );
   expect(policyOf().intervalMinutes ?? null).toBeNull();
 
   await minLabels.fill('500');
   await timer.fill('1440');
   await save.click();
   await expect(block.getByTestId('policy-result')).toHaveText('Saved: new labels to retrain, timer (minutes).');
-  expect(policyOf()).toMatchObject({ enabled: true, minNewLabels: 500, intervalMinutes: 1440, maxHoldoutDropPoints: 0.2 });
+  expect(policyOf()).toMatchObject({
+    enabled: true,
+    minNewLabels: 500,
+    intervalMinutes: 1440,
+    maxHoldoutDropPoints: 0.2,
+  });
   await expect(block.getByTestId('policy-history')).toContainText('admin@loupe.demonew labels to retrain: 200 → 500');
   await expect(block.getByTestId('policy-history')).toContainText('timer (minutes): off → 1440');
 

@@ -49,7 +49,10 @@ test('a reviewer cannot import, export, change settings or manage users', async 
   }
   const before = queryOne<{ n: number }>('select count(*) as n from items')!.n;
   const upload = await page.request.post('/api/v1/imports', {
-    multipart: { catalogue: 'fashion-mnist', file: { name: 'x.csv', mimeType: 'text/csv', buffer: Buffer.from(`${'0,'.repeat(783)}0\n`) } },
+    multipart: {
+      catalogue: 'fashion-mnist',
+      file: { name: 'x.csv', mimeType: 'text/csv', buffer: Buffer.from(`${'0,'.repeat(783)}0\n`) },
+    },
   });
   expect(upload.status()).toBe(403);
   expect(queryOne<{ n: number }>('select count(*) as n from items')!.n).toBe(before);
@@ -65,7 +68,10 @@ test('a reviewer cannot import, export, change settings or manage users', async 
 });
 
 test('bad input to the API is a 400 with a sentence, not a stack trace', async ({ reviewerPage: page }) => {
-  const notJson = await page.request.post('/api/v1/reviews', { headers: { 'content-type': 'application/json' }, data: '{not json' });
+  const notJson = await page.request.post('/api/v1/reviews', {
+    headers: { 'content-type': 'application/json' },
+    data: '{not json',
+  });
   expect(notJson.status()).toBe(400);
   const body = await notJson.json();
   expect(body.error.code).toBe('bad_input');

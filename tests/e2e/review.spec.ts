@@ -11,7 +11,10 @@ interface ReviewRow {
 }
 
 function reviewsOf(itemId: number): ReviewRow[] {
-  return queryAll<ReviewRow>('select action, chosen_label, model_label, reverts_review_id from reviews where item_id = ? order by id', itemId);
+  return queryAll<ReviewRow>(
+    'select action, chosen_label, model_label, reverts_review_id from reviews where item_id = ? order by id',
+    itemId,
+  );
 }
 
 /** Waits until the focus view shows an item other than `previous` and returns its id. */
@@ -31,7 +34,9 @@ async function decisionsToday(page: Page): Promise<number> {
   return Number(await stat.textContent());
 }
 
-test('a reviewer confirms with Enter, corrects with a number key and undoes with Z; the database follows', async ({ reviewerPage: page }) => {
+test('a reviewer confirms with Enter, corrects with a number key and undoes with Z; the database follows', async ({
+  reviewerPage: page,
+}) => {
   await page.goto('/review');
   const item = page.getByTestId('review-item');
   const message = page.getByTestId('review-message');
@@ -47,8 +52,14 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   await page.keyboard.press('Enter');
   const second = await nextItemId(item, first);
   await expect(message).toContainText(`Item #${first}: confirmed`);
-  expect(reviewsOf(first)).toEqual([{ action: 'confirm', chosen_label: firstAnswer, model_label: firstAnswer, reverts_review_id: null }]);
-  expect(queryOne('select status, current_label, label_source from items where id = ?', first)).toEqual({ status: 'reviewed', current_label: firstAnswer, label_source: 'human' });
+  expect(reviewsOf(first)).toEqual([
+    { action: 'confirm', chosen_label: firstAnswer, model_label: firstAnswer, reverts_review_id: null },
+  ]);
+  expect(queryOne('select status, current_label, label_source from items where id = ?', first)).toEqual({
+    status: 'reviewed',
+    current_label: firstAnswer,
+    label_source: 'human',
+  });
 
   // A number key naming another class corrects it (key 1 is class 0, key 2 class 1).
   const secondAnswer = await modelAnswer(page);
@@ -56,7 +67,9 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   await page.keyboard.press(String(chosen + 1));
   const third = await nextItemId(item, second);
   await expect(message).toContainText(`Item #${second}: corrected to`);
-  expect(reviewsOf(second)).toEqual([{ action: 'correct', chosen_label: chosen, model_label: secondAnswer, reverts_review_id: null }]);
+  expect(reviewsOf(second)).toEqual([
+    { action: 'correct', chosen_label: chosen, model_label: secondAnswer, reverts_review_id: null },
+  ]);
   await expect(page.getByTestId('stats-decisions')).toHaveText(String(before + 2));
 
   // Z undoes the correction: the item is back on screen, back in the queue, held by this reviewer.
@@ -65,7 +78,12 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   await expect(message).toContainText(`Item #${second}: undid`);
   await expect.poll(() => reviewsOf(second).map((r) => r.action)).toEqual(['correct', 'undo']);
   expect(queryOne('select status from items where id = ?', second)).toEqual({ status: 'needs_review' });
-  expect(queryOne<{ email: string }>('select u.email from leases l join users u on u.id = l.reviewer_id where l.item_id = ?', second)?.email).toBe('reviewer@loupe.demo');
+  expect(
+    queryOne<{ email: string }>(
+      'select u.email from leases l join users u on u.id = l.reviewer_id where l.item_id = ?',
+      second,
+    )?.email,
+  ).toBe('reviewer@loupe.demo');
   await expect(page.getByTestId('stats-decisions')).toHaveText(String(before + 1));
 
   // Decided again with Enter; the item that was on screen before the undo comes next.
@@ -75,7 +93,9 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   await expect(page.getByTestId('stats-decisions')).toHaveText(String(before + 2));
 });
 
-test('a hold lost meanwhile is reported plainly, nothing is recorded, and the page goes on with an item it holds', async ({ reviewerPage: page }) => {
+test('a hold lost meanwhile is reported plainly, nothing is recorded, and the page goes on with an item it holds', async ({
+  reviewerPage: page,
+}) => {
   await page.goto('/review');
   const item = page.getByTestId('review-item');
   const current = await nextItemId(item);
@@ -83,19 +103,28 @@ test('a hold lost meanwhile is reported plainly, nothing is recorded, and the pa
   const released = await page.request.post('/api/v1/queue/release', { data: { itemIds: [current] } });
   expect((await released.json()).released).toEqual([current]);
   await page.keyboard.press('Enter');
-  await expect(page.getByTestId('review-message')).toContainText(`Item #${current} was not recorded: Your hold on this item expired`);
+  await expect(page.getByTestId('review-message')).toContainText(
+    `Item #${current} was not recorded: Your hold on this item expired`,
+  );
   // The page claims again. The queue serves the least confident item first, so it may hand back
   // the item just given up (now held anew); either way the item shown is held by this reviewer.
   await expect
     .poll(async () => {
       const shown = Number(await item.getAttribute('data-item-id'));
-      return queryOne<{ email: string }>('select u.email from leases l join users u on u.id = l.reviewer_id where l.item_id = ?', shown)?.email ?? null;
+      return (
+        queryOne<{ email: string }>(
+          'select u.email from leases l join users u on u.id = l.reviewer_id where l.item_id = ?',
+          shown,
+        )?.email ?? null
+      );
     })
     .toBe('reviewer@loupe.demo');
   expect(reviewsOf(current)).toEqual([]);
 });
 
-test('the grid view: mark one wrong with the keyboard, pick its class, one submit confirms the rest', async ({ reviewerPage: page }) => {
+test('the grid view: mark one wrong with the keyboard, pick its class, one submit confirms the rest', async ({
+  reviewerPage: page,
+}) => {
   await page.goto('/review/grid');
   const pick = page.locator('button[data-testid^="grid-class-"]:enabled').first();
   const classIndex = Number((await pick.getAttribute('data-testid'))!.replace('grid-class-', ''));
@@ -124,15 +153,24 @@ test('the grid view: mark one wrong with the keyboard, pick its class, one submi
   await expect(cells.nth(1)).toHaveAttribute('data-result', 'correct');
   await expect(cells.first()).toHaveAttribute('data-result', 'confirm');
   for (const id of ids) {
-    expect(reviewsOf(id), `item ${id}`).toEqual([id === wrong ? { action: 'correct', chosen_label: chosen, model_label: classIndex, reverts_review_id: null } : { action: 'confirm', chosen_label: classIndex, model_label: classIndex, reverts_review_id: null }]);
+    expect(reviewsOf(id), `item ${id}`).toEqual([
+      id === wrong
+        ? { action: 'correct', chosen_label: chosen, model_label: classIndex, reverts_review_id: null }
+        : { action: 'confirm', chosen_label: classIndex, model_label: classIndex, reverts_review_id: null },
+    ]);
   }
   expect(queryOne<{ n: number }>(`select count(*) as n from leases where item_id in (${ids.join(',')})`)!.n).toBe(0);
 });
 
-test('one reviewer cannot decide an item another holds, and the heartbeat says which holds are gone', async ({ reviewerPage: reviewer, adminPage: admin }) => {
+test('one reviewer cannot decide an item another holds, and the heartbeat says which holds are gone', async ({
+  reviewerPage: reviewer,
+  adminPage: admin,
+}) => {
   const claim = await reviewer.request.post('/api/v1/queue/claim', { data: { catalogue: 'fashion-mnist' } });
   const { item } = (await claim.json()) as { item: { itemId: number } };
-  const steal = await admin.request.post('/api/v1/reviews', { data: { itemId: item.itemId, action: 'confirm', clientId: `steal-${item.itemId}-attempt`, durationMs: 10 } });
+  const steal = await admin.request.post('/api/v1/reviews', {
+    data: { itemId: item.itemId, action: 'confirm', clientId: `steal-${item.itemId}-attempt`, durationMs: 10 },
+  });
   expect(steal.status()).toBe(409);
   expect((await steal.json()).error.code).toBe('conflict');
   expect(reviewsOf(item.itemId)).toEqual([]);

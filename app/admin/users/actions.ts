@@ -18,16 +18,28 @@ function field(form: FormData, key: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-export async function createUserAction(_previous: ActionResult<UserSummary> | null, form: FormData): Promise<ActionResult<UserSummary>> {
+export async function createUserAction(
+  _previous: ActionResult<UserSummary> | null,
+  form: FormData,
+): Promise<ActionResult<UserSummary>> {
   return runAction('users.manage', async (actor) => {
     const role = z.enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` }).parse(field(form, 'role'));
-    const user = await createUser(getDb(), { actor, email: field(form, 'email'), name: field(form, 'name'), password: field(form, 'password'), role });
+    const user = await createUser(getDb(), {
+      actor,
+      email: field(form, 'email'),
+      name: field(form, 'name'),
+      password: field(form, 'password'),
+      role,
+    });
     revalidatePath('/admin/users');
     return user;
   });
 }
 
-export async function setRoleAction(_previous: ActionResult<UserSummary> | null, form: FormData): Promise<ActionResult<UserSummary>> {
+export async function setRoleAction(
+  _previous: ActionResult<UserSummary> | null,
+  form: FormData,
+): Promise<ActionResult<UserSummary>> {
   return runAction('users.manage', (actor) => {
     const role = z.enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` }).parse(field(form, 'role'));
     const user = setUserRole(getDb(), { actor, userId: UserIdField.parse(field(form, 'userId')), role });
@@ -36,16 +48,24 @@ export async function setRoleAction(_previous: ActionResult<UserSummary> | null,
   });
 }
 
-export async function setDisabledAction(_previous: ActionResult<UserSummary> | null, form: FormData): Promise<ActionResult<UserSummary>> {
+export async function setDisabledAction(
+  _previous: ActionResult<UserSummary> | null,
+  form: FormData,
+): Promise<ActionResult<UserSummary>> {
   return runAction('users.manage', (actor) => {
-    const disabled = z.enum(['true', 'false'], { error: 'say whether to disable or enable' }).parse(field(form, 'disabled')) === 'true';
+    const disabled =
+      z.enum(['true', 'false'], { error: 'say whether to disable or enable' }).parse(field(form, 'disabled')) ===
+      'true';
     const user = setUserDisabled(getDb(), { actor, userId: UserIdField.parse(field(form, 'userId')), disabled });
     revalidatePath('/admin/users');
     return user;
   });
 }
 
-export async function resetPasswordAction(_previous: ActionResult<{ userId: number }> | null, form: FormData): Promise<ActionResult<{ userId: number }>> {
+export async function resetPasswordAction(
+  _previous: ActionResult<{ userId: number }> | null,
+  form: FormData,
+): Promise<ActionResult<{ userId: number }>> {
   return runAction('users.manage', async (actor) => {
     const userId = UserIdField.parse(field(form, 'userId'));
     // Parsed here too (lib checks again) so the message names the field: "password: ...".

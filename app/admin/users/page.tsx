@@ -54,8 +54,8 @@ export default async function UsersPage() {
         </tbody>
       </table>
       <p className="mt-3 text-sm text-gray-600">
-        A disabled user is signed out on their next request and their held items go back to the queue. The last active admin cannot be
-        demoted or disabled.
+        A disabled user is signed out on their next request and their held items go back to the queue. The last active
+        admin cannot be demoted or disabled.
       </p>
     </main>
   );

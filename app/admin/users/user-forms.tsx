@@ -8,7 +8,15 @@ const input = 'rounded border border-gray-300 px-2 py-1';
 const button = 'rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50';
 const smallButton = 'rounded border border-gray-300 px-2 py-0.5 hover:bg-gray-100 disabled:opacity-50';
 
-function Message({ state, success, testId }: { state: { ok: boolean; message?: string } | null; success: string; testId: string }) {
+function Message({
+  state,
+  success,
+  testId,
+}: {
+  state: { ok: boolean; message?: string } | null;
+  success: string;
+  testId: string;
+}) {
   if (!state) return null;
   return state.ok ? (
     <p role="status" data-testid={`${testId}-ok`} className="text-sm text-green-700">
@@ -50,21 +58,38 @@ export function CreateUserForm({ roles }: { roles: readonly UserRole[] }) {
         {pending ? 'Creating…' : 'Create user'}
       </button>
       <div className="basis-full">
-        <Message state={state} success={state?.ok ? `Created ${state.data.email} (${state.data.role}).` : ''} testId="create-user" />
+        <Message
+          state={state}
+          success={state?.ok ? `Created ${state.data.email} (${state.data.role}).` : ''}
+          testId="create-user"
+        />
       </div>
     </form>
   );
 }
 
 /** Role, enable/disable and password reset for one user; each says what the server answered. */
-export function UserRowActions({ user, isSelf, roles }: { user: { id: number; email: string; role: UserRole; disabled: boolean }; isSelf: boolean; roles: readonly UserRole[] }) {
+export function UserRowActions({
+  user,
+  isSelf,
+  roles,
+}: {
+  user: { id: number; email: string; role: UserRole; disabled: boolean };
+  isSelf: boolean;
+  roles: readonly UserRole[];
+}) {
   const role = useFormAction(setRoleAction, { resetAfter: 'failure' });
   const toggle = useFormAction(setDisabledAction);
   const reset = useFormAction(resetPasswordAction);
   return (
     <div className="flex flex-col gap-1">
       <div className="flex flex-wrap items-center gap-3">
-        <form ref={role.formRef} onSubmit={role.onSubmit} className="flex items-center gap-1" aria-label={`Role of ${user.email}`}>
+        <form
+          ref={role.formRef}
+          onSubmit={role.onSubmit}
+          className="flex items-center gap-1"
+          aria-label={`Role of ${user.email}`}
+        >
           <input type="hidden" name="userId" value={user.id} />
           {/* Remounted when the role changes, so the select shows what the server stored. */}
           <select key={user.role} name="role" defaultValue={user.role} aria-label="Role" className={input}>
@@ -76,7 +101,11 @@ export function UserRowActions({ user, isSelf, roles }: { user: { id: number; em
             Change role
           </button>
         </form>
-        <form ref={toggle.formRef} onSubmit={toggle.onSubmit} aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}>
+        <form
+          ref={toggle.formRef}
+          onSubmit={toggle.onSubmit}
+          aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}
+        >
           <input type="hidden" name="userId" value={user.id} />
           <input type="hidden" name="disabled" value={String(!user.disabled)} />
           <button
@@ -84,22 +113,48 @@ export function UserRowActions({ user, isSelf, roles }: { user: { id: number; em
             disabled={toggle.pending}
             className={smallButton}
             onClick={(event) => {
-              if (isSelf && !user.disabled && !window.confirm('Disable your own account? You will be signed out at once.')) event.preventDefault();
+              if (
+                isSelf &&
+                !user.disabled &&
+                !window.confirm('Disable your own account? You will be signed out at once.')
+              )
+                event.preventDefault();
             }}
           >
             {user.disabled ? 'Enable' : 'Disable'}
           </button>
         </form>
-        <form ref={reset.formRef} onSubmit={reset.onSubmit} className="flex items-center gap-1" aria-label={`Reset the password of ${user.email}`}>
+        <form
+          ref={reset.formRef}
+          onSubmit={reset.onSubmit}
+          className="flex items-center gap-1"
+          aria-label={`Reset the password of ${user.email}`}
+        >
           <input type="hidden" name="userId" value={user.id} />
-          <input name="password" type="password" required placeholder="new password" aria-label="New password" autoComplete="new-password" className={`${input} w-40`} />
+          <input
+            name="password"
+            type="password"
+            required
+            placeholder="new password"
+            aria-label="New password"
+            autoComplete="new-password"
+            className={`${input} w-40`}
+          />
           <button type="submit" disabled={reset.pending} className={smallButton}>
             Reset password
           </button>
         </form>
       </div>
-      <Message state={role.state} success={role.state?.ok ? `Role is now ${role.state.data.role}.` : ''} testId="user-role" />
-      <Message state={toggle.state} success={toggle.state?.ok ? (toggle.state.data.disabled ? 'Disabled.' : 'Enabled.') : ''} testId="user-disabled" />
+      <Message
+        state={role.state}
+        success={role.state?.ok ? `Role is now ${role.state.data.role}.` : ''}
+        testId="user-role"
+      />
+      <Message
+        state={toggle.state}
+        success={toggle.state?.ok ? (toggle.state.data.disabled ? 'Disabled.' : 'Enabled.') : ''}
+        testId="user-disabled"
+      />
       <Message state={reset.state} success="Password reset." testId="user-password" />
     </div>
   );

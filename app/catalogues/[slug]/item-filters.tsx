@@ -5,7 +5,12 @@ import type { EvalRole, ItemStatus, LabelSource } from '@/db/schema';
 import type { ItemQuery } from '@/lib/catalogue/browse';
 
 // Typed as records over the schema's unions, so a new value fails to compile here.
-export const STATUS_LABELS: Record<ItemStatus, string> = { unscored: 'Unscored', auto_accepted: 'Auto-accepted', needs_review: 'Needs review', reviewed: 'Reviewed' };
+export const STATUS_LABELS: Record<ItemStatus, string> = {
+  unscored: 'Unscored',
+  auto_accepted: 'Auto-accepted',
+  needs_review: 'Needs review',
+  reviewed: 'Reviewed',
+};
 const SOURCES: Record<LabelSource, string> = { model: 'Model', human: 'Human', import: 'Import' };
 const EVAL_ROLES: Record<EvalRole, string> = { holdout: 'Holdout', gold: 'Gold' };
 
@@ -15,14 +20,31 @@ type Patch = Record<string, string | undefined>;
  * The filter controls. Selects apply at once; the confidence bounds apply on Enter or when the
  * field loses focus. Remounted (by key) whenever the URL changes, so the inputs show its values.
  */
-export function ItemFilters({ query, classNames, onChange }: { query: ItemQuery; classNames: string[]; onChange: (patch: Patch) => void }) {
+export function ItemFilters({
+  query,
+  classNames,
+  onChange,
+}: {
+  query: ItemQuery;
+  classNames: string[];
+  onChange: (patch: Patch) => void;
+}) {
   const [min, setMin] = useState(query.minConfidence?.toString() ?? '');
   const [max, setMax] = useState(query.maxConfidence?.toString() ?? '');
   const applyConfidence = () => {
-    if (min !== (query.minConfidence?.toString() ?? '') || max !== (query.maxConfidence?.toString() ?? '')) onChange({ minConfidence: min.trim(), maxConfidence: max.trim() });
+    if (min !== (query.minConfidence?.toString() ?? '') || max !== (query.maxConfidence?.toString() ?? ''))
+      onChange({ minConfidence: min.trim(), maxConfidence: max.trim() });
   };
   const classOptions = classNames.map((name, index) => ({ value: String(index), label: name }));
-  const filtered = [query.status, query.predicted, query.label, query.labelSource, query.evalRole, query.minConfidence, query.maxConfidence].some((v) => v !== undefined);
+  const filtered = [
+    query.status,
+    query.predicted,
+    query.label,
+    query.labelSource,
+    query.evalRole,
+    query.minConfidence,
+    query.maxConfidence,
+  ].some((v) => v !== undefined);
 
   return (
     <form
@@ -33,11 +55,41 @@ export function ItemFilters({ query, classNames, onChange }: { query: ItemQuery;
         applyConfidence();
       }}
     >
-      <Select label="Status" testId="filter-status" value={query.status} options={Object.entries(STATUS_LABELS).map(([value, label]) => ({ value, label }))} onChange={(v) => onChange({ status: v })} />
-      <Select label="Model says" testId="filter-predicted" value={query.predicted?.toString()} options={classOptions} onChange={(v) => onChange({ predicted: v })} />
-      <Select label="Current label" testId="filter-label" value={query.label?.toString()} options={classOptions} onChange={(v) => onChange({ label: v })} />
-      <Select label="Label from" testId="filter-label-source" value={query.labelSource} options={Object.entries(SOURCES).map(([value, label]) => ({ value, label }))} onChange={(v) => onChange({ labelSource: v })} />
-      <Select label="Eval role" testId="filter-eval-role" value={query.evalRole} options={Object.entries(EVAL_ROLES).map(([value, label]) => ({ value, label }))} onChange={(v) => onChange({ evalRole: v })} />
+      <Select
+        label="Status"
+        testId="filter-status"
+        value={query.status}
+        options={Object.entries(STATUS_LABELS).map(([value, label]) => ({ value, label }))}
+        onChange={(v) => onChange({ status: v })}
+      />
+      <Select
+        label="Model says"
+        testId="filter-predicted"
+        value={query.predicted?.toString()}
+        options={classOptions}
+        onChange={(v) => onChange({ predicted: v })}
+      />
+      <Select
+        label="Current label"
+        testId="filter-label"
+        value={query.label?.toString()}
+        options={classOptions}
+        onChange={(v) => onChange({ label: v })}
+      />
+      <Select
+        label="Label from"
+        testId="filter-label-source"
+        value={query.labelSource}
+        options={Object.entries(SOURCES).map(([value, label]) => ({ value, label }))}
+        onChange={(v) => onChange({ labelSource: v })}
+      />
+      <Select
+        label="Eval role"
+        testId="filter-eval-role"
+        value={query.evalRole}
+        options={Object.entries(EVAL_ROLES).map(([value, label]) => ({ value, label }))}
+        onChange={(v) => onChange({ evalRole: v })}
+      />
       <fieldset className="flex items-end gap-1">
         <legend className="mb-1 text-xs text-gray-600">Confidence (0-1)</legend>
         <input
@@ -78,7 +130,17 @@ export function ItemFilters({ query, classNames, onChange }: { query: ItemQuery;
         <button
           type="button"
           className="ml-auto rounded border border-gray-300 px-2 py-1 hover:bg-gray-100"
-          onClick={() => onChange({ status: undefined, predicted: undefined, label: undefined, labelSource: undefined, evalRole: undefined, minConfidence: undefined, maxConfidence: undefined })}
+          onClick={() =>
+            onChange({
+              status: undefined,
+              predicted: undefined,
+              label: undefined,
+              labelSource: undefined,
+              evalRole: undefined,
+              minConfidence: undefined,
+              maxConfidence: undefined,
+            })
+          }
           data-testid="filter-clear"
         >
           Clear filters
@@ -88,11 +150,22 @@ export function ItemFilters({ query, classNames, onChange }: { query: ItemQuery;
   );
 }
 
-function Select(props: { label: string; testId: string; value: string | undefined; options: { value: string; label: string }[]; onChange: (value: string | undefined) => void }) {
+function Select(props: {
+  label: string;
+  testId: string;
+  value: string | undefined;
+  options: { value: string; label: string }[];
+  onChange: (value: string | undefined) => void;
+}) {
   return (
     <label className="flex flex-col gap-1">
       <span className="text-xs text-gray-600">{props.label}</span>
-      <select className="rounded border px-1 py-0.5" value={props.value ?? ''} onChange={(e) => props.onChange(e.target.value || undefined)} data-testid={props.testId}>
+      <select
+        className="rounded border px-1 py-0.5"
+        value={props.value ?? ''}
+        onChange={(e) => props.onChange(e.target.value || undefined)}
+        data-testid={props.testId}
+      >
         <option value="">Any</option>
         {props.options.map((o) => (
           <option key={o.value} value={o.value}>

@@ -1,13 +1,20 @@
 'use client';
 
-import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type PaginationState, type SortingState, type Updater } from '@tanstack/react-table';
+import {
+  createColumnHelper,
+  flexRender,
+  getCoreRowModel,
+  useReactTable,
+  type PaginationState,
+  type SortingState,
+  type Updater,
+} from '@tanstack/react-table';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 import type { ItemStatus } from '@/db/schema';
 import type { ItemPage, ItemRow } from '@/lib/catalogue/browse';
 import { ItemFilters, STATUS_LABELS } from './item-filters';
-
 
 const STATUS_STYLE: Record<ItemStatus, string> = {
   unscored: 'bg-gray-100 text-gray-700',
@@ -41,7 +48,8 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
         else setData({ key, page: body });
       })
       .catch((cause: unknown) => {
-        if (!controller.signal.aborted) setError(`The items could not be loaded (${cause instanceof Error ? cause.message : 'network error'}).`);
+        if (!controller.signal.aborted)
+          setError(`The items could not be loaded (${cause instanceof Error ? cause.message : 'network error'}).`);
       });
     return () => controller.abort();
   }, [key, slug, data.key]);
@@ -72,27 +80,56 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
         header: '',
         cell: ({ row }) => (
           <Link href={`/catalogues/${slug}/items/${row.original.id}`} aria-label={`Open item ${row.original.id}`}>
-            { }
-            <img src={`/api/v1/items/${row.original.id}/image`} alt="" width={40} height={40} loading="lazy" className="pixelated h-10 w-10 rounded-sm bg-black" />
+            {}
+            <img
+              src={`/api/v1/items/${row.original.id}/image`}
+              alt=""
+              width={40}
+              height={40}
+              loading="lazy"
+              className="pixelated h-10 w-10 rounded-sm bg-black"
+            />
           </Link>
         ),
       }),
       column.accessor('id', {
         header: 'Item',
         cell: ({ getValue }) => (
-          <Link className="text-blue-700 hover:underline" href={`/catalogues/${slug}/items/${getValue()}`} data-testid="item-link">
+          <Link
+            className="text-blue-700 hover:underline"
+            href={`/catalogues/${slug}/items/${getValue()}`}
+            data-testid="item-link"
+          >
             #{getValue()}
           </Link>
         ),
       }),
       column.accessor('status', {
         header: 'Status',
-        cell: ({ getValue }) => <span className={`rounded px-1.5 py-0.5 text-xs ${STATUS_STYLE[getValue()]}`}>{STATUS_LABELS[getValue()]}</span>,
+        cell: ({ getValue }) => (
+          <span className={`rounded px-1.5 py-0.5 text-xs ${STATUS_STYLE[getValue()]}`}>
+            {STATUS_LABELS[getValue()]}
+          </span>
+        ),
       }),
-      column.accessor('currentLabel', { id: 'label', header: 'Current label', cell: ({ row }) => row.original.currentLabelName ?? <span className="text-gray-400">none</span> }),
-      column.accessor('labelSource', { header: 'Label from', cell: ({ getValue }) => getValue() ?? <span className="text-gray-400">-</span> }),
-      column.accessor('predictedClass', { id: 'predicted', header: 'Model says', cell: ({ row }) => row.original.predictedClassName ?? <span className="text-gray-400">not scored</span> }),
-      column.accessor('confidence', { header: 'Confidence', cell: ({ getValue }) => <Confidence value={getValue()} /> }),
+      column.accessor('currentLabel', {
+        id: 'label',
+        header: 'Current label',
+        cell: ({ row }) => row.original.currentLabelName ?? <span className="text-gray-400">none</span>,
+      }),
+      column.accessor('labelSource', {
+        header: 'Label from',
+        cell: ({ getValue }) => getValue() ?? <span className="text-gray-400">-</span>,
+      }),
+      column.accessor('predictedClass', {
+        id: 'predicted',
+        header: 'Model says',
+        cell: ({ row }) => row.original.predictedClassName ?? <span className="text-gray-400">not scored</span>,
+      }),
+      column.accessor('confidence', {
+        header: 'Confidence',
+        cell: ({ getValue }) => <Confidence value={getValue()} />,
+      }),
       column.accessor('evalRole', { header: 'Eval', enableSorting: false, cell: ({ getValue }) => getValue() ?? '' }),
     ],
     [slug],
@@ -137,10 +174,20 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
         {canExport && (
           <span className="ml-auto flex gap-2 text-sm">
             {/* Plain links: the browser downloads the streamed file; the route checks export.read. */}
-            <a className="rounded border border-gray-300 bg-white px-2 py-1 hover:bg-gray-100" href={`/api/v1/catalogues/${slug}/export?format=csv`} download data-testid="export-csv">
+            <a
+              className="rounded border border-gray-300 bg-white px-2 py-1 hover:bg-gray-100"
+              href={`/api/v1/catalogues/${slug}/export?format=csv`}
+              download
+              data-testid="export-csv"
+            >
               Export all labels (CSV)
             </a>
-            <a className="rounded border border-gray-300 bg-white px-2 py-1 hover:bg-gray-100" href={`/api/v1/catalogues/${slug}/export?format=json`} download data-testid="export-json">
+            <a
+              className="rounded border border-gray-300 bg-white px-2 py-1 hover:bg-gray-100"
+              href={`/api/v1/catalogues/${slug}/export?format=json`}
+              download
+              data-testid="export-json"
+            >
               JSON
             </a>
           </span>
@@ -150,12 +197,19 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
       <ItemFilters key={key} query={query} classNames={catalogue.classNames} onChange={navigate} />
 
       {error && (
-        <p className="mt-3 rounded border border-red-300 bg-red-50 p-2 text-sm text-red-800" role="alert" data-testid="items-error">
+        <p
+          className="mt-3 rounded border border-red-300 bg-red-50 p-2 text-sm text-red-800"
+          role="alert"
+          data-testid="items-error"
+        >
           {error}
         </p>
       )}
 
-      <div className={`mt-3 overflow-x-auto rounded border border-gray-200 bg-white shadow-sm transition-opacity ${loading ? 'opacity-50' : ''}`} aria-busy={loading}>
+      <div
+        className={`mt-3 overflow-x-auto rounded border border-gray-200 bg-white shadow-sm transition-opacity ${loading ? 'opacity-50' : ''}`}
+        aria-busy={loading}
+      >
         <table className="w-full border-collapse text-sm" data-testid="items-table">
           <thead>
             {table.getHeaderGroups().map((group) => (
@@ -164,9 +218,18 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
                   const sorted = header.column.getIsSorted();
                   const canSort = header.column.getCanSort();
                   return (
-                    <th key={header.id} className="p-2 font-medium" aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}>
+                    <th
+                      key={header.id}
+                      className="p-2 font-medium"
+                      aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}
+                    >
                       {canSort ? (
-                        <button type="button" className="flex items-center gap-1 hover:text-black" onClick={header.column.getToggleSortingHandler()} data-testid={`sort-${header.column.id}`}>
+                        <button
+                          type="button"
+                          className="flex items-center gap-1 hover:text-black"
+                          onClick={header.column.getToggleSortingHandler()}
+                          data-testid={`sort-${header.column.id}`}
+                        >
                           {flexRender(header.column.columnDef.header, header.getContext())}
                           <span aria-hidden className="text-xs">
                             {sorted === 'asc' ? '▲' : sorted === 'desc' ? '▼' : '↕'}
@@ -203,24 +266,53 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
       </div>
 
       <nav className="mt-3 flex flex-wrap items-center gap-2 text-sm" aria-label="Pages">
-        <button type="button" className="rounded border px-2 py-1 disabled:opacity-40" onClick={() => table.firstPage()} disabled={!table.getCanPreviousPage()} data-testid="page-first">
+        <button
+          type="button"
+          className="rounded border px-2 py-1 disabled:opacity-40"
+          onClick={() => table.firstPage()}
+          disabled={!table.getCanPreviousPage()}
+          data-testid="page-first"
+        >
           First
         </button>
-        <button type="button" className="rounded border px-2 py-1 disabled:opacity-40" onClick={() => table.previousPage()} disabled={!table.getCanPreviousPage()} data-testid="page-prev">
+        <button
+          type="button"
+          className="rounded border px-2 py-1 disabled:opacity-40"
+          onClick={() => table.previousPage()}
+          disabled={!table.getCanPreviousPage()}
+          data-testid="page-prev"
+        >
           Previous
         </button>
         <span data-testid="page-indicator">
           Page {query.page.toLocaleString('en-US')} of {pageCount.toLocaleString('en-US')}
         </span>
-        <button type="button" className="rounded border px-2 py-1 disabled:opacity-40" onClick={() => table.nextPage()} disabled={!table.getCanNextPage()} data-testid="page-next">
+        <button
+          type="button"
+          className="rounded border px-2 py-1 disabled:opacity-40"
+          onClick={() => table.nextPage()}
+          disabled={!table.getCanNextPage()}
+          data-testid="page-next"
+        >
           Next
         </button>
-        <button type="button" className="rounded border px-2 py-1 disabled:opacity-40" onClick={() => table.lastPage()} disabled={!table.getCanNextPage()} data-testid="page-last">
+        <button
+          type="button"
+          className="rounded border px-2 py-1 disabled:opacity-40"
+          onClick={() => table.lastPage()}
+          disabled={!table.getCanNextPage()}
+          data-testid="page-last"
+        >
           Last
         </button>
         <label className="ml-auto flex items-center gap-1">
           Per page
-          <select className="rounded border px-1 py-0.5" value={query.pageSize} onChange={(e) => table.setPageSize(Number(e.target.value))} data-testid="page-size">
+          <select
+            className="rounded border px-1 py-0.5"
+            value={query.pageSize}
+            onChange={(e) => table.setPageSize(Number(e.target.value))}
+            data-testid="page-size"
+          >
             {[25, 50, 100, 200].map((n) => (
               <option key={n} value={n}>
                 {n}

@@ -21,10 +21,19 @@ function firstValues(searchParams: SearchParams): Record<string, string> {
   return Object.fromEntries(entries);
 }
 
-export default async function CataloguePage({ params, searchParams }: { params: Promise<{ slug: string }>; searchParams: Promise<SearchParams> }) {
+export default async function CataloguePage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ slug: string }>;
+  searchParams: Promise<SearchParams>;
+}) {
   const { slug } = await params;
   const query = firstValues(await searchParams);
-  const access = await requirePageAccess('catalogue.read', `/catalogues/${encodeURIComponent(slug)}?${new URLSearchParams(query).toString()}`);
+  const access = await requirePageAccess(
+    'catalogue.read',
+    `/catalogues/${encodeURIComponent(slug)}?${new URLSearchParams(query).toString()}`,
+  );
   if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
 
   // The first page is rendered on the server; the table fetches the items route after that.

@@ -11,7 +11,13 @@ import { useFocusQueue } from './use-focus-queue';
 const IMAGE_PX = 336; // 28 x 12: every source pixel a crisp 12x12 block
 
 /** The focus view: one item at a time, driven by the keyboard (shortcuts listed on screen). */
-export function FocusReview({ catalogue, choices }: { catalogue: { slug: string; name: string; classNames: string[] }; choices: CatalogueChoice[] }) {
+export function FocusReview({
+  catalogue,
+  choices,
+}: {
+  catalogue: { slug: string; name: string; classNames: string[] };
+  choices: CatalogueChoice[];
+}) {
   const { classNames } = catalogue;
   const { view, message, stats, decide, undo, loadNext, start } = useFocusQueue(catalogue);
   const nameOf = (index: number) => classNames[index] ?? `class ${index}`;
@@ -52,26 +58,49 @@ export function FocusReview({ catalogue, choices }: { catalogue: { slug: string;
 
   return (
     <div className="flex flex-col gap-4">
-      <ReviewHeader title="Review" catalogue={catalogue} choices={choices} basePath="/review" other={{ href: '/review/grid', label: 'Grid view: confirm a class in batches' }}>
+      <ReviewHeader
+        title="Review"
+        catalogue={catalogue}
+        choices={choices}
+        basePath="/review"
+        other={{ href: '/review/grid', label: 'Grid view: confirm a class in batches' }}
+      >
         <ReviewStats stats={stats} />
       </ReviewHeader>
 
-      <p role="status" aria-live="polite" data-testid="review-message" data-tone={message?.tone ?? ''} className={`min-h-6 text-sm ${message?.tone === 'error' ? 'font-medium text-red-700' : message?.tone === 'success' ? 'text-green-800' : 'text-gray-700'}`}>
+      <p
+        role="status"
+        aria-live="polite"
+        data-testid="review-message"
+        data-tone={message?.tone ?? ''}
+        className={`min-h-6 text-sm ${message?.tone === 'error' ? 'font-medium text-red-700' : message?.tone === 'success' ? 'text-green-800' : 'text-gray-700'}`}
+      >
         {message?.text ?? ''}
       </p>
 
       {phase === 'empty' && (
         <section data-testid="review-empty" className="rounded border border-gray-200 bg-white p-6">
           <h2 className="text-lg font-semibold">Nothing to review</h2>
-          <p className="mt-1 text-gray-700">No items of {catalogue.name} need your review right now. Items you skipped or marked unsure go to other reviewers.</p>
-          <button type="button" className="mt-3 rounded border border-gray-300 px-3 py-1 text-sm hover:bg-gray-100" onClick={() => void loadNext()}>
+          <p className="mt-1 text-gray-700">
+            No items of {catalogue.name} need your review right now. Items you skipped or marked unsure go to other
+            reviewers.
+          </p>
+          <button
+            type="button"
+            className="mt-3 rounded border border-gray-300 px-3 py-1 text-sm hover:bg-gray-100"
+            onClick={() => void loadNext()}
+          >
             Check again
           </button>
         </section>
       )}
       {phase === 'failed' && (
         <section className="rounded border border-red-200 bg-white p-6">
-          <button type="button" className="rounded border border-gray-300 px-3 py-1 text-sm hover:bg-gray-100" onClick={start}>
+          <button
+            type="button"
+            className="rounded border border-gray-300 px-3 py-1 text-sm hover:bg-gray-100"
+            onClick={start}
+          >
             Try again
           </button>
         </section>
@@ -79,11 +108,27 @@ export function FocusReview({ catalogue, choices }: { catalogue: { slug: string;
 
       {(phase === 'ready' || phase === 'loading') && (
         <div className="grid gap-6 md:grid-cols-[auto_1fr]">
-          <section aria-label={current ? `Item ${current.itemId}` : 'Loading the next item'} data-testid="review-item" data-item-id={current?.itemId ?? ''} aria-busy={phase === 'loading'}>
-            <div className="flex items-center justify-center rounded border border-gray-300 bg-black" style={{ width: IMAGE_PX, height: IMAGE_PX }}>
+          <section
+            aria-label={current ? `Item ${current.itemId}` : 'Loading the next item'}
+            data-testid="review-item"
+            data-item-id={current?.itemId ?? ''}
+            aria-busy={phase === 'loading'}
+          >
+            <div
+              className="flex items-center justify-center rounded border border-gray-300 bg-black"
+              style={{ width: IMAGE_PX, height: IMAGE_PX }}
+            >
               {current ? (
                 // A plain <img>: next/image would resample the 28x28 PNG; `pixelated` keeps hard edges.
-                <img key={current.itemId} src={itemImageUrl(current.itemId)} alt={`Item ${current.itemId}`} width={IMAGE_PX} height={IMAGE_PX} className="pixelated" draggable={false} />
+                <img
+                  key={current.itemId}
+                  src={itemImageUrl(current.itemId)}
+                  alt={`Item ${current.itemId}`}
+                  width={IMAGE_PX}
+                  height={IMAGE_PX}
+                  className="pixelated"
+                  draggable={false}
+                />
               ) : (
                 <span className="text-sm text-gray-400">Loading the next item…</span>
               )}
@@ -96,7 +141,8 @@ export function FocusReview({ catalogue, choices }: { catalogue: { slug: string;
 
             <section aria-labelledby="classes-heading">
               <h2 id="classes-heading" className="text-sm font-semibold text-gray-600">
-                Choose the class <span className="font-normal">(a number key; the model&apos;s answer confirms it)</span>
+                Choose the class{' '}
+                <span className="font-normal">(a number key; the model&apos;s answer confirms it)</span>
               </h2>
               <div className="mt-2 grid grid-cols-2 gap-1.5 sm:grid-cols-2 lg:grid-cols-3">
                 {classNames.map((name, index) => {
@@ -122,16 +168,43 @@ export function FocusReview({ catalogue, choices }: { catalogue: { slug: string;
             </section>
 
             <section aria-label="Decisions" className="flex flex-wrap gap-2">
-              <button type="button" data-testid="action-confirm" aria-keyshortcuts="Enter" disabled={phase !== 'ready' || predicted === null} onClick={() => decide('confirm')} className="flex items-center gap-2 rounded bg-gray-900 px-3 py-1.5 text-sm text-white disabled:opacity-50">
+              <button
+                type="button"
+                data-testid="action-confirm"
+                aria-keyshortcuts="Enter"
+                disabled={phase !== 'ready' || predicted === null}
+                onClick={() => decide('confirm')}
+                className="flex items-center gap-2 rounded bg-gray-900 px-3 py-1.5 text-sm text-white disabled:opacity-50"
+              >
                 <Kbd>Enter</Kbd> Confirm{predicted !== null ? `: ${nameOf(predicted)}` : ''}
               </button>
-              <button type="button" data-testid="action-skip" aria-keyshortcuts="S" disabled={phase !== 'ready'} onClick={() => decide('skip')} className="flex items-center gap-2 rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50">
+              <button
+                type="button"
+                data-testid="action-skip"
+                aria-keyshortcuts="S"
+                disabled={phase !== 'ready'}
+                onClick={() => decide('skip')}
+                className="flex items-center gap-2 rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50"
+              >
                 <Kbd>S</Kbd> Skip
               </button>
-              <button type="button" data-testid="action-unsure" aria-keyshortcuts="U" disabled={phase !== 'ready'} onClick={() => decide('unsure')} className="flex items-center gap-2 rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50">
+              <button
+                type="button"
+                data-testid="action-unsure"
+                aria-keyshortcuts="U"
+                disabled={phase !== 'ready'}
+                onClick={() => decide('unsure')}
+                className="flex items-center gap-2 rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50"
+              >
                 <Kbd>U</Kbd> Unsure
               </button>
-              <button type="button" data-testid="action-undo" aria-keyshortcuts="Z Backspace" onClick={undo} className="flex items-center gap-2 rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100">
+              <button
+                type="button"
+                data-testid="action-undo"
+                aria-keyshortcuts="Z Backspace"
+                onClick={undo}
+                className="flex items-center gap-2 rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100"
+              >
                 <Kbd>Z</Kbd> Undo last
               </button>
             </section>
@@ -140,7 +213,8 @@ export function FocusReview({ catalogue, choices }: { catalogue: { slug: string;
       )}
 
       <footer className="border-t border-gray-200 pt-3 text-xs text-gray-600" data-testid="review-shortcuts">
-        Shortcuts: <Kbd>1</Kbd>–<Kbd>9</Kbd>, <Kbd>0</Kbd> choose a class · <Kbd>Enter</Kbd> confirm the model&apos;s answer · <Kbd>S</Kbd> skip · <Kbd>U</Kbd> unsure · <Kbd>Z</Kbd> or <Kbd>Backspace</Kbd> undo the last decision
+        Shortcuts: <Kbd>1</Kbd>–<Kbd>9</Kbd>, <Kbd>0</Kbd> choose a class · <Kbd>Enter</Kbd> confirm the model&apos;s
+        answer · <Kbd>S</Kbd> skip · <Kbd>U</Kbd> unsure · <Kbd>Z</Kbd> or <Kbd>Backspace</Kbd> undo the last decision
       </footer>
     </div>
   );

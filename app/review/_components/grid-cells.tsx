@@ -4,7 +4,13 @@ import { useRef, type KeyboardEvent } from 'react';
 import { itemImageUrl, type ClaimedItem } from './review-api';
 
 export type GridOutcome =
-  | { itemId: number; status: 'recorded'; action: 'confirm' | 'correct' | 'skip' | 'unsure' | 'undo'; chosenLabel: number | null; replayed: boolean }
+  | {
+      itemId: number;
+      status: 'recorded';
+      action: 'confirm' | 'correct' | 'skip' | 'unsure' | 'undo';
+      chosenLabel: number | null;
+      replayed: boolean;
+    }
   | { itemId: number; status: 'lost'; message: string };
 
 export const GRID_COLUMNS = 5;
@@ -44,7 +50,14 @@ export function GridCells({
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLButtonElement>, index: number, item: ClaimedItem) => {
-    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -GRID_COLUMNS, ArrowDown: GRID_COLUMNS, Home: -index, End: items.length - 1 - index }[event.key];
+    const step = {
+      ArrowLeft: -1,
+      ArrowRight: 1,
+      ArrowUp: -GRID_COLUMNS,
+      ArrowDown: GRID_COLUMNS,
+      Home: -index,
+      End: items.length - 1 - index,
+    }[event.key];
     if (step !== undefined) {
       event.preventDefault();
       move(index + step);
@@ -60,7 +73,13 @@ export function GridCells({
   };
 
   return (
-    <div role="group" aria-label="Items in this batch: mark the wrong ones" className="grid w-fit gap-2" style={{ gridTemplateColumns: `repeat(${GRID_COLUMNS}, ${THUMB_PX + 8}px)` }} data-testid="grid-cells">
+    <div
+      role="group"
+      aria-label="Items in this batch: mark the wrong ones"
+      className="grid w-fit gap-2"
+      style={{ gridTemplateColumns: `repeat(${GRID_COLUMNS}, ${THUMB_PX + 8}px)` }}
+      data-testid="grid-cells"
+    >
       {items.map((item, index) => {
         const marked = marks.has(item.itemId);
         const chosen = marks.get(item.itemId) ?? null;
@@ -98,7 +117,14 @@ export function GridCells({
             }`}
           >
             {/* A plain <img>: next/image would resample the 28x28 PNG; `pixelated` keeps hard edges. */}
-            <img src={itemImageUrl(item.itemId)} alt="" width={THUMB_PX} height={THUMB_PX} className="pixelated bg-black" draggable={false} />
+            <img
+              src={itemImageUrl(item.itemId)}
+              alt=""
+              width={THUMB_PX}
+              height={THUMB_PX}
+              className="pixelated bg-black"
+              draggable={false}
+            />
             <span className="mt-0.5 flex w-full justify-between text-[11px] text-gray-600 tabular-nums">
               <span>#{item.itemId}</span>
               {confidence !== undefined && <span>{(confidence * 100).toFixed(0)}%</span>}
@@ -111,7 +137,17 @@ export function GridCells({
   );
 }
 
-function CellBadge({ marked, chosen, outcome, classNames }: { marked: boolean; chosen: number | null; outcome: GridOutcome | undefined; classNames: string[] }) {
+function CellBadge({
+  marked,
+  chosen,
+  outcome,
+  classNames,
+}: {
+  marked: boolean;
+  chosen: number | null;
+  outcome: GridOutcome | undefined;
+  classNames: string[];
+}) {
   const base = 'absolute left-1 top-1 max-w-[104px] truncate rounded px-1 text-[11px] font-medium';
   if (outcome?.status === 'lost') return <span className={`${base} bg-red-600 text-white`}>not recorded</span>;
   if (outcome?.status === 'recorded') {
@@ -121,6 +157,7 @@ function CellBadge({ marked, chosen, outcome, classNames }: { marked: boolean; c
       <span className={`${base} bg-green-700 text-white`}>✓ confirmed</span>
     );
   }
-  if (marked) return <span className={`${base} bg-red-600 text-white`}>✗ {chosen === null ? 'wrong' : classNames[chosen]}</span>;
+  if (marked)
+    return <span className={`${base} bg-red-600 text-white`}>✗ {chosen === null ? 'wrong' : classNames[chosen]}</span>;
   return null;
 }

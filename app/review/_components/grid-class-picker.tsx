@@ -6,7 +6,15 @@ export interface ClassQueueCount {
 }
 
 /** The grid view's first step: which predicted class to confirm in batches, with what is waiting. */
-export function GridClassPicker({ counts, disabled, onPick }: { counts: ClassQueueCount[]; disabled: boolean; onPick: (classIndex: number) => void }) {
+export function GridClassPicker({
+  counts,
+  disabled,
+  onPick,
+}: {
+  counts: ClassQueueCount[];
+  disabled: boolean;
+  onPick: (classIndex: number) => void;
+}) {
   const total = counts.reduce((sum, c) => sum + c.needsReview, 0);
   return (
     <section aria-labelledby="grid-picker-heading" data-testid="grid-class-picker">
@@ -14,7 +22,8 @@ export function GridClassPicker({ counts, disabled, onPick }: { counts: ClassQue
         Pick a class the model predicted
       </h2>
       <p className="mt-1 text-sm text-gray-700">
-        You get up to 25 items the model put in that class, most confident first. Mark the wrong ones; one submit confirms the rest. {total} items need review in all.
+        You get up to 25 items the model put in that class, most confident first. Mark the wrong ones; one submit
+        confirms the rest. {total} items need review in all.
       </p>
       <ul className="mt-3 grid gap-2 sm:grid-cols-2 lg:grid-cols-3">
         {counts.map((c) => (

@@ -1,14 +1,34 @@
 import { itemImageUrl } from './review-api';
 
 /** For each item marked wrong, the class it really is; the model's class is not offered. */
-export function GridCorrections({ marks, predictedClass, classNames, locked, onChoose, onUnmark }: { marks: Map<number, number | null>; predictedClass: number; classNames: string[]; locked: boolean; onChoose: (itemId: number, label: number) => void; onUnmark: (itemId: number) => void }) {
+export function GridCorrections({
+  marks,
+  predictedClass,
+  classNames,
+  locked,
+  onChoose,
+  onUnmark,
+}: {
+  marks: Map<number, number | null>;
+  predictedClass: number;
+  classNames: string[];
+  locked: boolean;
+  onChoose: (itemId: number, label: number) => void;
+  onUnmark: (itemId: number) => void;
+}) {
   const marked = [...marks.entries()];
   return (
-    <section aria-labelledby="grid-corrections-heading" className="flex min-w-64 flex-col gap-2" data-testid="grid-corrections">
+    <section
+      aria-labelledby="grid-corrections-heading"
+      className="flex min-w-64 flex-col gap-2"
+      data-testid="grid-corrections"
+    >
       <h2 id="grid-corrections-heading" className="text-sm font-semibold text-gray-600">
         Marked wrong ({marked.length})
       </h2>
-      {marked.length === 0 && <p className="text-sm text-gray-600">None: the submit confirms every item as {classNames[predictedClass]}.</p>}
+      {marked.length === 0 && (
+        <p className="text-sm text-gray-600">None: the submit confirms every item as {classNames[predictedClass]}.</p>
+      )}
       <ul className="flex flex-col gap-2">
         {marked.map(([itemId, label]) => (
           <li key={itemId} className="flex items-center gap-2">
@@ -36,7 +56,12 @@ export function GridCorrections({ marks, predictedClass, classNames, locked, onC
               </select>
             </label>
             {!locked && (
-              <button type="button" onClick={() => onUnmark(itemId)} className="ml-auto rounded border border-gray-300 px-1.5 text-xs hover:bg-gray-100" aria-label={`Unmark item ${itemId}`}>
+              <button
+                type="button"
+                onClick={() => onUnmark(itemId)}
+                className="ml-auto rounded border border-gray-300 px-1.5 text-xs hover:bg-gray-100"
+                aria-label={`Unmark item ${itemId}`}
+              >
                 Unmark
               </button>
             )}

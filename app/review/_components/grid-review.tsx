@@ -20,7 +20,15 @@ export const GRID_BATCH_SIZE = 25;
  * ones and picks their class, and one submit confirms the rest and corrects the marked ones.
  * Items whose hold lapsed come back per item as not recorded; the others are recorded.
  */
-export function GridReview({ catalogue, choices, counts }: { catalogue: { slug: string; name: string; classNames: string[] }; choices: CatalogueChoice[]; counts: ClassQueueCount[] }) {
+export function GridReview({
+  catalogue,
+  choices,
+  counts,
+}: {
+  catalogue: { slug: string; name: string; classNames: string[] };
+  choices: CatalogueChoice[];
+  counts: ClassQueueCount[];
+}) {
   const { classNames } = catalogue;
   const router = useRouter();
   const { stats, refresh: refreshStats } = useReviewerStats();
@@ -49,7 +57,9 @@ export function GridReview({ catalogue, choices, counts }: { catalogue: { slug: 
     async (classIndex: number) => {
       setPhase('loading');
       setMessage(null);
-      const result = await callApi<{ items: ClaimedItem[] }>('/api/v1/queue/claim-batch', { body: { catalogue: catalogue.slug, predictedClass: classIndex, size: GRID_BATCH_SIZE } });
+      const result = await callApi<{ items: ClaimedItem[] }>('/api/v1/queue/claim-batch', {
+        body: { catalogue: catalogue.slug, predictedClass: classIndex, size: GRID_BATCH_SIZE },
+      });
       if (!alive.current) {
         if (result.ok) releaseOnExit(result.data.items.map((item) => item.itemId));
         return;
@@ -91,9 +101,21 @@ export function GridReview({ catalogue, choices, counts }: { catalogue: { slug: 
     heldIds: () => held.current,
     onLost: (lost) => {
       held.current = held.current.filter((id) => !lost.includes(id));
-      setOutcomes((previous) => new Map([...previous, ...lost.map((itemId): [number, GridOutcome] => [itemId, { itemId, status: 'lost', message: 'Your hold on this item expired; it went back to the queue.' }])]));
+      setOutcomes(
+        (previous) =>
+          new Map([
+            ...previous,
+            ...lost.map((itemId): [number, GridOutcome] => [
+              itemId,
+              { itemId, status: 'lost', message: 'Your hold on this item expired; it went back to the queue.' },
+            ]),
+          ]),
+      );
       setMarks((previous) => new Map([...previous].filter(([id]) => !lost.includes(id))));
-      setMessage({ tone: 'error', text: `Your hold on ${lost.length} item${lost.length === 1 ? '' : 's'} expired; ${lost.length === 1 ? 'it is' : 'they are'} left out of this submit.` });
+      setMessage({
+        tone: 'error',
+        text: `Your hold on ${lost.length} item${lost.length === 1 ? '' : 's'} expired; ${lost.length === 1 ? 'it is' : 'they are'} left out of this submit.`,
+      });
     },
     onResume: () => {
       if (predictedClass !== null && (phase === 'grid' || phase === 'loading')) void loadBatch(predictedClass);
@@ -135,7 +157,9 @@ export function GridReview({ catalogue, choices, counts }: { catalogue: { slug: 
     });
     setPhase('submitting');
     setMessage({ tone: 'info', text: `Submitting ${decisions.length} decisions…` });
-    const result = await callApi<{ results: GridOutcome[] }>('/api/v1/reviews/grid', { body: { catalogue: catalogue.slug, decisions } });
+    const result = await callApi<{ results: GridOutcome[] }>('/api/v1/reviews/grid', {
+      body: { catalogue: catalogue.slug, decisions },
+    });
     if (!result.ok) {
       setPhase('grid');
       setMessage({ tone: 'error', text: `Nothing was recorded: ${result.message}` });
@@ -163,15 +187,29 @@ export function GridReview({ catalogue, choices, counts }: { catalogue: { slug: 
 
   return (
     <div className="flex flex-col gap-4">
-      <ReviewHeader title="Review: grid" catalogue={catalogue} choices={choices} basePath="/review/grid" other={{ href: '/review', label: 'Focus view: one item at a time' }}>
+      <ReviewHeader
+        title="Review: grid"
+        catalogue={catalogue}
+        choices={choices}
+        basePath="/review/grid"
+        other={{ href: '/review', label: 'Focus view: one item at a time' }}
+      >
         <ReviewStats stats={stats} />
       </ReviewHeader>
 
-      <p role="status" aria-live="polite" data-testid="grid-message" data-tone={message?.tone ?? ''} className={`min-h-6 text-sm ${message?.tone === 'error' ? 'font-medium text-red-700' : message?.tone === 'success' ? 'text-green-800' : 'text-gray-700'}`}>
+      <p
+        role="status"
+        aria-live="polite"
+        data-testid="grid-message"
+        data-tone={message?.tone ?? ''}
+        className={`min-h-6 text-sm ${message?.tone === 'error' ? 'font-medium text-red-700' : message?.tone === 'success' ? 'text-green-800' : 'text-gray-700'}`}
+      >
         {message?.text ?? ''}
       </p>
 
-      {(phase === 'pick' || phase === 'loading') && <GridClassPicker counts={counts} disabled={phase === 'loading'} onPick={(index) => void loadBatch(index)} />}
+      {(phase === 'pick' || phase === 'loading') && (
+        <GridClassPicker counts={counts} disabled={phase === 'loading'} onPick={(index) => void loadBatch(index)} />
+      )}
 
       {(phase === 'grid' || phase === 'submitting' || phase === 'done') && predictedClass !== null && (
         <>
@@ -179,28 +217,76 @@ export function GridReview({ catalogue, choices, counts }: { catalogue: { slug: 
             <h2 className="text-lg font-semibold">
               Predicted <span data-testid="grid-class-name">{className}</span>: {items.length} items
             </h2>
-            <p className="text-sm text-gray-600">Click a wrong one, or move with the arrow keys and press Space; a number key marks it and picks that class.</p>
+            <p className="text-sm text-gray-600">
+              Click a wrong one, or move with the arrow keys and press Space; a number key marks it and picks that
+              class.
+            </p>
           </div>
           <div className="flex flex-wrap items-start gap-6">
-            <GridCells items={items} marks={marks} outcomes={outcomes} classNames={classNames} locked={phase !== 'grid'} focusIndex={focusIndex} onFocusIndex={setFocusIndex} onToggle={toggle} onChoose={choose} />
+            <GridCells
+              items={items}
+              marks={marks}
+              outcomes={outcomes}
+              classNames={classNames}
+              locked={phase !== 'grid'}
+              focusIndex={focusIndex}
+              onFocusIndex={setFocusIndex}
+              onToggle={toggle}
+              onChoose={choose}
+            />
             <div className="flex flex-col gap-4">
-              <GridCorrections marks={marks} predictedClass={predictedClass} classNames={classNames} locked={phase !== 'grid'} onChoose={choose} onUnmark={unmark} />
+              <GridCorrections
+                marks={marks}
+                predictedClass={predictedClass}
+                classNames={classNames}
+                locked={phase !== 'grid'}
+                onChoose={choose}
+                onUnmark={unmark}
+              />
               {phase === 'done' ? (
                 <div className="flex flex-col gap-2">
-                  <button type="button" data-testid="grid-next" onClick={() => void loadBatch(predictedClass)} className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white">
+                  <button
+                    type="button"
+                    data-testid="grid-next"
+                    onClick={() => void loadBatch(predictedClass)}
+                    className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white"
+                  >
                     Next batch of {className}
                   </button>
-                  <button type="button" data-testid="grid-back" onClick={backToPicker} className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100">
+                  <button
+                    type="button"
+                    data-testid="grid-back"
+                    onClick={backToPicker}
+                    className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100"
+                  >
                     Choose another class
                   </button>
                 </div>
               ) : (
                 <div className="flex flex-col gap-2">
-                  <button type="button" data-testid="grid-submit" disabled={phase !== 'grid' || unlabelled > 0 || live === 0} onClick={() => void submit()} className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white disabled:opacity-50">
-                    {phase === 'submitting' ? 'Submitting…' : `Submit: confirm ${live - marks.size}, correct ${marks.size}`}
+                  <button
+                    type="button"
+                    data-testid="grid-submit"
+                    disabled={phase !== 'grid' || unlabelled > 0 || live === 0}
+                    onClick={() => void submit()}
+                    className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white disabled:opacity-50"
+                  >
+                    {phase === 'submitting'
+                      ? 'Submitting…'
+                      : `Submit: confirm ${live - marks.size}, correct ${marks.size}`}
                   </button>
-                  {unlabelled > 0 && <p className="text-xs text-red-700">Choose the class of each item marked wrong ({unlabelled} left).</p>}
-                  <button type="button" data-testid="grid-back" disabled={phase !== 'grid'} onClick={backToPicker} className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50">
+                  {unlabelled > 0 && (
+                    <p className="text-xs text-red-700">
+                      Choose the class of each item marked wrong ({unlabelled} left).
+                    </p>
+                  )}
+                  <button
+                    type="button"
+                    data-testid="grid-back"
+                    disabled={phase !== 'grid'}
+                    onClick={backToPicker}
+                    className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50"
+                  >
                     Give these back and choose another class
                   </button>
                 </div>

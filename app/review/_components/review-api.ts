@@ -40,25 +40,48 @@ function sleep(ms: number): Promise<void> {
  * Calls the API; a network failure or a 5xx is retried with the very same body, which is safe
  * because every write the review pages send is idempotent (client ids) or a compare-and-set.
  */
-export async function callApi<T>(path: string, init: { method?: 'GET' | 'POST'; body?: unknown; retries?: number } = {}): Promise<ApiResult<T>> {
+export async function callApi<T>(
+  path: string,
+  init: { method?: 'GET' | 'POST'; body?: unknown; retries?: number } = {},
+): Promise<ApiResult<T>> {
   const retries = init.retries ?? RETRY_DELAYS_MS.length;
   const body = init.body === undefined ? undefined : JSON.stringify(init.body);
   for (let attempt = 0; ; attempt++) {
     let response: Response | null = null;
     try {
-      response = await fetch(path, { method: init.method ?? (body ? 'POST' : 'GET'), headers: body ? { 'content-type': 'application/json' } : undefined, body, cache: 'no-store' });
+      response = await fetch(path, {
+        method: init.method ?? (body ? 'POST' : 'GET'),
+        headers: body ? { 'content-type': 'application/json' } : undefined,
+        body,
+        cache: 'no-store',
+      });
     } catch {
       response = null;
     }
     if (response && response.status < 500) {
       const json = (await response.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
       if (response.ok) return { ok: true, data: json as T };
-      return { ok: false, status: response.status, code: json?.error?.code ?? 'unknown', message: json?.error?.message ?? `The server answered ${response.status}.` };
+      return {
+        ok: false,
+        status: response.status,
+        code: json?.error?.code ?? 'unknown',
+        message: json?.error?.message ?? `The server answered ${response.status}.`,
+      };
     }
     if (attempt >= retries) {
       return response
-        ? { ok: false, status: response.status, code: 'internal', message: 'The server could not do this; it was logged. Try again in a moment.' }
-        : { ok: false, status: 0, code: 'network', message: 'The server cannot be reached; check the connection and try again.' };
+        ? {
+            ok: false,
+            status: response.status,
+            code: 'internal',
+            message: 'The server could not do this; it was logged. Try again in a moment.',
+          }
+        : {
+            ok: false,
+            status: 0,
+            code: 'network',
+            message: 'The server cannot be reached; check the connection and try again.',
+          };
     }
     await sleep(RETRY_DELAYS_MS[attempt] ?? 3000);
   }
@@ -70,7 +93,12 @@ export async function callApi<T>(path: string, init: { method?: 'GET' | 'POST'; 
  */
 export function releaseOnExit(itemIds: number[]): void {
   if (itemIds.length === 0) return;
-  void fetch('/api/v1/queue/release', { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ itemIds }) }).catch(() => {});
+  void fetch('/api/v1/queue/release', {
+    method: 'POST',
+    keepalive: true,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ itemIds }),
+  }).catch(() => {});
 }
 
 /** A client id for an idempotent submit; `crypto.randomUUID` needs a secure context, so fall back. */

@@ -7,7 +7,21 @@ export interface CatalogueChoice {
 }
 
 /** Title, catalogue switcher and the link to the other view; shared by focus and grid. */
-export function ReviewHeader({ title, catalogue, choices, basePath, other, children }: { title: string; catalogue: CatalogueChoice; choices: CatalogueChoice[]; basePath: string; other: { href: string; label: string }; children?: ReactNode }) {
+export function ReviewHeader({
+  title,
+  catalogue,
+  choices,
+  basePath,
+  other,
+  children,
+}: {
+  title: string;
+  catalogue: CatalogueChoice;
+  choices: CatalogueChoice[];
+  basePath: string;
+  other: { href: string; label: string };
+  children?: ReactNode;
+}) {
   return (
     <div className="flex flex-wrap items-center gap-x-6 gap-y-3">
       <div>
@@ -20,7 +34,11 @@ export function ReviewHeader({ title, catalogue, choices, basePath, other, child
                   {choice.name}
                 </span>
               ) : (
-                <Link key={choice.slug} href={`${basePath}?catalogue=${encodeURIComponent(choice.slug)}`} className="rounded border border-gray-300 px-2 py-0.5 text-gray-700 hover:bg-gray-100">
+                <Link
+                  key={choice.slug}
+                  href={`${basePath}?catalogue=${encodeURIComponent(choice.slug)}`}
+                  className="rounded border border-gray-300 px-2 py-0.5 text-gray-700 hover:bg-gray-100"
+                >
                   {choice.name}
                 </Link>
               ),
@@ -30,7 +48,11 @@ export function ReviewHeader({ title, catalogue, choices, basePath, other, child
           <p className="mt-1 text-sm text-gray-600">{catalogue.name}</p>
         )}
       </div>
-      <Link href={`${other.href}?catalogue=${encodeURIComponent(catalogue.slug)}`} className="rounded border border-gray-300 bg-white px-3 py-1 text-sm hover:bg-gray-100" data-testid="switch-view">
+      <Link
+        href={`${other.href}?catalogue=${encodeURIComponent(catalogue.slug)}`}
+        className="rounded border border-gray-300 bg-white px-3 py-1 text-sm hover:bg-gray-100"
+        data-testid="switch-view"
+      >
         {other.label}
       </Link>
       <div className="ml-auto">{children}</div>

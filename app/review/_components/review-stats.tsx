@@ -23,7 +23,11 @@ export function useReviewerStats(): { stats: ReviewerStats | null; refresh: () =
 
 export function ReviewStats({ stats }: { stats: ReviewerStats | null }) {
   return (
-    <dl className="flex gap-4 rounded border border-gray-200 bg-white px-3 py-2 text-sm" data-testid="review-stats" aria-label="Your figures today">
+    <dl
+      className="flex gap-4 rounded border border-gray-200 bg-white px-3 py-2 text-sm"
+      data-testid="review-stats"
+      aria-label="Your figures today"
+    >
       <div>
         <dt className="text-xs text-gray-500">Decisions today</dt>
         <dd className="font-semibold tabular-nums" data-testid="stats-decisions">

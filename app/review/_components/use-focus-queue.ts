@@ -26,15 +26,29 @@ interface UndoAnswer {
  */
 export function useFocusQueue(catalogue: { slug: string; classNames: string[] }) {
   const { classNames } = catalogue;
-  const [view, setView] = useState<{ phase: FocusPhase; current: ClaimedItem | null }>({ phase: 'loading', current: null });
+  const [view, setView] = useState<{ phase: FocusPhase; current: ClaimedItem | null }>({
+    phase: 'loading',
+    current: null,
+  });
   const [message, setMessage] = useState<Message | null>(null);
   const { stats, refresh: refreshStats } = useReviewerStats();
-  const state = useRef({ current: null as ClaimedItem | null, upcoming: [] as ClaimedItem[], phase: 'loading' as FocusPhase, shownAt: 0, started: false, alive: true, undoing: false });
+  const state = useRef({
+    current: null as ClaimedItem | null,
+    upcoming: [] as ClaimedItem[],
+    phase: 'loading' as FocusPhase,
+    shownAt: 0,
+    started: false,
+    alive: true,
+    undoing: false,
+  });
   const chain = useRef<Promise<unknown>>(Promise.resolve());
 
-  const nameOf = useCallback((index: number | null) => (index === null ? 'no class' : (classNames[index] ?? `class ${index}`)), [classNames]);
+  const nameOf = useCallback(
+    (index: number | null) => (index === null ? 'no class' : (classNames[index] ?? `class ${index}`)),
+    [classNames],
+  );
 
-  const serial = useCallback(<T,>(task: () => Promise<T>): Promise<T> => {
+  const serial = useCallback(<T>(task: () => Promise<T>): Promise<T> => {
     const run = chain.current.then(task);
     chain.current = run.catch(() => undefined);
     return run;
@@ -60,7 +74,13 @@ export function useFocusQueue(catalogue: { slug: string; classNames: string[] })
     return false;
   }, []);
 
-  const claim = useCallback((holding: number[]) => callApi<{ item: ClaimedItem | null }>('/api/v1/queue/claim', { body: { catalogue: catalogue.slug, holding: holding.slice(0, 5) } }), [catalogue.slug]);
+  const claim = useCallback(
+    (holding: number[]) =>
+      callApi<{ item: ClaimedItem | null }>('/api/v1/queue/claim', {
+        body: { catalogue: catalogue.slug, holding: holding.slice(0, 5) },
+      }),
+    [catalogue.slug],
+  );
 
   const prefetch = useCallback(
     () =>
@@ -132,10 +152,18 @@ export function useFocusQueue(catalogue: { slug: string; classNames: string[] })
         return;
       }
       // A clicked button keeps the focus, and Enter would then click it again instead of confirming.
-      if (document.activeElement instanceof HTMLElement && document.activeElement.closest('button')) document.activeElement.blur();
+      if (document.activeElement instanceof HTMLElement && document.activeElement.closest('button'))
+        document.activeElement.blur();
       // Choosing the model's own answer is a confirm; the server would record it as one anyway.
       const chosen = action === 'correct' && label === item.predictedClass ? 'confirm' : action;
-      const body = { itemId: item.itemId, action: chosen, label: chosen === 'correct' ? label : undefined, clientId: newClientId(), durationMs: elapsedSince(s.shownAt), modelVersionId: item.modelVersionId };
+      const body = {
+        itemId: item.itemId,
+        action: chosen,
+        label: chosen === 'correct' ? label : undefined,
+        clientId: newClientId(),
+        durationMs: elapsedSince(s.shownAt),
+        modelVersionId: item.modelVersionId,
+      };
       // Queued before advance() queues the prefetch: a claim that ran first would hand this item back.
       void serial(async () => {
         const result = await callApi<SubmitAnswer>('/api/v1/reviews', { body });
@@ -161,20 +189,29 @@ export function useFocusQueue(catalogue: { slug: string; classNames: string[] })
       const result = await callApi<UndoAnswer>('/api/v1/reviews/undo', { body: { clientId } });
       s.undoing = false;
       if (!result.ok) {
-        setMessage({ tone: 'error', text: result.status === 404 ? 'There is no decision of yours left to undo.' : result.message });
+        setMessage({
+          tone: 'error',
+          text: result.status === 404 ? 'There is no decision of yours left to undo.' : result.message,
+        });
         return;
       }
       const { undone, item } = result.data;
       refreshStats();
       if (!item) {
-        setMessage({ tone: 'info', text: `Item #${undone.itemId}: your decision was undone; the item went back to the queue.` });
+        setMessage({
+          tone: 'info',
+          text: `Item #${undone.itemId}: your decision was undone; the item went back to the queue.`,
+        });
         return;
       }
       if (!keep(item)) return;
       if (s.current && s.current.itemId !== item.itemId) s.upcoming.unshift(s.current);
       show('ready', item);
       preloadImage(item.itemId);
-      setMessage({ tone: 'info', text: `Item #${undone.itemId}: undid “${undone.action === 'correct' ? `corrected to ${nameOf(undone.chosenLabel)}` : `confirmed ${nameOf(undone.chosenLabel)}`}”. Decide it again.` });
+      setMessage({
+        tone: 'info',
+        text: `Item #${undone.itemId}: undid “${undone.action === 'correct' ? `corrected to ${nameOf(undone.chosenLabel)}` : `confirmed ${nameOf(undone.chosenLabel)}`}”. Decide it again.`,
+      });
     });
   }, [keep, nameOf, refreshStats, serial, show]);
 
@@ -203,7 +240,10 @@ export function useFocusQueue(catalogue: { slug: string; classNames: string[] })
       const s = state.current;
       s.upcoming = s.upcoming.filter((item) => !lost.includes(item.itemId));
       if (s.current && lost.includes(s.current.itemId)) {
-        setMessage({ tone: 'error', text: `Item #${s.current.itemId}: your hold expired and it went back to the queue; here is the next one.` });
+        setMessage({
+          tone: 'error',
+          text: `Item #${s.current.itemId}: your hold expired and it went back to the queue; here is the next one.`,
+        });
         advance();
       } else {
         void prefetch();

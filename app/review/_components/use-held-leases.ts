@@ -25,7 +25,10 @@ export function useHeldLeases(handlers: HeldLeases): void {
     const beat = async () => {
       const ids = latest.current.heldIds();
       if (ids.length === 0) return;
-      const result = await callApi<{ renewed: { itemId: number }[]; lost: number[] }>('/api/v1/queue/heartbeat', { body: { itemIds: ids }, retries: 1 });
+      const result = await callApi<{ renewed: { itemId: number }[]; lost: number[] }>('/api/v1/queue/heartbeat', {
+        body: { itemIds: ids },
+        retries: 1,
+      });
       if (!result.ok) return;
       // Only what the page still holds: an item decided meanwhile is not "lost".
       const stillHeld = new Set(latest.current.heldIds());

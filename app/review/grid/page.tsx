@@ -1,17 +1,29 @@
 import { getDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { countQueueByClass, pickReviewCatalogue, type ClassQueueCount, type ReviewCatalogue } from '@/lib/review/overview';
+import {
+  countQueueByClass,
+  pickReviewCatalogue,
+  type ClassQueueCount,
+  type ReviewCatalogue,
+} from '@/lib/review/overview';
 import { Forbidden } from '../../_components/forbidden';
 import { GridReview } from '../_components/grid-review';
 import { ReviewUnavailable } from '../_components/review-unavailable';
 
 export const dynamic = 'force-dynamic';
 
-export default async function GridReviewPage({ searchParams }: { searchParams: Promise<{ catalogue?: string | string[] }> }) {
+export default async function GridReviewPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ catalogue?: string | string[] }>;
+}) {
   const { catalogue: param } = await searchParams;
   const slug = typeof param === 'string' ? param : undefined;
-  const access = await requirePageAccess('items.review', slug ? `/review/grid?catalogue=${encodeURIComponent(slug)}` : '/review/grid');
+  const access = await requirePageAccess(
+    'items.review',
+    slug ? `/review/grid?catalogue=${encodeURIComponent(slug)}` : '/review/grid',
+  );
   if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   let picked: ReviewCatalogue;
   let counts: ClassQueueCount[];
@@ -19,13 +31,19 @@ export default async function GridReviewPage({ searchParams }: { searchParams: P
     picked = pickReviewCatalogue(getDb(), { actor: access.actor, slug });
     counts = countQueueByClass(getDb(), { actor: access.actor, catalogueId: picked.catalogue.id });
   } catch (error) {
-    if (isAppError(error) && (error.code === 'not_found' || error.code === 'bad_input')) return <ReviewUnavailable message={error.message} />;
+    if (isAppError(error) && (error.code === 'not_found' || error.code === 'bad_input'))
+      return <ReviewUnavailable message={error.message} />;
     throw error;
   }
   const { catalogue, choices } = picked;
   return (
     <main className="mx-auto max-w-6xl p-6">
-      <GridReview key={catalogue.slug} catalogue={{ slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames }} choices={choices} counts={counts} />
+      <GridReview
+        key={catalogue.slug}
+        catalogue={{ slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames }}
+        choices={choices}
+        counts={counts}
+      />
     </main>
   );
 }

@@ -25,7 +25,11 @@ export function registerBatchMatMul(backendName: string): void {
       return tf.tidy(() => {
         const a = wrapInput(inputs.a!, b);
         const bb = wrapInput(inputs.b!, b);
-        const swapLast = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) => (i === all.length - 1 ? i - 1 : i === all.length - 2 ? i + 1 : i)));
+        const swapLast = (t: tf.Tensor) =>
+          tf.transpose(
+            t,
+            [...t.shape.keys()].map((i, _, all) => (i === all.length - 1 ? i - 1 : i === all.length - 2 ? i + 1 : i)),
+          );
         const aa = transposeA ? swapLast(a) : a;
         const b2 = transposeB ? swapLast(bb) : bb;
         return tf.matMul(aa, b2, false, false);

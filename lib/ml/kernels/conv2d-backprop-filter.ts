@@ -12,14 +12,33 @@ import { assertNhwc, wrapInput, type Conv2DAttrs, type RefCountingBackend } from
  * padding made explicit; the [ci,kh,kw,co] result is transposed into place. Any rows past kh
  * (a 'valid' conv whose stride does not divide H-kh) are sliced off.
  */
-export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], attrs: Conv2DAttrs): tf.Tensor4D {
+export function conv2dBackpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  attrs: Conv2DAttrs,
+): tf.Tensor4D {
   const [kh, kw, ci, co] = filterShape;
-  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { top, bottom, left, right } = info.padInfo;
   return tf.tidy(() => {
     if (ci === 1) {
       const eye = tf.eye(kh * kw).reshape([kh, kw, 1, kh * kw]) as tf.Tensor4D;
-      const explicit: tf.backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+      const explicit: tf.backend_util.ExplicitPadding = [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ];
       const patches = tf.conv2d(x, eye, [info.strideHeight, info.strideWidth], explicit);
       const rows = x.shape[0] * info.outHeight * info.outWidth;
       const dw = tf.matMul(patches.reshape([rows, kh * kw]), dy.reshape([rows, co]), true, false);
@@ -27,7 +46,12 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShap
     }
     const xT = tf.transpose(x, [3, 1, 2, 0]);
     const dyT = tf.transpose(dy, [1, 2, 0, 3]);
-    const explicit: tf.backend_util.ExplicitPadding = [[0, 0], [top, bottom], [left, right], [0, 0]];
+    const explicit: tf.backend_util.ExplicitPadding = [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ];
     let out = tf.conv2d(xT, dyT, 1, explicit, 'NHWC', [info.strideHeight, info.strideWidth]);
     if (out.shape[1] !== kh || out.shape[2] !== kw) out = tf.slice(out, [0, 0, 0, 0], [ci, kh, kw, co]);
     return tf.transpose(out, [1, 2, 0, 3]);

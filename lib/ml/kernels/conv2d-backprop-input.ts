@@ -9,10 +9,24 @@ import { assertNhwc, wrapInput, type Conv2DAttrs, type RefCountingBackend } from
  * forward stride s > 1, dy is first spread out with s-1 zeros between neighbours (a
  * transposed convolution), which costs s*s more multiplies but keeps one fast conv call.
  */
-export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number], attrs: Conv2DAttrs): tf.Tensor4D {
+export function conv2dBackpropInput(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  attrs: Conv2DAttrs,
+): tf.Tensor4D {
   const [n, h, w, ci] = inputShape;
   const [kh, kw, , co] = filter.shape;
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const sh = info.strideHeight;
   const sw = info.strideWidth;
   return tf.tidy(() => {
@@ -21,8 +35,17 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputS
     const ow = info.outWidth;
     if (sh > 1 || sw > 1) {
       // [n,oh,1,ow,1,co] padded to [n,oh,sh,ow,sw,co] puts each value at the top-left of an sh x sw cell.
-      const cells = tf.pad(dy.reshape([n, oh, 1, ow, 1, co]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-      spread = cells.reshape([n, oh * sh, ow * sw, co]).slice([0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co]) as tf.Tensor4D;
+      const cells = tf.pad(dy.reshape([n, oh, 1, ow, 1, co]), [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ]);
+      spread = cells
+        .reshape([n, oh * sh, ow * sw, co])
+        .slice([0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co]) as tf.Tensor4D;
     }
     const flipped = tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
     const top = kh - 1 - info.padInfo.top;
@@ -35,10 +58,21 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputS
     const cropLeft = Math.max(0, -left);
     let src = spread;
     if (cropTop > 0 || cropLeft > 0) src = src.slice([0, cropTop, cropLeft, 0]);
-    const explicit: tf.backend_util.ExplicitPadding = [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]];
+    const explicit: tf.backend_util.ExplicitPadding = [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ];
     let dx = tf.conv2d(src, flipped, 1, explicit);
     if (dx.shape[1] > h || dx.shape[2] > w) dx = dx.slice([0, 0, 0, 0], [n, h, w, ci]);
-    if (dx.shape[1] < h || dx.shape[2] < w) dx = tf.pad(dx, [[0, 0], [0, h - dx.shape[1]], [0, w - dx.shape[2]], [0, 0]]);
+    if (dx.shape[1] < h || dx.shape[2] < w)
+      dx = tf.pad(dx, [
+        [0, 0],
+        [0, h - dx.shape[1]],
+        [0, w - dx.shape[2]],
+        [0, 0],
+      ]);
     return dx;
   });
 }

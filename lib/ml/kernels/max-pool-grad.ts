@@ -20,14 +20,32 @@ export function registerMaxPoolGrad(backendName: string): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
       const a = attrs as unknown as PoolAttrs;
-      const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+      const info = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        a.filterSize,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
       const heap = asHeapBackend(backend);
       const out = heap.makeOutput(input.shape, 'float32');
       const x = heap.typedArrayFromHeap(input) as Float32Array;
       const g = heap.typedArrayFromHeap(dy) as Float32Array;
       const dx = heap.typedArrayFromHeap(out) as Float32Array;
       dx.fill(0);
-      const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+      const {
+        batchSize,
+        inHeight,
+        inWidth,
+        inChannels: c,
+        outHeight,
+        outWidth,
+        strideHeight,
+        strideWidth,
+        filterHeight,
+        filterWidth,
+      } = info;
       const padTop = info.padInfo.top;
       const padLeft = info.padInfo.left;
       for (let b = 0; b < batchSize; b++) {

@@ -38,7 +38,10 @@ function leadingReduction(stock: KernelFunc, mean: boolean): KernelFunc {
 }
 
 export function registerLeadingReductions(backendName: string): void {
-  for (const [name, mean] of [[tf.Sum, false], [tf.Mean, true]] as const) {
+  for (const [name, mean] of [
+    [tf.Sum, false],
+    [tf.Mean, true],
+  ] as const) {
     const stock = tf.getKernel(name, backendName);
     if (!stock) continue;
     tf.unregisterKernel(name, backendName);

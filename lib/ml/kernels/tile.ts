@@ -8,7 +8,12 @@ import { asHeapBackend, sizeOf } from './wasm-heap';
  * Works from the innermost axis out: after step d the buffer holds the input tiled along
  * every axis > d, so tiling axis d repeats contiguous blocks of (in_d x tiled tail).
  */
-export function tileInto(src: ArrayLike<number> & { subarray(a: number, b: number): Float32Array | Int32Array | Uint8Array }, shape: readonly number[], reps: readonly number[], out: Float32Array | Int32Array | Uint8Array): void {
+export function tileInto(
+  src: ArrayLike<number> & { subarray(a: number, b: number): Float32Array | Int32Array | Uint8Array },
+  shape: readonly number[],
+  reps: readonly number[],
+  out: Float32Array | Int32Array | Uint8Array,
+): void {
   const rank = shape.length;
   let current: Float32Array | Int32Array | Uint8Array = src as Float32Array;
   let tail = 1; // product of already-tiled axes after d
@@ -22,7 +27,9 @@ export function tileInto(src: ArrayLike<number> & { subarray(a: number, b: numbe
       tail *= dim;
       continue;
     }
-    const target: Float32Array | Int32Array | Uint8Array = last ? out : new (current.constructor as Float32ArrayConstructor)(prefix * block * rep);
+    const target: Float32Array | Int32Array | Uint8Array = last
+      ? out
+      : new (current.constructor as Float32ArrayConstructor)(prefix * block * rep);
     for (let p = 0; p < prefix; p++) {
       const from = current.subarray(p * block, (p + 1) * block);
       const base = p * block * rep;

@@ -4,7 +4,15 @@ import { leases, users, USER_ROLES, type UserRole } from '@/db/schema';
 import { can, PERMISSION_NAMES, permissionsOf, requirePermission, type Permission } from '@/lib/auth/permissions';
 import { hashPassword, verifyPassword } from '@/lib/auth/passwords';
 import { SignInLimiter } from '@/lib/auth/rate-limit';
-import { createUser, findActiveActor, listUsers, resetPassword, setUserDisabled, setUserRole, verifyCredentials } from '@/lib/auth/users';
+import {
+  createUser,
+  findActiveActor,
+  listUsers,
+  resetPassword,
+  setUserDisabled,
+  setUserRole,
+  verifyCredentials,
+} from '@/lib/auth/users';
 import { claimNext } from '@/lib/review/queue';
 import { expectAppError, makeFixture, tempDir } from '../review/fixtures';
 
@@ -17,7 +25,17 @@ describe('permission table', () => {
   // Written out in full so that a change to the table must be made here too, on purpose.
   const expected: Record<UserRole, Permission[]> = {
     reviewer: ['items.review', 'catalogue.read'],
-    admin: ['items.review', 'catalogue.read', 'catalogue.import', 'export.read', 'settings.write', 'users.manage', 'models.manage', 'dashboards.read', 'evaluation.read'],
+    admin: [
+      'items.review',
+      'catalogue.read',
+      'catalogue.import',
+      'export.read',
+      'settings.write',
+      'users.manage',
+      'models.manage',
+      'dashboards.read',
+      'evaluation.read',
+    ],
     ops: ['catalogue.read', 'export.read', 'dashboards.read', 'evaluation.read'],
   };
 
@@ -38,7 +56,8 @@ describe('permission table', () => {
   }
 
   it('no actor is unauthorized, not forbidden', () => {
-    for (const permission of PERMISSION_NAMES) expect(() => requirePermission(null, permission)).toThrow(expect.objectContaining({ code: 'unauthorized' }));
+    for (const permission of PERMISSION_NAMES)
+      expect(() => requirePermission(null, permission)).toThrow(expect.objectContaining({ code: 'unauthorized' }));
   });
 });
 
@@ -69,13 +88,25 @@ describe('passwords and credentials', () => {
 describe('user management', () => {
   it('only users.manage may create, list, change role, disable or reset', async () => {
     const f = await makeFixture(tmp.dir, []);
-    const input = { email: 'new@example.test', name: 'New', password: PASSWORD, role: 'reviewer' as const, passwordCost: 4 };
+    const input = {
+      email: 'new@example.test',
+      name: 'New',
+      password: PASSWORD,
+      role: 'reviewer' as const,
+      passwordCost: 4,
+    };
     for (const actor of [f.reviewer, f.ops]) {
       await expectAppError(() => createUser(f.db, { ...input, actor }), 'forbidden');
       await expectAppError(() => listUsers(f.db, { actor }), 'forbidden');
       await expectAppError(() => setUserRole(f.db, { actor, userId: f.reviewer2.userId, role: 'admin' }), 'forbidden');
-      await expectAppError(() => setUserDisabled(f.db, { actor, userId: f.reviewer2.userId, disabled: true }), 'forbidden');
-      await expectAppError(() => resetPassword(f.db, { actor, userId: f.reviewer2.userId, password: 'another long one' }), 'forbidden');
+      await expectAppError(
+        () => setUserDisabled(f.db, { actor, userId: f.reviewer2.userId, disabled: true }),
+        'forbidden',
+      );
+      await expectAppError(
+        () => resetPassword(f.db, { actor, userId: f.reviewer2.userId, password: 'another long one' }),
+        'forbidden',
+      );
     }
     await expectAppError(() => createUser(f.db, { ...input, actor: null }), 'unauthorized');
     expect(f.db.select().from(users).where(eq(users.email, input.email)).get()).toBeUndefined();
@@ -85,17 +116,56 @@ describe('user management', () => {
 
   it('an admin creates users; input is validated; emails are unique, case-insensitively', async () => {
     const f = await makeFixture(tmp.dir, []);
-    const created = await createUser(f.db, { actor: f.admin, email: ' Mixed@Example.TEST ', name: 'Mixed', password: PASSWORD, role: 'ops', passwordCost: 4 });
+    const created = await createUser(f.db, {
+      actor: f.admin,
+      email: ' Mixed@Example.TEST ',
+      name: 'Mixed',
+      password: PASSWORD,
+      role: 'ops',
+      passwordCost: 4,
+    });
     expect(created).toMatchObject({ email: 'mixed@example.test', role: 'ops', disabled: false });
     expect(created).not.toHaveProperty('passwordHash');
-    await expectAppError(() => createUser(f.db, { actor: f.admin, email: 'MIXED@example.test', name: 'Again', password: PASSWORD, role: 'ops', passwordCost: 4 }), 'conflict', /already exists/);
-    await expectAppError(() => createUser(f.db, { actor: f.admin, email: 'nope', name: 'x', password: PASSWORD, role: 'ops' }), 'bad_input', /^email: /);
-    await expectAppError(() => createUser(f.db, { actor: f.admin, email: 'short@example.test', name: 'x', password: 'short', role: 'ops' }), 'bad_input', /password: a password has at least 10 characters/);
-    await expectAppError(() => createUser(f.db, { actor: f.admin, email: 'role@example.test', name: 'x', password: PASSWORD, role: 'root' as UserRole }), 'bad_input', /^role: /);
+    await expectAppError(
+      () =>
+        createUser(f.db, {
+          actor: f.admin,
+          email: 'MIXED@example.test',
+          name: 'Again',
+          password: PASSWORD,
+          role: 'ops',
+          passwordCost: 4,
+        }),
+      'conflict',
+      /already exists/,
+    );
+    await expectAppError(
+      () => createUser(f.db, { actor: f.admin, email: 'nope', name: 'x', password: PASSWORD, role: 'ops' }),
+      'bad_input',
+      /^email: /,
+    );
+    await expectAppError(
+      () =>
+        createUser(f.db, { actor: f.admin, email: 'short@example.test', name: 'x', password: 'short', role: 'ops' }),
+      'bad_input',
+      /password: a password has at least 10 characters/,
+    );
+    await expectAppError(
+      () =>
+        createUser(f.db, {
+          actor: f.admin,
+          email: 'role@example.test',
+          name: 'x',
+          password: PASSWORD,
+          role: 'root' as UserRole,
+        }),
+      'bad_input',
+      /^role: /,
+    );
     expect(listUsers(f.db, { actor: f.admin }).map((u) => u.email)).toContain('mixed@example.test');
   });
 
-  it('role change, password reset, and disabling drops the user\'s leases', async () => {
+  it("role change, password reset, and disabling drops the user's leases", async () => {
     const f = await makeFixture(tmp.dir, [{}, {}]);
     const held = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId })!;
     setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: true });
@@ -104,22 +174,42 @@ describe('user management', () => {
     setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: false });
     expect(setUserRole(f.db, { actor: f.admin, userId: f.reviewer.userId, role: 'ops' }).role).toBe('ops');
     expect(findActiveActor(f.db, f.reviewer.userId)?.role).toBe('ops');
-    await resetPassword(f.db, { actor: f.admin, userId: f.reviewer.userId, password: 'a brand new secret', passwordCost: 4 });
+    await resetPassword(f.db, {
+      actor: f.admin,
+      userId: f.reviewer.userId,
+      password: 'a brand new secret',
+      passwordCost: 4,
+    });
     expect(await verifyCredentials(f.db, { email: f.reviewer.email, password: PASSWORD })).toBeNull();
     expect(await verifyCredentials(f.db, { email: f.reviewer.email, password: 'a brand new secret' })).not.toBeNull();
-    await expectAppError(() => resetPassword(f.db, { actor: f.admin, userId: 99_999, password: 'a brand new secret' }), 'not_found');
+    await expectAppError(
+      () => resetPassword(f.db, { actor: f.admin, userId: 99_999, password: 'a brand new secret' }),
+      'not_found',
+    );
   });
 
   it('the last active admin cannot be demoted or disabled, by themselves or anyone', async () => {
     const f = await makeFixture(tmp.dir, []);
-    await expectAppError(() => setUserRole(f.db, { actor: f.admin, userId: f.admin.userId, role: 'reviewer' }), 'conflict', /last active admin/);
-    await expectAppError(() => setUserDisabled(f.db, { actor: f.admin, userId: f.admin.userId, disabled: true }), 'conflict', /last active admin/);
+    await expectAppError(
+      () => setUserRole(f.db, { actor: f.admin, userId: f.admin.userId, role: 'reviewer' }),
+      'conflict',
+      /last active admin/,
+    );
+    await expectAppError(
+      () => setUserDisabled(f.db, { actor: f.admin, userId: f.admin.userId, disabled: true }),
+      'conflict',
+      /last active admin/,
+    );
     expect(findActiveActor(f.db, f.admin.userId)?.role).toBe('admin');
     // With a second active admin, the first may step down; then the second is the last.
     setUserRole(f.db, { actor: f.admin, userId: f.reviewer2.userId, role: 'admin' });
     setUserDisabled(f.db, { actor: f.admin, userId: f.admin.userId, disabled: true });
     const second = findActiveActor(f.db, f.reviewer2.userId)!;
-    await expectAppError(() => setUserRole(f.db, { actor: second, userId: second.userId, role: 'ops' }), 'conflict', /last active admin/);
+    await expectAppError(
+      () => setUserRole(f.db, { actor: second, userId: second.userId, role: 'ops' }),
+      'conflict',
+      /last active admin/,
+    );
     // A disabled admin does not count as active: re-enabling then demoting them is fine.
     setUserDisabled(f.db, { actor: second, userId: f.admin.userId, disabled: false });
     expect(setUserRole(f.db, { actor: second, userId: f.admin.userId, role: 'ops' }).role).toBe('ops');

@@ -15,7 +15,10 @@ const { createUserAsSystem, setUserDisabled } = await import('@/lib/auth/users')
 const { getAuthOptions } = await import('@/lib/auth/next-auth-options');
 const { getAuthSecret } = await import('@/lib/auth/auth-secret');
 
-type Authorize = (credentials: Record<string, string>, req: { headers: Record<string, string> }) => Promise<{ id: string; role: string } | null>;
+type Authorize = (
+  credentials: Record<string, string>,
+  req: { headers: Record<string, string> },
+) => Promise<{ id: string; role: string } | null>;
 
 function authorize(email: string, password: string, address = '10.0.0.1') {
   const provider = getAuthOptions().providers[0] as unknown as { options: { authorize: Authorize } };
@@ -26,8 +29,20 @@ const PASSWORD = 'correct horse battery';
 
 beforeAll(async () => {
   migrateDb(getDb());
-  await createUserAsSystem(getDb(), { email: 'rev@example.test', name: 'Rev', role: 'reviewer', password: PASSWORD, passwordCost: 4 });
-  await createUserAsSystem(getDb(), { email: 'gone@example.test', name: 'Gone', role: 'ops', password: PASSWORD, passwordCost: 4 });
+  await createUserAsSystem(getDb(), {
+    email: 'rev@example.test',
+    name: 'Rev',
+    role: 'reviewer',
+    password: PASSWORD,
+    passwordCost: 4,
+  });
+  await createUserAsSystem(getDb(), {
+    email: 'gone@example.test',
+    name: 'Gone',
+    role: 'ops',
+    password: PASSWORD,
+    passwordCost: 4,
+  });
 });
 afterAll(tmp.cleanup);
 
@@ -41,16 +56,37 @@ describe('credentials sign-in', () => {
   it('refuses a wrong password, an unknown email and a disabled account alike (null, no reason given)', async () => {
     expect(await authorize('rev@example.test', 'wrong password!', '10.0.0.2')).toBeNull();
     expect(await authorize('nobody@example.test', PASSWORD, '10.0.0.2')).toBeNull();
-    const admin = await createUserAsSystem(getDb(), { email: 'boss@example.test', name: 'Boss', role: 'admin', password: PASSWORD, passwordCost: 4 });
-    const gone = getDb().$client.prepare('select id from users where email = ?').get('gone@example.test') as { id: number };
-    setUserDisabled(getDb(), { actor: { userId: admin.id, role: 'admin', email: admin.email }, userId: gone.id, disabled: true });
+    const admin = await createUserAsSystem(getDb(), {
+      email: 'boss@example.test',
+      name: 'Boss',
+      role: 'admin',
+      password: PASSWORD,
+      passwordCost: 4,
+    });
+    const gone = getDb().$client.prepare('select id from users where email = ?').get('gone@example.test') as {
+      id: number;
+    };
+    setUserDisabled(getDb(), {
+      actor: { userId: admin.id, role: 'admin', email: admin.email },
+      userId: gone.id,
+      disabled: true,
+    });
     expect(await authorize('gone@example.test', PASSWORD, '10.0.0.2')).toBeNull();
   });
 
   it('after five failures the account is refused with a sentence, even with the right password', async () => {
-    await createUserAsSystem(getDb(), { email: 'target@example.test', name: 'Target', role: 'reviewer', password: PASSWORD, passwordCost: 4 });
-    for (let i = 0; i < 5; i++) expect(await authorize('target@example.test', `wrong-${i}-password`, `10.0.1.${i}`)).toBeNull();
-    await expect(authorize('target@example.test', PASSWORD, '10.0.2.1')).rejects.toThrow(/Too many failed sign-ins\. Try again in \d+ minute/);
+    await createUserAsSystem(getDb(), {
+      email: 'target@example.test',
+      name: 'Target',
+      role: 'reviewer',
+      password: PASSWORD,
+      passwordCost: 4,
+    });
+    for (let i = 0; i < 5; i++)
+      expect(await authorize('target@example.test', `wrong-${i}-password`, `10.0.1.${i}`)).toBeNull();
+    await expect(authorize('target@example.test', PASSWORD, '10.0.2.1')).rejects.toThrow(
+      /Too many failed sign-ins\. Try again in \d+ minute/,
+    );
   });
 });
 

@@ -32,27 +32,92 @@ beforeAll(async () => {
   const random = createRng(7);
   // Confidences on a coarse grid so that ties (broken by id) really happen.
   const specs: FixtureItem[] = Array.from({ length: 48 }, (_, i) =>
-    i % 9 === 4 ? { unscored: true, status: 'unscored' } : { predictedClass: Math.floor(random() * CLASSES.length), confidence: 0.2 + Math.floor(random() * 8) / 10, status: STATUSES[i % 3] },
+    i % 9 === 4
+      ? { unscored: true, status: 'unscored' }
+      : {
+          predictedClass: Math.floor(random() * CLASSES.length),
+          confidence: 0.2 + Math.floor(random() * 8) / 10,
+          status: STATUSES[i % 3],
+        },
   );
   f = await makeFixture(tmp.dir, specs);
   // Some human labels (a correction to the next class) and evaluation roles.
   f.itemIds.forEach((id, i) => {
-    if (specs[i]!.status === 'reviewed') f.db.update(items).set({ labelSource: 'human', currentLabel: ((specs[i]!.predictedClass ?? 0) + (i % 2)) % CLASSES.length }).where(eq(items.id, id)).run();
-    if (i % 7 === 0) f.db.update(items).set({ evalRole: i % 14 === 0 ? 'holdout' : 'gold' }).where(eq(items.id, id)).run();
+    if (specs[i]!.status === 'reviewed')
+      f.db
+        .update(items)
+        .set({ labelSource: 'human', currentLabel: ((specs[i]!.predictedClass ?? 0) + (i % 2)) % CLASSES.length })
+        .where(eq(items.id, id))
+        .run();
+    if (i % 7 === 0)
+      f.db
+        .update(items)
+        .set({ evalRole: i % 14 === 0 ? 'holdout' : 'gold' })
+        .where(eq(items.id, id))
+        .run();
   });
   // A retired model that scored every item differently: its answers must never show.
-  const retired = f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'm0', arch: 'test', weightsPath: '/nonexistent', status: 'retired' }).returning().get();
-  for (const id of f.itemIds) f.db.insert(predictions).values({ itemId: id, modelVersionId: retired.id, probs: [0.2, 0.2, 0.2, 0.2, 0.2], predictedClass: 4, confidence: 0.2, margin: 0 }).run();
+  const retired = f.db
+    .insert(modelVersions)
+    .values({ catalogueId: f.catalogueId, name: 'm0', arch: 'test', weightsPath: '/nonexistent', status: 'retired' })
+    .returning()
+    .get();
+  for (const id of f.itemIds)
+    f.db
+      .insert(predictions)
+      .values({
+        itemId: id,
+        modelVersionId: retired.id,
+        probs: [0.2, 0.2, 0.2, 0.2, 0.2],
+        predictedClass: 4,
+        confidence: 0.2,
+        margin: 0,
+      })
+      .run();
   // Another catalogue with its own active model: none of its items may leak in.
   const other = ensureCatalogue(f.db, { slug: 'other', name: 'Other', classNames: ['a', 'b'] });
-  importItems(f.db, { catalogueSlug: 'other', kind: 'idx', source: 'other', items: Array.from({ length: 5 }, (_, i) => ({ pixels: new Uint8Array(784).fill(200 + i), label: null, sourceRow: i })) });
-  const otherModel = f.db.insert(modelVersions).values({ catalogueId: other.id, name: 'o1', arch: 'test', weightsPath: '/nonexistent', status: 'active' }).returning().get();
+  importItems(f.db, {
+    catalogueSlug: 'other',
+    kind: 'idx',
+    source: 'other',
+    items: Array.from({ length: 5 }, (_, i) => ({
+      pixels: new Uint8Array(784).fill(200 + i),
+      label: null,
+      sourceRow: i,
+    })),
+  });
+  const otherModel = f.db
+    .insert(modelVersions)
+    .values({ catalogueId: other.id, name: 'o1', arch: 'test', weightsPath: '/nonexistent', status: 'active' })
+    .returning()
+    .get();
   for (const row of f.db.select({ id: items.id }).from(items).where(eq(items.catalogueId, other.id)).all()) {
-    f.db.insert(predictions).values({ itemId: row.id, modelVersionId: otherModel.id, probs: [0.99, 0.01], predictedClass: 0, confidence: 0.99, margin: 0.98 }).run();
-    f.db.update(items).set({ status: 'auto_accepted', currentLabel: 0, labelSource: 'model' }).where(eq(items.id, row.id)).run();
+    f.db
+      .insert(predictions)
+      .values({
+        itemId: row.id,
+        modelVersionId: otherModel.id,
+        probs: [0.99, 0.01],
+        predictedClass: 0,
+        confidence: 0.99,
+        margin: 0.98,
+      })
+      .run();
+    f.db
+      .update(items)
+      .set({ status: 'auto_accepted', currentLabel: 0, labelSource: 'model' })
+      .where(eq(items.id, row.id))
+      .run();
   }
 
-  const active = new Map(f.db.select().from(predictions).where(eq(predictions.modelVersionId, f.modelVersionId)).all().map((p) => [p.itemId, p]));
+  const active = new Map(
+    f.db
+      .select()
+      .from(predictions)
+      .where(eq(predictions.modelVersionId, f.modelVersionId))
+      .all()
+      .map((p) => [p.itemId, p]),
+  );
   known = f.db
     .select()
     .from(items)
@@ -79,7 +144,8 @@ function compareValues(a: string | number | null, b: string | number | null): nu
 
 /** The documented semantics, written the slow and obvious way. */
 function reference(query: ItemQuery, hideGold = false): { ids: number[]; total: number } {
-  const predictionFilter = query.predicted !== undefined || query.minConfidence !== undefined || query.maxConfidence !== undefined;
+  const predictionFilter =
+    query.predicted !== undefined || query.minConfidence !== undefined || query.maxConfidence !== undefined;
   const matching = known.filter(
     (k) =>
       (!hideGold || k.evalRole !== 'gold') &&
@@ -134,11 +200,25 @@ describe('listItems', () => {
     expect(page.catalogue.classNames).toEqual(CLASSES);
     const first = page.rows[0]!;
     const k = known.find((x) => x.id === first.id)!;
-    expect(first).toMatchObject({ predictedClass: k.predictedClass, confidence: k.confidence, predictedClassName: CLASSES[k.predictedClass!], currentLabel: k.currentLabel, labelSource: k.labelSource });
+    expect(first).toMatchObject({
+      predictedClass: k.predictedClass,
+      confidence: k.confidence,
+      predictedClassName: CLASSES[k.predictedClass!],
+      currentLabel: k.currentLabel,
+      labelSource: k.labelSource,
+    });
     const unscored = page.rows[4]!;
-    expect(unscored).toMatchObject({ status: 'unscored', predictedClass: null, predictedClassName: null, confidence: null, currentLabel: null });
+    expect(unscored).toMatchObject({
+      status: 'unscored',
+      predictedClass: null,
+      predictedClassName: null,
+      confidence: null,
+      currentLabel: null,
+    });
     // Every row carries the active model's answer, never the retired model's (class 4 at 0.2).
-    expect(page.rows.map((r) => [r.predictedClass, r.confidence])).toEqual(known.map((k) => [k.predictedClass, k.confidence]));
+    expect(page.rows.map((r) => [r.predictedClass, r.confidence])).toEqual(
+      known.map((k) => [k.predictedClass, k.confidence]),
+    );
   });
 
   it('filters and sorts as the reference does, for every sort and direction, on every page', () => {
@@ -172,7 +252,14 @@ describe('listItems', () => {
 
   it('hides gold items from reviewers, whatever the filter and sort', () => {
     expect(known.filter((k) => k.evalRole === 'gold').length).toBeGreaterThan(2);
-    for (const filter of [{}, { evalRole: 'gold' }, { status: 'needs_review' }, { predicted: 1 }, { minConfidence: 0.5 }, { labelSource: 'model', maxConfidence: 0.7 }]) {
+    for (const filter of [
+      {},
+      { evalRole: 'gold' },
+      { status: 'needs_review' },
+      { predicted: 1 },
+      { minConfidence: 0.5 },
+      { labelSource: 'model', maxConfidence: 0.7 },
+    ]) {
       for (const sort of ['id', 'confidence', 'predicted', 'label']) {
         for (const dir of ['asc', 'desc']) {
           for (const page of [1, 2]) {
@@ -199,7 +286,15 @@ describe('listItems', () => {
   });
 
   it('accepts query-string values and treats empty ones as absent', () => {
-    const page = check({ page: '2', pageSize: '5', sort: 'confidence', dir: 'desc', status: '', predicted: '', minConfidence: '0.3' });
+    const page = check({
+      page: '2',
+      pageSize: '5',
+      sort: 'confidence',
+      dir: 'desc',
+      status: '',
+      predicted: '',
+      minConfidence: '0.3',
+    });
     expect(page.query).toMatchObject({ page: 2, pageSize: 5, sort: 'confidence', dir: 'desc', minConfidence: 0.3 });
     expect(page.query.status).toBeUndefined();
   });
@@ -211,20 +306,46 @@ describe('listItems', () => {
   });
 
   it('refuses bad input with a sentence naming the field', async () => {
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 500 }), 'bad_input', /pageSize/);
+    await expectAppError(
+      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 500 }),
+      'bad_input',
+      /pageSize/,
+    );
     await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, page: 0 }), 'bad_input', /page/);
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, sort: 'pixels' }), 'bad_input', /sort is one of/);
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, status: 'done' }), 'bad_input', /status/);
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.8, maxConfidence: 0.2 }), 'bad_input', /minConfidence/);
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, maxConfidence: 1.5 }), 'bad_input', /maxConfidence/);
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 'shirt' }), 'bad_input', /predicted/);
+    await expectAppError(
+      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, sort: 'pixels' }),
+      'bad_input',
+      /sort is one of/,
+    );
+    await expectAppError(
+      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, status: 'done' }),
+      'bad_input',
+      /status/,
+    );
+    await expectAppError(
+      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.8, maxConfidence: 0.2 }),
+      'bad_input',
+      /minConfidence/,
+    );
+    await expectAppError(
+      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, maxConfidence: 1.5 }),
+      'bad_input',
+      /maxConfidence/,
+    );
+    await expectAppError(
+      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 'shirt' }),
+      'bad_input',
+      /predicted/,
+    );
     await expectAppError(() => listItems(f.db, { catalogue: 'nope', actor: f.ops }), 'not_found', /nope/);
   });
 
   it('lets every role read, and refuses a signed-out caller', async () => {
     for (const actor of [f.admin, f.ops]) expect(listItems(f.db, { catalogue: 'demo', actor }).total).toBe(48);
     // Reviewers read everything but the gold items, which measure them.
-    expect(listItems(f.db, { catalogue: 'demo', actor: f.reviewer }).total).toBe(48 - known.filter((k) => k.evalRole === 'gold').length);
+    expect(listItems(f.db, { catalogue: 'demo', actor: f.reviewer }).total).toBe(
+      48 - known.filter((k) => k.evalRole === 'gold').length,
+    );
     await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
   });
 
@@ -249,26 +370,93 @@ describe('getItemDetail', () => {
   it('returns provenance, each model version answer (active first) and the review history, newest first', async () => {
     const g = await makeFixture(tmp.dir, [{ predictedClass: 1, confidence: 0.4 }]);
     const itemId = g.itemIds[0]!;
-    const older = g.db.insert(modelVersions).values({ catalogueId: g.catalogueId, name: 'm0', arch: 'lenet5', weightsPath: '/nonexistent', status: 'retired' }).returning().get();
-    const newer = g.db.insert(modelVersions).values({ catalogueId: g.catalogueId, name: 'm2', arch: 'cnn', weightsPath: '/nonexistent', status: 'candidate' }).returning().get();
-    g.db.insert(predictions).values({ itemId, modelVersionId: older.id, probs: [0.1, 0.2, 0.6, 0.05, 0.05], predictedClass: 2, confidence: 0.6, margin: 0.4 }).run();
-    g.db.insert(predictions).values({ itemId, modelVersionId: newer.id, probs: [0.7, 0.1, 0.1, 0.05, 0.05], predictedClass: 0, confidence: 0.7, margin: 0.6 }).run();
+    const older = g.db
+      .insert(modelVersions)
+      .values({
+        catalogueId: g.catalogueId,
+        name: 'm0',
+        arch: 'lenet5',
+        weightsPath: '/nonexistent',
+        status: 'retired',
+      })
+      .returning()
+      .get();
+    const newer = g.db
+      .insert(modelVersions)
+      .values({ catalogueId: g.catalogueId, name: 'm2', arch: 'cnn', weightsPath: '/nonexistent', status: 'candidate' })
+      .returning()
+      .get();
+    g.db
+      .insert(predictions)
+      .values({
+        itemId,
+        modelVersionId: older.id,
+        probs: [0.1, 0.2, 0.6, 0.05, 0.05],
+        predictedClass: 2,
+        confidence: 0.6,
+        margin: 0.4,
+      })
+      .run();
+    g.db
+      .insert(predictions)
+      .values({
+        itemId,
+        modelVersionId: newer.id,
+        probs: [0.7, 0.1, 0.1, 0.05, 0.05],
+        predictedClass: 0,
+        confidence: 0.7,
+        margin: 0.6,
+      })
+      .run();
     // reviewer confirms, undoes, then corrects; reviewer2 cannot claim it meanwhile.
     expect(claimNext(g.db, { actor: g.reviewer, catalogueId: g.catalogueId, now: T0 })!.itemId).toBe(itemId);
-    submitReview(g.db, { actor: g.reviewer, itemId, action: 'confirm', clientId: 'detail-confirm', durationMs: 1200, now: T0 });
+    submitReview(g.db, {
+      actor: g.reviewer,
+      itemId,
+      action: 'confirm',
+      clientId: 'detail-confirm',
+      durationMs: 1200,
+      now: T0,
+    });
     undoLastReview(g.db, { actor: g.reviewer, clientId: 'detail-undo', now: T0 + 1000 });
-    submitReview(g.db, { actor: g.reviewer, itemId, action: 'correct', label: 3, clientId: 'detail-correct', durationMs: 3400, now: T0 + 2000 });
+    submitReview(g.db, {
+      actor: g.reviewer,
+      itemId,
+      action: 'correct',
+      label: 3,
+      clientId: 'detail-correct',
+      durationMs: 3400,
+      now: T0 + 2000,
+    });
 
     const detail = getItemDetail(g.db, { actor: g.ops, itemId, catalogue: 'demo' });
     expect(detail.catalogue).toEqual({ slug: 'demo', name: 'Demo', classNames: CLASSES });
-    expect(detail.item).toMatchObject({ id: itemId, source: 'fixture', sourceRow: 0, currentLabel: 3, currentLabelName: 'three', labelSource: 'human', status: 'reviewed' });
+    expect(detail.item).toMatchObject({
+      id: itemId,
+      source: 'fixture',
+      sourceRow: 0,
+      currentLabel: 3,
+      currentLabelName: 'three',
+      labelSource: 'human',
+      status: 'reviewed',
+    });
     expect(detail.predictions.map((p) => [p.modelName, p.modelStatus, p.predictedClassName, p.confidence])).toEqual([
       ['m1', 'active', 'one', 0.4],
       ['m2', 'candidate', 'zero', 0.7],
       ['m0', 'retired', 'two', 0.6],
     ]);
     expect(detail.predictions[2]!.probs).toEqual([0.1, 0.2, 0.6, 0.05, 0.05]);
-    expect(detail.reviews.map((r) => [r.action, r.reviewerEmail, r.modelLabelName, r.chosenLabelName, r.durationMs, r.createdAt.getTime(), r.undone])).toEqual([
+    expect(
+      detail.reviews.map((r) => [
+        r.action,
+        r.reviewerEmail,
+        r.modelLabelName,
+        r.chosenLabelName,
+        r.durationMs,
+        r.createdAt.getTime(),
+        r.undone,
+      ]),
+    ).toEqual([
       ['correct', g.reviewer.email, 'one', 'three', 3400, T0 + 2000, false],
       ['undo', g.reviewer.email, 'one', null, 0, T0 + 1000, false],
       ['confirm', g.reviewer.email, 'one', 'one', 1200, T0, true],
@@ -280,7 +468,11 @@ describe('getItemDetail', () => {
   it('is not found in another catalogue, or when absent; a signed-out caller is refused', async () => {
     const itemId = f.itemIds[0]!;
     expect(getItemDetail(f.db, { actor: f.reviewer, itemId: String(itemId) }).item.id).toBe(itemId);
-    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId, catalogue: 'other' }), 'not_found', /in catalogue "other"/);
+    await expectAppError(
+      () => getItemDetail(f.db, { actor: f.reviewer, itemId, catalogue: 'other' }),
+      'not_found',
+      /in catalogue "other"/,
+    );
     await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 999_999 }), 'not_found');
     await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 'x' }), 'bad_input', /itemId/);
     await expectAppError(() => getItemDetail(f.db, { actor: null, itemId }), 'unauthorized');
@@ -288,7 +480,12 @@ describe('getItemDetail', () => {
 
   it('a gold item is not found for reviewers; admins and ops see it', async () => {
     const gold = known.find((k) => k.evalRole === 'gold')!;
-    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: gold.id }), 'not_found', new RegExp(`There is no item ${gold.id}`));
-    for (const actor of [f.admin, f.ops]) expect(getItemDetail(f.db, { actor, itemId: gold.id }).item.evalRole).toBe('gold');
+    await expectAppError(
+      () => getItemDetail(f.db, { actor: f.reviewer, itemId: gold.id }),
+      'not_found',
+      new RegExp(`There is no item ${gold.id}`),
+    );
+    for (const actor of [f.admin, f.ops])
+      expect(getItemDetail(f.db, { actor, itemId: gold.id }).item.evalRole).toBe('gold');
   });
 });

@@ -24,10 +24,25 @@ beforeAll(async () => {
   ]);
   const first = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
   expect(first.itemId).toBe(f.itemIds[0]);
-  submitReview(f.db, { actor: f.reviewer, itemId: first.itemId, action: 'correct', label: 2, clientId: 'export-correct-0', durationMs: 1500, now: T0 });
+  submitReview(f.db, {
+    actor: f.reviewer,
+    itemId: first.itemId,
+    action: 'correct',
+    label: 2,
+    clientId: 'export-correct-0',
+    durationMs: 1500,
+    now: T0,
+  });
   const second = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 })!;
   expect(second.itemId).toBe(f.itemIds[1]);
-  submitReview(f.db, { actor: f.reviewer2, itemId: second.itemId, action: 'confirm', clientId: 'export-confirm-1', durationMs: 900, now: T0 + 1000 });
+  submitReview(f.db, {
+    actor: f.reviewer2,
+    itemId: second.itemId,
+    action: 'confirm',
+    clientId: 'export-confirm-1',
+    durationMs: 900,
+    now: T0 + 1000,
+  });
   undoLastReview(f.db, { actor: f.reviewer2, clientId: 'export-undo-1', now: T0 + 2000 });
   // Text that a naive CSV writer or a spreadsheet would get wrong.
   f.db.update(items).set({ source: 'file, with comma.csv' }).where(eq(items.id, f.itemIds[0]!)).run();
@@ -97,23 +112,66 @@ describe('exportLabels', () => {
       reviewed_at: new Date(T0).toISOString(),
     });
     // The confirm was undone: the label is the model's again and nobody is named.
-    expect(undone).toMatchObject({ label: '0', label_source: 'model', status: 'needs_review', reviewed_by: '', reviewed_at: '' });
-    expect(auto).toMatchObject({ external_id: 'a,b "c"\nd', label_name: 'three', label_source: 'model', status: 'auto_accepted', confidence: '0.95' });
-    expect(unscored).toMatchObject({ label: '', label_name: '', label_source: '', status: 'unscored', predicted: '', confidence: '', model_version: '' });
+    expect(undone).toMatchObject({
+      label: '0',
+      label_source: 'model',
+      status: 'needs_review',
+      reviewed_by: '',
+      reviewed_at: '',
+    });
+    expect(auto).toMatchObject({
+      external_id: 'a,b "c"\nd',
+      label_name: 'three',
+      label_source: 'model',
+      status: 'auto_accepted',
+      confidence: '0.95',
+    });
+    expect(unscored).toMatchObject({
+      label: '',
+      label_name: '',
+      label_source: '',
+      status: 'unscored',
+      predicted: '',
+      confidence: '',
+      model_version: '',
+    });
     // A formula is shown as text by spreadsheets: a leading apostrophe.
-    expect(imported).toMatchObject({ external_id: `'=HYPERLINK("http://evil.example")`, label: '4', label_source: 'import' });
+    expect(imported).toMatchObject({
+      external_id: `'=HYPERLINK("http://evil.example")`,
+      label: '4',
+      label_source: 'import',
+    });
   });
 
   it('writes the same content as JSON, with values kept exact', async () => {
     const { text, contentType } = await exportText('json');
     expect(contentType).toMatch(/^application\/json/);
-    const parsed = JSON.parse(text) as { catalogue: { slug: string; classNames: string[] }; activeModel: string; exportedAt: string; items: Record<string, unknown>[] };
+    const parsed = JSON.parse(text) as {
+      catalogue: { slug: string; classNames: string[] };
+      activeModel: string;
+      exportedAt: string;
+      items: Record<string, unknown>[];
+    };
     expect(parsed.catalogue.slug).toBe('demo');
     expect(parsed.activeModel).toBe('m1');
     expect(parsed.exportedAt).toBe(NOW.toISOString());
     expect(parsed.items.map((i) => i.itemId)).toEqual(f.itemIds);
-    expect(parsed.items[0]).toMatchObject({ currentLabel: 2, currentLabelName: 'two', labelSource: 'human', predictedClass: 1, confidence: 0.3, modelVersion: 'm1', reviewedBy: f.reviewer.email, reviewedAt: new Date(T0).toISOString() });
-    expect(parsed.items[3]).toMatchObject({ currentLabel: null, predictedClass: null, modelVersion: null, reviewedBy: null });
+    expect(parsed.items[0]).toMatchObject({
+      currentLabel: 2,
+      currentLabelName: 'two',
+      labelSource: 'human',
+      predictedClass: 1,
+      confidence: 0.3,
+      modelVersion: 'm1',
+      reviewedBy: f.reviewer.email,
+      reviewedAt: new Date(T0).toISOString(),
+    });
+    expect(parsed.items[3]).toMatchObject({
+      currentLabel: null,
+      predictedClass: null,
+      modelVersion: null,
+      reviewedBy: null,
+    });
     expect(parsed.items[4]!.externalId).toBe('=HYPERLINK("http://evil.example")');
   });
 
@@ -122,7 +180,9 @@ describe('exportLabels', () => {
     const wholeJson = JSON.parse((await exportText('json')).text) as unknown;
     for (const chunkRows of [1, 2, 4, 6, 7]) {
       expect(await csvRecords({ chunkRows }), `csv, ${chunkRows} rows a chunk`).toEqual(whole);
-      expect(JSON.parse((await exportText('json', { chunkRows })).text), `json, ${chunkRows} rows a chunk`).toEqual(wholeJson);
+      expect(JSON.parse((await exportText('json', { chunkRows })).text), `json, ${chunkRows} rows a chunk`).toEqual(
+        wholeJson,
+      );
     }
   });
 
@@ -134,12 +194,20 @@ describe('exportLabels', () => {
 
   it('is for admin and ops only: a reviewer and a signed-out caller are refused before anything is read', async () => {
     expect(exportLabels(f.db, { catalogue: 'demo', actor: f.admin }).filename).toMatch(/\.csv$/);
-    await expectAppError(() => exportLabels(f.db, { catalogue: 'demo', actor: f.reviewer }), 'forbidden', /export\.read/);
+    await expectAppError(
+      () => exportLabels(f.db, { catalogue: 'demo', actor: f.reviewer }),
+      'forbidden',
+      /export\.read/,
+    );
     await expectAppError(() => exportLabels(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
   });
 
   it('refuses an unknown format or catalogue', async () => {
-    await expectAppError(() => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'xlsx' }), 'bad_input', /csv or json/);
+    await expectAppError(
+      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'xlsx' }),
+      'bad_input',
+      /csv or json/,
+    );
     await expectAppError(() => exportLabels(f.db, { catalogue: 'missing', actor: f.ops }), 'not_found');
   });
 });

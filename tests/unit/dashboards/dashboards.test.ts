@@ -13,7 +13,19 @@ const H = 3_600_000;
 const NOW = Date.UTC(2026, 0, 15, 12, 30);
 
 let clientSeq = 0;
-function addReview(f: Fixture, spec: { item: number; by: 'reviewer' | 'reviewer2'; model: number | null; chosen: number | null; action: 'confirm' | 'correct' | 'skip' | 'undo'; at: number; ms: number; reverts?: number }): number {
+function addReview(
+  f: Fixture,
+  spec: {
+    item: number;
+    by: 'reviewer' | 'reviewer2';
+    model: number | null;
+    chosen: number | null;
+    action: 'confirm' | 'correct' | 'skip' | 'undo';
+    at: number;
+    ms: number;
+    reverts?: number;
+  },
+): number {
   return f.db
     .insert(reviews)
     .values({
@@ -50,7 +62,12 @@ async function buildFixture(): Promise<Fixture> {
     { predictedClass: 4, status: 'reviewed', importLabel: 4 },
   ]);
   const id = (i: number) => f.itemIds[i]!;
-  const setItem = (i: number, values: Partial<typeof items.$inferInsert>) => f.db.update(items).set(values).where(eq(items.id, id(i))).run();
+  const setItem = (i: number, values: Partial<typeof items.$inferInsert>) =>
+    f.db
+      .update(items)
+      .set(values)
+      .where(eq(items.id, id(i)))
+      .run();
   setItem(0, { labelSource: 'human', currentLabel: 0 });
   setItem(1, { labelSource: 'human', currentLabel: 2 });
   setItem(5, { evalRole: 'holdout' });
@@ -58,28 +75,112 @@ async function buildFixture(): Promise<Fixture> {
   setItem(7, { evalRole: 'gold' });
   // The holdout items were predicted in the window too (the worker's evaluate job): they never
   // entered the queue, so the queue flow must not count them.
-  const predictedAt = [NOW - 5 * H, NOW - 5 * H, NOW - 5 * H, NOW - 3 * H, NOW - 30 * H, NOW - 5 * H, NOW - 5 * H, NOW - 30 * H];
-  predictedAt.forEach((at, i) => f.db.update(predictions).set({ createdAt: new Date(at) }).where(eq(predictions.itemId, id(i))).run());
+  const predictedAt = [
+    NOW - 5 * H,
+    NOW - 5 * H,
+    NOW - 5 * H,
+    NOW - 3 * H,
+    NOW - 30 * H,
+    NOW - 5 * H,
+    NOW - 5 * H,
+    NOW - 30 * H,
+  ];
+  predictedAt.forEach((at, i) =>
+    f.db
+      .update(predictions)
+      .set({ createdAt: new Date(at) })
+      .where(eq(predictions.itemId, id(i)))
+      .run(),
+  );
 
   addReview(f, { item: 0, by: 'reviewer', model: 0, chosen: 0, action: 'confirm', at: NOW - H, ms: 2000 });
   addReview(f, { item: 1, by: 'reviewer', model: 1, chosen: 2, action: 'correct', at: NOW - H, ms: 4000 });
-  const undone = addReview(f, { item: 2, by: 'reviewer2', model: 1, chosen: 3, action: 'correct', at: NOW - 2 * H, ms: 6000 });
-  addReview(f, { item: 2, by: 'reviewer2', model: null, chosen: null, action: 'undo', at: NOW - 2 * H + 1000, ms: 0, reverts: undone });
+  const undone = addReview(f, {
+    item: 2,
+    by: 'reviewer2',
+    model: 1,
+    chosen: 3,
+    action: 'correct',
+    at: NOW - 2 * H,
+    ms: 6000,
+  });
+  addReview(f, {
+    item: 2,
+    by: 'reviewer2',
+    model: null,
+    chosen: null,
+    action: 'undo',
+    at: NOW - 2 * H + 1000,
+    ms: 0,
+    reverts: undone,
+  });
   addReview(f, { item: 7, by: 'reviewer', model: 4, chosen: 4, action: 'confirm', at: NOW - 2 * H, ms: 1000 });
   addReview(f, { item: 7, by: 'reviewer2', model: 4, chosen: 3, action: 'correct', at: NOW - 2 * H, ms: 3000 });
   addReview(f, { item: 3, by: 'reviewer2', model: null, chosen: null, action: 'skip', at: NOW - 30 * H, ms: 9000 });
 
   // Version history: m0 shipped with a validation figure, m2 fine-tuned with a holdout one, then m1 (the fixture's active model).
-  f.db.update(modelVersions).set({ promotedAt: new Date(NOW - 24 * H) }).where(eq(modelVersions.id, f.modelVersionId)).run();
-  f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'm0', arch: 'test', weightsPath: '/x', status: 'retired', promotedAt: new Date(NOW - 72 * H), metrics: { validation: { accuracy: 0.8 } } }).run();
-  f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/x', status: 'retired', promotedAt: new Date(NOW - 48 * H), metrics: { holdout: { correct: 90, total: 100 } } }).run();
+  f.db
+    .update(modelVersions)
+    .set({ promotedAt: new Date(NOW - 24 * H) })
+    .where(eq(modelVersions.id, f.modelVersionId))
+    .run();
+  f.db
+    .insert(modelVersions)
+    .values({
+      catalogueId: f.catalogueId,
+      name: 'm0',
+      arch: 'test',
+      weightsPath: '/x',
+      status: 'retired',
+      promotedAt: new Date(NOW - 72 * H),
+      metrics: { validation: { accuracy: 0.8 } },
+    })
+    .run();
+  f.db
+    .insert(modelVersions)
+    .values({
+      catalogueId: f.catalogueId,
+      name: 'm2',
+      arch: 'test',
+      weightsPath: '/x',
+      status: 'retired',
+      promotedAt: new Date(NOW - 48 * H),
+      metrics: { holdout: { correct: 90, total: 100 } },
+    })
+    .run();
   // mA has no figure of its own; a rejected candidate measured it as its parent.
-  const mA = f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'mA', arch: 'test', weightsPath: '/x', status: 'retired', promotedAt: new Date(NOW - 60 * H) }).returning().get();
-  f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'c1', arch: 'test', weightsPath: '/x', status: 'rejected', parentId: mA.id, metrics: { holdout: { correct: 1, total: 2 }, active: { modelVersionId: mA.id, name: 'mA', holdout: { correct: 85, total: 100 } } } }).run();
+  const mA = f.db
+    .insert(modelVersions)
+    .values({
+      catalogueId: f.catalogueId,
+      name: 'mA',
+      arch: 'test',
+      weightsPath: '/x',
+      status: 'retired',
+      promotedAt: new Date(NOW - 60 * H),
+    })
+    .returning()
+    .get();
+  f.db
+    .insert(modelVersions)
+    .values({
+      catalogueId: f.catalogueId,
+      name: 'c1',
+      arch: 'test',
+      weightsPath: '/x',
+      status: 'rejected',
+      parentId: mA.id,
+      metrics: {
+        holdout: { correct: 1, total: 2 },
+        active: { modelVersionId: mA.id, name: 'mA', holdout: { correct: 85, total: 100 } },
+      },
+    })
+    .run();
   return f;
 }
 
-const figure = (f: Fixture, name: string) => readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: name, now: NOW });
+const figure = (f: Fixture, name: string) =>
+  readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: name, now: NOW });
 
 describe('dashboards', () => {
   it('computes every figure exactly on a hand-made database (no audit marker yet)', async () => {
@@ -89,7 +190,13 @@ describe('dashboards', () => {
     expect(figure(f, 'holdout-accuracy')).toMatchObject({
       source: 'holdout',
       rows: [
-        { version: 'm0', promotedAt: new Date(NOW - 72 * H).toISOString(), accuracy: 0.8, measuredOn: 'validation', items: null },
+        {
+          version: 'm0',
+          promotedAt: new Date(NOW - 72 * H).toISOString(),
+          accuracy: 0.8,
+          measuredOn: 'validation',
+          items: null,
+        },
         { version: 'mA', accuracy: 0.85, measuredOn: 'holdout', items: 100 },
         { version: 'm2', accuracy: 0.9, measuredOn: 'holdout', items: 100 },
         { version: 'm1', accuracy: 0.5, measuredOn: 'holdout', items: 2 },
@@ -97,11 +204,17 @@ describe('dashboards', () => {
     });
 
     // Before the routing migration there is no marker at all; after it, no audit item is reviewed here.
-    const noAudits = expect.stringMatching(new RegExp(`^(${NO_AUDIT_MARKER.replace(/[.()]/g, '\\$&')}|No audit item has been reviewed yet\\.)$`));
+    const noAudits = expect.stringMatching(
+      new RegExp(`^(${NO_AUDIT_MARKER.replace(/[.()]/g, '\\$&')}|No audit item has been reviewed yet\\.)$`),
+    );
     expect(figure(f, 'audit-accuracy')).toMatchObject({ source: 'audit sample', rows: [], note: noAudits });
-    expect(figure(f, 'catalogue-accuracy').rows).toEqual([{ humanLabelled: 2, autoAccepted: 1, auditAccuracy: null, audited: 0, estimate: null }]);
+    expect(figure(f, 'catalogue-accuracy').rows).toEqual([
+      { humanLabelled: 2, autoAccepted: 1, auditAccuracy: null, audited: 0, estimate: null },
+    ]);
 
-    expect(figure(f, 'queue-now').rows).toEqual([{ waiting: 1, oldestWaitingSince: new Date(NOW - 3 * H).toISOString(), oldestAgeHours: 3 }]);
+    expect(figure(f, 'queue-now').rows).toEqual([
+      { waiting: 1, oldestWaitingSince: new Date(NOW - 3 * H).toISOString(), oldestAgeHours: 3 },
+    ]);
     const flow = figure(f, 'queue-flow').rows;
     expect(flow).toHaveLength(24);
     expect(flow[23]!.hour).toBe(new Date(Date.UTC(2026, 0, 15, 12)).toISOString());
@@ -170,10 +283,15 @@ describe('dashboards', () => {
   it('uses the audit sample once items carry the marker', async () => {
     const f = await buildFixture();
     // Migration 0003 (routing work) adds the column; a fixture database may already have it.
-    if (!f.db.$client.prepare(`select 1 from pragma_table_info('items') where name = 'routing_reason'`).get()) f.db.$client.exec('alter table items add column routing_reason text');
-    f.db.$client.prepare(`update items set routing_reason = 'audit' where id in (?, ?)`).run(f.itemIds[0], f.itemIds[1]);
+    if (!f.db.$client.prepare(`select 1 from pragma_table_info('items') where name = 'routing_reason'`).get())
+      f.db.$client.exec('alter table items add column routing_reason text');
+    f.db.$client
+      .prepare(`update items set routing_reason = 'audit' where id in (?, ?)`)
+      .run(f.itemIds[0], f.itemIds[1]);
     expect(figure(f, 'audit-accuracy').rows).toEqual([{ day: '2026-01-15', audited: 2, correct: 1, accuracy: 0.5 }]);
-    expect(figure(f, 'catalogue-accuracy').rows).toEqual([{ humanLabelled: 2, autoAccepted: 1, auditAccuracy: 0.5, audited: 2, estimate: 0.8333 }]);
+    expect(figure(f, 'catalogue-accuracy').rows).toEqual([
+      { humanLabelled: 2, autoAccepted: 1, auditAccuracy: 0.5, audited: 2, estimate: 0.8333 },
+    ]);
     expect(figure(f, 'confusion-audit').rows.filter((r) => r.count !== 0)).toHaveLength(2);
     // Audited items leave the 'reviewed' set.
     expect(figure(f, 'confusion-reviewed').rows).toEqual([]);
@@ -184,16 +302,27 @@ describe('dashboards', () => {
     const overrides = figure(f, 'overrides');
     const lines = figureCsv(overrides).trimEnd().split('\r\n');
     expect(lines[0]).toBe('class,decisions,overridden,overrideRate');
-    expect(lines.slice(1)).toEqual(overrides.rows.map((r) => [r.class, r.decisions, r.overridden, r.overrideRate ?? ''].join(',')));
-    const csv = figureCsv({ ...overrides, rows: [{ class: '=HYPERLINK("x")', decisions: 1, overridden: 0, overrideRate: null }] });
+    expect(lines.slice(1)).toEqual(
+      overrides.rows.map((r) => [r.class, r.decisions, r.overridden, r.overrideRate ?? ''].join(',')),
+    );
+    const csv = figureCsv({
+      ...overrides,
+      rows: [{ class: '=HYPERLINK("x")', decisions: 1, overridden: 0, overrideRate: null }],
+    });
     expect(csv.split('\r\n')[1]).toBe(`"'=HYPERLINK(""x"")",1,0,`);
   });
 
   it('refuses reviewers, unknown figures and unknown catalogues', async () => {
     const f = await buildFixture();
     await expectAppError(() => readDashboard(f.db, { actor: f.reviewer, catalogue: 'demo' }), 'forbidden');
-    await expectAppError(() => readFigure(f.db, { actor: f.reviewer, catalogue: 'demo', figure: 'overrides' }), 'forbidden');
-    await expectAppError(() => readFigure(f.db, { actor: null, catalogue: 'demo', figure: 'overrides' }), 'unauthorized');
+    await expectAppError(
+      () => readFigure(f.db, { actor: f.reviewer, catalogue: 'demo', figure: 'overrides' }),
+      'forbidden',
+    );
+    await expectAppError(
+      () => readFigure(f.db, { actor: null, catalogue: 'demo', figure: 'overrides' }),
+      'unauthorized',
+    );
     await expectAppError(() => readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: 'nope' }), 'bad_input');
     await expectAppError(() => readFigure(f.db, { actor: f.ops, catalogue: 'hats', figure: 'overrides' }), 'not_found');
   });

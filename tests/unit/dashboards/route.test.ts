@@ -27,11 +27,16 @@ afterAll(() => {
 });
 
 function get(figure: string, slug = 'demo') {
-  return GET(new Request(`http://localhost/api/v1/catalogues/${slug}/dashboards/${figure}`), { params: Promise.resolve({ slug, figure }) });
+  return GET(new Request(`http://localhost/api/v1/catalogues/${slug}/dashboards/${figure}`), {
+    params: Promise.resolve({ slug, figure }),
+  });
 }
 
 function parseCsv(text: string): string[][] {
-  return text.trimEnd().split('\r\n').map((line) => line.split(','));
+  return text
+    .trimEnd()
+    .split('\r\n')
+    .map((line) => line.split(','));
 }
 
 describe('GET /api/v1/catalogues/:slug/dashboards/:figure.csv', () => {
@@ -51,7 +56,9 @@ describe('GET /api/v1/catalogues/:slug/dashboards/:figure.csv', () => {
     signedIn = f.ops;
     const flow = parseCsv(await (await get('queue-flow.csv')).text());
     const figure = readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: 'queue-flow' });
-    expect(flow.slice(1).map(([, into, out]) => [Number(into), Number(out)])).toEqual(figure.rows.map((r) => [r.in, r.out]));
+    expect(flow.slice(1).map(([, into, out]) => [Number(into), Number(out)])).toEqual(
+      figure.rows.map((r) => [r.in, r.out]),
+    );
     expect(flow.slice(1).reduce((sum, [, into]) => sum + Number(into), 0)).toBe(2);
   });
 

@@ -29,14 +29,30 @@ describe('openDb + migrateDb', () => {
     migrateDb(db);
     const tables = db.all<{ name: string }>(sql`select name from sqlite_master where type = 'table' order by name`);
     expect(tables.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['catalogues', 'items', 'predictions', 'reviews', 'leases', 'model_versions', 'jobs', 'imports', 'settings', 'settings_changes', 'users']),
+      expect.arrayContaining([
+        'catalogues',
+        'items',
+        'predictions',
+        'reviews',
+        'leases',
+        'model_versions',
+        'jobs',
+        'imports',
+        'settings',
+        'settings_changes',
+        'users',
+      ]),
     );
   });
 
   it('fills timestamps and JSON defaults in SQL', () => {
     const db = freshDb();
     const before = Date.now();
-    const cat = db.insert(catalogues).values({ slug: 'c', name: 'C', classNames: ['a', 'b'] }).returning().get();
+    const cat = db
+      .insert(catalogues)
+      .values({ slug: 'c', name: 'C', classNames: ['a', 'b'] })
+      .returning()
+      .get();
     db.insert(settings).values({ catalogueId: cat.id }).run();
     expect(cat.createdAt).toBeInstanceOf(Date);
     expect(cat.createdAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
@@ -47,25 +63,58 @@ describe('openDb + migrateDb', () => {
 
   it('enforces the constraints the app relies on', () => {
     const db = freshDb();
-    const cat = db.insert(catalogues).values({ slug: 'c', name: 'C', classNames: ['a', 'b'] }).returning().get();
+    const cat = db
+      .insert(catalogues)
+      .values({ slug: 'c', name: 'C', classNames: ['a', 'b'] })
+      .returning()
+      .get();
     const item = { catalogueId: cat.id, contentHash: 'h', source: 's', sourceRow: 0 };
     // Foreign keys are on.
-    expect(sqliteError(() => db.insert(items).values({ ...item, catalogueId: 999, pixels: Buffer.alloc(784) }).run())).toMatch(/FOREIGN KEY/);
+    expect(
+      sqliteError(() =>
+        db
+          .insert(items)
+          .values({ ...item, catalogueId: 999, pixels: Buffer.alloc(784) })
+          .run(),
+      ),
+    ).toMatch(/FOREIGN KEY/);
     // Pixels are exactly 784 bytes.
-    expect(sqliteError(() => db.insert(items).values({ ...item, pixels: Buffer.alloc(10) }).run())).toMatch(/CHECK.*items_pixels_length_check/);
+    expect(
+      sqliteError(() =>
+        db
+          .insert(items)
+          .values({ ...item, pixels: Buffer.alloc(10) })
+          .run(),
+      ),
+    ).toMatch(/CHECK.*items_pixels_length_check/);
     // Enum columns refuse values outside their list.
     expect(
       sqliteError(() =>
-        db.run(sql`insert into items (catalogue_id, pixels, content_hash, source, source_row, status) values (${cat.id}, zeroblob(784), 'h', 's', 1, 'done')`),
+        db.run(
+          sql`insert into items (catalogue_id, pixels, content_hash, source, source_row, status) values (${cat.id}, zeroblob(784), 'h', 's', 1, 'done')`,
+        ),
       ),
     ).toMatch(/CHECK.*items_status_check/);
     // One active model per catalogue.
     const model = { catalogueId: cat.id, arch: 'cnn', weightsPath: '/m', status: 'active' as const };
-    db.insert(modelVersions).values({ ...model, name: 'v1' }).run();
-    expect(sqliteError(() => db.insert(modelVersions).values({ ...model, name: 'v2' }).run())).toMatch(/UNIQUE/);
+    db.insert(modelVersions)
+      .values({ ...model, name: 'v1' })
+      .run();
+    expect(
+      sqliteError(() =>
+        db
+          .insert(modelVersions)
+          .values({ ...model, name: 'v2' })
+          .run(),
+      ),
+    ).toMatch(/UNIQUE/);
     // A review's client id records it once.
     const user = db.insert(users).values({ email: 'r@x', name: 'R', passwordHash: 'x' }).returning().get();
-    const itemId = db.insert(items).values({ ...item, pixels: Buffer.alloc(784) }).returning().get().id;
+    const itemId = db
+      .insert(items)
+      .values({ ...item, pixels: Buffer.alloc(784) })
+      .returning()
+      .get().id;
     const review = { itemId, reviewerId: user.id, action: 'confirm' as const, durationMs: 900, clientId: 'c-1' };
     db.insert(reviews).values(review).run();
     expect(sqliteError(() => db.insert(reviews).values(review).run())).toMatch(/UNIQUE.*client_id/);

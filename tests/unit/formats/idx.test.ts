@@ -6,7 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseIdxImages, parseIdxLabels, readIdxSplit } from '@/lib/formats/idx';
 import { AppError } from '@/lib/errors';
 
-function idxImages(count: number, rows: number, cols: number, opts: { magic?: number; body?: number } = {}): Uint8Array {
+function idxImages(
+  count: number,
+  rows: number,
+  cols: number,
+  opts: { magic?: number; body?: number } = {},
+): Uint8Array {
   const body = opts.body ?? count * rows * cols;
   const buf = new Uint8Array(16 + body);
   const view = new DataView(buf.buffer);
@@ -59,7 +64,9 @@ describe('parseIdxImages', () => {
   });
 
   it('rejects a truncated header', () => {
-    expect(() => parseIdxImages(idxImages(1, 1, 1).subarray(0, 10), 'a.idx')).toThrow(/a\.idx: truncated: .*16-byte header .* 10 bytes/);
+    expect(() => parseIdxImages(idxImages(1, 1, 1).subarray(0, 10), 'a.idx')).toThrow(
+      /a\.idx: truncated: .*16-byte header .* 10 bytes/,
+    );
   });
 
   it('rejects the wrong magic number (a labels file given as images)', () => {
@@ -87,7 +94,9 @@ describe('parseIdxLabels', () => {
   it('rejects wrong magic and truncation', () => {
     expect(() => parseIdxLabels(idxImages(1, 1, 1), 'l')).toThrow(/wrong magic number 0x00000803/);
     const short = idxLabels([1, 2, 3]).subarray(0, 9);
-    expect(() => parseIdxLabels(short, 'l')).toThrow('l: truncated: header says 3 labels (11 bytes) but the file has 9 bytes');
+    expect(() => parseIdxLabels(short, 'l')).toThrow(
+      'l: truncated: header says 3 labels (11 bytes) but the file has 9 bytes',
+    );
   });
 });
 

@@ -27,7 +27,10 @@ function at(pixels: Uint8Array, x: number, y: number): number {
 }
 
 function boundingBox(pixels: Uint8Array, threshold = 64) {
-  let left = 28, right = -1, top = 28, bottom = -1;
+  let left = 28,
+    right = -1,
+    top = 28,
+    bottom = -1;
   for (let y = 0; y < 28; y++) {
     for (let x = 0; x < 28; x++) {
       if (at(pixels, x, y) <= threshold) continue;
@@ -40,7 +43,13 @@ function boundingBox(pixels: Uint8Array, threshold = 64) {
   return { left, right, top, bottom };
 }
 
-const darkSquareOnWhite = { width: 100, height: 80, background: 255, foreground: 20, rect: { left: 10, top: 5, width: 30, height: 30 } };
+const darkSquareOnWhite = {
+  width: 100,
+  height: 80,
+  background: 255,
+  foreground: 20,
+  rect: { left: 10, top: 5, width: 30, height: 30 },
+};
 
 describe('imageToPixels', () => {
   it('inverts a dark square on white into a light object, scaled to fill and centred', async () => {
@@ -53,7 +62,9 @@ describe('imageToPixels', () => {
   });
 
   it('leaves the background black around a non-square object', async () => {
-    const png = await canvas({ ...darkSquareOnWhite, rect: { left: 60, top: 10, width: 30, height: 20 } }).png().toBuffer();
+    const png = await canvas({ ...darkSquareOnWhite, rect: { left: 60, top: 10, width: 30, height: 20 } })
+      .png()
+      .toBuffer();
     const pixels = await imageToPixels(png, 'rect.png');
     expect(at(pixels, 0, 0)).toBe(0);
     expect(at(pixels, 27, 27)).toBe(0);
@@ -77,7 +88,13 @@ describe('imageToPixels', () => {
   });
 
   it('keeps a light object on a dark background as it is (JPEG)', async () => {
-    const jpeg = await canvas({ width: 64, height: 64, background: 0, foreground: 230, rect: { left: 24, top: 8, width: 16, height: 48 } })
+    const jpeg = await canvas({
+      width: 64,
+      height: 64,
+      background: 0,
+      foreground: 230,
+      rect: { left: 24, top: 8, width: 16, height: 48 },
+    })
       .jpeg({ quality: 90 })
       .toBuffer();
     const pixels = await imageToPixels(jpeg, 'tall.jpg');
@@ -93,7 +110,9 @@ describe('imageToPixels', () => {
     for (let y = 10; y < 30; y++) {
       for (let x = 10; x < 30; x++) data.set([0, 0, 0, 255], (y * 40 + x) * 4);
     }
-    const png = await sharp(data, { raw: { width: 40, height: 40, channels: 4 } }).png().toBuffer();
+    const png = await sharp(data, { raw: { width: 40, height: 40, channels: 4 } })
+      .png()
+      .toBuffer();
     const pixels = await imageToPixels(png, 'cutout.png');
     expect(at(pixels, 14, 14)).toBe(255);
   });
@@ -108,11 +127,15 @@ describe('imageToPixels', () => {
     const png = await canvas(darkSquareOnWhite).png().toBuffer();
     await expect(imageToPixels(png.subarray(0, png.length / 2), 'cut.png')).rejects.toThrow(/^cut\.png: /);
     const gif = await canvas(darkSquareOnWhite).gif().toBuffer();
-    await expect(imageToPixels(gif, 'a.gif')).rejects.toThrow('a.gif: gif images are not accepted; use PNG, JPEG or WebP.');
+    await expect(imageToPixels(gif, 'a.gif')).rejects.toThrow(
+      'a.gif: gif images are not accepted; use PNG, JPEG or WebP.',
+    );
   });
 
   it('rejects a blank image and an oversized buffer', async () => {
-    const blank = await sharp({ create: { width: 30, height: 30, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const blank = await sharp({ create: { width: 30, height: 30, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
     await expect(imageToPixels(blank, 'blank.png')).rejects.toThrow(/blank\.png: no object stands out/);
     await expect(imageToPixels(Buffer.alloc(MAX_IMAGE_BYTES + 1), 'huge.png')).rejects.toThrow(
       'huge.png: the file is 20.0 MB; images may be at most 20.0 MB.',
@@ -125,7 +148,9 @@ describe('imageToPixels on real items', () => {
     const { images } = readIdxSplit('/usr/share/datasets/fashion-mnist', 't10k');
     for (let i = 0; i < 5; i++) {
       const original = images.pixels.slice(i * 784, (i + 1) * 784);
-      const photo = await sharp(Buffer.from(original.map((v) => 255 - v)), { raw: { width: 28, height: 28, channels: 1 } })
+      const photo = await sharp(Buffer.from(original.map((v) => 255 - v)), {
+        raw: { width: 28, height: 28, channels: 1 },
+      })
         .resize(112, 112)
         .extend({ top: 20, bottom: 40, left: 30, right: 10, background: '#ffffff' })
         .png()

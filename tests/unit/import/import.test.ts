@@ -28,7 +28,11 @@ function itemCount(db: Db): number {
 }
 
 function makeItems(n: number, label: (i: number) => number | null = (i) => i % 10): ImportItem[] {
-  return Array.from({ length: n }, (_, i) => ({ pixels: new Uint8Array(784).fill(i % 256), label: label(i), sourceRow: i }));
+  return Array.from({ length: n }, (_, i) => ({
+    pixels: new Uint8Array(784).fill(i % 256),
+    label: label(i),
+    sourceRow: i,
+  }));
 }
 
 function idxFiles(labels: number[]): { imagesPath: string; labelsPath: string } {
@@ -53,7 +57,13 @@ describe('importItems', () => {
     const result = importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(1200) });
     expect(result).toMatchObject({ total: 1200, inserted: 1200, alreadyPresent: 0 });
     const first = db.select().from(items).where(eq(items.sourceRow, 3)).get()!;
-    expect(first).toMatchObject({ importLabel: 3, currentLabel: 3, labelSource: 'import', status: 'unscored', source: 'mem' });
+    expect(first).toMatchObject({
+      importLabel: 3,
+      currentLabel: 3,
+      labelSource: 'import',
+      status: 'unscored',
+      source: 'mem',
+    });
     expect(first.pixels.length).toBe(784);
     expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
     expect(db.select().from(imports).get()).toMatchObject({ itemCount: 1200, insertedCount: 1200, kind: 'idx' });
@@ -128,26 +138,45 @@ describe('file imports', () => {
     const copy = path.join(dir, 'copy', path.basename(files.imagesPath));
     fs.mkdirSync(path.dirname(copy), { recursive: true });
     fs.copyFileSync(files.imagesPath, copy);
-    expect(await importIdx(db, { catalogueSlug: 'fashion', imagesPath: copy })).toMatchObject({ inserted: 0, alreadyPresent: 3 });
-    expect(db.select().from(items).all().map((i) => i.importLabel)).toEqual([9, 0, 3]);
+    expect(await importIdx(db, { catalogueSlug: 'fashion', imagesPath: copy })).toMatchObject({
+      inserted: 0,
+      alreadyPresent: 3,
+    });
+    expect(
+      db
+        .select()
+        .from(items)
+        .all()
+        .map((i) => i.importLabel),
+    ).toEqual([9, 0, 3]);
   });
 
   it('rejects an IDX label count mismatch before writing', async () => {
     const db = freshDb();
     const { imagesPath } = idxFiles([1, 2]);
     const { labelsPath } = idxFiles([1, 2, 3]);
-    await expect(importIdx(db, { catalogueSlug: 'fashion', imagesPath, labelsPath })).rejects.toThrow(/has 3 labels but .* has 2 images/);
+    await expect(importIdx(db, { catalogueSlug: 'fashion', imagesPath, labelsPath })).rejects.toThrow(
+      /has 3 labels but .* has 2 images/,
+    );
     expect(itemCount(db)).toBe(0);
   });
 
   it('imports CSV and rejects a bad one whole', async () => {
     const db = freshDb();
     const good = path.join(dir, 'good.csv');
-    fs.writeFileSync(good, `${[1, ...new Array(784).fill(0)].join(',')}\n${[2, ...new Array(784).fill(9)].join(',')}\n`);
+    fs.writeFileSync(
+      good,
+      `${[1, ...new Array(784).fill(0)].join(',')}\n${[2, ...new Array(784).fill(9)].join(',')}\n`,
+    );
     expect(await importCsv(db, { catalogueSlug: 'fashion', path: good })).toMatchObject({ inserted: 2 });
     const bad = path.join(dir, 'bad.csv');
-    fs.writeFileSync(bad, `${[1, ...new Array(784).fill(0)].join(',')}\n${[12, ...new Array(784).fill(9)].join(',')}\n`);
-    await expect(importCsv(db, { catalogueSlug: 'fashion', path: bad })).rejects.toThrow('bad.csv: line 2, column 1: label 12 is out of range 0-9.');
+    fs.writeFileSync(
+      bad,
+      `${[1, ...new Array(784).fill(0)].join(',')}\n${[12, ...new Array(784).fill(9)].join(',')}\n`,
+    );
+    await expect(importCsv(db, { catalogueSlug: 'fashion', path: bad })).rejects.toThrow(
+      'bad.csv: line 2, column 1: label 12 is out of range 0-9.',
+    );
     expect(itemCount(db)).toBe(2);
   });
 
@@ -155,13 +184,17 @@ describe('file imports', () => {
     const db = freshDb();
     const png = path.join(dir, 'shoe.png');
     await sharp({ create: { width: 40, height: 30, channels: 3, background: '#ffffff' } })
-      .composite([{ input: { create: { width: 20, height: 10, channels: 3, background: '#000000' } }, left: 5, top: 5 }])
+      .composite([
+        { input: { create: { width: 20, height: 10, channels: 3, background: '#000000' } }, left: 5, top: 5 },
+      ])
       .png()
       .toFile(png);
     const result = await importImages(db, { catalogueSlug: 'fashion', paths: [png], label: 7 });
     expect(result).toMatchObject({ inserted: 1 });
     expect(db.select().from(items).get()).toMatchObject({ currentLabel: 7, externalId: 'shoe', sourceRow: 0 });
-    await expect(importImages(db, { catalogueSlug: 'fashion', paths: [path.join(dir, 'gone.png')] })).rejects.toMatchObject({
+    await expect(
+      importImages(db, { catalogueSlug: 'fashion', paths: [path.join(dir, 'gone.png')] }),
+    ).rejects.toMatchObject({
       code: 'not_found',
     });
     await expect(importImages(db, { catalogueSlug: 'fashion', paths: [png], label: 10 })).rejects.toThrow(
@@ -180,11 +213,15 @@ describe('parseImportArgs', () => {
     const plain = parseImportArgs(['--catalogue', 'c', '--idx', 'd']);
     expect(plain.split).toBe('t10k');
     expect(plain.classes).toBeUndefined();
-    expect(parseImportArgs(['--catalogue', 'c', '--create', '--classes', 'cat, dog', '--csv', 'f.csv']).classes).toEqual(['cat', 'dog']);
+    expect(
+      parseImportArgs(['--catalogue', 'c', '--create', '--classes', 'cat, dog', '--csv', 'f.csv']).classes,
+    ).toEqual(['cat', 'dog']);
   });
 
   it('requires exactly one source and known options', () => {
-    expect(() => parseImportArgs(['--catalogue', 'c'])).toThrow(/exactly one of --idx, --images-file, --csv or --images/);
+    expect(() => parseImportArgs(['--catalogue', 'c'])).toThrow(
+      /exactly one of --idx, --images-file, --csv or --images/,
+    );
     expect(() => parseImportArgs(['--catalogue', 'c', '--csv', 'a', '--idx', 'b'])).toThrow(/exactly one/);
     expect(() => parseImportArgs(['--catalogue', 'c', '--csv', 'a', 'stray'])).toThrow(/unexpected argument "stray"/);
     expect(() => parseImportArgs(['--catalogue', 'c', '--idx', 'd', '--split', 'test'])).toThrow(/--split/);

@@ -18,7 +18,10 @@ const NEW = { name: 'Shoes', classNames: ['boot', 'sandal', 'sneaker'] };
 
 function csv(rows: number[][]): UploadedFile {
   const text = rows.map(([label, fill]) => [label, ...Array<number>(784).fill(fill!)].join(',')).join('\n');
-  return { name: 'shoes.csv', bytes: Buffer.from(`label,${Array.from({ length: 784 }, (_, i) => `pixel${i + 1}`).join(',')}\n${text}\n`) };
+  return {
+    name: 'shoes.csv',
+    bytes: Buffer.from(`label,${Array.from({ length: 784 }, (_, i) => `pixel${i + 1}`).join(',')}\n${text}\n`),
+  };
 }
 
 function idx(n: number): { images: UploadedFile; labels: UploadedFile } {
@@ -29,8 +32,14 @@ function idx(n: number): { images: UploadedFile; labels: UploadedFile } {
   const labels = new Uint8Array(8 + n);
   new DataView(labels.buffer).setUint32(0, 0x801);
   new DataView(labels.buffer).setUint32(4, n);
-  labels.set(Array.from({ length: n }, (_, i) => i % 3), 8);
-  return { images: { name: 'x-idx3-ubyte.gz', bytes: gzipSync(images) }, labels: { name: 'y-idx1-ubyte', bytes: labels } };
+  labels.set(
+    Array.from({ length: n }, (_, i) => i % 3),
+    8,
+  );
+  return {
+    images: { name: 'x-idx3-ubyte.gz', bytes: gzipSync(images) },
+    labels: { name: 'y-idx1-ubyte', bytes: labels },
+  };
 }
 
 function counts(f: Fixture, slug: string): { items: number; imports: number } | null {
@@ -43,7 +52,9 @@ function counts(f: Fixture, slug: string): { items: number; imports: number } | 
 }
 
 function leftoverTempDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('loupe-upload-') && !name.startsWith('loupe-upload-test-'));
+  return fs
+    .readdirSync(os.tmpdir())
+    .filter((name) => name.startsWith('loupe-upload-') && !name.startsWith('loupe-upload-test-'));
 }
 
 describe('detectImportKind', () => {
@@ -62,15 +73,44 @@ describe('detectImportKind', () => {
 describe('importUpload', () => {
   it('creates a catalogue and imports a CSV into it, and re-importing adds nothing', async () => {
     const f = await makeFixture(tmp.dir, []);
-    const result = await importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [csv([[0, 1], [2, 2], [1, 3]])] });
-    expect(result).toMatchObject({ created: true, kind: 'csv', total: 3, inserted: 3, alreadyPresent: 0, catalogue: { slug: 'shoes', name: 'Shoes' }, files: ['shoes.csv'] });
+    const result = await importUpload(f.db, {
+      actor: f.admin,
+      catalogue: 'shoes',
+      create: NEW,
+      files: [
+        csv([
+          [0, 1],
+          [2, 2],
+          [1, 3],
+        ]),
+      ],
+    });
+    expect(result).toMatchObject({
+      created: true,
+      kind: 'csv',
+      total: 3,
+      inserted: 3,
+      alreadyPresent: 0,
+      catalogue: { slug: 'shoes', name: 'Shoes' },
+      files: ['shoes.csv'],
+    });
     expect(counts(f, 'shoes')).toEqual({ items: 3, imports: 1 });
     const catalogue = f.db.select().from(catalogues).where(eq(catalogues.slug, 'shoes')).get()!;
     expect(catalogue.classNames).toEqual(NEW.classNames);
     expect(f.db.select().from(settings).where(eq(settings.catalogueId, catalogue.id)).get()).toBeDefined();
     expect(f.db.select().from(imports).where(eq(imports.id, result.importId)).get()!.source).toBe('upload: shoes.csv');
 
-    const again = await importUpload(f.db, { actor: f.admin, catalogue: 'shoes', files: [csv([[0, 1], [2, 2], [1, 3]])] });
+    const again = await importUpload(f.db, {
+      actor: f.admin,
+      catalogue: 'shoes',
+      files: [
+        csv([
+          [0, 1],
+          [2, 2],
+          [1, 3],
+        ]),
+      ],
+    });
     expect(again).toMatchObject({ created: false, inserted: 0, alreadyPresent: 3 });
     expect(counts(f, 'shoes')).toEqual({ items: 3, imports: 2 });
     expect(leftoverTempDirs()).toEqual([]);
@@ -79,25 +119,70 @@ describe('importUpload', () => {
   it('imports IDX images with their labels, gzipped or raw', async () => {
     const f = await makeFixture(tmp.dir, []);
     const { images, labels } = idx(4);
-    const result = await importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [images], labels });
+    const result = await importUpload(f.db, {
+      actor: f.admin,
+      catalogue: 'shoes',
+      create: NEW,
+      files: [images],
+      labels,
+    });
     expect(result).toMatchObject({ kind: 'idx', inserted: 4 });
-    expect(f.db.select({ label: items.importLabel }).from(items).where(eq(items.importId, result.importId)).all().map((r) => r.label)).toEqual([0, 1, 2, 0]);
-    expect(f.db.select().from(imports).where(eq(imports.id, result.importId)).get()!.source).toBe('upload: x-idx3-ubyte.gz + y-idx1-ubyte');
+    expect(
+      f.db
+        .select({ label: items.importLabel })
+        .from(items)
+        .where(eq(items.importId, result.importId))
+        .all()
+        .map((r) => r.label),
+    ).toEqual([0, 1, 2, 0]);
+    expect(f.db.select().from(imports).where(eq(imports.id, result.importId)).get()!.source).toBe(
+      'upload: x-idx3-ubyte.gz + y-idx1-ubyte',
+    );
   });
 
   it('imports several images, even two with the same name, with a label for all', async () => {
     const f = await makeFixture(tmp.dir, []);
     const shirt = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#ffffff' } })
-      .composite([{ input: await sharp({ create: { width: 20, height: 30, channels: 3, background: '#000000' } }).png().toBuffer(), top: 5, left: 10 }])
+      .composite([
+        {
+          input: await sharp({ create: { width: 20, height: 30, channels: 3, background: '#000000' } })
+            .png()
+            .toBuffer(),
+          top: 5,
+          left: 10,
+        },
+      ])
       .png()
       .toBuffer();
     const other = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#000000' } })
-      .composite([{ input: await sharp({ create: { width: 30, height: 10, channels: 3, background: '#ffffff' } }).png().toBuffer(), top: 15, left: 5 }])
+      .composite([
+        {
+          input: await sharp({ create: { width: 30, height: 10, channels: 3, background: '#ffffff' } })
+            .png()
+            .toBuffer(),
+          top: 15,
+          left: 5,
+        },
+      ])
       .png()
       .toBuffer();
-    const result = await importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [{ name: 'a.png', bytes: shirt }, { name: 'a.png', bytes: other }], label: 2 });
+    const result = await importUpload(f.db, {
+      actor: f.admin,
+      catalogue: 'demo',
+      files: [
+        { name: 'a.png', bytes: shirt },
+        { name: 'a.png', bytes: other },
+      ],
+      label: 2,
+    });
     expect(result).toMatchObject({ kind: 'images', inserted: 2 });
-    expect(f.db.select({ label: items.importLabel, externalId: items.externalId }).from(items).where(eq(items.importId, result.importId)).all()).toEqual([
+    expect(
+      f.db
+        .select({ label: items.importLabel, externalId: items.externalId })
+        .from(items)
+        .where(eq(items.importId, result.importId))
+        .all(),
+    ).toEqual([
       { label: 2, externalId: 'a' },
       { label: 2, externalId: 'a' },
     ]);
@@ -105,18 +190,38 @@ describe('importUpload', () => {
 
   it('a bad file imports nothing, leaves no new catalogue, and names the file, not a temp path', async () => {
     const f = await makeFixture(tmp.dir, []);
-    const bad = csv([[0, 1], [7, 2]]);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [bad] }), 'bad_input', /^shoes\.csv: .*label 7/);
+    const bad = csv([
+      [0, 1],
+      [7, 2],
+    ]);
+    await expectAppError(
+      () => importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [bad] }),
+      'bad_input',
+      /^shoes\.csv: .*label 7/,
+    );
     expect(counts(f, 'shoes')).toBeNull();
 
     const truncated = idx(3).images;
     truncated.bytes = gzipSync(Buffer.from([0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]));
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [truncated] }), 'bad_input', /^x-idx3-ubyte\.gz: truncated/);
+    await expectAppError(
+      () => importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [truncated] }),
+      'bad_input',
+      /^x-idx3-ubyte\.gz: truncated/,
+    );
     expect(counts(f, 'shoes')).toBeNull();
 
     // An existing catalogue stays, with nothing added to it.
     const before = counts(f, 'demo');
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [{ name: 'photo.png', bytes: Buffer.from('not an image at all') }] }), 'bad_input', /^photo\.png: the file is not an image/);
+    await expectAppError(
+      () =>
+        importUpload(f.db, {
+          actor: f.admin,
+          catalogue: 'demo',
+          files: [{ name: 'photo.png', bytes: Buffer.from('not an image at all') }],
+        }),
+      'bad_input',
+      /^photo\.png: the file is not an image/,
+    );
     expect(counts(f, 'demo')).toEqual(before);
     expect(leftoverTempDirs()).toEqual([]);
   });
@@ -124,7 +229,8 @@ describe('importUpload', () => {
   it('refuses an upload over the size limit with 413 before writing anything', async () => {
     const f = await makeFixture(tmp.dir, []);
     await expectAppError(
-      () => importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [csv([[0, 1]])], maxBytes: 1000 }),
+      () =>
+        importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: NEW, files: [csv([[0, 1]])], maxBytes: 1000 }),
       'too_large',
       /one import may be at most 1 KB in total/,
     );
@@ -134,13 +240,48 @@ describe('importUpload', () => {
   it('refuses files that do not fit the kind, and a new catalogue whose slug is taken', async () => {
     const f = await makeFixture(tmp.dir, []);
     const file = csv([[0, 1]]);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [file, file] }), 'bad_input', /one data file/);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [file], labels: idx(1).labels }), 'bad_input', /labels file goes only with an IDX/);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [file], label: 1 }), 'bad_input', /only to image imports/);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [{ name: 'e.csv', bytes: new Uint8Array() }] }), 'bad_input', /e\.csv: the file is empty/);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'demo', create: NEW, files: [file] }), 'conflict', /already exists/);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'Bad Slug', create: NEW, files: [file] }), 'bad_input', /slug/);
-    await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'shoes', create: { name: 'S', classNames: ['one'] }, files: [file] }), 'bad_input', /at least 2 classes/);
+    await expectAppError(
+      () => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [file, file] }),
+      'bad_input',
+      /one data file/,
+    );
+    await expectAppError(
+      () => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [file], labels: idx(1).labels }),
+      'bad_input',
+      /labels file goes only with an IDX/,
+    );
+    await expectAppError(
+      () => importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [file], label: 1 }),
+      'bad_input',
+      /only to image imports/,
+    );
+    await expectAppError(
+      () =>
+        importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [{ name: 'e.csv', bytes: new Uint8Array() }] }),
+      'bad_input',
+      /e\.csv: the file is empty/,
+    );
+    await expectAppError(
+      () => importUpload(f.db, { actor: f.admin, catalogue: 'demo', create: NEW, files: [file] }),
+      'conflict',
+      /already exists/,
+    );
+    await expectAppError(
+      () => importUpload(f.db, { actor: f.admin, catalogue: 'Bad Slug', create: NEW, files: [file] }),
+      'bad_input',
+      /slug/,
+    );
+    await expectAppError(
+      () =>
+        importUpload(f.db, {
+          actor: f.admin,
+          catalogue: 'shoes',
+          create: { name: 'S', classNames: ['one'] },
+          files: [file],
+        }),
+      'bad_input',
+      /at least 2 classes/,
+    );
     await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'nope', files: [file] }), 'not_found');
     expect(counts(f, 'shoes')).toBeNull();
   });
@@ -148,9 +289,15 @@ describe('importUpload', () => {
   it('refuses every role but admin, and signed-out callers', async () => {
     const f = await makeFixture(tmp.dir, []);
     for (const actor of [f.reviewer, f.ops]) {
-      await expectAppError(() => importUpload(f.db, { actor, catalogue: 'shoes', create: NEW, files: [csv([[0, 1]])] }), 'forbidden');
+      await expectAppError(
+        () => importUpload(f.db, { actor, catalogue: 'shoes', create: NEW, files: [csv([[0, 1]])] }),
+        'forbidden',
+      );
     }
-    await expectAppError(() => importUpload(f.db, { actor: null, catalogue: 'shoes', create: NEW, files: [csv([[0, 1]])] }), 'unauthorized');
+    await expectAppError(
+      () => importUpload(f.db, { actor: null, catalogue: 'shoes', create: NEW, files: [csv([[0, 1]])] }),
+      'unauthorized',
+    );
     expect(counts(f, 'shoes')).toBeNull();
   });
 });
@@ -158,9 +305,26 @@ describe('importUpload', () => {
 describe('import status', () => {
   it('counts the import items by status and the catalogue backlog', async () => {
     const f = await makeFixture(tmp.dir, [{ unscored: true, status: 'unscored' }]);
-    const result = await importUpload(f.db, { actor: f.admin, catalogue: 'demo', files: [csv([[0, 1], [1, 2]])] });
+    const result = await importUpload(f.db, {
+      actor: f.admin,
+      catalogue: 'demo',
+      files: [
+        csv([
+          [0, 1],
+          [1, 2],
+        ]),
+      ],
+    });
     const status = getImportStatus(f.db, result.importId);
-    expect(status).toMatchObject({ importId: result.importId, catalogue: { slug: 'demo' }, kind: 'csv', total: 2, inserted: 2, catalogueUnscored: 3, activeModel: 'm1' });
+    expect(status).toMatchObject({
+      importId: result.importId,
+      catalogue: { slug: 'demo' },
+      kind: 'csv',
+      total: 2,
+      inserted: 2,
+      catalogueUnscored: 3,
+      activeModel: 'm1',
+    });
     expect(status.items).toEqual({ unscored: 2, auto_accepted: 0, needs_review: 0, reviewed: 0 });
     expect(listRecentImports(f.db).map((r) => r.id)[0]).toBe(result.importId);
     await expectAppError(() => getImportStatus(f.db, 999), 'not_found');
@@ -196,9 +360,16 @@ describe('parseUploadForm and readFormWithLimit', () => {
     form.append('file', new File([new Uint8Array(5000)], 'big.csv'));
     const encoded = new Response(form);
     const bytes = new Uint8Array(await encoded.arrayBuffer());
-    const headers = { 'content-type': encoded.headers.get('content-type')!, 'content-length': String(bytes.byteLength) };
+    const headers = {
+      'content-type': encoded.headers.get('content-type')!,
+      'content-length': String(bytes.byteLength),
+    };
     const declared = new Request('http://x/', { method: 'POST', body: bytes, headers });
-    await expectAppError(() => readFormWithLimit(declared, { maxBytes: 1000, describe: (n) => tooLargeMessage(n, 1000) }), 'too_large', /The upload is 5 KB; one import may be at most 1 KB/);
+    await expectAppError(
+      () => readFormWithLimit(declared, { maxBytes: 1000, describe: (n) => tooLargeMessage(n, 1000) }),
+      'too_large',
+      /The upload is 5 KB; one import may be at most 1 KB/,
+    );
 
     const stream = new ReadableStream({
       start(controller) {
@@ -206,8 +377,17 @@ describe('parseUploadForm and readFormWithLimit', () => {
         controller.close();
       },
     });
-    const streamed = new Request('http://x/', { method: 'POST', body: stream, headers: { 'content-type': 'multipart/form-data; boundary=x' }, duplex: 'half' } as RequestInit);
-    await expectAppError(() => readFormWithLimit(streamed, { maxBytes: 1000, describe: (n) => tooLargeMessage(n, 1000) }), 'too_large', /larger than 1 KB/);
+    const streamed = new Request('http://x/', {
+      method: 'POST',
+      body: stream,
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      duplex: 'half',
+    } as RequestInit);
+    await expectAppError(
+      () => readFormWithLimit(streamed, { maxBytes: 1000, describe: (n) => tooLargeMessage(n, 1000) }),
+      'too_large',
+      /larger than 1 KB/,
+    );
 
     const small = new Request('http://x/', { method: 'POST', body: form });
     expect((await readFormWithLimit(small, { maxBytes: 10_000, describe: String })).get('file')).toBeInstanceOf(File);

@@ -41,15 +41,26 @@ describe('job queue', () => {
   it('keeps one exclusive job per catalogue and kind at a time', () => {
     const { db } = freshDb();
     const a = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 });
-    const b = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'again' }, exclusivePerCatalogue: true, now: T0 + 1 });
+    const b = enqueueJob(db, {
+      kind: 'train',
+      payload: { catalogueId: 1, reason: 'again' },
+      exclusivePerCatalogue: true,
+      now: T0 + 1,
+    });
     expect(a.created).toBe(true);
     expect(b).toMatchObject({ created: false, job: { id: a.job.id } });
-    expect(enqueueJob(db, { kind: 'train', payload: { catalogueId: 2 }, exclusivePerCatalogue: true, now: T0 + 2 }).created).toBe(true);
+    expect(
+      enqueueJob(db, { kind: 'train', payload: { catalogueId: 2 }, exclusivePerCatalogue: true, now: T0 + 2 }).created,
+    ).toBe(true);
     // Still exclusive while running; a new one may be queued once the first has finished.
     claimJob(db, { owner: 'w', kinds: ['train'], now: T0 + 3 });
-    expect(enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 + 4 }).created).toBe(false);
+    expect(
+      enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 + 4 }).created,
+    ).toBe(false);
     completeJob(db, { jobId: a.job.id, owner: 'w', now: T0 + 5 });
-    expect(enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 + 6 }).created).toBe(true);
+    expect(
+      enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, exclusivePerCatalogue: true, now: T0 + 6 }).created,
+    ).toBe(true);
     expect(() => enqueueJob(db, { kind: 'train', payload: {}, exclusivePerCatalogue: true })).toThrow(/catalogueId/);
   });
 
@@ -73,8 +84,12 @@ describe('job queue', () => {
     expect(claimJob(db, { owner: 'alive', now: T0 + 999 })).toBeNull();
     const retaken = claimJob(db, { owner: 'alive', now: T0 + 1001 });
     expect(retaken).toMatchObject({ id: job.id, leaseOwner: 'alive', attempts: 2 });
-    expect(() => reportJobProgress(db, { jobId: job.id, owner: 'dead', progress: { epoch: 1 } })).toThrow(expect.objectContaining({ code: 'conflict' }));
-    expect(() => completeJob(db, { jobId: job.id, owner: 'dead' })).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => reportJobProgress(db, { jobId: job.id, owner: 'dead', progress: { epoch: 1 } })).toThrow(
+      expect.objectContaining({ code: 'conflict' }),
+    );
+    expect(() => completeJob(db, { jobId: job.id, owner: 'dead' })).toThrow(
+      expect.objectContaining({ code: 'conflict' }),
+    );
     reportJobProgress(db, { jobId: job.id, owner: 'alive', progress: { epoch: 2 }, now: T0 + 1100 });
     expect(findJob(db, job.id)?.progress).toEqual({ epoch: 2 });
   });
@@ -92,7 +107,10 @@ describe('job queue', () => {
     const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, maxAttempts: 1, now: T0 });
     claimJob(db, { owner: 'dead', leaseMs: 1000, now: T0 });
     expect(claimJob(db, { owner: 'alive', now: T0 + 2000 })).toBeNull();
-    expect(findJob(db, job.id)).toMatchObject({ status: 'failed', error: 'The worker stopped during the last allowed attempt.' });
+    expect(findJob(db, job.id)).toMatchObject({
+      status: 'failed',
+      error: 'The worker stopped during the last allowed attempt.',
+    });
   });
 
   it('two worker processes claiming at once never take the same job, and take them all', async () => {
@@ -105,10 +123,14 @@ describe('job queue', () => {
     const startAt = String(Date.now() + 6000);
     const run = (owner: string) =>
       new Promise<number[]>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', child, file, owner, startAt], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const proc = spawn(process.execPath, ['--import', 'tsx', child, file, owner, startAt], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let out = '';
         proc.stdout.on('data', (chunk) => (out += chunk));
-        proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child ${owner} exited ${code}`))));
+        proc.on('exit', (code) =>
+          code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child ${owner} exited ${code}`)),
+        );
       });
     const [a, b] = await Promise.all([run('worker-a'), run('worker-b')]);
     const all = [...a, ...b];
@@ -116,6 +138,12 @@ describe('job queue', () => {
     expect(all.length).toBe(count);
     // Both really worked the queue at the same time (else the test would prove nothing).
     expect(Math.min(a.length, b.length)).toBeGreaterThan(count / 10);
-    expect(db.select().from(jobs).all().every((j) => j.status === 'succeeded' && j.attempts === 1)).toBe(true);
+    expect(
+      db
+        .select()
+        .from(jobs)
+        .all()
+        .every((j) => j.status === 'succeeded' && j.attempts === 1),
+    ).toBe(true);
   });
 });

@@ -25,8 +25,13 @@ afterAll(cleanup);
 
 // Where replay reads the full training set from (the Debian package, unless overridden).
 const DEBIAN = getEnv().LOUPE_DATASET_DIR;
-const hasDebian = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'].some((name) => fs.existsSync(path.join(DEBIAN, name)));
-const hashOf = (pixels: Uint8Array, i: number) => createHash('sha1').update(pixels.subarray(i * 784, (i + 1) * 784)).digest('hex');
+const hasDebian = ['train-images-idx3-ubyte', 'train-images-idx3-ubyte.gz'].some((name) =>
+  fs.existsSync(path.join(DEBIAN, name)),
+);
+const hashOf = (pixels: Uint8Array, i: number) =>
+  createHash('sha1')
+    .update(pixels.subarray(i * 784, (i + 1) * 784))
+    .digest('hex');
 
 function readBundled(files: { images: string; labels: string }) {
   const images = parseIdxImages(fs.readFileSync(path.join(bundledDatasetDir(), files.images)), files.images);
@@ -46,14 +51,30 @@ describe('held-out human labels', () => {
   });
 
   it('split the human labels into disjoint train and held-out sets; undone decisions and evaluation items are not human labels', async () => {
-    const f = await makeFixture(dir, Array.from({ length: 80 }, () => ({})));
+    const f = await makeFixture(
+      dir,
+      Array.from({ length: 80 }, () => ({})),
+    );
     for (let i = 0; i < 40; i++) {
       const item = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId })!;
-      submitReview(f.db, { actor: f.reviewer, itemId: item.itemId, action: 'correct', label: ((item.predictedClass ?? 0) + 1) % 5, clientId: `decide-${i}-xxxx`, durationMs: 1000 });
+      submitReview(f.db, {
+        actor: f.reviewer,
+        itemId: item.itemId,
+        action: 'correct',
+        label: ((item.predictedClass ?? 0) + 1) % 5,
+        clientId: `decide-${i}-xxxx`,
+        durationMs: 1000,
+      });
     }
     const undone = undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-1-xxxxx' });
     // A gold item a reviewer labelled is evaluation data, not training data.
-    const [goldId] = f.db.select({ id: items.id }).from(items).where(eq(items.labelSource, 'human')).limit(1).all().map((r) => r.id);
+    const [goldId] = f.db
+      .select({ id: items.id })
+      .from(items)
+      .where(eq(items.labelSource, 'human'))
+      .limit(1)
+      .all()
+      .map((r) => r.id);
     f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, goldId!)).run();
 
     const labels = readHumanLabels(f.db, f.catalogueId);
@@ -66,12 +87,23 @@ describe('held-out human labels', () => {
     expect([...trainIds, ...heldIds]).not.toContain(undone.itemId);
     expect([...trainIds, ...heldIds]).not.toContain(goldId);
     // Pixels and labels are the items' own, row by row.
-    const rows = new Map(f.db.select().from(items).where(inArray(items.id, trainIds)).all().map((r) => [r.id, r]));
+    const rows = new Map(
+      f.db
+        .select()
+        .from(items)
+        .where(inArray(items.id, trainIds))
+        .all()
+        .map((r) => [r.id, r]),
+    );
     trainIds.forEach((id, i) => {
       expect(labels.train.labels[i]).toBe(rows.get(id)!.currentLabel);
       expect(Buffer.from(labels.train.pixels.subarray(i * 784, (i + 1) * 784)).equals(rows.get(id)!.pixels)).toBe(true);
     });
-    const newest = f.db.select({ id: reviews.id }).from(reviews).all().reduce((m, r) => Math.max(m, r.id), 0);
+    const newest = f.db
+      .select({ id: reviews.id })
+      .from(reviews)
+      .all()
+      .reduce((m, r) => Math.max(m, r.id), 0);
     expect(labels.throughReviewId).toBe(newest);
     // The same database read again gives the same split.
     expect(readHumanLabels(f.db, f.catalogueId).heldOut.itemIds).toEqual(heldIds);
@@ -107,20 +139,32 @@ describe('demo holdout and replay files', () => {
     const holdout = readBundled(HOLDOUT_FILES);
     const replay = readBundled(REPLAY_FILES);
     expect(holdout.images.count).toBe(5000);
-    expect(classCounts(replay.labels, Uint32Array.from({ length: replay.images.count }, (_, i) => i), 10)).toEqual(new Array(10).fill(600));
-    const holdoutHashes = new Set(Array.from({ length: holdout.images.count }, (_, i) => hashOf(holdout.images.pixels, i)));
-    for (let i = 0; i < replay.images.count; i++) expect(holdoutHashes.has(hashOf(replay.images.pixels, i))).toBe(false);
+    expect(
+      classCounts(
+        replay.labels,
+        Uint32Array.from({ length: replay.images.count }, (_, i) => i),
+        10,
+      ),
+    ).toEqual(new Array(10).fill(600));
+    const holdoutHashes = new Set(
+      Array.from({ length: holdout.images.count }, (_, i) => hashOf(holdout.images.pixels, i)),
+    );
+    for (let i = 0; i < replay.images.count; i++)
+      expect(holdoutHashes.has(hashOf(replay.images.pixels, i))).toBe(false);
   });
 
-  it.runIf(hasDebian)('are exactly the validation split and a sample of the training part of the Debian training set', () => {
-    const sets = buildDemoEvalSets(readIdxSplit(DEBIAN, 'train'));
-    const holdout = readBundled(HOLDOUT_FILES);
-    const replay = readBundled(REPLAY_FILES);
-    expect(Buffer.from(holdout.images.pixels).equals(Buffer.from(sets.holdout.pixels))).toBe(true);
-    expect(Buffer.from(holdout.labels).equals(Buffer.from(sets.holdout.labels))).toBe(true);
-    expect(Buffer.from(replay.images.pixels).equals(Buffer.from(sets.replay.pixels))).toBe(true);
-    expect(Buffer.from(replay.labels).equals(Buffer.from(sets.replay.labels))).toBe(true);
-  });
+  it.runIf(hasDebian)(
+    'are exactly the validation split and a sample of the training part of the Debian training set',
+    () => {
+      const sets = buildDemoEvalSets(readIdxSplit(DEBIAN, 'train'));
+      const holdout = readBundled(HOLDOUT_FILES);
+      const replay = readBundled(REPLAY_FILES);
+      expect(Buffer.from(holdout.images.pixels).equals(Buffer.from(sets.holdout.pixels))).toBe(true);
+      expect(Buffer.from(holdout.labels).equals(Buffer.from(sets.holdout.labels))).toBe(true);
+      expect(Buffer.from(replay.images.pixels).equals(Buffer.from(sets.replay.pixels))).toBe(true);
+      expect(Buffer.from(replay.labels).equals(Buffer.from(sets.replay.labels))).toBe(true);
+    },
+  );
 });
 
 describe('replay samples', () => {
@@ -131,11 +175,21 @@ describe('replay samples', () => {
     const sample = sampleReplay(db, { catalogue, size: 1000, seed: 5 });
     expect(sample.source).toBe(hasDebian ? 'fashion-mnist-train' : 'bundled-replay');
     expect(sample.count).toBe(1000);
-    expect(classCounts(sample.labels, Uint32Array.from({ length: sample.count }, (_, i) => i), 10)).toEqual(new Array(10).fill(100));
+    expect(
+      classCounts(
+        sample.labels,
+        Uint32Array.from({ length: sample.count }, (_, i) => i),
+        10,
+      ),
+    ).toEqual(new Array(10).fill(100));
     const holdout = readBundled(HOLDOUT_FILES);
-    const holdoutHashes = new Set(Array.from({ length: holdout.images.count }, (_, i) => hashOf(holdout.images.pixels, i)));
+    const holdoutHashes = new Set(
+      Array.from({ length: holdout.images.count }, (_, i) => hashOf(holdout.images.pixels, i)),
+    );
     for (let i = 0; i < sample.count; i++) expect(holdoutHashes.has(hashOf(sample.pixels, i))).toBe(false);
-    expect(Buffer.from(sampleReplay(db, { catalogue, size: 1000, seed: 5 }).pixels).equals(Buffer.from(sample.pixels))).toBe(true);
+    expect(
+      Buffer.from(sampleReplay(db, { catalogue, size: 1000, seed: 5 }).pixels).equals(Buffer.from(sample.pixels)),
+    ).toBe(true);
   });
 
   it("for other catalogues: the catalogue's own import-labelled items, never evaluation items or human labels; none when there are none", () => {
@@ -145,17 +199,45 @@ describe('replay samples', () => {
     expect(sampleReplay(db, { catalogue, size: 100, seed: 1 }).source).toBe('none');
     const image = (v: number) => new Uint8Array(784).fill(v);
     // Labelled imports: 40 of class 0, 10 of class 1, 30 of class 2 (pixel value = 10 * class + 1).
-    const labelled = [...new Array(40).fill(0), ...new Array(10).fill(1), ...new Array(30).fill(2)].map((label, row) => ({ pixels: image(10 * label + 1), label, sourceRow: row }));
+    const labelled = [...new Array(40).fill(0), ...new Array(10).fill(1), ...new Array(30).fill(2)].map(
+      (label, row) => ({ pixels: image(10 * label + 1), label, sourceRow: row }),
+    );
     importItems(db, { catalogueSlug: 'shoes', kind: 'idx', source: 'labelled', items: labelled });
-    importItems(db, { catalogueSlug: 'shoes', kind: 'idx', source: 'holdout', evalRole: 'holdout', items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(200), label: row % 3, sourceRow: row })) });
-    importItems(db, { catalogueSlug: 'shoes', kind: 'idx', source: 'unlabelled', items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(100), label: null, sourceRow: row })) });
+    importItems(db, {
+      catalogueSlug: 'shoes',
+      kind: 'idx',
+      source: 'holdout',
+      evalRole: 'holdout',
+      items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(200), label: row % 3, sourceRow: row })),
+    });
+    importItems(db, {
+      catalogueSlug: 'shoes',
+      kind: 'idx',
+      source: 'unlabelled',
+      items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(100), label: null, sourceRow: row })),
+    });
     // A human label on an imported item makes it a human label, not replay.
-    const relabelled = db.select({ id: items.id }).from(items).where(eq(items.source, 'labelled')).limit(5).all().map((r) => r.id);
-    db.update(items).set({ labelSource: 'human', currentLabel: 1, status: 'reviewed' }).where(inArray(items.id, relabelled)).run();
+    const relabelled = db
+      .select({ id: items.id })
+      .from(items)
+      .where(eq(items.source, 'labelled'))
+      .limit(5)
+      .all()
+      .map((r) => r.id);
+    db.update(items)
+      .set({ labelSource: 'human', currentLabel: 1, status: 'reviewed' })
+      .where(inArray(items.id, relabelled))
+      .run();
 
     const sample = sampleReplay(db, { catalogue, size: 30, seed: 2 });
     expect(sample.source).toBe('catalogue-imports');
-    expect(classCounts(sample.labels, Uint32Array.from({ length: sample.count }, (_, i) => i), 3)).toEqual([10, 10, 10]);
+    expect(
+      classCounts(
+        sample.labels,
+        Uint32Array.from({ length: sample.count }, (_, i) => i),
+        3,
+      ),
+    ).toEqual([10, 10, 10]);
     for (let i = 0; i < sample.count; i++) expect(sample.pixels[i * 784]).toBe(10 * sample.labels[i]! + 1);
     expect(readHoldout(db, catalogue.id).count).toBe(20);
   });
@@ -169,16 +251,44 @@ describe('holdout imports', () => {
     const imagesPath = path.join(bundledDatasetDir(), HOLDOUT_FILES.images);
     const labelsPath = path.join(bundledDatasetDir(), HOLDOUT_FILES.labels);
     // A holdout needs its labels: refused before anything is written.
-    await expectAppError(() => importIdx(db, { catalogueSlug: 'fm', imagesPath, evalRole: 'holdout' }), 'bad_input', /needs its labels/);
-    expect(() => importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 'x', evalRole: 'holdout', items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }] })).toThrow(/needs its trusted label/);
+    await expectAppError(
+      () => importIdx(db, { catalogueSlug: 'fm', imagesPath, evalRole: 'holdout' }),
+      'bad_input',
+      /needs its labels/,
+    );
+    expect(() =>
+      importItems(db, {
+        catalogueSlug: 'fm',
+        kind: 'idx',
+        source: 'x',
+        evalRole: 'holdout',
+        items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
+      }),
+    ).toThrow(/needs its trusted label/);
     expect(db.select().from(items).all()).toHaveLength(0);
 
     const result = await importIdx(db, { catalogueSlug: 'fm', imagesPath, labelsPath, evalRole: 'holdout' });
     expect(result.inserted).toBe(5000);
-    importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 'catalogue', items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }] });
-    const rows = db.select({ status: items.status, evalRole: items.evalRole, labelSource: items.labelSource, importLabel: items.importLabel, currentLabel: items.currentLabel }).from(items).where(eq(items.evalRole, 'holdout')).all();
+    importItems(db, {
+      catalogueSlug: 'fm',
+      kind: 'idx',
+      source: 'catalogue',
+      items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
+    });
+    const rows = db
+      .select({
+        status: items.status,
+        evalRole: items.evalRole,
+        labelSource: items.labelSource,
+        importLabel: items.importLabel,
+        currentLabel: items.currentLabel,
+      })
+      .from(items)
+      .where(eq(items.evalRole, 'holdout'))
+      .all();
     expect(rows).toHaveLength(5000);
-    for (const row of rows) expect(row).toMatchObject({ status: 'reviewed', labelSource: 'import', currentLabel: row.importLabel });
+    for (const row of rows)
+      expect(row).toMatchObject({ status: 'reviewed', labelSource: 'import', currentLabel: row.importLabel });
     expect(countItemsByStatus(db, catalogue.id)).toEqual({ unscored: 1 });
     expect(countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 5000 });
     expect(parseImportArgs(['--catalogue', 'fm', '--idx', 'd', '--holdout']).holdout).toBe(true);

@@ -54,7 +54,16 @@ beforeAll(async () => {
   const labels = parseIdxLabels(fs.readFileSync(path.join(bundledDatasetDir(), REPLAY_FILES.labels)), 'replay');
   const { model } = await loadModel(untrainedDir);
   const train = { pixels: images.pixels, labels, count: images.count };
-  await trainModel({ model, train, validation: { pixels: t10k.images.pixels.subarray(0, 784 * 200), labels: t10k.labels.subarray(0, 200), count: 200 }, numClasses: 10, epochs: 1, learningRate: 2e-3, augment: null, seed: 3 });
+  await trainModel({
+    model,
+    train,
+    validation: { pixels: t10k.images.pixels.subarray(0, 784 * 200), labels: t10k.labels.subarray(0, 200), count: 200 },
+    numClasses: 10,
+    epochs: 1,
+    learningRate: 2e-3,
+    augment: null,
+    seed: 3,
+  });
   await saveModel(trainedDir, model, { ...readModelMeta(untrainedDir), dataset: 'bundled replay, 1 epoch' });
   model.dispose();
 });
@@ -70,52 +79,117 @@ interface Loop {
 
 let counter = 0;
 
-async function makeLoop(options: { active: 'untrained' | 'trained'; holdout?: boolean; decisions?: number }): Promise<Loop> {
+async function makeLoop(options: {
+  active: 'untrained' | 'trained';
+  holdout?: boolean;
+  decisions?: number;
+}): Promise<Loop> {
   const name = `loop-${++counter}`;
   const db = openDb(path.join(dir, `${name}.db`));
   migrateDb(db);
   const catalogue = ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: [...FASHION_MNIST_CLASSES] });
   const image = (row: number) => t10k.images.pixels.subarray(row * 784, (row + 1) * 784);
-  importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 't10k', items: Array.from({ length: CATALOGUE_ITEMS }, (_, row) => ({ pixels: image(row), label: null, sourceRow: row })) });
+  importItems(db, {
+    catalogueSlug: 'fm',
+    kind: 'idx',
+    source: 't10k',
+    items: Array.from({ length: CATALOGUE_ITEMS }, (_, row) => ({ pixels: image(row), label: null, sourceRow: row })),
+  });
   if (options.holdout !== false) {
     importItems(db, {
       catalogueSlug: 'fm',
       kind: 'idx',
       source: 't10k-holdout',
       evalRole: 'holdout',
-      items: Array.from({ length: HOLDOUT_ITEMS }, (_, i) => ({ pixels: image(CATALOGUE_ITEMS + i), label: t10k.labels[CATALOGUE_ITEMS + i]!, sourceRow: CATALOGUE_ITEMS + i })),
+      items: Array.from({ length: HOLDOUT_ITEMS }, (_, i) => ({
+        pixels: image(CATALOGUE_ITEMS + i),
+        label: t10k.labels[CATALOGUE_ITEMS + i]!,
+        sourceRow: CATALOGUE_ITEMS + i,
+      })),
     });
   }
   const modelDir = options.active === 'trained' ? trainedDir : untrainedDir;
-  const base = registerInitialModel(db, { catalogueId: catalogue.id, name: `base-${options.active}`, dir: modelDir, meta: readModelMeta(modelDir) });
+  const base = registerInitialModel(db, {
+    catalogueId: catalogue.id,
+    name: `base-${options.active}`,
+    dir: modelDir,
+    meta: readModelMeta(modelDir),
+  });
   db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
   await scoreUnscoredItems(db, { catalogueId: catalogue.id });
-  const user = await createUserAsSystem(db, { email: `${name}-reviewer@example.test`, name: 'R', password: 'correct horse battery', role: 'reviewer', passwordCost: 4 });
-  const adminUser = await createUserAsSystem(db, { email: `${name}-admin@example.test`, name: 'A', password: 'correct horse battery', role: 'admin', passwordCost: 4 });
+  const user = await createUserAsSystem(db, {
+    email: `${name}-reviewer@example.test`,
+    name: 'R',
+    password: 'correct horse battery',
+    role: 'reviewer',
+    passwordCost: 4,
+  });
+  const adminUser = await createUserAsSystem(db, {
+    email: `${name}-admin@example.test`,
+    name: 'A',
+    password: 'correct horse battery',
+    role: 'admin',
+    passwordCost: 4,
+  });
   const reviewer: Actor = { userId: user.id, role: user.role, email: user.email };
   // Items of this catalogue are t10k rows 0..499, in id order.
-  const rowOf = new Map(db.select({ id: items.id, row: items.sourceRow }).from(items).all().map((r) => [r.id, r.row]));
+  const rowOf = new Map(
+    db
+      .select({ id: items.id, row: items.sourceRow })
+      .from(items)
+      .all()
+      .map((r) => [r.id, r.row]),
+  );
   // The untrained model sends every item to the queue; the trained one only some.
   db.update(settings).set({ threshold: 0.999 }).where(eq(settings.catalogueId, catalogue.id)).run();
-  simulateReviews(db, { actor: reviewer, catalogueId: catalogue.id, count: options.decisions ?? DECISIONS, trueLabel: (id) => t10k.labels[rowOf.get(id)!]! });
+  simulateReviews(db, {
+    actor: reviewer,
+    catalogueId: catalogue.id,
+    count: options.decisions ?? DECISIONS,
+    trueLabel: (id) => t10k.labels[rowOf.get(id)!]!,
+  });
   db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
-  return { db, catalogueId: catalogue.id, base, reviewer, admin: { userId: adminUser.id, role: adminUser.role, email: adminUser.email }, modelsDir: path.join(dir, `${name}-models`) };
+  return {
+    db,
+    catalogueId: catalogue.id,
+    base,
+    reviewer,
+    admin: { userId: adminUser.id, role: adminUser.role, email: adminUser.email },
+    modelsDir: path.join(dir, `${name}-models`),
+  };
 }
 
 /** Every catalogue item's label, source and status, by id. */
 function snapshot(db: Db) {
-  return new Map(db.select({ id: items.id, status: items.status, currentLabel: items.currentLabel, labelSource: items.labelSource }).from(items).where(isNull(items.evalRole)).all().map((r) => [r.id, r]));
+  return new Map(
+    db
+      .select({ id: items.id, status: items.status, currentLabel: items.currentLabel, labelSource: items.labelSource })
+      .from(items)
+      .where(isNull(items.evalRole))
+      .all()
+      .map((r) => [r.id, r]),
+  );
 }
 
 function predictionsOf(db: Db, modelVersionId: number) {
-  return new Map(db.select().from(predictions).where(eq(predictions.modelVersionId, modelVersionId)).all().map((p) => [p.itemId, p]));
+  return new Map(
+    db
+      .select()
+      .from(predictions)
+      .where(eq(predictions.modelVersionId, modelVersionId))
+      .all()
+      .map((p) => [p.itemId, p]),
+  );
 }
 
 describe('a candidate trained on shuffled labels', () => {
   it('is rejected for losing holdout accuracy, with the reason stored, and changes nothing else', async () => {
     const loop = await makeLoop({ active: 'trained' });
     const before = snapshot(loop.db);
-    const result = await runRetrain(loop.db, { catalogueId: loop.catalogueId, options: { modelsDir: loop.modelsDir, layers: 'all', learningRate: 3e-3, epochs: 1, shuffleTrainingLabels: true } });
+    const result = await runRetrain(loop.db, {
+      catalogueId: loop.catalogueId,
+      options: { modelsDir: loop.modelsDir, layers: 'all', learningRate: 3e-3, epochs: 1, shuffleTrainingLabels: true },
+    });
     const metrics = result.candidate.metrics as RetrainMetrics;
 
     expect(result.promoted).toBe(false);
@@ -136,9 +210,28 @@ describe('a candidate trained on shuffled labels', () => {
 describe('recalibration', () => {
   it("carries the active model's temperature over, scaled by how fine-tuning changed the fit on the validation slice", async () => {
     const { model } = await loadModel(trainedDir);
-    const slice = (start: number, count: number) => ({ pixels: t10k.images.pixels.slice(start * 784, (start + count) * 784), labels: t10k.labels.slice(start, start + count), count });
-    const settings = { epochs: 1, learningRate: 1e-6, batchSize: 64, seed: 1, layers: 'head' as const, inferenceModeLayers: true };
-    const tuned = await fineTune({ model, fit: slice(0, 256), validation: slice(256, 300), numClasses: 10, testTimeAugmentation: 'none', parentTemperature: 1.3, settings });
+    const slice = (start: number, count: number) => ({
+      pixels: t10k.images.pixels.slice(start * 784, (start + count) * 784),
+      labels: t10k.labels.slice(start, start + count),
+      count,
+    });
+    const settings = {
+      epochs: 1,
+      learningRate: 1e-6,
+      batchSize: 64,
+      seed: 1,
+      layers: 'head' as const,
+      inferenceModeLayers: true,
+    };
+    const tuned = await fineTune({
+      model,
+      fit: slice(0, 256),
+      validation: slice(256, 300),
+      numClasses: 10,
+      testTimeAugmentation: 'none',
+      parentTemperature: 1.3,
+      settings,
+    });
     model.dispose();
     // A nudge: the fits barely move, and the temperature stays the active model's.
     expect(tuned.fittedAfter / tuned.fittedBefore).toBeGreaterThan(0.9);
@@ -165,13 +258,19 @@ describe('a better candidate', () => {
 
   it('is promoted, with its metrics and the active model measured beside it', async () => {
     const phases: RetrainProgress['phase'][] = [];
-    const result = await runRetrain(loop.db, { catalogueId: loop.catalogueId, options: { modelsDir: loop.modelsDir, layers: 'all', learningRate: 1e-3, epochs: 2 }, onProgress: (p) => phases.push(p.phase) });
+    const result = await runRetrain(loop.db, {
+      catalogueId: loop.catalogueId,
+      options: { modelsDir: loop.modelsDir, layers: 'all', learningRate: 1e-3, epochs: 2 },
+      onProgress: (p) => phases.push(p.phase),
+    });
     candidate = result.candidate;
     const metrics = candidate.metrics as RetrainMetrics;
     expect(result.decision.reason).toMatch(/^Promoted: /);
     expect(result.promoted).toBe(true);
     expect(candidate).toMatchObject({ status: 'active', parentId: loop.base.id });
-    expect(loop.db.select().from(modelVersions).where(eq(modelVersions.id, loop.base.id)).get()?.status).toBe('retired');
+    expect(loop.db.select().from(modelVersions).where(eq(modelVersions.id, loop.base.id)).get()?.status).toBe(
+      'retired',
+    );
     expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(candidate.id);
     expect(fs.existsSync(path.join(candidate.weightsPath, 'weights.bin'))).toBe(true);
     expect(candidate.weightsPath.startsWith(path.join(loop.modelsDir, 'fm'))).toBe(true);
@@ -194,7 +293,9 @@ describe('a better candidate', () => {
     expect(metrics.epochs.length).toBeGreaterThanOrEqual(1);
     expect(metrics.throughReviewId).toBeGreaterThan(0);
     expect(result.timings).toHaveProperty('rescore');
-    expect(phases).toEqual(expect.arrayContaining(['preparing', 'training', 'evaluating', 'deciding', 'rescoring', 'done']));
+    expect(phases).toEqual(
+      expect.arrayContaining(['preparing', 'training', 'evaluating', 'deciding', 'rescoring', 'done']),
+    );
     expect(phases.at(-1)).toBe('done');
   });
 
@@ -211,14 +312,21 @@ describe('a better candidate', () => {
       const p = fresh.get(id)!;
       expect(now.currentLabel).toBe(p.predictedClass);
       expect(now.labelSource).toBe('model');
-      expect(now.status).toBe(routeItem({ itemId: id, predictedClass: p.predictedClass, confidence: p.confidence }, getRoutingRules(loop.db, loop.catalogueId)).status);
+      expect(now.status).toBe(
+        routeItem(
+          { itemId: id, predictedClass: p.predictedClass, confidence: p.confidence },
+          getRoutingRules(loop.db, loop.catalogueId),
+        ).status,
+      );
       if (was.status === 'needs_review' && now.status === 'auto_accepted') left++;
     }
     // The untrained model queued everything; the fine-tuned one is sure of many.
     expect(left).toBeGreaterThan(50);
     // The held item keeps its place but has the new prediction for when it is decided.
     expect(fresh.has(heldItemId)).toBe(true);
-    expect(loop.db.select().from(leases).where(eq(leases.itemId, heldItemId)).get()?.reviewerId).toBe(loop.reviewer.userId);
+    expect(loop.db.select().from(leases).where(eq(leases.itemId, heldItemId)).get()?.reviewerId).toBe(
+      loop.reviewer.userId,
+    );
     // Human labels got no routing prediction: only the held-out ones were measured on.
     const humanPredicted = [...before.values()].filter((r) => r.labelSource === 'human' && fresh.has(r.id));
     expect(humanPredicted.every((r) => isHeldOutHumanLabel(r.id))).toBe(true);
@@ -233,16 +341,27 @@ describe('a better candidate', () => {
     expect(snapshot(loop.db)).toEqual(before);
     const restored = predictionsOf(loop.db, loop.base.id);
     for (const [id, p] of basePredictions) expect(restored.get(id)).toEqual(p);
-    expect(loop.db.select().from(modelVersions).where(eq(modelVersions.id, candidate.id)).get()?.status).toBe('retired');
+    expect(loop.db.select().from(modelVersions).where(eq(modelVersions.id, candidate.id)).get()?.status).toBe(
+      'retired',
+    );
   });
 });
 
 describe('runRetrain refuses or fails cleanly', () => {
   it('refuses a catalogue without holdout items, or without human labels to hold out', async () => {
     const noHoldout = await makeLoop({ active: 'untrained', holdout: false, decisions: 30 });
-    await expectAppError(() => runRetrain(noHoldout.db, { catalogueId: noHoldout.catalogueId, options: { modelsDir: noHoldout.modelsDir } }), 'bad_input', /no holdout items/);
+    await expectAppError(
+      () =>
+        runRetrain(noHoldout.db, { catalogueId: noHoldout.catalogueId, options: { modelsDir: noHoldout.modelsDir } }),
+      'bad_input',
+      /no holdout items/,
+    );
     const noLabels = await makeLoop({ active: 'untrained', decisions: 0 });
-    await expectAppError(() => runRetrain(noLabels.db, { catalogueId: noLabels.catalogueId, options: { modelsDir: noLabels.modelsDir } }), 'bad_input', /Not enough human labels/);
+    await expectAppError(
+      () => runRetrain(noLabels.db, { catalogueId: noLabels.catalogueId, options: { modelsDir: noLabels.modelsDir } }),
+      'bad_input',
+      /Not enough human labels/,
+    );
     expect(noLabels.db.select().from(modelVersions).all()).toHaveLength(1);
   });
 
@@ -251,11 +370,23 @@ describe('runRetrain refuses or fails cleanly', () => {
     const failAt = (p: RetrainProgress) => {
       if (p.phase === 'evaluating') throw new Error('the job lease was lost');
     };
-    await expect(runRetrain(loop.db, { catalogueId: loop.catalogueId, options: { modelsDir: loop.modelsDir, layers: 'all', epochs: 1 }, onProgress: failAt })).rejects.toThrow('the job lease was lost');
+    await expect(
+      runRetrain(loop.db, {
+        catalogueId: loop.catalogueId,
+        options: { modelsDir: loop.modelsDir, layers: 'all', epochs: 1 },
+        onProgress: failAt,
+      }),
+    ).rejects.toThrow('the job lease was lost');
     expect(loop.db.select().from(modelVersions).where(ne(modelVersions.id, loop.base.id)).all()).toEqual([]);
     const catalogueDir = path.join(loop.modelsDir, 'fm');
     expect(fs.existsSync(catalogueDir) ? fs.readdirSync(catalogueDir) : []).toEqual([]);
     expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(loop.base.id);
-    expect(loop.db.select().from(items).where(and(eq(items.labelSource, 'human'))).all()).toHaveLength(100);
+    expect(
+      loop.db
+        .select()
+        .from(items)
+        .where(and(eq(items.labelSource, 'human')))
+        .all(),
+    ).toHaveLength(100);
   });
 });

@@ -20,26 +20,52 @@ afterAll(tmp.cleanup);
 
 const T0 = 1_800_000_000_000;
 const MINUTE = 60_000;
-const DEFAULTS: RetrainPolicyInput = { enabled: true, minNewLabels: 200, intervalMinutes: null, maxHoldoutDropPoints: 0.2 };
+const DEFAULTS: RetrainPolicyInput = {
+  enabled: true,
+  minNewLabels: 200,
+  intervalMinutes: null,
+  maxHoldoutDropPoints: 0.2,
+};
 
 let clientIds = 0;
 /** A review row as lib/reviews.ts writes it (the queue and leases are tested elsewhere). */
 function review(fx: Fixture, itemId: number, action: 'confirm' | 'correct' | 'skip' | 'unsure') {
   return fx.db
     .insert(reviews)
-    .values({ itemId, reviewerId: fx.reviewer.userId, modelVersionId: fx.modelVersionId, modelLabel: 0, chosenLabel: action === 'skip' || action === 'unsure' ? null : 1, action, durationMs: 1000, clientId: `client-${++clientIds}` })
+    .values({
+      itemId,
+      reviewerId: fx.reviewer.userId,
+      modelVersionId: fx.modelVersionId,
+      modelLabel: 0,
+      chosenLabel: action === 'skip' || action === 'unsure' ? null : 1,
+      action,
+      durationMs: 1000,
+      clientId: `client-${++clientIds}`,
+    })
     .returning()
     .get();
 }
 function undo(fx: Fixture, target: { id: number; itemId: number }) {
   return fx.db
     .insert(reviews)
-    .values({ itemId: target.itemId, reviewerId: fx.reviewer.userId, action: 'undo', durationMs: 0, clientId: `client-${++clientIds}`, revertsReviewId: target.id })
+    .values({
+      itemId: target.itemId,
+      reviewerId: fx.reviewer.userId,
+      action: 'undo',
+      durationMs: 0,
+      clientId: `client-${++clientIds}`,
+      revertsReviewId: target.id,
+    })
     .returning()
     .get();
 }
 function setPolicy(fx: Fixture, policy: Partial<RetrainPolicyInput>, now = T0) {
-  return setRetrainPolicy(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId, policy: { ...DEFAULTS, ...policy }, now });
+  return setRetrainPolicy(fx.db, {
+    actor: fx.admin,
+    catalogueId: fx.catalogueId,
+    policy: { ...DEFAULTS, ...policy },
+    now,
+  });
 }
 function trainJobs(fx: Fixture) {
   return fx.db.select().from(jobs).where(eq(jobs.kind, 'train')).all();
@@ -49,8 +75,20 @@ describe('retrain policy', () => {
   it('fills in defaults for rows written before the newer keys existed, and for no row at all', async () => {
     const fx = await makeFixture(tmp.dir, []);
     expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual(DEFAULTS);
-    fx.db.insert(settings).values({ catalogueId: fx.catalogueId, retrainPolicy: { minNewLabels: 50, enabled: false } }).onConflictDoUpdate({ target: settings.catalogueId, set: { retrainPolicy: { minNewLabels: 50, enabled: false } } }).run();
-    expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({ enabled: false, minNewLabels: 50, intervalMinutes: null, maxHoldoutDropPoints: 0.2 });
+    fx.db
+      .insert(settings)
+      .values({ catalogueId: fx.catalogueId, retrainPolicy: { minNewLabels: 50, enabled: false } })
+      .onConflictDoUpdate({
+        target: settings.catalogueId,
+        set: { retrainPolicy: { minNewLabels: 50, enabled: false } },
+      })
+      .run();
+    expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({
+      enabled: false,
+      minNewLabels: 50,
+      intervalMinutes: null,
+      maxHoldoutDropPoints: 0.2,
+    });
   });
 
   it('an admin saves it in one go with one history row per changed key; saving it unchanged writes nothing', async () => {
@@ -58,7 +96,11 @@ describe('retrain policy', () => {
     const result = setPolicy(fx, { minNewLabels: 50, intervalMinutes: 1440 });
     expect(result.changed).toEqual(['minNewLabels', 'intervalMinutes']);
     expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({ ...DEFAULTS, minNewLabels: 50, intervalMinutes: 1440 });
-    expect(listRetrainPolicyChanges(fx.db, { catalogueId: fx.catalogueId }).map(({ key, oldValue, newValue, userEmail }) => ({ key, oldValue, newValue, userEmail }))).toEqual([
+    expect(
+      listRetrainPolicyChanges(fx.db, { catalogueId: fx.catalogueId }).map(
+        ({ key, oldValue, newValue, userEmail }) => ({ key, oldValue, newValue, userEmail }),
+      ),
+    ).toEqual([
       { key: 'intervalMinutes', oldValue: null, newValue: 1440, userEmail: fx.admin.email },
       { key: 'minNewLabels', oldValue: 200, newValue: 50, userEmail: fx.admin.email },
     ]);
@@ -69,16 +111,41 @@ describe('retrain policy', () => {
   it('refuses other roles and bad values with a sentence, writing nothing', async () => {
     const fx = await makeFixture(tmp.dir, []);
     for (const actor of [fx.reviewer, fx.ops]) {
-      await expectAppError(() => setRetrainPolicy(fx.db, { actor, catalogueId: fx.catalogueId, policy: DEFAULTS }), 'forbidden');
+      await expectAppError(
+        () => setRetrainPolicy(fx.db, { actor, catalogueId: fx.catalogueId, policy: DEFAULTS }),
+        'forbidden',
+      );
     }
-    await expectAppError(() => setRetrainPolicy(fx.db, { actor: null, catalogueId: fx.catalogueId, policy: DEFAULTS }), 'unauthorized');
-    await expectAppError(() => setPolicy(fx, { minNewLabels: 0 }), 'bad_input', /^minNewLabels: must be a whole number of labels from 1 to 1,000,000/);
-    await expectAppError(() => setPolicy(fx, { minNewLabels: 2.5 }), 'bad_input', /minNewLabels: must be a whole number/);
+    await expectAppError(
+      () => setRetrainPolicy(fx.db, { actor: null, catalogueId: fx.catalogueId, policy: DEFAULTS }),
+      'unauthorized',
+    );
+    await expectAppError(
+      () => setPolicy(fx, { minNewLabels: 0 }),
+      'bad_input',
+      /^minNewLabels: must be a whole number of labels from 1 to 1,000,000/,
+    );
+    await expectAppError(
+      () => setPolicy(fx, { minNewLabels: 2.5 }),
+      'bad_input',
+      /minNewLabels: must be a whole number/,
+    );
     await expectAppError(() => setPolicy(fx, { minNewLabels: Number.NaN }), 'bad_input', /minNewLabels/);
-    await expectAppError(() => setPolicy(fx, { intervalMinutes: 2 }), 'bad_input', /^intervalMinutes: must be off \(empty\) or a whole number of minutes from 5/);
-    await expectAppError(() => setPolicy(fx, { maxHoldoutDropPoints: 7 }), 'bad_input', /^maxHoldoutDropPoints: must be a number of percentage points from 0 to 5/);
+    await expectAppError(
+      () => setPolicy(fx, { intervalMinutes: 2 }),
+      'bad_input',
+      /^intervalMinutes: must be off \(empty\) or a whole number of minutes from 5/,
+    );
+    await expectAppError(
+      () => setPolicy(fx, { maxHoldoutDropPoints: 7 }),
+      'bad_input',
+      /^maxHoldoutDropPoints: must be a number of percentage points from 0 to 5/,
+    );
     await expectAppError(() => setPolicy(fx, { maxHoldoutDropPoints: -0.1 }), 'bad_input', /maxHoldoutDropPoints/);
-    await expectAppError(() => setRetrainPolicy(fx.db, { actor: fx.admin, catalogueId: 9999, policy: DEFAULTS }), 'not_found');
+    await expectAppError(
+      () => setRetrainPolicy(fx.db, { actor: fx.admin, catalogueId: 9999, policy: DEFAULTS }),
+      'not_found',
+    );
     expect(fx.db.select().from(settingsChanges).all()).toHaveLength(0);
     expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual(DEFAULTS);
   });
@@ -86,7 +153,10 @@ describe('retrain policy', () => {
 
 describe('counting new human labels', () => {
   it('counts confirms and corrections not undone, per item, since the last training cut-off', async () => {
-    const fx = await makeFixture(tmp.dir, Array.from({ length: 8 }, () => ({})));
+    const fx = await makeFixture(
+      tmp.dir,
+      Array.from({ length: 8 }, () => ({})),
+    );
     const [a, b, c, d, e, f, gold] = fx.itemIds as [number, number, number, number, number, number, number];
     fx.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, gold)).run();
     review(fx, a, 'confirm');
@@ -101,7 +171,17 @@ describe('counting new human labels', () => {
     expect(countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 3, sinceReviewId: 0 });
 
     // A candidate trained through `last` moves the cut-off (a rejected one too).
-    fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name: 'cand', arch: 'test', weightsPath: '/x', status: 'rejected', metrics: { throughReviewId: last.id } }).run();
+    fx.db
+      .insert(modelVersions)
+      .values({
+        catalogueId: fx.catalogueId,
+        name: 'cand',
+        arch: 'test',
+        weightsPath: '/x',
+        status: 'rejected',
+        metrics: { throughReviewId: last.id },
+      })
+      .run();
     expect(countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 0, sinceReviewId: last.id });
     review(fx, c, 'correct');
     expect(countNewHumanLabels(fx.db, fx.catalogueId).count).toBe(1);
@@ -110,7 +190,10 @@ describe('counting new human labels', () => {
 
 describe('scheduling retraining', () => {
   async function fixtureWithLabels(n: number) {
-    const fx = await makeFixture(tmp.dir, Array.from({ length: n + 5 }, () => ({})));
+    const fx = await makeFixture(
+      tmp.dir,
+      Array.from({ length: n + 5 }, () => ({})),
+    );
     for (const id of fx.itemIds.slice(0, n)) review(fx, id, 'correct');
     return fx;
   }
@@ -118,11 +201,28 @@ describe('scheduling retraining', () => {
   it('enqueues one training job once enough new labels arrived, and never a second while it waits or runs', async () => {
     const fx = await fixtureWithLabels(5);
     setPolicy(fx, { minNewLabels: 6 });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({ enqueued: false, newLabels: 5, why: '5 of 6 new human labels so far.' });
+    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({
+      enqueued: false,
+      newLabels: 5,
+      why: '5 of 6 new human labels so far.',
+    });
     review(fx, fx.itemIds[5]!, 'confirm');
     const first = maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 1 });
-    expect(first).toMatchObject({ enqueued: true, reason: 'labels', newLabels: 6, job: { kind: 'train', status: 'queued', payload: { catalogueId: fx.catalogueId, reason: 'labels' }, maxAttempts: 2 } });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 })).toMatchObject({ enqueued: false, why: 'A training job is already queued or running.' });
+    expect(first).toMatchObject({
+      enqueued: true,
+      reason: 'labels',
+      newLabels: 6,
+      job: {
+        kind: 'train',
+        status: 'queued',
+        payload: { catalogueId: fx.catalogueId, reason: 'labels' },
+        maxAttempts: 2,
+      },
+    });
+    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 })).toMatchObject({
+      enqueued: false,
+      why: 'A training job is already queued or running.',
+    });
     // An admin's "train now" meanwhile gets the same job back.
     const manual = requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId });
     expect(manual.created).toBe(false);
@@ -136,21 +236,32 @@ describe('scheduling retraining', () => {
   it('does nothing while switched off', async () => {
     const fx = await fixtureWithLabels(3);
     setPolicy(fx, { minNewLabels: 1, enabled: false });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({ enqueued: false, why: 'Automatic retraining is off for this catalogue.' });
+    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({
+      enqueued: false,
+      why: 'Automatic retraining is off for this catalogue.',
+    });
     expect(trainJobs(fx)).toHaveLength(0);
   });
 
   it('on a timer: after the interval since the last training job, when at least one new label arrived', async () => {
     const fx = await fixtureWithLabels(0);
     setPolicy(fx, { intervalMinutes: 60 });
-    const previous = enqueueJob(fx.db, { kind: 'train', payload: { catalogueId: fx.catalogueId, reason: 'manual' }, now: T0 }).job;
+    const previous = enqueueJob(fx.db, {
+      kind: 'train',
+      payload: { catalogueId: fx.catalogueId, reason: 'manual' },
+      now: T0,
+    }).job;
     claimJob(fx.db, { owner: 'w', now: T0 });
     completeJob(fx.db, { jobId: previous.id, owner: 'w', now: T0 + MINUTE });
     // Interval passed but nothing new to learn from.
     expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 61 * MINUTE }).enqueued).toBe(false);
     review(fx, fx.itemIds[0]!, 'correct');
     expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 59 * MINUTE }).enqueued).toBe(false);
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 60 * MINUTE })).toMatchObject({ enqueued: true, reason: 'timer', newLabels: 1 });
+    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 60 * MINUTE })).toMatchObject({
+      enqueued: true,
+      reason: 'timer',
+      newLabels: 1,
+    });
   });
 
   it('after a training failed for good, waits before trying again on its own', async () => {
@@ -159,23 +270,40 @@ describe('scheduling retraining', () => {
     const check = maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 });
     if (!check.enqueued) throw new Error('expected a job');
     claimJob(fx.db, { owner: 'w', now: T0 });
-    expect(failJob(fx.db, { jobId: check.job.id, owner: 'w', error: 'out of memory', retry: false, now: T0 + MINUTE })).toBe('failed');
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 * MINUTE })).toMatchObject({ enqueued: false, why: expect.stringContaining('last training failed') });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + MINUTE + FAILED_TRAINING_BACKOFF_MS }).enqueued).toBe(true);
+    expect(
+      failJob(fx.db, { jobId: check.job.id, owner: 'w', error: 'out of memory', retry: false, now: T0 + MINUTE }),
+    ).toBe('failed');
+    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 * MINUTE })).toMatchObject({
+      enqueued: false,
+      why: expect.stringContaining('last training failed'),
+    });
+    expect(
+      maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + MINUTE + FAILED_TRAINING_BACKOFF_MS })
+        .enqueued,
+    ).toBe(true);
   });
 
   it('train now: admins only, for a catalogue that has a model', async () => {
     const fx = await fixtureWithLabels(0);
     const { job, created } = requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId });
     expect(created).toBe(true);
-    expect(job).toMatchObject({ kind: 'train', status: 'queued', payload: { catalogueId: fx.catalogueId, reason: 'manual', requestedBy: fx.admin.userId } });
-    for (const actor of [fx.reviewer, fx.ops]) await expectAppError(() => requestRetrainNow(fx.db, { actor, catalogueId: fx.catalogueId }), 'forbidden');
+    expect(job).toMatchObject({
+      kind: 'train',
+      status: 'queued',
+      payload: { catalogueId: fx.catalogueId, reason: 'manual', requestedBy: fx.admin.userId },
+    });
+    for (const actor of [fx.reviewer, fx.ops])
+      await expectAppError(() => requestRetrainNow(fx.db, { actor, catalogueId: fx.catalogueId }), 'forbidden');
     await expectAppError(() => requestRetrainNow(fx.db, { actor: null, catalogueId: fx.catalogueId }), 'unauthorized');
     await expectAppError(() => requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: 9999 }), 'not_found');
     fx.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, fx.modelVersionId)).run();
     claimJob(fx.db, { owner: 'w' });
     completeJob(fx.db, { jobId: job.id, owner: 'w' });
-    await expectAppError(() => requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId }), 'conflict', /no active model/);
+    await expectAppError(
+      () => requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId }),
+      'conflict',
+      /no active model/,
+    );
     expect(findJob(fx.db, job.id)?.status).toBe('succeeded');
     expect(trainJobs(fx)).toHaveLength(1);
   });

@@ -38,26 +38,63 @@ describe('the demo seed', () => {
     const catalogue = findCatalogue(db, DEMO_CATALOGUE.slug)!;
     expect(countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 5000 });
     const holdout = and(eq(items.catalogueId, catalogue.id), eq(items.evalRole, 'holdout'));
-    const holdoutState = () => db.select({ status: items.status, labelSource: items.labelSource, n: sql<number>`count(*)`, labelled: sql<number>`sum(${items.currentLabel} = ${items.importLabel})` }).from(items).where(holdout).groupBy(items.status, items.labelSource).all();
+    const holdoutState = () =>
+      db
+        .select({
+          status: items.status,
+          labelSource: items.labelSource,
+          n: sql<number>`count(*)`,
+          labelled: sql<number>`sum(${items.currentLabel} = ${items.importLabel})`,
+        })
+        .from(items)
+        .where(holdout)
+        .groupBy(items.status, items.labelSource)
+        .all();
     const expected = [{ status: 'reviewed', labelSource: 'import', n: 5000, labelled: 5000 }];
     expect(holdoutState()).toEqual(expected);
 
     await scoreUnscoredItems(db, { catalogueId: catalogue.id });
     expect(countItemsByStatus(db, catalogue.id).unscored ?? 0).toBe(0);
     expect(Object.values(countItemsByStatus(db, catalogue.id)).reduce((a, b) => a + b, 0)).toBe(10_000);
-    const holdoutIds = db.select({ id: items.id }).from(items).where(holdout).all().map((r) => r.id);
-    expect(db.select({ n: sql<number>`count(*)` }).from(predictions).where(inArray(predictions.itemId, holdoutIds.slice(0, 500))).get()?.n).toBe(0);
+    const holdoutIds = db
+      .select({ id: items.id })
+      .from(items)
+      .where(holdout)
+      .all()
+      .map((r) => r.id);
+    expect(
+      db
+        .select({ n: sql<number>`count(*)` })
+        .from(predictions)
+        .where(inArray(predictions.itemId, holdoutIds.slice(0, 500)))
+        .get()?.n,
+    ).toBe(0);
 
-    const user = await createUserAsSystem(db, { email: 'seed-admin@example.test', name: 'A', password: 'correct horse battery', role: 'admin', passwordCost: 4 });
+    const user = await createUserAsSystem(db, {
+      email: 'seed-admin@example.test',
+      name: 'A',
+      password: 'correct horse battery',
+      role: 'admin',
+      passwordCost: 4,
+    });
     const admin: Actor = { userId: user.id, role: user.role, email: user.email };
     setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.11 });
     await rescoreCatalogue(db, { catalogueId: catalogue.id });
     setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.95 });
     expect(holdoutState()).toEqual(expected);
 
-    const claimed = Array.from({ length: 30 }, () => claimNext(db, { actor: admin, catalogueId: catalogue.id })?.itemId).filter((id) => id !== undefined);
+    const claimed = Array.from(
+      { length: 30 },
+      () => claimNext(db, { actor: admin, catalogueId: catalogue.id })?.itemId,
+    ).filter((id) => id !== undefined);
     expect(claimed.length).toBe(30);
-    expect(db.select({ id: items.id }).from(items).where(and(inArray(items.id, claimed), isNotNull(items.evalRole))).all()).toEqual([]);
+    expect(
+      db
+        .select({ id: items.id })
+        .from(items)
+        .where(and(inArray(items.id, claimed), isNotNull(items.evalRole)))
+        .all(),
+    ).toEqual([]);
     // A second seed adds nothing.
     expect(await seedDemoIfEmpty(db)).toBe(false);
   });

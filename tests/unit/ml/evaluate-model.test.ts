@@ -29,7 +29,10 @@ function writeIdxSplit(labels: number[]): void {
   header.writeUInt32BE(labels.length, 4);
   header.writeUInt32BE(28, 8);
   header.writeUInt32BE(28, 12);
-  writeFileSync(path.join(idxDir, 't10k-images-idx3-ubyte'), Buffer.concat([header, Buffer.alloc(labels.length * 784, 7)]));
+  writeFileSync(
+    path.join(idxDir, 't10k-images-idx3-ubyte'),
+    Buffer.concat([header, Buffer.alloc(labels.length * 784, 7)]),
+  );
   const labelHeader = Buffer.alloc(8);
   labelHeader.writeUInt32BE(0x801, 0);
   labelHeader.writeUInt32BE(labels.length, 4);

@@ -14,7 +14,8 @@ export function syntheticSet(count: number, seed: number, options: { classes?: n
     const c = i % k;
     labels[i] = c;
     if (noise > 0) for (let p = 0; p < 784; p++) pixels[i * 784 + p] = Math.floor(rng() * noise);
-    for (let y = c * 2; y < c * 2 + 5; y++) for (let x = 4; x < 24; x++) pixels[i * 784 + y * 28 + x] = 150 + Math.floor(rng() * 100);
+    for (let y = c * 2; y < c * 2 + 5; y++)
+      for (let x = 4; x < 24; x++) pixels[i * 784 + y * 28 + x] = 150 + Math.floor(rng() * 100);
   }
   return { pixels, labels, count };
 }

@@ -38,7 +38,12 @@ interface Case {
 const cases: Case[] = [];
 for (const pad of ['same', 'valid'] as const)
   for (const stride of [1, 2])
-    for (const [ci, h, w, k] of [[1, 28, 28, 3], [3, 9, 7, 3], [4, 8, 8, 5], [2, 11, 10, 2]] as const)
+    for (const [ci, h, w, k] of [
+      [1, 28, 28, 3],
+      [3, 9, 7, 3],
+      [4, 8, 8, 5],
+      [2, 11, 10, 2],
+    ] as const)
       cases.push({ n: 3, h, w, ci, co: 5, k, stride, pad });
 
 describe('wasm training kernels agree with cpu', () => {
@@ -55,7 +60,9 @@ describe('wasm training kernels agree with cpu', () => {
       // Activation-gradient scale as in training (|dy| ~ 0.1), so that a 28x28 sum of float32
       // products stays within the absolute bound; the backends differ only in summation order.
       const dy = tf.mul(seeded(y.shape, 3)(), 0.1);
-      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)))([x, f]);
+      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
+      )([x, f]);
       return [y, dx!, df!];
     };
     const ref = await on('cpu', compute);
@@ -92,7 +99,8 @@ describe('wasm training kernels agree with cpu', () => {
   it('Sum over 10^5 leading terms stays within a small relative bound', async () => {
     const compute = () => [tf.sum(seeded([100000, 3], 6)(), 0)];
     const [ref, got] = [await on('cpu', compute), await on('wasm', compute)];
-    for (let i = 0; i < 3; i++) expect(Math.abs(ref[0]![i]! - got[0]![i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref[0]![i]!)) + 2e-3);
+    for (let i = 0; i < 3; i++)
+      expect(Math.abs(ref[0]![i]! - got[0]![i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref[0]![i]!)) + 2e-3);
   });
 
   it.each([
@@ -103,7 +111,14 @@ describe('wasm training kernels agree with cpu', () => {
     const compute = () => {
       // relu of rounded noise: many tied zeros and ties between equal positives.
       const x = tf.relu(tf.round(seeded(shape, 7)()));
-      const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), seeded(tf.maxPool(x as tf.Tensor4D, size, stride, pad).shape, 8)())))([x]);
+      const [dx] = tf.grads((a: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            tf.maxPool(a as tf.Tensor4D, size, stride, pad),
+            seeded(tf.maxPool(x as tf.Tensor4D, size, stride, pad).shape, 8)(),
+          ),
+        ),
+      )([x]);
       return [dx!];
     };
     const [ref, got] = [await on('cpu', compute), await on('wasm', compute)];
@@ -134,7 +149,8 @@ describe('wasm training kernels agree with cpu', () => {
       const names = model.trainableWeights.map((w) => (w.read() as tf.Variable).name);
       const { value, grads } = tf.variableGrads(() => {
         let h: tf.Tensor = x;
-        for (const layer of model.layers) h = layer.getClassName() === 'Dropout' ? h : (layer.apply(h, { training: true }) as tf.Tensor);
+        for (const layer of model.layers)
+          h = layer.getClassName() === 'Dropout' ? h : (layer.apply(h, { training: true }) as tf.Tensor);
         return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
       });
       const missing = names.filter((n) => !grads[n]);

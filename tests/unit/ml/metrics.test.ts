@@ -34,8 +34,8 @@ import {
 const classNames = ['A', 'B', 'C'];
 const labels = [0, 0, 0, 1, 1, 2, 2, 2];
 const probs = new Float32Array([
-  0.9, 0.05, 0.05, 0.65, 0.25, 0.1, 0.2, 0.7, 0.1, 0.1, 0.85, 0.05, 0.5, 0.4, 0.1, 0.05, 0.1, 0.85, 0.05, 0.05, 0.9, 0.3,
-  0.65, 0.05,
+  0.9, 0.05, 0.05, 0.65, 0.25, 0.1, 0.2, 0.7, 0.1, 0.1, 0.85, 0.05, 0.5, 0.4, 0.1, 0.05, 0.1, 0.85, 0.05, 0.05, 0.9,
+  0.3, 0.65, 0.05,
 ]);
 
 describe('computeEvaluation on a hand-computed example', () => {
@@ -94,7 +94,11 @@ describe('computeEvaluation on a hand-computed example', () => {
 
   it('gives coverage 0 and accuracy null where a threshold covers nothing', () => {
     for (const threshold of [0.95, 0.97, 0.98, 0.99]) {
-      expect(result.riskCoverage.find((p) => p.threshold === threshold)).toEqual({ threshold, coverage: 0, accuracy: null });
+      expect(result.riskCoverage.find((p) => p.threshold === threshold)).toEqual({
+        threshold,
+        coverage: 0,
+        accuracy: null,
+      });
     }
   });
 });

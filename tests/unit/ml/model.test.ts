@@ -33,19 +33,39 @@ describe('models', () => {
     const model = createModel('cnn', { numClasses: K, seed: 3 });
     const train = syntheticSet(320, 1);
     const validation = syntheticSet(100, 2);
-    const result = await trainModel({ model, train, validation, numClasses: K, epochs: 3, batchSize: 32, learningRate: 3e-3, augment: null, stopPatience: 10 });
+    const result = await trainModel({
+      model,
+      train,
+      validation,
+      numClasses: K,
+      epochs: 3,
+      batchSize: 32,
+      learningRate: 3e-3,
+      augment: null,
+      stopPatience: 10,
+    });
     expect(result.history[0]!.loss).toBeGreaterThan(result.history.at(-1)!.loss);
     expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
     model.dispose();
   });
 
-  it('dropout: false skips dropout while fitting and keeps the layers\' rates', async () => {
+  it("dropout: false skips dropout while fitting and keeps the layers' rates", async () => {
     // With a learning rate too small to move the weights, the mean training loss of an mlp
     // (no batch norm) equals its prediction-time loss exactly when dropout is skipped.
     const train = syntheticSet(320, 4);
     const fit = async (dropout: boolean) => {
       const model = createModel('mlp', { numClasses: K, seed: 5 });
-      const result = await trainModel({ model, train, validation: train, numClasses: K, epochs: 1, batchSize: 32, learningRate: 1e-12, augment: null, dropout });
+      const result = await trainModel({
+        model,
+        train,
+        validation: train,
+        numClasses: K,
+        epochs: 1,
+        batchSize: 32,
+        learningRate: 1e-12,
+        augment: null,
+        dropout,
+      });
       const atPrediction = await evaluateLoss(model, train, K);
       const rates = model.layers.filter((l) => l.getClassName() === 'Dropout').map((l) => l.getConfig().rate);
       model.dispose();
@@ -61,10 +81,23 @@ describe('models', () => {
   it('save -> load round trip predicts the same, and predict leaks no tensor', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-model-'));
     const model = createModel('lenet5', { numClasses: K, seed: 7 });
-    const meta = await saveUntrainedModel(path.join(dir, 'scratch'), { arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], temperature: 1.5, seed: 7 });
+    const meta = await saveUntrainedModel(path.join(dir, 'scratch'), {
+      arch: 'lenet5',
+      classNames: [...FASHION_MNIST_CLASSES],
+      temperature: 1.5,
+      seed: 7,
+    });
     await saveModel(path.join(dir, 'm'), model, meta);
     const { pixels } = syntheticSet(20, 5);
-    const before = tf.tidy(() => model.predict(tf.tensor4d(Float32Array.from(pixels, (p) => p / 255), [20, 28, 28, 1])) as tf.Tensor);
+    const before = tf.tidy(
+      () =>
+        model.predict(
+          tf.tensor4d(
+            Float32Array.from(pixels, (p) => p / 255),
+            [20, 28, 28, 1],
+          ),
+        ) as tf.Tensor,
+    );
     const expected = await before.data();
     before.dispose();
     model.dispose();
@@ -90,7 +123,9 @@ describe('models', () => {
     const model = createModel('lenet5', { numClasses: K, seed: 9 });
     const { pixels } = syntheticSet(4, 8);
     const mirror = new Uint8Array(pixels.length);
-    for (let i = 0; i < 4; i++) for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) mirror[i * 784 + y * 28 + x] = pixels[i * 784 + y * 28 + 27 - x]!;
+    for (let i = 0; i < 4; i++)
+      for (let y = 0; y < 28; y++)
+        for (let x = 0; x < 28; x++) mirror[i * 784 + y * 28 + x] = pixels[i * 784 + y * 28 + 27 - x]!;
     const plain = await predictLogits(model, pixels, 4);
     const mirrored = await predictLogits(model, mirror, 4);
     const averaged = await predictLogits(model, pixels, 4, { testTimeAugmentation: 'hflip' });

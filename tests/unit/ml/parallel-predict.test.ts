@@ -35,7 +35,11 @@ describe('predictLogitsParallel', () => {
     process.env.LOUPE_TF_BACKEND = 'wasm';
     await initBackend();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-parallel-'));
-    await saveUntrainedModel(path.join(dir, 'model'), { arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], seed: 7 });
+    await saveUntrainedModel(path.join(dir, 'model'), {
+      arch: 'lenet5',
+      classNames: [...FASHION_MNIST_CLASSES],
+      seed: 7,
+    });
     pixels = randomPixels(COUNT, 11);
     const { model } = await loadModel(path.join(dir, 'model'));
     reference = await predictLogits(model, pixels, COUNT);
@@ -45,7 +49,10 @@ describe('predictLogitsParallel', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('splits items into contiguous shards that cover every item once', () => {
-    expect(planShards(2_501, 2)).toEqual([{ start: 0, count: 1_251 }, { start: 1_251, count: 1_250 }]);
+    expect(planShards(2_501, 2)).toEqual([
+      { start: 0, count: 1_251 },
+      { start: 1_251, count: 1_250 },
+    ]);
     expect(effectiveWorkers(1_999, 2)).toBe(1);
     expect(effectiveWorkers(2_500, 8)).toBe(2);
   });
@@ -53,7 +60,14 @@ describe('predictLogitsParallel', () => {
   it('returns the single-process logits, in input order, from two workers', async () => {
     const progress: number[] = [];
     const before = pixels.slice();
-    const logits = await predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels, count: COUNT, workers: 2, batchSize: 256, onProgress: (done) => progress.push(done) });
+    const logits = await predictLogitsParallel({
+      modelDir: path.join(dir, 'model'),
+      pixels,
+      count: COUNT,
+      workers: 2,
+      batchSize: 256,
+      onProgress: (done) => progress.push(done),
+    });
     expect(logits.length).toBe(COUNT * K);
     expect(maxAbsDiff(logits, reference)).toBeLessThan(1e-5);
     // The caller's pixels are still there (shards are copies that are moved, not the input).
@@ -63,8 +77,17 @@ describe('predictLogitsParallel', () => {
 
   it('keeps order when the input is reversed', async () => {
     const reversed = new Uint8Array(pixels.length);
-    for (let i = 0; i < COUNT; i++) reversed.set(pixels.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE), (COUNT - 1 - i) * PIXELS_PER_IMAGE);
-    const logits = await predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels: reversed, count: COUNT, workers: 2 });
+    for (let i = 0; i < COUNT; i++)
+      reversed.set(
+        pixels.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE),
+        (COUNT - 1 - i) * PIXELS_PER_IMAGE,
+      );
+    const logits = await predictLogitsParallel({
+      modelDir: path.join(dir, 'model'),
+      pixels: reversed,
+      count: COUNT,
+      workers: 2,
+    });
     const expected = new Float32Array(COUNT * K);
     for (let i = 0; i < COUNT; i++) expected.set(reference.subarray(i * K, (i + 1) * K), (COUNT - 1 - i) * K);
     expect(maxAbsDiff(logits, expected)).toBeLessThan(1e-5);
@@ -78,19 +101,30 @@ describe('predictLogitsParallel', () => {
   it('predicts a few images in a worker thread with background, leaving the calling thread free', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    const logits = await predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels, count: 300, background: true });
+    const logits = await predictLogitsParallel({
+      modelDir: path.join(dir, 'model'),
+      pixels,
+      count: 300,
+      background: true,
+    });
     clearInterval(timer);
     expect(maxAbsDiff(logits, reference.subarray(0, 300 * K))).toBeLessThan(1e-5);
     // The event loop kept running while the worker started and predicted.
     expect(ticks).toBeGreaterThan(5);
-    expect(await predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels, count: 0, background: true })).toHaveLength(0);
+    expect(
+      await predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels, count: 0, background: true }),
+    ).toHaveLength(0);
   });
 
   it("reports a worker's failure instead of hanging", async () => {
-    await expect(predictLogitsParallel({ modelDir: path.join(dir, 'missing'), pixels, count: COUNT, workers: 2 })).rejects.toThrow(/No model at/);
+    await expect(
+      predictLogitsParallel({ modelDir: path.join(dir, 'missing'), pixels, count: COUNT, workers: 2 }),
+    ).rejects.toThrow(/No model at/);
   });
 
   it('rejects pixels that do not hold count images', async () => {
-    await expect(predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels: new Uint8Array(10), count: 2 })).rejects.toThrow(/Expected 2 images/);
+    await expect(
+      predictLogitsParallel({ modelDir: path.join(dir, 'model'), pixels: new Uint8Array(10), count: 2 }),
+    ).rejects.toThrow(/Expected 2 images/);
   });
 });

@@ -19,7 +19,19 @@ describe('data-parallel training (replicas)', () => {
     const train = syntheticSet(330, 1, { noise: 60 });
     const run = async (replicas: number) => {
       const model = createModel('mlp', { numClasses: K, seed: 11 });
-      const result = await trainModel({ model, train, validation: train, numClasses: K, epochs: 2, batchSize: 33, learningRate: 1e-3, augment: null, dropout: false, replicas, seed: 5 });
+      const result = await trainModel({
+        model,
+        train,
+        validation: train,
+        numClasses: K,
+        epochs: 2,
+        batchSize: 33,
+        learningRate: 1e-3,
+        augment: null,
+        dropout: false,
+        replicas,
+        seed: 5,
+      });
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
       model.dispose();
       return { weights, loss: result.history.map((h) => h.loss) };
@@ -28,7 +40,9 @@ describe('data-parallel training (replicas)', () => {
     const two = await run(2);
     let maxDiff = 0;
     let maxMove = 0;
-    const fresh = createModel('mlp', { numClasses: K, seed: 11 }).getWeights().map((w) => Array.from(w.dataSync()));
+    const fresh = createModel('mlp', { numClasses: K, seed: 11 })
+      .getWeights()
+      .map((w) => Array.from(w.dataSync()));
     one.weights.forEach((w, i) =>
       w.forEach((v, j) => {
         maxDiff = Math.max(maxDiff, Math.abs(v - two.weights[i]![j]!));
@@ -46,7 +60,18 @@ describe('data-parallel training (replicas)', () => {
     const before = tf.memory().numTensors;
     const model = createModel('cnn', { numClasses: K, seed: 3 });
     const created = tf.memory().numTensors;
-    const result = await trainModel({ model, train, validation, numClasses: K, epochs: 3, batchSize: 64, learningRate: 3e-3, augment: null, replicas: 3, stopPatience: 10 });
+    const result = await trainModel({
+      model,
+      train,
+      validation,
+      numClasses: K,
+      epochs: 3,
+      batchSize: 64,
+      learningRate: 3e-3,
+      augment: null,
+      replicas: 3,
+      stopPatience: 10,
+    });
     expect(result.history[0]!.loss).toBeGreaterThan(result.history.at(-1)!.loss);
     expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
     expect(tf.memory().numTensors).toBe(created);

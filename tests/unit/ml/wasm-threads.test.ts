@@ -39,7 +39,11 @@ function runChild(threads: string): Promise<ChildRun> {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the child (LOUPE_WASM_THREADS=${threads}) did not exit within ${EXIT_TIMEOUT_MS} ms; stderr:\n${stderr.slice(-2000)}`));
+      reject(
+        new Error(
+          `the child (LOUPE_WASM_THREADS=${threads}) did not exit within ${EXIT_TIMEOUT_MS} ms; stderr:\n${stderr.slice(-2000)}`,
+        ),
+      );
     }, EXIT_TIMEOUT_MS);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -51,7 +55,11 @@ function runChild(threads: string): Promise<ChildRun> {
       try {
         resolve({ report: JSON.parse(line) as ChildReport, stderr, code });
       } catch {
-        reject(new Error(`the child (LOUPE_WASM_THREADS=${threads}) exited with ${code} without a report; stderr:\n${stderr.slice(-2000)}`));
+        reject(
+          new Error(
+            `the child (LOUPE_WASM_THREADS=${threads}) exited with ${code} without a report; stderr:\n${stderr.slice(-2000)}`,
+          ),
+        );
       }
     });
   });
@@ -68,12 +76,15 @@ describe('wasm backend threads (LOUPE_WASM_THREADS)', () => {
   let single: ChildRun;
   let threaded: ChildRun;
 
-  beforeAll(async () => {
-    // One after the other: both at once would measure nothing but contention, and on a
-    // 2-core machine the threaded child needs both cores to show it works.
-    single = await runChild('1');
-    threaded = await runChild('2');
-  }, 2 * EXIT_TIMEOUT_MS + 10_000);
+  beforeAll(
+    async () => {
+      // One after the other: both at once would measure nothing but contention, and on a
+      // 2-core machine the threaded child needs both cores to show it works.
+      single = await runChild('1');
+      threaded = await runChild('2');
+    },
+    2 * EXIT_TIMEOUT_MS + 10_000,
+  );
 
   it('starts the threaded build with 2 threads, logs it, and the process exits by itself', () => {
     expect(threaded.code).toBe(0);

@@ -42,7 +42,13 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 let counter = 0;
 
 async function actor(db: Db, role: Actor['role'], name: string): Promise<Actor> {
-  const user = await createUserAsSystem(db, { email: `${name}-${++counter}@example.test`, name, password: 'correct horse battery', role, passwordCost: 4 });
+  const user = await createUserAsSystem(db, {
+    email: `${name}-${++counter}@example.test`,
+    name,
+    password: 'correct horse battery',
+    role,
+    passwordCost: 4,
+  });
   return { userId: user.id, role: user.role, email: user.email };
 }
 
@@ -55,9 +61,17 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
     catalogueSlug: 'demo',
     kind: 'idx',
     source: 'fixture',
-    items: list.map((spec, i) => ({ pixels: new Uint8Array(784).fill(i % 256), label: spec.importLabel ?? null, sourceRow: i })),
+    items: list.map((spec, i) => ({
+      pixels: new Uint8Array(784).fill(i % 256),
+      label: spec.importLabel ?? null,
+      sourceRow: i,
+    })),
   });
-  const model = db.insert(modelVersions).values({ catalogueId: catalogue.id, name: 'm1', arch: 'test', weightsPath: '/nonexistent', status: 'active' }).returning().get();
+  const model = db
+    .insert(modelVersions)
+    .values({ catalogueId: catalogue.id, name: 'm1', arch: 'test', weightsPath: '/nonexistent', status: 'active' })
+    .returning()
+    .get();
   const rows = db.select({ id: items.id }).from(items).orderBy(items.sourceRow).all();
   const itemIds = rows.map((r) => r.id);
   list.forEach((spec, i) => {
@@ -65,12 +79,27 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
     const predictedClass = spec.predictedClass ?? i % CLASSES.length;
     const confidence = spec.confidence ?? 0.5;
     if (!spec.unscored) {
-      const probs = CLASSES.map((_, k) => (k === predictedClass ? confidence : (1 - confidence) / (CLASSES.length - 1)));
-      db.insert(predictions).values({ itemId: id, modelVersionId: model.id, probs, predictedClass, confidence, margin: spec.margin ?? confidence - (1 - confidence) / 4 }).run();
+      const probs = CLASSES.map((_, k) =>
+        k === predictedClass ? confidence : (1 - confidence) / (CLASSES.length - 1),
+      );
+      db.insert(predictions)
+        .values({
+          itemId: id,
+          modelVersionId: model.id,
+          probs,
+          predictedClass,
+          confidence,
+          margin: spec.margin ?? confidence - (1 - confidence) / 4,
+        })
+        .run();
     }
     const label = spec.importLabel ?? (spec.unscored ? null : predictedClass);
     db.update(items)
-      .set({ status: spec.status ?? 'needs_review', currentLabel: label, labelSource: spec.importLabel !== undefined ? 'import' : spec.unscored ? null : 'model' })
+      .set({
+        status: spec.status ?? 'needs_review',
+        currentLabel: label,
+        labelSource: spec.importLabel !== undefined ? 'import' : spec.unscored ? null : 'model',
+      })
       .where(eq(items.id, id))
       .run();
   });
@@ -92,7 +121,8 @@ export async function expectAppError(fn: () => unknown, code: string, message?: 
     await fn();
   } catch (error) {
     const e = error as { name?: string; code?: string; message?: string };
-    if (e.name !== 'AppError' || e.code !== code) throw new Error(`expected AppError ${code}, got ${e.name} ${e.code}: ${e.message}`);
+    if (e.name !== 'AppError' || e.code !== code)
+      throw new Error(`expected AppError ${code}, got ${e.name} ${e.code}: ${e.message}`);
     if (message && !message.test(e.message ?? '')) throw new Error(`expected message ${message}, got "${e.message}"`);
     return;
   }
@@ -111,7 +141,11 @@ export async function makeTargetFixture(dir: string): Promise<Fixture> {
     { confidence: 0.7, predictedClass: 2, importLabel: 2 },
     { confidence: 0.8, predictedClass: 3, status: 'needs_review' },
   ]);
-  f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, f.itemIds.slice(0, 3))).run();
+  f.db
+    .update(items)
+    .set({ evalRole: 'holdout', status: 'reviewed' })
+    .where(inArray(items.id, f.itemIds.slice(0, 3)))
+    .run();
   f.db.update(settings).set({ threshold: 0.9, auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
   return f;
 }

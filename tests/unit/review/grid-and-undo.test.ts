@@ -12,16 +12,38 @@ afterAll(tmp.cleanup);
 const T0 = 1_700_000_000_000;
 
 async function gridFixture() {
-  const f = await makeFixture(tmp.dir, [{ predictedClass: 2 }, { predictedClass: 2 }, { predictedClass: 2 }, { predictedClass: 2 }]);
-  const batch = claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 2, size: 4, leaseMs: 60_000, now: T0 }).map((c) => c.itemId);
+  const f = await makeFixture(tmp.dir, [
+    { predictedClass: 2 },
+    { predictedClass: 2 },
+    { predictedClass: 2 },
+    { predictedClass: 2 },
+  ]);
+  const batch = claimBatch(f.db, {
+    actor: f.reviewer,
+    catalogueId: f.catalogueId,
+    predictedClass: 2,
+    size: 4,
+    leaseMs: 60_000,
+    now: T0,
+  }).map((c) => c.itemId);
   return { f, batch };
 }
 
 describe('submitGridKeepingLive', () => {
   it('records a whole grid of confirms and corrections', async () => {
     const { f, batch } = await gridFixture();
-    const decisions = batch.map((itemId, i) => ({ itemId, label: i === 1 ? 4 : null, clientId: `grid-all-${i}-x`, durationMs: 800 }));
-    const outcome = submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 + 1000 });
+    const decisions = batch.map((itemId, i) => ({
+      itemId,
+      label: i === 1 ? 4 : null,
+      clientId: `grid-all-${i}-x`,
+      durationMs: 800,
+    }));
+    const outcome = submitGridKeepingLive(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      decisions,
+      now: T0 + 1000,
+    });
     expect(outcome.map((o) => (o.status === 'recorded' ? [o.action, o.chosenLabel, o.replayed] : o.status))).toEqual([
       ['confirm', 2, false],
       ['correct', 4, false],
@@ -29,7 +51,12 @@ describe('submitGridKeepingLive', () => {
       ['confirm', 2, false],
     ]);
     // A retry of the same request records nothing and answers the same, even with the holds gone.
-    const again = submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 + 2000 });
+    const again = submitGridKeepingLive(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      decisions,
+      now: T0 + 2000,
+    });
     expect(again.every((o) => o.status === 'recorded' && o.replayed)).toBe(true);
     expect(f.db.select().from(reviews).all()).toHaveLength(4);
   });
@@ -37,37 +64,99 @@ describe('submitGridKeepingLive', () => {
   it('records the decisions whose holds are live and reports the others as lost', async () => {
     const { f, batch } = await gridFixture();
     // Item 0's hold lapsed and another reviewer took it; item 3's lapsed and no one took it.
-    f.db.update(leases).set({ expiresAt: new Date(T0 + 500) }).where(eq(leases.itemId, batch[0]!)).run();
-    f.db.update(leases).set({ expiresAt: new Date(T0 + 500) }).where(eq(leases.itemId, batch[3]!)).run();
+    f.db
+      .update(leases)
+      .set({ expiresAt: new Date(T0 + 500) })
+      .where(eq(leases.itemId, batch[0]!))
+      .run();
+    f.db
+      .update(leases)
+      .set({ expiresAt: new Date(T0 + 500) })
+      .where(eq(leases.itemId, batch[3]!))
+      .run();
     expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 })!.itemId).toBe(batch[0]);
-    const decisions = batch.map((itemId, i) => ({ itemId, label: i === 2 ? 0 : null, clientId: `grid-some-${i}-x`, durationMs: 800 }));
-    const outcome = submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 + 1000 });
+    const decisions = batch.map((itemId, i) => ({
+      itemId,
+      label: i === 2 ? 0 : null,
+      clientId: `grid-some-${i}-x`,
+      durationMs: 800,
+    }));
+    const outcome = submitGridKeepingLive(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      decisions,
+      now: T0 + 1000,
+    });
     expect(outcome).toEqual([
       { itemId: batch[0], status: 'lost', message: LEASE_EXPIRED_MESSAGE },
       { itemId: batch[1], status: 'recorded', action: 'confirm', chosenLabel: 2, replayed: false },
       { itemId: batch[2], status: 'recorded', action: 'correct', chosenLabel: 0, replayed: false },
       { itemId: batch[3], status: 'lost', message: LEASE_EXPIRED_MESSAGE },
     ]);
-    expect(f.db.select({ itemId: reviews.itemId }).from(reviews).all().map((r) => r.itemId)).toEqual([batch[1], batch[2]]);
-    expect(f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[3]!)).get()?.status).toBe('needs_review');
+    expect(
+      f.db
+        .select({ itemId: reviews.itemId })
+        .from(reviews)
+        .all()
+        .map((r) => r.itemId),
+    ).toEqual([batch[1], batch[2]]);
+    expect(f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[3]!)).get()?.status).toBe(
+      'needs_review',
+    );
   });
 
   it('all lost writes nothing; a reused client id is still a conflict; ops is refused', async () => {
     const { f, batch } = await gridFixture();
     const late = T0 + 60_000;
-    const decisions = batch.map((itemId, i) => ({ itemId, label: null, clientId: `grid-late-${i}-x`, durationMs: 800 }));
-    expect(submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: late }).every((o) => o.status === 'lost')).toBe(true);
+    const decisions = batch.map((itemId, i) => ({
+      itemId,
+      label: null,
+      clientId: `grid-late-${i}-x`,
+      durationMs: 800,
+    }));
+    expect(
+      submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: late }).every(
+        (o) => o.status === 'lost',
+      ),
+    ).toBe(true);
     expect(f.db.select().from(reviews).all()).toEqual([]);
 
-    const fresh = claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 2, size: 1, now: late })[0]!.itemId;
+    const fresh = claimBatch(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      predictedClass: 2,
+      size: 1,
+      now: late,
+    })[0]!.itemId;
     const other = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: late })!;
-    submitReview(f.db, { actor: f.reviewer2, itemId: other.itemId, action: 'confirm', clientId: 'taken-client-id', durationMs: 10, now: late });
+    submitReview(f.db, {
+      actor: f.reviewer2,
+      itemId: other.itemId,
+      action: 'confirm',
+      clientId: 'taken-client-id',
+      durationMs: 10,
+      now: late,
+    });
     await expectAppError(
-      () => submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions: [{ itemId: fresh, label: null, clientId: 'taken-client-id', durationMs: 5 }], now: late }),
+      () =>
+        submitGridKeepingLive(f.db, {
+          actor: f.reviewer,
+          catalogueId: f.catalogueId,
+          decisions: [{ itemId: fresh, label: null, clientId: 'taken-client-id', durationMs: 5 }],
+          now: late,
+        }),
       'conflict',
       /client id was already used/,
     );
-    await expectAppError(() => submitGridKeepingLive(f.db, { actor: f.ops, catalogueId: f.catalogueId, decisions: [{ itemId: fresh, label: null, clientId: 'ops-client-id', durationMs: 5 }] }), 'forbidden');
+    await expectAppError(
+      () =>
+        submitGridKeepingLive(f.db, {
+          actor: f.ops,
+          catalogueId: f.catalogueId,
+          decisions: [{ itemId: fresh, label: null, clientId: 'ops-client-id', durationMs: 5 }],
+        }),
+      'forbidden',
+    );
   });
 });
 
@@ -75,16 +164,36 @@ describe('undoAndReclaim', () => {
   it('undoes the last decision and answers with the item, held again for the reviewer', async () => {
     const f = await makeFixture(tmp.dir, [{ predictedClass: 3, confidence: 0.4 }, { confidence: 0.6 }]);
     const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    submitReview(f.db, { actor: f.reviewer, itemId: claimed.itemId, action: 'correct', label: 1, clientId: 'undo-me-first', durationMs: 1200, now: T0 + 1000 });
+    submitReview(f.db, {
+      actor: f.reviewer,
+      itemId: claimed.itemId,
+      action: 'correct',
+      label: 1,
+      clientId: 'undo-me-first',
+      durationMs: 1200,
+      now: T0 + 1000,
+    });
     const outcome = undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 2000 });
     expect(outcome.undone).toMatchObject({ itemId: claimed.itemId, action: 'correct', chosenLabel: 1 });
     expect(outcome.replayed).toBe(false);
-    expect(outcome.item).toMatchObject({ itemId: claimed.itemId, predictedClass: 3, leaseExpiresAt: new Date(T0 + 2000 + DEFAULT_LEASE_MS) });
+    expect(outcome.item).toMatchObject({
+      itemId: claimed.itemId,
+      predictedClass: 3,
+      leaseExpiresAt: new Date(T0 + 2000 + DEFAULT_LEASE_MS),
+    });
     expect(outcome.item!.top[0]).toMatchObject({ classIndex: 3, prob: 0.4 });
     // A retry answers the same without undoing anything else; after the hold lapses, item is null.
-    expect(undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 3000 })).toMatchObject({ replayed: true, item: { itemId: claimed.itemId } });
-    expect(undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 2000 + DEFAULT_LEASE_MS })).toMatchObject({ replayed: true, item: null });
-    await expectAppError(() => undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-2', now: T0 + 4000 }), 'not_found');
+    expect(undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 3000 })).toMatchObject({
+      replayed: true,
+      item: { itemId: claimed.itemId },
+    });
+    expect(
+      undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 2000 + DEFAULT_LEASE_MS }),
+    ).toMatchObject({ replayed: true, item: null });
+    await expectAppError(
+      () => undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-2', now: T0 + 4000 }),
+      'not_found',
+    );
     await expectAppError(() => undoAndReclaim(f.db, { actor: f.ops, clientId: 'undo-request-3' }), 'forbidden');
   });
 });

@@ -25,14 +25,27 @@ function work(f: Fixture, count: number, actor = f.reviewer): ClaimedItem[] {
     const claimed = claimNext(f.db, { actor, catalogueId: f.catalogueId, now: T0 + i });
     if (!claimed) break;
     claims.push(claimed);
-    submitReview(f.db, { actor, itemId: claimed.itemId, action: 'confirm', clientId: `decision-${++decisionCounter}`, durationMs: 1000, modelVersionId: claimed.modelVersionId, now: T0 + i });
+    submitReview(f.db, {
+      actor,
+      itemId: claimed.itemId,
+      action: 'confirm',
+      clientId: `decision-${++decisionCounter}`,
+      durationMs: 1000,
+      modelVersionId: claimed.modelVersionId,
+      now: T0 + i,
+    });
   }
   return claims;
 }
 
 /** What a reviewer's client receives: the JSON of the claim minus the per-item values. */
 function shape(claim: ClaimedItem): unknown {
-  return Object.fromEntries(Object.entries(JSON.parse(JSON.stringify(claim)) as Record<string, unknown>).map(([key, value]) => [key, key === 'labelSource' ? value : Array.isArray(value) ? value.length : typeof value]));
+  return Object.fromEntries(
+    Object.entries(JSON.parse(JSON.stringify(claim)) as Record<string, unknown>).map(([key, value]) => [
+      key,
+      key === 'labelSource' ? value : Array.isArray(value) ? value.length : typeof value,
+    ]),
+  );
 }
 
 function setRates(f: Fixture, rates: { goldRate?: number; auditRate?: number }): void {
@@ -41,10 +54,17 @@ function setRates(f: Fixture, rates: { goldRate?: number; auditRate?: number }):
 
 describe('audit items in the queue', () => {
   it('are served among the uncertain items at their share of the queue, not left for last, and look like any other item', async () => {
-    const list: FixtureItem[] = [...Array.from({ length: 240 }, (_, i) => ({ confidence: 0.3 + (i % 50) / 100 })), ...Array.from({ length: 60 }, () => ({ confidence: 0.99 }))];
+    const list: FixtureItem[] = [
+      ...Array.from({ length: 240 }, (_, i) => ({ confidence: 0.3 + (i % 50) / 100 })),
+      ...Array.from({ length: 60 }, () => ({ confidence: 0.99 })),
+    ];
     const f = await makeFixture(tmp.dir, list);
     const auditIds = f.itemIds.slice(240);
-    f.db.update(items).set({ routingReason: 'confidence' }).where(inArray(items.id, f.itemIds.slice(0, 240))).run();
+    f.db
+      .update(items)
+      .set({ routingReason: 'confidence' })
+      .where(inArray(items.id, f.itemIds.slice(0, 240)))
+      .run();
     f.db.update(items).set({ routingReason: 'audit' }).where(inArray(items.id, auditIds)).run();
     setRates(f, { goldRate: 0 });
     const claims = work(f, 100);
@@ -60,7 +80,12 @@ describe('audit items in the queue', () => {
       expect(JSON.stringify(audit)).not.toMatch(/audit|gold|eval|routing/i);
     }
     // Their reviews are what the accuracy of auto-accepted items is measured on.
-    const reviewed = f.db.select({ id: reviews.itemId }).from(reviews).innerJoin(items, eq(items.id, reviews.itemId)).where(eq(items.routingReason, 'audit')).all();
+    const reviewed = f.db
+      .select({ id: reviews.itemId })
+      .from(reviews)
+      .innerJoin(items, eq(items.id, reviews.itemId))
+      .where(eq(items.routingReason, 'audit'))
+      .all();
     expect(reviewed).toHaveLength(audits.length);
   });
 });
@@ -70,7 +95,12 @@ describe('gold items in the queue', () => {
     // 400 queue items and 80 gold items: known label (import), scored, reviewed, evalRole gold.
     const list: FixtureItem[] = [
       ...Array.from({ length: 400 }, () => ({ confidence: 0.5 })),
-      ...Array.from({ length: 80 }, (_, i) => ({ confidence: 0.8, predictedClass: i % 5, importLabel: (i + (i % 4 === 0 ? 1 : 0)) % 5, status: 'reviewed' as const })),
+      ...Array.from({ length: 80 }, (_, i) => ({
+        confidence: 0.8,
+        predictedClass: i % 5,
+        importLabel: (i + (i % 4 === 0 ? 1 : 0)) % 5,
+        status: 'reviewed' as const,
+      })),
     ];
     const f = await makeFixture(tmp.dir, list);
     const goldIds = f.itemIds.slice(400);
@@ -89,7 +119,11 @@ describe('gold items in the queue', () => {
     for (const claim of gold) {
       expect(shape(claim)).toEqual(shape(normal));
       // The model's answer as the label, as on a model-labelled item: never the known label.
-      expect(claim).toMatchObject({ labelSource: 'model', currentLabel: claim.predictedClass, modelVersionId: f.modelVersionId });
+      expect(claim).toMatchObject({
+        labelSource: 'model',
+        currentLabel: claim.predictedClass,
+        modelVersionId: f.modelVersionId,
+      });
       expect(claim.top).toHaveLength(3);
     }
     // Another reviewer is served gold items too, the same ones included.
@@ -109,34 +143,69 @@ describe('gold items in the queue', () => {
     for (let i = 0; i < 60; i++) {
       const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + i })!;
       if (!goldIds.includes(claimed.itemId)) {
-        submitReview(f.db, { actor: f.reviewer, itemId: claimed.itemId, action: 'skip', clientId: `gold-run-${i}`, durationMs: 500, now: T0 + i });
+        submitReview(f.db, {
+          actor: f.reviewer,
+          itemId: claimed.itemId,
+          action: 'skip',
+          clientId: `gold-run-${i}`,
+          durationMs: 500,
+          now: T0 + i,
+        });
         continue;
       }
       served++;
       // Alternate: correct to class 2, or confirm the model.
       const correct = served % 2 === 0;
-      submitReview(f.db, { actor: f.reviewer, itemId: claimed.itemId, action: correct ? 'correct' : 'confirm', label: correct ? 2 : undefined, clientId: `gold-run-${i}`, durationMs: 500, now: T0 + i });
+      submitReview(f.db, {
+        actor: f.reviewer,
+        itemId: claimed.itemId,
+        action: correct ? 'correct' : 'confirm',
+        label: correct ? 2 : undefined,
+        clientId: `gold-run-${i}`,
+        durationMs: 500,
+        now: T0 + i,
+      });
       const known = before.find((item) => item.id === claimed.itemId)!.importLabel;
       if ((correct ? 2 : claimed.predictedClass) === known) agreed++;
     }
     expect(served).toBeGreaterThan(10);
     expect(f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
     expect(countNewHumanLabels(f.db, f.catalogueId).count).toBe(0);
-    expect(goldAgreement(f.db, f.catalogueId)).toEqual([{ reviewerId: f.reviewer.userId, email: f.reviewer.email, decided: served, agreed, accuracy: agreed / served }]);
+    expect(goldAgreement(f.db, f.catalogueId)).toEqual([
+      { reviewerId: f.reviewer.userId, email: f.reviewer.email, decided: served, agreed, accuracy: agreed / served },
+    ]);
 
     // Undoing a gold decision: the review is reverted, the item still untouched, and held again.
     let goldClaim: ClaimedItem | undefined;
     for (let i = 100; i < 200 && !goldClaim; i++) {
       const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + i })!;
       if (goldIds.includes(claimed.itemId)) goldClaim = claimed;
-      else submitReview(f.db, { actor: f.reviewer, itemId: claimed.itemId, action: 'skip', clientId: `gold-skip-${i}`, durationMs: 500, now: T0 + i });
+      else
+        submitReview(f.db, {
+          actor: f.reviewer,
+          itemId: claimed.itemId,
+          action: 'skip',
+          clientId: `gold-skip-${i}`,
+          durationMs: 500,
+          now: T0 + i,
+        });
     }
-    submitReview(f.db, { actor: f.reviewer, itemId: goldClaim!.itemId, action: 'confirm', clientId: 'gold-undo-target', durationMs: 500, now: T0 + 300 });
+    submitReview(f.db, {
+      actor: f.reviewer,
+      itemId: goldClaim!.itemId,
+      action: 'confirm',
+      clientId: 'gold-undo-target',
+      durationMs: 500,
+      now: T0 + 300,
+    });
     expect(goldAgreement(f.db, f.catalogueId)[0]!.decided).toBe(served + 1);
     const undo = undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-gold-1', now: T0 + 301 });
     expect(undo.undone.itemId).toBe(goldClaim!.itemId);
     expect(f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
     expect(goldAgreement(f.db, f.catalogueId)[0]!.decided).toBe(served);
-    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 302 })).toMatchObject({ itemId: goldClaim!.itemId, labelSource: 'model' });
+    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 302 })).toMatchObject({
+      itemId: goldClaim!.itemId,
+      labelSource: 'model',
+    });
   });
 });

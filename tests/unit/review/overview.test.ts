@@ -20,8 +20,15 @@ describe('pickReviewCatalogue', () => {
       { slug: 'demo', name: 'Demo' },
       { slug: 'shoes', name: 'Shoes' },
     ]);
-    expect(pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'shoes' }).catalogue.classNames).toEqual(['boot', 'sandal']);
-    await expectAppError(() => pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'hats' }), 'not_found', /no catalogue "hats"/);
+    expect(pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'shoes' }).catalogue.classNames).toEqual([
+      'boot',
+      'sandal',
+    ]);
+    await expectAppError(
+      () => pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'hats' }),
+      'not_found',
+      /no catalogue "hats"/,
+    );
     await expectAppError(() => pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'Not A Slug' }), 'bad_input');
     await expectAppError(() => pickReviewCatalogue(f.db, { actor: f.ops }), 'forbidden');
   });
@@ -40,9 +47,20 @@ describe('countQueueByClass', () => {
       { unscored: true }, // 7: no prediction, not in any class
     ]);
     const id = (i: number) => f.itemIds[i]!;
-    expect(claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 1, now: T0 }).map((c) => c.itemId)).toEqual([id(0)]);
+    expect(
+      claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 1, now: T0 }).map(
+        (c) => c.itemId,
+      ),
+    ).toEqual([id(0)]);
     claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 1, size: 2, now: T0 });
-    submitReview(f.db, { actor: f.reviewer, itemId: id(2), action: 'skip', clientId: 'overview-skip-1', durationMs: 500, now: T0 });
+    submitReview(f.db, {
+      actor: f.reviewer,
+      itemId: id(2),
+      action: 'skip',
+      clientId: 'overview-skip-1',
+      durationMs: 500,
+      now: T0,
+    });
 
     const counts = countQueueByClass(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 1000 });
     expect(counts.map((c) => c.className)).toEqual(CLASSES);
@@ -54,9 +72,13 @@ describe('countQueueByClass', () => {
       [0, 0],
     ]);
     // For the other reviewer: the skip was not theirs; the reviewer's held item is not available.
-    expect(countQueueByClass(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 })[1]).toMatchObject({ needsReview: 4, available: 3 });
+    expect(
+      countQueueByClass(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 })[1],
+    ).toMatchObject({ needsReview: 4, available: 3 });
     // Once the holds expire, everything but the reviewer's own skip is available again.
-    expect(countQueueByClass(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + DEFAULT_LEASE_MS + 1 })[1]).toMatchObject({ needsReview: 4, available: 3 });
+    expect(
+      countQueueByClass(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + DEFAULT_LEASE_MS + 1 })[1],
+    ).toMatchObject({ needsReview: 4, available: 3 });
   });
 
   it('refuses ops and unknown catalogues', async () => {

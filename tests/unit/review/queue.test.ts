@@ -27,9 +27,20 @@ describe('claimNext', () => {
     ]);
     const order: number[] = [];
     // Skipping takes each item out of this reviewer's queue, so the next claim shows the next one.
-    for (let claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }); claimed && order.length < 20; claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })) {
+    for (
+      let claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
+      claimed && order.length < 20;
+      claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })
+    ) {
       order.push(claimed.itemId);
-      submitReview(f.db, { actor: f.reviewer, itemId: claimed.itemId, action: 'skip', clientId: `order-item-${claimed.itemId}`, durationMs: 100, now: T0 });
+      submitReview(f.db, {
+        actor: f.reviewer,
+        itemId: claimed.itemId,
+        action: 'skip',
+        clientId: `order-item-${claimed.itemId}`,
+        durationMs: 100,
+        now: T0,
+      });
     }
     expect(order).toEqual([2, 4, 1, 0, 7, 5].map((i) => f.itemIds[i]));
   });
@@ -45,7 +56,9 @@ describe('claimNext', () => {
     expect(claimed.top[1]!.prob).toBeLessThanOrEqual(claimed.top[0]!.prob);
     expect(Buffer.from(claimed.pixelsBase64, 'base64')).toHaveLength(784);
     expect(claimed.leaseExpiresAt.getTime()).toBe(T0 + DEFAULT_LEASE_MS);
-    expect(f.db.select().from(leases).all()).toEqual([{ itemId: claimed.itemId, reviewerId: f.reviewer.userId, expiresAt: new Date(T0 + DEFAULT_LEASE_MS) }]);
+    expect(f.db.select().from(leases).all()).toEqual([
+      { itemId: claimed.itemId, reviewerId: f.reviewer.userId, expiresAt: new Date(T0 + DEFAULT_LEASE_MS) },
+    ]);
   });
 
   it('a reviewer holding a live lease gets that item back, renewed; `holding` asks for another (prefetch)', async () => {
@@ -54,10 +67,17 @@ describe('claimNext', () => {
     const again = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 1000 })!;
     expect(again.itemId).toBe(first.itemId);
     expect(again.leaseExpiresAt.getTime()).toBe(T0 + 1000 + DEFAULT_LEASE_MS);
-    const prefetched = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, holding: [first.itemId], now: T0 + 2000 })!;
+    const prefetched = claimNext(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      holding: [first.itemId],
+      now: T0 + 2000,
+    })!;
     expect(prefetched.itemId).toBe(f.itemIds[1]);
     // After a reload the client holds nothing: it gets its oldest held item, not a third.
-    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 3000 })!.itemId).toBe(first.itemId);
+    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 3000 })!.itemId).toBe(
+      first.itemId,
+    );
     expect(f.db.select().from(leases).where(eq(leases.reviewerId, f.reviewer.userId)).all()).toHaveLength(2);
   });
 
@@ -66,10 +86,17 @@ describe('claimNext', () => {
     const shown = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
     expect(releaseLease(f.db, { actor: f.reviewer, itemId: shown.itemId })).toBe(true);
     // Free again and still the most uncertain, but the page names it: the prefetch gets the next.
-    const prefetched = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, holding: [shown.itemId], now: T0 + 1000 })!;
+    const prefetched = claimNext(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      holding: [shown.itemId],
+      now: T0 + 1000,
+    })!;
     expect(prefetched.itemId).toBe(f.itemIds[1]);
     // Without it on the page (a reload), the lapsed item is handed out again as usual.
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 })!.itemId).toBe(shown.itemId);
+    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 })!.itemId).toBe(
+      shown.itemId,
+    );
   });
 
   it('returns null when the queue is empty or everything is held', async () => {
@@ -82,16 +109,32 @@ describe('claimNext', () => {
   it('an expired lease returns the item to the queue; the first holder can no longer renew it', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.5 }]);
     const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 60_000, now: T0 })!;
-    expect(renewLease(f.db, { actor: f.reviewer, itemId: a.itemId, leaseMs: 60_000, now: T0 + 30_000 }).expiresAt.getTime()).toBe(T0 + 90_000);
+    expect(
+      renewLease(f.db, { actor: f.reviewer, itemId: a.itemId, leaseMs: 60_000, now: T0 + 30_000 }).expiresAt.getTime(),
+    ).toBe(T0 + 90_000);
     // Still held at T0 + 89 s: the other reviewer gets the next item.
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 89_000 })!.itemId).toBe(f.itemIds[1]);
+    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 89_000 })!.itemId).toBe(
+      f.itemIds[1],
+    );
     // Expired at T0 + 90 s: the other reviewer (holding item 1 on screen) gets item 0.
-    const b = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, holding: [f.itemIds[1]!], now: T0 + 90_000 })!;
+    const b = claimNext(f.db, {
+      actor: f.reviewer2,
+      catalogueId: f.catalogueId,
+      holding: [f.itemIds[1]!],
+      now: T0 + 90_000,
+    })!;
     expect(b.itemId).toBe(a.itemId);
-    await expectAppError(() => renewLease(f.db, { actor: f.reviewer, itemId: a.itemId, now: T0 + 91_000 }), 'conflict', /Your hold on this item expired; it went back to the queue\./);
+    await expectAppError(
+      () => renewLease(f.db, { actor: f.reviewer, itemId: a.itemId, now: T0 + 91_000 }),
+      'conflict',
+      /Your hold on this item expired; it went back to the queue\./,
+    );
     expect(f.db.select().from(leases).where(eq(leases.itemId, a.itemId)).get()?.reviewerId).toBe(f.reviewer2.userId);
     // An expired lease cannot be renewed by its own holder either.
-    await expectAppError(() => renewLease(f.db, { actor: f.reviewer2, itemId: b.itemId, now: T0 + 90_000 + DEFAULT_LEASE_MS }), 'conflict');
+    await expectAppError(
+      () => renewLease(f.db, { actor: f.reviewer2, itemId: b.itemId, now: T0 + 90_000 + DEFAULT_LEASE_MS }),
+      'conflict',
+    );
   });
 
   it('release gives the item back at once, only for its holder', async () => {
@@ -106,7 +149,14 @@ describe('claimNext', () => {
   it('a reviewer is not handed again an item they skipped; another reviewer is', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.5 }]);
     const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    submitReview(f.db, { actor: f.reviewer, itemId: a.itemId, action: 'skip', clientId: 'skip-0001', durationMs: 900, now: T0 });
+    submitReview(f.db, {
+      actor: f.reviewer,
+      itemId: a.itemId,
+      action: 'skip',
+      clientId: 'skip-0001',
+      durationMs: 900,
+      now: T0,
+    });
     expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!.itemId).toBe(f.itemIds[1]);
     expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!.itemId).toBe(a.itemId);
   });
@@ -114,14 +164,21 @@ describe('claimNext', () => {
   it('only items.review may claim, renew or release: ops and signed-out are refused', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
     await expectAppError(() => claimNext(f.db, { actor: f.ops, catalogueId: f.catalogueId }), 'forbidden');
-    await expectAppError(() => claimBatch(f.db, { actor: f.ops, catalogueId: f.catalogueId, predictedClass: 0, size: 5 }), 'forbidden');
+    await expectAppError(
+      () => claimBatch(f.db, { actor: f.ops, catalogueId: f.catalogueId, predictedClass: 0, size: 5 }),
+      'forbidden',
+    );
     await expectAppError(() => renewLease(f.db, { actor: f.ops, itemId: f.itemIds[0]! }), 'forbidden');
     await expectAppError(() => releaseLease(f.db, { actor: f.ops, itemId: f.itemIds[0]! }), 'forbidden');
     await expectAppError(() => claimNext(f.db, { actor: null, catalogueId: f.catalogueId }), 'unauthorized');
     expect(f.db.select().from(leases).all()).toEqual([]);
     // Admins review too.
     expect(claimNext(f.db, { actor: f.admin, catalogueId: f.catalogueId })).not.toBeNull();
-    await expectAppError(() => claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 5 }), 'bad_input', /^leaseMs: /);
+    await expectAppError(
+      () => claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 5 }),
+      'bad_input',
+      /^leaseMs: /,
+    );
   });
 });
 
@@ -136,23 +193,52 @@ describe('claimBatch', () => {
     ]);
     const other = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!; // item 0, the least confident
     expect(other.itemId).toBe(f.itemIds[0]);
-    const batch = claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 1, size: 2, now: T0 });
+    const batch = claimBatch(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      predictedClass: 1,
+      size: 2,
+      now: T0,
+    });
     expect(batch.map((b) => b.itemId)).toEqual([f.itemIds[1], f.itemIds[3]]);
     expect(batch.every((b) => b.predictedClass === 1)).toBe(true);
-    const reload = claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 1, size: 3, now: T0 + 1000 });
+    const reload = claimBatch(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      predictedClass: 1,
+      size: 3,
+      now: T0 + 1000,
+    });
     expect(reload.map((b) => b.itemId)).toEqual([f.itemIds[1], f.itemIds[3], f.itemIds[4]]);
     // Everything else in class 1 is held by the first reviewer: the second gets only what it already holds.
-    expect(claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 5, now: T0 }).map((b) => b.itemId)).toEqual([other.itemId]);
-    await expectAppError(() => claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 7, size: 5 }), 'bad_input', /predictedClass/);
+    expect(
+      claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 5, now: T0 }).map(
+        (b) => b.itemId,
+      ),
+    ).toEqual([other.itemId]);
+    await expectAppError(
+      () => claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 7, size: 5 }),
+      'bad_input',
+      /predictedClass/,
+    );
   });
 });
 
 describe('concurrency', () => {
   it('reviewers on two connections, claiming in interleaved turns, never hold the same item', async () => {
     const count = 60;
-    const f = await makeFixture(tmp.dir, Array.from({ length: count }, (_, i) => ({ confidence: 0.2 + ((i * 37) % count) / (count * 2) })));
+    const f = await makeFixture(
+      tmp.dir,
+      Array.from({ length: count }, (_, i) => ({ confidence: 0.2 + ((i * 37) % count) / (count * 2) })),
+    );
     const second = openDb(f.file);
-    const extra = await createUserAsSystem(f.db, { email: 'third@example.test', name: 'Third', password: 'correct horse battery', role: 'reviewer', passwordCost: 4 });
+    const extra = await createUserAsSystem(f.db, {
+      email: 'third@example.test',
+      name: 'Third',
+      password: 'correct horse battery',
+      role: 'reviewer',
+      passwordCost: 4,
+    });
     const third: Actor = { userId: extra.id, role: 'reviewer', email: extra.email };
     const seats = [
       { db: f.db, actor: f.reviewer },
@@ -177,13 +263,24 @@ describe('concurrency', () => {
         releaseLease(seat.db, { actor: seat.actor, itemId: claimed.itemId });
         holder.delete(claimed.itemId);
       } else if (turn % 3 !== 2) {
-        submitReview(seat.db, { actor: seat.actor, itemId: claimed.itemId, action: 'confirm', clientId: `turn-${turn}-cid`, durationMs: 1000, now });
+        submitReview(seat.db, {
+          actor: seat.actor,
+          itemId: claimed.itemId,
+          action: 'confirm',
+          clientId: `turn-${turn}-cid`,
+          durationMs: 1000,
+          now,
+        });
         holder.delete(claimed.itemId);
         decided.add(claimed.itemId);
       }
     }
     expect(decided.size).toBe(count);
-    const confirms = f.db.select({ itemId: reviews.itemId }).from(reviews).all().map((r) => r.itemId);
+    const confirms = f.db
+      .select({ itemId: reviews.itemId })
+      .from(reviews)
+      .all()
+      .map((r) => r.itemId);
     expect(new Set(confirms).size).toBe(confirms.length);
     expect(f.db.select().from(items).where(eq(items.status, 'needs_review')).all()).toEqual([]);
     second.$client.close();

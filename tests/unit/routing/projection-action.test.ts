@@ -50,7 +50,10 @@ describe('applyTargetThresholdAction', () => {
     expect(await applyTargetThresholdAction(null, form('abc'))).toMatchObject({ ok: false, code: 'bad_input' });
     // 2 of 3 right from 0.50 to 0.70, 1 of 2 up to 0.92, 1 of 1 from 0.93 to 0.95: 60% -> 0.50, 100% -> 0.93.
     const result = await applyTargetThresholdAction(null, form('60'));
-    expect(result).toMatchObject({ ok: true, data: { threshold: 0.5, targetAccuracy: 0.6, change: { oldThreshold: 0.9, threshold: 0.5, left: 1 } } });
+    expect(result).toMatchObject({
+      ok: true,
+      data: { threshold: 0.5, targetAccuracy: 0.6, change: { oldThreshold: 0.9, threshold: 0.5, left: 1 } },
+    });
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.5);
     expect(await applyTargetThresholdAction(null, form('100'))).toMatchObject({ ok: true, data: { threshold: 0.93 } });
     f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();

@@ -12,7 +12,16 @@ const NOW = Date.parse('2025-06-01T12:00:00Z');
 const RULES: RoutingRules = { threshold: 0.9, perClassThresholds: {}, auditRate: 0, auditSeed: 1 };
 
 function row(f: Fixture, index: number) {
-  return f.db.select({ status: items.status, reason: items.routingReason, label: items.currentLabel, labelSource: items.labelSource }).from(items).where(eq(items.id, f.itemIds[index]!)).get()!;
+  return f.db
+    .select({
+      status: items.status,
+      reason: items.routingReason,
+      label: items.currentLabel,
+      labelSource: items.labelSource,
+    })
+    .from(items)
+    .where(eq(items.id, f.itemIds[index]!))
+    .get()!;
 }
 
 /** Binomial(n, p) count within 4 standard deviations of its mean (a false alarm about once in 16,000 runs; the draws are fixed anyway). */
@@ -24,11 +33,20 @@ function expectBinomial(count: number, n: number, p: number): void {
 describe('routeItem', () => {
   it('a per-class override routes that class differently from the global threshold', () => {
     const rules = { ...RULES, perClassThresholds: { '6': 0.97 } };
-    expect(routeItem({ itemId: 1, predictedClass: 6, confidence: 0.95 }, rules)).toEqual({ status: 'needs_review', reason: 'confidence' });
-    expect(routeItem({ itemId: 1, predictedClass: 5, confidence: 0.95 }, rules)).toEqual({ status: 'auto_accepted', reason: null });
+    expect(routeItem({ itemId: 1, predictedClass: 6, confidence: 0.95 }, rules)).toEqual({
+      status: 'needs_review',
+      reason: 'confidence',
+    });
+    expect(routeItem({ itemId: 1, predictedClass: 5, confidence: 0.95 }, rules)).toEqual({
+      status: 'auto_accepted',
+      reason: null,
+    });
     expect(routeItem({ itemId: 1, predictedClass: 6, confidence: 0.97 }, rules).status).toBe('auto_accepted');
     // An override may also be laxer than the global threshold.
-    expect(routeItem({ itemId: 1, predictedClass: 1, confidence: 0.8 }, { ...RULES, perClassThresholds: { '1': 0.75 } }).status).toBe('auto_accepted');
+    expect(
+      routeItem({ itemId: 1, predictedClass: 1, confidence: 0.8 }, { ...RULES, perClassThresholds: { '1': 0.75 } })
+        .status,
+    ).toBe('auto_accepted');
   });
 
   it('sends the configured share of would-be-auto-accepted items to review as audits, deterministically', () => {
@@ -42,7 +60,8 @@ describe('routeItem', () => {
       }
       expectBinomial(audited.length, 10_000, 0.02);
       // The same item under the same settings: the same answer.
-      for (const id of audited.slice(0, 20)) expect(routeItem({ itemId: id, predictedClass: 0, confidence: 0.95 }, rules).reason).toBe('audit');
+      for (const id of audited.slice(0, 20))
+        expect(routeItem({ itemId: id, predictedClass: 0, confidence: 0.95 }, rules).reason).toBe('audit');
       // Spread over the whole id range, not clustered.
       expectBinomial(audited.filter((id) => id <= 5000).length, audited.length, 0.5);
     }
@@ -57,8 +76,14 @@ describe('routeItem', () => {
 
   it('items under their threshold go to review for their confidence, never as audits', () => {
     const rules = { ...RULES, auditRate: 0.5 };
-    for (let id = 1; id <= 500; id++) expect(routeItem({ itemId: id, predictedClass: 0, confidence: 0.5 }, rules)).toEqual({ status: 'needs_review', reason: 'confidence' });
-    expect(routeItem({ itemId: 1, predictedClass: 0, confidence: 0.99 }, { ...rules, auditRate: 0 }).status).toBe('auto_accepted');
+    for (let id = 1; id <= 500; id++)
+      expect(routeItem({ itemId: id, predictedClass: 0, confidence: 0.5 }, rules)).toEqual({
+        status: 'needs_review',
+        reason: 'confidence',
+      });
+    expect(routeItem({ itemId: 1, predictedClass: 0, confidence: 0.99 }, { ...rules, auditRate: 0 }).status).toBe(
+      'auto_accepted',
+    );
   });
 });
 
@@ -71,13 +96,30 @@ describe('setRoutingRules', () => {
       { predictedClass: 3, confidence: 0.85, status: 'needs_review' },
     ]);
     f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
-    const result = setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, perClassThresholds: { '2': 0.97, '3': 0.8 }, now: NOW });
+    const result = setRoutingRules(f.db, {
+      actor: f.admin,
+      catalogueId: f.catalogueId,
+      perClassThresholds: { '2': 0.97, '3': 0.8 },
+      now: NOW,
+    });
     expect(result).toMatchObject({ changed: ['perClassThresholds'], entered: 1, left: 1, held: 0 });
-    expect([0, 1, 2, 3].map((i) => row(f, i).status)).toEqual(['needs_review', 'auto_accepted', 'auto_accepted', 'auto_accepted']);
+    expect([0, 1, 2, 3].map((i) => row(f, i).status)).toEqual([
+      'needs_review',
+      'auto_accepted',
+      'auto_accepted',
+      'auto_accepted',
+    ]);
     expect(row(f, 0).reason).toBe('confidence');
     expect(getRoutingRules(f.db, f.catalogueId).perClassThresholds).toEqual({ '2': 0.97, '3': 0.8 });
     // Removing the override of class 3 puts its 0.85 item back under the global 0.9.
-    setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, perClassThresholds: { '2': 0.97 }, auditRate: 0.05, goldRate: 0.1, now: NOW + 1000 });
+    setRoutingRules(f.db, {
+      actor: f.admin,
+      catalogueId: f.catalogueId,
+      perClassThresholds: { '2': 0.97 },
+      auditRate: 0.05,
+      goldRate: 0.1,
+      now: NOW + 1000,
+    });
     expect(row(f, 3).status).toBe('needs_review');
     const history = listRoutingChanges(f.db, { catalogueId: f.catalogueId });
     expect(history.map((h) => [h.field, h.oldValue, h.newValue, h.userEmail])).toEqual([
@@ -89,23 +131,52 @@ describe('setRoutingRules', () => {
     expect(history[0]!.createdAt.getTime()).toBe(NOW + 1000);
     expect(getRoutingSettings(f.db, f.catalogueId)).toMatchObject({ auditRate: 0.05, goldRate: 0.1, threshold: 0.9 });
     // The same values again change and record nothing, whatever the key order.
-    expect(setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, perClassThresholds: { '2': 0.97 }, auditRate: 0.05 }).changed).toEqual([]);
+    expect(
+      setRoutingRules(f.db, {
+        actor: f.admin,
+        catalogueId: f.catalogueId,
+        perClassThresholds: { '2': 0.97 },
+        auditRate: 0.05,
+      }).changed,
+    ).toEqual([]);
     expect(f.db.select().from(settingsChanges).all()).toHaveLength(4);
   });
 
   it('raising the audit rate sends that share of auto-accepted items to review, marked as audits; lowering it brings them back', async () => {
-    const f = await makeFixture(tmp.dir, Array.from({ length: 2000 }, () => ({ confidence: 0.99, status: 'auto_accepted' as const })));
+    const f = await makeFixture(
+      tmp.dir,
+      Array.from({ length: 2000 }, () => ({ confidence: 0.99, status: 'auto_accepted' as const })),
+    );
     f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
     const up = setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0.1, now: NOW });
     expectBinomial(up.entered, 2000, 0.1);
     expect(up.auditWaiting).toBe(up.entered);
-    const audited = f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).all().map((r) => r.id);
+    const audited = f.db
+      .select({ id: items.id })
+      .from(items)
+      .where(eq(items.routingReason, 'audit'))
+      .all()
+      .map((r) => r.id);
     expect(audited).toHaveLength(up.entered);
-    expect(f.db.select({ id: items.id }).from(items).where(eq(items.status, 'needs_review')).all().map((r) => r.id)).toEqual(audited);
+    expect(
+      f.db
+        .select({ id: items.id })
+        .from(items)
+        .where(eq(items.status, 'needs_review'))
+        .all()
+        .map((r) => r.id),
+    ).toEqual(audited);
     // Re-routing under the same rules (a threshold change and back) picks the very same items.
     setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.5, now: NOW });
     setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9, now: NOW });
-    expect(f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).all().map((r) => r.id)).toEqual(audited);
+    expect(
+      f.db
+        .select({ id: items.id })
+        .from(items)
+        .where(eq(items.routingReason, 'audit'))
+        .all()
+        .map((r) => r.id),
+    ).toEqual(audited);
     const down = setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0, now: NOW });
     expect(down).toMatchObject({ entered: 0, left: up.entered, auditWaiting: 0 });
   });
@@ -118,33 +189,76 @@ describe('setRoutingRules', () => {
       { confidence: 0.95, status: 'needs_review' as const, importLabel: 1 }, // 42: import label
       { confidence: 0.95, status: 'needs_review' as const }, // 43: gold
     ]);
-    f.db.insert(leases).values({ itemId: f.itemIds[40]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) }).run();
+    f.db
+      .insert(leases)
+      .values({ itemId: f.itemIds[40]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
+      .run();
     f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[41]!)).run();
     f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[43]!)).run();
     const before = [40, 41, 42, 43].map((i) => row(f, i));
-    const result = setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.5, auditRate: 0.5, now: NOW });
+    const result = setRoutingRules(f.db, {
+      actor: f.admin,
+      catalogueId: f.catalogueId,
+      threshold: 0.5,
+      auditRate: 0.5,
+      now: NOW,
+    });
     expect([40, 41, 42, 43].map((i) => row(f, i))).toEqual(before);
     expect(result.held).toBe(1);
     expectBinomial(result.entered, 40, 0.5);
-    const moved = f.db.select({ reason: items.routingReason }).from(items).where(inArray(items.id, f.itemIds.slice(0, 40))).all();
+    const moved = f.db
+      .select({ reason: items.routingReason })
+      .from(items)
+      .where(inArray(items.id, f.itemIds.slice(0, 40)))
+      .all();
     expect(moved.filter((r) => r.reason === 'audit')).toHaveLength(result.entered);
   });
 
   it('refuses every role but admin, bad values with a sentence, and classes the catalogue lacks; nothing changes', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.99, status: 'auto_accepted' }]);
-    const set = (rules: Record<string, unknown>, actor = f.admin) => () => setRoutingRules(f.db, { actor, catalogueId: f.catalogueId, ...(rules as object), now: NOW });
+    const set =
+      (rules: Record<string, unknown>, actor = f.admin) =>
+      () =>
+        setRoutingRules(f.db, { actor, catalogueId: f.catalogueId, ...(rules as object), now: NOW });
     for (const actor of [f.reviewer, f.ops]) await expectAppError(set({ auditRate: 0.1 }, actor), 'forbidden');
-    await expectAppError(() => setRoutingRules(f.db, { actor: null, catalogueId: f.catalogueId, auditRate: 0.1 }), 'unauthorized');
-    await expectAppError(set({ perClassThresholds: { '2': 1 } }), 'bad_input', /perClassThresholds\.2: must be a calibrated confidence strictly between 0 and 1/);
+    await expectAppError(
+      () => setRoutingRules(f.db, { actor: null, catalogueId: f.catalogueId, auditRate: 0.1 }),
+      'unauthorized',
+    );
+    await expectAppError(
+      set({ perClassThresholds: { '2': 1 } }),
+      'bad_input',
+      /perClassThresholds\.2: must be a calibrated confidence strictly between 0 and 1/,
+    );
     await expectAppError(set({ perClassThresholds: { '2': 0 } }), 'bad_input', /strictly between 0 and 1/);
-    await expectAppError(set({ perClassThresholds: { '5': 0.95 } }), 'bad_input', /class 5 is not one of this catalogue's classes \(0-4\)/);
-    await expectAppError(set({ perClassThresholds: { shirt: 0.95 } }), 'bad_input', /"shirt" is not a class index; name a class by its index/);
+    await expectAppError(
+      set({ perClassThresholds: { '5': 0.95 } }),
+      'bad_input',
+      /class 5 is not one of this catalogue's classes \(0-4\)/,
+    );
+    await expectAppError(
+      set({ perClassThresholds: { shirt: 0.95 } }),
+      'bad_input',
+      /"shirt" is not a class index; name a class by its index/,
+    );
     await expectAppError(set({ auditRate: 0.6 }), 'bad_input', /auditRate: must be a share between 0 and 0.5/);
     await expectAppError(set({ auditRate: -0.01 }), 'bad_input', /between 0 and 0.5/);
     await expectAppError(set({ goldRate: Number.NaN }), 'bad_input', /goldRate: must be a share between 0 and 0.5/);
-    await expectAppError(set({ threshold: 1.5 }), 'bad_input', /threshold: must be a calibrated confidence strictly between 0 and 1/);
-    await expectAppError(() => setRoutingRules(f.db, { actor: f.admin, catalogueId: 9999, auditRate: 0.1 }), 'not_found');
+    await expectAppError(
+      set({ threshold: 1.5 }),
+      'bad_input',
+      /threshold: must be a calibrated confidence strictly between 0 and 1/,
+    );
+    await expectAppError(
+      () => setRoutingRules(f.db, { actor: f.admin, catalogueId: 9999, auditRate: 0.1 }),
+      'not_found',
+    );
     expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
-    expect(getRoutingSettings(f.db, f.catalogueId)).toMatchObject({ threshold: 0.9, perClassThresholds: {}, auditRate: 0.02, goldRate: 0.05 });
+    expect(getRoutingSettings(f.db, f.catalogueId)).toMatchObject({
+      threshold: 0.9,
+      perClassThresholds: {},
+      auditRate: 0.02,
+      goldRate: 0.05,
+    });
   });
 });

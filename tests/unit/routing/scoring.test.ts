@@ -35,7 +35,11 @@ function setup(): { db: Db; catalogueId: number } {
     catalogueSlug: 'demo',
     kind: 'idx',
     source: 'test',
-    items: Array.from({ length: 30 }, (_, i) => ({ pixels: new Uint8Array(784).map((_, p) => (p * (i + 1)) % 256), label: i < 5 ? i % 10 : null, sourceRow: i })),
+    items: Array.from({ length: 30 }, (_, i) => ({
+      pixels: new Uint8Array(784).map((_, p) => (p * (i + 1)) % 256),
+      label: i < 5 ? i % 10 : null,
+      sourceRow: i,
+    })),
   });
   registerInitialModel(db, { catalogueId: catalogue.id, name: 'test', dir: modelDir, meta: readModelMeta(modelDir) });
   return { db, catalogueId: catalogue.id };
@@ -63,7 +67,10 @@ describe('scoring', () => {
       if (item.importLabel === null) {
         expect(item.labelSource).toBe('model');
         expect(item.currentLabel).toBe(p.predictedClass);
-        const routed = routeItem({ itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence }, getRoutingRules(db, catalogueId));
+        const routed = routeItem(
+          { itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence },
+          getRoutingRules(db, catalogueId),
+        );
         expect([item.status, item.routingReason]).toEqual([routed.status, routed.reason]);
       } else {
         // A label from the file is kept; disagreement with the model sends it to review.
@@ -98,14 +105,23 @@ describe('scoring gold items', () => {
       kind: 'idx',
       source: 'gold',
       evalRole: 'gold',
-      items: Array.from({ length: 6 }, (_, i) => ({ pixels: new Uint8Array(784).map((_, p) => (p * (i + 7)) % 256), label: (i * 3) % 10, sourceRow: i })),
+      items: Array.from({ length: 6 }, (_, i) => ({
+        pixels: new Uint8Array(784).map((_, p) => (p * (i + 7)) % 256),
+        label: (i * 3) % 10,
+        sourceRow: i,
+      })),
     });
     const gold = () => db.select().from(items).where(eq(items.evalRole, 'gold')).all();
     expect(gold().map((item) => item.status)).toEqual(Array(6).fill('unscored'));
     const result = await scoreUnscoredItems(db, { catalogueId });
     expect(result).toMatchObject({ scored: 30, gold: 6 });
     for (const item of gold()) {
-      expect(item).toMatchObject({ status: 'reviewed', labelSource: 'import', currentLabel: item.importLabel, routingReason: null });
+      expect(item).toMatchObject({
+        status: 'reviewed',
+        labelSource: 'import',
+        currentLabel: item.importLabel,
+        routingReason: null,
+      });
       expect(db.select().from(predictions).where(eq(predictions.itemId, item.id)).all()).toHaveLength(1);
     }
     expect(countItemsByStatus(db, catalogueId).reviewed ?? 0).toBe(0);
@@ -113,19 +129,52 @@ describe('scoring gold items', () => {
 
   it('a re-score after a promotion gives gold items a prediction by the new version and changes nothing else', async () => {
     const { db, catalogueId } = setup();
-    importItems(db, { catalogueSlug: 'demo', kind: 'idx', source: 'gold', evalRole: 'gold', items: [{ pixels: new Uint8Array(784).fill(200), label: 4, sourceRow: 0 }] });
+    importItems(db, {
+      catalogueSlug: 'demo',
+      kind: 'idx',
+      source: 'gold',
+      evalRole: 'gold',
+      items: [{ pixels: new Uint8Array(784).fill(200), label: 4, sourceRow: 0 }],
+    });
     await scoreUnscoredItems(db, { catalogueId });
     const first = findActiveModel(db, catalogueId)!;
     db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, first.id)).run();
-    const next = db.insert(modelVersions).values({ catalogueId, name: 'next', arch: first.arch, weightsPath: first.weightsPath, temperature: 2, status: 'active' }).returning().get();
+    const next = db
+      .insert(modelVersions)
+      .values({
+        catalogueId,
+        name: 'next',
+        arch: first.arch,
+        weightsPath: first.weightsPath,
+        temperature: 2,
+        status: 'active',
+      })
+      .returning()
+      .get();
     const gold = db.select().from(items).where(eq(items.evalRole, 'gold')).get()!;
     await rescoreCatalogue(db, { catalogueId });
     expect(db.select().from(items).where(eq(items.id, gold.id)).get()).toEqual(gold);
-    expect(db.select({ v: predictions.modelVersionId }).from(predictions).where(eq(predictions.itemId, gold.id)).all().map((r) => r.v).sort()).toEqual([first.id, next.id]);
+    expect(
+      db
+        .select({ v: predictions.modelVersionId })
+        .from(predictions)
+        .where(eq(predictions.itemId, gold.id))
+        .all()
+        .map((r) => r.v)
+        .sort(),
+    ).toEqual([first.id, next.id]);
   });
 
   it('a gold import needs a label on every item', () => {
     const { db } = setup();
-    expect(() => importItems(db, { catalogueSlug: 'demo', kind: 'idx', source: 'gold', evalRole: 'gold', items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }] })).toThrow(/a gold item needs its trusted label/);
+    expect(() =>
+      importItems(db, {
+        catalogueSlug: 'demo',
+        kind: 'idx',
+        source: 'gold',
+        evalRole: 'gold',
+        items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
+      }),
+    ).toThrow(/a gold item needs its trusted label/);
   });
 });

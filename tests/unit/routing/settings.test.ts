@@ -39,14 +39,23 @@ describe('setThreshold', () => {
       { confidence: 0.99, status: 'auto_accepted' },
     ]);
     const lowered = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.8, now: NOW });
-    expect(lowered).toEqual({ catalogueId: f.catalogueId, oldThreshold: 0.9, threshold: 0.8, entered: 0, left: 1, held: 0 });
+    expect(lowered).toEqual({
+      catalogueId: f.catalogueId,
+      oldThreshold: 0.9,
+      threshold: 0.8,
+      entered: 0,
+      left: 1,
+      held: 0,
+    });
     expect(statuses(f)).toEqual(['auto_accepted', 'auto_accepted', 'auto_accepted', 'needs_review', 'auto_accepted']);
 
     const raised = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.97, now: NOW + 1000 });
     expect(raised).toMatchObject({ oldThreshold: 0.8, threshold: 0.97, entered: 3, left: 0 });
     expect(statuses(f)).toEqual(['needs_review', 'needs_review', 'needs_review', 'needs_review', 'auto_accepted']);
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.97);
-    expect(f.db.select().from(settings).where(eq(settings.catalogueId, f.catalogueId)).get()).toMatchObject({ updatedBy: f.admin.userId });
+    expect(f.db.select().from(settings).where(eq(settings.catalogueId, f.catalogueId)).get()).toMatchObject({
+      updatedBy: f.admin.userId,
+    });
 
     const history = listThresholdChanges(f.db, { catalogueId: f.catalogueId });
     expect(history.map((h) => [h.oldValue, h.newValue, h.userEmail])).toEqual([
@@ -58,7 +67,9 @@ describe('setThreshold', () => {
 
   it('an item at exactly the threshold is accepted, as at scoring time', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: Math.fround(0.7), status: 'needs_review' }]);
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.7 })).toMatchObject({ left: 1 });
+    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.7 })).toMatchObject({
+      left: 1,
+    });
   });
 
   it('leaves held, human-labelled, import-labelled, evaluation, reviewed and unscored items alone', async () => {
@@ -72,45 +83,100 @@ describe('setThreshold', () => {
       { unscored: true, status: 'unscored' }, // 6
       { confidence: 0.99, status: 'auto_accepted' }, // 7: held, would enter the queue
     ]);
-    f.db.insert(leases).values({ itemId: f.itemIds[0]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) }).run();
-    f.db.insert(leases).values({ itemId: f.itemIds[1]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW - 1) }).run();
-    f.db.insert(leases).values({ itemId: f.itemIds[7]!, reviewerId: f.reviewer2.userId, expiresAt: new Date(NOW + 60_000) }).run();
+    f.db
+      .insert(leases)
+      .values({ itemId: f.itemIds[0]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
+      .run();
+    f.db
+      .insert(leases)
+      .values({ itemId: f.itemIds[1]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW - 1) })
+      .run();
+    f.db
+      .insert(leases)
+      .values({ itemId: f.itemIds[7]!, reviewerId: f.reviewer2.userId, expiresAt: new Date(NOW + 60_000) })
+      .run();
     f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[2]!)).run();
     f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[4]!)).run();
 
     const down = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1, now: NOW });
     expect(down).toMatchObject({ entered: 0, left: 1, held: 1 });
-    expect(statuses(f)).toEqual(['needs_review', 'auto_accepted', 'needs_review', 'needs_review', 'needs_review', 'reviewed', 'unscored', 'auto_accepted']);
+    expect(statuses(f)).toEqual([
+      'needs_review',
+      'auto_accepted',
+      'needs_review',
+      'needs_review',
+      'needs_review',
+      'reviewed',
+      'unscored',
+      'auto_accepted',
+    ]);
 
     const up = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.999, now: NOW });
     expect(up).toMatchObject({ entered: 1, left: 0, held: 1 });
-    expect(statuses(f)).toEqual(['needs_review', 'needs_review', 'needs_review', 'needs_review', 'needs_review', 'reviewed', 'unscored', 'auto_accepted']);
+    expect(statuses(f)).toEqual([
+      'needs_review',
+      'needs_review',
+      'needs_review',
+      'needs_review',
+      'needs_review',
+      'reviewed',
+      'unscored',
+      'auto_accepted',
+    ]);
   });
 
   it('uses the active model only: items without its prediction stay as they are', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
-    const next = f.db.insert(modelVersions).values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/nonexistent' }).returning().get();
+    const next = f.db
+      .insert(modelVersions)
+      .values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/nonexistent' })
+      .returning()
+      .get();
     f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
     f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, next.id)).run();
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1 })).toMatchObject({ entered: 0, left: 0 });
+    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1 })).toMatchObject({
+      entered: 0,
+      left: 0,
+    });
     expect(statusOf(f, 0)).toBe('needs_review');
     // Once the new model has scored it, its confidence decides.
-    f.db.insert(predictions).values({ itemId: f.itemIds[0]!, modelVersionId: next.id, probs: [0.2, 0.2, 0.2, 0.2, 0.2], predictedClass: 0, confidence: 0.2, margin: 0 }).run();
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.15 })).toMatchObject({ left: 1 });
+    f.db
+      .insert(predictions)
+      .values({
+        itemId: f.itemIds[0]!,
+        modelVersionId: next.id,
+        probs: [0.2, 0.2, 0.2, 0.2, 0.2],
+        predictedClass: 0,
+        confidence: 0.2,
+        margin: 0,
+      })
+      .run();
+    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.15 })).toMatchObject({
+      left: 1,
+    });
   });
 
   it('the same value changes nothing and records nothing', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9 })).toMatchObject({ entered: 0, left: 0 });
+    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9 })).toMatchObject({
+      entered: 0,
+      left: 0,
+    });
     expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
   });
 
   it('refuses every role but admin, and signed-out callers, changing nothing', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
     for (const actor of [f.reviewer, f.ops]) {
-      await expectAppError(() => setThreshold(f.db, { actor, catalogueId: f.catalogueId, threshold: 0.1 }), 'forbidden');
+      await expectAppError(
+        () => setThreshold(f.db, { actor, catalogueId: f.catalogueId, threshold: 0.1 }),
+        'forbidden',
+      );
     }
-    await expectAppError(() => setThreshold(f.db, { actor: null, catalogueId: f.catalogueId, threshold: 0.1 }), 'unauthorized');
+    await expectAppError(
+      () => setThreshold(f.db, { actor: null, catalogueId: f.catalogueId, threshold: 0.1 }),
+      'unauthorized',
+    );
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
     expect(statusOf(f, 0)).toBe('needs_review');
     expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
@@ -119,9 +185,17 @@ describe('setThreshold', () => {
   it('refuses a threshold outside (0, 1) with a sentence, and an unknown catalogue', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
     for (const threshold of [0, 1, -0.2, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      await expectAppError(() => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold }), 'bad_input', /strictly between 0 and 1/);
+      await expectAppError(
+        () => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold }),
+        'bad_input',
+        /strictly between 0 and 1/,
+      );
     }
-    await expectAppError(() => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: '0.5' as unknown as number }), 'bad_input', /between 0 and 1/);
+    await expectAppError(
+      () => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: '0.5' as unknown as number }),
+      'bad_input',
+      /between 0 and 1/,
+    );
     await expectAppError(() => setThreshold(f.db, { actor: f.admin, catalogueId: 9999, threshold: 0.5 }), 'not_found');
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
     expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);

@@ -69,14 +69,26 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
   it('sets a fixed threshold and re-routes; target mode picks the lowest threshold meeting the target', async () => {
     signedIn = f.admin;
     const fixed = await put({ threshold: 0.75 });
-    expect(fixed).toMatchObject({ status: 200, json: { mode: 'fixed', change: { oldThreshold: 0.9, threshold: 0.75, left: 1 } } });
-    expect(f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[3]!)).get()?.status).toBe('auto_accepted');
+    expect(fixed).toMatchObject({
+      status: 200,
+      json: { mode: 'fixed', change: { oldThreshold: 0.9, threshold: 0.75, left: 1 } },
+    });
+    expect(f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[3]!)).get()?.status).toBe(
+      'auto_accepted',
+    );
     // 2 of 3 held-out items right from 0.50 to 0.70, 1 of 1 from 0.93: 100% -> 0.93.
     const target = await put({ targetAccuracy: 1 });
-    expect(target).toMatchObject({ status: 200, json: { mode: 'target', targetAccuracy: 1, change: { oldThreshold: 0.75, threshold: 0.93, entered: 1 } } });
+    expect(target).toMatchObject({
+      status: 200,
+      json: { mode: 'target', targetAccuracy: 1, change: { oldThreshold: 0.75, threshold: 0.93, entered: 1 } },
+    });
     expect(target.json.sentence).toMatch(/0.93 is the lowest threshold reaching 100/);
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
-    const fields = f.db.select({ field: settingsChanges.field }).from(settingsChanges).all().map((r) => r.field);
+    const fields = f.db
+      .select({ field: settingsChanges.field })
+      .from(settingsChanges)
+      .all()
+      .map((r) => r.field);
     expect(fields).toEqual(['threshold', 'threshold', 'target_accuracy']);
   });
 
@@ -96,7 +108,9 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
     f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[1]!)).run();
     const refused = await put({ targetAccuracy: 0.5 });
     expect(refused.status).toBe(409);
-    expect(refused.json.error.message).toMatch(/predictions on 2 of the 3 held-out items so far .* try again in a minute/);
+    expect(refused.json.error.message).toMatch(
+      /predictions on 2 of the 3 held-out items so far .* try again in a minute/,
+    );
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
     // Nor does the models page show the accuracy of the first rounds as the holdout's.
     expect(storedHoldoutAccuracy(f.db, ids)).toBeNull();

@@ -31,7 +31,14 @@ describe('modelFlops', () => {
   });
 
   it('cnn: four 3x3 convolutions at 28, 14, 14 and 7 pixels, then two dense layers', () => {
-    const layers = [2 * 28 * 28 * 32 * 9 * 1, 2 * 14 * 14 * 64 * 9 * 32, 2 * 14 * 14 * 64 * 9 * 64, 2 * 7 * 7 * 128 * 9 * 64, 2 * 1152 * 256, 2 * 256 * 10];
+    const layers = [
+      2 * 28 * 28 * 32 * 9 * 1,
+      2 * 14 * 14 * 64 * 9 * 32,
+      2 * 14 * 14 * 64 * 9 * 64,
+      2 * 7 * 7 * 128 * 9 * 64,
+      2 * 1152 * 256,
+      2 * 256 * 10,
+    ];
     const forward = layers.reduce((a, b) => a + b, 0);
     const flops = flopsOf('cnn');
     expect(flops).toEqual({ forward, training: 3 * forward - layers[0]! });

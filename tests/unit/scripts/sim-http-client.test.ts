@@ -43,7 +43,11 @@ describe('LoupeClient', () => {
     });
     const error = await new LoupeClient(url).post('/api/v1/reviews', {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoupeApiError);
-    expect(error).toMatchObject({ status: 409, code: 'conflict', message: '/api/v1/reviews: 409 Your hold on this item lapsed.' });
+    expect(error).toMatchObject({
+      status: 409,
+      code: 'conflict',
+      message: '/api/v1/reviews: 409 Your hold on this item lapsed.',
+    });
   });
 
   it('says plainly when nothing listens at the address', async () => {

@@ -51,7 +51,13 @@ describe('measureCatalogue', () => {
   });
 
   it('reports null shares on an empty catalogue instead of dividing by zero', () => {
-    expect(measureCatalogue([], () => undefined)).toMatchObject({ items: 0, catalogueAccuracy: null, reviewedShare: null, autoAcceptedAccuracy: null, modelAccuracy: null });
+    expect(measureCatalogue([], () => undefined)).toMatchObject({
+      items: 0,
+      catalogueAccuracy: null,
+      reviewedShare: null,
+      autoAcceptedAccuracy: null,
+      modelAccuracy: null,
+    });
   });
 });
 
@@ -93,26 +99,81 @@ describe('percentile', () => {
 
 function point(t: number, fields: Partial<TimelinePoint> = {}): TimelinePoint {
   return {
-    t, imported: 100, humanDecisions: t, items: 100, catalogueAccuracy: 0.9 + t / 1000, labelled: 100, reviewed: t, reviewedShare: t / 100,
-    autoAccepted: 80, autoAcceptedAccuracy: 0.97, queueDepth: 20 - t / 5, unscored: 0, modelAccuracy: 0.9, wrongHumanLabels: 0,
-    activeModel: 'base-cnn', activeModelHoldoutAccuracy: 0.93, threshold: 0.9, ...fields,
+    t,
+    imported: 100,
+    humanDecisions: t,
+    items: 100,
+    catalogueAccuracy: 0.9 + t / 1000,
+    labelled: 100,
+    reviewed: t,
+    reviewedShare: t / 100,
+    autoAccepted: 80,
+    autoAcceptedAccuracy: 0.97,
+    queueDepth: 20 - t / 5,
+    unscored: 0,
+    modelAccuracy: 0.9,
+    wrongHumanLabels: 0,
+    activeModel: 'base-cnn',
+    activeModelHoldoutAccuracy: 0.93,
+    threshold: 0.9,
+    ...fields,
   };
 }
 
 describe('renderSimulationHtml', () => {
   it('draws one SVG panel per figure, marks promotions and escapes names', () => {
     const result = {
-      scenario: { baseUrl: 'http://x', catalogue: 'sim', stream: 'fashion-mnist t10k', streamItems: 100, batches: 2, reviewers: 3, errorRate: 0.02, thinkMs: 10, threshold: { mode: 'target', targetAccuracy: 0.98 }, maxDecisions: null, seed: 1 },
-      timeline: [point(0, { catalogueAccuracy: null, autoAcceptedAccuracy: null }), point(10), point(20, { activeModel: '<v2>' })],
+      scenario: {
+        baseUrl: 'http://x',
+        catalogue: 'sim',
+        stream: 'fashion-mnist t10k',
+        streamItems: 100,
+        batches: 2,
+        reviewers: 3,
+        errorRate: 0.02,
+        thinkMs: 10,
+        threshold: { mode: 'target', targetAccuracy: 0.98 },
+        maxDecisions: null,
+        seed: 1,
+      },
+      timeline: [
+        point(0, { catalogueAccuracy: null, autoAcceptedAccuracy: null }),
+        point(10),
+        point(20, { activeModel: '<v2>' }),
+      ],
       models: [
         { name: 'base-cnn', seenAt: 0, activeAt: 0, status: 'retired', holdoutAccuracy: 0.93, gateReason: null },
         { name: '<v2>', seenAt: 12, activeAt: 15, status: 'active', holdoutAccuracy: 0.935, gateReason: 'better' },
       ],
       thresholdChanges: [],
-      queueApi: { claims: 1, emptyClaims: 0, submits: 1, claimMsP50: 1, claimMsP99: 1, submitMsP50: 1, submitMsP99: 1, lostHolds: 0, errors: 0, errorSamples: [] },
+      queueApi: {
+        claims: 1,
+        emptyClaims: 0,
+        submits: 1,
+        claimMsP50: 1,
+        claimMsP99: 1,
+        submitMsP50: 1,
+        submitMsP99: 1,
+        lostHolds: 0,
+        errors: 0,
+        errorSamples: [],
+      },
       summary: {
-        stoppedBecause: 'done', seconds: 20, items: 100, catalogueAccuracy: 0.92, humanDecisions: 20, corrections: 5, reviewerSlips: 0, reviewedShare: 0.2,
-        autoAcceptedAccuracy: 0.97, modelAloneAccuracy: 0.9, modelAloneSource: 'base model on every stream image', finalModelAccuracy: 0.91, modelVersionsPromoted: 1, finalModel: '<v2>', finalModelHoldoutAccuracy: 0.935,
+        stoppedBecause: 'done',
+        seconds: 20,
+        items: 100,
+        catalogueAccuracy: 0.92,
+        humanDecisions: 20,
+        corrections: 5,
+        reviewerSlips: 0,
+        reviewedShare: 0.2,
+        autoAcceptedAccuracy: 0.97,
+        modelAloneAccuracy: 0.9,
+        modelAloneSource: 'base model on every stream image',
+        finalModelAccuracy: 0.91,
+        modelVersionsPromoted: 1,
+        finalModel: '<v2>',
+        finalModelHoldoutAccuracy: 0.935,
       },
     } satisfies SimulationResult;
     const html = renderSimulationHtml(result);
@@ -135,11 +196,15 @@ describe('SimulateArgs', () => {
       return parsed.success ? null : parsed.error.issues[0]!.message;
     };
     expect(message({ threshold: '0.9', target: '0.98' })).toMatch(/--threshold or --target, not both/);
-    expect(message({ url: 'http://localhost:3000', admin: 'a@b.c:pw' })).toMatch(/one --reviewer email:password per simulated reviewer/);
+    expect(message({ url: 'http://localhost:3000', admin: 'a@b.c:pw' })).toMatch(
+      /one --reviewer email:password per simulated reviewer/,
+    );
     expect(message({ url: 'not a url' })).toMatch(/address of a running Loupe/);
     expect(message({ 'error-rate': '1.5' })).toMatch(/between 0 and 1/);
     expect(message({ base: 'huge' })).toMatch(/--base is shipped or small/);
     expect(message({ reviewer: ['nobody'] })).toMatch(/email:password/);
-    expect(SimulateArgs.parse({ url: 'http://h:1', catalogue: 'c', admin: 'a@b.c:p:w', reviewer: ['r@b.c:x'] })).toMatchObject({ admin: { email: 'a@b.c', password: 'p:w' }, reviewer: [{ email: 'r@b.c', password: 'x' }] });
+    expect(
+      SimulateArgs.parse({ url: 'http://h:1', catalogue: 'c', admin: 'a@b.c:p:w', reviewer: ['r@b.c:x'] }),
+    ).toMatchObject({ admin: { email: 'a@b.c', password: 'p:w' }, reviewer: [{ email: 'r@b.c', password: 'x' }] });
   });
 });

@@ -5,24 +5,54 @@ import { describe, expect, it } from 'vitest';
 import { getEnv } from '@/lib/env';
 import { runScript } from '../../run-script';
 
-const hasDataset = fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 'train-labels-idx1-ubyte.gz')) || fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 'train-labels-idx1-ubyte'));
+const hasDataset =
+  fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 'train-labels-idx1-ubyte.gz')) ||
+  fs.existsSync(path.join(getEnv().LOUPE_DATASET_DIR, 'train-labels-idx1-ubyte'));
 
 describe('npm run train', () => {
-  it.runIf(hasDataset)('trains on two replicas without dropout and records how in meta.json', async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-train-')), 'mlp');
-    const { code, stdout, stderr } = await runScript('train', ['--arch', 'mlp', '--epochs', '1', '--limit', '1024', '--val-size', '500', '--replicas', '2', '--no-dropout', '--out', out]);
-    expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ out, arch: 'mlp', epochs: 1, bestEpoch: 1 });
-    expect(stderr).toMatch(/epoch 1: loss \d/);
-    const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'));
-    expect(meta).toMatchObject({ arch: 'mlp', replicas: 2, dropout: false, augment: true, trainCount: 1024, validationCount: 500 });
-    // Dropout is skipped while fitting, not removed: the saved layer keeps its rate.
-    expect(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).toContain('"rate":0.2');
-  }, 120_000);
+  it.runIf(hasDataset)(
+    'trains on two replicas without dropout and records how in meta.json',
+    async () => {
+      const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-train-')), 'mlp');
+      const { code, stdout, stderr } = await runScript('train', [
+        '--arch',
+        'mlp',
+        '--epochs',
+        '1',
+        '--limit',
+        '1024',
+        '--val-size',
+        '500',
+        '--replicas',
+        '2',
+        '--no-dropout',
+        '--out',
+        out,
+      ]);
+      expect(code, stderr).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ out, arch: 'mlp', epochs: 1, bestEpoch: 1 });
+      expect(stderr).toMatch(/epoch 1: loss \d/);
+      const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'));
+      expect(meta).toMatchObject({
+        arch: 'mlp',
+        replicas: 2,
+        dropout: false,
+        augment: true,
+        trainCount: 1024,
+        validationCount: 500,
+      });
+      // Dropout is skipped while fitting, not removed: the saved layer keeps its rate.
+      expect(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).toContain('"rate":0.2');
+    },
+    120_000,
+  );
 
   it('refuses a replica count that is not a positive whole number, with a sentence, and writes nothing', async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-train-')), 'never');
-    for (const [value, message] of [['0', 'at least 1 thread'], ['1.5', 'a whole number of threads']]) {
+    for (const [value, message] of [
+      ['0', 'at least 1 thread'],
+      ['1.5', 'a whole number of threads'],
+    ]) {
       const { code, stderr } = await runScript('train', ['--arch', 'mlp', '--replicas', value!, '--out', out]);
       expect(code).toBe(1);
       expect(stderr.trim().split('\n').at(-1)).toBe(`error: --replicas: ${message}`);

@@ -27,8 +27,21 @@ function freshDb(): { db: Db; file: string } {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function worker(db: Db, handlers: JobHandlers, options: { leaseMs?: number; owner?: string; progressIntervalMs?: number } = {}) {
-  return createWorker({ db, handlers, leaseMs: options.leaseMs ?? 60_000, pollMs: 20, schedule: false, owner: options.owner, progressIntervalMs: options.progressIntervalMs, log: () => {} });
+function worker(
+  db: Db,
+  handlers: JobHandlers,
+  options: { leaseMs?: number; owner?: string; progressIntervalMs?: number } = {},
+) {
+  return createWorker({
+    db,
+    handlers,
+    leaseMs: options.leaseMs ?? 60_000,
+    pollMs: 20,
+    schedule: false,
+    owner: options.owner,
+    progressIntervalMs: options.progressIntervalMs,
+    log: () => {},
+  });
 }
 
 describe('worker job loop', () => {
@@ -56,7 +69,11 @@ describe('worker job loop', () => {
       { kind: 'score', payload: { catalogueId: 1 } },
       { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } },
     ]);
-    expect(findJob(db, a.id)).toMatchObject({ status: 'succeeded', progress: { phase: 'done', scored: 3 }, leaseOwner: null });
+    expect(findJob(db, a.id)).toMatchObject({
+      status: 'succeeded',
+      progress: { phase: 'done', scored: 3 },
+      leaseOwner: null,
+    });
     expect(findJob(db, b.id)).toMatchObject({ status: 'succeeded', progress: { phase: 'done', promoted: false } });
     expect(findJob(db, evaluate.id)).toMatchObject({ status: 'queued', attempts: 0 });
   });
@@ -114,7 +131,11 @@ describe('worker job loop', () => {
 
     const bad = enqueueJob(db, { kind: 'score', payload: { catalogueId: 1, bad: true }, maxAttempts: 3 }).job;
     expect(await w.tick()).toBe('failed');
-    expect(findJob(db, bad.id)).toMatchObject({ status: 'failed', attempts: 1, error: 'catalogueId: expected a number' });
+    expect(findJob(db, bad.id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: 'catalogueId: expected a number',
+    });
   });
 
   it('a worker that lost its lease stops reporting and does not complete the job', async () => {
@@ -137,7 +158,9 @@ describe('worker job loop', () => {
     const child = path.join(import.meta.dirname, '../..', 'fixtures', 'worker-child.ts');
     const start = (file: string, leaseMs: number) =>
       new Promise<{ proc: ChildProcess; owner: string }>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', child, file, String(leaseMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const proc = spawn(process.execPath, ['--import', 'tsx', child, file, String(leaseMs)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let out = '';
         proc.stdout!.on('data', (chunk: Buffer) => {
           out += chunk.toString();
@@ -146,7 +169,10 @@ describe('worker job loop', () => {
         });
         proc.on('exit', (code) => reject(new Error(`worker child exited early (${code})`)));
       });
-    const exited = (proc: ChildProcess) => new Promise<number | null>((resolve) => (proc.exitCode !== null ? resolve(proc.exitCode) : proc.on('exit', (code) => resolve(code))));
+    const exited = (proc: ChildProcess) =>
+      new Promise<number | null>((resolve) =>
+        proc.exitCode !== null ? resolve(proc.exitCode) : proc.on('exit', (code) => resolve(code)),
+      );
     async function waitFor<T>(read: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
       const until = Date.now() + timeoutMs;
       for (;;) {
@@ -170,12 +196,25 @@ describe('worker job loop', () => {
       await exited(proc);
       const killedAt = Date.now();
       const steps: number[] = [];
-      const survivor = worker(db, { train: async ({ job: retried }) => (steps.push((retried.progress as { step: number }).step), { phase: 'done', by: 'survivor' }) }, { owner: 'survivor', leaseMs: 60_000 });
+      const survivor = worker(
+        db,
+        {
+          train: async ({ job: retried }) => (
+            steps.push((retried.progress as { step: number }).step),
+            { phase: 'done', by: 'survivor' }
+          ),
+        },
+        { owner: 'survivor', leaseMs: 60_000 },
+      );
       // Within the lease, nobody may take it.
       expect(await survivor.tick()).toBe('idle');
       await sleep(Math.max(0, killedAt + leaseMs + 100 - Date.now()));
       expect(await survivor.tick()).toBe('succeeded');
-      expect(findJob(db, job.id)).toMatchObject({ status: 'succeeded', attempts: 2, progress: { phase: 'done', by: 'survivor' } });
+      expect(findJob(db, job.id)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+        progress: { phase: 'done', by: 'survivor' },
+      });
       // The retry saw how far the dead worker had got.
       expect(steps[0]).toBeGreaterThan(0);
     });

@@ -11,7 +11,10 @@ const FORM_OVERHEAD_BYTES = 64 * 1024;
 
 /** Multipart upload of IDX, CSV or image files into a catalogue (fields: see parseUploadForm). */
 export const POST = apiRoute('catalogue.import', async ({ actor, request }) => {
-  const form = await readFormWithLimit(request, { maxBytes: MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES, describe: (bytes) => tooLargeMessage(bytes) });
+  const form = await readFormWithLimit(request, {
+    maxBytes: MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
+    describe: (bytes) => tooLargeMessage(bytes),
+  });
   const input = await parseUploadForm(form);
   return importUpload(getDb(), { ...input, actor });
 });

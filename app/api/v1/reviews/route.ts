@@ -12,7 +12,16 @@ export const POST = apiRoute('items.review', async ({ actor, request }) => {
   const input = await parseJsonBody(request, SubmitReviewInput);
   const { review, replayed } = submitReview(getDb(), { ...input, actor });
   return {
-    review: { id: review.id, itemId: review.itemId, action: review.action, modelLabel: review.modelLabel, chosenLabel: review.chosenLabel, durationMs: review.durationMs, clientId: review.clientId, createdAt: review.createdAt },
+    review: {
+      id: review.id,
+      itemId: review.itemId,
+      action: review.action,
+      modelLabel: review.modelLabel,
+      chosenLabel: review.chosenLabel,
+      durationMs: review.durationMs,
+      clientId: review.clientId,
+      createdAt: review.createdAt,
+    },
     replayed,
   };
 });

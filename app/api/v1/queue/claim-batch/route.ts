@@ -19,5 +19,7 @@ export const POST = apiRoute('items.review', async ({ actor, request }) => {
   const body = await parseJsonBody(request, ClaimBatchBody);
   const db = getDb();
   const catalogue = requireCatalogue(db, body.catalogue);
-  return { items: claimBatch(db, { actor, catalogueId: catalogue.id, predictedClass: body.predictedClass, size: body.size }) };
+  return {
+    items: claimBatch(db, { actor, catalogueId: catalogue.id, predictedClass: body.predictedClass, size: body.size }),
+  };
 });

@@ -19,7 +19,10 @@ const ACTION_STYLE: Record<string, string> = {
 
 export default async function ItemPage({ params }: { params: Promise<{ slug: string; id: string }> }) {
   const { slug, id } = await params;
-  const access = await requirePageAccess('catalogue.read', `/catalogues/${encodeURIComponent(slug)}/items/${encodeURIComponent(id)}`);
+  const access = await requirePageAccess(
+    'catalogue.read',
+    `/catalogues/${encodeURIComponent(slug)}/items/${encodeURIComponent(id)}`,
+  );
   if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   let detail: ItemDetail;
   try {
@@ -37,7 +40,11 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
           Catalogues
         </Link>
         {' / '}
-        <Link className="text-blue-700 hover:underline" href={`/catalogues/${catalogue.slug}`} data-testid="back-to-catalogue">
+        <Link
+          className="text-blue-700 hover:underline"
+          href={`/catalogues/${catalogue.slug}`}
+          data-testid="back-to-catalogue"
+        >
           {catalogue.name}
         </Link>
       </p>
@@ -45,8 +52,15 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
 
       <div className="mt-4 flex flex-wrap gap-6">
         {/* 28x28 scaled 12x with hard pixel edges: what the model saw, no smoothing. */}
-        { }
-        <img src={`/api/v1/items/${item.id}/image`} alt={`Item ${item.id}`} width={336} height={336} className="pixelated h-[336px] w-[336px] rounded bg-black" data-testid="item-image" />
+        {}
+        <img
+          src={`/api/v1/items/${item.id}/image`}
+          alt={`Item ${item.id}`}
+          width={336}
+          height={336}
+          className="pixelated h-[336px] w-[336px] rounded bg-black"
+          data-testid="item-image"
+        />
         <dl className="grid h-fit grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm" data-testid="item-facts">
           <Fact term="Current label">
             <span className="font-medium" data-testid="item-current-label">
@@ -95,11 +109,17 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
           </thead>
           <tbody>
             {detail.reviews.map((r) => (
-              <tr key={r.id} className={`border-b ${r.undone ? 'text-gray-400 line-through' : ''}`} data-testid="item-review">
+              <tr
+                key={r.id}
+                className={`border-b ${r.undone ? 'text-gray-400 line-through' : ''}`}
+                data-testid="item-review"
+              >
                 <td className="p-2 whitespace-nowrap">{formatTime(r.createdAt)}</td>
                 <td className="p-2">{r.reviewerEmail}</td>
                 <td className="p-2">
-                  <span className={`rounded px-1.5 py-0.5 text-xs no-underline ${ACTION_STYLE[r.action] ?? ''}`}>{r.action}</span>
+                  <span className={`rounded px-1.5 py-0.5 text-xs no-underline ${ACTION_STYLE[r.action] ?? ''}`}>
+                    {r.action}
+                  </span>
                   {r.undone && <span className="ml-1 text-xs">(undone)</span>}
                 </td>
                 <td className="p-2">
@@ -107,7 +127,9 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
                   {r.modelName && <span className="text-xs text-gray-500"> ({r.modelName})</span>}
                 </td>
                 <td className="p-2">{r.chosenLabelName ?? '-'}</td>
-                <td className="p-2 text-right tabular-nums">{r.action === 'undo' ? '' : `${(r.durationMs / 1000).toFixed(1)} s`}</td>
+                <td className="p-2 text-right tabular-nums">
+                  {r.action === 'undo' ? '' : `${(r.durationMs / 1000).toFixed(1)} s`}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -131,19 +153,29 @@ function PredictionCard({ prediction: p, classNames }: { prediction: ItemPredict
     <section className="rounded border border-gray-200 bg-white p-3 shadow-sm" data-testid="item-prediction">
       <header className="flex items-baseline gap-2">
         <span className="font-medium">{p.modelName}</span>
-        <span className={`rounded px-1.5 py-0.5 text-xs ${p.modelStatus === 'active' ? 'bg-emerald-50 text-emerald-800' : 'bg-gray-100 text-gray-700'}`}>{p.modelStatus}</span>
+        <span
+          className={`rounded px-1.5 py-0.5 text-xs ${p.modelStatus === 'active' ? 'bg-emerald-50 text-emerald-800' : 'bg-gray-100 text-gray-700'}`}
+        >
+          {p.modelStatus}
+        </span>
         <span className="text-xs text-gray-500">{p.arch}</span>
         <span className="ml-auto text-sm">
-          <span className="font-medium">{p.predictedClassName}</span> at <span className="tabular-nums">{p.confidence.toFixed(3)}</span>
+          <span className="font-medium">{p.predictedClassName}</span> at{' '}
+          <span className="tabular-nums">{p.confidence.toFixed(3)}</span>
         </span>
       </header>
       {/* Every class's calibrated probability, in class order. */}
       <ul className="mt-2 space-y-0.5 text-xs">
         {p.probs.map((prob, index) => (
           <li key={index} className="grid grid-cols-[7rem_1fr_3.5rem] items-center gap-2">
-            <span className={index === p.predictedClass ? 'font-semibold' : 'text-gray-700'}>{classNames[index] ?? `class ${index}`}</span>
+            <span className={index === p.predictedClass ? 'font-semibold' : 'text-gray-700'}>
+              {classNames[index] ?? `class ${index}`}
+            </span>
             <span className="h-2 rounded bg-gray-100">
-              <span className={`block h-2 rounded ${index === p.predictedClass ? 'bg-gray-800' : 'bg-gray-400'}`} style={{ width: `${(prob * 100).toFixed(1)}%` }} />
+              <span
+                className={`block h-2 rounded ${index === p.predictedClass ? 'bg-gray-800' : 'bg-gray-400'}`}
+                style={{ width: `${(prob * 100).toFixed(1)}%` }}
+              />
             </span>
             <span className="text-right tabular-nums">{prob.toFixed(3)}</span>
           </li>
@@ -157,5 +189,8 @@ function PredictionCard({ prediction: p, classNames }: { prediction: ItemPredict
 }
 
 function formatTime(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 }

@@ -11,5 +11,7 @@ export const GET = apiRoute<{ id: string }>('catalogue.read', async ({ actor, pa
   const { id } = Params.parse(params);
   const png = await renderItemPng(getDb(), { actor, itemId: id });
   // An item's pixels never change, so browsers may keep the image for the session.
-  return new Response(new Uint8Array(png), { headers: { 'content-type': 'image/png', 'cache-control': 'private, max-age=86400, immutable' } });
+  return new Response(new Uint8Array(png), {
+    headers: { 'content-type': 'image/png', 'cache-control': 'private, max-age=86400, immutable' },
+  });
 });
