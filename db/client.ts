@@ -7,6 +7,12 @@ import * as schema from './schema';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
+/** The handle inside `db.transaction((tx) => ...)`: lib functions that must run in the caller's transaction take it. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** Read-only access: a `Db` or a `Tx` both satisfy it. */
+export type Reader = Pick<Db, 'select'>;
+
 /**
  * Opens a SQLite file with the settings every Loupe process needs. The web server and the
  * worker share one file: WAL lets readers run beside the one writer, and the busy timeout

@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import { catalogues, items, predictions } from '@/db/schema';
 import { enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
 import { latestJobOf } from '@/lib/jobs/payloads';
@@ -28,7 +28,7 @@ const CHUNK = 1000;
 
 /** Holdout items (with a trusted label) this model version has no stored prediction for. */
 export function countMissingHoldoutPredictions(
-  db: Pick<Db, 'select'>,
+  db: Reader,
   input: { catalogueId: number; modelVersionId: number },
 ): number {
   return (

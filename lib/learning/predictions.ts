@@ -1,12 +1,10 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Db, Tx, Reader } from '@/db/client';
 import { predictions, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { toPredictions } from '@/lib/ml/classifier';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
 import { predictLogitsParallel } from '@/lib/ml/parallel-predict';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** A prediction as the predictions table stores it: calibrated, rounded to 6 decimals. */
 export interface StoredPrediction {
@@ -50,7 +48,7 @@ export async function predictStored(input: {
 
 /** This version's stored predictions for these items (those it has). */
 export function readStoredPredictions(
-  db: Pick<Db, 'select'>,
+  db: Reader,
   modelVersionId: number,
   itemIds: number[],
 ): Map<number, StoredPrediction> {

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, like, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import {
   catalogues,
   DEFAULT_RETRAIN_POLICY,
@@ -24,8 +24,6 @@ import { findActiveModel } from '@/lib/models/active';
  * an admin asks. Never two trainings of one catalogue at once: every train job is enqueued
  * `exclusivePerCatalogue`, so a second request gets the job already waiting or running.
  */
-type Reader = Pick<Db, 'select'>;
-
 export type FullRetrainPolicy = Required<typeof DEFAULT_RETRAIN_POLICY>;
 
 const MIN_LABELS_MESSAGE = 'must be a whole number of labels from 1 to 1,000,000, e.g. 200';

@@ -1,10 +1,8 @@
 import { and, eq } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Db, Tx } from '@/db/client';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface PromotionResult {
   promoted: ModelVersion;

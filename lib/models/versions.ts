@@ -1,7 +1,7 @@
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import { items, modelVersions, predictions, type Job, type ModelMetrics, type ModelStatus } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
@@ -107,7 +107,7 @@ export interface ModelVersionList {
  * for every holdout item (the evaluate job stores them in rounds: a partial figure would be
  * the accuracy on the items with the lowest ids).
  */
-export function storedHoldoutAccuracy(db: Pick<Db, 'select'>, input: { catalogueId: number; modelVersionId: number }): Accuracy | null {
+export function storedHoldoutAccuracy(db: Reader, input: { catalogueId: number; modelVersionId: number }): Accuracy | null {
   const row = db
     .select({
       holdout: sql<number>`count(*)`,

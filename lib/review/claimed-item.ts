@@ -1,9 +1,7 @@
 import { and, eq } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Tx } from '@/db/client';
 import { items, predictions, type Catalogue, type LabelSource, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface TopPrediction {
   classIndex: number;

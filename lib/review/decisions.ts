@@ -1,6 +1,6 @@
 import { and, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Tx } from '@/db/client';
 import {
   catalogues,
   DECISION_ACTIONS,
@@ -19,8 +19,6 @@ import { LEASE_EXPIRED_MESSAGE } from '@/lib/review/queue';
 
 export { undoLastReview, UNDO_WINDOW_MS, type UndoResult } from './undo';
 export { reviewerStats, type ReviewerStats } from './reviewer-stats';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 const ClientId = z
   .string()

@@ -1,8 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Reader } from '@/db/client';
 import { items, reviews, users } from '@/db/schema';
-
-type Reader = Pick<Db, 'select'>;
 
 export interface GoldAgreement {
   reviewerId: number;

@@ -1,9 +1,7 @@
 import { and, asc, eq, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Tx } from '@/db/client';
 import { items, leases, predictions, reviews, settings } from '@/db/schema';
 import { auditDraw, DEFAULT_GOLD_RATE } from '@/lib/routing/rules';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** Salts of the two per-claim draws, so the gold and the audit decisions are independent. */
 const GOLD_SALT = 0x60_1d;

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, isNull, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Tx } from '@/db/client';
 import {
   catalogues,
   items,
@@ -18,8 +18,6 @@ import { describeClaimedItem, type ClaimedItem } from './claimed-item';
 import { pickMixedInItem } from './mixed-in';
 
 export type { ClaimedItem, TopPrediction } from './claimed-item';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** Long enough to decide a hard item, short enough that a closed tab frees it soon. */
 export const DEFAULT_LEASE_MS = 5 * 60_000;

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import { items, predictions, reviews } from '@/db/schema';
 import { goldAgreement } from '@/lib/review/gold';
 import { findActiveModel } from '@/lib/models/active';
@@ -13,8 +13,6 @@ import {
   type ProjectionPoint,
   type RoutableItem,
 } from './projection-figures';
-
-type Reader = Pick<Db, 'select'>;
 
 /** Used until gold items have been reviewed; the page labels it as assumed. */
 export const ASSUMED_REVIEWER_ACCURACY = 0.98;

@@ -1,9 +1,7 @@
 import { and, eq, gt, inArray, isNull, notInArray, sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Tx, Reader } from '@/db/client';
 import { items, leases, modelVersions, predictions, type RoutingReason } from '@/db/schema';
 import { routeItem, type RouteDecision, type RoutingRules } from '@/lib/routing/rules';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** Ids per `IN (...)` list: far below SQLite's bound-variable limit. */
 const ID_CHUNK = 500;
@@ -101,7 +99,7 @@ export function rerouteCatalogue(
 }
 
 /** Items of the audit sample still waiting for a reviewer. */
-export function countWaitingAudits(tx: Pick<Db, 'select'>, catalogueId: number): number {
+export function countWaitingAudits(tx: Reader, catalogueId: number): number {
   return (
     tx
       .select({ n: sql<number>`count(*)` })

@@ -1,9 +1,7 @@
 import { eq } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import type { Reader } from '@/db/client';
 import { settings, type ItemStatus, type RoutingReason } from '@/db/schema';
 import { DEFAULT_THRESHOLD, routeByConfidence } from '@/lib/routing/route-by-confidence';
-
-type Reader = Pick<Db, 'select'>;
 
 export const DEFAULT_AUDIT_RATE = 0.02;
 export const DEFAULT_GOLD_RATE = 0.05;

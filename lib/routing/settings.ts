@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import { catalogues, settings, settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -8,8 +8,6 @@ import { parseInput } from '@/lib/import/parse-input';
 import { countWaitingAudits, rerouteCatalogue, type RerouteResult } from '@/lib/routing/reroute';
 import { DEFAULT_THRESHOLD } from '@/lib/routing/route-by-confidence';
 import { DEFAULT_GOLD_RATE, getRoutingRules, type RoutingRules } from '@/lib/routing/rules';
-
-type Reader = Pick<Db, 'select'>;
 
 const THRESHOLD_MESSAGE = 'must be a calibrated confidence strictly between 0 and 1, e.g. 0.9';
 export const ThresholdSchema = z.number({ error: THRESHOLD_MESSAGE }).gt(0, THRESHOLD_MESSAGE).lt(1, THRESHOLD_MESSAGE);

@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import { modelVersions, settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -15,8 +15,6 @@ import {
   type HoldoutFigures,
 } from './projection-figures';
 import { readHoldoutPredictions } from './projection';
-
-type Reader = Pick<Db, 'select'>;
 
 const TARGET_MESSAGE = 'must be an accuracy above 0 and at most 1 (100%), e.g. 0.99';
 export const TargetAccuracy = z.number({ error: TARGET_MESSAGE }).gt(0, TARGET_MESSAGE).lte(1, TARGET_MESSAGE);
