@@ -50,6 +50,37 @@ function isHeader(line: string): boolean {
   return line.split(',').every((field) => !/^[+-]?\d+(\.\d+)?$/.test(unquote(field)));
 }
 
+/** `pixel1`, `pixel0`, `px_12`, `p5`, `12` or `1x1` (row x column): a name that stands for a pixel. */
+const PIXEL_NAME = /^((pixel|px|p)[ _-]?)?\d+$|^\d+x\d+$/i;
+const LAYOUTS = `expected label + ${PIXELS_PER_IMAGE} pixel columns (${LABELLED_COLUMNS} in all), or ${PIXELS_PER_IMAGE} pixel columns without a label.`;
+
+/**
+ * The header decides the layout by its names, not only by its count: a first column that is not
+ * a pixel name is the label, and then there must be 784 pixel columns after it. Deciding by the
+ * count alone read `label,pixel1..pixel783` as 784 unlabelled pixels and dropped every label.
+ */
+function checkHeaderLayout(header: string[], where: string): void {
+  const hasLabel = !PIXEL_NAME.test(header[0] ?? '');
+  const firstPixel = hasLabel ? 1 : 0;
+  for (let index = firstPixel; index < header.length; index++) {
+    const name = header[index]!;
+    if (!PIXEL_NAME.test(name)) {
+      const shown = name.length > 30 ? `${name.slice(0, 30)}...` : name;
+      throw badInput(
+        `${where}, column ${index + 1} ("${shown}") is not a pixel column (pixel1, pixel2, ...); ${LAYOUTS}`,
+      );
+    }
+  }
+  const pixelColumns = header.length - firstPixel;
+  if (pixelColumns === PIXELS_PER_IMAGE) return;
+  const plural = (n: number) => `${n} pixel ${n === 1 ? 'column' : 'columns'}`;
+  throw badInput(
+    hasLabel
+      ? `${where} names a label column (${header[0]}) and ${plural(pixelColumns)}; ${LAYOUTS}`
+      : `${where} has ${plural(pixelColumns)} and no label column; ${LAYOUTS}`,
+  );
+}
+
 function describeColumn(column: number, header: string[] | null): string {
   const name = header?.[column - 1];
   return name ? `column ${column} (${name})` : `column ${column}`;
@@ -65,14 +96,15 @@ export function parseCsv(text: string, source: string, options: ParseCsvOptions 
   if (lines.length === 0) throw badInput(`${source}: the file is empty; expected rows of 784 pixel values.`);
 
   let header: string[] | null = null;
+  const headerLine = lines[0]!.number;
   if (isHeader(lines[0]!.text)) header = lines.shift()!.text.split(',').map(unquote);
   if (lines.length === 0) throw badInput(`${source}: the file has a header row but no data rows.`);
 
   const columns = header?.length ?? lines[0]!.text.split(',').length;
-  if (columns !== LABELLED_COLUMNS && columns !== PIXELS_PER_IMAGE) {
-    const where = header ? 'the header row' : `line ${lines[0]!.number}`;
+  if (header) checkHeaderLayout(header, `${source}: line ${headerLine} (the header row)`);
+  else if (columns !== LABELLED_COLUMNS && columns !== PIXELS_PER_IMAGE) {
     throw badInput(
-      `${source}: ${where} has ${columns} columns; expected ${LABELLED_COLUMNS} (label + 784 pixels) or ${PIXELS_PER_IMAGE} (pixels only).`,
+      `${source}: line ${lines[0]!.number} has ${columns} columns; expected ${LABELLED_COLUMNS} (label + 784 pixels) or ${PIXELS_PER_IMAGE} (pixels only).`,
     );
   }
   const hasLabel = columns === LABELLED_COLUMNS;

@@ -85,3 +85,41 @@ describe('parseCsv', () => {
     expect(() => parseCsv(`${row('shirt')}\n${row(1)}`, 'f.csv')).toThrow('line 1, column 1: "shirt" is not a number');
   });
 });
+
+describe('parseCsv header layouts', () => {
+  const PIXEL_NAMES = Array.from({ length: 784 }, (_, i) => `pixel${i + 1}`);
+
+  it('refuses a header that names a label column but has only 784 columns, instead of dropping the labels', () => {
+    // label,pixel1..pixel783: 784 columns, which used to be read as 784 unlabelled pixels.
+    const header = ['label', ...PIXEL_NAMES.slice(0, 783)].join(',');
+    const text = [header, row(null), row(null)].join('\n');
+    expect(() => parseCsv(text, 'short.csv')).toThrow(
+      'short.csv: line 1 (the header row) names a label column (label) and 783 pixel columns; expected label + 784 pixel columns (785 in all), or 784 pixel columns without a label.',
+    );
+  });
+
+  it('refuses a header of pixel names only with 785 columns', () => {
+    const header = [...PIXEL_NAMES, 'pixel785'].join(',');
+    const text = [header, row(1)].join('\n');
+    expect(() => parseCsv(text, 'wide.csv')).toThrow(
+      'wide.csv: line 1 (the header row) has 785 pixel columns and no label column; expected label + 784 pixel columns (785 in all), or 784 pixel columns without a label.',
+    );
+  });
+
+  it('refuses a header with a column that is neither the label nor a pixel, naming it', () => {
+    const header = ['label', ...PIXEL_NAMES.slice(0, 783), 'comment'].join(',');
+    const text = [header, row(1)].join('\n');
+    expect(() => parseCsv(text, 'odd.csv')).toThrow(
+      'odd.csv: line 1 (the header row), column 785 ("comment") is not a pixel column (pixel1, pixel2, ...); expected label + 784 pixel columns (785 in all), or 784 pixel columns without a label.',
+    );
+  });
+
+  it('reads a pixels-only header and a 0-based label header (the MNIST Kaggle layout)', () => {
+    const unlabelled = parseCsv([PIXEL_NAMES.join(','), row(null, () => 3)].join('\n'), 'p.csv');
+    expect(unlabelled.labels).toBeNull();
+    expect(unlabelled.pixels[783]).toBe(3);
+    const zeroBased = ['label', ...Array.from({ length: 784 }, (_, i) => `pixel${i}`)].join(',');
+    const labelled = parseCsv([zeroBased, row(7)].join('\n'), 'm.csv');
+    expect([...labelled.labels!]).toEqual([7]);
+  });
+});
