@@ -20,6 +20,11 @@ export const jobs = sqliteTable(
     status: text('status', { enum: JOB_STATUSES }).notNull().default('queued'),
     attempts: integer('attempts').notNull().default(0),
     maxAttempts: integer('max_attempts').notNull().default(3),
+    /**
+     * Times the job was taken over after its lease expired (its worker crashed or was killed):
+     * counted apart from `attempts`, which a crash does not use up, and capped on its own.
+     */
+    leaseExpiries: integer('lease_expiries').notNull().default(0),
     progress: text('progress', { mode: 'json' }).$type<JobProgress>(),
     error: text('error'),
     /** Claiming is compare-and-set on these two: a worker that dies leaves an expiring lease. */

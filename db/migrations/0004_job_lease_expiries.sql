@@ -1,0 +1,1 @@
+ALTER TABLE `jobs` ADD `lease_expiries` integer DEFAULT 0 NOT NULL;
