@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { catalogues, modelVersions, type Catalogue, type ModelVersion } from '@/db/schema';
 import { getEnv } from '@/lib/env';
@@ -12,7 +12,7 @@ import { loadModel, saveModel } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import type { EpochReport, LabelledImages } from '@/lib/ml/train';
 import { activateModelVersion } from '@/lib/models/promotion';
-import { requireActiveModel } from '@/lib/models/active';
+import { findActiveModel, requireActiveModel } from '@/lib/models/active';
 import { fineTune, type FineTuneSettings } from './fine-tune';
 import { decidePromotion, DEFAULT_MAX_HOLDOUT_DROP_POINTS, type GateDecision } from './gate';
 import { concatImages, pickImages } from './image-sets';
@@ -395,11 +395,7 @@ export async function runRetrain(
       (tx) => {
         // Measured against the parent: if an admin promoted or rolled back meanwhile, the
         // comparison no longer describes the model this one would replace.
-        const current = tx
-          .select({ id: modelVersions.id })
-          .from(modelVersions)
-          .where(and(eq(modelVersions.catalogueId, catalogue.id), eq(modelVersions.status, 'active')))
-          .get();
+        const current = findActiveModel(tx, catalogue.id);
         if (decision.promote && current?.id !== parent.id) {
           decision = {
             ...decision,

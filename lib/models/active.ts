@@ -1,12 +1,12 @@
 import { and, eq } from 'drizzle-orm';
 import path from 'node:path';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import type { ModelMeta } from '@/lib/ml/model-store';
 
 /** The catalogue's active model version, or null before any model was registered. */
-export function findActiveModel(db: Db, catalogueId: number): ModelVersion | null {
+export function findActiveModel(db: Reader, catalogueId: number): ModelVersion | null {
   return db.select().from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get() ?? null;
 }
 
@@ -23,7 +23,7 @@ export function requireActiveModel(db: Db, catalogueId: number): ModelVersion {
 export function registerInitialModel(db: Db, input: { catalogueId: number; name: string; dir: string; meta: ModelMeta }): ModelVersion {
   return db.transaction(
     (tx) => {
-      const existing = tx.select().from(modelVersions).where(and(eq(modelVersions.catalogueId, input.catalogueId), eq(modelVersions.status, 'active'))).get();
+      const existing = findActiveModel(tx, input.catalogueId);
       if (existing) return existing;
       return tx
         .insert(modelVersions)

@@ -6,7 +6,6 @@ import {
   DECISION_ACTIONS,
   items,
   leases,
-  modelVersions,
   predictions,
   reviews,
   type Review,
@@ -16,6 +15,7 @@ import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { LEASE_EXPIRED_MESSAGE } from '@/lib/review/queue';
+import { findActiveModel } from '@/lib/models/active';
 
 export { undoLastReview, UNDO_WINDOW_MS, type UndoResult } from './undo';
 export { reviewerStats, type ReviewerStats } from './reviewer-stats';
@@ -92,13 +92,7 @@ function modelAnswer(
   item: { id: number; catalogueId: number },
   modelVersionId: number | null,
 ): { modelVersionId: number; label: number } | null {
-  const versionId =
-    modelVersionId ??
-    tx
-      .select({ id: modelVersions.id })
-      .from(modelVersions)
-      .where(and(eq(modelVersions.catalogueId, item.catalogueId), eq(modelVersions.status, 'active')))
-      .get()?.id;
+  const versionId = modelVersionId ?? findActiveModel(tx, item.catalogueId)?.id;
   if (versionId === undefined) return null;
   const prediction = tx
     .select({ label: predictions.predictedClass })

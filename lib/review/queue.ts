@@ -1,21 +1,13 @@
 import { and, asc, desc, eq, gt, isNull, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
-import {
-  catalogues,
-  items,
-  leases,
-  modelVersions,
-  predictions,
-  reviews,
-  type Catalogue,
-  type ModelVersion,
-} from '@/db/schema';
+import { catalogues, items, leases, predictions, reviews, type Catalogue, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { describeClaimedItem, type ClaimedItem } from './claimed-item';
 import { pickMixedInItem } from './mixed-in';
+import { findActiveModel } from '@/lib/models/active';
 
 export type { ClaimedItem, TopPrediction } from './claimed-item';
 
@@ -58,16 +50,6 @@ function requireCatalogueById(tx: Tx, catalogueId: number): Catalogue {
   const catalogue = tx.select().from(catalogues).where(eq(catalogues.id, catalogueId)).get();
   if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
   return catalogue;
-}
-
-function activeModel(tx: Tx, catalogueId: number): ModelVersion | null {
-  return (
-    tx
-      .select()
-      .from(modelVersions)
-      .where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active')))
-      .get() ?? null
-  );
 }
 
 /** Not held by anyone, or held on a lease that has run out. */
@@ -193,7 +175,7 @@ function openClaim(tx: Tx, input: { actor: Actor; catalogueId: number; now?: num
     tx,
     reviewerId: input.actor.userId,
     catalogue,
-    model: activeModel(tx, catalogue.id),
+    model: findActiveModel(tx, catalogue.id),
     now: new Date(now),
     expiresAt: new Date(now + (input.leaseMs ?? DEFAULT_LEASE_MS)),
   };

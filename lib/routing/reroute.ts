@@ -1,7 +1,8 @@
 import { and, eq, gt, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import type { Tx, Reader } from '@/db/client';
-import { items, leases, modelVersions, predictions, type RoutingReason } from '@/db/schema';
+import { items, leases, predictions, type RoutingReason } from '@/db/schema';
 import { routeItem, type RouteDecision, type RoutingRules } from '@/lib/routing/rules';
+import { findActiveModel } from '@/lib/models/active';
 
 /** Ids per `IN (...)` list: far below SQLite's bound-variable limit. */
 const ID_CHUNK = 500;
@@ -31,11 +32,7 @@ export function rerouteCatalogue(
 ): RerouteResult {
   const { catalogueId, rules, now } = input;
   const result: RerouteResult = { entered: 0, left: 0, held: 0 };
-  const model = tx
-    .select({ id: modelVersions.id })
-    .from(modelVersions)
-    .where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active')))
-    .get();
+  const model = findActiveModel(tx, catalogueId);
   if (!model) return result;
   const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
   const routable = and(

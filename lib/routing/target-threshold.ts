@@ -1,7 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
-import { modelVersions, settingsChanges, users } from '@/db/schema';
+import { settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
@@ -15,6 +15,7 @@ import {
   type HoldoutFigures,
 } from './projection-figures';
 import { readHoldoutPredictions } from './projection';
+import { findActiveModel } from '@/lib/models/active';
 
 const TARGET_MESSAGE = 'must be an accuracy above 0 and at most 1 (100%), e.g. 0.99';
 export const TargetAccuracy = z.number({ error: TARGET_MESSAGE }).gt(0, TARGET_MESSAGE).lte(1, TARGET_MESSAGE);
@@ -45,11 +46,7 @@ function percent(value: number): string {
  */
 export function pickThresholdForTarget(db: Reader, input: { catalogueId: number; targetAccuracy: number }): TargetPick {
   const { catalogueId, targetAccuracy } = parseInput(PickInput, input);
-  const model = db
-    .select({ id: modelVersions.id })
-    .from(modelVersions)
-    .where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active')))
-    .get();
+  const model = findActiveModel(db, catalogueId);
   const none = (sentence: string, holdoutItems = 0): TargetPick => ({
     targetAccuracy,
     threshold: null,
@@ -102,7 +99,7 @@ export type ApplyTargetResult = TargetPick & { change: SetThresholdResult };
  */
 export function applyTargetThreshold(
   db: Db,
-  input: { actor: Actor | null; catalogueId: number; targetAccuracy: number; now?: number },
+  input: { actor: Actor | null; catalogueId: number; targetAccuracy: number; expectedThreshold?: number; now?: number },
 ): ApplyTargetResult {
   const actor = requirePermission(input.actor, 'settings.write');
   const { catalogueId, targetAccuracy } = parseInput(PickInput, input);
@@ -113,7 +110,14 @@ export function applyTargetThreshold(
       if (pick.threshold === null) throw new AppError('conflict', pick.sentence);
       // setThreshold opens its own transaction; on a transaction drizzle makes it a savepoint
       // of this one, so the threshold, its re-routing and the target row commit together.
-      const change = setThreshold(tx as unknown as Db, { actor, catalogueId, threshold: pick.threshold, now });
+      // expectedThreshold: a page loaded before another change is refused (conflict), not applied.
+      const change = setThreshold(tx as unknown as Db, {
+        actor,
+        catalogueId,
+        threshold: pick.threshold,
+        expectedThreshold: input.expectedThreshold,
+        now,
+      });
       const previous =
         tx
           .select({ value: settingsChanges.newValue })
