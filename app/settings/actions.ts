@@ -3,10 +3,11 @@
 import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
-import { setRetrainPolicy, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
+import { setRetrainPolicy, type RetrainPolicyInput, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
 import {
   setRoutingRules,
   setThreshold,
+  type RoutingRulesPatch,
   type SetRoutingRulesResult,
   type SetThresholdResult,
 } from '@/lib/routing/settings';
@@ -15,6 +16,22 @@ function numberField(form: FormData, key: string): number {
   const value = form.get(key);
   // An empty or non-numeric field becomes NaN, which lib/settings refuses with its sentence.
   return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+}
+
+/** A hidden field's value as sent; absent (an older page) means "no check". */
+function optionalNumberField(form: FormData, key: string): number | undefined {
+  return form.get(key) === null ? undefined : numberField(form, key);
+}
+
+/** A hidden JSON field (the values a form started from); lib validates its shape. */
+function optionalJsonField(form: FormData, key: string): unknown {
+  const value = form.get(key);
+  if (typeof value !== 'string') return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 export async function setThresholdAction(
@@ -26,6 +43,7 @@ export async function setThresholdAction(
       actor,
       catalogueId: numberField(form, 'catalogueId'),
       threshold: numberField(form, 'threshold'),
+      expectedThreshold: optionalNumberField(form, 'expectedThreshold'),
     });
     revalidatePath('/settings');
     return result;
@@ -49,6 +67,7 @@ export async function setRetrainPolicyAction(
           typeof interval === 'string' && interval.trim() === '' ? null : numberField(form, 'intervalMinutes'),
         maxHoldoutDropPoints: numberField(form, 'maxHoldoutDropPoints'),
       },
+      expected: optionalJsonField(form, 'expected') as Partial<RetrainPolicyInput> | undefined,
     });
     revalidatePath('/settings');
     revalidatePath('/models');
@@ -76,6 +95,7 @@ export async function setRoutingRulesAction(
       perClassThresholds,
       auditRate: numberField(form, 'auditRate'),
       goldRate: numberField(form, 'goldRate'),
+      expected: optionalJsonField(form, 'expected') as RoutingRulesPatch | undefined,
     });
     revalidatePath('/settings');
     return result;

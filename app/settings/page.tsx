@@ -5,7 +5,12 @@ import { countItemsByStatus } from '@/lib/catalogue/summary';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { findActiveModel } from '@/lib/models/active';
 import { countNewHumanLabels, getRetrainPolicy, listRetrainPolicyChanges } from '@/lib/learning/schedule';
-import { getRoutingSettings, listRoutingChanges, type RoutingChange } from '@/lib/routing/settings';
+import {
+  describeRoutingValue,
+  getRoutingSettings,
+  listRoutingChanges,
+  type RoutingChange,
+} from '@/lib/routing/settings';
 import { ProjectionSection } from './projection-section';
 import { RetrainPolicyForm } from './retrain-policy-form';
 import { RoutingRulesForm } from './routing-rules-form';
@@ -30,15 +35,6 @@ const ROUTING_FIELDS: Record<RoutingChange['field'], string> = {
   auditRate: 'audit rate',
   goldRate: 'gold rate',
 };
-
-function routingValue(value: unknown, classNames: string[]): string {
-  if (typeof value === 'number') return String(value);
-  if (value === null || typeof value !== 'object') return '?';
-  const entries = Object.entries(value as Record<string, unknown>);
-  return entries.length === 0
-    ? 'none'
-    : entries.map(([k, v]) => `${classNames[Number(k)] ?? `class ${k}`} ${String(v)}`).join(', ');
-}
 
 function policyValue(key: string, value: unknown): string {
   if (key === 'enabled') return value === true ? 'on' : value === false ? 'off' : '?';
@@ -153,7 +149,7 @@ export default async function SettingsPage() {
               testId="threshold-history"
               rows={history.map((change) => ({
                 ...change,
-                text: `${ROUTING_FIELDS[change.field]}: ${routingValue(change.oldValue, catalogue.classNames)} → ${routingValue(change.newValue, catalogue.classNames)}`,
+                text: `${ROUTING_FIELDS[change.field]}: ${describeRoutingValue(change.oldValue, catalogue.classNames)} → ${describeRoutingValue(change.newValue, catalogue.classNames)}`,
               }))}
             />
             <div className="mt-5 border-t pt-4" data-testid="retrain-policy" data-slug={catalogue.slug}>
@@ -176,7 +172,7 @@ export default async function SettingsPage() {
                 }))}
               />
             </div>
-            <ProjectionSection catalogueId={catalogue.id} />
+            <ProjectionSection catalogueId={catalogue.id} threshold={threshold} />
           </section>
         );
       })}

@@ -21,6 +21,8 @@ export async function applyTargetThresholdAction(
       actor,
       catalogueId: numberField(form, 'catalogueId'),
       targetAccuracy: numberField(form, 'targetPercent') / 100,
+      // The threshold the page showed; absent (an older page) means no check.
+      expectedThreshold: form.get('expectedThreshold') === null ? undefined : numberField(form, 'expectedThreshold'),
     });
     revalidatePath('/settings');
     return result;

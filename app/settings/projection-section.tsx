@@ -9,7 +9,7 @@ function pct(value: number): string {
 }
 
 /** The threshold projection of one catalogue: chart, proposal, target mode, projected vs observed. */
-export function ProjectionSection({ catalogueId }: { catalogueId: number }) {
+export function ProjectionSection({ catalogueId, threshold }: { catalogueId: number; threshold: number }) {
   const projection = projectThresholds(getDb(), { catalogueId });
   const { reviewerAccuracy, secondsPerDecision, sources } = projection;
   const lastTarget = latestTargetAccuracy(getDb(), catalogueId);
@@ -81,7 +81,7 @@ export function ProjectionSection({ catalogueId }: { catalogueId: number }) {
         )}
       </p>
       <div className="mt-1">
-        <TargetForm catalogueId={catalogueId} />
+        <TargetForm catalogueId={catalogueId} threshold={threshold} />
       </div>
     </div>
   );

@@ -15,10 +15,17 @@ const LABELS: Record<string, string> = {
 
 export function RetrainPolicyForm({ catalogueId, policy }: { catalogueId: number; policy: FullRetrainPolicy }) {
   const { state, pending, formRef, onSubmit } = useFormAction(setRetrainPolicyAction, { resetAfter: 'never' });
+  const version = JSON.stringify(policy);
+  // A result about another policy than the current one is old news: another form changed it since.
+  const keys = Object.keys(policy) as (keyof FullRetrainPolicy)[];
+  const shown = state && (!state.ok || keys.every((key) => state.data.policy[key] === policy[key])) ? state : null;
   return (
     <form ref={formRef} onSubmit={onSubmit} className="flex flex-col gap-2" aria-label="Retrain policy">
       <input type="hidden" name="catalogueId" value={catalogueId} />
-      <div className="flex flex-wrap items-end gap-4">
+      {/* The policy this form started from: the save is refused if someone changed it since. */}
+      <input type="hidden" name="expected" value={version} />
+      {/* Keyed by the current policy: after any save on the page the fields show it. */}
+      <div key={version} className="flex flex-wrap items-end gap-4">
         <label className="flex items-center gap-2 self-center text-sm">
           <input type="checkbox" name="enabled" defaultChecked={policy.enabled} className="h-4 w-4" />
           Retrain automatically
@@ -62,16 +69,16 @@ export function RetrainPolicyForm({ catalogueId, policy }: { catalogueId: number
           {pending ? 'Saving…' : 'Save policy'}
         </button>
       </div>
-      {state &&
-        (state.ok ? (
+      {shown &&
+        (shown.ok ? (
           <p role="status" data-testid="policy-result" className="text-sm text-green-800">
-            {state.data.changed.length === 0
+            {shown.data.changed.length === 0
               ? 'Nothing changed.'
-              : `Saved: ${state.data.changed.map((key) => LABELS[key] ?? key).join(', ')}.`}
+              : `Saved: ${shown.data.changed.map((key) => LABELS[key] ?? key).join(', ')}.`}
           </p>
         ) : (
           <p role="alert" data-testid="policy-error" className="text-sm text-red-700">
-            {state.message}
+            {shown.message}
           </p>
         ))}
     </form>

@@ -16,10 +16,27 @@ export function RoutingRulesForm(props: {
   goldRate: number;
 }) {
   const { state, pending, formRef, onSubmit } = useFormAction(setRoutingRulesAction, { resetAfter: 'never' });
+  const loaded = { perClassThresholds: props.perClassThresholds, auditRate: props.auditRate, goldRate: props.goldRate };
+  const version = JSON.stringify(loaded);
+  // A result about other values than the current ones is old news: another form changed them since.
+  const shown =
+    state &&
+    (!state.ok ||
+      version ===
+        JSON.stringify({
+          perClassThresholds: state.data.new.perClassThresholds,
+          auditRate: state.data.new.auditRate,
+          goldRate: state.data.new.goldRate,
+        }))
+      ? state
+      : null;
   return (
     <form ref={formRef} onSubmit={onSubmit} className="flex flex-col gap-2" aria-label="Change the routing rules">
       <input type="hidden" name="catalogueId" value={props.catalogueId} />
-      <fieldset>
+      {/* The values this form started from: the save is refused if someone changed them since. */}
+      <input type="hidden" name="expected" value={version} />
+      {/* Keyed by the current values: after any save on the page the boxes show them. */}
+      <fieldset key={version}>
         <legend className="text-sm text-gray-700">Per-class thresholds (empty: the global threshold applies)</legend>
         <div className="mt-1 grid grid-cols-2 gap-x-6 gap-y-1 sm:grid-cols-5">
           {props.classNames.map((name, index) => (
@@ -36,7 +53,7 @@ export function RoutingRulesForm(props: {
           ))}
         </div>
       </fieldset>
-      <div className="flex flex-wrap items-end gap-4">
+      <div key={version} className="flex flex-wrap items-end gap-4">
         <label className="flex flex-col text-sm">
           Audit rate (0 to 0.5)
           <input
@@ -65,26 +82,26 @@ export function RoutingRulesForm(props: {
           {pending ? 'Saving…' : 'Save rules and re-route'}
         </button>
       </div>
-      {state &&
-        (state.ok ? (
+      {shown &&
+        (shown.ok ? (
           <p role="status" data-testid="routing-result" className="text-sm text-green-800">
-            {state.data.changed.length === 0 ? (
+            {shown.data.changed.length === 0 ? (
               <>Nothing changed.</>
             ) : (
               <>
-                Saved: <span data-testid="routing-entered">{plural(state.data.entered, 'item', 'items')}</span> entered
-                the review queue, <span data-testid="routing-left">{plural(state.data.left, 'item', 'items')}</span>{' '}
+                Saved: <span data-testid="routing-entered">{plural(shown.data.entered, 'item', 'items')}</span> entered
+                the review queue, <span data-testid="routing-left">{plural(shown.data.left, 'item', 'items')}</span>{' '}
                 left it
-                {state.data.held > 0 && (
-                  <> ({plural(state.data.held, 'item', 'items')} held by reviewers stayed where they were)</>
+                {shown.data.held > 0 && (
+                  <> ({plural(shown.data.held, 'item', 'items')} held by reviewers stayed where they were)</>
                 )}
-                ; {plural(state.data.auditWaiting, 'audit item waits', 'audit items wait')} for review.
+                ; {plural(shown.data.auditWaiting, 'audit item waits', 'audit items wait')} for review.
               </>
             )}
           </p>
         ) : (
           <p role="alert" data-testid="routing-error" className="text-sm text-red-700">
-            {state.message}
+            {shown.message}
           </p>
         ))}
     </form>

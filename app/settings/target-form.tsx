@@ -3,8 +3,10 @@
 import { useFormAction } from '@/app/_components/use-form-action';
 import { applyTargetThresholdAction } from './projection-actions';
 
-export function TargetForm({ catalogueId }: { catalogueId: number }) {
+export function TargetForm({ catalogueId, threshold }: { catalogueId: number; threshold: number }) {
   const { state, pending, formRef, onSubmit } = useFormAction(applyTargetThresholdAction, { resetAfter: 'never' });
+  // A result about another threshold than the current one is old news: another form changed it since.
+  const shown = state && (!state.ok || state.data.change.threshold === threshold) ? state : null;
   return (
     <form
       ref={formRef}
@@ -13,6 +15,8 @@ export function TargetForm({ catalogueId }: { catalogueId: number }) {
       aria-label="Pick the threshold for a target accuracy"
     >
       <input type="hidden" name="catalogueId" value={catalogueId} />
+      {/* The threshold this page showed: target mode is refused if someone changed it since. */}
+      <input type="hidden" name="expectedThreshold" value={threshold} />
       <div className="flex items-end gap-2">
         <label className="flex flex-col text-sm">
           Target accuracy of auto-accepted items (%)
@@ -32,16 +36,16 @@ export function TargetForm({ catalogueId }: { catalogueId: number }) {
           {pending ? 'Saving…' : 'Pick the lowest threshold and save'}
         </button>
       </div>
-      {state &&
-        (state.ok ? (
+      {shown &&
+        (shown.ok ? (
           <p role="status" data-testid="target-result" className="text-sm text-green-800">
-            {state.data.sentence} Threshold {state.data.change.oldThreshold} → {state.data.change.threshold}:{' '}
-            {state.data.change.entered.toLocaleString('en')} entered the queue,{' '}
-            {state.data.change.left.toLocaleString('en')} left it.
+            {shown.data.sentence} Threshold {shown.data.change.oldThreshold} → {shown.data.change.threshold}:{' '}
+            {shown.data.change.entered.toLocaleString('en')} entered the queue,{' '}
+            {shown.data.change.left.toLocaleString('en')} left it.
           </p>
         ) : (
           <p role="alert" data-testid="target-error" className="text-sm text-red-700">
-            {state.message}
+            {shown.message}
           </p>
         ))}
     </form>

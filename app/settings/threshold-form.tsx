@@ -9,14 +9,20 @@ function plural(n: number, one: string, many: string): string {
 
 export function ThresholdForm({ catalogueId, threshold }: { catalogueId: number; threshold: number }) {
   const { state, pending, formRef, onSubmit } = useFormAction(setThresholdAction, { resetAfter: 'never' });
+  // A result about another value than the current one is old news: another form changed it since.
+  const shown = state && (!state.ok || state.data.threshold === threshold) ? state : null;
   return (
     <form ref={formRef} onSubmit={onSubmit} className="flex flex-col gap-2" aria-label="Change the threshold">
       <input type="hidden" name="catalogueId" value={catalogueId} />
+      {/* The threshold this form started from: the save is refused if someone changed it since. */}
+      <input type="hidden" name="expectedThreshold" value={threshold} />
       <div className="flex items-end gap-2">
         <label className="flex flex-col text-sm">
           New threshold (0 to 1, exclusive)
           {/* Not type=number: the browser would swallow a bad value instead of letting the server explain it. */}
+          {/* Keyed by the current value: after any save on the page the box shows it, not what was typed before. */}
           <input
+            key={threshold}
             name="threshold"
             inputMode="decimal"
             defaultValue={threshold}
@@ -32,19 +38,19 @@ export function ThresholdForm({ catalogueId, threshold }: { catalogueId: number;
           {pending ? 'Saving…' : 'Save and re-route'}
         </button>
       </div>
-      {state &&
-        (state.ok ? (
+      {shown &&
+        (shown.ok ? (
           <p role="status" data-testid="threshold-result" className="text-sm text-green-800">
-            {state.data.oldThreshold === state.data.threshold ? (
-              <>The threshold is already {state.data.threshold}; nothing changed.</>
+            {shown.data.oldThreshold === shown.data.threshold ? (
+              <>The threshold is already {shown.data.threshold}; nothing changed.</>
             ) : (
               <>
-                Threshold {state.data.oldThreshold} → {state.data.threshold}:{' '}
-                <span data-testid="threshold-entered">{plural(state.data.entered, 'item', 'items')}</span> entered the
-                review queue, <span data-testid="threshold-left">{plural(state.data.left, 'item', 'items')}</span> left
+                Threshold {shown.data.oldThreshold} → {shown.data.threshold}:{' '}
+                <span data-testid="threshold-entered">{plural(shown.data.entered, 'item', 'items')}</span> entered the
+                review queue, <span data-testid="threshold-left">{plural(shown.data.left, 'item', 'items')}</span> left
                 it
-                {state.data.held > 0 && (
-                  <> ({plural(state.data.held, 'item', 'items')} held by reviewers stayed where they were)</>
+                {shown.data.held > 0 && (
+                  <> ({plural(shown.data.held, 'item', 'items')} held by reviewers stayed where they were)</>
                 )}
                 .
               </>
@@ -52,7 +58,7 @@ export function ThresholdForm({ catalogueId, threshold }: { catalogueId: number;
           </p>
         ) : (
           <p role="alert" data-testid="threshold-error" className="text-sm text-red-700">
-            {state.message}
+            {shown.message}
           </p>
         ))}
     </form>

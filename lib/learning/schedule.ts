@@ -18,6 +18,7 @@ import { parseInput } from '@/lib/import/parse-input';
 import { latestJobOf, TRAIN_MAX_ATTEMPTS, TrainJobPayload, type TrainReason } from '@/lib/jobs/payloads';
 import { enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
 import { findActiveModel } from '@/lib/models/active';
+import { staleSettingError } from '@/lib/routing/settings';
 
 /**
  * When a catalogue's model is fine-tuned: after enough new human labels, on a timer, or when
@@ -49,6 +50,12 @@ export const RetrainPolicyInput = z.object({
 export type RetrainPolicyInput = z.infer<typeof RetrainPolicyInput>;
 
 const POLICY_KEYS = ['enabled', 'minNewLabels', 'intervalMinutes', 'maxHoldoutDropPoints'] as const;
+const POLICY_KEY_NAMES: Record<(typeof POLICY_KEYS)[number], string> = {
+  enabled: 'automatic retraining',
+  minNewLabels: 'new labels to retrain',
+  intervalMinutes: 'timer (minutes)',
+  maxHoldoutDropPoints: 'allowed holdout drop (points)',
+};
 
 /**
  * The catalogue's retrain policy with every key filled in: stored keys that are missing (rows
@@ -80,11 +87,19 @@ export interface SetRetrainPolicyResult {
 /** Saves a catalogue's retrain policy and one history row per changed key, in one transaction. */
 export function setRetrainPolicy(
   db: Db,
-  input: { actor: Actor | null; catalogueId: number; policy: RetrainPolicyInput; now?: number },
+  input: {
+    actor: Actor | null;
+    catalogueId: number;
+    policy: RetrainPolicyInput;
+    /** The policy the caller's form started from: refused (conflict) when it was changed since. */
+    expected?: Partial<RetrainPolicyInput>;
+    now?: number;
+  },
 ): SetRetrainPolicyResult {
   const actor = requirePermission(input.actor, 'settings.write');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
   const policy = parseInput(RetrainPolicyInput, input.policy);
+  const expected = input.expected === undefined ? {} : parseInput(RetrainPolicyInput.partial(), input.expected);
   const now = new Date(input.now ?? Date.now());
   return db.transaction(
     (tx) => {
@@ -92,6 +107,16 @@ export function setRetrainPolicy(
         throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
       }
       const oldPolicy = getRetrainPolicy(tx, catalogueId);
+      const stale = POLICY_KEYS.find((key) => expected[key] !== undefined && expected[key] !== oldPolicy[key]);
+      if (stale) {
+        throw staleSettingError(tx, {
+          catalogueId,
+          field: `retrainPolicy.${stale}`,
+          what: `The retrain policy's ${POLICY_KEY_NAMES[stale]} was`,
+          stored: oldPolicy[stale],
+          value: typeof oldPolicy[stale] === 'number' ? String(oldPolicy[stale]) : oldPolicy[stale] ? 'on' : 'off',
+        });
+      }
       const changed = POLICY_KEYS.filter((key) => oldPolicy[key] !== policy[key]);
       if (changed.length === 0) return { catalogueId, oldPolicy, policy: oldPolicy, changed };
       tx.insert(settings)

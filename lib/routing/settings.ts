@@ -15,6 +15,8 @@ export const ThresholdSchema = z.number({ error: THRESHOLD_MESSAGE }).gt(0, THRE
 const SetThresholdInput = z.object({
   catalogueId: z.number().int().positive(),
   threshold: ThresholdSchema,
+  /** The threshold the caller's form showed; absent means no check (scripts, older API callers). */
+  expectedThreshold: ThresholdSchema.optional(),
   /** ms since the epoch; injectable so tests decide which leases are live. */
   now: z.number().int().nonnegative().optional(),
 });
@@ -48,11 +50,12 @@ export interface SetThresholdResult {
  */
 export function setThreshold(
   db: Db,
-  input: { actor: Actor | null; catalogueId: number; threshold: number; now?: number },
+  input: { actor: Actor | null; catalogueId: number; threshold: number; expectedThreshold?: number; now?: number },
 ): SetThresholdResult {
   const actor = requirePermission(input.actor, 'settings.write');
-  const { catalogueId, threshold, now } = parseInput(SetThresholdInput, input);
-  const result = setRoutingRules(db, { actor, catalogueId, now, threshold });
+  const { catalogueId, threshold, expectedThreshold, now } = parseInput(SetThresholdInput, input);
+  const expected = expectedThreshold === undefined ? undefined : { threshold: expectedThreshold };
+  const result = setRoutingRules(db, { actor, catalogueId, now, threshold, expected });
   return {
     catalogueId,
     oldThreshold: result.old.threshold,
@@ -82,6 +85,11 @@ export const RoutingRulesPatch = z.object(
 export type RoutingRulesPatch = z.infer<typeof RoutingRulesPatch>;
 
 const SetRoutingRulesInput = RoutingRulesPatch.extend({
+  /**
+   * The values the caller's form started from, for the fields it overwrites: the write is
+   * refused (conflict) when any of them was changed since. Absent means no check.
+   */
+  expected: RoutingRulesPatch.optional(),
   catalogueId: z.number().int().positive(),
   now: z.number().int().nonnegative().optional(),
 });
@@ -129,10 +137,20 @@ function sortedOverrides(map: Record<string, number>): Record<string, number> {
  */
 export function setRoutingRules(
   db: Db,
-  input: RoutingRulesPatch & { actor: Actor | null; catalogueId: number; now?: number },
+  input: RoutingRulesPatch & {
+    actor: Actor | null;
+    catalogueId: number;
+    expected?: RoutingRulesPatch;
+    now?: number;
+  },
 ): SetRoutingRulesResult {
   const actor = requirePermission(input.actor, 'settings.write');
-  const { catalogueId, now: nowMs, ...patch } = parseInput(SetRoutingRulesInput, { ...input, actor: undefined });
+  const {
+    catalogueId,
+    now: nowMs,
+    expected,
+    ...patch
+  } = parseInput(SetRoutingRulesInput, { ...input, actor: undefined });
   const now = new Date(nowMs ?? Date.now());
   return db.transaction(
     (tx) => {
@@ -156,6 +174,19 @@ export function setRoutingRules(
           );
       }
       const old = getRoutingSettings(tx, catalogueId);
+      // Compared inside the immediate transaction: nothing can change between this read and the write.
+      for (const field of ROUTING_FIELDS) {
+        const seen = expected?.[field];
+        if (seen !== undefined && !sameValue(sortedOrSelf(old[field]), sortedOrSelf(seen))) {
+          throw staleSettingError(tx, {
+            catalogueId,
+            field,
+            what: ROUTING_FIELD_SUBJECTS[field],
+            value: describeRoutingValue(old[field], catalogue.classNames),
+            stored: old[field],
+          });
+        }
+      }
       const next: RoutingSettings = {
         ...old,
         ...patch,
@@ -208,6 +239,49 @@ export function setRoutingRules(
     },
     // Read then write: take the write lock first so the worker's scoring cannot interleave.
     { behavior: 'immediate' },
+  );
+}
+
+/** How the conflict sentence names each field ("The audit rate was changed to ..."). */
+const ROUTING_FIELD_SUBJECTS: Record<RoutingField, string> = {
+  threshold: 'The threshold was',
+  perClassThresholds: 'The per-class thresholds were',
+  auditRate: 'The audit rate was',
+  goldRate: 'The gold rate was',
+};
+
+/** A routing value as the settings page shows it: a number, or "Shirt 0.97, Bag 0.95" / "none". */
+export function describeRoutingValue(value: unknown, classNames: string[]): string {
+  if (typeof value === 'number') return String(value);
+  if (value === null || typeof value !== 'object') return '?';
+  const entries = Object.entries(value as Record<string, unknown>);
+  return entries.length === 0
+    ? 'none'
+    : entries.map(([k, v]) => `${classNames[Number(k)] ?? `class ${k}`} ${String(v)}`).join(', ');
+}
+
+/**
+ * The refusal of a form that was loaded before someone else changed the setting it would
+ * overwrite (a lost update otherwise: the stale value would be saved back without a word).
+ * Names who made the latest recorded change of `field` when that change set `stored`.
+ */
+export function staleSettingError(
+  db: Reader,
+  input: { catalogueId: number; field: string; what: string; value: string; stored: unknown },
+): AppError {
+  const latest = db
+    .select({ userId: settingsChanges.userId, email: users.email, newValue: settingsChanges.newValue })
+    .from(settingsChanges)
+    .leftJoin(users, eq(users.id, settingsChanges.userId))
+    .where(and(eq(settingsChanges.catalogueId, input.catalogueId), eq(settingsChanges.field, input.field)))
+    .orderBy(desc(settingsChanges.id))
+    .get();
+  // Named only when the latest recorded change is the one that set the stored value.
+  const recorded = latest && latest.newValue !== null && sameValue(parseJson(latest.newValue), input.stored);
+  const by = !recorded ? '' : latest.userId === null ? ' by a script' : ` by ${latest.email ?? 'another user'}`;
+  return new AppError(
+    'conflict',
+    `${input.what} changed to ${input.value}${by} since you loaded this page; reload to see it.`,
   );
 }
 

@@ -4,9 +4,17 @@ import type { Actor } from '@/lib/auth/permissions';
 import { setThreshold, ThresholdSchema, type SetThresholdResult } from '@/lib/routing/settings';
 import { applyTargetThreshold, TargetAccuracy, type ApplyTargetResult } from '@/lib/routing/target-threshold';
 
-/** The body of PUT /api/v1/catalogues/:slug/threshold: exactly one of the two fields. */
+/**
+ * The body of PUT /api/v1/catalogues/:slug/threshold: exactly one of `threshold` and
+ * `targetAccuracy`, and optionally `expectedThreshold`, the threshold the caller last saw: the
+ * change is refused (409) when the stored one differs. Without it nothing is checked, as before.
+ */
 export const ThresholdChangeRequest = z
-  .object({ threshold: ThresholdSchema.optional(), targetAccuracy: TargetAccuracy.optional() })
+  .object({
+    threshold: ThresholdSchema.optional(),
+    targetAccuracy: TargetAccuracy.optional(),
+    expectedThreshold: ThresholdSchema.optional(),
+  })
   .strict()
   .refine((body) => (body.threshold === undefined) !== (body.targetAccuracy === undefined), {
     error: 'send either {"threshold": 0.9} or {"targetAccuracy": 0.98}: exactly one of the two',
@@ -22,9 +30,12 @@ export function changeThreshold(
   input: { actor: Actor | null; catalogueId: number; request: ThresholdChangeRequest },
 ): ThresholdChangeAnswer {
   const { actor, catalogueId, request } = input;
-  if (request.threshold !== undefined)
-    return { mode: 'fixed', change: setThreshold(db, { actor, catalogueId, threshold: request.threshold }) };
+  const { expectedThreshold } = request;
+  if (request.threshold !== undefined) {
+    const change = setThreshold(db, { actor, catalogueId, threshold: request.threshold, expectedThreshold });
+    return { mode: 'fixed', change };
+  }
   const targetAccuracy = request.targetAccuracy!;
-  const result: ApplyTargetResult = applyTargetThreshold(db, { actor, catalogueId, targetAccuracy });
+  const result: ApplyTargetResult = applyTargetThreshold(db, { actor, catalogueId, targetAccuracy, expectedThreshold });
   return { mode: 'target', targetAccuracy, sentence: result.sentence, change: result.change };
 }
