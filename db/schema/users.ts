@@ -14,6 +14,9 @@ export const users = sqliteTable(
     passwordHash: text('password_hash').notNull(),
     role: text('role', { enum: USER_ROLES }).notNull().default('reviewer'),
     disabled: integer('disabled', { mode: 'boolean' }).notNull().default(false),
+    // Stamped into each session cookie at sign-in; bumped by sign-out, password reset, disable
+    // and role change, which revokes every cookie issued before (lib/auth/next-auth-options).
+    sessionVersion: integer('session_version').notNull().default(0),
     createdAt: createdAtColumn(),
   },
   (t) => [checkIn('users_role_check', t.role, USER_ROLES)],
