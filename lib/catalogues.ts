@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Reader } from '@/db/client';
 import { catalogues, settings, type Catalogue } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { parseInput } from './import/parse-input';
@@ -29,6 +29,13 @@ export function findCatalogue(db: Db, slug: string): Catalogue | undefined {
 export function requireCatalogue(db: Db, slug: string): Catalogue {
   const catalogue = findCatalogue(db, slug);
   if (!catalogue) throw new AppError('not_found', `There is no catalogue "${slug}".`);
+  return catalogue;
+}
+
+/** The catalogue with this id; `not_found` when there is none. A transaction may pass itself. */
+export function requireCatalogueById(db: Reader, catalogueId: number): Catalogue {
+  const catalogue = db.select().from(catalogues).where(eq(catalogues.id, catalogueId)).get();
+  if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
   return catalogue;
 }
 

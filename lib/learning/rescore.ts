@@ -1,18 +1,11 @@
 import { and, asc, eq, gt, inArray, isNull, notInArray } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import {
-  catalogues,
-  items,
-  leases,
-  modelVersions,
-  predictions,
-  type ModelVersion,
-  type RoutingReason,
-} from '@/db/schema';
+import { items, leases, modelVersions, predictions, type ModelVersion, type RoutingReason } from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { requireActiveModel } from '@/lib/models/active';
 import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
 import { predictStored, type StoredPrediction } from './predictions';
+import { requireCatalogueById } from '@/lib/catalogues';
 
 /** Items read (and predicted) per round; large rounds are sharded over both cores. */
 const PAGE = 10_000;
@@ -76,11 +69,7 @@ export async function rescoreCatalogue(
 ): Promise<RescoreResult> {
   const { catalogueId } = input;
   const model = requireActiveModel(db, catalogueId);
-  const k = db
-    .select({ classNames: catalogues.classNames })
-    .from(catalogues)
-    .where(eq(catalogues.id, catalogueId))
-    .get()!.classNames.length;
+  const k = requireCatalogueById(db, catalogueId).classNames.length;
   const now = input.now ?? Date.now;
   const result: RescoreResult = {
     modelVersionId: model.id,

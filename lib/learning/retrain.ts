@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import type { Db } from '@/db/client';
-import { catalogues, modelVersions, type Catalogue, type ModelVersion } from '@/db/schema';
+import { modelVersions, type ModelVersion } from '@/db/schema';
 import { getEnv } from '@/lib/env';
 import { AppError } from '@/lib/errors';
 import { initBackend } from '@/lib/ml/backend';
@@ -28,6 +28,7 @@ import {
 import { replaySizeFor, sampleReplay, type ReplaySource } from './replay';
 import { rescoreCatalogue, type RescoreResult } from './rescore';
 import { HELD_OUT_HUMAN_PERCENT, readHoldout, readHumanLabels } from './split';
+import { requireCatalogueById } from '@/lib/catalogues';
 
 export type { MeasuredAccuracy } from './predictions';
 
@@ -145,12 +146,6 @@ export function defaultModelsDir(): string {
 function candidateName(arch: string, parent: ModelVersion): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${arch}-ft${parent.id}-${stamp}-${randomBytes(2).toString('hex')}`;
-}
-
-function requireCatalogueById(db: Db, catalogueId: number): Catalogue {
-  const catalogue = db.select().from(catalogues).where(eq(catalogues.id, catalogueId)).get();
-  if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
-  return catalogue;
 }
 
 /** Splits the shuffled pool into a training part and a validation slice. */

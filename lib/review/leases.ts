@@ -1,13 +1,14 @@
 import { and, eq, gt, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, items, leases } from '@/db/schema';
+import { items, leases } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { DEFAULT_LEASE_MS, LEASE_EXPIRED_MESSAGE } from '@/lib/review/queue';
 import { describeClaimedItem, type ClaimedItem } from '@/lib/review/claimed-item';
 import { findActiveModel } from '@/lib/models/active';
+import { requireCatalogueById } from '@/lib/catalogues';
 
 /**
  * Leases on several items at once, for the review pages: the focus view holds the item on
@@ -105,8 +106,7 @@ export function describeHeldItem(db: Db, input: { actor: Actor | null; itemId: n
       .where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, now)))
       .get();
     if (!held) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
-    const catalogue = tx.select().from(catalogues).where(eq(catalogues.id, held.catalogueId)).get();
-    if (!catalogue) throw new AppError('not_found', `There is no catalogue ${held.catalogueId}.`);
+    const catalogue = requireCatalogueById(tx, held.catalogueId);
     const model = findActiveModel(tx, catalogue.id);
     return describeClaimedItem(tx, { itemId, catalogue, model, expiresAt: held.expiresAt });
   });

@@ -6,6 +6,7 @@ import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { findActiveModel } from '@/lib/models/active';
+import { requireCatalogueById } from '@/lib/catalogues';
 
 /** What the review pages show about a catalogue's queue before anything is claimed. */
 
@@ -62,8 +63,7 @@ export function countQueueByClass(
   const actor = requirePermission(input.actor, 'items.review');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
   const now = new Date(input.now ?? Date.now());
-  const catalogue = db.select().from(catalogues).where(eq(catalogues.id, catalogueId)).get();
-  if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
+  const catalogue = requireCatalogueById(db, catalogueId);
   const model = findActiveModel(db, catalogueId);
   const counts = new Map<number, { needsReview: number; available: number }>();
   if (model) {

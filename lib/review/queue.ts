@@ -1,13 +1,14 @@
 import { and, asc, desc, eq, gt, isNull, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
-import { catalogues, items, leases, predictions, reviews, type Catalogue, type ModelVersion } from '@/db/schema';
+import { items, leases, predictions, reviews, type Catalogue, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { describeClaimedItem, type ClaimedItem } from './claimed-item';
 import { pickMixedInItem } from './mixed-in';
 import { findActiveModel } from '@/lib/models/active';
+import { requireCatalogueById } from '@/lib/catalogues';
 
 export type { ClaimedItem, TopPrediction } from './claimed-item';
 
@@ -44,12 +45,6 @@ interface ClaimContext {
   model: ModelVersion | null;
   now: Date;
   expiresAt: Date;
-}
-
-function requireCatalogueById(tx: Tx, catalogueId: number): Catalogue {
-  const catalogue = tx.select().from(catalogues).where(eq(catalogues.id, catalogueId)).get();
-  if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
-  return catalogue;
 }
 
 /** Not held by anyone, or held on a lease that has run out. */
