@@ -1,8 +1,7 @@
 import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { catalogues } from '@/db/schema';
 import { getEnv } from '@/lib/env';
-import { scoreUnscoredItems } from '@/lib/routing/scoring';
+import { scoreEveryCatalogue } from '@/lib/routing/score-catalogues';
 import { seedDemoIfEmpty, seedDemoUsersIfNone } from '@/lib/seed';
 
 /**
@@ -19,14 +18,24 @@ export async function prepareDatabase(log: (line: string) => void): Promise<void
     log('created demo users (demo only: change or disable them before real use):');
     for (const user of demoUsers) log(`  ${user.role.padEnd(8)} ${user.email}  password: ${user.password}`);
   }
-  for (const catalogue of db.select().from(catalogues).all()) {
-    const result = await scoreUnscoredItems(db, {
-      catalogueId: catalogue.id,
-      onProgress: (done, total) =>
-        process.stdout.isTTY && process.stdout.write(`\r[start] ${catalogue.slug}: scoring ${done}/${total}`),
-    });
-    if (result.scored > 0 && process.stdout.isTTY) process.stdout.write('\n');
-    if (result.scored > 0)
-      log(`${catalogue.slug}: ${result.autoAccepted} auto-accepted, ${result.needsReview} to review`);
-  }
+  // A catalogue without an active model (the Import page makes one) is skipped with a line
+  // saying so: it must never stop a start.
+  let scoringLine = false;
+  await scoreEveryCatalogue(db, {
+    onProgress: (slug, done, total) => {
+      if (!process.stdout.isTTY) return;
+      process.stdout.write(`\r[start] ${slug}: scoring ${done}/${total}`);
+      scoringLine = true;
+    },
+    onCatalogue: (outcome) => {
+      if (scoringLine) process.stdout.write('\n');
+      scoringLine = false;
+      if (outcome.skipped)
+        log(`${outcome.catalogue}: not scored, ${outcome.reason} (${outcome.unscored} unscored items)`);
+      else if (outcome.result.scored > 0)
+        log(
+          `${outcome.catalogue}: ${outcome.result.autoAccepted} auto-accepted, ${outcome.result.needsReview} to review`,
+        );
+    },
+  });
 }

@@ -1,19 +1,21 @@
 import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { catalogues } from '@/db/schema';
-import { scoreUnscoredItems } from '@/lib/routing/scoring';
+import { scoreEveryCatalogue } from '@/lib/routing/score-catalogues';
 import { runCli } from '@/scripts/cli';
 
-/** `npm run score`: scores and routes every unscored item of every catalogue. */
+/**
+ * `npm run score`: scores and routes every unscored item of every catalogue that has an active
+ * model; one without is reported with `skipped: true`, not an error.
+ */
 await runCli(async () => {
   const db = getDb();
   migrateDb(db);
-  for (const catalogue of db.select().from(catalogues).all()) {
-    const result = await scoreUnscoredItems(db, {
-      catalogueId: catalogue.id,
-      onProgress: (done, total) => process.stderr.write(`\r${catalogue.slug}: scored ${done}/${total}`),
-    });
-    if (result.scored > 0) process.stderr.write('\n');
-    console.log(JSON.stringify({ catalogue: catalogue.slug, ...result }));
-  }
+  await scoreEveryCatalogue(db, {
+    onProgress: (slug, done, total) => process.stderr.write(`\r${slug}: scored ${done}/${total}`),
+    onCatalogue: (outcome) => {
+      if (!outcome.skipped && outcome.result.scored > 0) process.stderr.write('\n');
+      if (outcome.skipped) process.stderr.write(`${outcome.catalogue}: not scored, ${outcome.reason}\n`);
+      console.log(JSON.stringify(outcome.skipped ? outcome : { catalogue: outcome.catalogue, ...outcome.result }));
+    },
+  });
 });

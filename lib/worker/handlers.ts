@@ -1,4 +1,5 @@
 import type { JobProgress } from '@/db/schema';
+import { AppError } from '@/lib/errors';
 import { getEnv } from '@/lib/env';
 import { parseInput } from '@/lib/import/parse-input';
 import { ScoreJobPayload, TrainJobPayload } from '@/lib/jobs/payloads';
@@ -6,6 +7,7 @@ import { evaluateActiveOnHoldout, EvaluateJobPayload } from '@/lib/learning/eval
 import { rescoreCatalogue } from '@/lib/learning/rescore';
 import { runRetrain, type RetrainProgress } from '@/lib/learning/retrain';
 import { getRetrainPolicy } from '@/lib/learning/schedule';
+import { findActiveModel } from '@/lib/models/active';
 import { scoreUnscoredItems } from '@/lib/routing/scoring';
 import type { JobHandler, JobHandlers } from './run-job';
 
@@ -15,6 +17,10 @@ import type { JobHandler, JobHandlers } from './run-job';
  */
 const score: JobHandler = async ({ db, job, report }) => {
   const payload = parseInput(ScoreJobPayload, job.payload);
+  // A catalogue without a model is a normal state: nothing to score with, so done, not failed
+  // (a failure would be retried, and the scheduler would queue it again after its back-off).
+  if (!findActiveModel(db, payload.catalogueId))
+    return { phase: 'done', skipped: true, message: `Not scored: the catalogue has no active model yet.` };
   if (payload.rescore) {
     const phase = 'rescoring';
     report({ phase, done: 0, total: null }, { force: true });
@@ -35,6 +41,9 @@ const score: JobHandler = async ({ db, job, report }) => {
 
 const train: JobHandler = async ({ db, job, report }) => {
   const payload = parseInput(TrainJobPayload, job.payload);
+  // Fine-tuning starts from the active model: without one no retry can help, so fail at once.
+  if (!findActiveModel(db, payload.catalogueId))
+    throw new AppError('bad_input', 'The catalogue has no active model to fine-tune; register a model first.');
   const policy = getRetrainPolicy(db, payload.catalogueId);
   const epochs = getEnv().LOUPE_RETRAIN_EPOCHS;
   let endedEpoch: number | undefined;

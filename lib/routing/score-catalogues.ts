@@ -1,0 +1,60 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '@/db/client';
+import { catalogues, items } from '@/db/schema';
+import { findActiveModel } from '@/lib/models/active';
+import { scoreUnscoredItems, type ScoreResult } from '@/lib/routing/scoring';
+
+/**
+ * What a catalogue without an active model needs next. Such a catalogue is a normal state (the
+ * Import page creates one): its items wait unscored, out of the review queue, until it has one.
+ */
+export const NO_MODEL_NEXT_STEP =
+  'its items wait unscored (and out of the review queue) until a model is registered for it';
+
+export type CatalogueScoring =
+  | { catalogue: string; skipped: false; result: ScoreResult }
+  | { catalogue: string; skipped: true; unscored: number; reason: string };
+
+function countUnscored(db: Db, catalogueId: number): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(items)
+      .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
+      .get()?.n ?? 0
+  );
+}
+
+/**
+ * Scores the unscored items of every catalogue that has an active model (`npm start`,
+ * `npm run score`); a catalogue without one is skipped and reported, never an error.
+ */
+export async function scoreEveryCatalogue(
+  db: Db,
+  options: {
+    onProgress?: (catalogue: string, done: number, total: number) => void;
+    onCatalogue?: (outcome: CatalogueScoring) => void;
+  } = {},
+): Promise<CatalogueScoring[]> {
+  const outcomes: CatalogueScoring[] = [];
+  for (const catalogue of db.select({ id: catalogues.id, slug: catalogues.slug }).from(catalogues).all()) {
+    let outcome: CatalogueScoring;
+    if (!findActiveModel(db, catalogue.id)) {
+      outcome = {
+        catalogue: catalogue.slug,
+        skipped: true,
+        unscored: countUnscored(db, catalogue.id),
+        reason: `no active model yet: ${NO_MODEL_NEXT_STEP}`,
+      };
+    } else {
+      const result = await scoreUnscoredItems(db, {
+        catalogueId: catalogue.id,
+        onProgress: (done, total) => options.onProgress?.(catalogue.slug, done, total),
+      });
+      outcome = { catalogue: catalogue.slug, skipped: false, result };
+    }
+    outcomes.push(outcome);
+    options.onCatalogue?.(outcome);
+  }
+  return outcomes;
+}
