@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -16,20 +17,67 @@ const EnvSchema = z.object({
   LOUPE_MODELS_DIR: z.string().min(1).optional(),
   /** Force a TensorFlow.js backend: tfjs-node, wasm or cpu. Unset: the fastest that loads. */
   LOUPE_TF_BACKEND: z.enum(['tfjs-node', 'wasm', 'cpu']).optional(),
+  /** Force the scorer: onnx (ONNX Runtime) or tfjs. Unset: ONNX Runtime when it loads, else tfjs. */
+  LOUPE_SCORER: z.enum(['onnx', 'tfjs']).optional(),
+  /** Threads one ONNX Runtime session computes with; unset: every core. */
+  LOUPE_ONNX_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   /** Threads for the wasm backend (1 disables the threaded build). */
   LOUPE_WASM_THREADS: z.coerce.number().int().min(1).max(64).optional(),
-  /** How long a worker holds a job without renewing it; a dead worker's job is retried after this. */
+  /**
+   * How long a worker holds a job without renewing it (it renews every 5 s while the job runs);
+   * a dead worker's job is taken over after this.
+   */
   LOUPE_JOB_LEASE_MS: z.coerce
     .number()
     .int()
     .min(1000)
     .max(60 * 60_000)
-    .default(2 * 60_000),
+    .default(30_000),
   /** How often an idle worker looks for work (and schedules scoring and retraining). */
   LOUPE_WORKER_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   /** Epochs of each fine-tuning run; unset: the learning module's default. */
   LOUPE_RETRAIN_EPOCHS: z.coerce.number().int().min(1).max(100).optional(),
+  /**
+   * Largest file an import may decompress to (bytes), web upload or `npm run import` alike:
+   * a gzip bomb is refused at the first byte past it. 512 MiB holds 680,000 28x28 images.
+   */
+  LOUPE_IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(512 * 1024 * 1024),
+  /** Items one web upload may add (Fashion-MNIST's train split is 60,000); the CLI has no cap. */
+  LOUPE_UPLOAD_MAX_ITEMS: z.coerce.number().int().min(1).default(70_000),
+  /**
+   * Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR ranges, e.g.
+   * `127.0.0.1,10.0.0.0/8`). Unset: none, and the sign-in limits key on the socket's address.
+   */
+  LOUPE_TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const entries = (value ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0);
+      for (const entry of entries) {
+        if (!isAddressOrRange(entry)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range` });
+          return z.NEVER;
+        }
+      }
+      return entries;
+    }),
 });
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits >= 0 && bits <= (family === 4 ? 32 : 128);
+}
 
 export type Env = z.infer<typeof EnvSchema>;
 

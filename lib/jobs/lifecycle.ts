@@ -6,12 +6,22 @@ import { AppError } from '@/lib/errors';
 
 /**
  * The background job queue in the `jobs` table. A worker claims a job by compare-and-set
- * with a lease (owner + expiry), renews the lease as it reports progress, and completes or
- * fails it. A worker that dies mid-job leaves an expiring lease: the job is claimed again
- * after it expires, up to `maxAttempts` attempts in all, then marked failed.
+ * with a lease (owner + expiry) and renews the lease while it runs (a timer, every
+ * `JOB_LEASE_RENEW_MS`, and with each progress report), then completes or fails it.
+ *
+ * Two ways a job ends an attempt without succeeding, counted apart:
+ * - it fails (its handler threw): one of `maxAttempts`, then failed for good;
+ * - its worker dies (crash, kill -9, machine lost) and the lease expires: the next claim takes
+ *   it over as the same attempt and counts one of `MAX_LEASE_EXPIRIES` lease expiries, so a
+ *   crash does not use up the attempts a real failure needs; a job that kills its worker
+ *   every time (out of memory, say) is still failed after that many.
  */
-export const DEFAULT_JOB_LEASE_MS = 2 * 60_000;
+export const DEFAULT_JOB_LEASE_MS = 30_000;
+/** How often a running job's lease is renewed: a lease survives five missed renewals. */
+export const JOB_LEASE_RENEW_MS = 5_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/** Takeovers after an expired lease before the job is failed for good. */
+export const MAX_LEASE_EXPIRIES = 5;
 
 const Owner = z.string().min(1).max(200);
 
@@ -83,8 +93,10 @@ function claimable(now: Date) {
 }
 
 /**
- * Claims the oldest claimable job (of `kinds`, if given) for `owner`. Jobs whose lease expired
- * after their last allowed attempt are marked failed on the way. Returns null when nothing waits.
+ * Claims the oldest claimable job (of `kinds`, if given) for `owner`. A queued job starts a
+ * new attempt; a running job whose lease expired is taken over as the same attempt, with one
+ * more lease expiry. Jobs past their last allowed takeover are marked failed on the way.
+ * Returns null when nothing waits.
  */
 export function claimJob(
   db: Db,
@@ -96,18 +108,22 @@ export function claimJob(
   const kindFilter = input.kinds && input.kinds.length > 0 ? inArray(jobs.kind, [...input.kinds]) : sql`1 = 1`;
   return db.transaction(
     (tx) => {
-      // A job abandoned on its last attempt (its worker died) will not be retried: fail it.
+      // A job whose worker died again after its last allowed takeover will not be retried: fail it.
       tx.update(jobs)
         .set({
           status: 'failed',
-          error: sql`coalesce(${jobs.error}, 'The worker stopped during the last allowed attempt.')`,
+          error: `The worker stopped (crashed or was killed) ${MAX_LEASE_EXPIRIES + 1} times while running this job, so it is not retried again.`,
           leaseOwner: null,
           leaseExpiresAt: null,
           finishedAt: now,
           updatedAt: now,
         })
         .where(
-          and(eq(jobs.status, 'running'), lt(jobs.leaseExpiresAt, now), sql`${jobs.attempts} >= ${jobs.maxAttempts}`),
+          and(
+            eq(jobs.status, 'running'),
+            lt(jobs.leaseExpiresAt, now),
+            sql`${jobs.leaseExpiries} >= ${MAX_LEASE_EXPIRIES}`,
+          ),
         )
         .run();
       const candidate = tx
@@ -118,7 +134,9 @@ export function claimJob(
         .get();
       if (!candidate) return null;
       // Compare-and-set: the WHERE repeats the claimable condition, so a job another worker
-      // took between the read and this write is not taken twice.
+      // took between the read and this write is not taken twice. The SET reads the row as it
+      // was: 'running' here means a takeover after an expired lease.
+      const takeover = sql`(${jobs.status} = 'running')`;
       return (
         tx
           .update(jobs)
@@ -126,7 +144,8 @@ export function claimJob(
             status: 'running',
             leaseOwner: owner,
             leaseExpiresAt: expiresAt,
-            attempts: sql`${jobs.attempts} + 1`,
+            attempts: sql`${jobs.attempts} + (case when ${takeover} then 0 else 1 end)`,
+            leaseExpiries: sql`${jobs.leaseExpiries} + (case when ${takeover} then 1 else 0 end)`,
             updatedAt: now,
           })
           .where(and(eq(jobs.id, candidate.id), claimable(now)))
@@ -223,7 +242,8 @@ export function failJob(
 
 /**
  * Hands a job back to the queue unfinished (its worker is shutting down): no error recorded,
- * and the interrupted attempt is not counted, so it is not one of `maxAttempts` failures.
+ * and the interrupted attempt is not counted, so it is not one of `maxAttempts` failures
+ * (`attempts` counts failures plus the attempt running; the next claim counts it again).
  */
 export function releaseJob(db: Db, input: { jobId: number; owner: string; now?: number }): void {
   const now = new Date(input.now ?? Date.now());

@@ -41,6 +41,8 @@ export interface JobSummary {
   requestedBy: string | null;
   attempts: number;
   maxAttempts: number;
+  /** Times a worker died while running it (the job was taken over after its lease expired). */
+  leaseExpiries: number;
   progress: JobProgress | null;
   error: string | null;
   createdAt: Date;
@@ -93,6 +95,7 @@ export function listJobs(db: Db, input: ListJobsInput & { actor: Actor | null })
       requestedBy,
       attempts: job.attempts,
       maxAttempts: job.maxAttempts,
+      leaseExpiries: job.leaseExpiries,
       progress: job.progress,
       error: job.error,
       createdAt: job.createdAt,

@@ -1,7 +1,7 @@
 import type { Db } from '@/db/client';
 import type { JobProgress } from '@/db/schema';
 import { isAppError } from '@/lib/errors';
-import { reportJobProgress } from '@/lib/jobs/lifecycle';
+import { JOB_LEASE_RENEW_MS, reportJobProgress } from '@/lib/jobs/lifecycle';
 
 export interface ReportOptions {
   /** Write now even if the last write was moments ago (an epoch's end, a new phase). */
@@ -21,9 +21,10 @@ export interface ProgressReporter {
 
 /**
  * Progress for one claimed job, and with it the lease: every write renews it. A timer also
- * renews it (with the latest progress) every third of the lease, so a phase that reports
- * nothing for a while (evaluating, saving) does not lose the job. The timer only fires between
- * awaits, which long computations have (tfjs yields between batches).
+ * renews it (with the latest progress) every JOB_LEASE_RENEW_MS (or third of a shorter lease),
+ * so a phase that reports nothing for a while (evaluating, saving) does not lose the job, and
+ * a lease can be short: a dead worker's job is taken over soon after. The timer only fires
+ * between awaits, which long computations have (tfjs yields between batches).
  */
 export function createProgressReporter(input: {
   db: Db;
@@ -58,7 +59,7 @@ export function createProgressReporter(input: {
     }
   };
 
-  const timer = setInterval(write, Math.max(100, Math.floor(leaseMs / 3)));
+  const timer = setInterval(write, Math.max(100, Math.min(JOB_LEASE_RENEW_MS, Math.floor(leaseMs / 3))));
   timer.unref();
 
   return {

@@ -56,7 +56,8 @@ export function createWorker(options: WorkerOptions): Worker {
     if (kinds.length === 0) return 'idle';
     const job = claimJob(db, { owner, kinds, leaseMs });
     if (!job) return 'idle';
-    log(`job ${job.id} (${job.kind}) claimed, attempt ${job.attempts} of ${job.maxAttempts}`);
+    const takeover = job.leaseExpiries > 0 ? `, taken over after ${job.leaseExpiries} lost worker(s)` : '';
+    log(`job ${job.id} (${job.kind}) claimed, attempt ${job.attempts} of ${job.maxAttempts}${takeover}`);
     try {
       const outcome = await runClaimedJob({
         db,

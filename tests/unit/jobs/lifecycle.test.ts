@@ -4,7 +4,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { jobs } from '@/db/schema';
-import { claimJob, completeJob, enqueueJob, failJob, findJob, reportJobProgress } from '@/lib/jobs/lifecycle';
+import {
+  claimJob,
+  completeJob,
+  enqueueJob,
+  failJob,
+  findJob,
+  MAX_LEASE_EXPIRIES,
+  releaseJob,
+  reportJobProgress,
+} from '@/lib/jobs/lifecycle';
 import { tempDir } from '../review/fixtures';
 
 const tmp = tempDir('loupe-jobs-');
@@ -83,7 +92,8 @@ describe('job queue', () => {
     claimJob(db, { owner: 'dead', leaseMs: 1000, now: T0 });
     expect(claimJob(db, { owner: 'alive', now: T0 + 999 })).toBeNull();
     const retaken = claimJob(db, { owner: 'alive', now: T0 + 1001 });
-    expect(retaken).toMatchObject({ id: job.id, leaseOwner: 'alive', attempts: 2 });
+    // A takeover is the same attempt: the crash counts as a lease expiry, not a failure.
+    expect(retaken).toMatchObject({ id: job.id, leaseOwner: 'alive', attempts: 1, leaseExpiries: 1 });
     expect(() => reportJobProgress(db, { jobId: job.id, owner: 'dead', progress: { epoch: 1 } })).toThrow(
       expect.objectContaining({ code: 'conflict' }),
     );
@@ -102,15 +112,56 @@ describe('job queue', () => {
     expect(claimJob(db, { owner: 'other', now: T0 + 1500 })).toBeNull();
   });
 
-  it('a job abandoned on its last attempt is failed, not retried', () => {
+  it('a crash does not use up attempts: a job on its last attempt is taken over after its lease expires', () => {
     const { db } = freshDb();
     const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, maxAttempts: 1, now: T0 });
     claimJob(db, { owner: 'dead', leaseMs: 1000, now: T0 });
-    expect(claimJob(db, { owner: 'alive', now: T0 + 2000 })).toBeNull();
+    expect(claimJob(db, { owner: 'alive', leaseMs: 1000, now: T0 + 2000 })).toMatchObject({
+      id: job.id,
+      attempts: 1,
+      leaseExpiries: 1,
+    });
+    // A real failure still counts: with one attempt allowed, it is failed for good.
+    expect(failJob(db, { jobId: job.id, owner: 'alive', error: 'out of disk', now: T0 + 2500 })).toBe('failed');
     expect(findJob(db, job.id)).toMatchObject({
       status: 'failed',
-      error: 'The worker stopped during the last allowed attempt.',
+      attempts: 1,
+      leaseExpiries: 1,
+      error: 'out of disk',
     });
+  });
+
+  it('a job that loses its worker more than MAX_LEASE_EXPIRIES times is failed, not taken over again', () => {
+    const { db } = freshDb();
+    const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, maxAttempts: 2, now: T0 });
+    let now = T0;
+    claimJob(db, { owner: 'w0', leaseMs: 1000, now });
+    for (let i = 1; i <= MAX_LEASE_EXPIRIES; i++) {
+      now += 1001;
+      expect(claimJob(db, { owner: `w${i}`, leaseMs: 1000, now })).toMatchObject({
+        id: job.id,
+        attempts: 1,
+        leaseExpiries: i,
+      });
+    }
+    now += 1001;
+    expect(claimJob(db, { owner: 'last', leaseMs: 1000, now })).toBeNull();
+    expect(findJob(db, job.id)).toMatchObject({
+      status: 'failed',
+      leaseOwner: null,
+      leaseExpiries: MAX_LEASE_EXPIRIES,
+      error: `The worker stopped (crashed or was killed) ${MAX_LEASE_EXPIRIES + 1} times while running this job, so it is not retried again.`,
+    });
+  });
+
+  it('a job given back on shutdown is claimed again as the same attempt, whether or not it was taken over', () => {
+    const { db } = freshDb();
+    const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1 }, maxAttempts: 2, now: T0 });
+    claimJob(db, { owner: 'dead', leaseMs: 1000, now: T0 });
+    claimJob(db, { owner: 'stopping', leaseMs: 1000, now: T0 + 1500 });
+    releaseJob(db, { jobId: job.id, owner: 'stopping', now: T0 + 1600 });
+    expect(findJob(db, job.id)).toMatchObject({ status: 'queued', attempts: 0, leaseExpiries: 1 });
+    expect(claimJob(db, { owner: 'next', now: T0 + 1700 })).toMatchObject({ attempts: 1, leaseExpiries: 1 });
   });
 
   it('two worker processes claiming at once never take the same job, and take them all', async () => {

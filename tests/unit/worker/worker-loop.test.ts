@@ -210,9 +210,11 @@ describe('worker job loop', () => {
       expect(await survivor.tick()).toBe('idle');
       await sleep(Math.max(0, killedAt + leaseMs + 100 - Date.now()));
       expect(await survivor.tick()).toBe('succeeded');
+      // The crash is counted as a lease expiry, not as one of the job's attempts.
       expect(findJob(db, job.id)).toMatchObject({
         status: 'succeeded',
-        attempts: 2,
+        attempts: 1,
+        leaseExpiries: 1,
         progress: { phase: 'done', by: 'survivor' },
       });
       // The retry saw how far the dead worker had got.
