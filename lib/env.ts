@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { describeZodError } from './validate';
 
 /** Process environment, validated once. Every setting has a default that works on a fresh clone. */
 const EnvSchema = z.object({
@@ -86,10 +87,7 @@ let cached: Env | undefined;
 export function getEnv(): Env {
   if (!cached) {
     const parsed = EnvSchema.safeParse(process.env);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(`Invalid environment: ${issue?.path.join('.')}: ${issue?.message}`);
-    }
+    if (!parsed.success) throw new Error(`Invalid environment: ${describeZodError(parsed.error)}`);
     cached = parsed.data;
   }
   return cached;

@@ -1,5 +1,6 @@
 import { ZodError } from 'zod';
 import { isAppError } from '@/lib/errors';
+import { describeZodError } from '@/lib/validate';
 
 /**
  * Runs a command-line entry point: any failure becomes one line `error: <message>` on
@@ -18,11 +19,7 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
 
 function describeError(error: unknown): string {
   if (isAppError(error)) return error.message;
-  if (error instanceof ZodError) {
-    const issue = error.issues[0];
-    const where = issue?.path.length ? `--${issue.path.join('.')}: ` : '';
-    return `${where}${issue?.message ?? 'invalid arguments'}`;
-  }
+  if (error instanceof ZodError) return describeZodError(error, { pathPrefix: '--', fallback: 'invalid arguments' });
   if (
     error instanceof Error &&
     'code' in error &&

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { getCurrentActor } from '@/lib/auth/current-actor';
 import { requirePermission, type Actor, type Permission } from '@/lib/auth/permissions';
 import { AppError, badInput, httpStatusOf, isAppError } from '@/lib/errors';
+import { describeZodError } from '@/lib/validate';
 
 /** The one JSON error shape of /api/v1: `{ error: { code, message } }`. */
 export function errorResponse(error: unknown): Response {
@@ -17,13 +18,6 @@ function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
   if (error instanceof z.ZodError) return badInput(describeZodError(error));
   return new AppError('internal', 'Something went wrong on the server; the error was logged.');
-}
-
-export function describeZodError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'The request is not valid.';
-  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  return `${where}${issue.message}`;
 }
 
 export interface RouteContext<P> {

@@ -2,7 +2,23 @@ import { getCurrentActor } from '@/lib/auth/current-actor';
 import { requirePermission, type Actor, type Permission } from '@/lib/auth/permissions';
 import { isAppError } from '@/lib/errors';
 import { z } from 'zod';
-import { describeZodError } from './api-route';
+import { describeZodError } from '@/lib/validate';
+
+/**
+ * A server action must come from one of Loupe's pages: Next refuses a foreign Origin itself but
+ * lets a request without one through, which Loupe does not (proxy.ts refuses it earlier too,
+ * with a 403). Outside a request (tests and scripts calling the action as a function) there
+ * is no header to check and no browser to forge one.
+ */
+async function assertActionOrigin(): Promise<void> {
+  let requestHeaders: Headers;
+  try {
+    requestHeaders = await headers();
+  } catch {
+    return;
+  }
+  assertSameOrigin(requestHeaders, { requireOrigin: true });
+}
 
 export type ActionResult<T> = { ok: true; data: T } | { ok: false; code: string; message: string };
 
@@ -15,6 +31,7 @@ export async function runAction<T>(
   body: (actor: Actor) => T | Promise<T>,
 ): Promise<ActionResult<T>> {
   try {
+    await assertActionOrigin();
     const actor = requirePermission(await getCurrentActor(), permission);
     return { ok: true, data: await body(actor) };
   } catch (error) {
