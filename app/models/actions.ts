@@ -2,15 +2,10 @@
 
 import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
+import { formNumber } from '@/lib/http/form-fields';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { requestRetrainNow } from '@/lib/learning/schedule';
 import { promoteAndRescore } from '@/lib/models/versions';
-
-function idField(form: FormData, key: string): number {
-  const value = form.get(key);
-  // Anything but a plain number becomes NaN, which lib/ refuses with its own sentence.
-  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-}
 
 export interface PromoteActionResult {
   promoted: string;
@@ -20,7 +15,7 @@ export interface PromoteActionResult {
 
 export async function promoteAction(_previous: ActionResult<PromoteActionResult> | null, form: FormData): Promise<ActionResult<PromoteActionResult>> {
   return runAction('models.manage', (actor) => {
-    const result = promoteAndRescore(getDb(), { actor, modelVersionId: idField(form, 'modelVersionId') });
+    const result = promoteAndRescore(getDb(), { actor, modelVersionId: formNumber(form, 'modelVersionId') });
     revalidatePath('/models');
     return { promoted: result.promoted.name, retired: result.retired?.name ?? null, rescoreJobId: result.rescoreJob.id };
   });
@@ -33,7 +28,7 @@ export interface TrainNowResult {
 
 export async function trainNowAction(_previous: ActionResult<TrainNowResult> | null, form: FormData): Promise<ActionResult<TrainNowResult>> {
   return runAction('models.manage', (actor) => {
-    const { job, created } = requestRetrainNow(getDb(), { actor, catalogueId: idField(form, 'catalogueId') });
+    const { job, created } = requestRetrainNow(getDb(), { actor, catalogueId: formNumber(form, 'catalogueId') });
     return { jobId: job.id, created };
   });
 }

@@ -2,6 +2,7 @@
 
 import { revalidatePath } from 'next/cache';
 import { getDb } from '@/db/client';
+import { formJson, formNumber, formOptionalNumber } from '@/lib/http/form-fields';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { setRetrainPolicy, type RetrainPolicyInput, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
 import {
@@ -12,28 +13,6 @@ import {
   type SetThresholdResult,
 } from '@/lib/routing/settings';
 
-function numberField(form: FormData, key: string): number {
-  const value = form.get(key);
-  // An empty or non-numeric field becomes NaN, which lib/settings refuses with its sentence.
-  return typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-}
-
-/** A hidden field's value as sent; absent (an older page) means "no check". */
-function optionalNumberField(form: FormData, key: string): number | undefined {
-  return form.get(key) === null ? undefined : numberField(form, key);
-}
-
-/** A hidden JSON field (the values a form started from); lib validates its shape. */
-function optionalJsonField(form: FormData, key: string): unknown {
-  const value = form.get(key);
-  if (typeof value !== 'string') return undefined;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 export async function setThresholdAction(
   _previous: ActionResult<SetThresholdResult> | null,
   form: FormData,
@@ -41,9 +20,9 @@ export async function setThresholdAction(
   return runAction('settings.write', (actor) => {
     const result = setThreshold(getDb(), {
       actor,
-      catalogueId: numberField(form, 'catalogueId'),
-      threshold: numberField(form, 'threshold'),
-      expectedThreshold: optionalNumberField(form, 'expectedThreshold'),
+      catalogueId: formNumber(form, 'catalogueId'),
+      threshold: formNumber(form, 'threshold'),
+      expectedThreshold: formOptionalNumber(form, 'expectedThreshold'),
     });
     revalidatePath('/settings');
     return result;
@@ -58,16 +37,16 @@ export async function setRetrainPolicyAction(
     const interval = form.get('intervalMinutes');
     const result = setRetrainPolicy(getDb(), {
       actor,
-      catalogueId: numberField(form, 'catalogueId'),
+      catalogueId: formNumber(form, 'catalogueId'),
       policy: {
         enabled: form.get('enabled') === 'on',
-        minNewLabels: numberField(form, 'minNewLabels'),
+        minNewLabels: formNumber(form, 'minNewLabels'),
         // An empty timer field means "no timer".
         intervalMinutes:
-          typeof interval === 'string' && interval.trim() === '' ? null : numberField(form, 'intervalMinutes'),
-        maxHoldoutDropPoints: numberField(form, 'maxHoldoutDropPoints'),
+          typeof interval === 'string' && interval.trim() === '' ? null : formNumber(form, 'intervalMinutes'),
+        maxHoldoutDropPoints: formNumber(form, 'maxHoldoutDropPoints'),
       },
-      expected: optionalJsonField(form, 'expected') as Partial<RetrainPolicyInput> | undefined,
+      expected: formJson(form, 'expected') as Partial<RetrainPolicyInput> | undefined,
     });
     revalidatePath('/settings');
     revalidatePath('/models');
@@ -91,11 +70,11 @@ export async function setRoutingRulesAction(
     }
     const result = setRoutingRules(getDb(), {
       actor,
-      catalogueId: numberField(form, 'catalogueId'),
+      catalogueId: formNumber(form, 'catalogueId'),
       perClassThresholds,
-      auditRate: numberField(form, 'auditRate'),
-      goldRate: numberField(form, 'goldRate'),
-      expected: optionalJsonField(form, 'expected') as RoutingRulesPatch | undefined,
+      auditRate: formNumber(form, 'auditRate'),
+      goldRate: formNumber(form, 'goldRate'),
+      expected: formJson(form, 'expected') as RoutingRulesPatch | undefined,
     });
     revalidatePath('/settings');
     return result;

@@ -6,6 +6,7 @@ import { getDb } from '@/db/client';
 import { USER_ROLES } from '@/db/schema';
 import { PasswordSchema } from '@/lib/auth/passwords';
 import { createUser, resetPassword, setUserDisabled, setUserRole, type UserSummary } from '@/lib/auth/users';
+import { formString } from '@/lib/http/form-fields';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 
 // Server actions are public POST endpoints: each goes through runAction (users.manage) and a
@@ -13,22 +14,19 @@ import { runAction, type ActionResult } from '@/lib/http/server-action';
 
 const UserIdField = z.coerce.number({ error: 'the user id is missing' }).int().positive();
 
-function field(form: FormData, key: string): string {
-  const value = form.get(key);
-  return typeof value === 'string' ? value : '';
-}
-
 export async function createUserAction(
   _previous: ActionResult<UserSummary> | null,
   form: FormData,
 ): Promise<ActionResult<UserSummary>> {
   return runAction('users.manage', async (actor) => {
-    const role = z.enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` }).parse(field(form, 'role'));
+    const role = z
+      .enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` })
+      .parse(formString(form, 'role'));
     const user = await createUser(getDb(), {
       actor,
-      email: field(form, 'email'),
-      name: field(form, 'name'),
-      password: field(form, 'password'),
+      email: formString(form, 'email'),
+      name: formString(form, 'name'),
+      password: formString(form, 'password'),
       role,
     });
     revalidatePath('/admin/users');
@@ -41,8 +39,10 @@ export async function setRoleAction(
   form: FormData,
 ): Promise<ActionResult<UserSummary>> {
   return runAction('users.manage', (actor) => {
-    const role = z.enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` }).parse(field(form, 'role'));
-    const user = setUserRole(getDb(), { actor, userId: UserIdField.parse(field(form, 'userId')), role });
+    const role = z
+      .enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` })
+      .parse(formString(form, 'role'));
+    const user = setUserRole(getDb(), { actor, userId: UserIdField.parse(formString(form, 'userId')), role });
     revalidatePath('/admin/users');
     return user;
   });
@@ -54,9 +54,9 @@ export async function setDisabledAction(
 ): Promise<ActionResult<UserSummary>> {
   return runAction('users.manage', (actor) => {
     const disabled =
-      z.enum(['true', 'false'], { error: 'say whether to disable or enable' }).parse(field(form, 'disabled')) ===
+      z.enum(['true', 'false'], { error: 'say whether to disable or enable' }).parse(formString(form, 'disabled')) ===
       'true';
-    const user = setUserDisabled(getDb(), { actor, userId: UserIdField.parse(field(form, 'userId')), disabled });
+    const user = setUserDisabled(getDb(), { actor, userId: UserIdField.parse(formString(form, 'userId')), disabled });
     revalidatePath('/admin/users');
     return user;
   });
@@ -67,9 +67,9 @@ export async function resetPasswordAction(
   form: FormData,
 ): Promise<ActionResult<{ userId: number }>> {
   return runAction('users.manage', async (actor) => {
-    const userId = UserIdField.parse(field(form, 'userId'));
+    const userId = UserIdField.parse(formString(form, 'userId'));
     // Parsed here too (lib checks again) so the message names the field: "password: ...".
-    const { password } = z.object({ password: PasswordSchema }).parse({ password: field(form, 'password') });
+    const { password } = z.object({ password: PasswordSchema }).parse({ password: formString(form, 'password') });
     await resetPassword(getDb(), { actor, userId, password });
     return { userId };
   });
