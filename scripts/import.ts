@@ -10,6 +10,9 @@
  * items: known labels mixed blind into reviewers' queues to measure reviewers, never routed or
  * trained on.
  *
+ * Images already in the catalogue (the same pixels, under any file name or format) are skipped
+ * and named in the summary; --keep-duplicates imports them anyway.
+ *
  * Migrates the database first. Progress goes to stderr, a one-line summary to stdout; any
  * failure is one line `error: ...` and exit code 1. Re-running adds nothing already imported.
  */
@@ -21,12 +24,13 @@ import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { AppError, badInput } from '@/lib/errors';
 import { ensureCatalogue, findCatalogue, importCsv, importIdx, importImages, type ImportResult } from '@/lib/import';
+import { describeDuplicates } from '@/lib/import/duplicates';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { runCli } from './cli';
 
 const USAGE =
   'usage: npm run import -- --catalogue <slug> [--create [--name <name>] [--classes "a,b,c"]] ' +
-  '(--idx <dir> [--split t10k|train] | --images-file <f> [--labels-file <f>] | --csv <file> | --images <paths...> [--label <n>]) [--holdout | --gold]';
+  '(--idx <dir> [--split t10k|train] | --images-file <f> [--labels-file <f>] | --csv <file> | --images <paths...> [--label <n>]) [--holdout | --gold] [--keep-duplicates]';
 
 const ImportArgs = z
   .object({
@@ -46,6 +50,7 @@ const ImportArgs = z
     label: z.coerce.number().int().min(0).optional(),
     holdout: z.boolean().default(false),
     gold: z.boolean().default(false),
+    keepDuplicates: z.boolean().default(false),
   })
   .check((ctx) => {
     const { idx, imagesFile, csv, images } = ctx.value;
@@ -87,6 +92,7 @@ export function parseImportArgs(argv: string[]): ImportArgs {
         label: { type: 'string' },
         holdout: { type: 'boolean' },
         gold: { type: 'boolean' },
+        'keep-duplicates': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -101,6 +107,7 @@ export function parseImportArgs(argv: string[]): ImportArgs {
     ...values,
     imagesFile: values['images-file'],
     labelsFile: values['labels-file'],
+    keepDuplicates: values['keep-duplicates'],
     images: values.images === undefined ? undefined : [...(values.images as string[]), ...positionals],
   });
   if (!result.success) {
@@ -145,10 +152,11 @@ export async function runImport(args: ImportArgs): Promise<ImportResult> {
   const catalogueSlug = args.catalogue;
   const onProgress = reportProgress(`importing into ${catalogueSlug}`);
   const evalRole = args.holdout ? ('holdout' as const) : args.gold ? ('gold' as const) : undefined;
+  const { keepDuplicates } = args;
   if (args.idx !== undefined) {
     const imagesPath = locateIdxFile(args.idx, `${args.split}-images-idx3-ubyte`);
     const labelsPath = locateIdxFile(args.idx, `${args.split}-labels-idx1-ubyte`);
-    return importIdx(db, { catalogueSlug, imagesPath, labelsPath, evalRole, onProgress });
+    return importIdx(db, { catalogueSlug, imagesPath, labelsPath, evalRole, onProgress, keepDuplicates });
   }
   if (args.imagesFile !== undefined) {
     return importIdx(db, {
@@ -157,18 +165,32 @@ export async function runImport(args: ImportArgs): Promise<ImportResult> {
       labelsPath: args.labelsFile,
       evalRole,
       onProgress,
+      keepDuplicates,
     });
   }
-  if (args.csv !== undefined) return importCsv(db, { catalogueSlug, path: args.csv, evalRole, onProgress });
-  return importImages(db, { catalogueSlug, paths: args.images ?? [], label: args.label, evalRole, onProgress });
+  if (args.csv !== undefined)
+    return importCsv(db, { catalogueSlug, path: args.csv, evalRole, onProgress, keepDuplicates });
+  const { images = [], label } = args;
+  return importImages(db, { catalogueSlug, paths: images, label, evalRole, onProgress, keepDuplicates });
+}
+
+/** The one-line summary on stdout. */
+export function summarizeImport(
+  args: Pick<ImportArgs, 'catalogue' | 'holdout' | 'gold'>,
+  result: ImportResult,
+): string {
+  const what = args.holdout ? 'holdout ' : args.gold ? 'gold ' : '';
+  const line = `imported ${result.total} ${what}items into ${args.catalogue}: ${result.inserted} new, ${result.alreadyPresent} already present (import #${result.importId}).`;
+  const duplicates = describeDuplicates(result);
+  if (!duplicates) return line;
+  // The sentence ends with a full stop; the hint goes inside it.
+  return `${line} ${result.duplicatesKept ? duplicates : `${duplicates.slice(0, -1)} (--keep-duplicates imports them anyway).`}`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === import.meta.filename) {
   void runCli(async () => {
     const args = parseImportArgs(process.argv.slice(2));
     const result = await runImport(args);
-    console.log(
-      `imported ${result.total} ${args.holdout ? 'holdout ' : args.gold ? 'gold ' : ''}items into ${args.catalogue}: ${result.inserted} new, ${result.alreadyPresent} already present (import #${result.importId})`,
-    );
+    console.log(summarizeImport(args, result));
   });
 }

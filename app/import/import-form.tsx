@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { describeDuplicates, type DuplicateReport } from '@/lib/import/duplicates';
 import { MAX_UPLOAD_BYTES, describeBytes, tooLargeMessage } from '@/lib/import/upload-limits';
 
 type Kind = 'idx' | 'csv' | 'images';
@@ -14,7 +15,7 @@ interface CatalogueOption {
 }
 
 /** What POST /api/v1/imports answers (lib/import/upload.ts UploadImportResult). */
-interface ImportResponse {
+interface ImportResponse extends DuplicateReport {
   importId: number;
   catalogue: { slug: string; name: string };
   created: boolean;
@@ -307,6 +308,11 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
           <p className="text-xs text-gray-500">
             At most {describeBytes(MAX_UPLOAD_BYTES)} per upload; larger data sets: npm run import on the server.
           </p>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" name="keepDuplicates" value="true" className="h-4 w-4" />
+            Import images already in the catalogue anyway (same pixels, under any file name); without this they are
+            skipped and listed
+          </label>
         </fieldset>
 
         <div>
@@ -348,6 +354,11 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
                 Browse the catalogue
               </Link>
             </p>
+            {phase.result.duplicates > 0 && (
+              <p data-testid="import-duplicates" className="text-sm text-amber-800">
+                {describeDuplicates(phase.result)}
+              </p>
+            )}
             <ScoringProgress key={phase.result.importId} result={phase.result} />
           </div>
         )}

@@ -22,7 +22,8 @@ export default async function ImportPage() {
       <h1 className="text-2xl font-semibold">Import</h1>
       <p className="mt-1 max-w-3xl text-sm text-gray-600">
         IDX (images file, optional labels file, raw or .gz), CSV (label,pixel1..pixel784 or 784 pixel columns, optional
-        header), or PNG/JPEG/WebP images. A bad file imports nothing; importing the same file again adds nothing. The
+        header), or PNG/JPEG/WebP images. A bad file imports nothing; importing the same file again adds nothing, and
+        images already in the catalogue under another name are skipped and listed (unless you ask to keep them). The
         worker scores new items within a few seconds when the catalogue has a model.
       </p>
       <ImportForm catalogues={list} />

@@ -53,7 +53,7 @@ const ImportIdxInput = z.object({
 
 export async function importIdx(
   db: Db,
-  input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress },
+  input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
   const { catalogueSlug, imagesPath, labelsPath, evalRole } = parseInput(ImportIdxInput, input);
   if (evalRole && !labelsPath)
@@ -88,6 +88,7 @@ export async function importIdx(
     evalRole,
     items,
     onProgress: input.onProgress,
+    keepDuplicates: input.keepDuplicates,
   });
 }
 
@@ -95,7 +96,7 @@ const ImportCsvInput = z.object({ catalogueSlug: z.string().min(1), path: z.stri
 
 export async function importCsv(
   db: Db,
-  input: z.infer<typeof ImportCsvInput> & { onProgress?: OnProgress },
+  input: z.infer<typeof ImportCsvInput> & { onProgress?: OnProgress; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
   const { catalogueSlug, path: csvPath, evalRole } = parseInput(ImportCsvInput, input);
   const catalogue = requireCatalogue(db, catalogueSlug);
@@ -117,6 +118,7 @@ export async function importCsv(
     evalRole,
     items,
     onProgress: input.onProgress,
+    keepDuplicates: input.keepDuplicates,
   });
 }
 
@@ -130,7 +132,7 @@ const ImportImagesInput = z.object({
 /** Imports image files (folders expand to their images); `label`, if given, applies to all. */
 export async function importImages(
   db: Db,
-  input: z.infer<typeof ImportImagesInput> & { onProgress?: OnProgress },
+  input: z.infer<typeof ImportImagesInput> & { onProgress?: OnProgress; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
   const { catalogueSlug, paths, label, evalRole } = parseInput(ImportImagesInput, input);
   if (evalRole && label === undefined)
@@ -161,5 +163,6 @@ export async function importImages(
     evalRole,
     items,
     onProgress: input.onProgress,
+    keepDuplicates: input.keepDuplicates,
   });
 }

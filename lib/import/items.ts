@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { catalogues, IMPORT_KINDS, imports, items, type NewItem } from '@/db/schema';
 import { AppError, badInput } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
+import { DUPLICATE_IDS_SHOWN, type DuplicateReport } from './duplicates';
 import { parseInput } from './parse-input';
 
 export interface ImportItem {
@@ -34,6 +35,11 @@ const ImportOptions = z.object({
    * prediction (what reviewers are shown), then stay reviewed: never routed or trained on.
    */
   evalRole: z.enum(['holdout', 'gold']).optional(),
+  /**
+   * Import rows whose pixels match an item already in the catalogue (or an earlier row of the
+   * same import) anyway. By default they are skipped and reported (see ImportResult.duplicates).
+   */
+  keepDuplicates: z.boolean().optional(),
 });
 
 export type ImportItemsInput = z.infer<typeof ImportOptions> & {
@@ -41,12 +47,13 @@ export type ImportItemsInput = z.infer<typeof ImportOptions> & {
   onProgress?: (done: number, total: number) => void;
 };
 
-export interface ImportResult {
+export interface ImportResult extends DuplicateReport {
   importId: number;
   catalogueId: number;
   total: number;
+  /** Rows written, kept duplicates included. */
   inserted: number;
-  /** Rows skipped because the same (source, row) was imported before. */
+  /** Rows skipped because the same (source, row) was imported before: the same file again. */
   alreadyPresent: number;
 }
 
@@ -88,6 +95,11 @@ function checkItems(
  * Adds items to a catalogue in one transaction: either every row is written (or found
  * already present) or, on any error, none is. Items already imported from the same
  * (source, row) are left as they are, so running an import twice adds nothing the second time.
+ *
+ * The same picture under another name (a renamed file, a CSV export of an IDX file) is found
+ * by the sha256 of its pixels (`content_hash`, indexed per catalogue): such rows are skipped
+ * and reported with the ids of the items they match, unless `keepDuplicates`. Within one
+ * import the first copy is imported and later copies are reported the same way, as matching it.
  */
 export function importItems(db: Db, input: ImportItemsInput): ImportResult {
   const options = parseInput(ImportOptions, input);
@@ -114,8 +126,46 @@ export function importItems(db: Db, input: ImportItemsInput): ImportResult {
         .get();
 
       let inserted = 0;
+      let skipped = 0;
+      const keep = options.keepDuplicates === true;
+      const report: DuplicateReport = { duplicates: 0, duplicateItems: 0, duplicateOf: [], duplicatesKept: keep };
+      const matched = new Set<number>();
+      /** Pixel hash -> the lowest id of an item with those pixels, in the catalogue or this import. */
+      const firstWith = new Map<string, number>();
       for (let start = 0; start < total; start += CHUNK_ROWS) {
-        const rows: NewItem[] = list.slice(start, start + CHUNK_ROWS).map((item) => ({
+        const chunk = list.slice(start, start + CHUNK_ROWS);
+        const hashes = chunk.map((item) => sha256Hex(item.pixels));
+        const unseen = [...new Set(hashes)].filter((hash) => !firstWith.has(hash));
+        // One indexed lookup per chunk (items_catalogue_content_hash_idx); 500 hashes is far below the variable limit.
+        const sameRows = new Set<string>();
+        if (unseen.length > 0) {
+          const matches = tx
+            .select({ id: items.id, hash: items.contentHash, source: items.source, sourceRow: items.sourceRow })
+            .from(items)
+            .where(and(eq(items.catalogueId, catalogue.id), inArray(items.contentHash, unseen)))
+            .orderBy(items.id)
+            .all();
+          for (const match of matches) {
+            if (!firstWith.has(match.hash)) firstWith.set(match.hash, match.id);
+            sameRows.add(`${match.sourceRow}\n${match.source}`);
+          }
+        }
+        const duplicateHashes: string[] = [];
+        const pending = new Set<string>();
+        const toWrite = chunk.filter((item, index) => {
+          const hash = hashes[index]!;
+          // The same row of the same file: "already present", left to ON CONFLICT below.
+          if (sameRows.has(`${item.sourceRow}\n${item.source ?? options.source}`)) return true;
+          if (firstWith.has(hash) || pending.has(hash)) {
+            report.duplicates += 1;
+            duplicateHashes.push(hash);
+            if (!keep) skipped += 1;
+            return keep;
+          }
+          pending.add(hash);
+          return true;
+        });
+        const rows: NewItem[] = toWrite.map((item) => ({
           catalogueId: catalogue.id,
           pixels: Buffer.from(item.pixels.buffer, item.pixels.byteOffset, item.pixels.byteLength),
           contentHash: sha256Hex(item.pixels),
@@ -132,17 +182,39 @@ export function importItems(db: Db, input: ImportItemsInput): ImportResult {
           evalRole: options.evalRole ?? null,
           importId: importRow.id,
         }));
-        const result = tx
-          .insert(items)
-          .values(rows)
-          .onConflictDoNothing({ target: [items.catalogueId, items.source, items.sourceRow] })
-          .run();
-        inserted += result.changes;
+        const written =
+          rows.length === 0
+            ? []
+            : tx
+                .insert(items)
+                .values(rows)
+                .onConflictDoNothing({ target: [items.catalogueId, items.source, items.sourceRow] })
+                .returning({ id: items.id, hash: items.contentHash })
+                .all();
+        inserted += written.length;
+        for (const row of written) {
+          const known = firstWith.get(row.hash);
+          if (known === undefined || row.id < known) firstWith.set(row.hash, row.id);
+        }
+        for (const hash of duplicateHashes) {
+          const id = firstWith.get(hash)!;
+          if (matched.has(id)) continue;
+          matched.add(id);
+          if (report.duplicateOf.length < DUPLICATE_IDS_SHOWN) report.duplicateOf.push(id);
+        }
         onProgress?.(Math.min(start + CHUNK_ROWS, total), total);
       }
 
       tx.update(imports).set({ insertedCount: inserted }).where(eq(imports.id, importRow.id)).run();
-      return { importId: importRow.id, catalogueId: catalogue.id, total, inserted, alreadyPresent: total - inserted };
+      return {
+        importId: importRow.id,
+        catalogueId: catalogue.id,
+        total,
+        inserted,
+        alreadyPresent: total - inserted - skipped,
+        ...report,
+        duplicateItems: matched.size,
+      };
     },
     { behavior: 'immediate' },
   );

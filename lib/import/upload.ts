@@ -31,6 +31,8 @@ export interface ImportUploadInput {
   labels?: UploadedFile;
   /** Images only: a class index given to every image. */
   label?: number;
+  /** Import images already in the catalogue (same pixels) anyway; by default they are skipped and reported. */
+  keepDuplicates?: boolean;
   /** Defaults to MAX_UPLOAD_BYTES; tests lower it. */
   maxBytes?: number;
 }
@@ -148,12 +150,15 @@ function withoutTempPaths(error: unknown, dir: string): unknown {
 function runImporter(
   db: Db,
   kind: ImportKind,
-  options: { slug: string; paths: string[]; labelsPath?: string; label?: number },
+  options: { slug: string; paths: string[]; labelsPath?: string; label?: number; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
-  const { slug: catalogueSlug, paths } = options;
-  if (kind === 'csv') return importCsv(db, { catalogueSlug, path: paths[0]! });
-  if (kind === 'idx') return importIdx(db, { catalogueSlug, imagesPath: paths[0]!, labelsPath: options.labelsPath });
-  return importImages(db, { catalogueSlug, paths, label: options.label });
+  const { slug: catalogueSlug, paths, keepDuplicates } = options;
+  if (kind === 'csv') return importCsv(db, { catalogueSlug, path: paths[0]!, keepDuplicates });
+  if (kind === 'idx') {
+    const { labelsPath } = options;
+    return importIdx(db, { catalogueSlug, imagesPath: paths[0]!, labelsPath, keepDuplicates });
+  }
+  return importImages(db, { catalogueSlug, paths, label: options.label, keepDuplicates });
 }
 
 /**
@@ -181,7 +186,13 @@ export async function importUpload(db: Db, input: ImportUploadInput): Promise<Up
     };
     const paths = await Promise.all(input.files.map(write));
     const labelsPath = input.labels ? await write(input.labels, input.files.length) : undefined;
-    const result = await runImporter(db, kind, { slug: catalogue.slug, paths, labelsPath, label: input.label });
+    const result = await runImporter(db, kind, {
+      slug: catalogue.slug,
+      paths,
+      labelsPath,
+      label: input.label,
+      keepDuplicates: input.keepDuplicates,
+    });
     const names = [...input.files, ...(input.labels ? [input.labels] : [])].map((file) => safeFileName(file.name));
     // The importer recorded the temp paths; the audit trail should show what was uploaded.
     const description =
@@ -212,6 +223,9 @@ const UploadFields = z.object({
   classes: z.string().optional(),
   kind: z.union([z.enum(IMPORT_KINDS), z.literal('')]).optional(),
   label: z.union([z.literal(''), z.coerce.number().int().min(0, 'the label is a class index, 0 or more')]).optional(),
+  keepDuplicates: z
+    .enum(['true', 'false', 'on', '1', '0', ''], { error: 'keepDuplicates is true or false' })
+    .optional(),
 });
 
 function isFile(value: FormDataEntryValue): value is File {
@@ -226,7 +240,8 @@ async function readFile(file: File): Promise<UploadedFile> {
 /**
  * The multipart form of POST /api/v1/imports: `catalogue` (slug), `create` (true for a new
  * catalogue, with `name` and `classes`, one class name per line), `kind` (idx | csv | images,
- * optional), `file` (one or more), `labels` (IDX labels, optional), `label` (images, optional).
+ * optional), `file` (one or more), `labels` (IDX labels, optional), `label` (images, optional),
+ * `keepDuplicates` (true to import images already in the catalogue; by default they are skipped).
  */
 export async function parseUploadForm(form: FormData): Promise<Omit<ImportUploadInput, 'actor' | 'maxBytes'>> {
   const text = (key: string) => {
@@ -240,6 +255,7 @@ export async function parseUploadForm(form: FormData): Promise<Omit<ImportUpload
     classes: text('classes'),
     kind: text('kind'),
     label: text('label'),
+    keepDuplicates: text('keepDuplicates'),
   });
   const create = fields.create === 'true' || fields.create === 'on' || fields.create === '1';
   const labelsEntry = form.get('labels');
@@ -258,5 +274,6 @@ export async function parseUploadForm(form: FormData): Promise<Omit<ImportUpload
     files: await Promise.all(form.getAll('file').filter(isFile).map(readFile)),
     labels: labelsEntry !== null && isFile(labelsEntry) ? await readFile(labelsEntry) : undefined,
     label: typeof fields.label === 'number' ? fields.label : undefined,
+    keepDuplicates: fields.keepDuplicates === 'true' || fields.keepDuplicates === 'on' || fields.keepDuplicates === '1',
   };
 }

@@ -27,9 +27,10 @@ function itemCount(db: Db): number {
   return db.select({ n: count() }).from(items).get()!.n;
 }
 
+/** n distinct images (i in the first two pixels): identical ones would be skipped as duplicates. */
 function makeItems(n: number, label: (i: number) => number | null = (i) => i % 10): ImportItem[] {
   return Array.from({ length: n }, (_, i) => ({
-    pixels: new Uint8Array(784).fill(i % 256),
+    pixels: new Uint8Array(784).fill(i % 256).fill(Math.floor(i / 256), 1, 2),
     label: label(i),
     sourceRow: i,
   }));
@@ -39,6 +40,8 @@ function idxFiles(labels: number[]): { imagesPath: string; labelsPath: string } 
   const images = new Uint8Array(16 + labels.length * 784);
   const view = new DataView(images.buffer);
   [0x803, labels.length, 28, 28].forEach((v, i) => view.setUint32(i * 4, v));
+  // Distinct images: identical ones would be skipped as duplicates.
+  labels.forEach((_, i) => (images[16 + i * 784] = i + 1));
   const labelBuf = new Uint8Array(8 + labels.length);
   new DataView(labelBuf.buffer).setUint32(0, 0x801);
   new DataView(labelBuf.buffer).setUint32(4, labels.length);

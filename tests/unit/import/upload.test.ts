@@ -348,6 +348,8 @@ describe('parseUploadForm and readFormWithLimit', () => {
       files: [{ name: 'x.csv', bytes: new Uint8Array(Buffer.from('a,b')) }],
       labels: undefined,
       label: undefined,
+      // No checkbox sent: images already in the catalogue are skipped.
+      keepDuplicates: false,
     });
     const bad = new FormData();
     bad.set('catalogue', 'shoes');

@@ -202,18 +202,21 @@ describe('replay samples', () => {
     const labelled = [...new Array(40).fill(0), ...new Array(10).fill(1), ...new Array(30).fill(2)].map(
       (label, row) => ({ pixels: image(10 * label + 1), label, sourceRow: row }),
     );
-    importItems(db, { catalogueSlug: 'shoes', kind: 'idx', source: 'labelled', items: labelled });
+    // Many copies of one image per class: kept, not skipped as duplicates.
+    importItems(db, { catalogueSlug: 'shoes', kind: 'idx', source: 'labelled', items: labelled, keepDuplicates: true });
     importItems(db, {
       catalogueSlug: 'shoes',
       kind: 'idx',
       source: 'holdout',
       evalRole: 'holdout',
+      keepDuplicates: true,
       items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(200), label: row % 3, sourceRow: row })),
     });
     importItems(db, {
       catalogueSlug: 'shoes',
       kind: 'idx',
       source: 'unlabelled',
+      keepDuplicates: true,
       items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(100), label: null, sourceRow: row })),
     });
     // A human label on an imported item makes it a human label, not replay.

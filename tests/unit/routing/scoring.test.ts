@@ -106,7 +106,8 @@ describe('scoring gold items', () => {
       source: 'gold',
       evalRole: 'gold',
       items: Array.from({ length: 6 }, (_, i) => ({
-        pixels: new Uint8Array(784).map((_, p) => (p * (i + 7)) % 256),
+        // Not the catalogue's images (i + 1 above): those would be skipped as duplicates.
+        pixels: new Uint8Array(784).map((_, p) => (p * (i + 101)) % 256),
         label: (i * 3) % 10,
         sourceRow: i,
       })),
