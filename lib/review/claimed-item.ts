@@ -27,6 +27,12 @@ export interface ClaimedItem {
   leaseExpiresAt: Date;
 }
 
+/**
+ * A ClaimedItem as the API sends it (JSON: the date becomes an ISO string). The review pages,
+ * the simulator and the benchmark read it with `import type`, so no server code reaches them.
+ */
+export type ClaimedItemJson = Omit<ClaimedItem, 'leaseExpiresAt'> & { leaseExpiresAt: string };
+
 export const TOP_K = 3;
 
 export function topPredictions(probs: readonly number[], classNames: readonly string[], k = TOP_K): TopPrediction[] {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { openDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { createUserAsSystem } from '@/lib/auth/users';
+import type { ClaimedItemJson as ClaimedItem } from '@/lib/review/claimed-item';
 import { fillSyntheticCatalogue } from '@/scripts/bench/catalogue-fixture';
 import { LoupeClient } from '@/scripts/sim/http-client';
 import { launchLoupe } from '@/scripts/sim/launch';
@@ -54,11 +55,6 @@ export interface QueueLatencyReport {
   setupSeconds: { fill: number; accounts: number; start: number; signIn: number };
   /** The web server's peak resident memory over the whole run (start, sign-ins, load). */
   webMemory: PeakMemory | null;
-}
-
-interface ClaimedItem {
-  itemId: number;
-  modelVersionId: number | null;
 }
 
 const PASSWORD_COST = 4;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ExportRow } from '@/lib/catalogue/export';
+import type { ClaimedItemJson as ClaimedItem } from '@/lib/review/claimed-item';
 import { encodeIdxImages } from '@/lib/formats/idx';
 import { AppError } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -119,13 +120,6 @@ export interface SimulationResult {
     finalModel: string | null;
     finalModelHoldoutAccuracy: number | null;
   };
-}
-
-interface ClaimedItem {
-  itemId: number;
-  currentLabel: number | null;
-  modelVersionId: number | null;
-  predictedClass: number | null;
 }
 
 interface ModelSummaryAnswer {

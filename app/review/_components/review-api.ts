@@ -3,23 +3,7 @@
  * same body (so a retried submit keeps its client id), and the shapes the routes answer.
  */
 
-export interface TopPrediction {
-  classIndex: number;
-  className: string;
-  prob: number;
-}
-
-/** lib/queue-items.ts ClaimedItem as JSON (dates become ISO strings). */
-export interface ClaimedItem {
-  itemId: number;
-  catalogueId: number;
-  modelVersionId: number | null;
-  predictedClass: number | null;
-  top: TopPrediction[];
-  currentLabel: number | null;
-  labelSource: 'model' | 'human' | 'import' | null;
-  leaseExpiresAt: string;
-}
+export type { ClaimedItemJson as ClaimedItem, TopPrediction } from '@/lib/review/claimed-item';
 
 export interface ReviewerStats {
   decisionsToday: number;
