@@ -4,7 +4,15 @@
  * is safe to show. Internal causes go in `cause` and are logged, never sent to a client.
  */
 export type AppErrorCode =
-  'bad_input' | 'not_found' | 'forbidden' | 'unauthorized' | 'conflict' | 'too_large' | 'rate_limited' | 'internal';
+  | 'bad_input'
+  | 'not_found'
+  | 'forbidden'
+  | 'unauthorized'
+  | 'conflict'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'internal';
 
 export class AppError extends Error {
   readonly code: AppErrorCode;
@@ -23,6 +31,7 @@ const STATUS: Record<AppErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
 };

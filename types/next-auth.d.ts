@@ -11,6 +11,7 @@ declare module 'next-auth' {
     email: string;
     name: string;
     role: UserRole;
+    sessionVersion: number;
   }
 }
 
@@ -18,5 +19,7 @@ declare module 'next-auth/jwt' {
   interface JWT {
     userId?: number;
     role?: UserRole;
+    /** users.session_version at sign-in; a cookie whose version is older is revoked. */
+    sessionVersion?: number;
   }
 }

@@ -1,23 +1,37 @@
 /**
- * Sign-in attempt limits, in memory: a sliding window of failure times per account (the
- * email, known or not, so the limit reveals nothing) and per client address. In memory is
- * enough for Loupe's one web process; a restart forgets, which only ever lets people in.
+ * Sign-in attempt limits, in memory. Failures are counted per (account, address) pair and per
+ * address, and past a few free failures each further attempt must wait a delay that doubles
+ * with every failure. There is no lock on an account as such: failures against the admin's
+ * email from one address slow that address down, never the admin signing in from elsewhere
+ * (a per-account lock let anyone lock the admin out with 5 wrong passwords). Addresses are
+ * what the server vouches for (lib/auth/client-address.ts), not what a client claims.
+ * In memory is enough for Loupe's one web process; a restart forgets, which only lets people in.
  */
 export interface SignInLimits {
-  /** Failures per account inside the window before that account is refused. */
-  perAccount: number;
-  /** Failures per client address inside the window, across all accounts. */
-  perAddress: number;
+  /** Failures of one account from one address inside the window before delays start. */
+  freePerPair: number;
+  /** Failures from one address, across accounts, before delays start (one address guessing many accounts). */
+  freePerAddress: number;
+  /** The first delay; each further failure doubles it, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Failures older than this are forgotten. */
   windowMs: number;
 }
 
-export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = { perAccount: 5, perAddress: 20, windowMs: 15 * 60_000 };
+export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = {
+  freePerPair: 3,
+  freePerAddress: 20,
+  baseDelayMs: 2_000,
+  maxDelayMs: 15 * 60_000,
+  windowMs: 60 * 60_000,
+};
 
 export type LimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 export interface AttemptKey {
   email: string;
-  /** The client's address (IP); null when the server cannot tell. */
+  /** The client's address as the server vouches for it; null when the server cannot tell. */
   address: string | null;
   /** Milliseconds since the epoch; defaults to Date.now() (tests inject a clock). */
   now?: number;
@@ -25,6 +39,8 @@ export interface AttemptKey {
 
 /** Past this many tracked keys, a check sweeps out keys with no failure left in the window. */
 const SWEEP_AT_KEYS = 10_000;
+/** Failures kept per key: enough to reach the longest delay. */
+const MAX_TRACKED_FAILURES = 64;
 
 export class SignInLimiter {
   private readonly failures = new Map<string, number[]>();
@@ -36,33 +52,31 @@ export class SignInLimiter {
     const now = key.now ?? Date.now();
     if (this.failures.size > SWEEP_AT_KEYS) this.sweep(now);
     let retryAfterMs = 0;
-    for (const [name, limit] of this.keysOf(key)) {
+    for (const [name, free] of this.keysOf(key)) {
       const times = this.recent(name, now);
-      if (times.length >= limit) {
-        // The attempt is allowed again once enough of the oldest failures leave the window.
-        const freeingFailure = times[times.length - limit]!;
-        retryAfterMs = Math.max(retryAfterMs, freeingFailure + this.limits.windowMs - now);
-      }
+      if (times.length < free) continue;
+      const delay = Math.min(this.limits.maxDelayMs, this.limits.baseDelayMs * 2 ** (times.length - free));
+      retryAfterMs = Math.max(retryAfterMs, times[times.length - 1]! + delay - now);
     }
     return retryAfterMs > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : { allowed: true };
   }
 
   recordFailure(key: AttemptKey): void {
     const now = key.now ?? Date.now();
-    // Only the newest `limit` failures decide a refusal: keep no more, whatever callers do.
-    for (const [name, limit] of this.keysOf(key))
-      this.failures.set(name, [...this.recent(name, now), now].slice(-limit));
+    for (const [name] of this.keysOf(key))
+      this.failures.set(name, [...this.recent(name, now), now].slice(-MAX_TRACKED_FAILURES));
   }
 
-  /** A correct password clears the account's failures (not the address's: one good account must not unlock guessing others). */
-  recordSuccess(key: Pick<AttemptKey, 'email'>): void {
-    this.failures.delete(accountKey(key.email));
+  /** A correct password clears the pair's failures (not the address's: one good account must not unlock guessing others). */
+  recordSuccess(key: Pick<AttemptKey, 'email' | 'address'>): void {
+    this.failures.delete(pairKey(key));
   }
 
   private keysOf(key: AttemptKey): [string, number][] {
-    const keys: [string, number][] = [[accountKey(key.email), this.limits.perAccount]];
-    if (key.address) keys.push([`address:${key.address}`, this.limits.perAddress]);
-    return keys;
+    return [
+      [pairKey(key), this.limits.freePerPair],
+      [`address:${key.address ?? 'unknown'}`, this.limits.freePerAddress],
+    ];
   }
 
   private recent(name: string, now: number): number[] {
@@ -78,8 +92,15 @@ export class SignInLimiter {
   }
 }
 
-function accountKey(email: string): string {
-  return `account:${email.trim().toLowerCase()}`;
+function pairKey(key: Pick<AttemptKey, 'email' | 'address'>): string {
+  return `pair:${key.email.trim().toLowerCase()}|${key.address ?? 'unknown'}`;
+}
+
+/** The sentence a refused sign-in shows. */
+export function describeRetry(retryAfterSeconds: number): string {
+  const wait =
+    retryAfterSeconds < 120 ? `${retryAfterSeconds} second(s)` : `${Math.ceil(retryAfterSeconds / 60)} minute(s)`;
+  return `Too many failed sign-ins from this address. Try again in ${wait}.`;
 }
 
 // On globalThis: Next's dev server re-evaluates modules, which would reset a module variable.

@@ -9,6 +9,9 @@ import { requirePermission, type Actor } from './permissions';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
+/** Bumping the counter revokes every session cookie issued before (see sessionActor). */
+const nextSessionVersion = sql`${users.sessionVersion} + 1`;
+
 /** A user as pages and API responses may show it: never the password hash. */
 export type UserSummary = Pick<User, 'id' | 'email' | 'name' | 'role' | 'disabled' | 'createdAt'>;
 
@@ -113,7 +116,13 @@ export function setUserRole(db: Db, input: { actor: Actor | null; userId: number
     (tx) => {
       const user = requireUser(tx, userId);
       if (role !== 'admin') assertNotLastActiveAdmin(tx, user);
-      return tx.update(users).set({ role }).where(eq(users.id, userId)).returning(summaryColumns).get()!;
+      // A new role signs the user out everywhere: a cookie never outlives the role it was issued for.
+      return tx
+        .update(users)
+        .set({ role, sessionVersion: nextSessionVersion })
+        .where(eq(users.id, userId))
+        .returning(summaryColumns)
+        .get()!;
     },
     { behavior: 'immediate' },
   );
@@ -134,7 +143,12 @@ export function setUserDisabled(
         assertNotLastActiveAdmin(tx, user);
         tx.delete(leases).where(eq(leases.reviewerId, userId)).run();
       }
-      return tx.update(users).set({ disabled }).where(eq(users.id, userId)).returning(summaryColumns).get()!;
+      return tx
+        .update(users)
+        .set({ disabled, sessionVersion: nextSessionVersion })
+        .where(eq(users.id, userId))
+        .returning(summaryColumns)
+        .get()!;
     },
     { behavior: 'immediate' },
   );
@@ -148,7 +162,12 @@ export async function resetPassword(
   const userId = parseInput(UserId, input.userId);
   const password = parseInput(PasswordSchema, input.password);
   const passwordHash = await hashPassword(password, { cost: input.passwordCost });
-  const changed = db.update(users).set({ passwordHash }).where(eq(users.id, userId)).run().changes;
+  // Whoever knew the old password may hold a session: a reset ends every session of the user.
+  const changed = db
+    .update(users)
+    .set({ passwordHash, sessionVersion: nextSessionVersion })
+    .where(eq(users.id, userId))
+    .run().changes;
   if (changed === 0) throw new AppError('not_found', `There is no user ${userId}.`);
 }
 
@@ -157,12 +176,17 @@ export async function resetPassword(
  * bcrypt comparison, so response time does not reveal which emails have accounts. Returns
  * null on any failure without saying which; rate limiting is the caller's (lib/auth/rate-limit).
  */
-export async function verifyCredentials(db: Db, input: { email: string; password: string }): Promise<Actor | null> {
+export async function verifyCredentials(
+  db: Db,
+  input: { email: string; password: string },
+): Promise<(Actor & { sessionVersion: number }) | null> {
   const email = EmailSchema.safeParse(input.email);
   const password = typeof input.password === 'string' ? input.password : '';
   const user = email.success ? db.select().from(users).where(eq(users.email, email.data)).get() : undefined;
   if (!user || user.disabled) return burnPasswordCompare(password).then(() => null);
-  return (await verifyPassword(password, user.passwordHash)) ? toActor(user) : null;
+  return (await verifyPassword(password, user.passwordHash))
+    ? { ...toActor(user), sessionVersion: user.sessionVersion }
+    : null;
 }
 
 /**
@@ -177,4 +201,33 @@ export function findActiveActor(db: Db, userId: number): Actor | null {
     .where(eq(users.id, userId))
     .get();
   return user && !user.disabled ? toActor(user) : null;
+}
+
+/**
+ * Signs a user out everywhere: every session cookie issued before stops working on its next
+ * request. Called by next-auth's sign-out (the user's own cookie) and nothing else; the admin
+ * changes above bump the same counter inside their own writes.
+ */
+export function revokeSessions(db: Db, userId: number): void {
+  db.update(users).set({ sessionVersion: nextSessionVersion }).where(eq(users.id, userId)).run();
+}
+
+/**
+ * The actor a session cookie stands for, or null when the cookie is no longer good: the user
+ * was deleted or disabled, or the session version stamped in the cookie at sign-in is older
+ * than the user's (signed out, password reset, role changed). Read on every request.
+ */
+export function sessionActor(db: Db, input: { userId: number; sessionVersion: number }): Actor | null {
+  const user = db
+    .select({
+      id: users.id,
+      role: users.role,
+      email: users.email,
+      disabled: users.disabled,
+      sessionVersion: users.sessionVersion,
+    })
+    .from(users)
+    .where(eq(users.id, input.userId))
+    .get();
+  return user && !user.disabled && user.sessionVersion === input.sessionVersion ? toActor(user) : null;
 }

@@ -210,16 +210,26 @@ function readExportChunk(
   );
 }
 
+/** A cell that starts like a formula, tab and CR included (OWASP "CSV injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * A formula character after a separator a spreadsheet may split the cell on (its import
+ * dialog offers comma, semicolon, tab, pipe and line breaks), spaces allowed between: "a;=1+1"
+ * becomes two cells, the second a formula, once split on semicolons.
+ */
+const FORMULA_AFTER_SEPARATOR = /([,;|\t\r\n] *)(?=[=+\-@])/g;
+
 /**
  * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes
- * doubled. Text starting with = + - @ or a tab/CR gets a leading apostrophe so a spreadsheet
- * shows it instead of running it as a formula (OWASP "CSV injection"); the JSON export keeps
- * every value exact.
+ * doubled. Text that starts like a formula, or would once split on any separator, gets an
+ * apostrophe before the formula character so a spreadsheet shows it instead of running it;
+ * the JSON export keeps every value exact.
  */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
   if (typeof value === 'number') return String(value);
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  let text = value.replace(FORMULA_AFTER_SEPARATOR, "$1'");
+  if (FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -1,4 +1,7 @@
-import { AppError, badInput } from '@/lib/errors';
+import { badInput } from '@/lib/errors';
+import { declaredLengthOver, readBodyWithLimit } from './request-guard';
+
+const FORM_TYPES = /^multipart\/form-data|^application\/x-www-form-urlencoded/i;
 
 /**
  * Reads a multipart (or urlencoded) body, refusing it with 413 once it passes `maxBytes`:
@@ -9,30 +12,13 @@ export async function readFormWithLimit(
   request: Request,
   options: { maxBytes: number; describe: (bytes: number | null) => string },
 ): Promise<FormData> {
-  const { maxBytes, describe } = options;
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) throw new AppError('too_large', describe(declared));
   const contentType = request.headers.get('content-type') ?? '';
-  if (!/^multipart\/form-data|^application\/x-www-form-urlencoded/i.test(contentType)) {
+  if (declaredLengthOver(request.headers, options.maxBytes) === null && !FORM_TYPES.test(contentType)) {
     throw badInput('Send the upload as multipart/form-data.');
   }
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (received > maxBytes) {
-        await reader.cancel();
-        throw new AppError('too_large', describe(null));
-      }
-      chunks.push(value);
-    }
-  }
+  const body = await readBodyWithLimit(request, options);
   try {
-    return await new Response(Buffer.concat(chunks), { headers: { 'content-type': contentType } }).formData();
+    return await new Response(body, { headers: { 'content-type': contentType } }).formData();
   } catch {
     throw badInput('The upload could not be read as a form; send it as multipart/form-data.');
   }

@@ -1,8 +1,10 @@
 import { getCurrentActor } from '@/lib/auth/current-actor';
 import { requirePermission, type Actor, type Permission } from '@/lib/auth/permissions';
 import { isAppError } from '@/lib/errors';
+import { headers } from 'next/headers';
 import { z } from 'zod';
 import { describeZodError } from '@/lib/validate';
+import { assertSameOrigin } from './request-guard';
 
 /**
  * A server action must come from one of Loupe's pages: Next refuses a foreign Origin itself but

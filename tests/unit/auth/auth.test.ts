@@ -73,7 +73,7 @@ describe('passwords and credentials', () => {
   it('valid, wrong, unknown and disabled credentials', async () => {
     const f = await makeFixture(tmp.dir, []);
     const actor = await verifyCredentials(f.db, { email: `  ${f.reviewer.email.toUpperCase()} `, password: PASSWORD });
-    expect(actor).toEqual(f.reviewer);
+    expect(actor).toEqual({ ...f.reviewer, sessionVersion: 0 });
     expect(await verifyCredentials(f.db, { email: f.reviewer.email, password: 'wrong password' })).toBeNull();
     expect(await verifyCredentials(f.db, { email: 'nobody@example.test', password: PASSWORD })).toBeNull();
     expect(await verifyCredentials(f.db, { email: 'not an email', password: PASSWORD })).toBeNull();
@@ -219,29 +219,46 @@ describe('user management', () => {
 describe('sign-in rate limit', () => {
   const t0 = 1_000_000_000_000;
 
-  it('refuses an account after 5 failures in 15 minutes, with the seconds until the oldest leaves the window', () => {
+  it('delays one account from one address after 3 failures, doubling each time; other pairs are not touched', () => {
     const limiter = new SignInLimiter();
     const key = { email: 'a@example.test', address: '10.0.0.1' };
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 3; i++) {
       expect(limiter.check({ ...key, now: t0 + i * 1000 })).toEqual({ allowed: true });
       limiter.recordFailure({ ...key, now: t0 + i * 1000 });
     }
-    expect(limiter.check({ ...key, now: t0 + 10_000 })).toEqual({ allowed: false, retryAfterSeconds: 15 * 60 - 10 });
-    // Same account from another address: still refused; another account from this address: allowed.
-    expect(limiter.check({ email: 'A@example.test', address: '10.0.0.2', now: t0 + 10_000 }).allowed).toBe(false);
-    expect(limiter.check({ email: 'b@example.test', address: '10.0.0.1', now: t0 + 10_000 }).allowed).toBe(true);
-    // Sliding: once the first failure is 15 minutes old, one more attempt is allowed.
-    expect(limiter.check({ ...key, now: t0 + 15 * 60_000 + 1 }).allowed).toBe(true);
+    expect(limiter.check({ ...key, now: t0 + 2000 })).toEqual({ allowed: false, retryAfterSeconds: 2 });
+    expect(limiter.check({ ...key, now: t0 + 4000 }).allowed).toBe(true);
+    limiter.recordFailure({ ...key, now: t0 + 4000 });
+    expect(limiter.check({ ...key, now: t0 + 4000 })).toEqual({ allowed: false, retryAfterSeconds: 4 });
+    // The same account from elsewhere (the admin at their desk) and another account from here: no delay.
+    expect(limiter.check({ email: 'A@example.test', address: '10.0.0.2', now: t0 + 4000 }).allowed).toBe(true);
+    expect(limiter.check({ email: 'b@example.test', address: '10.0.0.1', now: t0 + 4000 }).allowed).toBe(true);
+    // A success clears the pair; failures leave after the window (an hour).
+    limiter.recordSuccess(key);
+    expect(limiter.check({ ...key, now: t0 + 4000 }).allowed).toBe(true);
   });
 
-  it('refuses an address after 20 failures across accounts; success clears the account only', () => {
+  it('never locks: the delay stops growing at 15 minutes, and failures leave after an hour', () => {
+    const limiter = new SignInLimiter();
+    const key = { email: 'admin@example.test', address: '10.0.0.3' };
+    for (let i = 0; i < 30; i++) limiter.recordFailure({ ...key, now: t0 });
+    expect(limiter.check({ ...key, now: t0 })).toEqual({ allowed: false, retryAfterSeconds: 15 * 60 });
+    expect(limiter.check({ ...key, now: t0 + 15 * 60_000 }).allowed).toBe(true);
+    expect(limiter.check({ ...key, now: t0 + 60 * 60_000 + 1 }).allowed).toBe(true);
+  });
+
+  it('delays an address after 20 failures across accounts, not other addresses; success clears the pair only', () => {
     const limiter = new SignInLimiter();
     for (let i = 0; i < 20; i++) limiter.recordFailure({ email: `u${i}@example.test`, address: '10.0.0.9', now: t0 });
-    const refused = limiter.check({ email: 'fresh@example.test', address: '10.0.0.9', now: t0 + 60_000 });
-    expect(refused).toEqual({ allowed: false, retryAfterSeconds: 14 * 60 });
-    expect(limiter.check({ email: 'fresh@example.test', address: '10.0.0.10', now: t0 + 60_000 }).allowed).toBe(true);
-    limiter.recordSuccess({ email: 'u0@example.test' });
-    expect(limiter.check({ email: 'u0@example.test', address: null, now: t0 }).allowed).toBe(true);
+    expect(limiter.check({ email: 'fresh@example.test', address: '10.0.0.9', now: t0 + 1000 })).toEqual({
+      allowed: false,
+      retryAfterSeconds: 1,
+    });
+    expect(limiter.check({ email: 'fresh@example.test', address: '10.0.0.10', now: t0 + 1000 }).allowed).toBe(true);
+    limiter.recordSuccess({ email: 'u0@example.test', address: '10.0.0.9' });
     expect(limiter.check({ email: 'u0@example.test', address: '10.0.0.9', now: t0 }).allowed).toBe(false);
+    // An unknown address is one address of its own, not a way around the limit.
+    for (let i = 0; i < 20; i++) limiter.recordFailure({ email: `v${i}@example.test`, address: null, now: t0 });
+    expect(limiter.check({ email: 'w@example.test', address: null, now: t0 }).allowed).toBe(false);
   });
 });

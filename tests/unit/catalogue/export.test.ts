@@ -229,4 +229,15 @@ describe('csvField', () => {
     expect(csvField('=a,b')).toBe(`"'=a,b"`);
     expect(csvField('a=b')).toBe('a=b');
   });
+
+  it('defuses a formula after any separator a spreadsheet may split the cell on, not only at the start', () => {
+    expect(csvField('a;=1+1')).toBe("a;'=1+1");
+    expect(csvField('x,@SUM(A1)')).toBe(`"x,'@SUM(A1)"`);
+    expect(csvField('tab\t-1')).toBe("tab\t'-1");
+    expect(csvField('pipe| +cmd')).toBe("pipe| '+cmd");
+    expect(csvField('line\n=HYPERLINK("x")')).toBe(`"line\n'=HYPERLINK(""x"")"`);
+    // Hyphens and signs inside words or after spaces are text to every spreadsheet: untouched.
+    expect(csvField('T-shirt/top')).toBe('T-shirt/top');
+    expect(csvField('a - b')).toBe('a - b');
+  });
 });
