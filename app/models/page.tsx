@@ -50,6 +50,16 @@ function VersionRow({ version, canManage }: { version: ModelVersionSummary; canM
         <div className="text-xs text-gray-500">
           {version.arch} · T = {version.temperature.toFixed(3)}
         </div>
+        <div className="text-xs" data-testid="model-download">
+          download{' '}
+          <a className="underline" href={`/api/v1/models/${version.id}/download?format=onnx`} download>
+            ONNX
+          </a>{' '}
+          ·{' '}
+          <a className="underline" href={`/api/v1/models/${version.id}/download?format=tfjs`} download>
+            tfjs
+          </a>
+        </div>
       </td>
       <td className="px-2 py-1">
         <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${STATUS_STYLE[version.status] ?? ''}`} data-testid="model-status">

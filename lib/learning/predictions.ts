@@ -2,9 +2,8 @@ import { and, eq, inArray } from 'drizzle-orm';
 import type { Db, Tx, Reader } from '@/db/client';
 import { predictions, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
-import { toPredictions } from '@/lib/ml/classifier';
+import { predictLogitsWithScorer, toPredictions } from '@/lib/ml/classifier';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
-import { predictLogitsParallel } from '@/lib/ml/parallel-predict';
 
 /** A prediction as the predictions table stores it: calibrated, rounded to 6 decimals. */
 export interface StoredPrediction {
@@ -31,7 +30,7 @@ export async function predictStored(input: {
   onProgress?: (done: number, total: number) => void;
 }): Promise<StoredPrediction[]> {
   if (input.count === 0) return [];
-  const logits = await predictLogitsParallel({
+  const logits = await predictLogitsWithScorer({
     modelDir: input.modelDir,
     pixels: input.pixels,
     count: input.count,

@@ -1,9 +1,13 @@
-import type * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '@/lib/ml/backend';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { loadModel, type ModelMeta } from '@/lib/ml/model-store';
+import { loadModel, readModelMeta, type ModelMeta } from '@/lib/ml/model-store';
+import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
+import { predictLogitsInOnnxWorker } from '@/lib/ml/onnx/worker-client';
+import { createOnnxLogitsModel } from '@/lib/ml/onnx/session';
+import { predictLogitsParallel, type PredictLogitsParallelOptions } from '@/lib/ml/parallel-predict';
 import { predictLogits, type PredictLogitsOptions } from '@/lib/ml/predict';
+import { getScorer, type ScorerName } from '@/lib/ml/scorer';
 import { badInput } from '@/lib/errors';
 
 export interface Prediction {
@@ -18,7 +22,10 @@ export interface Prediction {
 
 export interface Classifier {
   meta: ModelMeta;
-  backend: BackendName;
+  /** What computes the logits: ONNX Runtime or TensorFlow.js. */
+  scorer: ScorerName;
+  /** 'onnxruntime', or the TensorFlow.js backend. */
+  backend: BackendName | 'onnxruntime';
   predictLogits(pixels: Uint8Array, count: number, options?: PredictLogitsOptions): Promise<Float32Array>;
   predict(pixels: Uint8Array, count: number, options?: PredictLogitsOptions): Promise<Prediction[]>;
   dispose(): void;
@@ -43,33 +50,98 @@ export function toPredictions(probs: Float32Array, k: number): Prediction[] {
   return out;
 }
 
-/**
- * Loads a saved model for serving on the process's backend. Predictions are plain numbers;
- * no tensor outlives a call.
- */
-export async function loadClassifier(dir: string): Promise<Classifier> {
+function checkInput(pixels: Uint8Array, count: number): void {
+  if (pixels.length < count * PIXELS_PER_IMAGE)
+    throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
+}
+
+type LogitsEngine = Pick<Classifier, 'scorer' | 'backend' | 'predictLogits' | 'dispose'>;
+
+async function loadOnnxEngine(
+  dir: string,
+  meta: ModelMeta,
+  scorer: Awaited<ReturnType<typeof getScorer>>,
+): Promise<LogitsEngine> {
+  const { bytes } = ensureOnnxModel(dir);
+  const model = await createOnnxLogitsModel(scorer.ort!, bytes, { threads: scorer.threads ?? 1 });
+  return {
+    scorer: 'onnx',
+    backend: 'onnxruntime',
+    predictLogits: (pixels, count, options) =>
+      model.predictLogits(pixels, count, { testTimeAugmentation: meta.testTimeAugmentation, ...options }),
+    dispose: () => void model.dispose(),
+  };
+}
+
+async function loadTfjsEngine(dir: string): Promise<LogitsEngine> {
   const backend = await initBackend();
   const { model, meta } = await loadModel(dir);
-  const k = meta.classNames.length;
-  const checkInput = (pixels: Uint8Array, count: number) => {
-    if (pixels.length < count * PIXELS_PER_IMAGE)
-      throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
+  return {
+    scorer: 'tfjs',
+    backend,
+    predictLogits: (pixels, count, options) =>
+      predictLogits(model, pixels, count, { testTimeAugmentation: meta.testTimeAugmentation, ...options }),
+    dispose: () => model.dispose(),
   };
+}
+
+/**
+ * Loads a saved model for serving with the process's scorer (ONNX Runtime when it loads, else
+ * TensorFlow.js; see lib/ml/scorer.ts). A version without model.onnx is exported on first use.
+ * Logits of either scorer go through the same temperature and mirror-averaging rule.
+ */
+export async function loadClassifier(dir: string): Promise<Classifier> {
+  const scorer = await getScorer();
+  const meta = readModelMeta(dir);
+  const engine = scorer.name === 'onnx' ? await loadOnnxEngine(dir, meta, scorer) : await loadTfjsEngine(dir);
+  const k = meta.classNames.length;
   const logitsOf = (pixels: Uint8Array, count: number, options?: PredictLogitsOptions) => {
     checkInput(pixels, count);
-    return predictLogits(model as tf.LayersModel, pixels, count, {
-      testTimeAugmentation: meta.testTimeAugmentation,
-      ...options,
-    });
+    return engine.predictLogits(pixels, count, options);
   };
   return {
     meta,
-    backend,
+    scorer: engine.scorer,
+    backend: engine.backend,
     predictLogits: logitsOf,
     async predict(pixels, count, options) {
       const logits = await logitsOf(pixels, count, options);
       return toPredictions(softmaxRows(logits, k, meta.temperature), k);
     },
-    dispose: () => model.dispose(),
+    dispose: engine.dispose,
   };
+}
+
+const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<string, Promise<Classifier>> };
+
+/** One loaded classifier per model folder per process (a version's files never change). */
+export function cachedClassifier(dir: string): Promise<Classifier> {
+  cache.__loupeClassifiers ??= new Map();
+  let loaded = cache.__loupeClassifiers.get(dir);
+  if (!loaded) {
+    loaded = loadClassifier(dir);
+    // A failed load is not cached: the next call tries again.
+    loaded.catch(() => cache.__loupeClassifiers?.delete(dir));
+    cache.__loupeClassifiers.set(dir, loaded);
+  }
+  return loaded;
+}
+
+/**
+ * Logits for many images of a saved model with the process's scorer, using both cores:
+ * ONNX Runtime runs with one intra-op thread per core (in a worker thread when `background`
+ * asks the calling thread to stay free: ONNX Runtime's run blocks the thread that calls it);
+ * TensorFlow.js shards the images over worker threads (lib/ml/parallel-predict.ts).
+ */
+export async function predictLogitsWithScorer(options: PredictLogitsParallelOptions): Promise<Float32Array> {
+  const scorer = await getScorer();
+  if (scorer.name === 'tfjs') return predictLogitsParallel(options);
+  checkInput(options.pixels, options.count);
+  if (options.background) return predictLogitsInOnnxWorker(options);
+  const classifier = await cachedClassifier(options.modelDir);
+  options.onReady?.(1);
+  return classifier.predictLogits(options.pixels, options.count, {
+    batchSize: options.batchSize,
+    onProgress: options.onProgress,
+  });
 }

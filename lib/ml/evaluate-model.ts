@@ -95,7 +95,7 @@ export async function evaluateModel({
     const { meta } = classifier;
     const k = meta.classNames.length;
     assertLabelsInClasses(set.labels, meta.classNames);
-    log?.(`model ${meta.arch} (${meta.params} params) on backend ${classifier.backend}`);
+    log?.(`model ${meta.arch} (${meta.params} params) scored by ${classifier.scorer} (${classifier.backend})`);
 
     const started = performance.now();
     const logits = await classifier.predictLogits(set.pixels, set.count, { onProgress });
@@ -121,6 +121,7 @@ export async function evaluateModel({
       },
       source: set.source,
       backend: classifier.backend,
+      scorer: classifier.scorer,
       imagesPerSecond: seconds > 0 ? set.count / seconds : 0,
       temperature: meta.temperature,
       eceUncalibrated: uncalibrated.ece,

@@ -17,6 +17,8 @@ export type ModelEvaluation = Evaluation & {
   /** Where the evaluation items came from, e.g. `idx:/path (t10k)`. */
   source: string;
   backend: string;
+  /** What computed the logits: 'onnx' (ONNX Runtime) or 'tfjs'. */
+  scorer: string;
   imagesPerSecond: number;
   /** Temperature the calibrated figures use; also in `model`, repeated for scripts. */
   temperature: number;
@@ -97,6 +99,7 @@ export function formatEvaluationReport(report: ModelEvaluation): string {
     `  parameters    ${model.params.toLocaleString('en-US')}`,
     `  temperature   ${model.temperature.toFixed(4)}`,
     `  backend       ${report.backend}`,
+    `  scorer        ${report.scorer}`,
     `  throughput    ${Math.round(report.imagesPerSecond).toLocaleString('en-US')} images/s`,
     '',
     `Data: ${report.source}, ${report.n.toLocaleString('en-US')} items`,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@/lib/errors';
 import { ARCHITECTURES, createModel, type Architecture } from '@/lib/ml/model';
+import { writeOnnxForSave } from '@/lib/ml/onnx/model-file';
 
 /** What Loupe stores beside a model's weights (meta.json). */
 export const ModelMeta = z.object({
@@ -78,6 +79,7 @@ export async function saveModel(dir: string, model: tf.LayersModel, metaInput: M
       };
       fs.writeFileSync(path.join(staging, MODEL_JSON), JSON.stringify(modelJson));
       fs.writeFileSync(path.join(staging, WEIGHTS_BIN), Buffer.from(weightData));
+      writeOnnxForSave(staging, { modelJson, weightData, meta });
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '@/db/client';
 import { items, predictions, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
-import { loadClassifier, toPredictions, type Classifier, type Prediction } from '@/lib/ml/classifier';
+import { cachedClassifier, toPredictions, type Classifier, type Prediction } from '@/lib/ml/classifier';
 import { effectiveWorkers, predictLogitsParallel } from '@/lib/ml/parallel-predict';
 import { requireActiveModel } from '@/lib/models/active';
 import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
@@ -12,17 +12,9 @@ const PAGE = 10_000;
 /** Items written per transaction, so the web server's writes never wait long. */
 const WRITE_BATCH = 2000;
 
-const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<string, Promise<Classifier>> };
-
-/** One loaded classifier per model folder per process. */
+/** One loaded classifier per model folder per process, on the process's scorer (ONNX Runtime or tfjs). */
 export function getClassifier(model: Pick<ModelVersion, 'weightsPath'>): Promise<Classifier> {
-  cache.__loupeClassifiers ??= new Map();
-  let loaded = cache.__loupeClassifiers.get(model.weightsPath);
-  if (!loaded) {
-    loaded = loadClassifier(model.weightsPath);
-    cache.__loupeClassifiers.set(model.weightsPath, loaded);
-  }
-  return loaded;
+  return cachedClassifier(model.weightsPath);
 }
 
 export interface ScoreResult {
@@ -80,7 +72,8 @@ export async function scoreUnscoredItems(
     const done = result.scored + result.gold;
     const onProgress = (n: number) => options.onProgress?.(done + n, total);
     const logits =
-      effectiveWorkers(page.length) > 1
+      // ONNX Runtime already uses every core in-process; tfjs shards over worker threads.
+      classifier.scorer === 'tfjs' && effectiveWorkers(page.length) > 1
         ? await predictLogitsParallel({ modelDir: model.weightsPath, pixels, count: page.length, onProgress })
         : await classifier.predictLogits(pixels, page.length, { onProgress });
     const k = classifier.meta.classNames.length;

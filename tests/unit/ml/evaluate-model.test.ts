@@ -62,7 +62,8 @@ describe('evaluate a saved model', () => {
     for (const key of ['accuracy', 'n', 'ece', 'eceUncalibrated', 'perClass', 'confusion', 'riskCoverage']) {
       expect(report).toHaveProperty(key);
     }
-    expect(report).toMatchObject({ n: 6, backend: 'wasm', temperature: 2 });
+    expect(report).toMatchObject({ n: 6, temperature: 2 });
+    expect(report.backend).toBe(report.scorer === 'onnx' ? 'onnxruntime' : 'wasm');
     expect(report.model).toMatchObject({ arch: 'lenet5', dir: modelDir, classNames: ['a', 'b', 'c'] });
     const confusion = report.confusion as number[][];
     expect(confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([2, 2, 2]);

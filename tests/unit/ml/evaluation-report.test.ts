@@ -12,6 +12,7 @@ function createReport(): ModelEvaluation {
     model: { dir: 'models/test', arch: 'cnn-small', params: 123456, temperature: 1.5, classNames },
     source: 'csv:items.csv',
     backend: 'cpu',
+    scorer: 'tfjs',
     imagesPerSecond: 1234.4,
     temperature: 1.5,
     eceUncalibrated: 0.1234,

@@ -1,0 +1,130 @@
+/**
+ * Builds an ONNX ModelProto with the onnx-proto package (protobufjs code generated from ONNX's
+ * own onnx.proto), so the bytes are encoded by a maintained library. Everything that goes in
+ * is derived from the model alone (no timestamps, no random names): the same model gives the
+ * same bytes.
+ */
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/** ONNX IR version 8 (ONNX 1.10), the newest the onnx-proto schema knows; ONNX Runtime reads it. */
+const IR_VERSION = 8;
+export const OPSET = 13;
+
+export type AttributeValue = number | number[] | string | { float: number };
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  /** The node's single output name; also its node name. */
+  output: string;
+  attributes?: Record<string, AttributeValue>;
+}
+
+function attribute(name: string, value: AttributeValue): onnxProto.onnx.IAttributeProto {
+  const { AttributeType } = onnx.AttributeProto;
+  if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === 'number') return { name, type: AttributeType.INT, i: value };
+  if (Array.isArray(value)) return { name, type: AttributeType.INTS, ints: value };
+  return { name, type: AttributeType.FLOAT, f: value.float };
+}
+
+function floatTensor(name: string, dims: number[], values: Float32Array): onnxProto.onnx.ITensorProto {
+  // raw_data is little-endian float32; every platform Node runs Loupe on is little-endian.
+  const raw = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw };
+}
+
+function int64Tensor(name: string, values: number[]): onnxProto.onnx.ITensorProto {
+  return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values };
+}
+
+function floatValueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}
+
+export class GraphBuilder {
+  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  private readonly used = new Set<string>();
+
+  /** A name not used yet in this graph, derived from `base`. */
+  uniqueName(base: string): string {
+    let name = base;
+    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+
+  addFloat(base: string, dims: number[], values: Float32Array): string {
+    const name = this.uniqueName(base);
+    this.initializers.push(floatTensor(name, dims, values));
+    return name;
+  }
+
+  addInt64(base: string, values: number[]): string {
+    const name = this.uniqueName(base);
+    this.initializers.push(int64Tensor(name, values));
+    return name;
+  }
+
+  /** Adds a node and returns its output's name. */
+  addNode(spec: NodeSpec): string {
+    const output = this.uniqueName(spec.output);
+    this.nodes.push({
+      name: output,
+      opType: spec.op,
+      input: spec.inputs,
+      output: [output],
+      attribute: Object.entries(spec.attributes ?? {}).map(([name, value]) => attribute(name, value)),
+    });
+    return output;
+  }
+
+  /** The finished model as protobuf bytes. */
+  encode(options: {
+    graphName: string;
+    input: { name: string; dims: (number | string)[] };
+    output: { from: string; name: string; dims: (number | string)[] };
+    docString: string;
+    metadata: Record<string, string>;
+  }): Uint8Array {
+    // The last node is renamed to the public output name, so no Identity node is needed.
+    const last = this.nodes.at(-1);
+    if (!last || last.output?.[0] !== options.output.from) throw new Error('The graph must end at its output node.');
+    last.output = [options.output.name];
+    const model = onnx.ModelProto.create({
+      irVersion: IR_VERSION,
+      producerName: 'loupe',
+      producerVersion: '1',
+      docString: options.docString,
+      opsetImport: [{ domain: '', version: OPSET }],
+      // Sorted so that the bytes do not depend on the order the caller built the object in.
+      metadataProps: Object.keys(options.metadata)
+        .sort()
+        .map((key) => ({ key, value: options.metadata[key] })),
+      graph: {
+        name: options.graphName,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: [floatValueInfo(options.input.name, options.input.dims)],
+        output: [floatValueInfo(options.output.name, options.output.dims)],
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+/** Decodes ONNX bytes (for tests and inspection). */
+export function decodeOnnxModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}
