@@ -143,32 +143,33 @@ export function importItems(db: Db, input: ImportItemsInput): ImportResult {
             .select({ id: items.id, hash: items.contentHash, source: items.source, sourceRow: items.sourceRow })
             .from(items)
             .where(and(eq(items.catalogueId, catalogue.id), inArray(items.contentHash, unseen)))
-            .orderBy(items.id)
             .all();
+          // No ORDER BY: with one, SQLite walks the whole catalogue in id order instead of the hash index.
           for (const match of matches) {
-            if (!firstWith.has(match.hash)) firstWith.set(match.hash, match.id);
+            const known = firstWith.get(match.hash);
+            if (known === undefined || match.id < known) firstWith.set(match.hash, match.id);
             sameRows.add(`${match.sourceRow}\n${match.source}`);
           }
         }
         const duplicateHashes: string[] = [];
         const pending = new Set<string>();
-        const toWrite = chunk.filter((item, index) => {
+        const toWrite = chunk.flatMap((item, index) => {
           const hash = hashes[index]!;
           // The same row of the same file: "already present", left to ON CONFLICT below.
-          if (sameRows.has(`${item.sourceRow}\n${item.source ?? options.source}`)) return true;
+          if (sameRows.has(`${item.sourceRow}\n${item.source ?? options.source}`)) return [{ item, hash }];
           if (firstWith.has(hash) || pending.has(hash)) {
             report.duplicates += 1;
             duplicateHashes.push(hash);
             if (!keep) skipped += 1;
-            return keep;
+            return keep ? [{ item, hash }] : [];
           }
           pending.add(hash);
-          return true;
+          return [{ item, hash }];
         });
-        const rows: NewItem[] = toWrite.map((item) => ({
+        const rows: NewItem[] = toWrite.map(({ item, hash }) => ({
           catalogueId: catalogue.id,
           pixels: Buffer.from(item.pixels.buffer, item.pixels.byteOffset, item.pixels.byteLength),
-          contentHash: sha256Hex(item.pixels),
+          contentHash: hash,
           source: item.source ?? options.source,
           sourceRow: item.sourceRow,
           externalId: item.externalId ?? null,
