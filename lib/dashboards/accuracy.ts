@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import type { ModelMetrics } from '@/db/schema';
+import { readModelMetrics } from '@/lib/models/metrics';
 import { storedHoldoutAccuracy, summarizeMetrics } from '@/lib/models/versions';
 import {
   auditMarkerSql,
@@ -12,11 +11,6 @@ import {
   type Figure,
   type FigureContext,
 } from './common';
-
-const ParentMeasure = z.object({
-  modelVersionId: z.number().int(),
-  holdout: z.object({ correct: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
-});
 
 export type HoldoutAccuracyRow = {
   version: string;
@@ -47,15 +41,15 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
     `select metrics from model_versions where catalogue_id = ? and metrics is not null order by created_at, id`,
     ctx.catalogueId,
   )) {
-    const parent = ParentMeasure.safeParse((JSON.parse(row.metrics) as { active?: unknown }).active);
-    if (parent.success && parent.data.holdout.total > 0)
-      measuredAsParent.set(parent.data.modelVersionId, {
-        accuracy: parent.data.holdout.correct / parent.data.holdout.total,
-        total: parent.data.holdout.total,
+    const parent = readModelMetrics(JSON.parse(row.metrics)).active;
+    if (parent?.modelVersionId !== undefined && parent.holdout && parent.holdout.total > 0)
+      measuredAsParent.set(parent.modelVersionId, {
+        accuracy: parent.holdout.correct / parent.holdout.total,
+        total: parent.holdout.total,
       });
   }
   const rows = versions.map((v): HoldoutAccuracyRow => {
-    const summary = summarizeMetrics(v.metrics ? (JSON.parse(v.metrics) as ModelMetrics) : null);
+    const summary = summarizeMetrics(v.metrics ? JSON.parse(v.metrics) : null);
     const base = { version: v.name, promotedAt: new Date(v.at).toISOString() };
     if (summary.holdout)
       return {

@@ -10,9 +10,10 @@ import { initBackend } from '@/lib/ml/backend';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { loadModel, saveModel } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
-import type { EpochReport, LabelledImages } from '@/lib/ml/train';
+import type { LabelledImages } from '@/lib/ml/train';
 import { activateModelVersion } from '@/lib/models/promotion';
 import { findActiveModel, requireActiveModel } from '@/lib/models/active';
+import { FineTuneMetrics } from '@/lib/models/metrics';
 import { fineTune, type FineTuneSettings } from './fine-tune';
 import { decidePromotion, DEFAULT_MAX_HOLDOUT_DROP_POINTS, type GateDecision } from './gate';
 import { concatImages, pickImages } from './image-sets';
@@ -22,10 +23,9 @@ import {
   measureAccuracy,
   measureEce,
   predictStored,
-  type MeasuredAccuracy,
   type StoredPrediction,
 } from './predictions';
-import { replaySizeFor, sampleReplay, type ReplaySource } from './replay';
+import { replaySizeFor, sampleReplay } from './replay';
 import { rescoreCatalogue, type RescoreResult } from './rescore';
 import { HELD_OUT_HUMAN_PERCENT, readHoldout, readHumanLabels } from './split';
 import { requireCatalogueById } from '@/lib/catalogues';
@@ -72,51 +72,6 @@ export interface RetrainResult {
   /** Seconds per phase: prepare, train, save, evaluate, decide, and rescore when promoted. */
   timings: Record<string, number>;
 }
-
-/** What a fine-tuned candidate's `model_versions.metrics` holds (a JSON column). */
-export type RetrainMetrics = {
-  kind: 'fine-tune';
-  /** The candidate on the catalogue's holdout (trusted labels, never trained on). */
-  holdout: MeasuredAccuracy;
-  /** The candidate on human labels held out from its training. */
-  heldOutHuman: MeasuredAccuracy;
-  /** Expected calibration error (15 bins) of the candidate on the holdout, at its temperature. */
-  ece: number | null;
-  /** The active model (the parent) measured on the same items for the same decision. */
-  active: {
-    modelVersionId: number;
-    name: string;
-    holdout: MeasuredAccuracy;
-    heldOutHuman: MeasuredAccuracy;
-    ece: number | null;
-  };
-  humanLabelsUsed: number;
-  heldOutHumanLabels: number;
-  replayUsed: number;
-  replaySource: ReplaySource;
-  /** Images of the training pool set aside for per-epoch validation and the temperature. */
-  validationCount: number;
-  /** The active model's accuracy on that slice, before fine-tuning. */
-  validationAccuracyBefore: number;
-  validationAccuracy: number;
-  /** The newest review when the human labels were read: later labels are not in this model. */
-  throughReviewId: number;
-  temperature: number;
-  /** Fitted on the validation slice to the active model and to the candidate (see fineTune). */
-  temperatureFit: { activeOnSlice: number; candidateOnSlice: number; active: number };
-  epochs: EpochReport[];
-  bestEpoch: number;
-  trainingSeconds: number;
-  trainImagesPerSecond: number;
-  settings: FineTuneSettings & { augment: true; shuffleTrainingLabels: boolean };
-  decision: {
-    promote: boolean;
-    reason: string;
-    holdoutDeltaPoints: number | null;
-    heldOutHumanDeltaPoints: number | null;
-    maxHoldoutDropPoints: number;
-  };
-};
 
 /**
  * Chosen on the demo (1,000 simulated decisions: ~800 trained on, ~1,600 replay images; see
@@ -360,7 +315,7 @@ export async function runRetrain(
 
     progress({ phase: 'deciding', message: 'Comparing the candidate with the active model' });
     let decision = decidePromotion({ active, candidate, maxHoldoutDropPoints });
-    const metrics: RetrainMetrics = {
+    const metrics: FineTuneMetrics = {
       kind: 'fine-tune',
       ...candidate,
       ece: candidateEce,
@@ -408,7 +363,7 @@ export async function runRetrain(
             parentId: parent.id,
             weightsPath: dir,
             temperature: tuned.temperature,
-            metrics,
+            metrics: FineTuneMetrics.parse(metrics),
             status: 'candidate',
           })
           .returning()

@@ -4,6 +4,7 @@ import type { Db, Reader } from '@/db/client';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import type { ModelMeta } from '@/lib/ml/model-store';
+import { ShippedModelMetrics } from './metrics';
 
 /** The catalogue's active model version, or null before any model was registered. */
 export function findActiveModel(db: Reader, catalogueId: number): ModelVersion | null {
@@ -33,7 +34,11 @@ export function registerInitialModel(db: Db, input: { catalogueId: number; name:
           arch: input.meta.arch,
           weightsPath: path.resolve(input.dir),
           temperature: input.meta.temperature,
-          metrics: { validation: input.meta.validation, params: input.meta.params, trainImagesPerSecond: input.meta.trainImagesPerSecond },
+          metrics: ShippedModelMetrics.parse({
+            validation: input.meta.validation,
+            params: input.meta.params,
+            trainImagesPerSecond: input.meta.trainImagesPerSecond,
+          }),
           status: 'active',
           promotedAt: new Date(),
         })

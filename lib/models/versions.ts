@@ -2,11 +2,12 @@ import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
-import { items, modelVersions, predictions, type Job, type ModelMetrics, type ModelStatus } from '@/db/schema';
+import { items, modelVersions, predictions, type Job, type ModelStatus } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
 import { enqueueRescoreJob } from '@/lib/jobs/payloads';
+import { readModelMetrics } from './metrics';
 import { activateModelVersion, type PromotionResult } from '@/lib/models/promotion';
 
 /**
@@ -55,43 +56,34 @@ export interface ModelVersionSummary {
   measuredIn: string | null;
 }
 
-const Count = z.number().int().nonnegative();
-const MeasureShape = z.object({ correct: Count, total: Count });
-
-function toAccuracy(value: unknown): Accuracy | null {
-  const parsed = MeasureShape.safeParse(value);
-  if (!parsed.success || parsed.data.total === 0) return null;
-  const { correct, total } = parsed.data;
-  return { correct, total, accuracy: correct / total };
+function toAccuracy(measure: { correct: number; total: number } | undefined): Accuracy | null {
+  if (!measure || measure.total === 0) return null;
+  return { correct: measure.correct, total: measure.total, accuracy: measure.correct / measure.total };
 }
 
-const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
-
 /**
- * Reads the free-form metrics of any version without trusting them: a fine-tuned candidate's
- * (lib/learning/retrain.ts RetrainMetrics: its own figures, and its parent's measured in the
- * same run under `active`) or the shipped model's (`validation` only).
+ * Reads the stored metrics of any version without trusting them (readModelMetrics): a
+ * fine-tuned candidate's (its own figures, and its parent's measured in the same run under
+ * `active`) or the shipped model's (`validation` only).
  */
-export function summarizeMetrics(metrics: ModelMetrics | null): Pick<
+export function summarizeMetrics(metrics: unknown): Pick<
   ModelVersionSummary,
   'holdout' | 'parentHoldout' | 'ece' | 'eceOn' | 'heldOutHuman' | 'parentHeldOutHuman' | 'humanLabelsUsed' | 'replayUsed' | 'trainingSeconds' | 'validationAccuracy' | 'gateReason'
 > {
-  const m = (metrics ?? {}) as Record<string, unknown>;
-  const parent = z.object({ holdout: z.unknown(), heldOutHuman: z.unknown() }).partial().safeParse(m.active).data ?? {};
-  const validation = z.object({ accuracy: z.number(), ece: z.number().optional() }).safeParse(m.validation).data;
-  const decision = z.object({ reason: z.string() }).safeParse(m.decision).data;
+  const m = readModelMetrics(metrics);
+  const validationEce = m.validation?.ece;
   return {
     holdout: toAccuracy(m.holdout),
-    parentHoldout: toAccuracy(parent.holdout),
-    ece: num(m.ece) ?? num(validation?.ece),
-    eceOn: num(m.ece) !== null ? 'holdout' : num(validation?.ece) !== null ? 'validation' : null,
+    parentHoldout: toAccuracy(m.active?.holdout),
+    ece: m.ece ?? validationEce ?? null,
+    eceOn: m.ece !== undefined ? 'holdout' : validationEce !== undefined ? 'validation' : null,
     heldOutHuman: toAccuracy(m.heldOutHuman),
-    parentHeldOutHuman: toAccuracy(parent.heldOutHuman),
-    humanLabelsUsed: num(m.humanLabelsUsed),
-    replayUsed: num(m.replayUsed),
-    trainingSeconds: num(m.trainingSeconds),
-    validationAccuracy: num(validation?.accuracy),
-    gateReason: decision?.reason ?? null,
+    parentHeldOutHuman: toAccuracy(m.active?.heldOutHuman),
+    humanLabelsUsed: m.humanLabelsUsed ?? null,
+    replayUsed: m.replayUsed ?? null,
+    trainingSeconds: m.trainingSeconds ?? null,
+    validationAccuracy: m.validation?.accuracy ?? null,
+    gateReason: m.decision?.reason ?? null,
   };
 }
 
@@ -135,9 +127,9 @@ export function listModelVersions(db: Db, input: { actor: Actor | null; catalogu
   // Newest first, so the first child seen for a parent is its latest measurement.
   const asParent = new Map<number, { holdout: Accuracy | null; ece: number | null; by: string }>();
   for (const { version } of rows) {
-    const parent = z.object({ modelVersionId: z.number().int(), holdout: z.unknown(), ece: z.number().nullable().optional() }).safeParse((version.metrics as Record<string, unknown> | null)?.active);
-    if (parent.success && !asParent.has(parent.data.modelVersionId)) {
-      asParent.set(parent.data.modelVersionId, { holdout: toAccuracy(parent.data.holdout), ece: parent.data.ece ?? null, by: version.name });
+    const parent = readModelMetrics(version.metrics).active;
+    if (parent?.modelVersionId !== undefined && !asParent.has(parent.modelVersionId)) {
+      asParent.set(parent.modelVersionId, { holdout: toAccuracy(parent.holdout), ece: parent.ece ?? null, by: version.name });
     }
   }
   return {

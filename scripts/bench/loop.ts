@@ -13,7 +13,8 @@ import { countEvaluationItems, countItemsByStatus } from '@/lib/catalogue/summar
 import { parseIdxLabels } from '@/lib/formats/idx';
 import { getEnv } from '@/lib/env';
 import { findCatalogue } from '@/lib/import';
-import { runRetrain, type RetrainMetrics, type RetrainOptions, type RetrainProgress } from '@/lib/learning/retrain';
+import { runRetrain, type RetrainOptions, type RetrainProgress } from '@/lib/learning/retrain';
+import { FineTuneMetrics } from '@/lib/models/metrics';
 import { initBackend } from '@/lib/ml/backend';
 import { wasmThreadsInUse } from '@/lib/ml/wasm-threads';
 import { claimNext } from '@/lib/review/queue';
@@ -140,7 +141,7 @@ export async function runLoopBench(options: LoopBenchOptions) {
       options: { modelsDir: path.join(dir, 'models'), ...options.retrain },
       onProgress: progress,
     });
-    const metrics = result.candidate.metrics as RetrainMetrics;
+    const metrics = FineTuneMetrics.parse(result.candidate.metrics);
     const rescoreSeconds = result.timings.rescore ?? 0;
     return {
       machine: {

@@ -13,7 +13,8 @@ import { ensureCatalogue, importItems } from '@/lib/import';
 import { bundledDatasetDir, REPLAY_FILES } from '@/lib/learning/demo-data';
 import { fineTune } from '@/lib/learning/fine-tune';
 import { rescoreCatalogue } from '@/lib/learning/rescore';
-import { runRetrain, type RetrainMetrics, type RetrainProgress } from '@/lib/learning/retrain';
+import { runRetrain, type RetrainProgress } from '@/lib/learning/retrain';
+import { FineTuneMetrics } from '@/lib/models/metrics';
 import { isHeldOutHumanLabel } from '@/lib/learning/split';
 import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
@@ -190,14 +191,17 @@ describe('a candidate trained on shuffled labels', () => {
       catalogueId: loop.catalogueId,
       options: { modelsDir: loop.modelsDir, layers: 'all', learningRate: 3e-3, epochs: 1, shuffleTrainingLabels: true },
     });
-    const metrics = result.candidate.metrics as RetrainMetrics;
+    const metrics = FineTuneMetrics.parse(result.candidate.metrics);
 
     expect(result.promoted).toBe(false);
     expect(result.rescore).toBeNull();
     expect(result.decision.reason).toMatch(/^Rejected: holdout accuracy fell from [\d.]+% to [\d.]+%/);
     const row = loop.db.select().from(modelVersions).where(eq(modelVersions.id, result.candidate.id)).get()!;
     expect(row).toMatchObject({ status: 'rejected', parentId: loop.base.id, arch: 'mlp' });
-    expect((row.metrics as RetrainMetrics).decision).toMatchObject({ promote: false, reason: result.decision.reason });
+    expect(FineTuneMetrics.parse(row.metrics).decision).toMatchObject({
+      promote: false,
+      reason: result.decision.reason,
+    });
     expect(metrics.holdout.accuracy!).toBeLessThan(metrics.active.holdout.accuracy! - 0.05);
     expect(metrics.settings.shuffleTrainingLabels).toBe(true);
     expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(loop.base.id);
@@ -264,7 +268,7 @@ describe('a better candidate', () => {
       onProgress: (p) => phases.push(p.phase),
     });
     candidate = result.candidate;
-    const metrics = candidate.metrics as RetrainMetrics;
+    const metrics = FineTuneMetrics.parse(candidate.metrics);
     expect(result.decision.reason).toMatch(/^Promoted: /);
     expect(result.promoted).toBe(true);
     expect(candidate).toMatchObject({ status: 'active', parentId: loop.base.id });
