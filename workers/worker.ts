@@ -2,6 +2,7 @@ import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
 import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
+import { getScorer } from '@/lib/ml/scorer';
 import { WORKER_HANDLERS } from '@/lib/worker/handlers';
 import { exitOnSignals } from '@/lib/worker/shutdown';
 import { createWorker } from '@/lib/worker/worker-loop';
@@ -20,6 +21,7 @@ const env = getEnv();
 const db = getDb();
 migrateDb(db);
 const backend = await initBackend();
+const scorer = await getScorer();
 const startedAt = new Date().toISOString();
 const worker = createWorker({
   db,
@@ -36,6 +38,7 @@ const heartbeat = () => {
   writeWorkerStatus({
     pid: process.pid,
     backend,
+    scorer: scorer.name,
     threads: wasmThreadCount(),
     startedAt,
     updatedAt: new Date().toISOString(),

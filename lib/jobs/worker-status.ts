@@ -11,6 +11,8 @@ import { getEnv } from '@/lib/env';
 const WorkerStatus = z.object({
   pid: z.number().int(),
   backend: z.string(),
+  /** What scores images: 'onnx' (ONNX Runtime) or 'tfjs'; absent from workers older than the ONNX scorer. */
+  scorer: z.enum(['onnx', 'tfjs']).optional(),
   /** Threads of the wasm backend (1 unless LOUPE_WASM_THREADS asked for more and it worked); null on other backends. */
   threads: z.number().int().min(1).nullable(),
   startedAt: z.string(),
