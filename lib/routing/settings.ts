@@ -175,18 +175,7 @@ export function setRoutingRules(
       }
       const old = getRoutingSettings(tx, catalogueId);
       // Compared inside the immediate transaction: nothing can change between this read and the write.
-      for (const field of ROUTING_FIELDS) {
-        const seen = expected?.[field];
-        if (seen !== undefined && !sameValue(sortedOrSelf(old[field]), sortedOrSelf(seen))) {
-          throw staleSettingError(tx, {
-            catalogueId,
-            field,
-            what: ROUTING_FIELD_SUBJECTS[field],
-            value: describeRoutingValue(old[field], catalogue.classNames),
-            stored: old[field],
-          });
-        }
-      }
+      if (expected) requireUnchangedRouting(tx, { catalogueId, classNames: catalogue.classNames, expected, old });
       const next: RoutingSettings = {
         ...old,
         ...patch,
@@ -240,6 +229,31 @@ export function setRoutingRules(
     // Read then write: take the write lock first so the worker's scoring cannot interleave.
     { behavior: 'immediate' },
   );
+}
+
+/**
+ * Refuses (conflict) when any routing value in `expected` (what the caller's form showed) is
+ * not the stored one. Call it inside the immediate transaction that writes, so the compare and
+ * the write see the same row.
+ */
+export function requireUnchangedRouting(
+  db: Reader,
+  input: { catalogueId: number; classNames: string[]; expected: RoutingRulesPatch; old?: RoutingSettings },
+): void {
+  const { catalogueId, expected } = input;
+  const old = input.old ?? getRoutingSettings(db, catalogueId);
+  for (const field of ROUTING_FIELDS) {
+    const seen = expected[field];
+    if (seen !== undefined && !sameValue(sortedOrSelf(old[field]), sortedOrSelf(seen))) {
+      throw staleSettingError(db, {
+        catalogueId,
+        field,
+        what: ROUTING_FIELD_SUBJECTS[field],
+        value: describeRoutingValue(old[field], input.classNames),
+        stored: old[field],
+      });
+    }
+  }
 }
 
 /** How the conflict sentence names each field ("The audit rate was changed to ..."). */

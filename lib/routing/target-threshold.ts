@@ -6,7 +6,12 @@ import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { getRoutingRules } from '@/lib/routing/rules';
-import { setThreshold, type SetThresholdResult } from '@/lib/routing/settings';
+import {
+  requireUnchangedRouting,
+  setThreshold,
+  ThresholdSchema,
+  type SetThresholdResult,
+} from '@/lib/routing/settings';
 import {
   holdoutFigures,
   lowestThresholdMeeting,
@@ -106,6 +111,11 @@ export function applyTargetThreshold(
   const now = input.now ?? Date.now();
   return db.transaction(
     (tx) => {
+      // A stale page hears that first: a pick against a threshold it has not seen is beside the point.
+      if (input.expectedThreshold !== undefined) {
+        const expected = { threshold: parseInput(ThresholdSchema, input.expectedThreshold) };
+        requireUnchangedRouting(tx, { catalogueId, classNames: [], expected });
+      }
       const pick = pickThresholdForTarget(tx, { catalogueId, targetAccuracy });
       if (pick.threshold === null) throw new AppError('conflict', pick.sentence);
       // setThreshold opens its own transaction; on a transaction drizzle makes it a savepoint

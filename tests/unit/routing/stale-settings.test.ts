@@ -4,7 +4,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { settings, settingsChanges } from '@/db/schema';
+import { predictions, settings, settingsChanges } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { getRetrainPolicy, setRetrainPolicy } from '@/lib/learning/schedule';
@@ -117,6 +117,21 @@ describe('a stale threshold form', () => {
       await applyTargetThresholdAction(null, form({ targetPercent: '100', expectedThreshold: '0.9' })),
     ).toMatchObject({ ok: false, code: 'conflict' });
     expect(getThreshold(f.db, f.catalogueId)).toBe(0.8);
+    // Staleness is said first, even when no threshold could be picked now.
+    const holdoutPrediction = f.db.select().from(predictions).where(eq(predictions.itemId, f.itemIds[0]!)).get()!;
+    f.db.delete(predictions).where(eq(predictions.id, holdoutPrediction.id)).run();
+    await expectAppError(
+      () =>
+        applyTargetThreshold(f.db, {
+          actor: f.admin,
+          catalogueId: f.catalogueId,
+          targetAccuracy: 1,
+          expectedThreshold: 0.9,
+        }),
+      'conflict',
+      /^The threshold was changed to 0\.8 by /,
+    );
+    f.db.insert(predictions).values(holdoutPrediction).run();
     // No target_accuracy row either: the whole transaction was refused.
     expect(historyRows()).toBe(rows);
     expect(
