@@ -196,12 +196,21 @@ function recordDecision(
 /**
  * Records one decision: idempotent on `clientId` (a retry returns the first result and writes
  * nothing), and only while the actor's lease on the item is live (else a 409 conflict).
+ * Parses its input: for callers holding an unchecked value (scripts, tests).
  */
 export function submitReview(db: Db, input: SubmitReviewInput & { actor: Actor | null; now?: number }): SubmitResult {
+  return recordReview(db, { actor: input.actor, review: parseInput(SubmitReviewInput, input), now: input.now });
+}
+
+/** submitReview for a caller that already parsed the decision with SubmitReviewInput (the API route). */
+export function recordReview(
+  db: Db,
+  input: { actor: Actor | null; review: SubmitReviewInput; now?: number },
+): SubmitResult {
   const actor = requirePermission(input.actor, 'items.review');
-  const parsed = parseInput(SubmitReviewInput, input);
+  const { review } = input;
   const now = input.now ?? Date.now();
-  const decision: Decision = { ...parsed, label: parsed.label ?? null, modelVersionId: parsed.modelVersionId ?? null };
+  const decision: Decision = { ...review, label: review.label ?? null, modelVersionId: review.modelVersionId ?? null };
   return db.transaction((tx) => recordDecision(tx, { actor, decision, now }), { behavior: 'immediate' });
 }
 
@@ -211,8 +220,17 @@ export function submitGridReview(
   input: SubmitGridReviewInput & { actor: Actor | null; now?: number },
 ): SubmitResult[] {
   const actor = requirePermission(input.actor, 'items.review');
-  const { catalogueId, decisions } = parseInput(SubmitGridReviewInput, input);
-  const now = input.now ?? Date.now();
+  const grid = parseInput(SubmitGridReviewInput, input);
+  return recordGrid(db, { actor, ...grid, now: input.now ?? Date.now() });
+}
+
+/**
+ * The grid write, for a caller that has parsed the grid with SubmitGridReviewInput and
+ * checked `items.review` (submitGridReview, submitGridKeepingLive's rounds): no check of its
+ * own, the lease and client-id conditions in recordDecision's writes still hold.
+ */
+export function recordGrid(db: Db, input: SubmitGridReviewInput & { actor: Actor; now: number }): SubmitResult[] {
+  const { actor, catalogueId, decisions, now } = input;
   return db.transaction(
     (tx) =>
       decisions.map((d) =>

@@ -3,11 +3,10 @@ import type { Db } from '@/db/client';
 import { leases, reviews, type ReviewAction } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { isAppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
 import { LEASE_EXPIRED_MESSAGE } from '@/lib/review/queue';
 import type { ClaimedItem } from '@/lib/review/claimed-item';
 import { describeHeldItem } from '@/lib/review/leases';
-import { submitGridReview, SubmitGridReviewInput, undoLastReview } from '@/lib/review/decisions';
+import { recordGrid, undoLastReview, type SubmitGridReviewInput } from '@/lib/review/decisions';
 
 /** The review pages' two compound actions, built on the all-or-nothing core in lib/reviews.ts. */
 
@@ -28,10 +27,11 @@ const GRID_ATTEMPTS = 3;
  */
 export function submitGridKeepingLive(
   db: Db,
-  input: SubmitGridReviewInput & { actor: Actor | null; now?: number },
+  input: SubmitGridReviewInput & { actor: Actor; now?: number },
 ): GridItemOutcome[] {
+  // Parsed once, by the caller (the grid route's body schema is SubmitGridReviewInput's).
   const actor = requirePermission(input.actor, 'items.review');
-  const { catalogueId, decisions } = parseInput(SubmitGridReviewInput, input);
+  const { catalogueId, decisions } = input;
   let previous: string | null = null;
   for (let attempt = 1; ; attempt++) {
     const now = input.now ?? Date.now();
@@ -67,7 +67,7 @@ export function submitGridKeepingLive(
     const lost = (itemId: number): GridItemOutcome => ({ itemId, status: 'lost', message: LEASE_EXPIRED_MESSAGE });
     if (live.length === 0) return decisions.map((d) => lost(d.itemId));
     try {
-      const results = submitGridReview(db, { actor, catalogueId, decisions: live, now });
+      const results = recordGrid(db, { actor, catalogueId, decisions: live, now });
       const byItem = new Map(results.map((r) => [r.review.itemId, r]));
       return decisions.map((d) => {
         const result = byItem.get(d.itemId);
@@ -99,10 +99,11 @@ export interface UndoOutcome {
 
 /** Undoes the actor's last decision and hands the item back to their screen. */
 export function undoAndReclaim(db: Db, input: { actor: Actor | null; clientId: string; now?: number }): UndoOutcome {
-  const result = undoLastReview(db, input);
+  const actor = requirePermission(input.actor, 'items.review');
+  const result = undoLastReview(db, { ...input, actor });
   let item: ClaimedItem | null = null;
   try {
-    item = describeHeldItem(db, { actor: input.actor, itemId: result.itemId, now: input.now });
+    item = describeHeldItem(db, { actor, itemId: result.itemId, now: input.now });
   } catch (error) {
     if (!(isAppError(error) && error.code === 'conflict')) throw error;
   }

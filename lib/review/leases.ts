@@ -92,11 +92,10 @@ export function releaseLeases(db: Db, input: { actor: Actor | null; itemIds: num
 /**
  * An item the actor holds a live lease on, described as a claim would (e.g. the item an undo
  * just handed back). 409 when the hold is gone: the screen must not show an item it cannot
- * decide.
+ * decide. Reads only the actor's own hold; the caller has checked `items.review`.
  */
-export function describeHeldItem(db: Db, input: { actor: Actor | null; itemId: number; now?: number }): ClaimedItem {
-  const actor = requirePermission(input.actor, 'items.review');
-  const itemId = parseInput(z.number().int().positive(), input.itemId);
+export function describeHeldItem(db: Db, input: { actor: Actor; itemId: number; now?: number }): ClaimedItem {
+  const { actor, itemId } = input;
   const now = new Date(input.now ?? Date.now());
   return db.transaction((tx) => {
     const held = tx

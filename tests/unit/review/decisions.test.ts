@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { items, leases, reviews } from '@/db/schema';
 import { claimBatch, claimNext } from '@/lib/review/queue';
-import { reviewerStats, submitGridReview, submitReview, undoLastReview } from '@/lib/review/decisions';
+import { recordReview, reviewerStats, submitGridReview, submitReview, undoLastReview } from '@/lib/review/decisions';
 import { expectAppError, makeFixture, tempDir, type Fixture } from './fixtures';
 
 const tmp = tempDir('loupe-reviews-');
@@ -176,6 +176,24 @@ describe('submitReview', () => {
     await expectAppError(() => submitReview(f.db, { ...base, actor: f.ops, action: 'confirm' }), 'forbidden');
     expect(f.db.select().from(reviews).all()).toEqual([]);
     expect(f.db.select().from(leases).all()).toHaveLength(1);
+  });
+});
+
+describe('recordReview (the API route, body already parsed)', () => {
+  it('records a parsed decision, and still refuses a role that may not review', async () => {
+    const { f, item } = await claimed();
+    const review = {
+      itemId: item.itemId,
+      action: 'correct' as const,
+      label: 4,
+      clientId: 'parsed-0001',
+      durationMs: 900,
+    };
+    await expectAppError(() => recordReview(f.db, { actor: f.ops, review, now: T0 + 500 }), 'forbidden');
+    expect(f.db.select().from(reviews).all()).toEqual([]);
+    const result = recordReview(f.db, { actor: f.reviewer, review, now: T0 + 1000 });
+    expect(result.review).toMatchObject({ itemId: item.itemId, action: 'correct', chosenLabel: 4, modelLabel: 2 });
+    expect(itemRow(f, item.itemId)).toMatchObject({ currentLabel: 4, labelSource: 'human', status: 'reviewed' });
   });
 });
 

@@ -1,6 +1,6 @@
 import { getDb } from '@/db/client';
 import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { submitReview, SubmitReviewInput } from '@/lib/review/decisions';
+import { recordReview, SubmitReviewInput } from '@/lib/review/decisions';
 
 export const dynamic = 'force-dynamic';
 
@@ -9,8 +9,8 @@ export const dynamic = 'force-dynamic';
  * result with `replayed: true`. 409 when the reviewer's hold on the item has lapsed.
  */
 export const POST = apiRoute('items.review', async ({ actor, request }) => {
-  const input = await parseJsonBody(request, SubmitReviewInput);
-  const { review, replayed } = submitReview(getDb(), { ...input, actor });
+  const body = await parseJsonBody(request, SubmitReviewInput);
+  const { review, replayed } = recordReview(getDb(), { actor, review: body });
   return {
     review: {
       id: review.id,
