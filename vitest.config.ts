@@ -7,7 +7,7 @@ const reportDir = process.env.LOUPE_TEST_REPORT_DIR;
 export default defineConfig({
   resolve: { alias: { '@': path.resolve(import.meta.dirname) } },
   test: {
-    include: ['tests/unit/**/*.test.ts'],
+    include: ['tests/unit/**/*.test.ts', 'tests/security/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // tfjs backends are process-global; one file per worker process keeps them apart.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { parseCsv } from '@/lib/formats/csv';
-import { parseIdxImages, parseIdxLabels } from '@/lib/formats/idx';
+import { readIdxImagesFile, readIdxLabelsFile } from '@/lib/formats/idx';
 import { readImageFiles } from '@/lib/formats/images';
 import { AppError, badInput } from '@/lib/errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -26,6 +26,19 @@ async function readInputFile(filePath: string): Promise<Buffer> {
     if (code === 'EISDIR') throw badInput(`${filePath}: is a folder; expected a file.`);
     throw new AppError('internal', `${filePath}: could not be read.`, { cause: error });
   }
+}
+
+/** The same messages as readInputFile, for files that are then streamed rather than read whole. */
+async function checkInputFile(filePath: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(filePath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new AppError('not_found', `${filePath}: file not found.`);
+    throw new AppError('internal', `${filePath}: could not be read.`, { cause: error });
+  }
+  if (stat.isDirectory()) throw badInput(`${filePath}: is a folder; expected a file.`);
 }
 
 function sha256Hex(bytes: Uint8Array): string {
@@ -53,27 +66,28 @@ const ImportIdxInput = z.object({
 
 export async function importIdx(
   db: Db,
-  input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress; keepDuplicates?: boolean },
+  input: z.infer<typeof ImportIdxInput> & { onProgress?: OnProgress; maxItems?: number; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
   const { catalogueSlug, imagesPath, labelsPath, evalRole } = parseInput(ImportIdxInput, input);
   if (evalRole && !labelsPath)
     throw badInput(`${path.basename(imagesPath)}: a ${evalRole} import needs its labels; give the labels file too.`);
   requireCatalogue(db, catalogueSlug);
-  const imagesFile = await readInputFile(imagesPath);
-  const images = parseIdxImages(imagesFile, path.basename(imagesPath));
-  if (images.rows !== IMAGE_SIZE || images.cols !== IMAGE_SIZE) {
-    throw badInput(`${path.basename(imagesPath)}: images are ${images.rows}x${images.cols}; Loupe needs 28x28.`);
-  }
+  // Streamed and inflated within the header's size and LOUPE_IMPORT_MAX_BYTES (lib/formats/idx).
+  await checkInputFile(imagesPath);
+  const { images, sha256: fileHash } = await readIdxImagesFile(imagesPath, {
+    side: IMAGE_SIZE,
+    maxItems: input.maxItems,
+  });
   let labels: Uint8Array | null = null;
   if (labelsPath) {
-    labels = parseIdxLabels(await readInputFile(labelsPath), path.basename(labelsPath));
+    await checkInputFile(labelsPath);
+    labels = (await readIdxLabelsFile(labelsPath, { maxItems: input.maxItems })).labels;
     if (labels.length !== images.count) {
       throw badInput(
         `${path.basename(labelsPath)}: has ${labels.length} labels but ${path.basename(imagesPath)} has ${images.count} images; they must match.`,
       );
     }
   }
-  const fileHash = sha256Hex(imagesFile);
   const items: ImportItem[] = Array.from({ length: images.count }, (_, row) => ({
     pixels: images.pixels.subarray(row * PIXELS_PER_IMAGE, (row + 1) * PIXELS_PER_IMAGE),
     label: labels ? labels[row]! : null,
@@ -96,12 +110,18 @@ const ImportCsvInput = z.object({ catalogueSlug: z.string().min(1), path: z.stri
 
 export async function importCsv(
   db: Db,
-  input: z.infer<typeof ImportCsvInput> & { onProgress?: OnProgress; keepDuplicates?: boolean },
+  input: z.infer<typeof ImportCsvInput> & { onProgress?: OnProgress; maxItems?: number; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
   const { catalogueSlug, path: csvPath, evalRole } = parseInput(ImportCsvInput, input);
   const catalogue = requireCatalogue(db, catalogueSlug);
   const file = await readInputFile(csvPath);
   const parsed = parseCsv(file.toString('utf8'), path.basename(csvPath), { numClasses: catalogue.classNames.length });
+  if (input.maxItems !== undefined && parsed.count > input.maxItems) {
+    throw new AppError(
+      'too_large',
+      `${path.basename(csvPath)}: has ${parsed.count} rows; one upload may hold at most ${input.maxItems}. Split the file, or import it on the server with npm run import.`,
+    );
+  }
   const fileHash = sha256Hex(file);
   const items: ImportItem[] = Array.from({ length: parsed.count }, (_, row) => ({
     pixels: parsed.pixels.subarray(row * PIXELS_PER_IMAGE, (row + 1) * PIXELS_PER_IMAGE),

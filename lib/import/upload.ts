@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { catalogues, IMPORT_KINDS, imports, items, type Catalogue, type ImportKind } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { getEnv } from '@/lib/env';
 import { AppError, badInput, isAppError } from '@/lib/errors';
 import { EnsureCatalogueInput, ensureCatalogue, findCatalogue, requireCatalogue } from '../catalogues';
 import { importCsv, importIdx, importImages } from './files';
@@ -153,10 +154,12 @@ function runImporter(
   options: { slug: string; paths: string[]; labelsPath?: string; label?: number; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
   const { slug: catalogueSlug, paths, keepDuplicates } = options;
-  if (kind === 'csv') return importCsv(db, { catalogueSlug, path: paths[0]!, keepDuplicates });
+  // A web upload adds at most LOUPE_UPLOAD_MAX_ITEMS items: a small gzip may declare 300,000.
+  const maxItems = getEnv().LOUPE_UPLOAD_MAX_ITEMS;
+  if (kind === 'csv') return importCsv(db, { catalogueSlug, path: paths[0]!, maxItems, keepDuplicates });
   if (kind === 'idx') {
     const { labelsPath } = options;
-    return importIdx(db, { catalogueSlug, imagesPath: paths[0]!, labelsPath, keepDuplicates });
+    return importIdx(db, { catalogueSlug, imagesPath: paths[0]!, labelsPath, maxItems, keepDuplicates });
   }
   return importImages(db, { catalogueSlug, paths, label: options.label, keepDuplicates });
 }

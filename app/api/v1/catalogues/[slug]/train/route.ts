@@ -10,5 +10,7 @@ export const POST = apiRoute<{ slug: string }>('models.manage', ({ actor, params
   const db = getDb();
   const catalogue = requireCatalogue(db, params.slug);
   const { job, created } = requestRetrainNow(db, { actor, catalogueId: catalogue.id });
-  return Response.json({ job, created }, { status: 202 });
+  // The lease owner names a worker's host and pid: internal, not part of the answer.
+  const { leaseOwner: _leaseOwner, ...shown } = job;
+  return Response.json({ job: shown, created }, { status: 202 });
 });

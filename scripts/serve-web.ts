@@ -1,0 +1,46 @@
+import { createServer } from 'node:http';
+import next from 'next';
+import { stampClientAddress, trustedProxyList } from '@/lib/auth/client-address';
+import { getEnv } from '@/lib/env';
+
+/**
+ * The production web server: `next start` with one thing added in front. Next keeps a client's
+ * X-Forwarded-For as sent (it adds the socket address only when the header is absent), so a
+ * route handler cannot tell a real client address from a claimed one, and a new claimed value
+ * walked around the per-address sign-in limit. Here, where the socket is known, the header is
+ * rewritten to the address the server can vouch for (LOUPE_TRUSTED_PROXIES decides which
+ * proxies' entries count) before Next sees the request.
+ *
+ * Usage: tsx scripts/serve-web.ts [-p port] [--hostname host] [--keepAliveTimeout ms]
+ */
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1]! : fallback;
+}
+
+const port = Number(option('-p', process.env.PORT ?? '3000'));
+const hostname = option('--hostname', '0.0.0.0');
+const keepAliveTimeout = Number(option('--keepAliveTimeout', '5000'));
+const trustedProxies = trustedProxyList(getEnv().LOUPE_TRUSTED_PROXIES);
+
+const app = next({ dev: false, dir: process.cwd(), hostname, port });
+const handle = app.getRequestHandler();
+await app.prepare();
+
+const server = createServer((request, response) => {
+  stampClientAddress(request, trustedProxies);
+  void handle(request, response);
+});
+server.keepAliveTimeout = keepAliveTimeout;
+// Node's headersTimeout must exceed keepAliveTimeout, or idle sockets are cut mid-request.
+server.headersTimeout = keepAliveTimeout + 1000;
+server.listen(port, hostname, () => {
+  console.log(`[web] ready on http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeIdleConnections();
+  });
+}
