@@ -125,11 +125,6 @@ export function initBackend(): Promise<BackendName> {
   return state.__loupeBackend;
 }
 
-/** The backend chosen by initBackend, or null before it ran. */
-export async function activeBackend(): Promise<BackendName | null> {
-  return state.__loupeBackend ? state.__loupeBackend : null;
-}
-
 /**
  * Threads the wasm backend computes with (1: single-threaded build), or null when wasm is
  * not the backend in use (or initBackend has not finished). For /api/v1/health and the bench.

@@ -44,8 +44,8 @@ export interface RenewedLeases {
 }
 
 /**
- * The heartbeat for many items. Owner and liveness are the UPDATE's own WHERE, as in
- * `renewLease`; an item whose hold lapsed is reported in `lost`, never re-taken here: someone
+ * The heartbeat for many items. Owner and liveness are the UPDATE's own WHERE: no
+ * read-then-write; an item whose hold lapsed is reported in `lost`, never re-taken here: someone
  * else may have claimed it in between.
  */
 export function renewLeases(

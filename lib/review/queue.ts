@@ -284,36 +284,3 @@ export function claimBatch(
     { behavior: 'immediate' },
   );
 }
-
-/** The heartbeat. The lease's owner and liveness are the UPDATE's own WHERE: no read-then-write. */
-export function renewLease(
-  db: Db,
-  input: { actor: Actor | null; itemId: number; leaseMs?: number; now?: number },
-): { itemId: number; expiresAt: Date } {
-  const actor = requirePermission(input.actor, 'items.review');
-  const {
-    itemId,
-    now = Date.now(),
-    leaseMs = DEFAULT_LEASE_MS,
-  } = parseInput(z.object({ itemId: Id, ...Clock }), { itemId: input.itemId, leaseMs: input.leaseMs, now: input.now });
-  const expiresAt = new Date(now + leaseMs);
-  const changed = db
-    .update(leases)
-    .set({ expiresAt })
-    .where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, new Date(now))))
-    .run().changes;
-  if (changed === 0) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
-  return { itemId, expiresAt };
-}
-
-/** Gives an item back before its lease runs out (the reviewer left). False when it was not held. */
-export function releaseLease(db: Db, input: { actor: Actor | null; itemId: number }): boolean {
-  const actor = requirePermission(input.actor, 'items.review');
-  const itemId = parseInput(Id, input.itemId);
-  return (
-    db
-      .delete(leases)
-      .where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, actor.userId)))
-      .run().changes === 1
-  );
-}

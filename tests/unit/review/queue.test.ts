@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDb } from '@/db/client';
 import { items, leases, reviews } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
-import { claimBatch, claimNext, DEFAULT_LEASE_MS, releaseLease, renewLease } from '@/lib/review/queue';
+import { claimBatch, claimNext, DEFAULT_LEASE_MS } from '@/lib/review/queue';
+import { releaseLeases, renewLeases } from '@/lib/review/leases';
 import { submitReview } from '@/lib/review/decisions';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { expectAppError, makeFixture, tempDir } from './fixtures';
@@ -84,7 +85,7 @@ describe('claimNext', () => {
   it('an item the page shows is not handed out again by a prefetch after its hold lapsed', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.4 }]);
     const shown = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    expect(releaseLease(f.db, { actor: f.reviewer, itemId: shown.itemId })).toBe(true);
+    expect(releaseLeases(f.db, { actor: f.reviewer, itemIds: [shown.itemId] }).released).toEqual([shown.itemId]);
     // Free again and still the most uncertain, but the page names it: the prefetch gets the next.
     const prefetched = claimNext(f.db, {
       actor: f.reviewer,
@@ -110,8 +111,8 @@ describe('claimNext', () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.5 }]);
     const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 60_000, now: T0 })!;
     expect(
-      renewLease(f.db, { actor: f.reviewer, itemId: a.itemId, leaseMs: 60_000, now: T0 + 30_000 }).expiresAt.getTime(),
-    ).toBe(T0 + 90_000);
+      renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], leaseMs: 60_000, now: T0 + 30_000 }).renewed,
+    ).toEqual([{ itemId: a.itemId, expiresAt: new Date(T0 + 90_000) }]);
     // Still held at T0 + 89 s: the other reviewer gets the next item.
     expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 89_000 })!.itemId).toBe(
       f.itemIds[1],
@@ -124,25 +125,23 @@ describe('claimNext', () => {
       now: T0 + 90_000,
     })!;
     expect(b.itemId).toBe(a.itemId);
-    await expectAppError(
-      () => renewLease(f.db, { actor: f.reviewer, itemId: a.itemId, now: T0 + 91_000 }),
-      'conflict',
-      /Your hold on this item expired; it went back to the queue\./,
-    );
+    expect(renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], now: T0 + 91_000 })).toEqual({
+      renewed: [],
+      lost: [a.itemId],
+    });
     expect(f.db.select().from(leases).where(eq(leases.itemId, a.itemId)).get()?.reviewerId).toBe(f.reviewer2.userId);
     // An expired lease cannot be renewed by its own holder either.
-    await expectAppError(
-      () => renewLease(f.db, { actor: f.reviewer2, itemId: b.itemId, now: T0 + 90_000 + DEFAULT_LEASE_MS }),
-      'conflict',
-    );
+    expect(
+      renewLeases(f.db, { actor: f.reviewer2, itemIds: [b.itemId], now: T0 + 90_000 + DEFAULT_LEASE_MS }).lost,
+    ).toEqual([b.itemId]);
   });
 
   it('release gives the item back at once, only for its holder', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
     const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    expect(releaseLease(f.db, { actor: f.reviewer2, itemId: a.itemId })).toBe(false);
+    expect(releaseLeases(f.db, { actor: f.reviewer2, itemIds: [a.itemId] }).released).toEqual([]);
     expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })).toBeNull();
-    expect(releaseLease(f.db, { actor: f.reviewer, itemId: a.itemId })).toBe(true);
+    expect(releaseLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId] }).released).toEqual([a.itemId]);
     expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!.itemId).toBe(a.itemId);
   });
 
@@ -168,8 +167,8 @@ describe('claimNext', () => {
       () => claimBatch(f.db, { actor: f.ops, catalogueId: f.catalogueId, predictedClass: 0, size: 5 }),
       'forbidden',
     );
-    await expectAppError(() => renewLease(f.db, { actor: f.ops, itemId: f.itemIds[0]! }), 'forbidden');
-    await expectAppError(() => releaseLease(f.db, { actor: f.ops, itemId: f.itemIds[0]! }), 'forbidden');
+    await expectAppError(() => renewLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }), 'forbidden');
+    await expectAppError(() => releaseLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }), 'forbidden');
     await expectAppError(() => claimNext(f.db, { actor: null, catalogueId: f.catalogueId }), 'unauthorized');
     expect(f.db.select().from(leases).all()).toEqual([]);
     // Admins review too.
@@ -260,7 +259,7 @@ describe('concurrency', () => {
       holder.set(claimed.itemId, seat.actor.userId);
       // Decide on some turns, release on a few, keep holding on others (a slow reviewer).
       if (turn % 5 === 3) {
-        releaseLease(seat.db, { actor: seat.actor, itemId: claimed.itemId });
+        releaseLeases(seat.db, { actor: seat.actor, itemIds: [claimed.itemId] });
         holder.delete(claimed.itemId);
       } else if (turn % 3 !== 2) {
         submitReview(seat.db, {
