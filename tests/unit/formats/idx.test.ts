@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseIdxImages, parseIdxLabels, readIdxSplit } from '@/lib/formats/idx';
+import { parseIdxImages, parseIdxLabels, readIdxImagesFile, readIdxLabelsFile, readIdxSplit } from '@/lib/formats/idx';
 import { AppError } from '@/lib/errors';
 
 function idxImages(
@@ -140,6 +141,73 @@ describe('readIdxSplit', () => {
     expect(labels.length).toBe(10000);
     expect(labels[0]).toBe(9); // the first test item is an ankle boot
     expect(Math.max(...labels)).toBe(9);
+  });
+});
+
+describe('readIdxImagesFile / readIdxLabelsFile (streamed, bounded)', () => {
+  function write(name: string, bytes: Uint8Array): string {
+    const file = path.join(tempDir(), name);
+    fs.writeFileSync(file, bytes);
+    return file;
+  }
+
+  it('reads raw and gzip files the same, with the SHA-256 of the file as stored', async () => {
+    const raw = idxImages(3, 28, 28);
+    const gz = gzipSync(raw);
+    const fromRaw = await readIdxImagesFile(write('a-idx3-ubyte', raw));
+    const fromGz = await readIdxImagesFile(write('a-idx3-ubyte.gz', gz));
+    expect(fromRaw.images).toMatchObject({ count: 3, rows: 28, cols: 28 });
+    expect(Buffer.from(fromGz.images.pixels)).toEqual(Buffer.from(fromRaw.images.pixels));
+    expect(fromGz.sha256).toBe(createHash('sha256').update(gz).digest('hex'));
+    const { labels } = await readIdxLabelsFile(write('l.gz', gzipSync(idxLabels([3, 1, 4]))));
+    expect([...labels]).toEqual([3, 1, 4]);
+  });
+
+  it('refuses the first byte past the declared size, and a truncated file, with the byte counts', async () => {
+    await expect(readIdxImagesFile(write('x.gz', gzipSync(idxImages(1, 28, 28, { body: 800 }))))).rejects.toThrow(
+      'x.gz: header says 1 images of 28x28 (800 bytes) but the file goes on past byte 800.',
+    );
+    await expect(readIdxImagesFile(write('t', idxImages(2, 28, 28, { body: 784 })))).rejects.toThrow(
+      't: truncated: header says 2 images of 28x28 (1584 bytes) but the file has 800 bytes.',
+    );
+    await expect(readIdxImagesFile(write('h', idxImages(1, 28, 28).subarray(0, 10)))).rejects.toThrow(
+      /needs a 16-byte header but the file has 10 bytes/,
+    );
+  });
+
+  it('checks magic, size and limits from the header, before reading the body', async () => {
+    await expect(readIdxImagesFile(write('m', idxLabels([1])))).rejects.toThrow(/wrong magic number 0x00000801/);
+    await expect(readIdxImagesFile(write('s', idxImages(1, 32, 32)), { side: 28 })).rejects.toThrow(
+      's: images are 32x32; Loupe needs 28x28.',
+    );
+    const declaresMany = idxImages(5, 28, 28, { body: 0 });
+    await expect(readIdxImagesFile(write('n', declaresMany), { maxItems: 4 })).rejects.toMatchObject({
+      code: 'too_large',
+      message: expect.stringMatching(/declares 5 images; one upload may hold at most 4/),
+    });
+    await expect(readIdxImagesFile(write('b', declaresMany), { maxBytes: 2000 })).rejects.toMatchObject({
+      code: 'too_large',
+      message: expect.stringMatching(/declares 5 images of 28x28 \(4 KB\); an import may hold at most 2 KB/),
+    });
+    await expect(readIdxLabelsFile(write('lm', idxLabels([1, 2, 3])), { maxItems: 2 })).rejects.toMatchObject({
+      code: 'too_large',
+    });
+  });
+
+  it('says a corrupt gzip does not decompress', async () => {
+    const gz = gzipSync(idxImages(2, 28, 28));
+    await expect(readIdxImagesFile(write('c.gz', gz.subarray(0, gz.length - 12)))).rejects.toThrow(
+      /c\.gz: the file looks gzip-compressed but does not decompress/,
+    );
+  });
+});
+
+describe('parseIdxImages on a gzip that inflates past the limit', () => {
+  it('stops inflating at maxBytes and answers 413', () => {
+    const bomb = gzipSync(new Uint8Array(4 * 1024 * 1024));
+    expect(() => parseIdxImages(bomb, 'z.gz', { maxBytes: 1024 * 1024 })).toThrow(
+      /z\.gz: decompresses to more than 1\.0 MB, the most an import may hold/,
+    );
   });
 });
 
