@@ -7,6 +7,7 @@ import { loadModel, readModelMeta, saveUntrainedModel } from '@/lib/ml/model-sto
 import { predictLogitsParallel, effectiveWorkers } from '@/lib/ml/parallel-predict';
 import { argmaxRows, predictLogits } from '@/lib/ml/predict';
 import { trainModel, type LabelledImages } from '@/lib/ml/train';
+import { measureOnnxInference, type OnnxInferenceFigures } from '@/scripts/bench/infer-onnx';
 
 export interface TrainingFigures {
   imagesPerSecond: number;
@@ -30,6 +31,9 @@ export interface InferenceFigures {
   workers: number;
   /** Top-1 on the scored images; meaningful for shipped weights only. */
   accuracy: number;
+  /** The same model exported to ONNX and run by ONNX Runtime (absent when it does not load). */
+  onnx?: OnnxInferenceFigures & { overTfjs: { oneThread: number; allCores: number } };
+  onnxReason?: string;
 }
 
 function firstImages(data: LabelledImages, count: number): LabelledImages {
@@ -151,7 +155,24 @@ export async function measureInference(options: {
   const predicted = argmaxRows(logits, meta.classNames.length);
   let correct = 0;
   for (let i = 0; i < test.count; i++) if (predicted[i] === test.labels[i]) correct++;
+  let onnx: Pick<InferenceFigures, 'onnx' | 'onnxReason'>;
+  try {
+    const figures = await measureOnnxInference({ modelDir: options.modelDir, pixels: test.pixels, count: test.count });
+    const tfjsAllCores = test.count / ((finished - readyAt) / 1000);
+    onnx = {
+      onnx: {
+        ...figures,
+        overTfjs: {
+          oneThread: Number((figures.oneThreadImagesPerSecond / (test.count / singleSeconds)).toFixed(3)),
+          allCores: Number((figures.allCoresImagesPerSecond / tfjsAllCores).toFixed(3)),
+        },
+      },
+    };
+  } catch (error) {
+    onnx = { onnxReason: error instanceof Error ? error.message : String(error) };
+  }
   return {
+    ...onnx,
     weights: options.weights,
     count: test.count,
     singleImagesPerSecond: test.count / singleSeconds,

@@ -13,7 +13,13 @@ const Figures = z.object({
     })
     .optional(),
   infer: z
-    .object({ imagesPerSecond: z.number().positive(), count: z.number().int(), weights: z.literal('fresh') })
+    .object({
+      imagesPerSecond: z.number().positive(),
+      count: z.number().int(),
+      weights: z.literal('fresh'),
+      /** CPU time of all its threads while scoring `count` images. */
+      cpuSeconds: z.number().optional(),
+    })
     .optional(),
 });
 

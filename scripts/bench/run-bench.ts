@@ -18,6 +18,7 @@ import {
 } from '@/scripts/bench/measure';
 import { measureMatMulPeak, modelFlops, type MatMulPeak, type ModelFlops } from '@/scripts/bench/flops';
 import { findTorchPython, runTorchBench, type TorchBenchResult } from '@/scripts/bench/pytorch';
+import type { OnnxInferenceFigures } from '@/scripts/bench/infer-onnx';
 import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
 import { createModel, type Architecture } from '@/lib/ml/model';
 import { runSimulateCommand, SimulateArgs } from '@/scripts/sim/command';
@@ -122,6 +123,12 @@ export interface ArchRatios {
   /** trainReplicas (every core) / PyTorch (two threads). */
   trainReplicas?: number;
   infer?: number;
+  /** ONNX Runtime on one thread / PyTorch (two threads), wall time. */
+  inferOnnxOneThread?: number;
+  /** ONNX Runtime on every core / PyTorch (two threads), wall time. */
+  inferOnnxAllCores?: number;
+  /** PyTorch's CPU seconds per image / ONNX Runtime's on one thread: the same comparison by CPU time, robust to a busy machine. */
+  inferOnnxPerCpuSecond?: number;
   /** PyTorch's training rate in GFLOP/s (its images/s x the same flops per image). */
   pytorchTrainGflops?: number;
   /** Share of `ceiling.allCoresGflops` that training at half PyTorch's images/s would sustain. */
@@ -253,6 +260,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     notes: [
       "train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process's backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted). trainReplicas: the same, data-parallel over one replica thread per core (each single-threaded wasm; gradients averaged each step, batch norm over each replica's shard); its worker start-up is not timed, its first steps are.",
       "ceiling: the best square float32 matMul rate of this process's backend on its threads (XNNPACK's GEMM on wasm), and that rate times cores / threads: no training step runs its convolutions faster here. ratios.halfOfPytorchNeedsShareOfCeiling: the share of that all-cores rate that training at half PyTorch's images/s would have to sustain over the whole step.",
+      "infer.onnx: the same model exported to ONNX (lib/ml/onnx) in ONNX Runtime: one session on one intra-op thread, one session on every core (what Loupe scores with), and one single-threaded session per core in worker threads after start-up; overTfjs compares one thread with infer.single and every core with infer.parallelAfterStartup. cpuSecondsPer1000 is process CPU time, so a busy machine changes it less than images/s; ratios.inferOnnxPerCpuSecond compares it with PyTorch's own CPU time (its two threads included).",
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
       'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
       "catalogue: listItems (the catalogue browser's page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.",
@@ -380,6 +388,19 @@ function benchTorch(options: BenchOptions, sizes: typeof FULL): { result: BenchR
   }
 }
 
+function onnxRatios(
+  onnx: OnnxInferenceFigures,
+  torch: NonNullable<TorchBenchResult['archs'][string]['infer']>,
+): Partial<ArchRatios> {
+  return {
+    inferOnnxOneThread: round3(onnx.oneThreadImagesPerSecond / torch.imagesPerSecond),
+    inferOnnxAllCores: round3(onnx.allCoresImagesPerSecond / torch.imagesPerSecond),
+    ...(torch.cpuSeconds
+      ? { inferOnnxPerCpuSecond: round3(torch.cpuSeconds / (torch.count / 1000) / onnx.oneThreadCpuSecondsPer1000) }
+      : {}),
+  };
+}
+
 function ratiosOf(
   archs: BenchReport['archs'],
   torch: TorchBenchResult,
@@ -400,6 +421,7 @@ function ratiosOf(
       ...(figures.infer && theirs.infer
         ? { infer: round3(figures.infer.parallelImagesPerSecondAfterStartup / theirs.infer.imagesPerSecond) }
         : {}),
+      ...(figures.infer?.onnx && theirs.infer ? onnxRatios(figures.infer.onnx, theirs.infer) : {}),
       ...(torchGflops !== null ? { pytorchTrainGflops: round3(torchGflops) } : {}),
       ...(torchGflops !== null && ceiling
         ? { halfOfPytorchNeedsShareOfCeiling: round3(torchGflops / 2 / ceiling.allCoresGflops) }

@@ -1,0 +1,95 @@
+import os from 'node:os';
+import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
+import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
+import { createOnnxLogitsModel, ONNX_BATCH } from '@/lib/ml/onnx/session';
+import { predictLogitsInOnnxWorker } from '@/lib/ml/onnx/worker-client';
+import { planShards } from '@/lib/ml/parallel-predict';
+import { loadOnnxRuntime } from '@/lib/ml/scorer';
+
+const round3 = (x: number) => Number(x.toFixed(3));
+
+export interface OnnxInferenceFigures {
+  version: string;
+  batchSize: number;
+  /** One session, one intra-op thread, in this process (after one warm-up batch). */
+  oneThreadImagesPerSecond: number;
+  /** CPU time (every thread of the process) per 1,000 images on one thread: robust to a busy machine. */
+  oneThreadCpuSecondsPer1000: number;
+  /** One session with one intra-op thread per core: what Loupe's scorer runs. */
+  allCoresImagesPerSecond: number;
+  allCoresCpuSecondsPer1000: number;
+  cores: number;
+  /** One single-threaded session per core, each in its own worker thread, timed once all were ready. */
+  workerSessionsImagesPerSecond: number;
+  /** Largest absolute difference between the one-thread and all-cores logits. */
+  maxAbsDiffAcrossThreads: number;
+}
+
+async function timeSession(bytes: Uint8Array, pixels: Uint8Array, count: number, threads: number) {
+  const ort = await loadOnnxRuntime();
+  const model = await createOnnxLogitsModel(ort, bytes, { threads });
+  try {
+    await model.predictLogits(pixels, Math.min(ONNX_BATCH, count));
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const logits = await model.predictLogits(pixels, count);
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    return {
+      logits,
+      imagesPerSecond: count / seconds,
+      cpuSecondsPer1000: (used.user + used.system) / 1e6 / (count / 1000),
+    };
+  } finally {
+    await model.dispose();
+  }
+}
+
+/**
+ * ONNX Runtime on the model folder's model.onnx (exported first if missing), without mirror
+ * averaging, like the tfjs figures beside it: one thread, every core in one session, and one
+ * single-threaded session per core in worker threads (the alternative way to use the cores).
+ */
+export async function measureOnnxInference(options: {
+  modelDir: string;
+  pixels: Uint8Array;
+  count: number;
+}): Promise<OnnxInferenceFigures> {
+  const ort = await loadOnnxRuntime();
+  const { bytes } = ensureOnnxModel(options.modelDir);
+  const cores = os.availableParallelism();
+  const pixels = options.pixels.subarray(0, options.count * PIXELS_PER_IMAGE);
+  const one = await timeSession(bytes, pixels, options.count, 1);
+  const all = await timeSession(bytes, pixels, options.count, cores);
+  let maxAbsDiffAcrossThreads = 0;
+  for (let i = 0; i < one.logits.length; i++)
+    maxAbsDiffAcrossThreads = Math.max(maxAbsDiffAcrossThreads, Math.abs(one.logits[i]! - all.logits[i]!));
+
+  const shards = planShards(options.count, cores);
+  let ready = 0;
+  let readyAt = 0;
+  const runs = shards.map((shard) =>
+    predictLogitsInOnnxWorker({
+      modelDir: options.modelDir,
+      pixels: pixels.subarray(shard.start * PIXELS_PER_IMAGE, (shard.start + shard.count) * PIXELS_PER_IMAGE),
+      count: shard.count,
+      threads: 1,
+      onReady: () => {
+        if (++ready === shards.length) readyAt = performance.now();
+      },
+    }),
+  );
+  await Promise.all(runs);
+  const workerSeconds = (performance.now() - readyAt) / 1000;
+  return {
+    version: ort.env.versions?.node ?? 'unknown',
+    batchSize: ONNX_BATCH,
+    oneThreadImagesPerSecond: Math.round(one.imagesPerSecond),
+    oneThreadCpuSecondsPer1000: round3(one.cpuSecondsPer1000),
+    allCoresImagesPerSecond: Math.round(all.imagesPerSecond),
+    allCoresCpuSecondsPer1000: round3(all.cpuSecondsPer1000),
+    cores,
+    workerSessionsImagesPerSecond: Math.round(options.count / workerSeconds),
+    maxAbsDiffAcrossThreads,
+  };
+}
