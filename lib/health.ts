@@ -2,24 +2,64 @@ import { eq, sql } from 'drizzle-orm';
 import { getDb } from '@/db/client';
 import { catalogues, modelVersions } from '@/db/schema';
 import { readWorkerStatus } from '@/lib/jobs/worker-status';
+import { readSupervisorStatus, type SupervisorStatus } from '@/lib/supervisor-status';
+
+/**
+ * up: running (the worker's heartbeat is fresh); starting: started, no heartbeat from this
+ * process yet; down: exited and waiting to be restarted, or its heartbeat stopped; unknown:
+ * never seen (the worker is not run beside this server).
+ */
+export type PartStatus = 'up' | 'starting' | 'down' | 'unknown';
 
 export interface Health {
+  /** The web server answers and reads the database: false (and HTTP 503) only when it cannot. */
   ok: boolean;
+  /** `degraded` while a part is down or starting: the site serves, jobs may wait. */
+  status: 'ok' | 'degraded' | 'down';
   database: { ok: boolean; error?: string };
   models: { catalogue: string; version: string; arch: string; id: number }[];
   /** The TensorFlow.js backend of the worker, which runs every model; null before it started. */
   mlBackend: string | null;
+  /** What the worker scores with: 'onnx' (ONNX Runtime) or 'tfjs'; null before it started. */
+  scorer: 'onnx' | 'tfjs' | null;
+  /** This answer comes from the web server, so it is up; restarts counts those by npm start (null without it). */
+  web: { status: 'up'; restarts: number | null };
   worker: {
-    running: boolean;
-    pid: number;
+    status: PartStatus;
+    /** The worker's last heartbeat (every 5 s while it runs), null if none was ever written. */
+    lastSeen: string | null;
+    restarts: number | null;
     threads: number | null;
-    updatedAt: string;
     job: { id: number; kind: string } | null;
-  } | null;
+    /** Only for signed-in operators: process ids are nobody else's business. */
+    pid?: number;
+  };
 }
 
-/** What /api/v1/health reports: the database, each catalogue's active model, the ML backend. */
-export function checkHealth(): Health {
+function workerHealth(supervisor: SupervisorStatus | null, detail: boolean): Health['worker'] {
+  const heartbeat = readWorkerStatus();
+  const supervised = supervisor?.children.worker ?? null;
+  let status: PartStatus;
+  if (supervised && supervised.state !== 'running') status = 'down';
+  else if (supervised && heartbeat?.pid !== supervised.pid) status = 'starting';
+  else if (!heartbeat) status = supervised ? 'starting' : 'unknown';
+  else status = heartbeat.stale ? 'down' : 'up';
+  const current = status === 'up' && heartbeat;
+  return {
+    status,
+    lastSeen: heartbeat?.updatedAt ?? null,
+    restarts: supervised?.restarts ?? null,
+    threads: current ? current.threads : null,
+    job: current ? (current.job ?? null) : null,
+    ...(detail && current ? { pid: current.pid } : {}),
+  };
+}
+
+/**
+ * What /api/v1/health reports: the database, each catalogue's active model, the ML backend,
+ * and which part of Loupe is down. `detail` (a signed-in operator) adds the worker's pid.
+ */
+export function checkHealth(options: { detail?: boolean } = {}): Health {
   let database: Health['database'] = { ok: true };
   let models: Health['models'] = [];
   try {
@@ -39,20 +79,17 @@ export function checkHealth(): Health {
   } catch {
     database = { ok: false, error: 'The database could not be read.' };
   }
-  const status = readWorkerStatus();
+  const supervisor = readSupervisorStatus();
+  const worker = workerHealth(supervisor, options.detail === true);
+  const heartbeat = readWorkerStatus();
   return {
     ok: database.ok,
+    status: !database.ok ? 'down' : worker.status === 'up' || worker.status === 'unknown' ? 'ok' : 'degraded',
     database,
     models,
-    mlBackend: status?.backend ?? null,
-    worker: status
-      ? {
-          running: !status.stale,
-          pid: status.pid,
-          threads: status.threads,
-          updatedAt: status.updatedAt,
-          job: status.job ?? null,
-        }
-      : null,
+    mlBackend: heartbeat?.backend ?? null,
+    scorer: heartbeat?.scorer ?? null,
+    web: { status: 'up', restarts: supervisor?.children.web?.restarts ?? null },
+    worker,
   };
 }

@@ -1,10 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ensureWebBuild, KEEP_ALIVE_TIMEOUT_MS, nextBin } from '@/scripts/lib/web-build';
+import { superviseParts } from '@/scripts/lib/supervisor';
+import { SUPERVISOR_WRITE_MS, writeSupervisorStatus, type SupervisorStatus } from '@/lib/supervisor-status';
 import { prepareDatabase } from './prepare';
 
 /**
  * `npm start`: migrate, seed the demo on an empty database, score, then serve the web app
  * and run the worker until interrupted. One command on a fresh clone.
+ *
+ * This process supervises the two: a part that dies is logged and restarted with a back-off
+ * (1 s doubling to 30 s while it keeps dying) and the other part keeps serving. SIGTERM or
+ * SIGINT stops both: the web server within 10 s; the worker finishes or gives back its job
+ * (8 s, lib/worker/shutdown.ts) and is killed after 15 s, when its job is taken over after the
+ * lease like a crashed worker's. A second signal kills both at once.
  */
 const port = process.env.PORT ?? '3000';
 const log = (line: string) => console.log(`[start] ${line}`);
@@ -18,29 +27,60 @@ const env = {
   NEXTAUTH_URL: process.env.NEXTAUTH_URL ?? `http://localhost:${port}`,
 };
 const distDir = process.env.LOUPE_NEXT_DIST_DIR ?? '.next';
+// LOUPE_SERVE_BUILD_AS_IS=1: serve an existing build without checking it against the sources
+// (a test that starts a second Loupe on the build the e2e server made moments ago, while the
+// sources may be edited meanwhile). Without a build there, it is built as usual.
+const serveAsIs = process.env.LOUPE_SERVE_BUILD_AS_IS === '1' && fs.existsSync(path.join(distDir, 'BUILD_ID'));
 try {
-  ensureWebBuild({ root: process.cwd(), distDir, env, log });
+  if (!serveAsIs) ensureWebBuild({ root: process.cwd(), distDir, env, log });
 } catch (error) {
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
 
-const children: ChildProcess[] = [
-  spawn(
-    process.execPath,
-    [nextBin(process.cwd()), 'start', '-p', port, '--keepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_MS)],
-    { stdio: 'inherit', env },
-  ),
-  spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { stdio: 'inherit', env }),
-];
+const publish = (status: SupervisorStatus) => {
+  try {
+    writeSupervisorStatus(status);
+  } catch (error) {
+    log(`could not write the supervisor status: ${error instanceof Error ? error.message : String(error)}`);
+  }
+};
+const supervisor = superviseParts({
+  parts: [
+    {
+      name: 'web',
+      command: process.execPath,
+      args: [nextBin(process.cwd()), 'start', '-p', port, '--keepAliveTimeout', String(KEEP_ALIVE_TIMEOUT_MS)],
+      stopTimeoutMs: 10_000,
+    },
+    {
+      name: 'worker',
+      command: process.execPath,
+      args: ['--import', 'tsx', 'workers/worker.ts'],
+      stopTimeoutMs: 15_000,
+    },
+  ],
+  spawnOptions: { stdio: 'inherit', env },
+  log,
+  onChange: publish,
+});
+// Rewritten while nothing changes too, so a file left by a supervisor that was killed reads as stale.
+const refresh = setInterval(() => publish(supervisor.status()), SUPERVISOR_WRITE_MS);
 log(`serving on http://localhost:${port}`);
-const stop = () => children.forEach((c) => c.kill('SIGTERM'));
+
+let signals = 0;
+const stop = (signal: NodeJS.Signals) => {
+  if (++signals > 1) {
+    log(`${signal} again: killing the web server and the worker now`);
+    supervisor.killNow();
+    return;
+  }
+  log(`${signal}: stopping the web server and the worker`);
+  void supervisor.stop().then(() => {
+    clearInterval(refresh);
+    log('stopped');
+    process.exit(0);
+  });
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-for (const child of children) {
-  child.on('exit', (code) => {
-    if (code !== 0 && code !== null) console.error(`error: a Loupe process exited with code ${code}`);
-    stop();
-    process.exitCode = code ?? 0;
-  });
-}

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
@@ -6,16 +7,19 @@ import { getScorer } from '@/lib/ml/scorer';
 import { WORKER_HANDLERS } from '@/lib/worker/handlers';
 import { exitOnSignals } from '@/lib/worker/shutdown';
 import { createWorker } from '@/lib/worker/worker-loop';
-import { writeWorkerStatus } from '@/lib/jobs/worker-status';
+import { WORKER_HEARTBEAT_MS, writeWorkerStatus } from '@/lib/jobs/worker-status';
 
 /**
  * `npm run worker`: the background process beside the web server. It schedules scoring and
  * retraining, claims one job at a time from the jobs table and runs it (lib/worker/).
  * SIGTERM/SIGINT: see lib/worker/shutdown.ts. Killed outright, it leaves an expiring lease
- * and the job is retried by the next worker once the lease (LOUPE_JOB_LEASE_MS) expires.
+ * and the job is taken over by the next worker once the lease (LOUPE_JOB_LEASE_MS, 30 s)
+ * expires, without using up one of its attempts.
  */
-const STOP_GRACE_MS = 10_000;
-const HEARTBEAT_MS = 10_000;
+// Under npm start's 15 s limit before SIGKILL, and within the 10 s promised for a job in hand.
+const STOP_GRACE_MS = 8_000;
+/** An event-loop stall this long is logged: timers (lease renewal, heartbeat, a signal's grace) wait on it. */
+const STALL_LOG_MS = 3_000;
 
 const env = getEnv();
 const db = getDb();
@@ -23,16 +27,20 @@ migrateDb(db);
 const backend = await initBackend();
 const scorer = await getScorer();
 const startedAt = new Date().toISOString();
+const log = (line: string) => console.error(`[worker] ${line}`);
 const worker = createWorker({
   db,
   handlers: WORKER_HANDLERS,
   leaseMs: env.LOUPE_JOB_LEASE_MS,
   pollMs: env.LOUPE_WORKER_POLL_MS,
+  log,
 });
-console.error(`[worker] started on ${backend} as ${worker.owner}`);
+log(`started on ${backend} as ${worker.owner}`);
 
 // A timer, not the loop: a training job keeps the loop busy for minutes, and /api/v1/health
 // would call the worker dead.
+const stalls = monitorEventLoopDelay({ resolution: 50 });
+stalls.enable();
 const heartbeat = () => {
   const job = worker.current();
   writeWorkerStatus({
@@ -44,11 +52,17 @@ const heartbeat = () => {
     updatedAt: new Date().toISOString(),
     job: job ? { id: job.id, kind: job.kind } : null,
   });
+  const stallMs = stalls.max / 1e6;
+  if (stallMs >= STALL_LOG_MS)
+    log(
+      `the event loop was blocked for ${(stallMs / 1000).toFixed(1)} s${job ? ` during job ${job.id} (${job.kind})` : ''}`,
+    );
+  stalls.reset();
 };
 heartbeat();
-const heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
+const heartbeatTimer = setInterval(heartbeat, WORKER_HEARTBEAT_MS);
 
-exitOnSignals(worker, { graceMs: STOP_GRACE_MS, log: (line) => console.error(`[worker] ${line}`) });
+exitOnSignals(worker, { graceMs: STOP_GRACE_MS, log });
 
 await worker.run();
 clearInterval(heartbeatTimer);

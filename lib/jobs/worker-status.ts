@@ -22,8 +22,13 @@ const WorkerStatus = z.object({
 });
 export type WorkerStatus = z.infer<typeof WorkerStatus>;
 
-/** A heartbeat older than this means the worker is not running. */
-export const WORKER_STALE_MS = 60_000;
+/** How often a running worker rewrites its status (a timer, so it goes on during a job). */
+export const WORKER_HEARTBEAT_MS = 5_000;
+/**
+ * A heartbeat older than this means the worker is not running: six missed beats, room for the
+ * event-loop stalls a training step can cause (the worker logs any over 3 s).
+ */
+export const WORKER_STALE_MS = 30_000;
 
 function statusFile(): string {
   return path.join(path.dirname(path.resolve(getEnv().LOUPE_DB)), 'worker-status.json');
