@@ -5,7 +5,7 @@ import { getDb } from '@/db/client';
 import { formNumber } from '@/lib/http/form-fields';
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { requestRetrainNow } from '@/lib/learning/schedule';
-import { promoteAndRescore } from '@/lib/models/versions';
+import { promoteAndRescore } from '@/lib/models/promotion';
 
 export interface PromoteActionResult {
   promoted: string;

@@ -1,8 +1,11 @@
 import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
-import { modelVersions, type ModelVersion } from '@/db/schema';
+import { modelVersions, type Job, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
+import { parseInput } from '@/lib/import/parse-input';
+import { enqueueRescoreJob } from '@/lib/jobs/payloads';
 
 export interface PromotionResult {
   promoted: ModelVersion;
@@ -40,11 +43,25 @@ export function activateModelVersion(tx: Tx, input: { modelVersionId: number; no
   return { promoted, retired };
 }
 
+export interface PromoteResult extends PromotionResult {
+  /** Re-scores every item not labelled by a human with the new active model, then routes it again. */
+  rescoreJob: Job;
+}
+
 /**
- * An admin's promote or roll back: any version of the catalogue that is not active (a
- * candidate, a rejected candidate the admin overrides, or a retired one to roll back to).
+ * An admin makes a version the active one: a candidate, a rejected candidate (overriding the
+ * gate) or a retired version (a roll back). The promotion and its re-score job commit
+ * together, so a promoted model is never left without its re-score.
  */
-export function promoteModelVersion(db: Db, input: { actor: Actor | null; modelVersionId: number; now?: number }): PromotionResult {
+export function promoteAndRescore(db: Db, input: { actor: Actor | null; modelVersionId: number; now?: number }): PromoteResult {
   requirePermission(input.actor, 'models.manage');
-  return db.transaction((tx) => activateModelVersion(tx, input), { behavior: 'immediate' });
+  const modelVersionId = parseInput(z.number().int().positive(), input.modelVersionId);
+  return db.transaction(
+    (tx) => {
+      const promotion = activateModelVersion(tx, { modelVersionId, now: input.now });
+      const { job } = enqueueRescoreJob(tx, { catalogueId: promotion.promoted.catalogueId, now: input.now });
+      return { ...promotion, rescoreJob: job };
+    },
+    { behavior: 'immediate' },
+  );
 }

@@ -2,17 +2,15 @@ import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
-import { items, modelVersions, predictions, type Job, type ModelStatus } from '@/db/schema';
+import { items, modelVersions, predictions, type ModelStatus } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/import/parse-input';
-import { enqueueRescoreJob } from '@/lib/jobs/payloads';
 import { readModelMetrics } from './metrics';
-import { activateModelVersion, type PromotionResult } from '@/lib/models/promotion';
 
 /**
  * A catalogue's model versions as the models page shows them (admins and ops read; only
- * admins act), and the admin's promote / roll back, which queues the re-score with it.
+ * admins act: their promote / roll back is promoteAndRescore in ./promotion).
  */
 
 /** An accuracy on a labelled set: its size too, so a figure on 12 items is not mistaken for one on 2,000. */
@@ -155,27 +153,4 @@ export function listModelVersions(db: Db, input: { actor: Actor | null; catalogu
       };
     }),
   };
-}
-
-export interface PromoteResult extends PromotionResult {
-  /** Re-scores every item not labelled by a human with the new active model, then routes it again. */
-  rescoreJob: Job;
-}
-
-/**
- * An admin makes a version the active one: a candidate, a rejected candidate (overriding the
- * gate) or a retired version (a roll back). The promotion and its re-score job commit
- * together, so a promoted model is never left without its re-score.
- */
-export function promoteAndRescore(db: Db, input: { actor: Actor | null; modelVersionId: number; now?: number }): PromoteResult {
-  requirePermission(input.actor, 'models.manage');
-  const modelVersionId = parseInput(z.number().int().positive(), input.modelVersionId);
-  return db.transaction(
-    (tx) => {
-      const promotion = activateModelVersion(tx, { modelVersionId, now: input.now });
-      const { job } = enqueueRescoreJob(tx, { catalogueId: promotion.promoted.catalogueId, now: input.now });
-      return { ...promotion, rescoreJob: job };
-    },
-    { behavior: 'immediate' },
-  );
 }

@@ -20,7 +20,7 @@ import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { loadModel, readModelMeta, saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { trainModel } from '@/lib/ml/train';
-import { promoteModelVersion } from '@/lib/models/promotion';
+import { promoteAndRescore } from '@/lib/models/promotion';
 import { findActiveModel, registerInitialModel } from '@/lib/models/active';
 import { claimNext } from '@/lib/review/queue';
 import { getRoutingRules, routeItem } from '@/lib/routing/rules';
@@ -337,7 +337,7 @@ describe('a better candidate', () => {
   });
 
   it('rolls back: the earlier version active again, its own predictions and routing restored', async () => {
-    promoteModelVersion(loop.db, { actor: loop.admin, modelVersionId: loop.base.id });
+    promoteAndRescore(loop.db, { actor: loop.admin, modelVersionId: loop.base.id });
     const result = await rescoreCatalogue(loop.db, { catalogueId: loop.catalogueId });
     expect(result).toMatchObject({ modelVersionId: loop.base.id, predicted: 0, superseded: false });
     expect(result.reused).toBe(CATALOGUE_ITEMS - DECISIONS);

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { modelVersions } from '@/db/schema';
+import { jobs, modelVersions } from '@/db/schema';
 import { findActiveModel } from '@/lib/models/active';
-import { promoteModelVersion } from '@/lib/models/promotion';
+import { promoteAndRescore } from '@/lib/models/promotion';
 import { expectAppError, makeFixture, tempDir } from '../review/fixtures';
 
 const tmp = tempDir('loupe-promotion-');
@@ -16,19 +16,21 @@ describe('model promotion and rollback', () => {
   it('promotes a candidate and retires the active version in one step', async () => {
     const fx = await makeFixture(tmp.dir, []);
     const candidate = addVersion(fx, 'cand-1', 'candidate');
-    const result = promoteModelVersion(fx.db, { actor: fx.admin, modelVersionId: candidate.id, now: 1_800_000_000_000 });
+    const result = promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id, now: 1_800_000_000_000 });
     expect(result.promoted).toMatchObject({ id: candidate.id, status: 'active' });
     expect(result.promoted.promotedAt?.getTime()).toBe(1_800_000_000_000);
     expect(result.retired).toMatchObject({ id: fx.modelVersionId, status: 'retired' });
     expect(findActiveModel(fx.db, fx.catalogueId)?.id).toBe(candidate.id);
     expect(fx.db.select().from(modelVersions).where(eq(modelVersions.status, 'active')).all()).toHaveLength(1);
+    // The promotion brings its re-score, committed with it.
+    expect(result.rescoreJob).toMatchObject({ kind: 'score', status: 'queued', payload: { catalogueId: fx.catalogueId, rescore: true } });
   });
 
   it('rolls back to an earlier version in one action', async () => {
     const fx = await makeFixture(tmp.dir, []);
     const candidate = addVersion(fx, 'cand-2', 'candidate');
-    promoteModelVersion(fx.db, { actor: fx.admin, modelVersionId: candidate.id });
-    const back = promoteModelVersion(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId });
+    promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id });
+    const back = promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId });
     expect(back.promoted.id).toBe(fx.modelVersionId);
     expect(back.retired?.id).toBe(candidate.id);
     expect(findActiveModel(fx.db, fx.catalogueId)?.id).toBe(fx.modelVersionId);
@@ -37,11 +39,12 @@ describe('model promotion and rollback', () => {
   it('refuses the active version, an unknown one, and roles without models.manage', async () => {
     const fx = await makeFixture(tmp.dir, []);
     const candidate = addVersion(fx, 'cand-3', 'candidate');
-    expectAppError(() => promoteModelVersion(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId }), 'conflict');
-    expectAppError(() => promoteModelVersion(fx.db, { actor: fx.admin, modelVersionId: 999_999 }), 'not_found');
-    expectAppError(() => promoteModelVersion(fx.db, { actor: fx.reviewer, modelVersionId: candidate.id }), 'forbidden');
-    expectAppError(() => promoteModelVersion(fx.db, { actor: fx.ops, modelVersionId: candidate.id }), 'forbidden');
-    expectAppError(() => promoteModelVersion(fx.db, { actor: null, modelVersionId: candidate.id }), 'unauthorized');
+    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId }), 'conflict');
+    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: 999_999 }), 'not_found');
+    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.reviewer, modelVersionId: candidate.id }), 'forbidden');
+    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.ops, modelVersionId: candidate.id }), 'forbidden');
+    await expectAppError(() => promoteAndRescore(fx.db, { actor: null, modelVersionId: candidate.id }), 'unauthorized');
     expect(findActiveModel(fx.db, fx.catalogueId)?.id).toBe(fx.modelVersionId);
+    expect(fx.db.select().from(jobs).all()).toEqual([]);
   });
 });

@@ -5,7 +5,8 @@ import { claimJob, enqueueJob, failJob } from '@/lib/jobs/lifecycle';
 import { listJobs } from '@/lib/jobs/list';
 import { requestRetrainNow } from '@/lib/learning/schedule';
 import { findActiveModel } from '@/lib/models/active';
-import { listModelVersions, promoteAndRescore } from '@/lib/models/versions';
+import { promoteAndRescore } from '@/lib/models/promotion';
+import { listModelVersions } from '@/lib/models/versions';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
 
 const tmp = tempDir('loupe-model-versions-');

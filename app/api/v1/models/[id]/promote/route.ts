@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getDb } from '@/db/client';
 import { apiRoute } from '@/lib/http/api-route';
-import { promoteAndRescore } from '@/lib/models/versions';
+import { promoteAndRescore } from '@/lib/models/promotion';
 
 export const dynamic = 'force-dynamic';
 
