@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readIdxSplit } from '@/lib/formats/idx';
@@ -147,5 +149,32 @@ describe('ONNX export', () => {
     // saveModel still saved the model, without a broken ONNX file.
     expect(() => readFileSync(path.join(dir, ONNX_FILE))).toThrow();
     expect(readFileSync(path.join(dir, 'model.json')).length).toBeGreaterThan(0);
+  });
+
+  it('npm run export-model writes the same file, and names a missing model in one line', async () => {
+    const run = promisify(execFile);
+    const out = path.join(tmp, 'cli', 'cnn.onnx');
+    const { stdout } = await run(process.execPath, [
+      '--import',
+      'tsx',
+      'scripts/export-model.ts',
+      '--model',
+      'models/production',
+      '--out',
+      out,
+    ]);
+    expect(JSON.parse(stdout)).toMatchObject({ format: 'onnx', out });
+    expect(readFileSync(out).equals(readFileSync(path.resolve('models/production', ONNX_FILE)))).toBe(true);
+    const failed = await run(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/export-model.ts', '--model', path.join(tmp, 'nowhere')],
+      {
+        env: { ...process.env, LOUPE_DB: path.join(tmp, 'cli.db') },
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect('code' in failed && failed.code).toBe(1);
+    expect((failed as { stderr: string }).stderr.trim()).toMatch(
+      /^error: No model folder at .*nowhere and no model version with that id or name/,
+    );
   });
 });
