@@ -11,6 +11,12 @@ const { onnx } = onnxProto;
 /** ONNX IR version 8 (ONNX 1.10), the newest the onnx-proto schema knows; ONNX Runtime reads it. */
 const IR_VERSION = 8;
 export const OPSET = 13;
+/**
+ * The exporter's version, stored as the file's producer_version: bump it whenever the graph
+ * the exporter writes changes, so that model.onnx files written before are exported again.
+ */
+export const EXPORTER_VERSION = '1';
+export const PRODUCER_NAME = 'loupe';
 
 export type AttributeValue = number | number[] | string | { float: number };
 
@@ -104,8 +110,8 @@ export class GraphBuilder {
     last.output = [options.output.name];
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
-      producerName: 'loupe',
-      producerVersion: '1',
+      producerName: PRODUCER_NAME,
+      producerVersion: EXPORTER_VERSION,
       docString: options.docString,
       opsetImport: [{ domain: '', version: OPSET }],
       // Sorted so that the bytes do not depend on the order the caller built the object in.

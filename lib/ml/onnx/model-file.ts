@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { exportSavedModelToOnnx } from '@/lib/ml/onnx/export';
+import { decodeOnnxModel, EXPORTER_VERSION, PRODUCER_NAME } from '@/lib/ml/onnx/graph-builder';
 import { parseSavedLayersModel, readSavedLayersModel, type SavedLayersModel } from '@/lib/ml/onnx/saved-layers';
 
 export const ONNX_FILE = 'model.onnx';
@@ -60,13 +61,27 @@ export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   fs.renameSync(staging, file);
 }
 
+/** Whether `bytes` are a model.onnx this version of the exporter wrote (else it is exported again). */
+function isCurrentExport(bytes: Uint8Array): boolean {
+  try {
+    const model = decodeOnnxModel(bytes);
+    return model.producerName === PRODUCER_NAME && model.producerVersion === EXPORTER_VERSION;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The folder's model.onnx bytes, exporting (and writing) it first when it is missing. A folder
+ * The folder's model.onnx bytes, exporting (and writing) it first when it is missing or was
+ * written by an older exporter (or is not a Loupe export: the tfjs files are the source). A folder
  * that cannot be written (a read-only checkout) still gets the bytes, just not the file.
  */
 export function ensureOnnxModel(dir: string): { bytes: Uint8Array; exported: boolean } {
   const file = path.join(dir, ONNX_FILE);
-  if (fs.existsSync(file)) return { bytes: fs.readFileSync(file), exported: false };
+  if (fs.existsSync(file)) {
+    const existing = fs.readFileSync(file);
+    if (isCurrentExport(existing)) return { bytes: existing, exported: false };
+  }
   const bytes = exportModelDir(dir);
   try {
     writeFileAtomic(file, bytes);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ import { ARCHITECTURES, createModel, type Architecture } from '@/lib/ml/model';
 import { loadModel, saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { exportSavedModelToOnnx } from '@/lib/ml/onnx/export';
 import { decodeOnnxModel } from '@/lib/ml/onnx/graph-builder';
-import { exportModelDir, ONNX_FILE } from '@/lib/ml/onnx/model-file';
+import { ensureOnnxModel, exportModelDir, ONNX_FILE } from '@/lib/ml/onnx/model-file';
 import { readSavedLayersModel } from '@/lib/ml/onnx/saved-layers';
 import { createOnnxLogitsModel } from '@/lib/ml/onnx/session';
 import { predictLogits } from '@/lib/ml/predict';
@@ -113,6 +113,16 @@ describe('ONNX export', () => {
     const second = exportModelDir(dir);
     expect(Buffer.from(first).equals(Buffer.from(second))).toBe(true);
     expect(Buffer.from(first).equals(readFileSync(path.join(dir, ONNX_FILE)))).toBe(true);
+  });
+
+  it('exports again a model.onnx that an older exporter (or someone else) wrote', async () => {
+    const dir = path.join(tmp, 'stale');
+    await saveUntrainedModel(dir, { arch: 'mlp', classNames: ['a', 'b'], seed: 8 });
+    expect(ensureOnnxModel(dir).exported).toBe(false);
+    writeFileSync(path.join(dir, ONNX_FILE), 'not an onnx file');
+    const again = ensureOnnxModel(dir);
+    expect(again.exported).toBe(true);
+    expect(readFileSync(path.join(dir, ONNX_FILE)).equals(Buffer.from(exportModelDir(dir)))).toBe(true);
   });
 
   it('writes opset 13, folds batch norm, leaves dropout out and keeps the class names', () => {
