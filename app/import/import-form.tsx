@@ -99,8 +99,9 @@ function ScoringProgress({ result }: { result: ImportResponse }) {
   if (status.activeModel === null) {
     return (
       <p data-testid="scoring-progress" className="text-sm text-gray-700">
-        This catalogue has no model yet, so its items stay unscored (and out of the review queue) until one is trained
-        for it.
+        This catalogue has no model yet, so its items stay unscored (and out of the review queue) until one is
+        registered for it: train one with <code>npm run train</code>, then run{' '}
+        <code>{`npm run register-model -- --catalogue ${result.catalogue.slug} --model <model dir>`}</code>.
       </p>
     );
   }

@@ -157,7 +157,11 @@ export default async function ModelsPage() {
               </span>
             </div>
             {versions.length === 0 ? (
-              <p className="mt-2 text-sm text-gray-500">No model yet.</p>
+              <p className="mt-2 text-sm text-gray-500" data-testid="no-model">
+                No model yet: its items wait unscored, out of the review queue. Train one with{' '}
+                <code>npm run train</code>, then register it with{' '}
+                <code>{`npm run register-model -- --catalogue ${catalogue.slug} --model <model dir>`}</code>.
+              </p>
             ) : (
               <div className="mt-2 overflow-x-auto">
                 <table className="w-full text-left text-sm" data-testid="model-versions">

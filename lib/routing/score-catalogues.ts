@@ -8,8 +8,9 @@ import { scoreUnscoredItems, type ScoreResult } from '@/lib/routing/scoring';
  * What a catalogue without an active model needs next. Such a catalogue is a normal state (the
  * Import page creates one): its items wait unscored, out of the review queue, until it has one.
  */
-export const NO_MODEL_NEXT_STEP =
-  'its items wait unscored (and out of the review queue) until a model is registered for it';
+export function noModelNextStep(slug: string): string {
+  return `its items wait unscored (and out of the review queue) until a model is registered for it (npm run register-model -- --catalogue ${slug} --model <dir>)`;
+}
 
 export type CatalogueScoring =
   | { catalogue: string; skipped: false; result: ScoreResult }
@@ -44,7 +45,7 @@ export async function scoreEveryCatalogue(
         catalogue: catalogue.slug,
         skipped: true,
         unscored: countUnscored(db, catalogue.id),
-        reason: `no active model yet: ${NO_MODEL_NEXT_STEP}`,
+        reason: `no active model yet: ${noModelNextStep(catalogue.slug)}`,
       };
     } else {
       const result = await scoreUnscoredItems(db, {

@@ -37,12 +37,12 @@ function idxImages(count: number): Uint8Array {
   return bytes;
 }
 
-function run(script: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script], {
+function run(script: string, args: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 120_000,
-    env: { ...process.env, LOUPE_DB: dbPath, LOUPE_TF_BACKEND: 'wasm', LOUPE_DEBUG: '1', NO_COLOR: '1' },
+    env: { ...process.env, LOUPE_DB: dbPath, LOUPE_TF_BACKEND: 'wasm', LOUPE_DEBUG: '', NO_COLOR: '1' },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -129,5 +129,35 @@ describe('a catalogue without a model', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toContainEqual(expect.objectContaining({ catalogue: 'no-model', skipped: true, unscored: 3 }));
     expect(lines).toContainEqual(expect.objectContaining({ catalogue: 'with-model', scored: 0 }));
+  });
+
+  it('npm run register-model gives it its first model, which the next start scores with; refuses a second or a mismatch', () => {
+    ensureCatalogue(db, { slug: 'binary', name: 'Binary', classNames: ['yes', 'no'] });
+    const mismatch = run('scripts/register-model.ts', ['--catalogue', 'binary', '--model', modelDir]);
+    expect(mismatch.status).toBe(1);
+    expect(mismatch.stderr).toContain('has 3 classes; catalogue "binary" has 2 (yes, no)');
+
+    const registered = run('scripts/register-model.ts', [
+      '--catalogue',
+      'no-model',
+      '--model',
+      modelDir,
+      '--name',
+      'first',
+    ]);
+    expect(registered.status, registered.stderr).toBe(0);
+    expect(JSON.parse(registered.stdout)).toMatchObject({
+      catalogue: 'no-model',
+      model: { name: 'first', status: 'active' },
+    });
+    const again = run('scripts/register-model.ts', ['--catalogue', 'no-model', '--model', modelDir]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain('already has an active model (first)');
+    expect(run('scripts/register-model.ts', ['--catalogue', 'no-model']).stderr).toContain('--model:');
+
+    const { status, stdout } = run('scripts/seed.ts');
+    expect(status).toBe(0);
+    expect(stdout).not.toContain('no-model: not scored');
+    expect(statuses('no-model').filter((s) => s === 'unscored')).toEqual([]);
   });
 });
