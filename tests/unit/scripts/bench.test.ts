@@ -53,6 +53,15 @@ describe('npm run bench', () => {
         2,
       );
       expect(mlp.infer.weights).toBe('fresh');
+      // ONNX Runtime beside tfjs in the same run, on the same images (it installs from npm).
+      expect(mlp.infer.onnx).toMatchObject({
+        oneThreadImagesPerSecond: positive,
+        allCoresImagesPerSecond: positive,
+        workerSessionsImagesPerSecond: positive,
+        cores: report.machine.cores,
+      });
+      expect(mlp.infer.onnx.maxAbsDiffAcrossThreads).toBeLessThan(1e-4);
+      expect(mlp.infer.onnx.overTfjs.allCores).toBeGreaterThan(0);
       for (const key of ['singleImagesPerSecond', 'parallelImagesPerSecond', 'parallelImagesPerSecondAfterStartup'])
         expect(mlp.infer[key], key).toBeGreaterThan(0);
       // The t10k labels are read: an untrained model scores near chance, never outside [0, 1].
@@ -68,6 +77,8 @@ describe('npm run bench', () => {
         expect(report.pytorch.archs.mlp.infer.imagesPerSecond).toBeGreaterThan(0);
         expect(report.ratios.mlp.train).toBeGreaterThan(0);
         expect(report.ratios.mlp.infer).toBeGreaterThan(0);
+        for (const key of ['inferOnnxOneThread', 'inferOnnxAllCores', 'inferOnnxPerCpuSecond'])
+          expect(report.ratios.mlp[key], key).toBeGreaterThan(0);
         expect(report.pytorch.matMul).toMatchObject({ size: 256, gflops: positive });
         expect(report.ratios.mlp.pytorchTrainGflops).toBeCloseTo(
           (report.pytorch.archs.mlp.train.imagesPerSecond * mlp.flops.training) / 1e9,
