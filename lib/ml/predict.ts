@@ -37,6 +37,9 @@ export async function predictLogits(
     out ??= new Float32Array(count * k);
     out.set(values, start * k);
     options.onProgress?.(start + size, count);
+    // Let timers run between batches (a worker's lease renewal and heartbeat): the await
+    // above resolves as a microtask, which does not.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return out ?? new Float32Array(0);
 }

@@ -160,6 +160,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           tf.dispose([xs, ys, loss!]);
         }
         options.onBatch?.(b + 1, batches);
+        // A batch's awaits resolve as microtasks, which never let timers or signal handlers
+        // run: without this turn of the event loop a worker misses its lease renewals and
+        // heartbeats, and cannot hear SIGTERM, for a whole epoch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       restoreDropout();
       const epochTrainMs = performance.now() - epochStart;
