@@ -1,12 +1,12 @@
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
-import { catalogues, settings, settingsChanges, users } from '@/db/schema';
+import { settings, settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { countWaitingAudits, rerouteCatalogue, type RerouteResult } from '@/lib/routing/reroute';
-import { DEFAULT_THRESHOLD } from '@/lib/routing/route-by-confidence';
 import { DEFAULT_GOLD_RATE, getRoutingRules, type RoutingRules } from '@/lib/routing/rules';
 
 const THRESHOLD_MESSAGE = 'must be a calibrated confidence strictly between 0 and 1, e.g. 0.9';
@@ -20,17 +20,6 @@ const SetThresholdInput = z.object({
   /** ms since the epoch; injectable so tests decide which leases are live. */
   now: z.number().int().nonnegative().optional(),
 });
-
-/**
- * The catalogue's auto-accept threshold on calibrated confidence: its settings row, or the
- * default when it has none. Scoring and re-routing both read it here, so they never disagree.
- */
-export function getThreshold(db: Reader, catalogueId: number): number {
-  return (
-    db.select({ threshold: settings.threshold }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()
-      ?.threshold ?? DEFAULT_THRESHOLD
-  );
-}
 
 export interface SetThresholdResult {
   catalogueId: number;
@@ -154,12 +143,7 @@ export function setRoutingRules(
   const now = new Date(nowMs ?? Date.now());
   return db.transaction(
     (tx) => {
-      const catalogue = tx
-        .select({ id: catalogues.id, classNames: catalogues.classNames })
-        .from(catalogues)
-        .where(eq(catalogues.id, catalogueId))
-        .get();
-      if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
+      const catalogue = requireCatalogueById(tx, catalogueId);
       const classCount = catalogue.classNames.length;
       for (const key of Object.keys(patch.perClassThresholds ?? {})) {
         if (!/^(0|[1-9][0-9]*)$/.test(key))
@@ -349,39 +333,4 @@ function parseJson(json: string | null): unknown {
   } catch {
     return null;
   }
-}
-
-export interface ThresholdChange {
-  id: number;
-  oldValue: number | null;
-  newValue: number | null;
-  createdAt: Date;
-  /** Null for a change made by a script. */
-  userEmail: string | null;
-}
-
-/** A catalogue's threshold history, newest first. */
-export function listThresholdChanges(db: Db, options: { catalogueId: number; limit?: number }): ThresholdChange[] {
-  const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
-  return db
-    .select({
-      id: settingsChanges.id,
-      oldValue: settingsChanges.oldValue,
-      newValue: settingsChanges.newValue,
-      createdAt: settingsChanges.createdAt,
-      userEmail: users.email,
-    })
-    .from(settingsChanges)
-    .leftJoin(users, eq(users.id, settingsChanges.userId))
-    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), eq(settingsChanges.field, 'threshold')))
-    .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
-    .limit(limit)
-    .all()
-    .map((row) => ({ ...row, oldValue: parseNumber(row.oldValue), newValue: parseNumber(row.newValue) }));
-}
-
-function parseNumber(json: string | null): number | null {
-  if (json === null) return null;
-  const value: unknown = JSON.parse(json);
-  return typeof value === 'number' ? value : null;
 }

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { items, settingsChanges } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
-import { getThreshold } from '@/lib/routing/settings';
+import { getRoutingSettings } from '@/lib/routing/settings';
 import { makeTargetFixture, tempDir, type Fixture } from '../review/fixtures';
 
 // The action asks next-auth for the session; here the test decides who is signed in.
@@ -41,7 +41,7 @@ describe('applyTargetThresholdAction', () => {
       signedIn = actor;
       expect(await applyTargetThresholdAction(null, form('99'))).toMatchObject({ ok: false, code });
     }
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
     expect(f.db.select().from(settingsChanges).all()).toEqual([]);
   });
 
@@ -54,12 +54,12 @@ describe('applyTargetThresholdAction', () => {
       ok: true,
       data: { threshold: 0.5, targetAccuracy: 0.6, change: { oldThreshold: 0.9, threshold: 0.5, left: 1 } },
     });
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.5);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.5);
     expect(await applyTargetThresholdAction(null, form('100'))).toMatchObject({ ok: true, data: { threshold: 0.93 } });
     f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
     const refused = await applyTargetThresholdAction(null, form('99'));
     expect(refused).toMatchObject({ ok: false, code: 'conflict' });
     expect(refused.ok ? '' : refused.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
   });
 });

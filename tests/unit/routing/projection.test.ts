@@ -10,7 +10,7 @@ import {
   type HoldoutPrediction,
 } from '@/lib/routing/projection-figures';
 import type { RoutingRules } from '@/lib/routing/rules';
-import { getThreshold } from '@/lib/routing/settings';
+import { getRoutingSettings } from '@/lib/routing/settings';
 import { wilsonInterval } from '@/lib/stats/wilson';
 import { applyTargetThreshold, latestTargetAccuracy, pickThresholdForTarget } from '@/lib/routing/target-threshold';
 import { expectAppError, makeFixture, tempDir, type Fixture, type FixtureItem } from '../review/fixtures';
@@ -288,7 +288,7 @@ describe('target mode', () => {
       threshold: 0.56,
       change: { oldThreshold: 0.9, threshold: 0.56, entered: 0, left: 1 },
     });
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.56);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.56);
     const changes = f.db.select().from(settingsChanges).orderBy(settingsChanges.id).all();
     expect(changes.map((c) => [c.field, c.oldValue, c.newValue, c.userId])).toEqual([
       ['threshold', '0.9', '0.56', f.admin.userId],

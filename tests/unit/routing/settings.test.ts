@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { items, leases, modelVersions, predictions, settings, settingsChanges } from '@/db/schema';
 import { DEFAULT_THRESHOLD } from '@/lib/routing/route-by-confidence';
-import { getThreshold, listThresholdChanges, setThreshold } from '@/lib/routing/settings';
+import { getRoutingSettings, listRoutingChanges, setThreshold } from '@/lib/routing/settings';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
 
 const tmp = tempDir('loupe-settings-');
@@ -18,14 +18,14 @@ function statuses(f: Fixture): string[] {
   return f.itemIds.map((_, i) => statusOf(f, i));
 }
 
-describe('getThreshold', () => {
+describe('getRoutingSettings', () => {
   it('reads the settings row, and the default without one', async () => {
     const f = await makeFixture(tmp.dir, []);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
     f.db.update(settings).set({ threshold: 0.75 }).where(eq(settings.catalogueId, f.catalogueId)).run();
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.75);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.75);
     f.db.delete(settings).where(eq(settings.catalogueId, f.catalogueId)).run();
-    expect(getThreshold(f.db, f.catalogueId)).toBe(DEFAULT_THRESHOLD);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(DEFAULT_THRESHOLD);
   });
 });
 
@@ -52,12 +52,12 @@ describe('setThreshold', () => {
     const raised = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.97, now: NOW + 1000 });
     expect(raised).toMatchObject({ oldThreshold: 0.8, threshold: 0.97, entered: 3, left: 0 });
     expect(statuses(f)).toEqual(['needs_review', 'needs_review', 'needs_review', 'needs_review', 'auto_accepted']);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.97);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.97);
     expect(f.db.select().from(settings).where(eq(settings.catalogueId, f.catalogueId)).get()).toMatchObject({
       updatedBy: f.admin.userId,
     });
 
-    const history = listThresholdChanges(f.db, { catalogueId: f.catalogueId });
+    const history = listRoutingChanges(f.db, { catalogueId: f.catalogueId }).filter((h) => h.field === 'threshold');
     expect(history.map((h) => [h.oldValue, h.newValue, h.userEmail])).toEqual([
       [0.8, 0.97, f.admin.email],
       [0.9, 0.8, f.admin.email],
@@ -177,7 +177,7 @@ describe('setThreshold', () => {
       () => setThreshold(f.db, { actor: null, catalogueId: f.catalogueId, threshold: 0.1 }),
       'unauthorized',
     );
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
     expect(statusOf(f, 0)).toBe('needs_review');
     expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
   });
@@ -197,7 +197,7 @@ describe('setThreshold', () => {
       /between 0 and 1/,
     );
     await expectAppError(() => setThreshold(f.db, { actor: f.admin, catalogueId: 9999, threshold: 0.5 }), 'not_found');
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
     expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
   });
 });

@@ -8,7 +8,7 @@ import { predictions, settings, settingsChanges } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { getRetrainPolicy, setRetrainPolicy } from '@/lib/learning/schedule';
-import { getRoutingSettings, getThreshold, setRoutingRules, setThreshold } from '@/lib/routing/settings';
+import { getRoutingSettings, setRoutingRules, setThreshold } from '@/lib/routing/settings';
 import { applyTargetThreshold } from '@/lib/routing/target-threshold';
 import { expectAppError, makeTargetFixture, tempDir, type Fixture } from '../review/fixtures';
 
@@ -58,7 +58,7 @@ describe('a stale threshold form', () => {
   it('after target mode saved 0.93, a form loaded at 0.9 is refused with who changed it, and nothing changes', async () => {
     // The other admin uses target mode: 100% on the holdout -> 0.93.
     applyTargetThreshold(f.db, { actor: other, catalogueId: f.catalogueId, targetAccuracy: 1 });
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
     const rows = historyRows();
     await expectAppError(
       () => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.85, expectedThreshold: 0.9 }),
@@ -67,7 +67,7 @@ describe('a stale threshold form', () => {
         `^The threshold was changed to 0\\.93 by ${other.email!.replace('.', '\\.')} since you loaded this page; reload to see it\\.$`,
       ),
     );
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
     expect(historyRows()).toBe(rows);
     // A form that saw 0.93 saves; a caller that sends no expected value is not checked (scripts, the old API).
     expect(
@@ -92,7 +92,7 @@ describe('a stale threshold form', () => {
       code: 'conflict',
       message: 'The threshold was changed to 0.6 since you loaded this page; reload to see it.',
     });
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.6);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.6);
     expect(await setThresholdAction(null, form({ threshold: '0.85', expectedThreshold: '0.6' }))).toMatchObject({
       ok: true,
       data: { oldThreshold: 0.6, threshold: 0.85 },
@@ -116,7 +116,7 @@ describe('a stale threshold form', () => {
     expect(
       await applyTargetThresholdAction(null, form({ targetPercent: '100', expectedThreshold: '0.9' })),
     ).toMatchObject({ ok: false, code: 'conflict' });
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.8);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.8);
     // Staleness is said first, even when no threshold could be picked now.
     const holdoutPrediction = f.db.select().from(predictions).where(eq(predictions.itemId, f.itemIds[0]!)).get()!;
     f.db.delete(predictions).where(eq(predictions.id, holdoutPrediction.id)).run();
@@ -153,10 +153,10 @@ describe('a stale threshold form', () => {
     expect(stale.status).toBe(409);
     expect(stale.json.error?.message).toMatch(/^The threshold was changed to 0\.9 since you loaded this page/);
     expect((await put({ targetAccuracy: 1, expectedThreshold: 0.85 })).status).toBe(409);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
     expect((await put({ threshold: 0.8, expectedThreshold: 0.9 })).status).toBe(200);
     expect((await put({ threshold: 0.75 })).status).toBe(200);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.75);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.75);
   });
 });
 

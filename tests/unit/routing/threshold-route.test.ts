@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { items, predictions, settingsChanges } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { storedHoldoutAccuracy } from '@/lib/models/versions';
-import { getThreshold } from '@/lib/routing/settings';
+import { getRoutingSettings } from '@/lib/routing/settings';
 import { makeTargetFixture, tempDir, type Fixture } from '../review/fixtures';
 
 // The route asks next-auth for the session; here the test decides who is signed in.
@@ -44,7 +44,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       signedIn = actor;
       expect((await put({ threshold: 0.5 })).status).toBe(status);
     }
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
     expect(f.db.select().from(settingsChanges).all()).toEqual([]);
   });
 
@@ -63,7 +63,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       expect(answer.json.error.message).toMatch(message);
     }
     expect((await put({ threshold: 0.8 }, 'nope')).status).toBe(404);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.9);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
   });
 
   it('sets a fixed threshold and re-routes; target mode picks the lowest threshold meeting the target', async () => {
@@ -83,7 +83,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       json: { mode: 'target', targetAccuracy: 1, change: { oldThreshold: 0.75, threshold: 0.93, entered: 1 } },
     });
     expect(target.json.sentence).toMatch(/0.93 is the lowest threshold reaching 100/);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
     const fields = f.db
       .select({ field: settingsChanges.field })
       .from(settingsChanges)
@@ -98,7 +98,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
     const refused = await put({ targetAccuracy: 0.99 });
     expect(refused.status).toBe(409);
     expect(refused.json.error.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
   });
 
   it('picks nothing while the holdout predictions are incomplete (the evaluate job stores them in rounds)', async () => {
@@ -111,7 +111,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
     expect(refused.json.error.message).toMatch(
       /predictions on 2 of the 3 held-out items so far .* try again in a minute/,
     );
-    expect(getThreshold(f.db, f.catalogueId)).toBe(0.93);
+    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
     // Nor does the models page show the accuracy of the first rounds as the holdout's.
     expect(storedHoldoutAccuracy(f.db, ids)).toBeNull();
   });
