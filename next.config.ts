@@ -49,6 +49,8 @@ const nextConfig: NextConfig = {
   // Separate build folders let the end-to-end suite build beside a running `npm start`.
   distDir: process.env.LOUPE_NEXT_DIST_DIR ?? '.next',
   experimental: {
+    // forbidden() from next/navigation: pages a role may not open answer 403 (lib/http/page-auth.ts).
+    authInterrupts: true,
     serverActions: {
       // Next's default, said explicitly: proxy.ts answers a larger declared body with 413 and
       // a sentence before Next's own check (which answers 500) and uses the same figure

@@ -38,7 +38,13 @@ function refuseServerAction(request: NextRequest): NextResponse | null {
 export function proxy(request: NextRequest) {
   const refused = refuseServerAction(request);
   if (refused) return refused;
-  if (SESSION_COOKIES.some((name) => request.cookies.has(name))) return NextResponse.next();
+  if (SESSION_COOKIES.some((name) => request.cookies.has(name))) {
+    // The 403 page (app/forbidden.tsx) names the page's permission from its path; set here,
+    // replacing anything a client sent under that name.
+    const headers = new Headers(request.headers);
+    headers.set('x-loupe-pathname', request.nextUrl.pathname);
+    return NextResponse.next({ request: { headers } });
+  }
   const url = new URL('/signin', request.url);
   url.searchParams.set('callbackUrl', request.nextUrl.pathname + request.nextUrl.search);
   return NextResponse.redirect(url);

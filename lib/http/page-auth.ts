@@ -1,16 +1,53 @@
-import { redirect } from 'next/navigation';
+import { forbidden, redirect } from 'next/navigation';
 import { getCurrentActor } from '@/lib/auth/current-actor';
 import { can, type Actor, type Permission } from '@/lib/auth/permissions';
 
+/**
+ * What requirePageAccess returns: always allowed, since a refusal never returns. (The union
+ * is kept so pages written against `allowed: false` still compile; that branch is unreachable.)
+ */
 export type PageAccess = { allowed: true; actor: Actor } | { allowed: false; actor: Actor; permission: Permission };
 
 /**
+ * Which permission each page asks requirePageAccess for, by route: the 403 page
+ * (app/forbidden.tsx) names it, since Next gives that page no props. tests/security/pages
+ * checks every page.tsx against this table.
+ */
+export const PAGE_PERMISSIONS: Record<string, Permission> = {
+  '/': 'catalogue.read',
+  '/catalogues': 'catalogue.read',
+  '/catalogues/[slug]': 'catalogue.read',
+  '/catalogues/[slug]/items/[id]': 'catalogue.read',
+  '/review': 'items.review',
+  '/review/grid': 'items.review',
+  '/import': 'catalogue.import',
+  '/settings': 'settings.write',
+  '/models': 'dashboards.read',
+  '/dashboards': 'dashboards.read',
+  '/admin/users': 'users.manage',
+};
+
+/** The permission the page at `pathname` needs, or null for a path not in the table. */
+export function pagePermission(pathname: string | null): Permission | null {
+  if (!pathname) return null;
+  const segments = pathname.split('?')[0]!.split('/').filter(Boolean);
+  for (const [route, permission] of Object.entries(PAGE_PERMISSIONS)) {
+    const parts = route.split('/').filter(Boolean);
+    if (parts.length === segments.length && parts.every((p, i) => p.startsWith('[') || p === segments[i])) {
+      return permission;
+    }
+  }
+  return null;
+}
+
+/**
  * For server components: signed-out visitors are sent to the sign-in page (coming back to
- * `from` afterwards); a signed-in actor without the permission gets `allowed: false`, and the
- * page renders <Forbidden/> instead of its content.
+ * `from` afterwards); a signed-in actor without the permission gets Next's forbidden(): the
+ * response is a 403 and app/forbidden.tsx renders instead of the page.
  */
 export async function requirePageAccess(permission: Permission, from: string): Promise<PageAccess> {
   const actor = await getCurrentActor();
   if (!actor) redirect(`/signin?callbackUrl=${encodeURIComponent(from)}`);
-  return can(actor.role, permission) ? { allowed: true, actor } : { allowed: false, actor, permission };
+  if (!can(actor.role, permission)) forbidden();
+  return { allowed: true, actor };
 }
