@@ -5,12 +5,8 @@ import { countItemsByStatus } from '@/lib/catalogue/summary';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { findActiveModel } from '@/lib/models/active';
 import { countNewHumanLabels, getRetrainPolicy, listRetrainPolicyChanges } from '@/lib/learning/schedule';
-import {
-  describeRoutingValue,
-  getRoutingSettings,
-  listRoutingChanges,
-  type RoutingChange,
-} from '@/lib/routing/settings';
+import { getRoutingSettings } from '@/lib/routing/settings';
+import { describeRoutingValue, listRoutingChanges, type RoutingChange } from '@/lib/routing/settings-history';
 import { ProjectionSection } from './projection-section';
 import { RetrainPolicyForm } from './retrain-policy-form';
 import { RoutingRulesForm } from './routing-rules-form';

@@ -18,7 +18,7 @@ import { parseInput } from '@/lib/import/parse-input';
 import { latestJobOf, TRAIN_MAX_ATTEMPTS, TrainJobPayload, type TrainReason } from '@/lib/jobs/payloads';
 import { enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
 import { findActiveModel } from '@/lib/models/active';
-import { staleSettingError } from '@/lib/routing/settings';
+import { staleSettingError } from '@/lib/routing/settings-history';
 
 /**
  * When a catalogue's model is fine-tuned: after enough new human labels, on a timer, or when

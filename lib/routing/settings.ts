@@ -1,13 +1,20 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
-import { settings, settingsChanges, users } from '@/db/schema';
+import { settings, settingsChanges } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { countWaitingAudits, rerouteCatalogue, type RerouteResult } from '@/lib/routing/reroute';
 import { DEFAULT_GOLD_RATE, getRoutingRules, type RoutingRules } from '@/lib/routing/rules';
+import {
+  describeRoutingValue,
+  ROUTING_FIELDS,
+  sameSettingValue,
+  staleSettingError,
+  type RoutingField,
+} from './settings-history';
 
 const THRESHOLD_MESSAGE = 'must be a calibrated confidence strictly between 0 and 1, e.g. 0.9';
 export const ThresholdSchema = z.number({ error: THRESHOLD_MESSAGE }).gt(0, THRESHOLD_MESSAGE).lt(1, THRESHOLD_MESSAGE);
@@ -88,9 +95,6 @@ export interface RoutingSettings extends RoutingRules {
   goldRate: number;
 }
 
-export const ROUTING_FIELDS = ['threshold', 'perClassThresholds', 'auditRate', 'goldRate'] as const;
-export type RoutingField = (typeof ROUTING_FIELDS)[number];
-
 export function getRoutingSettings(db: Reader, catalogueId: number): RoutingSettings {
   const goldRate =
     db.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()
@@ -106,10 +110,6 @@ export interface SetRoutingRulesResult extends RerouteResult {
   changed: RoutingField[];
   /** Items of the audit sample waiting for review after the change. */
   auditWaiting: number;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Override maps compare equal whatever their key order. */
@@ -165,7 +165,7 @@ export function setRoutingRules(
         ...patch,
         perClassThresholds: sortedOverrides(patch.perClassThresholds ?? old.perClassThresholds),
       };
-      const changed = ROUTING_FIELDS.filter((field) => !sameValue(sortedOrSelf(old[field]), next[field]));
+      const changed = ROUTING_FIELDS.filter((field) => !sameSettingValue(sortedOrSelf(old[field]), next[field]));
       const result: SetRoutingRulesResult = {
         catalogueId,
         old,
@@ -228,7 +228,7 @@ export function requireUnchangedRouting(
   const old = input.old ?? getRoutingSettings(db, catalogueId);
   for (const field of ROUTING_FIELDS) {
     const seen = expected[field];
-    if (seen !== undefined && !sameValue(sortedOrSelf(old[field]), sortedOrSelf(seen))) {
+    if (seen !== undefined && !sameSettingValue(sortedOrSelf(old[field]), sortedOrSelf(seen))) {
       throw staleSettingError(db, {
         catalogueId,
         field,
@@ -248,89 +248,6 @@ const ROUTING_FIELD_SUBJECTS: Record<RoutingField, string> = {
   goldRate: 'The gold rate was',
 };
 
-/** A routing value as the settings page shows it: a number, or "Shirt 0.97, Bag 0.95" / "none". */
-export function describeRoutingValue(value: unknown, classNames: string[]): string {
-  if (typeof value === 'number') return String(value);
-  if (value === null || typeof value !== 'object') return '?';
-  const entries = Object.entries(value as Record<string, unknown>);
-  return entries.length === 0
-    ? 'none'
-    : entries.map(([k, v]) => `${classNames[Number(k)] ?? `class ${k}`} ${String(v)}`).join(', ');
-}
-
-/**
- * The refusal of a form that was loaded before someone else changed the setting it would
- * overwrite (a lost update otherwise: the stale value would be saved back without a word).
- * Names who made the latest recorded change of `field` when that change set `stored`.
- */
-export function staleSettingError(
-  db: Reader,
-  input: { catalogueId: number; field: string; what: string; value: string; stored: unknown },
-): AppError {
-  const latest = db
-    .select({ userId: settingsChanges.userId, email: users.email, newValue: settingsChanges.newValue })
-    .from(settingsChanges)
-    .leftJoin(users, eq(users.id, settingsChanges.userId))
-    .where(and(eq(settingsChanges.catalogueId, input.catalogueId), eq(settingsChanges.field, input.field)))
-    .orderBy(desc(settingsChanges.id))
-    .get();
-  // Named only when the latest recorded change is the one that set the stored value.
-  const recorded = latest && latest.newValue !== null && sameValue(parseJson(latest.newValue), input.stored);
-  const by = !recorded ? '' : latest.userId === null ? ' by a script' : ` by ${latest.email ?? 'another user'}`;
-  return new AppError(
-    'conflict',
-    `${input.what} changed to ${input.value}${by} since you loaded this page; reload to see it.`,
-  );
-}
-
 function sortedOrSelf(value: unknown): unknown {
   return value !== null && typeof value === 'object' ? sortedOverrides(value as Record<string, number>) : value;
-}
-
-export interface RoutingChange {
-  id: number;
-  field: RoutingField;
-  /** Parsed JSON: a number, or an override map for perClassThresholds. */
-  oldValue: unknown;
-  newValue: unknown;
-  createdAt: Date;
-  /** Null for a change made by a script. */
-  userEmail: string | null;
-}
-
-/** A catalogue's routing-rule history (threshold, overrides, audit and gold rate), newest first. */
-export function listRoutingChanges(db: Reader, options: { catalogueId: number; limit?: number }): RoutingChange[] {
-  const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
-  return db
-    .select({
-      id: settingsChanges.id,
-      field: settingsChanges.field,
-      oldValue: settingsChanges.oldValue,
-      newValue: settingsChanges.newValue,
-      createdAt: settingsChanges.createdAt,
-      userEmail: users.email,
-    })
-    .from(settingsChanges)
-    .leftJoin(users, eq(users.id, settingsChanges.userId))
-    .where(
-      and(eq(settingsChanges.catalogueId, options.catalogueId), inArray(settingsChanges.field, [...ROUTING_FIELDS])),
-    )
-    .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
-    .limit(limit)
-    .all()
-    .map((row) => ({
-      ...row,
-      field: row.field as RoutingField,
-      oldValue: parseJson(row.oldValue),
-      newValue: parseJson(row.newValue),
-    }));
-}
-
-function parseJson(json: string | null): unknown {
-  if (json === null) return null;
-  try {
-    return JSON.parse(json) as unknown;
-  } catch {
-    return null;
-  }
 }

@@ -2,7 +2,8 @@ import { eq, inArray } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { items, leases, settings, settingsChanges } from '@/db/schema';
 import { auditDraw, getRoutingRules, routeItem, type RoutingRules } from '@/lib/routing/rules';
-import { getRoutingSettings, listRoutingChanges, setRoutingRules, setThreshold } from '@/lib/routing/settings';
+import { getRoutingSettings, setRoutingRules, setThreshold } from '@/lib/routing/settings';
+import { listRoutingChanges } from '@/lib/routing/settings-history';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
 
 const tmp = tempDir('loupe-routing-rules-');

@@ -2,7 +2,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { items, leases, modelVersions, predictions, settings, settingsChanges } from '@/db/schema';
 import { DEFAULT_THRESHOLD } from '@/lib/routing/route-by-confidence';
-import { getRoutingSettings, listRoutingChanges, setThreshold } from '@/lib/routing/settings';
+import { getRoutingSettings, setThreshold } from '@/lib/routing/settings';
+import { listRoutingChanges } from '@/lib/routing/settings-history';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
 
 const tmp = tempDir('loupe-settings-');
