@@ -1,18 +1,17 @@
-import { and, desc, eq, gt, inArray, isNull, like, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
 import {
-  catalogues,
   DEFAULT_RETRAIN_POLICY,
   items,
   modelVersions,
   reviews,
   settings,
   settingsChanges,
-  users,
   type Job,
 } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/import/parse-input';
 import { latestJobOf, TRAIN_MAX_ATTEMPTS, TrainJobPayload, type TrainReason } from '@/lib/jobs/payloads';
@@ -103,9 +102,7 @@ export function setRetrainPolicy(
   const now = new Date(input.now ?? Date.now());
   return db.transaction(
     (tx) => {
-      if (!tx.select({ id: catalogues.id }).from(catalogues).where(eq(catalogues.id, catalogueId)).get()) {
-        throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
-      }
+      requireCatalogueById(tx, catalogueId);
       const oldPolicy = getRetrainPolicy(tx, catalogueId);
       const stale = POLICY_KEYS.find((key) => expected[key] !== undefined && expected[key] !== oldPolicy[key]);
       if (stale) {
@@ -142,56 +139,6 @@ export function setRetrainPolicy(
     },
     { behavior: 'immediate' },
   );
-}
-
-export interface RetrainPolicyChange {
-  id: number;
-  key: string;
-  oldValue: unknown;
-  newValue: unknown;
-  createdAt: Date;
-  /** Null for a change made by a script. */
-  userEmail: string | null;
-}
-
-/** The retrain policy's history, newest first. */
-export function listRetrainPolicyChanges(
-  db: Reader,
-  options: { catalogueId: number; limit?: number },
-): RetrainPolicyChange[] {
-  const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
-  return db
-    .select({
-      id: settingsChanges.id,
-      field: settingsChanges.field,
-      oldValue: settingsChanges.oldValue,
-      newValue: settingsChanges.newValue,
-      createdAt: settingsChanges.createdAt,
-      userEmail: users.email,
-    })
-    .from(settingsChanges)
-    .leftJoin(users, eq(users.id, settingsChanges.userId))
-    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), like(settingsChanges.field, 'retrainPolicy.%')))
-    .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
-    .limit(limit)
-    .all()
-    .map((row) => ({
-      id: row.id,
-      key: row.field.slice('retrainPolicy.'.length),
-      oldValue: parseJson(row.oldValue),
-      newValue: parseJson(row.newValue),
-      createdAt: row.createdAt,
-      userEmail: row.userEmail,
-    }));
-}
-
-function parseJson(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 /**
@@ -300,8 +247,7 @@ export function requestRetrainNow(
 ): EnqueueResult {
   const actor = requirePermission(input.actor, 'models.manage');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
-  const catalogue = db.select({ name: catalogues.name }).from(catalogues).where(eq(catalogues.id, catalogueId)).get();
-  if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
+  const catalogue = requireCatalogueById(db, catalogueId);
   if (!findActiveModel(db, catalogueId))
     throw new AppError(
       'conflict',

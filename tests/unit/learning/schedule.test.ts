@@ -6,12 +6,12 @@ import {
   countNewHumanLabels,
   FAILED_TRAINING_BACKOFF_MS,
   getRetrainPolicy,
-  listRetrainPolicyChanges,
   maybeEnqueueRetrain,
   requestRetrainNow,
   setRetrainPolicy,
   type RetrainPolicyInput,
 } from '@/lib/learning/schedule';
+import { listRetrainPolicyChanges } from '@/lib/learning/retrain-policy-history';
 import { scheduleJobs } from '@/lib/worker/schedule-jobs';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
 
