@@ -7,6 +7,7 @@ import { getScorer } from '@/lib/ml/scorer';
 import { WORKER_HANDLERS } from '@/lib/worker/handlers';
 import { exitOnSignals } from '@/lib/worker/shutdown';
 import { createWorker } from '@/lib/worker/worker-loop';
+import { combineWorkers, createScoringLane } from '@/lib/worker/scoring-lane';
 import { WORKER_HEARTBEAT_MS, writeWorkerStatus } from '@/lib/jobs/worker-status';
 
 /**
@@ -28,14 +29,19 @@ const backend = await initBackend();
 const scorer = await getScorer();
 const startedAt = new Date().toISOString();
 const log = (line: string) => console.error(`[worker] ${line}`);
-const worker = createWorker({
+const loop = {
   db,
   handlers: WORKER_HANDLERS,
   leaseMs: env.LOUPE_JOB_LEASE_MS,
   pollMs: env.LOUPE_WORKER_POLL_MS,
   log,
-});
-log(`started on ${backend} as ${worker.owner}`);
+};
+// Score jobs also have a lane of their own, so new items are scored while a model trains.
+const worker = combineWorkers(
+  createWorker(loop),
+  createScoringLane({ ...loop, log: (line) => log(`scoring lane: ${line}`) }),
+);
+log(`started on ${backend} (scorer: ${scorer.description}) as ${worker.owner}`);
 
 // A timer, not the loop: a training job keeps the loop busy for minutes, and /api/v1/health
 // would call the worker dead.
