@@ -1,36 +1,5 @@
 import type { NextConfig } from 'next';
-
-const isDev = process.env.NODE_ENV === 'development';
-
-/**
- * The Content-Security-Policy of every response. Next's App Router inlines the scripts that
- * carry the page's data (self.__next_f.push(...)), so script-src needs 'unsafe-inline' unless
- * every page renders per request with a nonce from proxy.ts; Loupe's pages are dynamic, so a
- * nonce is the next step, but 'self' + inline already shuts out scripts from anywhere else,
- * plugins, <base> hijacks, form posts elsewhere and framing. React DOM and Recharts set inline
- * styles. The dev server evaluates modules with eval() and talks over a same-origin WebSocket.
- */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  `script-src 'self' 'unsafe-inline'${isDev ? " 'unsafe-eval'" : ''}`,
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
-
-export const SECURITY_HEADERS = [
-  { key: 'Content-Security-Policy', value: CONTENT_SECURITY_POLICY },
-  { key: 'X-Frame-Options', value: 'DENY' },
-  { key: 'X-Content-Type-Options', value: 'nosniff' },
-  { key: 'Referrer-Policy', value: 'same-origin' },
-  { key: 'Permissions-Policy', value: 'camera=(), microphone=(), geolocation=(), payment=()' },
-  { key: 'Cross-Origin-Opener-Policy', value: 'same-origin' },
-];
+import { securityHeaders } from './lib/http/security-headers';
 
 const nextConfig: NextConfig = {
   // Native addons and TensorFlow.js (which loads .wasm files from its package folder) are
@@ -60,7 +29,8 @@ const nextConfig: NextConfig = {
     },
   },
   async headers() {
-    return [{ source: '/:path*', headers: SECURITY_HEADERS }];
+    // Pages also get a nonce-based CSP from proxy.ts (lib/http/security-headers.ts says why both).
+    return [{ source: '/:path*', headers: securityHeaders({ dev: process.env.NODE_ENV === 'development' }) }];
   },
 };
 

@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from 'next/server';
+import { contentSecurityPolicy } from '@/lib/http/security-headers';
 import {
   declaredLengthOver,
   describeLimit,
@@ -31,26 +32,39 @@ function refuseServerAction(request: NextRequest): NextResponse | null {
   return null;
 }
 
+/** A fresh nonce per page request, for its Content-Security-Policy (see lib/http/security-headers). */
+function withContentSecurityPolicy(requestHeaders: Headers): NextResponse {
+  const nonce = btoa(crypto.randomUUID());
+  const policy = contentSecurityPolicy({ nonce, dev: process.env.NODE_ENV === 'development' });
+  // On the request, so Next puts the nonce on its scripts; on the response, for the browser.
+  requestHeaders.set('content-security-policy', policy);
+  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  response.headers.set('content-security-policy', policy);
+  return response;
+}
+
 /**
- * A convenience only: sends visitors without a session cookie to the sign-in page. It is
- * never the check; every page, route handler and server action verifies the session itself.
+ * Pages only. Refuses bad server actions early (above), gives each page its CSP nonce, and, as a
+ * convenience only, sends visitors without a session cookie to the sign-in page. It is never the
+ * check; every page, route handler and server action verifies the session itself.
  */
 export function proxy(request: NextRequest) {
   const refused = refuseServerAction(request);
   if (refused) return refused;
-  if (SESSION_COOKIES.some((name) => request.cookies.has(name))) {
+  const requestHeaders = new Headers(request.headers);
+  const { pathname } = request.nextUrl;
+  if (pathname === '/signin' || SESSION_COOKIES.some((name) => request.cookies.has(name))) {
     // The 403 page (app/forbidden.tsx) names the page's permission from its path; set here,
     // replacing anything a client sent under that name.
-    const headers = new Headers(request.headers);
-    headers.set('x-loupe-pathname', request.nextUrl.pathname);
-    return NextResponse.next({ request: { headers } });
+    requestHeaders.set('x-loupe-pathname', pathname);
+    return withContentSecurityPolicy(requestHeaders);
   }
   const url = new URL('/signin', request.url);
-  url.searchParams.set('callbackUrl', request.nextUrl.pathname + request.nextUrl.search);
+  url.searchParams.set('callbackUrl', pathname + request.nextUrl.search);
   return NextResponse.redirect(url);
 }
 
 export const config = {
-  // Pages only: the API answers 401 JSON itself, and sign-in, assets and health stay public.
-  matcher: ['/((?!api/|signin|_next/|favicon.ico).*)'],
+  // Pages only: the API answers 401 JSON itself, and assets and health stay public.
+  matcher: ['/((?!api/|_next/|favicon.ico).*)'],
 };
