@@ -15,6 +15,7 @@ import { getEnv } from '@/lib/env';
 import { badInput, isAppError } from '@/lib/errors';
 import { evaluateModel, type EvaluationSource } from '@/lib/ml/evaluate-model';
 import { formatEvaluationReport } from '@/lib/ml/evaluation-report';
+import { describeZodError } from '@/lib/validate';
 
 const USAGE =
   'usage: npm run evaluate -- [--model <dir>] (--idx <dir> [--split t10k|train] | --csv <file>) [--json] [--out <file>]';
@@ -67,9 +68,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateCommand {
   }
   const parsed = EvaluateArgs.safeParse(values);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `--${issue.path.join('.')}: ` : '';
-    throw badInput(`${where}${issue?.message ?? 'invalid arguments'}. ${USAGE}`);
+    throw badInput(`${describeZodError(parsed.error, { pathPrefix: '--', fallback: 'invalid arguments' })}. ${USAGE}`);
   }
   const args = parsed.data;
   if (args.help) return { help: true };

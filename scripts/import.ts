@@ -27,6 +27,7 @@ import { ensureCatalogue, findCatalogue, importCsv, importIdx, importImages, typ
 import { describeDuplicates } from '@/lib/import/duplicates';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
 import { runCli } from './cli';
+import { describeZodError } from '@/lib/validate';
 
 const USAGE =
   'usage: npm run import -- --catalogue <slug> [--create [--name <name>] [--classes "a,b,c"]] ' +
@@ -111,9 +112,7 @@ export function parseImportArgs(argv: string[]): ImportArgs {
     images: values.images === undefined ? undefined : [...(values.images as string[]), ...positionals],
   });
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue?.path.length ? `--${issue.path.join('.')}: ` : '';
-    throw badInput(`${where}${issue?.message ?? 'invalid arguments'}. ${USAGE}`);
+    throw badInput(`${describeZodError(result.error, { pathPrefix: '--', fallback: 'invalid arguments' })}. ${USAGE}`);
   }
   return result.data;
 }

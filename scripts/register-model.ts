@@ -5,6 +5,7 @@ import { migrateDb } from '@/db/migrate';
 import { badInput } from '@/lib/errors';
 import { registerFirstModel } from '@/lib/models/register';
 import { runCli } from './cli';
+import { describeZodError } from '@/lib/validate';
 
 /**
  * `npm run register-model -- --catalogue <slug> --model <dir> [--name <name>]`: gives a
@@ -31,8 +32,7 @@ await runCli(async () => {
   }
   const parsed = RegisterArgs.safeParse(values);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw badInput(`--${issue?.path.join('.')}: ${issue?.message}. ${USAGE}`);
+    throw badInput(`${describeZodError(parsed.error, { pathPrefix: '--', fallback: 'invalid arguments' })}. ${USAGE}`);
   }
   const db = getDb();
   migrateDb(db);
