@@ -138,6 +138,7 @@ export default async function ModelsPage() {
               reason: job.reason,
               requestedBy: job.requestedBy,
               attempts: job.attempts,
+              leaseExpiries: job.leaseExpiries,
               maxAttempts: job.maxAttempts,
               progress: job.progress,
               error: job.error,

@@ -13,6 +13,8 @@ export interface TrainingJobView {
   requestedBy: string | null;
   attempts: number;
   maxAttempts: number;
+  /** Times its worker died mid-run and another took it over (not counted as attempts). */
+  leaseExpiries: number;
   progress: Record<string, unknown> | null;
   error: string | null;
   createdAt: string;
@@ -68,6 +70,12 @@ function JobRow({ job }: { job: TrainingJobView }) {
       <p className="text-gray-600">
         <span className="font-medium text-gray-900">Job #{job.id}</span> · {job.status} · {REASONS[job.reason ?? ''] ?? job.reason ?? 'training'}
         {job.requestedBy && <> by {job.requestedBy}</>} · queued {formatTime(job.createdAt)} · attempt {job.attempts} of {job.maxAttempts}
+        {job.leaseExpiries > 0 && (
+          <span data-testid="job-takeovers">
+            {' '}
+            · taken over after {job.leaseExpiries} worker {job.leaseExpiries === 1 ? 'crash' : 'crashes'}
+          </span>
+        )}
       </p>
       {job.status === 'running' && <RunningProgress progress={progress} />}
       {job.status === 'queued' && job.error && (

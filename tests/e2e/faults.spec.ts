@@ -337,6 +337,7 @@ test('kill -9 of the worker and of the web server under load: the other part ser
       expect(done).toMatchObject({ status: 'succeeded', attempts: 1, lease_expiries: 1, error: null });
       await reviewers.stop();
       expect(reviewers.acks.length).toBeGreaterThan(20);
+      note('acknowledged decisions, all recorded once', String(reviewers.acks.length));
       const recorded = new Set(
         loupe.query<{ client_id: string }>('select client_id from reviews').map((r) => r.client_id),
       );
@@ -392,6 +393,10 @@ test('kill -9 of the worker and of the web server under load: the other part ser
         // React separates adjacent text with <!-- -->.
         const models = (await (await browser.get('/models')).text()).replaceAll('<!-- -->', '');
         expect(models).toContain('npm run register-model -- --catalogue no-model-yet --model &lt;model dir&gt;');
+        // The interrupted training says it was taken over, not that it used up an attempt.
+        expect(models).toMatch(
+          /attempt 1 of 2[^<]*<span data-testid="job-takeovers"> · taken over after 1 worker crash</,
+        );
       } finally {
         await browser.dispose();
       }
