@@ -3,8 +3,7 @@ import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { loadModel, readModelMeta, type ModelMeta } from '@/lib/ml/model-store';
 import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
-import { predictLogitsInOnnxWorker } from '@/lib/ml/onnx/worker-client';
-import { createOnnxLogitsModel } from '@/lib/ml/onnx/session';
+import { predictLogitsInOnnxWorker, releaseOnnxSession } from '@/lib/ml/onnx/worker-client';
 import { predictLogitsParallel, type PredictLogitsParallelOptions } from '@/lib/ml/parallel-predict';
 import { predictLogits, type PredictLogitsOptions } from '@/lib/ml/predict';
 import { getScorer, type ScorerName } from '@/lib/ml/scorer';
@@ -57,19 +56,33 @@ function checkInput(pixels: Uint8Array, count: number): void {
 
 type LogitsEngine = Pick<Classifier, 'scorer' | 'backend' | 'predictLogits' | 'dispose'>;
 
+/**
+ * ONNX Runtime in the process's long-lived scoring thread (lib/ml/onnx/worker-client.ts): its
+ * run blocks the thread that calls it, and this thread has other work (the worker's job loops,
+ * a training between whose steps new items are scored).
+ */
 async function loadOnnxEngine(
   dir: string,
   meta: ModelMeta,
   scorer: Awaited<ReturnType<typeof getScorer>>,
 ): Promise<LogitsEngine> {
-  const { bytes } = ensureOnnxModel(dir);
-  const model = await createOnnxLogitsModel(scorer.ort!, bytes, { threads: scorer.threads ?? 1 });
+  // Exported here (once, if missing), so that a model the exporter refuses fails at load.
+  ensureOnnxModel(dir);
+  const threads = scorer.threads ?? 1;
   return {
     scorer: 'onnx',
     backend: 'onnxruntime',
-    predictLogits: (pixels, count, options) =>
-      model.predictLogits(pixels, count, { testTimeAugmentation: meta.testTimeAugmentation, ...options }),
-    dispose: () => void model.dispose(),
+    predictLogits: (pixels, count, options = {}) =>
+      predictLogitsInOnnxWorker({
+        modelDir: dir,
+        pixels,
+        count,
+        threads,
+        batchSize: options.batchSize,
+        testTimeAugmentation: options.testTimeAugmentation ?? meta.testTimeAugmentation,
+        onProgress: options.onProgress,
+      }),
+    dispose: () => releaseOnnxSession(dir),
   };
 }
 
@@ -129,15 +142,15 @@ export function cachedClassifier(dir: string): Promise<Classifier> {
 
 /**
  * Logits for many images of a saved model with the process's scorer, using both cores:
- * ONNX Runtime runs with one intra-op thread per core (in a worker thread when `background`
- * asks the calling thread to stay free: ONNX Runtime's run blocks the thread that calls it);
- * TensorFlow.js shards the images over worker threads (lib/ml/parallel-predict.ts).
+ * ONNX Runtime in its scoring thread with one intra-op thread per core (one thread only when
+ * `background` says the caller is busy on the other core, e.g. training); TensorFlow.js
+ * shards the images over worker threads (lib/ml/parallel-predict.ts).
  */
 export async function predictLogitsWithScorer(options: PredictLogitsParallelOptions): Promise<Float32Array> {
   const scorer = await getScorer();
   if (scorer.name === 'tfjs') return predictLogitsParallel(options);
   checkInput(options.pixels, options.count);
-  if (options.background) return predictLogitsInOnnxWorker(options);
+  if (options.background) return predictLogitsInOnnxWorker({ ...options, threads: 1 });
   const classifier = await cachedClassifier(options.modelDir);
   options.onReady?.(1);
   return classifier.predictLogits(options.pixels, options.count, {

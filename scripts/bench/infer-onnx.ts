@@ -74,6 +74,7 @@ export async function measureOnnxInference(options: {
       pixels: pixels.subarray(shard.start * PIXELS_PER_IMAGE, (shard.start + shard.count) * PIXELS_PER_IMAGE),
       count: shard.count,
       threads: 1,
+      dedicated: true,
       onReady: () => {
         if (++ready === shards.length) readyAt = performance.now();
       },
