@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { blob, check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { catalogues, imports } from './catalogues';
 import { checkIn, createdAtColumn } from './columns';
+import { users } from './users';
 
 export const LABEL_SOURCES = ['model', 'human', 'import'] as const;
 export type LabelSource = (typeof LABEL_SOURCES)[number];
@@ -49,6 +50,16 @@ export const items = sqliteTable(
      */
     routingReason: text('routing_reason', { enum: ROUTING_REASONS }),
     importId: integer('import_id').references(() => imports.id),
+    /**
+     * The queue order, copied from the active model's prediction of this item (null: the active
+     * model has not scored it) so that one partial index below is exactly the order claims take.
+     * Kept by triggers (migration 0007_queue_triggers.sql), on every write that changes them:
+     * a prediction written, an item routed back to review, a model promoted. Meaningful only
+     * while the item needs review; no code writes these columns.
+     */
+    queueConfidence: real('queue_confidence'),
+    queueMargin: real('queue_margin'),
+    queueClass: integer('queue_class'),
     createdAt: createdAtColumn(),
   },
   (t) => [
@@ -69,6 +80,14 @@ export const items = sqliteTable(
     index('items_catalogue_audit_idx')
       .on(t.catalogueId, t.id)
       .where(sql`${t.routingReason} = 'audit'`),
+    // The focus view's queue: waiting items, most uncertain first (lib/review/queue.ts).
+    index('items_queue_idx')
+      .on(t.catalogueId, t.queueConfidence, t.queueMargin, t.id)
+      .where(sql`${t.status} = 'needs_review'`),
+    // The grid's: waiting items of one predicted class, most confident first.
+    index('items_queue_class_idx')
+      .on(t.catalogueId, t.queueClass, sql`${t.queueConfidence} desc`, t.id)
+      .where(sql`${t.status} = 'needs_review'`),
     index('items_catalogue_content_hash_idx').on(t.catalogueId, t.contentHash),
     index('items_import_idx').on(t.importId),
     check('items_pixels_length_check', sql`length(${t.pixels}) = 784`),
@@ -84,3 +103,35 @@ export const items = sqliteTable(
 );
 export type Item = typeof items.$inferSelect;
 export type NewItem = typeof items.$inferInsert;
+
+/**
+ * The review queue's size per catalogue (items needing review, and of those the audit sample's),
+ * kept by triggers on items in the writing transaction: the audit mix-in reads its share here
+ * instead of counting the queue on every claim.
+ */
+export const queueCounts = sqliteTable('queue_counts', {
+  catalogueId: integer('catalogue_id')
+    .primaryKey()
+    .references(() => catalogues.id, { onDelete: 'cascade' }),
+  waiting: integer('waiting').notNull().default(0),
+  waitingAudit: integer('waiting_audit').notNull().default(0),
+});
+export type QueueCounts = typeof queueCounts.$inferSelect;
+
+/**
+ * Each reviewer's reviews (any action) of one catalogue's items, kept by triggers on reviews:
+ * the number of the reviewer's next claim there, which seeds the mix-in's draws.
+ */
+export const reviewerQueueCounts = sqliteTable(
+  'reviewer_queue_counts',
+  {
+    reviewerId: integer('reviewer_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    catalogueId: integer('catalogue_id')
+      .notNull()
+      .references(() => catalogues.id, { onDelete: 'cascade' }),
+    reviews: integer('reviews').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.reviewerId, t.catalogueId] })],
+);

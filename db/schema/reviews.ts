@@ -43,6 +43,8 @@ export const reviews = sqliteTable(
   (t) => [
     index('reviews_item_created_idx').on(t.itemId, t.createdAt),
     index('reviews_reviewer_created_idx').on(t.reviewerId, t.createdAt),
+    // A claim's "not decided / not passed over by this reviewer" checks: one probe per candidate item.
+    index('reviews_reviewer_item_idx').on(t.reviewerId, t.itemId),
     // Throughput dashboards bucket reviews by time.
     index('reviews_created_idx').on(t.createdAt),
     // A review is undone at most once, even by two racing requests.

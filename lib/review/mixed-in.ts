@@ -1,6 +1,5 @@
-import { and, asc, eq, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { Database, Statement } from 'better-sqlite3';
 import type { Tx } from '@/db/client';
-import { items, leases, predictions, reviews, settings } from '@/db/schema';
 import { auditDraw, DEFAULT_GOLD_RATE } from '@/lib/routing/rules';
 
 /** Salts of the two per-claim draws, so the gold and the audit decisions are independent. */
@@ -9,6 +8,8 @@ const AUDIT_SALT = 0xa0_d1;
 
 export interface MixedInContext {
   tx: Tx;
+  /** The connection under `tx`, for the prepared statements. */
+  sqlite: Database;
   reviewerId: number;
   catalogueId: number;
   /** The active model: gold items are served only with its prediction, like any scored item. */
@@ -16,24 +17,55 @@ export interface MixedInContext {
   now: Date;
 }
 
-function free(now: Date): SQL {
-  return or(isNull(leases.itemId), lte(leases.expiresAt, now))!;
-}
-
 /**
- * The reviewer's n-th claim in this catalogue, counted as their decisions here so far: the
- * per-claim draws are a function of (reviewer, n), so a test (or a replay) sees the same
- * sequence, and a reload that claims again before deciding draws the same again.
+ * The mix-in's statements, prepared once per connection. None counts the queue or the reviewer's
+ * reviews: the counts are kept by triggers in the writing transactions (queue_counts,
+ * reviewer_queue_counts; migration 0007), and the picks walk small indexes and stop at the first
+ * free item, with one probe per candidate for "held" (the lease key) and "already decided by this
+ * reviewer" (reviews_reviewer_item_idx).
  */
-function claimNumber(ctx: MixedInContext): number {
-  return (
-    ctx.tx
-      .select({ n: sql<number>`count(*)` })
-      .from(reviews)
-      .innerJoin(items, eq(items.id, reviews.itemId))
-      .where(and(eq(reviews.reviewerId, ctx.reviewerId), eq(items.catalogueId, ctx.catalogueId)))
-      .get()?.n ?? 0
-  );
+const MIXED_IN_SQL = {
+  /**
+   * The reviewer's n-th claim in this catalogue, counted as their reviews here so far: the
+   * per-claim draws are a function of (reviewer, n), so a test (or a replay) sees the same
+   * sequence, and a reload that claims again before deciding draws the same again.
+   */
+  claimNumber: `select reviews from reviewer_queue_counts where reviewer_id = @reviewerId and catalogue_id = @catalogueId`,
+  goldRate: `select gold_rate from settings where catalogue_id = @catalogueId`,
+  /**
+   * A gold item for this reviewer: known label, not held, scored by the active model (so it shows a
+   * prediction like any queue item), and never decided by them before. Lowest id first.
+   */
+  gold: `select items.id from items indexed by items_catalogue_eval_role_idx
+      join predictions on predictions.item_id = items.id and predictions.model_version_id = @modelVersionId
+      left join leases on leases.item_id = items.id
+    where items.catalogue_id = @catalogueId and items.eval_role = 'gold' and items.status = 'reviewed'
+      and (leases.item_id is null or leases.expires_at <= @now)
+      and not exists (select 1 from reviews where reviews.reviewer_id = @reviewerId and reviews.item_id = items.id)
+    order by items.id limit 1`,
+  queueCounts: `select waiting, waiting_audit as waitingAudit from queue_counts where catalogue_id = @catalogueId`,
+  // INDEXED BY: the audit sample's partial index; the planner would otherwise walk the whole queue.
+  audit: `select items.id from items indexed by items_catalogue_audit_idx left join leases on leases.item_id = items.id
+    where items.catalogue_id = @catalogueId and items.routing_reason = 'audit' and items.status = 'needs_review'
+      and (leases.item_id is null or leases.expires_at <= @now)
+      and not exists (select 1 from reviews where reviews.reviewer_id = @reviewerId and reviews.item_id = items.id
+        and reviews.action in ('skip', 'unsure'))
+    order by items.id limit 1`,
+} as const;
+type MixedInStatements = { [K in keyof typeof MIXED_IN_SQL]: Statement };
+const prepared = new WeakMap<Database, MixedInStatements>();
+
+function statements(sqlite: Database): MixedInStatements {
+  let found = prepared.get(sqlite);
+  if (!found) {
+    const entries = Object.entries(MIXED_IN_SQL).map(([name, text]) => {
+      const statement = sqlite.prepare(text);
+      return [name, name === 'claimNumber' || name === 'goldRate' ? statement.pluck() : statement];
+    });
+    found = Object.fromEntries(entries) as MixedInStatements;
+    prepared.set(sqlite, found);
+  }
+  return found;
 }
 
 /** A uniform draw in [0, 1) for this reviewer's n-th claim. */
@@ -41,58 +73,30 @@ function claimDraw(reviewerId: number, n: number, salt: number): number {
   return auditDraw(n, Math.imul(reviewerId, 0x27d4eb2d) ^ salt);
 }
 
-/**
- * A gold item for this reviewer: known label, not held, scored by the active model (so it shows a
- * prediction like any queue item), and never decided by them before. Lowest id first.
- */
-function pickGold(ctx: MixedInContext): number | null {
+function pickGold(ctx: MixedInContext, run: MixedInStatements): number | null {
   if (ctx.modelVersionId === null) return null;
-  const row = ctx.tx
-    .select({ id: items.id })
-    .from(items)
-    .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, ctx.modelVersionId)))
-    .leftJoin(leases, eq(leases.itemId, items.id))
-    .where(
-      and(
-        eq(items.catalogueId, ctx.catalogueId),
-        eq(items.evalRole, 'gold'),
-        eq(items.status, 'reviewed'),
-        free(ctx.now),
-        sql`${items.id} not in (select ${reviews.itemId} from ${reviews} where ${reviews.reviewerId} = ${ctx.reviewerId})`,
-      ),
-    )
-    .orderBy(asc(items.id))
-    .limit(1)
-    .get();
+  const row = run.gold.get({
+    catalogueId: ctx.catalogueId,
+    modelVersionId: ctx.modelVersionId,
+    reviewerId: ctx.reviewerId,
+    now: ctx.now.getTime(),
+  }) as { id: number } | undefined;
   return row?.id ?? null;
 }
 
 /**
  * An audit item, served in proportion to the audit sample's share of the queue: audit items
  * are confident by construction, so the uncertainty order would leave them for last; mixed in at
- * their share, they are reviewed at the pace the queue drains. Oldest first.
+ * their share, they are reviewed at the pace the queue drains. Oldest first. The share is read
+ * over the whole queue (held or not) from queue_counts: an estimate is enough for a rate, and
+ * this one is exact as of the claim's transaction.
  */
-function pickAudit(ctx: MixedInContext, draw: number): number | null {
-  // The share is read over the whole queue (held or not): an estimate is enough for a rate.
-  // INDEXED BY: the audit sample's partial index; the planner would otherwise walk the whole
-  // queue's rows (784-byte pixels each), ~40 ms a claim on a 50,000-item queue.
-  const total =
-    ctx.tx
-      .select({ n: sql<number>`count(*)` })
-      .from(items)
-      .where(and(eq(items.catalogueId, ctx.catalogueId), eq(items.status, 'needs_review')))
-      .get()?.n ?? 0;
-  const audits =
-    ctx.tx.get<{ n: number }>(
-      sql`select count(*) as n from items indexed by items_catalogue_audit_idx where catalogue_id = ${ctx.catalogueId} and routing_reason = 'audit' and status = 'needs_review'`,
-    )?.n ?? 0;
-  if (audits === 0 || draw >= audits / total) return null;
-  const row = ctx.tx.get<{ id: number }>(sql`
-    select items.id from items indexed by items_catalogue_audit_idx left join leases on leases.item_id = items.id
-    where items.catalogue_id = ${ctx.catalogueId} and items.routing_reason = 'audit' and items.status = 'needs_review'
-      and (leases.item_id is null or leases.expires_at <= ${ctx.now.getTime()})
-      and items.id not in (select item_id from reviews where reviewer_id = ${ctx.reviewerId} and action in ('skip', 'unsure'))
-    order by items.id limit 1`);
+function pickAudit(ctx: MixedInContext, run: MixedInStatements, draw: number): number | null {
+  const counts = run.queueCounts.get({ catalogueId: ctx.catalogueId }) as
+    { waiting: number; waitingAudit: number } | undefined;
+  if (!counts || counts.waitingAudit <= 0 || draw >= counts.waitingAudit / counts.waiting) return null;
+  const row = run.audit.get({ catalogueId: ctx.catalogueId, reviewerId: ctx.reviewerId, now: ctx.now.getTime() }) as
+    { id: number } | undefined;
   return row?.id ?? null;
 }
 
@@ -102,13 +106,13 @@ function pickAudit(ctx: MixedInContext, draw: number): number | null {
  * sample's part of the queue an audit item. Null: take the next item by uncertainty.
  */
 export function pickMixedInItem(ctx: MixedInContext): number | null {
-  const n = claimNumber(ctx);
-  const goldRate =
-    ctx.tx.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, ctx.catalogueId)).get()
-      ?.goldRate ?? DEFAULT_GOLD_RATE;
+  const run = statements(ctx.sqlite);
+  const { reviewerId, catalogueId } = ctx;
+  const n = (run.claimNumber.get({ reviewerId, catalogueId }) as number | undefined) ?? 0;
+  const goldRate = (run.goldRate.get({ catalogueId }) as number | undefined) ?? DEFAULT_GOLD_RATE;
   if (goldRate > 0 && claimDraw(ctx.reviewerId, n, GOLD_SALT) < goldRate) {
-    const gold = pickGold(ctx);
+    const gold = pickGold(ctx, run);
     if (gold !== null) return gold;
   }
-  return pickAudit(ctx, claimDraw(ctx.reviewerId, n, AUDIT_SALT));
+  return pickAudit(ctx, run, claimDraw(ctx.reviewerId, n, AUDIT_SALT));
 }

@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, gt, isNull, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Database, Statement } from 'better-sqlite3';
+import { and, asc, eq, gt, isNull, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
 import { items, leases, predictions, reviews, type Catalogue, type ModelVersion } from '@/db/schema';
@@ -40,6 +41,8 @@ const ClaimBatchInput = z.object({
 
 interface ClaimContext {
   tx: Tx;
+  /** The connection under `tx`, for the prepared statements. */
+  sqlite: Database;
   reviewerId: number;
   catalogue: Catalogue;
   model: ModelVersion | null;
@@ -54,11 +57,51 @@ function freeOf(now: Date): SQL {
 
 /**
  * A reviewer who skipped an item or was unsure of it is not handed it again; others are.
- * Uncorrelated on purpose: evaluated once per claim from the reviewer index, where a
- * correlated NOT EXISTS would rescan the reviewer's reviews for every candidate item.
+ * Uncorrelated: evaluated once per claim (drizzle queries that run only without an active model).
  */
 function notPassedOverBy(reviewerId: number): SQL {
   return sql`${items.id} not in (select ${reviews.itemId} from ${reviews} where ${reviews.reviewerId} = ${reviewerId} and ${reviews.action} in ('skip', 'unsure'))`;
+}
+
+/**
+ * The queue's hot statements, prepared once per connection. Each walks a partial index that is
+ * exactly its order (db/schema/items.ts: items_queue_idx, items_queue_class_idx; INDEXED BY makes
+ * a plan that cannot use it fail loudly instead of scanning) and stops at the first free items:
+ * held items and those the reviewer passed over are skipped by one probe each (the lease's primary
+ * key; reviews_reviewer_item_idx), never by reading the queue. 0.1 ms at 1,000,000 items, where
+ * the walk over the active model's predictions took 4-150 ms (docs/operations.md, Benchmarks).
+ */
+const FREE_AND_NOT_PASSED_OVER = `(leases.item_id is null or leases.expires_at <= @now)
+  and not exists (select 1 from reviews where reviews.reviewer_id = @reviewerId and reviews.item_id = items.id
+    and reviews.action in ('skip', 'unsure'))`;
+const QUEUE_SQL = {
+  scored: `select items.id from items indexed by items_queue_idx left join leases on leases.item_id = items.id
+    where items.catalogue_id = @catalogueId and items.status = 'needs_review' and items.queue_confidence is not null
+      and ${FREE_AND_NOT_PASSED_OVER}
+    order by items.queue_confidence, items.queue_margin, items.id limit @limit`,
+  // Not scored by the active model (its queue_* columns are null): after the scored ones, oldest first.
+  unscored: `select items.id from items indexed by items_queue_idx left join leases on leases.item_id = items.id
+    where items.catalogue_id = @catalogueId and items.status = 'needs_review'
+      and items.queue_confidence is null and items.queue_margin is null
+      and ${FREE_AND_NOT_PASSED_OVER}
+    order by items.id limit @limit`,
+  inClass: `select items.id from items indexed by items_queue_class_idx left join leases on leases.item_id = items.id
+    where items.catalogue_id = @catalogueId and items.status = 'needs_review' and items.queue_class = @predictedClass
+      and ${FREE_AND_NOT_PASSED_OVER}
+    order by items.queue_confidence desc, items.id limit @limit`,
+} as const;
+type QueueStatements = { [K in keyof typeof QUEUE_SQL]: Statement };
+const prepared = new WeakMap<Database, QueueStatements>();
+
+/** The connection's prepared queue statements (better-sqlite3 statements belong to one connection). */
+function queueStatements(sqlite: Database): QueueStatements {
+  let statements = prepared.get(sqlite);
+  if (!statements) {
+    const entries = Object.entries(QUEUE_SQL).map(([name, text]) => [name, sqlite.prepare(text).pluck()]);
+    statements = Object.fromEntries(entries) as QueueStatements;
+    prepared.set(sqlite, statements);
+  }
+  return statements;
 }
 
 /**
@@ -121,53 +164,40 @@ function heldItemIds(ctx: ClaimContext, extra: SQL | undefined): number[] {
  */
 function pickCandidates(ctx: ClaimContext, limit: number): number[] {
   const { tx, catalogue, model, now } = ctx;
-  const waiting = and(
-    eq(items.catalogueId, catalogue.id),
-    eq(items.status, 'needs_review'),
-    freeOf(now),
-    notPassedOverBy(ctx.reviewerId),
-  );
-  // Walks the active model's predictions in confidence order (their index) and stops at the
-  // first free waiting items, instead of reading every waiting item and sorting them all:
-  // `+column` keeps SQLite off the items indexes here. 3.6 ms instead of 89 ms with 17,000
-  // items waiting among 100,000 (measured on the 2-core development machine).
-  const waitingByPrediction = and(
-    sql`+${items.catalogueId} = ${catalogue.id}`,
-    sql`+${items.status} = 'needs_review'`,
-    freeOf(now),
-    notPassedOverBy(ctx.reviewerId),
-  );
-  const scored = model
-    ? tx
-        .select({ id: items.id })
-        .from(items)
-        .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
-        .leftJoin(leases, eq(leases.itemId, items.id))
-        .where(waitingByPrediction)
-        .orderBy(asc(predictions.confidence), asc(predictions.margin), asc(items.id))
-        .limit(limit)
-        .all()
-    : [];
-  if (scored.length >= limit) return scored.map((row) => row.id);
-  const unscoredByModel = model
-    ? sql`not exists (select 1 from ${predictions} where ${predictions.itemId} = ${items.id} and ${predictions.modelVersionId} = ${model.id})`
-    : undefined;
-  const rest = tx
-    .select({ id: items.id })
-    .from(items)
-    .leftJoin(leases, eq(leases.itemId, items.id))
-    .where(unscoredByModel ? and(waiting, unscoredByModel) : waiting)
-    .orderBy(asc(items.id))
-    .limit(limit - scored.length)
-    .all();
-  return [...scored, ...rest].map((row) => row.id);
+  if (!model)
+    return tx
+      .select({ id: items.id })
+      .from(items)
+      .leftJoin(leases, eq(leases.itemId, items.id))
+      .where(
+        and(
+          eq(items.catalogueId, catalogue.id),
+          eq(items.status, 'needs_review'),
+          freeOf(now),
+          notPassedOverBy(ctx.reviewerId),
+        ),
+      )
+      .orderBy(asc(items.id))
+      .limit(limit)
+      .all()
+      .map((row) => row.id);
+  const statements = queueStatements(ctx.sqlite);
+  const params = { catalogueId: catalogue.id, reviewerId: ctx.reviewerId, now: now.getTime(), limit };
+  const scored = statements.scored.all(params) as number[];
+  if (scored.length >= limit) return scored;
+  return [...scored, ...(statements.unscored.all({ ...params, limit: limit - scored.length }) as number[])];
 }
 
-function openClaim(tx: Tx, input: { actor: Actor; catalogueId: number; now?: number; leaseMs?: number }): ClaimContext {
+function openClaim(
+  db: Db,
+  tx: Tx,
+  input: { actor: Actor; catalogueId: number; now?: number; leaseMs?: number },
+): ClaimContext {
   const now = input.now ?? Date.now();
   const catalogue = requireCatalogueById(tx, input.catalogueId);
   return {
     tx,
+    sqlite: db.$client,
     reviewerId: input.actor.userId,
     catalogue,
     model: findActiveModel(tx, catalogue.id),
@@ -195,7 +225,7 @@ export function claimNext(
   });
   return db.transaction(
     (tx) => {
-      const ctx = openClaim(tx, { actor, ...options });
+      const ctx = openClaim(db, tx, { actor, ...options });
       const held = extendHeld(ctx, heldItemIds(ctx, notInArray(items.id, options.holding ?? [])).slice(0, 1));
       if (held[0] !== undefined)
         return describeClaimedItem(tx, {
@@ -207,6 +237,7 @@ export function claimNext(
       // Audit and gold items come first when drawn, looking like any other item (see queue-mixed-in).
       const mixedIn = pickMixedInItem({
         tx,
+        sqlite: ctx.sqlite,
         reviewerId: actor.userId,
         catalogueId: ctx.catalogue.id,
         modelVersionId: ctx.model?.id ?? null,
@@ -248,7 +279,7 @@ export function claimBatch(
   const { predictedClass, size, ...options } = parseInput(ClaimBatchInput, input);
   return db.transaction(
     (tx) => {
-      const ctx = openClaim(tx, { actor, ...options });
+      const ctx = openClaim(db, tx, { actor, ...options });
       if (predictedClass >= ctx.catalogue.classNames.length)
         throw new AppError(
           'bad_input',
@@ -258,25 +289,18 @@ export function claimBatch(
       if (!model) return [];
       const inClass = sql`exists (select 1 from ${predictions} where ${predictions.itemId} = ${items.id} and ${predictions.modelVersionId} = ${model.id} and ${predictions.predictedClass} = ${predictedClass})`;
       const held = extendHeld(ctx, heldItemIds(ctx, inClass).slice(0, size));
-      const fresh = tx
-        .select({ id: items.id })
-        .from(items)
-        .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
-        .leftJoin(leases, eq(leases.itemId, items.id))
-        .where(
-          and(
-            eq(items.catalogueId, ctx.catalogue.id),
-            eq(items.status, 'needs_review'),
-            eq(predictions.predictedClass, predictedClass),
-            freeOf(ctx.now),
-            notPassedOverBy(actor.userId),
-          ),
-        )
-        .orderBy(desc(predictions.confidence), asc(items.id))
-        .limit(size - held.length)
-        .all()
-        .map((row) => row.id)
-        .filter((id) => takeLease(ctx, id));
+      const wanted = size - held.length;
+      const fresh = (
+        wanted === 0
+          ? []
+          : (queueStatements(ctx.sqlite).inClass.all({
+              catalogueId: ctx.catalogue.id,
+              reviewerId: actor.userId,
+              now: ctx.now.getTime(),
+              predictedClass,
+              limit: wanted,
+            }) as number[])
+      ).filter((id) => takeLease(ctx, id));
       return [...held, ...fresh].map((itemId) =>
         describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }),
       );

@@ -122,6 +122,7 @@ beforeAll(async () => {
     .select()
     .from(items)
     .where(eq(items.catalogueId, f.catalogueId))
+    .orderBy(items.id)
     .all()
     .map((item) => ({
       id: item.id,

@@ -164,6 +164,7 @@ describe('setRoutingRules', () => {
         .select({ id: items.id })
         .from(items)
         .where(eq(items.status, 'needs_review'))
+        .orderBy(items.id)
         .all()
         .map((r) => r.id),
     ).toEqual(audited);

@@ -1,0 +1,1 @@
+CREATE INDEX `reviews_reviewer_item_idx` ON `reviews` (`reviewer_id`,`item_id`);
