@@ -11,6 +11,7 @@ import { LoupeClient } from '@/scripts/sim/http-client';
 import { launchLoupe } from '@/scripts/sim/launch';
 import { percentile } from '@/scripts/sim/metrics';
 import type { PeakMemory } from '@/scripts/sim/process-memory';
+import { runPacedLoad, type PacedReport } from '@/scripts/bench/queue-paced';
 
 /**
  * The reviewer queue under load, through the real HTTP API of a real `next start`: a temp
@@ -27,7 +28,20 @@ export interface QueueLatencyOptions {
   itemCount: number;
   reviewers: number;
   rounds: number;
+  /** After the closed loop, on the same server: reviewers at a human pace (scripts/bench/queue-paced.ts). */
+  paced?: PacedPlan;
   log: (line: string) => void;
+}
+
+export interface PacedPlan {
+  /** Focus-view reviewers, one decision each per `intervalMs`. */
+  reviewers: number;
+  intervalMs: number;
+  seconds: number;
+  /** Grid reviewers, one grid of `gridSize` each per `gridIntervalMs`. */
+  gridReviewers: number;
+  gridIntervalMs: number;
+  gridSize: number;
 }
 
 export interface LatencyFigures {
@@ -55,6 +69,8 @@ export interface QueueLatencyReport {
   setupSeconds: { fill: number; accounts: number; start: number; signIn: number };
   /** The web server's peak resident memory over the whole run (start, sign-ins, load). */
   webMemory: PeakMemory | null;
+  /** Open-loop runs at a human pace after the closed loop (absent without `paced`). */
+  paced?: { focus: PacedReport; grid: PacedReport };
 }
 
 const PASSWORD_COST = 4;
@@ -63,8 +79,8 @@ const ERROR_SAMPLES = 5;
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 const seconds = (since: number) => round((performance.now() - since) / 1000, 2);
 
-export function latencyFigures(values: readonly number[]): LatencyFigures {
-  const ms = (x: number | null) => (x === null ? null : round(x, 1));
+export function latencyFigures(values: readonly number[], digits = 1): LatencyFigures {
+  const ms = (x: number | null) => (x === null ? null : round(x, digits));
   return {
     count: values.length,
     p50Ms: ms(percentile(values, 50)),
@@ -89,7 +105,11 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
       slug = fillSyntheticCatalogue(db, { itemCount: options.itemCount }).slug;
       fillSeconds = seconds(fillStarted);
       log(`queue: ${options.itemCount} synthetic items in ${fillSeconds} s`);
-      for (let i = 1; i <= options.reviewers; i++) {
+      for (
+        let i = 1;
+        i <= Math.max(options.reviewers, options.paced?.reviewers ?? 0, options.paced?.gridReviewers ?? 0);
+        i++
+      ) {
         const account = { email: `bench-queue-${i}@loupe.bench`, password: randomBytes(12).toString('base64url') };
         await createUserAsSystem(db, {
           ...account,
@@ -135,6 +155,7 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
       decisionsPerSecond: result.wallSeconds > 0 ? round(result.submits.length / result.wallSeconds, 1) : 0,
       setupSeconds: { fill: fillSeconds, accounts: accountsSeconds, start: startSeconds, signIn: result.signInSeconds },
       webMemory: memory.web,
+      ...(result.paced ? { paced: result.paced } : {}),
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -149,6 +170,7 @@ interface DriveResult {
   errorSamples: string[];
   wallSeconds: number;
   signInSeconds: number;
+  paced?: { focus: PacedReport; grid: PacedReport };
 }
 
 async function driveReviewers(
@@ -199,7 +221,7 @@ async function driveReviewers(
   const runId = randomBytes(4).toString('hex');
   const started = performance.now();
   await Promise.all(
-    clients.map(async (client, reviewer) => {
+    clients.slice(0, options.reviewers).map(async (client, reviewer) => {
       for (let r = 0; r < options.rounds; r++) {
         let item: ClaimedItem | null;
         try {
@@ -226,5 +248,30 @@ async function driveReviewers(
   );
   out.wallSeconds = seconds(started);
   options.log(`queue: ${out.submits.length} decisions in ${out.wallSeconds} s, ${out.errors} errors`);
+  const plan = options.paced;
+  if (plan) {
+    const focus = await runPacedLoad({
+      clients: clients.slice(0, plan.reviewers),
+      slug,
+      mode: 'focus',
+      intervalMs: plan.intervalMs,
+      durationMs: plan.seconds * 1000,
+    });
+    options.log(
+      `queue: paced focus ${focus.decisions} decisions, claim p99 ${focus.claim.p99Ms} ms, ${focus.errors} errors`,
+    );
+    const grid = await runPacedLoad({
+      clients: clients.slice(0, plan.gridReviewers),
+      slug,
+      mode: 'grid',
+      intervalMs: plan.gridIntervalMs,
+      durationMs: plan.seconds * 1000,
+      gridSize: plan.gridSize,
+    });
+    options.log(
+      `queue: paced grid ${grid.decisions} decisions, claim p99 ${grid.claim.p99Ms} ms, ${grid.errors} errors`,
+    );
+    out.paced = { focus, grid };
+  }
   return out;
 }

@@ -8,6 +8,7 @@ import { fillSyntheticCatalogue } from '@/scripts/bench/catalogue-fixture';
 import { measureCatalogueQueries, type ExportFigure, type QueryFigure } from '@/scripts/bench/catalogue-queries';
 import { runImportBench, type ImportBenchReport } from '@/scripts/bench/import';
 import { measureQueueLatency, type QueueLatencyReport } from '@/scripts/bench/queue-latency';
+import { measureQueueDb, type QueueDbReport } from '@/scripts/bench/queue-db';
 import { readIdxSplit } from '@/lib/formats/idx';
 import {
   measureInference,
@@ -54,6 +55,16 @@ const LOUPE_FULL = {
   queueItems: 100_000,
   queueReviewers: 50,
   queueRounds: 20,
+  // Issue 19: database time at 1M items; 200 paced reviewers for 60 s, 50 on the grid.
+  queueDb: { itemCount: 1_000_000, decisions: 3_000, warmup: 200, grids: 100 },
+  queuePaced: {
+    reviewers: 200,
+    intervalMs: 1000,
+    seconds: 60,
+    gridReviewers: 50,
+    gridIntervalMs: 10_000,
+    gridSize: 25,
+  },
 };
 const LOUPE_QUICK = {
   csvRows: 1_000,
@@ -62,6 +73,8 @@ const LOUPE_QUICK = {
   queueItems: 2_000,
   queueReviewers: 5,
   queueRounds: 3,
+  queueDb: { itemCount: 5_000, decisions: 200, warmup: 20, grids: 10 },
+  queuePaced: { reviewers: 10, intervalMs: 1000, seconds: 3, gridReviewers: 3, gridIntervalMs: 1500, gridSize: 5 },
 };
 const BATCH_SIZE = 128;
 const TORCH_THREADS = 2;
@@ -113,7 +126,8 @@ export interface BenchReport {
   import?: Omit<ImportBenchReport, 'machine'>;
   /** The catalogue browser's and the export's queries on a synthetic catalogue. */
   catalogue?: { items: number; runs: number; fillSeconds: number; queries: QueryFigure[]; exports: ExportFigure[] };
-  queue?: QueueLatencyReport;
+  /** db: the queue's database time in-process (scripts/bench/queue-db.ts); the rest over HTTP. */
+  queue?: QueueLatencyReport & { db: QueueDbReport };
   memory?: MemoryFigures;
   notes: string[];
 }
@@ -219,14 +233,18 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const imported = wants('import') ? await benchImport(options, loupeSizes.csvRows) : undefined;
   const catalogue = wants('catalogue') ? await benchCatalogue(options, loupeSizes) : undefined;
   const queue = wants('queue')
-    ? await measureQueueLatency({
-        root: options.root,
-        distDir: options.buildDir,
-        itemCount: loupeSizes.queueItems,
-        reviewers: loupeSizes.queueReviewers,
-        rounds: loupeSizes.queueRounds,
-        log,
-      })
+    ? {
+        ...(await measureQueueLatency({
+          root: options.root,
+          distDir: options.buildDir,
+          itemCount: loupeSizes.queueItems,
+          reviewers: loupeSizes.queueReviewers,
+          rounds: loupeSizes.queueRounds,
+          paced: loupeSizes.queuePaced,
+          log,
+        })),
+        db: await measureQueueDb({ ...loupeSizes.queueDb, reviewers: 20, gridSize: 25, log }),
+      }
     : undefined;
   const memory = wants('memory') ? await benchMemory(options, queue?.webMemory ?? null) : undefined;
   const cpus = os.cpus();
@@ -264,7 +282,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
       'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
       "catalogue: listItems (the catalogue browser's page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.",
-      'queue: a real `next start` (web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0.',
+      'queue: a real `next start` (web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0. queue.paced: then, on the same server, an open loop at a human pace (focus: each reviewer claims and confirms one item per intervalMs on a fixed schedule, claim latency from the scheduled time; grid: a claim-batch of gridSize and one grid submit per gridIntervalMs); doubleServes counts an item handed to a second reviewer while undecided, or to the same reviewer twice; must be 0. queue.db: the lib/ claim and submit functions in-process on a temp database of db.items items (20% waiting, audit 5% of those, 2,000 gold items, gold rate 0.05), one call at a time: database time alone.',
       "memory: peak resident memory (sampled /proc tree RSS and the root's VmHWM) of the web server and the worker during a fresh-mode `npm run simulate` (streamed t10k images scored by the worker, simulated reviewers over HTTP; the full run crosses the retrain policy's label count, so the worker also trains; run.modelVersions says whether the candidate finished before the run stopped). webUnderQueueLoad: the web server alone during the queue section.",
       'A load average near or above the core count means something else was running: figures are then low.',
     ],
