@@ -10,12 +10,14 @@ export interface TopPrediction {
   prob: number;
 }
 
-/** What a reviewer's screen needs for one claimed item; plain JSON-safe values. */
+/**
+ * What a reviewer's screen needs for one claimed item; plain JSON-safe values. No pixels: the
+ * pages load the image from GET /api/v1/items/:id/image (cached by the browser), so a claim
+ * answer stays a few hundred bytes instead of carrying 1 KB of base64 the page never read.
+ */
 export interface ClaimedItem {
   itemId: number;
   catalogueId: number;
-  /** 784 bytes (28x28, row-major, light object on black), base64. */
-  pixelsBase64: string;
   /** The active model whose prediction is shown; null when no model has scored the item. */
   modelVersionId: number | null;
   /** The model's answer (what Enter confirms); null without a prediction. */
@@ -50,7 +52,6 @@ export function describeClaimedItem(
   const item = tx
     .select({
       id: items.id,
-      pixels: items.pixels,
       currentLabel: items.currentLabel,
       labelSource: items.labelSource,
       evalRole: items.evalRole,
@@ -72,7 +73,6 @@ export function describeClaimedItem(
   return {
     itemId: item.id,
     catalogueId: input.catalogue.id,
-    pixelsBase64: Buffer.from(item.pixels).toString('base64'),
     modelVersionId: prediction && input.model ? input.model.id : null,
     predictedClass: prediction?.predictedClass ?? null,
     top: prediction ? topPredictions(prediction.probs, input.catalogue.classNames) : [],

@@ -46,7 +46,7 @@ describe('claimNext', () => {
     expect(order).toEqual([2, 4, 1, 0, 7, 5].map((i) => f.itemIds[i]));
   });
 
-  it('returns the item with top-3 predictions, pixels and the lease expiry', async () => {
+  it('returns the item with top-3 predictions and the lease expiry, without pixels (the image route serves them)', async () => {
     const f = await makeFixture(tmp.dir, [{ predictedClass: 3, confidence: 0.7 }]);
     const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
     expect(claimed.itemId).toBe(f.itemIds[0]);
@@ -55,7 +55,7 @@ describe('claimNext', () => {
     expect(claimed.top).toHaveLength(3);
     expect(claimed.top[0]).toEqual({ classIndex: 3, className: 'three', prob: 0.7 });
     expect(claimed.top[1]!.prob).toBeLessThanOrEqual(claimed.top[0]!.prob);
-    expect(Buffer.from(claimed.pixelsBase64, 'base64')).toHaveLength(784);
+    expect(claimed).not.toHaveProperty('pixelsBase64');
     expect(claimed.leaseExpiresAt.getTime()).toBe(T0 + DEFAULT_LEASE_MS);
     expect(f.db.select().from(leases).all()).toEqual([
       { itemId: claimed.itemId, reviewerId: f.reviewer.userId, expiresAt: new Date(T0 + DEFAULT_LEASE_MS) },
