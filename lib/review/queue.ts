@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { and, asc, eq, gt, isNull, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
 import { items, leases, predictions, reviews, type Catalogue, type ModelVersion } from '@/db/schema';
@@ -89,7 +89,20 @@ const QUEUE_SQL = {
     where items.catalogue_id = @catalogueId and items.status = 'needs_review' and items.queue_class = @predictedClass
       and ${FREE_AND_NOT_PASSED_OVER}
     order by items.queue_confidence desc, items.id limit @limit`,
+  /** Compare-and-set: a new lease, or one that has run out taken over; 0 changes when someone holds it. */
+  takeLease: `insert into leases (item_id, reviewer_id, expires_at) values (@itemId, @reviewerId, @expiresAt)
+    on conflict (item_id) do update set reviewer_id = excluded.reviewer_id, expires_at = excluded.expires_at
+    where leases.expires_at <= @now`,
+  extendHeld: `update leases set expires_at = @expiresAt
+    where item_id = @itemId and reviewer_id = @reviewerId and expires_at > @now`,
+  // `+column` keeps SQLite from driving the join by the catalogue's items index: from the
+  // reviewer's few leases it is 0.1 ms, from 100,000 catalogue items 150 ms (measured).
+  held: `select items.id from leases join items on items.id = leases.item_id
+    where leases.reviewer_id = @reviewerId and leases.expires_at > @now and +items.catalogue_id = @catalogueId
+      and (items.status = 'needs_review' or items.eval_role = 'gold')
+    order by items.id`,
 } as const;
+const PLUCKED = new Set(['scored', 'unscored', 'inClass', 'held']);
 type QueueStatements = { [K in keyof typeof QUEUE_SQL]: Statement };
 const prepared = new WeakMap<Database, QueueStatements>();
 
@@ -97,7 +110,10 @@ const prepared = new WeakMap<Database, QueueStatements>();
 function queueStatements(sqlite: Database): QueueStatements {
   let statements = prepared.get(sqlite);
   if (!statements) {
-    const entries = Object.entries(QUEUE_SQL).map(([name, text]) => [name, sqlite.prepare(text).pluck()]);
+    const entries = Object.entries(QUEUE_SQL).map(([name, text]) => {
+      const statement = sqlite.prepare(text);
+      return [name, PLUCKED.has(name) ? statement.pluck() : statement];
+    });
     statements = Object.fromEntries(entries) as QueueStatements;
     prepared.set(sqlite, statements);
   }
@@ -110,51 +126,54 @@ function queueStatements(sqlite: Database): QueueStatements {
  * the write itself refuse a live lease anyway. Returns false when someone holds the item.
  */
 function takeLease(ctx: ClaimContext, itemId: number): boolean {
-  const { reviewerId, expiresAt } = ctx;
+  const { reviewerId, expiresAt, now } = ctx;
   return (
-    ctx.tx
-      .insert(leases)
-      .values({ itemId, reviewerId, expiresAt })
-      .onConflictDoUpdate({
-        target: leases.itemId,
-        set: { reviewerId, expiresAt },
-        setWhere: lte(leases.expiresAt, ctx.now),
-      })
-      .run().changes === 1
+    queueStatements(ctx.sqlite).takeLease.run({
+      itemId,
+      reviewerId,
+      expiresAt: expiresAt.getTime(),
+      now: now.getTime(),
+    }).changes === 1
   );
 }
 
 /** Extends the actor's own live leases on these items; returns the ids still held. */
 function extendHeld(ctx: ClaimContext, itemIds: number[]): number[] {
+  const extend = queueStatements(ctx.sqlite).extendHeld;
+  const { reviewerId, expiresAt, now } = ctx;
   return itemIds.filter(
-    (itemId) =>
-      ctx.tx
-        .update(leases)
-        .set({ expiresAt: ctx.expiresAt })
-        .where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, ctx.reviewerId), gt(leases.expiresAt, ctx.now)))
-        .run().changes === 1,
+    (itemId) => extend.run({ itemId, reviewerId, expiresAt: expiresAt.getTime(), now: now.getTime() }).changes === 1,
   );
 }
 
 /** The actor's live leases on items of this catalogue still waiting for review (a gold item served to them included). */
-function heldItemIds(ctx: ClaimContext, extra: SQL | undefined): number[] {
-  // `+column` keeps SQLite from driving the join by the catalogue's items index: from the
-  // reviewer's few leases it is 0.1 ms, from 100,000 catalogue items 150 ms (measured).
-  const conditions = [
-    eq(leases.reviewerId, ctx.reviewerId),
-    gt(leases.expiresAt, ctx.now),
-    sql`+${items.catalogueId} = ${ctx.catalogue.id}`,
-    or(eq(items.status, 'needs_review'), eq(items.evalRole, 'gold'))!,
-  ];
-  if (extra) conditions.push(extra);
-  return ctx.tx
-    .select({ id: items.id })
-    .from(leases)
-    .innerJoin(items, eq(items.id, leases.itemId))
-    .where(and(...conditions))
-    .orderBy(asc(items.id))
-    .all()
-    .map((row) => row.id);
+function heldItemIds(ctx: ClaimContext): number[] {
+  return queueStatements(ctx.sqlite).held.all({
+    reviewerId: ctx.reviewerId,
+    now: ctx.now.getTime(),
+    catalogueId: ctx.catalogue.id,
+  }) as number[];
+}
+
+/** heldItemIds, of those the active model put in `predictedClass` (a grid's reload). */
+function heldItemIdsInClass(ctx: ClaimContext, model: ModelVersion, predictedClass: number): number[] {
+  const held = heldItemIds(ctx);
+  if (held.length === 0) return [];
+  const inClass = new Set(
+    ctx.tx
+      .select({ itemId: predictions.itemId })
+      .from(predictions)
+      .where(
+        and(
+          inArray(predictions.itemId, held),
+          eq(predictions.modelVersionId, model.id),
+          eq(predictions.predictedClass, predictedClass),
+        ),
+      )
+      .all()
+      .map((row) => row.itemId),
+  );
+  return held.filter((id) => inClass.has(id));
 }
 
 /**
@@ -226,7 +245,13 @@ export function claimNext(
   return db.transaction(
     (tx) => {
       const ctx = openClaim(db, tx, { actor, ...options });
-      const held = extendHeld(ctx, heldItemIds(ctx, notInArray(items.id, options.holding ?? [])).slice(0, 1));
+      const showing = new Set(options.holding ?? []);
+      const held = extendHeld(
+        ctx,
+        heldItemIds(ctx)
+          .filter((id) => !showing.has(id))
+          .slice(0, 1),
+      );
       if (held[0] !== undefined)
         return describeClaimedItem(tx, {
           itemId: held[0],
@@ -245,7 +270,6 @@ export function claimNext(
       });
       // An item the page already shows is never handed out again, even when its hold lapsed
       // meanwhile (it would appear twice on the page, and its pending submit would meet a 409).
-      const showing = new Set(options.holding ?? []);
       const candidates = [...(mixedIn === null ? [] : [mixedIn]), ...pickCandidates(ctx, 5 + showing.size)].filter(
         (id) => !showing.has(id),
       );
@@ -287,8 +311,7 @@ export function claimBatch(
         );
       const model = ctx.model;
       if (!model) return [];
-      const inClass = sql`exists (select 1 from ${predictions} where ${predictions.itemId} = ${items.id} and ${predictions.modelVersionId} = ${model.id} and ${predictions.predictedClass} = ${predictedClass})`;
-      const held = extendHeld(ctx, heldItemIds(ctx, inClass).slice(0, size));
+      const held = extendHeld(ctx, heldItemIdsInClass(ctx, model, predictedClass).slice(0, size));
       const wanted = size - held.length;
       const fresh = (
         wanted === 0
