@@ -1,4 +1,3 @@
-import { Forbidden } from '@/app/_components/forbidden';
 import { getDb } from '@/db/client';
 import { USER_ROLES } from '@/db/schema';
 import { listUsers } from '@/lib/auth/users';
@@ -9,7 +8,6 @@ export const dynamic = 'force-dynamic';
 
 export default async function UsersPage() {
   const access = await requirePageAccess('users.manage', '/admin/users');
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   const users = listUsers(getDb(), { actor: access.actor });
   return (
     <main className="mx-auto max-w-6xl p-6">
