@@ -1,7 +1,6 @@
 import Link from 'next/link';
 import { countCatalogueSummaries } from '@/lib/catalogue/summary';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { Forbidden } from '../_components/forbidden';
 
 export const dynamic = 'force-dynamic';
 
@@ -13,8 +12,7 @@ const STATUS_COLUMNS = [
 ] as const;
 
 export default async function CataloguesPage() {
-  const access = await requirePageAccess('catalogue.read', '/catalogues');
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
+  await requirePageAccess('catalogue.read', '/catalogues');
   const summaries = countCatalogueSummaries();
   return (
     <main className="mx-auto max-w-6xl p-6">

@@ -1,4 +1,3 @@
-import { Forbidden } from '@/app/_components/forbidden';
 import { getDb } from '@/db/client';
 import { catalogues } from '@/db/schema';
 import { requirePageAccess } from '@/lib/http/page-auth';
@@ -8,8 +7,7 @@ import { ImportForm } from './import-form';
 export const dynamic = 'force-dynamic';
 
 export default async function ImportPage() {
-  const access = await requirePageAccess('catalogue.import', '/import');
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
+  await requirePageAccess('catalogue.import', '/import');
   const db = getDb();
   const list = db
     .select({ slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames })

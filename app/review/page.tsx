@@ -2,7 +2,6 @@ import { getDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { pickReviewCatalogue, type ReviewCatalogue } from '@/lib/review/overview';
-import { Forbidden } from '../_components/forbidden';
 import { FocusReview } from './_components/focus-review';
 import { ReviewUnavailable } from './_components/review-unavailable';
 
@@ -19,7 +18,6 @@ export default async function ReviewPage({
     'items.review',
     slug ? `/review?catalogue=${encodeURIComponent(slug)}` : '/review',
   );
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   let picked: ReviewCatalogue;
   try {
     picked = pickReviewCatalogue(getDb(), { actor: access.actor, slug });

@@ -1,4 +1,3 @@
-import { Forbidden } from '@/app/_components/forbidden';
 import { getDb } from '@/db/client';
 import { catalogues } from '@/db/schema';
 import { countItemsByStatus } from '@/lib/catalogue/summary';
@@ -71,8 +70,7 @@ function ChangeHistory({
 }
 
 export default async function SettingsPage() {
-  const access = await requirePageAccess('settings.write', '/settings');
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
+  await requirePageAccess('settings.write', '/settings');
   const db = getDb();
   const list = db.select().from(catalogues).orderBy(catalogues.name).all();
   return (

@@ -2,11 +2,8 @@ import { forbidden, redirect } from 'next/navigation';
 import { getCurrentActor } from '@/lib/auth/current-actor';
 import { can, type Actor, type Permission } from '@/lib/auth/permissions';
 
-/**
- * What requirePageAccess returns: always allowed, since a refusal never returns. (The union
- * is kept so pages written against `allowed: false` still compile; that branch is unreachable.)
- */
-export type PageAccess = { allowed: true; actor: Actor } | { allowed: false; actor: Actor; permission: Permission };
+/** What requirePageAccess returns: a refusal never returns (it redirects or answers 403). */
+export type PageAccess = { allowed: true; actor: Actor };
 
 /**
  * Which permission each page asks requirePageAccess for, by route: the 403 page

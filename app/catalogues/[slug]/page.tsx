@@ -5,7 +5,6 @@ import { can } from '@/lib/auth/permissions';
 import { listItems } from '@/lib/catalogue/browse';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { Forbidden } from '../../_components/forbidden';
 import { ItemsBrowser } from './items-browser';
 
 export const dynamic = 'force-dynamic';
@@ -34,7 +33,6 @@ export default async function CataloguePage({
     'catalogue.read',
     `/catalogues/${encodeURIComponent(slug)}?${new URLSearchParams(query).toString()}`,
   );
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
 
   // The first page is rendered on the server; the table fetches the items route after that.
   let initial: ReturnType<typeof listItems> | null = null;

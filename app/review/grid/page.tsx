@@ -7,7 +7,6 @@ import {
   type ClassQueueCount,
   type ReviewCatalogue,
 } from '@/lib/review/overview';
-import { Forbidden } from '../../_components/forbidden';
 import { GridReview } from '../_components/grid-review';
 import { ReviewUnavailable } from '../_components/review-unavailable';
 
@@ -24,7 +23,6 @@ export default async function GridReviewPage({
     'items.review',
     slug ? `/review/grid?catalogue=${encodeURIComponent(slug)}` : '/review/grid',
   );
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   let picked: ReviewCatalogue;
   let counts: ClassQueueCount[];
   try {

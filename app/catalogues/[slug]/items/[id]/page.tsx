@@ -5,7 +5,6 @@ import { getDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { getItemDetail, type ItemDetail, type ItemPrediction } from '@/lib/catalogue/item-detail';
-import { Forbidden } from '../../../../_components/forbidden';
 
 export const dynamic = 'force-dynamic';
 
@@ -23,7 +22,6 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
     'catalogue.read',
     `/catalogues/${encodeURIComponent(slug)}/items/${encodeURIComponent(id)}`,
   );
-  if (!access.allowed) return <Forbidden permission={access.permission} role={access.actor.role} />;
   let detail: ItemDetail;
   try {
     detail = getItemDetail(getDb(), { itemId: id, catalogue: slug, actor: access.actor });
