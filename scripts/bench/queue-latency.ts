@@ -66,6 +66,11 @@ export interface QueueLatencyReport {
   errorSamples: string[];
   wallSeconds: number;
   decisionsPerSecond: number;
+  /**
+   * Where the closed loop's time went: CPU milliseconds per decision (a claim and a submit) of the
+   * web server's process tree and of this load generator, which share the machine's cores.
+   */
+  cpuMsPerDecision: { server: number | null; loadGenerator: number };
   setupSeconds: { fill: number; accounts: number; start: number; signIn: number };
   /** The web server's peak resident memory over the whole run (start, sign-ins, load). */
   webMemory: PeakMemory | null;
@@ -134,7 +139,7 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
       log,
     });
     const startSeconds = seconds(startStarted);
-    const outcome = await driveReviewers(loupe.baseUrl, slug, accounts, options).then(
+    const outcome = await driveReviewers(loupe.baseUrl, loupe.webPid, slug, accounts, options).then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
@@ -153,6 +158,10 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
       errorSamples: result.errorSamples,
       wallSeconds: result.wallSeconds,
       decisionsPerSecond: result.wallSeconds > 0 ? round(result.submits.length / result.wallSeconds, 1) : 0,
+      cpuMsPerDecision: {
+        server: result.serverCpuMs === null ? null : round(result.serverCpuMs / Math.max(1, result.submits.length), 2),
+        loadGenerator: round(result.clientCpuMs / Math.max(1, result.submits.length), 2),
+      },
       setupSeconds: { fill: fillSeconds, accounts: accountsSeconds, start: startSeconds, signIn: result.signInSeconds },
       webMemory: memory.web,
       ...(result.paced ? { paced: result.paced } : {}),
@@ -170,11 +179,45 @@ interface DriveResult {
   errorSamples: string[];
   wallSeconds: number;
   signInSeconds: number;
+  serverCpuMs: number | null;
+  clientCpuMs: number;
   paced?: { focus: PacedReport; grid: PacedReport };
 }
 
+/** CPU time (user + system, ms) of a process and all its descendants so far; null without /proc. */
+export function processTreeCpuMs(rootPid: number): number | null {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  try {
+    const parents = new Map<number, number>();
+    const cpu = new Map<number, number>();
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        parents.set(Number(entry), Number(fields[1]));
+        cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) * tick);
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    const inTree = (pid: number): boolean => {
+      for (let p: number | undefined = pid; p && p > 1; p = parents.get(p)) if (p === rootPid) return true;
+      return false;
+    };
+    let total = 0;
+    for (const [pid, ms] of cpu) if (inTree(pid)) total += ms;
+    return cpu.has(rootPid) ? total : null;
+  } catch {
+    return null;
+  }
+}
+
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
+
 async function driveReviewers(
   baseUrl: string,
+  webPid: number,
   slug: string,
   accounts: { email: string; password: string }[],
   options: QueueLatencyOptions,
@@ -187,6 +230,8 @@ async function driveReviewers(
     errorSamples: [],
     wallSeconds: 0,
     signInSeconds: 0,
+    serverCpuMs: null,
+    clientCpuMs: 0,
   };
   const fail = (error: unknown) => {
     out.errors++;
@@ -219,6 +264,8 @@ async function driveReviewers(
   if (warm) await confirm(clients[0]!, warm, `bench-warmup-${randomBytes(6).toString('hex')}`);
 
   const runId = randomBytes(4).toString('hex');
+  const serverCpuBefore = processTreeCpuMs(webPid);
+  const clientCpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     clients.slice(0, options.reviewers).map(async (client, reviewer) => {
@@ -247,6 +294,10 @@ async function driveReviewers(
     }),
   );
   out.wallSeconds = seconds(started);
+  const serverCpuAfter = processTreeCpuMs(webPid);
+  out.serverCpuMs =
+    serverCpuBefore === null || serverCpuAfter === null ? null : round(serverCpuAfter - serverCpuBefore, 0);
+  out.clientCpuMs = round(cpuMs(process.cpuUsage(clientCpuBefore)), 0);
   options.log(`queue: ${out.submits.length} decisions in ${out.wallSeconds} s, ${out.errors} errors`);
   const plan = options.paced;
   if (plan) {

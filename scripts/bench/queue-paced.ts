@@ -6,13 +6,18 @@ import { latencyFigures, type LatencyFigures } from '@/scripts/bench/queue-laten
 /**
  * Reviewers at a human pace, as an open loop: each reviewer starts a decision every
  * `intervalMs` on a fixed schedule (offset per reviewer so they do not all fire at once), whether
- * or not their last one has been answered, so a slow server meets more requests, not fewer (no
- * coordinated omission). A claim's latency runs from its scheduled time. Focus reviewers claim one
- * item and confirm it; grid reviewers claim a batch of `gridSize` of one class and submit the grid.
+ * or not their last submit has been answered, and a claim's latency runs from its scheduled time,
+ * so a slow server is charged for every request it delays (no coordinated omission). One thing
+ * a page never does is not done either: a reviewer's next claim goes out once their previous
+ * claim is answered (a page shows one item at a time; two claims in flight would both be
+ * answered with the reviewer's held item, by design), late if need be, its latency still counted
+ * from the schedule. Focus reviewers claim one item (naming the one whose submit is in flight as
+ * `holding`) and confirm it; grid reviewers claim a batch of `gridSize` of one class and submit it.
  *
- * Double-serves: an item handed out while another claim of it is still undecided, or handed
- * to the same reviewer twice (a confirmed item never comes back; a gold item comes back to
- * other reviewers, one at a time). Must be 0, as must errors (any failed call, 409s included).
+ * Double-serves: an item handed to a reviewer while another reviewer's claim of it is
+ * undecided, or handed again to a reviewer who already had it (a confirmed item never comes
+ * back; a gold item comes back to other reviewers, one at a time). Must be 0, as must errors
+ * (any failed call, 409s included).
  */
 export interface PacedOptions {
   clients: LoupeClient[];
@@ -78,15 +83,24 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedReport> 
   };
   /** Items each reviewer has claimed and not yet decided: sent as `holding`, as the page does for a prefetch. */
   const holding = clients.map(() => new Set<number>());
+  /** Each reviewer's last claim: the next one waits for its answer. */
+  const lastClaim: Promise<unknown>[] = clients.map(() => Promise.resolve());
+  const afterPreviousClaim = <T>(reviewer: number, claim: () => Promise<T>): Promise<T> => {
+    const next = lastClaim[reviewer]!.then(claim, claim);
+    lastClaim[reviewer] = next.catch(() => undefined);
+    return next;
+  };
 
   const focusCycle = async (reviewer: number, scheduled: number) => {
     const client = clients[reviewer]!;
     let item: ClaimedItem | null;
     try {
-      sendLags.push(performance.now() - scheduled);
-      const answer = await client.post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', {
-        catalogue: slug,
-        holding: [...holding[reviewer]!].slice(0, 5),
+      const answer = await afterPreviousClaim(reviewer, () => {
+        sendLags.push(performance.now() - scheduled);
+        return client.post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', {
+          catalogue: slug,
+          holding: [...holding[reviewer]!].slice(0, 5),
+        });
       });
       item = answer.item;
       claims.push(performance.now() - scheduled);
@@ -123,11 +137,13 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedReport> 
     const client = clients[reviewer]!;
     let items: ClaimedItem[];
     try {
-      sendLags.push(performance.now() - scheduled);
-      const answer = await client.post<{ items: ClaimedItem[] }>('/api/v1/queue/claim-batch', {
-        catalogue: slug,
-        predictedClass: (reviewer + round) % classCount,
-        size: gridSize,
+      const answer = await afterPreviousClaim(reviewer, () => {
+        sendLags.push(performance.now() - scheduled);
+        return client.post<{ items: ClaimedItem[] }>('/api/v1/queue/claim-batch', {
+          catalogue: slug,
+          predictedClass: (reviewer + round) % classCount,
+          size: gridSize,
+        });
       });
       items = answer.items;
       claims.push(performance.now() - scheduled);
