@@ -39,6 +39,11 @@ const EnvSchema = z.object({
   /** Epochs of each fine-tuning run; unset: the learning module's default. */
   LOUPE_RETRAIN_EPOCHS: z.coerce.number().int().min(1).max(100).optional(),
   /**
+   * How long the worker lets a job in hand finish after SIGTERM before giving it back. At most
+   * 10 s: npm start kills the worker at 15 s, and a job in hand is promised back within 10 s.
+   */
+  LOUPE_STOP_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(8_000),
+  /**
    * Largest file an import may decompress to (bytes), web upload or `npm run import` alike:
    * a gzip bomb is refused at the first byte past it. 512 MiB holds 680,000 28x28 images.
    */

@@ -17,8 +17,6 @@ import { WORKER_HEARTBEAT_MS, writeWorkerStatus } from '@/lib/jobs/worker-status
  * and the job is taken over by the next worker once the lease (LOUPE_JOB_LEASE_MS, 30 s)
  * expires, without using up one of its attempts.
  */
-// Under npm start's 15 s limit before SIGKILL, and within the 10 s promised for a job in hand.
-const STOP_GRACE_MS = 8_000;
 /** An event-loop stall this long is logged: timers (lease renewal, heartbeat, a signal's grace) wait on it. */
 const STALL_LOG_MS = 3_000;
 
@@ -68,7 +66,7 @@ const heartbeat = () => {
 heartbeat();
 const heartbeatTimer = setInterval(heartbeat, WORKER_HEARTBEAT_MS);
 
-exitOnSignals(worker, { graceMs: STOP_GRACE_MS, log });
+exitOnSignals(worker, { graceMs: env.LOUPE_STOP_GRACE_MS, log });
 
 await worker.run();
 clearInterval(heartbeatTimer);

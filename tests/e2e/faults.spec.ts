@@ -69,6 +69,9 @@ class Loupe {
         // A short lease and one epoch keep the test short; the mechanics are the defaults'.
         LOUPE_JOB_LEASE_MS: '5000',
         LOUPE_RETRAIN_EPOCHS: '1',
+        // One epoch can end inside the default 8 s grace on an idle machine; then the SIGTERM
+        // step would see a finished job instead of one given back.
+        LOUPE_STOP_GRACE_MS: '1000',
         LOUPE_WORKER_POLL_MS: '500',
         NEXT_TELEMETRY_DISABLED: '1',
       },
