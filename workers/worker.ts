@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { getDb } from '@/db/client';
+import { checkpointWal, getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
 import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
@@ -46,6 +46,8 @@ log(`started on ${backend} (scorer: ${scorer.description}) as ${worker.owner}`);
 const stalls = monitorEventLoopDelay({ resolution: 50 });
 stalls.enable();
 const heartbeat = () => {
+  // The WAL checkpoint, here instead of in a web request's commit (db/client.ts).
+  checkpointWal(db);
   const job = worker.current();
   writeWorkerStatus({
     pid: process.pid,

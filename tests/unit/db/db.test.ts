@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/db/client';
+import { checkpointWal, openDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues, items, modelVersions, reviews, settings, users } from '@/db/schema';
 
@@ -22,6 +22,24 @@ describe('openDb + migrateDb', () => {
     expect(db.$client.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.$client.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(db.$client.pragma('foreign_keys', { simple: true })).toBe(1);
+    // The worker checkpoints (checkpointWal); a request commits without copying the WAL until 64 MB.
+    expect(db.$client.pragma('wal_autocheckpoint', { simple: true })).toBe(16_000);
+  });
+
+  it('commits leave the WAL for the worker: checkpointWal copies it into the database file', () => {
+    const file = path.join(dir, `wal-${Math.random().toString(36).slice(2)}.db`);
+    const db = openDb(file);
+    migrateDb(db);
+    db.$client.pragma('wal_checkpoint(TRUNCATE)');
+    const before = fs.statSync(file).size;
+    db.$client.exec('create table filler (x blob)');
+    const insert = db.$client.prepare('insert into filler values (randomblob(4000))');
+    for (let i = 0; i < 200; i++) insert.run();
+    // 200 commits of a page each, far below the automatic checkpoint: all still in the WAL.
+    expect(fs.statSync(file).size).toBe(before);
+    checkpointWal(db);
+    expect(fs.statSync(file).size).toBeGreaterThan(before + 200 * 4000);
+    db.$client.close();
   });
 
   it('is idempotent', () => {
