@@ -20,7 +20,7 @@ const TrainArgs = z.object({
   limit: z.coerce.number().int().min(1).optional(),
   'no-augment': z.boolean().default(false),
   'no-dropout': z.boolean().default(false),
-  // One replica per core by default: data parallelism is what uses the second core (README).
+  // One replica per core by default: data parallelism is what uses the second core (docs/ml.md).
   replicas: z.coerce
     .number()
     .int('a whole number of threads')

@@ -37,7 +37,7 @@ export type ReportProgress = (progress: RetrainProgress) => void;
 
 /**
  * Chosen on the demo (1,000 simulated decisions: ~800 trained on, ~1,600 replay images; see
- * the README's learning loop): only the dense head learns, batch norm frozen, at a low rate
+ * docs/learning-loop.md): only the dense head learns, batch norm frozen, at a low rate
  * for up to 4 epochs. Training the whole cnn at 1e-4 to 3e-4 lost holdout and held-out human
  * accuracy alike; the head alone trains ~2.5x faster and forgets less.
  */

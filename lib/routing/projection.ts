@@ -201,7 +201,7 @@ function compare(observed: ObservedAudit | null): string {
 
 /**
  * What each threshold would cost and buy, from the active model's predictions on the holdout
- * (never its training data), for the catalogue as it is now. See the README, "Threshold projection".
+ * (never its training data), for the catalogue as it is now. See docs/routing.md, "Threshold projection".
  */
 export function projectThresholds(
   db: Db,

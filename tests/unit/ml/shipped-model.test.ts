@@ -20,7 +20,7 @@ describe('the shipped production model', () => {
     expect(meta.params).toBeLessThan(1_000_000);
   });
 
-  // Issue 2's floor; the model shipped now measures 93.62% (README, "Shipped model").
+  // Issue 2's floor; the model shipped now measures 93.62% (docs/ml.md, "Shipped model").
   it('scores at least 93.5% on the t10k test set, and temperature scaling lowers ECE', () => {
     const result = spawnSync(
       process.execPath,
