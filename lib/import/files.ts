@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { parseCsv } from '@/lib/formats/csv';
-import { readIdxImagesFile, readIdxLabelsFile } from '@/lib/formats/idx';
+import { readIdxImagesFile, readIdxLabelsFile } from '@/lib/formats/idx-file';
 import { readImageFiles } from '@/lib/formats/images';
 import { AppError, badInput } from '@/lib/errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseIdxImages, parseIdxLabels, readIdxImagesFile, readIdxLabelsFile, readIdxSplit } from '@/lib/formats/idx';
+import { parseIdxImages, parseIdxLabels, readIdxSplit } from '@/lib/formats/idx';
+import { readIdxImagesFile, readIdxLabelsFile } from '@/lib/formats/idx-file';
 import { AppError } from '@/lib/errors';
 
 function idxImages(
