@@ -80,7 +80,7 @@ export const items = sqliteTable(
     index('items_catalogue_audit_idx')
       .on(t.catalogueId, t.id)
       .where(sql`${t.routingReason} = 'audit'`),
-    // The focus view's queue: waiting items, most uncertain first (lib/review/queue.ts).
+    // The focus view's queue: waiting items, most uncertain first (lib/review/claim-candidates.ts).
     index('items_queue_idx')
       .on(t.catalogueId, t.queueConfidence, t.queueMargin, t.id)
       .where(sql`${t.status} = 'needs_review'`),
