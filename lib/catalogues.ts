@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
 import { catalogues, settings, type Catalogue } from '@/db/schema';
 import { AppError } from '@/lib/errors';
-import { parseInput } from './import/parse-input';
+import { parseInput } from '@/lib/validate';
 
 export const EnsureCatalogueInput = z.object({
   slug: z

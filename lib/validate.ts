@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { badInput } from '@/lib/errors';
 
 export interface DescribeZodErrorOptions {
   /** Put before the field path: `--` on the command line, where fields are flags. */
@@ -20,4 +21,11 @@ export function describeZodError(error: z.ZodError, options: DescribeZodErrorOpt
   const path = issue.path.map(String).join('.');
   const where = path ? `${options.pathPrefix ?? ''}${path}: ` : options.unnamed ? `${options.unnamed}: ` : '';
   return `${where}${issue.message}`;
+}
+
+/** zod at the entry point, failing as a `bad_input` AppError with the first issue's path. */
+export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw badInput(describeZodError(parsed.error, { unnamed: 'input' }));
+  return parsed.data;
 }

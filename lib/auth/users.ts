@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { leases, USER_ROLES, users, type User, type UserRole } from '@/db/schema';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { burnPasswordCompare, hashPassword, PasswordSchema, verifyPassword } from './passwords';
 import { requirePermission, type Actor } from './permissions';
 

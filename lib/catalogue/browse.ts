@@ -14,7 +14,7 @@ import {
 } from '@/db/schema';
 import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { findActiveModel } from '@/lib/models/active';
 
 export const ITEM_SORT_KEYS = ['id', 'confidence', 'predicted', 'label', 'labelSource', 'status'] as const;

@@ -5,7 +5,7 @@ import type { Db } from '@/db/client';
 import { items, predictions, reviews, users, type EvalRole, type ItemStatus, type LabelSource } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { findActiveModel } from '@/lib/models/active';
 
 export const EXPORT_FORMATS = ['csv', 'json'] as const;

@@ -17,7 +17,7 @@ import {
 } from '@/db/schema';
 import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 
 export const GetItemDetailInput = z.object({
   itemId: z.coerce

@@ -3,7 +3,7 @@ import type { Db } from '@/db/client';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { csvField } from '@/lib/catalogue/export';
 import { requireCatalogue } from '@/lib/catalogues';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { auditAccuracyOverTime, catalogueAccuracyEstimate, holdoutAccuracyOverTime } from './accuracy';
 import type { Cell, Figure, FigureContext } from './common';
 import {

@@ -10,7 +10,7 @@ import { AppError, badInput } from '@/lib/errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { requireCatalogue } from '../catalogues';
 import { importItems, type ImportItem, type ImportResult } from './items';
-import { parseInput } from './parse-input';
+import { parseInput } from '@/lib/validate';
 
 // Each helper parses and checks the whole input first and only then opens the one write
 // transaction, so a bad file is rejected before anything is written.

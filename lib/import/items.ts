@@ -6,7 +6,7 @@ import { catalogues, IMPORT_KINDS, imports, items, type NewItem } from '@/db/sch
 import { AppError, badInput } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { DUPLICATE_IDS_SHOWN, type DuplicateReport } from './duplicates';
-import { parseInput } from './parse-input';
+import { parseInput } from '@/lib/validate';
 
 export interface ImportItem {
   /** 784 bytes, 28x28 row-major, light object on black. */

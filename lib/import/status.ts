@@ -4,7 +4,7 @@ import type { Db } from '@/db/client';
 import { catalogues, imports, items, ITEM_STATUSES, type ImportKind, type ItemStatus } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { findActiveModel } from '@/lib/models/active';
-import { parseInput } from './parse-input';
+import { parseInput } from '@/lib/validate';
 
 export interface ImportStatus {
   importId: number;

@@ -11,7 +11,7 @@ import { AppError, badInput, isAppError } from '@/lib/errors';
 import { EnsureCatalogueInput, ensureCatalogue, findCatalogue, requireCatalogue } from '../catalogues';
 import { importCsv, importIdx, importImages } from './files';
 import type { ImportResult } from './items';
-import { parseInput } from './parse-input';
+import { parseInput } from '@/lib/validate';
 import { MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, tooLargeMessage } from './upload-limits';
 
 /** One file of a multipart upload, already read into memory. */

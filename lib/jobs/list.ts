@@ -13,7 +13,7 @@ import {
 } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 
 /** Recent background jobs for the models page and GET /api/v1/jobs (admins). */
 const LIMIT_MESSAGE = 'must be a whole number from 1 to 200';

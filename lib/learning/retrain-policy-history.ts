@@ -2,7 +2,7 @@ import { and, desc, eq, like } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Reader } from '@/db/client';
 import { settingsChanges, users } from '@/db/schema';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 
 export interface RetrainPolicyChange {
   id: number;

@@ -13,7 +13,7 @@ import {
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { latestJobOf, TRAIN_MAX_ATTEMPTS, TrainJobPayload, type TrainReason } from '@/lib/jobs/payloads';
 import { enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
 import { findActiveModel } from '@/lib/models/active';

@@ -4,7 +4,7 @@ import type { Db, Tx } from '@/db/client';
 import { modelVersions, type Job, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { enqueueRescoreJob } from '@/lib/jobs/payloads';
 
 export interface PromotionResult {

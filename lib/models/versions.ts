@@ -5,7 +5,7 @@ import type { Db, Reader } from '@/db/client';
 import { items, modelVersions, predictions, type ModelStatus } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { readModelMetrics } from './metrics';
 
 /**

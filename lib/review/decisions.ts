@@ -13,7 +13,7 @@ import {
 } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { LEASE_EXPIRED_MESSAGE } from '@/lib/review/queue';
 import { findActiveModel } from '@/lib/models/active';
 

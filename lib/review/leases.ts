@@ -4,7 +4,7 @@ import type { Db } from '@/db/client';
 import { items, leases } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { DEFAULT_LEASE_MS, LEASE_EXPIRED_MESSAGE } from '@/lib/review/queue';
 import { describeClaimedItem, type ClaimedItem } from '@/lib/review/claimed-item';
 import { findActiveModel } from '@/lib/models/active';

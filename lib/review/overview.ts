@@ -4,7 +4,7 @@ import type { Db } from '@/db/client';
 import { catalogues, items, leases, predictions, reviews, type Catalogue } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { findActiveModel } from '@/lib/models/active';
 import { requireCatalogueById } from '@/lib/catalogues';
 

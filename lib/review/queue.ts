@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { describeClaimedItem, type ClaimedItem } from './claimed-item';
 import { pickMixedInItem } from './mixed-in';
 import {

@@ -4,7 +4,7 @@ import type { Db } from '@/db/client';
 import { items, leases, reviews, type Review } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { DEFAULT_LEASE_MS } from '@/lib/review/queue';
 
 /** How far back "undo" reaches: long enough to catch a slip, short enough not to rewrite history. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Reader } from '@/db/client';
 import { settingsChanges, users } from '@/db/schema';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 
 /**
  * The history of a catalogue's routing settings (one settings_changes row per changed field,

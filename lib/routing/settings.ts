@@ -5,7 +5,7 @@ import { settings, settingsChanges } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { countWaitingAudits, rerouteCatalogue, type RerouteResult } from '@/lib/routing/reroute';
 import { DEFAULT_GOLD_RATE, getRoutingRules, type RoutingRules } from '@/lib/routing/rules';
 import {

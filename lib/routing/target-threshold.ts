@@ -4,7 +4,7 @@ import type { Db, Reader } from '@/db/client';
 import { settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { getRoutingRules } from '@/lib/routing/rules';
 import {
   requireUnchangedRouting,

@@ -1,7 +1,7 @@
 import type { JobProgress } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { getEnv } from '@/lib/env';
-import { parseInput } from '@/lib/import/parse-input';
+import { parseInput } from '@/lib/validate';
 import { ScoreJobPayload, TrainJobPayload } from '@/lib/jobs/payloads';
 import { evaluateActiveOnHoldout, EvaluateJobPayload } from '@/lib/learning/evaluate-active';
 import { rescoreCatalogue } from '@/lib/learning/rescore';

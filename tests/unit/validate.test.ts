@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isAppError } from '@/lib/errors';
-import { parseInput } from '@/lib/import/parse-input';
-import { describeZodError } from '@/lib/validate';
+import { describeZodError, parseInput } from '@/lib/validate';
 
 const Flags = z.object({ catalogue: z.object({ slug: z.string() }), epochs: z.number().int() });
 
