@@ -1,13 +1,11 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Tx } from '@/db/client';
 import { leases, USER_ROLES, users, type User, type UserRole } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
 import { burnPasswordCompare, hashPassword, PasswordSchema, verifyPassword } from './passwords';
 import { requirePermission, type Actor } from './permissions';
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** Bumping the counter revokes every session cookie issued before (see sessionActor). */
 const nextSessionVersion = sql`${users.sessionVersion} + 1`;

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Tx } from '@/db/client';
 import { jobs, type Job, type JobKind } from '@/db/schema';
 import { DEFAULT_MAX_ATTEMPTS, enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
 
@@ -28,7 +28,6 @@ export type TrainJobPayload = z.infer<typeof TrainJobPayload>;
 /** A training attempt is minutes of work: one retry after a crash, then it is reported failed. */
 export const TRAIN_MAX_ATTEMPTS = 2;
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 type Writer = Pick<Db, 'select' | 'insert'> | Pick<Tx, 'select' | 'insert'>;
 
 /** Scores a catalogue's unscored items; at most one waiting or running per catalogue. */
