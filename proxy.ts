@@ -66,5 +66,5 @@ export function proxy(request: NextRequest) {
 
 export const config = {
   // Pages only: the API answers 401 JSON itself, and assets and health stay public.
-  matcher: ['/((?!api/|_next/|favicon.ico).*)'],
+  matcher: ['/((?!api/|_next/|favicon.ico|icon.svg).*)'],
 };

@@ -46,3 +46,12 @@ test('the session cookie is http-only and not readable by scripts', async ({ pag
   await page.goto('/');
   expect(await page.evaluate(() => document.cookie)).not.toContain('session-token');
 });
+
+test('the sign-in page has a favicon, served to signed-out visitors too', async ({ page }) => {
+  await page.goto('/signin');
+  const href = await page.locator('link[rel="icon"]').first().getAttribute('href');
+  expect(href).toMatch(/^\/icon\.svg/);
+  const icon = await page.request.get(href!);
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()['content-type']).toContain('image/svg+xml');
+});
