@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Reader } from '@/db/client';
 import { settingsChanges, users } from '@/db/schema';
@@ -19,12 +19,13 @@ export function sameSettingValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** A stored setting value; a row that is not JSON (never written by Loupe) reads as its text. */
 function parseJson(json: string | null): unknown {
   if (json === null) return null;
   try {
     return JSON.parse(json) as unknown;
   } catch {
-    return null;
+    return json;
   }
 }
 
@@ -74,8 +75,11 @@ export interface RoutingChange {
   userEmail: string | null;
 }
 
-/** A catalogue's routing-rule history (threshold, overrides, audit and gold rate), newest first. */
-export function listRoutingChanges(db: Reader, options: { catalogueId: number; limit?: number }): RoutingChange[] {
+/**
+ * One catalogue's settings_changes rows whose field matches `fields`, newest first, with who
+ * made each change and the values parsed: the routing history and the retrain policy's alike.
+ */
+export function readSettingsChanges(db: Reader, options: { catalogueId: number; fields: SQL; limit?: number }) {
   const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
   return db
     .select({
@@ -88,16 +92,16 @@ export function listRoutingChanges(db: Reader, options: { catalogueId: number; l
     })
     .from(settingsChanges)
     .leftJoin(users, eq(users.id, settingsChanges.userId))
-    .where(
-      and(eq(settingsChanges.catalogueId, options.catalogueId), inArray(settingsChanges.field, [...ROUTING_FIELDS])),
-    )
+    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), options.fields))
     .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
     .limit(limit)
     .all()
-    .map((row) => ({
-      ...row,
-      field: row.field as RoutingField,
-      oldValue: parseJson(row.oldValue),
-      newValue: parseJson(row.newValue),
-    }));
+    .map((row) => ({ ...row, oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue) }));
+}
+
+/** A catalogue's routing-rule history (threshold, overrides, audit and gold rate), newest first. */
+export function listRoutingChanges(db: Reader, options: { catalogueId: number; limit?: number }): RoutingChange[] {
+  return readSettingsChanges(db, { ...options, fields: inArray(settingsChanges.field, [...ROUTING_FIELDS]) }).map(
+    (row) => ({ ...row, field: row.field as RoutingField }),
+  );
 }
