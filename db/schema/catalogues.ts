@@ -8,6 +8,11 @@ export const catalogues = sqliteTable('catalogues', {
   name: text('name').notNull(),
   /** Ordered: a label is an index into this array, so it must never be reordered once items exist. */
   classNames: text('class_names', { mode: 'json' }).$type<string[]>().notNull(),
+  /**
+   * The review pages' key per class (index as in classNames; null: no key), set by an admin;
+   * null: the default (1-9, 0, then letters). Read through lib/review/class-keys.ts only.
+   */
+  classKeys: text('class_keys', { mode: 'json' }).$type<(string | null)[]>(),
   createdAt: createdAtColumn(),
 });
 export type Catalogue = typeof catalogues.$inferSelect;
