@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { checkIn, createdAtColumn, NOW_MS, timestampMs } from './columns';
 import { users } from './users';
@@ -21,6 +22,14 @@ export type NewCatalogue = typeof catalogues.$inferInsert;
 export const IMPORT_KINDS = ['idx', 'csv', 'images'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
+/**
+ * An import in two phases (lib/import/items.ts): 'staging' while its rows are checked and
+ * written to import_rows (nothing visible yet; a crash here is rolled back), 'moving' once
+ * every row is staged (the import is decided; a crash here is rolled forward), then 'done'.
+ */
+export const IMPORT_STATES = ['staging', 'moving', 'done'] as const;
+export type ImportState = (typeof IMPORT_STATES)[number];
+
 /** One row per import run, kept even when every row was already present (an audit trail). */
 export const imports = sqliteTable(
   'imports',
@@ -38,10 +47,19 @@ export const imports = sqliteTable(
     itemCount: integer('item_count').notNull(),
     /** Rows actually added; the rest were already present from an earlier import. */
     insertedCount: integer('inserted_count').notNull().default(0),
+    /** See IMPORT_STATES. No CHECK: adding one would rebuild the table; only lib/import writes it. */
+    state: text('state', { enum: IMPORT_STATES }).notNull().default('done'),
+    /** Rows checked and staged so far, for the progress shown while a large import runs. */
+    stagedCount: integer('staged_count').notNull().default(0),
+    /** Written with every chunk: an unfinished import whose heartbeat is old was abandoned by a crash. */
+    heartbeatAt: timestampMs('heartbeat_at'),
     createdAt: createdAtColumn(),
   },
   (t) => [
     index('imports_catalogue_created_idx').on(t.catalogueId, t.createdAt),
+    index('imports_unfinished_idx')
+      .on(t.catalogueId, t.id)
+      .where(sql`${t.state} <> 'done'`),
     checkIn('imports_kind_check', t.kind, IMPORT_KINDS),
   ],
 );

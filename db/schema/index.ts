@@ -1,5 +1,6 @@
 /** The whole schema, one module per domain. Import tables from here (`@/db/schema`). */
 export * from './catalogues';
+export * from './import-rows';
 export * from './items';
 export * from './jobs';
 export * from './models';
