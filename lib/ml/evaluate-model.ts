@@ -11,6 +11,7 @@ import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import type { ModelEvaluation } from '@/lib/ml/evaluation-report';
 import { computeEvaluation, expectedCalibrationError } from '@/lib/ml/metrics';
+import { ROBUSTNESS_MAX_SHIFT, ROBUSTNESS_SEED, shiftImagesAtRandom } from '@/lib/ml/shifted-images';
 
 export type EvaluationSource = { kind: 'idx'; dir: string; split: 'train' | 't10k' } | { kind: 'csv'; file: string };
 
@@ -97,6 +98,9 @@ export async function evaluateModel({
     assertLabelsInClasses(set.labels, meta.classNames);
     log?.(`model ${meta.arch} (${meta.params} params) scored by ${classifier.scorer} (${classifier.backend})`);
 
+    // The same items, each moved by up to 2 px (issue 18's robustness figure), for one more
+    // pass. Made first: the ONNX scorer may hand the pixels' buffer to its worker thread.
+    const shifted = shiftImagesAtRandom({ pixels: set.pixels, count: set.count });
     const started = performance.now();
     const logits = await classifier.predictLogits(set.pixels, set.count, { onProgress });
     const seconds = (performance.now() - started) / 1000;
@@ -110,6 +114,12 @@ export async function evaluateModel({
       classNames: meta.classNames,
     });
     const uncalibrated = expectedCalibrationError({ probs: softmaxRows(logits, k, 1), labels: set.labels, k });
+    const shiftedLogits = await classifier.predictLogits(shifted, set.count);
+    const shiftedAccuracy = computeEvaluation({
+      probs: softmaxRows(shiftedLogits, k, meta.temperature),
+      labels: set.labels,
+      classNames: meta.classNames,
+    }).accuracy;
     return {
       ...calibrated,
       model: {
@@ -125,6 +135,12 @@ export async function evaluateModel({
       imagesPerSecond: seconds > 0 ? set.count / seconds : 0,
       temperature: meta.temperature,
       eceUncalibrated: uncalibrated.ece,
+      robustness: {
+        maxShift: ROBUSTNESS_MAX_SHIFT,
+        seed: ROBUSTNESS_SEED,
+        shiftedAccuracy,
+        drop: calibrated.accuracy - shiftedAccuracy,
+      },
     };
   } finally {
     classifier.dispose();

@@ -24,6 +24,8 @@ export type ModelEvaluation = Evaluation & {
   temperature: number;
   /** ECE of softmax(logits) before temperature scaling; `ece` is after it. */
   eceUncalibrated: number;
+  /** Accuracy on a copy of the set with every image shifted at random (lib/ml/shifted-images.ts). */
+  robustness: { maxShift: number; seed: number; shiftedAccuracy: number; drop: number };
 };
 
 const HEADER_WIDTH = 7;
@@ -89,6 +91,20 @@ function formatRiskCoverage(report: ModelEvaluation): string[] {
   return formatTable(rows, new Set());
 }
 
+function formatCoverageAtError(report: ModelEvaluation): string[] {
+  const rows = [['max error', 'threshold', 'coverage', 'error', 'to review']];
+  for (const point of report.coverageAtError) {
+    rows.push([
+      pct(point.maxError),
+      point.threshold === null ? '-' : point.threshold.toFixed(4),
+      pct(point.coverage),
+      point.error === null ? '-' : pct(point.error),
+      String(Math.round((1 - point.coverage) * report.n)),
+    ]);
+  }
+  return formatTable(rows, new Set());
+}
+
 /** Human-readable evaluation report: model, accuracy, per-class table, confusion, calibration. */
 export function formatEvaluationReport(report: ModelEvaluation): string {
   const { model } = report;
@@ -121,6 +137,12 @@ export function formatEvaluationReport(report: ModelEvaluation): string {
     '',
     'Risk-coverage (calibrated confidence >= threshold is auto-accepted)',
     ...indent(formatRiskCoverage(report)),
+    '',
+    'Coverage at error (the most one threshold auto-accepts with at most this error)',
+    ...indent(formatCoverageAtError(report)),
+    '',
+    `Robustness: every image shifted at random by up to ${report.robustness.maxShift} px (seed ${report.robustness.seed})`,
+    `  accuracy ${pct(report.robustness.shiftedAccuracy)}, ${(report.robustness.drop * 100).toFixed(2)} points below the unshifted ${pct(report.accuracy)}`,
   ];
   return `${lines.join('\n')}\n`;
 }

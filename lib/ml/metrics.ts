@@ -15,6 +15,12 @@ export type ReliabilityBin = {
   accuracy: number | null;
 };
 export type RiskCoveragePoint = { threshold: number; coverage: number; accuracy: number | null };
+/**
+ * The most one confidence threshold can auto-accept with at most `maxError` error among what it
+ * accepts. `threshold` is the lowest calibrated confidence accepted (null when no threshold
+ * accepts anything that accurately), `error` the error among the accepted items.
+ */
+export type CoverageAtError = { maxError: number; threshold: number | null; coverage: number; error: number | null };
 
 export type Evaluation = {
   n: number;
@@ -26,11 +32,14 @@ export type Evaluation = {
   ece: number;
   reliability: ReliabilityBin[];
   riskCoverage: RiskCoveragePoint[];
+  coverageAtError: CoverageAtError[];
 };
 
 type Predictions = { probs: Float32Array; labels: ArrayLike<number>; k: number };
 
 export const ECE_BINS = 15;
+/** The error budgets `npm run evaluate` reports coverage for (issue 18: 85% at 1% is the goal). */
+export const COVERAGE_ERROR_BUDGETS = [0.005, 0.01, 0.02] as const;
 export const RISK_COVERAGE_THRESHOLDS = [
   0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99,
 ] as const;
@@ -189,6 +198,48 @@ export function riskCoverage({
   });
 }
 
+/**
+ * For each error budget, the largest share of items that one threshold on the confidence
+ * auto-accepts (every item with confidence >= threshold) with at most that share of errors
+ * among them. Every distinct confidence is a candidate threshold, not only a grid; items with
+ * the same confidence are accepted or refused together, since one threshold cannot split them.
+ * Error is not monotone in the threshold, so the search keeps the best point over the whole
+ * sweep rather than stopping at the first one over budget.
+ */
+export function coverageAtError({
+  probs,
+  labels,
+  k,
+  budgets = COVERAGE_ERROR_BUDGETS,
+}: Predictions & { budgets?: readonly number[] }): CoverageAtError[] {
+  const { predicted, confidence } = summarizePredictions({ probs, labels, k });
+  const n = labels.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => confidence[b]! - confidence[a]!);
+  const best = budgets.map((maxError) => ({ maxError, threshold: null as number | null, covered: 0, errors: 0 }));
+  let errors = 0;
+  for (let r = 0; r < n; r++) {
+    const i = order[r]!;
+    if (predicted[i] !== labels[i]) errors++;
+    const next = order[r + 1];
+    if (next !== undefined && confidence[next] === confidence[i]) continue;
+    const covered = r + 1;
+    for (const b of best) {
+      // Counts, not a division: 1 error in 200 is exactly 0.5%, and must count as within it.
+      if (errors <= b.maxError * covered + 1e-9 && covered > b.covered) {
+        b.threshold = confidence[i]!;
+        b.covered = covered;
+        b.errors = errors;
+      }
+    }
+  }
+  return best.map((b) => ({
+    maxError: b.maxError,
+    threshold: b.threshold,
+    coverage: b.covered / n,
+    error: b.covered === 0 ? null : b.errors / b.covered,
+  }));
+}
+
 /** Every figure the evaluation report shows, from one set of probabilities. */
 export function computeEvaluation({
   probs,
@@ -215,5 +266,6 @@ export function computeEvaluation({
     ece,
     reliability,
     riskCoverage: riskCoverage({ probs, labels, k }),
+    coverageAtError: coverageAtError({ probs, labels, k }),
   };
 }

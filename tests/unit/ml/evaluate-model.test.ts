@@ -56,10 +56,19 @@ describe('evaluate a saved model', () => {
   it('prints exactly one JSON object on stdout with --json', async () => {
     writeIdxSplit([0, 1, 2, 0, 1, 2]);
     const { code, stdout, stderr } = await run(['--model', modelDir, '--idx', idxDir, '--json']);
-    expect(code).toBe(0);
+    expect(code, stderr).toBe(0);
     expect(stdout.trim().split('\n')).toHaveLength(1);
     const report = JSON.parse(stdout);
-    for (const key of ['accuracy', 'n', 'ece', 'eceUncalibrated', 'perClass', 'confusion', 'riskCoverage']) {
+    for (const key of [
+      'accuracy',
+      'n',
+      'ece',
+      'eceUncalibrated',
+      'perClass',
+      'confusion',
+      'riskCoverage',
+      'coverageAtError',
+    ]) {
       expect(report).toHaveProperty(key);
     }
     expect(report).toMatchObject({ n: 6, temperature: 2 });
@@ -69,6 +78,10 @@ describe('evaluate a saved model', () => {
     expect(confusion.map((row) => row.reduce((a, b) => a + b, 0))).toEqual([2, 2, 2]);
     expect(report.accuracy).toBeCloseTo((confusion[0]![0]! + confusion[1]![1]! + confusion[2]![2]!) / 6, 10);
     expect(report.imagesPerSecond).toBeGreaterThan(0);
+    expect(report.coverageAtError.map((p: { maxError: number }) => p.maxError)).toEqual([0.005, 0.01, 0.02]);
+    // Every image is the same flat grey, so shifting changes only its border, not its class.
+    expect(report.robustness).toMatchObject({ maxShift: 2, seed: 18 });
+    expect(report.robustness.drop).toBeCloseTo(report.accuracy - report.robustness.shiftedAccuracy, 10);
     expect(stderr).toContain('predicted 6/6');
   });
 

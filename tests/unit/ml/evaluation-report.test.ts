@@ -16,6 +16,7 @@ function createReport(): ModelEvaluation {
     imagesPerSecond: 1234.4,
     temperature: 1.5,
     eceUncalibrated: 0.1234,
+    robustness: { maxShift: 2, seed: 18, shiftedAccuracy: 0.5, drop: 0.25 },
   };
 }
 
@@ -48,5 +49,12 @@ describe('formatEvaluationReport', () => {
     expect(text).toMatch(/before temperature scaling \(T = 1\)\s+0\.1234/);
     expect(text).toMatch(/after temperature scaling \(T = 1\.500\)\s+0\.\d{4}/);
     expect(text).toMatch(/0\.99\s+0\.00%\s+-\s+4/);
+  });
+
+  it('shows coverage at each error budget and the shifted-set accuracy', () => {
+    // Confidences 0.9, 0.7, 0.6 are right and 0.5 is wrong: no budget under 25% takes the 4th.
+    for (const budget of ['0.50%', '1.00%', '2.00%'])
+      expect(text).toMatch(new RegExp(`${budget.replace('.', '\\.')}\\s+0\\.6000\\s+75\\.00%\\s+0\\.00%\\s+1`));
+    expect(text).toContain('accuracy 50.00%, 25.00 points below the unshifted 75.00%');
   });
 });
