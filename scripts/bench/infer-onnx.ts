@@ -2,8 +2,6 @@ import os from 'node:os';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
 import { createOnnxLogitsModel, ONNX_BATCH } from '@/lib/ml/onnx/session';
-import { predictLogitsInOnnxWorker } from '@/lib/ml/onnx/worker-client';
-import { planShards } from '@/lib/ml/parallel-predict';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
 
 const round3 = (x: number) => Number(x.toFixed(3));
@@ -19,8 +17,6 @@ export interface OnnxInferenceFigures {
   allCoresImagesPerSecond: number;
   allCoresCpuSecondsPer1000: number;
   cores: number;
-  /** One single-threaded session per core, each in its own worker thread, timed once all were ready. */
-  workerSessionsImagesPerSecond: number;
   /** Largest absolute difference between the one-thread and all-cores logits. */
   maxAbsDiffAcrossThreads: number;
 }
@@ -47,8 +43,9 @@ async function timeSession(bytes: Uint8Array, pixels: Uint8Array, count: number,
 
 /**
  * ONNX Runtime on the model folder's model.onnx (exported first if missing), without mirror
- * averaging, like the tfjs figures beside it: one thread, every core in one session, and one
- * single-threaded session per core in worker threads (the alternative way to use the cores).
+ * averaging, like the tfjs figures beside it: one thread, and every core in one session. Both
+ * in this thread: onnxruntime-node is loaded by one thread of a process only (lib/ml/scorer.ts),
+ * so the former figure of one single-threaded session per core in worker threads is gone.
  */
 export async function measureOnnxInference(options: {
   modelDir: string;
@@ -65,23 +62,6 @@ export async function measureOnnxInference(options: {
   for (let i = 0; i < one.logits.length; i++)
     maxAbsDiffAcrossThreads = Math.max(maxAbsDiffAcrossThreads, Math.abs(one.logits[i]! - all.logits[i]!));
 
-  const shards = planShards(options.count, cores);
-  let ready = 0;
-  let readyAt = 0;
-  const runs = shards.map((shard) =>
-    predictLogitsInOnnxWorker({
-      modelDir: options.modelDir,
-      pixels: pixels.subarray(shard.start * PIXELS_PER_IMAGE, (shard.start + shard.count) * PIXELS_PER_IMAGE),
-      count: shard.count,
-      threads: 1,
-      dedicated: true,
-      onReady: () => {
-        if (++ready === shards.length) readyAt = performance.now();
-      },
-    }),
-  );
-  await Promise.all(runs);
-  const workerSeconds = (performance.now() - readyAt) / 1000;
   return {
     version: ort.env.versions?.node ?? 'unknown',
     batchSize: ONNX_BATCH,
@@ -90,7 +70,6 @@ export async function measureOnnxInference(options: {
     allCoresImagesPerSecond: Math.round(all.imagesPerSecond),
     allCoresCpuSecondsPer1000: round3(all.cpuSecondsPer1000),
     cores,
-    workerSessionsImagesPerSecond: Math.round(options.count / workerSeconds),
     maxAbsDiffAcrossThreads,
   };
 }

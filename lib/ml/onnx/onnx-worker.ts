@@ -1,35 +1,42 @@
 /**
- * Worker-thread entry for ONNX Runtime scoring (lib/ml/onnx/worker-client.ts): keeps one
- * session per model folder and answers requests one at a time, so the thread that asked (the
- * worker's job loops, a training) keeps running while ONNX Runtime computes.
- * Started by worker-client.ts only; it is not a process entry point.
+ * Worker-thread entry for ONNX Runtime scoring (lib/ml/onnx/worker-client.ts): the only thread
+ * of the process that loads onnxruntime-node (its addon is not safe to load in several threads
+ * of one process, onnxruntime issue #24486: a second load once aborted a worker with
+ * "terminate called after throwing an instance of 'Napi::Error'"). It keeps one session per
+ * model folder and thread count and answers requests one at a time, urgent ones first, so the
+ * thread that asked (the worker's job loops, a training) keeps running while ONNX Runtime
+ * computes. Started by worker-client.ts only; it is not a process entry point.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { readModelMeta, type ModelMeta } from '@/lib/ml/model-store';
 import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
-import { createOnnxLogitsModel, type OnnxLogitsModel } from '@/lib/ml/onnx/session';
+import { createOnnxLogitsModel, ONNX_BATCH, type OnnxLogitsModel } from '@/lib/ml/onnx/session';
 import type { TestTimeAugmentation } from '@/lib/ml/predict';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
 
-export interface OnnxWorkerData {
-  /** Intra-op threads of every session this worker creates. */
-  threads: number;
-}
+/** `urgent`: new items waiting to be scored; a re-score's chunks are `background` and wait for them. */
+export type OnnxPriority = 'urgent' | 'background';
 
 export type OnnxWorkerRequest =
+  | { type: 'probe'; id: number }
   | {
       type: 'predict';
       id: number;
       modelDir: string;
+      /** Intra-op threads of the session that runs it. */
+      threads: number;
+      priority: OnnxPriority;
       /** Transferred (not copied) by the parent. */
       pixels: Uint8Array;
       count: number;
       batchSize?: number;
       testTimeAugmentation?: TestTimeAugmentation;
     }
+  | { type: 'warm'; id: number; modelDir: string; threads: number }
   | { type: 'release'; modelDir: string };
 
 export type OnnxWorkerMessage =
+  | { id: number; type: 'probed'; version: string }
   | { id: number; type: 'ready' }
   | { id: number; type: 'progress'; done: number }
   | { id: number; type: 'done'; logits: Float32Array }
@@ -37,12 +44,12 @@ export type OnnxWorkerMessage =
 
 const port = parentPort;
 if (!port) throw new Error('lib/ml/onnx/onnx-worker.ts must be started as a worker thread.');
-const { threads } = workerData as OnnxWorkerData;
 
 const sessions = new Map<string, Promise<{ model: OnnxLogitsModel; meta: ModelMeta }>>();
 
-function sessionFor(modelDir: string) {
-  let loaded = sessions.get(modelDir);
+function sessionFor(modelDir: string, threads: number) {
+  const key = `${threads}:${modelDir}`;
+  let loaded = sessions.get(key);
   if (!loaded) {
     loaded = (async () => {
       const ort = await loadOnnxRuntime();
@@ -50,8 +57,8 @@ function sessionFor(modelDir: string) {
       const model = await createOnnxLogitsModel(ort, ensureOnnxModel(modelDir).bytes, { threads });
       return { model, meta };
     })();
-    loaded.catch(() => sessions.delete(modelDir));
-    sessions.set(modelDir, loaded);
+    loaded.catch(() => sessions.delete(key));
+    sessions.set(key, loaded);
   }
   return loaded;
 }
@@ -60,10 +67,12 @@ function send(message: OnnxWorkerMessage, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 async function predict(request: Extract<OnnxWorkerRequest, { type: 'predict' }>): Promise<void> {
   const { id } = request;
   try {
-    const { model, meta } = await sessionFor(request.modelDir);
+    const { model, meta } = await sessionFor(request.modelDir, request.threads);
     send({ id, type: 'ready' });
     const logits = await model.predictLogits(request.pixels, request.count, {
       batchSize: request.batchSize,
@@ -73,18 +82,57 @@ async function predict(request: Extract<OnnxWorkerRequest, { type: 'predict' }>)
     send({ id, type: 'done', logits }, [logits.buffer as ArrayBuffer]);
   } catch (error) {
     // Errors do not survive structured cloning with their class; the message is what the caller reports.
-    send({ id, type: 'error', message: error instanceof Error ? error.message : String(error) });
+    send({ id, type: 'error', message: messageOf(error) });
   }
 }
 
-// One request at a time: a second one waits instead of interleaving its batches (memory stays flat).
-let queue = Promise.resolve();
+/** Loads the session and runs one blank batch, so the first real request does not pay for either. */
+async function warm(request: Extract<OnnxWorkerRequest, { type: 'warm' }>): Promise<void> {
+  try {
+    const { model } = await sessionFor(request.modelDir, request.threads);
+    await model.predictLogits(new Uint8Array(ONNX_BATCH * 784), ONNX_BATCH, { testTimeAugmentation: 'none' });
+    send({ id: request.id, type: 'done', logits: new Float32Array(0) });
+  } catch (error) {
+    send({ id: request.id, type: 'error', message: messageOf(error) });
+  }
+}
+
+async function probe(id: number): Promise<void> {
+  try {
+    const ort = await loadOnnxRuntime();
+    send({ id, type: 'probed', version: ort.env.versions?.node ?? 'unknown version' });
+  } catch (error) {
+    send({ id, type: 'error', message: messageOf(error) });
+  }
+}
+
+// One request at a time (memory stays flat; a second one waits instead of interleaving its
+// batches); among those waiting, urgent ones go first, each kind in arrival order.
+type Work = () => Promise<void>;
+const urgent: Work[] = [];
+const background: Work[] = [];
+let busy = false;
+
+async function drain(): Promise<void> {
+  if (busy) return;
+  busy = true;
+  try {
+    for (let next = urgent.shift() ?? background.shift(); next; next = urgent.shift() ?? background.shift())
+      await next();
+  } finally {
+    busy = false;
+  }
+}
+
 port.on('message', (request: OnnxWorkerRequest) => {
   if (request.type === 'release') {
-    const loaded = sessions.get(request.modelDir);
-    sessions.delete(request.modelDir);
-    queue = queue.then(() => loaded?.then(({ model }) => model.dispose()).catch(() => {}));
-    return;
-  }
-  queue = queue.then(() => predict(request));
+    const released = [...sessions.entries()].filter(([key]) => key.endsWith(`:${request.modelDir}`));
+    for (const [key] of released) sessions.delete(key);
+    background.push(async () => {
+      for (const [, loaded] of released) await loaded.then(({ model }) => model.dispose()).catch(() => {});
+    });
+  } else if (request.type === 'probe') urgent.push(() => probe(request.id));
+  else if (request.type === 'warm') urgent.push(() => warm(request));
+  else (request.priority === 'urgent' ? urgent : background).push(() => predict(request));
+  void drain();
 });

@@ -1,14 +1,19 @@
 /**
- * ONNX Runtime scoring in worker threads. ONNX Runtime's run blocks the thread that calls it
- * (onnxruntime-node runs it synchronously after a setImmediate), so Loupe never calls it on a
- * thread with other work: one long-lived worker thread per thread count holds the sessions,
- * and the calling thread only copies the pixels over and waits. A dedicated worker (one per call)
- * serves the benchmark's one-session-per-core figure.
+ * ONNX Runtime scoring in one worker thread per process. ONNX Runtime's run blocks the thread
+ * that calls it (onnxruntime-node runs it synchronously after a setImmediate), so Loupe never
+ * calls it on a thread with other work; and its addon must be loaded by one thread of a process
+ * only (onnxruntime issue #24486), so that thread is the only one: it probes whether ONNX Runtime
+ * loads at all (lib/ml/scorer.ts), holds every session (one per model folder and thread count)
+ * and serves requests one at a time, urgent ones first. The calling thread only copies the
+ * pixels over and waits.
  */
 import { Worker } from 'node:worker_threads';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import type { TestTimeAugmentation } from '@/lib/ml/predict';
-import type { OnnxWorkerData, OnnxWorkerMessage, OnnxWorkerRequest } from '@/lib/ml/onnx/onnx-worker';
+import type { OnnxPriority, OnnxWorkerMessage, OnnxWorkerRequest } from '@/lib/ml/onnx/onnx-worker';
+import { assertOnnxRuntimeNotLoadedHere, markOnnxThreadStarted } from '@/lib/ml/scorer';
+
+export type { OnnxPriority } from '@/lib/ml/onnx/onnx-worker';
 
 const WORKER_URL = new URL('./onnx-worker.mjs', import.meta.url);
 
@@ -17,7 +22,10 @@ interface Pending {
   reject: (error: Error) => void;
   onProgress?: (done: number) => void;
   onReady?: () => void;
+  onProbed?: (version: string) => void;
 }
+
+type Request = OnnxWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 class OnnxWorker {
   private readonly worker: Worker;
@@ -25,20 +33,15 @@ class OnnxWorker {
   private nextId = 1;
   private dead = false;
 
-  constructor(
-    threads: number,
-    private readonly onDeath: () => void = () => {},
-  ) {
-    const data: OnnxWorkerData = { threads };
+  constructor(private readonly onDeath: () => void) {
     this.worker = new Worker(WORKER_URL, {
-      workerData: data,
       execArgv: [],
       env: { ...process.env, LOUPE_QUIET_BACKEND: '1' },
       // Its stdout would otherwise land on the parent's, which CLIs keep for their JSON.
       stdout: true,
     });
     this.worker.stdout.pipe(process.stderr);
-    // Idle, it must not keep a finished process alive; busy, it must (see request()).
+    // Idle, it must not keep a finished process alive; busy, it must (see send()).
     this.worker.unref();
     this.worker.on('message', (message: OnnxWorkerMessage) => this.receive(message));
     this.worker.on('error', (error) => this.die(error));
@@ -53,7 +56,10 @@ class OnnxWorker {
     else {
       this.settle(message.id);
       if (message.type === 'done') waiting.resolve(message.logits);
-      else waiting.reject(new Error(`ONNX Runtime worker failed: ${message.message}`));
+      else if (message.type === 'probed') {
+        waiting.onProbed?.(message.version);
+        waiting.resolve(new Float32Array(0));
+      } else waiting.reject(new Error(`ONNX Runtime worker failed: ${message.message}`));
     }
   }
 
@@ -70,17 +76,13 @@ class OnnxWorker {
     this.pending.clear();
   }
 
-  predict(
-    request: Omit<Extract<OnnxWorkerRequest, { type: 'predict' }>, 'type' | 'id'>,
-    events: Omit<Pending, 'resolve' | 'reject'>,
-  ) {
+  send(request: Request, events: Omit<Pending, 'resolve' | 'reject'> = {}, transfer: ArrayBuffer[] = []) {
     if (this.dead) return Promise.reject(new Error('ONNX Runtime worker is gone.'));
     const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject, ...events });
-      const message: OnnxWorkerRequest = { type: 'predict', id, ...request };
-      this.worker.postMessage(message, [request.pixels.buffer as ArrayBuffer]);
+      this.worker.postMessage({ ...request, id } as OnnxWorkerRequest, transfer);
     });
   }
 
@@ -94,60 +96,82 @@ class OnnxWorker {
   }
 }
 
-const shared = globalThis as typeof globalThis & { __loupeOnnxWorkers?: Map<number, OnnxWorker> };
+const shared = globalThis as typeof globalThis & { __loupeOnnxWorker?: OnnxWorker };
 
-/** The process's long-lived ONNX Runtime worker for `threads` intra-op threads (a new one if the last died). */
-function sharedWorker(threads: number): OnnxWorker {
-  shared.__loupeOnnxWorkers ??= new Map();
-  let worker = shared.__loupeOnnxWorkers.get(threads);
-  if (!worker) {
-    worker = new OnnxWorker(threads, () => shared.__loupeOnnxWorkers?.delete(threads));
-    shared.__loupeOnnxWorkers.set(threads, worker);
+/** The process's ONNX Runtime thread (a new one if the last died). */
+function onnxWorker(): OnnxWorker {
+  if (!shared.__loupeOnnxWorker) {
+    // This thread loaded the addon itself (a test, the bench): a second thread must not.
+    assertOnnxRuntimeNotLoadedHere();
+    markOnnxThreadStarted();
+    shared.__loupeOnnxWorker = new OnnxWorker(() => (shared.__loupeOnnxWorker = undefined));
   }
-  return worker;
+  return shared.__loupeOnnxWorker;
 }
 
-/** Drops the session of a model folder from the shared workers (a classifier was disposed). */
+/** Whether onnxruntime-node loads, tried in the scoring thread: its version, or the reason it does not. */
+export async function probeOnnxRuntime(): Promise<{ version: string }> {
+  let version = 'unknown version';
+  await onnxWorker().send({ type: 'probe' }, { onProbed: (v) => (version = v) });
+  return { version };
+}
+
+/** Loads a model's session in the scoring thread and runs one batch, so the first real score is not slowed by it. */
+export async function warmOnnxSession(options: { modelDir: string; threads: number }): Promise<void> {
+  await onnxWorker().send({ type: 'warm', ...options });
+}
+
+/** Drops the sessions of a model folder from the scoring thread (a classifier was disposed). */
 export function releaseOnnxSession(modelDir: string): void {
-  for (const worker of shared.__loupeOnnxWorkers?.values() ?? []) worker.release(modelDir);
+  shared.__loupeOnnxWorker?.release(modelDir);
+}
+
+/** Ends the scoring thread (its sessions go with it); the next request starts a new one. */
+export async function stopOnnxWorker(): Promise<void> {
+  const worker = shared.__loupeOnnxWorker;
+  shared.__loupeOnnxWorker = undefined;
+  await worker?.terminate();
 }
 
 /**
  * Logits of `count` images of a saved model (its model.onnx, exported first if missing),
- * computed in a worker thread with `threads` intra-op threads (default 1); mirror averaging as
- * the model's meta.json says. `dedicated`: a worker of its own, ended after this call.
+ * computed in the scoring thread by a session with `threads` intra-op threads (default 1);
+ * mirror averaging as the model's meta.json says. `priority` 'background' (a re-score) lets
+ * urgent requests waiting at the same time go first. `transfer`: the caller gives up `pixels`
+ * (its buffer moves to the scoring thread, no copy); otherwise it is copied.
  */
 export async function predictLogitsInOnnxWorker(options: {
   modelDir: string;
   pixels: Uint8Array;
   count: number;
   threads?: number;
+  priority?: OnnxPriority;
   batchSize?: number;
   /** Default: what the model's meta.json chose. */
   testTimeAugmentation?: TestTimeAugmentation;
-  dedicated?: boolean;
+  transfer?: boolean;
   onProgress?: (done: number, total: number) => void;
   onReady?: (workers: number) => void;
 }): Promise<Float32Array> {
   if (options.count === 0) return new Float32Array(0);
-  const threads = options.threads ?? 1;
-  const worker = options.dedicated ? new OnnxWorker(threads) : sharedWorker(threads);
-  try {
-    return await worker.predict(
-      {
-        modelDir: options.modelDir,
-        // A copy: the caller keeps its array, and the copy moves to the worker.
-        pixels: options.pixels.slice(0, options.count * PIXELS_PER_IMAGE),
-        count: options.count,
-        batchSize: options.batchSize,
-        testTimeAugmentation: options.testTimeAugmentation,
-      },
-      {
-        onReady: () => options.onReady?.(1),
-        onProgress: (done) => options.onProgress?.(done, options.count),
-      },
-    );
-  } finally {
-    if (options.dedicated) await worker.terminate();
-  }
+  const bytes = options.count * PIXELS_PER_IMAGE;
+  const whole = options.pixels.byteOffset === 0 && options.pixels.buffer.byteLength === bytes;
+  const pixels = options.transfer && whole ? options.pixels : options.pixels.slice(0, bytes);
+  return onnxWorker().send(
+    {
+      type: 'predict',
+      modelDir: options.modelDir,
+      threads: options.threads ?? 1,
+      priority: options.priority ?? 'urgent',
+      pixels,
+      count: options.count,
+      batchSize: options.batchSize,
+      testTimeAugmentation: options.testTimeAugmentation,
+    },
+    {
+      onReady: () => options.onReady?.(1),
+      onProgress: (done) => options.onProgress?.(done, options.count),
+    },
+    [pixels.buffer as ArrayBuffer],
+  );
 }

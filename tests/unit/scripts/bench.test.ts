@@ -57,7 +57,6 @@ describe('npm run bench', () => {
       expect(mlp.infer.onnx).toMatchObject({
         oneThreadImagesPerSecond: positive,
         allCoresImagesPerSecond: positive,
-        workerSessionsImagesPerSecond: positive,
         cores: report.machine.cores,
       });
       expect(mlp.infer.onnx.maxAbsDiffAcrossThreads).toBeLessThan(1e-4);
