@@ -3,6 +3,7 @@ export * from './catalogues';
 export * from './import-rows';
 export * from './items';
 export * from './jobs';
+export * from './lab';
 export * from './models';
 export * from './reviews';
 export * from './users';

@@ -1,7 +1,8 @@
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { checkIn, createdAtColumn, NOW_MS, timestampMs } from './columns';
 
-export const JOB_KINDS = ['import', 'score', 'train', 'evaluate'] as const;
+/** `lab`: a model-lab run or the registration of a lab model as a candidate (lib/lab/). */
+export const JOB_KINDS = ['import', 'score', 'train', 'evaluate', 'lab'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
