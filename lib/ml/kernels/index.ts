@@ -3,6 +3,7 @@ import { registerConv2dBackpropFilter } from './conv2d-backprop-filter';
 import { registerConv2dBackpropInput } from './conv2d-backprop-input';
 import { registerIdentity } from './identity';
 import { registerBatchMatMul } from './batch-mat-mul';
+import { registerBatchNormTrain, patchBatchNormForTraining } from './batch-norm-train';
 import { registerMaxPoolGrad } from './max-pool-grad';
 import { registerLeadingReductions } from './reduce-leading';
 import { registerTile } from './tile';
@@ -30,4 +31,6 @@ export function registerWasmTrainingKernels(): void {
   // These two wrap the stock kernel and fall back to it, so they replace it themselves.
   registerLeadingReductions('wasm');
   registerBatchMatMul('wasm');
+  registerBatchNormTrain('wasm');
+  patchBatchNormForTraining('wasm');
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
+import { BATCH_NORM_TRAIN } from '@/lib/ml/kernels/batch-norm-train';
 import { createModel } from '@/lib/ml/model';
 
 /** Runs `fn` on `backend` and returns plain arrays, so results can be compared across backends. */
@@ -165,6 +166,60 @@ describe('wasm training kernels agree with cpu', () => {
       for (const v of ref[i]!) scale = Math.max(scale, Math.abs(v));
       expect(maxAbsDiff(ref[i]!, got[i]!)).toBeLessThan(1e-4 * Math.max(1, scale));
     }
+  });
+
+  it.each([
+    [4, 7, 6, 5],
+    [16, 0, 0, 3],
+  ])(
+    'fused batch norm in training (n=%i, %ix%i, %i channels): output, every gradient, moving statistics',
+    async (n, h, w, c) => {
+      const shape = h ? [n, h, w, c] : [n, c];
+      const compute = () => {
+        const layer = tf.layers.batchNormalization({ momentum: 0.9 });
+        // Non-zero mean and non-unit spread, so that every term of the gradient matters.
+        const x = tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 3), 2), 0.5);
+        layer.build(x.shape);
+        const dy = tf.randomNormal(shape, 0, 0.1, 'float32', 4);
+        const gamma = layer.getWeights()[0]!;
+        layer.setWeights([tf.add(gamma, tf.randomUniform([c], 0, 1, 'float32', 5)), ...layer.getWeights().slice(1)]);
+        const vars = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+        const f = (input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input, { training: true }) as tf.Tensor, dy));
+        const dx = tf.grad(f)(x);
+        const { grads } = tf.variableGrads(() => f(x) as tf.Scalar, vars);
+        const y = layer.apply(x, { training: true }) as tf.Tensor;
+        // Three training calls moved the moving statistics three times; inference uses them.
+        const inference = layer.apply(x, { training: false }) as tf.Tensor;
+        const moving = layer
+          .getWeights()
+          .slice(2)
+          .map((t) => t.clone());
+        const out = [y, dx, ...vars.map((v) => grads[v.name]!), ...moving, inference];
+        for (const weight of layer.weights) weight.dispose();
+        return out;
+      };
+      const ref = await on('cpu', compute);
+      const before = tf.memory().numTensors;
+      const got = await on('wasm', compute);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(ref).toHaveLength(7);
+      for (let i = 0; i < ref.length; i++) {
+        let scale = 0;
+        for (const v of ref[i]!) scale = Math.max(scale, Math.abs(v));
+        expect(maxAbsDiff(ref[i]!, got[i]!), `output ${i}`).toBeLessThan(2e-5 * Math.max(1, scale));
+      }
+    },
+  );
+
+  it('batch norm trains through the fused kernel on wasm, and only while training', async () => {
+    await tf.setBackend('wasm');
+    const layer = tf.layers.batchNormalization();
+    const x = tf.randomNormal([2, 3, 3, 4]);
+    const kernelsOf = async (training: boolean) =>
+      (await tf.profile(() => layer.apply(x, { training }) as tf.Tensor)).kernels.map((k) => k.name);
+    expect(await kernelsOf(true)).toContain(BATCH_NORM_TRAIN);
+    expect(await kernelsOf(false)).not.toContain(BATCH_NORM_TRAIN);
+    tf.dispose(x);
   });
 
   it('Identity shares data and leaks nothing', async () => {
