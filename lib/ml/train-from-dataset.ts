@@ -3,14 +3,14 @@ import { readIdxSplit } from '@/lib/formats/idx';
 import { initBackend } from '@/lib/ml/backend';
 import { fitTemperature, softmaxRows } from '@/lib/ml/calibration';
 import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { DEFAULT_AUGMENT } from '@/lib/ml/model-input';
+import { DEFAULT_AUGMENT, type AugmentOptions } from '@/lib/ml/model-input';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
 import { createModel, type Architecture } from '@/lib/ml/model';
 import { badInput } from '@/lib/errors';
 import { loadModel, saveModel, type ModelMeta } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { accuracyOfLogits, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
-import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
+import { trainModel, type EpochReport, type LabelledImages, type LearningRateSchedule } from '@/lib/ml/train';
 
 /** Fixed seed for the train/validation split: the same 5,000 images whatever the training seed. */
 export const SPLIT_SEED = 20170825;
@@ -44,10 +44,21 @@ export interface TrainFromDatasetOptions {
   /** Start from this saved model's weights (fine-tuning) instead of a fresh initialisation. */
   initFrom?: string;
   augment: boolean;
+  /** The augmentation when `augment` is on; default DEFAULT_AUGMENT (clothing: flips, erasing). */
+  augmentation?: AugmentOptions;
+  /**
+   * Train on these instead of the Fashion-MNIST training set in `datasetDir` (another data set
+   * with its own fixed split, e.g. lib/learning/digits-data.ts); `description` goes into meta.json.
+   */
+  data?: { train: LabelledImages; validation: LabelledImages; classNames: readonly string[]; description: string };
   /** false: dropout layers are skipped while fitting (see trainModel). */
   dropout?: boolean;
   /** Threads computing each step together (trainModel's `replicas`); default 1. */
   replicas?: number;
+  /** trainModel's schedule, minLearningRate and emaDecay. */
+  schedule?: LearningRateSchedule;
+  minLearningRate?: number;
+  emaDecay?: number;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
 }
@@ -88,13 +99,11 @@ async function chooseTestTimeAugmentation(
     : { mode: 'none', logits: plain, accuracy: plainAccuracy, accuracyWithoutTta: plainAccuracy };
 }
 
-async function loadInitialModel(dir: string, arch: Architecture): Promise<tf.LayersModel> {
+async function loadInitialModel(dir: string, arch: Architecture, k: number): Promise<tf.LayersModel> {
   const { model, meta } = await loadModel(dir);
   if (meta.arch !== arch) throw badInput(`--init-from ${dir} holds a ${meta.arch} model, not ${arch}.`);
-  if (meta.classNames.length !== FASHION_MNIST_CLASSES.length)
-    throw badInput(
-      `--init-from ${dir} has ${meta.classNames.length} classes; Fashion-MNIST has ${FASHION_MNIST_CLASSES.length}.`,
-    );
+  if (meta.classNames.length !== k)
+    throw badInput(`--init-from ${dir} has ${meta.classNames.length} classes; the training data has ${k}.`);
   return model;
 }
 
@@ -150,12 +159,14 @@ export async function finalizeSavedModel(options: { dir: string; datasetDir: str
  */
 export async function trainFromDataset(options: TrainFromDatasetOptions): Promise<ModelMeta> {
   const backend = await initBackend();
-  const { train, validation } = splitTrainingSet(options.datasetDir, options.validationSize, options.limit);
-  const k = FASHION_MNIST_CLASSES.length;
+  const { train, validation } =
+    options.data ?? splitTrainingSet(options.datasetDir, options.validationSize, options.limit);
+  const classNames = options.data?.classNames ?? FASHION_MNIST_CLASSES;
+  const k = classNames.length;
 
   tf.engine().startScope();
   const model = options.initFrom
-    ? await loadInitialModel(options.initFrom, options.arch)
+    ? await loadInitialModel(options.initFrom, options.arch, k)
     : createModel(options.arch, { numClasses: k, seed: options.seed });
   const started = performance.now();
   const describe = (input: {
@@ -171,7 +182,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     return {
       testTimeAugmentation: input.tta?.mode ?? 'none',
       arch: options.arch,
-      classNames: [...FASHION_MNIST_CLASSES],
+      classNames: [...classNames],
       temperature,
       params: model.countParams(),
       seed: options.seed,
@@ -179,13 +190,15 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       augment: options.augment,
       dropout: options.dropout ?? true,
       replicas: options.replicas ?? 1,
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      ...(options.emaDecay ? { emaDecay: options.emaDecay } : {}),
       backend,
       trainedAt: new Date().toISOString(),
       trainingSeconds: (performance.now() - started) / 1000,
       epochs: history.length,
       bestEpoch: input.bestEpoch,
       trainImagesPerSecond: input.imagesPerSecond,
-      dataset: `fashion-mnist train (${options.datasetDir})`,
+      dataset: options.data?.description ?? `fashion-mnist train (${options.datasetDir})`,
       trainCount: train.count,
       validationCount: validation.count,
       validation: {
@@ -208,9 +221,12 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     batchSize: options.batchSize,
     learningRate: options.learningRate,
     seed: options.seed,
-    augment: options.augment ? DEFAULT_AUGMENT : null,
+    augment: options.augment ? (options.augmentation ?? DEFAULT_AUGMENT) : null,
     dropout: options.dropout,
     replicas: options.replicas,
+    schedule: options.schedule,
+    minLearningRate: options.minLearningRate,
+    emaDecay: options.emaDecay,
     onEpoch: options.onEpoch,
     onBatch: options.onBatch,
     // A checkpoint after every better epoch: a run stopped early still leaves its best model.

@@ -39,7 +39,7 @@ export const FineTuneMetrics = z.object({
   humanLabelsUsed: Count,
   heldOutHumanLabels: Count,
   replayUsed: Count,
-  replaySource: z.enum(['fashion-mnist-train', 'bundled-replay', 'catalogue-imports', 'none']),
+  replaySource: z.enum(['fashion-mnist-train', 'bundled-replay', 'mnist-digits-train', 'catalogue-imports', 'none']),
   /** Images of the training pool set aside for per-epoch validation and the temperature. */
   validationCount: Count,
   /** The active model's accuracy on that slice, before fine-tuning. */
