@@ -173,3 +173,21 @@ export function pickCandidates(ctx: ClaimContext, limit: number): number[] {
   if (scored.length >= limit) return scored;
   return [...scored, ...(statements.unscored.all({ ...params, limit: limit - scored.length }) as number[])];
 }
+
+/**
+ * The grid's order over items of one predicted class: the active model's calibrated confidence,
+ * highest first, then oldest (items_queue_class_idx's order). One primary-key probe per item.
+ */
+export function mostConfidentFirst(ctx: ClaimContext, model: ModelVersion, itemIds: number[]): number[] {
+  if (itemIds.length < 2) return itemIds;
+  const confidence = new Map(
+    ctx.tx
+      .select({ itemId: predictions.itemId, confidence: predictions.confidence })
+      .from(predictions)
+      .where(and(inArray(predictions.itemId, itemIds), eq(predictions.modelVersionId, model.id)))
+      .all()
+      .map((row) => [row.itemId, row.confidence]),
+  );
+  const of = (id: number) => confidence.get(id) ?? -1;
+  return [...itemIds].sort((a, b) => of(b) - of(a) || a - b);
+}

@@ -9,6 +9,7 @@ import {
   extendHeld,
   heldItemIds,
   heldItemIdsInClass,
+  mostConfidentFirst,
   pickCandidates,
   queueStatements,
   takeLease,
@@ -122,8 +123,10 @@ export function claimNext(
 
 /**
  * For the grid view: up to `size` items the active model put in `predictedClass`, leased
- * together. Items the reviewer already holds in that class come first (a reload shows the
- * same grid). Most confident first, the opposite end from `claimNext`: the grid is the fast
+ * together. Items the reviewer already holds in that class are included (a reload shows the
+ * same grid), and the whole batch is served most confident first, held items included: a hold
+ * carried over from the focus view (an uncertain item) takes its place by confidence, not the
+ * first cell. Most confident first is the opposite end from `claimNext`: the grid is the fast
  * path for mostly-right batches, and the uncertain items stay for the focus view.
  */
 export function claimBatch(
@@ -162,7 +165,9 @@ export function claimBatch(
               limit: wanted,
             }) as number[])
       ).filter((id) => takeLease(ctx, id));
-      return [...held, ...fresh].map((itemId) =>
+      // `fresh` comes in the index's order already; only held items need placing among them.
+      const batch = held.length === 0 ? fresh : mostConfidentFirst(ctx, model, [...held, ...fresh]);
+      return batch.map((itemId) =>
         describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }),
       );
     },

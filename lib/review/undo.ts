@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import type { Db, Tx } from '@/db/client';
 import { items, leases, reviews, type Review } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -110,65 +110,84 @@ export function undoLastReview(
           'Someone reviewed this item again after you; your decision can no longer be undone.',
         );
 
-      const item = tx
-        .select({ importLabel: items.importLabel, evalRole: items.evalRole })
-        .from(items)
-        .where(eq(items.id, target.itemId))
-        .get();
-      const restored =
-        item?.importLabel != null
-          ? { currentLabel: item.importLabel, labelSource: 'import' as const }
-          : target.modelLabel !== null
-            ? { currentLabel: target.modelLabel, labelSource: 'model' as const }
-            : { currentLabel: null, labelSource: null };
-      // The item must still carry exactly this decision: the condition is the UPDATE's own.
-      // A decision on a gold item never changed it (lib/reviews.ts): the undo row alone reverts it.
-      const reverted =
-        item?.evalRole === 'gold'
-          ? 1
-          : tx
-              .update(items)
-              .set({ ...restored, status: 'needs_review' })
-              .where(
-                and(
-                  eq(items.id, target.itemId),
-                  eq(items.status, 'reviewed'),
-                  eq(items.labelSource, 'human'),
-                  eq(items.currentLabel, target.chosenLabel ?? -1),
-                ),
-              )
-              .run().changes;
-      if (reverted === 0)
-        throw new AppError('conflict', 'This item changed after your decision; it can no longer be undone.');
-      const leased = tx
-        .insert(leases)
-        .values({ itemId: target.itemId, reviewerId: actor.userId, expiresAt })
-        .onConflictDoUpdate({
-          target: leases.itemId,
-          set: { reviewerId: actor.userId, expiresAt },
-          setWhere: lte(leases.expiresAt, new Date(now)),
-        })
-        .run().changes;
-      if (leased === 0)
-        throw new AppError('conflict', 'Someone else holds this item now; your decision can no longer be undone.');
-      const undo = tx
-        .insert(reviews)
-        .values({
-          itemId: target.itemId,
-          reviewerId: actor.userId,
-          modelVersionId: target.modelVersionId,
-          modelLabel: target.modelLabel,
-          chosenLabel: null,
-          action: 'undo',
-          durationMs: 0,
-          clientId,
-          revertsReviewId: target.id,
-          createdAt: new Date(now),
-        })
-        .returning()
-        .get();
+      const undo = revertDecision(tx, { actor, target, clientId, now, expiresAt });
       return { undo, undone: target, itemId: target.itemId, leaseExpiresAt: expiresAt, replayed: false };
     },
     { behavior: 'immediate' },
   );
+}
+
+/**
+ * The write of one undo, inside the caller's immediate transaction (undoLastReview, the grid's
+ * undoGridSubmit): the item gets back the label it had in the queue (its import label if it came
+ * with one, which scoring keeps, else the model's answer) and status needs_review, a lease for the
+ * actor so they decide again, and a new `undo` row naming `target`. Throws conflict, rolling the
+ * caller's transaction back, when the item no longer carries the decision or someone else holds it.
+ */
+export function revertDecision(
+  tx: Tx,
+  input: { actor: Actor; target: Review; clientId: string; now: number; expiresAt: Date },
+): Review {
+  const { actor, target, clientId, now, expiresAt } = input;
+  const item = tx
+    .select({ importLabel: items.importLabel, evalRole: items.evalRole })
+    .from(items)
+    .where(eq(items.id, target.itemId))
+    .get();
+  const restored =
+    item?.importLabel != null
+      ? { currentLabel: item.importLabel, labelSource: 'import' as const }
+      : target.modelLabel !== null
+        ? { currentLabel: target.modelLabel, labelSource: 'model' as const }
+        : { currentLabel: null, labelSource: null };
+  // The item must still carry exactly this decision: the condition is the UPDATE's own.
+  // A decision on a gold item never changed it (lib/reviews.ts): the undo row alone reverts it.
+  const reverted =
+    item?.evalRole === 'gold'
+      ? 1
+      : tx
+          .update(items)
+          .set({ ...restored, status: 'needs_review' })
+          .where(
+            and(
+              eq(items.id, target.itemId),
+              eq(items.status, 'reviewed'),
+              eq(items.labelSource, 'human'),
+              eq(items.currentLabel, target.chosenLabel ?? -1),
+            ),
+          )
+          .run().changes;
+  if (reverted === 0)
+    throw new AppError('conflict', `Item #${target.itemId} changed after your decision; it can no longer be undone.`);
+  const leased = tx
+    .insert(leases)
+    .values({ itemId: target.itemId, reviewerId: actor.userId, expiresAt })
+    .onConflictDoUpdate({
+      target: leases.itemId,
+      set: { reviewerId: actor.userId, expiresAt },
+      setWhere: lte(leases.expiresAt, new Date(now)),
+    })
+    .run().changes;
+  if (leased === 0)
+    throw new AppError(
+      'conflict',
+      `Someone else holds item #${target.itemId} now; your decision can no longer be undone.`,
+    );
+  const undo = tx
+    .insert(reviews)
+    .values({
+      itemId: target.itemId,
+      reviewerId: actor.userId,
+      modelVersionId: target.modelVersionId,
+      modelLabel: target.modelLabel,
+      chosenLabel: null,
+      action: 'undo',
+      durationMs: 0,
+      clientId,
+      revertsReviewId: target.id,
+      createdAt: new Date(now),
+    })
+    .returning()
+    .get();
+  return undo;
 }

@@ -19,6 +19,7 @@ type Access = Permission | 'public' | 'next-auth';
  */
 const EXPECTED: Record<string, Partial<Record<Method, Access>>> = {
   '/api/auth/[...nextauth]': { GET: 'next-auth', POST: 'next-auth' },
+  '/api/v1/catalogues/[slug]/class-keys': { GET: 'items.review', PUT: 'settings.write' },
   '/api/v1/catalogues/[slug]/dashboards/[figure]': { GET: 'dashboards.read' },
   '/api/v1/catalogues/[slug]/export': { GET: 'export.read' },
   '/api/v1/catalogues/[slug]/items': { GET: 'catalogue.read' },
@@ -26,7 +27,7 @@ const EXPECTED: Record<string, Partial<Record<Method, Access>>> = {
   '/api/v1/catalogues/[slug]/threshold': { PUT: 'settings.write' },
   '/api/v1/catalogues/[slug]/train': { POST: 'models.manage' },
   '/api/v1/health': { GET: 'public' },
-  '/api/v1/imports': { POST: 'catalogue.import' },
+  '/api/v1/imports': { GET: 'catalogue.import', POST: 'catalogue.import' },
   '/api/v1/imports/[id]': { GET: 'catalogue.read' },
   '/api/v1/items/[id]': { GET: 'catalogue.read' },
   '/api/v1/items/[id]/image': { GET: 'catalogue.read' },
@@ -37,9 +38,11 @@ const EXPECTED: Record<string, Partial<Record<Method, Access>>> = {
   '/api/v1/queue/claim': { POST: 'items.review' },
   '/api/v1/queue/claim-batch': { POST: 'items.review' },
   '/api/v1/queue/heartbeat': { POST: 'items.review' },
+  '/api/v1/queue/progress': { GET: 'items.review' },
   '/api/v1/queue/release': { POST: 'items.review' },
   '/api/v1/reviews': { POST: 'items.review' },
   '/api/v1/reviews/grid': { POST: 'items.review' },
+  '/api/v1/reviews/grid/undo': { POST: 'items.review' },
   '/api/v1/reviews/undo': { POST: 'items.review' },
 };
 
