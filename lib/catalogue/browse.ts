@@ -12,10 +12,13 @@ import {
   type ItemStatus,
   type LabelSource,
 } from '@/db/schema';
-import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/validate';
 import { findActiveModel } from '@/lib/models/active';
+import { ITEM_FILTER_NAMES, type ItemFilterName } from './filter-names';
+import type { CatalogueScope } from './scope-sentence';
+import { canSeeEvaluationItems, countCatalogueScope, evaluationItemIds } from './visibility';
 
 export const ITEM_SORT_KEYS = ['id', 'confidence', 'predicted', 'label', 'labelSource', 'status'] as const;
 export type ItemSortKey = (typeof ITEM_SORT_KEYS)[number];
@@ -33,6 +36,35 @@ const Confidence = z.coerce
   .max(1, 'a confidence is between 0 and 1');
 
 /**
+ * The browser's filters: shared by the items page (ListItemsInput) and the export, so that
+ * "export what the current filter shows" reads the same query string the same way.
+ */
+export const ITEM_FILTER_FIELDS = {
+  status: optional(z.enum(ITEM_STATUSES, { error: `status is one of ${ITEM_STATUSES.join(', ')}` })),
+  /** The active model's predicted class. */
+  predicted: optional(ClassIndex),
+  /** The current label. */
+  label: optional(ClassIndex),
+  labelSource: optional(z.enum(LABEL_SOURCES, { error: `labelSource is one of ${LABEL_SOURCES.join(', ')}` })),
+  evalRole: optional(z.enum(EVAL_ROLES, { error: `evalRole is one of ${EVAL_ROLES.join(', ')}` })),
+  /** Inclusive bounds on the active model's calibrated confidence. */
+  minConfidence: optional(Confidence),
+  maxConfidence: optional(Confidence),
+} satisfies Record<ItemFilterName, z.ZodType>;
+export { ITEM_FILTER_NAMES };
+
+/** For `.refine` on a schema holding the filter fields. */
+export const CONFIDENCE_BOUNDS_IN_ORDER: [
+  (v: { minConfidence?: number; maxConfidence?: number }) => boolean,
+  { path: string[]; message: string },
+] = [
+  (v) => v.minConfidence === undefined || v.maxConfidence === undefined || v.minConfidence <= v.maxConfidence,
+  { path: ['minConfidence'], message: 'minConfidence cannot be above maxConfidence' },
+];
+
+export type ItemFilters = z.output<z.ZodObject<typeof ITEM_FILTER_FIELDS>>;
+
+/**
  * One page of a catalogue's items: the filters, sort and page the browser's URL carries.
  * Shared by the route (strings, coerced) and direct callers (numbers).
  */
@@ -45,21 +77,9 @@ export const ListItemsInput = z
     ).default(DEFAULT_PAGE_SIZE),
     sort: optional(z.enum(ITEM_SORT_KEYS, { error: `sort is one of ${ITEM_SORT_KEYS.join(', ')}` })).default('id'),
     dir: optional(z.enum(['asc', 'desc'], { error: 'dir is asc or desc' })).default('asc'),
-    status: optional(z.enum(ITEM_STATUSES, { error: `status is one of ${ITEM_STATUSES.join(', ')}` })),
-    /** The active model's predicted class. */
-    predicted: optional(ClassIndex),
-    /** The current label. */
-    label: optional(ClassIndex),
-    labelSource: optional(z.enum(LABEL_SOURCES, { error: `labelSource is one of ${LABEL_SOURCES.join(', ')}` })),
-    evalRole: optional(z.enum(EVAL_ROLES, { error: `evalRole is one of ${EVAL_ROLES.join(', ')}` })),
-    /** Inclusive bounds on the active model's calibrated confidence. */
-    minConfidence: optional(Confidence),
-    maxConfidence: optional(Confidence),
+    ...ITEM_FILTER_FIELDS,
   })
-  .refine((v) => v.minConfidence === undefined || v.maxConfidence === undefined || v.minConfidence <= v.maxConfidence, {
-    path: ['minConfidence'],
-    message: 'minConfidence cannot be above maxConfidence',
-  });
+  .refine(...CONFIDENCE_BOUNDS_IN_ORDER);
 export type ListItemsInput = z.input<typeof ListItemsInput>;
 export type ItemQuery = z.output<typeof ListItemsInput>;
 
@@ -80,7 +100,12 @@ export interface ItemPage {
   catalogue: { slug: string; name: string; classNames: string[] };
   activeModel: { id: number; name: string } | null;
   query: ItemQuery;
+  /** Items matching the filters, among those the reader may see. */
   total: number;
+  /** Items the reader may see in the whole catalogue (equal to `total` when nothing is filtered). */
+  catalogueTotal: number;
+  /** What the counts include: evaluation items are left out for readers who may not see them. */
+  scope: CatalogueScope;
   rows: ItemRow[];
 }
 
@@ -94,13 +119,15 @@ export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null 
   const query = parseInput(ListItemsInput, input);
   const catalogue = requireCatalogue(db, query.catalogue);
   const model = findActiveModel(db, catalogue.id);
-  // Gold items measure reviewers: a reviewer must not find them, nor their known labels.
+  // Holdout and gold labels measure the model and the reviewers: a reviewer finds neither.
+  const hideEvaluation = !canSeeEvaluationItems(actor);
   const { ids, total } = findPageIds(db, {
     query,
     catalogueId: catalogue.id,
     modelId: model?.id ?? null,
-    hideGold: !can(actor.role, 'evaluation.read'),
+    hideEvaluation,
   });
+  const filtered = ITEM_FILTER_NAMES.some((name) => query[name] !== undefined);
   const className = (index: number | null) =>
     index === null ? null : (catalogue.classNames[index] ?? `class ${index}`);
   return {
@@ -108,12 +135,25 @@ export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null 
     activeModel: model ? { id: model.id, name: model.name } : null,
     query,
     total,
+    catalogueTotal: filtered ? countVisibleItems(db, { catalogueId: catalogue.id, hideEvaluation }) : total,
+    scope: countCatalogueScope(db, { catalogueId: catalogue.id, actor }),
     rows: readRows(db, { ids, modelId: model?.id ?? null }).map((row) => ({
       ...row,
       currentLabelName: className(row.currentLabel),
       predictedClassName: className(row.predictedClass),
     })),
   };
+}
+
+function countVisibleItems(db: Db, input: { catalogueId: number; hideEvaluation: boolean }): number {
+  const conditions = itemConditions({}, input);
+  return (
+    db
+      .select({ n: count() })
+      .from(items)
+      .where(and(...conditions))
+      .get()?.n ?? 0
+  );
 }
 
 function readRows(db: Db, input: { ids: number[]; modelId: number | null }) {
@@ -152,13 +192,8 @@ interface PageContext {
   query: ItemQuery;
   catalogueId: number;
   modelId: number | null;
-  /** Leave the catalogue's gold items out (for readers without `evaluation.read`). */
-  hideGold?: boolean;
-}
-
-/** The catalogue's gold item ids: an uncorrelated subquery, evaluated once from the eval-role index. */
-function goldIds(catalogueId: number): SQL {
-  return sql`(select "id" from "items" where "catalogue_id" = ${catalogueId} and "eval_role" = 'gold')`;
+  /** Leave the catalogue's evaluation items out (for readers without `evaluation.read`). */
+  hideEvaluation?: boolean;
 }
 
 /**
@@ -176,7 +211,7 @@ export function findPageIds(db: Db, ctx: PageContext): { ids: number[]; total: n
   const { query, modelId } = ctx;
   const offset = (query.page - 1) * query.pageSize;
   const predictionFilters = predictionConditions(query);
-  const itemFilters = itemConditions(ctx);
+  const itemFilters = itemConditions(query, ctx);
   const countItems = () =>
     db
       .select({ n: count() })
@@ -230,19 +265,23 @@ export function findPageIds(db: Db, ctx: PageContext): { ids: number[]; total: n
   return { ids, total };
 }
 
-function itemConditions(ctx: PageContext): SQL[] {
-  const { query } = ctx;
+/** The filters on item columns, the catalogue first and the evaluation items' exclusion last. */
+export function itemConditions(
+  query: Partial<ItemFilters>,
+  ctx: { catalogueId: number; hideEvaluation?: boolean },
+): SQL[] {
   const conditions: SQL[] = [eq(items.catalogueId, ctx.catalogueId)];
   if (query.status !== undefined) conditions.push(eq(items.status, query.status));
   if (query.label !== undefined) conditions.push(eq(items.currentLabel, query.label));
   if (query.labelSource !== undefined) conditions.push(eq(items.labelSource, query.labelSource));
   if (query.evalRole !== undefined) conditions.push(eq(items.evalRole, query.evalRole));
   // Last, so that scoredQueries can tell it from the filters that need the items table.
-  if (ctx.hideGold) conditions.push(sql`${items.id} not in ${goldIds(ctx.catalogueId)}`);
+  if (ctx.hideEvaluation) conditions.push(sql`${items.id} not in ${evaluationItemIds(ctx.catalogueId)}`);
   return conditions;
 }
 
-function predictionConditions(query: ItemQuery): SQL[] {
+/** The filters on the active model's prediction: an item without one matches none of them. */
+export function predictionConditions(query: Partial<ItemFilters>): SQL[] {
   const conditions: SQL[] = [];
   if (query.predicted !== undefined) conditions.push(eq(predictions.predictedClass, query.predicted));
   if (query.minConfidence !== undefined) conditions.push(gte(predictions.confidence, query.minConfidence));
@@ -259,8 +298,10 @@ function ordered(query: ItemQuery, columns: (SQLiteColumn | SQL)[]): SQL[] {
 function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionFilters: SQL[]; itemFilters: SQL[] }) {
   const { query } = ctx;
   // Beyond the catalogue (implied by the model), an item column to filter or sort on.
-  const joinItems = ctx.itemFilters.length > (ctx.hideGold ? 2 : 1) || (isItemSort(query.sort) && query.sort !== 'id');
-  const hidden = ctx.hideGold && !joinItems ? [sql`${predictions.itemId} not in ${goldIds(ctx.catalogueId)}`] : [];
+  const joinItems =
+    ctx.itemFilters.length > (ctx.hideEvaluation ? 2 : 1) || (isItemSort(query.sort) && query.sort !== 'id');
+  const hidden =
+    ctx.hideEvaluation && !joinItems ? [sql`${predictions.itemId} not in ${evaluationItemIds(ctx.catalogueId)}`] : [];
   const where = and(
     eq(predictions.modelVersionId, ctx.modelId),
     ...ctx.predictionFilters,

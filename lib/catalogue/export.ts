@@ -6,22 +6,37 @@ import { items, predictions, reviews, users, type EvalRole, type ItemStatus, typ
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
 import { parseInput } from '@/lib/validate';
+import {
+  CONFIDENCE_BOUNDS_IN_ORDER,
+  ITEM_FILTER_FIELDS,
+  ITEM_FILTER_NAMES,
+  itemConditions,
+  predictionConditions,
+  type ItemFilters,
+} from './browse';
+import { canSeeEvaluationItems } from './visibility';
 import { findActiveModel } from '@/lib/models/active';
 
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export const ExportLabelsInput = z.object({
-  catalogue: z.string().min(1),
-  // From a query string: absent or empty means CSV.
-  format: z
-    .preprocess(
-      (value) => (value === '' || value === null ? undefined : value),
-      z.enum(EXPORT_FORMATS, { error: 'format is csv or json' }).optional(),
-    )
-    .default('csv'),
-});
+/** The browser's query string works here too: its filters apply, its page and sort do not. */
+export const ExportLabelsInput = z
+  .object({
+    catalogue: z.string().min(1),
+    // From a query string: absent or empty means CSV.
+    format: z
+      .preprocess(
+        (value) => (value === '' || value === null ? undefined : value),
+        z.enum(EXPORT_FORMATS, { error: 'format is csv or json' }).optional(),
+      )
+      .default('csv'),
+    ...ITEM_FILTER_FIELDS,
+  })
+  .refine(...CONFIDENCE_BOUNDS_IN_ORDER);
 export type ExportLabelsInput = z.input<typeof ExportLabelsInput>;
+/** The query-string parameters the export route reads; anything else in the URL is ignored. */
+export const EXPORT_QUERY_NAMES: readonly string[] = ['format', ...ITEM_FILTER_NAMES];
 
 /** One exported item: its current label and where that label came from. */
 export interface ExportRow {
@@ -82,8 +97,8 @@ export function exportLabels(
   db: Db,
   input: ExportLabelsInput & { actor: Actor | null; now?: Date; chunkRows?: number },
 ): LabelExport {
-  requirePermission(input.actor, 'export.read');
-  const { catalogue: slug, format } = parseInput(ExportLabelsInput, input);
+  const actor = requirePermission(input.actor, 'export.read');
+  const { catalogue: slug, format, ...filters } = parseInput(ExportLabelsInput, input);
   const catalogue = requireCatalogue(db, slug);
   const model = findActiveModel(db, catalogue.id);
   const now = input.now ?? new Date();
@@ -107,6 +122,9 @@ export function exportLabels(
         modelId: model?.id ?? null,
         afterId,
         limit: chunkRows,
+        filters,
+        // export.read implies evaluation.read today; the rule is the browser's all the same.
+        hideEvaluation: !canSeeEvaluationItems(actor),
       });
       const rows = chunk.map((row): ExportRow => ({
         itemId: row.itemId,
@@ -149,19 +167,27 @@ export function exportLabels(
     .replace(/\.\d+Z$/, 'Z')
     .replaceAll(':', '-');
   return {
-    filename: `${catalogue.slug}-labels-${stamp}.${format}`,
+    filename: `${catalogue.slug}-labels${Object.values(filters).some((v) => v !== undefined) ? '-filtered' : ''}-${stamp}.${format}`,
     contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
     body,
   };
 }
 
 /**
- * One chunk of items after `afterId`, with the active model's prediction and, for human
- * labels, the latest confirm/correct that no undo reverted (its reviewer and time).
+ * One chunk of the filtered items after `afterId`, with the active model's prediction and, for
+ * human labels, the latest confirm/correct that no undo reverted (its reviewer and time). A
+ * prediction filter excludes unscored items, as in the browser: the left join leaves them null.
  */
 function readExportChunk(
   db: Db,
-  input: { catalogueId: number; modelId: number | null; afterId: number; limit: number },
+  input: {
+    catalogueId: number;
+    modelId: number | null;
+    afterId: number;
+    limit: number;
+    filters: ItemFilters;
+    hideEvaluation: boolean;
+  },
 ) {
   const human = alias(reviews, 'human');
   const undo = alias(reviews, 'undo');
@@ -203,7 +229,13 @@ function readExportChunk(
       .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
       .leftJoin(reviews, and(eq(items.labelSource, 'human'), eq(reviews.id, sql`(${lastHumanReview})`)))
       .leftJoin(users, eq(users.id, reviews.reviewerId))
-      .where(and(eq(items.catalogueId, input.catalogueId), gt(items.id, input.afterId)))
+      .where(
+        and(
+          ...itemConditions(input.filters, input),
+          ...predictionConditions(input.filters),
+          gt(items.id, input.afterId),
+        ),
+      )
       .orderBy(asc(items.id))
       .limit(input.limit)
       .all()

@@ -15,9 +15,10 @@ import {
   type ModelStatus,
   type ReviewAction,
 } from '@/db/schema';
-import { can, requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
+import { canSeeEvaluationItems } from './visibility';
 
 export const GetItemDetailInput = z.object({
   itemId: z.coerce
@@ -97,8 +98,8 @@ export function getItemDetail(db: Db, input: GetItemDetailInput & { actor: Actor
     .innerJoin(catalogues, eq(catalogues.id, items.catalogueId))
     .where(eq(items.id, itemId))
     .get();
-  // Gold items measure reviewers: a reviewer must not find them, nor their known labels.
-  const hidden = row?.item.evalRole === 'gold' && !can(actor.role, 'evaluation.read');
+  // Holdout and gold labels measure the model and the reviewers: a reviewer finds neither.
+  const hidden = row?.item.evalRole != null && !canSeeEvaluationItems(actor);
   if (!row || hidden || (slug !== undefined && row.catalogue.slug !== slug))
     throw new AppError('not_found', `There is no item ${itemId}${slug ? ` in catalogue "${slug}"` : ''}.`);
   const { item, catalogue } = row;

@@ -23,10 +23,13 @@ type Patch = Record<string, string | undefined>;
 export function ItemFilters({
   query,
   classNames,
+  showEvalRole,
   onChange,
 }: {
   query: ItemQuery;
   classNames: string[];
+  /** Off for readers who may not see evaluation items: the filter could only match nothing. */
+  showEvalRole: boolean;
   onChange: (patch: Patch) => void;
 }) {
   const [min, setMin] = useState(query.minConfidence?.toString() ?? '');
@@ -83,13 +86,15 @@ export function ItemFilters({
         options={Object.entries(SOURCES).map(([value, label]) => ({ value, label }))}
         onChange={(v) => onChange({ labelSource: v })}
       />
-      <Select
-        label="Eval role"
-        testId="filter-eval-role"
-        value={query.evalRole}
-        options={Object.entries(EVAL_ROLES).map(([value, label]) => ({ value, label }))}
-        onChange={(v) => onChange({ evalRole: v })}
-      />
+      {showEvalRole && (
+        <Select
+          label="Eval role"
+          testId="filter-eval-role"
+          value={query.evalRole}
+          options={Object.entries(EVAL_ROLES).map(([value, label]) => ({ value, label }))}
+          onChange={(v) => onChange({ evalRole: v })}
+        />
+      )}
       <fieldset className="flex items-end gap-1">
         <legend className="mb-1 text-xs text-gray-600">Confidence (0-1)</legend>
         <input

@@ -10,6 +10,9 @@ import {
 import { useSearchParams } from 'next/navigation';
 import { useEffect, useMemo, useState } from 'react';
 import type { ItemPage } from '@/lib/catalogue/browse';
+import { ITEM_FILTER_NAMES } from '@/lib/catalogue/filter-names';
+import { describeScope } from '@/lib/catalogue/scope-sentence';
+import { GoToItem } from './go-to-item';
 import { ItemFilters } from './item-filters';
 import { itemColumns } from './items-columns';
 import { ItemsPager } from './items-pager';
@@ -63,7 +66,16 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
   const sorting: SortingState = [{ id: query.sort, desc: query.dir === 'desc' }];
   const pagination: PaginationState = { pageIndex: query.page - 1, pageSize: query.pageSize };
 
-  const columns = useMemo(() => itemColumns(slug), [slug]);
+  const showEvaluation = page.scope.evaluationShown;
+  const columns = useMemo(() => itemColumns(slug, { showEvaluation }), [slug, showEvaluation]);
+  const filtered = ITEM_FILTER_NAMES.some((name) => query[name] !== undefined);
+  const scope = describeScope(page.scope);
+  // The export reads the same filters as the browser (its page and sort do not apply).
+  const exportQuery = (format: string) => {
+    const params = new URLSearchParams({ format });
+    for (const name of ITEM_FILTER_NAMES) if (query[name] !== undefined) params.set(name, String(query[name]));
+    return `/api/v1/catalogues/${encodeURIComponent(slug)}/export?${params.toString()}`;
+  };
 
   const table = useReactTable({
     data: page.rows,
@@ -96,25 +108,27 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
   return (
     <section className="mt-2">
       <div className="flex flex-wrap items-baseline gap-x-4 gap-y-2">
-        <h1 className="text-2xl font-semibold">{catalogue.name}</h1>
-        <span className="text-sm text-gray-600">
-          <span data-testid="items-total">{total.toLocaleString('en-US')}</span> items match
+        <h1 className="text-2xl font-semibold break-words">{catalogue.name}</h1>
+        <span className="text-sm text-gray-600" data-testid="items-count">
+          <span data-testid="items-total">{total.toLocaleString('en-US')}</span>
+          {filtered ? ` of ${page.catalogueTotal.toLocaleString('en-US')} items match` : ' items'}
+          {scope && <span data-testid="items-scope"> ({scope})</span>}
           {page.activeModel ? ` · predictions of ${page.activeModel.name}` : ' · no active model'}
         </span>
         {canExport && (
-          <span className="ml-auto flex gap-2 text-sm">
+          <span className="flex flex-wrap gap-2 text-sm sm:ml-auto">
             {/* Plain links: the browser downloads the streamed file; the route checks export.read. */}
             <a
               className="rounded border border-gray-300 bg-white px-2 py-1 hover:bg-gray-100"
-              href={`/api/v1/catalogues/${slug}/export?format=csv`}
+              href={exportQuery('csv')}
               download
               data-testid="export-csv"
             >
-              Export all labels (CSV)
+              {filtered ? `Export these ${total.toLocaleString('en-US')} items (CSV)` : 'Export all labels (CSV)'}
             </a>
             <a
               className="rounded border border-gray-300 bg-white px-2 py-1 hover:bg-gray-100"
-              href={`/api/v1/catalogues/${slug}/export?format=json`}
+              href={exportQuery('json')}
               download
               data-testid="export-json"
             >
@@ -123,8 +137,17 @@ export function ItemsBrowser({ slug, initial, canExport }: { slug: string; initi
           </span>
         )}
       </div>
+      <div className="mt-3">
+        <GoToItem slug={slug} catalogueName={catalogue.name} />
+      </div>
 
-      <ItemFilters key={key} query={query} classNames={catalogue.classNames} onChange={navigate} />
+      <ItemFilters
+        key={key}
+        query={query}
+        classNames={catalogue.classNames}
+        showEvalRole={showEvaluation}
+        onChange={navigate}
+      />
 
       {error && (
         <p

@@ -13,9 +13,12 @@ const STATUS_STYLE: Record<ItemStatus, string> = {
 
 const column = createColumnHelper<ItemRow>();
 
-/** The items table's columns: the image and id link to the item's page; sorting is the server's. */
-export function itemColumns(slug: string) {
-  return [
+/**
+ * The items table's columns: the image and id link to the item's page; sorting is the server's.
+ * The evaluation-role column only for readers who may see evaluation items (for others it is empty).
+ */
+export function itemColumns(slug: string, options: { showEvaluation: boolean }) {
+  const columns = [
     column.display({
       id: 'image',
       header: '',
@@ -69,6 +72,10 @@ export function itemColumns(slug: string) {
       header: 'Confidence',
       cell: ({ getValue }) => <Confidence value={getValue()} />,
     }),
+  ];
+  if (!options.showEvaluation) return columns;
+  return [
+    ...columns,
     column.accessor('evalRole', { header: 'Eval', enableSorting: false, cell: ({ getValue }) => getValue() ?? '' }),
   ];
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { items, modelVersions, predictions, type ItemStatus, type LabelSource } from '@/db/schema';
 import { listItems, ListItemsInput, type ItemQuery } from '@/lib/catalogue/browse';
 import { getItemDetail } from '@/lib/catalogue/item-detail';
+import { describeScope } from '@/lib/catalogue/scope-sentence';
 import { claimNext } from '@/lib/review/queue';
 import { submitReview, undoLastReview } from '@/lib/review/decisions';
 import { ensureCatalogue, importItems } from '@/lib/import';
@@ -144,12 +145,12 @@ function compareValues(a: string | number | null, b: string | number | null): nu
 }
 
 /** The documented semantics, written the slow and obvious way. */
-function reference(query: ItemQuery, hideGold = false): { ids: number[]; total: number } {
+function reference(query: ItemQuery, hideEvaluation = false): { ids: number[]; total: number } {
   const predictionFilter =
     query.predicted !== undefined || query.minConfidence !== undefined || query.maxConfidence !== undefined;
   const matching = known.filter(
     (k) =>
-      (!hideGold || k.evalRole !== 'gold') &&
+      (!hideEvaluation || k.evalRole === null) &&
       (query.status === undefined || k.status === query.status) &&
       (query.label === undefined || k.currentLabel === query.label) &&
       (query.labelSource === undefined || k.labelSource === query.labelSource) &&
@@ -251,11 +252,13 @@ describe('listItems', () => {
     expect(checked).toBe(12 * 6 * 2 * 4);
   });
 
-  it('hides gold items from reviewers, whatever the filter and sort', () => {
+  it('hides evaluation items (holdout and gold) from reviewers, whatever the filter and sort', () => {
     expect(known.filter((k) => k.evalRole === 'gold').length).toBeGreaterThan(2);
+    expect(known.filter((k) => k.evalRole === 'holdout').length).toBeGreaterThan(2);
     for (const filter of [
       {},
       { evalRole: 'gold' },
+      { evalRole: 'holdout' },
       { status: 'needs_review' },
       { predicted: 1 },
       { minConfidence: 0.5 },
@@ -265,11 +268,33 @@ describe('listItems', () => {
         for (const dir of ['asc', 'desc']) {
           for (const page of [1, 2]) {
             const rows = check({ ...filter, sort, dir, page, pageSize: 9 }, f.reviewer).rows;
-            expect(rows.every((r) => r.evalRole !== 'gold')).toBe(true);
+            expect(rows.every((r) => r.evalRole === null)).toBe(true);
           }
         }
       }
     }
+  });
+
+  it('says what the count includes: reviewers are told of the holdout left out, never of gold', () => {
+    const holdout = known.filter((k) => k.evalRole === 'holdout').length;
+    const gold = known.filter((k) => k.evalRole === 'gold').length;
+    const plain = known.filter((k) => k.evalRole === null).length;
+
+    const reviewer = listItems(f.db, { catalogue: 'demo', actor: f.reviewer });
+    expect(reviewer).toMatchObject({ total: plain, catalogueTotal: plain });
+    expect(reviewer.scope).toEqual({ evaluationShown: false, holdout, gold: null });
+    expect(describeScope(reviewer.scope)).toBe(`excluding ${holdout} holdout items`);
+
+    const ops = listItems(f.db, { catalogue: 'demo', actor: f.ops });
+    expect(ops).toMatchObject({ total: 48, catalogueTotal: 48 });
+    expect(ops.scope).toEqual({ evaluationShown: true, holdout, gold });
+    expect(describeScope(ops.scope)).toBe(`including ${holdout} holdout and ${gold} gold items`);
+
+    // Filtered: the total is the match, catalogueTotal what the reader may see of the catalogue.
+    const filtered = listItems(f.db, { catalogue: 'demo', actor: f.reviewer, status: 'needs_review' });
+    expect(filtered.catalogueTotal).toBe(plain);
+    expect(filtered.total).toBe(known.filter((k) => k.evalRole === null && k.status === 'needs_review').length);
+    expect(listItems(f.db, { catalogue: 'demo', actor: f.admin, status: 'needs_review' }).catalogueTotal).toBe(48);
   });
 
   it('puts unscored items after the scored ones when sorting by confidence, across the page boundary', () => {
@@ -343,9 +368,9 @@ describe('listItems', () => {
 
   it('lets every role read, and refuses a signed-out caller', async () => {
     for (const actor of [f.admin, f.ops]) expect(listItems(f.db, { catalogue: 'demo', actor }).total).toBe(48);
-    // Reviewers read everything but the gold items, which measure them.
+    // Reviewers read everything but the evaluation items: gold measures them, holdout the model.
     expect(listItems(f.db, { catalogue: 'demo', actor: f.reviewer }).total).toBe(
-      48 - known.filter((k) => k.evalRole === 'gold').length,
+      48 - known.filter((k) => k.evalRole !== null).length,
     );
     await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
   });
@@ -467,7 +492,7 @@ describe('getItemDetail', () => {
   });
 
   it('is not found in another catalogue, or when absent; a signed-out caller is refused', async () => {
-    const itemId = f.itemIds[0]!;
+    const itemId = known.find((k) => k.evalRole === null)!.id;
     expect(getItemDetail(f.db, { actor: f.reviewer, itemId: String(itemId) }).item.id).toBe(itemId);
     await expectAppError(
       () => getItemDetail(f.db, { actor: f.reviewer, itemId, catalogue: 'other' }),
@@ -479,14 +504,20 @@ describe('getItemDetail', () => {
     await expectAppError(() => getItemDetail(f.db, { actor: null, itemId }), 'unauthorized');
   });
 
-  it('a gold item is not found for reviewers; admins and ops see it', async () => {
-    const gold = known.find((k) => k.evalRole === 'gold')!;
-    await expectAppError(
-      () => getItemDetail(f.db, { actor: f.reviewer, itemId: gold.id }),
-      'not_found',
-      new RegExp(`There is no item ${gold.id}`),
-    );
-    for (const actor of [f.admin, f.ops])
-      expect(getItemDetail(f.db, { actor, itemId: gold.id }).item.evalRole).toBe('gold');
+  it('a gold or holdout item is not found for reviewers (its label is trusted data); admins and ops see it', async () => {
+    for (const role of ['gold', 'holdout'] as const) {
+      const item = known.find((k) => k.evalRole === role)!;
+      await expectAppError(
+        () => getItemDetail(f.db, { actor: f.reviewer, itemId: item.id }),
+        'not_found',
+        new RegExp(`There is no item ${item.id}`),
+      );
+      await expectAppError(
+        () => getItemDetail(f.db, { actor: f.reviewer, itemId: item.id, catalogue: 'demo' }),
+        'not_found',
+      );
+      for (const actor of [f.admin, f.ops])
+        expect(getItemDetail(f.db, { actor, itemId: item.id }).item.evalRole).toBe(role);
+    }
   });
 });

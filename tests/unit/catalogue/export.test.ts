@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { items } from '@/db/schema';
+import { listItems } from '@/lib/catalogue/browse';
 import { csvField, EXPORT_COLUMNS, exportLabels } from '@/lib/catalogue/export';
 import { claimNext } from '@/lib/review/queue';
 import { submitReview, undoLastReview } from '@/lib/review/decisions';
@@ -200,6 +201,59 @@ describe('exportLabels', () => {
       /export\.read/,
     );
     await expectAppError(() => exportLabels(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
+  });
+
+  it('exports exactly the items the browser shows for the same filter, in id order', async () => {
+    const filters: Record<string, string | number>[] = [
+      { status: 'auto_accepted' },
+      { minConfidence: '0.4' },
+      { predicted: 3 },
+      { labelSource: 'human' },
+      { status: 'needs_review', maxConfidence: 0.4 },
+      { label: '', status: '' },
+    ];
+    for (const filter of filters) {
+      const shown = listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 200, ...filter })
+        .rows.map((row) => row.id)
+        .sort((a, b) => a - b);
+      const file = exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'csv', chunkRows: 2, ...filter });
+      const [, ...rows] = parseCsv(await new Response(file.body).text());
+      expect(
+        rows.map((row) => Number(row[0])),
+        JSON.stringify(filter),
+      ).toEqual(shown);
+    }
+    // A prediction filter leaves out the item the model has not scored, as the browser does.
+    const confident = await new Response(
+      exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'json', minConfidence: 0 }).body,
+    ).json();
+    expect(confident.items.map((item: { itemId: number }) => item.itemId)).not.toContain(f.itemIds[3]);
+    expect(confident.items).toHaveLength(5);
+  });
+
+  it('names a filtered export apart, and refuses a filter the browser would refuse', async () => {
+    const file = exportLabels(f.db, { catalogue: 'demo', actor: f.ops, status: 'reviewed', now: NOW });
+    expect(file.filename).toBe('demo-labels-filtered-2025-06-06T07-08-09Z.csv');
+    await expectAppError(
+      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, status: 'bogus' }),
+      'bad_input',
+      /^status: status is one of/,
+    );
+    await expectAppError(
+      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.9, maxConfidence: '0.1' }),
+      'bad_input',
+      /minConfidence cannot be above maxConfidence/,
+    );
+    await expectAppError(
+      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, predicted: '-1' }),
+      'bad_input',
+      /^predicted:/,
+    );
+    // The permission comes first: a reviewer learns nothing from a bad filter either.
+    await expectAppError(
+      () => exportLabels(f.db, { catalogue: 'demo', actor: f.reviewer, status: 'bogus' }),
+      'forbidden',
+    );
   });
 
   it('refuses an unknown format or catalogue', async () => {
