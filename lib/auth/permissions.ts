@@ -25,6 +25,9 @@ export const PERMISSIONS = {
   'dashboards.read': ['admin', 'ops'],
   /** See gold items (known labels mixed blind into the queue): not reviewers, whom they measure. */
   'evaluation.read': ['admin', 'ops'],
+  /** The model lab (/lab): see runs and their results; start runs and register a lab model as a candidate. */
+  'lab.read': ['admin', 'ops'],
+  'lab.run': ['admin'],
 } as const satisfies Record<string, readonly UserRole[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -21,6 +21,7 @@ export const PAGE_PERMISSIONS: Record<string, Permission> = {
   '/settings': 'settings.write',
   '/models': 'dashboards.read',
   '/dashboards': 'dashboards.read',
+  '/lab': 'lab.read',
   '/admin/users': 'users.manage',
 };
 

@@ -4,6 +4,7 @@ import { getEnv } from '@/lib/env';
 import { parseInput } from '@/lib/validate';
 import { ScoreJobPayload, TrainJobPayload } from '@/lib/jobs/payloads';
 import { evaluateActiveOnHoldout, EvaluateJobPayload } from '@/lib/learning/evaluate-active';
+import { labJobHandler } from '@/lib/lab/lab-handler';
 import { rescoreCatalogue } from '@/lib/learning/rescore';
 import { runRetrain, type RetrainProgress } from '@/lib/learning/retrain';
 import { getRetrainPolicy } from '@/lib/learning/schedule';
@@ -84,4 +85,4 @@ const evaluate: JobHandler = async ({ db, job, report }) => {
   return { phase: 'done', ...result };
 };
 
-export const WORKER_HANDLERS: JobHandlers = { score, train, evaluate };
+export const WORKER_HANDLERS: JobHandlers = { score, train, evaluate, lab: labJobHandler };

@@ -1,0 +1,256 @@
+/**
+ * Model-lab runs as data: starting one (a row and its `lab` job, in one transaction), the list
+ * and one run with its results for the page, and asking for a lab model to become a candidate.
+ * No TensorFlow.js here: the web server calls these; the worker trains (lib/lab/lab-jobs.ts).
+ */
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db, Reader } from '@/db/client';
+import { jobs, labResults, labRuns, modelVersions, type Job, type LabResultRow, type LabRun } from '@/db/schema';
+import { requirePermission, type Actor } from '@/lib/auth/permissions';
+import { requireCatalogue, requireCatalogueById } from '@/lib/catalogues';
+import { AppError } from '@/lib/errors';
+import { parseInput } from '@/lib/validate';
+import { isRegistrableArchitecture, LAB_ARCHITECTURES } from './architectures';
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number()
+    .int(`must be a whole number from ${min} to ${max}`)
+    .min(min, `must be a whole number from ${min} to ${max}`)
+    .max(max, `must be a whole number from ${min} to ${max}`);
+
+/** How a lab run trains; the defaults finish in a few minutes on two cores (logreg, mlp, forest). */
+export const LabRunSettings = z.object({
+  epochs: int(1, 50).default(5),
+  /** Training images sampled (class-balanced) from the catalogue's pool; a tenth validates. */
+  trainSize: int(200, 60000).default(5000),
+  /** Holdout items measured on (a seeded sample when the holdout is larger). */
+  testSize: int(50, 10000).default(2000),
+  trees: int(1, 300).default(50),
+  augment: z.boolean().default(false),
+  seed: int(0, 2 ** 31 - 1).default(42),
+});
+export type LabRunSettings = z.infer<typeof LabRunSettings>;
+
+export const StartLabRunInput = z.object({
+  catalogue: z.string().min(1).max(100),
+  archs: z
+    .array(z.enum(LAB_ARCHITECTURES, { error: `must be one of ${LAB_ARCHITECTURES.join(', ')}` }))
+    .min(1, 'pick at least one architecture')
+    .max(LAB_ARCHITECTURES.length),
+  settings: LabRunSettings.default(LabRunSettings.parse({})),
+});
+export type StartLabRunInput = z.input<typeof StartLabRunInput>;
+
+const Id = z.number().int().positive();
+/** What a `lab` job carries: a run to train, or a lab model to put through the gate. */
+export const LabJobPayload = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('run'), catalogueId: Id, labRunId: Id }),
+  z.object({ action: z.literal('register'), catalogueId: Id, labResultId: Id, requestedBy: Id }),
+]);
+export type LabJobPayload = z.infer<typeof LabJobPayload>;
+
+/** A lab run keeps a core busy for minutes: one retry after a crash. */
+const LAB_MAX_ATTEMPTS = 2;
+
+function waitingLabJob(db: Reader, catalogueId: number): Job | undefined {
+  return db
+    .select()
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.kind, 'lab'),
+        inArray(jobs.status, ['queued', 'running']),
+        sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`,
+      ),
+    )
+    .get();
+}
+
+/**
+ * An admin starts a run: the row and its job commit together. One lab job per catalogue at a
+ * time (a second would only wait behind the first and double the CPU it asks for).
+ */
+export function startLabRun(
+  db: Db,
+  input: { actor: Actor | null; run: StartLabRunInput; now?: number },
+): { run: LabRun; job: Job } {
+  const actor = requirePermission(input.actor, 'lab.run');
+  const parsed = parseInput(StartLabRunInput, input.run);
+  const catalogue = requireCatalogue(db, parsed.catalogue);
+  const now = new Date(input.now ?? Date.now());
+  return db.transaction(
+    (tx) => {
+      const busy = waitingLabJob(tx, catalogue.id);
+      if (busy)
+        throw new AppError(
+          'conflict',
+          `A lab job for ${catalogue.name} is already ${busy.status === 'running' ? 'running' : 'waiting'} (job ${busy.id}); start another when it ends.`,
+        );
+      const run = tx
+        .insert(labRuns)
+        .values({
+          catalogueId: catalogue.id,
+          requestedBy: actor.userId,
+          archs: [...new Set(parsed.archs)],
+          settings: parsed.settings,
+          createdAt: now,
+        })
+        .returning()
+        .get();
+      const job = tx
+        .insert(jobs)
+        .values({
+          kind: 'lab',
+          payload: LabJobPayload.parse({ action: 'run', catalogueId: catalogue.id, labRunId: run.id }),
+          maxAttempts: LAB_MAX_ATTEMPTS,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+        .get();
+      const linked = tx.update(labRuns).set({ jobId: job.id }).where(eq(labRuns.id, run.id)).returning().get()!;
+      return { run: linked, job };
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+export interface LabRunSummary {
+  run: LabRun;
+  job: Pick<Job, 'id' | 'status' | 'progress' | 'error' | 'attempts'> | null;
+  results: number;
+}
+
+/** The catalogue's runs, newest first, with their job's state. */
+export function listLabRuns(
+  db: Db,
+  input: { actor: Actor | null; catalogue: string; limit?: number },
+): LabRunSummary[] {
+  requirePermission(input.actor, 'lab.read');
+  const catalogue = requireCatalogue(db, input.catalogue);
+  const rows = db
+    .select({
+      run: labRuns,
+      job: { id: jobs.id, status: jobs.status, progress: jobs.progress, error: jobs.error, attempts: jobs.attempts },
+      results: sql<number>`(select count(*) from ${labResults} where ${labResults.runId} = ${labRuns.id})`,
+    })
+    .from(labRuns)
+    .leftJoin(jobs, eq(jobs.id, labRuns.jobId))
+    .where(eq(labRuns.catalogueId, catalogue.id))
+    .orderBy(desc(labRuns.createdAt), desc(labRuns.id))
+    .limit(input.limit ?? 20)
+    .all();
+  return rows.map((row) => ({ ...row, job: row.job?.id ? row.job : null }));
+}
+
+export interface LabRunDetail extends LabRunSummary {
+  catalogue: { slug: string; name: string; classNames: string[] };
+  rows: (LabResultRow & { candidate: { id: number; name: string; status: string } | null })[];
+  /** The newest register job of each result still waiting or running, by result id. */
+  registering: Record<number, number>;
+}
+
+/** One run with every result row (the table, heatmaps, reports and prediction grids). */
+export function readLabRun(db: Db, input: { actor: Actor | null; runId: number }): LabRunDetail {
+  requirePermission(input.actor, 'lab.read');
+  const runId = parseInput(Id, input.runId);
+  const found = db
+    .select({
+      run: labRuns,
+      job: { id: jobs.id, status: jobs.status, progress: jobs.progress, error: jobs.error, attempts: jobs.attempts },
+    })
+    .from(labRuns)
+    .leftJoin(jobs, eq(jobs.id, labRuns.jobId))
+    .where(eq(labRuns.id, runId))
+    .get();
+  if (!found) throw new AppError('not_found', `There is no lab run ${runId}.`);
+  const catalogue = requireCatalogueById(db, found.run.catalogueId);
+  const rows = db
+    .select({
+      result: labResults,
+      candidate: { id: modelVersions.id, name: modelVersions.name, status: modelVersions.status },
+    })
+    .from(labResults)
+    .leftJoin(modelVersions, eq(modelVersions.id, labResults.modelVersionId))
+    .where(eq(labResults.runId, runId))
+    .orderBy(labResults.id)
+    .all();
+  const registering: Record<number, number> = {};
+  const pending = db
+    .select({ id: jobs.id, payload: jobs.payload })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.kind, 'lab'),
+        inArray(jobs.status, ['queued', 'running']),
+        sql`json_extract(${jobs.payload}, '$.action') = 'register'`,
+      ),
+    )
+    .all();
+  for (const job of pending) {
+    const payload = LabJobPayload.safeParse(job.payload);
+    if (payload.success && payload.data.action === 'register') registering[payload.data.labResultId] = job.id;
+  }
+  return {
+    run: found.run,
+    job: found.job?.id ? found.job : null,
+    results: rows.length,
+    catalogue: { slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames },
+    rows: rows.map(({ result, candidate }) => ({ ...result, candidate: candidate?.id ? candidate : null })),
+    registering,
+  };
+}
+
+/**
+ * An admin asks for a lab model to become a candidate of its catalogue: a `lab` job in the
+ * worker measures it and the active model on the holdout and the held-out human labels, and
+ * the evaluation gate (lib/learning/gate.ts) promotes or rejects it, as for any candidate.
+ */
+export function requestLabCandidate(
+  db: Db,
+  input: { actor: Actor | null; labResultId: number; now?: number },
+): { job: Job } {
+  const actor = requirePermission(input.actor, 'lab.run');
+  const labResultId = parseInput(Id, input.labResultId);
+  const now = new Date(input.now ?? Date.now());
+  return db.transaction(
+    (tx) => {
+      const found = tx
+        .select({ result: labResults, catalogueId: labRuns.catalogueId })
+        .from(labResults)
+        .innerJoin(labRuns, eq(labRuns.id, labResults.runId))
+        .where(eq(labResults.id, labResultId))
+        .get();
+      if (!found) throw new AppError('not_found', `There is no lab result ${labResultId}.`);
+      const { result, catalogueId } = found;
+      if (!isRegistrableArchitecture(result.arch) || !result.modelDir)
+        throw new AppError(
+          'bad_input',
+          `A ${result.arch} lab model cannot be served by Loupe, so it cannot become a candidate; mlp, lenet5 and cnn can.`,
+        );
+      if (result.modelVersionId !== null)
+        throw new AppError('conflict', `This ${result.arch} lab model is already a model version.`);
+      const busy = waitingLabJob(tx, catalogueId);
+      if (busy)
+        throw new AppError(
+          'conflict',
+          `A lab job for this catalogue is already ${busy.status === 'running' ? 'running' : 'waiting'} (job ${busy.id}); try again when it ends.`,
+        );
+      const job = tx
+        .insert(jobs)
+        .values({
+          kind: 'lab',
+          payload: LabJobPayload.parse({ action: 'register', catalogueId, labResultId, requestedBy: actor.userId }),
+          maxAttempts: LAB_MAX_ATTEMPTS,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+        .get();
+      return { job };
+    },
+    { behavior: 'immediate' },
+  );
+}
