@@ -2,12 +2,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { checkpointWal, getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
-import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
-import { getScorer } from '@/lib/ml/scorer';
+import { recoverImports } from '@/lib/import/staging';
+import { wasmThreadCount } from '@/lib/ml/backend';
 import { WORKER_HANDLERS } from '@/lib/worker/handlers';
 import { exitOnSignals } from '@/lib/worker/shutdown';
 import { createWorker } from '@/lib/worker/worker-loop';
-import { combineWorkers, createScoringLane } from '@/lib/worker/scoring-lane';
+import { combineWorkers, createScoringLane, prepareScoring } from '@/lib/worker/scoring-lane';
 import { WORKER_HEARTBEAT_MS, writeWorkerStatus } from '@/lib/jobs/worker-status';
 
 /**
@@ -23,10 +23,12 @@ const STALL_LOG_MS = 3_000;
 const env = getEnv();
 const db = getDb();
 migrateDb(db);
-const backend = await initBackend();
-const scorer = await getScorer();
-const startedAt = new Date().toISOString();
 const log = (line: string) => console.error(`[worker] ${line}`);
+// The scorer, warmed up on every active model; tfjs starts here only when it scores (else with a training).
+const prepared = await prepareScoring({ db, log });
+const scorer = prepared.scorer;
+const backend = prepared.backend ?? 'not loaded (ONNX Runtime scores)';
+const startedAt = new Date().toISOString();
 const loop = {
   db,
   handlers: WORKER_HANDLERS,
@@ -48,6 +50,7 @@ stalls.enable();
 const heartbeat = () => {
   // The WAL checkpoint, here instead of in a web request's commit (db/client.ts).
   checkpointWal(db);
+  endAbandonedImports();
   const job = worker.current();
   writeWorkerStatus({
     pid: process.pid,
@@ -65,6 +68,17 @@ const heartbeat = () => {
     );
   stalls.reset();
 };
+/** An import whose process died (lib/import/staging.ts) is rolled back or finished here. */
+function endAbandonedImports(): void {
+  try {
+    const { rolledBack, finished } = recoverImports(db);
+    for (const id of rolledBack) log(`import ${id} was abandoned while its rows were checked; removed it`);
+    for (const id of finished) log(`import ${id} was abandoned while its items were added; finished adding them`);
+  } catch (error) {
+    log(`could not end abandoned imports: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 heartbeat();
 const heartbeatTimer = setInterval(heartbeat, WORKER_HEARTBEAT_MS);
 

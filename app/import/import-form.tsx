@@ -38,9 +38,10 @@ export function ImportForm({ catalogues }: { catalogues: CatalogueOption[] }) {
       return;
     }
     setPhase({ name: 'uploading', fraction: 0 });
+    const catalogue = String(form.get('catalogue') ?? '');
     try {
       const { status, body } = await upload(form, (fraction) =>
-        setPhase(fraction < 1 ? { name: 'uploading', fraction } : { name: 'importing' }),
+        setPhase(fraction < 1 ? { name: 'uploading', fraction } : { name: 'importing', catalogue }),
       );
       if (status >= 200 && status < 300) {
         setPhase({ name: 'done', result: body as ImportResponse });

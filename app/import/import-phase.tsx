@@ -1,12 +1,13 @@
 import Link from 'next/link';
 import { describeDuplicates } from '@/lib/import/duplicates';
 import { count, type ImportResponse } from './import-api';
+import { ImportingProgress } from './importing-progress';
 import { ScoringProgress } from './scoring-progress';
 
 export type Phase =
   | { name: 'idle' }
   | { name: 'uploading'; fraction: number }
-  | { name: 'importing' }
+  | { name: 'importing'; catalogue: string }
   | { name: 'done'; result: ImportResponse }
   | { name: 'error'; message: string };
 
@@ -20,7 +21,7 @@ export function ImportPhaseView({ phase }: { phase: Phase }) {
           Uploading… {Math.round(phase.fraction * 100)}%
         </div>
       )}
-      {phase.name === 'importing' && <p className="text-sm">Uploaded; checking and importing the files…</p>}
+      {phase.name === 'importing' && <ImportingProgress catalogue={phase.catalogue} />}
       {phase.name === 'error' && (
         <p role="alert" data-testid="import-error" className="text-sm text-red-700">
           {phase.message}

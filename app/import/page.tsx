@@ -53,7 +53,11 @@ export default async function ImportPage() {
                   {row.source}
                 </td>
                 <td className="p-2 text-right tabular-nums">{row.total.toLocaleString('en')}</td>
-                <td className="p-2 text-right tabular-nums">{row.inserted.toLocaleString('en')}</td>
+                <td className="p-2 text-right tabular-nums">
+                  {row.state === 'done'
+                    ? row.inserted.toLocaleString('en')
+                    : `${row.state === 'staging' ? 'checking' : 'adding'} (${row.staged.toLocaleString('en')} rows checked)`}
+                </td>
               </tr>
             ))}
           </tbody>

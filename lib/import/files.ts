@@ -9,13 +9,13 @@ import { readImageFiles } from '@/lib/formats/images';
 import { AppError, badInput } from '@/lib/errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { requireCatalogue } from '../catalogues';
-import { importItems, type ImportItem, type ImportResult } from './items';
+import { importItemsInChunks, type ImportItem, type ImportItemsInput, type ImportResult } from './items';
 import { parseInput } from '@/lib/validate';
 
 // Each helper parses and checks the whole input first and only then opens the one write
 // transaction, so a bad file is rejected before anything is written.
 
-type OnProgress = (done: number, total: number) => void;
+type OnProgress = NonNullable<ImportItemsInput['onProgress']>;
 
 async function readInputFile(filePath: string): Promise<Buffer> {
   try {
@@ -93,7 +93,7 @@ export async function importIdx(
     label: labels ? labels[row]! : null,
     sourceRow: row,
   }));
-  return importItems(db, {
+  return importItemsInChunks(db, {
     catalogueSlug,
     kind: 'idx',
     source: sourceKey(imagesPath, fileHash),
@@ -129,7 +129,7 @@ export async function importCsv(
     // Data rows, 0-based, header excluded: the same numbering as IDX.
     sourceRow: row,
   }));
-  return importItems(db, {
+  return importItemsInChunks(db, {
     catalogueSlug,
     kind: 'csv',
     source: sourceKey(csvPath, fileHash),
@@ -175,7 +175,7 @@ export async function importImages(
     externalId: path.basename(image.source, path.extname(image.source)),
   }));
   const description = decoded.length === 1 ? decoded[0]!.source : `${decoded.length} images from ${paths.join(', ')}`;
-  return importItems(db, {
+  return importItemsInChunks(db, {
     catalogueSlug,
     kind: 'images',
     source: description,

@@ -1,11 +1,22 @@
 import { createHash } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, IMPORT_KINDS, imports, items, type NewItem } from '@/db/schema';
+import { catalogues, IMPORT_KINDS, imports } from '@/db/schema';
 import { AppError, badInput } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { DUPLICATE_IDS_SHOWN, type DuplicateReport } from './duplicates';
+import {
+  dropStagedImport,
+  finishImport,
+  IMPORT_CHUNK_ROWS,
+  listUnfinishedImports,
+  moveChunk,
+  recoverImports,
+  stageRows,
+  startMoving,
+  type StagedRow,
+} from './staging';
 import { parseInput } from '@/lib/validate';
 
 export interface ImportItem {
@@ -44,7 +55,7 @@ const ImportOptions = z.object({
 
 export type ImportItemsInput = z.infer<typeof ImportOptions> & {
   items: ImportItem[];
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (done: number, total: number, phase: ImportProgress['phase']) => void;
 };
 
 export interface ImportResult extends DuplicateReport {
@@ -57,8 +68,12 @@ export interface ImportResult extends DuplicateReport {
   alreadyPresent: number;
 }
 
-// 11 bound parameters a row; 500 rows stays far below SQLite's 32766-variable limit.
-const CHUNK_ROWS = 500;
+export interface ImportProgress {
+  /** 'checking': rows hashed, compared and staged; 'adding': staged rows becoming items. */
+  phase: 'checking' | 'adding';
+  done: number;
+  total: number;
+}
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -91,132 +106,194 @@ function checkItems(
   });
 }
 
+const IMPORT_SQL = {
+  // json_each keeps one prepared statement for any number of hashes; the IN still uses
+  // items_catalogue_content_hash_idx. No ORDER BY: with one, SQLite walks the catalogue in id order.
+  sameContent: `select id, content_hash as hash, source, source_row as sourceRow from items
+    where catalogue_id = ? and content_hash in (select value from json_each(?))`,
+  firstWith: `select content_hash as hash, min(id) as id from items
+    where catalogue_id = ? and content_hash in (select value from json_each(?)) group by content_hash`,
+} as const;
+
 /**
- * Adds items to a catalogue in one transaction: either every row is written (or found
- * already present) or, on any error, none is. Items already imported from the same
- * (source, row) are left as they are, so running an import twice adds nothing the second time.
+ * Starts an import of `total` rows into the catalogue: ends abandoned imports there first, then
+ * refuses when another import into it is still running (two at once could not tell each
+ * other's rows apart from duplicates), and records this one as 'staging'.
+ */
+function beginImport(db: Db, catalogueId: number, options: z.infer<typeof ImportOptions>, total: number): number {
+  recoverImports(db, { catalogueId });
+  return db.transaction(
+    (tx) => {
+      const running = listUnfinishedImports(db, catalogueId)[0];
+      if (running) {
+        throw new AppError(
+          'conflict',
+          `Another import into this catalogue is still running (import ${running.id}: ${running.stagedCount.toLocaleString('en')} of ${running.itemCount.toLocaleString('en')} rows checked); try again when it has finished.`,
+        );
+      }
+      return tx
+        .insert(imports)
+        .values({
+          catalogueId,
+          kind: options.kind,
+          source: options.description ?? options.source,
+          fileHash: options.fileHash ?? null,
+          itemCount: total,
+          state: 'staging',
+          heartbeatAt: new Date(),
+        })
+        .returning({ id: imports.id })
+        .get().id;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/**
+ * An import as a sequence of short steps, each its own transaction (lib/import/staging.ts):
+ * every row is checked, hashed and staged, and only then (the import is decided) moved into
+ * items. Each `yield` is a point where a caller may let other work run. Items already imported
+ * from the same (source, row) are left as they are, so running an import twice adds nothing
+ * the second time.
  *
  * The same picture under another name (a renamed file, a CSV export of an IDX file) is found
  * by the sha256 of its pixels (`content_hash`, indexed per catalogue): such rows are skipped
  * and reported with the ids of the items they match, unless `keepDuplicates`. Within one
  * import the first copy is imported and later copies are reported the same way, as matching it.
  */
-export function importItems(db: Db, input: ImportItemsInput): ImportResult {
+function* importSteps(db: Db, input: ImportItemsInput): Generator<ImportProgress, ImportResult, void> {
   const options = parseInput(ImportOptions, input);
-  const { items: list, onProgress } = input;
+  const list = input.items;
   const total = list.length;
+  const catalogue = db.select().from(catalogues).where(eq(catalogues.slug, options.catalogueSlug)).get();
+  if (!catalogue) throw new AppError('not_found', `There is no catalogue "${options.catalogueSlug}".`);
+  checkItems(list, catalogue.classNames.length, options.source, options.evalRole);
+  const importId = beginImport(db, catalogue.id, options, total);
 
-  // Synchronous on purpose: better-sqlite3 transactions must not span an await.
-  return db.transaction(
-    (tx) => {
-      const catalogue = tx.select().from(catalogues).where(eq(catalogues.slug, options.catalogueSlug)).get();
-      if (!catalogue) throw new AppError('not_found', `There is no catalogue "${options.catalogueSlug}".`);
-      checkItems(list, catalogue.classNames.length, options.source, options.evalRole);
-
-      const importRow = tx
-        .insert(imports)
-        .values({
-          catalogueId: catalogue.id,
-          kind: options.kind,
-          source: options.description ?? options.source,
-          fileHash: options.fileHash ?? null,
-          itemCount: total,
-        })
-        .returning({ id: imports.id })
-        .get();
-
-      let inserted = 0;
-      let skipped = 0;
-      const keep = options.keepDuplicates === true;
-      const report: DuplicateReport = { duplicates: 0, duplicateItems: 0, duplicateOf: [], duplicatesKept: keep };
-      const matched = new Set<number>();
-      /** Pixel hash -> the lowest id of an item with those pixels, in the catalogue or this import. */
-      const firstWith = new Map<string, number>();
-      for (let start = 0; start < total; start += CHUNK_ROWS) {
-        const chunk = list.slice(start, start + CHUNK_ROWS);
-        const hashes = chunk.map((item) => sha256Hex(item.pixels));
-        const unseen = [...new Set(hashes)].filter((hash) => !firstWith.has(hash));
-        // One indexed lookup per chunk (items_catalogue_content_hash_idx); 500 hashes is far below the variable limit.
-        const sameRows = new Set<string>();
-        if (unseen.length > 0) {
-          const matches = tx
-            .select({ id: items.id, hash: items.contentHash, source: items.source, sourceRow: items.sourceRow })
-            .from(items)
-            .where(and(eq(items.catalogueId, catalogue.id), inArray(items.contentHash, unseen)))
-            .all();
-          // No ORDER BY: with one, SQLite walks the whole catalogue in id order instead of the hash index.
-          for (const match of matches) {
-            const known = firstWith.get(match.hash);
-            if (known === undefined || match.id < known) firstWith.set(match.hash, match.id);
-            sameRows.add(`${match.sourceRow}\n${match.source}`);
-          }
+  const keep = options.keepDuplicates === true;
+  let duplicates = 0;
+  let staged = 0;
+  /** Pixel hashes of the catalogue's items met so far, and of this import's staged rows. */
+  const known = new Set<string>();
+  /** Hashes of the rows found to be duplicates, in the order met: one per matching item. */
+  const duplicateHashes = new Set<string>();
+  const sameContent = db.$client.prepare(IMPORT_SQL.sameContent);
+  try {
+    for (let start = 0; start < total; start += IMPORT_CHUNK_ROWS) {
+      const chunk = list.slice(start, start + IMPORT_CHUNK_ROWS);
+      const hashes = chunk.map((item) => sha256Hex(item.pixels));
+      const unseen = [...new Set(hashes)].filter((hash) => !known.has(hash));
+      const sameRows = new Set<string>();
+      const matches =
+        unseen.length === 0
+          ? []
+          : (sameContent.all(catalogue.id, JSON.stringify(unseen)) as {
+              hash: string;
+              source: string;
+              sourceRow: number;
+            }[]);
+      for (const match of matches) {
+        known.add(match.hash);
+        sameRows.add(`${match.sourceRow}\n${match.source}`);
+      }
+      const rows: StagedRow[] = [];
+      chunk.forEach((item, index) => {
+        const hash = hashes[index]!;
+        const source = item.source ?? options.source;
+        // The same row of the same file: "already present", left to the move's ON CONFLICT.
+        if (!sameRows.has(`${item.sourceRow}\n${source}`) && known.has(hash)) {
+          duplicates += 1;
+          duplicateHashes.add(hash);
+          if (!keep) return;
         }
-        const duplicateHashes: string[] = [];
-        const pending = new Set<string>();
-        const toWrite = chunk.flatMap((item, index) => {
-          const hash = hashes[index]!;
-          // The same row of the same file: "already present", left to ON CONFLICT below.
-          if (sameRows.has(`${item.sourceRow}\n${item.source ?? options.source}`)) return [{ item, hash }];
-          if (firstWith.has(hash) || pending.has(hash)) {
-            report.duplicates += 1;
-            duplicateHashes.push(hash);
-            if (!keep) skipped += 1;
-            return keep ? [{ item, hash }] : [];
-          }
-          pending.add(hash);
-          return [{ item, hash }];
-        });
-        const rows: NewItem[] = toWrite.map(({ item, hash }) => ({
-          catalogueId: catalogue.id,
+        known.add(hash);
+        rows.push({
+          seq: start + index,
           pixels: Buffer.from(item.pixels.buffer, item.pixels.byteOffset, item.pixels.byteLength),
           contentHash: hash,
-          source: item.source ?? options.source,
+          source,
           sourceRow: item.sourceRow,
           externalId: item.externalId ?? null,
-          importLabel: item.label,
-          currentLabel: item.label,
-          labelSource: item.label === null ? null : 'import',
-          // Labelled or not, an item waits for the model; routing decides what a person sees.
-          // Holdout items are final as imported: never scored, routed or queued. Gold items
-          // wait for a prediction to show reviewers (scoring then marks them reviewed, unrouted).
-          status: options.evalRole === 'holdout' ? 'reviewed' : 'unscored',
+          label: item.label,
           evalRole: options.evalRole ?? null,
-          importId: importRow.id,
-        }));
-        const written =
-          rows.length === 0
-            ? []
-            : tx
-                .insert(items)
-                .values(rows)
-                .onConflictDoNothing({ target: [items.catalogueId, items.source, items.sourceRow] })
-                .returning({ id: items.id, hash: items.contentHash })
-                .all();
-        inserted += written.length;
-        for (const row of written) {
-          const known = firstWith.get(row.hash);
-          if (known === undefined || row.id < known) firstWith.set(row.hash, row.id);
-        }
-        for (const hash of duplicateHashes) {
-          const id = firstWith.get(hash)!;
-          if (matched.has(id)) continue;
-          matched.add(id);
-          if (report.duplicateOf.length < DUPLICATE_IDS_SHOWN) report.duplicateOf.push(id);
-        }
-        onProgress?.(Math.min(start + CHUNK_ROWS, total), total);
-      }
+        });
+      });
+      staged += rows.length;
+      stageRows(db, importId, rows, start + chunk.length);
+      yield { phase: 'checking', done: start + chunk.length, total };
+    }
+  } catch (error) {
+    dropStagedImport(db, importId);
+    throw error;
+  }
 
-      tx.update(imports).set({ insertedCount: inserted }).where(eq(imports.id, importRow.id)).run();
-      return {
-        importId: importRow.id,
-        catalogueId: catalogue.id,
-        total,
-        inserted,
-        alreadyPresent: total - inserted - skipped,
-        ...report,
-        duplicateItems: matched.size,
-      };
-    },
-    { behavior: 'immediate' },
+  startMoving(db, importId);
+  let inserted = 0;
+  let moved = 0;
+  for (let written = moveChunk(db, importId); written !== null; written = moveChunk(db, importId)) {
+    inserted += written;
+    moved = Math.min(staged, moved + IMPORT_CHUNK_ROWS);
+    yield { phase: 'adding', done: moved, total: staged };
+  }
+  finishImport(db, importId);
+
+  const shown = [...duplicateHashes].slice(0, DUPLICATE_IDS_SHOWN);
+  const ids = new Map(
+    shown.length === 0
+      ? []
+      : (
+          db.$client.prepare(IMPORT_SQL.firstWith).all(catalogue.id, JSON.stringify(shown)) as {
+            hash: string;
+            id: number;
+          }[]
+        ).map((row) => [row.hash, row.id]),
   );
+  const skipped = keep ? 0 : duplicates;
+  return {
+    importId,
+    catalogueId: catalogue.id,
+    total,
+    inserted,
+    alreadyPresent: total - inserted - skipped,
+    duplicates,
+    duplicateItems: duplicateHashes.size,
+    duplicateOf: shown.flatMap((hash) => (ids.has(hash) ? [ids.get(hash)!] : [])),
+    duplicatesKept: keep,
+  };
+}
+
+/**
+ * Adds items to a catalogue, all or nothing: a bad row (checked before anything is written)
+ * imports nothing, and a crash part-way either leaves nothing or is finished by the next
+ * Loupe process (lib/import/staging.ts). For the command line and tests; a server handling
+ * requests uses importItemsInChunks, which lets them run between the chunks.
+ */
+export function importItems(db: Db, input: ImportItemsInput): ImportResult {
+  const steps = importSteps(db, input);
+  for (let step = steps.next(); ; step = report(steps, step.value, input.onProgress)) {
+    if (step.done) return step.value;
+  }
+}
+
+/** importItems, letting other work run after every chunk (a few tens of milliseconds each). */
+export async function importItemsInChunks(db: Db, input: ImportItemsInput): Promise<ImportResult> {
+  const steps = importSteps(db, input);
+  for (let step = steps.next(); ; step = report(steps, step.value, input.onProgress)) {
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Tells the caller where the import stands; an error thrown there ends the import as any other would. */
+function report(
+  steps: Generator<ImportProgress, ImportResult, void>,
+  progress: ImportProgress,
+  onProgress: ImportItemsInput['onProgress'],
+): IteratorResult<ImportProgress, ImportResult> {
+  try {
+    onProgress?.(progress.done, progress.total, progress.phase);
+  } catch (error) {
+    return steps.throw(error);
+  }
+  return steps.next();
 }

@@ -1,7 +1,15 @@
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
-import { catalogues, imports, items, ITEM_STATUSES, type ImportKind, type ItemStatus } from '@/db/schema';
+import {
+  catalogues,
+  imports,
+  items,
+  ITEM_STATUSES,
+  type ImportKind,
+  type ImportState,
+  type ItemStatus,
+} from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { findActiveModel } from '@/lib/models/active';
 import { parseInput } from '@/lib/validate';
@@ -70,13 +78,27 @@ export interface RecentImport {
   kind: ImportKind;
   source: string;
   total: number;
+  /** Rows checked so far: equals `total` once the import is past 'staging'. */
+  staged: number;
   inserted: number;
+  /** 'staging' and 'moving' while it runs (lib/import/staging.ts), then 'done'. */
+  state: ImportState;
   createdAt: Date;
 }
 
-/** The latest imports across catalogues, newest first. */
-export function listRecentImports(db: Db, options: { limit?: number } = {}): RecentImport[] {
-  const limit = parseInput(z.number().int().min(1).max(200), options.limit ?? 10);
+const ListOptions = z.object({
+  limit: z.coerce.number().int().min(1, 'limit is 1 or more').max(200, 'limit is at most 200').default(10),
+  /** Only imports still running: what the Import page polls while an upload is being imported. */
+  unfinished: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'], { error: 'unfinished is true or false' })])
+    .transform((value) => value === true || value === 'true' || value === '1')
+    .default(false),
+  catalogue: z.string().min(1).optional(),
+});
+
+/** The latest imports across catalogues (or of one), newest first. */
+export function listRecentImports(db: Db, options: z.input<typeof ListOptions> = {}): RecentImport[] {
+  const { limit, unfinished, catalogue } = parseInput(ListOptions, options);
   return db
     .select({
       id: imports.id,
@@ -84,11 +106,16 @@ export function listRecentImports(db: Db, options: { limit?: number } = {}): Rec
       kind: imports.kind,
       source: imports.source,
       total: imports.itemCount,
+      staged: imports.stagedCount,
       inserted: imports.insertedCount,
+      state: imports.state,
       createdAt: imports.createdAt,
     })
     .from(imports)
     .innerJoin(catalogues, eq(catalogues.id, imports.catalogueId))
+    .where(
+      and(unfinished ? ne(imports.state, 'done') : undefined, catalogue ? eq(catalogues.slug, catalogue) : undefined),
+    )
     .orderBy(desc(imports.createdAt), desc(imports.id))
     .limit(limit)
     .all();

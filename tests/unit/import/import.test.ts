@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { imports, items } from '@/db/schema';
+import { importRows, imports, items } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { ensureCatalogue, importCsv, importIdx, importImages, importItems, type ImportItem } from '@/lib/import';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
@@ -90,9 +90,9 @@ describe('importItems', () => {
     expect(db.select({ n: count() }).from(imports).get()!.n).toBe(0);
   });
 
-  it('rolls back earlier chunks when a later write fails', () => {
+  it('rolls back earlier chunks when a later step fails', () => {
     const db = freshDb();
-    const list = makeItems(1200);
+    const list = makeItems(5000);
     const progress: number[] = [];
     expect(() =>
       importItems(db, {
@@ -102,12 +102,14 @@ describe('importItems', () => {
         items: list,
         onProgress: (done) => {
           progress.push(done);
-          if (done >= 1000) throw new Error('disk full');
+          if (done >= 4000) throw new Error('disk full');
         },
       }),
     ).toThrow('disk full');
-    expect(progress).toEqual([500, 1000]);
+    expect(progress).toEqual([2000, 4000]);
     expect(itemCount(db)).toBe(0);
+    expect(db.select({ n: count() }).from(imports).get()!.n).toBe(0);
+    expect(db.select({ n: count() }).from(importRows).get()!.n).toBe(0);
   });
 
   it('rejects an unknown catalogue as not_found', () => {

@@ -1,6 +1,7 @@
 import { getDb } from '@/db/client';
 import { apiRoute } from '@/lib/http/api-route';
 import { readFormWithLimit } from '@/lib/http/read-form';
+import { listRecentImports } from '@/lib/import/status';
 import { importUpload, parseUploadForm } from '@/lib/import/upload';
 import { MAX_UPLOAD_BYTES, tooLargeMessage } from '@/lib/import/upload-limits';
 
@@ -17,4 +18,13 @@ export const POST = apiRoute('catalogue.import', async ({ actor, request }) => {
   });
   const input = await parseUploadForm(form);
   return importUpload(getDb(), { ...input, actor });
+});
+
+/**
+ * GET ?catalogue=&unfinished=true&limit=: recent imports, newest first, with their progress
+ * (`state`, rows `staged` and `inserted` of `total`): the Import page polls it during an upload.
+ */
+export const GET = apiRoute('catalogue.import', ({ request }) => {
+  const query = Object.fromEntries(new URL(request.url).searchParams);
+  return { imports: listRecentImports(getDb(), query) };
 });

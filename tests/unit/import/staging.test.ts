@@ -1,0 +1,201 @@
+/**
+ * An import in two phases (lib/import/staging.ts): rows are staged in short transactions and
+ * only then moved into items, so a large import lets other work run between its chunks, and a
+ * process killed part-way leaves the catalogue as before (killed while staging) or the import
+ * finished by the next process (killed while moving). The kills are real: a child process
+ * SIGKILLs itself in the middle of an import of the same code.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { asc, count, eq } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { importRows, imports, items } from '@/db/schema';
+import { AppError } from '@/lib/errors';
+import { ensureCatalogue, importItems, importItemsInChunks, recoverImports, type ImportItem } from '@/lib/import';
+import { IMPORT_CHUNK_ROWS, listUnfinishedImports } from '@/lib/import/staging';
+import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import { tempDir } from '../review/fixtures';
+
+const tmp = tempDir('loupe-staging-');
+afterAll(tmp.cleanup);
+const root = path.resolve(import.meta.dirname, '..', '..', '..');
+
+function freshDbPath(): string {
+  const file = path.join(tmp.dir, `${Math.random().toString(36).slice(2)}.db`);
+  const db = openDb(file);
+  migrateDb(db);
+  ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
+  db.$client.close();
+  return file;
+}
+
+/** n distinct images (i in the first two pixels). */
+function makeItems(n: number): ImportItem[] {
+  return Array.from({ length: n }, (_, i) => ({
+    pixels: new Uint8Array(784).fill(i % 256).fill(Math.floor(i / 256), 1, 2),
+    label: i % 10,
+    sourceRow: i,
+  }));
+}
+
+const countOf = (db: Db, table: typeof items | typeof imports | typeof importRows) =>
+  db.select({ n: count() }).from(table).get()!.n;
+
+/** Runs an import of `rows` rows in a child process that SIGKILLs itself at the first progress of `phase`. */
+function importAndDie(dbPath: string, rows: number, phase: 'checking' | 'adding'): number | null {
+  const script = path.join(tmp.dir, `die-${phase}.ts`);
+  fs.writeFileSync(
+    script,
+    `import { openDb } from '@/db/client';
+import { importItems } from '@/lib/import';
+const db = openDb(${JSON.stringify(dbPath)});
+const items = Array.from({ length: ${rows} }, (_, i) => ({
+  pixels: new Uint8Array(784).fill(i % 256).fill(Math.floor(i / 256), 1, 2), label: i % 10, sourceRow: i }));
+importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'big.idx', items,
+  onProgress: (done, total, phase) => { if (phase === ${JSON.stringify(phase)}) process.kill(process.pid, 'SIGKILL'); } });
+`,
+  );
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  expect(child.signal, child.stderr).toBe('SIGKILL');
+  return child.status;
+}
+
+describe('an import in chunks', () => {
+  it('stages and moves in chunks of IMPORT_CHUNK_ROWS, reporting both phases, and ends done', () => {
+    const db = openDb(freshDbPath());
+    const progress: string[] = [];
+    const rows = IMPORT_CHUNK_ROWS * 2 + 10;
+    const result = importItems(db, {
+      catalogueSlug: 'fashion',
+      kind: 'idx',
+      source: 'mem',
+      items: makeItems(rows),
+      onProgress: (done, total, phase) => progress.push(`${phase} ${done}/${total}`),
+    });
+    expect(result).toMatchObject({ total: rows, inserted: rows, alreadyPresent: 0, duplicates: 0 });
+    expect(progress).toEqual([
+      `checking ${IMPORT_CHUNK_ROWS}/${rows}`,
+      `checking ${IMPORT_CHUNK_ROWS * 2}/${rows}`,
+      `checking ${rows}/${rows}`,
+      `adding ${IMPORT_CHUNK_ROWS}/${rows}`,
+      `adding ${IMPORT_CHUNK_ROWS * 2}/${rows}`,
+      `adding ${rows}/${rows}`,
+    ]);
+    expect(db.select().from(imports).get()).toMatchObject({ state: 'done', stagedCount: rows, insertedCount: rows });
+    expect(countOf(db, importRows)).toBe(0);
+    // Items keep the file's order.
+    const order = db.select({ row: items.sourceRow }).from(items).orderBy(asc(items.id)).all();
+    expect(order.map((r) => r.row)).toEqual(Array.from({ length: rows }, (_, i) => i));
+  });
+
+  it('lets other work run between chunks when run in chunks', async () => {
+    const db = openDb(freshDbPath());
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      ticks += 1;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const result = await importItemsInChunks(db, {
+      catalogueSlug: 'fashion',
+      kind: 'idx',
+      source: 'mem',
+      items: makeItems(IMPORT_CHUNK_ROWS * 3),
+    });
+    running = false;
+    expect(result.inserted).toBe(IMPORT_CHUNK_ROWS * 3);
+    // Three staging and three moving chunks, each followed by a turn of the event loop.
+    expect(ticks).toBeGreaterThanOrEqual(6);
+  });
+
+  it('refuses a second import into a catalogue while one is running, with a 409 sentence', async () => {
+    const db = openDb(freshDbPath());
+    let second: unknown = null;
+    await importItemsInChunks(db, {
+      catalogueSlug: 'fashion',
+      kind: 'idx',
+      source: 'first',
+      items: makeItems(IMPORT_CHUNK_ROWS * 2),
+      onProgress: (done, _total, phase) => {
+        if (phase !== 'checking' || done !== IMPORT_CHUNK_ROWS) return;
+        try {
+          importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'second', items: makeItems(3) });
+        } catch (error) {
+          second = error;
+        }
+      },
+    });
+    expect(second).toBeInstanceOf(AppError);
+    expect((second as AppError).code).toBe('conflict');
+    expect((second as AppError).message).toMatch(
+      /^Another import into this catalogue is still running \(import \d+: 2,000 of 4,000 rows checked\); try again/,
+    );
+    expect(countOf(db, imports)).toBe(1);
+  });
+
+  it('leaves nothing of an import whose process was killed while staging', () => {
+    const dbPath = freshDbPath();
+    importAndDie(dbPath, IMPORT_CHUNK_ROWS * 3, 'checking');
+    const db = openDb(dbPath);
+    expect(countOf(db, items)).toBe(0);
+    expect(listUnfinishedImports(db)).toMatchObject([{ state: 'staging', stagedCount: IMPORT_CHUNK_ROWS }]);
+    // Its heartbeat is fresh: another process cannot tell it from one still running.
+    expect(recoverImports(db)).toEqual({ rolledBack: [], finished: [] });
+    const report = recoverImports(db, { staleAfterMs: 0 });
+    expect(report.rolledBack).toHaveLength(1);
+    expect(countOf(db, imports)).toBe(0);
+    expect(countOf(db, importRows)).toBe(0);
+    // The same file imports in full afterwards.
+    expect(
+      importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'big.idx', items: makeItems(10) }),
+    ).toMatchObject({ inserted: 10 });
+  });
+
+  it('finishes an import whose process was killed while moving, each row once', () => {
+    const dbPath = freshDbPath();
+    const rows = IMPORT_CHUNK_ROWS * 3;
+    importAndDie(dbPath, rows, 'adding');
+    const db = openDb(dbPath);
+    // Killed after the first chunk was moved: part of the file is visible, the rest staged.
+    expect(countOf(db, items)).toBe(IMPORT_CHUNK_ROWS);
+    const [unfinished] = listUnfinishedImports(db);
+    expect(unfinished).toMatchObject({ state: 'moving', stagedCount: rows });
+    const report = recoverImports(db, { staleAfterMs: 0 });
+    expect(report.finished).toEqual([unfinished!.id]);
+    expect(countOf(db, items)).toBe(rows);
+    expect(countOf(db, importRows)).toBe(0);
+    expect(db.select().from(imports).where(eq(imports.id, unfinished!.id)).get()).toMatchObject({
+      state: 'done',
+      insertedCount: rows,
+    });
+    const distinct = db.$client.prepare('select count(distinct source_row) from items').pluck().get();
+    expect(distinct).toBe(rows);
+  });
+
+  it('an abandoned import is ended by the next import into the catalogue', () => {
+    const dbPath = freshDbPath();
+    importAndDie(dbPath, IMPORT_CHUNK_ROWS * 2, 'checking');
+    const db = openDb(dbPath);
+    // Age the heartbeat past the lease, as 30 s of silence would.
+    db.update(imports)
+      .set({ heartbeatAt: new Date(Date.now() - 60_000) })
+      .run();
+    const result = importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'other', items: makeItems(5) });
+    expect(result.inserted).toBe(5);
+    expect(
+      db
+        .select()
+        .from(imports)
+        .all()
+        .map((row) => row.state),
+    ).toEqual(['done']);
+  });
+});
