@@ -18,10 +18,13 @@ export function useFormAction<T>(
   useEffect(() => {
     if (state && resetAfter === (state.ok ? 'success' : 'failure')) formRef.current?.reset();
   }, [state, resetAfter]);
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
+  /** Sends the form's data now (after a confirmation, say). */
+  function submit(form: FormData) {
     startTransition(() => dispatch(form));
   }
-  return { state, pending, formRef, onSubmit };
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    submit(new FormData(event.currentTarget));
+  }
+  return { state, pending, formRef, onSubmit, submit };
 }

@@ -3,13 +3,74 @@ import { getDb } from '@/db/client';
 import { catalogues } from '@/db/schema';
 import { can } from '@/lib/auth/permissions';
 import { requirePageAccess } from '@/lib/http/page-auth';
-import { listJobs } from '@/lib/jobs/list';
+import type { Actor } from '@/lib/auth/permissions';
+import { listJobs, type JobSummary } from '@/lib/jobs/list';
 import { countNewHumanLabels, getRetrainPolicy } from '@/lib/learning/schedule';
 import { listModelVersions, type Accuracy, type ModelVersionSummary } from '@/lib/models/versions';
+import { Term, TERMS } from '@/app/_components/term';
+import { mergeShownJobs, SHOWN_JOBS } from './shown-jobs';
 import { TrainingPanel, type TrainingJobView } from './training-panel';
 import { VersionAction } from './version-action';
 
 export const dynamic = 'force-dynamic';
+
+function jobView(job: JobSummary): TrainingJobView {
+  return {
+    id: job.id,
+    kind: job.kind,
+    status: job.status,
+    outcome: job.outcome,
+    reason: job.reason,
+    requestedBy: job.requestedBy,
+    attempts: job.attempts,
+    leaseExpiries: job.leaseExpiries,
+    maxAttempts: job.maxAttempts,
+    progress: job.progress,
+    error: job.error,
+    createdAt: job.createdAt.toISOString(),
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** The catalogue's trainings and re-scorings, as the panel polls them. */
+function shownJobs(db: ReturnType<typeof getDb>, actor: Actor, slug: string): TrainingJobView[] {
+  const read = (kind: 'train' | 'score') =>
+    listJobs(db, { actor, catalogue: slug, kind, limit: SHOWN_JOBS }).map(jobView);
+  return mergeShownJobs(read('train'), read('score'));
+}
+
+/** What to do for a catalogue without any model version. */
+function NoModel({ slug, canManage }: { slug: string; canManage: boolean }) {
+  return (
+    <div className="mt-2 max-w-3xl text-sm text-gray-700 dark:text-gray-300" data-testid="no-model">
+      <p>
+        <strong>No model yet.</strong> This catalogue&apos;s items wait unscored, out of the review queue, until it has
+        one.
+      </p>
+      {canManage ? (
+        <ol className="mt-1 list-decimal pl-5">
+          <li>
+            Train a model with the same classes:{' '}
+            <code className="break-all">npm run train -- --arch cnn --out models/{slug}</code> (Fashion-MNIST; add{' '}
+            <code>--data mnist-digits</code> for digits), or use a model folder you already have, such as{' '}
+            <code>models/production</code> for Fashion-MNIST&apos;s classes.
+          </li>
+          <li>
+            Register it as the first version:{' '}
+            <code className="break-all">{`npm run register-model -- --catalogue ${slug} --model models/${slug}`}</code>
+            .
+          </li>
+          <li>
+            The worker then scores the items; reviewers get the unsure ones, and <em>Train now</em> appears here to
+            fine-tune on their labels.
+          </li>
+        </ol>
+      ) : (
+        <p className="mt-1">An admin registers its first model (npm run register-model); its versions then show here.</p>
+      )}
+    </div>
+  );
+}
 
 function formatTime(date: Date | null): string {
   return date ? date.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—';
@@ -47,7 +108,7 @@ function VersionRow({ version, canManage }: { version: ModelVersionSummary; canM
       <td className="px-2 py-1">
         <div className="font-mono text-xs">{version.name}</div>
         <div className="text-xs text-gray-500">
-          {version.arch} · T = {version.temperature.toFixed(3)}
+          {version.arch} · <Term explanation={TERMS.temperature}>T</Term> = {version.temperature.toFixed(3)}
         </div>
         <div className="text-xs" data-testid="model-download">
           download{' '}
@@ -75,7 +136,11 @@ function VersionRow({ version, canManage }: { version: ModelVersionSummary; canM
         {version.humanLabelsUsed !== null ? (
           <>
             {version.humanLabelsUsed.toLocaleString('en')}
-            {version.replayUsed !== null && <div className="text-xs text-gray-500">+ {version.replayUsed.toLocaleString('en')} replay</div>}
+            {version.replayUsed !== null && (
+              <div className="text-xs text-gray-500">
+                + {version.replayUsed.toLocaleString('en')} <Term explanation={TERMS.replay}>replay</Term>
+              </div>
+            )}
           </>
         ) : version.validationAccuracy !== null ? (
           <span className="text-xs text-gray-500">no human labels: trained offline (npm run train); validation {pct(version.validationAccuracy)}</span>
@@ -129,21 +194,7 @@ export default async function ModelsPage() {
         const { versions } = listModelVersions(db, { actor, catalogue: catalogue.slug });
         const policy = getRetrainPolicy(db, catalogue.id);
         const { count } = countNewHumanLabels(db, catalogue.id);
-        const jobs: TrainingJobView[] = canManage
-          ? listJobs(db, { actor, catalogue: catalogue.slug, kind: 'train', limit: 10 }).map((job) => ({
-              id: job.id,
-              status: job.status,
-              reason: job.reason,
-              requestedBy: job.requestedBy,
-              attempts: job.attempts,
-              leaseExpiries: job.leaseExpiries,
-              maxAttempts: job.maxAttempts,
-              progress: job.progress,
-              error: job.error,
-              createdAt: job.createdAt.toISOString(),
-              finishedAt: job.finishedAt?.toISOString() ?? null,
-            }))
-          : [];
+        const jobs: TrainingJobView[] = canManage ? shownJobs(db, actor, catalogue.slug) : [];
         return (
           <section key={catalogue.id} className="mt-6 rounded border border-gray-200 bg-white p-4" data-testid="models-catalogue" data-slug={catalogue.slug}>
             <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
@@ -156,11 +207,7 @@ export default async function ModelsPage() {
               </span>
             </div>
             {versions.length === 0 ? (
-              <p className="mt-2 text-sm text-gray-500" data-testid="no-model">
-                No model yet: its items wait unscored, out of the review queue. Train one with{' '}
-                <code>npm run train</code>, then register it with{' '}
-                <code>{`npm run register-model -- --catalogue ${catalogue.slug} --model <model dir>`}</code>.
-              </p>
+              <NoModel slug={catalogue.slug} canManage={canManage} />
             ) : (
               <div className="mt-2 overflow-x-auto">
                 <table className="w-full text-left text-sm" data-testid="model-versions">
@@ -168,15 +215,21 @@ export default async function ModelsPage() {
                     <tr className="text-xs text-gray-600">
                       <th className="px-2 py-1 font-medium">Version</th>
                       <th className="px-2 py-1 font-medium">Status</th>
-                      <th className="px-2 py-1 font-medium">Holdout accuracy</th>
-                      <th className="px-2 py-1 font-medium" title="Expected calibration error after temperature scaling">
-                        ECE
+                      <th className="px-2 py-1 font-medium">
+                        <Term explanation={TERMS.holdout}>Holdout</Term> accuracy
                       </th>
-                      <th className="px-2 py-1 font-medium">Held-out human labels</th>
+                      <th className="px-2 py-1 font-medium">
+                        <Term explanation={TERMS.ece}>ECE</Term>
+                      </th>
+                      <th className="px-2 py-1 font-medium">
+                        <Term explanation={TERMS.heldOutHuman}>Held-out human labels</Term>
+                      </th>
                       <th className="px-2 py-1 font-medium">Human labels used</th>
                       <th className="px-2 py-1 font-medium">Parent</th>
                       <th className="px-2 py-1 font-medium">Created</th>
-                      <th className="px-2 py-1 font-medium">Gate</th>
+                      <th className="px-2 py-1 font-medium">
+                        <Term explanation={TERMS.gate}>Gate</Term>
+                      </th>
                       {canManage && <th className="px-2 py-1 font-medium">Action</th>}
                     </tr>
                   </thead>

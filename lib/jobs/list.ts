@@ -44,10 +44,30 @@ export interface JobSummary {
   /** Times a worker died while running it (the job was taken over after its lease expired). */
   leaseExpiries: number;
   progress: JobProgress | null;
+  /** What came of it, for people: the status, or for a finished job what its result says (see jobOutcome). */
+  outcome: JobOutcome;
   error: string | null;
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
+}
+
+export type JobOutcome = JobStatus | 'promoted' | 'rejected' | 'skipped' | 'superseded';
+
+/**
+ * A finished job's outcome in a word. A training whose candidate the gate rejected ran to the
+ * end, so its status stays `succeeded` (failing it would retry it and hold the scheduler back
+ * as after a broken run); what people read is the decision its result recorded. Likewise a
+ * score job with no model to score with (`skipped`) or whose model was replaced mid-way
+ * (`superseded`). Anything else reads as its status.
+ */
+export function jobOutcome(job: { kind: JobKind; status: JobStatus; progress: JobProgress | null }): JobOutcome {
+  if (job.status !== 'succeeded' || !job.progress) return job.status;
+  const { promoted, skipped, superseded } = job.progress;
+  if (job.kind === 'train' && typeof promoted === 'boolean') return promoted ? 'promoted' : 'rejected';
+  if (job.kind === 'score' && skipped === true) return 'skipped';
+  if (job.kind === 'score' && superseded === true) return 'superseded';
+  return job.status;
 }
 
 function reasonOf(kind: JobKind, payload: Record<string, unknown>): string | null {
@@ -97,6 +117,7 @@ export function listJobs(db: Db, input: ListJobsInput & { actor: Actor | null })
       maxAttempts: job.maxAttempts,
       leaseExpiries: job.leaseExpiries,
       progress: job.progress,
+      outcome: jobOutcome(job),
       error: job.error,
       createdAt: job.createdAt,
       updatedAt: job.updatedAt,

@@ -107,10 +107,15 @@ test('a reviewer corrects by keyboard, an admin trains now, an open models page 
   await expect(row.getByTestId('holdout-accuracy')).toContainText('of 5,000');
   await expect(job.getByTestId('job-result')).toContainText(metrics.decision.reason);
 
-  page.on('dialog', (dialog) => void dialog.accept());
+  // A candidate the gate rejected: its job ran to the end (succeeded) and reads "rejected".
+  await expect(job).toHaveAttribute('data-outcome', candidate.status === 'rejected' ? 'rejected' : 'promoted');
+  await expect(job.getByTestId('job-outcome')).toHaveText(candidate.status === 'rejected' ? 'rejected' : 'promoted');
+  const dialog = page.getByRole('dialog');
   if (candidate.status === 'rejected') {
     // An admin may override the gate (after a confirmation); the re-score is queued with it.
     await row.getByRole('button', { name: 'Promote anyway' }).click();
+    await expect(dialog).toContainText(metrics.decision.reason);
+    await dialog.getByRole('button', { name: 'Promote anyway' }).click();
     await expect(row.getByTestId('promote-result')).toContainText(
       `${candidate.name} is active (${shipped.name} retired); re-scoring queued as job #`,
     );
@@ -126,6 +131,7 @@ test('a reviewer corrects by keyboard, an admin trains now, an open models page 
   // Roll back to the shipped model in one action.
   const shippedRow = section.locator(`[data-testid=model-version][data-name="${shipped.name}"]`);
   await shippedRow.getByRole('button', { name: 'Roll back to this' }).click();
+  await dialog.getByRole('button', { name: 'Roll back' }).click();
   await expect(shippedRow.getByTestId('promote-result')).toContainText(
     `${shipped.name} is active (${candidate.name} retired)`,
   );
