@@ -6,6 +6,12 @@ import { formJson, formNumber, formOptionalNumber } from '@/lib/http/form-fields
 import { runAction, type ActionResult } from '@/lib/http/server-action';
 import { setRetrainPolicy, type RetrainPolicyInput, type SetRetrainPolicyResult } from '@/lib/learning/schedule';
 import {
+  previewRoutingRules,
+  previewTargetThreshold,
+  type RoutingPreview,
+  type TargetPreview,
+} from '@/lib/routing/preview';
+import {
   setRoutingRules,
   setThreshold,
   type RoutingRulesPatch,
@@ -13,20 +19,51 @@ import {
   type SetThresholdResult,
 } from '@/lib/routing/settings';
 
+/** The threshold form's fields (also the projection's "save this threshold"). */
+function thresholdFromForm(form: FormData) {
+  return {
+    catalogueId: formNumber(form, 'catalogueId'),
+    threshold: formNumber(form, 'threshold'),
+    expectedThreshold: formOptionalNumber(form, 'expectedThreshold'),
+  };
+}
+
 export async function setThresholdAction(
   _previous: ActionResult<SetThresholdResult> | null,
   form: FormData,
 ): Promise<ActionResult<SetThresholdResult>> {
   return runAction('settings.write', (actor) => {
-    const result = setThreshold(getDb(), {
-      actor,
-      catalogueId: formNumber(form, 'catalogueId'),
-      threshold: formNumber(form, 'threshold'),
-      expectedThreshold: formOptionalNumber(form, 'expectedThreshold'),
-    });
+    const result = setThreshold(getDb(), { actor, ...thresholdFromForm(form) });
     revalidatePath('/settings');
     return result;
   });
+}
+
+/** What the threshold form's save would move, before it saves (lib/routing/preview.ts). */
+export async function previewThresholdAction(
+  _previous: ActionResult<RoutingPreview> | null,
+  form: FormData,
+): Promise<ActionResult<RoutingPreview>> {
+  return runAction('settings.write', (actor) => {
+    const { catalogueId, threshold, expectedThreshold } = thresholdFromForm(form);
+    const expected = expectedThreshold === undefined ? undefined : { threshold: expectedThreshold };
+    return previewRoutingRules(getDb(), { actor, catalogueId, threshold, expected });
+  });
+}
+
+/** What target mode's save would pick and move, before it saves. */
+export async function previewTargetAction(
+  _previous: ActionResult<TargetPreview> | null,
+  form: FormData,
+): Promise<ActionResult<TargetPreview>> {
+  return runAction('settings.write', (actor) =>
+    previewTargetThreshold(getDb(), {
+      actor,
+      catalogueId: formNumber(form, 'catalogueId'),
+      targetAccuracy: formNumber(form, 'targetPercent') / 100,
+      expectedThreshold: formOptionalNumber(form, 'expectedThreshold'),
+    }),
+  );
 }
 
 export async function setRetrainPolicyAction(
@@ -63,20 +100,31 @@ export async function setRoutingRulesAction(
   form: FormData,
 ): Promise<ActionResult<SetRoutingRulesResult>> {
   return runAction('settings.write', (actor) => {
-    const perClassThresholds: Record<string, number> = {};
-    for (const [key, value] of form.entries()) {
-      const match = /^class-(\d+)$/.exec(key);
-      if (match && typeof value === 'string' && value.trim() !== '') perClassThresholds[match[1]!] = Number(value);
-    }
-    const result = setRoutingRules(getDb(), {
-      actor,
-      catalogueId: formNumber(form, 'catalogueId'),
-      perClassThresholds,
-      auditRate: formNumber(form, 'auditRate'),
-      goldRate: formNumber(form, 'goldRate'),
-      expected: formJson(form, 'expected') as RoutingRulesPatch | undefined,
-    });
+    const result = setRoutingRules(getDb(), { actor, ...routingRulesFromForm(form) });
     revalidatePath('/settings');
     return result;
   });
+}
+
+/** What the routing-rules form's save would move, before it saves. */
+export async function previewRoutingRulesAction(
+  _previous: ActionResult<RoutingPreview> | null,
+  form: FormData,
+): Promise<ActionResult<RoutingPreview>> {
+  return runAction('settings.write', (actor) => previewRoutingRules(getDb(), { actor, ...routingRulesFromForm(form) }));
+}
+
+function routingRulesFromForm(form: FormData) {
+  const perClassThresholds: Record<string, number> = {};
+  for (const [key, value] of form.entries()) {
+    const match = /^class-(\d+)$/.exec(key);
+    if (match && typeof value === 'string' && value.trim() !== '') perClassThresholds[match[1]!] = Number(value);
+  }
+  return {
+    catalogueId: formNumber(form, 'catalogueId'),
+    perClassThresholds,
+    auditRate: formNumber(form, 'auditRate'),
+    goldRate: formNumber(form, 'goldRate'),
+    expected: formJson(form, 'expected') as RoutingRulesPatch | undefined,
+  };
 }

@@ -12,8 +12,11 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
+import { accuracyAxis, roundTicks } from '@/lib/dashboards/axis-ticks';
+import { previewThresholdAction, setThresholdAction } from './actions';
+import { describeMoves, useGuardedSave } from './use-guarded-save';
 
-/** One threshold's figures, as plain numbers for the client (see lib/projection-figures). */
+/** One threshold's figures, as plain numbers for the client (see lib/routing/projection-figures). */
 export interface ChartPoint {
   threshold: number;
   reviewShare: number | null;
@@ -27,6 +30,12 @@ export interface ChartPoint {
   extraReviewerHours: number;
 }
 
+/** Each line's colour; its axis title and ticks share it, so which axis a line reads against shows. */
+const SHARE = '#b45309';
+const AUTO = '#1d4ed8';
+const CATALOGUE = '#047857';
+const AXIS_TEXT = { fill: 'currentColor', fontSize: 11 };
+
 function pct(value: number | null | undefined, digits = 1): string {
   return value === null || value === undefined ? '–' : `${(value * 100).toFixed(digits)}%`;
 }
@@ -35,16 +44,41 @@ function hours(value: number): string {
   return value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString('en');
 }
 
+/** The exact figures at the threshold under the pointer; a click there proposes it. */
+function PointTooltip({ active, payload }: { active?: boolean; payload?: readonly { payload?: unknown }[] }) {
+  const point = payload?.[0]?.payload as ChartPoint | undefined;
+  if (!active || !point) return null;
+  return (
+    <div
+      className="rounded border border-gray-300 bg-white px-2 py-1 text-xs text-gray-900 shadow dark:border-gray-600 dark:bg-gray-900 dark:text-gray-100"
+      data-testid="projection-tooltip"
+    >
+      <p className="font-medium">threshold {point.threshold}</p>
+      <p style={{ color: SHARE }}>
+        share to review: {pct(point.reviewShare, 2)} ({point.toReview.toLocaleString('en')} items)
+      </p>
+      <p style={{ color: AUTO }}>auto-accepted accuracy: {pct(point.autoAccuracy, 2)}</p>
+      <p style={{ color: CATALOGUE }}>catalogue accuracy: {pct(point.catalogueAccuracy, 2)}</p>
+      <p className="text-gray-500">click to propose it</p>
+    </div>
+  );
+}
+
 /**
- * The projection against the threshold: review share (left axis) and the two expected
+ * The projection against the threshold: review share (left axis, amber) and the two expected
  * accuracies (right axis, zoomed to where they live), the current setting and a proposal
- * marked. Moving the proposal shows what saving it would do to the queue, before saving.
+ * marked. A click on the chart, the slider or the box moves the proposal; it shows what saving
+ * it would do to the queue, and "Save this threshold" saves it through the threshold form's
+ * action, with the same stale check (the threshold this page showed) and the same warning
+ * before a save that moves many items.
  */
 export function ProjectionChart({
+  catalogueId,
   points,
   current,
   holdoutItems,
 }: {
+  catalogueId: number;
   points: ChartPoint[];
   current: number;
   holdoutItems: number;
@@ -55,89 +89,134 @@ export function ProjectionChart({
     setProposedValue(threshold);
     setTyped(String(threshold));
   };
-  const proposal = points.find((p) => p.threshold === proposed) ?? null;
-  const lowestAccuracy = Math.min(
-    ...points.flatMap((p) => [p.autoAccuracy, p.catalogueAccuracy]).filter((v): v is number => v !== null),
-  );
-  const accuracyFloor = Number.isFinite(lowestAccuracy) ? Math.max(0, Math.floor(lowestAccuracy * 50) / 50) : 0;
-  const data = points.map((p) => ({
-    ...p,
-    reviewPct: p.reviewShare,
-    autoPct: p.autoAccuracy,
-    cataloguePct: p.catalogueAccuracy,
+  const save = useGuardedSave(setThresholdAction, previewThresholdAction, (preview) => ({
+    title: `Move ${preview.moved.toLocaleString('en')} items?`,
+    body: describeMoves(preview, `Saving threshold ${proposed}`),
   }));
+  // A result about another threshold than the current one is old news: another form changed it since.
+  const saved = save.state && (!save.state.ok || save.state.data.threshold === current) ? save.state : null;
+  const proposal = points.find((p) => p.threshold === proposed) ?? null;
   const grid = points.map((p) => p.threshold);
+  const xMin = grid[0] ?? 0.5;
+  const xMax = grid.at(-1) ?? 0.99;
+  const accuracy = accuracyAxis(points.flatMap((p) => [p.autoAccuracy, p.catalogueAccuracy]));
+  const saveProposal = () => {
+    const data = new FormData();
+    data.set('catalogueId', String(catalogueId));
+    data.set('threshold', String(proposed));
+    data.set('expectedThreshold', String(current));
+    void save.saveGuarded(data);
+  };
   return (
     <div>
-      <div className="h-72 w-full" data-testid="projection-chart">
+      <div className="h-80 w-full text-gray-700 dark:text-gray-300" data-testid="projection-chart">
         <ResponsiveContainer width="100%" height="100%">
-          <LineChart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-            <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+          <LineChart
+            data={points}
+            margin={{ top: 8, right: 8, bottom: 24, left: 8 }}
+            onClick={(state) => {
+              const value = Number(state?.activeLabel);
+              const onGrid = grid.find((t) => Math.abs(t - value) < 1e-9);
+              if (onGrid !== undefined) setProposed(onGrid);
+            }}
+            className="cursor-crosshair"
+          >
+            <CartesianGrid strokeDasharray="3 3" stroke="currentColor" strokeOpacity={0.15} />
             <XAxis
               dataKey="threshold"
               type="number"
-              domain={[grid[0] ?? 0.5, grid.at(-1) ?? 0.99]}
-              tickCount={11}
-              label={{ value: 'threshold', position: 'insideBottom', offset: -4 }}
+              domain={[xMin, xMax]}
+              ticks={roundTicks(xMin, xMax, 11)}
+              tickFormatter={(v: number) => v.toFixed(2)}
+              tick={AXIS_TEXT}
+              label={{
+                value: 'threshold (calibrated confidence, 0–1)',
+                position: 'insideBottom',
+                offset: -16,
+                fill: 'currentColor',
+                fontSize: 12,
+              }}
             />
-            <YAxis yAxisId="share" domain={[0, 1]} tickFormatter={(v: number) => pct(v, 0)} width={48} />
+            <YAxis
+              yAxisId="share"
+              domain={[0, 1]}
+              ticks={roundTicks(0, 1, 6)}
+              tickFormatter={(v: number) => pct(v, 0)}
+              tick={{ ...AXIS_TEXT, fill: SHARE }}
+              stroke={SHARE}
+              width={56}
+              label={{
+                value: 'share to review (%)',
+                angle: -90,
+                position: 'insideLeft',
+                fill: SHARE,
+                fontSize: 12,
+                dy: 60,
+              }}
+            />
             <YAxis
               yAxisId="accuracy"
               orientation="right"
-              domain={[accuracyFloor, 1]}
-              tickFormatter={(v: number) => pct(v, 0)}
-              width={52}
+              domain={accuracy.domain}
+              ticks={accuracy.ticks}
+              tickFormatter={(v: number) => pct(v, accuracy.ticks.some((t) => Math.round(t * 1000) % 10 !== 0) ? 1 : 0)}
+              tick={{ ...AXIS_TEXT, fill: AUTO }}
+              stroke={AUTO}
+              width={56}
+              label={{ value: 'accuracy (%)', angle: 90, position: 'insideRight', fill: AUTO, fontSize: 12, dy: -40 }}
             />
-            <Tooltip
-              formatter={(value) => pct(typeof value === 'number' ? value : null, 2)}
-              labelFormatter={(label) => `threshold ${label}`}
-            />
-            <Legend />
+            <Tooltip content={PointTooltip} />
+            <Legend verticalAlign="top" height={36} wrapperStyle={{ fontSize: 12 }} />
             <Line
               yAxisId="share"
-              dataKey="reviewPct"
-              name="share to review"
-              stroke="#b45309"
+              dataKey="reviewShare"
+              name="share to review (left axis)"
+              stroke={SHARE}
+              strokeWidth={2}
               dot={false}
               isAnimationActive={false}
             />
             <Line
               yAxisId="accuracy"
-              dataKey="autoPct"
-              name="auto-accepted accuracy (holdout)"
-              stroke="#1d4ed8"
+              dataKey="autoAccuracy"
+              name="auto-accepted accuracy, holdout (right axis)"
+              stroke={AUTO}
+              strokeWidth={2}
               dot={false}
               isAnimationActive={false}
               connectNulls={false}
             />
             <Line
               yAxisId="accuracy"
-              dataKey="cataloguePct"
-              name="catalogue accuracy (expected)"
-              stroke="#047857"
+              dataKey="catalogueAccuracy"
+              name="catalogue accuracy, expected (right axis)"
+              stroke={CATALOGUE}
+              strokeWidth={2}
+              strokeDasharray="6 3"
               dot={false}
               isAnimationActive={false}
             />
             <ReferenceLine
               yAxisId="share"
               x={current}
-              stroke="#111827"
+              stroke="currentColor"
               strokeDasharray="4 2"
-              label={{ value: `current ${current}`, position: 'insideTopLeft', fontSize: 11 }}
+              label={{ value: `current ${current}`, position: 'insideTopLeft', fontSize: 11, fill: 'currentColor' }}
             />
             {proposed !== current && (
               <ReferenceLine
                 yAxisId="share"
                 x={proposed}
                 stroke="#7c3aed"
-                label={{ value: `proposed ${proposed}`, position: 'insideTopRight', fontSize: 11 }}
+                strokeWidth={2}
+                label={{ value: `proposed ${proposed}`, position: 'insideTopRight', fontSize: 11, fill: '#7c3aed' }}
               />
             )}
           </LineChart>
         </ResponsiveContainer>
       </div>
       <div className="mt-2 flex flex-wrap items-center gap-3 text-sm">
-        <label className="flex items-center gap-2">
+        <label className="flex flex-wrap items-center gap-2">
           Proposed threshold
           <input
             type="range"
@@ -147,7 +226,7 @@ export function ProjectionChart({
             step={1}
             value={Math.max(0, grid.indexOf(proposed))}
             onChange={(event) => setProposed(grid[Number(event.target.value)] ?? current)}
-            className="w-64"
+            className="w-56 max-w-full"
           />
         </label>
         <input
@@ -168,11 +247,40 @@ export function ProjectionChart({
           <span className="text-gray-500">(0.50 to 0.99 in steps of 0.01)</span>
         ) : null}
         {proposed !== current && (
-          <button type="button" onClick={() => setProposed(current)} className="text-gray-600 underline">
-            back to current
-          </button>
+          <>
+            <button
+              type="button"
+              onClick={saveProposal}
+              disabled={save.pending}
+              className="rounded bg-gray-900 px-3 py-1 text-white disabled:opacity-50"
+              data-testid="projection-save"
+            >
+              {save.pending ? 'Saving…' : `Save ${proposed} as the threshold`}
+            </button>
+            <button type="button" onClick={() => setProposed(current)} className="text-gray-600 underline">
+              back to current
+            </button>
+          </>
         )}
       </div>
+      {save.dialog}
+      {save.declined && (
+        <p role="status" className="mt-1 text-sm text-gray-700" data-testid="projection-save-declined">
+          Not saved: the threshold stays {current}.
+        </p>
+      )}
+      {saved &&
+        !save.declined &&
+        (saved.ok ? (
+          <p role="status" className="mt-1 text-sm text-green-800" data-testid="projection-save-result">
+            Threshold {saved.data.oldThreshold} → {saved.data.threshold}: {saved.data.entered.toLocaleString('en')}{' '}
+            entered the review queue, {saved.data.left.toLocaleString('en')} left it.
+          </p>
+        ) : (
+          <p role="alert" className="mt-1 text-sm text-red-700" data-testid="projection-save-error">
+            {saved.message}
+          </p>
+        ))}
       {proposal && (
         <p className="mt-1 text-sm text-gray-800" data-testid="proposal-summary">
           At {proposal.threshold}: {pct(proposal.reviewShare)} of items to review, auto-accepted accuracy{' '}
@@ -184,7 +292,8 @@ export function ProjectionChart({
           {proposal.toReview.toLocaleString('en')} to review, about{' '}
           <span data-testid="proposal-hours">{hours(proposal.reviewerHours)}</span> reviewer-hours (
           {proposal.extraReviewerHours >= 0 ? '+' : '−'}
-          {hours(Math.abs(proposal.extraReviewerHours))} against today). Save it with the threshold form above.
+          {hours(Math.abs(proposal.extraReviewerHours))} against today).
+          {proposed !== current && ' Save it with the button above, or click another point on the chart.'}
         </p>
       )}
     </div>

@@ -45,6 +45,7 @@ export function ProjectionSection({ catalogueId, threshold }: { catalogueId: num
           </p>
           <div className="mt-2">
             <ProjectionChart
+              catalogueId={catalogueId}
               points={points}
               current={projection.rules.threshold}
               holdoutItems={projection.holdout.items}

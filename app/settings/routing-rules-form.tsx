@@ -1,7 +1,7 @@
 'use client';
 
-import { useFormAction } from '@/app/_components/use-form-action';
-import { setRoutingRulesAction } from './actions';
+import { previewRoutingRulesAction, setRoutingRulesAction } from './actions';
+import { describeMoves, useGuardedSave } from './use-guarded-save';
 
 function plural(n: number, one: string, many: string): string {
   return `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
@@ -15,7 +15,14 @@ export function RoutingRulesForm(props: {
   auditRate: number;
   goldRate: number;
 }) {
-  const { state, pending, formRef, onSubmit } = useFormAction(setRoutingRulesAction, { resetAfter: 'never' });
+  const { state, pending, formRef, onSubmit, declined, dialog } = useGuardedSave(
+    setRoutingRulesAction,
+    previewRoutingRulesAction,
+    (preview) => ({
+      title: `Move ${preview.moved.toLocaleString('en')} items?`,
+      body: describeMoves(preview, 'Saving these rules'),
+    }),
+  );
   const loaded = { perClassThresholds: props.perClassThresholds, auditRate: props.auditRate, goldRate: props.goldRate };
   const version = JSON.stringify(loaded);
   // A result about other values than the current ones is old news: another form changed them since.
@@ -82,7 +89,14 @@ export function RoutingRulesForm(props: {
           {pending ? 'Saving…' : 'Save rules and re-route'}
         </button>
       </div>
+      {dialog}
+      {declined && (
+        <p role="status" data-testid="routing-declined" className="text-sm text-gray-700">
+          Not saved: the rules stay as they were.
+        </p>
+      )}
       {shown &&
+        !declined &&
         (shown.ok ? (
           <p role="status" data-testid="routing-result" className="text-sm text-green-800">
             {shown.data.changed.length === 0 ? (

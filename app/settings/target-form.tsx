@@ -1,10 +1,18 @@
 'use client';
 
-import { useFormAction } from '@/app/_components/use-form-action';
+import { previewTargetAction } from './actions';
 import { applyTargetThresholdAction } from './projection-actions';
+import { describeMoves, useGuardedSave } from './use-guarded-save';
 
 export function TargetForm({ catalogueId, threshold }: { catalogueId: number; threshold: number }) {
-  const { state, pending, formRef, onSubmit } = useFormAction(applyTargetThresholdAction, { resetAfter: 'never' });
+  const { state, pending, formRef, onSubmit, declined, dialog } = useGuardedSave(
+    applyTargetThresholdAction,
+    previewTargetAction,
+    (preview) => ({
+      title: `Save threshold ${preview.threshold} and move ${preview.moved.toLocaleString('en')} items?`,
+      body: describeMoves(preview, `The target picks ${preview.threshold}; saving it`),
+    }),
+  );
   // A result about another threshold than the current one is old news: another form changed it since.
   const shown = state && (!state.ok || state.data.change.threshold === threshold) ? state : null;
   return (
@@ -36,7 +44,14 @@ export function TargetForm({ catalogueId, threshold }: { catalogueId: number; th
           {pending ? 'Saving…' : 'Pick the lowest threshold and save'}
         </button>
       </div>
+      {dialog}
+      {declined && (
+        <p role="status" data-testid="target-declined" className="text-sm text-gray-700">
+          Not saved: the threshold stays {threshold}.
+        </p>
+      )}
       {shown &&
+        !declined &&
         (shown.ok ? (
           <p role="status" data-testid="target-result" className="text-sm text-green-800">
             {shown.data.sentence} Threshold {shown.data.change.oldThreshold} → {shown.data.change.threshold}:{' '}

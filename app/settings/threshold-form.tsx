@@ -1,14 +1,21 @@
 'use client';
 
-import { useFormAction } from '@/app/_components/use-form-action';
-import { setThresholdAction } from './actions';
+import { previewThresholdAction, setThresholdAction } from './actions';
+import { describeMoves, useGuardedSave } from './use-guarded-save';
 
 function plural(n: number, one: string, many: string): string {
   return `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 }
 
 export function ThresholdForm({ catalogueId, threshold }: { catalogueId: number; threshold: number }) {
-  const { state, pending, formRef, onSubmit } = useFormAction(setThresholdAction, { resetAfter: 'never' });
+  const { state, pending, formRef, onSubmit, declined, dialog } = useGuardedSave(
+    setThresholdAction,
+    previewThresholdAction,
+    (preview) => ({
+      title: `Move ${preview.moved.toLocaleString('en')} items?`,
+      body: describeMoves(preview, 'Saving this threshold'),
+    }),
+  );
   // A result about another value than the current one is old news: another form changed it since.
   const shown = state && (!state.ok || state.data.threshold === threshold) ? state : null;
   return (
@@ -38,7 +45,14 @@ export function ThresholdForm({ catalogueId, threshold }: { catalogueId: number;
           {pending ? 'Saving…' : 'Save and re-route'}
         </button>
       </div>
+      {dialog}
+      {declined && (
+        <p role="status" data-testid="threshold-declined" className="text-sm text-gray-700">
+          Not saved: the threshold stays {threshold}.
+        </p>
+      )}
       {shown &&
+        !declined &&
         (shown.ok ? (
           <p role="status" data-testid="threshold-result" className="text-sm text-green-800">
             {shown.data.oldThreshold === shown.data.threshold ? (

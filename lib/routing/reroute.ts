@@ -18,30 +18,40 @@ export interface RerouteResult {
 
 type Routed = Extract<RoutingReason, 'confidence' | 'audit'> | null;
 
-/**
- * Routes a catalogue's model-labelled items again under `rules`, inside the caller's
- * immediate transaction. Only items routing decides are touched: status auto_accepted or
- * needs_review, label from the model (human labels are final; import labels go by agreement
- * with the model, not by confidence), no evaluation role, and a prediction by the active model.
- * Items a reviewer holds on a live lease stay as they are, so no open item vanishes from under
- * anyone.
- */
-export function rerouteCatalogue(
-  tx: Tx,
-  input: { catalogueId: number; rules: RoutingRules; now: Date },
-): RerouteResult {
-  const { catalogueId, rules, now } = input;
-  const result: RerouteResult = { entered: 0, left: 0, held: 0 };
-  const model = findActiveModel(tx, catalogueId);
-  if (!model) return result;
-  const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
-  const routable = and(
+/** Items moving from one (status) to one routing decision: written with a few chunked UPDATEs. */
+interface RerouteGroup {
+  from: 'auto_accepted' | 'needs_review';
+  to: RouteDecision;
+  ids: number[];
+}
+
+export interface ReroutePlan {
+  groups: RerouteGroup[];
+  /** Routable items a reviewer holds on a live lease whose status would change: they stay. */
+  held: number;
+}
+
+function routableItems(catalogueId: number) {
+  return and(
     eq(items.catalogueId, catalogueId),
     inArray(items.status, ['auto_accepted', 'needs_review']),
     eq(items.labelSource, 'model'),
     isNull(items.evalRole),
   );
-  const rows = tx
+}
+
+/**
+ * Which items routing `rules` would move, read only: the plan `rerouteCatalogue` writes, and
+ * what a settings form previews before a save. Only items routing decides count: status
+ * auto_accepted or needs_review, label from the model (human labels are final; import labels go
+ * by agreement with the model, not by confidence), no evaluation role, and a prediction by the
+ * active model. Items a reviewer holds on a live lease are counted in `held` and left out.
+ */
+export function planReroute(db: Reader, input: { catalogueId: number; rules: RoutingRules; now: Date }): ReroutePlan {
+  const { catalogueId, rules, now } = input;
+  const model = findActiveModel(db, catalogueId);
+  if (!model) return { groups: [], held: 0 };
+  const rows = db
     .select({
       id: items.id,
       status: items.status,
@@ -53,16 +63,15 @@ export function rerouteCatalogue(
     .from(items)
     .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
     .leftJoin(leases, and(eq(leases.itemId, items.id), gt(leases.expiresAt, now)))
-    .where(routable)
+    .where(routableItems(catalogueId))
     .all();
-
-  // One group per (from status, decision): each is written with a few chunked UPDATEs.
-  const groups = new Map<string, { from: 'auto_accepted' | 'needs_review'; to: RouteDecision; ids: number[] }>();
+  const groups = new Map<string, RerouteGroup>();
+  let held = 0;
   for (const row of rows) {
     const to = routeItem({ itemId: row.id, predictedClass: row.predictedClass, confidence: row.confidence }, rules);
     if (to.status === row.status && to.reason === row.reason) continue;
     if (row.held !== null) {
-      if (to.status !== row.status) result.held++;
+      if (to.status !== row.status) held++;
       continue;
     }
     const from = row.status as 'auto_accepted' | 'needs_review';
@@ -71,7 +80,33 @@ export function rerouteCatalogue(
     if (!group) groups.set(key, (group = { from, to, ids: [] }));
     group.ids.push(row.id);
   }
-  for (const { from, to, ids } of groups.values()) {
+  return { groups: [...groups.values()], held };
+}
+
+/** What a plan would do to the queue, counted as `rerouteCatalogue` reports it. */
+export function countPlannedMoves(plan: ReroutePlan): RerouteResult {
+  const result: RerouteResult = { entered: 0, left: 0, held: plan.held };
+  for (const { from, to, ids } of plan.groups) {
+    if (from === 'auto_accepted' && to.status === 'needs_review') result.entered += ids.length;
+    if (from === 'needs_review' && to.status === 'auto_accepted') result.left += ids.length;
+  }
+  return result;
+}
+
+/**
+ * Routes a catalogue's model-labelled items again under `rules`, inside the caller's
+ * immediate transaction (which items: `planReroute`). Items a reviewer holds on a live lease
+ * stay as they are, so no open item vanishes from under anyone.
+ */
+export function rerouteCatalogue(
+  tx: Tx,
+  input: { catalogueId: number; rules: RoutingRules; now: Date },
+): RerouteResult {
+  const { catalogueId, now } = input;
+  const plan = planReroute(tx, input);
+  const result: RerouteResult = { entered: 0, left: 0, held: plan.held };
+  const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
+  for (const { from, to, ids } of plan.groups) {
     let changed = 0;
     for (let start = 0; start < ids.length; start += ID_CHUNK) {
       // The WHERE repeats every condition, so the write itself cannot move an item that is
@@ -82,7 +117,7 @@ export function rerouteCatalogue(
         .where(
           and(
             inArray(items.id, ids.slice(start, start + ID_CHUNK)),
-            routable,
+            routableItems(catalogueId),
             eq(items.status, from),
             notInArray(items.id, liveLeases),
           ),

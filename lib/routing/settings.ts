@@ -80,7 +80,7 @@ export const RoutingRulesPatch = z.object(
 );
 export type RoutingRulesPatch = z.infer<typeof RoutingRulesPatch>;
 
-const SetRoutingRulesInput = RoutingRulesPatch.extend({
+export const SetRoutingRulesInput = RoutingRulesPatch.extend({
   /**
    * The values the caller's form started from, for the fields it overwrites: the write is
    * refused (conflict) when any of them was changed since. Absent means no check.
@@ -118,6 +118,43 @@ function sortedOverrides(map: Record<string, number>): Record<string, number> {
 }
 
 /**
+ * What a patch changes, before anything is written: the settings now, the settings after, and
+ * the fields that differ. Refuses class indexes the catalogue lacks (bad_input) and, when
+ * `expected` is given, values changed since the caller's form loaded (conflict). Shared by the
+ * save and its preview, so the preview counts exactly what the save would do.
+ */
+export function resolveRoutingChange(
+  db: Reader,
+  input: { catalogueId: number; patch: RoutingRulesPatch; expected?: RoutingRulesPatch },
+): { old: RoutingSettings; next: RoutingSettings; changed: RoutingField[] } {
+  const { catalogueId, patch, expected } = input;
+  const catalogue = requireCatalogueById(db, catalogueId);
+  const classCount = catalogue.classNames.length;
+  for (const key of Object.keys(patch.perClassThresholds ?? {})) {
+    if (!/^(0|[1-9][0-9]*)$/.test(key))
+      throw new AppError(
+        'bad_input',
+        `perClassThresholds: "${key}" is not a class index; name a class by its index, e.g. 6.`,
+      );
+    if (Number(key) >= classCount)
+      throw new AppError(
+        'bad_input',
+        `perClassThresholds: class ${key} is not one of this catalogue's classes (0-${classCount - 1}).`,
+      );
+  }
+  const old = getRoutingSettings(db, catalogueId);
+  // Inside the caller's immediate transaction, nothing can change between this read and its write.
+  if (expected) requireUnchangedRouting(db, { catalogueId, classNames: catalogue.classNames, expected, old });
+  const next: RoutingSettings = {
+    ...old,
+    ...patch,
+    perClassThresholds: sortedOverrides(patch.perClassThresholds ?? old.perClassThresholds),
+  };
+  const changed = ROUTING_FIELDS.filter((field) => !sameSettingValue(sortedOrSelf(old[field]), next[field]));
+  return { old, next, changed };
+}
+
+/**
  * Changes any of a catalogue's routing rules (global threshold, per-class overrides, audit
  * rate, gold rate) and routes its model-labelled items again under them, in one immediate
  * transaction: the settings row, one history row per changed field (who, old, new) and every
@@ -143,29 +180,7 @@ export function setRoutingRules(
   const now = new Date(nowMs ?? Date.now());
   return db.transaction(
     (tx) => {
-      const catalogue = requireCatalogueById(tx, catalogueId);
-      const classCount = catalogue.classNames.length;
-      for (const key of Object.keys(patch.perClassThresholds ?? {})) {
-        if (!/^(0|[1-9][0-9]*)$/.test(key))
-          throw new AppError(
-            'bad_input',
-            `perClassThresholds: "${key}" is not a class index; name a class by its index, e.g. 6.`,
-          );
-        if (Number(key) >= classCount)
-          throw new AppError(
-            'bad_input',
-            `perClassThresholds: class ${key} is not one of this catalogue's classes (0-${classCount - 1}).`,
-          );
-      }
-      const old = getRoutingSettings(tx, catalogueId);
-      // Compared inside the immediate transaction: nothing can change between this read and the write.
-      if (expected) requireUnchangedRouting(tx, { catalogueId, classNames: catalogue.classNames, expected, old });
-      const next: RoutingSettings = {
-        ...old,
-        ...patch,
-        perClassThresholds: sortedOverrides(patch.perClassThresholds ?? old.perClassThresholds),
-      };
-      const changed = ROUTING_FIELDS.filter((field) => !sameSettingValue(sortedOrSelf(old[field]), next[field]));
+      const { old, next, changed } = resolveRoutingChange(tx, { catalogueId, patch, expected });
       const result: SetRoutingRulesResult = {
         catalogueId,
         old,

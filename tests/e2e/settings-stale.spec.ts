@@ -1,4 +1,5 @@
 import { expect, queryOne, signInAs, test } from './fixtures';
+import { acceptMoveWarning } from './move-warning';
 
 // Issue 16: a settings form loaded before another change must not silently save its old value back.
 
@@ -42,10 +43,12 @@ test('after target mode saves, the threshold form shows the new value; a tab loa
   const input = section.getByLabel(/^New threshold/);
   await input.fill('0.55');
   await section.getByRole('button', { name: 'Save and re-route' }).click();
+  await acceptMoveWarning(page, section.getByTestId('threshold-result').filter({ hasText: '→ 0.55' }));
   await expect(section.getByTestId('threshold-result')).toContainText(`Threshold ${original} → 0.55`);
 
   await section.getByLabel(/^Target accuracy/).fill('97');
   await section.getByRole('button', { name: 'Pick the lowest threshold and save' }).click();
+  await acceptMoveWarning(page, section.getByTestId('target-result').filter({ hasText: 'Threshold 0.55 → ' }));
   await expect(section.getByTestId('target-result')).toContainText('Threshold 0.55 → ');
   const picked = storedThreshold();
   expect(picked).not.toBe(0.55);
@@ -71,6 +74,7 @@ test('after target mode saves, the threshold form shows the new value; a tab loa
   await stalePage.reload();
   await staleSection.getByLabel(/^New threshold/).fill(String(original));
   await staleSection.getByRole('button', { name: 'Save and re-route' }).click();
+  await acceptMoveWarning(stalePage, staleSection.getByTestId('threshold-result').filter({ hasText: `→ ${original}` }));
   await expect(staleSection.getByTestId('threshold-result')).toContainText(`Threshold ${picked} → ${original}`);
   expect(storedThreshold()).toBe(original);
   await otherContext.close();
