@@ -5,6 +5,7 @@ import { getEnv } from '@/lib/env';
 import { badInput } from '@/lib/errors';
 import { DIGITS_SPLIT_SIZES, MNIST_DIGIT_CLASSES, readDigitsSplits } from '@/lib/learning/digits-data';
 import { ARCHITECTURES } from '@/lib/ml/model';
+import { LEARNING_RATE_SCHEDULES } from '@/lib/ml/train';
 import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { finalizeSavedModel, trainFromDataset } from '@/lib/ml/train-from-dataset';
 import { runCli } from '@/scripts/cli';
@@ -18,6 +19,9 @@ const TrainArgs = z.object({
   seed: z.coerce.number().int().default(42),
   'batch-size': z.coerce.number().int().min(8).max(4096).default(128),
   lr: z.coerce.number().positive().max(1).default(1e-3),
+  schedule: z.enum(LEARNING_RATE_SCHEDULES).default('plateau'),
+  'min-lr': z.coerce.number().min(0).max(1).default(0),
+  ema: z.coerce.number().gt(0).lt(1).optional(),
   'val-size': z.coerce.number().int().min(100).max(30000).default(5000),
   limit: z.coerce.number().int().min(1).optional(),
   'no-augment': z.boolean().default(false),
@@ -47,6 +51,9 @@ await runCli(async () => {
       seed: { type: 'string' },
       'batch-size': { type: 'string' },
       lr: { type: 'string' },
+      schedule: { type: 'string' },
+      'min-lr': { type: 'string' },
+      ema: { type: 'string' },
       'val-size': { type: 'string' },
       limit: { type: 'string' },
       'no-augment': { type: 'boolean' },
@@ -99,6 +106,9 @@ await runCli(async () => {
     }),
     dropout: !args['no-dropout'],
     replicas: args.replicas,
+    schedule: args.schedule,
+    minLearningRate: args['min-lr'],
+    emaDecay: args.ema,
     onBatch: (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\r  batch ${done}/${total}`);
     },

@@ -22,6 +22,9 @@ export const ModelMeta = z.object({
   dropout: z.boolean().optional(),
   /** Threads that computed each training step together (absent: 1). */
   replicas: z.number().int().optional(),
+  /** The last run's learning-rate schedule and weight averaging (absent: plateau, none). */
+  schedule: z.enum(['plateau', 'cosine']).optional(),
+  emaDecay: z.number().optional(),
   backend: z.string(),
   trainedAt: z.string(),
   trainingSeconds: z.number(),

@@ -10,7 +10,7 @@ import { badInput } from '@/lib/errors';
 import { loadModel, saveModel, type ModelMeta } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { accuracyOfLogits, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
-import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
+import { trainModel, type EpochReport, type LabelledImages, type LearningRateSchedule } from '@/lib/ml/train';
 
 /** Fixed seed for the train/validation split: the same 5,000 images whatever the training seed. */
 export const SPLIT_SEED = 20170825;
@@ -55,6 +55,10 @@ export interface TrainFromDatasetOptions {
   dropout?: boolean;
   /** Threads computing each step together (trainModel's `replicas`); default 1. */
   replicas?: number;
+  /** trainModel's schedule, minLearningRate and emaDecay. */
+  schedule?: LearningRateSchedule;
+  minLearningRate?: number;
+  emaDecay?: number;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
 }
@@ -186,6 +190,8 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       augment: options.augment,
       dropout: options.dropout ?? true,
       replicas: options.replicas ?? 1,
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      ...(options.emaDecay ? { emaDecay: options.emaDecay } : {}),
       backend,
       trainedAt: new Date().toISOString(),
       trainingSeconds: (performance.now() - started) / 1000,
@@ -218,6 +224,9 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     augment: options.augment ? (options.augmentation ?? DEFAULT_AUGMENT) : null,
     dropout: options.dropout,
     replicas: options.replicas,
+    schedule: options.schedule,
+    minLearningRate: options.minLearningRate,
+    emaDecay: options.emaDecay,
     onEpoch: options.onEpoch,
     onBatch: options.onBatch,
     // A checkpoint after every better epoch: a run stopped early still leaves its best model.

@@ -53,6 +53,19 @@ export interface TrainOptions {
    * TrainReplicas): 1 trains in the calling thread alone; n adds n - 1 worker threads.
    */
   replicas?: number;
+  /**
+   * 'plateau' (default): halve the learning rate after `lrPatience` epochs without a better
+   * validation loss. 'cosine': from `learningRate` down to `minLearningRate` along half a cosine
+   * over every step of `epochs` (no halving; early stopping still applies).
+   */
+  schedule?: LearningRateSchedule;
+  minLearningRate?: number;
+  /**
+   * Exponential moving average of every weight (batch-norm statistics included), updated after
+   * each step with this decay (e.g. 0.999; warmed up as min(decay, (1 + t) / (10 + t))). When
+   * set, validation, checkpoints and the returned model use the averaged weights.
+   */
+  emaDecay?: number;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
   /**
@@ -60,6 +73,54 @@ export interface TrainOptions {
    * epoch's weights: the place to write a checkpoint, so a run stopped early loses nothing.
    */
   onImproved?: (info: { epoch: number; history: EpochReport[]; validationLogits: Float32Array }) => Promise<void>;
+}
+
+export const LEARNING_RATE_SCHEDULES = ['plateau', 'cosine'] as const;
+export type LearningRateSchedule = (typeof LEARNING_RATE_SCHEDULES)[number];
+
+/** The cosine schedule's rate at `step` of `total`: `max` at 0, `min` at `total`. */
+export function cosineLearningRate(options: { step: number; total: number; max: number; min: number }): number {
+  const { step, total, max, min } = options;
+  const progress = total <= 0 ? 1 : Math.min(1, step / total);
+  return min + ((max - min) * (1 + Math.cos(Math.PI * progress))) / 2;
+}
+
+/**
+ * The moving average of a model's weights (tf.layers' order, non-trainable ones included), kept
+ * as plain floats on the JS side: no tensors per step. `swapIn` puts the average into the
+ * model and returns the weights it replaced, for `swapOut`.
+ */
+class WeightAverage {
+  private readonly average: Float32Array[];
+  private updates = 0;
+
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly decay: number,
+  ) {
+    this.average = model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
+  }
+
+  update(): void {
+    this.updates++;
+    const d = Math.min(this.decay, (1 + this.updates) / (10 + this.updates));
+    this.model.weights.forEach((w, i) => {
+      const current = w.read().dataSync() as Float32Array;
+      const avg = this.average[i]!;
+      for (let j = 0; j < avg.length; j++) avg[j] = d * avg[j]! + (1 - d) * current[j]!;
+    });
+  }
+
+  swapIn(): tf.Tensor[] {
+    const raw = this.model.getWeights().map((w) => w.clone());
+    this.model.setWeights(this.model.weights.map((w, i) => tf.tensor(this.average[i]!, w.read().shape)));
+    return raw;
+  }
+
+  swapOut(raw: tf.Tensor[]): void {
+    this.model.setWeights(raw);
+    tf.dispose(raw);
+  }
 }
 
 export interface TrainResult {
@@ -100,7 +161,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const augment = options.augment === undefined ? DEFAULT_AUGMENT : options.augment;
   const lrPatience = options.lrPatience ?? 2;
   const stopPatience = options.stopPatience ?? 5;
-  const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  const baseLearningRate = options.learningRate ?? 1e-3;
+  const optimizer = tf.train.adam(baseLearningRate);
+  const cosine = options.schedule === 'cosine';
+  const setLearningRate = (lr: number) => ((optimizer as unknown as { learningRate: number }).learningRate = lr);
   // The model's own trainable weights (a layer set `trainable = false` stays as it is), not
   // every trainable variable the engine happens to hold.
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -119,6 +183,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         })
       : null;
   const history: EpochReport[] = [];
+  const average = options.emaDecay ? new WeightAverage(model, options.emaDecay) : null;
+  const stepsPerEpoch = Math.floor(train.count / batchSize);
   const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
   let sinceImproved = 0;
@@ -142,6 +208,15 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
             for (let p = 0; p < PIXELS_PER_IMAGE; p++)
               batchFloats[i * PIXELS_PER_IMAGE + p] = train.pixels[indices[i]! * PIXELS_PER_IMAGE + p]! / 255;
         const oneHot = oneHotBatch(train.labels, indices, k);
+        if (cosine)
+          setLearningRate(
+            cosineLearningRate({
+              step: (epoch - 1) * stepsPerEpoch + b,
+              total: options.epochs * stepsPerEpoch,
+              max: baseLearningRate,
+              min: options.minLearningRate ?? 0,
+            }),
+          );
         if (replicas) {
           lossSum += await replicas.step(optimizer, batchFloats, oneHot, batchSize, k);
         } else {
@@ -159,6 +234,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           lossSum += (await loss!.data())[0]!;
           tf.dispose([xs, ys, loss!]);
         }
+        average?.update();
         options.onBatch?.(b + 1, batches);
         // A batch's awaits resolve as microtasks, which never let timers or signal handlers
         // run: without this turn of the event loop a worker misses its lease renewals and
@@ -169,6 +245,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       const epochTrainMs = performance.now() - epochStart;
       trainingMs += epochTrainMs;
       trainedImages += batches * batchSize;
+      // With an average, every figure and checkpoint of the epoch is the averaged model's.
+      const raw = average?.swapIn() ?? null;
       const val = await evaluateLoss(model, validation, k);
       const learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
       const report: EpochReport = {
@@ -188,11 +266,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         sinceImproved = 0;
         sinceLrChange = 0;
         await options.onImproved?.({ epoch, history: [...history], validationLogits: val.logits });
+        if (raw) average!.swapOut(raw);
       } else {
+        if (raw) average!.swapOut(raw);
         sinceImproved++;
         sinceLrChange++;
         if (sinceImproved >= stopPatience) break;
-        if (sinceLrChange >= lrPatience) {
+        if (!cosine && sinceLrChange >= lrPatience) {
           (optimizer as unknown as { learningRate: number }).learningRate = Math.max(learningRate * 0.5, 1e-5);
           sinceLrChange = 0;
         }

@@ -26,6 +26,10 @@ describe('npm run train', () => {
         '--replicas',
         '2',
         '--no-dropout',
+        '--schedule',
+        'cosine',
+        '--ema',
+        '0.99',
         '--out',
         out,
       ]);
@@ -40,6 +44,8 @@ describe('npm run train', () => {
         augment: true,
         trainCount: 1024,
         validationCount: 500,
+        schedule: 'cosine',
+        emaDecay: 0.99,
       });
       // Dropout is skipped while fitting, not removed: the saved layer keeps its rate.
       expect(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).toContain('"rate":0.2');
@@ -56,6 +62,20 @@ describe('npm run train', () => {
       const { code, stderr } = await runScript('train', ['--arch', 'mlp', '--replicas', value!, '--out', out]);
       expect(code).toBe(1);
       expect(stderr.trim().split('\n').at(-1)).toBe(`error: --replicas: ${message}`);
+    }
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('refuses an unknown schedule and an EMA decay outside (0, 1), and writes nothing', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-train-')), 'never');
+    for (const args of [
+      ['--schedule', 'step'],
+      ['--ema', '1'],
+      ['--ema', '0'],
+    ]) {
+      const { code, stderr } = await runScript('train', ['--arch', 'mlp', ...args, '--out', out]);
+      expect(code).toBe(1);
+      expect(stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^error: ${args[0]}: `));
     }
     expect(fs.existsSync(out)).toBe(false);
   });
