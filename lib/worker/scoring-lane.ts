@@ -1,3 +1,9 @@
+import type { Db } from '@/db/client';
+import { eq } from 'drizzle-orm';
+import { modelVersions } from '@/db/schema';
+import { initBackend, type BackendName } from '@/lib/ml/backend';
+import { warmOnnxSession } from '@/lib/ml/onnx/worker-client';
+import { getScorer, type Scorer } from '@/lib/ml/scorer';
 import type { JobHandlers } from './run-job';
 import { createWorker, type Worker, type WorkerOptions } from './worker-loop';
 
@@ -33,4 +39,38 @@ export function combineWorkers(main: Worker, lane: Worker): Worker {
     },
     current: () => main.current() ?? lane.current(),
   };
+}
+
+/**
+ * What the worker does before its loops start, so that the first score job pays for neither:
+ * chooses the scorer (lib/ml/scorer.ts) and loads every active model's ONNX session in the
+ * scoring thread, running one batch through it (the first run of a session plans its memory and
+ * took ~1 s). TensorFlow.js's backend starts here only when tfjs scores; with ONNX Runtime it
+ * starts with the first training (its wasm heap is ~100 MB of resident memory a scoring process
+ * does not need). Returns the scorer and the tfjs backend, or null when not started.
+ */
+export async function prepareScoring(input: {
+  db: Db;
+  log?: (line: string) => void;
+}): Promise<{ scorer: Scorer; backend: BackendName | null }> {
+  const scorer = await getScorer();
+  if (scorer.name === 'tfjs') return { scorer, backend: await initBackend() };
+  const active = input.db
+    .select({ name: modelVersions.name, weightsPath: modelVersions.weightsPath })
+    .from(modelVersions)
+    .where(eq(modelVersions.status, 'active'))
+    .all();
+  for (const model of active) {
+    const started = performance.now();
+    try {
+      await warmOnnxSession({ modelDir: model.weightsPath, threads: scorer.threads ?? 1 });
+      input.log?.(`scorer warmed up on ${model.name} in ${Math.round(performance.now() - started)} ms`);
+    } catch (error) {
+      // A model that cannot load fails its score job later, with the reason; start anyway.
+      input.log?.(
+        `could not warm up the scorer on ${model.name}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return { scorer, backend: null };
 }

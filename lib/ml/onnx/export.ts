@@ -16,8 +16,9 @@ import { Exporter, unsupported, type Flow } from '@/lib/ml/onnx/layer-exporter';
 import { readBatchNorm } from '@/lib/ml/onnx/weights';
 import type { SavedLayer, SavedLayersModel } from '@/lib/ml/onnx/saved-layers';
 
-export const ONNX_INPUT = 'pixels';
-export const ONNX_OUTPUT = 'logits';
+import { ONNX_INPUT, ONNX_OUTPUT } from '@/lib/ml/onnx/io-names';
+
+export { ONNX_INPUT, ONNX_OUTPUT };
 
 /** Layers that compute the identity at inference. */
 const INFERENCE_IDENTITY = new Set([

@@ -7,9 +7,9 @@
  * thread that asked (the worker's job loops, a training) keeps running while ONNX Runtime
  * computes. Started by worker-client.ts only; it is not a process entry point.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { readModelMeta, type ModelMeta } from '@/lib/ml/model-store';
-import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
 import { createOnnxLogitsModel, ONNX_BATCH, type OnnxLogitsModel } from '@/lib/ml/onnx/session';
 import type { TestTimeAugmentation } from '@/lib/ml/predict';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
@@ -45,7 +45,30 @@ export type OnnxWorkerMessage =
 const port = parentPort;
 if (!port) throw new Error('lib/ml/onnx/onnx-worker.ts must be started as a worker thread.');
 
-const sessions = new Map<string, Promise<{ model: OnnxLogitsModel; meta: ModelMeta }>>();
+interface Loaded {
+  model: OnnxLogitsModel;
+  testTimeAugmentation: TestTimeAugmentation | undefined;
+}
+
+const sessions = new Map<string, Promise<Loaded>>();
+
+/**
+ * The model file and its mirror-averaging choice, read directly: this thread imports neither
+ * TensorFlow.js (model-store.ts) nor the exporter (~140 MB of resident memory between them). A
+ * folder without model.onnx (exported on first use, normally by the caller) loads the exporter.
+ */
+async function readModelFiles(
+  modelDir: string,
+): Promise<{ bytes: Uint8Array; testTimeAugmentation?: TestTimeAugmentation }> {
+  const meta = JSON.parse(fs.readFileSync(path.join(modelDir, 'meta.json'), 'utf8')) as {
+    testTimeAugmentation?: TestTimeAugmentation;
+  };
+  const file = path.join(modelDir, 'model.onnx');
+  const bytes = fs.existsSync(file)
+    ? fs.readFileSync(file)
+    : (await import('@/lib/ml/onnx/model-file')).ensureOnnxModel(modelDir).bytes;
+  return { bytes, testTimeAugmentation: meta.testTimeAugmentation };
+}
 
 function sessionFor(modelDir: string, threads: number) {
   const key = `${threads}:${modelDir}`;
@@ -53,9 +76,9 @@ function sessionFor(modelDir: string, threads: number) {
   if (!loaded) {
     loaded = (async () => {
       const ort = await loadOnnxRuntime();
-      const meta = readModelMeta(modelDir);
-      const model = await createOnnxLogitsModel(ort, ensureOnnxModel(modelDir).bytes, { threads });
-      return { model, meta };
+      const { bytes, testTimeAugmentation } = await readModelFiles(modelDir);
+      const model = await createOnnxLogitsModel(ort, bytes, { threads });
+      return { model, testTimeAugmentation };
     })();
     loaded.catch(() => sessions.delete(key));
     sessions.set(key, loaded);
@@ -72,11 +95,11 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 async function predict(request: Extract<OnnxWorkerRequest, { type: 'predict' }>): Promise<void> {
   const { id } = request;
   try {
-    const { model, meta } = await sessionFor(request.modelDir, request.threads);
+    const { model, testTimeAugmentation } = await sessionFor(request.modelDir, request.threads);
     send({ id, type: 'ready' });
     const logits = await model.predictLogits(request.pixels, request.count, {
       batchSize: request.batchSize,
-      testTimeAugmentation: request.testTimeAugmentation ?? meta.testTimeAugmentation,
+      testTimeAugmentation: request.testTimeAugmentation ?? testTimeAugmentation,
       onProgress: (done) => send({ id, type: 'progress', done }),
     });
     send({ id, type: 'done', logits }, [logits.buffer as ArrayBuffer]);

@@ -3,7 +3,8 @@
  * with the same mirror averaging as lib/ml/predict.ts so every scorer follows one rule.
  */
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { ONNX_INPUT, ONNX_OUTPUT } from '@/lib/ml/onnx/export';
+// Not from export.ts: the scoring thread loads no exporter (lib/ml/onnx/onnx-worker.ts).
+import { ONNX_INPUT, ONNX_OUTPUT } from '@/lib/ml/onnx/io-names';
 import type { PredictLogitsOptions } from '@/lib/ml/predict';
 import type { OnnxRuntime } from '@/lib/ml/scorer';
 

@@ -1,0 +1,317 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '@/db/client';
+import type { ModelVersion } from '@/db/schema';
+import { softmaxRows } from '@/lib/ml/calibration';
+import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
+import type { Classifier } from '@/lib/ml/classifier';
+import { predictLogitsInOnnxWorker, type OnnxPriority } from '@/lib/ml/onnx/worker-client';
+import { effectiveWorkers, predictLogitsParallel } from '@/lib/ml/parallel-predict';
+import { getScorer } from '@/lib/ml/scorer';
+import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
+
+/**
+ * Items read, predicted and written per round. Large enough that ONNX Runtime's batches stay
+ * full and per-round costs vanish, small enough that a round's buffers stay a few MB.
+ */
+export const SCORE_CHUNK = 8192;
+/** Items written per transaction, so the web server's writes never wait long (~10 ms each). */
+export const SCORE_WRITE_BATCH = 2048;
+
+/** Seconds spent in each part of the path (main thread), and the scoring thread's own time. */
+export interface ScoreTimings {
+  /** Reading the unscored items' pixels and columns (prepared statement, raw rows). */
+  readSeconds: number;
+  /** Waiting for logits: the prediction not hidden behind reading and writing. */
+  predictWaitSeconds: number;
+  /** Requests in the scoring thread, sent to answered (ONNX Runtime; overlaps the rest). */
+  predictSeconds: number;
+  /** Softmax with the version's temperature, top-1/top-2, the stored probability text. */
+  calibrateSeconds: number;
+  /** Routing each item by the catalogue's rules (JavaScript, in the write transaction). */
+  routeSeconds: number;
+  /** Inserting predictions and updating items, commits included (triggers keep the queue). */
+  writeSeconds: number;
+  chunks: number;
+}
+
+export interface ScoreResult {
+  /** Items routed (gold items not included). */
+  scored: number;
+  autoAccepted: number;
+  needsReview: number;
+  modelVersionId: number;
+  /** Gold items given their prediction (what reviewers see), never routed. */
+  gold: number;
+  timings?: ScoreTimings;
+}
+
+/** One round of unscored items in columns: no object per item. */
+interface Chunk {
+  count: number;
+  ids: Float64Array;
+  pixels: Uint8Array;
+  /** 1: labelled at import (keeps its label), 0: unlabelled. */
+  imported: Uint8Array;
+  /** The import label, -1 for none. */
+  labels: Int16Array;
+  gold: Uint8Array;
+  lastId: number;
+}
+
+interface Statements {
+  read: Statement;
+  insertPrediction: Statement;
+  markGold: Statement;
+  routeModel: Statement;
+  routeImport: Statement;
+}
+
+const prepared = new WeakMap<object, Statements>();
+
+/** The path's statements, prepared once per connection. Every write repeats the read's conditions. */
+function statementsOf(db: Db): Statements {
+  let statements = prepared.get(db.$client);
+  if (!statements) {
+    const sqlite = db.$client;
+    const notHuman = `(label_source is null or label_source <> 'human')`;
+    statements = {
+      // items_catalogue_status_idx (catalogue_id, status, id) walks exactly these rows in id order.
+      read: sqlite
+        .prepare(
+          `select id, pixels, label_source, current_label, eval_role from items
+           where catalogue_id = ? and status = 'unscored' and ${notHuman} and id > ? order by id limit ?`,
+        )
+        .raw(true),
+      insertPrediction: sqlite.prepare(
+        `insert into predictions (item_id, model_version_id, probs, predicted_class, confidence, margin)
+         values (?, ?, ?, ?, ?, ?) on conflict do nothing`,
+      ),
+      // Gold items keep their known label and stay out of routing: the prediction is only what a
+      // reviewer is shown when one is mixed into the queue.
+      markGold: sqlite.prepare(
+        `update items set status = 'reviewed' where id = ? and status = 'unscored' and eval_role = 'gold'`,
+      ),
+      routeModel: sqlite.prepare(
+        `update items set status = ?, routing_reason = ?, current_label = ?, label_source = 'model'
+         where id = ? and status = 'unscored' and ${notHuman}`,
+      ),
+      routeImport: sqlite.prepare(
+        `update items set status = ?, routing_reason = ? where id = ? and status = 'unscored' and ${notHuman}`,
+      ),
+    };
+    prepared.set(sqlite, statements);
+  }
+  return statements;
+}
+
+function readChunk(statements: Statements, catalogueId: number, afterId: number, size: number): Chunk {
+  const chunk: Chunk = {
+    count: 0,
+    ids: new Float64Array(size),
+    pixels: new Uint8Array(size * PIXELS_PER_IMAGE),
+    imported: new Uint8Array(size),
+    labels: new Int16Array(size),
+    gold: new Uint8Array(size),
+    lastId: afterId,
+  };
+  for (const row of statements.read.iterate(catalogueId, afterId, size) as Iterable<
+    [number, Buffer, string | null, number | null, string | null]
+  >) {
+    const i = chunk.count++;
+    chunk.ids[i] = row[0];
+    chunk.pixels.set(row[1], i * PIXELS_PER_IMAGE);
+    chunk.imported[i] = row[2] === 'import' ? 1 : 0;
+    chunk.labels[i] = row[3] ?? -1;
+    chunk.gold[i] = row[4] === 'gold' ? 1 : 0;
+    chunk.lastId = row[0];
+  }
+  return chunk;
+}
+
+/** Calibrated rows in the stored form: probability text (6 decimals), class, confidence, margin. */
+interface Calibrated {
+  probs: string[];
+  classes: Uint8Array;
+  confidence: Float64Array;
+  margin: Float64Array;
+}
+
+function calibrate(logits: Float32Array, count: number, k: number, temperature: number): Calibrated {
+  const p = softmaxRows(logits, k, temperature);
+  const out: Calibrated = {
+    probs: new Array<string>(count),
+    classes: new Uint8Array(count),
+    confidence: new Float64Array(count),
+    margin: new Float64Array(count),
+  };
+  const parts = new Array<number>(k);
+  for (let i = 0; i < count; i++) {
+    const row = i * k;
+    let first = 0;
+    for (let j = 1; j < k; j++) if (p[row + j]! > p[row + first]!) first = j;
+    let second = -1;
+    for (let j = 0; j < k; j++) if (j !== first && (second < 0 || p[row + j]! > p[row + second]!)) second = j;
+    for (let j = 0; j < k; j++) parts[j] = Number(p[row + j]!.toFixed(6));
+    out.probs[i] = JSON.stringify(parts);
+    out.classes[i] = first;
+    out.confidence[i] = p[row + first]!;
+    out.margin[i] = p[row + first]! - (second < 0 ? 0 : p[row + second]!);
+  }
+  return out;
+}
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
+
+/**
+ * Scores every unscored item of a catalogue with `model` and routes it: the whole path, built to
+ * keep both cores busy. Items are read in rounds of SCORE_CHUNK by one prepared statement into
+ * flat arrays; while the scoring thread predicts one round, this thread writes the previous one
+ * and reads the next; writes are prepared statements in immediate transactions of
+ * SCORE_WRITE_BATCH items, each reading the routing rules inside itself (a threshold change
+ * commits either before a batch, and is read there, or after it, and re-routes what it wrote).
+ * Labels from humans are never overwritten; an item that came with a label keeps it and goes to
+ * review only when the model disagrees, otherwise it is accepted.
+ */
+export async function scoreUnscoredInRounds(
+  db: Db,
+  input: {
+    catalogueId: number;
+    model: Pick<ModelVersion, 'id' | 'weightsPath' | 'temperature'>;
+    classifier: Classifier;
+    /** Items already unscored when the run started, for progress. */
+    total: number;
+    priority?: OnnxPriority;
+    onProgress?: (done: number, total: number) => void;
+    chunkSize?: number;
+  },
+): Promise<ScoreResult & { timings: ScoreTimings }> {
+  const { catalogueId, model, classifier } = input;
+  const k = classifier.meta.classNames.length;
+  const statements = statementsOf(db);
+  const scorer = await getScorer();
+  const size = input.chunkSize ?? SCORE_CHUNK;
+  const timings: ScoreTimings = {
+    readSeconds: 0,
+    predictWaitSeconds: 0,
+    predictSeconds: 0,
+    calibrateSeconds: 0,
+    routeSeconds: 0,
+    writeSeconds: 0,
+    chunks: 0,
+  };
+  const result = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id, gold: 0, timings };
+
+  const read = (afterId: number) => {
+    const started = performance.now();
+    const chunk = readChunk(statements, catalogueId, afterId, size);
+    timings.readSeconds += seconds(started);
+    return chunk;
+  };
+  const predict = (chunk: Chunk): Promise<Float32Array> => {
+    const started = performance.now();
+    const done = (logits: Float32Array) => {
+      timings.predictSeconds += seconds(started);
+      return logits;
+    };
+    if (scorer.name === 'onnx')
+      // The round's pixels move to the scoring thread (no copy); this thread never needs them again.
+      return predictLogitsInOnnxWorker({
+        modelDir: model.weightsPath,
+        pixels: chunk.pixels.subarray(0, chunk.count * PIXELS_PER_IMAGE),
+        count: chunk.count,
+        threads: scorer.threads ?? 1,
+        priority: input.priority ?? 'urgent',
+        transfer: chunk.count === size,
+        testTimeAugmentation: classifier.meta.testTimeAugmentation,
+      }).then(done);
+    return (
+      effectiveWorkers(chunk.count) > 1
+        ? predictLogitsParallel({ modelDir: model.weightsPath, pixels: chunk.pixels, count: chunk.count })
+        : classifier.predictLogits(chunk.pixels, chunk.count)
+    ).then(done);
+  };
+  const write = (chunk: Chunk, logits: Float32Array) => {
+    let started = performance.now();
+    const calibrated = calibrate(logits, chunk.count, k, model.temperature);
+    timings.calibrateSeconds += seconds(started);
+    for (let from = 0; from < chunk.count; from += SCORE_WRITE_BATCH) {
+      started = performance.now();
+      const to = Math.min(chunk.count, from + SCORE_WRITE_BATCH);
+      db.$client
+        .transaction(() =>
+          writeBatch({ db, statements, catalogueId, modelId: model.id, chunk, calibrated, from, to, result }),
+        )
+        .immediate();
+      timings.writeSeconds += seconds(started);
+    }
+    timings.chunks++;
+    input.onProgress?.(result.scored + result.gold, input.total);
+  };
+
+  let chunk = read(0);
+  let previous: { chunk: Chunk; logits: Float32Array } | null = null;
+  while (chunk.count > 0) {
+    const logits = predict(chunk);
+    // Both happen while the scoring thread predicts this round.
+    if (previous) write(previous.chunk, previous.logits);
+    const next = chunk.count === size ? read(chunk.lastId) : null;
+    const started = performance.now();
+    previous = { chunk, logits: await logits };
+    timings.predictWaitSeconds += seconds(started);
+    if (!next) break;
+    chunk = next;
+  }
+  if (previous) write(previous.chunk, previous.logits);
+  timings.writeSeconds -= timings.routeSeconds;
+  for (const key of Object.keys(timings) as (keyof ScoreTimings)[])
+    if (key !== 'chunks') timings[key] = Number(timings[key].toFixed(3));
+  return result;
+}
+
+function writeBatch(input: {
+  db: Db;
+  statements: Statements;
+  catalogueId: number;
+  modelId: number;
+  chunk: Chunk;
+  calibrated: Calibrated;
+  from: number;
+  to: number;
+  result: ScoreResult & { timings: ScoreTimings };
+}): void {
+  const { statements, chunk, calibrated, result } = input;
+  const rules = getRoutingRules(input.db, input.catalogueId);
+  let routeSeconds = 0;
+  for (let i = input.from; i < input.to; i++) {
+    const id = chunk.ids[i]!;
+    const predictedClass = calibrated.classes[i]!;
+    const confidence = calibrated.confidence[i]!;
+    statements.insertPrediction.run(
+      id,
+      input.modelId,
+      calibrated.probs[i]!,
+      predictedClass,
+      confidence,
+      calibrated.margin[i]!,
+    );
+    if (chunk.gold[i]) {
+      result.gold += statements.markGold.run(id).changes;
+      continue;
+    }
+    const started = performance.now();
+    const imported = chunk.imported[i] === 1;
+    const label = chunk.labels[i]! < 0 ? null : chunk.labels[i]!;
+    const { status, reason } = imported
+      ? routeImportLabel(label, predictedClass)
+      : routeItem({ itemId: id, predictedClass, confidence }, rules);
+    routeSeconds += seconds(started);
+    const changed = imported
+      ? statements.routeImport.run(status, reason, id).changes
+      : statements.routeModel.run(status, reason, predictedClass, id).changes;
+    if (changed === 0) continue;
+    result.scored++;
+    if (status === 'auto_accepted') result.autoAccepted++;
+    else result.needsReview++;
+  }
+  result.timings.routeSeconds += routeSeconds;
+}
