@@ -35,7 +35,7 @@ const LoopArgs = z.object({
   keep: z.boolean().default(false),
 });
 
-// npm run bench -- [--only train,infer,pytorch,import,catalogue,queue,memory] [--quick] [--archs mlp,lenet5,cnn] [--dataset DIR] [--build-dir .next]
+// npm run bench -- [--only train,infer,pytorch,import,catalogue,queue,memory,score] [--quick] [--archs mlp,lenet5,cnn] [--dataset DIR] [--build-dir .next]
 // npm run bench -- loop [--corrections 1000] [--epochs N] [--lr X] [--batch-size N] [--keep]
 // npm run bench -- import [--csv-rows N]   (import's figures alone; also the `import` section above)
 // One JSON object on stdout; progress on stderr.
