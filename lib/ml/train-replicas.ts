@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { planShards } from '@/lib/ml/parallel-predict';
+import type { ArrayAdam } from '@/lib/ml/train-optimizer';
 import type { ReplicaInit, ReplicaMessage, ReplicaStep } from '@/lib/ml/train-replica-worker';
 
 /** See predict-worker.mjs: a plain-JS bootstrap that registers tsx before the .ts entry. */
@@ -98,7 +99,7 @@ export class TrainReplicas {
    * One optimizer step on a batch (`n` images as floats in `xs`, one-hot labels in `ys`)
    * spread over the calling thread and the replicas. Returns the batch's mean loss.
    */
-  async step(optimizer: tf.Optimizer, xs: Float32Array, ys: Float32Array, n: number, k: number): Promise<number> {
+  async step(optimizer: ArrayAdam, xs: Float32Array, ys: Float32Array, n: number, k: number): Promise<number> {
     const [own, ...shards] = planShards(n, this.replicas.length + 1);
     const weights = this.weightsChanged ? this.variables.map((v) => (v.dataSync() as Float32Array).slice()) : null;
     const remote = this.replicas.map((replica, i) => {
@@ -135,20 +136,14 @@ export class TrainReplicas {
       throw error;
     }
     let loss = (await local.value.data())[0]! * own!.count;
-    const averaged = tf.tidy(() => {
-      const out: tf.NamedTensorMap = {};
-      this.variables.forEach((v, j) => {
-        let sum = tf.mul(local.grads[v.name]!, own!.count);
-        answers.forEach(
-          (answer, i) => (sum = tf.add(sum, tf.mul(tf.tensor(answer.grads[j]!, v.shape), shards[i]!.count))),
-        );
-        out[v.name] = tf.div(sum, n);
-      });
-      return out;
-    });
     answers.forEach((answer, i) => (loss += answer.loss * shards[i]!.count));
-    optimizer.applyGradients(averaged);
-    tf.dispose([local.value, ...Object.values(local.grads), ...Object.values(averaged)]);
+    // The mean over the whole batch: each shard's mean gradient weighted by its share, averaged
+    // inside the optimizer's own loop (no tensors).
+    optimizer.apply([
+      { grads: this.variables.map((v) => local.grads[v.name]!.dataSync() as Float32Array), weight: own!.count / n },
+      ...answers.map((answer, i) => ({ grads: answer.grads, weight: shards[i]!.count / n })),
+    ]);
+    tf.dispose([local.value, ...Object.values(local.grads)]);
     this.weightsChanged = true;
     return loss / n;
   }

@@ -5,6 +5,7 @@ import { argmaxRows, predictLogits } from '@/lib/ml/predict';
 import { negativeLogLikelihood } from '@/lib/ml/calibration';
 import { dropoutLayers } from '@/lib/ml/model';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
+import { ArrayAdam } from '@/lib/ml/train-optimizer';
 import { TrainReplicas } from '@/lib/ml/train-replicas';
 
 export interface LabelledImages {
@@ -162,12 +163,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const lrPatience = options.lrPatience ?? 2;
   const stopPatience = options.stopPatience ?? 5;
   const baseLearningRate = options.learningRate ?? 1e-3;
-  const optimizer = tf.train.adam(baseLearningRate);
-  const cosine = options.schedule === 'cosine';
-  const setLearningRate = (lr: number) => ((optimizer as unknown as { learningRate: number }).learningRate = lr);
   // The model's own trainable weights (a layer set `trainable = false` stays as it is), not
   // every trainable variable the engine happens to hold.
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = new ArrayAdam(varList, baseLearningRate);
+  const cosine = options.schedule === 'cosine';
+  const setLearningRate = (lr: number) => (optimizer.learningRate = lr);
   const rng = createRng(seed);
   const dropoutOff = options.dropout === false ? dropoutLayers(model) : [];
   const dropoutRates = dropoutOff.map((layer) => layer.rate);
@@ -222,17 +223,17 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         } else {
           const xs = tf.tensor4d(batchFloats, [batchSize, IMAGE_SIZE, IMAGE_SIZE, 1]);
           const ys = tf.tensor2d(oneHot, [batchSize, k]);
-          const loss = optimizer.minimize(
+          const { value, grads } = tf.variableGrads(
             () =>
               tf.losses.softmaxCrossEntropy(
                 ys,
                 model.apply(xs, { training: !options.inferenceModeLayers }) as tf.Tensor,
               ) as tf.Scalar,
-            true,
             varList,
           );
-          lossSum += (await loss!.data())[0]!;
-          tf.dispose([xs, ys, loss!]);
+          lossSum += (await value.data())[0]!;
+          optimizer.applyNamed(grads);
+          tf.dispose([xs, ys, value, ...Object.values(grads)]);
         }
         average?.update();
         options.onBatch?.(b + 1, batches);
@@ -248,7 +249,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       // With an average, every figure and checkpoint of the epoch is the averaged model's.
       const raw = average?.swapIn() ?? null;
       const val = await evaluateLoss(model, validation, k);
-      const learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
+      const learningRate = optimizer.learningRate;
       const report: EpochReport = {
         epoch,
         loss: lossSum / batches,
@@ -273,7 +274,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         sinceLrChange++;
         if (sinceImproved >= stopPatience) break;
         if (!cosine && sinceLrChange >= lrPatience) {
-          (optimizer as unknown as { learningRate: number }).learningRate = Math.max(learningRate * 0.5, 1e-5);
+          setLearningRate(Math.max(learningRate * 0.5, 1e-5));
           sinceLrChange = 0;
         }
       }
@@ -286,7 +287,6 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     model.setWeights(best.weights);
     tf.dispose(best.weights);
   }
-  optimizer.dispose();
   return {
     history,
     bestEpoch: best.epoch,
