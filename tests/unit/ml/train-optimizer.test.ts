@@ -32,10 +32,9 @@ describe('ArrayAdam', () => {
       }
       const g = gradients(step);
       const returned = adam.apply([{ grads: g, weight: 1 }]);
-      const named: tf.NamedTensorMap = {};
-      theirs.forEach((v, i) => (named[v.name] = tf.tensor(g[i]!, v.shape)));
+      const named = theirs.map((v, i) => ({ name: v.name, tensor: tf.tensor(g[i]!, v.shape) }));
       reference.applyGradients(named);
-      tf.dispose(Object.values(named));
+      tf.dispose(named.map((x) => x.tensor));
       ours.forEach((v, i) => expect(Array.from(returned[i]!)).toEqual(Array.from(v.dataSync())));
     }
     ours.forEach((v, i) => {
