@@ -23,6 +23,7 @@ const BenchArgs = z.object({
   only: list(BENCH_SECTIONS).default([...BENCH_SECTIONS]),
   archs: list(ARCHITECTURES).default([...ARCHITECTURES]),
   quick: z.boolean().default(false),
+  'train-steps': z.coerce.number().int().min(1).max(400).optional(),
   dataset: z.string().min(1).optional(),
   'build-dir': z.string().min(1).default('.next'),
 });
@@ -35,7 +36,7 @@ const LoopArgs = z.object({
   keep: z.boolean().default(false),
 });
 
-// npm run bench -- [--only train,infer,pytorch,import,catalogue,queue,memory,score] [--quick] [--archs mlp,lenet5,cnn] [--dataset DIR] [--build-dir .next]
+// npm run bench -- [--only train,infer,pytorch,import,catalogue,queue,memory,score] [--quick] [--train-steps N] [--archs mlp,lenet5,cnn] [--dataset DIR] [--build-dir .next]
 // npm run bench -- loop [--corrections 1000] [--epochs N] [--lr X] [--batch-size N] [--keep]
 // npm run bench -- import [--csv-rows N]   (import's figures alone; also the `import` section above)
 // One JSON object on stdout; progress on stderr.
@@ -79,6 +80,7 @@ await runCli(async () => {
       only: { type: 'string' },
       archs: { type: 'string' },
       quick: { type: 'boolean' },
+      'train-steps': { type: 'string' },
       dataset: { type: 'string' },
       'build-dir': { type: 'string' },
     },
@@ -91,6 +93,7 @@ await runCli(async () => {
     archs: args.archs,
     sections: args.only,
     quick: args.quick,
+    trainSteps: args['train-steps'],
     datasetDir: args.dataset ?? env.LOUPE_DATASET_DIR,
     shippedModelDir: env.LOUPE_MODEL_DIR,
     root,

@@ -33,6 +33,8 @@ export interface BenchOptions {
   archs: Architecture[];
   sections: BenchSection[];
   quick: boolean;
+  /** Timed training steps (Loupe's and PyTorch's alike) instead of the size's own: a shorter run on a busy machine. */
+  trainSteps?: number;
   datasetDir: string;
   /** Where the shipped model lives; used for `cnn` inference when it holds a cnn. */
   shippedModelDir: string;
@@ -171,7 +173,10 @@ export interface MemoryFigures {
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const { log } = options;
-  const sizes = options.quick ? QUICK : FULL;
+  const sizes = {
+    ...(options.quick ? QUICK : FULL),
+    ...(options.trainSteps ? { trainSteps: options.trainSteps } : {}),
+  };
   const backend = await initBackend();
   const wants = (s: BenchSection) => options.sections.includes(s);
   const archs: BenchReport['archs'] = {};
