@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { jobs, type Job, type JobKind, type JobProgress } from '@/db/schema';
@@ -100,7 +100,14 @@ function claimable(now: Date) {
  */
 export function claimJob(
   db: Db,
-  input: { owner: string; kinds?: readonly JobKind[]; leaseMs?: number; now?: number },
+  input: {
+    owner: string;
+    kinds?: readonly JobKind[];
+    /** A further condition on the job row (the scoring lane takes new-item score jobs apart from re-scores). */
+    where?: SQL;
+    leaseMs?: number;
+    now?: number;
+  },
 ): Job | null {
   const owner = Owner.parse(input.owner);
   const now = new Date(input.now ?? Date.now());
@@ -129,7 +136,7 @@ export function claimJob(
       const candidate = tx
         .select({ id: jobs.id })
         .from(jobs)
-        .where(and(claimable(now), kindFilter))
+        .where(and(claimable(now), kindFilter, input.where ?? sql`1 = 1`))
         .orderBy(asc(jobs.createdAt), asc(jobs.id))
         .get();
       if (!candidate) return null;

@@ -1,8 +1,8 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Tx } from '@/db/client';
 import { jobs, type Job, type JobKind } from '@/db/schema';
-import { DEFAULT_MAX_ATTEMPTS, enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
+import { DEFAULT_MAX_ATTEMPTS, type EnqueueResult } from '@/lib/jobs/lifecycle';
 
 /**
  * What each job kind carries, validated when the worker claims it (a row is never trusted as
@@ -30,13 +30,42 @@ export const TRAIN_MAX_ATTEMPTS = 2;
 
 type Writer = Pick<Db, 'select' | 'insert'> | Pick<Tx, 'select' | 'insert'>;
 
-/** Scores a catalogue's unscored items; at most one waiting or running per catalogue. */
+/** The score jobs of new items, not re-scores: `payload.rescore` absent or false. */
+export const isNewItemsScoreJob = sql`coalesce(json_extract(${jobs.payload}, '$.rescore'), 0) = 0`;
+
+/**
+ * Scores a catalogue's unscored items; at most one waiting or running per catalogue. A re-score
+ * of the catalogue, waiting or running, does not count: new items must not wait for it (the
+ * scoring lane runs the two apart, lib/worker/scoring-lane.ts).
+ */
 export function enqueueScoreJob(db: Db, catalogueId: number): EnqueueResult {
-  return enqueueJob(db, {
-    kind: 'score',
-    payload: ScoreJobPayload.parse({ catalogueId }),
-    exclusivePerCatalogue: true,
-  });
+  const payload = ScoreJobPayload.parse({ catalogueId });
+  return db.transaction(
+    (tx) => {
+      const existing = tx
+        .select()
+        .from(jobs)
+        .where(
+          and(
+            eq(jobs.kind, 'score'),
+            inArray(jobs.status, ['queued', 'running']),
+            catalogueIs(catalogueId),
+            isNewItemsScoreJob,
+          ),
+        )
+        .orderBy(asc(jobs.id))
+        .get();
+      if (existing) return { job: existing, created: false };
+      const now = new Date();
+      const job = tx
+        .insert(jobs)
+        .values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now })
+        .returning()
+        .get();
+      return { job, created: true };
+    },
+    { behavior: 'immediate' },
+  );
 }
 
 function catalogueIs(catalogueId: number) {

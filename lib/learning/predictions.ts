@@ -4,6 +4,8 @@ import { predictions, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { predictLogitsWithScorer, toPredictions } from '@/lib/ml/classifier';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
+import { predictLogitsInOnnxWorker, type OnnxPriority } from '@/lib/ml/onnx/worker-client';
+import { getScorer } from '@/lib/ml/scorer';
 
 /** A prediction as the predictions table stores it: calibrated, rounded to 6 decimals. */
 export interface StoredPrediction {
@@ -27,16 +29,29 @@ export async function predictStored(input: {
   pixels: Uint8Array;
   count: number;
   background?: boolean;
+  /** 'background' (a re-score): the scoring thread serves new items' requests waiting at the same time first. */
+  priority?: OnnxPriority;
   onProgress?: (done: number, total: number) => void;
 }): Promise<StoredPrediction[]> {
   if (input.count === 0) return [];
-  const logits = await predictLogitsWithScorer({
-    modelDir: input.modelDir,
-    pixels: input.pixels,
-    count: input.count,
-    background: input.background,
-    onProgress: input.onProgress,
-  });
+  const scorer = await getScorer();
+  const logits =
+    scorer.name === 'onnx' && input.priority
+      ? await predictLogitsInOnnxWorker({
+          modelDir: input.modelDir,
+          pixels: input.pixels,
+          count: input.count,
+          threads: input.background ? 1 : (scorer.threads ?? 1),
+          priority: input.priority,
+          onProgress: input.onProgress,
+        })
+      : await predictLogitsWithScorer({
+          modelDir: input.modelDir,
+          pixels: input.pixels,
+          count: input.count,
+          background: input.background,
+          onProgress: input.onProgress,
+        });
   return toPredictions(softmaxRows(logits, input.k, input.temperature), input.k).map((p) => ({
     probs: Array.from(p.probs, (v) => Number(v.toFixed(6))),
     predictedClass: p.predictedClass,

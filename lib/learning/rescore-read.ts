@@ -4,6 +4,9 @@ import { items, predictions, type ModelVersion, type RoutingReason } from '@/db/
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { predictStored, type StoredPrediction } from './predictions';
 
+/** Items per prediction request of a re-score: ~0.2-0.4 s of the scoring thread on an idle machine. */
+export const RESCORE_PREDICT_CHUNK = 1024;
+
 /** Ids per `IN (...)` list. */
 export const ID_CHUNK = 500;
 
@@ -104,15 +107,19 @@ export async function predictMissing(
     );
     chunk.forEach((row, i) => pixels.set(byId.get(row.id)!, (start + i) * PIXELS_PER_IMAGE));
   }
-  const predicted = await predictStored({
-    modelDir: model.weightsPath,
-    temperature: model.temperature,
-    k,
-    pixels,
-    count: missing.length,
-    onProgress: (done) => onProgress(done),
-  });
-  missing.forEach((row, i) => {
-    row.prediction = predicted[i]!;
-  });
+  // In chunks, each a background request to the scoring thread: a new import's score job,
+  // running meanwhile in the scoring lane, waits for one chunk at most (lib/worker/scoring-lane.ts).
+  for (let start = 0; start < missing.length; start += RESCORE_PREDICT_CHUNK) {
+    const count = Math.min(RESCORE_PREDICT_CHUNK, missing.length - start);
+    const predicted = await predictStored({
+      modelDir: model.weightsPath,
+      temperature: model.temperature,
+      k,
+      pixels: pixels.subarray(start * PIXELS_PER_IMAGE, (start + count) * PIXELS_PER_IMAGE),
+      count,
+      priority: 'background',
+      onProgress: (done) => onProgress(start + done),
+    });
+    for (let i = 0; i < count; i++) missing[start + i]!.prediction = predicted[i]!;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Db } from '@/db/client';
-import { eq } from 'drizzle-orm';
+import { eq, not } from 'drizzle-orm';
+import { isNewItemsScoreJob } from '@/lib/jobs/payloads';
 import { modelVersions } from '@/db/schema';
 import { initBackend, type BackendName } from '@/lib/ml/backend';
 import { warmOnnxSession } from '@/lib/ml/onnx/worker-client';
@@ -7,17 +8,37 @@ import { getScorer, type Scorer } from '@/lib/ml/scorer';
 import type { JobHandlers } from './run-job';
 import { createWorker, type Worker, type WorkerOptions } from './worker-loop';
 
+/** How often the lane looks for new items: an import is scored within about this, plus its scoring. */
+export const SCORING_POLL_MS = 500;
+
 /**
- * Scoring's own lane: a second loop in the worker process that claims only score jobs (and
- * runs the scheduling pass, which is what queues them), so items imported while the main
- * loop trains a model are scored within one poll instead of after the training. Both loops
- * share the process and its database connection; a claim is compare-and-set, so a job is
- * run by one of them. The lane's scoring runs between the training's steps (each step
- * awaits, and ONNX Runtime scores a batch in tens of milliseconds).
+ * Scoring's own lane, two loops in the worker process beside the main one: one claims only the
+ * score jobs of new items, the other only re-scores (after a promotion), so items imported while
+ * the main loop trains are scored within a poll instead of after the training, and a re-score
+ * (minutes on a large catalogue) never holds them up either. Both send their predictions to the
+ * one scoring thread, where the new items' requests go before a re-score's waiting ones; a
+ * re-score asks for small chunks (lib/learning/rescore-read.ts), so new items wait at most one
+ * chunk. All loops share the process and its database connection; a claim is compare-and-set,
+ * so a job is run by one of them. Their JavaScript runs between the training's steps.
  */
 export function createScoringLane(options: Omit<WorkerOptions, 'handlers'> & { handlers: JobHandlers }): Worker {
   const { score } = options.handlers;
-  return createWorker({ ...options, handlers: score ? { score } : {} });
+  const handlers: JobHandlers = score ? { score } : {};
+  const newItems = createWorker({
+    ...options,
+    handlers,
+    claimWhere: isNewItemsScoreJob,
+    pollMs: Math.min(options.pollMs, SCORING_POLL_MS),
+  });
+  const rescores = createWorker({
+    ...options,
+    handlers,
+    claimWhere: not(isNewItemsScoreJob),
+    // The new-items loop schedules; one scheduling pass per poll is enough.
+    schedule: false,
+    log: (line) => (options.log ?? console.error)(`re-score: ${line}`),
+  });
+  return combineWorkers(newItems, rescores);
 }
 
 /** The main loop and the lane as one Worker: run, stop and give back both; the job in hand is the main loop's, else the lane's. */

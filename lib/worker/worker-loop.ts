@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { SQL } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '@/db/client';
 import type { Job, JobKind } from '@/db/schema';
@@ -9,6 +10,8 @@ import { scheduleJobs } from './schedule-jobs';
 export interface WorkerOptions {
   db: Db;
   handlers: JobHandlers;
+  /** Claims only jobs that also meet this condition (the scoring lane's two loops). */
+  claimWhere?: SQL;
   /** Unique per process: host, pid and a random suffix (a pid is reused after a restart). */
   owner?: string;
   leaseMs: number;
@@ -54,7 +57,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     }
     if (kinds.length === 0) return 'idle';
-    const job = claimJob(db, { owner, kinds, leaseMs });
+    const job = claimJob(db, { owner, kinds, leaseMs, where: options.claimWhere });
     if (!job) return 'idle';
     const takeover = job.leaseExpiries > 0 ? `, taken over after ${job.leaseExpiries} lost worker(s)` : '';
     log(`job ${job.id} (${job.kind}) claimed, attempt ${job.attempts} of ${job.maxAttempts}${takeover}`);

@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { and, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { items, jobs, modelVersions } from '@/db/schema';
+import { readIdxSplit } from '@/lib/formats/idx';
+import { ensureCatalogue, importItems } from '@/lib/import';
+import { claimJob } from '@/lib/jobs/lifecycle';
+import { enqueueRescoreJob, enqueueScoreJob, isNewItemsScoreJob } from '@/lib/jobs/payloads';
+import { readModelMeta } from '@/lib/ml/model-store';
+import { registerInitialModel } from '@/lib/models/active';
+import { scoreUnscoredItems } from '@/lib/routing/scoring';
+import { WORKER_HANDLERS } from '@/lib/worker/handlers';
+import { createScoringLane } from '@/lib/worker/scoring-lane';
+
+/*
+ * The ordering rule of scoring: new items are never held up by a re-score after a promotion.
+ * A re-score waiting or running does not stand in for the score job of new items; the scoring
+ * lane runs the two apart; and the new items' job finishes first though the re-score was queued
+ * first and is larger. Real SQLite, the shipped model (two copies: the promoted version must
+ * predict every item again), real scoring.
+ */
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-scoring-order-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const SCORED = 3000;
+const NEW = 500;
+let db: Db;
+let catalogueId: number;
+let images: Uint8Array;
+
+function importImages(source: string, from: number, count: number) {
+  importItems(db, {
+    catalogueSlug: 'demo',
+    kind: 'idx',
+    source,
+    items: Array.from({ length: count }, (_, i) => ({
+      pixels: images.subarray((from + i) * 784, (from + i + 1) * 784),
+      label: null,
+      sourceRow: i,
+    })),
+  });
+}
+
+const unscored = () =>
+  db
+    .select({ n: sql<number>`count(*)` })
+    .from(items)
+    .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
+    .get()!.n;
+
+beforeAll(async () => {
+  images = readIdxSplit(path.resolve('datasets/fashion-mnist'), 't10k').images.pixels;
+  const first = path.join(dir, 'v1');
+  const second = path.join(dir, 'v2');
+  fs.cpSync(path.resolve('models/production'), first, { recursive: true });
+  fs.cpSync(path.resolve('models/production'), second, { recursive: true });
+  db = openDb(path.join(dir, 'order.db'));
+  migrateDb(db);
+  catalogueId = ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: readModelMeta(first).classNames }).id;
+  const v1 = registerInitialModel(db, { catalogueId, name: 'v1', dir: first, meta: readModelMeta(first) });
+  importImages('before', 0, SCORED);
+  expect((await scoreUnscoredItems(db, { catalogueId })).scored).toBe(SCORED);
+  // A promotion: v2 active, and its re-score queued in the same commit, as lib/models/promotion does.
+  db.transaction((tx) => {
+    tx.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, v1.id)).run();
+    tx.insert(modelVersions)
+      .values({
+        catalogueId,
+        name: 'v2',
+        arch: 'cnn',
+        weightsPath: second,
+        temperature: v1.temperature,
+        status: 'active',
+      })
+      .run();
+    enqueueRescoreJob(tx, { catalogueId });
+  });
+}, 120_000);
+
+describe('scoring order', () => {
+  it('queues a score job for new items while a re-score waits, and only one', () => {
+    const rescore = db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
+    expect(rescore).toHaveLength(1);
+    importImages('after', SCORED, NEW);
+    const first = enqueueScoreJob(db, catalogueId);
+    expect(first.created).toBe(true);
+    expect(first.job.id).not.toBe(rescore[0]!.id);
+    expect(enqueueScoreJob(db, catalogueId)).toMatchObject({ created: false, job: { id: first.job.id } });
+  });
+
+  it('claims new-item score jobs apart from re-scores', () => {
+    const now = Date.now();
+    // Nothing claimed for good: a lease that expired already leaves both jobs claimable again below.
+    const newItems = claimJob(db, { owner: 'probe', kinds: ['score'], where: isNewItemsScoreJob, leaseMs: -1, now });
+    expect(newItems?.payload).toEqual({ catalogueId });
+    const again = claimJob(db, { owner: 'probe', kinds: ['score'], where: isNewItemsScoreJob, leaseMs: -1, now });
+    expect(again?.id).toBe(newItems?.id);
+    db.update(jobs)
+      .set({ status: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: 0, leaseExpiries: 0 })
+      .where(eq(jobs.kind, 'score'))
+      .run();
+  });
+
+  it('scores the new items before the re-score that was queued first ends', async () => {
+    const finished: string[] = [];
+    const lane = createScoringLane({
+      db,
+      handlers: WORKER_HANDLERS,
+      leaseMs: 30_000,
+      pollMs: 50,
+      schedule: false,
+      log: (line) => {
+        const id = /(?:^| )job (\d+) \(score\) done$/.exec(line)?.[1];
+        if (!id) return;
+        const job = db
+          .select()
+          .from(jobs)
+          .where(eq(jobs.id, Number(id)))
+          .get()!;
+        finished.push((job.payload as { rescore?: boolean }).rescore ? 'rescore' : 'new items');
+      },
+    });
+    const running = lane.run();
+    try {
+      const end = Date.now() + 120_000;
+      while (finished.length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      lane.stop();
+      await running;
+    }
+    expect(finished).toEqual(['new items', 'rescore']);
+    expect(unscored()).toBe(0);
+    const scoreJobs = db.select({ status: jobs.status, progress: jobs.progress }).from(jobs).all();
+    expect(scoreJobs.map((job) => job.status)).toEqual(['succeeded', 'succeeded']);
+    // The re-score predicted every item the new version had not seen (the new ones were scored by it).
+    expect(scoreJobs[0]!.progress).toMatchObject({ predicted: SCORED });
+  }, 300_000);
+});
