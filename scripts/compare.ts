@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { badInput } from '@/lib/errors';
 import { LAB_ARCHITECTURES, parseLabArchitectures, type LabArchitecture } from '@/lib/lab/architectures';
-import { compareArchitectures, formatComparisonTable, loadIdxLabDataset } from '@/lib/lab/compare';
+import { compareArchitectures, loadIdxLabDataset } from '@/lib/lab/compare';
+import { formatComparisonTable } from '@/lib/lab/compare-table';
 import { DEFAULT_LAB_SETTINGS, type LabResult } from '@/lib/lab/run-architecture';
 import { runCli } from '@/scripts/cli';
 

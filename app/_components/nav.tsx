@@ -8,6 +8,7 @@ const LINKS: { href: string; label: string; permission: Permission }[] = [
   { href: '/catalogues', label: 'Catalogues', permission: 'catalogue.read' },
   { href: '/import', label: 'Import', permission: 'catalogue.import' },
   { href: '/models', label: 'Models', permission: 'dashboards.read' },
+  { href: '/lab', label: 'Lab', permission: 'lab.read' },
   { href: '/dashboards', label: 'Dashboards', permission: 'dashboards.read' },
   { href: '/settings', label: 'Settings', permission: 'settings.write' },
   { href: '/admin/users', label: 'Users', permission: 'users.manage' },

@@ -6,7 +6,17 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
-import { jobs, labResults, labRuns, modelVersions, type Job, type LabResultRow, type LabRun } from '@/db/schema';
+import {
+  catalogues,
+  items,
+  jobs,
+  labResults,
+  labRuns,
+  modelVersions,
+  type Job,
+  type LabResultRow,
+  type LabRun,
+} from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue, requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
@@ -74,7 +84,8 @@ function waitingLabJob(db: Reader, catalogueId: number): Job | undefined {
  */
 export function startLabRun(
   db: Db,
-  input: { actor: Actor | null; run: StartLabRunInput; now?: number },
+  /** `run` is checked here (StartLabRunInput): forms and tests pass what they were given. */
+  input: { actor: Actor | null; run: StartLabRunInput | unknown; now?: number },
 ): { run: LabRun; job: Job } {
   const actor = requirePermission(input.actor, 'lab.run');
   const parsed = parseInput(StartLabRunInput, input.run);
@@ -115,6 +126,26 @@ export function startLabRun(
     },
     { behavior: 'immediate' },
   );
+}
+
+/** Catalogues by name with their holdout size: the lab measures on the holdout, so one without cannot run. */
+export function listLabCatalogues(
+  db: Db,
+  input: { actor: Actor | null },
+): { id: number; slug: string; name: string; holdout: number }[] {
+  requirePermission(input.actor, 'lab.read');
+  return db
+    .select({
+      id: catalogues.id,
+      slug: catalogues.slug,
+      name: catalogues.name,
+      holdout: sql<number>`count(${items.id})`,
+    })
+    .from(catalogues)
+    .leftJoin(items, and(eq(items.catalogueId, catalogues.id), eq(items.evalRole, 'holdout')))
+    .groupBy(catalogues.id)
+    .orderBy(catalogues.name)
+    .all();
 }
 
 export interface LabRunSummary {
