@@ -12,44 +12,46 @@ export default async function HomePage() {
   return (
     <main className="mx-auto max-w-6xl p-6">
       <h1 className="text-2xl font-semibold">Catalogues</h1>
-      <table className="mt-4 w-full border-collapse bg-white text-sm" data-testid="catalogue-summary">
-        <thead>
-          <tr className="border-b text-left text-gray-600">
-            <th className="p-2">Catalogue</th>
-            <th className="p-2 text-right">Items</th>
-            <th className="p-2 text-right">Auto-accepted</th>
-            <th className="p-2 text-right">Needs review</th>
-            <th className="p-2 text-right">Reviewed</th>
-            <th className="p-2 text-right">Unscored</th>
-            <th className="p-2">Active model</th>
-            <th className="p-2" />
-          </tr>
-        </thead>
-        <tbody>
-          {summaries.map((s) => (
-            <tr key={s.slug} className="border-b">
-              <td className="p-2">
-                <Link className="text-blue-700 hover:underline" href={`/catalogues/${s.slug}`}>
-                  {s.name}
-                </Link>
-              </td>
-              <td className="p-2 text-right tabular-nums">{s.total}</td>
-              <td className="p-2 text-right tabular-nums">{s.byStatus.auto_accepted ?? 0}</td>
-              <td className="p-2 text-right tabular-nums">{s.byStatus.needs_review ?? 0}</td>
-              <td className="p-2 text-right tabular-nums">{s.byStatus.reviewed ?? 0}</td>
-              <td className="p-2 text-right tabular-nums">{s.byStatus.unscored ?? 0}</td>
-              <td className="p-2">{s.activeModel ?? 'none'}</td>
-              <td className="p-2">
-                {reviewer && (
-                  <Link className="rounded bg-gray-900 px-2 py-1 text-white" href={`/review?catalogue=${s.slug}`}>
-                    Review
-                  </Link>
-                )}
-              </td>
+      <div className="mt-4 overflow-x-auto">
+        <table className="w-full border-collapse bg-white text-sm" data-testid="catalogue-summary">
+          <thead>
+            <tr className="border-b text-left text-gray-600">
+              <th className="p-2">Catalogue</th>
+              <th className="p-2 text-right">Items</th>
+              <th className="p-2 text-right">Auto-accepted</th>
+              <th className="p-2 text-right">Needs review</th>
+              <th className="p-2 text-right">Reviewed</th>
+              <th className="p-2 text-right">Unscored</th>
+              <th className="p-2">Active model</th>
+              <th className="p-2" />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {summaries.map((s) => (
+              <tr key={s.slug} className="border-b">
+                <td className="p-2">
+                  <Link className="text-blue-700 hover:underline" href={`/catalogues/${s.slug}`}>
+                    {s.name}
+                  </Link>
+                </td>
+                <td className="p-2 text-right tabular-nums">{s.total}</td>
+                <td className="p-2 text-right tabular-nums">{s.byStatus.auto_accepted ?? 0}</td>
+                <td className="p-2 text-right tabular-nums">{s.byStatus.needs_review ?? 0}</td>
+                <td className="p-2 text-right tabular-nums">{s.byStatus.reviewed ?? 0}</td>
+                <td className="p-2 text-right tabular-nums">{s.byStatus.unscored ?? 0}</td>
+                <td className="p-2">{s.activeModel ?? 'none'}</td>
+                <td className="p-2">
+                  {reviewer && (
+                    <Link className="rounded bg-gray-900 px-2 py-1 text-white" href={`/review?catalogue=${s.slug}`}>
+                      Review
+                    </Link>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </main>
   );
 }

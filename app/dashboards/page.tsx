@@ -61,7 +61,7 @@ function FigureCard({ figure, slug, classNames }: { figure: DashboardFigure; slu
   const isStat = figure.id === 'queue-now' || figure.id === 'catalogue-accuracy';
   return (
     <section
-      className="rounded border border-gray-200 bg-white p-4"
+      className="min-w-0 rounded border border-gray-200 bg-white p-4"
       data-testid={`figure-${figure.id}`}
       data-source={figure.source}
     >

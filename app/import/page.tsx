@@ -30,38 +30,40 @@ export default async function ImportPage() {
       {recent.length === 0 ? (
         <p className="text-sm text-gray-500">None yet.</p>
       ) : (
-        <table className="mt-2 w-full border-collapse bg-white text-sm" data-testid="recent-imports">
-          <thead>
-            <tr className="border-b text-left text-gray-600">
-              <th className="p-2">When</th>
-              <th className="p-2">Catalogue</th>
-              <th className="p-2">Kind</th>
-              <th className="p-2">Source</th>
-              <th className="p-2 text-right">Rows</th>
-              <th className="p-2 text-right">Added</th>
-            </tr>
-          </thead>
-          <tbody>
-            {recent.map((row) => (
-              <tr key={row.id} className="border-b">
-                <td className="p-2 whitespace-nowrap tabular-nums">
-                  {row.createdAt.toISOString().replace('T', ' ').slice(0, 19)} UTC
-                </td>
-                <td className="p-2">{row.catalogueSlug}</td>
-                <td className="p-2">{row.kind}</td>
-                <td className="max-w-md truncate p-2" title={row.source}>
-                  {row.source}
-                </td>
-                <td className="p-2 text-right tabular-nums">{row.total.toLocaleString('en')}</td>
-                <td className="p-2 text-right tabular-nums">
-                  {row.state === 'done'
-                    ? row.inserted.toLocaleString('en')
-                    : `${row.state === 'staging' ? 'checking' : 'adding'} (${row.staged.toLocaleString('en')} rows checked)`}
-                </td>
+        <div className="mt-2 overflow-x-auto">
+          <table className="w-full border-collapse bg-white text-sm" data-testid="recent-imports">
+            <thead>
+              <tr className="border-b text-left text-gray-600">
+                <th className="p-2">When</th>
+                <th className="p-2">Catalogue</th>
+                <th className="p-2">Kind</th>
+                <th className="p-2">Source</th>
+                <th className="p-2 text-right">Rows</th>
+                <th className="p-2 text-right">Added</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {recent.map((row) => (
+                <tr key={row.id} className="border-b">
+                  <td className="p-2 whitespace-nowrap tabular-nums">
+                    {row.createdAt.toISOString().replace('T', ' ').slice(0, 19)} UTC
+                  </td>
+                  <td className="p-2">{row.catalogueSlug}</td>
+                  <td className="p-2">{row.kind}</td>
+                  <td className="max-w-md truncate p-2" title={row.source}>
+                    {row.source}
+                  </td>
+                  <td className="p-2 text-right tabular-nums">{row.total.toLocaleString('en')}</td>
+                  <td className="p-2 text-right tabular-nums">
+                    {row.state === 'done'
+                      ? row.inserted.toLocaleString('en')
+                      : `${row.state === 'staging' ? 'checking' : 'adding'} (${row.staged.toLocaleString('en')} rows checked)`}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </main>
   );

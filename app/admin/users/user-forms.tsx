@@ -1,6 +1,8 @@
 'use client';
 
 import type { UserRole } from '@/db/schema/users';
+import { useRef } from 'react';
+import { useConfirm, type ConfirmOptions } from '@/app/_components/confirm-dialog';
 import { useFormAction } from '@/app/_components/use-form-action';
 import { createUserAction, resetPasswordAction, setDisabledAction, setRoleAction } from './actions';
 
@@ -68,6 +70,17 @@ export function CreateUserForm({ roles }: { roles: readonly UserRole[] }) {
   );
 }
 
+function disableQuestion(email: string, isSelf: boolean): ConfirmOptions {
+  return {
+    title: isSelf ? 'Disable your own account?' : `Disable ${email}?`,
+    body: isSelf
+      ? 'You will be signed out at once, and only another admin can enable your account again.'
+      : `${email} is signed out on their next request and can no longer sign in; the items they hold go back to the queue. Their reviews stay. You can enable the account again later.`,
+    confirmLabel: isSelf ? 'Disable my account' : 'Disable',
+    tone: 'danger',
+  };
+}
+
 /** Role, enable/disable and password reset for one user; each says what the server answered. */
 export function UserRowActions({
   user,
@@ -80,6 +93,8 @@ export function UserRowActions({
 }) {
   const role = useFormAction(setRoleAction, { resetAfter: 'failure' });
   const toggle = useFormAction(setDisabledAction);
+  const [confirm, confirmDialog] = useConfirm();
+  const disableConfirmed = useRef(false);
   const reset = useFormAction(resetPasswordAction);
   return (
     <div className="flex flex-col gap-1">
@@ -103,27 +118,30 @@ export function UserRowActions({
         </form>
         <form
           ref={toggle.formRef}
-          onSubmit={toggle.onSubmit}
+          onSubmit={(event) => {
+            // Enabling goes straight through; disabling asks first, then submits the form again.
+            if (user.disabled || disableConfirmed.current) {
+              disableConfirmed.current = false;
+              toggle.onSubmit(event);
+              return;
+            }
+            event.preventDefault();
+            const form = event.currentTarget;
+            void confirm(disableQuestion(user.email, isSelf)).then((yes) => {
+              if (!yes) return;
+              disableConfirmed.current = true;
+              form.requestSubmit();
+            });
+          }}
           aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.email}`}
         >
           <input type="hidden" name="userId" value={user.id} />
           <input type="hidden" name="disabled" value={String(!user.disabled)} />
-          <button
-            type="submit"
-            disabled={toggle.pending}
-            className={smallButton}
-            onClick={(event) => {
-              if (
-                isSelf &&
-                !user.disabled &&
-                !window.confirm('Disable your own account? You will be signed out at once.')
-              )
-                event.preventDefault();
-            }}
-          >
+          <button type="submit" disabled={toggle.pending} className={smallButton}>
             {user.disabled ? 'Enable' : 'Disable'}
           </button>
         </form>
+        {confirmDialog}
         <form
           ref={reset.formRef}
           onSubmit={reset.onSubmit}

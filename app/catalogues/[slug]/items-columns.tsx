@@ -31,7 +31,8 @@ export function itemColumns(slug: string, options: { showEvaluation: boolean }) 
             width={40}
             height={40}
             loading="lazy"
-            className="pixelated h-10 w-10 rounded-sm bg-black"
+            // max-w-none: a table column on a narrow screen would otherwise shrink the image to nothing.
+            className="pixelated h-10 w-10 max-w-none rounded-sm bg-black"
           />
         </Link>
       ),

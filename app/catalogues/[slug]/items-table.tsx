@@ -20,7 +20,7 @@ export function ItemsTable({ table }: { table: Table<ItemRow> }) {
                   {canSort ? (
                     <button
                       type="button"
-                      className="flex items-center gap-1 hover:text-black"
+                      className="flex items-center gap-1 hover:text-gray-950"
                       onClick={header.column.getToggleSortingHandler()}
                       data-testid={`sort-${header.column.id}`}
                     >

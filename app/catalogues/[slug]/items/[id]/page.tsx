@@ -56,7 +56,7 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
           alt={`Item ${item.id}`}
           width={336}
           height={336}
-          className="pixelated h-[336px] w-[336px] rounded bg-black"
+          className="pixelated aspect-square h-auto w-full max-w-[336px] rounded bg-black"
           data-testid="item-image"
         />
         <dl className="grid h-fit grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm" data-testid="item-facts">
@@ -94,44 +94,46 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
           Nobody has reviewed this item.
         </p>
       ) : (
-        <table className="mt-2 w-full border-collapse bg-white text-sm shadow-sm" data-testid="item-reviews">
-          <thead>
-            <tr className="border-b bg-gray-50 text-left text-gray-600">
-              <th className="p-2">When</th>
-              <th className="p-2">Reviewer</th>
-              <th className="p-2">Action</th>
-              <th className="p-2">Model said</th>
-              <th className="p-2">Reviewer chose</th>
-              <th className="p-2 text-right">Time taken</th>
-            </tr>
-          </thead>
-          <tbody>
-            {detail.reviews.map((r) => (
-              <tr
-                key={r.id}
-                className={`border-b ${r.undone ? 'text-gray-400 line-through' : ''}`}
-                data-testid="item-review"
-              >
-                <td className="p-2 whitespace-nowrap">{formatTime(r.createdAt)}</td>
-                <td className="p-2">{r.reviewerEmail}</td>
-                <td className="p-2">
-                  <span className={`rounded px-1.5 py-0.5 text-xs no-underline ${ACTION_STYLE[r.action] ?? ''}`}>
-                    {r.action}
-                  </span>
-                  {r.undone && <span className="ml-1 text-xs">(undone)</span>}
-                </td>
-                <td className="p-2">
-                  {r.modelLabelName ?? '-'}
-                  {r.modelName && <span className="text-xs text-gray-500"> ({r.modelName})</span>}
-                </td>
-                <td className="p-2">{r.chosenLabelName ?? '-'}</td>
-                <td className="p-2 text-right tabular-nums">
-                  {r.action === 'undo' ? '' : `${(r.durationMs / 1000).toFixed(1)} s`}
-                </td>
+        <div className="mt-2 overflow-x-auto shadow-sm">
+          <table className="w-full border-collapse bg-white text-sm" data-testid="item-reviews">
+            <thead>
+              <tr className="border-b bg-gray-50 text-left text-gray-600">
+                <th className="p-2">When</th>
+                <th className="p-2">Reviewer</th>
+                <th className="p-2">Action</th>
+                <th className="p-2">Model said</th>
+                <th className="p-2">Reviewer chose</th>
+                <th className="p-2 text-right">Time taken</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {detail.reviews.map((r) => (
+                <tr
+                  key={r.id}
+                  className={`border-b ${r.undone ? 'text-gray-400 line-through' : ''}`}
+                  data-testid="item-review"
+                >
+                  <td className="p-2 whitespace-nowrap">{formatTime(r.createdAt)}</td>
+                  <td className="p-2">{r.reviewerEmail}</td>
+                  <td className="p-2">
+                    <span className={`rounded px-1.5 py-0.5 text-xs no-underline ${ACTION_STYLE[r.action] ?? ''}`}>
+                      {r.action}
+                    </span>
+                    {r.undone && <span className="ml-1 text-xs">(undone)</span>}
+                  </td>
+                  <td className="p-2">
+                    {r.modelLabelName ?? '-'}
+                    {r.modelName && <span className="text-xs text-gray-500"> ({r.modelName})</span>}
+                  </td>
+                  <td className="p-2">{r.chosenLabelName ?? '-'}</td>
+                  <td className="p-2 text-right tabular-nums">
+                    {r.action === 'undo' ? '' : `${(r.durationMs / 1000).toFixed(1)} s`}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </main>
   );
