@@ -20,7 +20,8 @@ import {
 import { measureMatMulPeak, modelFlops, type MatMulPeak, type ModelFlops } from '@/scripts/bench/flops';
 import { findTorchPython, runTorchBench, type TorchBenchResult } from '@/scripts/bench/pytorch';
 import type { OnnxInferenceFigures } from '@/scripts/bench/infer-onnx';
-import { measureScoring, type ScoreBenchReport } from '@/scripts/bench/score';
+import { measureImportToScored, measureScoring, type ScoreBenchReport } from '@/scripts/bench/score';
+import type { DuringTrainingFigures } from '@/scripts/bench/score-during-training-run';
 import { initBackend, wasmThreadCount } from '@/lib/ml/backend';
 import { createModel, type Architecture } from '@/lib/ml/model';
 import { runSimulateCommand, SimulateArgs } from '@/scripts/sim/command';
@@ -133,7 +134,7 @@ export interface BenchReport {
   queue?: QueueLatencyReport & { db: QueueDbReport };
   memory?: MemoryFigures;
   /** The whole scoring path (issue 17): read, predict, write predictions, route, commit. */
-  score?: ScoreBenchReport;
+  score?: ScoreBenchReport & { duringTraining: DuringTrainingFigures };
   notes: string[];
 }
 
@@ -256,12 +257,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     : undefined;
   const memory = wants('memory') ? await benchMemory(options, queue?.webMemory ?? null) : undefined;
   const score = wants('score')
-    ? await measureScoring({
-        items: options.quick ? 2_000 : 100_000,
-        modelDir: options.shippedModelDir,
-        datasetDir: options.datasetDir,
-        log: (line) => log(`score: ${line}`),
-      })
+    ? {
+        ...(await measureScoring({
+          items: options.quick ? 2_000 : 100_000,
+          modelDir: options.shippedModelDir,
+          datasetDir: options.datasetDir,
+          log: (line) => log(`score: ${line}`),
+        })),
+        duringTraining: await measureImportToScored({
+          items: 2_000,
+          modelDir: options.shippedModelDir,
+          datasetDir: options.datasetDir,
+        }),
+      }
     : undefined;
   const cpus = os.cpus();
   return {
@@ -301,7 +309,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       "catalogue: listItems (the catalogue browser's page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.",
       'queue: a real `next start` (web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0. queue.paced: then, on the same server, an open loop at a human pace (focus: each reviewer claims and confirms one item per intervalMs on a fixed schedule, claim latency from the scheduled time; grid: a claim-batch of gridSize and one grid submit per gridIntervalMs); doubleServes counts an item handed to a second reviewer while undecided, or to the same reviewer twice; must be 0. queue.db: the lib/ claim and submit functions in-process on a temp database of db.items items (20% waiting, audit 5% of those, 2,000 gold items, gold rate 0.05), one call at a time: database time alone.',
       "memory: peak resident memory (sampled /proc tree RSS and the root's VmHWM) of the web server and the worker during a fresh-mode `npm run simulate` (streamed t10k images scored by the worker, simulated reviewers over HTTP; the full run crosses the retrain policy's label count, so the worker also trains; run.modelVersions says whether the candidate finished before the run stopped). webUnderQueueLoad: the web server alone during the queue section.",
-      "score: scoreUnscoredItems on `items` unscored items (t10k images repeated, 5% with an import label, 1% gold) of a temp database with the shipped model, in a child process started as the worker starts (its job handlers loaded, the scorer chosen): read, predict (ONNX Runtime in the scoring thread, mirror averaging as the model chose), calibrate, write predictions, route, commit. breakdown: main-thread seconds per part and the scoring thread's request time (which overlaps reading and writing); cpuSecondsPer1000 (every thread) and mainThreadCpuSecondsPer1000 move less than the wall time on a busy machine, and itemsPerSecondOnTwoIdleCores = 2 / CPU seconds per item is what the path would reach with both cores to itself. memory: the child's resident memory sampled every 100 ms while it scores.",
+      "score: scoreUnscoredItems on `items` unscored items (t10k images repeated, 5% with an import label, 1% gold) of a temp database with the shipped model, in a child process started as the worker starts (its job handlers loaded, the scorer chosen): read, predict (ONNX Runtime in the scoring thread, mirror averaging as the model chose), calibrate, write predictions, route, commit. breakdown: main-thread seconds per part and the scoring thread's request time (which overlaps reading and writing); cpuSecondsPer1000 (every thread) and mainThreadCpuSecondsPer1000 move less than the wall time on a busy machine, and itemsPerSecondOnTwoIdleCores = 2 / CPU seconds per item is what the path would reach with both cores to itself. memory: the child's resident memory sampled every 100 ms while it scores. score.duringTraining: another child trains the cnn on its main thread (tfjs, 128-image steps, as a retraining does) while its scoring lane runs as in the worker; 2,000 items are imported after the third step; importToScoredSeconds runs from their commit to the last one's prediction.",
       'A load average near or above the core count means something else was running: figures are then low.',
     ],
   };

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readStatusKb } from '@/scripts/sim/process-memory';
 import type { ScoreRunInput, ScoreRunMessage } from '@/scripts/bench/score-run';
+import type { DuringTrainingFigures, DuringTrainingInput } from '@/scripts/bench/score-during-training-run';
 
 export interface ScoreBenchReport {
   items: number;
@@ -115,4 +116,32 @@ export async function measureScoring(options: {
         : null,
     loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)),
   };
+}
+
+/**
+ * Import to scored while a training runs (issue 17's 5 s for 2,000 items): a child process
+ * trains the cnn on its main thread as a retraining does while its scoring lane runs, and
+ * `items` items are imported once the training is under way.
+ */
+export async function measureImportToScored(options: {
+  items: number;
+  modelDir: string;
+  datasetDir: string;
+}): Promise<DuringTrainingFigures> {
+  const input: DuringTrainingInput = {
+    items: options.items,
+    modelDir: path.resolve(options.modelDir),
+    datasetDir: path.resolve(options.datasetDir),
+  };
+  const child = fork(path.resolve('scripts/bench/score-during-training-run.ts'), [JSON.stringify(input)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise<DuringTrainingFigures>((resolve, reject) => {
+    child.on('message', (message: DuringTrainingFigures) => resolve(message));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      reject(new Error(`the import-to-scored benchmark exited (code ${code}) before reporting.`)),
+    );
+  });
 }

@@ -14,7 +14,7 @@ import { readModelMeta } from '@/lib/ml/model-store';
 import { registerInitialModel } from '@/lib/models/active';
 import { scoreUnscoredItems } from '@/lib/routing/scoring';
 import { WORKER_HANDLERS } from '@/lib/worker/handlers';
-import { createScoringLane } from '@/lib/worker/scoring-lane';
+import { createScoringLane, prepareScoring } from '@/lib/worker/scoring-lane';
 
 /*
  * The ordering rule of scoring: new items are never held up by a re-score after a promotion.
@@ -139,4 +139,30 @@ describe('scoring order', () => {
     // The re-score predicted every item the new version had not seen (the new ones were scored by it).
     expect(scoreJobs[0]!.progress).toMatchObject({ predicted: SCORED });
   }, 300_000);
+});
+
+describe('the worker start', () => {
+  it('warms the scorer up on every active model, and starts anyway when one cannot load', async () => {
+    const lines: string[] = [];
+    const broken = openDb(path.join(dir, 'broken.db'));
+    migrateDb(broken);
+    const other = ensureCatalogue(broken, { slug: 'other', name: 'Other', classNames: ['a', 'b'] }).id;
+    const missing = path.join(dir, 'missing-model');
+    fs.mkdirSync(missing);
+    fs.writeFileSync(path.join(missing, 'meta.json'), '{}');
+    broken
+      .insert(modelVersions)
+      .values({ catalogueId: other, name: 'gone', arch: 'cnn', weightsPath: missing, temperature: 1, status: 'active' })
+      .run();
+    const { scorer, backend } = await prepareScoring({ db, log: (line) => lines.push(line) });
+    expect(scorer.name).toBe('onnx');
+    // ONNX Runtime scores, so TensorFlow.js is not started for it.
+    expect(backend).toBeNull();
+    expect(lines).toEqual([expect.stringMatching(/^scorer warmed up on v2 in \d+ ms$/)]);
+    lines.length = 0;
+    await prepareScoring({ db: broken, log: (line) => lines.push(line) });
+    expect(lines).toEqual([
+      expect.stringMatching(/^could not warm up the scorer on gone: ONNX Runtime worker failed: /),
+    ]);
+  });
 });
