@@ -28,7 +28,8 @@ describe('the shipped production model', () => {
       {
         cwd: root,
         encoding: 'utf8',
-        timeout: 120_000,
+        // Two passes over the 10,000 images (plain and shifted): ~8 s idle, minutes on a loaded machine.
+        timeout: 270_000,
         env: { ...process.env, LOUPE_MODEL_DIR: path.join(root, 'models', 'production') },
       },
     );
@@ -53,5 +54,5 @@ describe('the shipped production model', () => {
     const atOnePercent = report.coverageAtError.find((p) => p.maxError === 0.01);
     expect(atOnePercent?.coverage).toBeGreaterThanOrEqual(0.8);
     expect(report.robustness.drop).toBeLessThanOrEqual(0.015);
-  }, 150_000);
+  }, 300_000);
 });
