@@ -1,25 +1,21 @@
 /**
- * Child process of the `score` benchmark (scripts/bench/score.ts): starts as the worker does,
- * fills a temp database with unscored items, tells its parent (IPC) when scoring starts so that
+ * Child process of the `score` benchmark (scripts/bench/score.ts): starts as the worker does on
+ * the database its parent filled with unscored items, tells its parent (IPC) when scoring starts so that
  * the parent samples this process's resident memory during scoring only, scores and routes them
  * with scoreUnscoredItems, and sends the figures back.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { openDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
-import { readIdxSplit } from '@/lib/formats/idx';
 import { scoreUnscoredItems } from '@/lib/routing/scoring';
 // What the worker process loads (its job handlers, TensorFlow.js's modules among them), for its memory.
 import '@/lib/worker/handlers';
 import { prepareScoring } from '@/lib/worker/scoring-lane';
-import { fillUnscoredCatalogue } from '@/scripts/bench/score-fixture';
 
 export interface ScoreRunInput {
-  count: number;
-  modelDir: string;
-  datasetDir: string;
+  /** A database the parent filled (lib/bench/score-fixture.ts), so this process holds nothing of that. */
+  dbFile: string;
+  catalogueId: number;
 }
 
 export type ScoreRunMessage =
@@ -28,9 +24,8 @@ export type ScoreRunMessage =
       type: 'done';
       scorer: string;
       startupSeconds: number;
-      /** Resident memory once started, before the fixture is written. */
+      /** Resident memory once started (scorer chosen and warmed up). */
       startupRssMb: number;
-      fillSeconds: number;
       seconds: number;
       /** CPU seconds of the whole process (every thread) while it scored, and of its main thread. */
       cpuSeconds: number;
@@ -56,24 +51,15 @@ const send = (message: ScoreRunMessage) =>
   new Promise<void>((resolve, reject) =>
     process.send!(message, (error: Error | null) => (error ? reject(error) : resolve())),
   );
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-score-'));
+const db = openDb(input.dbFile);
+migrateDb(db);
+const catalogueId = input.catalogueId;
 try {
-  const db = openDb(path.join(dir, 'bench.db'));
-  migrateDb(db);
+  // The catalogue and its active model are there: the worker's start warms the scorer up on it.
   let started = performance.now();
   const { scorer } = await prepareScoring({ db });
   const startupSeconds = (performance.now() - started) / 1000;
   const startupRssMb = Math.round(process.memoryUsage.rss() / 2 ** 20);
-  started = performance.now();
-  const { images, labels } = readIdxSplit(input.datasetDir, 't10k');
-  const { catalogueId } = fillUnscoredCatalogue(db, {
-    count: input.count,
-    images: images.pixels,
-    imageCount: images.count,
-    labels,
-    modelDir: input.modelDir,
-  });
-  const fillSeconds = (performance.now() - started) / 1000;
   await send({ type: 'scoring' });
   started = performance.now();
   const cpu = process.cpuUsage();
@@ -96,15 +82,13 @@ try {
     scorer: scorer.description,
     startupSeconds,
     startupRssMb,
-    fillSeconds,
     seconds,
     cpuSeconds,
     mainThreadCpuSeconds: mainThreadCpu,
     result,
     statuses,
   });
-  db.$client.close();
 } finally {
-  fs.rmSync(dir, { recursive: true, force: true });
+  db.$client.close();
 }
 process.exit(0);

@@ -1,4 +1,9 @@
 import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import { openDb } from '@/db/client';
+import { migrateDb } from '@/db/migrate';
+import { readIdxSplit } from '@/lib/formats/idx';
+import { fillUnscoredCatalogue } from '@/scripts/bench/score-fixture';
 import os from 'node:os';
 import path from 'node:path';
 import { readStatusKb } from '@/scripts/sim/process-memory';
@@ -25,14 +30,14 @@ export interface ScoreBenchReport {
   statuses: Record<string, number>;
   /** Choosing the scorer and warming it up, as the worker does at start. */
   startupSeconds: number;
-  /** Writing the fixture (not part of the path). */
+  /** Writing the fixture, in this process (not part of the path). */
   fillSeconds: number;
   /** Resident memory of the scoring process (every thread), sampled every 100 ms while it scored. */
   memory: {
     peakRssMb: number;
     meanRssMb: number;
     samples: number;
-    /** Once started (scorer chosen and warmed up), and just before scoring (after the fixture). */
+    /** Once started (scorer chosen and warmed up on the model), and just before scoring. */
     startupRssMb: number;
     beforeRssMb: number;
   } | null;
@@ -42,9 +47,10 @@ export interface ScoreBenchReport {
 type Done = Extract<ScoreRunMessage, { type: 'done' }>;
 
 /**
- * The `score` section: a child process started like the worker scores `items` unscored items of
- * a temp database (real t10k images, the shipped model) and routes them; this process samples
- * the child's resident memory from /proc while it scores.
+ * The `score` section: this process fills a temp database with `items` unscored items (real t10k
+ * images, the shipped model as the active version); a child process started like the worker
+ * scores and routes them, and this process samples the child's resident memory from /proc while
+ * it scores.
  */
 export async function measureScoring(options: {
   items: number;
@@ -52,11 +58,32 @@ export async function measureScoring(options: {
   datasetDir: string;
   log: (line: string) => void;
 }): Promise<ScoreBenchReport> {
-  const input: ScoreRunInput = {
-    count: options.items,
-    modelDir: path.resolve(options.modelDir),
-    datasetDir: path.resolve(options.datasetDir),
-  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-score-'));
+  try {
+    const dbFile = path.join(dir, 'bench.db');
+    const started = performance.now();
+    const db = openDb(dbFile);
+    migrateDb(db);
+    const { images, labels } = readIdxSplit(options.datasetDir, 't10k');
+    const { catalogueId } = fillUnscoredCatalogue(db, {
+      count: options.items,
+      images: images.pixels,
+      imageCount: images.count,
+      labels,
+      modelDir: options.modelDir,
+    });
+    db.$client.close();
+    const fillSeconds = (performance.now() - started) / 1000;
+    return { ...(await scoreInChild(options, { dbFile, catalogueId })), fillSeconds: Number(fillSeconds.toFixed(2)) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function scoreInChild(
+  options: { items: number; log: (line: string) => void },
+  input: ScoreRunInput,
+): Promise<Omit<ScoreBenchReport, 'fillSeconds'>> {
   const child = fork(path.resolve('scripts/bench/score-run.ts'), [JSON.stringify(input)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -103,7 +130,6 @@ export async function measureScoring(options: {
     result,
     statuses: done.statuses,
     startupSeconds: Number(done.startupSeconds.toFixed(2)),
-    fillSeconds: Number(done.fillSeconds.toFixed(2)),
     memory:
       samples.length > 0
         ? {
