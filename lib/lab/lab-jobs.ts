@@ -10,7 +10,9 @@ import { labResults, labRuns } from '@/db/schema';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
 import { initBackend } from '@/lib/ml/backend';
+import { isMnistDigitsCatalogue } from '@/lib/learning/digits-data';
 import { defaultModelsDir } from '@/lib/learning/retrain-options';
+import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { isRegistrableArchitecture, parseLabArchitectures } from './architectures';
 import { compareArchitectures, type ComparisonProgress } from './compare';
 import { readLabDataset } from './lab-data';
@@ -75,7 +77,12 @@ export async function executeLabRun(
   const results = await compareArchitectures({
     archs,
     data,
-    settings: { ...DEFAULT_LAB_SETTINGS, ...settings },
+    // Digits must not be mirrored: their own preset (shifts, rotation, zoom) as `npm run train` uses.
+    settings: {
+      ...DEFAULT_LAB_SETTINGS,
+      ...settings,
+      augmentation: isMnistDigitsCatalogue(catalogue.classNames) ? AUGMENT_PRESETS.digits : AUGMENT_PRESETS.clothing,
+    },
     saveDirFor: (arch) => (isRegistrableArchitecture(arch) ? dirOf(arch) : undefined),
     onProgress: input.onProgress,
     onResult: (result) => {

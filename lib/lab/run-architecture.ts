@@ -4,7 +4,7 @@ import { computeEvaluation, expectedCalibrationError, type Evaluation } from '@/
 import { saveModel } from '@/lib/ml/model-store';
 import { predictLogits } from '@/lib/ml/predict';
 import { trainModel, type LabelledImages } from '@/lib/ml/train';
-import { DEFAULT_AUGMENT } from '@/lib/ml/model-input';
+import { DEFAULT_AUGMENT, type AugmentOptions } from '@/lib/ml/model-input';
 import { isRegistrableArchitecture, type LabArchitecture } from './architectures';
 import { createLabNetwork } from './networks';
 import { predictForest, trainForest } from './forest';
@@ -24,8 +24,9 @@ export interface LabSettings {
   batchSize: number;
   learningRate: number;
   seed: number;
-  /** Shifts, flips and random erasing while fitting the networks (lib/ml/model-input). */
+  /** Augment while fitting the networks (lib/ml/model-input), with `augmentation` or else the clothing preset. */
   augment: boolean;
+  augmentation?: AugmentOptions;
   /** Trees of the random forest. */
   trees: number;
 }
@@ -180,7 +181,7 @@ export async function runLabArchitecture(input: {
       batchSize: Math.min(settings.batchSize, data.train.count),
       learningRate: settings.learningRate,
       seed: settings.seed,
-      augment: settings.augment ? DEFAULT_AUGMENT : null,
+      augment: settings.augment ? (settings.augmentation ?? DEFAULT_AUGMENT) : null,
       onBatch: (batch, batches) =>
         onProgress?.({
           arch,
