@@ -48,24 +48,27 @@ function ChangeHistory({
 }) {
   if (rows.length === 0) return <p className="text-sm text-gray-500">No changes yet.</p>;
   return (
-    <table className="mt-1 text-sm" data-testid={testId}>
-      <thead>
-        <tr className="text-left text-gray-600">
-          <th className="py-1 pr-6">When</th>
-          <th className="py-1 pr-6">Who</th>
-          <th className="py-1">Change</th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((row) => (
-          <tr key={row.id} className="border-t">
-            <td className="py-1 pr-6 whitespace-nowrap tabular-nums">{formatTime(row.createdAt)}</td>
-            <td className="py-1 pr-6">{row.userEmail ?? 'a script'}</td>
-            <td className="py-1 tabular-nums">{row.text}</td>
+    // On a phone the history scrolls inside its own box, not the page.
+    <div className="mt-1 overflow-x-auto">
+      <table className="text-sm" data-testid={testId}>
+        <thead>
+          <tr className="text-left text-gray-600">
+            <th className="py-1 pr-6">When</th>
+            <th className="py-1 pr-6">Who</th>
+            <th className="py-1">Change</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.id} className="border-t">
+              <td className="py-1 pr-6 whitespace-nowrap tabular-nums">{formatTime(row.createdAt)}</td>
+              <td className="py-1 pr-6">{row.userEmail ?? 'a script'}</td>
+              <td className="py-1 tabular-nums">{row.text}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
