@@ -44,9 +44,12 @@ export function ConfirmDialog({
       opener.current = document.activeElement;
       dialog.showModal();
       cancelRef.current?.focus();
-    } else if (!open && dialog.open) {
-      dialog.close();
-      if (opener.current instanceof HTMLElement && opener.current.isConnected) opener.current.focus();
+    } else if (!open) {
+      // The browser may have closed it already (a second Escape is not cancelable).
+      if (dialog.open) dialog.close();
+      const back = opener.current;
+      opener.current = null;
+      if (back instanceof HTMLElement && back.isConnected) back.focus();
     }
   }, [open]);
 
@@ -57,11 +60,15 @@ export function ConfirmDialog({
       aria-labelledby={titleId}
       aria-describedby={bodyId}
       data-testid="confirm-dialog"
-      className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-lg border border-gray-300 bg-white p-0 text-gray-900 shadow-xl backdrop:bg-black/40 dark:border-gray-600 dark:bg-gray-900 dark:text-gray-100"
+      className="m-auto w-[min(28rem,calc(100vw-2rem))] rounded-lg border border-gray-300 bg-white p-0 text-gray-900 shadow-xl backdrop:bg-black/40"
       // Escape: the browser fires `cancel` and would close the dialog itself; answer no instead.
       onCancel={(event) => {
         event.preventDefault();
         onAnswer(false);
+      }}
+      // Closed by the browser without a cancel we could stop: still a no.
+      onClose={() => {
+        if (open) onAnswer(false);
       }}
       onKeyDown={(event) => {
         if (event.key !== 'Tab' || !ref.current) return;
@@ -84,7 +91,7 @@ export function ConfirmDialog({
           <h2 id={titleId} className="text-lg font-semibold">
             {options.title}
           </h2>
-          <div id={bodyId} className="text-sm break-words whitespace-pre-line text-gray-700 dark:text-gray-300">
+          <div id={bodyId} className="text-sm break-words whitespace-pre-line text-gray-700">
             {options.body}
           </div>
           <div className="mt-2 flex flex-wrap justify-end gap-2">
@@ -92,14 +99,14 @@ export function ConfirmDialog({
               ref={cancelRef}
               type="button"
               onClick={() => onAnswer(false)}
-              className="rounded border border-gray-300 px-3 py-1.5 text-sm hover:bg-gray-100 dark:border-gray-600 dark:hover:bg-gray-800"
+              className="rounded border border-gray-300 px-3 py-1.5 text-sm hover:bg-gray-100"
             >
               {options.cancelLabel ?? 'Cancel'}
             </button>
             <button
               type="button"
               onClick={() => onAnswer(true)}
-              className={`rounded px-3 py-1.5 text-sm text-white ${tone === 'danger' ? 'bg-red-700 hover:bg-red-800' : 'bg-gray-900 hover:bg-gray-700 dark:bg-gray-100 dark:text-gray-900 dark:hover:bg-gray-300'}`}
+              className={`rounded px-3 py-1.5 text-sm text-white ${tone === 'danger' ? 'bg-red-700 hover:bg-red-800' : 'bg-gray-900 hover:bg-gray-700'}`}
             >
               {options.confirmLabel}
             </button>

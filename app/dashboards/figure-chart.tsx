@@ -268,7 +268,7 @@ export function FigureChart({ id, rows, classNames }: { id: string; rows: ChartR
 
 function Frame({ children }: { children: React.ReactElement }) {
   return (
-    <div className="h-[260px] w-full text-gray-700 dark:text-gray-300" data-testid="chart">
+    <div className="h-[260px] w-full text-gray-700" data-testid="chart">
       <ResponsiveContainer width="100%" height={HEIGHT}>
         {children}
       </ResponsiveContainer>

@@ -7,7 +7,8 @@ import type { Actor } from '@/lib/auth/permissions';
 import { listJobs, type JobSummary } from '@/lib/jobs/list';
 import { countNewHumanLabels, getRetrainPolicy } from '@/lib/learning/schedule';
 import { listModelVersions, type Accuracy, type ModelVersionSummary } from '@/lib/models/versions';
-import { Term, TERMS } from '@/app/_components/term';
+import { Term } from '@/app/_components/term';
+import { TERMS } from '@/app/_components/terms';
 import { mergeShownJobs, SHOWN_JOBS } from './shown-jobs';
 import { TrainingPanel, type TrainingJobView } from './training-panel';
 import { VersionAction } from './version-action';
@@ -42,7 +43,7 @@ function shownJobs(db: ReturnType<typeof getDb>, actor: Actor, slug: string): Tr
 /** What to do for a catalogue without any model version. */
 function NoModel({ slug, canManage }: { slug: string; canManage: boolean }) {
   return (
-    <div className="mt-2 max-w-3xl text-sm text-gray-700 dark:text-gray-300" data-testid="no-model">
+    <div className="mt-2 max-w-3xl text-sm text-gray-700" data-testid="no-model">
       <p>
         <strong>No model yet.</strong> This catalogue&apos;s items wait unscored, out of the review queue, until it has
         one.

@@ -37,9 +37,9 @@ const REASONS: Record<string, string> = {
   rescore: 'after a promotion or a rollback',
 };
 const OUTCOME_STYLE: Partial<Record<JobOutcome, string>> = {
-  promoted: 'text-green-800 dark:text-green-300',
-  rejected: 'text-red-800 dark:text-red-300',
-  failed: 'text-red-800 dark:text-red-300',
+  promoted: 'text-green-800',
+  rejected: 'text-red-800',
+  failed: 'text-red-800',
 };
 
 const isLive = (job: TrainingJobView) => job.status === 'queued' || job.status === 'running';
@@ -63,10 +63,11 @@ function RunningProgress({ progress }: { progress: Record<string, unknown> }) {
   const parts: string[] = [];
   if (phase === 'training' && epoch !== null && epochs !== null) parts.push(`epoch ${epoch}/${epochs}`);
   if (phase === 'training' && batch !== null && batches !== null) parts.push(`batch ${batch}/${batches}`);
-  const done = num(progress.done);
-  const total = num(progress.total);
   const counting = phase === 'rescoring' || phase === 'scoring';
-  if (counting && done !== null && total !== null)
+  // A re-score job reports done/total; a training re-scoring after its promotion, batch/batches and a message.
+  const done = num(progress.done) ?? (counting ? batch : null);
+  const total = num(progress.total) ?? (counting ? batches : null);
+  if (counting && done !== null && total !== null && !text(progress.message))
     parts.push(`${done.toLocaleString('en')} of ${total.toLocaleString('en')} items`);
   if (loss !== null) parts.push(`loss ${loss.toFixed(4)}`);
   if (valAccuracy !== null) parts.push(`validation accuracy ${(valAccuracy * 100).toFixed(2)}%`);
@@ -119,8 +120,8 @@ function JobRow({ job }: { job: TrainingJobView }) {
       data-status={job.status}
       data-outcome={job.outcome}
     >
-      <p className="text-gray-600 dark:text-gray-400">
-        <span className="font-medium text-gray-900 dark:text-gray-100">
+      <p className="text-gray-600">
+        <span className="font-medium text-gray-900">
           {rescore ? 'Re-scoring' : 'Training'} job #{job.id}
         </span>{' '}
         ·{' '}
@@ -238,7 +239,7 @@ export function TrainingPanel({ catalogueId, slug, initialJobs }: { catalogueId:
   return (
     <div className="mt-4" data-testid="training-panel">
       <div className="flex flex-wrap items-center gap-3">
-        <h3 className="text-sm font-medium text-gray-700 dark:text-gray-300">Training and re-scoring</h3>
+        <h3 className="text-sm font-medium text-gray-700">Training and re-scoring</h3>
         <form ref={train.formRef} onSubmit={train.onSubmit} aria-label="Train now">
           <input type="hidden" name="catalogueId" value={catalogueId} />
           <button type="submit" disabled={train.pending} className="rounded bg-gray-900 px-3 py-1 text-sm text-white disabled:opacity-50">

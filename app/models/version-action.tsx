@@ -6,7 +6,7 @@ import type { ModelStatus } from '@/db/schema/models';
 import { promoteAction } from './actions';
 
 const smallButton =
-  'rounded border border-gray-300 px-2 py-0.5 text-sm hover:bg-gray-100 disabled:opacity-50 dark:border-gray-600 dark:hover:bg-gray-800';
+  'rounded border border-gray-300 px-2 py-0.5 text-sm hover:bg-gray-100 disabled:opacity-50';
 
 type VersionView = { id: number; name: string; status: ModelStatus; gateReason: string | null };
 
@@ -63,7 +63,7 @@ export function VersionAction({ version }: { version: VersionView }) {
       {dialog}
       {state &&
         (state.ok ? (
-          <p role="status" data-testid="promote-result" className="text-xs text-green-800 dark:text-green-300">
+          <p role="status" data-testid="promote-result" className="text-xs text-green-800">
             {state.data.promoted} is active{state.data.retired ? ` (${state.data.retired} retired)` : ''}; re-scoring queued as job #
             {state.data.rescoreJobId}.
           </p>

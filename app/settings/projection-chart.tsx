@@ -50,7 +50,7 @@ function PointTooltip({ active, payload }: { active?: boolean; payload?: readonl
   if (!active || !point) return null;
   return (
     <div
-      className="rounded border border-gray-300 bg-white px-2 py-1 text-xs text-gray-900 shadow dark:border-gray-600 dark:bg-gray-900 dark:text-gray-100"
+      className="rounded border border-gray-300 bg-white px-2 py-1 text-xs text-gray-900 shadow"
       data-testid="projection-tooltip"
     >
       <p className="font-medium">threshold {point.threshold}</p>
@@ -109,14 +109,16 @@ export function ProjectionChart({
   };
   return (
     <div>
-      <div className="h-80 w-full text-gray-700 dark:text-gray-300" data-testid="projection-chart">
+      <div className="h-80 w-full text-gray-700" data-testid="projection-chart">
         <ResponsiveContainer width="100%" height="100%">
           <LineChart
             data={points}
             margin={{ top: 8, right: 8, bottom: 24, left: 8 }}
             onClick={(state) => {
-              const value = Number(state?.activeLabel);
-              const onGrid = grid.find((t) => Math.abs(t - value) < 1e-9);
+              // The point under the pointer: by its index when the chart gives one, else by its label.
+              const index = Number(state?.activeTooltipIndex ?? state?.activeIndex);
+              const value = Number.isInteger(index) ? points[index]?.threshold : Number(state?.activeLabel);
+              const onGrid = grid.find((t) => value !== undefined && Math.abs(t - value) < 1e-9);
               if (onGrid !== undefined) setProposed(onGrid);
             }}
             className="cursor-crosshair"
@@ -151,7 +153,7 @@ export function ProjectionChart({
                 position: 'insideLeft',
                 fill: SHARE,
                 fontSize: 12,
-                dy: 60,
+                textAnchor: 'middle',
               }}
             />
             <YAxis
@@ -163,7 +165,14 @@ export function ProjectionChart({
               tick={{ ...AXIS_TEXT, fill: AUTO }}
               stroke={AUTO}
               width={56}
-              label={{ value: 'accuracy (%)', angle: 90, position: 'insideRight', fill: AUTO, fontSize: 12, dy: -40 }}
+              label={{
+                value: 'accuracy (%)',
+                angle: 90,
+                position: 'insideRight',
+                fill: AUTO,
+                fontSize: 12,
+                textAnchor: 'middle',
+              }}
             />
             <Tooltip content={PointTooltip} />
             <Legend verticalAlign="top" height={36} wrapperStyle={{ fontSize: 12 }} />

@@ -162,7 +162,7 @@ test('an admin changes the threshold and sees how many items entered and left th
   const before = queued();
   await input.fill(String(raised));
   await save.click();
-  await acceptMoveWarning(page, section.getByTestId('threshold-result').filter({ hasText: `→ ${raised}` }));
+  await acceptMoveWarning(page, section.getByTestId('threshold-result').filter({ hasText: `→ ${raised}:` }));
   await expect(section.getByTestId('threshold-result')).toContainText(`Threshold ${current} → ${raised}`);
   const entered = Number((await section.getByTestId('threshold-entered').textContent())!.replace(/\D/g, ''));
   expect(entered).toBeGreaterThan(0);
@@ -176,7 +176,7 @@ test('an admin changes the threshold and sees how many items entered and left th
   // Back to where it was, so other specs see the seeded queue: the same items leave again.
   await input.fill(String(current));
   await save.click();
-  await acceptMoveWarning(page, section.getByTestId('threshold-result').filter({ hasText: `→ ${current}` }));
+  await acceptMoveWarning(page, section.getByTestId('threshold-result').filter({ hasText: `→ ${current}:` }));
   await expect(section.getByTestId('threshold-result')).toContainText(`Threshold ${raised} → ${current}`);
   await expect(section.getByTestId('threshold-left')).toHaveText(`${entered.toLocaleString('en')} items`);
   expect(queued()).toBe(before);

@@ -43,7 +43,7 @@ test('after target mode saves, the threshold form shows the new value; a tab loa
   const input = section.getByLabel(/^New threshold/);
   await input.fill('0.55');
   await section.getByRole('button', { name: 'Save and re-route' }).click();
-  await acceptMoveWarning(page, section.getByTestId('threshold-result').filter({ hasText: '→ 0.55' }));
+  await acceptMoveWarning(page, section.getByTestId('threshold-result').filter({ hasText: '→ 0.55:' }));
   await expect(section.getByTestId('threshold-result')).toContainText(`Threshold ${original} → 0.55`);
 
   await section.getByLabel(/^Target accuracy/).fill('97');
@@ -74,7 +74,10 @@ test('after target mode saves, the threshold form shows the new value; a tab loa
   await stalePage.reload();
   await staleSection.getByLabel(/^New threshold/).fill(String(original));
   await staleSection.getByRole('button', { name: 'Save and re-route' }).click();
-  await acceptMoveWarning(stalePage, staleSection.getByTestId('threshold-result').filter({ hasText: `→ ${original}` }));
+  await acceptMoveWarning(
+    stalePage,
+    staleSection.getByTestId('threshold-result').filter({ hasText: `→ ${original}:` }),
+  );
   await expect(staleSection.getByTestId('threshold-result')).toContainText(`Threshold ${picked} → ${original}`);
   expect(storedThreshold()).toBe(original);
   await otherContext.close();
