@@ -17,6 +17,7 @@ export const PAGE_PERMISSIONS: Record<string, Permission> = {
   '/catalogues/[slug]/items/[id]': 'catalogue.read',
   '/review': 'items.review',
   '/review/grid': 'items.review',
+  '/review/keys': 'settings.write',
   '/import': 'catalogue.import',
   '/settings': 'settings.write',
   '/models': 'dashboards.read',

@@ -1,40 +1,54 @@
 'use client';
 
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { ItemImage } from './item-image';
 import { Kbd } from './kbd';
-import { classKey, itemImageUrl } from './review-api';
+import { classForKey, keyLabel } from './review-api';
 import { ReviewHeader, type CatalogueChoice } from './review-header';
+import { ReviewProgress } from './review-progress';
 import { ReviewStats } from './review-stats';
+import { ShortcutOverlay } from './shortcut-overlay';
 import { TopPredictions } from './top-predictions';
+import { useDisplaySettings } from './use-display-settings';
 import { useFocusQueue } from './use-focus-queue';
 
 const IMAGE_PX = 336; // 28 x 12: every source pixel a crisp 12x12 block
+const ZOOMED_PX = 504; // 28 x 18; both shrink to the screen's width on a phone
 
 /** The focus view: one item at a time, driven by the keyboard (shortcuts listed on screen). */
 export function FocusReview({
   catalogue,
   choices,
+  keysHref,
 }: {
-  catalogue: { slug: string; name: string; classNames: string[] };
+  catalogue: { slug: string; name: string; classNames: string[]; classKeys: (string | null)[] };
   choices: CatalogueChoice[];
+  /** The page for changing the class keys, for those who may (admins). */
+  keysHref?: string;
 }) {
-  const { classNames } = catalogue;
-  const { view, message, stats, decide, undo, loadNext, start } = useFocusQueue(catalogue);
+  const { classNames, classKeys } = catalogue;
+  const { view, message, stats, progress, decide, undo, loadNext, start } = useFocusQueue(catalogue);
+  const { display, toggle } = useDisplaySettings();
+  const [overlayOpen, setOverlayOpen] = useState(false);
   const nameOf = (index: number) => classNames[index] ?? `class ${index}`;
   // The keyboard is the main input; handlers read the latest callbacks through a ref.
-  const keys = useRef({ decide, undo });
-  keys.current = { decide, undo };
+  const keys = useRef({ decide, undo, toggle, overlayOpen });
+  keys.current = { decide, undo, toggle, overlayOpen };
   useEffect(() => {
     const onKeyDown = (event: KeyboardEvent) => {
       if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+      // The open overlay (a modal dialog) closes itself on Escape; no other key acts under it.
+      if (keys.current.overlayOpen) return;
       const target = event.target instanceof Element ? event.target : null;
       if (target?.closest('input, textarea, select, [contenteditable="true"]')) return;
       const key = event.key;
-      if (/^[0-9]$/.test(key)) {
-        const index = key === '0' ? 9 : Number(key) - 1;
-        if (index >= classNames.length) return;
+      const classIndex = classForKey(classKeys, key);
+      if (key === '?') {
         event.preventDefault();
-        keys.current.decide('correct', index);
+        setOverlayOpen(true);
+      } else if (classIndex !== null) {
+        event.preventDefault();
+        keys.current.decide('correct', classIndex);
       } else if (key === 'Enter') {
         // Enter on a focused button or link activates it instead.
         if (target?.closest('button, a')) return;
@@ -47,17 +61,22 @@ export function FocusReview({
       } else if (key === 'z' || key === 'Z' || key === 'Backspace') {
         event.preventDefault();
         keys.current.undo();
+      } else if (key === 'c' || key === 'C') {
+        keys.current.toggle('contrast');
+      } else if (key === 'm' || key === 'M') {
+        keys.current.toggle('zoom');
       }
     };
     window.addEventListener('keydown', onKeyDown);
     return () => window.removeEventListener('keydown', onKeyDown);
-  }, [classNames.length]);
+  }, [classKeys]);
+  const imagePx = display.zoom ? ZOOMED_PX : IMAGE_PX;
 
   const { phase, current } = view;
   const predicted = current?.predictedClass ?? null;
 
   return (
-    <div className="flex flex-col gap-4">
+    <div className="flex min-w-0 flex-col gap-4" data-testid="review-view">
       <ReviewHeader
         title="Review"
         catalogue={catalogue}
@@ -67,6 +86,7 @@ export function FocusReview({
       >
         <ReviewStats stats={stats} />
       </ReviewHeader>
+      <ReviewProgress progress={progress} />
 
       <p
         role="status"
@@ -107,46 +127,71 @@ export function FocusReview({
       )}
 
       {(phase === 'ready' || phase === 'loading') && (
-        <div className="grid gap-6 md:grid-cols-[auto_1fr]">
+        <div className="grid grid-cols-1 gap-6 md:grid-cols-[auto_1fr]">
           <section
+            className="min-w-0"
             aria-label={current ? `Item ${current.itemId}` : 'Loading the next item'}
             data-testid="review-item"
             data-item-id={current?.itemId ?? ''}
             aria-busy={phase === 'loading'}
           >
             <div
-              className="flex items-center justify-center rounded border border-gray-300 bg-black"
-              style={{ width: IMAGE_PX, height: IMAGE_PX }}
+              className="flex aspect-square max-w-full items-center justify-center rounded border border-gray-300 bg-black"
+              style={{ width: imagePx }}
+              data-testid="review-image-box"
+              data-zoom={display.zoom}
             >
               {current ? (
-                // A plain <img>: next/image would resample the 28x28 PNG; `pixelated` keeps hard edges.
-                <img
+                <ItemImage
                   key={current.itemId}
-                  src={itemImageUrl(current.itemId)}
+                  itemId={current.itemId}
+                  contrast={display.contrast}
                   alt={`Item ${current.itemId}`}
-                  width={IMAGE_PX}
-                  height={IMAGE_PX}
-                  className="pixelated"
-                  draggable={false}
+                  className="h-full w-full"
                 />
               ) : (
                 <span className="text-sm text-gray-400">Loading the next item…</span>
               )}
             </div>
-            <p className="mt-2 text-sm text-gray-600">{current ? `Item #${current.itemId}` : ' '}</p>
+            <div className="mt-2 flex flex-wrap items-center gap-2 text-sm text-gray-600">
+              <span className="mr-auto">{current ? `Item #${current.itemId}` : ' '}</span>
+              <button
+                type="button"
+                data-testid="toggle-contrast"
+                aria-pressed={display.contrast}
+                aria-keyshortcuts="C"
+                onClick={() => toggle('contrast')}
+                className={`flex items-center gap-1.5 rounded border px-2 py-0.5 ${display.contrast ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
+              >
+                <Kbd>C</Kbd> Contrast
+              </button>
+              <button
+                type="button"
+                data-testid="toggle-zoom"
+                aria-pressed={display.zoom}
+                aria-keyshortcuts="M"
+                onClick={() => toggle('zoom')}
+                className={`flex items-center gap-1.5 rounded border px-2 py-0.5 ${display.zoom ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
+              >
+                <Kbd>M</Kbd> Zoom
+              </button>
+            </div>
           </section>
 
           <div className="flex flex-col gap-5">
-            <TopPredictions top={current?.top ?? []} scored={current ? current.predictedClass !== null : true} />
+            <TopPredictions
+              top={current?.top ?? []}
+              scored={current ? current.predictedClass !== null : true}
+              classKeys={classKeys}
+            />
 
             <section aria-labelledby="classes-heading">
               <h2 id="classes-heading" className="text-sm font-semibold text-gray-600">
-                Choose the class{' '}
-                <span className="font-normal">(a number key; the model&apos;s answer confirms it)</span>
+                Choose the class <span className="font-normal">(its key; the model&apos;s answer confirms it)</span>
               </h2>
               <div className="mt-2 grid grid-cols-2 gap-1.5 sm:grid-cols-2 lg:grid-cols-3">
                 {classNames.map((name, index) => {
-                  const key = classKey(index);
+                  const key = classKeys[index] ?? null;
                   const isModel = index === predicted;
                   return (
                     <button
@@ -158,7 +203,7 @@ export function FocusReview({
                       onClick={() => decide('correct', index)}
                       className={`flex items-center gap-2 rounded border px-2 py-1.5 text-left text-sm disabled:opacity-50 ${isModel ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
                     >
-                      {key ? <Kbd>{key}</Kbd> : <span className="min-w-[1.5em]" />}
+                      {key ? <Kbd>{keyLabel(key)}</Kbd> : <span className="min-w-[1.5em]" />}
                       <span>{name}</span>
                       {isModel && <span className="ml-auto text-xs text-blue-700">model</span>}
                     </button>
@@ -212,10 +257,32 @@ export function FocusReview({
         </div>
       )}
 
-      <footer className="border-t border-gray-200 pt-3 text-xs text-gray-600" data-testid="review-shortcuts">
-        Shortcuts: <Kbd>1</Kbd>–<Kbd>9</Kbd>, <Kbd>0</Kbd> choose a class · <Kbd>Enter</Kbd> confirm the model&apos;s
-        answer · <Kbd>S</Kbd> skip · <Kbd>U</Kbd> unsure · <Kbd>Z</Kbd> or <Kbd>Backspace</Kbd> undo the last decision
+      <footer
+        className="flex flex-wrap items-center gap-x-2 gap-y-1 border-t border-gray-200 pt-3 text-xs text-gray-600"
+        data-testid="review-shortcuts"
+      >
+        <span>
+          Shortcuts: the class keys above choose a class · <Kbd>Enter</Kbd> confirm the model&apos;s answer ·{' '}
+          <Kbd>S</Kbd> skip · <Kbd>U</Kbd> unsure · <Kbd>Z</Kbd> or <Kbd>Backspace</Kbd> undo the last decision ·{' '}
+          <Kbd>C</Kbd> contrast · <Kbd>M</Kbd> zoom
+        </span>
+        <button
+          type="button"
+          data-testid="open-shortcuts"
+          aria-keyshortcuts="?"
+          onClick={() => setOverlayOpen(true)}
+          className="flex items-center gap-1 rounded border border-gray-300 bg-white px-2 py-0.5 hover:bg-gray-100"
+        >
+          <Kbd>?</Kbd> All shortcuts
+        </button>
       </footer>
+      <ShortcutOverlay
+        open={overlayOpen}
+        onClose={() => setOverlayOpen(false)}
+        classNames={classNames}
+        classKeys={classKeys}
+        keysHref={keysHref}
+      />
     </div>
   );
 }

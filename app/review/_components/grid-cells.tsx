@@ -1,7 +1,8 @@
 'use client';
 
 import { useRef, type KeyboardEvent } from 'react';
-import { itemImageUrl, type ClaimedItem } from './review-api';
+import { ItemImage } from './item-image';
+import { classForKey, type ClaimedItem } from './review-api';
 
 export type GridOutcome =
   | {
@@ -14,17 +15,19 @@ export type GridOutcome =
   | { itemId: number; status: 'lost'; message: string };
 
 export const GRID_COLUMNS = 5;
-const THUMB_PX = 112; // 28 x 4
+const THUMB_PX = 112; // 28 x 4 at most; narrower on a phone (five columns share the width)
 
 /**
  * The batch as a 5-wide grid of toggles: click, or move with the arrow keys and press Space,
- * to mark an item wrong; a number key on a cell marks it and picks that class.
+ * to mark an item wrong; a class key on a cell marks it and picks that class.
  */
 export function GridCells({
   items,
   marks,
   outcomes,
   classNames,
+  classKeys,
+  contrast,
   locked,
   focusIndex,
   onFocusIndex,
@@ -35,6 +38,8 @@ export function GridCells({
   marks: Map<number, number | null>;
   outcomes: Map<number, GridOutcome>;
   classNames: string[];
+  classKeys: (string | null)[];
+  contrast: boolean;
   locked: boolean;
   focusIndex: number;
   onFocusIndex: (index: number) => void;
@@ -63,12 +68,11 @@ export function GridCells({
       move(index + step);
       return;
     }
-    if (!locked && /^[0-9]$/.test(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey) {
-      const label = event.key === '0' ? 9 : Number(event.key) - 1;
-      if (label < classNames.length) {
-        event.preventDefault();
-        onChoose(item.itemId, label);
-      }
+    if (locked || event.ctrlKey || event.metaKey || event.altKey) return;
+    const label = classForKey(classKeys, event.key);
+    if (label !== null) {
+      event.preventDefault();
+      onChoose(item.itemId, label);
     }
   };
 
@@ -76,8 +80,11 @@ export function GridCells({
     <div
       role="group"
       aria-label="Items in this batch: mark the wrong ones"
-      className="grid w-fit gap-2"
-      style={{ gridTemplateColumns: `repeat(${GRID_COLUMNS}, ${THUMB_PX + 8}px)` }}
+      className="grid w-full gap-1 sm:gap-2"
+      style={{
+        gridTemplateColumns: `repeat(${GRID_COLUMNS}, minmax(0, 1fr))`,
+        maxWidth: GRID_COLUMNS * (THUMB_PX + 16),
+      }}
       data-testid="grid-cells"
     >
       {items.map((item, index) => {
@@ -117,15 +124,13 @@ export function GridCells({
             }`}
           >
             {/* A plain <img>: next/image would resample the 28x28 PNG; `pixelated` keeps hard edges. */}
-            <img
-              src={itemImageUrl(item.itemId)}
+            <ItemImage
+              itemId={item.itemId}
+              contrast={contrast}
               alt=""
-              width={THUMB_PX}
-              height={THUMB_PX}
-              className="pixelated bg-black"
-              draggable={false}
+              className="aspect-square w-full max-w-[112px] bg-black"
             />
-            <span className="mt-0.5 flex w-full justify-between text-[11px] text-gray-600 tabular-nums">
+            <span className="mt-0.5 flex w-full flex-wrap justify-between text-[11px] text-gray-600 tabular-nums">
               <span>#{item.itemId}</span>
               {confidence !== undefined && <span>{(confidence * 100).toFixed(0)}%</span>}
             </span>
@@ -148,7 +153,7 @@ function CellBadge({
   outcome: GridOutcome | undefined;
   classNames: string[];
 }) {
-  const base = 'absolute left-1 top-1 max-w-[104px] truncate rounded px-1 text-[11px] font-medium';
+  const base = 'absolute left-1 top-1 max-w-[calc(100%-0.5rem)] truncate rounded px-1 text-[11px] font-medium';
   if (outcome?.status === 'lost') return <span className={`${base} bg-red-600 text-white`}>not recorded</span>;
   if (outcome?.status === 'recorded') {
     return outcome.action === 'correct' ? (

@@ -38,7 +38,9 @@ export function GridClassPicker({
               <span className="font-medium">{c.className}</span>
               <span className="text-right text-sm text-gray-600 tabular-nums">
                 <span data-testid={`grid-class-count-${c.classIndex}`}>{c.needsReview}</span> need review
-                {c.available !== c.needsReview && <span className="block text-xs">{c.available} free for you</span>}
+                <span className="block text-xs" data-testid={`grid-class-free-${c.classIndex}`}>
+                  {c.available} free for you
+                </span>
               </span>
             </button>
           </li>

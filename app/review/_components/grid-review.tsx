@@ -5,12 +5,14 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { GridCells, type GridOutcome } from './grid-cells';
 import { GridClassPicker, type ClassQueueCount } from './grid-class-picker';
 import { GridCorrections } from './grid-corrections';
-import { callApi, MAX_DURATION_MS, newClientId, releaseOnExit, type ClaimedItem } from './review-api';
+import { Kbd } from './kbd';
+import { callApi, keyLabel, MAX_DURATION_MS, newClientId, releaseOnExit, type ClaimedItem } from './review-api';
 import { ReviewHeader, type CatalogueChoice } from './review-header';
 import { ReviewStats, useReviewerStats } from './review-stats';
+import { useDisplaySettings } from './use-display-settings';
 import { useHeldLeases } from './use-held-leases';
 
-type Phase = 'pick' | 'loading' | 'grid' | 'submitting' | 'done';
+type Phase = 'pick' | 'loading' | 'grid' | 'submitting' | 'done' | 'undoing';
 type Message = { tone: 'info' | 'success' | 'error'; text: string };
 
 export const GRID_BATCH_SIZE = 25;
@@ -25,11 +27,12 @@ export function GridReview({
   choices,
   counts,
 }: {
-  catalogue: { slug: string; name: string; classNames: string[] };
+  catalogue: { slug: string; name: string; classNames: string[]; classKeys: (string | null)[] };
   choices: CatalogueChoice[];
   counts: ClassQueueCount[];
 }) {
-  const { classNames } = catalogue;
+  const { classNames, classKeys } = catalogue;
+  const { display, toggle: toggleDisplay } = useDisplaySettings();
   const router = useRouter();
   const { stats, refresh: refreshStats } = useReviewerStats();
   const [phase, setPhase] = useState<Phase>('pick');
@@ -45,6 +48,8 @@ export function GridReview({
   const alive = useRef(true);
   // A retried submit reuses the client id of each unchanged decision.
   const clientIds = useRef(new Map<string, string>());
+  // The last submit's recorded decisions (client id and what was marked), for its undo.
+  const lastSubmit = useRef<{ itemId: number; label: number | null; clientId: string }[]>([]);
 
   useEffect(() => {
     alive.current = true;
@@ -167,6 +172,10 @@ export function GridReview({
     }
     const all = new Map(outcomes);
     for (const outcome of result.data.results) all.set(outcome.itemId, outcome);
+    const recordedIds = new Set(
+      result.data.results.filter((o) => o.status === 'recorded').map((outcome) => outcome.itemId),
+    );
+    lastSubmit.current = decisions.filter((d) => recordedIds.has(d.itemId));
     held.current = [];
     setOutcomes(all);
     setPhase('done');
@@ -181,12 +190,49 @@ export function GridReview({
     router.refresh();
   };
 
+  /**
+   * Undoes the last submit as a whole (lib/review/grid-undo.ts): its items come back held by
+   * this reviewer, with the marks they had, to decide again. New client ids from here on: the
+   * old ones are recorded, and a resubmit with them would only replay the undone decisions.
+   */
+  const undoSubmit = async () => {
+    const submitted = lastSubmit.current;
+    if (submitted.length === 0) return;
+    setPhase('undoing');
+    setMessage({ tone: 'info', text: `Undoing ${submitted.length} decisions…` });
+    const result = await callApi<{ undone: { itemId: number }[] }>('/api/v1/reviews/grid/undo', {
+      body: { clientIds: submitted.map((d) => d.clientId) },
+    });
+    if (!alive.current) return;
+    if (!result.ok) {
+      setPhase('done');
+      setMessage({ tone: 'error', text: `Nothing was undone: ${result.message}` });
+      return;
+    }
+    const undoneIds = new Set(result.data.undone.map((u) => u.itemId));
+    lastSubmit.current = [];
+    clientIds.current.clear();
+    held.current = items.map((item) => item.itemId).filter((id) => undoneIds.has(id));
+    setItems((previous) => previous.filter((item) => undoneIds.has(item.itemId)));
+    setOutcomes(new Map());
+    setMarks(new Map(submitted.filter((d) => d.label !== null).map((d) => [d.itemId, d.label])));
+    setFocusIndex(0);
+    shownAt.current = performance.now();
+    setPhase('grid');
+    setMessage({
+      tone: 'info',
+      text: `Undid ${undoneIds.size} decisions: the items are back in the queue and yours to decide again.`,
+    });
+    refreshStats();
+    router.refresh();
+  };
+
   const unlabelled = [...marks.values()].filter((label) => label === null).length;
   const live = items.filter((item) => outcomes.get(item.itemId)?.status !== 'lost').length;
   const className = predictedClass === null ? '' : classNames[predictedClass];
 
   return (
-    <div className="flex flex-col gap-4">
+    <div className="flex min-w-0 flex-col gap-4" data-testid="grid-view">
       <ReviewHeader
         title="Review: grid"
         catalogue={catalogue}
@@ -211,90 +257,122 @@ export function GridReview({
         <GridClassPicker counts={counts} disabled={phase === 'loading'} onPick={(index) => void loadBatch(index)} />
       )}
 
-      {(phase === 'grid' || phase === 'submitting' || phase === 'done') && predictedClass !== null && (
-        <>
-          <div className="flex flex-wrap items-baseline gap-3">
-            <h2 className="text-lg font-semibold">
-              Predicted <span data-testid="grid-class-name">{className}</span>: {items.length} items
-            </h2>
-            <p className="text-sm text-gray-600">
-              Click a wrong one, or move with the arrow keys and press Space; a number key marks it and picks that
-              class.
-            </p>
-          </div>
-          <div className="flex flex-wrap items-start gap-6">
-            <GridCells
-              items={items}
-              marks={marks}
-              outcomes={outcomes}
-              classNames={classNames}
-              locked={phase !== 'grid'}
-              focusIndex={focusIndex}
-              onFocusIndex={setFocusIndex}
-              onToggle={toggle}
-              onChoose={choose}
-            />
-            <div className="flex flex-col gap-4">
-              <GridCorrections
-                marks={marks}
-                predictedClass={predictedClass}
-                classNames={classNames}
-                locked={phase !== 'grid'}
-                onChoose={choose}
-                onUnmark={unmark}
-              />
-              {phase === 'done' ? (
-                <div className="flex flex-col gap-2">
-                  <button
-                    type="button"
-                    data-testid="grid-next"
-                    onClick={() => void loadBatch(predictedClass)}
-                    className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white"
-                  >
-                    Next batch of {className}
-                  </button>
-                  <button
-                    type="button"
-                    data-testid="grid-back"
-                    onClick={backToPicker}
-                    className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100"
-                  >
-                    Choose another class
-                  </button>
-                </div>
-              ) : (
-                <div className="flex flex-col gap-2">
-                  <button
-                    type="button"
-                    data-testid="grid-submit"
-                    disabled={phase !== 'grid' || unlabelled > 0 || live === 0}
-                    onClick={() => void submit()}
-                    className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white disabled:opacity-50"
-                  >
-                    {phase === 'submitting'
-                      ? 'Submitting…'
-                      : `Submit: confirm ${live - marks.size}, correct ${marks.size}`}
-                  </button>
-                  {unlabelled > 0 && (
-                    <p className="text-xs text-red-700">
-                      Choose the class of each item marked wrong ({unlabelled} left).
-                    </p>
-                  )}
-                  <button
-                    type="button"
-                    data-testid="grid-back"
-                    disabled={phase !== 'grid'}
-                    onClick={backToPicker}
-                    className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50"
-                  >
-                    Give these back and choose another class
-                  </button>
-                </div>
-              )}
+      {(phase === 'grid' || phase === 'submitting' || phase === 'done' || phase === 'undoing') &&
+        predictedClass !== null && (
+          <>
+            <div className="flex flex-wrap items-baseline gap-3">
+              <h2 className="text-lg font-semibold">
+                Predicted <span data-testid="grid-class-name">{className}</span>: {items.length} items
+              </h2>
+              <p className="text-sm text-gray-600">
+                Click a wrong one, or move with the arrow keys and press Space; a class key marks it and picks that
+                class.
+              </p>
+              <button
+                type="button"
+                data-testid="toggle-contrast"
+                aria-pressed={display.contrast}
+                onClick={() => toggleDisplay('contrast')}
+                className={`rounded border px-2 py-0.5 text-sm ${display.contrast ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
+              >
+                Contrast
+              </button>
             </div>
-          </div>
-        </>
-      )}
+            <p className="flex flex-wrap gap-x-3 gap-y-1 text-xs text-gray-600" data-testid="grid-key-legend">
+              {classNames.map((name, index) =>
+                classKeys[index] && index !== predictedClass ? (
+                  <span key={name} className="flex items-center gap-1">
+                    <Kbd>{keyLabel(classKeys[index])}</Kbd> {name}
+                  </span>
+                ) : null,
+              )}
+            </p>
+            <div className="flex flex-col items-start gap-6 md:flex-row">
+              <GridCells
+                items={items}
+                marks={marks}
+                outcomes={outcomes}
+                classNames={classNames}
+                classKeys={classKeys}
+                contrast={display.contrast}
+                locked={phase !== 'grid'}
+                focusIndex={focusIndex}
+                onFocusIndex={setFocusIndex}
+                onToggle={toggle}
+                onChoose={choose}
+              />
+              <div className="flex w-full flex-col gap-4 md:w-auto">
+                <GridCorrections
+                  marks={marks}
+                  predictedClass={predictedClass}
+                  classNames={classNames}
+                  locked={phase !== 'grid'}
+                  onChoose={choose}
+                  onUnmark={unmark}
+                />
+                {phase === 'done' || phase === 'undoing' ? (
+                  <div className="flex flex-col gap-2">
+                    {lastSubmit.current.length > 0 && (
+                      <button
+                        type="button"
+                        data-testid="grid-undo"
+                        disabled={phase === 'undoing'}
+                        onClick={() => void undoSubmit()}
+                        className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50"
+                      >
+                        Undo this submit ({lastSubmit.current.length})
+                      </button>
+                    )}
+                    <button
+                      type="button"
+                      data-testid="grid-next"
+                      onClick={() => void loadBatch(predictedClass)}
+                      className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white"
+                    >
+                      Next batch of {className}
+                    </button>
+                    <button
+                      type="button"
+                      data-testid="grid-back"
+                      onClick={backToPicker}
+                      className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100"
+                    >
+                      Choose another class
+                    </button>
+                  </div>
+                ) : (
+                  <div className="flex flex-col gap-2">
+                    <button
+                      type="button"
+                      data-testid="grid-submit"
+                      disabled={phase !== 'grid' || unlabelled > 0 || live === 0}
+                      onClick={() => void submit()}
+                      className="rounded bg-gray-900 px-3 py-1.5 text-sm text-white disabled:opacity-50"
+                    >
+                      {phase === 'submitting'
+                        ? 'Submitting…'
+                        : `Submit: confirm ${live - marks.size}, correct ${marks.size}`}
+                    </button>
+                    {unlabelled > 0 && (
+                      <p className="text-xs text-red-700">
+                        Choose the class of each item marked wrong ({unlabelled} left).
+                      </p>
+                    )}
+                    <button
+                      type="button"
+                      data-testid="grid-back"
+                      disabled={phase !== 'grid'}
+                      onClick={backToPicker}
+                      className="rounded border border-gray-300 bg-white px-3 py-1.5 text-sm hover:bg-gray-100 disabled:opacity-50"
+                    >
+                      Give these back and choose another class
+                    </button>
+                  </div>
+                )}
+              </div>
+            </div>
+          </>
+        )}
     </div>
   );
 }

@@ -26,7 +26,7 @@ function sleep(ms: number): Promise<void> {
  */
 export async function callApi<T>(
   path: string,
-  init: { method?: 'GET' | 'POST'; body?: unknown; retries?: number } = {},
+  init: { method?: 'GET' | 'POST' | 'PUT'; body?: unknown; retries?: number } = {},
 ): Promise<ApiResult<T>> {
   const retries = init.retries ?? RETRY_DELAYS_MS.length;
   const body = init.body === undefined ? undefined : JSON.stringify(init.body);
@@ -114,7 +114,18 @@ export function elapsedSince(start: number): number {
 
 export const HEARTBEAT_MS = 45_000;
 
-/** Number keys 1..9 then 0 pick the first ten classes; later classes have no key. */
-export function classKey(index: number): string | null {
-  return index < 9 ? String(index + 1) : index === 9 ? '0' : null;
+/**
+ * The class `key` picks under the catalogue's key map (one key or null per class, from
+ * lib/review/class-keys.ts: the admin's map or the default 1-9, 0, then letters), or null.
+ * Letters match in either case, as the map stores them in lower case.
+ */
+export function classForKey(keys: readonly (string | null)[], key: string): number | null {
+  if (key.length !== 1) return null;
+  const index = keys.indexOf(key.toLowerCase());
+  return index === -1 ? null : index;
+}
+
+/** A key as its key cap shows it: letters in capitals, like the S, U and Z shortcuts. */
+export function keyLabel(key: string): string {
+  return key.toUpperCase();
 }

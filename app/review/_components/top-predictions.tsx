@@ -1,8 +1,16 @@
-import { classKey, type TopPrediction } from './review-api';
+import { keyLabel, type TopPrediction } from './review-api';
 import { Kbd } from './kbd';
 
 /** The model's three most probable classes with their calibrated probabilities. */
-export function TopPredictions({ top, scored }: { top: TopPrediction[]; scored: boolean }) {
+export function TopPredictions({
+  top,
+  scored,
+  classKeys,
+}: {
+  top: TopPrediction[];
+  scored: boolean;
+  classKeys: (string | null)[];
+}) {
   return (
     <section aria-labelledby="top-heading">
       <h2 id="top-heading" className="text-sm font-semibold text-gray-600">
@@ -15,16 +23,16 @@ export function TopPredictions({ top, scored }: { top: TopPrediction[]; scored: 
       )}
       <ol className="mt-2 flex flex-col gap-1.5" data-testid="top-predictions">
         {top.map((p, rank) => {
-          const key = classKey(p.classIndex);
+          const key = classKeys[p.classIndex] ?? null;
           const percent = p.prob * 100;
           return (
             <li
               key={p.classIndex}
               data-class-index={p.classIndex}
-              className="grid grid-cols-[9rem_1fr_4rem] items-center gap-2 text-sm"
+              className="grid grid-cols-[minmax(0,9rem)_1fr_4rem] items-center gap-2 text-sm"
             >
               <span className={`flex items-center gap-1.5 ${rank === 0 ? 'font-semibold' : ''}`}>
-                {key && <Kbd>{key}</Kbd>}
+                {key && <Kbd>{keyLabel(key)}</Kbd>}
                 {p.className}
               </span>
               <span className="h-3 overflow-hidden rounded bg-gray-200" aria-hidden="true">

@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { callApi, elapsedSince, newClientId, preloadImage, releaseOnExit, type ClaimedItem } from './review-api';
+import { useReviewProgress } from './review-progress';
 import { useReviewerStats } from './review-stats';
 import { useHeldLeases } from './use-held-leases';
 
@@ -31,7 +32,12 @@ export function useFocusQueue(catalogue: { slug: string; classNames: string[] })
     current: null,
   });
   const [message, setMessage] = useState<Message | null>(null);
-  const { stats, refresh: refreshStats } = useReviewerStats();
+  const { stats, refresh: refreshOwnStats } = useReviewerStats();
+  const { progress, refresh: refreshProgress } = useReviewProgress(catalogue.slug);
+  const refreshStats = useCallback(() => {
+    refreshOwnStats();
+    refreshProgress();
+  }, [refreshOwnStats, refreshProgress]);
   const state = useRef({
     current: null as ClaimedItem | null,
     upcoming: [] as ClaimedItem[],
@@ -110,8 +116,9 @@ export function useFocusQueue(catalogue: { slug: string; classNames: string[] })
         if (item && !keep(item)) return;
         if (state.current.current) return;
         show(item ? 'ready' : 'empty', item);
+        if (!item) refreshProgress();
       }).then(() => prefetch()),
-    [claim, heldIds, keep, prefetch, serial, show],
+    [claim, heldIds, keep, prefetch, refreshProgress, serial, show],
   );
 
   const advance = useCallback(() => {
@@ -252,5 +259,5 @@ export function useFocusQueue(catalogue: { slug: string; classNames: string[] })
     onResume: start,
   });
 
-  return { view, message, stats, decide, undo, loadNext, start };
+  return { view, message, stats, progress, decide, undo, loadNext, start };
 }

@@ -1,6 +1,7 @@
 import { getDb } from '@/db/client';
 import { isAppError } from '@/lib/errors';
 import { requirePageAccess } from '@/lib/http/page-auth';
+import { classKeysOf } from '@/lib/review/class-keys';
 import {
   countQueueByClass,
   pickReviewCatalogue,
@@ -35,10 +36,15 @@ export default async function GridReviewPage({
   }
   const { catalogue, choices } = picked;
   return (
-    <main className="mx-auto max-w-6xl p-6">
+    <main className="mx-auto max-w-6xl p-4 sm:p-6">
       <GridReview
         key={catalogue.slug}
-        catalogue={{ slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames }}
+        catalogue={{
+          slug: catalogue.slug,
+          name: catalogue.name,
+          classNames: catalogue.classNames,
+          classKeys: classKeysOf(catalogue),
+        }}
         choices={choices}
         counts={counts}
       />
