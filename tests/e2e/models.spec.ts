@@ -202,7 +202,7 @@ test('the admin routes answer bad input with a sentence', async ({ adminPage: pa
   expect((await page.request.post('/api/v1/catalogues/no-such-catalogue/train')).status()).toBe(404);
   const badKind = await page.request.get('/api/v1/jobs?kind=bake');
   expect(badKind.status()).toBe(400);
-  expect((await badKind.json()).error.message).toBe('kind: must be one of import, score, train, evaluate');
+  expect((await badKind.json()).error.message).toBe('kind: must be one of import, score, train, evaluate, lab');
   const jobs = await page.request.get(`/api/v1/jobs?catalogue=${SLUG}&kind=train`);
   expect(jobs.status()).toBe(200);
   expect(((await jobs.json()) as { jobs: { kind: string }[] }).jobs.every((j) => j.kind === 'train')).toBe(true);
