@@ -35,8 +35,10 @@ describe('permission table', () => {
       'models.manage',
       'dashboards.read',
       'evaluation.read',
+      'lab.read',
+      'lab.run',
     ],
-    ops: ['catalogue.read', 'export.read', 'dashboards.read', 'evaluation.read'],
+    ops: ['catalogue.read', 'export.read', 'dashboards.read', 'evaluation.read', 'lab.read'],
   };
 
   for (const role of USER_ROLES) {

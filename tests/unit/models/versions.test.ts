@@ -126,7 +126,7 @@ describe('job list', () => {
     expect(all[1]).toMatchObject({ catalogue: 'demo', reason: 'manual', requestedBy: fx.admin.email, error: null });
     expect(listJobs(fx.db, { actor: fx.admin, catalogue: 'demo', kind: 'train' }).map((j) => j.id)).toEqual([train.id]);
     expect(listJobs(fx.db, { actor: fx.admin, status: 'failed', kind: '' as never, limit: 1 }).map((j) => j.id)).toEqual([score.id]);
-    await expectAppError(() => listJobs(fx.db, { actor: fx.admin, kind: 'bake' as never }), 'bad_input', /^kind: must be one of import, score, train, evaluate$/);
+    await expectAppError(() => listJobs(fx.db, { actor: fx.admin, kind: 'bake' as never }), 'bad_input', /^kind: must be one of import, score, train, evaluate, lab$/);
     await expectAppError(() => listJobs(fx.db, { actor: fx.admin, limit: 1000 }), 'bad_input', /^limit: must be a whole number from 1 to 200$/);
     await expectAppError(() => listJobs(fx.db, { actor: fx.admin, catalogue: 'nope' }), 'not_found');
     for (const actor of [fx.ops, fx.reviewer]) await expectAppError(() => listJobs(fx.db, { actor }), 'forbidden');
