@@ -395,7 +395,7 @@ test('kill -9 of the worker and of the web server under load: the other part ser
         }
         // React separates adjacent text with <!-- -->.
         const models = (await (await browser.get('/models')).text()).replaceAll('<!-- -->', '');
-        expect(models).toContain('npm run register-model -- --catalogue no-model-yet --model &lt;model dir&gt;');
+        expect(models).toContain('npm run register-model -- --catalogue no-model-yet --model models/no-model-yet');
         // The interrupted training says it was taken over, not that it used up an attempt.
         expect(models).toMatch(
           /attempt 1 of 2[^<]*<span data-testid="job-takeovers"> · taken over after 1 worker crash</,

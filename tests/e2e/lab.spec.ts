@@ -99,11 +99,15 @@ test('an admin runs logreg, a forest and an mlp; the table, heatmap, report and 
     `lab-${runId}-mlp`,
   )!;
   expect(version.status).toBe('rejected');
+  // Which rule rejects it depends on the specs before this one: on a fresh database there are no
+  // held-out human labels; after the review specs, a 3-epoch mlp on a small sample loses the holdout.
   expect(JSON.parse(version.metrics)).toMatchObject({
     kind: 'lab',
     decision: {
       promote: false,
-      reason: 'Rejected: no human labels were held out from training, so the gain cannot be measured.',
+      reason: expect.stringMatching(
+        /^Rejected: (no human labels were held out from training, so the gain cannot be measured\.|holdout accuracy fell from )/,
+      ),
     },
   });
 });
