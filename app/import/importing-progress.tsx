@@ -41,15 +41,21 @@ export function ImportingProgress({ catalogue }: { catalogue: string }) {
   }, [catalogue]);
 
   if (!running) return <p className="text-sm">Uploaded; reading and checking the file…</p>;
-  const checking = running.state === 'staging';
-  const done = checking ? running.staged : running.inserted;
-  const total = checking ? running.total : Math.max(running.staged, 1);
+  if (running.state === 'staging') {
+    return (
+      <div data-testid="importing-progress" className="flex flex-col gap-1 text-sm">
+        <progress className="h-2 w-80 max-w-full" max={running.total} value={Math.min(running.staged, running.total)} />
+        <p>
+          Checking rows: {running.staged.toLocaleString('en')} of {running.total.toLocaleString('en')}…
+        </p>
+      </div>
+    );
+  }
+  // Rows already in the catalogue or skipped as duplicates are never added, so no total here.
   return (
     <div data-testid="importing-progress" className="flex flex-col gap-1 text-sm">
-      <progress className="h-2 w-80 max-w-full" max={total} value={Math.min(done, total)} />
-      <p>
-        {checking ? 'Checking rows' : 'Adding items'}: {done.toLocaleString('en')} of {total.toLocaleString('en')}…
-      </p>
+      <progress className="h-2 w-80 max-w-full" />
+      <p>Every row checked; adding items: {running.inserted.toLocaleString('en')} so far…</p>
     </div>
   );
 }
