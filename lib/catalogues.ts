@@ -1,6 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Reader } from '@/db/client';
+import { preparedPerHandle } from '@/db/prepared';
 import { catalogues, settings, type Catalogue } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
@@ -22,8 +23,22 @@ export const EnsureCatalogueInput = z.object({
 });
 export type EnsureCatalogueInput = z.infer<typeof EnsureCatalogueInput>;
 
+// Every review request reads its catalogue: prepared once per handle (db/prepared.ts).
+const byKey = preparedPerHandle((db: Reader) => ({
+  slug: db
+    .select()
+    .from(catalogues)
+    .where(eq(catalogues.slug, sql.placeholder('slug')))
+    .prepare(),
+  id: db
+    .select()
+    .from(catalogues)
+    .where(eq(catalogues.id, sql.placeholder('id')))
+    .prepare(),
+}));
+
 export function findCatalogue(db: Db, slug: string): Catalogue | undefined {
-  return db.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
+  return byKey(db).slug.get({ slug });
 }
 
 export function requireCatalogue(db: Db, slug: string): Catalogue {
@@ -34,7 +49,7 @@ export function requireCatalogue(db: Db, slug: string): Catalogue {
 
 /** The catalogue with this id; `not_found` when there is none. A transaction may pass itself. */
 export function requireCatalogueById(db: Reader, catalogueId: number): Catalogue {
-  const catalogue = db.select().from(catalogues).where(eq(catalogues.id, catalogueId)).get();
+  const catalogue = byKey(db).id.get({ id: catalogueId });
   if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
   return catalogue;
 }

@@ -1,14 +1,24 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import path from 'node:path';
 import type { Db, Reader } from '@/db/client';
+import { preparedPerHandle } from '@/db/prepared';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import type { ModelMeta } from '@/lib/ml/model-store';
 import { ShippedModelMetrics } from './metrics';
 
+// Read by every claim and submit: prepared once per handle (db/prepared.ts).
+const activeModelOf = preparedPerHandle((db: Reader) =>
+  db
+    .select()
+    .from(modelVersions)
+    .where(and(eq(modelVersions.catalogueId, sql.placeholder('catalogueId')), eq(modelVersions.status, 'active')))
+    .prepare(),
+);
+
 /** The catalogue's active model version, or null before any model was registered. */
 export function findActiveModel(db: Reader, catalogueId: number): ModelVersion | null {
-  return db.select().from(modelVersions).where(and(eq(modelVersions.catalogueId, catalogueId), eq(modelVersions.status, 'active'))).get() ?? null;
+  return activeModelOf(db).get({ catalogueId }) ?? null;
 }
 
 export function requireActiveModel(db: Db, catalogueId: number): ModelVersion {

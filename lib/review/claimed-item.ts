@@ -1,5 +1,6 @@
-import { and, eq } from 'drizzle-orm';
-import type { Tx } from '@/db/client';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Reader } from '@/db/client';
+import { preparedPerHandle } from '@/db/prepared';
 import { items, predictions, type Catalogue, type LabelSource, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 
@@ -45,11 +46,9 @@ export function topPredictions(probs: readonly number[], classNames: readonly st
 }
 
 /** Reads a leased item with the active model's prediction, inside the claiming transaction. */
-export function describeClaimedItem(
-  tx: Tx,
-  input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date },
-): ClaimedItem {
-  const item = tx
+// Every claim reads its item and prediction: prepared once per handle (db/prepared.ts).
+const claimedItemStatements = preparedPerHandle((db: Reader) => ({
+  item: db
     .select({
       id: items.id,
       currentLabel: items.currentLabel,
@@ -57,15 +56,33 @@ export function describeClaimedItem(
       evalRole: items.evalRole,
     })
     .from(items)
-    .where(eq(items.id, input.itemId))
-    .get();
+    .where(eq(items.id, sql.placeholder('itemId')))
+    .prepare(),
+  prediction: db
+    .select({ probs: predictions.probs, predictedClass: predictions.predictedClass })
+    .from(predictions)
+    .where(
+      and(
+        eq(predictions.itemId, sql.placeholder('itemId')),
+        eq(predictions.modelVersionId, sql.placeholder('modelVersionId')),
+      ),
+    )
+    .prepare(),
+}));
+
+/**
+ * `db` is the database handle, not the claim's transaction: on SQLite its prepared statements run
+ * on the same connection, inside that transaction.
+ */
+export function describeClaimedItem(
+  db: Reader,
+  input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date },
+): ClaimedItem {
+  const statements = claimedItemStatements(db);
+  const item = statements.item.get({ itemId: input.itemId });
   if (!item) throw new AppError('internal', `Leased item ${input.itemId} vanished inside its transaction.`);
   const prediction = input.model
-    ? tx
-        .select({ probs: predictions.probs, predictedClass: predictions.predictedClass })
-        .from(predictions)
-        .where(and(eq(predictions.itemId, item.id), eq(predictions.modelVersionId, input.model.id)))
-        .get()
+    ? statements.prediction.get({ itemId: item.id, modelVersionId: input.model.id })
     : undefined;
   // A gold item is served blind: it shows what a model-labelled queue item shows (the model's
   // answer as its label), never its known label.

@@ -1,11 +1,13 @@
-import { and, eq, gt } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Tx } from '@/db/client';
+import type { Db } from '@/db/client';
+import { preparedPerHandle } from '@/db/prepared';
 import {
   catalogues,
   DECISION_ACTIONS,
   items,
   leases,
+  modelVersions,
   predictions,
   reviews,
   type Review,
@@ -15,7 +17,6 @@ import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
 import { LEASE_EXPIRED_MESSAGE } from '@/lib/review/queue';
-import { findActiveModel } from '@/lib/models/active';
 
 export { undoLastReview, UNDO_WINDOW_MS, type UndoResult } from './undo';
 export { reviewerStats, type ReviewerStats } from './reviewer-stats';
@@ -86,19 +87,79 @@ interface Decision {
   modelVersionId: number | null;
 }
 
+/**
+ * The submit's statements, prepared once per database handle (db/prepared.ts); they run inside
+ * the caller's transaction. Placeholders in WHERE clauses take driver values (milliseconds, not Dates).
+ */
+function prepareSubmit(db: Db) {
+  const p = <T extends string>(name: T) => sql.placeholder(name);
+  return {
+    byClientId: db
+      .select()
+      .from(reviews)
+      .where(eq(reviews.clientId, p('clientId')))
+      .prepare(),
+    item: db
+      .select({ id: items.id, catalogueId: items.catalogueId, evalRole: items.evalRole })
+      .from(items)
+      .where(eq(items.id, p('itemId')))
+      .prepare(),
+    classNames: db
+      .select({ classNames: catalogues.classNames })
+      .from(catalogues)
+      .where(eq(catalogues.id, p('catalogueId')))
+      .prepare(),
+    activeModel: db
+      .select({ id: modelVersions.id })
+      .from(modelVersions)
+      .where(and(eq(modelVersions.catalogueId, p('catalogueId')), eq(modelVersions.status, 'active')))
+      .prepare(),
+    prediction: db
+      .select({ label: predictions.predictedClass })
+      .from(predictions)
+      .where(and(eq(predictions.itemId, p('itemId')), eq(predictions.modelVersionId, p('modelVersionId'))))
+      .prepare(),
+    // The lease is the condition of the write itself: owner and liveness in the DELETE's WHERE.
+    releaseLease: db
+      .delete(leases)
+      .where(
+        and(eq(leases.itemId, p('itemId')), eq(leases.reviewerId, p('reviewerId')), gt(leases.expiresAt, p('nowMs'))),
+      )
+      .prepare(),
+    insertReview: db
+      .insert(reviews)
+      .values({
+        itemId: p('itemId'),
+        reviewerId: p('reviewerId'),
+        modelVersionId: p('modelVersionId'),
+        modelLabel: p('modelLabel'),
+        chosenLabel: p('chosenLabel'),
+        action: p('action'),
+        durationMs: p('durationMs'),
+        clientId: p('clientId'),
+        createdAt: p('createdAt'),
+      })
+      .returning()
+      .prepare(),
+    label: db
+      .update(items)
+      .set({ currentLabel: sql`${p('label')}`, labelSource: 'human', status: 'reviewed' })
+      .where(and(eq(items.id, p('itemId')), eq(items.status, 'needs_review')))
+      .prepare(),
+  };
+}
+type SubmitStatements = ReturnType<typeof prepareSubmit>;
+const submitStatements = preparedPerHandle(prepareSubmit);
+
 /** The prediction the reviewer saw: of the named model version, else of the active one. */
 function modelAnswer(
-  tx: Tx,
+  statements: SubmitStatements,
   item: { id: number; catalogueId: number },
   modelVersionId: number | null,
 ): { modelVersionId: number; label: number } | null {
-  const versionId = modelVersionId ?? findActiveModel(tx, item.catalogueId)?.id;
+  const versionId = modelVersionId ?? statements.activeModel.get({ catalogueId: item.catalogueId })?.id;
   if (versionId === undefined) return null;
-  const prediction = tx
-    .select({ label: predictions.predictedClass })
-    .from(predictions)
-    .where(and(eq(predictions.itemId, item.id), eq(predictions.modelVersionId, versionId)))
-    .get();
+  const prediction = statements.prediction.get({ itemId: item.id, modelVersionId: versionId });
   if (!prediction && modelVersionId !== null)
     throw new AppError(
       'bad_input',
@@ -115,28 +176,22 @@ function modelAnswer(
  * "the model was wrong", which the accuracy figures and the training sampler rely on.
  */
 function recordDecision(
-  tx: Tx,
+  statements: SubmitStatements,
   input: { actor: Actor; decision: Decision; catalogueId?: number; now: number },
 ): SubmitResult {
   const { actor, decision, now } = input;
-  const previous = tx.select().from(reviews).where(eq(reviews.clientId, decision.clientId)).get();
+  const previous = statements.byClientId.get({ clientId: decision.clientId });
   if (previous) {
     if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo')
       return { review: previous, replayed: true };
     throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
   }
-  const item = tx
-    .select({ id: items.id, catalogueId: items.catalogueId, evalRole: items.evalRole })
-    .from(items)
-    .where(eq(items.id, decision.itemId))
-    .get();
+  const item = statements.item.get({ itemId: decision.itemId });
   if (!item) throw new AppError('not_found', `There is no item ${decision.itemId}.`);
   if (input.catalogueId !== undefined && item.catalogueId !== input.catalogueId)
     throw new AppError('bad_input', `Item ${item.id} is not in catalogue ${input.catalogueId}.`);
-  const classCount =
-    tx.select({ classNames: catalogues.classNames }).from(catalogues).where(eq(catalogues.id, item.catalogueId)).get()
-      ?.classNames.length ?? 0;
-  const model = modelAnswer(tx, item, decision.modelVersionId);
+  const classCount = statements.classNames.get({ catalogueId: item.catalogueId })?.classNames.length ?? 0;
+  const model = modelAnswer(statements, item, decision.modelVersionId);
 
   let action = decision.action;
   let chosenLabel: number | null = null;
@@ -156,36 +211,24 @@ function recordDecision(
     if (model && chosenLabel === model.label) action = 'confirm';
   }
 
-  // The lease is the condition of the write itself: owner and liveness in the DELETE's WHERE.
-  const released = tx
-    .delete(leases)
-    .where(and(eq(leases.itemId, item.id), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, new Date(now))))
-    .run().changes;
+  const released = statements.releaseLease.run({ itemId: item.id, reviewerId: actor.userId, nowMs: now }).changes;
   if (released === 0) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
 
-  const review = tx
-    .insert(reviews)
-    .values({
-      itemId: item.id,
-      reviewerId: actor.userId,
-      modelVersionId: model?.modelVersionId ?? null,
-      modelLabel: model?.label ?? null,
-      chosenLabel,
-      action,
-      durationMs: decision.durationMs,
-      clientId: decision.clientId,
-      createdAt: new Date(now),
-    })
-    .returning()
-    .get();
+  const review = statements.insertReview.get({
+    itemId: item.id,
+    reviewerId: actor.userId,
+    modelVersionId: model?.modelVersionId ?? null,
+    modelLabel: model?.label ?? null,
+    chosenLabel,
+    action,
+    durationMs: decision.durationMs,
+    clientId: decision.clientId,
+    createdAt: new Date(now),
+  })!;
   // A gold item keeps its known label and stays an evaluation item: the review measures the
   // reviewer (lib/gold.ts) and is no human label for training.
   if (chosenLabel !== null && item.evalRole !== 'gold') {
-    const labelled = tx
-      .update(items)
-      .set({ currentLabel: chosenLabel, labelSource: 'human', status: 'reviewed' })
-      .where(and(eq(items.id, item.id), eq(items.status, 'needs_review')))
-      .run().changes;
+    const labelled = statements.label.run({ label: chosenLabel, itemId: item.id }).changes;
     if (labelled === 0)
       throw new AppError('conflict', `Item ${item.id} no longer needs review; your decision was not recorded.`);
   }
@@ -211,7 +254,8 @@ export function recordReview(
   const { review } = input;
   const now = input.now ?? Date.now();
   const decision: Decision = { ...review, label: review.label ?? null, modelVersionId: review.modelVersionId ?? null };
-  return db.transaction((tx) => recordDecision(tx, { actor, decision, now }), { behavior: 'immediate' });
+  const statements = submitStatements(db);
+  return db.transaction(() => recordDecision(statements, { actor, decision, now }), { behavior: 'immediate' });
 }
 
 /** Records a whole grid in one transaction: one lost lease and nothing is recorded (409). */
@@ -231,10 +275,11 @@ export function submitGridReview(
  */
 export function recordGrid(db: Db, input: SubmitGridReviewInput & { actor: Actor; now: number }): SubmitResult[] {
   const { actor, catalogueId, decisions, now } = input;
+  const statements = submitStatements(db);
   return db.transaction(
-    (tx) =>
+    () =>
       decisions.map((d) =>
-        recordDecision(tx, {
+        recordDecision(statements, {
           actor,
           catalogueId,
           now,

@@ -52,13 +52,14 @@ function openClaim(
   input: { actor: Actor; catalogueId: number; now?: number; leaseMs?: number },
 ): ClaimContext {
   const now = input.now ?? Date.now();
-  const catalogue = requireCatalogueById(tx, input.catalogueId);
+  // Read through `db`, whose prepared statements run on the same connection as `tx` (db/prepared.ts).
+  const catalogue = requireCatalogueById(db, input.catalogueId);
   return {
     tx,
     sqlite: db.$client,
     reviewerId: input.actor.userId,
     catalogue,
-    model: findActiveModel(tx, catalogue.id),
+    model: findActiveModel(db, catalogue.id),
     now: new Date(now),
     expiresAt: new Date(now + (input.leaseMs ?? DEFAULT_LEASE_MS)),
   };
@@ -92,7 +93,7 @@ export function claimNext(
           .slice(0, 1),
       );
       if (held[0] !== undefined)
-        return describeClaimedItem(tx, {
+        return describeClaimedItem(db, {
           itemId: held[0],
           catalogue: ctx.catalogue,
           model: ctx.model,
@@ -115,7 +116,7 @@ export function claimNext(
       const itemId = candidates.find((id) => takeLease(ctx, id));
       return itemId === undefined
         ? null
-        : describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
+        : describeClaimedItem(db, { itemId, catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
     },
     { behavior: 'immediate' },
   );
@@ -168,7 +169,7 @@ export function claimBatch(
       // `fresh` comes in the index's order already; only held items need placing among them.
       const batch = held.length === 0 ? fresh : mostConfidentFirst(ctx, model, [...held, ...fresh]);
       return batch.map((itemId) =>
-        describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }),
+        describeClaimedItem(db, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }),
       );
     },
     { behavior: 'immediate' },
