@@ -11,7 +11,7 @@ delete process.env.NEXTAUTH_SECRET;
 const { getDb } = await import('@/db/client');
 const { migrateDb } = await import('@/db/migrate');
 const { resetPassword, setUserDisabled, setUserRole, revokeSessions } = await import('@/lib/auth/users');
-const { cachedSessionActor, rememberSession } = await import('@/lib/auth/current-actor');
+const { cachedSessionActor, rememberSession } = await import('@/lib/auth/session-cache');
 const { newUser, signIn } = await import('./next-auth-harness');
 
 let admin: { userId: number; role: 'admin'; email: string };
