@@ -74,6 +74,12 @@ const EnvSchema = z.object({
       }
       return entries;
     }),
+  /**
+   * `next`: the production server leaves the review queue's hot routes to Next too, instead of
+   * answering them itself for fresh sessions (lib/http/node-json-routes.ts). For comparing the
+   * two (the queue benchmark does) and for ruling the direct path out when chasing a problem.
+   */
+  LOUPE_QUEUE_ROUTES: z.enum(['direct', 'next']).default('direct'),
 });
 
 function isAddressOrRange(entry: string): boolean {

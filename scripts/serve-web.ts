@@ -2,6 +2,8 @@ import { createServer } from 'node:http';
 import next from 'next';
 import { stampClientAddress, trustedProxyList } from '@/lib/auth/client-address';
 import { getEnv } from '@/lib/env';
+import { answerJsonRoute } from '@/lib/http/node-json-routes';
+import { REVIEW_HOT_ROUTES } from '@/lib/review/api-routes';
 
 /**
  * The production web server: `next start` with one thing added in front. Next keeps a client's
@@ -9,7 +11,9 @@ import { getEnv } from '@/lib/env';
  * route handler cannot tell a real client address from a claimed one, and a new claimed value
  * walked around the per-address sign-in limit. Here, where the socket is known, the header is
  * rewritten to the address the server can vouch for (LOUPE_TRUSTED_PROXIES decides which
- * proxies' entries count) before Next sees the request.
+ * proxies' entries count) before Next sees the request. And the review queue's hot routes
+ * (claim, submit, the grid's, leases) are answered here without Next when the session cookie
+ * was checked by Next within the last few seconds (lib/http/node-json-routes.ts says why).
  *
  * Usage: tsx scripts/serve-web.ts [-p port] [--hostname host] [--keepAliveTimeout ms]
  */
@@ -22,6 +26,7 @@ const port = Number(option('-p', process.env.PORT ?? '3000'));
 const hostname = option('--hostname', '0.0.0.0');
 const keepAliveTimeout = Number(option('--keepAliveTimeout', '5000'));
 const trustedProxies = trustedProxyList(getEnv().LOUPE_TRUSTED_PROXIES);
+const directRoutes = getEnv().LOUPE_QUEUE_ROUTES === 'direct';
 
 const app = next({ dev: false, dir: process.cwd(), hostname, port });
 const handle = app.getRequestHandler();
@@ -29,6 +34,7 @@ await app.prepare();
 
 const server = createServer((request, response) => {
   stampClientAddress(request, trustedProxies);
+  if (directRoutes && answerJsonRoute(REVIEW_HOT_ROUTES, request, response)) return;
   void handle(request, response);
 });
 server.keepAliveTimeout = keepAliveTimeout;

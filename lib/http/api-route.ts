@@ -1,24 +1,14 @@
 import { z } from 'zod';
 import { getCurrentActor } from '@/lib/auth/current-actor';
 import { requirePermission, type Actor, type Permission } from '@/lib/auth/permissions';
-import { AppError, badInput, httpStatusOf, isAppError } from '@/lib/errors';
-import { describeZodError } from '@/lib/validate';
+import { assertJsonContentType, errorAnswer, parseJsonBytes } from './json-body';
+import type { JsonRoute } from './json-route';
 import { assertSameOrigin, isMutatingMethod, JSON_BODY_MAX_BYTES, readBodyWithLimit } from './request-guard';
 
 /** The one JSON error shape of /api/v1: `{ error: { code, message } }`. */
 export function errorResponse(error: unknown): Response {
-  const appError = toAppError(error);
-  if (appError.code === 'internal') console.error('[api] internal error:', error);
-  return Response.json(
-    { error: { code: appError.code, message: appError.message } },
-    { status: httpStatusOf(appError) },
-  );
-}
-
-function toAppError(error: unknown): AppError {
-  if (isAppError(error)) return error;
-  if (error instanceof z.ZodError) return badInput(describeZodError(error));
-  return new AppError('internal', 'Something went wrong on the server; the error was logged.');
+  const { status, body } = errorAnswer(error);
+  return Response.json(body, { status });
 }
 
 export interface RouteContext<P> {
@@ -56,25 +46,22 @@ export function apiRoute<P = Record<string, string>>(
  * JSON_BODY_MAX_BYTES (checked while reading, not after), 400 when it is not JSON.
  */
 export async function parseJsonBody<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
-  const contentType = request.headers.get('content-type') ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-    throw new AppError(
-      'unsupported_media_type',
-      `Send the request body as JSON with Content-Type: application/json${contentType ? ` (not ${contentType.slice(0, 80)})` : ''}.`,
-    );
-  }
+  assertJsonContentType(request.headers.get('content-type'));
   const bytes = await readBodyWithLimit(request, { maxBytes: JSON_BODY_MAX_BYTES, what: 'JSON body' });
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw badInput('The request body must be JSON.');
-  }
-  return schema.parse(body);
+  return schema.parse(parseJsonBytes(bytes));
 }
 
 /** Parses the URL's query string with a zod schema (values arrive as strings: use z.coerce). */
 export function parseSearchParams<T>(request: Request, schema: z.ZodType<T>): T {
   const params = Object.fromEntries(new URL(request.url).searchParams);
   return schema.parse(params);
+}
+
+const AnyJson = z.unknown();
+
+/** A JsonRoute (./json-route.ts) as a Next route handler: `export const POST = nextJsonRoute(route)`. */
+export function nextJsonRoute(route: JsonRoute) {
+  return apiRoute(route.permission, async ({ actor, request }) =>
+    route.run(actor, await parseJsonBody(request, AnyJson)),
+  );
 }

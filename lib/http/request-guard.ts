@@ -13,6 +13,9 @@ export const SIGN_IN_BODY_MAX_BYTES = 16 * 1024;
 /** Server actions: Next's own limit (next.config.ts serverActions.bodySizeLimit), checked earlier by proxy.ts. */
 export const SERVER_ACTION_BODY_MAX_BYTES = 1024 * 1024;
 
+/** What the checks read of a request's headers: a WHATWG Headers, or an adapter over Node's. */
+export type HeaderReader = Pick<Headers, 'get'>;
+
 const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function isMutatingMethod(method: string): boolean {
@@ -23,7 +26,7 @@ export function describeLimit(bytes: number): string {
   return bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / (1024 * 1024)).toFixed(0)} MB`;
 }
 
-function tooLarge(what: string, maxBytes: number): AppError {
+export function tooLarge(what: string, maxBytes: number): AppError {
   return new AppError(
     'too_large',
     `The ${what} is larger than ${describeLimit(maxBytes)}, the most this address accepts.`,
@@ -31,7 +34,7 @@ function tooLarge(what: string, maxBytes: number): AppError {
 }
 
 /** A declared Content-Length above `maxBytes`, or null: refusable before reading a byte. */
-export function declaredLengthOver(headers: Headers, maxBytes: number): number | null {
+export function declaredLengthOver(headers: HeaderReader, maxBytes: number): number | null {
   const declared = Number(headers.get('content-length') ?? Number.NaN);
   return Number.isFinite(declared) && declared > maxBytes ? declared : null;
 }
@@ -96,7 +99,7 @@ function originOf(value: string | null): string | null {
  * request naming no origin at all came from a script, not a page (a browser cannot be made to
  * omit both), so it passes unless `requireOrigin` says otherwise (server actions).
  */
-export function originRefusal(headers: Headers, options: { requireOrigin?: boolean } = {}): string | null {
+export function originRefusal(headers: HeaderReader, options: { requireOrigin?: boolean } = {}): string | null {
   const originHeader = headers.get('origin');
   const claimed = originHeader ?? headers.get('referer');
   if (originHeader === 'null') return 'Requests from an opaque origin (Origin: null) cannot change anything here.';
@@ -113,7 +116,7 @@ export function originRefusal(headers: Headers, options: { requireOrigin?: boole
   return `Requests from ${origin} cannot change anything here; use Loupe at its own address.`;
 }
 
-export function assertSameOrigin(headers: Headers, options: { requireOrigin?: boolean } = {}): void {
+export function assertSameOrigin(headers: HeaderReader, options: { requireOrigin?: boolean } = {}): void {
   const refusal = originRefusal(headers, options);
   if (refusal) throw new AppError('forbidden', refusal);
 }

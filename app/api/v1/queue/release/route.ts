@@ -1,14 +1,7 @@
-import { z } from 'zod';
-import { getDb } from '@/db/client';
-import { apiRoute, parseJsonBody } from '@/lib/http/api-route';
-import { releaseLeases } from '@/lib/review/leases';
+import { nextJsonRoute } from '@/lib/http/api-route';
+import { releaseRoute } from '@/lib/review/api-routes';
 
 export const dynamic = 'force-dynamic';
 
-const ReleaseBody = z.object({ itemIds: z.array(z.number().int().positive()) });
-
-/** Gives the reviewer's held items back to the queue (sent when the page is hidden or closed). */
-export const POST = apiRoute('items.review', async ({ actor, request }) => {
-  const { itemIds } = await parseJsonBody(request, ReleaseBody);
-  return releaseLeases(getDb(), { actor, itemIds });
-});
+/** Gives the reviewer's held items back to the queue (lib/review/api-routes.ts; the production server may answer it before Next). */
+export const POST = nextJsonRoute(releaseRoute);
