@@ -9,11 +9,15 @@ import { sessionActor } from './users';
  * costs; a reviewer sends one cookie for hours. So a cookie's decoded user and session version
  * are kept for SESSION_CACHE_MS, and within that time only the database check runs: the same
  * sessionActor query the jwt callback makes (disabled, role, session version), so a revoked,
- * disabled or demoted session stops working on its very next request, cached or not. What
- * waits up to SESSION_CACHE_MS is next-auth's own work on a cache miss: the cookie's expiry
- * check and its sliding renewal (12 h, renewed every few seconds of activity either way).
+ * disabled or demoted session stops working on its very next request, cached or not. The
+ * cookie's own expiry still holds to the millisecond (an entry never outlives it). What waits up
+ * to SESSION_CACHE_MS is next-auth's sliding renewal of the 12-hour cookie, which the pages'
+ * other requests also do. Five minutes, not seconds: a fresh session's review requests skip
+ * Next (lib/http/node-json-routes.ts), and with a 5 s cache 200 reviewers sent 40 requests a
+ * second through next-auth's full read (decode, check, re-encode, Next's handling), which held
+ * the server's thread long enough to put a 16 ms median on a claim (docs/operations.md).
  */
-const SESSION_CACHE_MS = 5_000;
+export const SESSION_CACHE_MS = 5 * 60_000;
 const SESSION_CACHE_MAX = 10_000;
 export const SESSION_COOKIES = ['__Secure-next-auth.session-token', 'next-auth.session-token'];
 type DecodedSessions = Map<string, { userId: number; sessionVersion: number; until: number }>;

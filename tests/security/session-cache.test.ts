@@ -11,7 +11,7 @@ delete process.env.NEXTAUTH_SECRET;
 const { getDb } = await import('@/db/client');
 const { migrateDb } = await import('@/db/migrate');
 const { resetPassword, setUserDisabled, setUserRole, revokeSessions } = await import('@/lib/auth/users');
-const { cachedSessionActor, rememberSession } = await import('@/lib/auth/session-cache');
+const { cachedSessionActor, rememberSession, SESSION_CACHE_MS } = await import('@/lib/auth/session-cache');
 const { newUser, signIn } = await import('./next-auth-harness');
 
 let admin: { userId: number; role: 'admin'; email: string };
@@ -63,13 +63,31 @@ describe('the decoded-session cache', () => {
     expect(cachedSessionActor(c.token)).toBeNull();
   });
 
-  it('forgets a cookie after a few seconds, and never keeps one that does not decode or names another user', async () => {
+  it('forgets a cookie after a few minutes, and never keeps one that does not decode or names another user', async () => {
     const { user, token } = await cachedCookie();
-    expect(cachedSessionActor(token, Date.now() + 60_000)).toBeUndefined();
+    expect(cachedSessionActor(token, Date.now() + SESSION_CACHE_MS + 1_000)).toBeUndefined();
     expect(cachedSessionActor(token)).toBeUndefined();
     await rememberSession('not-a-session-cookie', user.id);
     expect(cachedSessionActor('not-a-session-cookie')).toBeUndefined();
     await rememberSession(token, user.id + 1);
     expect(cachedSessionActor(token)).toBeUndefined();
+  });
+
+  it('never keeps a cookie past its own expiry, however long the cache', async () => {
+    const user = await newUser('reviewer');
+    const sessionVersion = getDb()
+      .$client.prepare('select session_version from users where id = ?')
+      .pluck()
+      .get(user.id) as number;
+    const { encode } = await import('next-auth/jwt');
+    const { getAuthSecret } = await import('@/lib/auth/auth-secret');
+    const token = await encode({
+      token: { sub: String(user.id), userId: user.id, role: 'reviewer', sessionVersion },
+      secret: getAuthSecret(),
+      maxAge: 3,
+    });
+    await rememberSession(token, user.id);
+    expect(cachedSessionActor(token)).toMatchObject({ userId: user.id });
+    expect(cachedSessionActor(token, Date.now() + 4_000)).toBeUndefined();
   });
 });
