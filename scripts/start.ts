@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureWebBuild, KEEP_ALIVE_TIMEOUT_MS } from '@/scripts/lib/web-build';
+import { ensureWebBuild, webServerArgs } from '@/scripts/lib/web-build';
 import { superviseParts } from '@/scripts/lib/supervisor';
 import { SUPERVISOR_WRITE_MS, writeSupervisorStatus, type SupervisorStatus } from '@/lib/supervisor-status';
 import { prepareDatabase } from './prepare';
@@ -51,15 +51,7 @@ const supervisor = superviseParts({
       name: 'web',
       command: process.execPath,
       // next start behind scripts/serve-web.ts, which vouches for the client address (X-Forwarded-For).
-      args: [
-        '--import',
-        'tsx',
-        'scripts/serve-web.ts',
-        '-p',
-        port,
-        '--keepAliveTimeout',
-        String(KEEP_ALIVE_TIMEOUT_MS),
-      ],
+      args: webServerArgs(port),
       stopTimeoutMs: 10_000,
     },
     {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { AppError } from '@/lib/errors';
 
 /**
@@ -19,8 +21,12 @@ export class LoupeApiError extends Error {
 
 export class LoupeClient {
   private readonly cookies = new Map<string, string>();
+  private readonly agent: http.Agent;
 
-  constructor(readonly baseUrl: string) {}
+  constructor(readonly baseUrl: string) {
+    const options = { keepAlive: true, maxSockets: 8 };
+    this.agent = baseUrl.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+  }
 
   async signIn(email: string, password: string): Promise<void> {
     const csrf = await this.request('GET', '/api/auth/csrf');
@@ -78,8 +84,18 @@ export class LoupeClient {
   private async request(method: string, route: string, body?: string | FormData | URLSearchParams): Promise<Response> {
     const headers: Record<string, string> = {};
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (typeof body === 'string') headers['content-type'] = 'application/json';
-    const send = () => fetch(`${this.baseUrl}${route}`, { method, headers, body, redirect: 'manual' });
+    let payload: Buffer | undefined;
+    if (typeof body === 'string') {
+      headers['content-type'] = 'application/json';
+      payload = Buffer.from(body);
+    } else if (body !== undefined) {
+      // A FormData or URLSearchParams as fetch would send it (multipart boundary, form encoding).
+      const encoded = new Response(body);
+      headers['content-type'] = encoded.headers.get('content-type') ?? 'application/octet-stream';
+      payload = Buffer.from(await encoded.arrayBuffer());
+    }
+    if (payload) headers['content-length'] = String(payload.byteLength);
+    const send = () => this.send(method, route, headers, payload);
     let response: Response;
     try {
       response = await send().catch((error: unknown) => {
@@ -90,7 +106,7 @@ export class LoupeClient {
         throw error;
       });
     } catch (error) {
-      const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+      const cause = error instanceof Error ? error.message : String(error);
       throw new AppError(
         'bad_input',
         `could not reach Loupe at ${this.baseUrl} (${cause}): is it running, and is the address right?`,
@@ -104,9 +120,44 @@ export class LoupeClient {
     }
     return response;
   }
+
+  /**
+   * One request on node:http with kept-alive connections, answered as a fetch Response. Not
+   * fetch itself: undici cost the load generator about 3 ms of CPU per claim and submit, as
+   * much as the server it measures, on the same two cores (docs/operations.md).
+   */
+  private send(method: string, route: string, headers: Record<string, string>, payload?: Buffer): Promise<Response> {
+    const url = new URL(route, this.baseUrl);
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const request = transport.request(url, { method, headers, agent: this.agent }, (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('error', reject);
+        incoming.on('end', () => {
+          const responseHeaders = new Headers();
+          for (const [name, value] of Object.entries(incoming.headers)) {
+            if (value === undefined) continue;
+            for (const one of Array.isArray(value) ? value : [value]) responseHeaders.append(name, one);
+          }
+          const status = incoming.statusCode ?? 500;
+          const bodyless = status === 204 || status === 205 || status === 304;
+          resolve(
+            new Response(bodyless ? null : Buffer.concat(chunks), {
+              status,
+              statusText: incoming.statusMessage ?? '',
+              headers: responseHeaders,
+            }),
+          );
+        });
+      });
+      request.on('error', reject);
+      request.end(payload);
+    });
+  }
 }
 
 function isConnectionReset(error: unknown): boolean {
-  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET';
+  const code = (error as { code?: string } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }

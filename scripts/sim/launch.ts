@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { PeakMemorySampler, type PeakMemory } from '@/scripts/sim/process-memory';
-import { isBuildCurrent, KEEP_ALIVE_TIMEOUT_MS, nextBin } from '@/scripts/lib/web-build';
+import { isBuildCurrent, webServerArgs } from '@/scripts/lib/web-build';
 
 /**
- * A Loupe started for a simulation or a benchmark: the production web server (`next start`
- * from an existing build) and the worker, as `npm start` runs them, on a database the caller
- * prepared. Both processes' memory is sampled from start to stop.
+ * A Loupe started for a simulation or a benchmark: the production web server (Next behind
+ * scripts/serve-web.ts, from an existing build) and the worker, as `npm start` runs them, on a
+ * database the caller prepared. Both processes' memory is sampled from start to stop.
  */
 export interface LaunchedLoupe {
   baseUrl: string;
@@ -78,16 +78,8 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
     child.stderr?.on('data', keep);
     return child;
   };
-  const web = spawnPart([
-    nextBin(options.root),
-    'start',
-    '-p',
-    String(port),
-    '-H',
-    '127.0.0.1',
-    '--keepAliveTimeout',
-    String(KEEP_ALIVE_TIMEOUT_MS),
-  ]);
+  // The production server, as `npm start` runs it: Next behind scripts/serve-web.ts.
+  const web = spawnPart(webServerArgs(port, '127.0.0.1'));
   const worker = options.worker === false ? null : spawnPart(['--import', 'tsx', 'workers/worker.ts']);
   const samplers = {
     web: new PeakMemorySampler(web.pid!).start(),
