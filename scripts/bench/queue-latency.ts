@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDb } from '@/db/client';
+import { checkpointWal, openDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { createUserAsSystem } from '@/lib/auth/users';
 import type { ClaimedItemJson as ClaimedItem } from '@/lib/review/claimed-item';
@@ -10,11 +10,11 @@ import { fillSyntheticCatalogue } from '@/scripts/bench/catalogue-fixture';
 import { LoupeClient } from '@/scripts/sim/http-client';
 import { launchLoupe } from '@/scripts/sim/launch';
 import { percentile } from '@/scripts/sim/metrics';
-import type { PeakMemory } from '@/scripts/sim/process-memory';
+import { PeakMemorySampler, type PeakMemory } from '@/scripts/sim/process-memory';
 import { runPacedLoad, type PacedReport } from '@/scripts/bench/queue-paced';
 
 /**
- * The reviewer queue under load, through the real HTTP API of a real `next start`: a temp
+ * The reviewer queue under load, through the real HTTP API of the production web server: a temp
  * database with a synthetic catalogue, `reviewers` signed-in clients at once, each claiming an
  * item and confirming it `rounds` times with no think time. Every claim and every submit is
  * timed on the client (request to parsed answer), so the figures include HTTP, auth, zod and
@@ -30,6 +30,11 @@ export interface QueueLatencyOptions {
   rounds: number;
   /** After the closed loop, on the same server: reviewers at a human pace (scripts/bench/queue-paced.ts). */
   paced?: PacedPlan;
+  /**
+   * Who answers the queue's hot routes (LOUPE_QUEUE_ROUTES): `direct`, the production server
+   * before Next (the default), or `next`, every request through Next, for the comparison.
+   */
+  queueRoutes?: 'direct' | 'next';
   log: (line: string) => void;
 }
 
@@ -53,6 +58,8 @@ export interface LatencyFigures {
 }
 
 export interface QueueLatencyReport {
+  /** Who answered the hot routes: the production server itself (`direct`) or Next. */
+  queueRoutes: 'direct' | 'next';
   items: number;
   reviewers: number;
   roundsPerReviewer: number;
@@ -74,8 +81,11 @@ export interface QueueLatencyReport {
   setupSeconds: { fill: number; accounts: number; start: number; signIn: number };
   /** The web server's peak resident memory over the whole run (start, sign-ins, load). */
   webMemory: PeakMemory | null;
-  /** Open-loop runs at a human pace after the closed loop (absent without `paced`). */
-  paced?: { focus: PacedReport; grid: PacedReport };
+  /**
+   * Open-loop runs at a human pace after the closed loop (absent without `paced`); webRssMb is
+   * the web server's peak sampled resident memory while they ran.
+   */
+  paced?: { focus: PacedReport; grid: PacedReport; webRssMb: number | null };
 }
 
 const PASSWORD_COST = 4;
@@ -136,17 +146,29 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
       dbPath,
       modelsDir: path.join(dir, 'models'),
       worker: false,
+      env: { LOUPE_QUEUE_ROUTES: options.queueRoutes ?? 'direct' },
       log,
     });
     const startSeconds = seconds(startStarted);
-    const outcome = await driveReviewers(loupe.baseUrl, loupe.webPid, slug, accounts, options).then(
-      (result) => ({ result }),
-      (error: unknown) => ({ error }),
-    );
+    // The worker's 5 s heartbeat checkpoints the WAL outside any request (db/client.ts
+    // checkpointWal); no worker runs here, so the bench does it, or the connection's 64 MB safety
+    // net would checkpoint inside a request and the figures would be of a setup nobody runs.
+    const checkpointer = openDb(dbPath);
+    const heartbeat = setInterval(() => checkpointWal(checkpointer), 5_000);
+    const outcome = await driveReviewers(loupe.baseUrl, loupe.webPid, slug, accounts, options)
+      .then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      )
+      .finally(() => {
+        clearInterval(heartbeat);
+        checkpointer.$client.close();
+      });
     const memory = await loupe.stop();
     if ('error' in outcome) throw outcome.error;
     const { result } = outcome;
     return {
+      queueRoutes: options.queueRoutes ?? 'direct',
       items: options.itemCount,
       reviewers: options.reviewers,
       roundsPerReviewer: options.rounds,
@@ -181,7 +203,7 @@ interface DriveResult {
   signInSeconds: number;
   serverCpuMs: number | null;
   clientCpuMs: number;
-  paced?: { focus: PacedReport; grid: PacedReport };
+  paced?: { focus: PacedReport; grid: PacedReport; webRssMb: number | null };
 }
 
 /** CPU time (user + system, ms) of a process and all its descendants so far; null without /proc. */
@@ -301,6 +323,9 @@ async function driveReviewers(
   options.log(`queue: ${out.submits.length} decisions in ${out.wallSeconds} s, ${out.errors} errors`);
   const plan = options.paced;
   if (plan) {
+    // The web server's memory while the paced load runs (sampled RSS; its lifetime high-water
+    // mark, startup included, is in webMemory).
+    const pacedMemory = new PeakMemorySampler(webPid).start();
     const focus = await runPacedLoad({
       clients: clients.slice(0, plan.reviewers),
       slug,
@@ -322,7 +347,8 @@ async function driveReviewers(
     options.log(
       `queue: paced grid ${grid.decisions} decisions, claim p99 ${grid.claim.p99Ms} ms, ${grid.errors} errors`,
     );
-    out.paced = { focus, grid };
+    const memory = pacedMemory.stop();
+    out.paced = { focus, grid, webRssMb: memory?.peakTreeRssSampledMb ?? null };
   }
   return out;
 }

@@ -35,7 +35,14 @@ export interface PacedReport {
   reviewers: number;
   intervalMs: number;
   durationSeconds: number;
+  /** Every claim but each reviewer's first. */
   claim: LatencyFigures;
+  /**
+   * Each reviewer's first claim of the run: a session's first review request goes through Next's
+   * full session read (lib/http/node-json-routes.ts), and here all of them fall in the first
+   * interval, which no team does at once; counted apart so neither hides the other.
+   */
+  firstClaim: LatencyFigures;
   submit: LatencyFigures;
   decisions: number;
   decisionsPerSecond: number;
@@ -56,6 +63,16 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedReport> 
   const gridSize = options.gridSize ?? 25;
   const classCount = options.classCount ?? 10;
   const claims: number[] = [];
+  const firstClaims: number[] = [];
+  const claimedBefore = new Set<number>();
+  /** A reviewer's first claim of the run is counted apart: see PacedReport.firstClaim. */
+  const recordClaim = (reviewer: number, ms: number) => {
+    if (claimedBefore.has(reviewer)) claims.push(ms);
+    else {
+      claimedBefore.add(reviewer);
+      firstClaims.push(ms);
+    }
+  };
   const submits: number[] = [];
   const sendLags: number[] = [];
   const errorSamples: string[] = [];
@@ -103,7 +120,7 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedReport> 
         });
       });
       item = answer.item;
-      claims.push(performance.now() - scheduled);
+      recordClaim(reviewer, performance.now() - scheduled);
     } catch (error) {
       fail(error);
       return;
@@ -146,7 +163,7 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedReport> 
         });
       });
       items = answer.items;
-      claims.push(performance.now() - scheduled);
+      recordClaim(reviewer, performance.now() - scheduled);
     } catch (error) {
       fail(error);
       return;
@@ -179,23 +196,32 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedReport> 
     }
   };
 
+  // One timer for the next due cycle, not one per cycle: with 12,000 timers set at once Node fired
+  // them 7 ms late at the median with nothing else to do (10 ms at p99), time the claims were
+  // charged for; walking a sorted schedule fires them 0.6 ms late (measured on this machine).
+  const schedule: { at: number; reviewer: number; round: number }[] = [];
+  clients.forEach((_, reviewer) => {
+    const offset = (intervalMs * reviewer) / clients.length;
+    for (let round = 0; offset + round * intervalMs < durationMs; round++) {
+      schedule.push({ at: offset + round * intervalMs, reviewer, round });
+    }
+  });
+  schedule.sort((a, b) => a.at - b.at);
   const started = performance.now();
   const cycles: Promise<void>[] = [];
   await new Promise<void>((resolve) => {
-    let pendingTimers = 0;
-    clients.forEach((_, reviewer) => {
-      const offset = (intervalMs * reviewer) / clients.length;
-      for (let k = 0; offset + k * intervalMs < durationMs; k++) {
-        const at = offset + k * intervalMs;
-        pendingTimers++;
-        setTimeout(() => {
-          const scheduled = started + at;
-          cycles.push(mode === 'focus' ? focusCycle(reviewer, scheduled) : gridCycle(reviewer, scheduled, k));
-          if (--pendingTimers === 0) resolve();
-        }, at);
+    let next = 0;
+    const tick = () => {
+      const elapsed = performance.now() - started;
+      for (; next < schedule.length && schedule[next]!.at <= elapsed; next++) {
+        const { at, reviewer, round } = schedule[next]!;
+        const scheduled = started + at;
+        cycles.push(mode === 'focus' ? focusCycle(reviewer, scheduled) : gridCycle(reviewer, scheduled, round));
       }
-    });
-    if (pendingTimers === 0) resolve();
+      if (next >= schedule.length) resolve();
+      else setTimeout(tick, Math.max(0, schedule[next]!.at - (performance.now() - started)));
+    };
+    tick();
   });
   await Promise.all(cycles);
   const wallSeconds = (performance.now() - started) / 1000;
@@ -206,6 +232,7 @@ export async function runPacedLoad(options: PacedOptions): Promise<PacedReport> 
     intervalMs,
     durationSeconds: round(durationMs / 1000, 1),
     claim: latencyFigures(claims),
+    firstClaim: latencyFigures(firstClaims),
     submit: latencyFigures(submits),
     decisions,
     decisionsPerSecond: round(decisions / wallSeconds, 1),

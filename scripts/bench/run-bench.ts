@@ -58,7 +58,7 @@ const LOUPE_FULL = {
   catalogueRuns: 5,
   queueItems: 100_000,
   queueReviewers: 50,
-  queueRounds: 20,
+  queueRounds: 60,
   // Issue 19: database time at 1M items; 200 paced reviewers for 60 s, 50 on the grid.
   queueDb: { itemCount: 1_000_000, decisions: 3_000, warmup: 200, grids: 100 },
   queuePaced: {
@@ -131,7 +131,7 @@ export interface BenchReport {
   /** The catalogue browser's and the export's queries on a synthetic catalogue. */
   catalogue?: { items: number; runs: number; fillSeconds: number; queries: QueryFigure[]; exports: ExportFigure[] };
   /** db: the queue's database time in-process (scripts/bench/queue-db.ts); the rest over HTTP. */
-  queue?: QueueLatencyReport & { db: QueueDbReport };
+  queue?: QueueLatencyReport & { throughNext: QueueLatencyReport; db: QueueDbReport };
   memory?: MemoryFigures;
   /** The whole scoring path (issue 17): read, predict, write predictions, route, commit. */
   score?: ScoreBenchReport & { duringTraining: DuringTrainingFigures };
@@ -252,6 +252,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           paced: loupeSizes.queuePaced,
           log,
         })),
+        // The same closed loop with every request through Next: what answering the hot routes
+        // before Next saves, measured in the same run.
+        throughNext: await measureQueueLatency({
+          root: options.root,
+          distDir: options.buildDir,
+          itemCount: loupeSizes.queueItems,
+          reviewers: loupeSizes.queueReviewers,
+          rounds: loupeSizes.queueRounds,
+          queueRoutes: 'next',
+          log,
+        }),
         db: await measureQueueDb({ ...loupeSizes.queueDb, reviewers: 20, gridSize: 25, log }),
       }
     : undefined;
@@ -307,7 +318,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
       'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
       "catalogue: listItems (the catalogue browser's page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.",
-      'queue: a real `next start` (web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0. queue.paced: then, on the same server, an open loop at a human pace (focus: each reviewer claims and confirms one item per intervalMs on a fixed schedule, claim latency from the scheduled time; grid: a claim-batch of gridSize and one grid submit per gridIntervalMs); doubleServes counts an item handed to a second reviewer while undecided, or to the same reviewer twice; must be 0. queue.db: the lib/ claim and submit functions in-process on a temp database of db.items items (20% waiting, audit 5% of those, 2,000 gold items, gold rate 0.05), one call at a time: database time alone.',
+      'queue: the production web server (scripts/serve-web.ts in front of Next, as npm start runs it; web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0. queue.paced: then, on the same server, an open loop at a human pace (focus: each reviewer claims and confirms one item per intervalMs on a fixed schedule, claim latency from the scheduled time; grid: a claim-batch of gridSize and one grid submit per gridIntervalMs); doubleServes counts an item handed to a second reviewer while undecided, or to the same reviewer twice; must be 0. queue.throughNext: the same closed loop on a fresh server with LOUPE_QUEUE_ROUTES=next, every request through Next, for the ratio. queue.db: the lib/ claim and submit functions in-process on a temp database of db.items items (20% waiting, audit 5% of those, 2,000 gold items, gold rate 0.05), one call at a time: database time alone.',
       "memory: peak resident memory (sampled /proc tree RSS and the root's VmHWM) of the web server and the worker during a fresh-mode `npm run simulate` (streamed t10k images scored by the worker, simulated reviewers over HTTP; the full run crosses the retrain policy's label count, so the worker also trains; run.modelVersions says whether the candidate finished before the run stopped). webUnderQueueLoad: the web server alone during the queue section.",
       "score: scoreUnscoredItems on `items` unscored items (t10k images repeated, 5% with an import label, 1% gold) of a temp database with the shipped model, in a child process started as the worker starts (its job handlers loaded, the scorer chosen): read, predict (ONNX Runtime in the scoring thread, mirror averaging as the model chose), calibrate, write predictions, route, commit. breakdown: main-thread seconds per part and the scoring thread's request time (which overlaps reading and writing); cpuSecondsPer1000 (every thread) and mainThreadCpuSecondsPer1000 move less than the wall time on a busy machine, and itemsPerSecondOnTwoIdleCores = 2 / CPU seconds per item is what the path would reach with both cores to itself. memory: the child's resident memory sampled every 100 ms while it scores. score.duringTraining: another child trains the cnn on its main thread (tfjs, 128-image steps, as a retraining does) while its scoring lane runs as in the worker; 2,000 items are imported after the third step; importToScoredSeconds runs from their commit to the last one's prediction.",
       'A load average near or above the core count means something else was running: figures are then low.',

@@ -35,13 +35,19 @@ test("--quick --only queue,memory measures the queue API over HTTP and both proc
   }
   expect(queue.decisionsPerSecond).toBeGreaterThan(0);
   expect(queue.webMemory.peakRssMb).toBeGreaterThan(0);
+  // The hot routes answered by the production server, and the same loop through Next for the ratio.
+  expect(queue.queueRoutes).toBe('direct');
+  expect(queue.throughNext).toMatchObject({ queueRoutes: 'next', decisions: 15, errors: 0 });
 
   // Issue 19's paced load in quick form (10 focus reviewers at 1/s for 3 s, 3 on the grid) and the
   // in-process database time: every decision recorded, no error, no item served twice.
   const { focus, grid } = queue.paced;
   expect(focus).toMatchObject({ mode: 'focus', reviewers: 10, errors: 0, doubleServes: 0, emptyClaims: 0 });
   expect(focus.decisions).toBe(30);
-  expect(focus.claim.count).toBe(30);
+  // Each reviewer's first claim (through Next's session read) is counted apart from the rest.
+  expect(focus.firstClaim.count).toBe(10);
+  expect(focus.claim.count).toBe(20);
+  expect(queue.paced.webRssMb).toBeGreaterThan(0);
   expect(grid).toMatchObject({ mode: 'grid', reviewers: 3, errors: 0, doubleServes: 0 });
   expect(grid.decisions).toBeGreaterThan(0);
   expect(queue.db).toMatchObject({ items: 5_000, emptyClaims: 0 });
