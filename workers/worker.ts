@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { checkpointWal, getDb } from '@/db/client';
+import { checkpointWal, getDb, WAL_CHECKPOINT_MS } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
 import { recoverImports } from '@/lib/import/staging';
@@ -48,8 +48,6 @@ log(`started on ${backend} (scorer: ${scorer.description}) as ${worker.owner}`);
 const stalls = monitorEventLoopDelay({ resolution: 50 });
 stalls.enable();
 const heartbeat = () => {
-  // The WAL checkpoint, here instead of in a web request's commit (db/client.ts).
-  checkpointWal(db);
   endAbandonedImports();
   const job = worker.current();
   writeWorkerStatus({
@@ -81,9 +79,18 @@ function endAbandonedImports(): void {
 
 heartbeat();
 const heartbeatTimer = setInterval(heartbeat, WORKER_HEARTBEAT_MS);
+// The WAL checkpoint, here instead of in a web request's commit (db/client.ts says why every second).
+const checkpointTimer = setInterval(() => {
+  try {
+    checkpointWal(db);
+  } catch (error) {
+    log(`WAL checkpoint failed (the next one retries): ${error instanceof Error ? error.message : String(error)}`);
+  }
+}, WAL_CHECKPOINT_MS);
 
 exitOnSignals(worker, { graceMs: env.LOUPE_STOP_GRACE_MS, log });
 
 await worker.run();
 clearInterval(heartbeatTimer);
+clearInterval(checkpointTimer);
 process.exit(0);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkpointWal, openDb } from '@/db/client';
+import { checkpointWal, openDb, WAL_CHECKPOINT_MS } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { createUserAsSystem } from '@/lib/auth/users';
 import type { ClaimedItemJson as ClaimedItem } from '@/lib/review/claimed-item';
@@ -150,11 +150,11 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
       log,
     });
     const startSeconds = seconds(startStarted);
-    // The worker's 5 s heartbeat checkpoints the WAL outside any request (db/client.ts
+    // The worker checkpoints the WAL every second outside any request (db/client.ts
     // checkpointWal); no worker runs here, so the bench does it, or the connection's 64 MB safety
     // net would checkpoint inside a request and the figures would be of a setup nobody runs.
     const checkpointer = openDb(dbPath);
-    const heartbeat = setInterval(() => checkpointWal(checkpointer), 5_000);
+    const heartbeat = setInterval(() => checkpointWal(checkpointer), WAL_CHECKPOINT_MS);
     const outcome = await driveReviewers(loupe.baseUrl, loupe.webPid, slug, accounts, options)
       .then(
         (result) => ({ result }),
