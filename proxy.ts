@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from 'next/server';
-import { contentSecurityPolicy } from '@/lib/http/security-headers';
+import { contentSecurityPolicy } from '@/lib/http/security-headers.mjs';
 import {
   declaredLengthOver,
   describeLimit,

@@ -11,7 +11,7 @@ import {
   tooLarge,
   type HeaderReader,
 } from './request-guard';
-import { securityHeaders } from './security-headers';
+import { securityHeaders } from './security-headers.mjs';
 
 /**
  * JSON routes answered on Node's own request and response, before Next sees the request. Next's

@@ -10,7 +10,7 @@ import { AppError } from '@/lib/errors';
 export const JSON_BODY_MAX_BYTES = 1024 * 1024;
 /** Sign-in form: an email and a password of at most 72 bytes, plus next-auth's fields. */
 export const SIGN_IN_BODY_MAX_BYTES = 16 * 1024;
-/** Server actions: Next's own limit (next.config.ts serverActions.bodySizeLimit), checked earlier by proxy.ts. */
+/** Server actions: Next's own limit (next.config.mjs serverActions.bodySizeLimit), checked earlier by proxy.ts. */
 export const SERVER_ACTION_BODY_MAX_BYTES = 1024 * 1024;
 
 /** What the checks read of a request's headers: a WHATWG Headers, or an adapter over Node's. */

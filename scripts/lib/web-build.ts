@@ -10,7 +10,7 @@ const SOURCES = [
   'db',
   'types',
   'proxy.ts',
-  'next.config.ts',
+  'next.config.mjs',
   'postcss.config.mjs',
   'package-lock.json',
   'tsconfig.json',

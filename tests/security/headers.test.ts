@@ -1,6 +1,6 @@
 import { NextRequest } from 'next/server';
 import { describe, expect, it } from 'vitest';
-import nextConfig from '@/next.config';
+import nextConfig from '@/next.config.mjs';
 import { proxy } from '@/proxy';
 
 function page(pathname: string, cookie = true): NextRequest {
@@ -10,7 +10,7 @@ function page(pathname: string, cookie = true): NextRequest {
 }
 
 describe('security headers', () => {
-  it('every response gets CSP, frame, sniffing and referrer headers (next.config.ts)', async () => {
+  it('every response gets CSP, frame, sniffing and referrer headers (next.config.mjs)', async () => {
     const rules = await nextConfig.headers!();
     const all = rules.find((rule) => rule.source === '/:path*')!;
     const headers = Object.fromEntries(all.headers.map((h) => [h.key, h.value]));

@@ -5,7 +5,7 @@ import type { Actor } from '@/lib/auth/permissions';
 
 let signedIn: Actor | null = null;
 vi.mock('@/lib/auth/current-actor', () => ({ getCurrentActor: async () => signedIn }));
-// What next.config.ts's experimental.authInterrupts sets in the built app.
+// What next.config.mjs's experimental.authInterrupts sets in the built app.
 process.env.__NEXT_EXPERIMENTAL_AUTH_INTERRUPTS = 'true';
 
 const { PAGE_PERMISSIONS, pagePermission, requirePageAccess } = await import('@/lib/http/page-auth');

@@ -1,6 +1,9 @@
 /**
- * The security headers of every response (next.config.ts) and the per-request Content-Security-
- * Policy of pages (proxy.ts). No imports: next.config.ts loads this file before the app exists.
+ * The security headers of every response (next.config.mjs) and the per-request Content-Security-
+ * Policy of pages (proxy.ts). Plain JavaScript with no imports: next.config.mjs loads this file
+ * before the app exists, and a TypeScript config would make Next load its SWC compiler (26 MB
+ * resident) into the production server only to read the config (docs/operations.md).
+ * Types: ./security-headers.d.mts.
  */
 
 const DIRECTIVES = [
@@ -16,14 +19,17 @@ const DIRECTIVES = [
 ];
 
 /**
- * Without a nonce (every response, from next.config.ts): scripts from this origin and inline,
+ * Without a nonce (every response, from next.config.mjs): scripts from this origin and inline,
  * which Next's App Router needs for its inline data scripts. With a nonce (pages, from
  * proxy.ts): only scripts carrying it, and what they load ('strict-dynamic'); Next puts the
  * nonce on its own scripts when it finds it in the request's CSP header. A page gets both
  * headers and the browser enforces both, so the nonce one decides. React DOM and Recharts set
  * inline styles. The dev server evaluates modules with eval().
+ *
+ * @param {{ nonce?: string; dev?: boolean }} [options]
+ * @returns {string}
  */
-export function contentSecurityPolicy(options: { nonce?: string; dev?: boolean } = {}): string {
+export function contentSecurityPolicy(options = {}) {
   const eval_ = options.dev ? " 'unsafe-eval'" : '';
   const scripts = options.nonce
     ? `script-src 'self' 'nonce-${options.nonce}' 'strict-dynamic'${eval_}`
@@ -31,7 +37,11 @@ export function contentSecurityPolicy(options: { nonce?: string; dev?: boolean }
   return [DIRECTIVES[0], scripts, ...DIRECTIVES.slice(1)].join('; ');
 }
 
-export function securityHeaders(options: { dev?: boolean } = {}): { key: string; value: string }[] {
+/**
+ * @param {{ dev?: boolean }} [options]
+ * @returns {{ key: string; value: string }[]}
+ */
+export function securityHeaders(options = {}) {
   return [
     { key: 'Content-Security-Policy', value: contentSecurityPolicy(options) },
     { key: 'X-Frame-Options', value: 'DENY' },

@@ -1,7 +1,12 @@
-import type { NextConfig } from 'next';
-import { securityHeaders } from './lib/http/security-headers';
+import { securityHeaders } from './lib/http/security-headers.mjs';
 
-const nextConfig: NextConfig = {
+/**
+ * JavaScript, not TypeScript: with next.config.ts Next loads its SWC compiler into the production
+ * server (26 MB resident) only to compile this file at start (docs/operations.md, the queue).
+ *
+ * @type {import('next').NextConfig}
+ */
+const nextConfig = {
   // Native addons and TensorFlow.js (which loads .wasm files from its package folder) are
   // required at run time from node_modules rather than bundled.
   serverExternalPackages: [
@@ -29,7 +34,7 @@ const nextConfig: NextConfig = {
     },
   },
   async headers() {
-    // Pages also get a nonce-based CSP from proxy.ts (lib/http/security-headers.ts says why both).
+    // Pages also get a nonce-based CSP from proxy.ts (lib/http/security-headers.mjs says why both).
     return [{ source: '/:path*', headers: securityHeaders({ dev: process.env.NODE_ENV === 'development' }) }];
   },
 };
