@@ -20,7 +20,7 @@ import { securityHeaders } from './security-headers.mjs';
  * which held the review queue near 100 decisions a second whatever SQLite did (docs/operations.md).
  *
  * Only a request whose session cookie the server decoded and accepted within the last few
- * seconds is answered here (lib/auth/session-cache.ts keeps those; the database check of the
+ * minutes is answered here (lib/auth/session-cache.ts keeps those; the database check of the
  * user, role and session version still runs on every request). Any other request, a first one
  * or an expired or revoked cookie, is left to Next, which runs next-auth's full read, renews the
  * cookie and fills the cache. The answers are those of the same route under Next: the same
@@ -42,7 +42,11 @@ export function answerJsonRoute(routes: NodeJsonRoutes, request: IncomingMessage
   const token = sessionTokenOf(request.headers.cookie);
   const actor = token ? cachedSessionActor(token) : undefined;
   if (!actor) return false;
-  void answer(route, actor, request, response);
+  answer(route, actor, request, response).catch((error: unknown) => {
+    // Only a failure to write the answer itself lands here; the socket is all that is left to close.
+    console.error('[api] could not answer:', error);
+    response.destroy();
+  });
   return true;
 }
 
