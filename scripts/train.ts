@@ -68,10 +68,11 @@ await runCli(async () => {
   });
   const args = TrainArgs.parse({ ...values, out: values.out ?? `models/${values.arch}-${Date.now()}` });
   const datasetDir = args.dataset ?? getEnv().LOUPE_DATASET_DIR;
+  const digits = args.data === 'mnist-digits' ? readDigitsSplits() : null;
   if (args.finalize) {
     // --finalize --out <dir>: redo the post-training choices on validation, no training.
     if (!values.out) throw badInput('--finalize needs --out <model dir>.');
-    const meta = await finalizeSavedModel({ dir: args.out, datasetDir });
+    const meta = await finalizeSavedModel({ dir: args.out, datasetDir, validation: digits?.validation });
     console.log(
       JSON.stringify({
         out: args.out,
@@ -82,7 +83,6 @@ await runCli(async () => {
     );
     return;
   }
-  const digits = args.data === 'mnist-digits' ? readDigitsSplits() : null;
   const meta = await trainFromDataset({
     arch: args.arch,
     datasetDir,

@@ -124,12 +124,27 @@ function splitTrainingSet(
 
 /**
  * Re-runs the post-training steps on a saved model (mirror averaging chosen on validation,
- * temperature refitted) without training again; the rest of its metadata is kept.
+ * temperature refitted) without training again; the rest of its metadata is kept. The
+ * validation images are Fashion-MNIST's fixed split unless `validation` names the model's own
+ * (the digits'); a model of other classes without them is refused, not fitted on clothing.
  */
-export async function finalizeSavedModel(options: { dir: string; datasetDir: string }): Promise<ModelMeta> {
+export async function finalizeSavedModel(options: {
+  dir: string;
+  datasetDir: string;
+  validation?: LabelledImages;
+}): Promise<ModelMeta> {
   await initBackend();
   const { model, meta } = await loadModel(options.dir);
-  const { validation } = splitTrainingSet(options.datasetDir, meta.validationCount);
+  const fashion =
+    meta.classNames.length === FASHION_MNIST_CLASSES.length &&
+    meta.classNames.every((name, i) => name === FASHION_MNIST_CLASSES[i]);
+  if (!options.validation && !fashion) {
+    model.dispose();
+    throw badInput(
+      `${options.dir} classifies ${meta.classNames.join(', ')}, not Fashion-MNIST: name its data (e.g. --data mnist-digits) so its own validation images are used.`,
+    );
+  }
+  const validation = options.validation ?? splitTrainingSet(options.datasetDir, meta.validationCount).validation;
   const k = meta.classNames.length;
   const tta = await chooseTestTimeAugmentation(model, validation, k);
   const temperature = fitTemperature(tta.logits, validation.labels, k);
