@@ -155,26 +155,20 @@ export function FocusReview({
             </div>
             <div className="mt-2 flex flex-wrap items-center gap-2 text-sm text-gray-600">
               <span className="mr-auto">{current ? `Item #${current.itemId}` : ' '}</span>
-              <button
-                type="button"
-                data-testid="toggle-contrast"
-                aria-pressed={display.contrast}
-                aria-keyshortcuts="C"
-                onClick={() => toggle('contrast')}
-                className={`flex items-center gap-1.5 rounded border px-2 py-0.5 ${display.contrast ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
-              >
-                <Kbd>C</Kbd> Contrast
-              </button>
-              <button
-                type="button"
-                data-testid="toggle-zoom"
-                aria-pressed={display.zoom}
-                aria-keyshortcuts="M"
-                onClick={() => toggle('zoom')}
-                className={`flex items-center gap-1.5 rounded border px-2 py-0.5 ${display.zoom ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
-              >
-                <Kbd>M</Kbd> Zoom
-              </button>
+              <DisplayToggle
+                testId="toggle-contrast"
+                keyName="C"
+                label="Contrast"
+                pressed={display.contrast}
+                onToggle={() => toggle('contrast')}
+              />
+              <DisplayToggle
+                testId="toggle-zoom"
+                keyName="M"
+                label="Zoom"
+                pressed={display.zoom}
+                onToggle={() => toggle('zoom')}
+              />
             </div>
           </section>
 
@@ -284,5 +278,27 @@ export function FocusReview({
         keysHref={keysHref}
       />
     </div>
+  );
+}
+
+/** A display setting's button (contrast, zoom): its key, its name, and whether it is on. */
+function DisplayToggle(props: {
+  testId: string;
+  keyName: string;
+  label: string;
+  pressed: boolean;
+  onToggle: () => void;
+}) {
+  return (
+    <button
+      type="button"
+      data-testid={props.testId}
+      aria-pressed={props.pressed}
+      aria-keyshortcuts={props.keyName}
+      onClick={props.onToggle}
+      className={`flex items-center gap-1.5 rounded border px-2 py-0.5 ${props.pressed ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
+    >
+      <Kbd>{props.keyName}</Kbd> {props.label}
+    </button>
   );
 }
