@@ -34,6 +34,23 @@ const config = [
     },
   },
   {
+    // Every database call is awaited (db/client.ts): a promise dropped on the floor is a write
+    // that may not have happened yet, or an assertion that never ran.
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='transaction'][callee.object.name=/^(db|tx)$/]",
+          message: 'Use withTransaction from @/db/client: it keeps other requests out of the transaction.',
+        },
+      ],
+    },
+  },
+  {
     // Playwright fixtures call their `use` callback, which is not React's `use`.
     files: ['tests/e2e/**'],
     rules: { 'react-hooks/rules-of-hooks': 'off' },

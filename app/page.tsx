@@ -7,7 +7,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function HomePage() {
   const access = await requirePageAccess('catalogue.read', '/');
-  const summaries = countCatalogueSummaries();
+  const summaries = await countCatalogueSummaries();
   const reviewer = can(access.actor.role, 'items.review');
   return (
     <main className="mx-auto max-w-6xl p-6">

@@ -1,23 +1,25 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { drizzle, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
 import { getEnv } from '@/lib/env';
 import * as schema from './schema';
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/**
+ * A handle on the database. Every query is awaited (`await db.select()...`), the way a
+ * database server's driver works, so that the same lib functions can run on PostgreSQL
+ * (issue 20). On SQLite the handle runs each statement on the process's one better-sqlite3
+ * connection; see `Connection` for how transactions stay whole.
+ */
+export type Db = SqliteRemoteDatabase<typeof schema> & { $client: Database.Database };
 
-/** The handle inside `db.transaction((tx) => ...)`: lib functions that must run in the caller's transaction take it. */
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** The handle inside `withTransaction(db, async (tx) => ...)`: lib functions that must run in the caller's transaction take it. */
+export type Tx = Db;
 
 /** Read-only access: a `Db` or a `Tx` both satisfy it. */
 export type Reader = Pick<Db, 'select'>;
 
-/**
- * Opens a SQLite file with the settings every Loupe process needs. The web server and the
- * worker share one file: WAL lets readers run beside the one writer, and the busy timeout
- * makes a writer wait for the other's transaction instead of failing with SQLITE_BUSY.
- */
 export const WAL_AUTOCHECKPOINT_PAGES = 16_000;
 
 /**
@@ -28,14 +30,198 @@ export const WAL_AUTOCHECKPOINT_PAGES = 16_000;
  */
 export const WAL_CHECKPOINT_MS = 1_000;
 
+/** How long a statement waits for another request's transaction before it gives up. */
+const LOCK_WAIT_MS = 30_000;
+
+/** The connection whose transaction the current async call chain is inside, if any. */
+const insideTransaction = new AsyncLocalStorage<Connection>();
+
+/** Most distinct SQL texts kept compiled per connection; past it the cache starts over. */
+const STATEMENT_CACHE_SIZE = 1_000;
+
+type Method = 'run' | 'all' | 'values' | 'get';
+
+/**
+ * One better-sqlite3 connection and the two drizzle handles on it. SQLite runs a transaction
+ * on the connection that began it, so while one request's transaction is open (awaiting between
+ * its statements) no other statement of this process may run on the connection: it would join
+ * that transaction, see its uncommitted rows, or vanish with its rollback. A FIFO lock makes
+ * them wait. `db` (outside any transaction) takes the lock for each statement only when another
+ * holds it; `tx` (the transaction's handle) runs straight through, since its holder owns the lock.
+ * A statement on `db` from inside the transaction's own call chain (a helper that was handed
+ * `db`) also runs straight through, as part of the transaction, as it did when SQLite calls were
+ * synchronous; on PostgreSQL it would run outside it, so lib code passes `tx` down.
+ */
+class Connection {
+  readonly sqlite: Database.Database;
+  readonly db: Db;
+  readonly tx: Db;
+  private locked = false;
+  private readonly waiters: Array<() => void> = [];
+  private readonly statements = new Map<string, Database.Statement>();
+  private depth = 0;
+
+  constructor(sqlite: Database.Database) {
+    this.sqlite = sqlite;
+    this.db = this.handle(async (text, params, method) => {
+      if (!this.locked || this.holdsLock()) return this.execute(text, params, method);
+      await this.acquire();
+      try {
+        return this.execute(text, params, method);
+      } finally {
+        this.release();
+      }
+    });
+    this.tx = this.handle(async (text, params, method) => this.execute(text, params, method));
+  }
+
+  private handle(callback: (text: string, params: unknown[], method: Method) => Promise<{ rows: unknown[] }>): Db {
+    return Object.assign(drizzle(callback, { schema }), { $client: this.sqlite });
+  }
+
+  private holdsLock(): boolean {
+    return insideTransaction.getStore() === this;
+  }
+
+  private statement(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.clear();
+      statement = this.sqlite.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  private execute(text: string, params: unknown[], method: Method): { rows: unknown[] } {
+    const statement = this.statement(text);
+    if (method === 'run' || !statement.reader) return { rows: [], ...statement.run(...params) };
+    // For `get`, drizzle's proxy driver takes the one row itself as `rows`.
+    if (method === 'get') return { rows: statement.raw(true).get(...params) as unknown[] };
+    return { rows: statement.raw(true).all(...params) as unknown[] };
+  }
+
+  async acquire(): Promise<void> {
+    if (!this.locked) {
+      this.locked = true;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(
+          new Error(
+            `A database statement waited ${LOCK_WAIT_MS / 1000} s for another transaction to end. ` +
+              'Inside withTransaction, use its tx handle, not db.',
+          ),
+        );
+      }, LOCK_WAIT_MS);
+      this.waiters.push(waiter);
+    });
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.locked = false;
+  }
+
+  /** Runs `fn` in a transaction on this connection; nested calls (from `tx`) use a savepoint. */
+  async transaction<T>(handle: Db, fn: (tx: Tx) => Promise<T>, behavior: 'deferred' | 'immediate'): Promise<T> {
+    if (handle === this.tx || this.holdsLock()) {
+      const savepoint = `sp${++this.depth}`;
+      this.sqlite.exec(`savepoint ${savepoint}`);
+      try {
+        const result = await fn(this.tx);
+        this.sqlite.exec(`release savepoint ${savepoint}`);
+        return result;
+      } catch (error) {
+        this.sqlite.exec(`rollback to savepoint ${savepoint}; release savepoint ${savepoint}`);
+        throw error;
+      } finally {
+        this.depth--;
+      }
+    }
+    await this.acquire();
+    try {
+      this.sqlite.exec(`begin ${behavior}`);
+      try {
+        const result = await insideTransaction.run(this, () => fn(this.tx));
+        this.sqlite.exec('commit');
+        return result;
+      } catch (error) {
+        if (this.sqlite.inTransaction) this.sqlite.exec('rollback');
+        throw error;
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Runs synchronous better-sqlite3 code with no other statement of this process in between. */
+  async exclusive<T>(handle: Db, fn: (sqlite: Database.Database) => T): Promise<T> {
+    if (handle === this.tx || this.holdsLock()) return fn(this.sqlite);
+    await this.acquire();
+    try {
+      return fn(this.sqlite);
+    } finally {
+      this.release();
+    }
+  }
+}
+
+const connections = new WeakMap<Db, Connection>();
+
+function connectionOf(handle: Db): Connection {
+  const connection = connections.get(handle);
+  if (!connection) throw new Error('This handle was not opened by openDb.');
+  return connection;
+}
+
+/**
+ * Runs `fn` in one transaction: every statement it awaits on `tx` commits together, or none
+ * does if it throws. `immediate` takes the write lock at the start (every transaction that
+ * writes after reading should, or SQLite may refuse its first write with SQLITE_BUSY). The body
+ * must await only database work: on SQLite the process's other requests wait while it runs.
+ */
+export function withTransaction<T>(
+  db: Db,
+  fn: (tx: Tx) => Promise<T>,
+  options: { behavior?: 'deferred' | 'immediate' } = {},
+): Promise<T> {
+  return connectionOf(db).transaction(db, fn, options.behavior ?? 'deferred');
+}
+
+/**
+ * Runs synchronous code on the better-sqlite3 connection itself (bulk loads, hand-tuned
+ * statements), with no other statement of this process in between. SQLite only.
+ */
+export function withSqlite<T>(db: Db, fn: (sqlite: Database.Database) => T): Promise<T> {
+  return connectionOf(db).exclusive(db, fn);
+}
+
 /**
  * Copies what the WAL holds into the database file without waiting for readers or writers
  * (PASSIVE): the worker calls it every WAL_CHECKPOINT_MS so that no web request pays for it.
  */
-export function checkpointWal(db: Db): void {
-  db.$client.pragma('wal_checkpoint(PASSIVE)');
+export async function checkpointWal(db: Db): Promise<void> {
+  await withSqlite(db, (sqlite) => sqlite.pragma('wal_checkpoint(PASSIVE)'));
 }
 
+/** Closes the connection; statements still waiting for the lock fail. */
+export function closeDb(db: Db): void {
+  db.$client.close();
+}
+
+/**
+ * Opens a SQLite file with the settings every Loupe process needs. The web server and the
+ * worker share one file: WAL lets readers run beside the one writer, and the busy timeout
+ * makes a writer wait for the other's transaction instead of failing with SQLITE_BUSY.
+ */
 export function openDb(filePath: string): Db {
   if (filePath !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
   const sqlite = new Database(filePath);
@@ -50,7 +236,10 @@ export function openDb(filePath: string): Db {
   // every ~60th decision's commit, the whole of a submit's p99 (3 -> 16 ms at 1M items,
   // docs/operations.md). Kept as a safety net for a process running without the worker, at 64 MB.
   sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  return drizzle(sqlite, { schema });
+  const connection = new Connection(sqlite);
+  connections.set(connection.db, connection);
+  connections.set(connection.tx, connection);
+  return connection.db;
 }
 
 // Cached on globalThis, not in a module variable: Next's dev server re-evaluates modules on
@@ -61,4 +250,13 @@ const globalForDb = globalThis as typeof globalThis & { __loupeDb?: Db };
 export function getDb(): Db {
   globalForDb.__loupeDb ??= openDb(getEnv().LOUPE_DB);
   return globalForDb.__loupeDb;
+}
+
+/**
+ * How many rows an awaited INSERT, UPDATE or DELETE without RETURNING changed: SQLite's driver
+ * calls it `changes`, node-postgres `rowCount`.
+ */
+export function changedRows(result: unknown): number {
+  const { changes, rowCount } = result as { changes?: number; rowCount?: number | null };
+  return changes ?? rowCount ?? 0;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import type { Db } from './client';
+import { withSqlite, type Db } from './client';
 
 // import.meta.dirname is absent when a bundler (Next) inlines this module; the repository
 // root is then the working directory, as for every npm script.
@@ -13,6 +14,8 @@ const DEFAULT_MIGRATIONS_FOLDER = import.meta.dirname
  * safe when two processes start together: drizzle runs the batch in one transaction, and the
  * busy timeout makes the second wait, then find nothing left to do.
  */
-export function migrateDb(db: Db, options: { migrationsFolder?: string } = {}): void {
-  migrate(db, { migrationsFolder: options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER });
+export async function migrateDb(db: Db, options: { migrationsFolder?: string } = {}): Promise<void> {
+  await withSqlite(db, (sqlite) =>
+    migrate(drizzle(sqlite), { migrationsFolder: options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER }),
+  );
 }

@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, withTransaction } from '@/db/client';
 import { preparedPerHandle } from '@/db/prepared';
 import { catalogues, settings, type Catalogue } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -37,19 +37,19 @@ const byKey = preparedPerHandle((db: Reader) => ({
     .prepare(),
 }));
 
-export function findCatalogue(db: Db, slug: string): Catalogue | undefined {
-  return byKey(db).slug.get({ slug });
+export async function findCatalogue(db: Db, slug: string): Promise<Catalogue | undefined> {
+  return await byKey(db).slug.get({ slug });
 }
 
-export function requireCatalogue(db: Db, slug: string): Catalogue {
-  const catalogue = findCatalogue(db, slug);
+export async function requireCatalogue(db: Db, slug: string): Promise<Catalogue> {
+  const catalogue = await findCatalogue(db, slug);
   if (!catalogue) throw new AppError('not_found', `There is no catalogue "${slug}".`);
   return catalogue;
 }
 
 /** The catalogue with this id; `not_found` when there is none. A transaction may pass itself. */
-export function requireCatalogueById(db: Reader, catalogueId: number): Catalogue {
-  const catalogue = byKey(db).id.get({ id: catalogueId });
+export async function requireCatalogueById(db: Reader, catalogueId: number): Promise<Catalogue> {
+  const catalogue = await byKey(db).id.get({ id: catalogueId });
   if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
   return catalogue;
 }
@@ -59,11 +59,12 @@ export function requireCatalogueById(db: Reader, catalogueId: number): Catalogue
  * An existing catalogue with a different class list is a conflict, never silently changed:
  * every stored label is an index into that list.
  */
-export function ensureCatalogue(db: Db, input: EnsureCatalogueInput): Catalogue {
+export async function ensureCatalogue(db: Db, input: EnsureCatalogueInput): Promise<Catalogue> {
   const { slug, name, classNames } = parseInput(EnsureCatalogueInput, input);
-  return db.transaction(
-    (tx) => {
-      const existing = tx.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const existing = await tx.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
       if (existing) {
         if (JSON.stringify(existing.classNames) !== JSON.stringify(classNames)) {
           throw new AppError(
@@ -73,11 +74,10 @@ export function ensureCatalogue(db: Db, input: EnsureCatalogueInput): Catalogue 
         }
         return existing;
       }
-      const created = tx.insert(catalogues).values({ slug, name, classNames }).returning().get();
-      tx.insert(settings).values({ catalogueId: created.id }).run();
+      const created = await tx.insert(catalogues).values({ slug, name, classNames }).returning().get();
+      await tx.insert(settings).values({ catalogueId: created.id }).run();
       return created;
     },
-    // Read then write: take the write lock first so two processes cannot both insert.
     { behavior: 'immediate' },
   );
 }

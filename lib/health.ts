@@ -59,13 +59,13 @@ function workerHealth(supervisor: SupervisorStatus | null, detail: boolean): Hea
  * What /api/v1/health reports: the database, each catalogue's active model, the ML backend,
  * and which part of Loupe is down. `detail` (a signed-in operator) adds the worker's pid.
  */
-export function checkHealth(options: { detail?: boolean } = {}): Health {
+export async function checkHealth(options: { detail?: boolean } = {}): Promise<Health> {
   let database: Health['database'] = { ok: true };
   let models: Health['models'] = [];
   try {
     const db = getDb();
     db.run(sql`select 1`);
-    models = db
+    models = await db
       .select({
         catalogue: catalogues.slug,
         version: modelVersions.name,

@@ -45,14 +45,16 @@ export function demoImagesPath(): string {
  */
 export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () => {}): Promise<boolean> {
   const existing =
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(catalogues)
-      .get()?.n ?? 0;
+    (
+      await db
+        .select({ n: sql<number>`count(*)` })
+        .from(catalogues)
+        .get()
+    )?.n ?? 0;
   if (existing > 0) return false;
   const modelDir = getEnv().LOUPE_MODEL_DIR;
   const meta = readModelMeta(modelDir);
-  const catalogue = ensureCatalogue(db, DEMO_CATALOGUE);
+  const catalogue = await ensureCatalogue(db, DEMO_CATALOGUE);
   const imagesPath = demoImagesPath();
   log(`importing ${imagesPath} into "${catalogue.slug}"`);
   const result = await importIdx(db, { catalogueSlug: catalogue.slug, imagesPath });
@@ -65,7 +67,7 @@ export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () =
     evalRole: 'holdout',
   });
   log(`imported ${holdout.inserted} holdout items`);
-  registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
+  await registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
   return true;
 }
 
@@ -109,21 +111,23 @@ export async function seedDigitsDemo(
   options: { modelDir?: string; log?: (line: string) => void } = {},
 ): Promise<boolean> {
   const log = options.log ?? (() => {});
-  const existing = findCatalogue(db, DIGITS_CATALOGUE.slug);
-  if (existing && findActiveModel(db, existing.id)) return false;
+  const existing = await findCatalogue(db, DIGITS_CATALOGUE.slug);
+  if (existing && (await findActiveModel(db, existing.id))) return false;
   const catalogueCount =
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(catalogues)
-      .get()?.n ?? 0;
-  if (!existing && catalogueCount > 0 && !findCatalogue(db, DEMO_CATALOGUE.slug)) return false;
+    (
+      await db
+        .select({ n: sql<number>`count(*)` })
+        .from(catalogues)
+        .get()
+    )?.n ?? 0;
+  if (!existing && catalogueCount > 0 && !(await findCatalogue(db, DEMO_CATALOGUE.slug))) return false;
   const modelDir = options.modelDir ?? digitsModelDir();
   const meta = readModelMeta(modelDir);
   if (!isMnistDigitsCatalogue(meta.classNames))
     throw new Error(`${modelDir} is not a digits model: its classes are ${meta.classNames.join(', ')}.`);
   const splits = readDigitsSplits();
-  const catalogue = ensureCatalogue(db, DIGITS_CATALOGUE);
-  const test = importItems(db, {
+  const catalogue = await ensureCatalogue(db, DIGITS_CATALOGUE);
+  const test = await importItems(db, {
     catalogueSlug: catalogue.slug,
     kind: 'idx',
     source: `${DIGITS_SOURCE}#test`,
@@ -131,7 +135,7 @@ export async function seedDigitsDemo(
     items: digitItems(splits.test, false),
   });
   log(`imported ${test.inserted} digits into "${catalogue.slug}"`);
-  const holdout = importItems(db, {
+  const holdout = await importItems(db, {
     catalogueSlug: catalogue.slug,
     kind: 'idx',
     source: `${DIGITS_SOURCE}#holdout`,
@@ -140,7 +144,7 @@ export async function seedDigitsDemo(
     evalRole: 'holdout',
   });
   log(`imported ${holdout.inserted} holdout digits`);
-  registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
+  await registerInitialModel(db, { catalogueId: catalogue.id, name: `shipped-${meta.arch}`, dir: modelDir, meta });
   return true;
 }
 
@@ -158,10 +162,12 @@ export const DEMO_USERS = [
 /** Creates the demo users when the users table is empty; returns those created. */
 export async function seedDemoUsersIfNone(db: Db): Promise<typeof DEMO_USERS | []> {
   const existing =
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(users)
-      .get()?.n ?? 0;
+    (
+      await db
+        .select({ n: sql<number>`count(*)` })
+        .from(users)
+        .get()
+    )?.n ?? 0;
   if (existing > 0) return [];
   for (const user of DEMO_USERS) await createUserAsSystem(db, user);
   return DEMO_USERS;

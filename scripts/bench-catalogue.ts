@@ -26,9 +26,9 @@ await runCli(async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-catalogue-'));
   try {
     const db = openDb(path.join(dir, 'bench.db'));
-    migrateDb(db);
+    await migrateDb(db);
     const started = performance.now();
-    const fixture = fillSyntheticCatalogue(db, { itemCount: args.items });
+    const fixture = await fillSyntheticCatalogue(db, { itemCount: args.items });
     console.error(`[bench] ${args.items} items in ${Math.round(performance.now() - started)} ms`);
     const report = await measureCatalogueQueries(db, {
       fixture,

@@ -27,12 +27,12 @@ const Args = z.object({
 });
 
 /** A folder as given, else a model version by id or name. */
-function resolveModelDir(model: string): { dir: string; name: string } {
+async function resolveModelDir(model: string): Promise<{ dir: string; name: string }> {
   if (fs.existsSync(path.join(model, 'model.json'))) return { dir: model, name: path.basename(path.resolve(model)) };
   const id = /^\d+$/.test(model) ? Number(model) : -1;
   const db = getDb();
-  migrateDb(db);
-  const row = db
+  await migrateDb(db);
+  const row = await db
     .select({ dir: modelVersions.weightsPath, name: modelVersions.name })
     .from(modelVersions)
     .where(or(eq(modelVersions.id, id), eq(modelVersions.name, model)))
@@ -52,7 +52,7 @@ await runCli(async () => {
     options: { model: { type: 'string' }, out: { type: 'string' }, format: { type: 'string' } },
   });
   const args = Args.parse(values);
-  const { dir, name } = resolveModelDir(args.model);
+  const { dir, name } = await resolveModelDir(args.model);
   const out = args.out ?? (args.format === 'onnx' ? 'model.onnx' : `${name}-tfjs.zip`);
   const bytes = args.format === 'onnx' ? exportModelDir(dir) : zipTfjsFolder(dir, name);
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -138,14 +138,14 @@ function reportProgress(label: string) {
 
 export async function runImport(args: ImportArgs): Promise<ImportResult> {
   const db = getDb();
-  migrateDb(db);
+  await migrateDb(db);
   if (args.create) {
-    ensureCatalogue(db, {
+    await ensureCatalogue(db, {
       slug: args.catalogue,
       name: args.name ?? args.catalogue,
       classNames: args.classes ?? [...FASHION_MNIST_CLASSES],
     });
-  } else if (!findCatalogue(db, args.catalogue)) {
+  } else if (!(await findCatalogue(db, args.catalogue))) {
     throw new AppError('not_found', `there is no catalogue "${args.catalogue}"; add --create to create it.`);
   }
   const catalogueSlug = args.catalogue;

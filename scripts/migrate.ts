@@ -3,7 +3,7 @@ import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
 
 try {
-  migrateDb(getDb());
+  await migrateDb(getDb());
   console.log(`migrated ${getEnv().LOUPE_DB}`);
 } catch (error) {
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);

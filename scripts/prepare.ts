@@ -11,7 +11,7 @@ import { seedDemoIfEmpty, seedDemoUsersIfNone, seedDigitsDemo } from '@/lib/seed
  */
 export async function prepareDatabase(log: (line: string) => void): Promise<void> {
   const db = getDb();
-  migrateDb(db);
+  await migrateDb(db);
   log(`database ${getEnv().LOUPE_DB}`);
   if (await seedDemoIfEmpty(db, log)) log('seeded the demo catalogue');
   if (await seedDigitsDemo(db, { log })) log('seeded the digits demo catalogue');

@@ -35,8 +35,8 @@ await runCli(async () => {
     throw badInput(`${describeZodError(parsed.error, { pathPrefix: '--', fallback: 'invalid arguments' })}. ${USAGE}`);
   }
   const db = getDb();
-  migrateDb(db);
-  const { model, catalogue } = registerFirstModel(db, {
+  await migrateDb(db);
+  const { model, catalogue } = await registerFirstModel(db, {
     catalogueSlug: parsed.data.catalogue,
     dir: parsed.data.model,
     name: parsed.data.name,

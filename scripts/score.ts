@@ -9,7 +9,7 @@ import { runCli } from '@/scripts/cli';
  */
 await runCli(async () => {
   const db = getDb();
-  migrateDb(db);
+  await migrateDb(db);
   await scoreEveryCatalogue(db, {
     onProgress: (slug, done, total) => process.stderr.write(`\r${slug}: scored ${done}/${total}`),
     onCatalogue: (outcome) => {

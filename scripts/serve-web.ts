@@ -34,8 +34,15 @@ await app.prepare();
 
 const server = createServer((request, response) => {
   stampClientAddress(request, trustedProxies);
-  if (directRoutes && answerJsonRoute(REVIEW_HOT_ROUTES, request, response)) return;
-  void handle(request, response);
+  if (!directRoutes) return void handle(request, response);
+  // A failure inside a route is answered there; one before it (the session read) goes to Next,
+  // which answers it the way it answers any other request.
+  void answerJsonRoute(REVIEW_HOT_ROUTES, request, response).then(
+    (answered) => {
+      if (!answered) void handle(request, response);
+    },
+    () => void handle(request, response),
+  );
 });
 server.keepAliveTimeout = keepAliveTimeout;
 // Node's headersTimeout must exceed keepAliveTimeout, or idle sockets are cut mid-request.

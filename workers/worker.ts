@@ -22,7 +22,7 @@ const STALL_LOG_MS = 3_000;
 
 const env = getEnv();
 const db = getDb();
-migrateDb(db);
+await migrateDb(db);
 const log = (line: string) => console.error(`[worker] ${line}`);
 // The scorer, warmed up on every active model; tfjs starts here only when it scores (else with a training).
 const prepared = await prepareScoring({ db, log });
@@ -47,8 +47,8 @@ log(`started on ${backend} (scorer: ${scorer.description}) as ${worker.owner}`);
 // would call the worker dead.
 const stalls = monitorEventLoopDelay({ resolution: 50 });
 stalls.enable();
-const heartbeat = () => {
-  endAbandonedImports();
+const heartbeat = async () => {
+  await endAbandonedImports();
   const job = worker.current();
   writeWorkerStatus({
     pid: process.pid,
@@ -67,9 +67,9 @@ const heartbeat = () => {
   stalls.reset();
 };
 /** An import whose process died (lib/import/staging.ts) is rolled back or finished here. */
-function endAbandonedImports(): void {
+async function endAbandonedImports(): Promise<void> {
   try {
-    const { rolledBack, finished } = recoverImports(db);
+    const { rolledBack, finished } = await recoverImports(db);
     for (const id of rolledBack) log(`import ${id} was abandoned while its rows were checked; removed it`);
     for (const id of finished) log(`import ${id} was abandoned while its items were added; finished adding them`);
   } catch (error) {
@@ -77,15 +77,13 @@ function endAbandonedImports(): void {
   }
 }
 
-heartbeat();
-const heartbeatTimer = setInterval(heartbeat, WORKER_HEARTBEAT_MS);
+await heartbeat();
+const heartbeatTimer = setInterval(() => void heartbeat(), WORKER_HEARTBEAT_MS);
 // The WAL checkpoint, here instead of in a web request's commit (db/client.ts says why every second).
 const checkpointTimer = setInterval(() => {
-  try {
-    checkpointWal(db);
-  } catch (error) {
-    log(`WAL checkpoint failed (the next one retries): ${error instanceof Error ? error.message : String(error)}`);
-  }
+  checkpointWal(db).catch((error: unknown) =>
+    log(`WAL checkpoint failed (the next one retries): ${error instanceof Error ? error.message : String(error)}`),
+  );
 }, WAL_CHECKPOINT_MS);
 
 exitOnSignals(worker, { graceMs: env.LOUPE_STOP_GRACE_MS, log });

@@ -15,7 +15,7 @@ const STATUS_COLUMNS = [
 
 export default async function CataloguesPage() {
   const { actor } = await requirePageAccess('catalogue.read', '/catalogues');
-  const summaries = countCatalogueSummaries();
+  const summaries = await countCatalogueSummaries();
   const showGold = canSeeEvaluationItems(actor);
   return (
     <main className="mx-auto max-w-6xl p-6">

@@ -101,14 +101,14 @@ function FigureCard({ figure, slug, classNames }: { figure: DashboardFigure; slu
 export default async function DashboardsPage({ searchParams }: { searchParams: Promise<{ catalogue?: string }> }) {
   const access = await requirePageAccess('dashboards.read', '/dashboards');
   const db = getDb();
-  const list = db
+  const list = await db
     .select({ slug: catalogues.slug, name: catalogues.name })
     .from(catalogues)
     .orderBy(catalogues.name)
     .all();
   const wanted = (await searchParams).catalogue;
   const current = list.find((c) => c.slug === wanted) ?? list[0];
-  const dashboard = current ? readDashboard(db, { actor: access.actor, catalogue: current.slug }) : null;
+  const dashboard = current ? await readDashboard(db, { actor: access.actor, catalogue: current.slug }) : null;
   return (
     <main className="mx-auto max-w-7xl p-6">
       <h1 className="text-2xl font-semibold">Dashboards</h1>

@@ -33,7 +33,7 @@ export function ImportingProgress({ catalogue }: { catalogue: string }) {
       }
     };
     void poll();
-    const timer = setInterval(poll, POLL_MS);
+    const timer = setInterval(() => void poll(), POLL_MS);
     return () => {
       cancelled = true;
       clearInterval(timer);

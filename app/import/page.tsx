@@ -9,12 +9,12 @@ export const dynamic = 'force-dynamic';
 export default async function ImportPage() {
   await requirePageAccess('catalogue.import', '/import');
   const db = getDb();
-  const list = db
+  const list = await db
     .select({ slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames })
     .from(catalogues)
     .orderBy(catalogues.name)
     .all();
-  const recent = listRecentImports(db, { limit: 10 });
+  const recent = await listRecentImports(db, { limit: 10 });
   return (
     <main className="mx-auto max-w-6xl p-6">
       <h1 className="text-2xl font-semibold">Import</h1>

@@ -26,7 +26,7 @@ export function ScoringProgress({ result }: { result: ImportResponse }) {
       }
     };
     void poll();
-    const timer = setInterval(poll, POLL_MS);
+    const timer = setInterval(() => void poll(), POLL_MS);
     return () => {
       cancelled = true;
       clearInterval(timer);

@@ -21,9 +21,9 @@ export async function startLabRunAction(
   _previous: ActionResult<StartLabRunResult> | null,
   form: FormData,
 ): Promise<ActionResult<StartLabRunResult>> {
-  return runAction('lab.run', (actor) => {
+  return runAction('lab.run', async (actor) => {
     const catalogue = formString(form, 'catalogue');
-    const { run, job } = startLabRun(getDb(), {
+    const { run, job } = await startLabRun(getDb(), {
       actor,
       run: {
         catalogue,
@@ -46,8 +46,8 @@ export async function registerLabModelAction(
   _previous: ActionResult<{ jobId: number }> | null,
   form: FormData,
 ): Promise<ActionResult<{ jobId: number }>> {
-  return runAction('lab.run', (actor) => {
-    const { job } = requestLabCandidate(getDb(), { actor, labResultId: formNumber(form, 'labResultId') });
+  return runAction('lab.run', async (actor) => {
+    const { job } = await requestLabCandidate(getDb(), { actor, labResultId: formNumber(form, 'labResultId') });
     revalidatePath('/lab');
     return { jobId: job.id };
   });

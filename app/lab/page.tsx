@@ -140,12 +140,12 @@ export default async function LabPage({ searchParams }: { searchParams: Promise<
   const db = getDb();
   const search = await searchParams;
   const canRun = can(actor.role, 'lab.run');
-  const catalogueList = listLabCatalogues(db, { actor });
+  const catalogueList = await listLabCatalogues(db, { actor });
   const catalogue = catalogueList.find((c) => c.slug === search.catalogue) ?? catalogueList[0];
-  const runs = catalogue ? listLabRuns(db, { actor, catalogue: catalogue.slug }) : [];
+  const runs = catalogue ? await listLabRuns(db, { actor, catalogue: catalogue.slug }) : [];
   const runId = Number(search.run ?? runs[0]?.run.id);
   const detail =
-    Number.isInteger(runId) && runs.some((r) => r.run.id === runId) ? readLabRun(db, { actor, runId }) : null;
+    Number.isInteger(runId) && runs.some((r) => r.run.id === runId) ? await readLabRun(db, { actor, runId }) : null;
   const active = detail?.job && (detail.job.status === 'queued' || detail.job.status === 'running');
   const shown: Search = {
     catalogue: catalogue?.slug,

@@ -14,8 +14,8 @@ export interface PromoteActionResult {
 }
 
 export async function promoteAction(_previous: ActionResult<PromoteActionResult> | null, form: FormData): Promise<ActionResult<PromoteActionResult>> {
-  return runAction('models.manage', (actor) => {
-    const result = promoteAndRescore(getDb(), { actor, modelVersionId: formNumber(form, 'modelVersionId') });
+  return runAction('models.manage', async (actor) => {
+    const result = await promoteAndRescore(getDb(), { actor, modelVersionId: formNumber(form, 'modelVersionId') });
     revalidatePath('/models');
     return { promoted: result.promoted.name, retired: result.retired?.name ?? null, rescoreJobId: result.rescoreJob.id };
   });
@@ -27,8 +27,8 @@ export interface TrainNowResult {
 }
 
 export async function trainNowAction(_previous: ActionResult<TrainNowResult> | null, form: FormData): Promise<ActionResult<TrainNowResult>> {
-  return runAction('models.manage', (actor) => {
-    const { job, created } = requestRetrainNow(getDb(), { actor, catalogueId: formNumber(form, 'catalogueId') });
+  return runAction('models.manage', async (actor) => {
+    const { job, created } = await requestRetrainNow(getDb(), { actor, catalogueId: formNumber(form, 'catalogueId') });
     return { jobId: job.id, created };
   });
 }

@@ -34,10 +34,10 @@ function jobView(job: JobSummary): TrainingJobView {
 }
 
 /** The catalogue's trainings and re-scorings, as the panel polls them. */
-function shownJobs(db: ReturnType<typeof getDb>, actor: Actor, slug: string): TrainingJobView[] {
-  const read = (kind: 'train' | 'score') =>
-    listJobs(db, { actor, catalogue: slug, kind, limit: SHOWN_JOBS }).map(jobView);
-  return mergeShownJobs(read('train'), read('score'));
+async function shownJobs(db: ReturnType<typeof getDb>, actor: Actor, slug: string): Promise<TrainingJobView[]> {
+  const read = async (kind: 'train' | 'score') =>
+    (await listJobs(db, { actor, catalogue: slug, kind, limit: SHOWN_JOBS })).map(jobView);
+  return mergeShownJobs(await read('train'), await read('score'));
 }
 
 /** What to do for a catalogue without any model version. */
@@ -172,7 +172,7 @@ export default async function ModelsPage() {
   const { actor } = access;
   const canManage = can(actor.role, 'models.manage');
   const db = getDb();
-  const list = db.select().from(catalogues).orderBy(catalogues.name).all();
+  const list = await db.select().from(catalogues).orderBy(catalogues.name).all();
   return (
     <main className="mx-auto max-w-7xl p-6">
       <h1 className="text-2xl font-semibold">Models</h1>
@@ -191,11 +191,11 @@ export default async function ModelsPage() {
           </>
         )}
       </p>
-      {list.map((catalogue) => {
-        const { versions } = listModelVersions(db, { actor, catalogue: catalogue.slug });
-        const policy = getRetrainPolicy(db, catalogue.id);
-        const { count } = countNewHumanLabels(db, catalogue.id);
-        const jobs: TrainingJobView[] = canManage ? shownJobs(db, actor, catalogue.slug) : [];
+      {await Promise.all(list.map(async (catalogue) => {
+        const { versions } = await listModelVersions(db, { actor, catalogue: catalogue.slug });
+        const policy = await getRetrainPolicy(db, catalogue.id);
+        const { count } = await countNewHumanLabels(db, catalogue.id);
+        const jobs: TrainingJobView[] = canManage ? await shownJobs(db, actor, catalogue.slug) : [];
         return (
           <section key={catalogue.id} className="mt-6 rounded border border-gray-200 bg-white p-4" data-testid="models-catalogue" data-slug={catalogue.slug}>
             <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
@@ -245,7 +245,7 @@ export default async function ModelsPage() {
             {canManage && versions.length > 0 && <TrainingPanel catalogueId={catalogue.id} slug={catalogue.slug} initialJobs={jobs} />}
           </section>
         );
-      })}
+      }))}
     </main>
   );
 }

@@ -229,7 +229,7 @@ export function TrainingPanel({ catalogueId, slug, initialJobs }: { catalogueId:
       }
     };
     if (live) void poll();
-    const timer = setInterval(poll, live ? LIVE_POLL_MS : IDLE_POLL_MS);
+    const timer = setInterval(() => void poll(), live ? LIVE_POLL_MS : IDLE_POLL_MS);
     return () => {
       cancelled = true;
       clearInterval(timer);

@@ -32,8 +32,8 @@ export async function setThresholdAction(
   _previous: ActionResult<SetThresholdResult> | null,
   form: FormData,
 ): Promise<ActionResult<SetThresholdResult>> {
-  return runAction('settings.write', (actor) => {
-    const result = setThreshold(getDb(), { actor, ...thresholdFromForm(form) });
+  return runAction('settings.write', async (actor) => {
+    const result = await setThreshold(getDb(), { actor, ...thresholdFromForm(form) });
     revalidatePath('/settings');
     return result;
   });
@@ -44,10 +44,10 @@ export async function previewThresholdAction(
   _previous: ActionResult<RoutingPreview> | null,
   form: FormData,
 ): Promise<ActionResult<RoutingPreview>> {
-  return runAction('settings.write', (actor) => {
+  return runAction('settings.write', async (actor) => {
     const { catalogueId, threshold, expectedThreshold } = thresholdFromForm(form);
     const expected = expectedThreshold === undefined ? undefined : { threshold: expectedThreshold };
-    return previewRoutingRules(getDb(), { actor, catalogueId, threshold, expected });
+    return await previewRoutingRules(getDb(), { actor, catalogueId, threshold, expected });
   });
 }
 
@@ -56,13 +56,15 @@ export async function previewTargetAction(
   _previous: ActionResult<TargetPreview> | null,
   form: FormData,
 ): Promise<ActionResult<TargetPreview>> {
-  return runAction('settings.write', (actor) =>
-    previewTargetThreshold(getDb(), {
-      actor,
-      catalogueId: formNumber(form, 'catalogueId'),
-      targetAccuracy: formNumber(form, 'targetPercent') / 100,
-      expectedThreshold: formOptionalNumber(form, 'expectedThreshold'),
-    }),
+  return runAction(
+    'settings.write',
+    async (actor) =>
+      await previewTargetThreshold(getDb(), {
+        actor,
+        catalogueId: formNumber(form, 'catalogueId'),
+        targetAccuracy: formNumber(form, 'targetPercent') / 100,
+        expectedThreshold: formOptionalNumber(form, 'expectedThreshold'),
+      }),
   );
 }
 
@@ -70,9 +72,9 @@ export async function setRetrainPolicyAction(
   _previous: ActionResult<SetRetrainPolicyResult> | null,
   form: FormData,
 ): Promise<ActionResult<SetRetrainPolicyResult>> {
-  return runAction('settings.write', (actor) => {
+  return runAction('settings.write', async (actor) => {
     const interval = form.get('intervalMinutes');
-    const result = setRetrainPolicy(getDb(), {
+    const result = await setRetrainPolicy(getDb(), {
       actor,
       catalogueId: formNumber(form, 'catalogueId'),
       policy: {
@@ -99,8 +101,8 @@ export async function setRoutingRulesAction(
   _previous: ActionResult<SetRoutingRulesResult> | null,
   form: FormData,
 ): Promise<ActionResult<SetRoutingRulesResult>> {
-  return runAction('settings.write', (actor) => {
-    const result = setRoutingRules(getDb(), { actor, ...routingRulesFromForm(form) });
+  return runAction('settings.write', async (actor) => {
+    const result = await setRoutingRules(getDb(), { actor, ...routingRulesFromForm(form) });
     revalidatePath('/settings');
     return result;
   });
@@ -111,7 +113,10 @@ export async function previewRoutingRulesAction(
   _previous: ActionResult<RoutingPreview> | null,
   form: FormData,
 ): Promise<ActionResult<RoutingPreview>> {
-  return runAction('settings.write', (actor) => previewRoutingRules(getDb(), { actor, ...routingRulesFromForm(form) }));
+  return runAction(
+    'settings.write',
+    async (actor) => await previewRoutingRules(getDb(), { actor, ...routingRulesFromForm(form) }),
+  );
 }
 
 function routingRulesFromForm(form: FormData) {

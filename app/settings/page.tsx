@@ -75,7 +75,7 @@ function ChangeHistory({
 export default async function SettingsPage() {
   await requirePageAccess('settings.write', '/settings');
   const db = getDb();
-  const list = db.select().from(catalogues).orderBy(catalogues.name).all();
+  const list = await db.select().from(catalogues).orderBy(catalogues.name).all();
   return (
     <main className="mx-auto max-w-6xl p-6">
       <h1 className="text-2xl font-semibold">Settings</h1>
@@ -97,83 +97,85 @@ export default async function SettingsPage() {
         replaces the active model only if its holdout accuracy drops by no more than the allowed margin and its accuracy
         on held-out human labels improves. Admins can also train at once on the Models page.
       </p>
-      {list.map((catalogue) => {
-        const counts = countItemsByStatus(db, catalogue.id);
-        const model = findActiveModel(db, catalogue.id);
-        const routing = getRoutingSettings(db, catalogue.id);
-        const threshold = routing.threshold;
-        const history = listRoutingChanges(db, { catalogueId: catalogue.id, limit: 20 });
-        const policy = getRetrainPolicy(db, catalogue.id);
-        const policyHistory = listRetrainPolicyChanges(db, { catalogueId: catalogue.id, limit: 20 });
-        const newLabels = countNewHumanLabels(db, catalogue.id).count;
-        return (
-          <section
-            key={catalogue.id}
-            className="mt-6 rounded border border-gray-200 bg-white p-4"
-            data-testid="threshold-catalogue"
-            data-slug={catalogue.slug}
-          >
-            <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
-              <h2 className="text-lg font-medium">{catalogue.name}</h2>
-              <span className="text-sm text-gray-600">
-                current threshold{' '}
-                <strong data-testid="threshold-current" className="tabular-nums text-gray-900">
-                  {threshold}
-                </strong>
-              </span>
-              <span className="text-sm text-gray-600">model {model?.name ?? 'none yet'}</span>
-              <span className="text-sm text-gray-600 tabular-nums">
-                {(counts.auto_accepted ?? 0).toLocaleString('en')} auto-accepted ·{' '}
-                {(counts.needs_review ?? 0).toLocaleString('en')} in the queue ·{' '}
-                {(counts.reviewed ?? 0).toLocaleString('en')} reviewed · {(counts.unscored ?? 0).toLocaleString('en')}{' '}
-                unscored
-              </span>
-            </div>
-            <div className="mt-3">
-              <ThresholdForm catalogueId={catalogue.id} threshold={threshold} />
-            </div>
-            <div className="mt-4" data-testid="routing-rules" data-slug={catalogue.slug}>
-              <h3 className="font-medium">Per-class thresholds, audit sample and gold items</h3>
-              <RoutingRulesForm
-                catalogueId={catalogue.id}
-                classNames={catalogue.classNames}
-                perClassThresholds={routing.perClassThresholds}
-                auditRate={routing.auditRate}
-                goldRate={routing.goldRate}
-              />
-            </div>
-            <h3 className="mt-4 text-sm font-medium text-gray-700">History</h3>
-            <ChangeHistory
-              testId="threshold-history"
-              rows={history.map((change) => ({
-                ...change,
-                text: `${ROUTING_FIELDS[change.field]}: ${describeRoutingValue(change.oldValue, catalogue.classNames)} → ${describeRoutingValue(change.newValue, catalogue.classNames)}`,
-              }))}
-            />
-            <div className="mt-5 border-t pt-4" data-testid="retrain-policy" data-slug={catalogue.slug}>
+      {await Promise.all(
+        list.map(async (catalogue) => {
+          const counts = await countItemsByStatus(db, catalogue.id);
+          const model = await findActiveModel(db, catalogue.id);
+          const routing = await getRoutingSettings(db, catalogue.id);
+          const threshold = routing.threshold;
+          const history = await listRoutingChanges(db, { catalogueId: catalogue.id, limit: 20 });
+          const policy = await getRetrainPolicy(db, catalogue.id);
+          const policyHistory = await listRetrainPolicyChanges(db, { catalogueId: catalogue.id, limit: 20 });
+          const newLabels = (await countNewHumanLabels(db, catalogue.id)).count;
+          return (
+            <section
+              key={catalogue.id}
+              className="mt-6 rounded border border-gray-200 bg-white p-4"
+              data-testid="threshold-catalogue"
+              data-slug={catalogue.slug}
+            >
               <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
-                <h3 className="font-medium">Retrain policy</h3>
-                <span className="text-sm text-gray-600 tabular-nums" data-testid="policy-new-labels">
-                  {newLabels.toLocaleString('en')} new human {newLabels === 1 ? 'label' : 'labels'} since the last
-                  training
+                <h2 className="text-lg font-medium">{catalogue.name}</h2>
+                <span className="text-sm text-gray-600">
+                  current threshold{' '}
+                  <strong data-testid="threshold-current" className="tabular-nums text-gray-900">
+                    {threshold}
+                  </strong>
+                </span>
+                <span className="text-sm text-gray-600">model {model?.name ?? 'none yet'}</span>
+                <span className="text-sm text-gray-600 tabular-nums">
+                  {(counts.auto_accepted ?? 0).toLocaleString('en')} auto-accepted ·{' '}
+                  {(counts.needs_review ?? 0).toLocaleString('en')} in the queue ·{' '}
+                  {(counts.reviewed ?? 0).toLocaleString('en')} reviewed · {(counts.unscored ?? 0).toLocaleString('en')}{' '}
+                  unscored
                 </span>
               </div>
-              <div className="mt-2">
-                <RetrainPolicyForm catalogueId={catalogue.id} policy={policy} />
+              <div className="mt-3">
+                <ThresholdForm catalogueId={catalogue.id} threshold={threshold} />
               </div>
-              <h4 className="mt-3 text-sm font-medium text-gray-700">History</h4>
+              <div className="mt-4" data-testid="routing-rules" data-slug={catalogue.slug}>
+                <h3 className="font-medium">Per-class thresholds, audit sample and gold items</h3>
+                <RoutingRulesForm
+                  catalogueId={catalogue.id}
+                  classNames={catalogue.classNames}
+                  perClassThresholds={routing.perClassThresholds}
+                  auditRate={routing.auditRate}
+                  goldRate={routing.goldRate}
+                />
+              </div>
+              <h3 className="mt-4 text-sm font-medium text-gray-700">History</h3>
               <ChangeHistory
-                testId="policy-history"
-                rows={policyHistory.map((change) => ({
+                testId="threshold-history"
+                rows={history.map((change) => ({
                   ...change,
-                  text: `${POLICY_KEYS[change.key] ?? change.key}: ${policyValue(change.key, change.oldValue)} → ${policyValue(change.key, change.newValue)}`,
+                  text: `${ROUTING_FIELDS[change.field]}: ${describeRoutingValue(change.oldValue, catalogue.classNames)} → ${describeRoutingValue(change.newValue, catalogue.classNames)}`,
                 }))}
               />
-            </div>
-            <ProjectionSection catalogueId={catalogue.id} threshold={threshold} />
-          </section>
-        );
-      })}
+              <div className="mt-5 border-t pt-4" data-testid="retrain-policy" data-slug={catalogue.slug}>
+                <div className="flex flex-wrap items-baseline gap-x-6 gap-y-1">
+                  <h3 className="font-medium">Retrain policy</h3>
+                  <span className="text-sm text-gray-600 tabular-nums" data-testid="policy-new-labels">
+                    {newLabels.toLocaleString('en')} new human {newLabels === 1 ? 'label' : 'labels'} since the last
+                    training
+                  </span>
+                </div>
+                <div className="mt-2">
+                  <RetrainPolicyForm catalogueId={catalogue.id} policy={policy} />
+                </div>
+                <h4 className="mt-3 text-sm font-medium text-gray-700">History</h4>
+                <ChangeHistory
+                  testId="policy-history"
+                  rows={policyHistory.map((change) => ({
+                    ...change,
+                    text: `${POLICY_KEYS[change.key] ?? change.key}: ${policyValue(change.key, change.oldValue)} → ${policyValue(change.key, change.newValue)}`,
+                  }))}
+                />
+              </div>
+              <ProjectionSection catalogueId={catalogue.id} threshold={threshold} />
+            </section>
+          );
+        }),
+      )}
     </main>
   );
 }

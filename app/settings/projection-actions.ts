@@ -11,8 +11,8 @@ export async function applyTargetThresholdAction(
   _previous: ActionResult<ApplyTargetResult> | null,
   form: FormData,
 ): Promise<ActionResult<ApplyTargetResult>> {
-  return runAction('settings.write', (actor) => {
-    const result = applyTargetThreshold(getDb(), {
+  return runAction('settings.write', async (actor) => {
+    const result = await applyTargetThreshold(getDb(), {
       actor,
       catalogueId: formNumber(form, 'catalogueId'),
       targetAccuracy: formNumber(form, 'targetPercent') / 100,

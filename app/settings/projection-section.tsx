@@ -9,10 +9,10 @@ function pct(value: number): string {
 }
 
 /** The threshold projection of one catalogue: chart, proposal, target mode, projected vs observed. */
-export function ProjectionSection({ catalogueId, threshold }: { catalogueId: number; threshold: number }) {
-  const projection = projectThresholds(getDb(), { catalogueId });
+export async function ProjectionSection({ catalogueId, threshold }: { catalogueId: number; threshold: number }) {
+  const projection = await projectThresholds(getDb(), { catalogueId });
   const { reviewerAccuracy, secondsPerDecision, sources } = projection;
-  const lastTarget = latestTargetAccuracy(getDb(), catalogueId);
+  const lastTarget = await latestTargetAccuracy(getDb(), catalogueId);
   const points: ChartPoint[] = projection.points.map((p) => ({
     threshold: p.threshold,
     reviewShare: p.holdout.reviewShare,

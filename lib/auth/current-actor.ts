@@ -28,12 +28,12 @@ async function sessionCookie(): Promise<string | null> {
 export async function getCurrentActor(): Promise<Actor | null> {
   // A chunked cookie (a token over 4 KB, never ours) is not found here and takes the full path.
   const token = await sessionCookie();
-  const cached = token ? cachedSessionActor(token) : undefined;
+  const cached = token ? await cachedSessionActor(token) : undefined;
   if (cached !== undefined) return cached;
   const session = await getServerSession(getAuthOptions());
   const userId = session?.user?.id;
   if (!userId) return null;
-  const actor = findActiveActor(getDb(), userId);
+  const actor = await findActiveActor(getDb(), userId);
   if (actor && token) await rememberSession(token, userId);
   return actor;
 }

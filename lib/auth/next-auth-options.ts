@@ -60,7 +60,7 @@ export function getAuthOptions(): NextAuthOptions {
       }),
     ],
     callbacks: {
-      jwt({ token, user }) {
+      async jwt({ token, user }) {
         if (user) {
           token.userId = Number(user.id);
           token.role = user.role;
@@ -68,7 +68,10 @@ export function getAuthOptions(): NextAuthOptions {
           return token;
         }
         // Every later request: the cookie is good only while its version is the user's.
-        const actor = sessionActor(getDb(), { userId: token.userId ?? 0, sessionVersion: token.sessionVersion ?? -1 });
+        const actor = await sessionActor(getDb(), {
+          userId: token.userId ?? 0,
+          sessionVersion: token.sessionVersion ?? -1,
+        });
         if (!actor) throw new SessionRevoked();
         token.role = actor.role;
         return token;
@@ -86,8 +89,8 @@ export function getAuthOptions(): NextAuthOptions {
     },
     events: {
       // Sign-out ends every session of the user, not only this cookie (which the browser drops anyway).
-      signOut({ token }) {
-        if (token?.userId) revokeSessions(getDb(), token.userId);
+      async signOut({ token }) {
+        if (token?.userId) await revokeSessions(getDb(), token.userId);
       },
     },
     logger: {

@@ -51,14 +51,14 @@ export function sessionTokenOf(cookieHeader: string | undefined): string | null 
  * The actor of a cookie decoded within SESSION_CACHE_MS, checked against the database now
  * (null: revoked, disabled or gone); undefined when the cookie is not in the cache.
  */
-export function cachedSessionActor(token: string, now = Date.now()): Actor | null | undefined {
+export async function cachedSessionActor(token: string, now = Date.now()): Promise<Actor | null | undefined> {
   const cached = decodedSessions.get(token);
   if (!cached) return undefined;
   if (cached.until <= now) {
     decodedSessions.delete(token);
     return undefined;
   }
-  return sessionActor(getDb(), cached);
+  return await sessionActor(getDb(), cached);
 }
 
 /** Keeps a cookie's user and session version once next-auth has accepted it for `userId`. */

@@ -1,6 +1,6 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Tx } from '@/db/client';
+import { type Db, type Tx, withTransaction, changedRows } from '@/db/client';
 import { leases, USER_ROLES, users, type User, type UserRole } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
@@ -60,10 +60,11 @@ export async function createUserAsSystem(
   const passwordHash = await hashPassword(password, { cost: input.passwordCost });
   const duplicate = new AppError('conflict', `A user with the email ${email} already exists.`);
   try {
-    return db.transaction(
-      (tx) => {
-        if (tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()) throw duplicate;
-        return tx.insert(users).values({ email, name, passwordHash, role }).returning(summaryColumns).get();
+    return await withTransaction(
+      db,
+      async (tx) => {
+        if (await tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()) throw duplicate;
+        return await tx.insert(users).values({ email, name, passwordHash, role }).returning(summaryColumns).get();
       },
       { behavior: 'immediate' },
     );
@@ -81,72 +82,79 @@ export async function createUser(
   return createUserAsSystem(db, input);
 }
 
-export function listUsers(db: Db, options: { actor: Actor | null }): UserSummary[] {
+export async function listUsers(db: Db, options: { actor: Actor | null }): Promise<UserSummary[]> {
   requirePermission(options.actor, 'users.manage');
-  return db.select(summaryColumns).from(users).orderBy(asc(users.email)).all();
+  return await db.select(summaryColumns).from(users).orderBy(asc(users.email)).all();
 }
 
-function requireUser(tx: Tx, userId: number): User {
-  const user = tx.select().from(users).where(eq(users.id, userId)).get();
+async function requireUser(tx: Tx, userId: number): Promise<User> {
+  const user = await tx.select().from(users).where(eq(users.id, userId)).get();
   if (!user) throw new AppError('not_found', `There is no user ${userId}.`);
   return user;
 }
 
 /** Refuses a change that would leave no active admin: no one could manage users any more. */
-function assertNotLastActiveAdmin(tx: Tx, user: User): void {
+async function assertNotLastActiveAdmin(tx: Tx, user: User): Promise<void> {
   if (user.role !== 'admin' || user.disabled) return;
   const others =
-    tx
-      .select({ n: sql<number>`count(*)` })
-      .from(users)
-      .where(and(eq(users.role, 'admin'), eq(users.disabled, false), ne(users.id, user.id)))
-      .get()?.n ?? 0;
+    (
+      await tx
+        .select({ n: sql<number>`count(*)` })
+        .from(users)
+        .where(and(eq(users.role, 'admin'), eq(users.disabled, false), ne(users.id, user.id)))
+        .get()
+    )?.n ?? 0;
   if (others === 0) {
     throw new AppError('conflict', `${user.email} is the last active admin; make another user an admin first.`);
   }
 }
 
-export function setUserRole(db: Db, input: { actor: Actor | null; userId: number; role: UserRole }): UserSummary {
+export async function setUserRole(
+  db: Db,
+  input: { actor: Actor | null; userId: number; role: UserRole },
+): Promise<UserSummary> {
   requirePermission(input.actor, 'users.manage');
   const userId = parseInput(UserId, input.userId);
   const role = parseInput(RoleSchema, input.role);
-  return db.transaction(
-    (tx) => {
-      const user = requireUser(tx, userId);
-      if (role !== 'admin') assertNotLastActiveAdmin(tx, user);
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const user = await requireUser(tx, userId);
+      if (role !== 'admin') await assertNotLastActiveAdmin(tx, user);
       // A new role signs the user out everywhere: a cookie never outlives the role it was issued for.
-      return tx
+      return (await tx
         .update(users)
         .set({ role, sessionVersion: nextSessionVersion })
         .where(eq(users.id, userId))
         .returning(summaryColumns)
-        .get()!;
+        .get())!;
     },
     { behavior: 'immediate' },
   );
 }
 
 /** Disabling also drops the user's leases, so the items they held go back to the queue now. */
-export function setUserDisabled(
+export async function setUserDisabled(
   db: Db,
   input: { actor: Actor | null; userId: number; disabled: boolean },
-): UserSummary {
+): Promise<UserSummary> {
   requirePermission(input.actor, 'users.manage');
   const userId = parseInput(UserId, input.userId);
   const disabled = parseInput(z.boolean(), input.disabled);
-  return db.transaction(
-    (tx) => {
-      const user = requireUser(tx, userId);
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const user = await requireUser(tx, userId);
       if (disabled) {
-        assertNotLastActiveAdmin(tx, user);
-        tx.delete(leases).where(eq(leases.reviewerId, userId)).run();
+        await assertNotLastActiveAdmin(tx, user);
+        await tx.delete(leases).where(eq(leases.reviewerId, userId)).run();
       }
-      return tx
+      return (await tx
         .update(users)
         .set({ disabled, sessionVersion: nextSessionVersion })
         .where(eq(users.id, userId))
         .returning(summaryColumns)
-        .get()!;
+        .get())!;
     },
     { behavior: 'immediate' },
   );
@@ -161,11 +169,9 @@ export async function resetPassword(
   const password = parseInput(PasswordSchema, input.password);
   const passwordHash = await hashPassword(password, { cost: input.passwordCost });
   // Whoever knew the old password may hold a session: a reset ends every session of the user.
-  const changed = db
-    .update(users)
-    .set({ passwordHash, sessionVersion: nextSessionVersion })
-    .where(eq(users.id, userId))
-    .run().changes;
+  const changed = changedRows(
+    await db.update(users).set({ passwordHash, sessionVersion: nextSessionVersion }).where(eq(users.id, userId)).run(),
+  );
   if (changed === 0) throw new AppError('not_found', `There is no user ${userId}.`);
 }
 
@@ -180,7 +186,7 @@ export async function verifyCredentials(
 ): Promise<(Actor & { sessionVersion: number }) | null> {
   const email = EmailSchema.safeParse(input.email);
   const password = typeof input.password === 'string' ? input.password : '';
-  const user = email.success ? db.select().from(users).where(eq(users.email, email.data)).get() : undefined;
+  const user = email.success ? await db.select().from(users).where(eq(users.email, email.data)).get() : undefined;
   if (!user || user.disabled) return burnPasswordCompare(password).then(() => null);
   return (await verifyPassword(password, user.passwordHash))
     ? { ...toActor(user), sessionVersion: user.sessionVersion }
@@ -192,8 +198,8 @@ export async function verifyCredentials(
  * deleted or disabled since the session was issued, and the current role, not the one on
  * the token. Route handlers call this on every request rather than trusting the JWT's role.
  */
-export function findActiveActor(db: Db, userId: number): Actor | null {
-  const user = db
+export async function findActiveActor(db: Db, userId: number): Promise<Actor | null> {
+  const user = await db
     .select({ id: users.id, role: users.role, email: users.email, disabled: users.disabled })
     .from(users)
     .where(eq(users.id, userId))
@@ -206,8 +212,8 @@ export function findActiveActor(db: Db, userId: number): Actor | null {
  * request. Called by next-auth's sign-out (the user's own cookie) and nothing else; the admin
  * changes above bump the same counter inside their own writes.
  */
-export function revokeSessions(db: Db, userId: number): void {
-  db.update(users).set({ sessionVersion: nextSessionVersion }).where(eq(users.id, userId)).run();
+export async function revokeSessions(db: Db, userId: number): Promise<void> {
+  await db.update(users).set({ sessionVersion: nextSessionVersion }).where(eq(users.id, userId)).run();
 }
 
 /**
@@ -215,8 +221,8 @@ export function revokeSessions(db: Db, userId: number): void {
  * was deleted or disabled, or the session version stamped in the cookie at sign-in is older
  * than the user's (signed out, password reset, role changed). Read on every request.
  */
-export function sessionActor(db: Db, input: { userId: number; sessionVersion: number }): Actor | null {
-  const user = db
+export async function sessionActor(db: Db, input: { userId: number; sessionVersion: number }): Promise<Actor | null> {
+  const user = await db
     .select({
       id: users.id,
       role: users.role,

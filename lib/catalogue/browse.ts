@@ -114,14 +114,14 @@ export interface ItemPage {
  * the server (a catalogue may hold 100,000 items). Two steps: the page's ids from a query
  * that the indexes can answer without reading item rows (see `findPageIds`), then those rows.
  */
-export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null }): ItemPage {
+export async function listItems(db: Db, input: ListItemsInput & { actor: Actor | null }): Promise<ItemPage> {
   const actor = requirePermission(input.actor, 'catalogue.read');
   const query = parseInput(ListItemsInput, input);
-  const catalogue = requireCatalogue(db, query.catalogue);
-  const model = findActiveModel(db, catalogue.id);
+  const catalogue = await requireCatalogue(db, query.catalogue);
+  const model = await findActiveModel(db, catalogue.id);
   // Holdout and gold labels measure the model and the reviewers: a reviewer finds neither.
   const hideEvaluation = !canSeeEvaluationItems(actor);
-  const { ids, total } = findPageIds(db, {
+  const { ids, total } = await findPageIds(db, {
     query,
     catalogueId: catalogue.id,
     modelId: model?.id ?? null,
@@ -135,9 +135,9 @@ export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null 
     activeModel: model ? { id: model.id, name: model.name } : null,
     query,
     total,
-    catalogueTotal: filtered ? countVisibleItems(db, { catalogueId: catalogue.id, hideEvaluation }) : total,
-    scope: countCatalogueScope(db, { catalogueId: catalogue.id, actor }),
-    rows: readRows(db, { ids, modelId: model?.id ?? null }).map((row) => ({
+    catalogueTotal: filtered ? await countVisibleItems(db, { catalogueId: catalogue.id, hideEvaluation }) : total,
+    scope: await countCatalogueScope(db, { catalogueId: catalogue.id, actor }),
+    rows: (await readRows(db, { ids, modelId: model?.id ?? null })).map((row) => ({
       ...row,
       currentLabelName: className(row.currentLabel),
       predictedClassName: className(row.predictedClass),
@@ -145,20 +145,22 @@ export function listItems(db: Db, input: ListItemsInput & { actor: Actor | null 
   };
 }
 
-function countVisibleItems(db: Db, input: { catalogueId: number; hideEvaluation: boolean }): number {
+async function countVisibleItems(db: Db, input: { catalogueId: number; hideEvaluation: boolean }): Promise<number> {
   const conditions = itemConditions({}, input);
   return (
-    db
-      .select({ n: count() })
-      .from(items)
-      .where(and(...conditions))
-      .get()?.n ?? 0
+    (
+      await db
+        .select({ n: count() })
+        .from(items)
+        .where(and(...conditions))
+        .get()
+    )?.n ?? 0
   );
 }
 
-function readRows(db: Db, input: { ids: number[]; modelId: number | null }) {
+async function readRows(db: Db, input: { ids: number[]; modelId: number | null }) {
   if (input.ids.length === 0) return [];
-  const rows = db
+  const rows = await db
     .select({
       id: items.id,
       status: items.status,
@@ -207,41 +209,44 @@ interface PageContext {
  * Invariant relied on: a model version's predictions are all of its own catalogue's items, at
  * most one per item (scoring writes them so; a unique index enforces the second part).
  */
-export function findPageIds(db: Db, ctx: PageContext): { ids: number[]; total: number } {
+export async function findPageIds(db: Db, ctx: PageContext): Promise<{ ids: number[]; total: number }> {
   const { query, modelId } = ctx;
   const offset = (query.page - 1) * query.pageSize;
   const predictionFilters = predictionConditions(query);
   const itemFilters = itemConditions(query, ctx);
-  const countItems = () =>
-    db
-      .select({ n: count() })
-      .from(items)
-      .where(and(...itemFilters))
-      .get()?.n ?? 0;
+  const countItems = async () =>
+    (
+      await db
+        .select({ n: count() })
+        .from(items)
+        .where(and(...itemFilters))
+        .get()
+    )?.n ?? 0;
 
   if (predictionFilters.length === 0 && (isItemSort(query.sort) || modelId === null)) {
     const column = isItemSort(query.sort) ? ITEM_SORT_COLUMNS[query.sort] : items.id;
-    const ids = db
-      .select({ id: items.id })
-      .from(items)
-      .where(and(...itemFilters))
-      .orderBy(...ordered(query, column === items.id ? [items.id] : [column, items.id]))
-      .limit(query.pageSize)
-      .offset(offset)
-      .all()
-      .map((row) => row.id);
-    return { ids, total: countItems() };
+    const ids = (
+      await db
+        .select({ id: items.id })
+        .from(items)
+        .where(and(...itemFilters))
+        .orderBy(...ordered(query, column === items.id ? [items.id] : [column, items.id]))
+        .limit(query.pageSize)
+        .offset(offset)
+        .all()
+    ).map((row) => row.id);
+    return { ids, total: await countItems() };
   }
   if (modelId === null) return { ids: [], total: 0 };
 
   const scored = scoredQueries(db, { ...ctx, modelId, predictionFilters, itemFilters });
   if (predictionFilters.length > 0) {
-    return { ids: scored.page(query.pageSize, offset), total: scored.count() };
+    return { ids: await scored.page(query.pageSize, offset), total: await scored.count() };
   }
   // Sorted on the prediction, unfiltered on it: scored items first, then the unscored tail.
-  const scoredTotal = scored.count();
-  const total = countItems();
-  const ids = offset < scoredTotal ? scored.page(query.pageSize, offset) : [];
+  const scoredTotal = await scored.count();
+  const total = await countItems();
+  const ids = offset < scoredTotal ? await scored.page(query.pageSize, offset) : [];
   if (ids.length < query.pageSize && total > scoredTotal) {
     const unscored = and(
       ...itemFilters,
@@ -252,7 +257,7 @@ export function findPageIds(db: Db, ctx: PageContext): { ids: number[]; total: n
           .where(and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, modelId))),
       ),
     );
-    const tail = db
+    const tail = await db
       .select({ id: items.id })
       .from(items)
       .where(unscored)
@@ -320,17 +325,20 @@ function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionF
   const joined = <T extends SQLiteSelect>(select: T) =>
     joinItems ? select.innerJoin(items, eq(items.id, predictions.itemId)) : select;
   return {
-    page: (limit: number, offset: number) =>
-      joined(db.select({ id: predictions.itemId }).from(predictions).$dynamic())
-        .where(where)
-        .orderBy(...ordered(query, order))
-        .limit(limit)
-        .offset(offset)
-        .all()
-        .map((row) => row.id),
-    count: () =>
-      joined(db.select({ n: count() }).from(predictions).$dynamic())
-        .where(where)
-        .get()?.n ?? 0,
+    page: async (limit: number, offset: number) =>
+      (
+        await joined(db.select({ id: predictions.itemId }).from(predictions).$dynamic())
+          .where(where)
+          .orderBy(...ordered(query, order))
+          .limit(limit)
+          .offset(offset)
+          .all()
+      ).map((row) => row.id),
+    count: async () =>
+      (
+        await joined(db.select({ n: count() }).from(predictions).$dynamic())
+          .where(where)
+          .get()
+      )?.n ?? 0,
   };
 }

@@ -93,14 +93,14 @@ export interface LabelExport {
  * iterator stays open between pulls, so the shared connection keeps serving writes, and each
  * row is consistent with itself (rows read later may reflect reviews made during the export).
  */
-export function exportLabels(
+export async function exportLabels(
   db: Db,
   input: ExportLabelsInput & { actor: Actor | null; now?: Date; chunkRows?: number },
-): LabelExport {
+): Promise<LabelExport> {
   const actor = requirePermission(input.actor, 'export.read');
   const { catalogue: slug, format, ...filters } = parseInput(ExportLabelsInput, input);
-  const catalogue = requireCatalogue(db, slug);
-  const model = findActiveModel(db, catalogue.id);
+  const catalogue = await requireCatalogue(db, slug);
+  const model = await findActiveModel(db, catalogue.id);
   const now = input.now ?? new Date();
   const chunkRows = input.chunkRows ?? EXPORT_CHUNK_ROWS;
   const name = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
@@ -115,9 +115,9 @@ export function exportLabels(
       : `{"catalogue":${JSON.stringify({ slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames })},"activeModel":${JSON.stringify(model?.name ?? null)},"exportedAt":${JSON.stringify(now.toISOString())},"items":[`;
 
   const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
       if (done) return;
-      const chunk = readExportChunk(db, {
+      const chunk = await readExportChunk(db, {
         catalogueId: catalogue.id,
         modelId: model?.id ?? null,
         afterId,
@@ -178,7 +178,7 @@ export function exportLabels(
  * human labels, the latest confirm/correct that no undo reverted (its reviewer and time). A
  * prediction filter excludes unscored items, as in the browser: the left join leaves them null.
  */
-function readExportChunk(
+async function readExportChunk(
   db: Db,
   input: {
     catalogueId: number;
@@ -208,38 +208,32 @@ function readExportChunk(
     )
     .orderBy(sql`${human.id} desc`)
     .limit(1);
-  return (
-    db
-      .select({
-        itemId: items.id,
-        source: items.source,
-        sourceRow: items.sourceRow,
-        externalId: items.externalId,
-        currentLabel: items.currentLabel,
-        labelSource: items.labelSource,
-        status: items.status,
-        evalRole: items.evalRole,
-        predictedClass: predictions.predictedClass,
-        confidence: predictions.confidence,
-        reviewedBy: users.email,
-        reviewedAt: reviews.createdAt,
-      })
-      .from(items)
-      // Without an active model no prediction matches (ids start at 1).
-      .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
-      .leftJoin(reviews, and(eq(items.labelSource, 'human'), eq(reviews.id, sql`(${lastHumanReview})`)))
-      .leftJoin(users, eq(users.id, reviews.reviewerId))
-      .where(
-        and(
-          ...itemConditions(input.filters, input),
-          ...predictionConditions(input.filters),
-          gt(items.id, input.afterId),
-        ),
-      )
-      .orderBy(asc(items.id))
-      .limit(input.limit)
-      .all()
-  );
+  return await db
+    .select({
+      itemId: items.id,
+      source: items.source,
+      sourceRow: items.sourceRow,
+      externalId: items.externalId,
+      currentLabel: items.currentLabel,
+      labelSource: items.labelSource,
+      status: items.status,
+      evalRole: items.evalRole,
+      predictedClass: predictions.predictedClass,
+      confidence: predictions.confidence,
+      reviewedBy: users.email,
+      reviewedAt: reviews.createdAt,
+    })
+    .from(items)
+    // Without an active model no prediction matches (ids start at 1).
+    .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
+    .leftJoin(reviews, and(eq(items.labelSource, 'human'), eq(reviews.id, sql`(${lastHumanReview})`)))
+    .leftJoin(users, eq(users.id, reviews.reviewerId))
+    .where(
+      and(...itemConditions(input.filters, input), ...predictionConditions(input.filters), gt(items.id, input.afterId)),
+    )
+    .orderBy(asc(items.id))
+    .limit(input.limit)
+    .all();
 }
 
 /** A cell that starts like a formula, tab and CR included (OWASP "CSV injection"). */

@@ -86,10 +86,10 @@ export interface ItemDetail {
 }
 
 /** Everything the item page shows: provenance, each model version's answer, every review. */
-export function getItemDetail(db: Db, input: GetItemDetailInput & { actor: Actor | null }): ItemDetail {
+export async function getItemDetail(db: Db, input: GetItemDetailInput & { actor: Actor | null }): Promise<ItemDetail> {
   const actor = requirePermission(input.actor, 'catalogue.read');
   const { itemId, catalogue: slug } = parseInput(GetItemDetailInput, input);
-  const row = db
+  const row = await db
     .select({
       item: items,
       catalogue: { slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames },
@@ -105,20 +105,26 @@ export function getItemDetail(db: Db, input: GetItemDetailInput & { actor: Actor
   const { item, catalogue } = row;
   const name = (index: number | null) => (index === null ? null : (catalogue.classNames[index] ?? `class ${index}`));
 
-  const scored = db
-    .select({
-      prediction: predictions,
-      model: { id: modelVersions.id, name: modelVersions.name, status: modelVersions.status, arch: modelVersions.arch },
-    })
-    .from(predictions)
-    .innerJoin(modelVersions, eq(modelVersions.id, predictions.modelVersionId))
-    .where(eq(predictions.itemId, item.id))
-    .orderBy(desc(modelVersions.id))
-    .all()
-    .sort((a, b) => Number(b.model.status === 'active') - Number(a.model.status === 'active'));
+  const scored = (
+    await db
+      .select({
+        prediction: predictions,
+        model: {
+          id: modelVersions.id,
+          name: modelVersions.name,
+          status: modelVersions.status,
+          arch: modelVersions.arch,
+        },
+      })
+      .from(predictions)
+      .innerJoin(modelVersions, eq(modelVersions.id, predictions.modelVersionId))
+      .where(eq(predictions.itemId, item.id))
+      .orderBy(desc(modelVersions.id))
+      .all()
+  ).sort((a, b) => Number(b.model.status === 'active') - Number(a.model.status === 'active'));
 
   const undo = alias(reviews, 'undo');
-  const history = db
+  const history = await db
     .select({ review: reviews, reviewerEmail: users.email, modelName: modelVersions.name, undoneBy: undo.id })
     .from(reviews)
     .innerJoin(users, eq(users.id, reviews.reviewerId))

@@ -12,7 +12,7 @@ import { IMAGE_SIZE } from '@/lib/ml/classes';
  */
 export async function renderItemPng(db: Db, input: { actor: Actor | null; itemId: number }): Promise<Buffer> {
   requirePermission(input.actor, 'catalogue.read');
-  const row = db.select({ pixels: items.pixels }).from(items).where(eq(items.id, input.itemId)).get();
+  const row = await db.select({ pixels: items.pixels }).from(items).where(eq(items.id, input.itemId)).get();
   if (!row) throw new AppError('not_found', `There is no item ${input.itemId}.`);
   return sharp(row.pixels, { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } })
     .png({ compressionLevel: 6 })

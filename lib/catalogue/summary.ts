@@ -14,31 +14,30 @@ export interface CatalogueSummary {
   activeModel: string | null;
 }
 
-export function countCatalogueSummaries(): CatalogueSummary[] {
+export async function countCatalogueSummaries(): Promise<CatalogueSummary[]> {
   const db = getDb();
-  return db
-    .select()
-    .from(catalogues)
-    .all()
-    .map((c) => {
-      const byStatus = countItemsByStatus(db, c.id);
+  const rows = await db.select().from(catalogues).all();
+  return Promise.all(
+    rows.map(async (c) => {
+      const byStatus = await countItemsByStatus(db, c.id);
       return {
         slug: c.slug,
         name: c.name,
         total: Object.values(byStatus).reduce((a, b) => a + b, 0),
         byStatus,
-        evaluation: countEvaluationItems(db, c.id),
-        activeModel: findActiveModel(db, c.id)?.name ?? null,
+        evaluation: await countEvaluationItems(db, c.id),
+        activeModel: (await findActiveModel(db, c.id))?.name ?? null,
       };
-    });
+    }),
+  );
 }
 
 /**
  * Catalogue items per status. Evaluation items are left out: a demo holdout of 5,000 stored
  * as "reviewed" would otherwise read as 5,000 reviews nobody made.
  */
-export function countItemsByStatus(db: Db, catalogueId: number): Record<string, number> {
-  const rows = db
+export async function countItemsByStatus(db: Db, catalogueId: number): Promise<Record<string, number>> {
+  const rows = await db
     .select({ status: items.status, n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), isNull(items.evalRole)))
@@ -48,8 +47,8 @@ export function countItemsByStatus(db: Db, catalogueId: number): Record<string, 
 }
 
 /** Evaluation items per role, e.g. `{ holdout: 5000 }`. */
-export function countEvaluationItems(db: Db, catalogueId: number): Partial<Record<EvalRole, number>> {
-  const rows = db
+export async function countEvaluationItems(db: Db, catalogueId: number): Promise<Partial<Record<EvalRole, number>>> {
+  const rows = await db
     .select({ role: items.evalRole, n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), isNotNull(items.evalRole)))

@@ -21,8 +21,11 @@ export function evaluationItemIds(catalogueId: number): SQL {
   return sql`(select "id" from "items" where "catalogue_id" = ${catalogueId} and "eval_role" is not null)`;
 }
 
-export function countCatalogueScope(db: Db, input: { catalogueId: number; actor: Actor }): CatalogueScope {
-  const rows = db
+export async function countCatalogueScope(
+  db: Db,
+  input: { catalogueId: number; actor: Actor },
+): Promise<CatalogueScope> {
+  const rows = await db
     .select({ role: items.evalRole, n: count() })
     .from(items)
     .where(and(eq(items.catalogueId, input.catalogueId), isNotNull(items.evalRole)))

@@ -27,8 +27,8 @@ export type HoldoutAccuracyRow = {
  * the holdout items against their import labels, else a later candidate's measurement of it as
  * the parent, else the validation accuracy it shipped with.
  */
-export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccuracyRow> {
-  const versions = queryAll<{ id: number; name: string; metrics: string | null; at: number }>(
+export async function holdoutAccuracyOverTime(ctx: FigureContext): Promise<Figure<HoldoutAccuracyRow>> {
+  const versions = await queryAll<{ id: number; name: string; metrics: string | null; at: number }>(
     ctx.db,
     `select id, name, metrics, coalesce(promoted_at, created_at) as at from model_versions
      where catalogue_id = ? and (status in ('active', 'retired') or promoted_at is not null) order by at, id`,
@@ -36,7 +36,7 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
   );
   // A candidate's run measures its parent on the holdout too (metrics.active); the latest counts.
   const measuredAsParent = new Map<number, { accuracy: number; total: number }>();
-  for (const row of queryAll<{ metrics: string }>(
+  for (const row of await queryAll<{ metrics: string }>(
     ctx.db,
     `select metrics from model_versions where catalogue_id = ? and metrics is not null order by created_at, id`,
     ctx.catalogueId,
@@ -48,22 +48,25 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
         total: parent.holdout.total,
       });
   }
-  const rows = versions.map((v): HoldoutAccuracyRow => {
-    const summary = summarizeMetrics(v.metrics ? JSON.parse(v.metrics) : null);
-    const base = { version: v.name, promotedAt: new Date(v.at).toISOString() };
-    if (summary.holdout)
-      return {
-        ...base,
-        accuracy: round(summary.holdout.accuracy),
-        measuredOn: 'holdout',
-        items: summary.holdout.total,
-      };
-    const stored = storedHoldoutAccuracy(ctx.db, { catalogueId: ctx.catalogueId, modelVersionId: v.id });
-    if (stored) return { ...base, accuracy: round(stored.accuracy), measuredOn: 'holdout', items: stored.total };
-    const asParent = measuredAsParent.get(v.id);
-    if (asParent) return { ...base, accuracy: round(asParent.accuracy), measuredOn: 'holdout', items: asParent.total };
-    return { ...base, accuracy: round(summary.validationAccuracy), measuredOn: 'validation', items: null };
-  });
+  const rows = await Promise.all(
+    versions.map(async (v): Promise<HoldoutAccuracyRow> => {
+      const summary = summarizeMetrics(v.metrics ? JSON.parse(v.metrics) : null);
+      const base = { version: v.name, promotedAt: new Date(v.at).toISOString() };
+      if (summary.holdout)
+        return {
+          ...base,
+          accuracy: round(summary.holdout.accuracy),
+          measuredOn: 'holdout',
+          items: summary.holdout.total,
+        };
+      const stored = await storedHoldoutAccuracy(ctx.db, { catalogueId: ctx.catalogueId, modelVersionId: v.id });
+      if (stored) return { ...base, accuracy: round(stored.accuracy), measuredOn: 'holdout', items: stored.total };
+      const asParent = measuredAsParent.get(v.id);
+      if (asParent)
+        return { ...base, accuracy: round(asParent.accuracy), measuredOn: 'holdout', items: asParent.total };
+      return { ...base, accuracy: round(summary.validationAccuracy), measuredOn: 'validation', items: null };
+    }),
+  );
   const note =
     rows.length === 0
       ? 'No model has been active in this catalogue yet.'
@@ -76,15 +79,18 @@ export function holdoutAccuracyOverTime(ctx: FigureContext): Figure<HoldoutAccur
 export type AuditAccuracyRow = { day: string; audited: number; correct: number; accuracy: number | null };
 
 /** Accuracy of auto-accepted items, per UTC day of the audit decision: the model's answer vs the reviewer's. */
-export function auditAccuracyOverTime(ctx: FigureContext): Figure<AuditAccuracyRow> {
+export async function auditAccuracyOverTime(ctx: FigureContext): Promise<Figure<AuditAccuracyRow>> {
   const columns: (keyof AuditAccuracyRow)[] = ['day', 'audited', 'correct', 'accuracy'];
-  if (auditMarkerSql(ctx.db, 'i') === null) return { source: 'audit sample', rows: [], columns, note: NO_AUDIT_MARKER };
-  const rows = queryAll<{ day: string; audited: number; correct: number }>(
-    ctx.db,
-    `${decidedCte(ctx.db)}, latest as (select * from decided d where d.is_audit and d.id = (select max(id) from decided d2 where d2.item_id = d.item_id))
+  if ((await auditMarkerSql(ctx.db, 'i')) === null)
+    return { source: 'audit sample', rows: [], columns, note: NO_AUDIT_MARKER };
+  const rows = (
+    await queryAll<{ day: string; audited: number; correct: number }>(
+      ctx.db,
+      `${await decidedCte(ctx.db)}, latest as (select * from decided d where d.is_audit and d.id = (select max(id) from decided d2 where d2.item_id = d.item_id))
      select strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') as day, count(*) as audited, coalesce(sum(model_label = chosen_label), 0) as correct
      from latest where model_label is not null group by day order by day`,
-    ctx.catalogueId,
+      ctx.catalogueId,
+    )
   ).map((r) => ({ ...r, accuracy: round(ratio(r.correct, r.audited)) }));
   return {
     source: 'audit sample',
@@ -107,7 +113,7 @@ export type CatalogueAccuracyRow = {
  * human labels counted as right, auto-accepted ones right at the audit sample's rate.
  * Items still waiting for review are not shipped and not counted.
  */
-export function catalogueAccuracyEstimate(ctx: FigureContext): Figure<CatalogueAccuracyRow> {
+export async function catalogueAccuracyEstimate(ctx: FigureContext): Promise<Figure<CatalogueAccuracyRow>> {
   const columns: (keyof CatalogueAccuracyRow)[] = [
     'humanLabelled',
     'autoAccepted',
@@ -115,13 +121,13 @@ export function catalogueAccuracyEstimate(ctx: FigureContext): Figure<CatalogueA
     'audited',
     'estimate',
   ];
-  const counts = queryGet<{ human: number; auto: number }>(
+  const counts = (await queryGet<{ human: number; auto: number }>(
     ctx.db,
     `select coalesce(sum(label_source = 'human'), 0) as human, coalesce(sum(status = 'auto_accepted' and label_source = 'model'), 0) as auto
      from items where catalogue_id = ? and eval_role is null`,
     ctx.catalogueId,
-  ) ?? { human: 0, auto: 0 };
-  const audit = auditAccuracyOverTime(ctx);
+  )) ?? { human: 0, auto: 0 };
+  const audit = await auditAccuracyOverTime(ctx);
   const audited = audit.rows.reduce((sum, r) => sum + r.audited, 0);
   const correct = audit.rows.reduce((sum, r) => sum + r.correct, 0);
   const auditAccuracy = ratio(correct, audited);

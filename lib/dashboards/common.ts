@@ -1,4 +1,4 @@
-import type { Db } from '@/db/client';
+import { withSqlite, type Db } from '@/db/client';
 
 /** Which data a figure is computed from; DESIGN.md "Honest measurement". */
 export type FigureSource = 'holdout' | 'audit sample' | 'gold' | 'reviewed' | 'queue';
@@ -33,12 +33,12 @@ export interface FigureContext {
 export const HOUR_MS = 3_600_000;
 
 /** Reads with plain SQL: the dashboards are aggregate queries drizzle's builder only obscures. */
-export function queryAll<T>(db: Db, text: string, ...params: unknown[]): T[] {
-  return db.$client.prepare(text).all(...params) as T[];
+export function queryAll<T>(db: Db, text: string, ...params: unknown[]): Promise<T[]> {
+  return withSqlite(db, (sqlite) => sqlite.prepare(text).all(...params) as T[]);
 }
 
-export function queryGet<T>(db: Db, text: string, ...params: unknown[]): T | undefined {
-  return db.$client.prepare(text).get(...params) as T | undefined;
+export function queryGet<T>(db: Db, text: string, ...params: unknown[]): Promise<T | undefined> {
+  return withSqlite(db, (sqlite) => sqlite.prepare(text).get(...params) as T | undefined);
 }
 
 /**
@@ -46,8 +46,8 @@ export function queryGet<T>(db: Db, text: string, ...params: unknown[]): T | und
  * `undo` (the review log is append-only, see db/schema/reviews.ts). A CTE named `decided`,
  * with the item's eval role and audit flag alongside; bind the catalogue id once.
  */
-export function decidedCte(db: Db): string {
-  const audit = auditMarkerSql(db, 'i');
+export async function decidedCte(db: Db): Promise<string> {
+  const audit = await auditMarkerSql(db, 'i');
   return `with decided as (
     select r.id, r.item_id, r.reviewer_id, r.model_label, r.chosen_label, r.action, r.duration_ms, r.created_at,
            i.eval_role, i.import_label, ${audit ?? '0'} as is_audit
@@ -62,15 +62,15 @@ export function decidedCte(db: Db): string {
  * issue 5 (lib/routing-rules.ts). Until its migration is applied there is no way to tell an
  * audit item from any other, and the audit figures say so instead of guessing.
  */
-export function hasAuditMarker(db: Db): boolean {
-  return queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`).some(
+export async function hasAuditMarker(db: Db): Promise<boolean> {
+  return (await queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`)).some(
     (c) => c.name === 'routing_reason',
   );
 }
 
 /** An SQL expression (1 or 0) telling whether item alias `alias` is in the audit sample; null without the marker. */
-export function auditMarkerSql(db: Db, alias: string): string | null {
-  return hasAuditMarker(db) ? `(coalesce(${alias}.routing_reason, '') = 'audit')` : null;
+export async function auditMarkerSql(db: Db, alias: string): Promise<string | null> {
+  return (await hasAuditMarker(db)) ? `(coalesce(${alias}.routing_reason, '') = 'audit')` : null;
 }
 
 export const NO_AUDIT_MARKER =

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { csvField } from '@/lib/catalogue/export';
 import { requireCatalogue } from '@/lib/catalogues';
@@ -29,23 +29,23 @@ export const FIGURES = {
   'gold-agreement': { title: 'Reviewers: agreement with gold items', compute: goldAgreementFigure },
   'class-metrics-reviewed': {
     title: 'Per-class precision and recall, reviewed items',
-    compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'reviewed'),
+    compute: async (ctx: FigureContext) => await classMetricsOnDecisions(ctx, 'reviewed'),
   },
   'confusion-reviewed': {
     title: 'Confusion matrix, reviewed items',
-    compute: (ctx: FigureContext) => confusionOnDecisions(ctx, 'reviewed'),
+    compute: async (ctx: FigureContext) => await confusionOnDecisions(ctx, 'reviewed'),
   },
   'class-metrics-audit': {
     title: 'Per-class precision and recall, audit sample',
-    compute: (ctx: FigureContext) => classMetricsOnDecisions(ctx, 'audit sample'),
+    compute: async (ctx: FigureContext) => await classMetricsOnDecisions(ctx, 'audit sample'),
   },
   'confusion-audit': {
     title: 'Confusion matrix, audit sample',
-    compute: (ctx: FigureContext) => confusionOnDecisions(ctx, 'audit sample'),
+    compute: async (ctx: FigureContext) => await confusionOnDecisions(ctx, 'audit sample'),
   },
   reliability: {
     title: 'Reliability diagram (calibration)',
-    compute: (ctx: FigureContext) => reliabilityOnHoldout(ctx),
+    compute: async (ctx: FigureContext) => await reliabilityOnHoldout(ctx),
   },
   'risk-coverage': { title: 'Risk-coverage curve', compute: riskCoverageOnHoldout },
   overrides: { title: 'Human override rate per predicted class', compute: overrideRateByClass },
@@ -53,12 +53,12 @@ export const FIGURES = {
   string,
   {
     title: string;
-    compute: (ctx: FigureContext) => {
+    compute: (ctx: FigureContext) => Promise<{
       source: Figure['source'];
       rows: object[];
       columns: string[];
       note: string | null;
-    };
+    }>;
   }
 >;
 
@@ -78,43 +78,48 @@ const FigureIdInput = z.enum(FIGURE_IDS as [FigureId, ...FigureId[]], {
   error: `a figure is one of ${FIGURE_IDS.join(', ')}`,
 });
 
-function contextFor(db: Db, slug: string, now: number): { ctx: FigureContext; catalogue: Dashboard['catalogue'] } {
-  const catalogue = requireCatalogue(db, parseInput(Slug, slug));
+async function contextFor(
+  db: Db,
+  slug: string,
+  now: number,
+): Promise<{ ctx: FigureContext; catalogue: Dashboard['catalogue'] }> {
+  const catalogue = await requireCatalogue(db, parseInput(Slug, slug));
   return {
     ctx: { db, catalogueId: catalogue.id, classNames: catalogue.classNames, now },
     catalogue: { slug: catalogue.slug, name: catalogue.name, classNames: catalogue.classNames },
   };
 }
 
-function compute(ctx: FigureContext, id: FigureId): DashboardFigure {
+async function compute(ctx: FigureContext, id: FigureId): Promise<DashboardFigure> {
   const spec = FIGURES[id];
-  const figure = spec.compute(ctx) as unknown as Figure<Record<string, Cell>>;
+  const figure = (await spec.compute(ctx)) as unknown as Figure<Record<string, Cell>>;
   return { ...figure, id, title: spec.title };
 }
 
 /** All figures of one catalogue, read in one transaction so they agree with each other. */
-export function readDashboard(db: Db, input: { actor: Actor | null; catalogue: string; now?: number }): Dashboard {
+export async function readDashboard(
+  db: Db,
+  input: { actor: Actor | null; catalogue: string; now?: number },
+): Promise<Dashboard> {
   requirePermission(input.actor, 'dashboards.read');
   const now = input.now ?? Date.now();
   // Statements on the same connection inside the transaction all read one snapshot.
-  return db.transaction(() => {
-    const { ctx, catalogue } = contextFor(db, input.catalogue, now);
-    const figures = Object.fromEntries(FIGURE_IDS.map((id) => [id, compute(ctx, id)])) as Record<
-      FigureId,
-      DashboardFigure
-    >;
+  return await withTransaction(db, async (tx) => {
+    const { ctx, catalogue } = await contextFor(tx, input.catalogue, now);
+    const figures = {} as Record<FigureId, DashboardFigure>;
+    for (const id of FIGURE_IDS) figures[id] = await compute(ctx, id);
     return { catalogue, figures, computedAt: new Date(now).toISOString() };
   });
 }
 
-export function readFigure(
+export async function readFigure(
   db: Db,
   input: { actor: Actor | null; catalogue: string; figure: string; now?: number },
-): DashboardFigure {
+): Promise<DashboardFigure> {
   requirePermission(input.actor, 'dashboards.read');
   const id = parseInput(FigureIdInput, input.figure);
-  const { ctx } = contextFor(db, input.catalogue, input.now ?? Date.now());
-  return compute(ctx, id);
+  const { ctx } = await contextFor(db, input.catalogue, input.now ?? Date.now());
+  return await compute(ctx, id);
 }
 
 /** The figure's rows as CSV, columns in the figure's order, text cells formula-escaped as the label export does. */

@@ -24,15 +24,15 @@ const BIAS_NOTE =
  * 'reviewed' is the ordinary queue (audit, gold and holdout items aside), 'audit sample' the
  * audited auto-accepted items. Null when the audit marker does not exist yet.
  */
-function decisionConfusion(ctx: FigureContext, set: DecisionSet): number[][] | null {
-  const audit = auditMarkerSql(ctx.db, 'i');
+async function decisionConfusion(ctx: FigureContext, set: DecisionSet): Promise<number[][] | null> {
+  const audit = await auditMarkerSql(ctx.db, 'i');
   if (set === 'audit sample' && audit === null) return null;
   const filter = set === 'audit sample' ? 'd.is_audit' : 'not d.is_audit and d.eval_role is null';
   const k = ctx.classNames.length;
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  const rows = queryAll<{ chosen: number; model: number; n: number }>(
+  const rows = await queryAll<{ chosen: number; model: number; n: number }>(
     ctx.db,
-    `${decidedCte(ctx.db)}
+    `${await decidedCte(ctx.db)}
      select d.chosen_label as chosen, d.model_label as model, count(*) as n from decided d
      where ${filter} and d.model_label is not null and d.chosen_label is not null
        and d.id = (select max(id) from decided d2 where d2.item_id = d.item_id)
@@ -47,9 +47,9 @@ function emptyNote(set: DecisionSet): string {
   return set === 'audit sample' ? 'No audit item has been reviewed yet.' : 'No item has been reviewed yet.';
 }
 
-export function confusionOnDecisions(ctx: FigureContext, set: DecisionSet): Figure<ConfusionRow> {
+export async function confusionOnDecisions(ctx: FigureContext, set: DecisionSet): Promise<Figure<ConfusionRow>> {
   const columns: (keyof ConfusionRow)[] = ['reviewerClass', 'modelClass', 'count'];
-  const matrix = decisionConfusion(ctx, set);
+  const matrix = await decisionConfusion(ctx, set);
   if (matrix === null) return { source: set, rows: [], columns, note: NO_AUDIT_MARKER };
   const rows = matrix.flatMap((row, t) =>
     row.map((count, p) => ({ reviewerClass: ctx.classNames[t]!, modelClass: ctx.classNames[p]!, count })),
@@ -64,9 +64,9 @@ export function confusionOnDecisions(ctx: FigureContext, set: DecisionSet): Figu
 }
 
 /** Per-class precision and recall of the model's answers, taking the reviewer's answer as truth. */
-export function classMetricsOnDecisions(ctx: FigureContext, set: DecisionSet): Figure<ClassMetricsRow> {
+export async function classMetricsOnDecisions(ctx: FigureContext, set: DecisionSet): Promise<Figure<ClassMetricsRow>> {
   const columns: (keyof ClassMetricsRow)[] = ['class', 'precision', 'recall', 'support'];
-  const matrix = decisionConfusion(ctx, set);
+  const matrix = await decisionConfusion(ctx, set);
   if (matrix === null) return { source: set, rows: [], columns, note: NO_AUDIT_MARKER };
   const total = matrix.flat().reduce((a, b) => a + b, 0);
   if (total === 0) return { source: set, rows: [], columns, note: emptyNote(set) };
@@ -91,10 +91,10 @@ interface HoldoutPredictions {
 }
 
 /** The active model's stored predictions on the holdout items, with their import labels. */
-function readHoldoutPredictions(ctx: FigureContext): HoldoutPredictions | null {
-  const model = findActiveModel(ctx.db, ctx.catalogueId);
+async function readHoldoutPredictions(ctx: FigureContext): Promise<HoldoutPredictions | null> {
+  const model = await findActiveModel(ctx.db, ctx.catalogueId);
   if (!model) return null;
-  const rows = queryAll<{ probs: string; label: number }>(
+  const rows = await queryAll<{ probs: string; label: number }>(
     ctx.db,
     `select p.probs, i.import_label as label from items i join predictions p on p.item_id = i.id and p.model_version_id = ?
      where i.catalogue_id = ? and i.eval_role = 'holdout' and i.import_label is not null order by i.id`,
@@ -123,9 +123,9 @@ export type ReliabilityRow = {
 };
 
 /** Reliability diagram of the active model on the holdout: mean confidence vs accuracy per confidence bin. */
-export function reliabilityOnHoldout(ctx: FigureContext, bins = 10): Figure<ReliabilityRow> {
+export async function reliabilityOnHoldout(ctx: FigureContext, bins = 10): Promise<Figure<ReliabilityRow>> {
   const columns: (keyof ReliabilityRow)[] = ['binLower', 'binUpper', 'count', 'confidence', 'accuracy'];
-  const data = readHoldoutPredictions(ctx);
+  const data = await readHoldoutPredictions(ctx);
   if (!data) return { source: 'holdout', rows: [], columns, note: NO_HOLDOUT };
   const { ece, reliability } = expectedCalibrationError({ ...data, bins });
   const rows = reliability.map((b) => ({
@@ -146,9 +146,9 @@ export function reliabilityOnHoldout(ctx: FigureContext, bins = 10): Figure<Reli
 export type RiskCoverageRow = { threshold: number; coverage: number; accuracy: number | null };
 
 /** Risk-coverage on the holdout: share auto-accepted and their accuracy at each confidence threshold. */
-export function riskCoverageOnHoldout(ctx: FigureContext): Figure<RiskCoverageRow> {
+export async function riskCoverageOnHoldout(ctx: FigureContext): Promise<Figure<RiskCoverageRow>> {
   const columns: (keyof RiskCoverageRow)[] = ['threshold', 'coverage', 'accuracy'];
-  const data = readHoldoutPredictions(ctx);
+  const data = await readHoldoutPredictions(ctx);
   if (!data) return { source: 'holdout', rows: [], columns, note: NO_HOLDOUT };
   const rows = riskCoverage(data).map((p) => ({
     threshold: p.threshold,

@@ -6,10 +6,10 @@ export type OverrideRow = { class: string; decisions: number; overridden: number
  * Per class the model predicted: the share of standing human decisions (confirm, correct)
  * where the reviewer chose another class. Every decision counts, audits and gold included.
  */
-export function overrideRateByClass(ctx: FigureContext): Figure<OverrideRow> {
-  const counts = queryAll<{ model: number; decisions: number; overridden: number }>(
+export async function overrideRateByClass(ctx: FigureContext): Promise<Figure<OverrideRow>> {
+  const counts = await queryAll<{ model: number; decisions: number; overridden: number }>(
     ctx.db,
-    `${decidedCte(ctx.db)}
+    `${await decidedCte(ctx.db)}
      select model_label as model, count(*) as decisions, coalesce(sum(chosen_label != model_label), 0) as overridden
      from decided where model_label is not null and chosen_label is not null group by model_label`,
     ctx.catalogueId,

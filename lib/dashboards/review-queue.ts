@@ -7,13 +7,13 @@ export type QueueNowRow = { waiting: number; oldestWaitingSince: string | null; 
  * timestamp, so "waiting since" is when the item was first scored (its earliest prediction),
  * or its import time when it has none.
  */
-export function queueNow(ctx: FigureContext): Figure<QueueNowRow> {
-  const row = queryGet<{ waiting: number; oldest: number | null }>(
+export async function queueNow(ctx: FigureContext): Promise<Figure<QueueNowRow>> {
+  const row = (await queryGet<{ waiting: number; oldest: number | null }>(
     ctx.db,
     `select count(*) as waiting, min(coalesce((select min(p.created_at) from predictions p where p.item_id = i.id), i.created_at)) as oldest
      from items i where i.catalogue_id = ? and i.status = 'needs_review'`,
     ctx.catalogueId,
-  ) ?? { waiting: 0, oldest: null };
+  )) ?? { waiting: 0, oldest: null };
   const oldestAgeHours = row.oldest === null ? null : Math.round(((ctx.now - row.oldest) / HOUR_MS) * 10) / 10;
   return {
     source: 'queue',
@@ -39,7 +39,7 @@ export const QUEUE_FLOW_HOURS = 24;
  * when an item is scored); an item sent back to the queue by a re-score after a promotion
  * is counted at its first scoring only. Out: human decisions (confirm, correct) that stand.
  */
-export function queueFlow(ctx: FigureContext): Figure<QueueFlowRow> {
+export async function queueFlow(ctx: FigureContext): Promise<Figure<QueueFlowRow>> {
   const end = Math.floor(ctx.now / HOUR_MS) * HOUR_MS + HOUR_MS;
   const start = end - QUEUE_FLOW_HOURS * HOUR_MS;
   const bucket = (at: number) => Math.floor((at - start) / HOUR_MS);
@@ -48,7 +48,7 @@ export function queueFlow(ctx: FigureContext): Figure<QueueFlowRow> {
     in: 0,
     out: 0,
   }));
-  const entered = queryAll<{ at: number }>(
+  const entered = await queryAll<{ at: number }>(
     ctx.db,
     `select min(p.created_at) as at from items i join predictions p on p.item_id = i.id
      where i.catalogue_id = ? and i.eval_role is null and i.status in ('needs_review', 'reviewed') group by i.id having at >= ? and at < ?`,
@@ -57,7 +57,7 @@ export function queueFlow(ctx: FigureContext): Figure<QueueFlowRow> {
     end,
   );
   for (const { at } of entered) rows[bucket(at)]!.in += 1;
-  const decided = queryAll<{ at: number }>(
+  const decided = await queryAll<{ at: number }>(
     ctx.db,
     `select r.created_at as at from reviews r join items i on i.id = r.item_id
      where i.catalogue_id = ? and r.action in ('confirm', 'correct') and r.created_at >= ? and r.created_at < ?

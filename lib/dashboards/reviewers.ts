@@ -16,8 +16,8 @@ export const REVIEWER_WINDOW_HOURS = 24;
  * last 24 hours, their rate per hour of time spent on them (the recorded durations), and the
  * median seconds per decision.
  */
-export function reviewerThroughput(ctx: FigureContext): Figure<ReviewerThroughputRow> {
-  const rows = queryAll<{ reviewer: string; duration_ms: number }>(
+export async function reviewerThroughput(ctx: FigureContext): Promise<Figure<ReviewerThroughputRow>> {
+  const rows = await queryAll<{ reviewer: string; duration_ms: number }>(
     ctx.db,
     `select u.email as reviewer, r.duration_ms from reviews r join items i on i.id = r.item_id join users u on u.id = r.reviewer_id
      where i.catalogue_id = ? and r.action != 'undo' and r.created_at >= ?
@@ -49,8 +49,8 @@ export function reviewerThroughput(ctx: FigureContext): Figure<ReviewerThroughpu
 export type GoldAgreementRow = { reviewer: string; goldDecisions: number; agreed: number; agreement: number | null };
 
 /** Each reviewer's agreement with the known labels of gold items (lib/gold.ts: standing confirm/correct decisions). */
-export function goldAgreementFigure(ctx: FigureContext): Figure<GoldAgreementRow> {
-  const rows = goldAgreement(ctx.db, ctx.catalogueId).map((r) => ({
+export async function goldAgreementFigure(ctx: FigureContext): Promise<Figure<GoldAgreementRow>> {
+  const rows = (await goldAgreement(ctx.db, ctx.catalogueId)).map((r) => ({
     reviewer: r.email,
     goldDecisions: r.decided,
     agreed: r.agreed,

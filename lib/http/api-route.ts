@@ -61,7 +61,8 @@ const AnyJson = z.unknown();
 
 /** A JsonRoute (./json-route.ts) as a Next route handler: `export const POST = nextJsonRoute(route)`. */
 export function nextJsonRoute(route: JsonRoute) {
-  return apiRoute(route.permission, async ({ actor, request }) =>
-    route.run(actor, await parseJsonBody(request, AnyJson)),
+  return apiRoute(
+    route.permission,
+    async ({ actor, request }) => await route.run(actor, await parseJsonBody(request, AnyJson)),
   );
 }

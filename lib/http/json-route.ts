@@ -21,6 +21,6 @@ export function jsonRoute<B>(definition: {
 }): JsonRoute {
   return {
     permission: definition.permission,
-    run: (actor, json) => definition.handle({ actor, body: definition.body.parse(json) }),
+    run: async (actor, json) => await definition.handle({ actor, body: definition.body.parse(json) }),
   };
 }

@@ -33,14 +33,18 @@ const HEADERS: Record<string, string> = Object.fromEntries(
 );
 
 /** True when the request is answered here; false when nothing was read or written (pass it to Next). */
-export function answerJsonRoute(routes: NodeJsonRoutes, request: IncomingMessage, response: ServerResponse): boolean {
+export async function answerJsonRoute(
+  routes: NodeJsonRoutes,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<boolean> {
   if (request.method !== 'POST') return false;
   const url = request.url ?? '';
   const query = url.indexOf('?');
   const route = routes.get(query >= 0 ? url.slice(0, query) : url);
   if (!route) return false;
   const token = sessionTokenOf(request.headers.cookie);
-  const actor = token ? cachedSessionActor(token) : undefined;
+  const actor = token ? await cachedSessionActor(token) : undefined;
   if (!actor) return false;
   answer(route, actor, request, response).catch((error: unknown) => {
     // Only a failure to write the answer itself lands here; the socket is all that is left to close.
@@ -52,7 +56,7 @@ export function answerJsonRoute(routes: NodeJsonRoutes, request: IncomingMessage
 
 async function answer(
   route: JsonRoute,
-  actor: NonNullable<ReturnType<typeof cachedSessionActor>>,
+  actor: NonNullable<Awaited<ReturnType<typeof cachedSessionActor>>>,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {

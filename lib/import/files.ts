@@ -71,7 +71,7 @@ export async function importIdx(
   const { catalogueSlug, imagesPath, labelsPath, evalRole } = parseInput(ImportIdxInput, input);
   if (evalRole && !labelsPath)
     throw badInput(`${path.basename(imagesPath)}: a ${evalRole} import needs its labels; give the labels file too.`);
-  requireCatalogue(db, catalogueSlug);
+  await requireCatalogue(db, catalogueSlug);
   // Streamed and inflated within the header's size and LOUPE_IMPORT_MAX_BYTES (lib/formats/idx).
   await checkInputFile(imagesPath);
   const { images, sha256: fileHash } = await readIdxImagesFile(imagesPath, {
@@ -113,7 +113,7 @@ export async function importCsv(
   input: z.infer<typeof ImportCsvInput> & { onProgress?: OnProgress; maxItems?: number; keepDuplicates?: boolean },
 ): Promise<ImportResult> {
   const { catalogueSlug, path: csvPath, evalRole } = parseInput(ImportCsvInput, input);
-  const catalogue = requireCatalogue(db, catalogueSlug);
+  const catalogue = await requireCatalogue(db, catalogueSlug);
   const file = await readInputFile(csvPath);
   const parsed = parseCsv(file.toString('utf8'), path.basename(csvPath), { numClasses: catalogue.classNames.length });
   if (input.maxItems !== undefined && parsed.count > input.maxItems) {
@@ -157,7 +157,7 @@ export async function importImages(
   const { catalogueSlug, paths, label, evalRole } = parseInput(ImportImagesInput, input);
   if (evalRole && label === undefined)
     throw badInput(`a ${evalRole} import needs trusted labels: give --label for these images.`);
-  const { classNames } = requireCatalogue(db, catalogueSlug);
+  const { classNames } = await requireCatalogue(db, catalogueSlug);
   // Checked before decoding a folder of photos, not after.
   if (label !== undefined && label >= classNames.length) {
     throw badInput(

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { withSqlite, withTransaction, type Db } from '@/db/client';
 import { catalogues, IMPORT_KINDS, imports } from '@/db/schema';
 import { AppError, badInput } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -55,7 +55,8 @@ const ImportOptions = z.object({
 
 export type ImportItemsInput = z.infer<typeof ImportOptions> & {
   items: ImportItem[];
-  onProgress?: (done: number, total: number, phase: ImportProgress['phase']) => void;
+  /** May return a promise: the import waits for it before its next step. */
+  onProgress?: (done: number, total: number, phase: ImportProgress['phase']) => unknown;
 };
 
 export interface ImportResult extends DuplicateReport {
@@ -120,30 +121,38 @@ const IMPORT_SQL = {
  * refuses when another import into it is still running (two at once could not tell each
  * other's rows apart from duplicates), and records this one as 'staging'.
  */
-function beginImport(db: Db, catalogueId: number, options: z.infer<typeof ImportOptions>, total: number): number {
-  recoverImports(db, { catalogueId });
-  return db.transaction(
-    (tx) => {
-      const running = listUnfinishedImports(db, catalogueId)[0];
+async function beginImport(
+  db: Db,
+  catalogueId: number,
+  options: z.infer<typeof ImportOptions>,
+  total: number,
+): Promise<number> {
+  await recoverImports(db, { catalogueId });
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const running = (await listUnfinishedImports(tx, catalogueId))[0];
       if (running) {
         throw new AppError(
           'conflict',
           `Another import into this catalogue is still running (import ${running.id}: ${running.stagedCount.toLocaleString('en')} of ${running.itemCount.toLocaleString('en')} rows checked); try again when it has finished.`,
         );
       }
-      return tx
-        .insert(imports)
-        .values({
-          catalogueId,
-          kind: options.kind,
-          source: options.description ?? options.source,
-          fileHash: options.fileHash ?? null,
-          itemCount: total,
-          state: 'staging',
-          heartbeatAt: new Date(),
-        })
-        .returning({ id: imports.id })
-        .get().id;
+      return (
+        await tx
+          .insert(imports)
+          .values({
+            catalogueId,
+            kind: options.kind,
+            source: options.description ?? options.source,
+            fileHash: options.fileHash ?? null,
+            itemCount: total,
+            state: 'staging',
+            heartbeatAt: new Date(),
+          })
+          .returning({ id: imports.id })
+          .get()
+      ).id;
     },
     { behavior: 'immediate' },
   );
@@ -161,14 +170,14 @@ function beginImport(db: Db, catalogueId: number, options: z.infer<typeof Import
  * and reported with the ids of the items they match, unless `keepDuplicates`. Within one
  * import the first copy is imported and later copies are reported the same way, as matching it.
  */
-function* importSteps(db: Db, input: ImportItemsInput): Generator<ImportProgress, ImportResult, void> {
+async function* importSteps(db: Db, input: ImportItemsInput): AsyncGenerator<ImportProgress, ImportResult, void> {
   const options = parseInput(ImportOptions, input);
   const list = input.items;
   const total = list.length;
-  const catalogue = db.select().from(catalogues).where(eq(catalogues.slug, options.catalogueSlug)).get();
+  const catalogue = await db.select().from(catalogues).where(eq(catalogues.slug, options.catalogueSlug)).get();
   if (!catalogue) throw new AppError('not_found', `There is no catalogue "${options.catalogueSlug}".`);
   checkItems(list, catalogue.classNames.length, options.source, options.evalRole);
-  const importId = beginImport(db, catalogue.id, options, total);
+  const importId = await beginImport(db, catalogue.id, options, total);
 
   const keep = options.keepDuplicates === true;
   let duplicates = 0;
@@ -177,7 +186,6 @@ function* importSteps(db: Db, input: ImportItemsInput): Generator<ImportProgress
   const known = new Set<string>();
   /** Hashes of the rows found to be duplicates, in the order met: one per matching item. */
   const duplicateHashes = new Set<string>();
-  const sameContent = db.$client.prepare(IMPORT_SQL.sameContent);
   try {
     for (let start = 0; start < total; start += IMPORT_CHUNK_ROWS) {
       const chunk = list.slice(start, start + IMPORT_CHUNK_ROWS);
@@ -187,11 +195,15 @@ function* importSteps(db: Db, input: ImportItemsInput): Generator<ImportProgress
       const matches =
         unseen.length === 0
           ? []
-          : (sameContent.all(catalogue.id, JSON.stringify(unseen)) as {
-              hash: string;
-              source: string;
-              sourceRow: number;
-            }[]);
+          : await withSqlite(
+              db,
+              (sqlite) =>
+                sqlite.prepare(IMPORT_SQL.sameContent).all(catalogue.id, JSON.stringify(unseen)) as {
+                  hash: string;
+                  source: string;
+                  sourceRow: number;
+                }[],
+            );
       for (const match of matches) {
         known.add(match.hash);
         sameRows.add(`${match.sourceRow}\n${match.source}`);
@@ -219,33 +231,37 @@ function* importSteps(db: Db, input: ImportItemsInput): Generator<ImportProgress
         });
       });
       staged += rows.length;
-      stageRows(db, importId, rows, start + chunk.length);
+      await stageRows(db, importId, rows, start + chunk.length);
       yield { phase: 'checking', done: start + chunk.length, total };
     }
   } catch (error) {
-    dropStagedImport(db, importId);
+    await dropStagedImport(db, importId);
     throw error;
   }
 
-  startMoving(db, importId);
+  await startMoving(db, importId);
   let inserted = 0;
   let moved = 0;
-  for (let written = moveChunk(db, importId); written !== null; written = moveChunk(db, importId)) {
+  for (let written = await moveChunk(db, importId); written !== null; written = await moveChunk(db, importId)) {
     inserted += written;
     moved = Math.min(staged, moved + IMPORT_CHUNK_ROWS);
     yield { phase: 'adding', done: moved, total: staged };
   }
-  finishImport(db, importId);
+  await finishImport(db, importId);
 
   const shown = [...duplicateHashes].slice(0, DUPLICATE_IDS_SHOWN);
   const ids = new Map(
     shown.length === 0
       ? []
       : (
-          db.$client.prepare(IMPORT_SQL.firstWith).all(catalogue.id, JSON.stringify(shown)) as {
-            hash: string;
-            id: number;
-          }[]
+          await withSqlite(
+            db,
+            (sqlite) =>
+              sqlite.prepare(IMPORT_SQL.firstWith).all(catalogue.id, JSON.stringify(shown)) as {
+                hash: string;
+                id: number;
+              }[],
+          )
         ).map((row) => [row.hash, row.id]),
   );
   const skipped = keep ? 0 : duplicates;
@@ -268,9 +284,9 @@ function* importSteps(db: Db, input: ImportItemsInput): Generator<ImportProgress
  * Loupe process (lib/import/staging.ts). For the command line and tests; a server handling
  * requests uses importItemsInChunks, which lets them run between the chunks.
  */
-export function importItems(db: Db, input: ImportItemsInput): ImportResult {
+export async function importItems(db: Db, input: ImportItemsInput): Promise<ImportResult> {
   const steps = importSteps(db, input);
-  for (let step = steps.next(); ; step = report(steps, step.value, input.onProgress)) {
+  for (let step = await steps.next(); ; step = await report(steps, step.value, input.onProgress)) {
     if (step.done) return step.value;
   }
 }
@@ -278,20 +294,20 @@ export function importItems(db: Db, input: ImportItemsInput): ImportResult {
 /** importItems, letting other work run after every chunk (a few tens of milliseconds each). */
 export async function importItemsInChunks(db: Db, input: ImportItemsInput): Promise<ImportResult> {
   const steps = importSteps(db, input);
-  for (let step = steps.next(); ; step = report(steps, step.value, input.onProgress)) {
+  for (let step = await steps.next(); ; step = await report(steps, step.value, input.onProgress)) {
     if (step.done) return step.value;
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
 /** Tells the caller where the import stands; an error thrown there ends the import as any other would. */
-function report(
-  steps: Generator<ImportProgress, ImportResult, void>,
+async function report(
+  steps: AsyncGenerator<ImportProgress, ImportResult, void>,
   progress: ImportProgress,
   onProgress: ImportItemsInput['onProgress'],
-): IteratorResult<ImportProgress, ImportResult> {
+): Promise<IteratorResult<ImportProgress, ImportResult>> {
   try {
-    onProgress?.(progress.done, progress.total, progress.phase);
+    await onProgress?.(progress.done, progress.total, progress.phase);
   } catch (error) {
     return steps.throw(error);
   }

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Db } from '@/db/client';
+import { withSqlite, type Db } from '@/db/client';
 import { AppError } from '@/lib/errors';
 
 /**
@@ -71,19 +71,23 @@ export interface StagedRow {
 }
 
 /** Writes one chunk of checked rows to import_rows and beats the import's heartbeat. */
-export function stageRows(db: Db, importId: number, rows: StagedRow[], stagedCount: number): void {
-  const s = statements(db);
-  db.$client.transaction(() => {
-    for (const row of rows) s.stageRow.run({ importId, ...row });
-    s.staged.run({ importId, stagedCount, now: Date.now() });
-  })();
+export function stageRows(db: Db, importId: number, rows: StagedRow[], stagedCount: number): Promise<void> {
+  return withSqlite(db, () => {
+    const s = statements(db);
+    db.$client.transaction(() => {
+      for (const row of rows) s.stageRow.run({ importId, ...row });
+      s.staged.run({ importId, stagedCount, now: Date.now() });
+    })();
+  });
 }
 
 /** The import is decided: from here a crash rolls it forward. */
-export function startMoving(db: Db, importId: number): void {
-  if (statements(db).startMoving.run({ importId, now: Date.now() }).changes !== 1) {
-    throw new AppError('conflict', `Import ${importId} is no longer being staged; it was rolled back meanwhile.`);
-  }
+export function startMoving(db: Db, importId: number): Promise<void> {
+  return withSqlite(db, () => {
+    if (statements(db).startMoving.run({ importId, now: Date.now() }).changes !== 1) {
+      throw new AppError('conflict', `Import ${importId} is no longer being staged; it was rolled back meanwhile.`);
+    }
+  });
 }
 
 /**
@@ -91,28 +95,34 @@ export function startMoving(db: Db, importId: number): void {
  * there are skipped: "already present") and deletes them from import_rows, in one
  * transaction. Returns the items written, or null when nothing was left to move.
  */
-export function moveChunk(db: Db, importId: number): number | null {
-  const s = statements(db);
-  return db.$client
-    .transaction(() => {
-      const next = s.nextSeq.pluck().get(importId) as number | null;
-      if (next === null) return null;
-      const upTo = next + IMPORT_CHUNK_ROWS;
-      const inserted = s.move.run({ importId, upTo }).changes;
-      s.unstage.run({ importId, upTo });
-      s.moved.run({ importId, inserted, now: Date.now() });
-      return inserted;
-    })
-    .immediate();
+export function moveChunk(db: Db, importId: number): Promise<number | null> {
+  return withSqlite(db, () => {
+    const s = statements(db);
+    return db.$client
+      .transaction(() => {
+        const next = s.nextSeq.pluck().get(importId) as number | null;
+        if (next === null) return null;
+        const upTo = next + IMPORT_CHUNK_ROWS;
+        const inserted = s.move.run({ importId, upTo }).changes;
+        s.unstage.run({ importId, upTo });
+        s.moved.run({ importId, inserted, now: Date.now() });
+        return inserted;
+      })
+      .immediate();
+  });
 }
 
-export function finishImport(db: Db, importId: number): void {
-  statements(db).finish.run({ importId, now: Date.now() });
+export function finishImport(db: Db, importId: number): Promise<void> {
+  return withSqlite(db, () => {
+    statements(db).finish.run({ importId, now: Date.now() });
+  });
 }
 
 /** Removes an import that never reached 'moving', with its staged rows (cascade). */
-export function dropStagedImport(db: Db, importId: number): void {
-  statements(db).drop.run(importId);
+export function dropStagedImport(db: Db, importId: number): Promise<void> {
+  return withSqlite(db, () => {
+    statements(db).drop.run(importId);
+  });
 }
 
 export interface UnfinishedImport {
@@ -124,8 +134,10 @@ export interface UnfinishedImport {
   heartbeatAt: number | null;
 }
 
-export function listUnfinishedImports(db: Db, catalogueId: number | null = null): UnfinishedImport[] {
-  return statements(db).unfinished.all({ catalogueId }) as UnfinishedImport[];
+export function listUnfinishedImports(db: Db, catalogueId: number | null = null): Promise<UnfinishedImport[]> {
+  return withSqlite(db, () => {
+    return statements(db).unfinished.all({ catalogueId }) as UnfinishedImport[];
+  });
 }
 
 export function isAbandoned(row: UnfinishedImport, staleAfterMs = IMPORT_HEARTBEAT_STALE_MS): boolean {
@@ -145,16 +157,19 @@ export interface RecoveryReport {
  * a catalogue and when Loupe starts; `staleAfterMs: 0` treats every unfinished import as
  * abandoned (for a caller that knows no import can be running).
  */
-export function recoverImports(db: Db, options: { catalogueId?: number; staleAfterMs?: number } = {}): RecoveryReport {
+export async function recoverImports(
+  db: Db,
+  options: { catalogueId?: number; staleAfterMs?: number } = {},
+): Promise<RecoveryReport> {
   const report: RecoveryReport = { rolledBack: [], finished: [] };
-  for (const row of listUnfinishedImports(db, options.catalogueId ?? null)) {
+  for (const row of await listUnfinishedImports(db, options.catalogueId ?? null)) {
     if (!isAbandoned(row, options.staleAfterMs)) continue;
     if (row.state === 'staging') {
-      dropStagedImport(db, row.id);
+      await dropStagedImport(db, row.id);
       report.rolledBack.push(row.id);
     } else {
-      while (moveChunk(db, row.id) !== null);
-      finishImport(db, row.id);
+      while ((await moveChunk(db, row.id)) !== null);
+      await finishImport(db, row.id);
       report.finished.push(row.id);
     }
   }
@@ -162,6 +177,8 @@ export function recoverImports(db: Db, options: { catalogueId?: number; staleAft
 }
 
 /** The last staged seq of an import (tests: where a crash left it). */
-export function lastStagedSeq(db: Db, importId: number): number | null {
-  return statements(db).lastSeq.pluck().get(importId) as number | null;
+export function lastStagedSeq(db: Db, importId: number): Promise<number | null> {
+  return withSqlite(db, () => {
+    return statements(db).lastSeq.pluck().get(importId) as number | null;
+  });
 }

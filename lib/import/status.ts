@@ -30,9 +30,9 @@ export interface ImportStatus {
   activeModel: string | null;
 }
 
-function countByStatus(db: Db, where: SQL | undefined): Record<ItemStatus, number> {
+async function countByStatus(db: Db, where: SQL | undefined): Promise<Record<ItemStatus, number>> {
   const counts = Object.fromEntries(ITEM_STATUSES.map((status) => [status, 0])) as Record<ItemStatus, number>;
-  for (const row of db
+  for (const row of await db
     .select({ status: items.status, n: sql<number>`count(*)` })
     .from(items)
     .where(where)
@@ -44,9 +44,9 @@ function countByStatus(db: Db, where: SQL | undefined): Record<ItemStatus, numbe
 }
 
 /** Where an import's items are now; the import page polls this while the worker scores them. */
-export function getImportStatus(db: Db, importId: number): ImportStatus {
+export async function getImportStatus(db: Db, importId: number): Promise<ImportStatus> {
   const id = parseInput(z.number().int().positive(), importId);
-  const row = db
+  const row = await db
     .select({ imp: imports, slug: catalogues.slug, name: catalogues.name })
     .from(imports)
     .innerJoin(catalogues, eq(catalogues.id, imports.catalogueId))
@@ -54,9 +54,8 @@ export function getImportStatus(db: Db, importId: number): ImportStatus {
     .get();
   if (!row) throw new AppError('not_found', `There is no import ${id}.`);
   const { imp } = row;
-  const catalogueUnscored = countByStatus(
-    db,
-    and(eq(items.catalogueId, imp.catalogueId), eq(items.status, 'unscored')),
+  const catalogueUnscored = (
+    await countByStatus(db, and(eq(items.catalogueId, imp.catalogueId), eq(items.status, 'unscored')))
   ).unscored;
   return {
     importId: imp.id,
@@ -66,9 +65,9 @@ export function getImportStatus(db: Db, importId: number): ImportStatus {
     total: imp.itemCount,
     inserted: imp.insertedCount,
     createdAt: imp.createdAt,
-    items: countByStatus(db, eq(items.importId, imp.id)),
+    items: await countByStatus(db, eq(items.importId, imp.id)),
     catalogueUnscored,
-    activeModel: findActiveModel(db, imp.catalogueId)?.name ?? null,
+    activeModel: (await findActiveModel(db, imp.catalogueId))?.name ?? null,
   };
 }
 
@@ -97,9 +96,9 @@ const ListOptions = z.object({
 });
 
 /** The latest imports across catalogues (or of one), newest first. */
-export function listRecentImports(db: Db, options: z.input<typeof ListOptions> = {}): RecentImport[] {
+export async function listRecentImports(db: Db, options: z.input<typeof ListOptions> = {}): Promise<RecentImport[]> {
   const { limit, unfinished, catalogue } = parseInput(ListOptions, options);
-  return db
+  return await db
     .select({
       id: imports.id,
       catalogueSlug: catalogues.slug,

@@ -114,21 +114,22 @@ function safeFileName(name: string): string {
  * The catalogue to import into. A new one is created only when its slug is free: "create"
  * with the slug of an existing catalogue is a conflict, never a silent import into it.
  */
-function resolveCatalogue(db: Db, input: ImportUploadInput): { catalogue: Catalogue; created: boolean } {
-  if (!input.create) return { catalogue: requireCatalogue(db, input.catalogue), created: false };
+async function resolveCatalogue(db: Db, input: ImportUploadInput): Promise<{ catalogue: Catalogue; created: boolean }> {
+  if (!input.create) return { catalogue: await requireCatalogue(db, input.catalogue), created: false };
   const spec = parseInput(EnsureCatalogueInput, { slug: input.catalogue, ...input.create });
-  const existing = findCatalogue(db, spec.slug);
+  const existing = await findCatalogue(db, spec.slug);
   if (existing)
     throw new AppError(
       'conflict',
       `A catalogue "${spec.slug}" already exists (${existing.name}); choose it from the list instead of creating it.`,
     );
-  return { catalogue: ensureCatalogue(db, spec), created: true };
+  return { catalogue: await ensureCatalogue(db, spec), created: true };
 }
 
 /** Removes a catalogue this upload created, unless something has landed in it meanwhile. */
-function deleteIfEmpty(db: Db, catalogueId: number): void {
-  db.delete(catalogues)
+async function deleteIfEmpty(db: Db, catalogueId: number): Promise<void> {
+  await db
+    .delete(catalogues)
     .where(
       and(
         eq(catalogues.id, catalogueId),
@@ -175,7 +176,7 @@ export async function importUpload(db: Db, input: ImportUploadInput): Promise<Up
   const kind = input.kind ?? detectImportKind(input.files.map((file) => file.name));
   parseInput(z.enum(IMPORT_KINDS), kind);
   checkFiles(input, kind);
-  const { catalogue, created } = resolveCatalogue(db, input);
+  const { catalogue, created } = await resolveCatalogue(db, input);
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'loupe-upload-'));
   try {
@@ -200,7 +201,8 @@ export async function importUpload(db: Db, input: ImportUploadInput): Promise<Up
     // The importer recorded the temp paths; the audit trail should show what was uploaded.
     const description =
       names.length <= 3 ? names.join(' + ') : `${names.length} files (${names.slice(0, 2).join(', ')}, ...)`;
-    db.update(imports)
+    await db
+      .update(imports)
       .set({ source: `upload: ${description}` })
       .where(eq(imports.id, result.importId))
       .run();
@@ -212,7 +214,7 @@ export async function importUpload(db: Db, input: ImportUploadInput): Promise<Up
       files: names,
     };
   } catch (error) {
-    if (created) deleteIfEmpty(db, catalogue.id);
+    if (created) await deleteIfEmpty(db, catalogue.id);
     throw withoutTempPaths(error, dir);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction, changedRows } from '@/db/client';
 import { jobs, type Job, type JobKind, type JobProgress } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 
@@ -48,7 +48,7 @@ function catalogueIdOf(payload: unknown): number | null {
   return parsed.success ? parsed.data.catalogueId : null;
 }
 
-export function enqueueJob(db: Db, input: EnqueueJobInput): EnqueueResult {
+export async function enqueueJob(db: Db, input: EnqueueJobInput): Promise<EnqueueResult> {
   const maxAttempts = z
     .number()
     .int()
@@ -59,10 +59,11 @@ export function enqueueJob(db: Db, input: EnqueueJobInput): EnqueueResult {
   if (input.exclusivePerCatalogue && catalogueId === null)
     throw new AppError('bad_input', 'An exclusive job needs a catalogueId in its payload.');
   const now = new Date(input.now ?? Date.now());
-  return db.transaction(
-    (tx) => {
+  return await withTransaction(
+    db,
+    async (tx) => {
       if (input.exclusivePerCatalogue) {
-        const existing = tx
+        const existing = await tx
           .select()
           .from(jobs)
           .where(
@@ -76,7 +77,7 @@ export function enqueueJob(db: Db, input: EnqueueJobInput): EnqueueResult {
           .get();
         if (existing) return { job: existing, created: false };
       }
-      const job = tx
+      const job = await tx
         .insert(jobs)
         .values({ kind: input.kind, payload: input.payload, maxAttempts, createdAt: now, updatedAt: now })
         .returning()
@@ -98,7 +99,7 @@ function claimable(now: Date) {
  * more lease expiry. Jobs past their last allowed takeover are marked failed on the way.
  * Returns null when nothing waits.
  */
-export function claimJob(
+export async function claimJob(
   db: Db,
   input: {
     owner: string;
@@ -108,15 +109,17 @@ export function claimJob(
     leaseMs?: number;
     now?: number;
   },
-): Job | null {
+): Promise<Job | null> {
   const owner = Owner.parse(input.owner);
   const now = new Date(input.now ?? Date.now());
   const expiresAt = new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS));
   const kindFilter = input.kinds && input.kinds.length > 0 ? inArray(jobs.kind, [...input.kinds]) : sql`1 = 1`;
-  return db.transaction(
-    (tx) => {
+  return await withTransaction(
+    db,
+    async (tx) => {
       // A job whose worker died again after its last allowed takeover will not be retried: fail it.
-      tx.update(jobs)
+      await tx
+        .update(jobs)
         .set({
           status: 'failed',
           error: `The worker stopped (crashed or was killed) ${MAX_LEASE_EXPIRIES + 1} times while running this job, so it is not retried again.`,
@@ -133,7 +136,7 @@ export function claimJob(
           ),
         )
         .run();
-      const candidate = tx
+      const candidate = await tx
         .select({ id: jobs.id })
         .from(jobs)
         .where(and(claimable(now), kindFilter, input.where ?? sql`1 = 1`))
@@ -145,7 +148,7 @@ export function claimJob(
       // was: 'running' here means a takeover after an expired lease.
       const takeover = sql`(${jobs.status} = 'running')`;
       return (
-        tx
+        (await tx
           .update(jobs)
           .set({
             status: 'running',
@@ -157,7 +160,7 @@ export function claimJob(
           })
           .where(and(eq(jobs.id, candidate.id), claimable(now)))
           .returning()
-          .get() ?? null
+          .get()) ?? null
       );
     },
     { behavior: 'immediate' },
@@ -176,41 +179,45 @@ function lostLease(jobId: number): AppError {
 }
 
 /** Records progress and renews the lease; throws `conflict` if this worker no longer holds the job. */
-export function reportJobProgress(
+export async function reportJobProgress(
   db: Db,
   input: { jobId: number; owner: string; progress: JobProgress; leaseMs?: number; now?: number },
-): void {
+): Promise<void> {
   const now = new Date(input.now ?? Date.now());
-  const changed = db
-    .update(jobs)
-    .set({
-      progress: input.progress,
-      leaseExpiresAt: new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS)),
-      updatedAt: now,
-    })
-    .where(ownedRunning(input.jobId, input.owner))
-    .run().changes;
+  const changed = changedRows(
+    await db
+      .update(jobs)
+      .set({
+        progress: input.progress,
+        leaseExpiresAt: new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS)),
+        updatedAt: now,
+      })
+      .where(ownedRunning(input.jobId, input.owner))
+      .run(),
+  );
   if (changed === 0) throw lostLease(input.jobId);
 }
 
-export function completeJob(
+export async function completeJob(
   db: Db,
   input: { jobId: number; owner: string; progress?: JobProgress; now?: number },
-): void {
+): Promise<void> {
   const now = new Date(input.now ?? Date.now());
-  const changed = db
-    .update(jobs)
-    .set({
-      status: 'succeeded',
-      ...(input.progress ? { progress: input.progress } : {}),
-      error: null,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      finishedAt: now,
-      updatedAt: now,
-    })
-    .where(ownedRunning(input.jobId, input.owner))
-    .run().changes;
+  const changed = changedRows(
+    await db
+      .update(jobs)
+      .set({
+        status: 'succeeded',
+        ...(input.progress ? { progress: input.progress } : {}),
+        error: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        finishedAt: now,
+        updatedAt: now,
+      })
+      .where(ownedRunning(input.jobId, input.owner))
+      .run(),
+  );
   if (changed === 0) throw lostLease(input.jobId);
 }
 
@@ -219,18 +226,20 @@ export function completeJob(
  * error. `retry: false` fails it for good at once (an error no retry can fix, such as a
  * payload that does not validate). Returns the job's new status.
  */
-export function failJob(
+export async function failJob(
   db: Db,
   input: { jobId: number; owner: string; error: string; retry?: boolean; now?: number },
-): 'queued' | 'failed' {
+): Promise<'queued' | 'failed'> {
   const now = new Date(input.now ?? Date.now());
   const error = input.error.slice(0, 2000);
-  return db.transaction(
-    (tx) => {
-      const job = tx.select().from(jobs).where(ownedRunning(input.jobId, input.owner)).get();
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const job = await tx.select().from(jobs).where(ownedRunning(input.jobId, input.owner)).get();
       if (!job) throw lostLease(input.jobId);
       const status = input.retry === false || job.attempts >= job.maxAttempts ? 'failed' : 'queued';
-      tx.update(jobs)
+      await tx
+        .update(jobs)
         .set({
           status,
           error,
@@ -252,22 +261,24 @@ export function failJob(
  * and the interrupted attempt is not counted, so it is not one of `maxAttempts` failures
  * (`attempts` counts failures plus the attempt running; the next claim counts it again).
  */
-export function releaseJob(db: Db, input: { jobId: number; owner: string; now?: number }): void {
+export async function releaseJob(db: Db, input: { jobId: number; owner: string; now?: number }): Promise<void> {
   const now = new Date(input.now ?? Date.now());
-  const changed = db
-    .update(jobs)
-    .set({
-      status: 'queued',
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      attempts: sql`max(${jobs.attempts} - 1, 0)`,
-      updatedAt: now,
-    })
-    .where(ownedRunning(input.jobId, input.owner))
-    .run().changes;
+  const changed = changedRows(
+    await db
+      .update(jobs)
+      .set({
+        status: 'queued',
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: sql`max(${jobs.attempts} - 1, 0)`,
+        updatedAt: now,
+      })
+      .where(ownedRunning(input.jobId, input.owner))
+      .run(),
+  );
   if (changed === 0) throw lostLease(input.jobId);
 }
 
-export function findJob(db: Db, jobId: number): Job | null {
-  return db.select().from(jobs).where(eq(jobs.id, jobId)).get() ?? null;
+export async function findJob(db: Db, jobId: number): Promise<Job | null> {
+  return (await db.select().from(jobs).where(eq(jobs.id, jobId)).get()) ?? null;
 }

@@ -77,7 +77,7 @@ function reasonOf(kind: JobKind, payload: Record<string, unknown>): string | nul
 }
 
 /** Newest first. Filters (empty values ignored): catalogue slug, kind, status; at most `limit` (20). */
-export function listJobs(db: Db, input: ListJobsInput & { actor: Actor | null }): JobSummary[] {
+export async function listJobs(db: Db, input: ListJobsInput & { actor: Actor | null }): Promise<JobSummary[]> {
   requirePermission(input.actor, 'models.manage');
   const blankless = Object.fromEntries(
     Object.entries({ catalogue: input.catalogue, kind: input.kind, status: input.status, limit: input.limit }).filter(
@@ -87,12 +87,12 @@ export function listJobs(db: Db, input: ListJobsInput & { actor: Actor | null })
   const query = parseInput(ListJobsInput, blankless);
   const conditions: SQL[] = [];
   if (query.catalogue !== undefined) {
-    const catalogue = requireCatalogue(db, query.catalogue);
+    const catalogue = await requireCatalogue(db, query.catalogue);
     conditions.push(sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogue.id}`);
   }
   if (query.kind !== undefined) conditions.push(eq(jobs.kind, query.kind));
   if (query.status !== undefined) conditions.push(eq(jobs.status, query.status));
-  const rows = db
+  const rows = await db
     .select({ job: jobs, slug: catalogues.slug, requestedBy: users.email })
     .from(jobs)
     .leftJoin(catalogues, sql`${catalogues.id} = json_extract(${jobs.payload}, '$.catalogueId')`)

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Tx } from '@/db/client';
+import { type Db, type Tx, withTransaction } from '@/db/client';
 import { jobs, type Job, type JobKind } from '@/db/schema';
 import { DEFAULT_MAX_ATTEMPTS, type EnqueueResult } from '@/lib/jobs/lifecycle';
 
@@ -38,11 +38,12 @@ export const isNewItemsScoreJob = sql`coalesce(json_extract(${jobs.payload}, '$.
  * of the catalogue, waiting or running, does not count: new items must not wait for it (the
  * scoring lane runs the two apart, lib/worker/scoring-lane.ts).
  */
-export function enqueueScoreJob(db: Db, catalogueId: number): EnqueueResult {
+export async function enqueueScoreJob(db: Db, catalogueId: number): Promise<EnqueueResult> {
   const payload = ScoreJobPayload.parse({ catalogueId });
-  return db.transaction(
-    (tx) => {
-      const existing = tx
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const existing = await tx
         .select()
         .from(jobs)
         .where(
@@ -57,7 +58,7 @@ export function enqueueScoreJob(db: Db, catalogueId: number): EnqueueResult {
         .get();
       if (existing) return { job: existing, created: false };
       const now = new Date();
-      const job = tx
+      const job = await tx
         .insert(jobs)
         .values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now })
         .returning()
@@ -79,9 +80,12 @@ function catalogueIs(catalogueId: number) {
  * reused, since it will read the active model when it runs; a running one is not, since it
  * may have read the model before this promotion.
  */
-export function enqueueRescoreJob(tx: Writer, input: { catalogueId: number; now?: number }): EnqueueResult {
+export async function enqueueRescoreJob(
+  tx: Writer,
+  input: { catalogueId: number; now?: number },
+): Promise<EnqueueResult> {
   const payload = ScoreJobPayload.parse({ catalogueId: input.catalogueId, rescore: true });
-  const waiting = tx
+  const waiting = await tx
     .select()
     .from(jobs)
     .where(
@@ -96,7 +100,7 @@ export function enqueueRescoreJob(tx: Writer, input: { catalogueId: number; now?
     .get();
   if (waiting) return { job: waiting, created: false };
   const now = new Date(input.now ?? Date.now());
-  const job = tx
+  const job = await tx
     .insert(jobs)
     .values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now })
     .returning()
@@ -105,13 +109,16 @@ export function enqueueRescoreJob(tx: Writer, input: { catalogueId: number; now?
 }
 
 /** The newest job of a kind for a catalogue, whatever its status. */
-export function latestJobOf(db: Pick<Db, 'select'>, input: { kind: JobKind; catalogueId: number }): Job | null {
+export async function latestJobOf(
+  db: Pick<Db, 'select'>,
+  input: { kind: JobKind; catalogueId: number },
+): Promise<Job | null> {
   return (
-    db
+    (await db
       .select()
       .from(jobs)
       .where(and(eq(jobs.kind, input.kind), catalogueIs(input.catalogueId)))
       .orderBy(desc(jobs.createdAt), desc(jobs.id))
-      .get() ?? null
+      .get()) ?? null
   );
 }

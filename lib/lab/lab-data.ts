@@ -23,18 +23,18 @@ function sampleIndices(count: number, size: number, seed: number): Uint32Array {
  * otherwise the items labelled at import that are neither holdout nor gold). Human labels are
  * never used, so a lab model meets the evaluation gate on items it has not seen.
  */
-export function readLabDataset(
+export async function readLabDataset(
   db: Db,
   input: { catalogue: Catalogue; trainSize: number; testSize: number; seed: number },
-): LabDataset & { testItemIds: number[] } {
+): Promise<LabDataset & { testItemIds: number[] }> {
   const { catalogue } = input;
-  const holdout = readHoldout(db, catalogue.id);
+  const holdout = await readHoldout(db, catalogue.id);
   if (holdout.count === 0)
     throw new AppError(
       'bad_input',
       `Catalogue "${catalogue.slug}" has no holdout items to measure on; import labelled items with --holdout first.`,
     );
-  const pool = sampleReplay(db, { catalogue, size: input.trainSize, seed: input.seed });
+  const pool = await sampleReplay(db, { catalogue, size: input.trainSize, seed: input.seed });
   const validationSize = Math.max(MIN_VALIDATION, Math.round(pool.count * VALIDATION_FRACTION));
   if (pool.count < validationSize + 2 * MIN_VALIDATION)
     throw new AppError(

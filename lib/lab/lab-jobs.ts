@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { labResults, labRuns } from '@/db/schema';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
@@ -47,20 +47,21 @@ export async function executeLabRun(
   db: Db,
   input: { labRunId: number; modelsDir?: string; onProgress?: (progress: ComparisonProgress) => void },
 ): Promise<{ results: number; source: string }> {
-  const run = db.select().from(labRuns).where(eq(labRuns.id, input.labRunId)).get();
+  const run = await db.select().from(labRuns).where(eq(labRuns.id, input.labRunId)).get();
   if (!run) throw new AppError('bad_input', `There is no lab run ${input.labRunId}.`);
-  const catalogue = requireCatalogueById(db, run.catalogueId);
+  const catalogue = await requireCatalogueById(db, run.catalogueId);
   const settings = LabRunSettings.parse(run.settings);
   const archs = parseLabArchitectures(run.archs.join(','));
-  const data = readLabDataset(db, {
+  const data = await readLabDataset(db, {
     catalogue,
     trainSize: settings.trainSize,
     testSize: settings.testSize,
     seed: settings.seed,
   });
-  db.transaction((tx) => {
-    tx.delete(labResults).where(eq(labResults.runId, run.id)).run();
-    tx.update(labRuns)
+  await withTransaction(db, async (tx) => {
+    await tx.delete(labResults).where(eq(labResults.runId, run.id)).run();
+    await tx
+      .update(labRuns)
       .set({
         source: data.source,
         trainCount: data.train.count,
@@ -85,9 +86,10 @@ export async function executeLabRun(
     },
     saveDirFor: (arch) => (isRegistrableArchitecture(arch) ? dirOf(arch) : undefined),
     onProgress: input.onProgress,
-    onResult: (result) => {
+    onResult: async (result) => {
       const modelDir = isRegistrableArchitecture(result.arch) ? dirOf(result.arch) : null;
-      db.insert(labResults)
+      await db
+        .insert(labResults)
         .values({
           runId: run.id,
           arch: result.arch,
@@ -106,6 +108,6 @@ export async function executeLabRun(
         .run();
     },
   });
-  db.update(labRuns).set({ finishedAt: new Date() }).where(eq(labRuns.id, run.id)).run();
+  await db.update(labRuns).set({ finishedAt: new Date() }).where(eq(labRuns.id, run.id)).run();
   return { results: results.length, source: data.source };
 }

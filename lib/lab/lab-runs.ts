@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, withTransaction } from '@/db/client';
 import {
   catalogues,
   items,
@@ -64,8 +64,8 @@ export type LabJobPayload = z.infer<typeof LabJobPayload>;
 /** A lab run keeps a core busy for minutes: one retry after a crash. */
 const LAB_MAX_ATTEMPTS = 2;
 
-function waitingLabJob(db: Reader, catalogueId: number): Job | undefined {
-  return db
+async function waitingLabJob(db: Reader, catalogueId: number): Promise<Job | undefined> {
+  return await db
     .select()
     .from(jobs)
     .where(
@@ -82,24 +82,25 @@ function waitingLabJob(db: Reader, catalogueId: number): Job | undefined {
  * An admin starts a run: the row and its job commit together. One lab job per catalogue at a
  * time (a second would only wait behind the first and double the CPU it asks for).
  */
-export function startLabRun(
+export async function startLabRun(
   db: Db,
   /** `run` is checked here (StartLabRunInput): forms and tests pass what they were given. */
   input: { actor: Actor | null; run: StartLabRunInput | unknown; now?: number },
-): { run: LabRun; job: Job } {
+): Promise<{ run: LabRun; job: Job }> {
   const actor = requirePermission(input.actor, 'lab.run');
   const parsed = parseInput(StartLabRunInput, input.run);
-  const catalogue = requireCatalogue(db, parsed.catalogue);
+  const catalogue = await requireCatalogue(db, parsed.catalogue);
   const now = new Date(input.now ?? Date.now());
-  return db.transaction(
-    (tx) => {
-      const busy = waitingLabJob(tx, catalogue.id);
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const busy = await waitingLabJob(tx, catalogue.id);
       if (busy)
         throw new AppError(
           'conflict',
           `A lab job for ${catalogue.name} is already ${busy.status === 'running' ? 'running' : 'waiting'} (job ${busy.id}); start another when it ends.`,
         );
-      const run = tx
+      const run = await tx
         .insert(labRuns)
         .values({
           catalogueId: catalogue.id,
@@ -110,7 +111,7 @@ export function startLabRun(
         })
         .returning()
         .get();
-      const job = tx
+      const job = await tx
         .insert(jobs)
         .values({
           kind: 'lab',
@@ -121,7 +122,7 @@ export function startLabRun(
         })
         .returning()
         .get();
-      const linked = tx.update(labRuns).set({ jobId: job.id }).where(eq(labRuns.id, run.id)).returning().get()!;
+      const linked = (await tx.update(labRuns).set({ jobId: job.id }).where(eq(labRuns.id, run.id)).returning().get())!;
       return { run: linked, job };
     },
     { behavior: 'immediate' },
@@ -129,12 +130,12 @@ export function startLabRun(
 }
 
 /** Catalogues by name with their holdout size: the lab measures on the holdout, so one without cannot run. */
-export function listLabCatalogues(
+export async function listLabCatalogues(
   db: Db,
   input: { actor: Actor | null },
-): { id: number; slug: string; name: string; holdout: number }[] {
+): Promise<{ id: number; slug: string; name: string; holdout: number }[]> {
   requirePermission(input.actor, 'lab.read');
-  return db
+  return await db
     .select({
       id: catalogues.id,
       slug: catalogues.slug,
@@ -155,13 +156,13 @@ export interface LabRunSummary {
 }
 
 /** The catalogue's runs, newest first, with their job's state. */
-export function listLabRuns(
+export async function listLabRuns(
   db: Db,
   input: { actor: Actor | null; catalogue: string; limit?: number },
-): LabRunSummary[] {
+): Promise<LabRunSummary[]> {
   requirePermission(input.actor, 'lab.read');
-  const catalogue = requireCatalogue(db, input.catalogue);
-  const rows = db
+  const catalogue = await requireCatalogue(db, input.catalogue);
+  const rows = await db
     .select({
       run: labRuns,
       job: { id: jobs.id, status: jobs.status, progress: jobs.progress, error: jobs.error, attempts: jobs.attempts },
@@ -184,10 +185,10 @@ export interface LabRunDetail extends LabRunSummary {
 }
 
 /** One run with every result row (the table, heatmaps, reports and prediction grids). */
-export function readLabRun(db: Db, input: { actor: Actor | null; runId: number }): LabRunDetail {
+export async function readLabRun(db: Db, input: { actor: Actor | null; runId: number }): Promise<LabRunDetail> {
   requirePermission(input.actor, 'lab.read');
   const runId = parseInput(Id, input.runId);
-  const found = db
+  const found = await db
     .select({
       run: labRuns,
       job: { id: jobs.id, status: jobs.status, progress: jobs.progress, error: jobs.error, attempts: jobs.attempts },
@@ -197,8 +198,8 @@ export function readLabRun(db: Db, input: { actor: Actor | null; runId: number }
     .where(eq(labRuns.id, runId))
     .get();
   if (!found) throw new AppError('not_found', `There is no lab run ${runId}.`);
-  const catalogue = requireCatalogueById(db, found.run.catalogueId);
-  const rows = db
+  const catalogue = await requireCatalogueById(db, found.run.catalogueId);
+  const rows = await db
     .select({
       result: labResults,
       candidate: { id: modelVersions.id, name: modelVersions.name, status: modelVersions.status },
@@ -209,7 +210,7 @@ export function readLabRun(db: Db, input: { actor: Actor | null; runId: number }
     .orderBy(labResults.id)
     .all();
   const registering: Record<number, number> = {};
-  const pending = db
+  const pending = await db
     .select({ id: jobs.id, payload: jobs.payload })
     .from(jobs)
     .where(
@@ -239,16 +240,17 @@ export function readLabRun(db: Db, input: { actor: Actor | null; runId: number }
  * worker measures it and the active model on the holdout and the held-out human labels, and
  * the evaluation gate (lib/learning/gate.ts) promotes or rejects it, as for any candidate.
  */
-export function requestLabCandidate(
+export async function requestLabCandidate(
   db: Db,
   input: { actor: Actor | null; labResultId: number; now?: number },
-): { job: Job } {
+): Promise<{ job: Job }> {
   const actor = requirePermission(input.actor, 'lab.run');
   const labResultId = parseInput(Id, input.labResultId);
   const now = new Date(input.now ?? Date.now());
-  return db.transaction(
-    (tx) => {
-      const found = tx
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const found = await tx
         .select({ result: labResults, catalogueId: labRuns.catalogueId })
         .from(labResults)
         .innerJoin(labRuns, eq(labRuns.id, labResults.runId))
@@ -263,13 +265,13 @@ export function requestLabCandidate(
         );
       if (result.modelVersionId !== null)
         throw new AppError('conflict', `This ${result.arch} lab model is already a model version.`);
-      const busy = waitingLabJob(tx, catalogueId);
+      const busy = await waitingLabJob(tx, catalogueId);
       if (busy)
         throw new AppError(
           'conflict',
           `A lab job for this catalogue is already ${busy.status === 'running' ? 'running' : 'waiting'} (job ${busy.id}); try again when it ends.`,
         );
-      const job = tx
+      const job = await tx
         .insert(jobs)
         .values({
           kind: 'lab',

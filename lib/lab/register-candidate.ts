@@ -1,5 +1,5 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction, changedRows } from '@/db/client';
 import { labResults, labRuns, modelVersions, type ModelVersion } from '@/db/schema';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
@@ -40,7 +40,7 @@ export async function registerLabCandidate(
   db: Db,
   input: { labResultId: number; onProgress?: (message: string) => void },
 ): Promise<LabCandidateResult> {
-  const found = db
+  const found = await db
     .select({ result: labResults, run: labRuns })
     .from(labResults)
     .innerJoin(labRuns, eq(labRuns.id, labResults.runId))
@@ -51,14 +51,14 @@ export async function registerLabCandidate(
   if (result.modelVersionId !== null) throw new AppError('bad_input', `Lab result ${result.id} is already a version.`);
   if (!isRegistrableArchitecture(result.arch) || !result.modelDir)
     throw new AppError('bad_input', `A ${result.arch} lab model cannot be served by Loupe.`);
-  const catalogue = requireCatalogueById(db, run.catalogueId);
+  const catalogue = await requireCatalogueById(db, run.catalogueId);
   const meta = readModelMeta(result.modelDir);
   const k = catalogue.classNames.length;
   if (meta.classNames.length !== k)
     throw new AppError('bad_input', `The lab model has ${meta.classNames.length} classes; ${catalogue.slug} has ${k}.`);
-  const parent = requireActiveModel(db, catalogue.id);
-  const holdout = readHoldout(db, catalogue.id);
-  const human = readHumanLabels(db, catalogue.id);
+  const parent = await requireActiveModel(db, catalogue.id);
+  const holdout = await readHoldout(db, catalogue.id);
+  const human = await readHumanLabels(db, catalogue.id);
   const evaluation = {
     ...concatImages([holdout, human.heldOut]),
     itemIds: [...holdout.itemIds, ...human.heldOut.itemIds],
@@ -85,7 +85,7 @@ export async function registerLabCandidate(
     ece: measureEce(list.slice(0, holdout.count), holdout.labels, k),
   });
   const measured = { candidate: measure(candidate), active: measure(active.predictions) };
-  const { maxHoldoutDropPoints } = getRetrainPolicy(db, catalogue.id);
+  const { maxHoldoutDropPoints } = await getRetrainPolicy(db, catalogue.id);
   let decision = decidePromotion({
     active: { holdout: measured.active.holdout, heldOutHuman: measured.active.heldOutHuman },
     candidate: { holdout: measured.candidate.holdout, heldOutHuman: measured.candidate.heldOutHuman },
@@ -93,15 +93,16 @@ export async function registerLabCandidate(
   });
   input.onProgress?.(decision.reason);
 
-  const version = db.transaction(
-    (tx) => {
-      if (decision.promote && findActiveModel(tx, catalogue.id)?.id !== parent.id)
+  const version = await withTransaction(
+    db,
+    async (tx) => {
+      if (decision.promote && (await findActiveModel(tx, catalogue.id))?.id !== parent.id)
         decision = {
           ...decision,
           promote: false,
           reason: `Rejected: the active model changed while this lab model was measured (against ${parent.name}); register it again to compare with the current one.`,
         };
-      const inserted = tx
+      const inserted = await tx
         .insert(modelVersions)
         .values({
           catalogueId: catalogue.id,
@@ -125,29 +126,31 @@ export async function registerLabCandidate(
         })
         .returning()
         .get();
-      insertPredictions(
+      await insertPredictions(
         tx,
         inserted.id,
         evaluation.itemIds.map((itemId, i) => ({ itemId, prediction: candidate[i]! })),
       );
       // Compare-and-set: a second registration of the same result finds it taken.
-      const linked = tx
-        .update(labResults)
-        .set({ modelVersionId: inserted.id })
-        .where(and(eq(labResults.id, result.id), isNull(labResults.modelVersionId)))
-        .run().changes;
+      const linked = changedRows(
+        await tx
+          .update(labResults)
+          .set({ modelVersionId: inserted.id })
+          .where(and(eq(labResults.id, result.id), isNull(labResults.modelVersionId)))
+          .run(),
+      );
       if (linked === 0) throw new AppError('conflict', `Lab result ${result.id} became a version meanwhile.`);
       if (decision.promote) {
-        const promoted = activateModelVersion(tx, { modelVersionId: inserted.id }).promoted;
-        enqueueRescoreJob(tx, { catalogueId: catalogue.id });
+        const promoted = (await activateModelVersion(tx, { modelVersionId: inserted.id })).promoted;
+        await enqueueRescoreJob(tx, { catalogueId: catalogue.id });
         return promoted;
       }
-      return tx
+      return (await tx
         .update(modelVersions)
         .set({ status: 'rejected' })
         .where(eq(modelVersions.id, inserted.id))
         .returning()
-        .get()!;
+        .get())!;
     },
     { behavior: 'immediate' },
   );

@@ -27,27 +27,29 @@ export const FAILED_EVALUATION_BACKOFF_MS = 10 * 60_000;
 const CHUNK = 1000;
 
 /** Holdout items (with a trusted label) this model version has no stored prediction for. */
-export function countMissingHoldoutPredictions(
+export async function countMissingHoldoutPredictions(
   db: Reader,
   input: { catalogueId: number; modelVersionId: number },
-): number {
+): Promise<number> {
   return (
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(items)
-      .leftJoin(
-        predictions,
-        and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)),
-      )
-      .where(
-        and(
-          eq(items.catalogueId, input.catalogueId),
-          eq(items.evalRole, 'holdout'),
-          isNotNull(items.importLabel),
-          sql`${predictions.id} is null`,
-        ),
-      )
-      .get()?.n ?? 0
+    (
+      await db
+        .select({ n: sql<number>`count(*)` })
+        .from(items)
+        .leftJoin(
+          predictions,
+          and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)),
+        )
+        .where(
+          and(
+            eq(items.catalogueId, input.catalogueId),
+            eq(items.evalRole, 'holdout'),
+            isNotNull(items.importLabel),
+            sql`${predictions.id} is null`,
+          ),
+        )
+        .get()
+    )?.n ?? 0
   );
 }
 
@@ -74,15 +76,15 @@ export async function evaluateActiveOnHoldout(
     catalogueId: input.catalogueId,
     modelVersionId: input.modelVersionId,
   });
-  const model = findActiveModel(db, catalogueId);
-  const catalogue = db
+  const model = await findActiveModel(db, catalogueId);
+  const catalogue = await db
     .select({ classNames: catalogues.classNames })
     .from(catalogues)
     .where(eq(catalogues.id, catalogueId))
     .get();
   if (!model || model.id !== modelVersionId || !catalogue)
     return { evaluated: false, modelVersionId, holdoutItems: 0, computed: 0, holdoutAccuracy: null };
-  const holdout = readHoldout(db, catalogueId);
+  const holdout = await readHoldout(db, catalogueId);
   const k = catalogue.classNames.length;
   let computed = 0;
   const all = [];
@@ -114,16 +116,16 @@ export async function evaluateActiveOnHoldout(
  * when one was created, else null. A version whose evaluation failed for good is retried
  * only after a backoff, so a broken model folder does not spin the worker.
  */
-export function maybeEnqueueHoldoutEvaluation(
+export async function maybeEnqueueHoldoutEvaluation(
   db: Db,
   input: { catalogueId: number; now?: number },
-): EnqueueResult | null {
-  const model = findActiveModel(db, input.catalogueId);
+): Promise<EnqueueResult | null> {
+  const model = await findActiveModel(db, input.catalogueId);
   if (!model) return null;
-  if (countMissingHoldoutPredictions(db, { catalogueId: input.catalogueId, modelVersionId: model.id }) === 0)
+  if ((await countMissingHoldoutPredictions(db, { catalogueId: input.catalogueId, modelVersionId: model.id })) === 0)
     return null;
   const now = input.now ?? Date.now();
-  const last = latestJobOf(db, { kind: 'evaluate', catalogueId: input.catalogueId });
+  const last = await latestJobOf(db, { kind: 'evaluate', catalogueId: input.catalogueId });
   const lastPayload = EvaluateJobPayload.safeParse(last?.payload);
   const backingOff =
     last?.status === 'failed' &&
@@ -132,7 +134,7 @@ export function maybeEnqueueHoldoutEvaluation(
     last.finishedAt !== null &&
     now - last.finishedAt.getTime() < FAILED_EVALUATION_BACKOFF_MS;
   if (backingOff) return null;
-  const result = enqueueJob(db, {
+  const result = await enqueueJob(db, {
     kind: 'evaluate',
     payload: EvaluateJobPayload.parse({ catalogueId: input.catalogueId, modelVersionId: model.id }),
     exclusivePerCatalogue: true,

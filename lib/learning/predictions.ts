@@ -1,5 +1,5 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Db, Tx, Reader } from '@/db/client';
+import { type Db, type Tx, type Reader, withTransaction, changedRows } from '@/db/client';
 import { predictions, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { predictLogitsWithScorer, toPredictions } from '@/lib/ml/classifier';
@@ -61,14 +61,14 @@ export async function predictStored(input: {
 }
 
 /** This version's stored predictions for these items (those it has). */
-export function readStoredPredictions(
+export async function readStoredPredictions(
   db: Reader,
   modelVersionId: number,
   itemIds: number[],
-): Map<number, StoredPrediction> {
+): Promise<Map<number, StoredPrediction>> {
   const out = new Map<number, StoredPrediction>();
   for (let start = 0; start < itemIds.length; start += ID_CHUNK) {
-    const rows = db
+    const rows = await db
       .select({
         itemId: predictions.itemId,
         probs: predictions.probs,
@@ -90,25 +90,27 @@ export function readStoredPredictions(
 }
 
 /** Stores predictions inside the caller's transaction; an existing row is kept. Returns rows added. */
-export function insertPredictions(
+export async function insertPredictions(
   tx: Tx,
   modelVersionId: number,
   rows: { itemId: number; prediction: StoredPrediction }[],
-): number {
+): Promise<number> {
   let added = 0;
   for (const { itemId, prediction: p } of rows) {
-    added += tx
-      .insert(predictions)
-      .values({
-        itemId,
-        modelVersionId,
-        probs: p.probs,
-        predictedClass: p.predictedClass,
-        confidence: p.confidence,
-        margin: p.margin,
-      })
-      .onConflictDoNothing()
-      .run().changes;
+    added += changedRows(
+      await tx
+        .insert(predictions)
+        .values({
+          itemId,
+          modelVersionId,
+          probs: p.probs,
+          predictedClass: p.predictedClass,
+          confidence: p.confidence,
+          margin: p.margin,
+        })
+        .onConflictDoNothing()
+        .run(),
+    );
   }
   return added;
 }
@@ -130,7 +132,7 @@ export async function ensureStoredPredictions(
   },
 ): Promise<{ predictions: StoredPrediction[]; computed: number }> {
   const { model, itemIds } = input;
-  const stored = readStoredPredictions(db, model.id, itemIds);
+  const stored = await readStoredPredictions(db, model.id, itemIds);
   const missing = itemIds.map((id, index) => ({ id, index })).filter(({ id }) => !stored.has(id));
   if (missing.length > 0) {
     const pixels = new Uint8Array(missing.length * 784);
@@ -143,9 +145,10 @@ export async function ensureStoredPredictions(
       count: missing.length,
       background: input.background,
     });
-    db.transaction(
-      (tx) =>
-        insertPredictions(
+    await withTransaction(
+      db,
+      async (tx) =>
+        await insertPredictions(
           tx,
           model.id,
           missing.map(({ id }, i) => ({ itemId: id, prediction: predicted[i]! })),

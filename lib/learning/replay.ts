@@ -94,15 +94,12 @@ function readDigitsReplay(size: number, seed: number, k: number): ReplaySample {
   };
 }
 
-function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, seed: number): ReplaySample {
+async function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, seed: number): Promise<ReplaySample> {
   const imported = and(eq(items.catalogueId, catalogue.id), eq(items.labelSource, 'import'), isNull(items.evalRole));
   // Ids and labels first (index-only), pixels only for the sample.
-  const rows = db
-    .select({ id: items.id, label: items.currentLabel })
-    .from(items)
-    .where(imported)
-    .all()
-    .filter((row): row is { id: number; label: number } => row.label !== null);
+  const rows = (await db.select({ id: items.id, label: items.currentLabel }).from(items).where(imported).all()).filter(
+    (row): row is { id: number; label: number } => row.label !== null,
+  );
   if (rows.length === 0) return empty();
   const picked = balancedSample(
     Uint8Array.from(rows, (row) => row.label),
@@ -113,7 +110,11 @@ function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, seed: n
   const byId = new Map<number, Buffer>();
   for (let start = 0; start < chosen.length; start += 500) {
     const ids = chosen.slice(start, start + 500).map((row) => row.id);
-    for (const row of db.select({ id: items.id, pixels: items.pixels }).from(items).where(inArray(items.id, ids)).all())
+    for (const row of await db
+      .select({ id: items.id, pixels: items.pixels })
+      .from(items)
+      .where(inArray(items.id, ids))
+      .all())
       byId.set(row.id, row.pixels);
   }
   chosen.forEach((row, i) => pixels.set(byId.get(row.id)!, i * PIXELS_PER_IMAGE));
@@ -127,11 +128,14 @@ function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, seed: n
 }
 
 /** A class-balanced replay sample of about `size` images (fewer when the pool is smaller), seeded. */
-export function sampleReplay(db: Db, input: { catalogue: Catalogue; size: number; seed: number }): ReplaySample {
+export async function sampleReplay(
+  db: Db,
+  input: { catalogue: Catalogue; size: number; seed: number },
+): Promise<ReplaySample> {
   const { catalogue, size, seed } = input;
   if (size <= 0) return empty();
   if (isFashionMnistCatalogue(catalogue.classNames))
     return readFashionMnistReplay(size, seed, catalogue.classNames.length);
   if (isMnistDigitsCatalogue(catalogue.classNames)) return readDigitsReplay(size, seed, catalogue.classNames.length);
-  return readCatalogueReplay(db, catalogue, size, seed);
+  return await readCatalogueReplay(db, catalogue, size, seed);
 }

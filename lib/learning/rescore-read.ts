@@ -30,11 +30,11 @@ export const routable = (catalogueId: number) =>
   );
 
 /** Reads a page of routable items with the version's stored prediction, where it has one. */
-export function readPage(db: Db, model: ModelVersion, ids: number[]): Row[] {
+export async function readPage(db: Db, model: ModelVersion, ids: number[]): Promise<Row[]> {
   const rows: Row[] = [];
   for (let start = 0; start < ids.length; start += ID_CHUNK) {
     const chunk = ids.slice(start, start + ID_CHUNK);
-    const found = db
+    const found = await db
       .select({
         id: items.id,
         status: items.status,
@@ -93,17 +93,18 @@ export async function predictMissing(
   for (let start = 0; start < missing.length; start += ID_CHUNK) {
     const chunk = missing.slice(start, start + ID_CHUNK);
     const byId = new Map(
-      db
-        .select({ id: items.id, pixels: items.pixels })
-        .from(items)
-        .where(
-          inArray(
-            items.id,
-            chunk.map((row) => row.id),
-          ),
-        )
-        .all()
-        .map((row) => [row.id, row.pixels]),
+      (
+        await db
+          .select({ id: items.id, pixels: items.pixels })
+          .from(items)
+          .where(
+            inArray(
+              items.id,
+              chunk.map((row) => row.id),
+            ),
+          )
+          .all()
+      ).map((row) => [row.id, row.pixels]),
     );
     chunk.forEach((row, i) => pixels.set(byId.get(row.id)!, (start + i) * PIXELS_PER_IMAGE));
   }

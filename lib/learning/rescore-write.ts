@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, notInArray } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction, changedRows } from '@/db/client';
 import { items, leases, modelVersions, predictions, type ModelVersion } from '@/db/schema';
 import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
 import { ID_CHUNK, routable, type Row } from './rescore-read';
@@ -27,16 +27,17 @@ export interface RescoreResult {
  * the new routing of each item whose status, reason or label changes, counted in `result`.
  * Stops (result.superseded) when another version became active meanwhile.
  */
-export function writeBatch(
+export async function writeBatch(
   db: Db,
   input: { model: ModelVersion; catalogueId: number; rows: Row[]; now: number; result: RescoreResult },
-): void {
+): Promise<void> {
   const { model, catalogueId, rows, result } = input;
   const now = new Date(input.now);
-  db.transaction(
-    (tx) => {
+  await withTransaction(
+    db,
+    async (tx) => {
       // Another version was promoted (or rolled back to) since this run began: stop here.
-      const stillActive = tx
+      const stillActive = await tx
         .select({ id: modelVersions.id })
         .from(modelVersions)
         .where(and(eq(modelVersions.id, model.id), eq(modelVersions.status, 'active')))
@@ -47,12 +48,12 @@ export function writeBatch(
       }
       // Read in the write's own transaction, as scoring does: a threshold change commits
       // either before (read here) or after (and routes what this batch wrote).
-      const rules = getRoutingRules(tx, catalogueId);
+      const rules = await getRoutingRules(tx, catalogueId);
       const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
       const held = new Set<number>();
       for (let start = 0; start < rows.length; start += ID_CHUNK) {
         const chunk = rows.slice(start, start + ID_CHUNK).map((row) => row.id);
-        for (const lease of tx
+        for (const lease of await tx
           .select({ itemId: leases.itemId })
           .from(leases)
           .where(and(inArray(leases.itemId, chunk), gt(leases.expiresAt, now)))
@@ -61,18 +62,20 @@ export function writeBatch(
       }
       for (const row of rows) {
         const p = row.prediction!;
-        const inserted = tx
-          .insert(predictions)
-          .values({
-            itemId: row.id,
-            modelVersionId: model.id,
-            probs: p.probs,
-            predictedClass: p.predictedClass,
-            confidence: p.confidence,
-            margin: p.margin,
-          })
-          .onConflictDoNothing()
-          .run().changes;
+        const inserted = changedRows(
+          await tx
+            .insert(predictions)
+            .values({
+              itemId: row.id,
+              modelVersionId: model.id,
+              probs: p.probs,
+              predictedClass: p.predictedClass,
+              confidence: p.confidence,
+              margin: p.margin,
+            })
+            .onConflictDoNothing()
+            .run(),
+        );
         if (inserted === 1) result.predicted++;
         else result.reused++;
         const fromImport = row.labelSource === 'import';
@@ -87,19 +90,21 @@ export function writeBatch(
         }
         // Every condition the read saw is part of the write: a decision, claim or relabel
         // since then makes this a no-op.
-        const changed = tx
-          .update(items)
-          .set({ status, routingReason: reason, currentLabel })
-          .where(
-            and(
-              eq(items.id, row.id),
-              routable(catalogueId),
-              eq(items.status, row.status),
-              eq(items.labelSource, row.labelSource),
-              notInArray(items.id, liveLeases),
-            ),
-          )
-          .run().changes;
+        const changed = changedRows(
+          await tx
+            .update(items)
+            .set({ status, routingReason: reason, currentLabel })
+            .where(
+              and(
+                eq(items.id, row.id),
+                routable(catalogueId),
+                eq(items.status, row.status),
+                eq(items.labelSource, row.labelSource),
+                notInArray(items.id, liveLeases),
+              ),
+            )
+            .run(),
+        );
         if (changed === 0) continue;
         if (row.status === 'auto_accepted' && status === 'needs_review') result.entered++;
         if (row.status === 'needs_review' && status === 'auto_accepted') result.left++;

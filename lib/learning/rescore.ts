@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { items, predictions, type ModelVersion } from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { requireActiveModel } from '@/lib/models/active';
@@ -33,8 +33,8 @@ export async function rescoreCatalogue(
   input: { catalogueId: number; onProgress?: (done: number, total: number) => void; now?: () => number },
 ): Promise<RescoreResult> {
   const { catalogueId } = input;
-  const model = requireActiveModel(db, catalogueId);
-  const k = requireCatalogueById(db, catalogueId).classNames.length;
+  const model = await requireActiveModel(db, catalogueId);
+  const k = (await requireCatalogueById(db, catalogueId)).classNames.length;
   const now = input.now ?? Date.now;
   const result: RescoreResult = {
     modelVersionId: model.id,
@@ -46,21 +46,17 @@ export async function rescoreCatalogue(
     held: 0,
     superseded: false,
   };
-  const ids = db
-    .select({ id: items.id })
-    .from(items)
-    .where(routable(catalogueId))
-    .orderBy(asc(items.id))
-    .all()
-    .map((row) => row.id);
+  const ids = (
+    await db.select({ id: items.id }).from(items).where(routable(catalogueId)).orderBy(asc(items.id)).all()
+  ).map((row) => row.id);
   const total = ids.length;
   let done = 0;
   input.onProgress?.(0, total);
   for (let start = 0; start < ids.length && !result.superseded; start += PAGE) {
-    const rows = readPage(db, model, ids.slice(start, start + PAGE));
+    const rows = await readPage(db, model, ids.slice(start, start + PAGE));
     await predictMissing(db, model, k, rows, (n) => input.onProgress?.(done + Math.floor(n / 2), total));
     for (let b = 0; b < rows.length && !result.superseded; b += WRITE_BATCH) {
-      writeBatch(db, { model, catalogueId, rows: rows.slice(b, b + WRITE_BATCH), now: now(), result });
+      await writeBatch(db, { model, catalogueId, rows: rows.slice(b, b + WRITE_BATCH), now: now(), result });
     }
     done += rows.length;
     input.onProgress?.(done, total);
@@ -75,7 +71,7 @@ export async function rescoreCatalogue(
  * one. Nothing else about them changes.
  */
 async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise<void> {
-  const missing = db
+  const missing = await db
     .select({ id: items.id, pixels: items.pixels })
     .from(items)
     .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
@@ -99,10 +95,11 @@ async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise
     count: missing.length,
     onProgress: () => {},
   });
-  db.transaction((tx) => {
-    missing.forEach((row, i) => {
+  await withTransaction(db, async (tx) => {
+    for (const [i, row] of missing.entries()) {
       const p = predicted[i]!;
-      tx.insert(predictions)
+      await tx
+        .insert(predictions)
         .values({
           itemId: row.id,
           modelVersionId: model.id,
@@ -113,6 +110,6 @@ async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise
         })
         .onConflictDoNothing()
         .run();
-    });
+    }
   });
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { findActiveModel } from '@/lib/models/active';
 import { FineTuneMetrics } from '@/lib/models/metrics';
@@ -17,7 +17,7 @@ import type { RetrainMeasurement } from './retrain-measure';
  * promotion is turned into a rejection when the active model changed while the candidate
  * trained, since the comparison no longer describes the model it would replace.
  */
-export function commitCandidate(
+export async function commitCandidate(
   db: Db,
   input: {
     prepared: PreparedRetrain;
@@ -28,13 +28,14 @@ export function commitCandidate(
     decision: GateDecision;
     metrics: FineTuneMetrics;
   },
-): { row: ModelVersion; decision: GateDecision } {
+): Promise<{ row: ModelVersion; decision: GateDecision }> {
   const { prepared, dir, measured, metrics } = input;
   const { catalogue, parent, evaluation } = prepared;
   let decision = input.decision;
-  const row = db.transaction(
-    (tx) => {
-      const current = findActiveModel(tx, catalogue.id);
+  const row = await withTransaction(
+    db,
+    async (tx) => {
+      const current = await findActiveModel(tx, catalogue.id);
       if (decision.promote && current?.id !== parent.id) {
         decision = {
           ...decision,
@@ -43,7 +44,7 @@ export function commitCandidate(
         };
         metrics.decision = { ...metrics.decision, ...decision };
       }
-      const inserted = tx
+      const inserted = await tx
         .insert(modelVersions)
         .values({
           catalogueId: catalogue.id,
@@ -59,18 +60,18 @@ export function commitCandidate(
         .get();
       // Its predictions on the evaluation items: when it is the active model one day, its
       // side of the comparison is read back instead of predicted again.
-      insertPredictions(
+      await insertPredictions(
         tx,
         inserted.id,
         evaluation.itemIds.map((itemId, i) => ({ itemId, prediction: measured.candidatePredictions[i]! })),
       );
-      if (decision.promote) return activateModelVersion(tx, { modelVersionId: inserted.id }).promoted;
-      return tx
+      if (decision.promote) return (await activateModelVersion(tx, { modelVersionId: inserted.id })).promoted;
+      return (await tx
         .update(modelVersions)
         .set({ status: 'rejected' })
         .where(eq(modelVersions.id, inserted.id))
         .returning()
-        .get()!;
+        .get())!;
     },
     { behavior: 'immediate' },
   );

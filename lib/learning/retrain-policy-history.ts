@@ -14,16 +14,18 @@ export interface RetrainPolicyChange {
 }
 
 /** The retrain policy's history, newest first. */
-export function listRetrainPolicyChanges(
+export async function listRetrainPolicyChanges(
   db: Reader,
   options: { catalogueId: number; limit?: number },
-): RetrainPolicyChange[] {
-  return readSettingsChanges(db, { ...options, fields: like(settingsChanges.field, 'retrainPolicy.%') }).map((row) => ({
-    id: row.id,
-    key: row.field.slice('retrainPolicy.'.length),
-    oldValue: row.oldValue,
-    newValue: row.newValue,
-    createdAt: row.createdAt,
-    userEmail: row.userEmail,
-  }));
+): Promise<RetrainPolicyChange[]> {
+  return (await readSettingsChanges(db, { ...options, fields: like(settingsChanges.field, 'retrainPolicy.%') })).map(
+    (row) => ({
+      id: row.id,
+      key: row.field.slice('retrainPolicy.'.length),
+      oldValue: row.oldValue,
+      newValue: row.newValue,
+      createdAt: row.createdAt,
+      userEmail: row.userEmail,
+    }),
+  );
 }

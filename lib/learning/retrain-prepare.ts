@@ -45,15 +45,15 @@ function splitPool(pool: LabelledImages, seed: number): { fit: LabelledImages; v
  * holdout and a replay sample, and refuses (bad_input) when there is too little to train on
  * or to measure with.
  */
-export function prepareRetrain(
+export async function prepareRetrain(
   db: Db,
   input: { catalogueId: number; settings: FineTuneSettings; shuffleTrainingLabels?: boolean },
-): PreparedRetrain {
+): Promise<PreparedRetrain> {
   const { settings } = input;
-  const catalogue = requireCatalogueById(db, input.catalogueId);
-  const parent = requireActiveModel(db, catalogue.id);
-  const human = readHumanLabels(db, catalogue.id);
-  const holdout = readHoldout(db, catalogue.id);
+  const catalogue = await requireCatalogueById(db, input.catalogueId);
+  const parent = await requireActiveModel(db, catalogue.id);
+  const human = await readHumanLabels(db, catalogue.id);
+  const holdout = await readHoldout(db, catalogue.id);
   if (human.train.count === 0 || human.heldOut.count === 0) {
     throw new AppError(
       'bad_input',
@@ -66,7 +66,7 @@ export function prepareRetrain(
       `Catalogue "${catalogue.slug}" has no holdout items, so a candidate could not be checked for forgetting; import labelled items with --holdout first.`,
     );
   }
-  const replay = sampleReplay(db, { catalogue, size: replaySizeFor(human.train.count), seed: settings.seed });
+  const replay = await sampleReplay(db, { catalogue, size: replaySizeFor(human.train.count), seed: settings.seed });
   const evaluation = {
     ...concatImages([holdout, human.heldOut]),
     itemIds: [...holdout.itemIds, ...human.heldOut.itemIds],

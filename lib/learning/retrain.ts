@@ -58,7 +58,7 @@ export async function runRetrain(
   const maxHoldoutDropPoints = options.maxHoldoutDropPoints ?? DEFAULT_MAX_HOLDOUT_DROP_POINTS;
 
   progress({ phase: 'preparing', message: 'Reading human labels, holdout and replay data' });
-  const prepared = prepareRetrain(db, {
+  const prepared = await prepareRetrain(db, {
     catalogueId: input.catalogueId,
     settings,
     shuffleTrainingLabels: options.shuffleTrainingLabels,
@@ -102,7 +102,7 @@ export async function runRetrain(
       maxHoldoutDropPoints,
       shuffleTrainingLabels: options.shuffleTrainingLabels ?? false,
     });
-    const { row, decision } = commitCandidate(db, {
+    const { row, decision } = await commitCandidate(db, {
       prepared,
       dir,
       arch: parentMeta.arch,

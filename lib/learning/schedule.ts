@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, withTransaction } from '@/db/client';
 import {
   DEFAULT_RETRAIN_POLICY,
   items,
@@ -60,12 +60,14 @@ const POLICY_KEY_NAMES: Record<(typeof POLICY_KEYS)[number], string> = {
  * The catalogue's retrain policy with every key filled in: stored keys that are missing (rows
  * written before the key existed) or not valid fall back to the default one by one.
  */
-export function getRetrainPolicy(db: Reader, catalogueId: number): FullRetrainPolicy {
-  const stored = db
-    .select({ policy: settings.retrainPolicy })
-    .from(settings)
-    .where(eq(settings.catalogueId, catalogueId))
-    .get()?.policy;
+export async function getRetrainPolicy(db: Reader, catalogueId: number): Promise<FullRetrainPolicy> {
+  const stored = (
+    await db
+      .select({ policy: settings.retrainPolicy })
+      .from(settings)
+      .where(eq(settings.catalogueId, catalogueId))
+      .get()
+  )?.policy;
   const raw = (stored ?? {}) as Record<string, unknown>;
   const policy = { ...DEFAULT_RETRAIN_POLICY };
   for (const key of POLICY_KEYS) {
@@ -84,7 +86,7 @@ export interface SetRetrainPolicyResult {
 }
 
 /** Saves a catalogue's retrain policy and one history row per changed key, in one transaction. */
-export function setRetrainPolicy(
+export async function setRetrainPolicy(
   db: Db,
   input: {
     actor: Actor | null;
@@ -94,19 +96,20 @@ export function setRetrainPolicy(
     expected?: Partial<RetrainPolicyInput>;
     now?: number;
   },
-): SetRetrainPolicyResult {
+): Promise<SetRetrainPolicyResult> {
   const actor = requirePermission(input.actor, 'settings.write');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
   const policy = parseInput(RetrainPolicyInput, input.policy);
   const expected = input.expected === undefined ? {} : parseInput(RetrainPolicyInput.partial(), input.expected);
   const now = new Date(input.now ?? Date.now());
-  return db.transaction(
-    (tx) => {
-      requireCatalogueById(tx, catalogueId);
-      const oldPolicy = getRetrainPolicy(tx, catalogueId);
+  return await withTransaction(
+    db,
+    async (tx) => {
+      await requireCatalogueById(tx, catalogueId);
+      const oldPolicy = await getRetrainPolicy(tx, catalogueId);
       const stale = POLICY_KEYS.find((key) => expected[key] !== undefined && expected[key] !== oldPolicy[key]);
       if (stale) {
-        throw staleSettingError(tx, {
+        throw await staleSettingError(tx, {
           catalogueId,
           field: `retrainPolicy.${stale}`,
           what: `The retrain policy's ${POLICY_KEY_NAMES[stale]} was`,
@@ -116,7 +119,8 @@ export function setRetrainPolicy(
       }
       const changed = POLICY_KEYS.filter((key) => oldPolicy[key] !== policy[key]);
       if (changed.length === 0) return { catalogueId, oldPolicy, policy: oldPolicy, changed };
-      tx.insert(settings)
+      await tx
+        .insert(settings)
         .values({ catalogueId, retrainPolicy: policy, updatedAt: now, updatedBy: actor.userId })
         .onConflictDoUpdate({
           target: settings.catalogueId,
@@ -124,7 +128,8 @@ export function setRetrainPolicy(
         })
         .run();
       for (const key of changed) {
-        tx.insert(settingsChanges)
+        await tx
+          .insert(settingsChanges)
           .values({
             catalogueId,
             userId: actor.userId,
@@ -146,8 +151,8 @@ export function setRetrainPolicy(
  * of its candidates recorded (rejected ones too, so a rejection does not retrain at once on
  * the same labels); 0 before the first.
  */
-export function trainingCutoff(db: Reader, catalogueId: number): number {
-  const row = db
+export async function trainingCutoff(db: Reader, catalogueId: number): Promise<number> {
+  const row = await db
     .select({
       through: sql<number | null>`max(cast(json_extract(${modelVersions.metrics}, '$.throughReviewId') as integer))`,
     })
@@ -163,9 +168,12 @@ export function trainingCutoff(db: Reader, catalogueId: number): number {
  * is one label); evaluation items (holdout, gold) are left out, as training leaves them out
  * (lib/learning/split.ts readHumanLabels).
  */
-export function countNewHumanLabels(db: Reader, catalogueId: number): { count: number; sinceReviewId: number } {
-  const sinceReviewId = trainingCutoff(db, catalogueId);
-  const row = db
+export async function countNewHumanLabels(
+  db: Reader,
+  catalogueId: number,
+): Promise<{ count: number; sinceReviewId: number }> {
+  const sinceReviewId = await trainingCutoff(db, catalogueId);
+  const row = await db
     .select({ n: sql<number>`count(distinct ${reviews.itemId})` })
     .from(reviews)
     .innerJoin(items, eq(items.id, reviews.itemId))
@@ -189,8 +197,8 @@ export type RetrainCheck =
   | { enqueued: true; job: Job; reason: Exclude<TrainReason, 'manual'>; newLabels: number }
   | { enqueued: false; why: string; newLabels: number | null; job?: Job };
 
-function enqueueTrain(db: Db, payload: TrainJobPayload, now: number): EnqueueResult {
-  return enqueueJob(db, {
+async function enqueueTrain(db: Db, payload: TrainJobPayload, now: number): Promise<EnqueueResult> {
+  return await enqueueJob(db, {
     kind: 'train',
     payload: TrainJobPayload.parse(payload),
     maxAttempts: TRAIN_MAX_ATTEMPTS,
@@ -205,15 +213,15 @@ function enqueueTrain(db: Db, payload: TrainJobPayload, now: number): EnqueueRes
  * interval has passed since the last training job (or since the active model was promoted,
  * before any) and at least one new label arrived (retraining on nothing teaches nothing).
  */
-export function maybeEnqueueRetrain(db: Db, input: { catalogueId: number; now?: number }): RetrainCheck {
+export async function maybeEnqueueRetrain(db: Db, input: { catalogueId: number; now?: number }): Promise<RetrainCheck> {
   const now = input.now ?? Date.now();
   const { catalogueId } = input;
-  const model = findActiveModel(db, catalogueId);
+  const model = await findActiveModel(db, catalogueId);
   if (!model) return { enqueued: false, why: 'The catalogue has no active model to fine-tune.', newLabels: null };
-  const policy = getRetrainPolicy(db, catalogueId);
+  const policy = await getRetrainPolicy(db, catalogueId);
   if (!policy.enabled)
     return { enqueued: false, why: 'Automatic retraining is off for this catalogue.', newLabels: null };
-  const last = latestJobOf(db, { kind: 'train', catalogueId });
+  const last = await latestJobOf(db, { kind: 'train', catalogueId });
   if (last && (last.status === 'queued' || last.status === 'running')) {
     return { enqueued: false, why: 'A training job is already queued or running.', newLabels: null, job: last };
   }
@@ -225,33 +233,33 @@ export function maybeEnqueueRetrain(db: Db, input: { catalogueId: number; now?: 
       job: last,
     };
   }
-  const { count } = countNewHumanLabels(db, catalogueId);
-  const enqueue = (reason: 'labels' | 'timer'): RetrainCheck => {
-    const { job, created } = enqueueTrain(db, { catalogueId, reason }, now);
+  const { count } = await countNewHumanLabels(db, catalogueId);
+  const enqueue = async (reason: 'labels' | 'timer'): Promise<RetrainCheck> => {
+    const { job, created } = await enqueueTrain(db, { catalogueId, reason }, now);
     return created
       ? { enqueued: true, job, reason, newLabels: count }
       : { enqueued: false, why: 'A training job is already queued or running.', newLabels: count, job };
   };
-  if (count >= policy.minNewLabels) return enqueue('labels');
+  if (count >= policy.minNewLabels) return await enqueue('labels');
   if (policy.intervalMinutes !== null && count > 0) {
     const since = last?.createdAt ?? model.promotedAt ?? model.createdAt;
-    if (now - since.getTime() >= policy.intervalMinutes * 60_000) return enqueue('timer');
+    if (now - since.getTime() >= policy.intervalMinutes * 60_000) return await enqueue('timer');
   }
   return { enqueued: false, why: `${count} of ${policy.minNewLabels} new human labels so far.`, newLabels: count };
 }
 
 /** An admin's "train now": a training job for the catalogue, or the one already queued or running. */
-export function requestRetrainNow(
+export async function requestRetrainNow(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; now?: number },
-): EnqueueResult {
+): Promise<EnqueueResult> {
   const actor = requirePermission(input.actor, 'models.manage');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
-  const catalogue = requireCatalogueById(db, catalogueId);
-  if (!findActiveModel(db, catalogueId))
+  const catalogue = await requireCatalogueById(db, catalogueId);
+  if (!(await findActiveModel(db, catalogueId)))
     throw new AppError(
       'conflict',
       `${catalogue.name} has no active model to fine-tune; import or register a model first.`,
     );
-  return enqueueTrain(db, { catalogueId, reason: 'manual', requestedBy: actor.userId }, input.now ?? Date.now());
+  return await enqueueTrain(db, { catalogueId, reason: 'manual', requestedBy: actor.userId }, input.now ?? Date.now());
 }

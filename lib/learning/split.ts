@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { items, reviews } from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import type { LabelledImages } from '@/lib/ml/train';
@@ -58,37 +58,41 @@ function toImages(rows: { id: number; pixels: Buffer; label: number }[]): Labell
  * has already put the item back), evaluation items excluded, split into train and held out.
  * Read in one transaction, so the labels and `throughReviewId` describe the same moment.
  */
-export function readHumanLabels(db: Db, catalogueId: number): HumanLabels {
-  return db.transaction((tx) => {
+export async function readHumanLabels(db: Db, catalogueId: number): Promise<HumanLabels> {
+  return await withTransaction(db, async (tx) => {
     const throughReviewId =
-      tx
-        .select({ id: sql<number | null>`max(${reviews.id})` })
-        .from(reviews)
-        .innerJoin(items, eq(items.id, reviews.itemId))
-        .where(eq(items.catalogueId, catalogueId))
-        .get()?.id ?? 0;
-    const labelled = tx
-      .select({ id: items.id, label: items.currentLabel })
-      .from(items)
-      .where(and(eq(items.catalogueId, catalogueId), eq(items.labelSource, 'human'), isNull(items.evalRole)))
-      .orderBy(asc(items.id))
-      .all()
-      .filter((row): row is { id: number; label: number } => row.label !== null);
+      (
+        await tx
+          .select({ id: sql<number | null>`max(${reviews.id})` })
+          .from(reviews)
+          .innerJoin(items, eq(items.id, reviews.itemId))
+          .where(eq(items.catalogueId, catalogueId))
+          .get()
+      )?.id ?? 0;
+    const labelled = (
+      await tx
+        .select({ id: items.id, label: items.currentLabel })
+        .from(items)
+        .where(and(eq(items.catalogueId, catalogueId), eq(items.labelSource, 'human'), isNull(items.evalRole)))
+        .orderBy(asc(items.id))
+        .all()
+    ).filter((row): row is { id: number; label: number } => row.label !== null);
     const rows: { id: number; pixels: Buffer; label: number }[] = [];
     for (let start = 0; start < labelled.length; start += PAGE) {
       const page = labelled.slice(start, start + PAGE);
       const pixels = new Map(
-        tx
-          .select({ id: items.id, pixels: items.pixels })
-          .from(items)
-          .where(
-            inArray(
-              items.id,
-              page.map((row) => row.id),
-            ),
-          )
-          .all()
-          .map((row) => [row.id, row.pixels]),
+        (
+          await tx
+            .select({ id: items.id, pixels: items.pixels })
+            .from(items)
+            .where(
+              inArray(
+                items.id,
+                page.map((row) => row.id),
+              ),
+            )
+            .all()
+        ).map((row) => [row.id, row.pixels]),
       );
       for (const row of page) rows.push({ ...row, pixels: pixels.get(row.id)! });
     }
@@ -101,13 +105,14 @@ export function readHumanLabels(db: Db, catalogueId: number): HumanLabels {
 }
 
 /** The catalogue's holdout items with their trusted labels (as imported). */
-export function readHoldout(db: Db, catalogueId: number): LabelledImages & { itemIds: number[] } {
-  const rows = db
-    .select({ id: items.id, pixels: items.pixels, label: items.importLabel })
-    .from(items)
-    .where(and(eq(items.catalogueId, catalogueId), eq(items.evalRole, 'holdout')))
-    .orderBy(asc(items.id))
-    .all()
-    .filter((row): row is { id: number; pixels: Buffer; label: number } => row.label !== null);
+export async function readHoldout(db: Db, catalogueId: number): Promise<LabelledImages & { itemIds: number[] }> {
+  const rows = (
+    await db
+      .select({ id: items.id, pixels: items.pixels, label: items.importLabel })
+      .from(items)
+      .where(and(eq(items.catalogueId, catalogueId), eq(items.evalRole, 'holdout')))
+      .orderBy(asc(items.id))
+      .all()
+  ).filter((row): row is { id: number; pixels: Buffer; label: number } => row.label !== null);
   return toImages(rows);
 }

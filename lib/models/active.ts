@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import path from 'node:path';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, withTransaction } from '@/db/client';
 import { preparedPerHandle } from '@/db/prepared';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -17,12 +17,12 @@ const activeModelOf = preparedPerHandle((db: Reader) =>
 );
 
 /** The catalogue's active model version, or null before any model was registered. */
-export function findActiveModel(db: Reader, catalogueId: number): ModelVersion | null {
-  return activeModelOf(db).get({ catalogueId }) ?? null;
+export async function findActiveModel(db: Reader, catalogueId: number): Promise<ModelVersion | null> {
+  return await activeModelOf(db).get({ catalogueId }) ?? null;
 }
 
-export function requireActiveModel(db: Db, catalogueId: number): ModelVersion {
-  const model = findActiveModel(db, catalogueId);
+export async function requireActiveModel(db: Db, catalogueId: number): Promise<ModelVersion> {
+  const model = await findActiveModel(db, catalogueId);
   if (!model) throw new AppError('not_found', 'This catalogue has no active model yet: register one before scoring.');
   return model;
 }
@@ -31,12 +31,11 @@ export function requireActiveModel(db: Db, catalogueId: number): ModelVersion {
  * Registers a trained model folder as the catalogue's active version when it has none (the
  * shipped model on first start). Weights stay where they are; the row points at them.
  */
-export function registerInitialModel(db: Db, input: { catalogueId: number; name: string; dir: string; meta: ModelMeta }): ModelVersion {
-  return db.transaction(
-    (tx) => {
-      const existing = findActiveModel(tx, input.catalogueId);
+export async function registerInitialModel(db: Db, input: { catalogueId: number; name: string; dir: string; meta: ModelMeta }): Promise<ModelVersion> {
+  return await withTransaction(db, async (tx) => {
+      const existing = await findActiveModel(tx, input.catalogueId);
       if (existing) return existing;
-      return tx
+      return await tx
         .insert(modelVersions)
         .values({
           catalogueId: input.catalogueId,
@@ -54,7 +53,5 @@ export function registerInitialModel(db: Db, input: { catalogueId: number; name:
         })
         .returning()
         .get();
-    },
-    { behavior: 'immediate' },
-  );
+    }, { behavior: 'immediate' });
 }

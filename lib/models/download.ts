@@ -30,12 +30,12 @@ function safeName(...parts: string[]): string {
 }
 
 /** Reads a version for download: admins and ops (who may read models), a 404 for an unknown id. */
-export function downloadModelVersion(
+export async function downloadModelVersion(
   db: Reader,
   input: { actor: Actor | null; modelVersionId: number; format: ModelDownloadFormat },
-): ModelDownload {
+): Promise<ModelDownload> {
   requirePermission(input.actor, 'dashboards.read');
-  const row = db
+  const row = await db
     .select({ name: modelVersions.name, dir: modelVersions.weightsPath, catalogue: catalogues.slug })
     .from(modelVersions)
     .innerJoin(catalogues, eq(catalogues.id, modelVersions.catalogueId))

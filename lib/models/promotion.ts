@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Tx } from '@/db/client';
+import { type Db, type Tx, withTransaction } from '@/db/client';
 import { modelVersions, type Job, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -20,19 +20,19 @@ export interface PromotionResult {
  * a version row exists (lib/ml/model-store writes them staged, then renamed), so a reader that
  * sees the new row can load it at once; the worker's classifier cache is keyed by folder.
  */
-export function activateModelVersion(tx: Tx, input: { modelVersionId: number; now?: number }): PromotionResult {
-  const target = tx.select().from(modelVersions).where(eq(modelVersions.id, input.modelVersionId)).get();
+export async function activateModelVersion(tx: Tx, input: { modelVersionId: number; now?: number }): Promise<PromotionResult> {
+  const target = await tx.select().from(modelVersions).where(eq(modelVersions.id, input.modelVersionId)).get();
   if (!target) throw new AppError('not_found', `There is no model version ${input.modelVersionId}.`);
   if (target.status === 'active') throw new AppError('conflict', `Model version ${target.name} is already the active one.`);
   const now = new Date(input.now ?? Date.now());
   const retired =
-    tx
+    await tx
       .update(modelVersions)
       .set({ status: 'retired' })
       .where(and(eq(modelVersions.catalogueId, target.catalogueId), eq(modelVersions.status, 'active')))
       .returning()
       .get() ?? null;
-  const promoted = tx
+  const promoted = await tx
     .update(modelVersions)
     .set({ status: 'active', promotedAt: now })
     // The status it was read with is part of the write: a concurrent change makes this a conflict.
@@ -53,15 +53,12 @@ export interface PromoteResult extends PromotionResult {
  * gate) or a retired version (a roll back). The promotion and its re-score job commit
  * together, so a promoted model is never left without its re-score.
  */
-export function promoteAndRescore(db: Db, input: { actor: Actor | null; modelVersionId: number; now?: number }): PromoteResult {
+export async function promoteAndRescore(db: Db, input: { actor: Actor | null; modelVersionId: number; now?: number }): Promise<PromoteResult> {
   requirePermission(input.actor, 'models.manage');
   const modelVersionId = parseInput(z.number().int().positive(), input.modelVersionId);
-  return db.transaction(
-    (tx) => {
-      const promotion = activateModelVersion(tx, { modelVersionId, now: input.now });
-      const { job } = enqueueRescoreJob(tx, { catalogueId: promotion.promoted.catalogueId, now: input.now });
+  return await withTransaction(db, async (tx) => {
+      const promotion = await activateModelVersion(tx, { modelVersionId, now: input.now });
+      const { job } = await enqueueRescoreJob(tx, { catalogueId: promotion.promoted.catalogueId, now: input.now });
       return { ...promotion, rescoreJob: job };
-    },
-    { behavior: 'immediate' },
-  );
+    }, { behavior: 'immediate' });
 }

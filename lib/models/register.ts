@@ -12,12 +12,12 @@ import { findActiveModel, registerInitialModel } from '@/lib/models/active';
  * A catalogue that already has an active model is refused: later versions come from
  * fine-tuning and the promotion gate, not from here.
  */
-export function registerFirstModel(
+export async function registerFirstModel(
   db: Db,
   input: { catalogueSlug: string; dir: string; name?: string },
-): { model: ModelVersion; catalogue: string } {
-  const catalogue = requireCatalogue(db, input.catalogueSlug);
-  const existing = findActiveModel(db, catalogue.id);
+): Promise<{ model: ModelVersion; catalogue: string }> {
+  const catalogue = await requireCatalogue(db, input.catalogueSlug);
+  const existing = await findActiveModel(db, catalogue.id);
   if (existing)
     throw new AppError(
       'conflict',
@@ -30,7 +30,7 @@ export function registerFirstModel(
       'bad_input',
       `The model at ${dir} has ${meta.classNames.length} classes; catalogue "${catalogue.slug}" has ${catalogue.classNames.length} (${catalogue.classNames.join(', ')}).`,
     );
-  const model = registerInitialModel(db, {
+  const model = await registerInitialModel(db, {
     catalogueId: catalogue.id,
     name: input.name ?? `${path.basename(dir)}-${meta.arch}`,
     dir,

@@ -97,8 +97,8 @@ export interface ModelVersionList {
  * for every holdout item (the evaluate job stores them in rounds: a partial figure would be
  * the accuracy on the items with the lowest ids).
  */
-export function storedHoldoutAccuracy(db: Reader, input: { catalogueId: number; modelVersionId: number }): Accuracy | null {
-  const row = db
+export async function storedHoldoutAccuracy(db: Reader, input: { catalogueId: number; modelVersionId: number }): Promise<Accuracy | null> {
+  const row = await db
     .select({
       holdout: sql<number>`count(*)`,
       total: sql<number>`count(${predictions.id})`,
@@ -111,11 +111,11 @@ export function storedHoldoutAccuracy(db: Reader, input: { catalogueId: number; 
   return row && row.total > 0 && row.total === row.holdout ? { accuracy: row.correct / row.total, correct: row.correct, total: row.total } : null;
 }
 
-export function listModelVersions(db: Db, input: { actor: Actor | null; catalogue: string }): ModelVersionList {
+export async function listModelVersions(db: Db, input: { actor: Actor | null; catalogue: string }): Promise<ModelVersionList> {
   requirePermission(input.actor, 'dashboards.read');
-  const catalogue = requireCatalogue(db, parseInput(z.string().min(1).max(100), input.catalogue));
+  const catalogue = await requireCatalogue(db, parseInput(z.string().min(1).max(100), input.catalogue));
   const parent = alias(modelVersions, 'parent');
-  const rows = db
+  const rows = await db
     .select({ version: modelVersions, parentName: parent.name })
     .from(modelVersions)
     .leftJoin(parent, eq(parent.id, modelVersions.parentId))
@@ -132,10 +132,10 @@ export function listModelVersions(db: Db, input: { actor: Actor | null; catalogu
   }
   return {
     catalogue: { id: catalogue.id, slug: catalogue.slug, name: catalogue.name },
-    versions: rows.map(({ version: v, parentName }) => {
+    versions: await Promise.all(rows.map(async ({ version: v, parentName }) => {
       const summary = summarizeMetrics(v.metrics);
       const measured = summary.holdout === null ? asParent.get(v.id) : undefined;
-      const stored = summary.holdout === null && !measured?.holdout ? storedHoldoutAccuracy(db, { catalogueId: catalogue.id, modelVersionId: v.id }) : null;
+      const stored = summary.holdout === null && !measured?.holdout ? await storedHoldoutAccuracy(db, { catalogueId: catalogue.id, modelVersionId: v.id }) : null;
       return {
         id: v.id,
         name: v.name,
@@ -151,6 +151,6 @@ export function listModelVersions(db: Db, input: { actor: Actor | null; catalogu
         ...(stored ? { holdout: stored } : {}),
         measuredIn: measured?.holdout ? measured.by : stored ? 'the evaluate job' : null,
       };
-    }),
+    })),
   };
 }

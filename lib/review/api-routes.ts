@@ -24,10 +24,10 @@ export const claimRoute = jsonRoute({
     /** Items the page already shows or has prefetched: the claim hands out another one. */
     holding: z.array(z.number().int().positive()).max(5).optional(),
   }),
-  handle: ({ actor, body }) => {
+  handle: async ({ actor, body }) => {
     const db = getDb();
-    const catalogue = requireCatalogue(db, body.catalogue);
-    return { item: claimNext(db, { actor, catalogueId: catalogue.id, holding: body.holding }) };
+    const catalogue = await requireCatalogue(db, body.catalogue);
+    return { item: await claimNext(db, { actor, catalogueId: catalogue.id, holding: body.holding }) };
   },
 });
 
@@ -39,11 +39,16 @@ export const claimBatchRoute = jsonRoute({
     predictedClass: z.number().int().nonnegative(),
     size: z.number().int().min(1).max(MAX_GRID_SIZE, `a grid holds at most ${MAX_GRID_SIZE} items`).default(25),
   }),
-  handle: ({ actor, body }) => {
+  handle: async ({ actor, body }) => {
     const db = getDb();
-    const catalogue = requireCatalogue(db, body.catalogue);
+    const catalogue = await requireCatalogue(db, body.catalogue);
     return {
-      items: claimBatch(db, { actor, catalogueId: catalogue.id, predictedClass: body.predictedClass, size: body.size }),
+      items: await claimBatch(db, {
+        actor,
+        catalogueId: catalogue.id,
+        predictedClass: body.predictedClass,
+        size: body.size,
+      }),
     };
   },
 });
@@ -54,14 +59,14 @@ const ItemIds = z.object({ itemIds: z.array(z.number().int().positive()) });
 export const heartbeatRoute = jsonRoute({
   permission: 'items.review',
   body: ItemIds,
-  handle: ({ actor, body }) => renewLeases(getDb(), { actor, itemIds: body.itemIds }),
+  handle: async ({ actor, body }) => await renewLeases(getDb(), { actor, itemIds: body.itemIds }),
 });
 
 /** Gives the reviewer's held items back to the queue (sent when the page is hidden or closed). */
 export const releaseRoute = jsonRoute({
   permission: 'items.review',
   body: ItemIds,
-  handle: ({ actor, body }) => releaseLeases(getDb(), { actor, itemIds: body.itemIds }),
+  handle: async ({ actor, body }) => await releaseLeases(getDb(), { actor, itemIds: body.itemIds }),
 });
 
 /**
@@ -71,8 +76,8 @@ export const releaseRoute = jsonRoute({
 export const submitRoute = jsonRoute({
   permission: 'items.review',
   body: SubmitReviewInput,
-  handle: ({ actor, body }) => {
-    const { review, replayed } = recordReview(getDb(), { actor, review: body });
+  handle: async ({ actor, body }) => {
+    const { review, replayed } = await recordReview(getDb(), { actor, review: body });
     return {
       review: {
         id: review.id,
@@ -96,10 +101,12 @@ export const submitRoute = jsonRoute({
 export const gridSubmitRoute = jsonRoute({
   permission: 'items.review',
   body: z.object({ catalogue: catalogueSlug, decisions: SubmitGridReviewInput.shape.decisions }),
-  handle: ({ actor, body }) => {
+  handle: async ({ actor, body }) => {
     const db = getDb();
-    const catalogue = requireCatalogue(db, body.catalogue);
-    return { results: submitGridKeepingLive(db, { actor, catalogueId: catalogue.id, decisions: body.decisions }) };
+    const catalogue = await requireCatalogue(db, body.catalogue);
+    return {
+      results: await submitGridKeepingLive(db, { actor, catalogueId: catalogue.id, decisions: body.decisions }),
+    };
   },
 });
 

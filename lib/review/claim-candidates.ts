@@ -123,22 +123,27 @@ export function heldItemIds(ctx: ClaimContext): number[] {
 }
 
 /** heldItemIds, of those the active model put in `predictedClass` (a grid's reload). */
-export function heldItemIdsInClass(ctx: ClaimContext, model: ModelVersion, predictedClass: number): number[] {
+export async function heldItemIdsInClass(
+  ctx: ClaimContext,
+  model: ModelVersion,
+  predictedClass: number,
+): Promise<number[]> {
   const held = heldItemIds(ctx);
   if (held.length === 0) return [];
   const inClass = new Set(
-    ctx.tx
-      .select({ itemId: predictions.itemId })
-      .from(predictions)
-      .where(
-        and(
-          inArray(predictions.itemId, held),
-          eq(predictions.modelVersionId, model.id),
-          eq(predictions.predictedClass, predictedClass),
-        ),
-      )
-      .all()
-      .map((row) => row.itemId),
+    (
+      await ctx.tx
+        .select({ itemId: predictions.itemId })
+        .from(predictions)
+        .where(
+          and(
+            inArray(predictions.itemId, held),
+            eq(predictions.modelVersionId, model.id),
+            eq(predictions.predictedClass, predictedClass),
+          ),
+        )
+        .all()
+    ).map((row) => row.itemId),
   );
   return held.filter((id) => inClass.has(id));
 }
@@ -148,25 +153,26 @@ export function heldItemIdsInClass(ctx: ClaimContext, model: ModelVersion, predi
  * active model's prediction, then smallest margin, then oldest. Items the active model has
  * not scored yet (just imported, or a model was just promoted) come after, oldest first.
  */
-export function pickCandidates(ctx: ClaimContext, limit: number): number[] {
+export async function pickCandidates(ctx: ClaimContext, limit: number): Promise<number[]> {
   const { tx, catalogue, model, now } = ctx;
   if (!model)
-    return tx
-      .select({ id: items.id })
-      .from(items)
-      .leftJoin(leases, eq(leases.itemId, items.id))
-      .where(
-        and(
-          eq(items.catalogueId, catalogue.id),
-          eq(items.status, 'needs_review'),
-          freeOf(now),
-          notPassedOverBy(ctx.reviewerId),
-        ),
-      )
-      .orderBy(asc(items.id))
-      .limit(limit)
-      .all()
-      .map((row) => row.id);
+    return (
+      await tx
+        .select({ id: items.id })
+        .from(items)
+        .leftJoin(leases, eq(leases.itemId, items.id))
+        .where(
+          and(
+            eq(items.catalogueId, catalogue.id),
+            eq(items.status, 'needs_review'),
+            freeOf(now),
+            notPassedOverBy(ctx.reviewerId),
+          ),
+        )
+        .orderBy(asc(items.id))
+        .limit(limit)
+        .all()
+    ).map((row) => row.id);
   const statements = queueStatements(ctx.sqlite);
   const params = { catalogueId: catalogue.id, reviewerId: ctx.reviewerId, now: now.getTime(), limit };
   const scored = statements.scored.all(params) as number[];
@@ -178,15 +184,16 @@ export function pickCandidates(ctx: ClaimContext, limit: number): number[] {
  * The grid's order over items of one predicted class: the active model's calibrated confidence,
  * highest first, then oldest (items_queue_class_idx's order). One primary-key probe per item.
  */
-export function mostConfidentFirst(ctx: ClaimContext, model: ModelVersion, itemIds: number[]): number[] {
+export async function mostConfidentFirst(ctx: ClaimContext, model: ModelVersion, itemIds: number[]): Promise<number[]> {
   if (itemIds.length < 2) return itemIds;
   const confidence = new Map(
-    ctx.tx
-      .select({ itemId: predictions.itemId, confidence: predictions.confidence })
-      .from(predictions)
-      .where(and(inArray(predictions.itemId, itemIds), eq(predictions.modelVersionId, model.id)))
-      .all()
-      .map((row) => [row.itemId, row.confidence]),
+    (
+      await ctx.tx
+        .select({ itemId: predictions.itemId, confidence: predictions.confidence })
+        .from(predictions)
+        .where(and(inArray(predictions.itemId, itemIds), eq(predictions.modelVersionId, model.id)))
+        .all()
+    ).map((row) => [row.itemId, row.confidence]),
   );
   const of = (id: number) => confidence.get(id) ?? -1;
   return [...itemIds].sort((a, b) => of(b) - of(a) || a - b);

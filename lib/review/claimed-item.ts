@@ -74,15 +74,15 @@ const claimedItemStatements = preparedPerHandle((db: Reader) => ({
  * `db` is the database handle, not the claim's transaction: on SQLite its prepared statements run
  * on the same connection, inside that transaction.
  */
-export function describeClaimedItem(
+export async function describeClaimedItem(
   db: Reader,
   input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date },
-): ClaimedItem {
+): Promise<ClaimedItem> {
   const statements = claimedItemStatements(db);
-  const item = statements.item.get({ itemId: input.itemId });
+  const item = await statements.item.get({ itemId: input.itemId });
   if (!item) throw new AppError('internal', `Leased item ${input.itemId} vanished inside its transaction.`);
   const prediction = input.model
-    ? statements.prediction.get({ itemId: item.id, modelVersionId: input.model.id })
+    ? await statements.prediction.get({ itemId: item.id, modelVersionId: input.model.id })
     : undefined;
   // A gold item is served blind: it shows what a model-labelled queue item shows (the model's
   // answer as its label), never its known label.

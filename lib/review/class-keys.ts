@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { catalogues, settingsChanges, type Catalogue } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -93,21 +93,23 @@ export function validateClassKeys(classNames: readonly string[], keys: readonly 
  * Sets (or, with `keys: null`, resets) a catalogue's class keys: admins only (`settings.write`),
  * recorded in the settings history like any other catalogue setting. Returns the keys now in use.
  */
-export function setClassKeys(
+export async function setClassKeys(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; keys: (string | null)[] | null; now?: number },
-): (string | null)[] {
+): Promise<(string | null)[]> {
   const actor = requirePermission(input.actor, 'settings.write');
   const { keys } = parseInput(ClassKeysInput, { keys: input.keys });
   const now = new Date(input.now ?? Date.now());
-  return db.transaction(
-    (tx) => {
-      const catalogue = requireCatalogueById(tx, input.catalogueId);
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const catalogue = await requireCatalogueById(tx, input.catalogueId);
       const next = keys === null ? null : validateClassKeys(catalogue.classNames, keys);
       const before = catalogue.classKeys ?? null;
       if (JSON.stringify(before) !== JSON.stringify(next)) {
-        tx.update(catalogues).set({ classKeys: next }).where(eq(catalogues.id, catalogue.id)).run();
-        tx.insert(settingsChanges)
+        await tx.update(catalogues).set({ classKeys: next }).where(eq(catalogues.id, catalogue.id)).run();
+        await tx
+          .insert(settingsChanges)
           .values({
             catalogueId: catalogue.id,
             userId: actor.userId,

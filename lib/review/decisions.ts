@@ -1,6 +1,6 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction, changedRows } from '@/db/client';
 import { preparedPerHandle } from '@/db/prepared';
 import {
   catalogues,
@@ -152,14 +152,14 @@ type SubmitStatements = ReturnType<typeof prepareSubmit>;
 const submitStatements = preparedPerHandle(prepareSubmit);
 
 /** The prediction the reviewer saw: of the named model version, else of the active one. */
-function modelAnswer(
+async function modelAnswer(
   statements: SubmitStatements,
   item: { id: number; catalogueId: number },
   modelVersionId: number | null,
-): { modelVersionId: number; label: number } | null {
-  const versionId = modelVersionId ?? statements.activeModel.get({ catalogueId: item.catalogueId })?.id;
+): Promise<{ modelVersionId: number; label: number } | null> {
+  const versionId = modelVersionId ?? (await statements.activeModel.get({ catalogueId: item.catalogueId }))?.id;
   if (versionId === undefined) return null;
-  const prediction = statements.prediction.get({ itemId: item.id, modelVersionId: versionId });
+  const prediction = await statements.prediction.get({ itemId: item.id, modelVersionId: versionId });
   if (!prediction && modelVersionId !== null)
     throw new AppError(
       'bad_input',
@@ -175,23 +175,23 @@ function modelAnswer(
  * A correction naming the model's own answer is recorded as a confirm: `correct` always means
  * "the model was wrong", which the accuracy figures and the training sampler rely on.
  */
-function recordDecision(
+async function recordDecision(
   statements: SubmitStatements,
   input: { actor: Actor; decision: Decision; catalogueId?: number; now: number },
-): SubmitResult {
+): Promise<SubmitResult> {
   const { actor, decision, now } = input;
-  const previous = statements.byClientId.get({ clientId: decision.clientId });
+  const previous = await statements.byClientId.get({ clientId: decision.clientId });
   if (previous) {
     if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo')
       return { review: previous, replayed: true };
     throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
   }
-  const item = statements.item.get({ itemId: decision.itemId });
+  const item = await statements.item.get({ itemId: decision.itemId });
   if (!item) throw new AppError('not_found', `There is no item ${decision.itemId}.`);
   if (input.catalogueId !== undefined && item.catalogueId !== input.catalogueId)
     throw new AppError('bad_input', `Item ${item.id} is not in catalogue ${input.catalogueId}.`);
-  const classCount = statements.classNames.get({ catalogueId: item.catalogueId })?.classNames.length ?? 0;
-  const model = modelAnswer(statements, item, decision.modelVersionId);
+  const classCount = (await statements.classNames.get({ catalogueId: item.catalogueId }))?.classNames.length ?? 0;
+  const model = await modelAnswer(statements, item, decision.modelVersionId);
 
   let action = decision.action;
   let chosenLabel: number | null = null;
@@ -211,10 +211,12 @@ function recordDecision(
     if (model && chosenLabel === model.label) action = 'confirm';
   }
 
-  const released = statements.releaseLease.run({ itemId: item.id, reviewerId: actor.userId, nowMs: now }).changes;
+  const released = changedRows(
+    await statements.releaseLease.run({ itemId: item.id, reviewerId: actor.userId, nowMs: now }),
+  );
   if (released === 0) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
 
-  const review = statements.insertReview.get({
+  const review = (await statements.insertReview.get({
     itemId: item.id,
     reviewerId: actor.userId,
     modelVersionId: model?.modelVersionId ?? null,
@@ -224,11 +226,11 @@ function recordDecision(
     durationMs: decision.durationMs,
     clientId: decision.clientId,
     createdAt: new Date(now),
-  })!;
+  }))!;
   // A gold item keeps its known label and stays an evaluation item: the review measures the
   // reviewer (lib/gold.ts) and is no human label for training.
   if (chosenLabel !== null && item.evalRole !== 'gold') {
-    const labelled = statements.label.run({ label: chosenLabel, itemId: item.id }).changes;
+    const labelled = changedRows(await statements.label.run({ label: chosenLabel, itemId: item.id }));
     if (labelled === 0)
       throw new AppError('conflict', `Item ${item.id} no longer needs review; your decision was not recorded.`);
   }
@@ -241,31 +243,35 @@ function recordDecision(
  * nothing), and only while the actor's lease on the item is live (else a 409 conflict).
  * Parses its input: for callers holding an unchecked value (scripts, tests).
  */
-export function submitReview(db: Db, input: SubmitReviewInput & { actor: Actor | null; now?: number }): SubmitResult {
-  return recordReview(db, { actor: input.actor, review: parseInput(SubmitReviewInput, input), now: input.now });
+export async function submitReview(
+  db: Db,
+  input: SubmitReviewInput & { actor: Actor | null; now?: number },
+): Promise<SubmitResult> {
+  return await recordReview(db, { actor: input.actor, review: parseInput(SubmitReviewInput, input), now: input.now });
 }
 
 /** submitReview for a caller that already parsed the decision with SubmitReviewInput (the API route). */
-export function recordReview(
+export async function recordReview(
   db: Db,
   input: { actor: Actor | null; review: SubmitReviewInput; now?: number },
-): SubmitResult {
+): Promise<SubmitResult> {
   const actor = requirePermission(input.actor, 'items.review');
   const { review } = input;
   const now = input.now ?? Date.now();
   const decision: Decision = { ...review, label: review.label ?? null, modelVersionId: review.modelVersionId ?? null };
-  const statements = submitStatements(db);
-  return db.transaction(() => recordDecision(statements, { actor, decision, now }), { behavior: 'immediate' });
+  return await withTransaction(db, (tx) => recordDecision(submitStatements(tx), { actor, decision, now }), {
+    behavior: 'immediate',
+  });
 }
 
 /** Records a whole grid in one transaction: one lost lease and nothing is recorded (409). */
-export function submitGridReview(
+export async function submitGridReview(
   db: Db,
   input: SubmitGridReviewInput & { actor: Actor | null; now?: number },
-): SubmitResult[] {
+): Promise<SubmitResult[]> {
   const actor = requirePermission(input.actor, 'items.review');
   const grid = parseInput(SubmitGridReviewInput, input);
-  return recordGrid(db, { actor, ...grid, now: input.now ?? Date.now() });
+  return await recordGrid(db, { actor, ...grid, now: input.now ?? Date.now() });
 }
 
 /**
@@ -273,26 +279,34 @@ export function submitGridReview(
  * checked `items.review` (submitGridReview, submitGridKeepingLive's rounds): no check of its
  * own, the lease and client-id conditions in recordDecision's writes still hold.
  */
-export function recordGrid(db: Db, input: SubmitGridReviewInput & { actor: Actor; now: number }): SubmitResult[] {
+export async function recordGrid(
+  db: Db,
+  input: SubmitGridReviewInput & { actor: Actor; now: number },
+): Promise<SubmitResult[]> {
   const { actor, catalogueId, decisions, now } = input;
-  const statements = submitStatements(db);
-  return db.transaction(
-    () =>
-      decisions.map((d) =>
-        recordDecision(statements, {
-          actor,
-          catalogueId,
-          now,
-          decision: {
-            itemId: d.itemId,
-            action: d.label === null ? 'confirm' : 'correct',
-            label: d.label,
-            clientId: d.clientId,
-            durationMs: d.durationMs,
-            modelVersionId: d.modelVersionId ?? null,
-          },
-        }),
-      ),
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const statements = submitStatements(tx);
+      const results: SubmitResult[] = [];
+      for (const d of decisions)
+        results.push(
+          await recordDecision(statements, {
+            actor,
+            catalogueId,
+            now,
+            decision: {
+              itemId: d.itemId,
+              action: d.label === null ? 'confirm' : 'correct',
+              label: d.label,
+              clientId: d.clientId,
+              durationMs: d.durationMs,
+              modelVersionId: d.modelVersionId ?? null,
+            },
+          }),
+        );
+      return results;
+    },
     { behavior: 'immediate' },
   );
 }

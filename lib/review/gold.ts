@@ -18,27 +18,28 @@ export interface GoldAgreement {
  * `evalRole = 'gold'`, chosen label against the label the item was imported with. Undone
  * decisions and skip/unsure are left out. Reviewers without gold decisions are not listed.
  */
-export function goldAgreement(db: Reader, catalogueId: number): GoldAgreement[] {
-  return db
-    .select({
-      reviewerId: reviews.reviewerId,
-      email: users.email,
-      decided: sql<number>`count(*)`,
-      agreed: sql<number>`coalesce(sum(${reviews.chosenLabel} = ${items.importLabel}), 0)`,
-    })
-    .from(reviews)
-    .innerJoin(items, eq(items.id, reviews.itemId))
-    .innerJoin(users, eq(users.id, reviews.reviewerId))
-    .where(
-      and(
-        eq(items.catalogueId, catalogueId),
-        eq(items.evalRole, 'gold'),
-        inArray(reviews.action, ['confirm', 'correct']),
-        sql`not exists (select 1 from ${reviews} u where u.reverts_review_id = ${reviews.id})`,
-      ),
-    )
-    .groupBy(reviews.reviewerId, users.email)
-    .orderBy(asc(users.email))
-    .all()
-    .map((row) => ({ ...row, accuracy: row.decided === 0 ? null : row.agreed / row.decided }));
+export async function goldAgreement(db: Reader, catalogueId: number): Promise<GoldAgreement[]> {
+  return (
+    await db
+      .select({
+        reviewerId: reviews.reviewerId,
+        email: users.email,
+        decided: sql<number>`count(*)`,
+        agreed: sql<number>`coalesce(sum(${reviews.chosenLabel} = ${items.importLabel}), 0)`,
+      })
+      .from(reviews)
+      .innerJoin(items, eq(items.id, reviews.itemId))
+      .innerJoin(users, eq(users.id, reviews.reviewerId))
+      .where(
+        and(
+          eq(items.catalogueId, catalogueId),
+          eq(items.evalRole, 'gold'),
+          inArray(reviews.action, ['confirm', 'correct']),
+          sql`not exists (select 1 from ${reviews} u where u.reverts_review_id = ${reviews.id})`,
+        ),
+      )
+      .groupBy(reviews.reviewerId, users.email)
+      .orderBy(asc(users.email))
+      .all()
+  ).map((row) => ({ ...row, accuracy: row.decided === 0 ? null : row.agreed / row.decided }));
 }

@@ -25,10 +25,10 @@ const GRID_ATTEMPTS = 3;
  * clauses stay the check: if a hold lapses in between, the whole round writes nothing and the
  * next round leaves that item out.
  */
-export function submitGridKeepingLive(
+export async function submitGridKeepingLive(
   db: Db,
   input: SubmitGridReviewInput & { actor: Actor; now?: number },
-): GridItemOutcome[] {
+): Promise<GridItemOutcome[]> {
   // Parsed once, by the caller (the grid route's body schema is SubmitGridReviewInput's).
   const actor = requirePermission(input.actor, 'items.review');
   const { catalogueId, decisions } = input;
@@ -37,37 +37,39 @@ export function submitGridKeepingLive(
     const now = input.now ?? Date.now();
     const itemIds = decisions.map((d) => d.itemId);
     const held = new Set(
-      db
-        .select({ itemId: leases.itemId })
-        .from(leases)
-        .where(
-          and(
-            inArray(leases.itemId, itemIds),
-            eq(leases.reviewerId, actor.userId),
-            gt(leases.expiresAt, new Date(now)),
-          ),
-        )
-        .all()
-        .map((row) => row.itemId),
+      (
+        await db
+          .select({ itemId: leases.itemId })
+          .from(leases)
+          .where(
+            and(
+              inArray(leases.itemId, itemIds),
+              eq(leases.reviewerId, actor.userId),
+              gt(leases.expiresAt, new Date(now)),
+            ),
+          )
+          .all()
+      ).map((row) => row.itemId),
     );
     const recorded = new Set(
-      db
-        .select({ clientId: reviews.clientId })
-        .from(reviews)
-        .where(
-          inArray(
-            reviews.clientId,
-            decisions.map((d) => d.clientId),
-          ),
-        )
-        .all()
-        .map((row) => row.clientId),
+      (
+        await db
+          .select({ clientId: reviews.clientId })
+          .from(reviews)
+          .where(
+            inArray(
+              reviews.clientId,
+              decisions.map((d) => d.clientId),
+            ),
+          )
+          .all()
+      ).map((row) => row.clientId),
     );
     const live = decisions.filter((d) => held.has(d.itemId) || recorded.has(d.clientId));
     const lost = (itemId: number): GridItemOutcome => ({ itemId, status: 'lost', message: LEASE_EXPIRED_MESSAGE });
     if (live.length === 0) return decisions.map((d) => lost(d.itemId));
     try {
-      const results = recordGrid(db, { actor, catalogueId, decisions: live, now });
+      const results = await recordGrid(db, { actor, catalogueId, decisions: live, now });
       const byItem = new Map(results.map((r) => [r.review.itemId, r]));
       return decisions.map((d) => {
         const result = byItem.get(d.itemId);
@@ -98,12 +100,15 @@ export interface UndoOutcome {
 }
 
 /** Undoes the actor's last decision and hands the item back to their screen. */
-export function undoAndReclaim(db: Db, input: { actor: Actor | null; clientId: string; now?: number }): UndoOutcome {
+export async function undoAndReclaim(
+  db: Db,
+  input: { actor: Actor | null; clientId: string; now?: number },
+): Promise<UndoOutcome> {
   const actor = requirePermission(input.actor, 'items.review');
-  const result = undoLastReview(db, { ...input, actor });
+  const result = await undoLastReview(db, { ...input, actor });
   let item: ClaimedItem | null = null;
   try {
-    item = describeHeldItem(db, { actor, itemId: result.itemId, now: input.now });
+    item = await describeHeldItem(db, { actor, itemId: result.itemId, now: input.now });
   } catch (error) {
     if (!(isAppError(error) && error.code === 'conflict')) throw error;
   }

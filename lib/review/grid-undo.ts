@@ -1,6 +1,6 @@
 import { and, eq, gt, gte, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { items, jobs, reviews, type Review } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -57,18 +57,19 @@ function itemList(ids: number[]): string {
   return ids.length > 5 ? `${shown.join(', ')} and ${ids.length - 5} more` : shown.join(', ');
 }
 
-export function undoGridSubmit(
+export async function undoGridSubmit(
   db: Db,
   input: UndoGridInput & { actor: Actor | null; windowMs?: number; leaseMs?: number; now?: number },
-): UndoGridResult {
+): Promise<UndoGridResult> {
   const actor = requirePermission(input.actor, 'items.review');
   const { clientIds } = parseInput(UndoGridInput, { clientIds: input.clientIds });
   const now = input.now ?? Date.now();
   const windowMs = input.windowMs ?? GRID_UNDO_WINDOW_MS;
   const expiresAt = new Date(now + (input.leaseMs ?? DEFAULT_LEASE_MS));
-  return db.transaction(
-    (tx) => {
-      const found = tx.select().from(reviews).where(inArray(reviews.clientId, clientIds)).all();
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const found = await tx.select().from(reviews).where(inArray(reviews.clientId, clientIds)).all();
       const byClientId = new Map(found.map((row) => [row.clientId, row]));
       const missing = clientIds.filter((id) => !byClientId.has(id));
       if (missing.length > 0)
@@ -82,24 +83,25 @@ export function undoGridSubmit(
       if (targets.some((row) => row.action !== 'confirm' && row.action !== 'correct'))
         throw new AppError('bad_input', 'Only confirmations and corrections can be undone; nothing was undone.');
       const catalogueIds = new Set(
-        tx
-          .select({ catalogueId: items.catalogueId })
-          .from(items)
-          .where(
-            inArray(
-              items.id,
-              targets.map((row) => row.itemId),
-            ),
-          )
-          .all()
-          .map((row) => row.catalogueId),
+        (
+          await tx
+            .select({ catalogueId: items.catalogueId })
+            .from(items)
+            .where(
+              inArray(
+                items.id,
+                targets.map((row) => row.itemId),
+              ),
+            )
+            .all()
+        ).map((row) => row.catalogueId),
       );
       if (catalogueIds.size !== 1)
         throw new AppError('bad_input', 'A grid submit is one catalogue; these decisions are not one submit.');
       const catalogueId = [...catalogueIds][0]!;
 
       // Already undone (a retry, or the focus view's undo of one of them): left alone, reported as undone.
-      const undoRows = tx
+      const undoRows = await tx
         .select()
         .from(reviews)
         .where(
@@ -130,23 +132,22 @@ export function undoGridSubmit(
           `This grid submit is more than ${Math.round(windowMs / 60_000)} minutes old; it can no longer be undone.`,
         );
       // Any later row on an item (a decision, a skip, someone's undo) means something built on it.
-      const reReviewed = open
-        .filter(
-          (target) =>
-            tx
-              .select({ id: reviews.id })
-              .from(reviews)
-              .where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id)))
-              .limit(1)
-              .get() !== undefined,
-        )
-        .map((target) => target.itemId);
+      const reReviewed: number[] = [];
+      for (const target of open) {
+        const later = await tx
+          .select({ id: reviews.id })
+          .from(reviews)
+          .where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id)))
+          .limit(1)
+          .get();
+        if (later !== undefined) reReviewed.push(target.itemId);
+      }
       if (reReviewed.length > 0)
         throw new AppError(
           'conflict',
           `${reReviewed.length === 1 ? 'Item' : 'Items'} ${itemList(reReviewed)} ${reReviewed.length === 1 ? 'was' : 'were'} reviewed again after your submit; nothing was undone.`,
         );
-      const training = tx
+      const training = await tx
         .select({ id: jobs.id })
         .from(jobs)
         .where(
@@ -165,7 +166,7 @@ export function undoGridSubmit(
         );
 
       for (const target of open)
-        revertDecision(tx, { actor, target, clientId: undoClientId(target.clientId), now, expiresAt });
+        await revertDecision(tx, { actor, target, clientId: undoClientId(target.clientId), now, expiresAt });
       return result(false);
     },
     { behavior: 'immediate' },

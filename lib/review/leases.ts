@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, withTransaction } from '@/db/client';
 import { items, leases } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -48,10 +48,10 @@ export interface RenewedLeases {
  * read-then-write; an item whose hold lapsed is reported in `lost`, never re-taken here: someone
  * else may have claimed it in between.
  */
-export function renewLeases(
+export async function renewLeases(
   db: Db,
   input: { actor: Actor | null; itemIds: number[]; leaseMs?: number; now?: number },
-): RenewedLeases {
+): Promise<RenewedLeases> {
   const actor = requirePermission(input.actor, 'items.review');
   const {
     itemIds,
@@ -60,15 +60,20 @@ export function renewLeases(
   } = parseInput(RenewLeasesInput, { itemIds: input.itemIds, leaseMs: input.leaseMs, now: input.now });
   const expiresAt = new Date(now + leaseMs);
   const held = new Set(
-    db
-      .update(leases)
-      .set({ expiresAt })
-      .where(
-        and(inArray(leases.itemId, itemIds), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, new Date(now))),
-      )
-      .returning({ itemId: leases.itemId })
-      .all()
-      .map((row) => row.itemId),
+    (
+      await db
+        .update(leases)
+        .set({ expiresAt })
+        .where(
+          and(
+            inArray(leases.itemId, itemIds),
+            eq(leases.reviewerId, actor.userId),
+            gt(leases.expiresAt, new Date(now)),
+          ),
+        )
+        .returning({ itemId: leases.itemId })
+        .all()
+    ).map((row) => row.itemId),
   );
   return {
     renewed: itemIds.filter((id) => held.has(id)).map((itemId) => ({ itemId, expiresAt })),
@@ -77,15 +82,19 @@ export function renewLeases(
 }
 
 /** Gives items back (the reviewer left the page). Only the actor's own leases are touched. */
-export function releaseLeases(db: Db, input: { actor: Actor | null; itemIds: number[] }): { released: number[] } {
+export async function releaseLeases(
+  db: Db,
+  input: { actor: Actor | null; itemIds: number[] },
+): Promise<{ released: number[] }> {
   const actor = requirePermission(input.actor, 'items.review');
   const { itemIds } = parseInput(z.object({ itemIds: ItemIds }), { itemIds: input.itemIds });
-  const released = db
-    .delete(leases)
-    .where(and(inArray(leases.itemId, itemIds), eq(leases.reviewerId, actor.userId)))
-    .returning({ itemId: leases.itemId })
-    .all()
-    .map((row) => row.itemId);
+  const released = (
+    await db
+      .delete(leases)
+      .where(and(inArray(leases.itemId, itemIds), eq(leases.reviewerId, actor.userId)))
+      .returning({ itemId: leases.itemId })
+      .all()
+  ).map((row) => row.itemId);
   return { released: released.sort((a, b) => a - b) };
 }
 
@@ -94,19 +103,22 @@ export function releaseLeases(db: Db, input: { actor: Actor | null; itemIds: num
  * just handed back). 409 when the hold is gone: the screen must not show an item it cannot
  * decide. Reads only the actor's own hold; the caller has checked `items.review`.
  */
-export function describeHeldItem(db: Db, input: { actor: Actor; itemId: number; now?: number }): ClaimedItem {
+export async function describeHeldItem(
+  db: Db,
+  input: { actor: Actor; itemId: number; now?: number },
+): Promise<ClaimedItem> {
   const { actor, itemId } = input;
   const now = new Date(input.now ?? Date.now());
-  return db.transaction((tx) => {
-    const held = tx
+  return await withTransaction(db, async (tx) => {
+    const held = await tx
       .select({ expiresAt: leases.expiresAt, catalogueId: items.catalogueId })
       .from(leases)
       .innerJoin(items, eq(items.id, leases.itemId))
       .where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, now)))
       .get();
     if (!held) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
-    const catalogue = requireCatalogueById(tx, held.catalogueId);
-    const model = findActiveModel(tx, catalogue.id);
-    return describeClaimedItem(tx, { itemId, catalogue, model, expiresAt: held.expiresAt });
+    const catalogue = await requireCatalogueById(tx, held.catalogueId);
+    const model = await findActiveModel(tx, catalogue.id);
+    return await describeClaimedItem(tx, { itemId, catalogue, model, expiresAt: held.expiresAt });
   });
 }

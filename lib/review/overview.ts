@@ -29,10 +29,13 @@ const Slug = z
  * The catalogue a review page opens: the one named in the URL, else the oldest. Throws
  * not_found for an unknown slug, or when there is no catalogue at all.
  */
-export function pickReviewCatalogue(db: Db, input: { actor: Actor | null; slug?: string | null }): ReviewCatalogue {
+export async function pickReviewCatalogue(
+  db: Db,
+  input: { actor: Actor | null; slug?: string | null },
+): Promise<ReviewCatalogue> {
   requirePermission(input.actor, 'items.review');
   const slug = input.slug == null || input.slug === '' ? undefined : parseInput(Slug, input.slug);
-  const all = db.select().from(catalogues).orderBy(asc(catalogues.id)).all();
+  const all = await db.select().from(catalogues).orderBy(asc(catalogues.id)).all();
   const catalogue = slug === undefined ? all[0] : all.find((c) => c.slug === slug);
   if (!catalogue)
     throw new AppError(
@@ -56,15 +59,15 @@ export interface ClassQueueCount {
  * picker. Every class of the catalogue is listed, zeros included; without an active model
  * every count is zero (the grid needs the model's answer to confirm).
  */
-export function countQueueByClass(
+export async function countQueueByClass(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; now?: number },
-): ClassQueueCount[] {
+): Promise<ClassQueueCount[]> {
   const actor = requirePermission(input.actor, 'items.review');
   const catalogueId = parseInput(z.number().int().positive(), input.catalogueId);
   const now = new Date(input.now ?? Date.now());
-  const catalogue = requireCatalogueById(db, catalogueId);
-  const model = findActiveModel(db, catalogueId);
+  const catalogue = await requireCatalogueById(db, catalogueId);
+  const model = await findActiveModel(db, catalogueId);
   const counts = new Map<number, { needsReview: number; available: number }>();
   if (model) {
     // Mirrors claimBatch's pick: free, or held by this reviewer, and not passed over by them.
@@ -72,7 +75,7 @@ export function countQueueByClass(
       or(isNull(leases.itemId), lte(leases.expiresAt, now), eq(leases.reviewerId, actor.userId)),
       sql`${items.id} not in (select ${reviews.itemId} from ${reviews} where ${reviews.reviewerId} = ${actor.userId} and ${reviews.action} in ('skip', 'unsure'))`,
     );
-    const rows = db
+    const rows = await db
       .select({
         classIndex: predictions.predictedClass,
         needsReview: sql<number>`count(*)`,

@@ -31,43 +31,55 @@ const ProgressInput = z.object({
  * walk small sets (live leases; the reviewer's own skips through reviews_reviewer_item_idx), never
  * the queue, so the figure stays cheap at any queue size; it is not read on the claim path.
  */
-export function countLeftForReviewer(db: Db, input: { actor: Actor; catalogueId: number; now: number }): number {
+export async function countLeftForReviewer(
+  db: Db,
+  input: { actor: Actor; catalogueId: number; now: number },
+): Promise<number> {
   const { actor, catalogueId } = input;
   const now = new Date(input.now);
   const waiting =
-    db.select({ waiting: queueCounts.waiting }).from(queueCounts).where(eq(queueCounts.catalogueId, catalogueId)).get()
-      ?.waiting ?? 0;
+    (
+      await db
+        .select({ waiting: queueCounts.waiting })
+        .from(queueCounts)
+        .where(eq(queueCounts.catalogueId, catalogueId))
+        .get()
+    )?.waiting ?? 0;
   const heldByOthers =
-    db
-      .select({ n: count() })
-      .from(leases)
-      .innerJoin(items, eq(items.id, leases.itemId))
-      .where(
-        and(
-          ne(leases.reviewerId, actor.userId),
-          gt(leases.expiresAt, now),
-          eq(items.catalogueId, catalogueId),
-          eq(items.status, 'needs_review'),
-        ),
-      )
-      .get()?.n ?? 0;
+    (
+      await db
+        .select({ n: count() })
+        .from(leases)
+        .innerJoin(items, eq(items.id, leases.itemId))
+        .where(
+          and(
+            ne(leases.reviewerId, actor.userId),
+            gt(leases.expiresAt, now),
+            eq(items.catalogueId, catalogueId),
+            eq(items.status, 'needs_review'),
+          ),
+        )
+        .get()
+    )?.n ?? 0;
   // Passed over and not also held by someone else (counted above already).
   const passedOver =
-    db
-      .select({ n: countDistinct(reviews.itemId) })
-      .from(reviews)
-      .innerJoin(items, eq(items.id, reviews.itemId))
-      .leftJoin(leases, eq(leases.itemId, items.id))
-      .where(
-        and(
-          eq(reviews.reviewerId, actor.userId),
-          inArray(reviews.action, ['skip', 'unsure']),
-          eq(items.catalogueId, catalogueId),
-          eq(items.status, 'needs_review'),
-          or(isNull(leases.itemId), eq(leases.reviewerId, actor.userId), lte(leases.expiresAt, now)),
-        ),
-      )
-      .get()?.n ?? 0;
+    (
+      await db
+        .select({ n: countDistinct(reviews.itemId) })
+        .from(reviews)
+        .innerJoin(items, eq(items.id, reviews.itemId))
+        .leftJoin(leases, eq(leases.itemId, items.id))
+        .where(
+          and(
+            eq(reviews.reviewerId, actor.userId),
+            inArray(reviews.action, ['skip', 'unsure']),
+            eq(items.catalogueId, catalogueId),
+            eq(items.status, 'needs_review'),
+            or(isNull(leases.itemId), eq(leases.reviewerId, actor.userId), lte(leases.expiresAt, now)),
+          ),
+        )
+        .get()
+    )?.n ?? 0;
   return Math.max(0, waiting - heldByOthers - passedOver);
 }
 
@@ -75,13 +87,13 @@ export function countLeftForReviewer(db: Db, input: { actor: Actor; catalogueId:
  * The reviewer's progress. `since` is the start of their session, which the page chooses: the
  * review pages use the first time this browser tab opened a review page (docs/web-app.md).
  */
-export function reviewProgress(
+export async function reviewProgress(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; since: number; now?: number },
-): ReviewProgress {
+): Promise<ReviewProgress> {
   const actor = requirePermission(input.actor, 'items.review');
   const { catalogueId, since, now = Date.now() } = parseInput(ProgressInput, input);
-  const left = countLeftForReviewer(db, { actor, catalogueId, now });
-  const { decisionsToday } = reviewerStats(db, { actor, since, now });
+  const left = await countLeftForReviewer(db, { actor, catalogueId, now });
+  const { decisionsToday } = await reviewerStats(db, { actor, since, now });
   return { left, decidedInSession: decisionsToday, sessionSince: new Date(since) };
 }

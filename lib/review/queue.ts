@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Db, Tx } from '@/db/client';
+import { type Db, type Tx, withTransaction } from '@/db/client';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
@@ -46,20 +46,20 @@ const ClaimBatchInput = z.object({
   ...Clock,
 });
 
-function openClaim(
+async function openClaim(
   db: Db,
   tx: Tx,
   input: { actor: Actor; catalogueId: number; now?: number; leaseMs?: number },
-): ClaimContext {
+): Promise<ClaimContext> {
   const now = input.now ?? Date.now();
   // Read through `db`, whose prepared statements run on the same connection as `tx` (db/prepared.ts).
-  const catalogue = requireCatalogueById(db, input.catalogueId);
+  const catalogue = await requireCatalogueById(db, input.catalogueId);
   return {
     tx,
     sqlite: db.$client,
     reviewerId: input.actor.userId,
     catalogue,
-    model: findActiveModel(db, catalogue.id),
+    model: await findActiveModel(db, catalogue.id),
     now: new Date(now),
     expiresAt: new Date(now + (input.leaseMs ?? DEFAULT_LEASE_MS)),
   };
@@ -71,10 +71,10 @@ function openClaim(
  * renewed, instead of a second one; `holding` names items the client already shows, so a
  * prefetch gets a different one, even if the hold on one of them has lapsed.
  */
-export function claimNext(
+export async function claimNext(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; holding?: number[]; leaseMs?: number; now?: number },
-): ClaimedItem | null {
+): Promise<ClaimedItem | null> {
   const actor = requirePermission(input.actor, 'items.review');
   const options = parseInput(ClaimNextInput, {
     catalogueId: input.catalogueId,
@@ -82,9 +82,10 @@ export function claimNext(
     leaseMs: input.leaseMs,
     now: input.now,
   });
-  return db.transaction(
-    (tx) => {
-      const ctx = openClaim(db, tx, { actor, ...options });
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const ctx = await openClaim(tx, tx, { actor, ...options });
       const showing = new Set(options.holding ?? []);
       const held = extendHeld(
         ctx,
@@ -93,7 +94,7 @@ export function claimNext(
           .slice(0, 1),
       );
       if (held[0] !== undefined)
-        return describeClaimedItem(db, {
+        return await describeClaimedItem(tx, {
           itemId: held[0],
           catalogue: ctx.catalogue,
           model: ctx.model,
@@ -110,13 +111,19 @@ export function claimNext(
       });
       // An item the page already shows is never handed out again, even when its hold lapsed
       // meanwhile (it would appear twice on the page, and its pending submit would meet a 409).
-      const candidates = [...(mixedIn === null ? [] : [mixedIn]), ...pickCandidates(ctx, 5 + showing.size)].filter(
-        (id) => !showing.has(id),
-      );
+      const candidates = [
+        ...(mixedIn === null ? [] : [mixedIn]),
+        ...(await pickCandidates(ctx, 5 + showing.size)),
+      ].filter((id) => !showing.has(id));
       const itemId = candidates.find((id) => takeLease(ctx, id));
       return itemId === undefined
         ? null
-        : describeClaimedItem(db, { itemId, catalogue: ctx.catalogue, model: ctx.model, expiresAt: ctx.expiresAt });
+        : await describeClaimedItem(tx, {
+            itemId,
+            catalogue: ctx.catalogue,
+            model: ctx.model,
+            expiresAt: ctx.expiresAt,
+          });
     },
     { behavior: 'immediate' },
   );
@@ -130,7 +137,7 @@ export function claimNext(
  * first cell. Most confident first is the opposite end from `claimNext`: the grid is the fast
  * path for mostly-right batches, and the uncertain items stay for the focus view.
  */
-export function claimBatch(
+export async function claimBatch(
   db: Db,
   input: {
     actor: Actor | null;
@@ -140,12 +147,13 @@ export function claimBatch(
     leaseMs?: number;
     now?: number;
   },
-): ClaimedItem[] {
+): Promise<ClaimedItem[]> {
   const actor = requirePermission(input.actor, 'items.review');
   const { predictedClass, size, ...options } = parseInput(ClaimBatchInput, input);
-  return db.transaction(
-    (tx) => {
-      const ctx = openClaim(db, tx, { actor, ...options });
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const ctx = await openClaim(tx, tx, { actor, ...options });
       if (predictedClass >= ctx.catalogue.classNames.length)
         throw new AppError(
           'bad_input',
@@ -153,7 +161,7 @@ export function claimBatch(
         );
       const model = ctx.model;
       if (!model) return [];
-      const held = extendHeld(ctx, heldItemIdsInClass(ctx, model, predictedClass).slice(0, size));
+      const held = extendHeld(ctx, (await heldItemIdsInClass(ctx, model, predictedClass)).slice(0, size));
       const wanted = size - held.length;
       const fresh = (
         wanted === 0
@@ -167,10 +175,13 @@ export function claimBatch(
             }) as number[])
       ).filter((id) => takeLease(ctx, id));
       // `fresh` comes in the index's order already; only held items need placing among them.
-      const batch = held.length === 0 ? fresh : mostConfidentFirst(ctx, model, [...held, ...fresh]);
-      return batch.map((itemId) =>
-        describeClaimedItem(db, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }),
-      );
+      const batch = held.length === 0 ? fresh : await mostConfidentFirst(ctx, model, [...held, ...fresh]);
+      const claimed: ClaimedItem[] = [];
+      for (const itemId of batch)
+        claimed.push(
+          await describeClaimedItem(tx, { itemId, catalogue: ctx.catalogue, model, expiresAt: ctx.expiresAt }),
+        );
+      return claimed;
     },
     { behavior: 'immediate' },
   );

@@ -29,10 +29,13 @@ function localMidnight(now: number): Date {
  * The reviewer's own figures for the review page. `since` lets the page pass the reviewer's
  * local midnight when it knows their time zone.
  */
-export function reviewerStats(db: Db, input: { actor: Actor | null; now?: number; since?: number }): ReviewerStats {
+export async function reviewerStats(
+  db: Db,
+  input: { actor: Actor | null; now?: number; since?: number },
+): Promise<ReviewerStats> {
   const actor = requirePermission(input.actor, 'items.review');
   const since = input.since === undefined ? localMidnight(input.now ?? Date.now()) : new Date(input.since);
-  const rows = db
+  const rows = await db
     .select({ action: reviews.action, durationMs: reviews.durationMs })
     .from(reviews)
     .where(

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Tx } from '@/db/client';
+import { type Db, type Tx, withTransaction, changedRows } from '@/db/client';
 import { items, leases, reviews, type Review } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -44,10 +44,10 @@ export interface UndoResult {
  * those), else the model's answer; status needs_review; a lease for the actor so they decide
  * again. Idempotent on `clientId`, like a submit: a retried undo must not undo a second one.
  */
-export function undoLastReview(
+export async function undoLastReview(
   db: Db,
   input: { actor: Actor | null; clientId: string; windowMs?: number; leaseMs?: number; now?: number },
-): UndoResult {
+): Promise<UndoResult> {
   const actor = requirePermission(input.actor, 'items.review');
   const {
     clientId,
@@ -56,17 +56,18 @@ export function undoLastReview(
     now = Date.now(),
   } = parseInput(UndoInput, input);
   const expiresAt = new Date(now + leaseMs);
-  return db.transaction(
-    (tx) => {
-      const previous = tx.select().from(reviews).where(eq(reviews.clientId, clientId)).get();
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const previous = await tx.select().from(reviews).where(eq(reviews.clientId, clientId)).get();
       if (previous) {
         const undone =
           previous.revertsReviewId === null
             ? undefined
-            : tx.select().from(reviews).where(eq(reviews.id, previous.revertsReviewId)).get();
+            : await tx.select().from(reviews).where(eq(reviews.id, previous.revertsReviewId)).get();
         if (previous.action !== 'undo' || previous.reviewerId !== actor.userId || !undone)
           throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
-        const lease = tx
+        const lease = await tx
           .select({ expiresAt: leases.expiresAt })
           .from(leases)
           .where(and(eq(leases.itemId, undone.itemId), eq(leases.reviewerId, actor.userId)))
@@ -79,7 +80,7 @@ export function undoLastReview(
           replayed: true,
         };
       }
-      const target = tx
+      const target = await tx
         .select()
         .from(reviews)
         .where(
@@ -98,7 +99,7 @@ export function undoLastReview(
           'conflict',
           `Your last decision is more than ${Math.round(windowMs / 60_000)} minutes old; it can no longer be undone.`,
         );
-      const later = tx
+      const later = await tx
         .select({ id: reviews.id })
         .from(reviews)
         .where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id)))
@@ -110,7 +111,7 @@ export function undoLastReview(
           'Someone reviewed this item again after you; your decision can no longer be undone.',
         );
 
-      const undo = revertDecision(tx, { actor, target, clientId, now, expiresAt });
+      const undo = await revertDecision(tx, { actor, target, clientId, now, expiresAt });
       return { undo, undone: target, itemId: target.itemId, leaseExpiresAt: expiresAt, replayed: false };
     },
     { behavior: 'immediate' },
@@ -124,12 +125,12 @@ export function undoLastReview(
  * actor so they decide again, and a new `undo` row naming `target`. Throws conflict, rolling the
  * caller's transaction back, when the item no longer carries the decision or someone else holds it.
  */
-export function revertDecision(
+export async function revertDecision(
   tx: Tx,
   input: { actor: Actor; target: Review; clientId: string; now: number; expiresAt: Date },
-): Review {
+): Promise<Review> {
   const { actor, target, clientId, now, expiresAt } = input;
-  const item = tx
+  const item = await tx
     .select({ importLabel: items.importLabel, evalRole: items.evalRole })
     .from(items)
     .where(eq(items.id, target.itemId))
@@ -145,35 +146,39 @@ export function revertDecision(
   const reverted =
     item?.evalRole === 'gold'
       ? 1
-      : tx
-          .update(items)
-          .set({ ...restored, status: 'needs_review' })
-          .where(
-            and(
-              eq(items.id, target.itemId),
-              eq(items.status, 'reviewed'),
-              eq(items.labelSource, 'human'),
-              eq(items.currentLabel, target.chosenLabel ?? -1),
-            ),
-          )
-          .run().changes;
+      : changedRows(
+          await tx
+            .update(items)
+            .set({ ...restored, status: 'needs_review' })
+            .where(
+              and(
+                eq(items.id, target.itemId),
+                eq(items.status, 'reviewed'),
+                eq(items.labelSource, 'human'),
+                eq(items.currentLabel, target.chosenLabel ?? -1),
+              ),
+            )
+            .run(),
+        );
   if (reverted === 0)
     throw new AppError('conflict', `Item #${target.itemId} changed after your decision; it can no longer be undone.`);
-  const leased = tx
-    .insert(leases)
-    .values({ itemId: target.itemId, reviewerId: actor.userId, expiresAt })
-    .onConflictDoUpdate({
-      target: leases.itemId,
-      set: { reviewerId: actor.userId, expiresAt },
-      setWhere: lte(leases.expiresAt, new Date(now)),
-    })
-    .run().changes;
+  const leased = changedRows(
+    await tx
+      .insert(leases)
+      .values({ itemId: target.itemId, reviewerId: actor.userId, expiresAt })
+      .onConflictDoUpdate({
+        target: leases.itemId,
+        set: { reviewerId: actor.userId, expiresAt },
+        setWhere: lte(leases.expiresAt, new Date(now)),
+      })
+      .run(),
+  );
   if (leased === 0)
     throw new AppError(
       'conflict',
       `Someone else holds item #${target.itemId} now; your decision can no longer be undone.`,
     );
-  const undo = tx
+  const undo = await tx
     .insert(reviews)
     .values({
       itemId: target.itemId,

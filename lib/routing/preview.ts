@@ -35,10 +35,10 @@ export function needsMoveConfirmation(moves: { entered: number; left: number }):
  * claimed between the preview and the save make the save's own counts differ a little; the
  * save reports those.
  */
-export function previewRoutingRules(
+export async function previewRoutingRules(
   db: Db,
   input: RoutingRulesPatch & { actor: Actor | null; catalogueId: number; expected?: RoutingRulesPatch; now?: number },
-): RoutingPreview {
+): Promise<RoutingPreview> {
   requirePermission(input.actor, 'settings.write');
   const {
     catalogueId,
@@ -46,10 +46,10 @@ export function previewRoutingRules(
     expected,
     ...patch
   } = parseInput(SetRoutingRulesInput, { ...input, actor: undefined });
-  const { next, changed } = resolveRoutingChange(db, { catalogueId, patch, expected });
+  const { next, changed } = await resolveRoutingChange(db, { catalogueId, patch, expected });
   // The gold rate decides claims, not routing: changing only it moves nothing.
   const moves = changed.some((field) => field !== 'goldRate')
-    ? countPlannedMoves(planReroute(db, { catalogueId, rules: next, now: new Date(nowMs ?? Date.now()) }))
+    ? countPlannedMoves(await planReroute(db, { catalogueId, rules: next, now: new Date(nowMs ?? Date.now()) }))
     : { entered: 0, left: 0, held: 0 };
   return {
     catalogueId,
@@ -69,17 +69,20 @@ export interface TargetPreview extends RoutingPreview {
  * Target mode's preview: the threshold it would pick (refused, like the save, when the page is
  * stale or no threshold meets the target) and what saving it would move.
  */
-export function previewTargetThreshold(
+export async function previewTargetThreshold(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; targetAccuracy: number; expectedThreshold?: number; now?: number },
-): TargetPreview {
+): Promise<TargetPreview> {
   const actor = requirePermission(input.actor, 'settings.write');
   const expected = input.expectedThreshold === undefined ? undefined : { threshold: input.expectedThreshold };
   // The stale check first, as the save does: a pick against a threshold the page has not seen is beside the point.
-  if (expected) previewRoutingRules(db, { actor, catalogueId: input.catalogueId, expected });
-  const pick = pickThresholdForTarget(db, { catalogueId: input.catalogueId, targetAccuracy: input.targetAccuracy });
+  if (expected) await previewRoutingRules(db, { actor, catalogueId: input.catalogueId, expected });
+  const pick = await pickThresholdForTarget(db, {
+    catalogueId: input.catalogueId,
+    targetAccuracy: input.targetAccuracy,
+  });
   if (pick.threshold === null) throw new AppError('conflict', pick.sentence);
-  const preview = previewRoutingRules(db, {
+  const preview = await previewRoutingRules(db, {
     actor,
     catalogueId: input.catalogueId,
     threshold: pick.threshold,

@@ -70,11 +70,11 @@ const notUndone = sql`not exists (select 1 from ${reviews} u where u.reverts_rev
 const isDecision = inArray(reviews.action, ['confirm', 'correct']);
 
 /** The active model's stored predictions on the catalogue's holdout items, with their trusted labels. */
-export function readHoldoutPredictions(
+export async function readHoldoutPredictions(
   db: Reader,
   input: { catalogueId: number; modelVersionId: number },
-): { rows: HoldoutPrediction[]; missing: number } {
-  const all = db
+): Promise<{ rows: HoldoutPrediction[]; missing: number }> {
+  const all = await db
     .select({
       predictedClass: predictions.predictedClass,
       confidence: predictions.confidence,
@@ -92,8 +92,11 @@ export function readHoldoutPredictions(
 }
 
 /** Items the threshold decides, as lib/settings re-routes them, with the active model's prediction. */
-function readRoutableItems(db: Reader, input: { catalogueId: number; modelVersionId: number }): RoutableItem[] {
-  return db
+async function readRoutableItems(
+  db: Reader,
+  input: { catalogueId: number; modelVersionId: number },
+): Promise<RoutableItem[]> {
+  return (await db
     .select({
       itemId: items.id,
       predictedClass: predictions.predictedClass,
@@ -110,14 +113,17 @@ function readRoutableItems(db: Reader, input: { catalogueId: number; modelVersio
         isNull(items.evalRole),
       ),
     )
-    .all() as RoutableItem[];
+    .all()) as RoutableItem[];
 }
 
 /** Reviewers' accuracy on gold items, pooled over reviewers (lib/gold.ts: one definition for the dashboards and here). */
-export function measureReviewerAccuracy(db: Reader, catalogueId: number): { correct: number; total: number } {
+export async function measureReviewerAccuracy(
+  db: Reader,
+  catalogueId: number,
+): Promise<{ correct: number; total: number }> {
   let correct = 0;
   let total = 0;
-  for (const reviewer of goldAgreement(db, catalogueId)) {
+  for (const reviewer of await goldAgreement(db, catalogueId)) {
     correct += reviewer.agreed;
     total += reviewer.decided;
   }
@@ -125,25 +131,26 @@ export function measureReviewerAccuracy(db: Reader, catalogueId: number): { corr
 }
 
 /** Median seconds per decision over the catalogue's latest decisions (skip and unsure count: they cost time too). */
-export function measureSecondsPerDecision(
+export async function measureSecondsPerDecision(
   db: Reader,
   catalogueId: number,
-): { seconds: number | null; decisions: number } {
-  const durations = db
-    .select({ ms: reviews.durationMs })
-    .from(reviews)
-    .innerJoin(items, eq(items.id, reviews.itemId))
-    .where(
-      and(
-        eq(items.catalogueId, catalogueId),
-        inArray(reviews.action, ['confirm', 'correct', 'skip', 'unsure']),
-        notUndone,
-      ),
-    )
-    .orderBy(desc(reviews.id))
-    .limit(RECENT_DECISIONS)
-    .all()
-    .map((row) => row.ms);
+): Promise<{ seconds: number | null; decisions: number }> {
+  const durations = (
+    await db
+      .select({ ms: reviews.durationMs })
+      .from(reviews)
+      .innerJoin(items, eq(items.id, reviews.itemId))
+      .where(
+        and(
+          eq(items.catalogueId, catalogueId),
+          inArray(reviews.action, ['confirm', 'correct', 'skip', 'unsure']),
+          notUndone,
+        ),
+      )
+      .orderBy(desc(reviews.id))
+      .limit(RECENT_DECISIONS)
+      .all()
+  ).map((row) => row.ms);
   const ms = median(durations);
   return { seconds: ms === null ? null : ms / 1000, decisions: durations.length };
 }
@@ -153,11 +160,11 @@ export function measureSecondsPerDecision(
  * auto-accepted items routed to review at random, so reviewers' confirmations and corrections
  * of them measure what the system ships without bias. The latest standing decision per item.
  */
-export function measureAuditAccuracy(
+export async function measureAuditAccuracy(
   db: Reader,
   input: { catalogueId: number; modelVersionId: number },
-): { correct: number; total: number } {
-  const rows = db
+): Promise<{ correct: number; total: number }> {
+  const rows = await db
     .select({
       id: reviews.id,
       itemId: reviews.itemId,
@@ -203,30 +210,30 @@ function compare(observed: ObservedAudit | null): string {
  * What each threshold would cost and buy, from the active model's predictions on the holdout
  * (never its training data), for the catalogue as it is now. See docs/routing.md, "Threshold projection".
  */
-export function projectThresholds(
+export async function projectThresholds(
   db: Db,
   input: { catalogueId: number; reviewerAccuracy?: number },
-): ThresholdProjection {
+): Promise<ThresholdProjection> {
   const { catalogueId } = input;
-  const rules = getRoutingRules(db, catalogueId);
-  const model = findActiveModel(db, catalogueId);
-  const gold = measureReviewerAccuracy(db, catalogueId);
+  const rules = await getRoutingRules(db, catalogueId);
+  const model = await findActiveModel(db, catalogueId);
+  const gold = await measureReviewerAccuracy(db, catalogueId);
   const reviewerAccuracy: MeasuredFigure =
     input.reviewerAccuracy !== undefined
       ? { value: input.reviewerAccuracy, source: 'given', decisions: 0 }
       : gold.total > 0
         ? { value: gold.correct / gold.total, source: 'gold', decisions: gold.total }
         : { value: ASSUMED_REVIEWER_ACCURACY, source: 'assumed', decisions: 0 };
-  const timing = measureSecondsPerDecision(db, catalogueId);
+  const timing = await measureSecondsPerDecision(db, catalogueId);
   const secondsPerDecision: MeasuredFigure =
     timing.seconds !== null
       ? { value: timing.seconds, source: 'reviews', decisions: timing.decisions }
       : { value: ASSUMED_SECONDS_PER_DECISION, source: 'assumed', decisions: 0 };
 
   const holdout = model
-    ? readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id })
+    ? await readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id })
     : { rows: [], missing: 0 };
-  const routable = model ? readRoutableItems(db, { catalogueId, modelVersionId: model.id }) : [];
+  const routable = model ? await readRoutableItems(db, { catalogueId, modelVersionId: model.id }) : [];
   const points = model
     ? projectPoints({
         holdout: holdout.rows,
@@ -239,7 +246,9 @@ export function projectThresholds(
     : [];
   const current = points.find((point) => point.threshold === rules.threshold) ?? null;
 
-  const audit = model ? measureAuditAccuracy(db, { catalogueId, modelVersionId: model.id }) : { correct: 0, total: 0 };
+  const audit = model
+    ? await measureAuditAccuracy(db, { catalogueId, modelVersionId: model.id })
+    : { correct: 0, total: 0 };
   const interval = wilsonInterval(audit.correct, audit.total);
   const projected = current?.holdout.autoAccuracy ?? null;
   const observed: ObservedAudit | null = interval

@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, isNull, notInArray, sql } from 'drizzle-orm';
-import type { Tx, Reader } from '@/db/client';
+import { type Tx, type Reader, changedRows } from '@/db/client';
 import { items, leases, predictions, type RoutingReason } from '@/db/schema';
 import { routeItem, type RouteDecision, type RoutingRules } from '@/lib/routing/rules';
 import { findActiveModel } from '@/lib/models/active';
@@ -47,11 +47,14 @@ function routableItems(catalogueId: number) {
  * by agreement with the model, not by confidence), no evaluation role, and a prediction by the
  * active model. Items a reviewer holds on a live lease are counted in `held` and left out.
  */
-export function planReroute(db: Reader, input: { catalogueId: number; rules: RoutingRules; now: Date }): ReroutePlan {
+export async function planReroute(
+  db: Reader,
+  input: { catalogueId: number; rules: RoutingRules; now: Date },
+): Promise<ReroutePlan> {
   const { catalogueId, rules, now } = input;
-  const model = findActiveModel(db, catalogueId);
+  const model = await findActiveModel(db, catalogueId);
   if (!model) return { groups: [], held: 0 };
-  const rows = db
+  const rows = await db
     .select({
       id: items.id,
       status: items.status,
@@ -98,12 +101,12 @@ export function countPlannedMoves(plan: ReroutePlan): RerouteResult {
  * immediate transaction (which items: `planReroute`). Items a reviewer holds on a live lease
  * stay as they are, so no open item vanishes from under anyone.
  */
-export function rerouteCatalogue(
+export async function rerouteCatalogue(
   tx: Tx,
   input: { catalogueId: number; rules: RoutingRules; now: Date },
-): RerouteResult {
+): Promise<RerouteResult> {
   const { catalogueId, now } = input;
-  const plan = planReroute(tx, input);
+  const plan = await planReroute(tx, input);
   const result: RerouteResult = { entered: 0, left: 0, held: plan.held };
   const liveLeases = tx.select({ itemId: leases.itemId }).from(leases).where(gt(leases.expiresAt, now));
   for (const { from, to, ids } of plan.groups) {
@@ -111,18 +114,20 @@ export function rerouteCatalogue(
     for (let start = 0; start < ids.length; start += ID_CHUNK) {
       // The WHERE repeats every condition, so the write itself cannot move an item that is
       // held or labelled by a human, whatever the read above saw.
-      changed += tx
-        .update(items)
-        .set({ status: to.status, routingReason: to.reason satisfies Routed })
-        .where(
-          and(
-            inArray(items.id, ids.slice(start, start + ID_CHUNK)),
-            routableItems(catalogueId),
-            eq(items.status, from),
-            notInArray(items.id, liveLeases),
-          ),
-        )
-        .run().changes;
+      changed += changedRows(
+        await tx
+          .update(items)
+          .set({ status: to.status, routingReason: to.reason satisfies Routed })
+          .where(
+            and(
+              inArray(items.id, ids.slice(start, start + ID_CHUNK)),
+              routableItems(catalogueId),
+              eq(items.status, from),
+              notInArray(items.id, liveLeases),
+            ),
+          )
+          .run(),
+      );
     }
     if (from === 'auto_accepted' && to.status === 'needs_review') result.entered += changed;
     if (from === 'needs_review' && to.status === 'auto_accepted') result.left += changed;
@@ -131,14 +136,16 @@ export function rerouteCatalogue(
 }
 
 /** Items of the audit sample still waiting for a reviewer. */
-export function countWaitingAudits(tx: Reader, catalogueId: number): number {
+export async function countWaitingAudits(tx: Reader, catalogueId: number): Promise<number> {
   return (
-    tx
-      .select({ n: sql<number>`count(*)` })
-      .from(items)
-      .where(
-        and(eq(items.catalogueId, catalogueId), eq(items.routingReason, 'audit'), eq(items.status, 'needs_review')),
-      )
-      .get()?.n ?? 0
+    (
+      await tx
+        .select({ n: sql<number>`count(*)` })
+        .from(items)
+        .where(
+          and(eq(items.catalogueId, catalogueId), eq(items.routingReason, 'audit'), eq(items.status, 'needs_review')),
+        )
+        .get()
+    )?.n ?? 0
   );
 }

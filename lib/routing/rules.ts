@@ -80,8 +80,8 @@ export function routeImportLabel(
 }
 
 /** The catalogue's routing rules: its settings row, or the defaults when it has none. */
-export function getRoutingRules(db: Reader, catalogueId: number): RoutingRules {
-  const row = db
+export async function getRoutingRules(db: Reader, catalogueId: number): Promise<RoutingRules> {
+  const row = await db
     .select({
       threshold: settings.threshold,
       perClassThresholds: settings.perClassThresholds,

@@ -16,13 +16,15 @@ export type CatalogueScoring =
   | { catalogue: string; skipped: false; result: ScoreResult }
   | { catalogue: string; skipped: true; unscored: number; reason: string };
 
-function countUnscored(db: Db, catalogueId: number): number {
+async function countUnscored(db: Db, catalogueId: number): Promise<number> {
   return (
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(items)
-      .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
-      .get()?.n ?? 0
+    (
+      await db
+        .select({ n: sql<number>`count(*)` })
+        .from(items)
+        .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
+        .get()
+    )?.n ?? 0
   );
 }
 
@@ -38,13 +40,13 @@ export async function scoreEveryCatalogue(
   } = {},
 ): Promise<CatalogueScoring[]> {
   const outcomes: CatalogueScoring[] = [];
-  for (const catalogue of db.select({ id: catalogues.id, slug: catalogues.slug }).from(catalogues).all()) {
+  for (const catalogue of await db.select({ id: catalogues.id, slug: catalogues.slug }).from(catalogues).all()) {
     let outcome: CatalogueScoring;
-    if (!findActiveModel(db, catalogue.id)) {
+    if (!(await findActiveModel(db, catalogue.id))) {
       outcome = {
         catalogue: catalogue.slug,
         skipped: true,
-        unscored: countUnscored(db, catalogue.id),
+        unscored: await countUnscored(db, catalogue.id),
         reason: `no active model yet: ${noModelNextStep(catalogue.slug)}`,
       };
     } else {

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '@/db/client';
+import { withSqlite, withTransaction, type Db } from '@/db/client';
 import type { ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -7,7 +7,7 @@ import type { Classifier } from '@/lib/ml/classifier';
 import { predictLogitsInOnnxWorker, type OnnxPriority } from '@/lib/ml/onnx/worker-client';
 import { effectiveWorkers, predictLogitsParallel } from '@/lib/ml/parallel-predict';
 import { getScorer } from '@/lib/ml/scorer';
-import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
+import { getRoutingRules, routeImportLabel, routeItem, type RoutingRules } from '@/lib/routing/rules';
 
 /**
  * Items read, predicted and written per round. Large enough that ONNX Runtime's batches stay
@@ -201,12 +201,13 @@ export async function scoreUnscoredInRounds(
   };
   const result = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id, gold: 0, timings };
 
-  const read = (afterId: number) => {
-    const started = performance.now();
-    const chunk = readChunk(statements, catalogueId, afterId, size);
-    timings.readSeconds += seconds(started);
-    return chunk;
-  };
+  const read = (afterId: number) =>
+    withSqlite(db, () => {
+      const started = performance.now();
+      const chunk = readChunk(statements, catalogueId, afterId, size);
+      timings.readSeconds += seconds(started);
+      return chunk;
+    });
   const predict = (chunk: Chunk): Promise<Float32Array> => {
     const started = performance.now();
     const done = (logits: Float32Array) => {
@@ -230,38 +231,43 @@ export async function scoreUnscoredInRounds(
         : classifier.predictLogits(chunk.pixels, chunk.count)
     ).then(done);
   };
-  const write = (chunk: Chunk, logits: Float32Array) => {
+  const write = async (chunk: Chunk, logits: Float32Array) => {
     let started = performance.now();
     const calibrated = calibrate(logits, chunk.count, k, model.temperature);
     timings.calibrateSeconds += seconds(started);
     for (let from = 0; from < chunk.count; from += SCORE_WRITE_BATCH) {
       started = performance.now();
       const to = Math.min(chunk.count, from + SCORE_WRITE_BATCH);
-      db.$client
-        .transaction(() =>
-          writeBatch({ db, statements, catalogueId, modelId: model.id, chunk, calibrated, from, to, result }),
-        )
-        .immediate();
+      await withTransaction(
+        db,
+        async (tx) => {
+          const rules = await getRoutingRules(tx, catalogueId);
+          await withSqlite(tx, () =>
+            writeBatch({ rules, statements, modelId: model.id, chunk, calibrated, from, to, result }),
+          );
+        },
+        { behavior: 'immediate' },
+      );
       timings.writeSeconds += seconds(started);
     }
     timings.chunks++;
     input.onProgress?.(result.scored + result.gold, input.total);
   };
 
-  let chunk = read(0);
+  let chunk = await read(0);
   let previous: { chunk: Chunk; logits: Float32Array } | null = null;
   while (chunk.count > 0) {
     const logits = predict(chunk);
     // Both happen while the scoring thread predicts this round.
-    if (previous) write(previous.chunk, previous.logits);
-    const next = chunk.count === size ? read(chunk.lastId) : null;
+    if (previous) await write(previous.chunk, previous.logits);
+    const next = chunk.count === size ? await read(chunk.lastId) : null;
     const started = performance.now();
     previous = { chunk, logits: await logits };
     timings.predictWaitSeconds += seconds(started);
     if (!next) break;
     chunk = next;
   }
-  if (previous) write(previous.chunk, previous.logits);
+  if (previous) await write(previous.chunk, previous.logits);
   timings.writeSeconds -= timings.routeSeconds;
   for (const key of Object.keys(timings) as (keyof ScoreTimings)[])
     if (key !== 'chunks') timings[key] = Number(timings[key].toFixed(3));
@@ -269,9 +275,8 @@ export async function scoreUnscoredInRounds(
 }
 
 function writeBatch(input: {
-  db: Db;
+  rules: RoutingRules;
   statements: Statements;
-  catalogueId: number;
   modelId: number;
   chunk: Chunk;
   calibrated: Calibrated;
@@ -279,8 +284,7 @@ function writeBatch(input: {
   to: number;
   result: ScoreResult & { timings: ScoreTimings };
 }): void {
-  const { statements, chunk, calibrated, result } = input;
-  const rules = getRoutingRules(input.db, input.catalogueId);
+  const { rules, statements, chunk, calibrated, result } = input;
   let routeSeconds = 0;
   for (let i = input.from; i < input.to; i++) {
     const id = chunk.ids[i]!;

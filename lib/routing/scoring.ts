@@ -25,16 +25,18 @@ export async function scoreUnscoredItems(
   db: Db,
   options: { catalogueId: number; onProgress?: (done: number, total: number) => void },
 ): Promise<ScoreResult> {
-  const model = requireActiveModel(db, options.catalogueId);
+  const model = await requireActiveModel(db, options.catalogueId);
   const classifier = await getClassifier(model);
   const notHuman = or(isNull(items.labelSource), ne(items.labelSource, 'human'));
   const unscored = and(eq(items.catalogueId, options.catalogueId), eq(items.status, 'unscored'), notHuman);
   const total =
-    db
-      .select({ n: sql<number>`count(*)` })
-      .from(items)
-      .where(unscored)
-      .get()?.n ?? 0;
+    (
+      await db
+        .select({ n: sql<number>`count(*)` })
+        .from(items)
+        .where(unscored)
+        .get()
+    )?.n ?? 0;
   return scoreUnscoredInRounds(db, {
     catalogueId: options.catalogueId,
     model,

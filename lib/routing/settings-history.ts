@@ -44,11 +44,11 @@ export function describeRoutingValue(value: unknown, classNames: string[]): stri
  * overwrite (a lost update otherwise: the stale value would be saved back without a word).
  * Names who made the latest recorded change of `field` when that change set `stored`.
  */
-export function staleSettingError(
+export async function staleSettingError(
   db: Reader,
   input: { catalogueId: number; field: string; what: string; value: string; stored: unknown },
-): AppError {
-  const latest = db
+): Promise<AppError> {
+  const latest = await db
     .select({ userId: settingsChanges.userId, email: users.email, newValue: settingsChanges.newValue })
     .from(settingsChanges)
     .leftJoin(users, eq(users.id, settingsChanges.userId))
@@ -79,29 +79,33 @@ export interface RoutingChange {
  * One catalogue's settings_changes rows whose field matches `fields`, newest first, with who
  * made each change and the values parsed: the routing history and the retrain policy's alike.
  */
-export function readSettingsChanges(db: Reader, options: { catalogueId: number; fields: SQL; limit?: number }) {
+export async function readSettingsChanges(db: Reader, options: { catalogueId: number; fields: SQL; limit?: number }) {
   const limit = parseInput(z.number().int().min(1).max(500), options.limit ?? 20);
-  return db
-    .select({
-      id: settingsChanges.id,
-      field: settingsChanges.field,
-      oldValue: settingsChanges.oldValue,
-      newValue: settingsChanges.newValue,
-      createdAt: settingsChanges.createdAt,
-      userEmail: users.email,
-    })
-    .from(settingsChanges)
-    .leftJoin(users, eq(users.id, settingsChanges.userId))
-    .where(and(eq(settingsChanges.catalogueId, options.catalogueId), options.fields))
-    .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
-    .limit(limit)
-    .all()
-    .map((row) => ({ ...row, oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue) }));
+  return (
+    await db
+      .select({
+        id: settingsChanges.id,
+        field: settingsChanges.field,
+        oldValue: settingsChanges.oldValue,
+        newValue: settingsChanges.newValue,
+        createdAt: settingsChanges.createdAt,
+        userEmail: users.email,
+      })
+      .from(settingsChanges)
+      .leftJoin(users, eq(users.id, settingsChanges.userId))
+      .where(and(eq(settingsChanges.catalogueId, options.catalogueId), options.fields))
+      .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
+      .limit(limit)
+      .all()
+  ).map((row) => ({ ...row, oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue) }));
 }
 
 /** A catalogue's routing-rule history (threshold, overrides, audit and gold rate), newest first. */
-export function listRoutingChanges(db: Reader, options: { catalogueId: number; limit?: number }): RoutingChange[] {
-  return readSettingsChanges(db, { ...options, fields: inArray(settingsChanges.field, [...ROUTING_FIELDS]) }).map(
-    (row) => ({ ...row, field: row.field as RoutingField }),
-  );
+export async function listRoutingChanges(
+  db: Reader,
+  options: { catalogueId: number; limit?: number },
+): Promise<RoutingChange[]> {
+  return (
+    await readSettingsChanges(db, { ...options, fields: inArray(settingsChanges.field, [...ROUTING_FIELDS]) })
+  ).map((row) => ({ ...row, field: row.field as RoutingField }));
 }

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, withTransaction } from '@/db/client';
 import { settings, settingsChanges } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogueById } from '@/lib/catalogues';
@@ -44,14 +44,14 @@ export interface SetThresholdResult {
  * Changes a catalogue's global threshold (see `setRoutingRules`, which this calls): the
  * settings row, the history row and every status change commit together or not at all.
  */
-export function setThreshold(
+export async function setThreshold(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; threshold: number; expectedThreshold?: number; now?: number },
-): SetThresholdResult {
+): Promise<SetThresholdResult> {
   const actor = requirePermission(input.actor, 'settings.write');
   const { catalogueId, threshold, expectedThreshold, now } = parseInput(SetThresholdInput, input);
   const expected = expectedThreshold === undefined ? undefined : { threshold: expectedThreshold };
-  const result = setRoutingRules(db, { actor, catalogueId, now, threshold, expected });
+  const result = await setRoutingRules(db, { actor, catalogueId, now, threshold, expected });
   return {
     catalogueId,
     oldThreshold: result.old.threshold,
@@ -95,11 +95,11 @@ export interface RoutingSettings extends RoutingRules {
   goldRate: number;
 }
 
-export function getRoutingSettings(db: Reader, catalogueId: number): RoutingSettings {
+export async function getRoutingSettings(db: Reader, catalogueId: number): Promise<RoutingSettings> {
   const goldRate =
-    db.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, catalogueId)).get()
+    (await db.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, catalogueId)).get())
       ?.goldRate ?? DEFAULT_GOLD_RATE;
-  return { ...getRoutingRules(db, catalogueId), goldRate };
+  return { ...(await getRoutingRules(db, catalogueId)), goldRate };
 }
 
 export interface SetRoutingRulesResult extends RerouteResult {
@@ -123,12 +123,12 @@ function sortedOverrides(map: Record<string, number>): Record<string, number> {
  * `expected` is given, values changed since the caller's form loaded (conflict). Shared by the
  * save and its preview, so the preview counts exactly what the save would do.
  */
-export function resolveRoutingChange(
+export async function resolveRoutingChange(
   db: Reader,
   input: { catalogueId: number; patch: RoutingRulesPatch; expected?: RoutingRulesPatch },
-): { old: RoutingSettings; next: RoutingSettings; changed: RoutingField[] } {
+): Promise<{ old: RoutingSettings; next: RoutingSettings; changed: RoutingField[] }> {
   const { catalogueId, patch, expected } = input;
-  const catalogue = requireCatalogueById(db, catalogueId);
+  const catalogue = await requireCatalogueById(db, catalogueId);
   const classCount = catalogue.classNames.length;
   for (const key of Object.keys(patch.perClassThresholds ?? {})) {
     if (!/^(0|[1-9][0-9]*)$/.test(key))
@@ -142,9 +142,9 @@ export function resolveRoutingChange(
         `perClassThresholds: class ${key} is not one of this catalogue's classes (0-${classCount - 1}).`,
       );
   }
-  const old = getRoutingSettings(db, catalogueId);
+  const old = await getRoutingSettings(db, catalogueId);
   // Inside the caller's immediate transaction, nothing can change between this read and its write.
-  if (expected) requireUnchangedRouting(db, { catalogueId, classNames: catalogue.classNames, expected, old });
+  if (expected) await requireUnchangedRouting(db, { catalogueId, classNames: catalogue.classNames, expected, old });
   const next: RoutingSettings = {
     ...old,
     ...patch,
@@ -161,7 +161,7 @@ export function resolveRoutingChange(
  * status change commit together or not at all. Which items move is `rerouteCatalogue`'s rule:
  * held items, human and import labels and evaluation items stay as they are.
  */
-export function setRoutingRules(
+export async function setRoutingRules(
   db: Db,
   input: RoutingRulesPatch & {
     actor: Actor | null;
@@ -169,7 +169,7 @@ export function setRoutingRules(
     expected?: RoutingRulesPatch;
     now?: number;
   },
-): SetRoutingRulesResult {
+): Promise<SetRoutingRulesResult> {
   const actor = requirePermission(input.actor, 'settings.write');
   const {
     catalogueId,
@@ -178,9 +178,10 @@ export function setRoutingRules(
     ...patch
   } = parseInput(SetRoutingRulesInput, { ...input, actor: undefined });
   const now = new Date(nowMs ?? Date.now());
-  return db.transaction(
-    (tx) => {
-      const { old, next, changed } = resolveRoutingChange(tx, { catalogueId, patch, expected });
+  return await withTransaction(
+    db,
+    async (tx) => {
+      const { old, next, changed } = await resolveRoutingChange(tx, { catalogueId, patch, expected });
       const result: SetRoutingRulesResult = {
         catalogueId,
         old,
@@ -192,7 +193,7 @@ export function setRoutingRules(
         auditWaiting: 0,
       };
       if (changed.length === 0) {
-        result.auditWaiting = countWaitingAudits(tx, catalogueId);
+        result.auditWaiting = await countWaitingAudits(tx, catalogueId);
         return result;
       }
       const values = {
@@ -203,12 +204,14 @@ export function setRoutingRules(
         updatedAt: now,
         updatedBy: actor.userId,
       };
-      tx.insert(settings)
+      await tx
+        .insert(settings)
         .values({ catalogueId, ...values })
         .onConflictDoUpdate({ target: settings.catalogueId, set: values })
         .run();
       for (const field of changed) {
-        tx.insert(settingsChanges)
+        await tx
+          .insert(settingsChanges)
           .values({
             catalogueId,
             userId: actor.userId,
@@ -221,11 +224,10 @@ export function setRoutingRules(
       }
       // The gold rate decides claims, not routing: changing only it moves nothing.
       if (changed.some((field) => field !== 'goldRate'))
-        Object.assign(result, rerouteCatalogue(tx, { catalogueId, rules: next, now }));
-      result.auditWaiting = countWaitingAudits(tx, catalogueId);
+        Object.assign(result, await rerouteCatalogue(tx, { catalogueId, rules: next, now }));
+      result.auditWaiting = await countWaitingAudits(tx, catalogueId);
       return result;
     },
-    // Read then write: take the write lock first so the worker's scoring cannot interleave.
     { behavior: 'immediate' },
   );
 }
@@ -235,16 +237,16 @@ export function setRoutingRules(
  * not the stored one. Call it inside the immediate transaction that writes, so the compare and
  * the write see the same row.
  */
-export function requireUnchangedRouting(
+export async function requireUnchangedRouting(
   db: Reader,
   input: { catalogueId: number; classNames: string[]; expected: RoutingRulesPatch; old?: RoutingSettings },
-): void {
+): Promise<void> {
   const { catalogueId, expected } = input;
-  const old = input.old ?? getRoutingSettings(db, catalogueId);
+  const old = input.old ?? (await getRoutingSettings(db, catalogueId));
   for (const field of ROUTING_FIELDS) {
     const seen = expected[field];
     if (seen !== undefined && !sameSettingValue(sortedOrSelf(old[field]), sortedOrSelf(seen))) {
-      throw staleSettingError(db, {
+      throw await staleSettingError(db, {
         catalogueId,
         field,
         what: ROUTING_FIELD_SUBJECTS[field],

@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, withTransaction } from '@/db/client';
 import { settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -49,9 +49,12 @@ function percent(value: number): string {
  * "Lowest" is over the grid as it is: a lower threshold may miss the target even when a still
  * lower one met it, since accuracy is not monotone in the threshold (see lowestThresholdMeeting).
  */
-export function pickThresholdForTarget(db: Reader, input: { catalogueId: number; targetAccuracy: number }): TargetPick {
+export async function pickThresholdForTarget(
+  db: Reader,
+  input: { catalogueId: number; targetAccuracy: number },
+): Promise<TargetPick> {
   const { catalogueId, targetAccuracy } = parseInput(PickInput, input);
-  const model = findActiveModel(db, catalogueId);
+  const model = await findActiveModel(db, catalogueId);
   const none = (sentence: string, holdoutItems = 0): TargetPick => ({
     targetAccuracy,
     threshold: null,
@@ -60,7 +63,7 @@ export function pickThresholdForTarget(db: Reader, input: { catalogueId: number;
     sentence,
   });
   if (!model) return none('This catalogue has no active model yet, so there is nothing to pick a threshold from.');
-  const { rows, missing } = readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id });
+  const { rows, missing } = await readHoldoutPredictions(db, { catalogueId, modelVersionId: model.id });
   if (rows.length === 0)
     return none('The active model has no stored predictions on held-out items yet, so no threshold can be picked.');
   // The evaluate job stores them in rounds: a pick on the first rounds would be a pick on a
@@ -71,7 +74,7 @@ export function pickThresholdForTarget(db: Reader, input: { catalogueId: number;
       rows.length,
     );
   }
-  const rules = getRoutingRules(db, catalogueId);
+  const rules = await getRoutingRules(db, catalogueId);
   // The reviewer accuracy does not enter the auto-accepted accuracy; 1 is a placeholder.
   const points = THRESHOLD_GRID.map((threshold) => ({
     threshold,
@@ -102,26 +105,27 @@ export type ApplyTargetResult = TargetPick & { change: SetThresholdResult };
  * the target recorded as its own settings_changes row ('target_accuracy'), all in one
  * transaction. Refused (conflict) when no grid threshold meets the target.
  */
-export function applyTargetThreshold(
+export async function applyTargetThreshold(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; targetAccuracy: number; expectedThreshold?: number; now?: number },
-): ApplyTargetResult {
+): Promise<ApplyTargetResult> {
   const actor = requirePermission(input.actor, 'settings.write');
   const { catalogueId, targetAccuracy } = parseInput(PickInput, input);
   const now = input.now ?? Date.now();
-  return db.transaction(
-    (tx) => {
+  return await withTransaction(
+    db,
+    async (tx) => {
       // A stale page hears that first: a pick against a threshold it has not seen is beside the point.
       if (input.expectedThreshold !== undefined) {
         const expected = { threshold: parseInput(ThresholdSchema, input.expectedThreshold) };
-        requireUnchangedRouting(tx, { catalogueId, classNames: [], expected });
+        await requireUnchangedRouting(tx, { catalogueId, classNames: [], expected });
       }
-      const pick = pickThresholdForTarget(tx, { catalogueId, targetAccuracy });
+      const pick = await pickThresholdForTarget(tx, { catalogueId, targetAccuracy });
       if (pick.threshold === null) throw new AppError('conflict', pick.sentence);
       // setThreshold opens its own transaction; on a transaction drizzle makes it a savepoint
       // of this one, so the threshold, its re-routing and the target row commit together.
       // expectedThreshold: a page loaded before another change is refused (conflict), not applied.
-      const change = setThreshold(tx as unknown as Db, {
+      const change = await setThreshold(tx as unknown as Db, {
         actor,
         catalogueId,
         threshold: pick.threshold,
@@ -129,13 +133,16 @@ export function applyTargetThreshold(
         now,
       });
       const previous =
-        tx
-          .select({ value: settingsChanges.newValue })
-          .from(settingsChanges)
-          .where(and(eq(settingsChanges.catalogueId, catalogueId), eq(settingsChanges.field, 'target_accuracy')))
-          .orderBy(desc(settingsChanges.id))
-          .get()?.value ?? null;
-      tx.insert(settingsChanges)
+        (
+          await tx
+            .select({ value: settingsChanges.newValue })
+            .from(settingsChanges)
+            .where(and(eq(settingsChanges.catalogueId, catalogueId), eq(settingsChanges.field, 'target_accuracy')))
+            .orderBy(desc(settingsChanges.id))
+            .get()
+        )?.value ?? null;
+      await tx
+        .insert(settingsChanges)
         .values({
           catalogueId,
           userId: actor.userId,
@@ -159,8 +166,8 @@ export interface TargetRecord {
 }
 
 /** The latest target an admin applied to the catalogue, or null if none was. */
-export function latestTargetAccuracy(db: Reader, catalogueId: number): TargetRecord | null {
-  const row = db
+export async function latestTargetAccuracy(db: Reader, catalogueId: number): Promise<TargetRecord | null> {
+  const row = await db
     .select({ value: settingsChanges.newValue, createdAt: settingsChanges.createdAt, userEmail: users.email })
     .from(settingsChanges)
     .leftJoin(users, eq(users.id, settingsChanges.userId))

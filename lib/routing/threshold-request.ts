@@ -25,17 +25,22 @@ export type ThresholdChangeAnswer =
   | { mode: 'fixed'; change: SetThresholdResult }
   | { mode: 'target'; targetAccuracy: number; sentence: string; change: SetThresholdResult };
 
-export function changeThreshold(
+export async function changeThreshold(
   db: Db,
   input: { actor: Actor | null; catalogueId: number; request: ThresholdChangeRequest },
-): ThresholdChangeAnswer {
+): Promise<ThresholdChangeAnswer> {
   const { actor, catalogueId, request } = input;
   const { expectedThreshold } = request;
   if (request.threshold !== undefined) {
-    const change = setThreshold(db, { actor, catalogueId, threshold: request.threshold, expectedThreshold });
+    const change = await setThreshold(db, { actor, catalogueId, threshold: request.threshold, expectedThreshold });
     return { mode: 'fixed', change };
   }
   const targetAccuracy = request.targetAccuracy!;
-  const result: ApplyTargetResult = applyTargetThreshold(db, { actor, catalogueId, targetAccuracy, expectedThreshold });
+  const result: ApplyTargetResult = await applyTargetThreshold(db, {
+    actor,
+    catalogueId,
+    targetAccuracy,
+    expectedThreshold,
+  });
   return { mode: 'target', targetAccuracy, sentence: result.sentence, change: result.change };
 }

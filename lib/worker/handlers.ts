@@ -20,7 +20,7 @@ const score: JobHandler = async ({ db, job, report }) => {
   const payload = parseInput(ScoreJobPayload, job.payload);
   // A catalogue without a model is a normal state: nothing to score with, so done, not failed
   // (a failure would be retried, and the scheduler would queue it again after its back-off).
-  if (!findActiveModel(db, payload.catalogueId))
+  if (!(await findActiveModel(db, payload.catalogueId)))
     return { phase: 'done', skipped: true, message: `Not scored: the catalogue has no active model yet.` };
   if (payload.rescore) {
     const phase = 'rescoring';
@@ -43,9 +43,9 @@ const score: JobHandler = async ({ db, job, report }) => {
 const train: JobHandler = async ({ db, job, report }) => {
   const payload = parseInput(TrainJobPayload, job.payload);
   // Fine-tuning starts from the active model: without one no retry can help, so fail at once.
-  if (!findActiveModel(db, payload.catalogueId))
+  if (!(await findActiveModel(db, payload.catalogueId)))
     throw new AppError('bad_input', 'The catalogue has no active model to fine-tune; register a model first.');
-  const policy = getRetrainPolicy(db, payload.catalogueId);
+  const policy = await getRetrainPolicy(db, payload.catalogueId);
   const epochs = getEnv().LOUPE_RETRAIN_EPOCHS;
   let endedEpoch: number | undefined;
   const onProgress = (progress: RetrainProgress) => {

@@ -10,7 +10,7 @@ export interface ReportOptions {
 
 export interface ProgressReporter {
   /** Records progress, at most every `minIntervalMs` unless forced; a new `phase` is always written. */
-  report(progress: JobProgress, options?: ReportOptions): void;
+  report(progress: JobProgress, options?: ReportOptions): Promise<void>;
   /** True once the lease was found lost: nothing more is written, and the job must not be completed. */
   readonly lost: boolean;
   /** The latest progress handed in, written or not. */
@@ -42,10 +42,10 @@ export function createProgressReporter(input: {
   let writtenPhase: unknown;
   let lost = false;
 
-  const write = () => {
+  const write = async () => {
     if (lost) return;
     try {
-      reportJobProgress(db, { jobId, owner, progress: latest ?? {}, leaseMs });
+      await reportJobProgress(db, { jobId, owner, progress: latest ?? {}, leaseMs });
       lastWriteAt = Date.now();
       writtenPhase = latest?.phase;
     } catch (error) {
@@ -59,13 +59,13 @@ export function createProgressReporter(input: {
     }
   };
 
-  const timer = setInterval(write, Math.max(100, Math.min(JOB_LEASE_RENEW_MS, Math.floor(leaseMs / 3))));
+  const timer = setInterval(() => void write(), Math.max(100, Math.min(JOB_LEASE_RENEW_MS, Math.floor(leaseMs / 3))));
   timer.unref();
 
   return {
-    report(progress, options = {}) {
+    async report(progress, options = {}) {
       latest = progress;
-      if (options.force || progress.phase !== writtenPhase || Date.now() - lastWriteAt >= minIntervalMs) write();
+      if (options.force || progress.phase !== writtenPhase || Date.now() - lastWriteAt >= minIntervalMs) await write();
     },
     get lost() {
       return lost;

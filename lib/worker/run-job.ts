@@ -7,7 +7,11 @@ import { createProgressReporter, type ProgressReporter } from './progress-report
 export interface JobContext {
   db: Db;
   job: Job;
-  report: ProgressReporter['report'];
+  /**
+   * Records progress and renews the lease. It returns at once: training calls it between
+   * batches, and the write (and any error, which the reporter logs) completes in the background.
+   */
+  report: (...args: Parameters<ProgressReporter['report']>) => void;
   log: (line: string) => void;
 }
 
@@ -62,7 +66,7 @@ export async function runClaimedJob(input: {
   const handler = input.handlers[job.kind];
   try {
     if (!handler) throw new Error(`This worker has no handler for ${job.kind} jobs.`);
-    const final = await handler({ db, job, report: reporter.report, log });
+    const final = await handler({ db, job, report: (...args) => void reporter.report(...args), log });
     reporter.stop();
     if (running.released) return 'released';
     if (reporter.lost) {
@@ -71,7 +75,7 @@ export async function runClaimedJob(input: {
       );
       return 'lost';
     }
-    completeJob(db, { jobId: job.id, owner, progress: final ?? reporter.latest ?? undefined });
+    await completeJob(db, { jobId: job.id, owner, progress: final ?? reporter.latest ?? undefined });
     return 'succeeded';
   } catch (error) {
     reporter.stop();
@@ -79,7 +83,7 @@ export async function runClaimedJob(input: {
     if (isAppError(error) && error.code === 'conflict' && reporter.lost) return 'lost';
     const message = messageOf(error);
     try {
-      const status = failJob(db, {
+      const status = await failJob(db, {
         jobId: job.id,
         owner,
         error: message,

@@ -20,16 +20,16 @@ export interface ScheduledJob {
  * items and an active model (one at a time per catalogue), and a training job where the
  * retrain policy asks for one. Returns what it enqueued.
  */
-export function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } = {}): ScheduledJob[] {
+export async function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } = {}): Promise<ScheduledJob[]> {
   const now = input.now ?? Date.now();
   const scheduled: ScheduledJob[] = [];
-  const withModels = db
+  const withModels = await db
     .select({ id: catalogues.id, slug: catalogues.slug })
     .from(catalogues)
     .innerJoin(modelVersions, and(eq(modelVersions.catalogueId, catalogues.id), eq(modelVersions.status, 'active')))
     .all();
   for (const catalogue of withModels) {
-    const unscored = db
+    const unscored = await db
       .select({ one: sql<number>`1` })
       .from(items)
       // As scoreUnscoredItems selects them: a human label is never scored over.
@@ -43,18 +43,18 @@ export function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } 
       .limit(1)
       .get();
     if (unscored) {
-      const last = latestJobOf(db, { kind: 'score', catalogueId: catalogue.id });
+      const last = await latestJobOf(db, { kind: 'score', catalogueId: catalogue.id });
       const backingOff =
         last?.status === 'failed' &&
         last.finishedAt !== null &&
         now - last.finishedAt.getTime() < FAILED_SCORING_BACKOFF_MS;
       if (!backingOff) {
-        const { job, created } = enqueueScoreJob(db, catalogue.id);
+        const { job, created } = await enqueueScoreJob(db, catalogue.id);
         if (created) scheduled.push({ jobId: job.id, kind: 'score', catalogue: catalogue.slug, why: 'unscored items' });
       }
     }
     if (input.retrain !== false) {
-      const check = maybeEnqueueRetrain(db, { catalogueId: catalogue.id, now });
+      const check = await maybeEnqueueRetrain(db, { catalogueId: catalogue.id, now });
       if (check.enqueued)
         scheduled.push({
           jobId: check.job.id,
@@ -63,7 +63,7 @@ export function scheduleJobs(db: Db, input: { now?: number; retrain?: boolean } 
           why: check.reason === 'labels' ? `${check.newLabels} new human labels` : 'the retrain timer',
         });
     }
-    const evaluation = maybeEnqueueHoldoutEvaluation(db, { catalogueId: catalogue.id, now });
+    const evaluation = await maybeEnqueueHoldoutEvaluation(db, { catalogueId: catalogue.id, now });
     if (evaluation)
       scheduled.push({
         jobId: evaluation.job.id,

@@ -53,9 +53,9 @@ export function combineWorkers(main: Worker, lane: Worker): Worker {
       main.stop();
       lane.stop();
     },
-    releaseCurrent() {
-      const mainJob = main.releaseCurrent();
-      const laneJob = lane.releaseCurrent();
+    async releaseCurrent() {
+      const mainJob = await main.releaseCurrent();
+      const laneJob = await lane.releaseCurrent();
       return mainJob ?? laneJob;
     },
     current: () => main.current() ?? lane.current(),
@@ -76,7 +76,7 @@ export async function prepareScoring(input: {
 }): Promise<{ scorer: Scorer; backend: BackendName | null }> {
   const scorer = await getScorer();
   if (scorer.name === 'tfjs') return { scorer, backend: await initBackend() };
-  const active = input.db
+  const active = await input.db
     .select({ name: modelVersions.name, weightsPath: modelVersions.weightsPath })
     .from(modelVersions)
     .where(eq(modelVersions.status, 'active'))

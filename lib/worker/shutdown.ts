@@ -9,13 +9,17 @@ import type { Worker } from './worker-loop';
  */
 export function exitOnSignals(worker: Worker, options: { graceMs: number; log?: (line: string) => void }): void {
   const exitNow = () => {
-    worker.releaseCurrent();
-    process.exit(0);
+    void worker
+      .releaseCurrent()
+      .catch((error: unknown) =>
+        options.log?.(`could not give the job back: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => process.exit(0));
   };
   let signals = 0;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (++signals > 1) exitNow();
+      if (++signals > 1) return exitNow();
       options.log?.(
         `${signal}: no new jobs; ${worker.current() ? `giving the job in hand ${Math.round(options.graceMs / 1000)} s to finish` : 'stopping'}`,
       );

@@ -31,7 +31,7 @@ export interface Worker {
   /** No new claims; the job in hand runs on unless released. */
   stop(): void;
   /** Gives the job in hand back to the queue at once (shutting down); its end is then not recorded. */
-  releaseCurrent(): Job | null;
+  releaseCurrent(): Promise<Job | null>;
   current(): Job | null;
 }
 
@@ -51,13 +51,13 @@ export function createWorker(options: WorkerOptions): Worker {
   async function tick(): Promise<JobOutcome | 'idle'> {
     if (options.schedule !== false) {
       try {
-        for (const s of scheduleJobs(db)) log(`queued ${s.kind} job ${s.jobId} for ${s.catalogue} (${s.why})`);
+        for (const s of await scheduleJobs(db)) log(`queued ${s.kind} job ${s.jobId} for ${s.catalogue} (${s.why})`);
       } catch (error) {
         log(`scheduling failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     if (kinds.length === 0) return 'idle';
-    const job = claimJob(db, { owner, kinds, leaseMs, where: options.claimWhere });
+    const job = await claimJob(db, { owner, kinds, leaseMs, where: options.claimWhere });
     if (!job) return 'idle';
     const takeover = job.leaseExpiries > 0 ? `, taken over after ${job.leaseExpiries} lost worker(s)` : '';
     log(`job ${job.id} (${job.kind}) claimed, attempt ${job.attempts} of ${job.maxAttempts}${takeover}`);
@@ -108,13 +108,13 @@ export function createWorker(options: WorkerOptions): Worker {
       stopped = true;
       wake?.();
     },
-    releaseCurrent() {
+    async releaseCurrent() {
       const held = running;
       if (!held) return null;
       held.released = true;
       held.reporter.stop();
       try {
-        releaseJob(db, { jobId: held.job.id, owner });
+        await releaseJob(db, { jobId: held.job.id, owner });
         log(`job ${held.job.id} (${held.job.kind}) given back to the queue unfinished`);
       } catch (error) {
         log(

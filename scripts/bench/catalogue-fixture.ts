@@ -30,15 +30,15 @@ export interface QueueShape {
   gold: number;
 }
 
-export function fillSyntheticCatalogue(
+export async function fillSyntheticCatalogue(
   db: Db,
   options: { itemCount: number; slug?: string; seed?: number; queue?: QueueShape },
-): SyntheticCatalogue {
+): Promise<SyntheticCatalogue> {
   const slug = options.slug ?? 'bench';
   const random = createRng(options.seed ?? 1);
   const classNames = [...FASHION_MNIST_CLASSES];
-  const catalogue = ensureCatalogue(db, { slug, name: `Synthetic (${options.itemCount} items)`, classNames });
-  const model = db
+  const catalogue = await ensureCatalogue(db, { slug, name: `Synthetic (${options.itemCount} items)`, classNames });
+  const model = await db
     .insert(modelVersions)
     .values({
       catalogueId: catalogue.id,
@@ -49,7 +49,7 @@ export function fillSyntheticCatalogue(
     })
     .returning()
     .get();
-  const reviewer = db
+  const reviewer = await db
     .insert(users)
     .values({
       email: `bench-reviewer-${catalogue.id}@example.test`,

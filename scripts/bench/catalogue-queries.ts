@@ -89,7 +89,7 @@ export async function measureCatalogueQueries(
     let total = 0;
     for (let run = 0; run <= options.runs; run++) {
       const started = performance.now();
-      total = listItems(db, input).total;
+      total = (await listItems(db, input)).total;
       if (run > 0) times.push(performance.now() - started);
     }
     const figure: QueryFigure = {
@@ -99,7 +99,7 @@ export async function measureCatalogueQueries(
       medianMs: round(median(times)),
       maxMs: round(Math.max(...times)),
     };
-    if (options.plans) figure.plans = await explainStatements(db, () => listItems(db, input));
+    if (options.plans) figure.plans = await explainStatements(db, async () => await listItems(db, input));
     options.log(`${name}: ${figure.medianMs} ms (total ${total})`);
     figures.push(figure);
   }
@@ -110,8 +110,10 @@ export async function measureCatalogueQueries(
     exports.push(figure);
   }
   if (options.plans) {
-    const plans = await explainStatements(db, () =>
-      exportLabels(db, { catalogue: options.fixture.slug, format: 'csv', actor: ACTOR }).body.getReader().read(),
+    const plans = await explainStatements(db, async () =>
+      (await exportLabels(db, { catalogue: options.fixture.slug, format: 'csv', actor: ACTOR })).body
+        .getReader()
+        .read(),
     );
     exports[0]!.plans = plans;
   }
@@ -130,7 +132,9 @@ export interface ExportFigure {
 
 async function measureExport(db: Db, input: { slug: string; format: ExportFormat }): Promise<ExportFigure> {
   const started = performance.now();
-  const reader = exportLabels(db, { catalogue: input.slug, format: input.format, actor: ACTOR }).body.getReader();
+  const reader = (
+    await exportLabels(db, { catalogue: input.slug, format: input.format, actor: ACTOR })
+  ).body.getReader();
   let bytes = 0;
   let longest = 0;
   for (;;) {

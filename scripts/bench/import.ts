@@ -39,8 +39,8 @@ async function timeImport(
   bytes: number,
 ): Promise<ImportBenchFigures> {
   const db = openDb(path.join(dir, `${name}.db`));
-  migrateDb(db);
-  ensureCatalogue(db, DEMO_CATALOGUE);
+  await migrateDb(db);
+  await ensureCatalogue(db, DEMO_CATALOGUE);
   const started = performance.now();
   const first = await run(db);
   const seconds = (performance.now() - started) / 1000;

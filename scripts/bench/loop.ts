@@ -49,18 +49,18 @@ export interface SimulatedReviews {
  * One reviewer deciding `count` items in queue order with the true labels: confirm when the
  * model is right, correct otherwise. Through the real claim and submit, leases included.
  */
-export function simulateReviews(
+export async function simulateReviews(
   db: Db,
   input: { actor: Actor; catalogueId: number; count: number; trueLabel: (itemId: number) => number },
-): SimulatedReviews {
+): Promise<SimulatedReviews> {
   const started = performance.now();
   const result: SimulatedReviews = { decisions: 0, corrected: 0, confirmed: 0, seconds: 0 };
   while (result.decisions < input.count) {
-    const item = claimNext(db, { actor: input.actor, catalogueId: input.catalogueId });
+    const item = await claimNext(db, { actor: input.actor, catalogueId: input.catalogueId });
     if (!item) break;
     const label = input.trueLabel(item.itemId);
     const right = item.predictedClass === label;
-    submitReview(db, {
+    await submitReview(db, {
       actor: input.actor,
       itemId: item.itemId,
       action: right ? 'confirm' : 'correct',
@@ -85,7 +85,7 @@ export async function runLoopBench(options: LoopBenchOptions) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-loop-'));
   const db = openDb(path.join(dir, 'loupe.db'));
   try {
-    migrateDb(db);
+    await migrateDb(db);
     const backend = await initBackend();
     let t = performance.now();
     const lap = () => {
@@ -95,7 +95,7 @@ export async function runLoopBench(options: LoopBenchOptions) {
     };
     await seedDemoIfEmpty(db, (line) => log(`seed: ${line}`));
     const seedSeconds = lap();
-    const catalogue = findCatalogue(db, DEMO_CATALOGUE.slug)!;
+    const catalogue = (await findCatalogue(db, DEMO_CATALOGUE.slug))!;
     const scored = await scoreUnscoredItems(db, { catalogueId: catalogue.id });
     const scoreSeconds = lap();
     log(`scored ${scored.scored} items in ${scoreSeconds} s: ${scored.needsReview} in the queue`);
@@ -114,21 +114,22 @@ export async function runLoopBench(options: LoopBenchOptions) {
       't10k-labels-idx1-ubyte.gz',
     );
     const rowOf = new Map(
-      db
-        .select({ id: items.id, row: items.sourceRow })
-        .from(items)
-        .where(eq(items.catalogueId, catalogue.id))
-        .all()
-        .map((r) => [r.id, r.row]),
+      (
+        await db
+          .select({ id: items.id, row: items.sourceRow })
+          .from(items)
+          .where(eq(items.catalogueId, catalogue.id))
+          .all()
+      ).map((r) => [r.id, r.row]),
     );
-    const reviews = simulateReviews(db, {
+    const reviews = await simulateReviews(db, {
       actor,
       catalogueId: catalogue.id,
       count: options.corrections,
       trueLabel: (itemId) => truth[rowOf.get(itemId)!]!,
     });
     log(`simulated ${reviews.decisions} decisions (${reviews.corrected} corrections) in ${reviews.seconds} s`);
-    const queueBefore = countItemsByStatus(db, catalogue.id);
+    const queueBefore = await countItemsByStatus(db, catalogue.id);
 
     const progress = (p: RetrainProgress) => {
       // Epoch ends and phase changes; not every batch.
@@ -158,7 +159,7 @@ export async function runLoopBench(options: LoopBenchOptions) {
         seedSeconds,
         scoreSeconds,
         items: scored.scored,
-        evaluation: countEvaluationItems(db, catalogue.id),
+        evaluation: await countEvaluationItems(db, catalogue.id),
         queueAtStart: scored.needsReview,
       },
       reviews,
@@ -194,7 +195,10 @@ export async function runLoopBench(options: LoopBenchOptions) {
       promoted: result.promoted,
       reason: result.decision.reason,
       rescore: result.rescore ? { ...result.rescore, seconds: rescoreSeconds } : null,
-      queue: { before: queueBefore.needs_review ?? 0, after: countItemsByStatus(db, catalogue.id).needs_review ?? 0 },
+      queue: {
+        before: queueBefore.needs_review ?? 0,
+        after: (await countItemsByStatus(db, catalogue.id)).needs_review ?? 0,
+      },
       // Issue 4's goal: under 60 s from "train now" to the promoted model, holdout not lower.
       goal: {
         underSixtySeconds: result.seconds - rescoreSeconds < 60,

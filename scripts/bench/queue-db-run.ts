@@ -19,7 +19,7 @@ const itemCount = Number(values.items);
 const log = (line: string) => console.error(`[queue-db] ${line}`);
 if (values.template && !fs.existsSync(values.template)) {
   const started = performance.now();
-  fillQueueDatabase(`${values.template}.tmp`, itemCount);
+  await fillQueueDatabase(`${values.template}.tmp`, itemCount);
   fs.renameSync(`${values.template}.tmp`, values.template);
   log(`template ${values.template} filled in ${Math.round((performance.now() - started) / 1000)} s`);
 }

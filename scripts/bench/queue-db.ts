@@ -57,12 +57,13 @@ const GOLD_RATE = 0.05;
 const seconds = (since: number) => Math.round((performance.now() - since) / 10) / 100;
 
 /** A migrated database with the synthetic 1M-shaped catalogue in `file`. */
-export function fillQueueDatabase(file: string, itemCount: number): SyntheticCatalogue {
+export async function fillQueueDatabase(file: string, itemCount: number): Promise<SyntheticCatalogue> {
   const db = openDb(file);
   try {
-    migrateDb(db);
-    const catalogue = fillSyntheticCatalogue(db, { itemCount, queue: QUEUE_SHAPE });
-    db.insert(settings)
+    await migrateDb(db);
+    const catalogue = await fillSyntheticCatalogue(db, { itemCount, queue: QUEUE_SHAPE });
+    await db
+      .insert(settings)
       .values({ catalogueId: catalogue.catalogueId, goldRate: GOLD_RATE })
       .onConflictDoUpdate({ target: settings.catalogueId, set: { goldRate: GOLD_RATE } })
       .run();
@@ -80,14 +81,14 @@ export async function measureQueueDb(options: QueueDbOptions): Promise<QueueDbRe
     const file = path.join(dir, 'loupe.db');
     const fillStarted = performance.now();
     if (options.template) fs.copyFileSync(options.template, file);
-    else fillQueueDatabase(file, options.itemCount);
+    else await fillQueueDatabase(file, options.itemCount);
     const fill = seconds(fillStarted);
     log(`queue-db: ${options.itemCount} items ${options.template ? 'copied' : 'filled'} in ${fill} s`);
     const db = openDb(file);
     for (const pragma of options.pragmas ?? []) db.$client.pragma(pragma);
     try {
       const migrateStarted = performance.now();
-      migrateDb(db);
+      await migrateDb(db);
       const migrate = seconds(migrateStarted);
       return { ...(await drive(db, options)), setupSeconds: { fill, migrate } };
     } finally {
@@ -122,7 +123,7 @@ async function drive(db: Db, options: QueueDbOptions): Promise<Omit<QueueDbRepor
     const actor = reviewers[i % reviewers.length]!;
     const timed = i >= options.warmup;
     let t = performance.now();
-    const item = claimNext(db, { actor, catalogueId });
+    const item = await claimNext(db, { actor, catalogueId });
     if (timed) claims.push(performance.now() - t);
     if (!item) {
       emptyClaims++;
@@ -134,7 +135,7 @@ async function drive(db: Db, options: QueueDbOptions): Promise<Omit<QueueDbRepor
       else if (row.reason === 'audit') mixedIn.audit++;
     }
     t = performance.now();
-    submitReview(db, {
+    await submitReview(db, {
       actor,
       itemId: item.itemId,
       action: 'confirm',
@@ -151,11 +152,11 @@ async function drive(db: Db, options: QueueDbOptions): Promise<Omit<QueueDbRepor
   for (let g = 0; g < options.grids; g++) {
     const actor = reviewers[g % reviewers.length]!;
     let t = performance.now();
-    const batch = claimBatch(db, { actor, catalogueId, predictedClass: g % 10, size: options.gridSize });
+    const batch = await claimBatch(db, { actor, catalogueId, predictedClass: g % 10, size: options.gridSize });
     gridClaims.push(performance.now() - t);
     if (batch.length === 0) continue;
     t = performance.now();
-    recordGrid(db, {
+    await recordGrid(db, {
       actor,
       catalogueId,
       now: Date.now(),

@@ -24,7 +24,7 @@ try {
   const { createUserAsSystem, sessionActor } = await import('@/lib/auth/users');
   const { getAuthSecret } = await import('@/lib/auth/auth-secret');
   const { decode, encode } = await import('next-auth/jwt');
-  migrateDb(getDb());
+  await migrateDb(getDb());
   const user = await createUserAsSystem(getDb(), {
     email: 'parts@loupe.bench',
     name: 'Parts',
@@ -61,7 +61,7 @@ try {
     // What next-auth's session read does per request: decode, the jwt callback's check, encode the renewed cookie.
     sessionRead: await time(async () => {
       const decoded = await decode({ token, secret: getAuthSecret() });
-      sessionActor(getDb(), { userId: Number(decoded!.userId), sessionVersion: Number(decoded!.sessionVersion) });
+      await sessionActor(getDb(), { userId: Number(decoded!.userId), sessionVersion: Number(decoded!.sessionVersion) });
       await encode({ token: decoded!, secret: getAuthSecret() });
     }),
     decodeOnly: await time(() => decode({ token, secret })),

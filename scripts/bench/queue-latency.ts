@@ -116,8 +116,8 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
     const fillStarted = performance.now();
     let fillSeconds: number;
     try {
-      migrateDb(db);
-      slug = fillSyntheticCatalogue(db, { itemCount: options.itemCount }).slug;
+      await migrateDb(db);
+      slug = (await fillSyntheticCatalogue(db, { itemCount: options.itemCount })).slug;
       fillSeconds = seconds(fillStarted);
       log(`queue: ${options.itemCount} synthetic items in ${fillSeconds} s`);
       for (
@@ -154,7 +154,7 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
     // checkpointWal); no worker runs here, so the bench does it, or the connection's 64 MB safety
     // net would checkpoint inside a request and the figures would be of a setup nobody runs.
     const checkpointer = openDb(dbPath);
-    const heartbeat = setInterval(() => checkpointWal(checkpointer), WAL_CHECKPOINT_MS);
+    const heartbeat = setInterval(() => void checkpointWal(checkpointer).catch(() => {}), WAL_CHECKPOINT_MS);
     const outcome = await driveReviewers(loupe.baseUrl, loupe.webPid, slug, accounts, options)
       .then(
         (result) => ({ result }),

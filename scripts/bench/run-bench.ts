@@ -339,9 +339,9 @@ async function benchCatalogue(
   try {
     const db = openDb(path.join(dir, 'bench.db'));
     try {
-      migrateDb(db);
+      await migrateDb(db);
       const started = performance.now();
-      const fixture = fillSyntheticCatalogue(db, { itemCount: sizes.catalogueItems });
+      const fixture = await fillSyntheticCatalogue(db, { itemCount: sizes.catalogueItems });
       const fillSeconds = Number(((performance.now() - started) / 1000).toFixed(2));
       options.log(`catalogue: ${sizes.catalogueItems} synthetic items in ${fillSeconds} s`);
       const figures = await measureCatalogueQueries(db, {

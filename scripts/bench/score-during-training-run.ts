@@ -40,10 +40,10 @@ const input = JSON.parse(process.argv[2]!) as DuringTrainingInput;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-score-training-'));
 try {
   const db = openDb(path.join(dir, 'bench.db'));
-  migrateDb(db);
+  await migrateDb(db);
   const { images, labels } = readIdxSplit(input.datasetDir, 't10k');
   // The catalogue and its model, nothing unscored yet; the worker starts (scorer warmed up).
-  const { catalogueId } = fillUnscoredCatalogue(db, {
+  const { catalogueId } = await fillUnscoredCatalogue(db, {
     count: 0,
     images: images.pixels,
     imageCount: images.count,
@@ -69,7 +69,7 @@ try {
       steps++;
       // After a few steps: the training is under way, as it would be when an upload lands.
       if (steps === 3) {
-        importItems(db, {
+        void importItems(db, {
           catalogueSlug: 'score-bench',
           kind: 'idx',
           source: 'during-training',
@@ -78,8 +78,9 @@ try {
             label: null,
             sourceRow: i,
           })),
+        }).then(() => {
+          importedAt = Date.now();
         });
-        importedAt = Date.now();
       }
     },
   }).finally(() => (trainingDone = true));

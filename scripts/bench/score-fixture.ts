@@ -12,7 +12,7 @@ import { registerInitialModel } from '@/lib/models/active';
  * rest unlabelled; the shipped model registered as its active version. Raw statements in one
  * transaction.
  */
-export function fillUnscoredCatalogue(
+export async function fillUnscoredCatalogue(
   db: Db,
   options: {
     count: number;
@@ -22,10 +22,14 @@ export function fillUnscoredCatalogue(
     modelDir: string;
     slug?: string;
   },
-): { catalogueId: number; modelVersionId: number } {
+): Promise<{ catalogueId: number; modelVersionId: number }> {
   const slug = options.slug ?? 'score-bench';
-  const catalogue = ensureCatalogue(db, { slug, name: 'Scoring benchmark', classNames: [...FASHION_MNIST_CLASSES] });
-  const model = registerInitialModel(db, {
+  const catalogue = await ensureCatalogue(db, {
+    slug,
+    name: 'Scoring benchmark',
+    classNames: [...FASHION_MNIST_CLASSES],
+  });
+  const model = await registerInitialModel(db, {
     catalogueId: catalogue.id,
     name: 'shipped',
     dir: path.resolve(options.modelDir),

@@ -52,7 +52,7 @@ const send = (message: ScoreRunMessage) =>
     process.send!(message, (error: Error | null) => (error ? reject(error) : resolve())),
   );
 const db = openDb(input.dbFile);
-migrateDb(db);
+await migrateDb(db);
 const catalogueId = input.catalogueId;
 try {
   // The catalogue and its active model are there: the worker's start warms the scorer up on it.

@@ -63,9 +63,9 @@ export async function measureScoring(options: {
     const dbFile = path.join(dir, 'bench.db');
     const started = performance.now();
     const db = openDb(dbFile);
-    migrateDb(db);
+    await migrateDb(db);
     const { images, labels } = readIdxSplit(options.datasetDir, 't10k');
-    const { catalogueId } = fillUnscoredCatalogue(db, {
+    const { catalogueId } = await fillUnscoredCatalogue(db, {
       count: options.items,
       images: images.pixels,
       imageCount: images.count,

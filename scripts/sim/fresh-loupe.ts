@@ -43,8 +43,8 @@ export async function prepareFreshLoupe(input: {
   const dbPath = path.join(input.dir, 'loupe.db');
   const db = openDb(dbPath);
   try {
-    migrateDb(db);
-    const catalogue = ensureCatalogue(db, {
+    await migrateDb(db);
+    const catalogue = await ensureCatalogue(db, {
       slug: 'sim',
       name: 'Fashion-MNIST (simulation)',
       classNames: [...FASHION_MNIST_CLASSES],
@@ -57,7 +57,7 @@ export async function prepareFreshLoupe(input: {
       evalRole: 'holdout',
     });
     const meta = readModelMeta(input.baseModelDir);
-    registerInitialModel(db, {
+    await registerInitialModel(db, {
       catalogueId: catalogue.id,
       name: `base-${meta.arch}`,
       dir: path.resolve(input.baseModelDir),
@@ -78,8 +78,8 @@ export async function prepareFreshLoupe(input: {
     for (let i = 1; i <= input.reviewerCount; i++)
       reviewers.push((await account(`sim-reviewer-${i}@loupe.sim`, `Simulated Reviewer ${i}`, 'reviewer')).credentials);
     if (input.minNewLabels !== undefined) {
-      const policy = getRetrainPolicy(db, catalogue.id);
-      setRetrainPolicy(db, {
+      const policy = await getRetrainPolicy(db, catalogue.id);
+      await setRetrainPolicy(db, {
         actor: admin.actor,
         catalogueId: catalogue.id,
         policy: { ...policy, minNewLabels: input.minNewLabels },

@@ -351,6 +351,8 @@ test('a threshold is saved from the projection itself, with the stale check and 
   await expect.poll(auditRate).toBe(Number(auditBefore));
   await expect(dialog).toBeHidden();
   expect(
-    queryAll<{ field: string }>('select field from settings_changes order by id desc limit 2').map((r) => r.field),
+    (await queryAll<{ field: string }>('select field from settings_changes order by id desc limit 2')).map(
+      (r) => r.field,
+    ),
   ).toEqual(['auditRate', 'auditRate']);
 });

@@ -133,7 +133,7 @@ test('ops downloads the labels as CSV, with the human decision and its reviewer'
   );
   expect(lines).toHaveLength(items + 1);
   // Every human label names who gave it.
-  const human = queryAll<{ id: number }>(
+  const human = await queryAll<{ id: number }>(
     `select i.id from items i join catalogues c on c.id = i.catalogue_id where c.slug = 'fashion-mnist' and i.label_source = 'human' limit 5`,
   );
   expect(human.length).toBeGreaterThan(0);

@@ -57,7 +57,7 @@ test('ops sees the charts, each with its data source, and a CSV download matches
   const classNames = JSON.parse(
     queryOne<{ class_names: string }>('select class_names from catalogues where slug = ?', SLUG)!.class_names,
   ) as string[];
-  const fromDb = queryAll<{ model: number; decisions: number; overridden: number }>(
+  const fromDb = await queryAll<{ model: number; decisions: number; overridden: number }>(
     `select r.model_label as model, count(*) as decisions, sum(r.chosen_label != r.model_label) as overridden
      from reviews r join items i on i.id = r.item_id join catalogues c on c.id = i.catalogue_id
      where c.slug = ? and r.action in ('confirm', 'correct') and r.model_label is not null and r.chosen_label is not null

@@ -17,8 +17,10 @@ function catalogueOfItem(itemId: number): string | undefined {
   )?.slug;
 }
 
-function humanDecisions(slug: string): { item: number; action: string; chosen: number; model: number }[] {
-  return queryAll(
+async function humanDecisions(
+  slug: string,
+): Promise<{ item: number; action: string; chosen: number; model: number }[]> {
+  return await queryAll(
     `select r.item_id as item, r.action, r.chosen_label as chosen, r.model_label as model
      from reviews r join items i on i.id = r.item_id join catalogues c on c.id = i.catalogue_id
      where c.slug = ? and r.action in ('confirm', 'correct') order by r.id`,
@@ -41,14 +43,14 @@ async function modelAnswer(page: Page): Promise<number> {
 test('npm start seeded the digits beside Fashion-MNIST: its own classes, holdout and shipped model', async ({
   reviewerPage: page,
 }) => {
-  const catalogues = queryAll<{ slug: string; class_names: string }>(
+  const catalogues = await queryAll<{ slug: string; class_names: string }>(
     'select slug, class_names from catalogues order by id',
   );
   // The two seeded first; specs that ran before this one may have added catalogues after them.
   expect(catalogues.slice(0, 2).map((c) => c.slug)).toEqual(['fashion-mnist', SLUG]);
   expect(JSON.parse(catalogues[1]!.class_names)).toEqual(DIGITS);
   expect(
-    queryAll(
+    await queryAll(
       `select i.eval_role as role, count(*) as n from items i join catalogues c on c.id = i.catalogue_id
        where c.slug = ? group by i.eval_role order by i.eval_role`,
       SLUG,
@@ -77,8 +79,8 @@ test('a reviewer switches to the digits, decides three, and they land in its cat
   reviewerPage: page,
   opsPage,
 }) => {
-  const fashionBefore = humanDecisions('fashion-mnist').length;
-  const digitsBefore = humanDecisions(SLUG).length;
+  const fashionBefore = (await humanDecisions('fashion-mnist')).length;
+  const digitsBefore = (await humanDecisions(SLUG)).length;
 
   // The review page opens on the oldest catalogue; the switcher names both.
   await page.goto('/review');
@@ -112,12 +114,12 @@ test('a reviewer switches to the digits, decides three, and they land in its cat
   await page.keyboard.press('Enter');
   await expect(message).toContainText(`Item #${third}: confirmed`);
 
-  expect(humanDecisions(SLUG).slice(digitsBefore)).toEqual([
+  expect((await humanDecisions(SLUG)).slice(digitsBefore)).toEqual([
     { item: first, action: 'confirm', chosen: firstAnswer, model: firstAnswer },
     { item: second, action: 'correct', chosen, model: secondAnswer },
     { item: third, action: 'confirm', chosen: thirdAnswer, model: thirdAnswer },
   ]);
-  expect(humanDecisions('fashion-mnist')).toHaveLength(fashionBefore);
+  expect(await humanDecisions('fashion-mnist')).toHaveLength(fashionBefore);
   for (const [id, label] of [
     [first, firstAnswer],
     [second, chosen],
@@ -155,7 +157,7 @@ test('a reviewer switches to the digits, decides three, and they land in its cat
     .map((line) => line.split(','));
   expect(header!.slice(0, 3)).toEqual(['class', 'decisions', 'overridden']);
   expect(rows.map((r) => r[0])).toEqual(DIGITS);
-  const decided = humanDecisions(SLUG);
+  const decided = await humanDecisions(SLUG);
   expect(rows.reduce((sum, r) => sum + Number(r[1]), 0)).toBe(decided.length);
   expect(rows.reduce((sum, r) => sum + Number(r[2]), 0)).toBe(decided.filter((d) => d.chosen !== d.model).length);
   expect(Number(rows[secondAnswer]![2])).toBeGreaterThanOrEqual(1);

@@ -14,10 +14,12 @@ function csv(images: number[], header = true): Buffer {
   return Buffer.from(`${header ? `${names}\n` : ''}${rows.join('\n')}\n`);
 }
 
-function itemIds(slug: string): number[] {
-  return queryAll<{ id: number }>(
-    'select items.id from items join catalogues c on c.id = items.catalogue_id where c.slug = ? order by items.id',
-    slug,
+async function itemIds(slug: string): Promise<number[]> {
+  return (
+    await queryAll<{ id: number }>(
+      'select items.id from items join catalogues c on c.id = items.catalogue_id where c.slug = ? order by items.id',
+      slug,
+    )
   ).map((row) => row.id);
 }
 
@@ -34,7 +36,7 @@ test('the Import page names images already in the catalogue, skips them, and kee
   await page.getByRole('button', { name: 'Upload and import' }).click();
   await expect(page.getByTestId('import-inserted')).toHaveText('3 new items');
   await expect(page.getByTestId('import-duplicates')).toHaveCount(0);
-  const first = itemIds(slug);
+  const first = await itemIds(slug);
   expect(first).toHaveLength(3);
 
   // The same images 2 and 3 under another name, plus a new one: the form now targets the new catalogue.
@@ -47,7 +49,7 @@ test('the Import page names images already in the catalogue, skips them, and kee
   await expect(page.getByTestId('import-duplicates')).toHaveText(
     `2 images already in the catalogue (items ${first[1]}, ${first[2]}); they were skipped.`,
   );
-  expect(itemIds(slug)).toHaveLength(4);
+  expect(await itemIds(slug)).toHaveLength(4);
 
   await page.getByLabel('CSV file').setInputFiles({ name: 'again.csv', mimeType: 'text/csv', buffer: csv([1]) });
   await page.getByLabel(/^Import images already in the catalogue anyway/).check();
@@ -56,7 +58,7 @@ test('the Import page names images already in the catalogue, skips them, and kee
   await expect(page.getByTestId('import-duplicates')).toHaveText(
     `1 image already in the catalogue (item ${first[0]}); it was imported again as asked.`,
   );
-  expect(itemIds(slug)).toHaveLength(5);
+  expect(await itemIds(slug)).toHaveLength(5);
 
   // label,pixel1..pixel783: 784 columns that used to be read as unlabelled pixels.
   const short = ['label', ...Array.from({ length: PIXELS - 1 }, (_, i) => `pixel${i + 1}`)].join(',');
@@ -68,5 +70,5 @@ test('the Import page names images already in the catalogue, skips them, and kee
   await expect(page.getByTestId('import-error')).toHaveText(
     'short.csv: line 1 (the header row) names a label column (label) and 783 pixel columns; expected label + 784 pixel columns (785 in all), or 784 pixel columns without a label.',
   );
-  expect(itemIds(slug)).toHaveLength(5);
+  expect(await itemIds(slug)).toHaveLength(5);
 });

@@ -38,7 +38,7 @@ test('an admin runs logreg, a forest and an mlp; the table, heatmap, report and 
   const run = page.getByTestId('lab-run');
   await expect(run).toHaveAttribute('data-status', 'succeeded', { timeout: 7 * 60_000 });
   const runId = Number(await run.getAttribute('data-run'));
-  const stored = queryAll<{ arch: string; accuracy: number; macro_f1: number; id: number }>(
+  const stored = await queryAll<{ arch: string; accuracy: number; macro_f1: number; id: number }>(
     'select id, arch, accuracy, macro_f1 from lab_results where run_id = ? order by id',
     runId,
   );

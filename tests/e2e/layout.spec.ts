@@ -58,9 +58,11 @@ async function signedInContext(browser: Browser, role: DemoRole | null, options:
 
 /** The review pages claim items: give back what the demo accounts hold, for the specs after this one. */
 async function releaseHeld(page: Page, role: DemoRole) {
-  const held = queryAll<{ id: number }>(
-    `select l.item_id as id from leases l join users u on u.id = l.reviewer_id where u.email = ?`,
-    DEMO[role].email,
+  const held = (
+    await queryAll<{ id: number }>(
+      `select l.item_id as id from leases l join users u on u.id = l.reviewer_id where u.email = ?`,
+      DEMO[role].email,
+    )
   ).map((row) => row.id);
   if (held.length > 0) await page.request.post('/api/v1/queue/release', { data: { itemIds: held } });
 }

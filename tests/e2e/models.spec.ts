@@ -15,10 +15,12 @@ async function nextItemId(item: Locator, previous?: number): Promise<number> {
 }
 
 /** The catalogue's human labels as training splits them: enough to train on and to measure with? */
-function humanLabelSplit(): { train: number; heldOut: number } {
-  const ids = queryAll<{ id: number }>(
-    "select i.id from items i join catalogues c on c.id = i.catalogue_id where c.slug = ? and i.label_source = 'human' and i.eval_role is null",
-    SLUG,
+async function humanLabelSplit(): Promise<{ train: number; heldOut: number }> {
+  const ids = (
+    await queryAll<{ id: number }>(
+      "select i.id from items i join catalogues c on c.id = i.catalogue_id where c.slug = ? and i.label_source = 'human' and i.eval_role is null",
+      SLUG,
+    )
   ).map((r) => r.id);
   const heldOut = ids.filter(isHeldOutHumanLabel).length;
   return { train: ids.length - heldOut, heldOut };
@@ -31,7 +33,7 @@ async function correctUntilTrainable(page: Page): Promise<number> {
   let current = await nextItemId(item);
   let corrected = 0;
   for (; corrected < 60;) {
-    const split = humanLabelSplit();
+    const split = await humanLabelSplit();
     if (corrected >= 4 && split.heldOut >= 1 && split.train >= 3) break;
     const answer = Number(
       await page.getByTestId('top-predictions').locator('li').first().getAttribute('data-class-index'),
@@ -153,8 +155,10 @@ test('a reviewer corrects by keyboard, an admin trains now, an open models page 
     )
     .toBe(0);
   expect(
-    queryAll<{ status: string }>(
-      "select status from jobs where kind = 'score' and json_extract(payload, '$.rescore') = 1",
+    (
+      await queryAll<{ status: string }>(
+        "select status from jobs where kind = 'score' and json_extract(payload, '$.rescore') = 1",
+      )
     ).every((j) => j.status === 'succeeded'),
   ).toBe(true);
 });

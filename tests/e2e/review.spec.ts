@@ -10,8 +10,8 @@ interface ReviewRow {
   reverts_review_id: number | null;
 }
 
-function reviewsOf(itemId: number): ReviewRow[] {
-  return queryAll<ReviewRow>(
+async function reviewsOf(itemId: number): Promise<ReviewRow[]> {
+  return await queryAll<ReviewRow>(
     'select action, chosen_label, model_label, reverts_review_id from reviews where item_id = ? order by id',
     itemId,
   );
@@ -52,7 +52,7 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   await page.keyboard.press('Enter');
   const second = await nextItemId(item, first);
   await expect(message).toContainText(`Item #${first}: confirmed`);
-  expect(reviewsOf(first)).toEqual([
+  expect(await reviewsOf(first)).toEqual([
     { action: 'confirm', chosen_label: firstAnswer, model_label: firstAnswer, reverts_review_id: null },
   ]);
   expect(queryOne('select status, current_label, label_source from items where id = ?', first)).toEqual({
@@ -67,7 +67,7 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   await page.keyboard.press(String(chosen + 1));
   const third = await nextItemId(item, second);
   await expect(message).toContainText(`Item #${second}: corrected to`);
-  expect(reviewsOf(second)).toEqual([
+  expect(await reviewsOf(second)).toEqual([
     { action: 'correct', chosen_label: chosen, model_label: secondAnswer, reverts_review_id: null },
   ]);
   await expect(page.getByTestId('stats-decisions')).toHaveText(String(before + 2));
@@ -76,7 +76,7 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   await page.keyboard.press('z');
   await expect(item).toHaveAttribute('data-item-id', String(second));
   await expect(message).toContainText(`Item #${second}: undid`);
-  await expect.poll(() => reviewsOf(second).map((r) => r.action)).toEqual(['correct', 'undo']);
+  await expect.poll(async () => (await reviewsOf(second)).map((r) => r.action)).toEqual(['correct', 'undo']);
   expect(queryOne('select status from items where id = ?', second)).toEqual({ status: 'needs_review' });
   expect(
     queryOne<{ email: string }>(
@@ -89,7 +89,7 @@ test('a reviewer confirms with Enter, corrects with a number key and undoes with
   // Decided again with Enter; the item that was on screen before the undo comes next.
   await page.keyboard.press('Enter');
   await expect(item).toHaveAttribute('data-item-id', String(third));
-  await expect.poll(() => reviewsOf(second).map((r) => r.action)).toEqual(['correct', 'undo', 'confirm']);
+  await expect.poll(async () => (await reviewsOf(second)).map((r) => r.action)).toEqual(['correct', 'undo', 'confirm']);
   await expect(page.getByTestId('stats-decisions')).toHaveText(String(before + 2));
 });
 
@@ -119,7 +119,7 @@ test('a hold lost meanwhile is reported plainly, nothing is recorded, and the pa
       );
     })
     .toBe('reviewer@loupe.demo');
-  expect(reviewsOf(current)).toEqual([]);
+  expect(await reviewsOf(current)).toEqual([]);
 });
 
 test('the grid view: mark one wrong with the keyboard, pick its class, one submit confirms the rest', async ({
@@ -153,7 +153,7 @@ test('the grid view: mark one wrong with the keyboard, pick its class, one submi
   await expect(cells.nth(1)).toHaveAttribute('data-result', 'correct');
   await expect(cells.first()).toHaveAttribute('data-result', 'confirm');
   for (const id of ids) {
-    expect(reviewsOf(id), `item ${id}`).toEqual([
+    expect(await reviewsOf(id), `item ${id}`).toEqual([
       id === wrong
         ? { action: 'correct', chosen_label: chosen, model_label: classIndex, reverts_review_id: null }
         : { action: 'confirm', chosen_label: classIndex, model_label: classIndex, reverts_review_id: null },
@@ -173,7 +173,7 @@ test('one reviewer cannot decide an item another holds, and the heartbeat says w
   });
   expect(steal.status()).toBe(409);
   expect((await steal.json()).error.code).toBe('conflict');
-  expect(reviewsOf(item.itemId)).toEqual([]);
+  expect(await reviewsOf(item.itemId)).toEqual([]);
   const beat = await admin.request.post('/api/v1/queue/heartbeat', { data: { itemIds: [item.itemId] } });
   expect(await beat.json()).toEqual({ renewed: [], lost: [item.itemId] });
   const own = await reviewer.request.post('/api/v1/queue/heartbeat', { data: { itemIds: [item.itemId] } });

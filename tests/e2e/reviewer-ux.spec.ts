@@ -94,7 +94,9 @@ test('the focus view says what is left and what this session decided, and `?` li
   await page.keyboard.press('Escape');
   await expect(overlay).toBeHidden();
   await expect(page.getByTestId('review-item')).toHaveAttribute('data-item-id', String(shown));
-  expect(queryAll("select id from reviews where item_id = ? and action in ('skip', 'correct')", shown)).toEqual([]);
+  expect(await queryAll("select id from reviews where item_id = ? and action in ('skip', 'correct')", shown)).toEqual(
+    [],
+  );
   // The button opens it too.
   await page.getByTestId('open-shortcuts').click();
   await expect(overlay).toBeVisible();
@@ -152,7 +154,7 @@ test('contrast and zoom: C stretches the image, M enlarges it, and the browser r
   await expect(page.getByTestId('toggle-zoom')).toHaveAttribute('aria-pressed', 'false');
   await expect(page.getByRole('img', { name: `Item ${next}` })).toHaveAttribute('data-contrast', 'original');
   // The display changes no data: nothing was decided by C and M.
-  expect(queryAll('select id from reviews where id > ?', before)).toEqual([]);
+  expect(await queryAll('select id from reviews where id > ?', before)).toEqual([]);
 });
 
 test('class keys: an admin sets them, bad ones get a sentence, reviewers use them; more than ten classes get letters', async ({
@@ -208,7 +210,7 @@ test('class keys: an admin sets them, bad ones get a sentence, reviewers use the
     const before = lastReviewId();
     await reviewer.keyboard.press('1');
     await reviewer.waitForTimeout(300);
-    expect(queryAll('select id from reviews where id > ?', before)).toEqual([]);
+    expect(await queryAll('select id from reviews where id > ?', before)).toEqual([]);
     await reviewer.keyboard.press('q');
     await shownItemId(reviewer, id);
     await expect
@@ -301,9 +303,11 @@ test('the grid serves the most confident first even with a focus hold of the cla
   await page.getByTestId(`grid-correction-${corrected}`).selectOption(String(target));
   await page.getByTestId('grid-submit').click();
   await expect(page.getByTestId('grid-message')).toContainText(`Recorded ${count} of ${count}`);
-  const firstIds = queryAll<{ id: number }>(
-    `select id from reviews where item_id in (${ids.join(',')}) and action in ('confirm', 'correct') and id > ? order by id`,
-    before,
+  const firstIds = (
+    await queryAll<{ id: number }>(
+      `select id from reviews where item_id in (${ids.join(',')}) and action in ('confirm', 'correct') and id > ? order by id`,
+      before,
+    )
   ).map((r) => r.id);
   expect(firstIds).toHaveLength(count);
   await shot(page, testInfo, 'grid-done');
@@ -311,13 +315,17 @@ test('the grid serves the most confident first even with a focus hold of the cla
   await expect(page.getByTestId('grid-message')).toContainText(`Undid ${count} decisions`);
   // Review rows: originals kept, one undo each; items waiting again, held by this reviewer.
   expect(
-    queryAll<{ reverts: number }>(
-      `select reverts_review_id as reverts from reviews where action = 'undo' and reverts_review_id in (${firstIds.join(',')}) order by reverts_review_id`,
+    (
+      await queryAll<{ reverts: number }>(
+        `select reverts_review_id as reverts from reviews where action = 'undo' and reverts_review_id in (${firstIds.join(',')}) order by reverts_review_id`,
+      )
     ).map((r) => r.reverts),
   ).toEqual(firstIds);
   expect(
-    queryAll<{ status: string; reviewer: number | null }>(
-      `select i.status, l.reviewer_id as reviewer from items i left join leases l on l.item_id = i.id where i.id in (${ids.join(',')})`,
+    (
+      await queryAll<{ status: string; reviewer: number | null }>(
+        `select i.status, l.reviewer_id as reviewer from items i left join leases l on l.item_id = i.id where i.id in (${ids.join(',')})`,
+      )
     ).every((row) => row.status === 'needs_review' && row.reviewer === reviewerId()),
   ).toBe(true);
   // The batch is back with its mark, to decide again; a second submit records with new client ids.

@@ -26,12 +26,12 @@ beforeAll(async () => {
   ]);
   (globalThis as { __loupeDb?: unknown }).__loupeDb = f.db;
   [holdoutId, goldId] = [f.itemIds[2]!, f.itemIds[3]!];
-  f.db
+  await f.db
     .update(items)
     .set({ evalRole: 'holdout', currentLabel: 3, labelSource: 'import' })
     .where(eq(items.id, holdoutId))
     .run();
-  f.db
+  await f.db
     .update(items)
     .set({ evalRole: 'gold', currentLabel: 1, labelSource: 'import' })
     .where(eq(items.id, goldId))

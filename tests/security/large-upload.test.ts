@@ -52,7 +52,7 @@ function multipart(): Request {
 
 describe('a large valid upload', () => {
   it('is imported in chunks while the server answers, with its progress readable meanwhile', async () => {
-    const before = f.db.select({ n: count() }).from(items).get()!.n;
+    const before = (await f.db.select({ n: count() }).from(items).get())!.n;
     let uploadDone = false;
     let answeredDuring = 0;
     const progress = new Set<string>();
@@ -74,8 +74,8 @@ describe('a large valid upload', () => {
     // Both phases were seen from outside, and requests were answered throughout.
     expect([...progress].sort()).toEqual(['moving', 'staging']);
     expect(answeredDuring).toBeGreaterThan(10);
-    expect(f.db.select({ n: count() }).from(items).get()!.n).toBe(before + 60_000);
-    expect(f.db.select().from(imports).where(eq(imports.id, result.importId)).get()).toMatchObject({
+    expect((await f.db.select({ n: count() }).from(items).get())!.n).toBe(before + 60_000);
+    expect(await f.db.select().from(imports).where(eq(imports.id, result.importId)).get()).toMatchObject({
       state: 'done',
       insertedCount: 60_000,
     });

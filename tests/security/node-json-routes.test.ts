@@ -35,13 +35,15 @@ beforeAll(async () => {
     if (kind === 'revoked') {
       const { revokeSessions } = await import('@/lib/auth/users');
       const { getDb } = await import('@/db/client');
-      revokeSessions(getDb(), user.id);
+      await revokeSessions(getDb(), user.id);
     }
   }
   server = http.createServer((request, response) => {
-    if (answerJsonRoute(REVIEW_HOT_ROUTES, request, response)) return;
-    response.writeHead(299, { 'content-type': 'text/plain' });
-    response.end('next');
+    void answerJsonRoute(REVIEW_HOT_ROUTES, request, response).then((answered) => {
+      if (answered) return;
+      response.writeHead(299, { 'content-type': 'text/plain' });
+      response.end('next');
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -54,7 +54,7 @@ let importId: number;
 beforeAll(async () => {
   f = await makeFixture(tmp.dir, [{}, {}, {}]);
   (globalThis as { __loupeDb?: unknown }).__loupeDb = f.db;
-  importId = f.db.select({ id: imports.id }).from(imports).get()!.id;
+  importId = (await f.db.select({ id: imports.id }).from(imports).get())!.id;
 });
 afterAll(() => {
   delete (globalThis as { __loupeDb?: unknown }).__loupeDb;

@@ -17,7 +17,7 @@ const { newUser, signIn } = await import('./next-auth-harness');
 let admin: { userId: number; role: 'admin'; email: string };
 
 beforeAll(async () => {
-  migrateDb(getDb());
+  await migrateDb(getDb());
   const user = await newUser('admin');
   admin = { userId: user.id, role: 'admin', email: user.email };
 });
@@ -34,16 +34,16 @@ describe('the decoded-session cache', () => {
   async function cachedCookie(role: 'reviewer' | 'ops' = 'reviewer') {
     const user = await newUser(role);
     const token = (await signIn(user.email))['next-auth.session-token']!;
-    expect(cachedSessionActor(token)).toBeUndefined();
+    expect(await cachedSessionActor(token)).toBeUndefined();
     await rememberSession(token, user.id);
-    expect(cachedSessionActor(token)).toMatchObject({ userId: user.id, role });
+    expect(await cachedSessionActor(token)).toMatchObject({ userId: user.id, role });
     return { user, token };
   }
 
   it('a cached cookie stops working at once when its sessions are revoked (sign-out)', async () => {
     const { user, token } = await cachedCookie();
-    revokeSessions(getDb(), user.id);
-    expect(cachedSessionActor(token)).toBeNull();
+    await revokeSessions(getDb(), user.id);
+    expect(await cachedSessionActor(token)).toBeNull();
   });
 
   it('a cached cookie stops working at once on a password reset, a disable or a role change', async () => {
@@ -54,23 +54,23 @@ describe('the decoded-session cache', () => {
       password: 'another horse battery',
       passwordCost: 4,
     });
-    expect(cachedSessionActor(a.token)).toBeNull();
+    expect(await cachedSessionActor(a.token)).toBeNull();
     const b = await cachedCookie();
-    setUserDisabled(getDb(), { actor: admin, userId: b.user.id, disabled: true });
-    expect(cachedSessionActor(b.token)).toBeNull();
+    await setUserDisabled(getDb(), { actor: admin, userId: b.user.id, disabled: true });
+    expect(await cachedSessionActor(b.token)).toBeNull();
     const c = await cachedCookie('ops');
-    setUserRole(getDb(), { actor: admin, userId: c.user.id, role: 'reviewer' });
-    expect(cachedSessionActor(c.token)).toBeNull();
+    await setUserRole(getDb(), { actor: admin, userId: c.user.id, role: 'reviewer' });
+    expect(await cachedSessionActor(c.token)).toBeNull();
   });
 
   it('forgets a cookie after a few minutes, and never keeps one that does not decode or names another user', async () => {
     const { user, token } = await cachedCookie();
-    expect(cachedSessionActor(token, Date.now() + SESSION_CACHE_MS + 1_000)).toBeUndefined();
-    expect(cachedSessionActor(token)).toBeUndefined();
+    expect(await cachedSessionActor(token, Date.now() + SESSION_CACHE_MS + 1_000)).toBeUndefined();
+    expect(await cachedSessionActor(token)).toBeUndefined();
     await rememberSession('not-a-session-cookie', user.id);
-    expect(cachedSessionActor('not-a-session-cookie')).toBeUndefined();
+    expect(await cachedSessionActor('not-a-session-cookie')).toBeUndefined();
     await rememberSession(token, user.id + 1);
-    expect(cachedSessionActor(token)).toBeUndefined();
+    expect(await cachedSessionActor(token)).toBeUndefined();
   });
 
   it('never keeps a cookie past its own expiry, however long the cache', async () => {
@@ -87,7 +87,7 @@ describe('the decoded-session cache', () => {
       maxAge: 3,
     });
     await rememberSession(token, user.id);
-    expect(cachedSessionActor(token)).toMatchObject({ userId: user.id });
-    expect(cachedSessionActor(token, Date.now() + 4_000)).toBeUndefined();
+    expect(await cachedSessionActor(token)).toMatchObject({ userId: user.id });
+    expect(await cachedSessionActor(token, Date.now() + 4_000)).toBeUndefined();
   });
 });

@@ -22,7 +22,7 @@ async function sessionOf(jar: Cookies): Promise<{ user?: { role: string; id: num
 }
 
 beforeAll(async () => {
-  migrateDb(getDb());
+  await migrateDb(getDb());
   const user = await newUser('admin');
   admin = { userId: user.id, role: 'admin', email: user.email };
 });
@@ -61,10 +61,10 @@ describe('revocable sessions', () => {
   it('disabling ends the sessions at once', async () => {
     const user = await newUser('ops');
     const jar = await signIn(user.email);
-    setUserDisabled(getDb(), { actor: admin, userId: user.id, disabled: true });
+    await setUserDisabled(getDb(), { actor: admin, userId: user.id, disabled: true });
     expect((await sessionOf(jar)).user).toBeUndefined();
     // Enabling again does not bring the old cookie back.
-    setUserDisabled(getDb(), { actor: admin, userId: user.id, disabled: false });
+    await setUserDisabled(getDb(), { actor: admin, userId: user.id, disabled: false });
     expect((await sessionOf(jar)).user).toBeUndefined();
   });
 
@@ -72,7 +72,7 @@ describe('revocable sessions', () => {
     const user = await newUser('admin');
     const jar = await signIn(user.email);
     expect((await sessionOf(jar)).user?.role).toBe('admin');
-    setUserRole(getDb(), { actor: admin, userId: user.id, role: 'reviewer' });
+    await setUserRole(getDb(), { actor: admin, userId: user.id, role: 'reviewer' });
     expect((await sessionOf(jar)).user).toBeUndefined();
     expect((await sessionOf(await signIn(user.email))).user?.role).toBe('reviewer');
   });
@@ -80,7 +80,7 @@ describe('revocable sessions', () => {
   it("one user's revocation leaves other users' sessions alone", async () => {
     const [a, b] = [await newUser('reviewer'), await newUser('reviewer')];
     const [jarA, jarB] = [await signIn(a.email), await signIn(b.email)];
-    setUserDisabled(getDb(), { actor: admin, userId: a.id, disabled: true });
+    await setUserDisabled(getDb(), { actor: admin, userId: a.id, disabled: true });
     expect((await sessionOf(jarA)).user).toBeUndefined();
     expect((await sessionOf(jarB)).user?.role).toBe('reviewer');
   });

@@ -40,7 +40,8 @@ async function startSignInServer(trusted: string[]): Promise<{ url: string; clos
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
-    req.on('end', async () => {
+    req.on('end', () => void answer());
+    const answer = async () => {
       stampClientAddress(req, list);
       const { email, password } = JSON.parse(body) as { email: string; password: string };
       const seenAs = req.headers['x-forwarded-for'];
@@ -50,7 +51,7 @@ async function startSignInServer(trusted: string[]): Promise<{ url: string; clos
       } catch (error) {
         res.end(JSON.stringify({ status: 'refused', message: (error as Error).message, seenAs }));
       }
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -88,7 +89,7 @@ function attempt(
 }
 
 beforeAll(async () => {
-  migrateDb(getDb());
+  await migrateDb(getDb());
   await createUserAsSystem(getDb(), {
     email: ADMIN,
     name: 'Admin',

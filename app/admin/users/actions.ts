@@ -38,11 +38,11 @@ export async function setRoleAction(
   _previous: ActionResult<UserSummary> | null,
   form: FormData,
 ): Promise<ActionResult<UserSummary>> {
-  return runAction('users.manage', (actor) => {
+  return runAction('users.manage', async (actor) => {
     const role = z
       .enum(USER_ROLES, { error: `a role is one of ${USER_ROLES.join(', ')}` })
       .parse(formString(form, 'role'));
-    const user = setUserRole(getDb(), { actor, userId: UserIdField.parse(formString(form, 'userId')), role });
+    const user = await setUserRole(getDb(), { actor, userId: UserIdField.parse(formString(form, 'userId')), role });
     revalidatePath('/admin/users');
     return user;
   });
@@ -52,11 +52,15 @@ export async function setDisabledAction(
   _previous: ActionResult<UserSummary> | null,
   form: FormData,
 ): Promise<ActionResult<UserSummary>> {
-  return runAction('users.manage', (actor) => {
+  return runAction('users.manage', async (actor) => {
     const disabled =
       z.enum(['true', 'false'], { error: 'say whether to disable or enable' }).parse(formString(form, 'disabled')) ===
       'true';
-    const user = setUserDisabled(getDb(), { actor, userId: UserIdField.parse(formString(form, 'userId')), disabled });
+    const user = await setUserDisabled(getDb(), {
+      actor,
+      userId: UserIdField.parse(formString(form, 'userId')),
+      disabled,
+    });
     revalidatePath('/admin/users');
     return user;
   });

@@ -8,7 +8,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function UsersPage() {
   const access = await requirePageAccess('users.manage', '/admin/users');
-  const users = listUsers(getDb(), { actor: access.actor });
+  const users = await listUsers(getDb(), { actor: access.actor });
   return (
     <main className="mx-auto max-w-6xl p-6">
       <h1 className="text-2xl font-semibold">Users</h1>

@@ -35,10 +35,10 @@ export default async function CataloguePage({
   );
 
   // The first page is rendered on the server; the table fetches the items route after that.
-  let initial: ReturnType<typeof listItems> | null = null;
+  let initial: Awaited<ReturnType<typeof listItems>> | null = null;
   let problem: string | null = null;
   try {
-    initial = listItems(getDb(), { ...query, catalogue: slug, actor: access.actor });
+    initial = await listItems(getDb(), { ...query, catalogue: slug, actor: access.actor });
   } catch (error) {
     if (!isAppError(error)) throw error;
     if (error.code === 'not_found') notFound();

@@ -27,8 +27,8 @@ export default async function GridReviewPage({
   let picked: ReviewCatalogue;
   let counts: ClassQueueCount[];
   try {
-    picked = pickReviewCatalogue(getDb(), { actor: access.actor, slug });
-    counts = countQueueByClass(getDb(), { actor: access.actor, catalogueId: picked.catalogue.id });
+    picked = await pickReviewCatalogue(getDb(), { actor: access.actor, slug });
+    counts = await countQueueByClass(getDb(), { actor: access.actor, catalogueId: picked.catalogue.id });
   } catch (error) {
     if (isAppError(error) && (error.code === 'not_found' || error.code === 'bad_input'))
       return <ReviewUnavailable message={error.message} />;

@@ -23,7 +23,7 @@ export default async function ClassKeysPage({
   );
   let picked: ReviewCatalogue;
   try {
-    picked = pickReviewCatalogue(getDb(), { actor: access.actor, slug });
+    picked = await pickReviewCatalogue(getDb(), { actor: access.actor, slug });
   } catch (error) {
     if (isAppError(error) && (error.code === 'not_found' || error.code === 'bad_input'))
       return <ReviewUnavailable message={error.message} />;

@@ -79,11 +79,11 @@ describe('passwords and credentials', () => {
     expect(await verifyCredentials(f.db, { email: f.reviewer.email, password: 'wrong password' })).toBeNull();
     expect(await verifyCredentials(f.db, { email: 'nobody@example.test', password: PASSWORD })).toBeNull();
     expect(await verifyCredentials(f.db, { email: 'not an email', password: PASSWORD })).toBeNull();
-    setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: true });
+    await setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: true });
     expect(await verifyCredentials(f.db, { email: f.reviewer.email, password: PASSWORD })).toBeNull();
-    expect(findActiveActor(f.db, f.reviewer.userId)).toBeNull();
-    setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: false });
-    expect(findActiveActor(f.db, f.reviewer.userId)).toEqual(f.reviewer);
+    expect(await findActiveActor(f.db, f.reviewer.userId)).toBeNull();
+    await setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: false });
+    expect(await findActiveActor(f.db, f.reviewer.userId)).toEqual(f.reviewer);
   });
 });
 
@@ -99,10 +99,13 @@ describe('user management', () => {
     };
     for (const actor of [f.reviewer, f.ops]) {
       await expectAppError(() => createUser(f.db, { ...input, actor }), 'forbidden');
-      await expectAppError(() => listUsers(f.db, { actor }), 'forbidden');
-      await expectAppError(() => setUserRole(f.db, { actor, userId: f.reviewer2.userId, role: 'admin' }), 'forbidden');
+      await expectAppError(async () => await listUsers(f.db, { actor }), 'forbidden');
       await expectAppError(
-        () => setUserDisabled(f.db, { actor, userId: f.reviewer2.userId, disabled: true }),
+        async () => await setUserRole(f.db, { actor, userId: f.reviewer2.userId, role: 'admin' }),
+        'forbidden',
+      );
+      await expectAppError(
+        async () => await setUserDisabled(f.db, { actor, userId: f.reviewer2.userId, disabled: true }),
         'forbidden',
       );
       await expectAppError(
@@ -111,9 +114,9 @@ describe('user management', () => {
       );
     }
     await expectAppError(() => createUser(f.db, { ...input, actor: null }), 'unauthorized');
-    expect(f.db.select().from(users).where(eq(users.email, input.email)).get()).toBeUndefined();
+    expect(await f.db.select().from(users).where(eq(users.email, input.email)).get()).toBeUndefined();
     // Roles are unchanged by the refused attempts.
-    expect(findActiveActor(f.db, f.reviewer2.userId)?.role).toBe('reviewer');
+    expect((await findActiveActor(f.db, f.reviewer2.userId))?.role).toBe('reviewer');
   });
 
   it('an admin creates users; input is validated; emails are unique, case-insensitively', async () => {
@@ -164,18 +167,18 @@ describe('user management', () => {
       'bad_input',
       /^role: /,
     );
-    expect(listUsers(f.db, { actor: f.admin }).map((u) => u.email)).toContain('mixed@example.test');
+    expect((await listUsers(f.db, { actor: f.admin })).map((u) => u.email)).toContain('mixed@example.test');
   });
 
   it("role change, password reset, and disabling drops the user's leases", async () => {
     const f = await makeFixture(tmp.dir, [{}, {}]);
-    const held = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId })!;
-    setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: true });
-    expect(f.db.select().from(leases).all()).toEqual([]);
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId })?.itemId).toBe(held.itemId);
-    setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: false });
-    expect(setUserRole(f.db, { actor: f.admin, userId: f.reviewer.userId, role: 'ops' }).role).toBe('ops');
-    expect(findActiveActor(f.db, f.reviewer.userId)?.role).toBe('ops');
+    const held = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId }))!;
+    await setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: true });
+    expect(await f.db.select().from(leases).all()).toEqual([]);
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId }))?.itemId).toBe(held.itemId);
+    await setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: false });
+    expect((await setUserRole(f.db, { actor: f.admin, userId: f.reviewer.userId, role: 'ops' })).role).toBe('ops');
+    expect((await findActiveActor(f.db, f.reviewer.userId))?.role).toBe('ops');
     await resetPassword(f.db, {
       actor: f.admin,
       userId: f.reviewer.userId,
@@ -193,28 +196,28 @@ describe('user management', () => {
   it('the last active admin cannot be demoted or disabled, by themselves or anyone', async () => {
     const f = await makeFixture(tmp.dir, []);
     await expectAppError(
-      () => setUserRole(f.db, { actor: f.admin, userId: f.admin.userId, role: 'reviewer' }),
+      async () => await setUserRole(f.db, { actor: f.admin, userId: f.admin.userId, role: 'reviewer' }),
       'conflict',
       /last active admin/,
     );
     await expectAppError(
-      () => setUserDisabled(f.db, { actor: f.admin, userId: f.admin.userId, disabled: true }),
+      async () => await setUserDisabled(f.db, { actor: f.admin, userId: f.admin.userId, disabled: true }),
       'conflict',
       /last active admin/,
     );
-    expect(findActiveActor(f.db, f.admin.userId)?.role).toBe('admin');
+    expect((await findActiveActor(f.db, f.admin.userId))?.role).toBe('admin');
     // With a second active admin, the first may step down; then the second is the last.
-    setUserRole(f.db, { actor: f.admin, userId: f.reviewer2.userId, role: 'admin' });
-    setUserDisabled(f.db, { actor: f.admin, userId: f.admin.userId, disabled: true });
-    const second = findActiveActor(f.db, f.reviewer2.userId)!;
+    await setUserRole(f.db, { actor: f.admin, userId: f.reviewer2.userId, role: 'admin' });
+    await setUserDisabled(f.db, { actor: f.admin, userId: f.admin.userId, disabled: true });
+    const second = (await findActiveActor(f.db, f.reviewer2.userId))!;
     await expectAppError(
-      () => setUserRole(f.db, { actor: second, userId: second.userId, role: 'ops' }),
+      async () => await setUserRole(f.db, { actor: second, userId: second.userId, role: 'ops' }),
       'conflict',
       /last active admin/,
     );
     // A disabled admin does not count as active: re-enabling then demoting them is fine.
-    setUserDisabled(f.db, { actor: second, userId: f.admin.userId, disabled: false });
-    expect(setUserRole(f.db, { actor: second, userId: f.admin.userId, role: 'ops' }).role).toBe('ops');
+    await setUserDisabled(f.db, { actor: second, userId: f.admin.userId, disabled: false });
+    expect((await setUserRole(f.db, { actor: second, userId: f.admin.userId, role: 'ops' })).role).toBe('ops');
   });
 });
 

@@ -28,7 +28,7 @@ function authorize(email: string, password: string, address = '10.0.0.1') {
 const PASSWORD = 'correct horse battery';
 
 beforeAll(async () => {
-  migrateDb(getDb());
+  await migrateDb(getDb());
   await createUserAsSystem(getDb(), {
     email: 'rev@example.test',
     name: 'Rev',
@@ -66,7 +66,7 @@ describe('credentials sign-in', () => {
     const gone = getDb().$client.prepare('select id from users where email = ?').get('gone@example.test') as {
       id: number;
     };
-    setUserDisabled(getDb(), {
+    await setUserDisabled(getDb(), {
       actor: { userId: admin.id, role: 'admin', email: admin.email },
       userId: gone.id,
       disabled: true,

@@ -43,28 +43,28 @@ beforeAll(async () => {
   );
   f = await makeFixture(tmp.dir, specs);
   // Some human labels (a correction to the next class) and evaluation roles.
-  f.itemIds.forEach((id, i) => {
+  for (const [i, id] of f.itemIds.entries()) {
     if (specs[i]!.status === 'reviewed')
-      f.db
+      await f.db
         .update(items)
         .set({ labelSource: 'human', currentLabel: ((specs[i]!.predictedClass ?? 0) + (i % 2)) % CLASSES.length })
         .where(eq(items.id, id))
         .run();
     if (i % 7 === 0)
-      f.db
+      await f.db
         .update(items)
         .set({ evalRole: i % 14 === 0 ? 'holdout' : 'gold' })
         .where(eq(items.id, id))
         .run();
-  });
+  }
   // A retired model that scored every item differently: its answers must never show.
-  const retired = f.db
+  const retired = await f.db
     .insert(modelVersions)
     .values({ catalogueId: f.catalogueId, name: 'm0', arch: 'test', weightsPath: '/nonexistent', status: 'retired' })
     .returning()
     .get();
   for (const id of f.itemIds)
-    f.db
+    await f.db
       .insert(predictions)
       .values({
         itemId: id,
@@ -76,8 +76,8 @@ beforeAll(async () => {
       })
       .run();
   // Another catalogue with its own active model: none of its items may leak in.
-  const other = ensureCatalogue(f.db, { slug: 'other', name: 'Other', classNames: ['a', 'b'] });
-  importItems(f.db, {
+  const other = await ensureCatalogue(f.db, { slug: 'other', name: 'Other', classNames: ['a', 'b'] });
+  await importItems(f.db, {
     catalogueSlug: 'other',
     kind: 'idx',
     source: 'other',
@@ -87,13 +87,13 @@ beforeAll(async () => {
       sourceRow: i,
     })),
   });
-  const otherModel = f.db
+  const otherModel = await f.db
     .insert(modelVersions)
     .values({ catalogueId: other.id, name: 'o1', arch: 'test', weightsPath: '/nonexistent', status: 'active' })
     .returning()
     .get();
-  for (const row of f.db.select({ id: items.id }).from(items).where(eq(items.catalogueId, other.id)).all()) {
-    f.db
+  for (const row of await f.db.select({ id: items.id }).from(items).where(eq(items.catalogueId, other.id)).all()) {
+    await f.db
       .insert(predictions)
       .values({
         itemId: row.id,
@@ -104,7 +104,7 @@ beforeAll(async () => {
         margin: 0.98,
       })
       .run();
-    f.db
+    await f.db
       .update(items)
       .set({ status: 'auto_accepted', currentLabel: 0, labelSource: 'model' })
       .where(eq(items.id, row.id))
@@ -112,20 +112,13 @@ beforeAll(async () => {
   }
 
   const active = new Map(
-    f.db
-      .select()
-      .from(predictions)
-      .where(eq(predictions.modelVersionId, f.modelVersionId))
-      .all()
-      .map((p) => [p.itemId, p]),
+    (await f.db.select().from(predictions).where(eq(predictions.modelVersionId, f.modelVersionId)).all()).map((p) => [
+      p.itemId,
+      p,
+    ]),
   );
-  known = f.db
-    .select()
-    .from(items)
-    .where(eq(items.catalogueId, f.catalogueId))
-    .orderBy(items.id)
-    .all()
-    .map((item) => ({
+  known = (await f.db.select().from(items).where(eq(items.catalogueId, f.catalogueId)).orderBy(items.id).all()).map(
+    (item) => ({
       id: item.id,
       status: item.status,
       currentLabel: item.currentLabel,
@@ -133,7 +126,8 @@ beforeAll(async () => {
       evalRole: item.evalRole,
       predictedClass: active.get(item.id)?.predictedClass ?? null,
       confidence: active.get(item.id)?.confidence ?? null,
-    }));
+    }),
+  );
 });
 
 /** SQLite's order: NULL below everything, text by code point. */
@@ -186,16 +180,16 @@ function reference(query: ItemQuery, hideEvaluation = false): { ids: number[]; t
   return { ids: sorted.slice(start, start + query.pageSize).map((k) => k.id), total: matching.length };
 }
 
-function check(input: Record<string, unknown>, actor = f.ops) {
-  const page = listItems(f.db, { catalogue: 'demo', actor, ...input });
+async function check(input: Record<string, unknown>, actor = f.ops) {
+  const page = await listItems(f.db, { catalogue: 'demo', actor, ...input });
   const expected = reference(ListItemsInput.parse({ catalogue: 'demo', ...input }), actor.role === 'reviewer');
   expect({ ids: page.rows.map((r) => r.id), total: page.total }, JSON.stringify(input)).toEqual(expected);
   return page;
 }
 
 describe('listItems', () => {
-  it('pages through the catalogue in id order by default, with the active model answer and names', () => {
-    const page = listItems(f.db, { catalogue: 'demo', actor: f.admin });
+  it('pages through the catalogue in id order by default, with the active model answer and names', async () => {
+    const page = await listItems(f.db, { catalogue: 'demo', actor: f.admin });
     expect(page.total).toBe(48);
     expect(page.rows.map((r) => r.id)).toEqual(f.itemIds);
     expect(page.activeModel).toEqual({ id: f.modelVersionId, name: 'm1' });
@@ -223,7 +217,7 @@ describe('listItems', () => {
     );
   });
 
-  it('filters and sorts as the reference does, for every sort and direction, on every page', () => {
+  it('filters and sorts as the reference does, for every sort and direction, on every page', async () => {
     const filters: Record<string, unknown>[] = [
       {},
       { status: 'needs_review' },
@@ -243,7 +237,7 @@ describe('listItems', () => {
       for (const sort of ['id', 'confidence', 'predicted', 'label', 'labelSource', 'status']) {
         for (const dir of ['asc', 'desc']) {
           for (const page of [1, 2, 3, 4]) {
-            check({ ...filter, sort, dir, page, pageSize: 7 });
+            await check({ ...filter, sort, dir, page, pageSize: 7 });
             checked++;
           }
         }
@@ -252,7 +246,7 @@ describe('listItems', () => {
     expect(checked).toBe(12 * 6 * 2 * 4);
   });
 
-  it('hides evaluation items (holdout and gold) from reviewers, whatever the filter and sort', () => {
+  it('hides evaluation items (holdout and gold) from reviewers, whatever the filter and sort', async () => {
     expect(known.filter((k) => k.evalRole === 'gold').length).toBeGreaterThan(2);
     expect(known.filter((k) => k.evalRole === 'holdout').length).toBeGreaterThan(2);
     for (const filter of [
@@ -267,7 +261,7 @@ describe('listItems', () => {
       for (const sort of ['id', 'confidence', 'predicted', 'label']) {
         for (const dir of ['asc', 'desc']) {
           for (const page of [1, 2]) {
-            const rows = check({ ...filter, sort, dir, page, pageSize: 9 }, f.reviewer).rows;
+            const rows = (await check({ ...filter, sort, dir, page, pageSize: 9 }, f.reviewer)).rows;
             expect(rows.every((r) => r.evalRole === null)).toBe(true);
           }
         }
@@ -275,44 +269,46 @@ describe('listItems', () => {
     }
   });
 
-  it('says what the count includes: reviewers are told of the holdout left out, never of gold', () => {
+  it('says what the count includes: reviewers are told of the holdout left out, never of gold', async () => {
     const holdout = known.filter((k) => k.evalRole === 'holdout').length;
     const gold = known.filter((k) => k.evalRole === 'gold').length;
     const plain = known.filter((k) => k.evalRole === null).length;
 
-    const reviewer = listItems(f.db, { catalogue: 'demo', actor: f.reviewer });
+    const reviewer = await listItems(f.db, { catalogue: 'demo', actor: f.reviewer });
     expect(reviewer).toMatchObject({ total: plain, catalogueTotal: plain });
     expect(reviewer.scope).toEqual({ evaluationShown: false, holdout, gold: null });
     expect(describeScope(reviewer.scope)).toBe(`excluding ${holdout} holdout items`);
 
-    const ops = listItems(f.db, { catalogue: 'demo', actor: f.ops });
+    const ops = await listItems(f.db, { catalogue: 'demo', actor: f.ops });
     expect(ops).toMatchObject({ total: 48, catalogueTotal: 48 });
     expect(ops.scope).toEqual({ evaluationShown: true, holdout, gold });
     expect(describeScope(ops.scope)).toBe(`including ${holdout} holdout and ${gold} gold items`);
 
     // Filtered: the total is the match, catalogueTotal what the reader may see of the catalogue.
-    const filtered = listItems(f.db, { catalogue: 'demo', actor: f.reviewer, status: 'needs_review' });
+    const filtered = await listItems(f.db, { catalogue: 'demo', actor: f.reviewer, status: 'needs_review' });
     expect(filtered.catalogueTotal).toBe(plain);
     expect(filtered.total).toBe(known.filter((k) => k.evalRole === null && k.status === 'needs_review').length);
-    expect(listItems(f.db, { catalogue: 'demo', actor: f.admin, status: 'needs_review' }).catalogueTotal).toBe(48);
+    expect((await listItems(f.db, { catalogue: 'demo', actor: f.admin, status: 'needs_review' })).catalogueTotal).toBe(
+      48,
+    );
   });
 
-  it('puts unscored items after the scored ones when sorting by confidence, across the page boundary', () => {
+  it('puts unscored items after the scored ones when sorting by confidence, across the page boundary', async () => {
     const scored = known.filter((k) => k.confidence !== null).length;
-    const page = check({ sort: 'confidence', dir: 'desc', page: 2, pageSize: scored - 2 });
+    const page = await check({ sort: 'confidence', dir: 'desc', page: 2, pageSize: scored - 2 });
     expect(page.rows.slice(0, 2).every((r) => r.confidence !== null)).toBe(true);
     expect(page.rows.slice(2).every((r) => r.confidence === null)).toBe(true);
     expect(page.rows.length).toBeGreaterThan(2);
   });
 
-  it('treats the confidence bounds as inclusive', () => {
-    const page = check({ minConfidence: 0.5, maxConfidence: 0.5, pageSize: 200 });
+  it('treats the confidence bounds as inclusive', async () => {
+    const page = await check({ minConfidence: 0.5, maxConfidence: 0.5, pageSize: 200 });
     expect(page.total).toBeGreaterThan(0);
     expect(page.rows.every((r) => r.confidence === 0.5)).toBe(true);
   });
 
-  it('accepts query-string values and treats empty ones as absent', () => {
-    const page = check({
+  it('accepts query-string values and treats empty ones as absent', async () => {
+    const page = await check({
       page: '2',
       pageSize: '5',
       sort: 'confidence',
@@ -325,67 +321,80 @@ describe('listItems', () => {
     expect(page.query.status).toBeUndefined();
   });
 
-  it('returns no rows but the total past the last page', () => {
-    const page = listItems(f.db, { catalogue: 'demo', actor: f.admin, page: 99, pageSize: 10 });
+  it('returns no rows but the total past the last page', async () => {
+    const page = await listItems(f.db, { catalogue: 'demo', actor: f.admin, page: 99, pageSize: 10 });
     expect(page.rows).toEqual([]);
     expect(page.total).toBe(48);
   });
 
   it('refuses bad input with a sentence naming the field', async () => {
     await expectAppError(
-      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 500 }),
+      async () => await listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 500 }),
       'bad_input',
       /pageSize/,
     );
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: f.ops, page: 0 }), 'bad_input', /page/);
     await expectAppError(
-      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, sort: 'pixels' }),
+      async () => await listItems(f.db, { catalogue: 'demo', actor: f.ops, page: 0 }),
+      'bad_input',
+      /page/,
+    );
+    await expectAppError(
+      async () => await listItems(f.db, { catalogue: 'demo', actor: f.ops, sort: 'pixels' }),
       'bad_input',
       /sort is one of/,
     );
     await expectAppError(
-      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, status: 'done' }),
+      async () => await listItems(f.db, { catalogue: 'demo', actor: f.ops, status: 'done' }),
       'bad_input',
       /status/,
     );
     await expectAppError(
-      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.8, maxConfidence: 0.2 }),
+      async () => await listItems(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.8, maxConfidence: 0.2 }),
       'bad_input',
       /minConfidence/,
     );
     await expectAppError(
-      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, maxConfidence: 1.5 }),
+      async () => await listItems(f.db, { catalogue: 'demo', actor: f.ops, maxConfidence: 1.5 }),
       'bad_input',
       /maxConfidence/,
     );
     await expectAppError(
-      () => listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 'shirt' }),
+      async () => await listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 'shirt' }),
       'bad_input',
       /predicted/,
     );
-    await expectAppError(() => listItems(f.db, { catalogue: 'nope', actor: f.ops }), 'not_found', /nope/);
+    await expectAppError(async () => await listItems(f.db, { catalogue: 'nope', actor: f.ops }), 'not_found', /nope/);
   });
 
   it('lets every role read, and refuses a signed-out caller', async () => {
-    for (const actor of [f.admin, f.ops]) expect(listItems(f.db, { catalogue: 'demo', actor }).total).toBe(48);
+    for (const actor of [f.admin, f.ops]) expect((await listItems(f.db, { catalogue: 'demo', actor })).total).toBe(48);
     // Reviewers read everything but the evaluation items: gold measures them, holdout the model.
-    expect(listItems(f.db, { catalogue: 'demo', actor: f.reviewer }).total).toBe(
+    expect((await listItems(f.db, { catalogue: 'demo', actor: f.reviewer })).total).toBe(
       48 - known.filter((k) => k.evalRole !== null).length,
     );
-    await expectAppError(() => listItems(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
+    await expectAppError(async () => await listItems(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
   });
 
-  it('shows null predictions without an active model: prediction sorts fall back to id, prediction filters match nothing', () => {
-    f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
+  it('shows null predictions without an active model: prediction sorts fall back to id, prediction filters match nothing', async () => {
+    await f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
     try {
-      const page = listItems(f.db, { catalogue: 'demo', actor: f.ops, sort: 'confidence', dir: 'desc', pageSize: 3 });
+      const page = await listItems(f.db, {
+        catalogue: 'demo',
+        actor: f.ops,
+        sort: 'confidence',
+        dir: 'desc',
+        pageSize: 3,
+      });
       expect(page.activeModel).toBeNull();
       expect(page.total).toBe(48);
       expect(page.rows.map((r) => r.id)).toEqual([...f.itemIds].reverse().slice(0, 3));
       expect(page.rows.every((r) => r.predictedClass === null && r.confidence === null)).toBe(true);
-      expect(listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 1 })).toMatchObject({ total: 0, rows: [] });
+      expect(await listItems(f.db, { catalogue: 'demo', actor: f.ops, predicted: 1 })).toMatchObject({
+        total: 0,
+        rows: [],
+      });
     } finally {
-      f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, f.modelVersionId)).run();
+      await f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, f.modelVersionId)).run();
     }
   });
 });
@@ -396,7 +405,7 @@ describe('getItemDetail', () => {
   it('returns provenance, each model version answer (active first) and the review history, newest first', async () => {
     const g = await makeFixture(tmp.dir, [{ predictedClass: 1, confidence: 0.4 }]);
     const itemId = g.itemIds[0]!;
-    const older = g.db
+    const older = await g.db
       .insert(modelVersions)
       .values({
         catalogueId: g.catalogueId,
@@ -407,12 +416,12 @@ describe('getItemDetail', () => {
       })
       .returning()
       .get();
-    const newer = g.db
+    const newer = await g.db
       .insert(modelVersions)
       .values({ catalogueId: g.catalogueId, name: 'm2', arch: 'cnn', weightsPath: '/nonexistent', status: 'candidate' })
       .returning()
       .get();
-    g.db
+    await g.db
       .insert(predictions)
       .values({
         itemId,
@@ -423,7 +432,7 @@ describe('getItemDetail', () => {
         margin: 0.4,
       })
       .run();
-    g.db
+    await g.db
       .insert(predictions)
       .values({
         itemId,
@@ -435,8 +444,8 @@ describe('getItemDetail', () => {
       })
       .run();
     // reviewer confirms, undoes, then corrects; reviewer2 cannot claim it meanwhile.
-    expect(claimNext(g.db, { actor: g.reviewer, catalogueId: g.catalogueId, now: T0 })!.itemId).toBe(itemId);
-    submitReview(g.db, {
+    expect((await claimNext(g.db, { actor: g.reviewer, catalogueId: g.catalogueId, now: T0 }))!.itemId).toBe(itemId);
+    await submitReview(g.db, {
       actor: g.reviewer,
       itemId,
       action: 'confirm',
@@ -444,8 +453,8 @@ describe('getItemDetail', () => {
       durationMs: 1200,
       now: T0,
     });
-    undoLastReview(g.db, { actor: g.reviewer, clientId: 'detail-undo', now: T0 + 1000 });
-    submitReview(g.db, {
+    await undoLastReview(g.db, { actor: g.reviewer, clientId: 'detail-undo', now: T0 + 1000 });
+    await submitReview(g.db, {
       actor: g.reviewer,
       itemId,
       action: 'correct',
@@ -455,7 +464,7 @@ describe('getItemDetail', () => {
       now: T0 + 2000,
     });
 
-    const detail = getItemDetail(g.db, { actor: g.ops, itemId, catalogue: 'demo' });
+    const detail = await getItemDetail(g.db, { actor: g.ops, itemId, catalogue: 'demo' });
     expect(detail.catalogue).toEqual({ slug: 'demo', name: 'Demo', classNames: CLASSES });
     expect(detail.item).toMatchObject({
       id: itemId,
@@ -493,31 +502,35 @@ describe('getItemDetail', () => {
 
   it('is not found in another catalogue, or when absent; a signed-out caller is refused', async () => {
     const itemId = known.find((k) => k.evalRole === null)!.id;
-    expect(getItemDetail(f.db, { actor: f.reviewer, itemId: String(itemId) }).item.id).toBe(itemId);
+    expect((await getItemDetail(f.db, { actor: f.reviewer, itemId: String(itemId) })).item.id).toBe(itemId);
     await expectAppError(
-      () => getItemDetail(f.db, { actor: f.reviewer, itemId, catalogue: 'other' }),
+      async () => await getItemDetail(f.db, { actor: f.reviewer, itemId, catalogue: 'other' }),
       'not_found',
       /in catalogue "other"/,
     );
-    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 999_999 }), 'not_found');
-    await expectAppError(() => getItemDetail(f.db, { actor: f.reviewer, itemId: 'x' }), 'bad_input', /itemId/);
-    await expectAppError(() => getItemDetail(f.db, { actor: null, itemId }), 'unauthorized');
+    await expectAppError(async () => await getItemDetail(f.db, { actor: f.reviewer, itemId: 999_999 }), 'not_found');
+    await expectAppError(
+      async () => await getItemDetail(f.db, { actor: f.reviewer, itemId: 'x' }),
+      'bad_input',
+      /itemId/,
+    );
+    await expectAppError(async () => await getItemDetail(f.db, { actor: null, itemId }), 'unauthorized');
   });
 
   it('a gold or holdout item is not found for reviewers (its label is trusted data); admins and ops see it', async () => {
     for (const role of ['gold', 'holdout'] as const) {
       const item = known.find((k) => k.evalRole === role)!;
       await expectAppError(
-        () => getItemDetail(f.db, { actor: f.reviewer, itemId: item.id }),
+        async () => await getItemDetail(f.db, { actor: f.reviewer, itemId: item.id }),
         'not_found',
         new RegExp(`There is no item ${item.id}`),
       );
       await expectAppError(
-        () => getItemDetail(f.db, { actor: f.reviewer, itemId: item.id, catalogue: 'demo' }),
+        async () => await getItemDetail(f.db, { actor: f.reviewer, itemId: item.id, catalogue: 'demo' }),
         'not_found',
       );
       for (const actor of [f.admin, f.ops])
-        expect(getItemDetail(f.db, { actor, itemId: item.id }).item.evalRole).toBe(role);
+        expect((await getItemDetail(f.db, { actor, itemId: item.id })).item.evalRole).toBe(role);
     }
   });
 });

@@ -23,9 +23,9 @@ beforeAll(async () => {
     { predictedClass: 4, confidence: 0.5, importLabel: 4, status: 'auto_accepted' }, // 4: label from the file
     { predictedClass: 2, confidence: 0.9, status: 'auto_accepted' }, // 5
   ]);
-  const first = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
+  const first = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
   expect(first.itemId).toBe(f.itemIds[0]);
-  submitReview(f.db, {
+  await submitReview(f.db, {
     actor: f.reviewer,
     itemId: first.itemId,
     action: 'correct',
@@ -34,9 +34,9 @@ beforeAll(async () => {
     durationMs: 1500,
     now: T0,
   });
-  const second = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 })!;
+  const second = (await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 }))!;
   expect(second.itemId).toBe(f.itemIds[1]);
-  submitReview(f.db, {
+  await submitReview(f.db, {
     actor: f.reviewer2,
     itemId: second.itemId,
     action: 'confirm',
@@ -44,12 +44,16 @@ beforeAll(async () => {
     durationMs: 900,
     now: T0 + 1000,
   });
-  undoLastReview(f.db, { actor: f.reviewer2, clientId: 'export-undo-1', now: T0 + 2000 });
+  await undoLastReview(f.db, { actor: f.reviewer2, clientId: 'export-undo-1', now: T0 + 2000 });
   // Text that a naive CSV writer or a spreadsheet would get wrong.
-  f.db.update(items).set({ source: 'file, with comma.csv' }).where(eq(items.id, f.itemIds[0]!)).run();
-  f.db.update(items).set({ externalId: 'a,b "c"\nd' }).where(eq(items.id, f.itemIds[2]!)).run();
-  f.db.update(items).set({ externalId: '=HYPERLINK("http://evil.example")' }).where(eq(items.id, f.itemIds[4]!)).run();
-  f.db.update(items).set({ externalId: 'plain-id' }).where(eq(items.id, f.itemIds[5]!)).run();
+  await f.db.update(items).set({ source: 'file, with comma.csv' }).where(eq(items.id, f.itemIds[0]!)).run();
+  await f.db.update(items).set({ externalId: 'a,b "c"\nd' }).where(eq(items.id, f.itemIds[2]!)).run();
+  await f.db
+    .update(items)
+    .set({ externalId: '=HYPERLINK("http://evil.example")' })
+    .where(eq(items.id, f.itemIds[4]!))
+    .run();
+  await f.db.update(items).set({ externalId: 'plain-id' }).where(eq(items.id, f.itemIds[5]!)).run();
 });
 
 /** A small RFC 4180 reader, independent of the writer under test. */
@@ -83,7 +87,7 @@ function parseCsv(text: string): string[][] {
 }
 
 async function exportText(format: 'csv' | 'json', options: { chunkRows?: number } = {}) {
-  const result = exportLabels(f.db, { catalogue: 'demo', format, actor: f.ops, now: NOW, ...options });
+  const result = await exportLabels(f.db, { catalogue: 'demo', format, actor: f.ops, now: NOW, ...options });
   return { ...result, text: await new Response(result.body).text() };
 }
 
@@ -194,13 +198,13 @@ describe('exportLabels', () => {
   });
 
   it('is for admin and ops only: a reviewer and a signed-out caller are refused before anything is read', async () => {
-    expect(exportLabels(f.db, { catalogue: 'demo', actor: f.admin }).filename).toMatch(/\.csv$/);
+    expect((await exportLabels(f.db, { catalogue: 'demo', actor: f.admin })).filename).toMatch(/\.csv$/);
     await expectAppError(
-      () => exportLabels(f.db, { catalogue: 'demo', actor: f.reviewer }),
+      async () => await exportLabels(f.db, { catalogue: 'demo', actor: f.reviewer }),
       'forbidden',
       /export\.read/,
     );
-    await expectAppError(() => exportLabels(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
+    await expectAppError(async () => await exportLabels(f.db, { catalogue: 'demo', actor: null }), 'unauthorized');
   });
 
   it('exports exactly the items the browser shows for the same filter, in id order', async () => {
@@ -213,10 +217,16 @@ describe('exportLabels', () => {
       { label: '', status: '' },
     ];
     for (const filter of filters) {
-      const shown = listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 200, ...filter })
-        .rows.map((row) => row.id)
+      const shown = (await listItems(f.db, { catalogue: 'demo', actor: f.ops, pageSize: 200, ...filter })).rows
+        .map((row) => row.id)
         .sort((a, b) => a - b);
-      const file = exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'csv', chunkRows: 2, ...filter });
+      const file = await exportLabels(f.db, {
+        catalogue: 'demo',
+        actor: f.ops,
+        format: 'csv',
+        chunkRows: 2,
+        ...filter,
+      });
       const [, ...rows] = parseCsv(await new Response(file.body).text());
       expect(
         rows.map((row) => Number(row[0])),
@@ -225,44 +235,45 @@ describe('exportLabels', () => {
     }
     // A prediction filter leaves out the item the model has not scored, as the browser does.
     const confident = await new Response(
-      exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'json', minConfidence: 0 }).body,
+      (await exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'json', minConfidence: 0 })).body,
     ).json();
     expect(confident.items.map((item: { itemId: number }) => item.itemId)).not.toContain(f.itemIds[3]);
     expect(confident.items).toHaveLength(5);
   });
 
   it('names a filtered export apart, and refuses a filter the browser would refuse', async () => {
-    const file = exportLabels(f.db, { catalogue: 'demo', actor: f.ops, status: 'reviewed', now: NOW });
+    const file = await exportLabels(f.db, { catalogue: 'demo', actor: f.ops, status: 'reviewed', now: NOW });
     expect(file.filename).toBe('demo-labels-filtered-2025-06-06T07-08-09Z.csv');
     await expectAppError(
-      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, status: 'bogus' }),
+      async () => await exportLabels(f.db, { catalogue: 'demo', actor: f.ops, status: 'bogus' }),
       'bad_input',
       /^status: status is one of/,
     );
     await expectAppError(
-      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.9, maxConfidence: '0.1' }),
+      async () =>
+        await exportLabels(f.db, { catalogue: 'demo', actor: f.ops, minConfidence: 0.9, maxConfidence: '0.1' }),
       'bad_input',
       /minConfidence cannot be above maxConfidence/,
     );
     await expectAppError(
-      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, predicted: '-1' }),
+      async () => await exportLabels(f.db, { catalogue: 'demo', actor: f.ops, predicted: '-1' }),
       'bad_input',
       /^predicted:/,
     );
     // The permission comes first: a reviewer learns nothing from a bad filter either.
     await expectAppError(
-      () => exportLabels(f.db, { catalogue: 'demo', actor: f.reviewer, status: 'bogus' }),
+      async () => await exportLabels(f.db, { catalogue: 'demo', actor: f.reviewer, status: 'bogus' }),
       'forbidden',
     );
   });
 
   it('refuses an unknown format or catalogue', async () => {
     await expectAppError(
-      () => exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'xlsx' }),
+      async () => await exportLabels(f.db, { catalogue: 'demo', actor: f.ops, format: 'xlsx' }),
       'bad_input',
       /csv or json/,
     );
-    await expectAppError(() => exportLabels(f.db, { catalogue: 'missing', actor: f.ops }), 'not_found');
+    await expectAppError(async () => await exportLabels(f.db, { catalogue: 'missing', actor: f.ops }), 'not_found');
   });
 });
 

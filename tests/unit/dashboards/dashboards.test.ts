@@ -13,7 +13,7 @@ const H = 3_600_000;
 const NOW = Date.UTC(2026, 0, 15, 12, 30);
 
 let clientSeq = 0;
-function addReview(
+async function addReview(
   f: Fixture,
   spec: {
     item: number;
@@ -25,23 +25,25 @@ function addReview(
     ms: number;
     reverts?: number;
   },
-): number {
-  return f.db
-    .insert(reviews)
-    .values({
-      itemId: f.itemIds[spec.item]!,
-      reviewerId: f[spec.by].userId,
-      modelVersionId: f.modelVersionId,
-      modelLabel: spec.model,
-      chosenLabel: spec.chosen,
-      action: spec.action,
-      durationMs: spec.ms,
-      clientId: `dash-${++clientSeq}`,
-      revertsReviewId: spec.reverts ?? null,
-      createdAt: new Date(spec.at),
-    })
-    .returning()
-    .get().id;
+): Promise<number> {
+  return (
+    await f.db
+      .insert(reviews)
+      .values({
+        itemId: f.itemIds[spec.item]!,
+        reviewerId: f[spec.by].userId,
+        modelVersionId: f.modelVersionId,
+        modelLabel: spec.model,
+        chosenLabel: spec.chosen,
+        action: spec.action,
+        durationMs: spec.ms,
+        clientId: `dash-${++clientSeq}`,
+        revertsReviewId: spec.reverts ?? null,
+        createdAt: new Date(spec.at),
+      })
+      .returning()
+      .get()
+  ).id;
 }
 
 /**
@@ -62,17 +64,17 @@ async function buildFixture(): Promise<Fixture> {
     { predictedClass: 4, status: 'reviewed', importLabel: 4 },
   ]);
   const id = (i: number) => f.itemIds[i]!;
-  const setItem = (i: number, values: Partial<typeof items.$inferInsert>) =>
-    f.db
+  const setItem = async (i: number, values: Partial<typeof items.$inferInsert>) =>
+    await f.db
       .update(items)
       .set(values)
       .where(eq(items.id, id(i)))
       .run();
-  setItem(0, { labelSource: 'human', currentLabel: 0 });
-  setItem(1, { labelSource: 'human', currentLabel: 2 });
-  setItem(5, { evalRole: 'holdout' });
-  setItem(6, { evalRole: 'holdout' });
-  setItem(7, { evalRole: 'gold' });
+  await setItem(0, { labelSource: 'human', currentLabel: 0 });
+  await setItem(1, { labelSource: 'human', currentLabel: 2 });
+  await setItem(5, { evalRole: 'holdout' });
+  await setItem(6, { evalRole: 'holdout' });
+  await setItem(7, { evalRole: 'gold' });
   // The holdout items were predicted in the window too (the worker's evaluate job): they never
   // entered the queue, so the queue flow must not count them.
   const predictedAt = [
@@ -85,17 +87,17 @@ async function buildFixture(): Promise<Fixture> {
     NOW - 5 * H,
     NOW - 30 * H,
   ];
-  predictedAt.forEach((at, i) =>
-    f.db
+  for (const [i, at] of predictedAt.entries()) {
+    await f.db
       .update(predictions)
       .set({ createdAt: new Date(at) })
       .where(eq(predictions.itemId, id(i)))
-      .run(),
-  );
+      .run();
+  }
 
-  addReview(f, { item: 0, by: 'reviewer', model: 0, chosen: 0, action: 'confirm', at: NOW - H, ms: 2000 });
-  addReview(f, { item: 1, by: 'reviewer', model: 1, chosen: 2, action: 'correct', at: NOW - H, ms: 4000 });
-  const undone = addReview(f, {
+  await addReview(f, { item: 0, by: 'reviewer', model: 0, chosen: 0, action: 'confirm', at: NOW - H, ms: 2000 });
+  await addReview(f, { item: 1, by: 'reviewer', model: 1, chosen: 2, action: 'correct', at: NOW - H, ms: 4000 });
+  const undone = await addReview(f, {
     item: 2,
     by: 'reviewer2',
     model: 1,
@@ -104,7 +106,7 @@ async function buildFixture(): Promise<Fixture> {
     at: NOW - 2 * H,
     ms: 6000,
   });
-  addReview(f, {
+  await addReview(f, {
     item: 2,
     by: 'reviewer2',
     model: null,
@@ -114,17 +116,25 @@ async function buildFixture(): Promise<Fixture> {
     ms: 0,
     reverts: undone,
   });
-  addReview(f, { item: 7, by: 'reviewer', model: 4, chosen: 4, action: 'confirm', at: NOW - 2 * H, ms: 1000 });
-  addReview(f, { item: 7, by: 'reviewer2', model: 4, chosen: 3, action: 'correct', at: NOW - 2 * H, ms: 3000 });
-  addReview(f, { item: 3, by: 'reviewer2', model: null, chosen: null, action: 'skip', at: NOW - 30 * H, ms: 9000 });
+  await addReview(f, { item: 7, by: 'reviewer', model: 4, chosen: 4, action: 'confirm', at: NOW - 2 * H, ms: 1000 });
+  await addReview(f, { item: 7, by: 'reviewer2', model: 4, chosen: 3, action: 'correct', at: NOW - 2 * H, ms: 3000 });
+  await addReview(f, {
+    item: 3,
+    by: 'reviewer2',
+    model: null,
+    chosen: null,
+    action: 'skip',
+    at: NOW - 30 * H,
+    ms: 9000,
+  });
 
   // Version history: m0 shipped with a validation figure, m2 fine-tuned with a holdout one, then m1 (the fixture's active model).
-  f.db
+  await f.db
     .update(modelVersions)
     .set({ promotedAt: new Date(NOW - 24 * H) })
     .where(eq(modelVersions.id, f.modelVersionId))
     .run();
-  f.db
+  await f.db
     .insert(modelVersions)
     .values({
       catalogueId: f.catalogueId,
@@ -136,7 +146,7 @@ async function buildFixture(): Promise<Fixture> {
       metrics: { validation: { accuracy: 0.8 } },
     })
     .run();
-  f.db
+  await f.db
     .insert(modelVersions)
     .values({
       catalogueId: f.catalogueId,
@@ -149,7 +159,7 @@ async function buildFixture(): Promise<Fixture> {
     })
     .run();
   // mA has no figure of its own; a rejected candidate measured it as its parent.
-  const mA = f.db
+  const mA = await f.db
     .insert(modelVersions)
     .values({
       catalogueId: f.catalogueId,
@@ -161,7 +171,7 @@ async function buildFixture(): Promise<Fixture> {
     })
     .returning()
     .get();
-  f.db
+  await f.db
     .insert(modelVersions)
     .values({
       catalogueId: f.catalogueId,
@@ -179,15 +189,15 @@ async function buildFixture(): Promise<Fixture> {
   return f;
 }
 
-const figure = (f: Fixture, name: string) =>
-  readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: name, now: NOW });
+const figure = async (f: Fixture, name: string) =>
+  await readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: name, now: NOW });
 
 describe('dashboards', () => {
   it('computes every figure exactly on a hand-made database (no audit marker yet)', async () => {
     const f = await buildFixture();
     const emails = { r: f.reviewer.email, r2: f.reviewer2.email };
 
-    expect(figure(f, 'holdout-accuracy')).toMatchObject({
+    expect(await figure(f, 'holdout-accuracy')).toMatchObject({
       source: 'holdout',
       rows: [
         {
@@ -207,27 +217,27 @@ describe('dashboards', () => {
     const noAudits = expect.stringMatching(
       new RegExp(`^(${NO_AUDIT_MARKER.replace(/[.()]/g, '\\$&')}|No audit item has been reviewed yet\\.)$`),
     );
-    expect(figure(f, 'audit-accuracy')).toMatchObject({ source: 'audit sample', rows: [], note: noAudits });
-    expect(figure(f, 'catalogue-accuracy').rows).toEqual([
+    expect(await figure(f, 'audit-accuracy')).toMatchObject({ source: 'audit sample', rows: [], note: noAudits });
+    expect((await figure(f, 'catalogue-accuracy')).rows).toEqual([
       { humanLabelled: 2, autoAccepted: 1, auditAccuracy: null, audited: 0, estimate: null },
     ]);
 
-    expect(figure(f, 'queue-now').rows).toEqual([
+    expect((await figure(f, 'queue-now')).rows).toEqual([
       { waiting: 1, oldestWaitingSince: new Date(NOW - 3 * H).toISOString(), oldestAgeHours: 3 },
     ]);
-    const flow = figure(f, 'queue-flow').rows;
+    const flow = (await figure(f, 'queue-flow')).rows;
     expect(flow).toHaveLength(24);
     expect(flow[23]!.hour).toBe(new Date(Date.UTC(2026, 0, 15, 12)).toISOString());
     expect(flow.map((r) => r.in)).toEqual([...Array(18).fill(0), 3, 0, 1, 0, 0, 0]);
     expect(flow.map((r) => r.out)).toEqual([...Array(21).fill(0), 2, 2, 0]);
 
-    const throughput = figure(f, 'reviewer-throughput');
+    const throughput = await figure(f, 'reviewer-throughput');
     expect(throughput.source).toBe('reviewed');
     expect(throughput.rows).toEqual([
       { reviewer: emails.r, decisions: 3, decisionsPerHour: 1542.9, medianSeconds: 2 },
       { reviewer: emails.r2, decisions: 1, decisionsPerHour: 1200, medianSeconds: 3 },
     ]);
-    expect(figure(f, 'gold-agreement')).toMatchObject({
+    expect(await figure(f, 'gold-agreement')).toMatchObject({
       source: 'gold',
       rows: [
         { reviewer: emails.r, goldDecisions: 1, agreed: 1, agreement: 1 },
@@ -235,36 +245,36 @@ describe('dashboards', () => {
       ],
     });
 
-    const confusion = figure(f, 'confusion-reviewed');
+    const confusion = await figure(f, 'confusion-reviewed');
     expect(confusion.source).toBe('reviewed');
     expect(confusion.rows).toHaveLength(25);
     expect(confusion.rows.filter((r) => r.count !== 0)).toEqual([
       { reviewerClass: 'zero', modelClass: 'zero', count: 1 },
       { reviewerClass: 'two', modelClass: 'one', count: 1 },
     ]);
-    expect(figure(f, 'class-metrics-reviewed').rows).toEqual([
+    expect((await figure(f, 'class-metrics-reviewed')).rows).toEqual([
       { class: 'zero', precision: 1, recall: 1, support: 1 },
       { class: 'one', precision: 0, recall: null, support: 0 },
       { class: 'two', precision: null, recall: 0, support: 1 },
       { class: 'three', precision: null, recall: null, support: 0 },
       { class: 'four', precision: null, recall: null, support: 0 },
     ]);
-    expect(figure(f, 'confusion-audit')).toMatchObject({ source: 'audit sample', rows: [], note: noAudits });
-    expect(figure(f, 'class-metrics-audit')).toMatchObject({ source: 'audit sample', rows: [], note: noAudits });
+    expect(await figure(f, 'confusion-audit')).toMatchObject({ source: 'audit sample', rows: [], note: noAudits });
+    expect(await figure(f, 'class-metrics-audit')).toMatchObject({ source: 'audit sample', rows: [], note: noAudits });
 
-    const reliability = figure(f, 'reliability');
+    const reliability = await figure(f, 'reliability');
     expect(reliability.source).toBe('holdout');
     expect(reliability.rows.filter((r) => r.count !== 0)).toEqual([
       { binLower: 0.6, binUpper: 0.7, count: 1, confidence: 0.7, accuracy: 0 },
       { binLower: 0.8, binUpper: 0.9, count: 1, confidence: 0.9, accuracy: 1 },
     ]);
     expect(reliability.note).toMatch(/40\.00% over 2 holdout items/);
-    const rc = figure(f, 'risk-coverage').rows;
+    const rc = (await figure(f, 'risk-coverage')).rows;
     expect(rc.find((r) => r.threshold === 0.7)).toEqual({ threshold: 0.7, coverage: 1, accuracy: 0.5 });
     expect(rc.find((r) => r.threshold === 0.75)).toEqual({ threshold: 0.75, coverage: 0.5, accuracy: 1 });
     expect(rc.find((r) => r.threshold === 0.95)).toEqual({ threshold: 0.95, coverage: 0, accuracy: null });
 
-    expect(figure(f, 'overrides')).toMatchObject({
+    expect(await figure(f, 'overrides')).toMatchObject({
       source: 'reviewed',
       rows: [
         { class: 'zero', decisions: 1, overridden: 0, overrideRate: 0 },
@@ -276,8 +286,8 @@ describe('dashboards', () => {
     });
 
     // The page reads the same numbers in one go.
-    const dashboard = readDashboard(f.db, { actor: f.admin, catalogue: 'demo', now: NOW });
-    expect(dashboard.figures.overrides.rows).toEqual(figure(f, 'overrides').rows);
+    const dashboard = await readDashboard(f.db, { actor: f.admin, catalogue: 'demo', now: NOW });
+    expect(dashboard.figures.overrides.rows).toEqual((await figure(f, 'overrides')).rows);
   });
 
   it('uses the audit sample once items carry the marker', async () => {
@@ -288,18 +298,20 @@ describe('dashboards', () => {
     f.db.$client
       .prepare(`update items set routing_reason = 'audit' where id in (?, ?)`)
       .run(f.itemIds[0], f.itemIds[1]);
-    expect(figure(f, 'audit-accuracy').rows).toEqual([{ day: '2026-01-15', audited: 2, correct: 1, accuracy: 0.5 }]);
-    expect(figure(f, 'catalogue-accuracy').rows).toEqual([
+    expect((await figure(f, 'audit-accuracy')).rows).toEqual([
+      { day: '2026-01-15', audited: 2, correct: 1, accuracy: 0.5 },
+    ]);
+    expect((await figure(f, 'catalogue-accuracy')).rows).toEqual([
       { humanLabelled: 2, autoAccepted: 1, auditAccuracy: 0.5, audited: 2, estimate: 0.8333 },
     ]);
-    expect(figure(f, 'confusion-audit').rows.filter((r) => r.count !== 0)).toHaveLength(2);
+    expect((await figure(f, 'confusion-audit')).rows.filter((r) => r.count !== 0)).toHaveLength(2);
     // Audited items leave the 'reviewed' set.
-    expect(figure(f, 'confusion-reviewed').rows).toEqual([]);
+    expect((await figure(f, 'confusion-reviewed')).rows).toEqual([]);
   });
 
   it('writes the CSV from the same rows, formula-escaped', async () => {
     const f = await buildFixture();
-    const overrides = figure(f, 'overrides');
+    const overrides = await figure(f, 'overrides');
     const lines = figureCsv(overrides).trimEnd().split('\r\n');
     expect(lines[0]).toBe('class,decisions,overridden,overrideRate');
     expect(lines.slice(1)).toEqual(
@@ -314,16 +326,22 @@ describe('dashboards', () => {
 
   it('refuses reviewers, unknown figures and unknown catalogues', async () => {
     const f = await buildFixture();
-    await expectAppError(() => readDashboard(f.db, { actor: f.reviewer, catalogue: 'demo' }), 'forbidden');
+    await expectAppError(async () => await readDashboard(f.db, { actor: f.reviewer, catalogue: 'demo' }), 'forbidden');
     await expectAppError(
-      () => readFigure(f.db, { actor: f.reviewer, catalogue: 'demo', figure: 'overrides' }),
+      async () => await readFigure(f.db, { actor: f.reviewer, catalogue: 'demo', figure: 'overrides' }),
       'forbidden',
     );
     await expectAppError(
-      () => readFigure(f.db, { actor: null, catalogue: 'demo', figure: 'overrides' }),
+      async () => await readFigure(f.db, { actor: null, catalogue: 'demo', figure: 'overrides' }),
       'unauthorized',
     );
-    await expectAppError(() => readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: 'nope' }), 'bad_input');
-    await expectAppError(() => readFigure(f.db, { actor: f.ops, catalogue: 'hats', figure: 'overrides' }), 'not_found');
+    await expectAppError(
+      async () => await readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: 'nope' }),
+      'bad_input',
+    );
+    await expectAppError(
+      async () => await readFigure(f.db, { actor: f.ops, catalogue: 'hats', figure: 'overrides' }),
+      'not_found',
+    );
   });
 });

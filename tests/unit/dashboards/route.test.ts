@@ -48,14 +48,14 @@ describe('GET /api/v1/catalogues/:slug/dashboards/:figure.csv', () => {
       expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
       expect(response.headers.get('content-disposition')).toBe('attachment; filename="demo-queue-now.csv"');
       const [header, row] = parseCsv(await response.text());
-      const figure = readFigure(f.db, { actor, catalogue: 'demo', figure: 'queue-now' });
+      const figure = await readFigure(f.db, { actor, catalogue: 'demo', figure: 'queue-now' });
       expect(header).toEqual(figure.columns);
       expect(row![0]).toBe('2');
       expect(Number(row![0])).toBe(figure.rows[0]!.waiting);
     }
     signedIn = f.ops;
     const flow = parseCsv(await (await get('queue-flow.csv')).text());
-    const figure = readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: 'queue-flow' });
+    const figure = await readFigure(f.db, { actor: f.ops, catalogue: 'demo', figure: 'queue-flow' });
     expect(flow.slice(1).map(([, into, out]) => [Number(into), Number(out)])).toEqual(
       figure.rows.map((r) => [r.in, r.out]),
     );

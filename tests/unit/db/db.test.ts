@@ -10,15 +10,15 @@ import { catalogues, items, modelVersions, reviews, settings, users } from '@/db
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-db-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function freshDb() {
+async function freshDb() {
   const db = openDb(path.join(dir, `nested/${Math.random().toString(36).slice(2)}.db`));
-  migrateDb(db);
+  await migrateDb(db);
   return db;
 }
 
 describe('openDb + migrateDb', () => {
-  it('creates the parent folder and sets WAL, busy timeout and foreign keys', () => {
-    const db = freshDb();
+  it('creates the parent folder and sets WAL, busy timeout and foreign keys', async () => {
+    const db = await freshDb();
     expect(db.$client.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.$client.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(db.$client.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -26,10 +26,10 @@ describe('openDb + migrateDb', () => {
     expect(db.$client.pragma('wal_autocheckpoint', { simple: true })).toBe(16_000);
   });
 
-  it('commits leave the WAL for the worker: checkpointWal copies it into the database file', () => {
+  it('commits leave the WAL for the worker: checkpointWal copies it into the database file', async () => {
     const file = path.join(dir, `wal-${Math.random().toString(36).slice(2)}.db`);
     const db = openDb(file);
-    migrateDb(db);
+    await migrateDb(db);
     db.$client.pragma('wal_checkpoint(TRUNCATE)');
     const before = fs.statSync(file).size;
     db.$client.exec('create table filler (x blob)');
@@ -37,15 +37,17 @@ describe('openDb + migrateDb', () => {
     for (let i = 0; i < 200; i++) insert.run();
     // 200 commits of a page each, far below the automatic checkpoint: all still in the WAL.
     expect(fs.statSync(file).size).toBe(before);
-    checkpointWal(db);
+    await checkpointWal(db);
     expect(fs.statSync(file).size).toBeGreaterThan(before + 200 * 4000);
     db.$client.close();
   });
 
-  it('is idempotent', () => {
-    const db = freshDb();
-    migrateDb(db);
-    const tables = db.all<{ name: string }>(sql`select name from sqlite_master where type = 'table' order by name`);
+  it('is idempotent', async () => {
+    const db = await freshDb();
+    await migrateDb(db);
+    const tables = db.$client.prepare(`select name from sqlite_master where type = 'table' order by name`).all() as {
+      name: string;
+    }[];
     expect(tables.map((t) => t.name)).toEqual(
       expect.arrayContaining([
         'catalogues',
@@ -63,25 +65,25 @@ describe('openDb + migrateDb', () => {
     );
   });
 
-  it('fills timestamps and JSON defaults in SQL', () => {
-    const db = freshDb();
+  it('fills timestamps and JSON defaults in SQL', async () => {
+    const db = await freshDb();
     const before = Date.now();
-    const cat = db
+    const cat = await db
       .insert(catalogues)
       .values({ slug: 'c', name: 'C', classNames: ['a', 'b'] })
       .returning()
       .get();
-    db.insert(settings).values({ catalogueId: cat.id }).run();
+    await db.insert(settings).values({ catalogueId: cat.id }).run();
     expect(cat.createdAt).toBeInstanceOf(Date);
     expect(cat.createdAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(cat.classNames).toEqual(['a', 'b']);
-    const row = db.select().from(settings).where(eq(settings.catalogueId, cat.id)).get();
+    const row = await db.select().from(settings).where(eq(settings.catalogueId, cat.id)).get();
     expect(row).toMatchObject({ threshold: 0.9, perClassThresholds: {}, retrainPolicy: { enabled: true } });
   });
 
-  it('enforces the constraints the app relies on', () => {
-    const db = freshDb();
-    const cat = db
+  it('enforces the constraints the app relies on', async () => {
+    const db = await freshDb();
+    const cat = await db
       .insert(catalogues)
       .values({ slug: 'c', name: 'C', classNames: ['a', 'b'] })
       .returning()
@@ -89,25 +91,27 @@ describe('openDb + migrateDb', () => {
     const item = { catalogueId: cat.id, contentHash: 'h', source: 's', sourceRow: 0 };
     // Foreign keys are on.
     expect(
-      sqliteError(() =>
-        db
-          .insert(items)
-          .values({ ...item, catalogueId: 999, pixels: Buffer.alloc(784) })
-          .run(),
+      await sqliteError(
+        async () =>
+          await db
+            .insert(items)
+            .values({ ...item, catalogueId: 999, pixels: Buffer.alloc(784) })
+            .run(),
       ),
     ).toMatch(/FOREIGN KEY/);
     // Pixels are exactly 784 bytes.
     expect(
-      sqliteError(() =>
-        db
-          .insert(items)
-          .values({ ...item, pixels: Buffer.alloc(10) })
-          .run(),
+      await sqliteError(
+        async () =>
+          await db
+            .insert(items)
+            .values({ ...item, pixels: Buffer.alloc(10) })
+            .run(),
       ),
     ).toMatch(/CHECK.*items_pixels_length_check/);
     // Enum columns refuse values outside their list.
     expect(
-      sqliteError(() =>
+      await sqliteError(() =>
         db.run(
           sql`insert into items (catalogue_id, pixels, content_hash, source, source_row, status) values (${cat.id}, zeroblob(784), 'h', 's', 1, 'done')`,
         ),
@@ -115,34 +119,38 @@ describe('openDb + migrateDb', () => {
     ).toMatch(/CHECK.*items_status_check/);
     // One active model per catalogue.
     const model = { catalogueId: cat.id, arch: 'cnn', weightsPath: '/m', status: 'active' as const };
-    db.insert(modelVersions)
+    await db
+      .insert(modelVersions)
       .values({ ...model, name: 'v1' })
       .run();
     expect(
-      sqliteError(() =>
-        db
-          .insert(modelVersions)
-          .values({ ...model, name: 'v2' })
-          .run(),
+      await sqliteError(
+        async () =>
+          await db
+            .insert(modelVersions)
+            .values({ ...model, name: 'v2' })
+            .run(),
       ),
     ).toMatch(/UNIQUE/);
     // A review's client id records it once.
-    const user = db.insert(users).values({ email: 'r@x', name: 'R', passwordHash: 'x' }).returning().get();
-    const itemId = db
-      .insert(items)
-      .values({ ...item, pixels: Buffer.alloc(784) })
-      .returning()
-      .get().id;
+    const user = await db.insert(users).values({ email: 'r@x', name: 'R', passwordHash: 'x' }).returning().get();
+    const itemId = (
+      await db
+        .insert(items)
+        .values({ ...item, pixels: Buffer.alloc(784) })
+        .returning()
+        .get()
+    ).id;
     const review = { itemId, reviewerId: user.id, action: 'confirm' as const, durationMs: 900, clientId: 'c-1' };
-    db.insert(reviews).values(review).run();
-    expect(sqliteError(() => db.insert(reviews).values(review).run())).toMatch(/UNIQUE.*client_id/);
+    await db.insert(reviews).values(review).run();
+    expect(await sqliteError(async () => await db.insert(reviews).values(review).run())).toMatch(/UNIQUE.*client_id/);
   });
 });
 
 /** The SQLite message behind a failed query (drizzle wraps it in a DrizzleQueryError). */
-function sqliteError(fn: () => unknown): string {
+async function sqliteError(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
     return cause instanceof Error ? cause.message : String(error);

@@ -21,11 +21,11 @@ import { makeFixture, tempDir } from '../review/fixtures';
 const tmp = tempDir('loupe-duplicates-');
 afterAll(tmp.cleanup);
 
-function freshDb(): Db {
+async function freshDb(): Promise<Db> {
   const db = openDb(path.join(tmp.dir, `${Math.random().toString(36).slice(2)}.db`));
-  migrateDb(db);
-  ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
-  ensureCatalogue(db, { slug: 'other', name: 'Other', classNames: [...FASHION_MNIST_CLASSES] });
+  await migrateDb(db);
+  await ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
+  await ensureCatalogue(db, { slug: 'other', name: 'Other', classNames: [...FASHION_MNIST_CLASSES] });
   return db;
 }
 
@@ -50,22 +50,23 @@ function writeIdx(name: string, rows: number[]): string {
   return file;
 }
 
-function idsOf(db: Db, slug = 'fashion'): number[] {
-  const catalogue = ensureCatalogue(db, { slug, name: slug, classNames: [...FASHION_MNIST_CLASSES] });
-  return db
-    .select({ id: items.id })
-    .from(items)
-    .where(eq(items.catalogueId, catalogue.id))
-    .orderBy(asc(items.id))
-    .all()
-    .map((row) => row.id);
+async function idsOf(db: Db, slug = 'fashion'): Promise<number[]> {
+  const catalogue = await ensureCatalogue(db, { slug, name: slug, classNames: [...FASHION_MNIST_CLASSES] });
+  return (
+    await db
+      .select({ id: items.id })
+      .from(items)
+      .where(eq(items.catalogueId, catalogue.id))
+      .orderBy(asc(items.id))
+      .all()
+  ).map((row) => row.id);
 }
 
 describe('duplicate images on import', () => {
   it('skips the same images imported again under another file name, naming the items they match', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     await importCsv(db, { catalogueSlug: 'fashion', path: writeCsv('monday.csv', [0, 1, 2]) });
-    const first = idsOf(db);
+    const first = await idsOf(db);
     const again = await importCsv(db, { catalogueSlug: 'fashion', path: writeCsv('tuesday.csv', [0, 1, 2, 3]) });
     expect(again).toMatchObject({
       total: 4,
@@ -75,14 +76,14 @@ describe('duplicate images on import', () => {
       duplicateOf: first,
       duplicatesKept: false,
     });
-    expect(idsOf(db)).toHaveLength(4);
+    expect(await idsOf(db)).toHaveLength(4);
     expect(describeDuplicates(again)).toBe(
       `3 images already in the catalogue (items ${first.join(', ')}); they were skipped.`,
     );
   });
 
   it('finds them across formats (IDX then CSV) and only within one catalogue', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     await importIdx(db, { catalogueSlug: 'fashion', imagesPath: writeIdx('a-idx3-ubyte.gz', [5, 6]) });
     const csv = writeCsv('a.csv', [5, 6], false);
     expect(await importCsv(db, { catalogueSlug: 'fashion', path: csv })).toMatchObject({ inserted: 0, duplicates: 2 });
@@ -90,7 +91,7 @@ describe('duplicate images on import', () => {
   });
 
   it('keeps them when asked, and says so', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     await importCsv(db, { catalogueSlug: 'fashion', path: writeCsv('one.csv', [0, 1]) });
     const kept = await importCsv(db, {
       catalogueSlug: 'fashion',
@@ -98,16 +99,16 @@ describe('duplicate images on import', () => {
       keepDuplicates: true,
     });
     expect(kept).toMatchObject({ inserted: 2, duplicates: 2, duplicatesKept: true });
-    expect(idsOf(db)).toHaveLength(4);
+    expect(await idsOf(db)).toHaveLength(4);
     expect(describeDuplicates(kept)).toMatch(
       /^2 images already in the catalogue \(items \d+, \d+\); they were imported again as asked\.$/,
     );
   });
 
   it('within one file keeps the first copy and reports the rest the same way', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const result = await importCsv(db, { catalogueSlug: 'fashion', path: writeCsv('twice.csv', [0, 1, 0, 0]) });
-    const [firstCopy] = idsOf(db);
+    const [firstCopy] = await idsOf(db);
     expect(result).toMatchObject({ total: 4, inserted: 2, duplicates: 2, duplicateOf: [firstCopy] });
     expect(describeDuplicates(result)).toBe(
       `2 images already in the catalogue (item ${firstCopy}); they were skipped.`,
@@ -115,17 +116,22 @@ describe('duplicate images on import', () => {
     // A chunk boundary (500 rows) between the copies changes nothing.
     const long = Array.from({ length: 620 }, (_, i) => 10 + i);
     long[600] = 10;
-    const chunked = importItems(db, {
+    const chunked = await importItems(db, {
       catalogueSlug: 'other',
       kind: 'idx',
       source: 'long',
       items: long.map((r, row) => ({ pixels: Uint8Array.from(pixelRow(r)), label: null, sourceRow: row })),
     });
-    expect(chunked).toMatchObject({ total: 620, inserted: 619, duplicates: 1, duplicateOf: [idsOf(db, 'other')[0]] });
+    expect(chunked).toMatchObject({
+      total: 620,
+      inserted: 619,
+      duplicates: 1,
+      duplicateOf: [(await idsOf(db, 'other'))[0]],
+    });
   });
 
   it('the same file imported again is "already present", not a duplicate; lists stop after five ids', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const file = writeCsv('same.csv', [0, 1, 2, 3, 4, 5, 6]);
     await importCsv(db, { catalogueSlug: 'fashion', path: file });
     expect(await importCsv(db, { catalogueSlug: 'fashion', path: file })).toMatchObject({
@@ -137,7 +143,7 @@ describe('duplicate images on import', () => {
       catalogueSlug: 'fashion',
       path: writeCsv('renamed.csv', [0, 1, 2, 3, 4, 5, 6]),
     });
-    const ids = idsOf(db);
+    const ids = await idsOf(db);
     expect(renamed).toMatchObject({ duplicates: 7, duplicateOf: ids.slice(0, 5) });
     expect(describeDuplicates(renamed)).toBe(
       `7 images already in the catalogue (items ${ids.slice(0, 5).join(', ')}, ...); they were skipped.`,
@@ -161,7 +167,7 @@ describe('duplicate images on import', () => {
     expect(parsed.keepDuplicates).toBe(true);
     const kept = await importUpload(f.db, { ...parsed, actor: f.admin });
     expect(kept).toMatchObject({ inserted: 2, duplicates: 2, duplicatesKept: true });
-    expect(f.db.select({ n: count() }).from(items).get()!.n).toBe(4);
+    expect((await f.db.select({ n: count() }).from(items).get())!.n).toBe(4);
     form.set('keepDuplicates', 'maybe');
     await expect(parseUploadForm(form)).rejects.toThrow(/keepDuplicates/);
   });

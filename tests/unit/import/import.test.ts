@@ -16,15 +16,15 @@ import { parseImportArgs } from '@/scripts/import';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-import-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function freshDb(): Db {
+async function freshDb(): Promise<Db> {
   const db = openDb(path.join(dir, `${Math.random().toString(36).slice(2)}.db`));
-  migrateDb(db);
-  ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
+  await migrateDb(db);
+  await ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
   return db;
 }
 
-function itemCount(db: Db): number {
-  return db.select({ n: count() }).from(items).get()!.n;
+async function itemCount(db: Db): Promise<number> {
+  return (await db.select({ n: count() }).from(items).get())!.n;
 }
 
 /** n distinct images (i in the first two pixels): identical ones would be skipped as duplicates. */
@@ -54,12 +54,17 @@ function idxFiles(labels: number[]): { imagesPath: string; labelsPath: string } 
 }
 
 describe('importItems', () => {
-  it('writes items with import labels, unscored, in WAL mode', () => {
-    const db = freshDb();
+  it('writes items with import labels, unscored, in WAL mode', async () => {
+    const db = await freshDb();
     expect(db.$client.pragma('journal_mode', { simple: true })).toBe('wal');
-    const result = importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(1200) });
+    const result = await importItems(db, {
+      catalogueSlug: 'fashion',
+      kind: 'idx',
+      source: 'mem',
+      items: makeItems(1200),
+    });
     expect(result).toMatchObject({ total: 1200, inserted: 1200, alreadyPresent: 0 });
-    const first = db.select().from(items).where(eq(items.sourceRow, 3)).get()!;
+    const first = (await db.select().from(items).where(eq(items.sourceRow, 3)).get())!;
     expect(first).toMatchObject({
       importLabel: 3,
       currentLabel: 3,
@@ -69,54 +74,55 @@ describe('importItems', () => {
     });
     expect(first.pixels.length).toBe(784);
     expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(db.select().from(imports).get()).toMatchObject({ itemCount: 1200, insertedCount: 1200, kind: 'idx' });
+    expect(await db.select().from(imports).get()).toMatchObject({ itemCount: 1200, insertedCount: 1200, kind: 'idx' });
   });
 
-  it('does not duplicate on re-import and counts what was already present', () => {
-    const db = freshDb();
-    importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(10) });
-    const again = importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(15) });
+  it('does not duplicate on re-import and counts what was already present', async () => {
+    const db = await freshDb();
+    await importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(10) });
+    const again = await importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'mem', items: makeItems(15) });
     expect(again).toMatchObject({ total: 15, inserted: 5, alreadyPresent: 10 });
-    expect(itemCount(db)).toBe(15);
+    expect(await itemCount(db)).toBe(15);
   });
 
-  it('writes nothing when one row is bad, and names the row', () => {
-    const db = freshDb();
+  it('writes nothing when one row is bad, and names the row', async () => {
+    const db = await freshDb();
     const list = makeItems(1500, (i) => (i === 1234 ? 10 : i % 10));
-    expect(() => importItems(db, { catalogueSlug: 'fashion', kind: 'csv', source: 'f.csv', items: list })).toThrow(
-      'f.csv, row 1234: label 10 is out of range; this catalogue has classes 0-9.',
-    );
-    expect(itemCount(db)).toBe(0);
-    expect(db.select({ n: count() }).from(imports).get()!.n).toBe(0);
+    await expect(
+      async () => await importItems(db, { catalogueSlug: 'fashion', kind: 'csv', source: 'f.csv', items: list }),
+    ).rejects.toThrow('f.csv, row 1234: label 10 is out of range; this catalogue has classes 0-9.');
+    expect(await itemCount(db)).toBe(0);
+    expect((await db.select({ n: count() }).from(imports).get())!.n).toBe(0);
   });
 
-  it('rolls back earlier chunks when a later step fails', () => {
-    const db = freshDb();
+  it('rolls back earlier chunks when a later step fails', async () => {
+    const db = await freshDb();
     const list = makeItems(5000);
     const progress: number[] = [];
-    expect(() =>
-      importItems(db, {
-        catalogueSlug: 'fashion',
-        kind: 'idx',
-        source: 'mem',
-        items: list,
-        onProgress: (done) => {
-          progress.push(done);
-          if (done >= 4000) throw new Error('disk full');
-        },
-      }),
-    ).toThrow('disk full');
+    await expect(
+      async () =>
+        await importItems(db, {
+          catalogueSlug: 'fashion',
+          kind: 'idx',
+          source: 'mem',
+          items: list,
+          onProgress: (done) => {
+            progress.push(done);
+            if (done >= 4000) throw new Error('disk full');
+          },
+        }),
+    ).rejects.toThrow('disk full');
     expect(progress).toEqual([2000, 4000]);
-    expect(itemCount(db)).toBe(0);
-    expect(db.select({ n: count() }).from(imports).get()!.n).toBe(0);
-    expect(db.select({ n: count() }).from(importRows).get()!.n).toBe(0);
+    expect(await itemCount(db)).toBe(0);
+    expect((await db.select({ n: count() }).from(imports).get())!.n).toBe(0);
+    expect((await db.select({ n: count() }).from(importRows).get())!.n).toBe(0);
   });
 
-  it('rejects an unknown catalogue as not_found', () => {
-    const db = freshDb();
-    const err = (() => {
+  it('rejects an unknown catalogue as not_found', async () => {
+    const db = await freshDb();
+    const err = await (async () => {
       try {
-        importItems(db, { catalogueSlug: 'nope', kind: 'idx', source: 'm', items: makeItems(1) });
+        await importItems(db, { catalogueSlug: 'nope', kind: 'idx', source: 'm', items: makeItems(1) });
       } catch (error) {
         return error as AppError;
       }
@@ -126,18 +132,26 @@ describe('importItems', () => {
 });
 
 describe('ensureCatalogue', () => {
-  it('returns the existing catalogue and refuses a different class list', () => {
-    const db = freshDb();
-    const again = ensureCatalogue(db, { slug: 'fashion', name: 'Other name', classNames: [...FASHION_MNIST_CLASSES] });
+  it('returns the existing catalogue and refuses a different class list', async () => {
+    const db = await freshDb();
+    const again = await ensureCatalogue(db, {
+      slug: 'fashion',
+      name: 'Other name',
+      classNames: [...FASHION_MNIST_CLASSES],
+    });
     expect(again.name).toBe('Fashion');
-    expect(() => ensureCatalogue(db, { slug: 'fashion', name: 'F', classNames: ['a', 'b'] })).toThrow(/cannot change/);
-    expect(() => ensureCatalogue(db, { slug: 'Bad Slug', name: 'F', classNames: ['a', 'b'] })).toThrow(/slug/);
+    await expect(
+      async () => await ensureCatalogue(db, { slug: 'fashion', name: 'F', classNames: ['a', 'b'] }),
+    ).rejects.toThrow(/cannot change/);
+    await expect(
+      async () => await ensureCatalogue(db, { slug: 'Bad Slug', name: 'F', classNames: ['a', 'b'] }),
+    ).rejects.toThrow(/slug/);
   });
 });
 
 describe('file imports', () => {
   it('imports IDX with labels, and again from a copy without duplicating', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const files = idxFiles([9, 0, 3]);
     expect(await importIdx(db, { catalogueSlug: 'fashion', ...files })).toMatchObject({ inserted: 3 });
     const copy = path.join(dir, 'copy', path.basename(files.imagesPath));
@@ -147,27 +161,21 @@ describe('file imports', () => {
       inserted: 0,
       alreadyPresent: 3,
     });
-    expect(
-      db
-        .select()
-        .from(items)
-        .all()
-        .map((i) => i.importLabel),
-    ).toEqual([9, 0, 3]);
+    expect((await db.select().from(items).all()).map((i) => i.importLabel)).toEqual([9, 0, 3]);
   });
 
   it('rejects an IDX label count mismatch before writing', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const { imagesPath } = idxFiles([1, 2]);
     const { labelsPath } = idxFiles([1, 2, 3]);
     await expect(importIdx(db, { catalogueSlug: 'fashion', imagesPath, labelsPath })).rejects.toThrow(
       /has 3 labels but .* has 2 images/,
     );
-    expect(itemCount(db)).toBe(0);
+    expect(await itemCount(db)).toBe(0);
   });
 
   it('imports CSV and rejects a bad one whole', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const good = path.join(dir, 'good.csv');
     fs.writeFileSync(
       good,
@@ -182,11 +190,11 @@ describe('file imports', () => {
     await expect(importCsv(db, { catalogueSlug: 'fashion', path: bad })).rejects.toThrow(
       'bad.csv: line 2, column 1: label 12 is out of range 0-9.',
     );
-    expect(itemCount(db)).toBe(2);
+    expect(await itemCount(db)).toBe(2);
   });
 
   it('imports images with a shared label; a missing file is not_found', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const png = path.join(dir, 'shoe.png');
     await sharp({ create: { width: 40, height: 30, channels: 3, background: '#ffffff' } })
       .composite([
@@ -196,7 +204,7 @@ describe('file imports', () => {
       .toFile(png);
     const result = await importImages(db, { catalogueSlug: 'fashion', paths: [png], label: 7 });
     expect(result).toMatchObject({ inserted: 1 });
-    expect(db.select().from(items).get()).toMatchObject({ currentLabel: 7, externalId: 'shoe', sourceRow: 0 });
+    expect(await db.select().from(items).get()).toMatchObject({ currentLabel: 7, externalId: 'shoe', sourceRow: 0 });
     await expect(
       importImages(db, { catalogueSlug: 'fashion', paths: [path.join(dir, 'gone.png')] }),
     ).rejects.toMatchObject({

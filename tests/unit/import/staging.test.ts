@@ -23,11 +23,11 @@ const tmp = tempDir('loupe-staging-');
 afterAll(tmp.cleanup);
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
 
-function freshDbPath(): string {
+async function freshDbPath(): Promise<string> {
   const file = path.join(tmp.dir, `${Math.random().toString(36).slice(2)}.db`);
   const db = openDb(file);
-  migrateDb(db);
-  ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
+  await migrateDb(db);
+  await ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
   db.$client.close();
   return file;
 }
@@ -41,8 +41,8 @@ function makeItems(n: number): ImportItem[] {
   }));
 }
 
-const countOf = (db: Db, table: typeof items | typeof imports | typeof importRows) =>
-  db.select({ n: count() }).from(table).get()!.n;
+const countOf = async (db: Db, table: typeof items | typeof imports | typeof importRows) =>
+  (await db.select({ n: count() }).from(table).get())!.n;
 
 /** Runs an import of `rows` rows in a child process that SIGKILLs itself at the first progress of `phase`. */
 function importAndDie(dbPath: string, rows: number, phase: 'checking' | 'adding'): number | null {
@@ -68,11 +68,11 @@ importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'big.idx', item
 }
 
 describe('an import in chunks', () => {
-  it('stages and moves in chunks of IMPORT_CHUNK_ROWS, reporting both phases, and ends done', () => {
-    const db = openDb(freshDbPath());
+  it('stages and moves in chunks of IMPORT_CHUNK_ROWS, reporting both phases, and ends done', async () => {
+    const db = openDb(await freshDbPath());
     const progress: string[] = [];
     const rows = IMPORT_CHUNK_ROWS * 2 + 10;
-    const result = importItems(db, {
+    const result = await importItems(db, {
       catalogueSlug: 'fashion',
       kind: 'idx',
       source: 'mem',
@@ -88,15 +88,19 @@ describe('an import in chunks', () => {
       `adding ${IMPORT_CHUNK_ROWS * 2}/${rows}`,
       `adding ${rows}/${rows}`,
     ]);
-    expect(db.select().from(imports).get()).toMatchObject({ state: 'done', stagedCount: rows, insertedCount: rows });
-    expect(countOf(db, importRows)).toBe(0);
+    expect(await db.select().from(imports).get()).toMatchObject({
+      state: 'done',
+      stagedCount: rows,
+      insertedCount: rows,
+    });
+    expect(await countOf(db, importRows)).toBe(0);
     // Items keep the file's order.
-    const order = db.select({ row: items.sourceRow }).from(items).orderBy(asc(items.id)).all();
+    const order = await db.select({ row: items.sourceRow }).from(items).orderBy(asc(items.id)).all();
     expect(order.map((r) => r.row)).toEqual(Array.from({ length: rows }, (_, i) => i));
   });
 
   it('lets other work run between chunks when run in chunks', async () => {
-    const db = openDb(freshDbPath());
+    const db = openDb(await freshDbPath());
     let ticks = 0;
     let running = true;
     const tick = () => {
@@ -117,17 +121,17 @@ describe('an import in chunks', () => {
   });
 
   it('refuses a second import into a catalogue while one is running, with a 409 sentence', async () => {
-    const db = openDb(freshDbPath());
+    const db = openDb(await freshDbPath());
     let second: unknown = null;
     await importItemsInChunks(db, {
       catalogueSlug: 'fashion',
       kind: 'idx',
       source: 'first',
       items: makeItems(IMPORT_CHUNK_ROWS * 2),
-      onProgress: (done, _total, phase) => {
+      onProgress: async (done, _total, phase) => {
         if (phase !== 'checking' || done !== IMPORT_CHUNK_ROWS) return;
         try {
-          importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'second', items: makeItems(3) });
+          await importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'second', items: makeItems(3) });
         } catch (error) {
           second = error;
         }
@@ -138,41 +142,41 @@ describe('an import in chunks', () => {
     expect((second as AppError).message).toMatch(
       /^Another import into this catalogue is still running \(import \d+: 2,000 of 4,000 rows checked\); try again/,
     );
-    expect(countOf(db, imports)).toBe(1);
+    expect(await countOf(db, imports)).toBe(1);
   });
 
-  it('leaves nothing of an import whose process was killed while staging', () => {
-    const dbPath = freshDbPath();
+  it('leaves nothing of an import whose process was killed while staging', async () => {
+    const dbPath = await freshDbPath();
     importAndDie(dbPath, IMPORT_CHUNK_ROWS * 3, 'checking');
     const db = openDb(dbPath);
-    expect(countOf(db, items)).toBe(0);
-    expect(listUnfinishedImports(db)).toMatchObject([{ state: 'staging', stagedCount: IMPORT_CHUNK_ROWS }]);
+    expect(await countOf(db, items)).toBe(0);
+    expect(await listUnfinishedImports(db)).toMatchObject([{ state: 'staging', stagedCount: IMPORT_CHUNK_ROWS }]);
     // Its heartbeat is fresh: another process cannot tell it from one still running.
-    expect(recoverImports(db)).toEqual({ rolledBack: [], finished: [] });
-    const report = recoverImports(db, { staleAfterMs: 0 });
+    expect(await recoverImports(db)).toEqual({ rolledBack: [], finished: [] });
+    const report = await recoverImports(db, { staleAfterMs: 0 });
     expect(report.rolledBack).toHaveLength(1);
-    expect(countOf(db, imports)).toBe(0);
-    expect(countOf(db, importRows)).toBe(0);
+    expect(await countOf(db, imports)).toBe(0);
+    expect(await countOf(db, importRows)).toBe(0);
     // The same file imports in full afterwards.
     expect(
-      importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'big.idx', items: makeItems(10) }),
+      await importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'big.idx', items: makeItems(10) }),
     ).toMatchObject({ inserted: 10 });
   });
 
-  it('finishes an import whose process was killed while moving, each row once', () => {
-    const dbPath = freshDbPath();
+  it('finishes an import whose process was killed while moving, each row once', async () => {
+    const dbPath = await freshDbPath();
     const rows = IMPORT_CHUNK_ROWS * 3;
     importAndDie(dbPath, rows, 'adding');
     const db = openDb(dbPath);
     // Killed after the first chunk was moved: part of the file is visible, the rest staged.
-    expect(countOf(db, items)).toBe(IMPORT_CHUNK_ROWS);
-    const [unfinished] = listUnfinishedImports(db);
+    expect(await countOf(db, items)).toBe(IMPORT_CHUNK_ROWS);
+    const [unfinished] = await listUnfinishedImports(db);
     expect(unfinished).toMatchObject({ state: 'moving', stagedCount: rows });
-    const report = recoverImports(db, { staleAfterMs: 0 });
+    const report = await recoverImports(db, { staleAfterMs: 0 });
     expect(report.finished).toEqual([unfinished!.id]);
-    expect(countOf(db, items)).toBe(rows);
-    expect(countOf(db, importRows)).toBe(0);
-    expect(db.select().from(imports).where(eq(imports.id, unfinished!.id)).get()).toMatchObject({
+    expect(await countOf(db, items)).toBe(rows);
+    expect(await countOf(db, importRows)).toBe(0);
+    expect(await db.select().from(imports).where(eq(imports.id, unfinished!.id)).get()).toMatchObject({
       state: 'done',
       insertedCount: rows,
     });
@@ -180,22 +184,22 @@ describe('an import in chunks', () => {
     expect(distinct).toBe(rows);
   });
 
-  it('an abandoned import is ended by the next import into the catalogue', () => {
-    const dbPath = freshDbPath();
+  it('an abandoned import is ended by the next import into the catalogue', async () => {
+    const dbPath = await freshDbPath();
     importAndDie(dbPath, IMPORT_CHUNK_ROWS * 2, 'checking');
     const db = openDb(dbPath);
     // Age the heartbeat past the lease, as 30 s of silence would.
-    db.update(imports)
+    await db
+      .update(imports)
       .set({ heartbeatAt: new Date(Date.now() - 60_000) })
       .run();
-    const result = importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'other', items: makeItems(5) });
+    const result = await importItems(db, {
+      catalogueSlug: 'fashion',
+      kind: 'idx',
+      source: 'other',
+      items: makeItems(5),
+    });
     expect(result.inserted).toBe(5);
-    expect(
-      db
-        .select()
-        .from(imports)
-        .all()
-        .map((row) => row.state),
-    ).toEqual(['done']);
+    expect((await db.select().from(imports).all()).map((row) => row.state)).toEqual(['done']);
   });
 });

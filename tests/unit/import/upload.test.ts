@@ -42,12 +42,12 @@ function idx(n: number): { images: UploadedFile; labels: UploadedFile } {
   };
 }
 
-function counts(f: Fixture, slug: string): { items: number; imports: number } | null {
-  const catalogue = f.db.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
+async function counts(f: Fixture, slug: string): Promise<{ items: number; imports: number } | null> {
+  const catalogue = await f.db.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
   if (!catalogue) return null;
   return {
-    items: f.db.select({ n: count() }).from(items).where(eq(items.catalogueId, catalogue.id)).get()!.n,
-    imports: f.db.select({ n: count() }).from(imports).where(eq(imports.catalogueId, catalogue.id)).get()!.n,
+    items: (await f.db.select({ n: count() }).from(items).where(eq(items.catalogueId, catalogue.id)).get())!.n,
+    imports: (await f.db.select({ n: count() }).from(imports).where(eq(imports.catalogueId, catalogue.id)).get())!.n,
   };
 }
 
@@ -94,11 +94,13 @@ describe('importUpload', () => {
       catalogue: { slug: 'shoes', name: 'Shoes' },
       files: ['shoes.csv'],
     });
-    expect(counts(f, 'shoes')).toEqual({ items: 3, imports: 1 });
-    const catalogue = f.db.select().from(catalogues).where(eq(catalogues.slug, 'shoes')).get()!;
+    expect(await counts(f, 'shoes')).toEqual({ items: 3, imports: 1 });
+    const catalogue = (await f.db.select().from(catalogues).where(eq(catalogues.slug, 'shoes')).get())!;
     expect(catalogue.classNames).toEqual(NEW.classNames);
-    expect(f.db.select().from(settings).where(eq(settings.catalogueId, catalogue.id)).get()).toBeDefined();
-    expect(f.db.select().from(imports).where(eq(imports.id, result.importId)).get()!.source).toBe('upload: shoes.csv');
+    expect(await f.db.select().from(settings).where(eq(settings.catalogueId, catalogue.id)).get()).toBeDefined();
+    expect((await f.db.select().from(imports).where(eq(imports.id, result.importId)).get())!.source).toBe(
+      'upload: shoes.csv',
+    );
 
     const again = await importUpload(f.db, {
       actor: f.admin,
@@ -112,7 +114,7 @@ describe('importUpload', () => {
       ],
     });
     expect(again).toMatchObject({ created: false, inserted: 0, alreadyPresent: 3 });
-    expect(counts(f, 'shoes')).toEqual({ items: 3, imports: 2 });
+    expect(await counts(f, 'shoes')).toEqual({ items: 3, imports: 2 });
     expect(leftoverTempDirs()).toEqual([]);
   });
 
@@ -128,14 +130,11 @@ describe('importUpload', () => {
     });
     expect(result).toMatchObject({ kind: 'idx', inserted: 4 });
     expect(
-      f.db
-        .select({ label: items.importLabel })
-        .from(items)
-        .where(eq(items.importId, result.importId))
-        .all()
-        .map((r) => r.label),
+      (
+        await f.db.select({ label: items.importLabel }).from(items).where(eq(items.importId, result.importId)).all()
+      ).map((r) => r.label),
     ).toEqual([0, 1, 2, 0]);
-    expect(f.db.select().from(imports).where(eq(imports.id, result.importId)).get()!.source).toBe(
+    expect((await f.db.select().from(imports).where(eq(imports.id, result.importId)).get())!.source).toBe(
       'upload: x-idx3-ubyte.gz + y-idx1-ubyte',
     );
   });
@@ -177,7 +176,7 @@ describe('importUpload', () => {
     });
     expect(result).toMatchObject({ kind: 'images', inserted: 2 });
     expect(
-      f.db
+      await f.db
         .select({ label: items.importLabel, externalId: items.externalId })
         .from(items)
         .where(eq(items.importId, result.importId))
@@ -199,7 +198,7 @@ describe('importUpload', () => {
       'bad_input',
       /^shoes\.csv: .*label 7/,
     );
-    expect(counts(f, 'shoes')).toBeNull();
+    expect(await counts(f, 'shoes')).toBeNull();
 
     const truncated = idx(3).images;
     truncated.bytes = gzipSync(Buffer.from([0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]));
@@ -208,10 +207,10 @@ describe('importUpload', () => {
       'bad_input',
       /^x-idx3-ubyte\.gz: truncated/,
     );
-    expect(counts(f, 'shoes')).toBeNull();
+    expect(await counts(f, 'shoes')).toBeNull();
 
     // An existing catalogue stays, with nothing added to it.
-    const before = counts(f, 'demo');
+    const before = await counts(f, 'demo');
     await expectAppError(
       () =>
         importUpload(f.db, {
@@ -222,7 +221,7 @@ describe('importUpload', () => {
       'bad_input',
       /^photo\.png: the file is not an image/,
     );
-    expect(counts(f, 'demo')).toEqual(before);
+    expect(await counts(f, 'demo')).toEqual(before);
     expect(leftoverTempDirs()).toEqual([]);
   });
 
@@ -234,7 +233,7 @@ describe('importUpload', () => {
       'too_large',
       /one import may be at most 1 KB in total/,
     );
-    expect(counts(f, 'shoes')).toBeNull();
+    expect(await counts(f, 'shoes')).toBeNull();
   });
 
   it('refuses files that do not fit the kind, and a new catalogue whose slug is taken', async () => {
@@ -283,7 +282,7 @@ describe('importUpload', () => {
       /at least 2 classes/,
     );
     await expectAppError(() => importUpload(f.db, { actor: f.admin, catalogue: 'nope', files: [file] }), 'not_found');
-    expect(counts(f, 'shoes')).toBeNull();
+    expect(await counts(f, 'shoes')).toBeNull();
   });
 
   it('refuses every role but admin, and signed-out callers', async () => {
@@ -298,7 +297,7 @@ describe('importUpload', () => {
       () => importUpload(f.db, { actor: null, catalogue: 'shoes', create: NEW, files: [csv([[0, 1]])] }),
       'unauthorized',
     );
-    expect(counts(f, 'shoes')).toBeNull();
+    expect(await counts(f, 'shoes')).toBeNull();
   });
 });
 
@@ -315,7 +314,7 @@ describe('import status', () => {
         ]),
       ],
     });
-    const status = getImportStatus(f.db, result.importId);
+    const status = await getImportStatus(f.db, result.importId);
     expect(status).toMatchObject({
       importId: result.importId,
       catalogue: { slug: 'demo' },
@@ -326,8 +325,8 @@ describe('import status', () => {
       activeModel: 'm1',
     });
     expect(status.items).toEqual({ unscored: 2, auto_accepted: 0, needs_review: 0, reviewed: 0 });
-    expect(listRecentImports(f.db).map((r) => r.id)[0]).toBe(result.importId);
-    await expectAppError(() => getImportStatus(f.db, 999), 'not_found');
+    expect((await listRecentImports(f.db)).map((r) => r.id)[0]).toBe(result.importId);
+    await expectAppError(async () => await getImportStatus(f.db, 999), 'not_found');
   });
 });
 

@@ -30,27 +30,32 @@ describe('jobOutcome', () => {
   it('a rejected candidate’s job stays succeeded in the table and lists as rejected', async () => {
     const f = await makeFixture(tmp.dir, []);
     const payload = { catalogueId: f.catalogueId, reason: 'manual' };
-    const rejected = enqueueJob(f.db, { kind: 'train', payload, now: T0, exclusivePerCatalogue: true }).job;
-    claimJob(f.db, { owner: 'w1', now: T0 + 1 });
-    completeJob(f.db, {
+    const rejected = (await enqueueJob(f.db, { kind: 'train', payload, now: T0, exclusivePerCatalogue: true })).job;
+    await claimJob(f.db, { owner: 'w1', now: T0 + 1 });
+    await completeJob(f.db, {
       jobId: rejected.id,
       owner: 'w1',
       progress: { phase: 'done', promoted: false, reason: 'Rejected: held-out human accuracy did not improve.' },
       now: T0 + 2,
     });
-    const promoted = enqueueJob(f.db, { kind: 'train', payload, now: T0 + 3, exclusivePerCatalogue: true }).job;
-    claimJob(f.db, { owner: 'w1', now: T0 + 4 });
-    completeJob(f.db, { jobId: promoted.id, owner: 'w1', progress: { phase: 'done', promoted: true }, now: T0 + 5 });
-    const broken = enqueueJob(f.db, { kind: 'train', payload, maxAttempts: 1, now: T0 + 6 }).job;
-    claimJob(f.db, { owner: 'w1', now: T0 + 7 });
-    failJob(f.db, { jobId: broken.id, owner: 'w1', error: 'out of memory', now: T0 + 8 });
+    const promoted = (await enqueueJob(f.db, { kind: 'train', payload, now: T0 + 3, exclusivePerCatalogue: true })).job;
+    await claimJob(f.db, { owner: 'w1', now: T0 + 4 });
+    await completeJob(f.db, {
+      jobId: promoted.id,
+      owner: 'w1',
+      progress: { phase: 'done', promoted: true },
+      now: T0 + 5,
+    });
+    const broken = (await enqueueJob(f.db, { kind: 'train', payload, maxAttempts: 1, now: T0 + 6 })).job;
+    await claimJob(f.db, { owner: 'w1', now: T0 + 7 });
+    await failJob(f.db, { jobId: broken.id, owner: 'w1', error: 'out of memory', now: T0 + 8 });
 
-    const listed = listJobs(f.db, { actor: f.admin, catalogue: 'demo', kind: 'train' });
+    const listed = await listJobs(f.db, { actor: f.admin, catalogue: 'demo', kind: 'train' });
     expect(listed.map((j) => [j.id, j.status, j.outcome])).toEqual([
       [broken.id, 'failed', 'failed'],
       [promoted.id, 'succeeded', 'promoted'],
       [rejected.id, 'succeeded', 'rejected'],
     ]);
-    await expectAppError(() => listJobs(f.db, { actor: f.ops, kind: 'train' }), 'forbidden');
+    await expectAppError(async () => await listJobs(f.db, { actor: f.ops, kind: 'train' }), 'forbidden');
   });
 });

@@ -44,8 +44,8 @@ describe('lab server actions', () => {
       });
       expect(await registerLabModelAction(null, startForm({ labResultId: '1' }))).toMatchObject({ ok: false, code });
     }
-    expect(f.db.select().from(labRuns).all()).toEqual([]);
-    expect(f.db.select().from(jobs).where(eq(jobs.kind, 'lab')).all()).toEqual([]);
+    expect(await f.db.select().from(labRuns).all()).toEqual([]);
+    expect(await f.db.select().from(jobs).where(eq(jobs.kind, 'lab')).all()).toEqual([]);
   });
 
   it('start a run for an admin, empty numbers taking the defaults, and explain a bad field', async () => {
@@ -61,16 +61,16 @@ describe('lab server actions', () => {
       startForm({ catalogue: 'demo', archs: ['logreg', 'mlp'], epochs: '3', trainSize: '', augment: 'on' }),
     );
     expect(result).toMatchObject({ ok: true, data: { catalogue: 'demo' } });
-    const run = f.db.select().from(labRuns).get()!;
+    const run = (await f.db.select().from(labRuns).get())!;
     expect(run.archs).toEqual(['logreg', 'mlp']);
     expect(run.settings).toMatchObject({ epochs: 3, trainSize: 5000, augment: true });
   });
 
   it('register asks the lib for a servable result, and says why not', async () => {
     signedIn = f.admin;
-    const run = f.db.select().from(labRuns).get()!;
-    f.db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!)).run();
-    const row = f.db
+    const run = (await f.db.select().from(labRuns).get())!;
+    await f.db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!)).run();
+    const row = await f.db
       .insert(labResults)
       .values({
         runId: run.id,

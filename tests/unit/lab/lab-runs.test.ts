@@ -33,9 +33,9 @@ beforeAll(async () => {
   process.env.LOUPE_TF_BACKEND = 'wasm';
   await initBackend();
   db = openDb(path.join(tmp.dir, 'lab.db'));
-  migrateDb(db);
+  await migrateDb(db);
   modelsDir = path.join(tmp.dir, 'models');
-  const catalogue = ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: CLASSES });
+  const catalogue = await ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: CLASSES });
   catalogueId = catalogue.id;
   const { images, labels } = readIdxSplit(bundledDatasetDir(), 't10k');
   const rows = (from: number, to: number, labelled: boolean) =>
@@ -44,25 +44,26 @@ beforeAll(async () => {
       label: labelled ? labels[from + i]! : null,
       sourceRow: from + i,
     }));
-  importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 'pool', items: rows(0, 900, true) });
-  importItems(db, {
+  await importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 'pool', items: rows(0, 900, true) });
+  await importItems(db, {
     catalogueSlug: 'fm',
     kind: 'idx',
     source: 'holdout',
     evalRole: 'holdout',
     items: rows(900, 1200, true),
   });
-  importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 'reviewed', items: rows(1200, 1500, false) });
-  for (const item of db.select().from(items).where(eq(items.sourceRow, items.sourceRow)).all()) {
+  await importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 'reviewed', items: rows(1200, 1500, false) });
+  for (const item of await db.select().from(items).where(eq(items.sourceRow, items.sourceRow)).all()) {
     if (item.sourceRow >= 1200 && item.importLabel === null)
-      db.update(items)
+      await db
+        .update(items)
         .set({ currentLabel: labels[item.sourceRow]!, labelSource: 'human', status: 'reviewed' })
         .where(eq(items.id, item.id))
         .run();
   }
   const untrained = path.join(tmp.dir, 'untrained');
   await saveUntrainedModel(untrained, { arch: 'mlp', classNames: CLASSES, seed: 5 });
-  registerInitialModel(db, { catalogueId, name: 'base', dir: untrained, meta: readModelMeta(untrained) });
+  await registerInitialModel(db, { catalogueId, name: 'base', dir: untrained, meta: readModelMeta(untrained) });
   for (const role of ['reviewer', 'admin', 'ops'] as const) {
     const user = await createUserAsSystem(db, {
       email: `${role}@lab.test`,
@@ -81,31 +82,35 @@ const small = { epochs: 4, trainSize: 800, testSize: 200, trees: 10, seed: 3 };
 describe('starting a lab run', () => {
   it('refuses reviewers, ops and signed-out callers, and writes nothing', async () => {
     const run = { catalogue: 'fm', archs: ['logreg'], settings: small };
-    await expectAppError(() => startLabRun(db, { actor: actors.reviewer, run }), 'forbidden');
-    await expectAppError(() => startLabRun(db, { actor: actors.ops, run }), 'forbidden');
-    await expectAppError(() => startLabRun(db, { actor: null, run }), 'unauthorized');
-    expect(db.select().from(labRuns).all()).toEqual([]);
-    expect(db.select().from(jobs).where(eq(jobs.kind, 'lab')).all()).toEqual([]);
+    await expectAppError(async () => await startLabRun(db, { actor: actors.reviewer, run }), 'forbidden');
+    await expectAppError(async () => await startLabRun(db, { actor: actors.ops, run }), 'forbidden');
+    await expectAppError(async () => await startLabRun(db, { actor: null, run }), 'unauthorized');
+    expect(await db.select().from(labRuns).all()).toEqual([]);
+    expect(await db.select().from(jobs).where(eq(jobs.kind, 'lab')).all()).toEqual([]);
   });
 
   it('refuses unknown architectures, catalogues and out-of-range settings with a sentence', async () => {
     const admin = actors.admin;
     await expectAppError(
-      () => startLabRun(db, { actor: admin, run: { catalogue: 'fm', archs: ['resnet'] } }),
+      async () => await startLabRun(db, { actor: admin, run: { catalogue: 'fm', archs: ['resnet'] } }),
       'bad_input',
       /archs\.0: must be one of logreg, forest/,
     );
-    await expectAppError(() => startLabRun(db, { actor: admin, run: { catalogue: 'fm', archs: [] } }), 'bad_input');
     await expectAppError(
-      () => startLabRun(db, { actor: admin, run: { catalogue: 'fm', archs: ['mlp'], settings: { epochs: 500 } } }),
+      async () => await startLabRun(db, { actor: admin, run: { catalogue: 'fm', archs: [] } }),
+      'bad_input',
+    );
+    await expectAppError(
+      async () =>
+        await startLabRun(db, { actor: admin, run: { catalogue: 'fm', archs: ['mlp'], settings: { epochs: 500 } } }),
       'bad_input',
       /settings\.epochs: must be a whole number from 1 to 50/,
     );
     await expectAppError(
-      () => startLabRun(db, { actor: admin, run: { catalogue: 'nope', archs: ['mlp'] } }),
+      async () => await startLabRun(db, { actor: admin, run: { catalogue: 'nope', archs: ['mlp'] } }),
       'not_found',
     );
-    expect(db.select().from(labRuns).all()).toEqual([]);
+    expect(await db.select().from(labRuns).all()).toEqual([]);
   });
 });
 
@@ -113,7 +118,7 @@ describe('a lab run end to end', () => {
   let runId: number;
 
   it('an admin starts one: the run and its lab job commit together; a second waits its turn', async () => {
-    const { run, job } = startLabRun(db, {
+    const { run, job } = await startLabRun(db, {
       actor: actors.admin,
       run: { catalogue: 'fm', archs: ['logreg', 'forest', 'mlp'], settings: small },
     });
@@ -125,7 +130,7 @@ describe('a lab run end to end', () => {
       payload: { action: 'run', labRunId: run.id, catalogueId },
     });
     await expectAppError(
-      () => startLabRun(db, { actor: actors.admin, run: { catalogue: 'fm', archs: ['mlp'] } }),
+      async () => await startLabRun(db, { actor: actors.admin, run: { catalogue: 'fm', archs: ['mlp'] } }),
       'conflict',
       /already waiting \(job \d+\)/,
     );
@@ -134,24 +139,19 @@ describe('a lab run end to end', () => {
   it('the worker trains each architecture on the pool and measures it on the holdout', async () => {
     const result = await executeLabRun(db, { labRunId: runId, modelsDir });
     expect(result.results).toBe(3);
-    const run = db.select().from(labRuns).where(eq(labRuns.id, runId)).get()!;
+    const run = (await db.select().from(labRuns).where(eq(labRuns.id, runId)).get())!;
     // What the worker does with the job when the handler returns.
-    db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!)).run();
+    await db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!)).run();
     expect(run.testItemIds).toHaveLength(200);
     // A class-balanced sample of up to 800 pool images, a tenth of them for validation.
     expect(run.trainCount).toBeGreaterThan(700);
     expect(run.trainCount).toBeLessThanOrEqual(720);
     const holdoutIds = new Set(
-      db
-        .select({ id: items.id })
-        .from(items)
-        .where(eq(items.evalRole, 'holdout'))
-        .all()
-        .map((r) => r.id),
+      (await db.select({ id: items.id }).from(items).where(eq(items.evalRole, 'holdout')).all()).map((r) => r.id),
     );
     expect(run.testItemIds!.every((id) => holdoutIds.has(id))).toBe(true);
     expect(run.finishedAt).not.toBeNull();
-    const rows = db.select().from(labResults).where(eq(labResults.runId, runId)).orderBy(labResults.id).all();
+    const rows = await db.select().from(labResults).where(eq(labResults.runId, runId)).orderBy(labResults.id).all();
     expect(rows.map((r) => r.arch)).toEqual(['logreg', 'forest', 'mlp']);
     for (const row of rows) {
       expect(row.accuracy).toBeGreaterThan(0.4); // four times chance, after a few steps on 717 images
@@ -164,48 +164,62 @@ describe('a lab run end to end', () => {
 
   it('ops and admins read runs and results; reviewers cannot', async () => {
     for (const actor of [actors.ops, actors.admin]) {
-      expect(listLabRuns(db, { actor, catalogue: 'fm' })[0]).toMatchObject({ run: { id: runId }, results: 3 });
-      const detail = readLabRun(db, { actor, runId });
+      expect((await listLabRuns(db, { actor, catalogue: 'fm' }))[0]).toMatchObject({ run: { id: runId }, results: 3 });
+      const detail = await readLabRun(db, { actor, runId });
       expect(detail.rows.map((r) => r.arch)).toEqual(['logreg', 'forest', 'mlp']);
       expect(detail.catalogue.classNames).toEqual(CLASSES);
-      expect(listLabCatalogues(db, { actor })).toEqual([{ id: catalogueId, slug: 'fm', name: 'FM', holdout: 300 }]);
+      expect(await listLabCatalogues(db, { actor })).toEqual([
+        { id: catalogueId, slug: 'fm', name: 'FM', holdout: 300 },
+      ]);
     }
-    await expectAppError(() => listLabRuns(db, { actor: actors.reviewer, catalogue: 'fm' }), 'forbidden');
-    await expectAppError(() => readLabRun(db, { actor: actors.reviewer, runId }), 'forbidden');
-    await expectAppError(() => listLabCatalogues(db, { actor: null }), 'unauthorized');
-    await expectAppError(() => readLabRun(db, { actor: actors.ops, runId: 999 }), 'not_found');
+    await expectAppError(async () => await listLabRuns(db, { actor: actors.reviewer, catalogue: 'fm' }), 'forbidden');
+    await expectAppError(async () => await readLabRun(db, { actor: actors.reviewer, runId }), 'forbidden');
+    await expectAppError(async () => await listLabCatalogues(db, { actor: null }), 'unauthorized');
+    await expectAppError(async () => await readLabRun(db, { actor: actors.ops, runId: 999 }), 'not_found');
   });
 
   it('registering: only admins, only a servable model, one gate job at a time', async () => {
-    const rows = db.select().from(labResults).where(eq(labResults.runId, runId)).all();
+    const rows = await db.select().from(labResults).where(eq(labResults.runId, runId)).all();
     const mlp = rows.find((r) => r.arch === 'mlp')!;
     const logreg = rows.find((r) => r.arch === 'logreg')!;
-    await expectAppError(() => requestLabCandidate(db, { actor: actors.ops, labResultId: mlp.id }), 'forbidden');
-    await expectAppError(() => requestLabCandidate(db, { actor: actors.reviewer, labResultId: mlp.id }), 'forbidden');
     await expectAppError(
-      () => requestLabCandidate(db, { actor: actors.admin, labResultId: logreg.id }),
+      async () => await requestLabCandidate(db, { actor: actors.ops, labResultId: mlp.id }),
+      'forbidden',
+    );
+    await expectAppError(
+      async () => await requestLabCandidate(db, { actor: actors.reviewer, labResultId: mlp.id }),
+      'forbidden',
+    );
+    await expectAppError(
+      async () => await requestLabCandidate(db, { actor: actors.admin, labResultId: logreg.id }),
       'bad_input',
       /logreg lab model cannot be served/,
     );
-    await expectAppError(() => requestLabCandidate(db, { actor: actors.admin, labResultId: 9999 }), 'not_found');
-    const { job } = requestLabCandidate(db, { actor: actors.admin, labResultId: mlp.id });
+    await expectAppError(
+      async () => await requestLabCandidate(db, { actor: actors.admin, labResultId: 9999 }),
+      'not_found',
+    );
+    const { job } = await requestLabCandidate(db, { actor: actors.admin, labResultId: mlp.id });
     expect(job.payload).toEqual({
       action: 'register',
       catalogueId,
       labResultId: mlp.id,
       requestedBy: actors.admin.userId,
     });
-    await expectAppError(() => requestLabCandidate(db, { actor: actors.admin, labResultId: mlp.id }), 'conflict');
-    expect(readLabRun(db, { actor: actors.ops, runId }).registering).toEqual({ [mlp.id]: job.id });
-    db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, job.id)).run();
+    await expectAppError(
+      async () => await requestLabCandidate(db, { actor: actors.admin, labResultId: mlp.id }),
+      'conflict',
+    );
+    expect((await readLabRun(db, { actor: actors.ops, runId })).registering).toEqual({ [mlp.id]: job.id });
+    await db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, job.id)).run();
   });
 
   it('the evaluation gate promotes a lab mlp that beats the untrained active model, and records why', async () => {
-    const mlp = db.select().from(labResults).where(eq(labResults.arch, 'mlp')).get()!;
+    const mlp = (await db.select().from(labResults).where(eq(labResults.arch, 'mlp')).get())!;
     const result = await registerLabCandidate(db, { labResultId: mlp.id });
     expect(result.promoted).toBe(true);
     expect(result.decision.reason).toMatch(/^Promoted: held-out human labels [\d.]+% -> [\d.]+%/);
-    const version = db.select().from(modelVersions).where(eq(modelVersions.id, result.version.id)).get()!;
+    const version = (await db.select().from(modelVersions).where(eq(modelVersions.id, result.version.id)).get())!;
     expect(version).toMatchObject({
       status: 'active',
       arch: 'mlp',
@@ -213,21 +227,26 @@ describe('a lab run end to end', () => {
       weightsPath: mlp.modelDir,
     });
     expect(version.metrics).toMatchObject({ kind: 'lab', labRunId: runId, holdout: { total: 300 } });
-    expect(db.select().from(modelVersions).where(eq(modelVersions.name, 'base')).get()!.status).toBe('retired');
-    expect(db.select().from(labResults).where(eq(labResults.id, mlp.id)).get()!.modelVersionId).toBe(version.id);
-    const rescore = db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
+    expect((await db.select().from(modelVersions).where(eq(modelVersions.name, 'base')).get())!.status).toBe('retired');
+    expect((await db.select().from(labResults).where(eq(labResults.id, mlp.id)).get())!.modelVersionId).toBe(
+      version.id,
+    );
+    const rescore = await db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
     expect(rescore.some((j) => (j.payload as { rescore?: boolean }).rescore === true)).toBe(true);
     await expectAppError(() => registerLabCandidate(db, { labResultId: mlp.id }), 'bad_input', /already a version/);
-    await expectAppError(() => requestLabCandidate(db, { actor: actors.admin, labResultId: mlp.id }), 'conflict');
+    await expectAppError(
+      async () => await requestLabCandidate(db, { actor: actors.admin, labResultId: mlp.id }),
+      'conflict',
+    );
   });
 
   it('the same gate rejects a lab model that is worse than the active one', async () => {
-    const { run } = startLabRun(db, {
+    const { run } = await startLabRun(db, {
       actor: actors.admin,
       run: { catalogue: 'fm', archs: ['mlp'], settings: { ...small, epochs: 1, trainSize: 200, seed: 8 } },
     });
     await executeLabRun(db, { labRunId: run.id, modelsDir });
-    const weak = db.select().from(labResults).where(eq(labResults.runId, run.id)).get()!;
+    const weak = (await db.select().from(labResults).where(eq(labResults.runId, run.id)).get())!;
     const result = await registerLabCandidate(db, { labResultId: weak.id });
     expect(result.promoted).toBe(false);
     expect(result.decision.reason).toMatch(/^Rejected: /);

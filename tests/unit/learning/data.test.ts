@@ -56,8 +56,8 @@ describe('held-out human labels', () => {
       Array.from({ length: 80 }, () => ({})),
     );
     for (let i = 0; i < 40; i++) {
-      const item = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId })!;
-      submitReview(f.db, {
+      const item = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId }))!;
+      await submitReview(f.db, {
         actor: f.reviewer,
         itemId: item.itemId,
         action: 'correct',
@@ -66,18 +66,14 @@ describe('held-out human labels', () => {
         durationMs: 1000,
       });
     }
-    const undone = undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-1-xxxxx' });
+    const undone = await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-1-xxxxx' });
     // A gold item a reviewer labelled is evaluation data, not training data.
-    const [goldId] = f.db
-      .select({ id: items.id })
-      .from(items)
-      .where(eq(items.labelSource, 'human'))
-      .limit(1)
-      .all()
-      .map((r) => r.id);
-    f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, goldId!)).run();
+    const [goldId] = (
+      await f.db.select({ id: items.id }).from(items).where(eq(items.labelSource, 'human')).limit(1).all()
+    ).map((r) => r.id);
+    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, goldId!)).run();
 
-    const labels = readHumanLabels(f.db, f.catalogueId);
+    const labels = await readHumanLabels(f.db, f.catalogueId);
     const trainIds = labels.train.itemIds;
     const heldIds = labels.heldOut.itemIds;
     expect(trainIds.length + heldIds.length).toBe(38);
@@ -88,25 +84,16 @@ describe('held-out human labels', () => {
     expect([...trainIds, ...heldIds]).not.toContain(goldId);
     // Pixels and labels are the items' own, row by row.
     const rows = new Map(
-      f.db
-        .select()
-        .from(items)
-        .where(inArray(items.id, trainIds))
-        .all()
-        .map((r) => [r.id, r]),
+      (await f.db.select().from(items).where(inArray(items.id, trainIds)).all()).map((r) => [r.id, r]),
     );
     trainIds.forEach((id, i) => {
       expect(labels.train.labels[i]).toBe(rows.get(id)!.currentLabel);
       expect(Buffer.from(labels.train.pixels.subarray(i * 784, (i + 1) * 784)).equals(rows.get(id)!.pixels)).toBe(true);
     });
-    const newest = f.db
-      .select({ id: reviews.id })
-      .from(reviews)
-      .all()
-      .reduce((m, r) => Math.max(m, r.id), 0);
+    const newest = (await f.db.select({ id: reviews.id }).from(reviews).all()).reduce((m, r) => Math.max(m, r.id), 0);
     expect(labels.throughReviewId).toBe(newest);
     // The same database read again gives the same split.
-    expect(readHumanLabels(f.db, f.catalogueId).heldOut.itemIds).toEqual(heldIds);
+    expect((await readHumanLabels(f.db, f.catalogueId)).heldOut.itemIds).toEqual(heldIds);
   });
 });
 
@@ -168,11 +155,11 @@ describe('demo holdout and replay files', () => {
 });
 
 describe('replay samples', () => {
-  it('for the demo classes: class-balanced, seeded, never a holdout image', () => {
+  it('for the demo classes: class-balanced, seeded, never a holdout image', async () => {
     const db = openDb(path.join(dir, 'replay-demo.db'));
-    migrateDb(db);
-    const catalogue = ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: [...FASHION_MNIST_CLASSES] });
-    const sample = sampleReplay(db, { catalogue, size: 1000, seed: 5 });
+    await migrateDb(db);
+    const catalogue = await ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: [...FASHION_MNIST_CLASSES] });
+    const sample = await sampleReplay(db, { catalogue, size: 1000, seed: 5 });
     expect(sample.source).toBe(hasDebian ? 'fashion-mnist-train' : 'bundled-replay');
     expect(sample.count).toBe(1000);
     expect(
@@ -188,23 +175,35 @@ describe('replay samples', () => {
     );
     for (let i = 0; i < sample.count; i++) expect(holdoutHashes.has(hashOf(sample.pixels, i))).toBe(false);
     expect(
-      Buffer.from(sampleReplay(db, { catalogue, size: 1000, seed: 5 }).pixels).equals(Buffer.from(sample.pixels)),
+      Buffer.from((await sampleReplay(db, { catalogue, size: 1000, seed: 5 })).pixels).equals(
+        Buffer.from(sample.pixels),
+      ),
     ).toBe(true);
   });
 
-  it("for other catalogues: the catalogue's own import-labelled items, never evaluation items or human labels; none when there are none", () => {
+  it("for other catalogues: the catalogue's own import-labelled items, never evaluation items or human labels; none when there are none", async () => {
     const db = openDb(path.join(dir, 'replay-own.db'));
-    migrateDb(db);
-    const catalogue = ensureCatalogue(db, { slug: 'shoes', name: 'Shoes', classNames: ['boot', 'sandal', 'sneaker'] });
-    expect(sampleReplay(db, { catalogue, size: 100, seed: 1 }).source).toBe('none');
+    await migrateDb(db);
+    const catalogue = await ensureCatalogue(db, {
+      slug: 'shoes',
+      name: 'Shoes',
+      classNames: ['boot', 'sandal', 'sneaker'],
+    });
+    expect((await sampleReplay(db, { catalogue, size: 100, seed: 1 })).source).toBe('none');
     const image = (v: number) => new Uint8Array(784).fill(v);
     // Labelled imports: 40 of class 0, 10 of class 1, 30 of class 2 (pixel value = 10 * class + 1).
     const labelled = [...new Array(40).fill(0), ...new Array(10).fill(1), ...new Array(30).fill(2)].map(
       (label, row) => ({ pixels: image(10 * label + 1), label, sourceRow: row }),
     );
     // Many copies of one image per class: kept, not skipped as duplicates.
-    importItems(db, { catalogueSlug: 'shoes', kind: 'idx', source: 'labelled', items: labelled, keepDuplicates: true });
-    importItems(db, {
+    await importItems(db, {
+      catalogueSlug: 'shoes',
+      kind: 'idx',
+      source: 'labelled',
+      items: labelled,
+      keepDuplicates: true,
+    });
+    await importItems(db, {
       catalogueSlug: 'shoes',
       kind: 'idx',
       source: 'holdout',
@@ -212,7 +211,7 @@ describe('replay samples', () => {
       keepDuplicates: true,
       items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(200), label: row % 3, sourceRow: row })),
     });
-    importItems(db, {
+    await importItems(db, {
       catalogueSlug: 'shoes',
       kind: 'idx',
       source: 'unlabelled',
@@ -220,19 +219,16 @@ describe('replay samples', () => {
       items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(100), label: null, sourceRow: row })),
     });
     // A human label on an imported item makes it a human label, not replay.
-    const relabelled = db
-      .select({ id: items.id })
-      .from(items)
-      .where(eq(items.source, 'labelled'))
-      .limit(5)
-      .all()
-      .map((r) => r.id);
-    db.update(items)
+    const relabelled = (
+      await db.select({ id: items.id }).from(items).where(eq(items.source, 'labelled')).limit(5).all()
+    ).map((r) => r.id);
+    await db
+      .update(items)
       .set({ labelSource: 'human', currentLabel: 1, status: 'reviewed' })
       .where(inArray(items.id, relabelled))
       .run();
 
-    const sample = sampleReplay(db, { catalogue, size: 30, seed: 2 });
+    const sample = await sampleReplay(db, { catalogue, size: 30, seed: 2 });
     expect(sample.source).toBe('catalogue-imports');
     expect(
       classCounts(
@@ -242,15 +238,15 @@ describe('replay samples', () => {
       ),
     ).toEqual([10, 10, 10]);
     for (let i = 0; i < sample.count; i++) expect(sample.pixels[i * 784]).toBe(10 * sample.labels[i]! + 1);
-    expect(readHoldout(db, catalogue.id).count).toBe(20);
+    expect((await readHoldout(db, catalogue.id)).count).toBe(20);
   });
 });
 
 describe('holdout imports', () => {
   it('store labelled items as reviewed evaluation items, counted apart from the catalogue', async () => {
     const db = openDb(path.join(dir, 'holdout-import.db'));
-    migrateDb(db);
-    const catalogue = ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: [...FASHION_MNIST_CLASSES] });
+    await migrateDb(db);
+    const catalogue = await ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: [...FASHION_MNIST_CLASSES] });
     const imagesPath = path.join(bundledDatasetDir(), HOLDOUT_FILES.images);
     const labelsPath = path.join(bundledDatasetDir(), HOLDOUT_FILES.labels);
     // A holdout needs its labels: refused before anything is written.
@@ -259,26 +255,27 @@ describe('holdout imports', () => {
       'bad_input',
       /needs its labels/,
     );
-    expect(() =>
-      importItems(db, {
-        catalogueSlug: 'fm',
-        kind: 'idx',
-        source: 'x',
-        evalRole: 'holdout',
-        items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
-      }),
-    ).toThrow(/needs its trusted label/);
-    expect(db.select().from(items).all()).toHaveLength(0);
+    await expect(
+      async () =>
+        await importItems(db, {
+          catalogueSlug: 'fm',
+          kind: 'idx',
+          source: 'x',
+          evalRole: 'holdout',
+          items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
+        }),
+    ).rejects.toThrow(/needs its trusted label/);
+    expect(await db.select().from(items).all()).toHaveLength(0);
 
     const result = await importIdx(db, { catalogueSlug: 'fm', imagesPath, labelsPath, evalRole: 'holdout' });
     expect(result.inserted).toBe(5000);
-    importItems(db, {
+    await importItems(db, {
       catalogueSlug: 'fm',
       kind: 'idx',
       source: 'catalogue',
       items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
     });
-    const rows = db
+    const rows = await db
       .select({
         status: items.status,
         evalRole: items.evalRole,
@@ -292,8 +289,8 @@ describe('holdout imports', () => {
     expect(rows).toHaveLength(5000);
     for (const row of rows)
       expect(row).toMatchObject({ status: 'reviewed', labelSource: 'import', currentLabel: row.importLabel });
-    expect(countItemsByStatus(db, catalogue.id)).toEqual({ unscored: 1 });
-    expect(countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 5000 });
+    expect(await countItemsByStatus(db, catalogue.id)).toEqual({ unscored: 1 });
+    expect(await countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 5000 });
     expect(parseImportArgs(['--catalogue', 'fm', '--idx', 'd', '--holdout']).holdout).toBe(true);
     expect(parseImportArgs(['--catalogue', 'fm', '--idx', 'd']).holdout).toBe(false);
   });

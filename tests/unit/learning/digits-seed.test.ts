@@ -33,30 +33,32 @@ beforeAll(async () => {
 });
 
 let dbCount = 0;
-function freshDb(): Db {
+async function freshDb(): Promise<Db> {
   const db = openDb(path.join(dir, `seed-${++dbCount}.db`));
-  migrateDb(db);
+  await migrateDb(db);
   return db;
 }
 
-const count = (db: Db, table: typeof items | typeof imports | typeof catalogues | typeof modelVersions) =>
-  db
-    .select({ n: sql<number>`count(*)` })
-    .from(table)
-    .get()?.n ?? 0;
+const count = async (db: Db, table: typeof items | typeof imports | typeof catalogues | typeof modelVersions) =>
+  (
+    await db
+      .select({ n: sql<number>`count(*)` })
+      .from(table)
+      .get()
+  )?.n ?? 0;
 
 describe('the digits demo seed', () => {
   it('on an empty database: classes 0-9, the 1,000 test digits without labels, the 1,000-digit holdout, the shipped model', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(true);
-    const catalogue = findCatalogue(db, DIGITS_CATALOGUE.slug)!;
+    const catalogue = (await findCatalogue(db, DIGITS_CATALOGUE.slug))!;
     expect(catalogue.name).toBe('MNIST digits (demo)');
     expect(catalogue.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-    expect(countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 1000 });
-    expect(countItemsByStatus(db, catalogue.id)).toEqual({ unscored: 1000 });
+    expect(await countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 1000 });
+    expect(await countItemsByStatus(db, catalogue.id)).toEqual({ unscored: 1000 });
 
     // The items to review carry no label: the app never sees the test split's answers.
-    const labelled = db
+    const labelled = await db
       .select({ role: items.evalRole, n: sql<number>`count(*)`, withLabel: sql<number>`count(${items.importLabel})` })
       .from(items)
       .where(eq(items.catalogueId, catalogue.id))
@@ -68,7 +70,7 @@ describe('the digits demo seed', () => {
     ]);
     // The holdout's labels are the split's, row for row.
     const splits = readDigitsSplits();
-    const holdoutRows = db
+    const holdoutRows = await db
       .select({ row: items.sourceRow, label: items.importLabel })
       .from(items)
       .where(eq(items.evalRole, 'holdout'))
@@ -77,16 +79,16 @@ describe('the digits demo seed', () => {
     expect(holdoutRows.map((r) => r.row)).toEqual([...splits.holdout.rows]);
     expect(holdoutRows.map((r) => r.label)).toEqual([...splits.holdout.labels]);
 
-    const model = findActiveModel(db, catalogue.id)!;
+    const model = (await findActiveModel(db, catalogue.id))!;
     expect(model.name).toBe('shipped-mlp');
     expect(model.weightsPath).toBe(path.resolve(digitsModel));
   });
 
   it('gives fine-tuning its replay from the train split, never from the items, holdout or validation', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     await seedDigitsDemo(db, { modelDir: digitsModel });
-    const catalogue = findCatalogue(db, DIGITS_CATALOGUE.slug)!;
-    const replay = sampleReplay(db, { catalogue, size: 1000, seed: 4 });
+    const catalogue = (await findCatalogue(db, DIGITS_CATALOGUE.slug))!;
+    const replay = await sampleReplay(db, { catalogue, size: 1000, seed: 4 });
     expect(replay.source).toBe('mnist-digits-train');
     expect(replay.count).toBe(1000);
     expect(new Set(replay.labels).size).toBe(10);
@@ -98,49 +100,59 @@ describe('the digits demo seed', () => {
   });
 
   it('is idempotent: a second seed adds nothing', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(true);
-    const before = [count(db, catalogues), count(db, items), count(db, imports), count(db, modelVersions)];
+    const before = [
+      await count(db, catalogues),
+      await count(db, items),
+      await count(db, imports),
+      await count(db, modelVersions),
+    ];
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(false);
-    expect([count(db, catalogues), count(db, items), count(db, imports), count(db, modelVersions)]).toEqual(before);
+    expect([
+      await count(db, catalogues),
+      await count(db, items),
+      await count(db, imports),
+      await count(db, modelVersions),
+    ]).toEqual(before);
     expect(before).toEqual([1, 2000, 2, 1]);
   });
 
   it('finishes a seed that stopped half-way without duplicating what it had written', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     // A start that died after creating the catalogue: no items, no model yet.
-    ensureCatalogue(db, DIGITS_CATALOGUE);
+    await ensureCatalogue(db, DIGITS_CATALOGUE);
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(true);
-    expect(count(db, items)).toBe(2000);
+    expect(await count(db, items)).toBe(2000);
     // One that died after its imports but before the model: the imports are found again.
-    db.delete(modelVersions).run();
+    await db.delete(modelVersions).run();
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(true);
-    expect([count(db, catalogues), count(db, items), count(db, modelVersions)]).toEqual([1, 2000, 1]);
+    expect([await count(db, catalogues), await count(db, items), await count(db, modelVersions)]).toEqual([1, 2000, 1]);
   });
 
   it('adds the digits to a demo database made before they existed, beside Fashion-MNIST', async () => {
-    const db = freshDb();
-    const fashion = ensureCatalogue(db, DEMO_CATALOGUE);
+    const db = await freshDb();
+    const fashion = await ensureCatalogue(db, DEMO_CATALOGUE);
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(true);
-    const digits = findCatalogue(db, DIGITS_CATALOGUE.slug)!;
+    const digits = (await findCatalogue(db, DIGITS_CATALOGUE.slug))!;
     expect(digits.id).toBeGreaterThan(fashion.id);
-    expect(count(db, catalogues)).toBe(2);
-    expect(countItemsByStatus(db, fashion.id)).toEqual({});
+    expect(await count(db, catalogues)).toBe(2);
+    expect(await countItemsByStatus(db, fashion.id)).toEqual({});
   });
 
   it('leaves a database of other catalogues alone', async () => {
-    const db = freshDb();
-    ensureCatalogue(db, { slug: 'shoes', name: 'Shoes', classNames: ['boot', 'sandal'] });
+    const db = await freshDb();
+    await ensureCatalogue(db, { slug: 'shoes', name: 'Shoes', classNames: ['boot', 'sandal'] });
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(false);
-    expect(findCatalogue(db, DIGITS_CATALOGUE.slug)).toBeUndefined();
-    expect(count(db, items)).toBe(0);
+    expect(await findCatalogue(db, DIGITS_CATALOGUE.slug)).toBeUndefined();
+    expect(await count(db, items)).toBe(0);
   });
 
   it('refuses a model that is not a digits model, before writing anything', async () => {
-    const db = freshDb();
+    const db = await freshDb();
     await expect(seedDigitsDemo(db, { modelDir: fashionModel })).rejects.toThrow(/is not a digits model/);
-    expect(count(db, catalogues)).toBe(0);
+    expect(await count(db, catalogues)).toBe(0);
     await expect(seedDigitsDemo(db, { modelDir: path.join(dir, 'missing') })).rejects.toThrow();
-    expect(count(db, catalogues)).toBe(0);
+    expect(await count(db, catalogues)).toBe(0);
   });
 });

@@ -34,8 +34,8 @@ async function holdoutFixture(): Promise<Fixture & { holdoutIds: number[] }> {
     ...[0, 1, 2, 3].map((label) => ({ unscored: true, importLabel: label })),
   ]);
   const holdoutIds = f.itemIds.slice(2);
-  f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds)).run();
-  f.db
+  await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds)).run();
+  await f.db
     .update(modelVersions)
     .set({ weightsPath: modelDir, temperature: 1 })
     .where(eq(modelVersions.id, f.modelVersionId))
@@ -43,8 +43,8 @@ async function holdoutFixture(): Promise<Fixture & { holdoutIds: number[] }> {
   return { ...f, holdoutIds };
 }
 
-function holdoutPredictions(f: Fixture & { holdoutIds: number[] }) {
-  return f.db
+async function holdoutPredictions(f: Fixture & { holdoutIds: number[] }) {
+  return await f.db
     .select()
     .from(predictions)
     .where(and(eq(predictions.modelVersionId, f.modelVersionId), inArray(predictions.itemId, f.holdoutIds)))
@@ -54,14 +54,14 @@ function holdoutPredictions(f: Fixture & { holdoutIds: number[] }) {
 describe('the evaluate job', () => {
   it('is queued once while the active model lacks holdout predictions, and stores them when the worker runs it', async () => {
     const f = await holdoutFixture();
-    expect(countMissingHoldoutPredictions(f.db, { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId })).toBe(
-      4,
-    );
-    const first = scheduleJobs(f.db, { now: T0, retrain: false });
+    expect(
+      await countMissingHoldoutPredictions(f.db, { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId }),
+    ).toBe(4);
+    const first = await scheduleJobs(f.db, { now: T0, retrain: false });
     expect(first.map((s) => s.kind)).toEqual(['evaluate']);
-    expect(scheduleJobs(f.db, { now: T0 + 1, retrain: false })).toEqual([]);
+    expect(await scheduleJobs(f.db, { now: T0 + 1, retrain: false })).toEqual([]);
 
-    const job = claimJob(f.db, { owner: 'w', kinds: ['evaluate'], now: T0 + 2 })!;
+    const job = (await claimJob(f.db, { owner: 'w', kinds: ['evaluate'], now: T0 + 2 }))!;
     expect(job.payload).toEqual({ catalogueId: f.catalogueId, modelVersionId: f.modelVersionId });
     const outcome = await runClaimedJob({
       db: f.db,
@@ -72,20 +72,20 @@ describe('the evaluate job', () => {
       log: () => {},
     });
     expect(outcome).toBe('succeeded');
-    const done = f.db.select().from(jobs).where(eq(jobs.id, job.id)).get()!;
+    const done = (await f.db.select().from(jobs).where(eq(jobs.id, job.id)).get())!;
     expect(done.progress).toMatchObject({ phase: 'done', evaluated: true, holdoutItems: 4, computed: 4 });
 
-    const stored = holdoutPredictions(f);
+    const stored = await holdoutPredictions(f);
     expect(stored).toHaveLength(4);
     for (const p of stored) {
       expect(p.probs).toHaveLength(CLASSES.length);
       expect(p.confidence).toBeCloseTo(Math.max(...p.probs), 5);
       expect(p.probs[p.predictedClass]).toBe(Math.max(...p.probs));
     }
-    expect(countMissingHoldoutPredictions(f.db, { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId })).toBe(
-      0,
-    );
-    expect(scheduleJobs(f.db, { now: T0 + 3, retrain: false })).toEqual([]);
+    expect(
+      await countMissingHoldoutPredictions(f.db, { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId }),
+    ).toBe(0);
+    expect(await scheduleJobs(f.db, { now: T0 + 3, retrain: false })).toEqual([]);
     // A second run computes nothing: the stored predictions are reused.
     expect(
       await evaluateActiveOnHoldout(f.db, { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId }),
@@ -97,14 +97,14 @@ describe('the evaluate job', () => {
     expect(
       await evaluateActiveOnHoldout(f.db, { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId + 100 }),
     ).toMatchObject({ evaluated: false, computed: 0 });
-    expect(holdoutPredictions(f)).toHaveLength(0);
+    expect(await holdoutPredictions(f)).toHaveLength(0);
 
-    scheduleJobs(f.db, { now: T0, retrain: false });
-    const job = claimJob(f.db, { owner: 'w', kinds: ['evaluate'], now: T0 })!;
-    failJob(f.db, { jobId: job.id, owner: 'w', error: 'broken model folder', retry: false, now: T0 + 1 });
-    expect(scheduleJobs(f.db, { now: T0 + 2, retrain: false })).toEqual([]);
+    await scheduleJobs(f.db, { now: T0, retrain: false });
+    const job = (await claimJob(f.db, { owner: 'w', kinds: ['evaluate'], now: T0 }))!;
+    await failJob(f.db, { jobId: job.id, owner: 'w', error: 'broken model folder', retry: false, now: T0 + 1 });
+    expect(await scheduleJobs(f.db, { now: T0 + 2, retrain: false })).toEqual([]);
     expect(
-      scheduleJobs(f.db, { now: T0 + 2 + FAILED_EVALUATION_BACKOFF_MS, retrain: false }).map((s) => s.kind),
+      (await scheduleJobs(f.db, { now: T0 + 2 + FAILED_EVALUATION_BACKOFF_MS, retrain: false })).map((s) => s.kind),
     ).toEqual(['evaluate']);
   });
 });

@@ -87,17 +87,17 @@ async function makeLoop(options: {
 }): Promise<Loop> {
   const name = `loop-${++counter}`;
   const db = openDb(path.join(dir, `${name}.db`));
-  migrateDb(db);
-  const catalogue = ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: [...FASHION_MNIST_CLASSES] });
+  await migrateDb(db);
+  const catalogue = await ensureCatalogue(db, { slug: 'fm', name: 'FM', classNames: [...FASHION_MNIST_CLASSES] });
   const image = (row: number) => t10k.images.pixels.subarray(row * 784, (row + 1) * 784);
-  importItems(db, {
+  await importItems(db, {
     catalogueSlug: 'fm',
     kind: 'idx',
     source: 't10k',
     items: Array.from({ length: CATALOGUE_ITEMS }, (_, row) => ({ pixels: image(row), label: null, sourceRow: row })),
   });
   if (options.holdout !== false) {
-    importItems(db, {
+    await importItems(db, {
       catalogueSlug: 'fm',
       kind: 'idx',
       source: 't10k-holdout',
@@ -110,13 +110,13 @@ async function makeLoop(options: {
     });
   }
   const modelDir = options.active === 'trained' ? trainedDir : untrainedDir;
-  const base = registerInitialModel(db, {
+  const base = await registerInitialModel(db, {
     catalogueId: catalogue.id,
     name: `base-${options.active}`,
     dir: modelDir,
     meta: readModelMeta(modelDir),
   });
-  db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
+  await db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
   await scoreUnscoredItems(db, { catalogueId: catalogue.id });
   const user = await createUserAsSystem(db, {
     email: `${name}-reviewer@example.test`,
@@ -135,21 +135,17 @@ async function makeLoop(options: {
   const reviewer: Actor = { userId: user.id, role: user.role, email: user.email };
   // Items of this catalogue are t10k rows 0..499, in id order.
   const rowOf = new Map(
-    db
-      .select({ id: items.id, row: items.sourceRow })
-      .from(items)
-      .all()
-      .map((r) => [r.id, r.row]),
+    (await db.select({ id: items.id, row: items.sourceRow }).from(items).all()).map((r) => [r.id, r.row]),
   );
   // The untrained model sends every item to the queue; the trained one only some.
-  db.update(settings).set({ threshold: 0.999 }).where(eq(settings.catalogueId, catalogue.id)).run();
-  simulateReviews(db, {
+  await db.update(settings).set({ threshold: 0.999 }).where(eq(settings.catalogueId, catalogue.id)).run();
+  await simulateReviews(db, {
     actor: reviewer,
     catalogueId: catalogue.id,
     count: options.decisions ?? DECISIONS,
     trueLabel: (id) => t10k.labels[rowOf.get(id)!]!,
   });
-  db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
+  await db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
   return {
     db,
     catalogueId: catalogue.id,
@@ -161,32 +157,36 @@ async function makeLoop(options: {
 }
 
 /** Every catalogue item's label, source and status, by id. */
-function snapshot(db: Db) {
+async function snapshot(db: Db) {
   return new Map(
-    db
-      .select({ id: items.id, status: items.status, currentLabel: items.currentLabel, labelSource: items.labelSource })
-      .from(items)
-      .where(isNull(items.evalRole))
-      .all()
-      .map((r) => [r.id, r]),
+    (
+      await db
+        .select({
+          id: items.id,
+          status: items.status,
+          currentLabel: items.currentLabel,
+          labelSource: items.labelSource,
+        })
+        .from(items)
+        .where(isNull(items.evalRole))
+        .all()
+    ).map((r) => [r.id, r]),
   );
 }
 
-function predictionsOf(db: Db, modelVersionId: number) {
+async function predictionsOf(db: Db, modelVersionId: number) {
   return new Map(
-    db
-      .select()
-      .from(predictions)
-      .where(eq(predictions.modelVersionId, modelVersionId))
-      .all()
-      .map((p) => [p.itemId, p]),
+    (await db.select().from(predictions).where(eq(predictions.modelVersionId, modelVersionId)).all()).map((p) => [
+      p.itemId,
+      p,
+    ]),
   );
 }
 
 describe('a candidate trained on shuffled labels', () => {
   it('is rejected for losing holdout accuracy, with the reason stored, and changes nothing else', async () => {
     const loop = await makeLoop({ active: 'trained' });
-    const before = snapshot(loop.db);
+    const before = await snapshot(loop.db);
     const result = await runRetrain(loop.db, {
       catalogueId: loop.catalogueId,
       options: { modelsDir: loop.modelsDir, layers: 'all', learningRate: 3e-3, epochs: 1, shuffleTrainingLabels: true },
@@ -196,7 +196,7 @@ describe('a candidate trained on shuffled labels', () => {
     expect(result.promoted).toBe(false);
     expect(result.rescore).toBeNull();
     expect(result.decision.reason).toMatch(/^Rejected: holdout accuracy fell from [\d.]+% to [\d.]+%/);
-    const row = loop.db.select().from(modelVersions).where(eq(modelVersions.id, result.candidate.id)).get()!;
+    const row = (await loop.db.select().from(modelVersions).where(eq(modelVersions.id, result.candidate.id)).get())!;
     expect(row).toMatchObject({ status: 'rejected', parentId: loop.base.id, arch: 'mlp' });
     expect(FineTuneMetrics.parse(row.metrics).decision).toMatchObject({
       promote: false,
@@ -204,8 +204,8 @@ describe('a candidate trained on shuffled labels', () => {
     });
     expect(metrics.holdout.accuracy!).toBeLessThan(metrics.active.holdout.accuracy! - 0.05);
     expect(metrics.settings.shuffleTrainingLabels).toBe(true);
-    expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(loop.base.id);
-    expect(snapshot(loop.db)).toEqual(before);
+    expect((await findActiveModel(loop.db, loop.catalogueId))?.id).toBe(loop.base.id);
+    expect(await snapshot(loop.db)).toEqual(before);
     // Its folder stays (an admin may still look at it or override), complete.
     expect(readModelMeta(row.weightsPath).initFrom).toBe(loop.base.weightsPath);
   });
@@ -247,17 +247,17 @@ describe('recalibration', () => {
 
 describe('a better candidate', () => {
   let loop: Loop;
-  let before: ReturnType<typeof snapshot>;
-  let basePredictions: ReturnType<typeof predictionsOf>;
+  let before: Awaited<ReturnType<typeof snapshot>>;
+  let basePredictions: Awaited<ReturnType<typeof predictionsOf>>;
   let heldItemId: number;
   let candidate: ModelVersion;
 
   beforeAll(async () => {
     loop = await makeLoop({ active: 'untrained' });
     // A reviewer has an item open while the model is promoted.
-    heldItemId = claimNext(loop.db, { actor: loop.reviewer, catalogueId: loop.catalogueId })!.itemId;
-    before = snapshot(loop.db);
-    basePredictions = predictionsOf(loop.db, loop.base.id);
+    heldItemId = (await claimNext(loop.db, { actor: loop.reviewer, catalogueId: loop.catalogueId }))!.itemId;
+    before = await snapshot(loop.db);
+    basePredictions = await predictionsOf(loop.db, loop.base.id);
   });
 
   it('is promoted, with its metrics and the active model measured beside it', async () => {
@@ -272,10 +272,10 @@ describe('a better candidate', () => {
     expect(result.decision.reason).toMatch(/^Promoted: /);
     expect(result.promoted).toBe(true);
     expect(candidate).toMatchObject({ status: 'active', parentId: loop.base.id });
-    expect(loop.db.select().from(modelVersions).where(eq(modelVersions.id, loop.base.id)).get()?.status).toBe(
+    expect((await loop.db.select().from(modelVersions).where(eq(modelVersions.id, loop.base.id)).get())?.status).toBe(
       'retired',
     );
-    expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(candidate.id);
+    expect((await findActiveModel(loop.db, loop.catalogueId))?.id).toBe(candidate.id);
     expect(fs.existsSync(path.join(candidate.weightsPath, 'weights.bin'))).toBe(true);
     expect(candidate.weightsPath.startsWith(path.join(loop.modelsDir, 'fm'))).toBe(true);
     expect(candidate.temperature).toBe(metrics.temperature);
@@ -304,8 +304,8 @@ describe('a better candidate', () => {
   });
 
   it('re-scores and re-routes every model-labelled item, except the one a reviewer holds; human labels stay', async () => {
-    const after = snapshot(loop.db);
-    const fresh = predictionsOf(loop.db, candidate.id);
+    const after = await snapshot(loop.db);
+    const fresh = await predictionsOf(loop.db, candidate.id);
     let left = 0;
     for (const [id, was] of before) {
       const now = after.get(id)!;
@@ -319,7 +319,7 @@ describe('a better candidate', () => {
       expect(now.status).toBe(
         routeItem(
           { itemId: id, predictedClass: p.predictedClass, confidence: p.confidence },
-          getRoutingRules(loop.db, loop.catalogueId),
+          await getRoutingRules(loop.db, loop.catalogueId),
         ).status,
       );
       if (was.status === 'needs_review' && now.status === 'auto_accepted') left++;
@@ -328,7 +328,7 @@ describe('a better candidate', () => {
     expect(left).toBeGreaterThan(50);
     // The held item keeps its place but has the new prediction for when it is decided.
     expect(fresh.has(heldItemId)).toBe(true);
-    expect(loop.db.select().from(leases).where(eq(leases.itemId, heldItemId)).get()?.reviewerId).toBe(
+    expect((await loop.db.select().from(leases).where(eq(leases.itemId, heldItemId)).get())?.reviewerId).toBe(
       loop.reviewer.userId,
     );
     // Human labels got no routing prediction: only the held-out ones were measured on.
@@ -337,15 +337,15 @@ describe('a better candidate', () => {
   });
 
   it('rolls back: the earlier version active again, its own predictions and routing restored', async () => {
-    promoteAndRescore(loop.db, { actor: loop.admin, modelVersionId: loop.base.id });
+    await promoteAndRescore(loop.db, { actor: loop.admin, modelVersionId: loop.base.id });
     const result = await rescoreCatalogue(loop.db, { catalogueId: loop.catalogueId });
     expect(result).toMatchObject({ modelVersionId: loop.base.id, predicted: 0, superseded: false });
     expect(result.reused).toBe(CATALOGUE_ITEMS - DECISIONS);
     expect(result.entered).toBeGreaterThan(50);
-    expect(snapshot(loop.db)).toEqual(before);
-    const restored = predictionsOf(loop.db, loop.base.id);
+    expect(await snapshot(loop.db)).toEqual(before);
+    const restored = await predictionsOf(loop.db, loop.base.id);
     for (const [id, p] of basePredictions) expect(restored.get(id)).toEqual(p);
-    expect(loop.db.select().from(modelVersions).where(eq(modelVersions.id, candidate.id)).get()?.status).toBe(
+    expect((await loop.db.select().from(modelVersions).where(eq(modelVersions.id, candidate.id)).get())?.status).toBe(
       'retired',
     );
   });
@@ -366,7 +366,7 @@ describe('runRetrain refuses or fails cleanly', () => {
       'bad_input',
       /Not enough human labels/,
     );
-    expect(noLabels.db.select().from(modelVersions).all()).toHaveLength(1);
+    expect(await noLabels.db.select().from(modelVersions).all()).toHaveLength(1);
   });
 
   it('leaves no row and no folder when it fails after training', async () => {
@@ -381,12 +381,12 @@ describe('runRetrain refuses or fails cleanly', () => {
         onProgress: failAt,
       }),
     ).rejects.toThrow('the job lease was lost');
-    expect(loop.db.select().from(modelVersions).where(ne(modelVersions.id, loop.base.id)).all()).toEqual([]);
+    expect(await loop.db.select().from(modelVersions).where(ne(modelVersions.id, loop.base.id)).all()).toEqual([]);
     const catalogueDir = path.join(loop.modelsDir, 'fm');
     expect(fs.existsSync(catalogueDir) ? fs.readdirSync(catalogueDir) : []).toEqual([]);
-    expect(findActiveModel(loop.db, loop.catalogueId)?.id).toBe(loop.base.id);
+    expect((await findActiveModel(loop.db, loop.catalogueId))?.id).toBe(loop.base.id);
     expect(
-      loop.db
+      await loop.db
         .select()
         .from(items)
         .where(and(eq(items.labelSource, 'human')))

@@ -29,8 +29,8 @@ const DEFAULTS: RetrainPolicyInput = {
 
 let clientIds = 0;
 /** A review row as lib/reviews.ts writes it (the queue and leases are tested elsewhere). */
-function review(fx: Fixture, itemId: number, action: 'confirm' | 'correct' | 'skip' | 'unsure') {
-  return fx.db
+async function review(fx: Fixture, itemId: number, action: 'confirm' | 'correct' | 'skip' | 'unsure') {
+  return await fx.db
     .insert(reviews)
     .values({
       itemId,
@@ -45,8 +45,8 @@ function review(fx: Fixture, itemId: number, action: 'confirm' | 'correct' | 'sk
     .returning()
     .get();
 }
-function undo(fx: Fixture, target: { id: number; itemId: number }) {
-  return fx.db
+async function undo(fx: Fixture, target: { id: number; itemId: number }) {
+  return await fx.db
     .insert(reviews)
     .values({
       itemId: target.itemId,
@@ -59,23 +59,23 @@ function undo(fx: Fixture, target: { id: number; itemId: number }) {
     .returning()
     .get();
 }
-function setPolicy(fx: Fixture, policy: Partial<RetrainPolicyInput>, now = T0) {
-  return setRetrainPolicy(fx.db, {
+async function setPolicy(fx: Fixture, policy: Partial<RetrainPolicyInput>, now = T0) {
+  return await setRetrainPolicy(fx.db, {
     actor: fx.admin,
     catalogueId: fx.catalogueId,
     policy: { ...DEFAULTS, ...policy },
     now,
   });
 }
-function trainJobs(fx: Fixture) {
-  return fx.db.select().from(jobs).where(eq(jobs.kind, 'train')).all();
+async function trainJobs(fx: Fixture) {
+  return await fx.db.select().from(jobs).where(eq(jobs.kind, 'train')).all();
 }
 
 describe('retrain policy', () => {
   it('fills in defaults for rows written before the newer keys existed, and for no row at all', async () => {
     const fx = await makeFixture(tmp.dir, []);
-    expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual(DEFAULTS);
-    fx.db
+    expect(await getRetrainPolicy(fx.db, fx.catalogueId)).toEqual(DEFAULTS);
+    await fx.db
       .insert(settings)
       .values({ catalogueId: fx.catalogueId, retrainPolicy: { minNewLabels: 50, enabled: false } })
       .onConflictDoUpdate({
@@ -83,7 +83,7 @@ describe('retrain policy', () => {
         set: { retrainPolicy: { minNewLabels: 50, enabled: false } },
       })
       .run();
-    expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({
+    expect(await getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({
       enabled: false,
       minNewLabels: 50,
       intervalMinutes: null,
@@ -93,61 +93,69 @@ describe('retrain policy', () => {
 
   it('an admin saves it in one go with one history row per changed key; saving it unchanged writes nothing', async () => {
     const fx = await makeFixture(tmp.dir, []);
-    const result = setPolicy(fx, { minNewLabels: 50, intervalMinutes: 1440 });
+    const result = await setPolicy(fx, { minNewLabels: 50, intervalMinutes: 1440 });
     expect(result.changed).toEqual(['minNewLabels', 'intervalMinutes']);
-    expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({ ...DEFAULTS, minNewLabels: 50, intervalMinutes: 1440 });
+    expect(await getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({
+      ...DEFAULTS,
+      minNewLabels: 50,
+      intervalMinutes: 1440,
+    });
     expect(
-      listRetrainPolicyChanges(fx.db, { catalogueId: fx.catalogueId }).map(
+      (await listRetrainPolicyChanges(fx.db, { catalogueId: fx.catalogueId })).map(
         ({ key, oldValue, newValue, userEmail }) => ({ key, oldValue, newValue, userEmail }),
       ),
     ).toEqual([
       { key: 'intervalMinutes', oldValue: null, newValue: 1440, userEmail: fx.admin.email },
       { key: 'minNewLabels', oldValue: 200, newValue: 50, userEmail: fx.admin.email },
     ]);
-    expect(setPolicy(fx, { minNewLabels: 50, intervalMinutes: 1440 }).changed).toEqual([]);
-    expect(fx.db.select().from(settingsChanges).all()).toHaveLength(2);
+    expect((await setPolicy(fx, { minNewLabels: 50, intervalMinutes: 1440 })).changed).toEqual([]);
+    expect(await fx.db.select().from(settingsChanges).all()).toHaveLength(2);
   });
 
   it('refuses other roles and bad values with a sentence, writing nothing', async () => {
     const fx = await makeFixture(tmp.dir, []);
     for (const actor of [fx.reviewer, fx.ops]) {
       await expectAppError(
-        () => setRetrainPolicy(fx.db, { actor, catalogueId: fx.catalogueId, policy: DEFAULTS }),
+        async () => await setRetrainPolicy(fx.db, { actor, catalogueId: fx.catalogueId, policy: DEFAULTS }),
         'forbidden',
       );
     }
     await expectAppError(
-      () => setRetrainPolicy(fx.db, { actor: null, catalogueId: fx.catalogueId, policy: DEFAULTS }),
+      async () => await setRetrainPolicy(fx.db, { actor: null, catalogueId: fx.catalogueId, policy: DEFAULTS }),
       'unauthorized',
     );
     await expectAppError(
-      () => setPolicy(fx, { minNewLabels: 0 }),
+      async () => await setPolicy(fx, { minNewLabels: 0 }),
       'bad_input',
       /^minNewLabels: must be a whole number of labels from 1 to 1,000,000/,
     );
     await expectAppError(
-      () => setPolicy(fx, { minNewLabels: 2.5 }),
+      async () => await setPolicy(fx, { minNewLabels: 2.5 }),
       'bad_input',
       /minNewLabels: must be a whole number/,
     );
-    await expectAppError(() => setPolicy(fx, { minNewLabels: Number.NaN }), 'bad_input', /minNewLabels/);
+    await expectAppError(async () => await setPolicy(fx, { minNewLabels: Number.NaN }), 'bad_input', /minNewLabels/);
     await expectAppError(
-      () => setPolicy(fx, { intervalMinutes: 2 }),
+      async () => await setPolicy(fx, { intervalMinutes: 2 }),
       'bad_input',
       /^intervalMinutes: must be off \(empty\) or a whole number of minutes from 5/,
     );
     await expectAppError(
-      () => setPolicy(fx, { maxHoldoutDropPoints: 7 }),
+      async () => await setPolicy(fx, { maxHoldoutDropPoints: 7 }),
       'bad_input',
       /^maxHoldoutDropPoints: must be a number of percentage points from 0 to 5/,
     );
-    await expectAppError(() => setPolicy(fx, { maxHoldoutDropPoints: -0.1 }), 'bad_input', /maxHoldoutDropPoints/);
     await expectAppError(
-      () => setRetrainPolicy(fx.db, { actor: fx.admin, catalogueId: 9999, policy: DEFAULTS }),
+      async () => await setPolicy(fx, { maxHoldoutDropPoints: -0.1 }),
+      'bad_input',
+      /maxHoldoutDropPoints/,
+    );
+    await expectAppError(
+      async () => await setRetrainPolicy(fx.db, { actor: fx.admin, catalogueId: 9999, policy: DEFAULTS }),
       'not_found',
     );
-    expect(fx.db.select().from(settingsChanges).all()).toHaveLength(0);
-    expect(getRetrainPolicy(fx.db, fx.catalogueId)).toEqual(DEFAULTS);
+    expect(await fx.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await getRetrainPolicy(fx.db, fx.catalogueId)).toEqual(DEFAULTS);
   });
 });
 
@@ -158,20 +166,20 @@ describe('counting new human labels', () => {
       Array.from({ length: 8 }, () => ({})),
     );
     const [a, b, c, d, e, f, gold] = fx.itemIds as [number, number, number, number, number, number, number];
-    fx.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, gold)).run();
-    review(fx, a, 'confirm');
-    review(fx, b, 'correct');
-    review(fx, c, 'skip');
-    review(fx, d, 'unsure');
-    undo(fx, review(fx, e, 'correct'));
+    await fx.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, gold)).run();
+    await review(fx, a, 'confirm');
+    await review(fx, b, 'correct');
+    await review(fx, c, 'skip');
+    await review(fx, d, 'unsure');
+    await undo(fx, await review(fx, e, 'correct'));
     // Undone, then decided again: one label.
-    undo(fx, review(fx, f, 'correct'));
-    const last = review(fx, f, 'confirm');
-    review(fx, gold, 'correct');
-    expect(countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 3, sinceReviewId: 0 });
+    await undo(fx, await review(fx, f, 'correct'));
+    const last = await review(fx, f, 'confirm');
+    await review(fx, gold, 'correct');
+    expect(await countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 3, sinceReviewId: 0 });
 
     // A candidate trained through `last` moves the cut-off (a rejected one too).
-    fx.db
+    await fx.db
       .insert(modelVersions)
       .values({
         catalogueId: fx.catalogueId,
@@ -182,9 +190,9 @@ describe('counting new human labels', () => {
         metrics: { throughReviewId: last.id },
       })
       .run();
-    expect(countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 0, sinceReviewId: last.id });
-    review(fx, c, 'correct');
-    expect(countNewHumanLabels(fx.db, fx.catalogueId).count).toBe(1);
+    expect(await countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 0, sinceReviewId: last.id });
+    await review(fx, c, 'correct');
+    expect((await countNewHumanLabels(fx.db, fx.catalogueId)).count).toBe(1);
   });
 });
 
@@ -194,20 +202,20 @@ describe('scheduling retraining', () => {
       tmp.dir,
       Array.from({ length: n + 5 }, () => ({})),
     );
-    for (const id of fx.itemIds.slice(0, n)) review(fx, id, 'correct');
+    for (const id of fx.itemIds.slice(0, n)) await review(fx, id, 'correct');
     return fx;
   }
 
   it('enqueues one training job once enough new labels arrived, and never a second while it waits or runs', async () => {
     const fx = await fixtureWithLabels(5);
-    setPolicy(fx, { minNewLabels: 6 });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({
+    await setPolicy(fx, { minNewLabels: 6 });
+    expect(await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({
       enqueued: false,
       newLabels: 5,
       why: '5 of 6 new human labels so far.',
     });
-    review(fx, fx.itemIds[5]!, 'confirm');
-    const first = maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 1 });
+    await review(fx, fx.itemIds[5]!, 'confirm');
+    const first = await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 1 });
     expect(first).toMatchObject({
       enqueued: true,
       reason: 'labels',
@@ -219,45 +227,51 @@ describe('scheduling retraining', () => {
         maxAttempts: 2,
       },
     });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 })).toMatchObject({
+    expect(await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 })).toMatchObject({
       enqueued: false,
       why: 'A training job is already queued or running.',
     });
     // An admin's "train now" meanwhile gets the same job back.
-    const manual = requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId });
+    const manual = await requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId });
     expect(manual.created).toBe(false);
     expect(manual.job.id).toBe(first.enqueued ? first.job.id : -1);
-    claimJob(fx.db, { owner: 'w', kinds: ['train'] });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 3 }).enqueued).toBe(false);
-    expect(requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId }).created).toBe(false);
-    expect(trainJobs(fx)).toHaveLength(1);
+    await claimJob(fx.db, { owner: 'w', kinds: ['train'] });
+    expect((await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 3 })).enqueued).toBe(false);
+    expect((await requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId })).created).toBe(false);
+    expect(await trainJobs(fx)).toHaveLength(1);
   });
 
   it('does nothing while switched off', async () => {
     const fx = await fixtureWithLabels(3);
-    setPolicy(fx, { minNewLabels: 1, enabled: false });
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({
+    await setPolicy(fx, { minNewLabels: 1, enabled: false });
+    expect(await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 })).toMatchObject({
       enqueued: false,
       why: 'Automatic retraining is off for this catalogue.',
     });
-    expect(trainJobs(fx)).toHaveLength(0);
+    expect(await trainJobs(fx)).toHaveLength(0);
   });
 
   it('on a timer: after the interval since the last training job, when at least one new label arrived', async () => {
     const fx = await fixtureWithLabels(0);
-    setPolicy(fx, { intervalMinutes: 60 });
-    const previous = enqueueJob(fx.db, {
-      kind: 'train',
-      payload: { catalogueId: fx.catalogueId, reason: 'manual' },
-      now: T0,
-    }).job;
-    claimJob(fx.db, { owner: 'w', now: T0 });
-    completeJob(fx.db, { jobId: previous.id, owner: 'w', now: T0 + MINUTE });
+    await setPolicy(fx, { intervalMinutes: 60 });
+    const previous = (
+      await enqueueJob(fx.db, {
+        kind: 'train',
+        payload: { catalogueId: fx.catalogueId, reason: 'manual' },
+        now: T0,
+      })
+    ).job;
+    await claimJob(fx.db, { owner: 'w', now: T0 });
+    await completeJob(fx.db, { jobId: previous.id, owner: 'w', now: T0 + MINUTE });
     // Interval passed but nothing new to learn from.
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 61 * MINUTE }).enqueued).toBe(false);
-    review(fx, fx.itemIds[0]!, 'correct');
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 59 * MINUTE }).enqueued).toBe(false);
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 60 * MINUTE })).toMatchObject({
+    expect((await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 61 * MINUTE })).enqueued).toBe(
+      false,
+    );
+    await review(fx, fx.itemIds[0]!, 'correct');
+    expect((await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 59 * MINUTE })).enqueued).toBe(
+      false,
+    );
+    expect(await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 60 * MINUTE })).toMatchObject({
       enqueued: true,
       reason: 'timer',
       newLabels: 1,
@@ -266,26 +280,26 @@ describe('scheduling retraining', () => {
 
   it('after a training failed for good, waits before trying again on its own', async () => {
     const fx = await fixtureWithLabels(2);
-    setPolicy(fx, { minNewLabels: 2 });
-    const check = maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 });
+    await setPolicy(fx, { minNewLabels: 2 });
+    const check = await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 });
     if (!check.enqueued) throw new Error('expected a job');
-    claimJob(fx.db, { owner: 'w', now: T0 });
+    await claimJob(fx.db, { owner: 'w', now: T0 });
     expect(
-      failJob(fx.db, { jobId: check.job.id, owner: 'w', error: 'out of memory', retry: false, now: T0 + MINUTE }),
+      await failJob(fx.db, { jobId: check.job.id, owner: 'w', error: 'out of memory', retry: false, now: T0 + MINUTE }),
     ).toBe('failed');
-    expect(maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 * MINUTE })).toMatchObject({
+    expect(await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + 2 * MINUTE })).toMatchObject({
       enqueued: false,
       why: expect.stringContaining('last training failed'),
     });
     expect(
-      maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + MINUTE + FAILED_TRAINING_BACKOFF_MS })
+      (await maybeEnqueueRetrain(fx.db, { catalogueId: fx.catalogueId, now: T0 + MINUTE + FAILED_TRAINING_BACKOFF_MS }))
         .enqueued,
     ).toBe(true);
   });
 
   it('train now: admins only, for a catalogue that has a model', async () => {
     const fx = await fixtureWithLabels(0);
-    const { job, created } = requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId });
+    const { job, created } = await requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId });
     expect(created).toBe(true);
     expect(job).toMatchObject({
       kind: 'train',
@@ -293,32 +307,41 @@ describe('scheduling retraining', () => {
       payload: { catalogueId: fx.catalogueId, reason: 'manual', requestedBy: fx.admin.userId },
     });
     for (const actor of [fx.reviewer, fx.ops])
-      await expectAppError(() => requestRetrainNow(fx.db, { actor, catalogueId: fx.catalogueId }), 'forbidden');
-    await expectAppError(() => requestRetrainNow(fx.db, { actor: null, catalogueId: fx.catalogueId }), 'unauthorized');
-    await expectAppError(() => requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: 9999 }), 'not_found');
-    fx.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, fx.modelVersionId)).run();
-    claimJob(fx.db, { owner: 'w' });
-    completeJob(fx.db, { jobId: job.id, owner: 'w' });
+      await expectAppError(
+        async () => await requestRetrainNow(fx.db, { actor, catalogueId: fx.catalogueId }),
+        'forbidden',
+      );
     await expectAppError(
-      () => requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId }),
+      async () => await requestRetrainNow(fx.db, { actor: null, catalogueId: fx.catalogueId }),
+      'unauthorized',
+    );
+    await expectAppError(
+      async () => await requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: 9999 }),
+      'not_found',
+    );
+    await fx.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, fx.modelVersionId)).run();
+    await claimJob(fx.db, { owner: 'w' });
+    await completeJob(fx.db, { jobId: job.id, owner: 'w' });
+    await expectAppError(
+      async () => await requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: fx.catalogueId }),
       'conflict',
       /no active model/,
     );
-    expect(findJob(fx.db, job.id)?.status).toBe('succeeded');
-    expect(trainJobs(fx)).toHaveLength(1);
+    expect((await findJob(fx.db, job.id))?.status).toBe('succeeded');
+    expect(await trainJobs(fx)).toHaveLength(1);
   });
 
   it("the worker's pass queues scoring for unscored items once, and training when the policy says so", async () => {
     const fx = await makeFixture(tmp.dir, [{ unscored: true }, { unscored: true }, {}, {}]);
-    fx.db.update(items).set({ status: 'unscored' }).where(eq(items.id, fx.itemIds[0]!)).run();
-    review(fx, fx.itemIds[2]!, 'correct');
-    setPolicy(fx, { minNewLabels: 1 });
-    const first = scheduleJobs(fx.db, { now: T0 });
+    await fx.db.update(items).set({ status: 'unscored' }).where(eq(items.id, fx.itemIds[0]!)).run();
+    await review(fx, fx.itemIds[2]!, 'correct');
+    await setPolicy(fx, { minNewLabels: 1 });
+    const first = await scheduleJobs(fx.db, { now: T0 });
     expect(first.map((s) => [s.kind, s.catalogue])).toEqual([
       ['score', 'demo'],
       ['train', 'demo'],
     ]);
-    expect(scheduleJobs(fx.db, { now: T0 + 1 })).toEqual([]);
-    expect(fx.db.select().from(jobs).all()).toHaveLength(2);
+    expect(await scheduleJobs(fx.db, { now: T0 + 1 })).toEqual([]);
+    expect(await fx.db.select().from(jobs).all()).toHaveLength(2);
   });
 });

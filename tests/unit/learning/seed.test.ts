@@ -33,13 +33,13 @@ beforeAll(async () => {
 describe('the demo seed', () => {
   it('adds the 5,000-item holdout, which scoring, re-routing, re-scoring and the queue never touch', async () => {
     const db = openDb(path.join(dir, 'seed.db'));
-    migrateDb(db);
+    await migrateDb(db);
     expect(await seedDemoIfEmpty(db)).toBe(true);
-    const catalogue = findCatalogue(db, DEMO_CATALOGUE.slug)!;
-    expect(countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 5000 });
+    const catalogue = (await findCatalogue(db, DEMO_CATALOGUE.slug))!;
+    expect(await countEvaluationItems(db, catalogue.id)).toEqual({ holdout: 5000 });
     const holdout = and(eq(items.catalogueId, catalogue.id), eq(items.evalRole, 'holdout'));
-    const holdoutState = () =>
-      db
+    const holdoutState = async () =>
+      await db
         .select({
           status: items.status,
           labelSource: items.labelSource,
@@ -51,23 +51,20 @@ describe('the demo seed', () => {
         .groupBy(items.status, items.labelSource)
         .all();
     const expected = [{ status: 'reviewed', labelSource: 'import', n: 5000, labelled: 5000 }];
-    expect(holdoutState()).toEqual(expected);
+    expect(await holdoutState()).toEqual(expected);
 
     await scoreUnscoredItems(db, { catalogueId: catalogue.id });
-    expect(countItemsByStatus(db, catalogue.id).unscored ?? 0).toBe(0);
-    expect(Object.values(countItemsByStatus(db, catalogue.id)).reduce((a, b) => a + b, 0)).toBe(10_000);
-    const holdoutIds = db
-      .select({ id: items.id })
-      .from(items)
-      .where(holdout)
-      .all()
-      .map((r) => r.id);
+    expect((await countItemsByStatus(db, catalogue.id)).unscored ?? 0).toBe(0);
+    expect(Object.values(await countItemsByStatus(db, catalogue.id)).reduce((a, b) => a + b, 0)).toBe(10_000);
+    const holdoutIds = (await db.select({ id: items.id }).from(items).where(holdout).all()).map((r) => r.id);
     expect(
-      db
-        .select({ n: sql<number>`count(*)` })
-        .from(predictions)
-        .where(inArray(predictions.itemId, holdoutIds.slice(0, 500)))
-        .get()?.n,
+      (
+        await db
+          .select({ n: sql<number>`count(*)` })
+          .from(predictions)
+          .where(inArray(predictions.itemId, holdoutIds.slice(0, 500)))
+          .get()
+      )?.n,
     ).toBe(0);
 
     const user = await createUserAsSystem(db, {
@@ -78,18 +75,19 @@ describe('the demo seed', () => {
       passwordCost: 4,
     });
     const admin: Actor = { userId: user.id, role: user.role, email: user.email };
-    setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.11 });
+    await setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.11 });
     await rescoreCatalogue(db, { catalogueId: catalogue.id });
-    setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.95 });
-    expect(holdoutState()).toEqual(expected);
+    await setThreshold(db, { actor: admin, catalogueId: catalogue.id, threshold: 0.95 });
+    expect(await holdoutState()).toEqual(expected);
 
-    const claimed = Array.from(
-      { length: 30 },
-      () => claimNext(db, { actor: admin, catalogueId: catalogue.id })?.itemId,
-    ).filter((id) => id !== undefined);
+    const claimed: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const id = (await claimNext(db, { actor: admin, catalogueId: catalogue.id }))?.itemId;
+      if (id !== undefined) claimed.push(id);
+    }
     expect(claimed.length).toBe(30);
     expect(
-      db
+      await db
         .select({ id: items.id })
         .from(items)
         .where(and(inArray(items.id, claimed), isNotNull(items.evalRole)))

@@ -8,43 +8,43 @@ import { expectAppError, makeFixture, tempDir } from '../review/fixtures';
 const tmp = tempDir('loupe-promotion-');
 afterAll(tmp.cleanup);
 
-function addVersion(fx: Awaited<ReturnType<typeof makeFixture>>, name: string, status: 'candidate' | 'rejected' | 'retired') {
-  return fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status }).returning().get();
+async function addVersion(fx: Awaited<ReturnType<typeof makeFixture>>, name: string, status: 'candidate' | 'rejected' | 'retired') {
+  return await fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status }).returning().get();
 }
 
 describe('model promotion and rollback', () => {
   it('promotes a candidate and retires the active version in one step', async () => {
     const fx = await makeFixture(tmp.dir, []);
-    const candidate = addVersion(fx, 'cand-1', 'candidate');
-    const result = promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id, now: 1_800_000_000_000 });
+    const candidate = await addVersion(fx, 'cand-1', 'candidate');
+    const result = await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id, now: 1_800_000_000_000 });
     expect(result.promoted).toMatchObject({ id: candidate.id, status: 'active' });
     expect(result.promoted.promotedAt?.getTime()).toBe(1_800_000_000_000);
     expect(result.retired).toMatchObject({ id: fx.modelVersionId, status: 'retired' });
-    expect(findActiveModel(fx.db, fx.catalogueId)?.id).toBe(candidate.id);
-    expect(fx.db.select().from(modelVersions).where(eq(modelVersions.status, 'active')).all()).toHaveLength(1);
+    expect((await findActiveModel(fx.db, fx.catalogueId))?.id).toBe(candidate.id);
+    expect(await fx.db.select().from(modelVersions).where(eq(modelVersions.status, 'active')).all()).toHaveLength(1);
     // The promotion brings its re-score, committed with it.
     expect(result.rescoreJob).toMatchObject({ kind: 'score', status: 'queued', payload: { catalogueId: fx.catalogueId, rescore: true } });
   });
 
   it('rolls back to an earlier version in one action', async () => {
     const fx = await makeFixture(tmp.dir, []);
-    const candidate = addVersion(fx, 'cand-2', 'candidate');
-    promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id });
-    const back = promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId });
+    const candidate = await addVersion(fx, 'cand-2', 'candidate');
+    await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id });
+    const back = await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId });
     expect(back.promoted.id).toBe(fx.modelVersionId);
     expect(back.retired?.id).toBe(candidate.id);
-    expect(findActiveModel(fx.db, fx.catalogueId)?.id).toBe(fx.modelVersionId);
+    expect((await findActiveModel(fx.db, fx.catalogueId))?.id).toBe(fx.modelVersionId);
   });
 
   it('refuses the active version, an unknown one, and roles without models.manage', async () => {
     const fx = await makeFixture(tmp.dir, []);
-    const candidate = addVersion(fx, 'cand-3', 'candidate');
-    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId }), 'conflict');
-    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: 999_999 }), 'not_found');
-    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.reviewer, modelVersionId: candidate.id }), 'forbidden');
-    await expectAppError(() => promoteAndRescore(fx.db, { actor: fx.ops, modelVersionId: candidate.id }), 'forbidden');
-    await expectAppError(() => promoteAndRescore(fx.db, { actor: null, modelVersionId: candidate.id }), 'unauthorized');
-    expect(findActiveModel(fx.db, fx.catalogueId)?.id).toBe(fx.modelVersionId);
-    expect(fx.db.select().from(jobs).all()).toEqual([]);
+    const candidate = await addVersion(fx, 'cand-3', 'candidate');
+    await expectAppError(async () => await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: fx.modelVersionId }), 'conflict');
+    await expectAppError(async () => await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: 999_999 }), 'not_found');
+    await expectAppError(async () => await promoteAndRescore(fx.db, { actor: fx.reviewer, modelVersionId: candidate.id }), 'forbidden');
+    await expectAppError(async () => await promoteAndRescore(fx.db, { actor: fx.ops, modelVersionId: candidate.id }), 'forbidden');
+    await expectAppError(async () => await promoteAndRescore(fx.db, { actor: null, modelVersionId: candidate.id }), 'unauthorized');
+    expect((await findActiveModel(fx.db, fx.catalogueId))?.id).toBe(fx.modelVersionId);
+    expect(await fx.db.select().from(jobs).all()).toEqual([]);
   });
 });

@@ -54,22 +54,22 @@ describe('setClassKeys', () => {
     const f = await makeFixture(tmp.dir, []);
     const keys = ['q', 'w', 'e', 'r', 't'];
     expect(CLASSES).toHaveLength(5);
-    expect(setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys: ['Q', 'w', 'e', 'r', 't'] })).toEqual(
-      keys,
-    );
-    const row = f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).get()!;
+    expect(
+      await setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys: ['Q', 'w', 'e', 'r', 't'] }),
+    ).toEqual(keys);
+    const row = (await f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).get())!;
     expect(row.classKeys).toEqual(keys);
     expect(classKeysOf(row)).toEqual(keys);
     // Saving the same map again writes no history row.
-    setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys });
-    expect(setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys: null })).toEqual([
+    await setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys });
+    expect(await setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys: null })).toEqual([
       '1',
       '2',
       '3',
       '4',
       '5',
     ]);
-    const history = f.db
+    const history = await f.db
       .select({ field: settingsChanges.field, userId: settingsChanges.userId, newValue: settingsChanges.newValue })
       .from(settingsChanges)
       .where(eq(settingsChanges.field, 'classKeys'))
@@ -84,19 +84,26 @@ describe('setClassKeys', () => {
     const f = await makeFixture(tmp.dir, []);
     const keys = ['q', 'w', 'e', 'r', 't'];
     await expectAppError(
-      () => setClassKeys(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, keys }),
+      async () => await setClassKeys(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, keys }),
       'forbidden',
     );
-    await expectAppError(() => setClassKeys(f.db, { actor: f.ops, catalogueId: f.catalogueId, keys }), 'forbidden');
-    await expectAppError(() => setClassKeys(f.db, { actor: null, catalogueId: f.catalogueId, keys }), 'unauthorized');
     await expectAppError(
-      () => setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys: ['q', 'q', 'e', 'r', 't'] }),
+      async () => await setClassKeys(f.db, { actor: f.ops, catalogueId: f.catalogueId, keys }),
+      'forbidden',
+    );
+    await expectAppError(
+      async () => await setClassKeys(f.db, { actor: null, catalogueId: f.catalogueId, keys }),
+      'unauthorized',
+    );
+    await expectAppError(
+      async () =>
+        await setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys: ['q', 'q', 'e', 'r', 't'] }),
       'bad_input',
       /zero and one both use the key "q"/,
     );
-    await expectAppError(() => setClassKeys(f.db, { actor: f.admin, catalogueId: 999, keys }), 'not_found');
-    const row = f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).get()!;
+    await expectAppError(async () => await setClassKeys(f.db, { actor: f.admin, catalogueId: 999, keys }), 'not_found');
+    const row = (await f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).get())!;
     expect(row.classKeys).toBeNull();
-    expect(f.db.select().from(settingsChanges).where(eq(settingsChanges.field, 'classKeys')).all()).toEqual([]);
+    expect(await f.db.select().from(settingsChanges).where(eq(settingsChanges.field, 'classKeys')).all()).toEqual([]);
   });
 });

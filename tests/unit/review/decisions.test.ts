@@ -10,13 +10,13 @@ afterAll(tmp.cleanup);
 
 const T0 = 1_700_000_000_000;
 
-function itemRow(f: Fixture, id: number) {
-  return f.db.select().from(items).where(eq(items.id, id)).get()!;
+async function itemRow(f: Fixture, id: number) {
+  return (await f.db.select().from(items).where(eq(items.id, id)).get())!;
 }
 
 async function claimed(specs: Parameters<typeof makeFixture>[1] = [{ predictedClass: 2, confidence: 0.4 }]) {
   const f = await makeFixture(tmp.dir, specs);
-  const item = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
+  const item = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
   return { f, item };
 }
 
@@ -31,7 +31,7 @@ describe('submitReview', () => {
       durationMs: 1500,
       now: T0 + 1000,
     };
-    const first = submitReview(f.db, input);
+    const first = await submitReview(f.db, input);
     expect(first.replayed).toBe(false);
     expect(first.review).toMatchObject({
       itemId: item.itemId,
@@ -42,14 +42,18 @@ describe('submitReview', () => {
       action: 'confirm',
       durationMs: 1500,
     });
-    expect(itemRow(f, item.itemId)).toMatchObject({ currentLabel: 2, labelSource: 'human', status: 'reviewed' });
-    expect(f.db.select().from(leases).all()).toEqual([]);
+    expect(await itemRow(f, item.itemId)).toMatchObject({ currentLabel: 2, labelSource: 'human', status: 'reviewed' });
+    expect(await f.db.select().from(leases).all()).toEqual([]);
     // The retry arrives after the lease is gone: still the first result, no second row.
-    const retry = submitReview(f.db, { ...input, now: T0 + 60 * 60_000 });
+    const retry = await submitReview(f.db, { ...input, now: T0 + 60 * 60_000 });
     expect(retry).toEqual({ review: first.review, replayed: true });
-    expect(f.db.select().from(reviews).all()).toHaveLength(1);
+    expect(await f.db.select().from(reviews).all()).toHaveLength(1);
     // The same client id for another item or by another reviewer is a conflict.
-    await expectAppError(() => submitReview(f.db, { ...input, actor: f.reviewer2 }), 'conflict', /client id/);
+    await expectAppError(
+      async () => await submitReview(f.db, { ...input, actor: f.reviewer2 }),
+      'conflict',
+      /client id/,
+    );
   });
 
   it('correct sets the chosen class; correcting to the model answer is recorded as confirm', async () => {
@@ -58,35 +62,39 @@ describe('submitReview', () => {
       { predictedClass: 3, confidence: 0.5 },
     ]);
     expect(
-      submitReview(f.db, {
-        actor: f.reviewer,
-        itemId: item.itemId,
-        action: 'correct',
-        label: 4,
-        clientId: 'correct-0001',
-        durationMs: 2000,
-        now: T0,
-      }).review,
+      (
+        await submitReview(f.db, {
+          actor: f.reviewer,
+          itemId: item.itemId,
+          action: 'correct',
+          label: 4,
+          clientId: 'correct-0001',
+          durationMs: 2000,
+          now: T0,
+        })
+      ).review,
     ).toMatchObject({ action: 'correct', modelLabel: 2, chosenLabel: 4 });
-    expect(itemRow(f, item.itemId)).toMatchObject({ currentLabel: 4, labelSource: 'human', status: 'reviewed' });
-    const next = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
+    expect(await itemRow(f, item.itemId)).toMatchObject({ currentLabel: 4, labelSource: 'human', status: 'reviewed' });
+    const next = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
     expect(
-      submitReview(f.db, {
-        actor: f.reviewer,
-        itemId: next.itemId,
-        action: 'correct',
-        label: 3,
-        clientId: 'correct-0002',
-        durationMs: 2000,
-        now: T0,
-      }).review,
+      (
+        await submitReview(f.db, {
+          actor: f.reviewer,
+          itemId: next.itemId,
+          action: 'correct',
+          label: 3,
+          clientId: 'correct-0002',
+          durationMs: 2000,
+          now: T0,
+        })
+      ).review,
     ).toMatchObject({ action: 'confirm', modelLabel: 3, chosenLabel: 3 });
   });
 
   it('skip and unsure leave the label and put the item back in the queue', async () => {
     const { f, item } = await claimed();
-    const before = itemRow(f, item.itemId);
-    submitReview(f.db, {
+    const before = await itemRow(f, item.itemId);
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: item.itemId,
       action: 'unsure',
@@ -94,18 +102,20 @@ describe('submitReview', () => {
       durationMs: 4000,
       now: T0,
     });
-    expect(itemRow(f, item.itemId)).toEqual(before);
+    expect(await itemRow(f, item.itemId)).toEqual(before);
     expect(before.status).toBe('needs_review');
-    expect(f.db.select().from(leases).all()).toEqual([]);
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!.itemId).toBe(item.itemId);
+    expect(await f.db.select().from(leases).all()).toEqual([]);
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 }))!.itemId).toBe(
+      item.itemId,
+    );
   });
 
   it('a lost lease is a 409 and writes nothing', async () => {
     const { f, item } = await claimed();
     const late = T0 + 5 * 60_000;
     await expectAppError(
-      () =>
-        submitReview(f.db, {
+      async () =>
+        await submitReview(f.db, {
           actor: f.reviewer,
           itemId: item.itemId,
           action: 'confirm',
@@ -118,8 +128,8 @@ describe('submitReview', () => {
     );
     // Someone else's lease does not count either.
     await expectAppError(
-      () =>
-        submitReview(f.db, {
+      async () =>
+        await submitReview(f.db, {
           actor: f.reviewer2,
           itemId: item.itemId,
           action: 'confirm',
@@ -129,53 +139,59 @@ describe('submitReview', () => {
         }),
       'conflict',
     );
-    expect(f.db.select().from(reviews).all()).toEqual([]);
-    expect(itemRow(f, item.itemId)).toMatchObject({ status: 'needs_review', labelSource: 'model' });
-    expect(f.db.select().from(leases).all()).toHaveLength(1);
+    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    expect(await itemRow(f, item.itemId)).toMatchObject({ status: 'needs_review', labelSource: 'model' });
+    expect(await f.db.select().from(leases).all()).toHaveLength(1);
   });
 
   it('bad input is bad_input with a readable message, and writes nothing', async () => {
     const { f, item } = await claimed();
     const base = { actor: f.reviewer, itemId: item.itemId, clientId: 'bad-000001', durationMs: 10, now: T0 };
     await expectAppError(
-      () => submitReview(f.db, { ...base, action: 'correct' }),
+      async () => await submitReview(f.db, { ...base, action: 'correct' }),
       'bad_input',
       /^label: a correction needs the class chosen$/,
     );
     await expectAppError(
-      () => submitReview(f.db, { ...base, action: 'correct', label: 5 }),
+      async () => await submitReview(f.db, { ...base, action: 'correct', label: 5 }),
       'bad_input',
       /^label: this catalogue has classes 0-4\.$/,
     );
     await expectAppError(
-      () => submitReview(f.db, { ...base, action: 'confirm', label: 1 }),
+      async () => await submitReview(f.db, { ...base, action: 'confirm', label: 1 }),
       'bad_input',
       /send action "correct"/,
     );
     await expectAppError(
-      () => submitReview(f.db, { ...base, action: 'skip', label: 1 }),
+      async () => await submitReview(f.db, { ...base, action: 'skip', label: 1 }),
       'bad_input',
       /^label: skip takes no label$/,
     );
     await expectAppError(
-      () => submitReview(f.db, { ...base, action: 'approve' as 'confirm' }),
+      async () => await submitReview(f.db, { ...base, action: 'approve' as 'confirm' }),
       'bad_input',
       /^action: an action is one of confirm, correct, skip, unsure$/,
     );
     await expectAppError(
-      () => submitReview(f.db, { ...base, action: 'confirm', clientId: 'x' }),
+      async () => await submitReview(f.db, { ...base, action: 'confirm', clientId: 'x' }),
       'bad_input',
       /^clientId: /,
     );
     await expectAppError(
-      () => submitReview(f.db, { ...base, action: 'confirm', durationMs: -1 }),
+      async () => await submitReview(f.db, { ...base, action: 'confirm', durationMs: -1 }),
       'bad_input',
       /^durationMs: a duration cannot be negative$/,
     );
-    await expectAppError(() => submitReview(f.db, { ...base, action: 'confirm', itemId: 99_999 }), 'not_found');
-    await expectAppError(() => submitReview(f.db, { ...base, actor: f.ops, action: 'confirm' }), 'forbidden');
-    expect(f.db.select().from(reviews).all()).toEqual([]);
-    expect(f.db.select().from(leases).all()).toHaveLength(1);
+    await expectAppError(
+      async () => await submitReview(f.db, { ...base, action: 'confirm', itemId: 99_999 }),
+      'not_found',
+    );
+    await expectAppError(
+      async () => await submitReview(f.db, { ...base, actor: f.ops, action: 'confirm' }),
+      'forbidden',
+    );
+    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    expect(await f.db.select().from(leases).all()).toHaveLength(1);
   });
 });
 
@@ -189,11 +205,11 @@ describe('recordReview (the API route, body already parsed)', () => {
       clientId: 'parsed-0001',
       durationMs: 900,
     };
-    await expectAppError(() => recordReview(f.db, { actor: f.ops, review, now: T0 + 500 }), 'forbidden');
-    expect(f.db.select().from(reviews).all()).toEqual([]);
-    const result = recordReview(f.db, { actor: f.reviewer, review, now: T0 + 1000 });
+    await expectAppError(async () => await recordReview(f.db, { actor: f.ops, review, now: T0 + 500 }), 'forbidden');
+    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    const result = await recordReview(f.db, { actor: f.reviewer, review, now: T0 + 1000 });
     expect(result.review).toMatchObject({ itemId: item.itemId, action: 'correct', chosenLabel: 4, modelLabel: 2 });
-    expect(itemRow(f, item.itemId)).toMatchObject({ currentLabel: 4, labelSource: 'human', status: 'reviewed' });
+    expect(await itemRow(f, item.itemId)).toMatchObject({ currentLabel: 4, labelSource: 'human', status: 'reviewed' });
   });
 });
 
@@ -202,7 +218,7 @@ describe('submitGridReview', () => {
 
   it('confirms and corrects a whole grid in one go', async () => {
     const f = await makeFixture(tmp.dir, grid);
-    const batch = claimBatch(f.db, {
+    const batch = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 1,
@@ -215,28 +231,33 @@ describe('submitGridReview', () => {
       clientId: `grid-cid-${i}`,
       durationMs: 300,
     }));
-    const results = submitGridReview(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 });
+    const results = await submitGridReview(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 });
     expect(results.map((r) => r.review.action)).toEqual(['confirm', 'correct', 'confirm']);
-    expect(batch.map((b) => itemRow(f, b.itemId).currentLabel)).toEqual([1, 4, 1]);
+    expect(await Promise.all(batch.map(async (b) => (await itemRow(f, b.itemId)).currentLabel))).toEqual([1, 4, 1]);
     // Retrying the same submit records nothing more.
     expect(
-      submitGridReview(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 + 10 * 60_000 }).every(
-        (r) => r.replayed,
-      ),
+      (
+        await submitGridReview(f.db, {
+          actor: f.reviewer,
+          catalogueId: f.catalogueId,
+          decisions,
+          now: T0 + 10 * 60_000,
+        })
+      ).every((r) => r.replayed),
     ).toBe(true);
-    expect(f.db.select().from(reviews).all()).toHaveLength(3);
+    expect(await f.db.select().from(reviews).all()).toHaveLength(3);
   });
 
   it('one lost lease and nothing is recorded', async () => {
     const f = await makeFixture(tmp.dir, grid);
-    const batch = claimBatch(f.db, {
+    const batch = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 1,
       size: 3,
       now: T0,
     });
-    f.db.delete(leases).where(eq(leases.itemId, batch[2]!.itemId)).run();
+    await f.db.delete(leases).where(eq(leases.itemId, batch[2]!.itemId)).run();
     const decisions = batch.map((b, i) => ({
       itemId: b.itemId,
       label: null,
@@ -244,16 +265,20 @@ describe('submitGridReview', () => {
       durationMs: 300,
     }));
     await expectAppError(
-      () => submitGridReview(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 }),
+      async () => await submitGridReview(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: T0 }),
       'conflict',
       /expired/,
     );
-    expect(f.db.select().from(reviews).all()).toEqual([]);
-    expect(batch.map((b) => itemRow(f, b.itemId).status)).toEqual(['needs_review', 'needs_review', 'needs_review']);
-    expect(f.db.select().from(leases).all()).toHaveLength(2);
+    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    expect(await Promise.all(batch.map(async (b) => (await itemRow(f, b.itemId)).status))).toEqual([
+      'needs_review',
+      'needs_review',
+      'needs_review',
+    ]);
+    expect(await f.db.select().from(leases).all()).toHaveLength(2);
     await expectAppError(
-      () =>
-        submitGridReview(f.db, {
+      async () =>
+        await submitGridReview(f.db, {
           actor: f.reviewer,
           catalogueId: f.catalogueId,
           decisions: [decisions[0]!, decisions[0]!],
@@ -271,26 +296,30 @@ describe('undoLastReview', () => {
       { predictedClass: 2, confidence: 0.4 },
       { predictedClass: 0, confidence: 0.5, importLabel: 3 },
     ]);
-    const corrected = submitReview(f.db, {
-      actor: f.reviewer,
-      itemId: item.itemId,
-      action: 'correct',
-      label: 0,
-      clientId: 'undo-a-0001',
-      durationMs: 100,
-      now: T0,
-    }).review;
-    const second = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    const confirmed = submitReview(f.db, {
-      actor: f.reviewer,
-      itemId: second.itemId,
-      action: 'confirm',
-      clientId: 'undo-a-0002',
-      durationMs: 100,
-      now: T0,
-    }).review;
+    const corrected = (
+      await submitReview(f.db, {
+        actor: f.reviewer,
+        itemId: item.itemId,
+        action: 'correct',
+        label: 0,
+        clientId: 'undo-a-0001',
+        durationMs: 100,
+        now: T0,
+      })
+    ).review;
+    const second = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+    const confirmed = (
+      await submitReview(f.db, {
+        actor: f.reviewer,
+        itemId: second.itemId,
+        action: 'confirm',
+        clientId: 'undo-a-0002',
+        durationMs: 100,
+        now: T0,
+      })
+    ).review;
 
-    const undo = undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0001', now: T0 + 60_000 });
+    const undo = await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0001', now: T0 + 60_000 });
     expect(undo).toMatchObject({
       itemId: second.itemId,
       replayed: false,
@@ -298,26 +327,36 @@ describe('undoLastReview', () => {
       undo: { action: 'undo', revertsReviewId: confirmed.id },
     });
     // An item imported with a label gets its import label back.
-    expect(itemRow(f, second.itemId)).toMatchObject({ currentLabel: 3, labelSource: 'import', status: 'needs_review' });
-    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 61_000 })!.itemId).toBe(
+    expect(await itemRow(f, second.itemId)).toMatchObject({
+      currentLabel: 3,
+      labelSource: 'import',
+      status: 'needs_review',
+    });
+    expect((await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 61_000 }))!.itemId).toBe(
       second.itemId,
     );
     // A retried undo changes nothing more.
-    expect(undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0001', now: T0 + 62_000 }).replayed).toBe(true);
-    expect(itemRow(f, item.itemId).status).toBe('reviewed');
+    expect(
+      (await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0001', now: T0 + 62_000 })).replayed,
+    ).toBe(true);
+    expect((await itemRow(f, item.itemId)).status).toBe('reviewed');
 
     // A second undo reaches the decision before; the model's answer comes back.
-    expect(undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0002', now: T0 + 63_000 }).undone.id).toBe(
-      corrected.id,
-    );
-    expect(itemRow(f, item.itemId)).toMatchObject({ currentLabel: 2, labelSource: 'model', status: 'needs_review' });
+    expect(
+      (await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0002', now: T0 + 63_000 })).undone.id,
+    ).toBe(corrected.id);
+    expect(await itemRow(f, item.itemId)).toMatchObject({
+      currentLabel: 2,
+      labelSource: 'model',
+      status: 'needs_review',
+    });
     await expectAppError(
-      () => undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0003', now: T0 + 64_000 }),
+      async () => await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0003', now: T0 + 64_000 }),
       'not_found',
     );
-    expect(f.db.select().from(reviews).all()).toHaveLength(4);
+    expect(await f.db.select().from(reviews).all()).toHaveLength(4);
     // The redo is an ordinary decision again.
-    submitReview(f.db, {
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: second.itemId,
       action: 'correct',
@@ -326,12 +365,16 @@ describe('undoLastReview', () => {
       durationMs: 100,
       now: T0 + 65_000,
     });
-    expect(itemRow(f, second.itemId)).toMatchObject({ currentLabel: 1, labelSource: 'human', status: 'reviewed' });
+    expect(await itemRow(f, second.itemId)).toMatchObject({
+      currentLabel: 1,
+      labelSource: 'human',
+      status: 'reviewed',
+    });
   });
 
   it('refuses after the window, and for ops', async () => {
     const { f, item } = await claimed();
-    submitReview(f.db, {
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: item.itemId,
       action: 'confirm',
@@ -339,14 +382,17 @@ describe('undoLastReview', () => {
       durationMs: 100,
       now: T0,
     });
-    await expectAppError(() => undoLastReview(f.db, { actor: f.ops, clientId: 'undo-ops-01' }), 'forbidden');
     await expectAppError(
-      () => undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-old-01', now: T0 + 11 * 60_000 }),
+      async () => await undoLastReview(f.db, { actor: f.ops, clientId: 'undo-ops-01' }),
+      'forbidden',
+    );
+    await expectAppError(
+      async () => await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-old-01', now: T0 + 11 * 60_000 }),
       'conflict',
       /10 minutes/,
     );
-    expect(itemRow(f, item.itemId).status).toBe('reviewed');
-    expect(f.db.select().from(reviews).all()).toHaveLength(1);
+    expect((await itemRow(f, item.itemId)).status).toBe('reviewed');
+    expect(await f.db.select().from(reviews).all()).toHaveLength(1);
   });
 });
 
@@ -357,9 +403,9 @@ describe('reviewerStats', () => {
       [0.1, 0.2, 0.3, 0.4].map((confidence) => ({ confidence })),
     );
     const durations = [2000, 4000, 9000, 1000];
-    durations.forEach((durationMs, i) => {
-      const item = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-      submitReview(f.db, {
+    for (const [i, durationMs] of durations.entries()) {
+      const item = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+      await submitReview(f.db, {
         actor: f.reviewer,
         itemId: item.itemId,
         action: i === 3 ? 'skip' : 'confirm',
@@ -367,14 +413,14 @@ describe('reviewerStats', () => {
         durationMs,
         now: T0 + i,
       });
-    });
-    undoLastReview(f.db, { actor: f.reviewer, clientId: 'stats-undo', now: T0 + 10 }); // reverts the 9 s confirm
-    const stats = reviewerStats(f.db, { actor: f.reviewer, now: T0 + 20, since: T0 - 1000 });
+    }
+    await undoLastReview(f.db, { actor: f.reviewer, clientId: 'stats-undo', now: T0 + 10 }); // reverts the 9 s confirm
+    const stats = await reviewerStats(f.db, { actor: f.reviewer, now: T0 + 20, since: T0 - 1000 });
     expect(stats.decisionsToday).toBe(3);
     expect(stats.byAction).toEqual({ confirm: 2, correct: 0, skip: 1, unsure: 0 });
     expect(stats.medianSeconds).toBe(2);
-    expect(reviewerStats(f.db, { actor: f.reviewer2, now: T0 }).medianSeconds).toBeNull();
-    expect(reviewerStats(f.db, { actor: f.reviewer, since: T0 + 5 }).decisionsToday).toBe(0);
-    await expectAppError(() => reviewerStats(f.db, { actor: f.ops }), 'forbidden');
+    expect((await reviewerStats(f.db, { actor: f.reviewer2, now: T0 })).medianSeconds).toBeNull();
+    expect((await reviewerStats(f.db, { actor: f.reviewer, since: T0 + 5 })).decisionsToday).toBe(0);
+    await expectAppError(async () => await reviewerStats(f.db, { actor: f.ops }), 'forbidden');
   });
 });

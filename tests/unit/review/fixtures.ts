@@ -55,9 +55,9 @@ async function actor(db: Db, role: Actor['role'], name: string): Promise<Actor> 
 export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fixture> {
   const file = path.join(dir, `${Math.random().toString(36).slice(2)}.db`);
   const db = openDb(file);
-  migrateDb(db);
-  const catalogue = ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: CLASSES });
-  importItems(db, {
+  await migrateDb(db);
+  const catalogue = await ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: CLASSES });
+  await importItems(db, {
     catalogueSlug: 'demo',
     kind: 'idx',
     source: 'fixture',
@@ -69,14 +69,14 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
       sourceRow: i,
     })),
   });
-  const model = db
+  const model = await db
     .insert(modelVersions)
     .values({ catalogueId: catalogue.id, name: 'm1', arch: 'test', weightsPath: '/nonexistent', status: 'active' })
     .returning()
     .get();
-  const rows = db.select({ id: items.id }).from(items).orderBy(items.sourceRow).all();
+  const rows = await db.select({ id: items.id }).from(items).orderBy(items.sourceRow).all();
   const itemIds = rows.map((r) => r.id);
-  list.forEach((spec, i) => {
+  for (const [i, spec] of list.entries()) {
     const id = itemIds[i]!;
     const predictedClass = spec.predictedClass ?? i % CLASSES.length;
     const confidence = spec.confidence ?? 0.5;
@@ -84,7 +84,8 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
       const probs = CLASSES.map((_, k) =>
         k === predictedClass ? confidence : (1 - confidence) / (CLASSES.length - 1),
       );
-      db.insert(predictions)
+      await db
+        .insert(predictions)
         .values({
           itemId: id,
           modelVersionId: model.id,
@@ -96,7 +97,8 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
         .run();
     }
     const label = spec.importLabel ?? (spec.unscored ? null : predictedClass);
-    db.update(items)
+    await db
+      .update(items)
       .set({
         status: spec.status ?? 'needs_review',
         currentLabel: label,
@@ -104,7 +106,7 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
       })
       .where(eq(items.id, id))
       .run();
-  });
+  }
   return {
     file,
     db,
@@ -143,11 +145,15 @@ export async function makeTargetFixture(dir: string): Promise<Fixture> {
     { confidence: 0.7, predictedClass: 2, importLabel: 2 },
     { confidence: 0.8, predictedClass: 3, status: 'needs_review' },
   ]);
-  f.db
+  await f.db
     .update(items)
     .set({ evalRole: 'holdout', status: 'reviewed' })
     .where(inArray(items.id, f.itemIds.slice(0, 3)))
     .run();
-  f.db.update(settings).set({ threshold: 0.9, auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+  await f.db
+    .update(settings)
+    .set({ threshold: 0.9, auditRate: 0 })
+    .where(eq(settings.catalogueId, f.catalogueId))
+    .run();
   return f;
 }

@@ -18,14 +18,16 @@ async function gridFixture() {
     { predictedClass: 2 },
     { predictedClass: 2 },
   ]);
-  const batch = claimBatch(f.db, {
-    actor: f.reviewer,
-    catalogueId: f.catalogueId,
-    predictedClass: 2,
-    size: 4,
-    leaseMs: 60_000,
-    now: T0,
-  }).map((c) => c.itemId);
+  const batch = (
+    await claimBatch(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      predictedClass: 2,
+      size: 4,
+      leaseMs: 60_000,
+      now: T0,
+    })
+  ).map((c) => c.itemId);
   return { f, batch };
 }
 
@@ -38,7 +40,7 @@ describe('submitGridKeepingLive', () => {
       clientId: `grid-all-${i}-x`,
       durationMs: 800,
     }));
-    const outcome = submitGridKeepingLive(f.db, {
+    const outcome = await submitGridKeepingLive(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       decisions,
@@ -51,37 +53,39 @@ describe('submitGridKeepingLive', () => {
       ['confirm', 2, false],
     ]);
     // A retry of the same request records nothing and answers the same, even with the holds gone.
-    const again = submitGridKeepingLive(f.db, {
+    const again = await submitGridKeepingLive(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       decisions,
       now: T0 + 2000,
     });
     expect(again.every((o) => o.status === 'recorded' && o.replayed)).toBe(true);
-    expect(f.db.select().from(reviews).all()).toHaveLength(4);
+    expect(await f.db.select().from(reviews).all()).toHaveLength(4);
   });
 
   it('records the decisions whose holds are live and reports the others as lost', async () => {
     const { f, batch } = await gridFixture();
     // Item 0's hold lapsed and another reviewer took it; item 3's lapsed and no one took it.
-    f.db
+    await f.db
       .update(leases)
       .set({ expiresAt: new Date(T0 + 500) })
       .where(eq(leases.itemId, batch[0]!))
       .run();
-    f.db
+    await f.db
       .update(leases)
       .set({ expiresAt: new Date(T0 + 500) })
       .where(eq(leases.itemId, batch[3]!))
       .run();
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 })!.itemId).toBe(batch[0]);
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 }))!.itemId).toBe(
+      batch[0],
+    );
     const decisions = batch.map((itemId, i) => ({
       itemId,
       label: i === 2 ? 0 : null,
       clientId: `grid-some-${i}-x`,
       durationMs: 800,
     }));
-    const outcome = submitGridKeepingLive(f.db, {
+    const outcome = await submitGridKeepingLive(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       decisions,
@@ -93,14 +97,11 @@ describe('submitGridKeepingLive', () => {
       { itemId: batch[2], status: 'recorded', action: 'correct', chosenLabel: 0, replayed: false },
       { itemId: batch[3], status: 'lost', message: LEASE_EXPIRED_MESSAGE },
     ]);
-    expect(
-      f.db
-        .select({ itemId: reviews.itemId })
-        .from(reviews)
-        .all()
-        .map((r) => r.itemId),
-    ).toEqual([batch[1], batch[2]]);
-    expect(f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[3]!)).get()?.status).toBe(
+    expect((await f.db.select({ itemId: reviews.itemId }).from(reviews).all()).map((r) => r.itemId)).toEqual([
+      batch[1],
+      batch[2],
+    ]);
+    expect((await f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[3]!)).get())?.status).toBe(
       'needs_review',
     );
   });
@@ -115,21 +116,23 @@ describe('submitGridKeepingLive', () => {
       durationMs: 800,
     }));
     expect(
-      submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: late }).every(
-        (o) => o.status === 'lost',
-      ),
+      (
+        await submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: late })
+      ).every((o) => o.status === 'lost'),
     ).toBe(true);
-    expect(f.db.select().from(reviews).all()).toEqual([]);
+    expect(await f.db.select().from(reviews).all()).toEqual([]);
 
-    const fresh = claimBatch(f.db, {
-      actor: f.reviewer,
-      catalogueId: f.catalogueId,
-      predictedClass: 2,
-      size: 1,
-      now: late,
-    })[0]!.itemId;
-    const other = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: late })!;
-    submitReview(f.db, {
+    const fresh = (
+      await claimBatch(f.db, {
+        actor: f.reviewer,
+        catalogueId: f.catalogueId,
+        predictedClass: 2,
+        size: 1,
+        now: late,
+      })
+    )[0]!.itemId;
+    const other = (await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: late }))!;
+    await submitReview(f.db, {
       actor: f.reviewer2,
       itemId: other.itemId,
       action: 'confirm',
@@ -138,8 +141,8 @@ describe('submitGridKeepingLive', () => {
       now: late,
     });
     await expectAppError(
-      () =>
-        submitGridKeepingLive(f.db, {
+      async () =>
+        await submitGridKeepingLive(f.db, {
           actor: f.reviewer,
           catalogueId: f.catalogueId,
           decisions: [{ itemId: fresh, label: null, clientId: 'taken-client-id', durationMs: 5 }],
@@ -149,8 +152,8 @@ describe('submitGridKeepingLive', () => {
       /client id was already used/,
     );
     await expectAppError(
-      () =>
-        submitGridKeepingLive(f.db, {
+      async () =>
+        await submitGridKeepingLive(f.db, {
           actor: f.ops,
           catalogueId: f.catalogueId,
           decisions: [{ itemId: fresh, label: null, clientId: 'ops-client-id', durationMs: 5 }],
@@ -163,8 +166,8 @@ describe('submitGridKeepingLive', () => {
 describe('undoAndReclaim', () => {
   it('undoes the last decision and answers with the item, held again for the reviewer', async () => {
     const f = await makeFixture(tmp.dir, [{ predictedClass: 3, confidence: 0.4 }, { confidence: 0.6 }]);
-    const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    submitReview(f.db, {
+    const claimed = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: claimed.itemId,
       action: 'correct',
@@ -173,7 +176,7 @@ describe('undoAndReclaim', () => {
       durationMs: 1200,
       now: T0 + 1000,
     });
-    const outcome = undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 2000 });
+    const outcome = await undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 2000 });
     expect(outcome.undone).toMatchObject({ itemId: claimed.itemId, action: 'correct', chosenLabel: 1 });
     expect(outcome.replayed).toBe(false);
     expect(outcome.item).toMatchObject({
@@ -183,17 +186,22 @@ describe('undoAndReclaim', () => {
     });
     expect(outcome.item!.top[0]).toMatchObject({ classIndex: 3, prob: 0.4 });
     // A retry answers the same without undoing anything else; after the hold lapses, item is null.
-    expect(undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 3000 })).toMatchObject({
-      replayed: true,
-      item: { itemId: claimed.itemId },
-    });
+    expect(await undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 3000 })).toMatchObject(
+      {
+        replayed: true,
+        item: { itemId: claimed.itemId },
+      },
+    );
     expect(
-      undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 2000 + DEFAULT_LEASE_MS }),
+      await undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-1', now: T0 + 2000 + DEFAULT_LEASE_MS }),
     ).toMatchObject({ replayed: true, item: null });
     await expectAppError(
-      () => undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-2', now: T0 + 4000 }),
+      async () => await undoAndReclaim(f.db, { actor: f.reviewer, clientId: 'undo-request-2', now: T0 + 4000 }),
       'not_found',
     );
-    await expectAppError(() => undoAndReclaim(f.db, { actor: f.ops, clientId: 'undo-request-3' }), 'forbidden');
+    await expectAppError(
+      async () => await undoAndReclaim(f.db, { actor: f.ops, clientId: 'undo-request-3' }),
+      'forbidden',
+    );
   });
 });

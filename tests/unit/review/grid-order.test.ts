@@ -18,9 +18,9 @@ describe('claimBatch order', () => {
     ]);
     const [uncertain, c90, c70, c80] = f.itemIds;
     // The focus view hands out the most uncertain item; the reviewer then opens the grid.
-    const held = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
+    const held = await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
     expect(held?.itemId).toBe(uncertain);
-    const batch = claimBatch(f.db, {
+    const batch = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 2,
@@ -30,7 +30,7 @@ describe('claimBatch order', () => {
     expect(batch.map((item) => item.itemId)).toEqual([c90, c80, c70, uncertain]);
     expect(batch[0]!.top[0]!.prob).toBe(0.9);
     // A reload (everything held now) shows the same order.
-    const again = claimBatch(f.db, {
+    const again = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 2,
@@ -46,8 +46,8 @@ describe('claimBatch order', () => {
       { predictedClass: 0, confidence: 0.6 },
       { predictedClass: 0, confidence: 0.6 },
     ]);
-    claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
-    const batch = claimBatch(f.db, {
+    await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
+    const batch = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 0,

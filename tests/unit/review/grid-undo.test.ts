@@ -21,20 +21,22 @@ async function submittedGrid() {
     { predictedClass: 2, confidence: 0.6 },
     { predictedClass: 3, confidence: 0.5 },
   ]);
-  const batch = claimBatch(f.db, {
-    actor: f.reviewer,
-    catalogueId: f.catalogueId,
-    predictedClass: 2,
-    size: 4,
-    now: T0,
-  }).map((c) => c.itemId);
+  const batch = (
+    await claimBatch(f.db, {
+      actor: f.reviewer,
+      catalogueId: f.catalogueId,
+      predictedClass: 2,
+      size: 4,
+      now: T0,
+    })
+  ).map((c) => c.itemId);
   const decisions = batch.map((itemId, i) => ({
     itemId,
     label: i === 2 ? 4 : null,
     clientId: `grid-undo-${i}-${f.catalogueId}`,
     durationMs: 500,
   }));
-  const outcome = submitGridKeepingLive(f.db, {
+  const outcome = await submitGridKeepingLive(f.db, {
     actor: f.reviewer,
     catalogueId: f.catalogueId,
     decisions,
@@ -48,10 +50,10 @@ async function submittedGrid() {
 describe('undoGridSubmit', () => {
   it('reverts the whole submit: undo rows beside the originals, items back in the queue and held again', async () => {
     const { f, batch, clientIds } = await submittedGrid();
-    expect(f.db.select().from(queueCounts).get()?.waiting).toBe(1);
-    expect(reviewerStats(f.db, { actor: f.reviewer, since: T0, now: T0 + 2000 }).decisionsToday).toBe(4);
+    expect((await f.db.select().from(queueCounts).get())?.waiting).toBe(1);
+    expect((await reviewerStats(f.db, { actor: f.reviewer, since: T0, now: T0 + 2000 })).decisionsToday).toBe(4);
 
-    const result = undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 5000 });
+    const result = await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 5000 });
     expect(result.replayed).toBe(false);
     expect(result.undone.map((u) => [u.itemId, u.action, u.chosenLabel])).toEqual([
       [batch[0], 'confirm', 2],
@@ -61,7 +63,7 @@ describe('undoGridSubmit', () => {
     ]);
 
     // Review rows: the originals stay; one undo row per decision names it.
-    const rows = f.db.select().from(reviews).where(inArray(reviews.itemId, batch)).orderBy(reviews.id).all();
+    const rows = await f.db.select().from(reviews).where(inArray(reviews.itemId, batch)).orderBy(reviews.id).all();
     expect(rows.map((r) => r.action)).toEqual([
       'confirm',
       'confirm',
@@ -78,7 +80,7 @@ describe('undoGridSubmit', () => {
     );
 
     // Items: waiting again, with the label they had in the queue (the import label where there was one).
-    const state = f.db
+    const state = await f.db
       .select({ id: items.id, status: items.status, label: items.currentLabel, source: items.labelSource })
       .from(items)
       .where(inArray(items.id, batch))
@@ -94,15 +96,15 @@ describe('undoGridSubmit', () => {
         ),
     );
     // Queue state: counted as waiting again, each held by the reviewer on a fresh lease.
-    expect(f.db.select().from(queueCounts).get()?.waiting).toBe(5);
-    const held = f.db.select().from(leases).where(inArray(leases.itemId, batch)).all();
+    expect((await f.db.select().from(queueCounts).get())?.waiting).toBe(5);
+    const held = await f.db.select().from(leases).where(inArray(leases.itemId, batch)).all();
     expect(held.map((l) => [l.reviewerId, l.expiresAt.getTime()])).toEqual(
       batch.map(() => [f.reviewer.userId, result.leaseExpiresAt.getTime()]),
     );
     // Figures: the undone decisions no longer count.
-    expect(reviewerStats(f.db, { actor: f.reviewer, since: T0, now: T0 + 6000 }).decisionsToday).toBe(0);
+    expect((await reviewerStats(f.db, { actor: f.reviewer, since: T0, now: T0 + 6000 })).decisionsToday).toBe(0);
     // The grid can be decided again: a reload hands the same batch back.
-    const reloaded = claimBatch(f.db, {
+    const reloaded = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 2,
@@ -114,62 +116,74 @@ describe('undoGridSubmit', () => {
 
   it('is safe to retry: a second undo writes nothing and answers replayed', async () => {
     const { f, clientIds } = await submittedGrid();
-    undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 5000 });
-    const count = f.db.select().from(reviews).all().length;
-    expect(undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 6000 }).replayed).toBe(true);
-    expect(f.db.select().from(reviews).all()).toHaveLength(count);
+    await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 5000 });
+    const count = (await f.db.select().from(reviews).all()).length;
+    expect((await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 6000 })).replayed).toBe(true);
+    expect(await f.db.select().from(reviews).all()).toHaveLength(count);
   });
 
   it('leaves a decision the focus view already undid alone and undoes the rest', async () => {
     const { f, batch, clientIds } = await submittedGrid();
-    undoLastReview(f.db, { actor: f.reviewer, clientId: 'focus-undo-1', now: T0 + 2000 });
-    const result = undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 });
+    await undoLastReview(f.db, { actor: f.reviewer, clientId: 'focus-undo-1', now: T0 + 2000 });
+    const result = await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 });
     expect(result.undone).toHaveLength(4);
-    expect(f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toHaveLength(4);
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toHaveLength(4);
     expect(
-      f.db
-        .select({ status: items.status })
-        .from(items)
-        .where(inArray(items.id, batch))
-        .all()
-        .every((row) => row.status === 'needs_review'),
+      (await f.db.select({ status: items.status }).from(items).where(inArray(items.id, batch)).all()).every(
+        (row) => row.status === 'needs_review',
+      ),
     ).toBe(true);
   });
 
   it('refuses after the window, and writes nothing', async () => {
     const { f, batch, clientIds } = await submittedGrid();
     await expectAppError(
-      () => undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 1000 + GRID_UNDO_WINDOW_MS + 1 }),
+      async () =>
+        await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 1000 + GRID_UNDO_WINDOW_MS + 1 }),
       'conflict',
       /more than 2 minutes old/,
     );
-    expect(f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
-    expect(f.db.select().from(leases).where(inArray(leases.itemId, batch)).all()).toEqual([]);
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
+    expect(await f.db.select().from(leases).where(inArray(leases.itemId, batch)).all()).toEqual([]);
   });
 
   it('refuses someone else’s decisions, and the signed-out and ops', async () => {
     const { f, clientIds } = await submittedGrid();
     await expectAppError(
-      () => undoGridSubmit(f.db, { actor: f.reviewer2, clientIds, now: T0 + 2000 }),
+      async () => await undoGridSubmit(f.db, { actor: f.reviewer2, clientIds, now: T0 + 2000 }),
       'forbidden',
       /Only your own decisions/,
     );
-    await expectAppError(() => undoGridSubmit(f.db, { actor: f.ops, clientIds, now: T0 + 2000 }), 'forbidden');
-    await expectAppError(() => undoGridSubmit(f.db, { actor: null, clientIds, now: T0 + 2000 }), 'unauthorized');
     await expectAppError(
-      () => undoGridSubmit(f.db, { actor: f.reviewer, clientIds: [...clientIds, 'never-recorded-1'], now: T0 + 2000 }),
+      async () => await undoGridSubmit(f.db, { actor: f.ops, clientIds, now: T0 + 2000 }),
+      'forbidden',
+    );
+    await expectAppError(
+      async () => await undoGridSubmit(f.db, { actor: null, clientIds, now: T0 + 2000 }),
+      'unauthorized',
+    );
+    await expectAppError(
+      async () =>
+        await undoGridSubmit(f.db, {
+          actor: f.reviewer,
+          clientIds: [...clientIds, 'never-recorded-1'],
+          now: T0 + 2000,
+        }),
       'not_found',
       /1 of these decisions were never recorded/,
     );
-    await expectAppError(() => undoGridSubmit(f.db, { actor: f.reviewer, clientIds: [], now: T0 + 2000 }), 'bad_input');
-    expect(f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
+    await expectAppError(
+      async () => await undoGridSubmit(f.db, { actor: f.reviewer, clientIds: [], now: T0 + 2000 }),
+      'bad_input',
+    );
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
   });
 
   it('refuses when an item was reviewed again after the submit, naming it, and undoes none', async () => {
     const { f, batch, clientIds } = await submittedGrid();
     // E.g. an item sent back to review by a later routing change and decided by someone else.
-    f.db.update(items).set({ status: 'needs_review' }).where(eq(items.id, batch[3]!)).run();
-    f.db
+    await f.db.update(items).set({ status: 'needs_review' }).where(eq(items.id, batch[3]!)).run();
+    await f.db
       .insert(reviews)
       .values({
         itemId: batch[3]!,
@@ -181,19 +195,19 @@ describe('undoGridSubmit', () => {
       })
       .run();
     await expectAppError(
-      () => undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 }),
+      async () => await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 }),
       'conflict',
       new RegExp(`Item #${batch[3]} was reviewed again after your submit; nothing was undone`),
     );
-    expect(f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
-    expect(f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[0]!)).get()).toEqual({
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
+    expect(await f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[0]!)).get()).toEqual({
       status: 'reviewed',
     });
   });
 
   it('refuses once a training of the catalogue started after the submit', async () => {
     const { f, clientIds } = await submittedGrid();
-    f.db
+    await f.db
       .insert(jobs)
       .values({
         kind: 'train',
@@ -202,13 +216,13 @@ describe('undoGridSubmit', () => {
       })
       .run();
     await expectAppError(
-      () => undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 }),
+      async () => await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 }),
       'conflict',
       /training started after your submit/,
     );
     // A training of another catalogue, or one that started before, does not matter.
-    f.db.delete(jobs).run();
-    f.db
+    await f.db.delete(jobs).run();
+    await f.db
       .insert(jobs)
       .values({
         kind: 'train',
@@ -216,10 +230,10 @@ describe('undoGridSubmit', () => {
         createdAt: new Date(T0 + 1500),
       })
       .run();
-    f.db
+    await f.db
       .insert(jobs)
       .values({ kind: 'train', payload: { catalogueId: f.catalogueId, reason: 'labels' }, createdAt: new Date(T0) })
       .run();
-    expect(undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 }).undone).toHaveLength(4);
+    expect((await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 })).undone).toHaveLength(4);
   });
 });

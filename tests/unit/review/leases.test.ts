@@ -18,17 +18,19 @@ describe('renewLeases', () => {
       { predictedClass: 1 },
       { predictedClass: 1 },
     ]);
-    const mine = claimBatch(f.db, {
-      actor: f.reviewer,
-      catalogueId: f.catalogueId,
-      predictedClass: 1,
-      size: 2,
-      leaseMs: 60_000,
-      now: T0,
-    }).map((c) => c.itemId);
-    const theirs = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!.itemId;
+    const mine = (
+      await claimBatch(f.db, {
+        actor: f.reviewer,
+        catalogueId: f.catalogueId,
+        predictedClass: 1,
+        size: 2,
+        leaseMs: 60_000,
+        now: T0,
+      })
+    ).map((c) => c.itemId);
+    const theirs = (await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 }))!.itemId;
     const free = f.itemIds.find((id) => !mine.includes(id) && id !== theirs)!;
-    const result = renewLeases(f.db, {
+    const result = await renewLeases(f.db, {
       actor: f.reviewer,
       itemIds: [...mine, theirs, free, mine[0]!],
       now: T0 + 30_000,
@@ -38,14 +40,16 @@ describe('renewLeases', () => {
     );
     expect(result.lost).toEqual([theirs, free]);
     // Nothing was taken: the free item stays free, the other reviewer keeps theirs.
-    expect(f.db.select().from(leases).where(eq(leases.itemId, free)).get()).toBeUndefined();
-    expect(f.db.select().from(leases).where(eq(leases.itemId, theirs)).get()?.reviewerId).toBe(f.reviewer2.userId);
+    expect(await f.db.select().from(leases).where(eq(leases.itemId, free)).get()).toBeUndefined();
+    expect((await f.db.select().from(leases).where(eq(leases.itemId, theirs)).get())?.reviewerId).toBe(
+      f.reviewer2.userId,
+    );
   });
 
   it('an expired hold is lost even to its own holder', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
-    const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 60_000, now: T0 })!;
-    expect(renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], now: T0 + 60_000 })).toEqual({
+    const a = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 60_000, now: T0 }))!;
+    expect(await renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], now: T0 + 60_000 })).toEqual({
       renewed: [],
       lost: [a.itemId],
     });
@@ -53,11 +57,18 @@ describe('renewLeases', () => {
 
   it('refuses ops, the signed-out, an empty list and more than 60 items', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
-    await expectAppError(() => renewLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }), 'forbidden');
-    await expectAppError(() => renewLeases(f.db, { actor: null, itemIds: [f.itemIds[0]!] }), 'unauthorized');
-    await expectAppError(() => renewLeases(f.db, { actor: f.reviewer, itemIds: [] }), 'bad_input', /^itemIds: /);
+    await expectAppError(async () => await renewLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }), 'forbidden');
     await expectAppError(
-      () => renewLeases(f.db, { actor: f.reviewer, itemIds: Array.from({ length: 61 }, (_, i) => i + 1) }),
+      async () => await renewLeases(f.db, { actor: null, itemIds: [f.itemIds[0]!] }),
+      'unauthorized',
+    );
+    await expectAppError(
+      async () => await renewLeases(f.db, { actor: f.reviewer, itemIds: [] }),
+      'bad_input',
+      /^itemIds: /,
+    );
+    await expectAppError(
+      async () => await renewLeases(f.db, { actor: f.reviewer, itemIds: Array.from({ length: 61 }, (_, i) => i + 1) }),
       'bad_input',
       /at most 60/,
     );
@@ -67,44 +78,43 @@ describe('renewLeases', () => {
 describe('releaseLeases', () => {
   it("gives back only the actor's own holds", async () => {
     const f = await makeFixture(tmp.dir, [{ predictedClass: 2 }, { predictedClass: 2 }, { predictedClass: 3 }]);
-    const mine = claimBatch(f.db, {
-      actor: f.reviewer,
-      catalogueId: f.catalogueId,
-      predictedClass: 2,
-      size: 5,
-      now: T0,
-    }).map((c) => c.itemId);
-    const theirs = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!.itemId;
-    expect(releaseLeases(f.db, { actor: f.reviewer, itemIds: [...mine, theirs] })).toEqual({
+    const mine = (
+      await claimBatch(f.db, {
+        actor: f.reviewer,
+        catalogueId: f.catalogueId,
+        predictedClass: 2,
+        size: 5,
+        now: T0,
+      })
+    ).map((c) => c.itemId);
+    const theirs = (await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 }))!.itemId;
+    expect(await releaseLeases(f.db, { actor: f.reviewer, itemIds: [...mine, theirs] })).toEqual({
       released: [...mine].sort((a, b) => a - b),
     });
-    expect(
-      f.db
-        .select()
-        .from(leases)
-        .all()
-        .map((l) => l.itemId),
-    ).toEqual([theirs]);
-    await expectAppError(() => releaseLeases(f.db, { actor: f.ops, itemIds: [theirs] }), 'forbidden');
-    expect(f.db.select().from(leases).all()).toHaveLength(1);
+    expect((await f.db.select().from(leases).all()).map((l) => l.itemId)).toEqual([theirs]);
+    await expectAppError(async () => await releaseLeases(f.db, { actor: f.ops, itemIds: [theirs] }), 'forbidden');
+    expect(await f.db.select().from(leases).all()).toHaveLength(1);
   });
 });
 
 describe('describeHeldItem', () => {
   it('describes an item the actor holds, as a claim does; 409 for an item held by someone else or expired', async () => {
     const f = await makeFixture(tmp.dir, [{ predictedClass: 3, confidence: 0.4 }, { confidence: 0.5 }]);
-    const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    expect(describeHeldItem(f.db, { actor: f.reviewer, itemId: claimed.itemId, now: T0 + 1000 })).toEqual(claimed);
+    const claimed = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+    expect(await describeHeldItem(f.db, { actor: f.reviewer, itemId: claimed.itemId, now: T0 + 1000 })).toEqual(
+      claimed,
+    );
     await expectAppError(
-      () => describeHeldItem(f.db, { actor: f.reviewer2, itemId: claimed.itemId, now: T0 + 1000 }),
+      async () => await describeHeldItem(f.db, { actor: f.reviewer2, itemId: claimed.itemId, now: T0 + 1000 }),
       'conflict',
     );
     await expectAppError(
-      () => describeHeldItem(f.db, { actor: f.reviewer, itemId: claimed.itemId, now: T0 + DEFAULT_LEASE_MS }),
+      async () =>
+        await describeHeldItem(f.db, { actor: f.reviewer, itemId: claimed.itemId, now: T0 + DEFAULT_LEASE_MS }),
       'conflict',
     );
     await expectAppError(
-      () => describeHeldItem(f.db, { actor: f.reviewer, itemId: f.itemIds[1]!, now: T0 }),
+      async () => await describeHeldItem(f.db, { actor: f.reviewer, itemId: f.itemIds[1]!, now: T0 }),
       'conflict',
     );
   });

@@ -19,13 +19,13 @@ function expectBinomial(count: number, n: number, p: number): void {
 }
 
 /** Claims and decides (confirming the model's answer) `count` times; returns the claims in order. */
-function work(f: Fixture, count: number, actor = f.reviewer): ClaimedItem[] {
+async function work(f: Fixture, count: number, actor = f.reviewer): Promise<ClaimedItem[]> {
   const claims: ClaimedItem[] = [];
   for (let i = 0; i < count; i++) {
-    const claimed = claimNext(f.db, { actor, catalogueId: f.catalogueId, now: T0 + i });
+    const claimed = await claimNext(f.db, { actor, catalogueId: f.catalogueId, now: T0 + i });
     if (!claimed) break;
     claims.push(claimed);
-    submitReview(f.db, {
+    await submitReview(f.db, {
       actor,
       itemId: claimed.itemId,
       action: 'confirm',
@@ -48,8 +48,8 @@ function shape(claim: ClaimedItem): unknown {
   );
 }
 
-function setRates(f: Fixture, rates: { goldRate?: number; auditRate?: number }): void {
-  f.db.update(settings).set(rates).where(eq(settings.catalogueId, f.catalogueId)).run();
+async function setRates(f: Fixture, rates: { goldRate?: number; auditRate?: number }): Promise<void> {
+  await f.db.update(settings).set(rates).where(eq(settings.catalogueId, f.catalogueId)).run();
 }
 
 describe('audit items in the queue', () => {
@@ -60,14 +60,14 @@ describe('audit items in the queue', () => {
     ];
     const f = await makeFixture(tmp.dir, list);
     const auditIds = f.itemIds.slice(240);
-    f.db
+    await f.db
       .update(items)
       .set({ routingReason: 'confidence' })
       .where(inArray(items.id, f.itemIds.slice(0, 240)))
       .run();
-    f.db.update(items).set({ routingReason: 'audit' }).where(inArray(items.id, auditIds)).run();
-    setRates(f, { goldRate: 0 });
-    const claims = work(f, 100);
+    await f.db.update(items).set({ routingReason: 'audit' }).where(inArray(items.id, auditIds)).run();
+    await setRates(f, { goldRate: 0 });
+    const claims = await work(f, 100);
     const audits = claims.filter((c) => auditIds.includes(c.itemId));
     // The uncertainty order alone would serve none of them in the first 100 claims.
     expect(audits.length).toBeGreaterThan(8);
@@ -80,7 +80,7 @@ describe('audit items in the queue', () => {
       expect(JSON.stringify(audit)).not.toMatch(/audit|gold|eval|routing/i);
     }
     // Their reviews are what the accuracy of auto-accepted items is measured on.
-    const reviewed = f.db
+    const reviewed = await f.db
       .select({ id: reviews.itemId })
       .from(reviews)
       .innerJoin(items, eq(items.id, reviews.itemId))
@@ -104,14 +104,14 @@ describe('gold items in the queue', () => {
     ];
     const f = await makeFixture(tmp.dir, list);
     const goldIds = f.itemIds.slice(400);
-    f.db.update(items).set({ evalRole: 'gold' }).where(inArray(items.id, goldIds)).run();
-    setRates(f, { goldRate: 0.1, auditRate: 0 });
+    await f.db.update(items).set({ evalRole: 'gold' }).where(inArray(items.id, goldIds)).run();
+    await setRates(f, { goldRate: 0.1, auditRate: 0 });
     return { f, goldIds };
   }
 
   it('appear in claims at the configured rate, each at most once per reviewer, and look like any other item', async () => {
     const { f, goldIds } = await goldFixture();
-    const claims = work(f, 300);
+    const claims = await work(f, 300);
     const gold = claims.filter((c) => goldIds.includes(c.itemId));
     expectBinomial(gold.length, 300, 0.1);
     expect(new Set(gold.map((c) => c.itemId)).size).toBe(gold.length);
@@ -127,23 +127,23 @@ describe('gold items in the queue', () => {
       expect(claim.top).toHaveLength(3);
     }
     // Another reviewer is served gold items too, the same ones included.
-    const other = work(f, 100, f.reviewer2).filter((c) => goldIds.includes(c.itemId));
+    const other = (await work(f, 100, f.reviewer2)).filter((c) => goldIds.includes(c.itemId));
     expect(other.length).toBeGreaterThan(0);
     // With the rate at 0 none is served.
-    setRates(f, { goldRate: 0 });
-    expect(work(f, 40).filter((c) => goldIds.includes(c.itemId))).toHaveLength(0);
+    await setRates(f, { goldRate: 0 });
+    expect((await work(f, 40)).filter((c) => goldIds.includes(c.itemId))).toHaveLength(0);
   });
 
   it('a decision on a gold item is recorded but leaves the item, its label and the training labels alone; goldAgreement scores it', async () => {
     const { f, goldIds } = await goldFixture();
-    setRates(f, { goldRate: 0.5 });
-    const before = f.db.select().from(items).where(inArray(items.id, goldIds)).all();
+    await setRates(f, { goldRate: 0.5 });
+    const before = await f.db.select().from(items).where(inArray(items.id, goldIds)).all();
     let served = 0;
     let agreed = 0;
     for (let i = 0; i < 60; i++) {
-      const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + i })!;
+      const claimed = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + i }))!;
       if (!goldIds.includes(claimed.itemId)) {
-        submitReview(f.db, {
+        await submitReview(f.db, {
           actor: f.reviewer,
           itemId: claimed.itemId,
           action: 'skip',
@@ -156,7 +156,7 @@ describe('gold items in the queue', () => {
       served++;
       // Alternate: correct to class 2, or confirm the model.
       const correct = served % 2 === 0;
-      submitReview(f.db, {
+      await submitReview(f.db, {
         actor: f.reviewer,
         itemId: claimed.itemId,
         action: correct ? 'correct' : 'confirm',
@@ -169,19 +169,19 @@ describe('gold items in the queue', () => {
       if ((correct ? 2 : claimed.predictedClass) === known) agreed++;
     }
     expect(served).toBeGreaterThan(10);
-    expect(f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
-    expect(countNewHumanLabels(f.db, f.catalogueId).count).toBe(0);
-    expect(goldAgreement(f.db, f.catalogueId)).toEqual([
+    expect(await f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
+    expect((await countNewHumanLabels(f.db, f.catalogueId)).count).toBe(0);
+    expect(await goldAgreement(f.db, f.catalogueId)).toEqual([
       { reviewerId: f.reviewer.userId, email: f.reviewer.email, decided: served, agreed, accuracy: agreed / served },
     ]);
 
     // Undoing a gold decision: the review is reverted, the item still untouched, and held again.
     let goldClaim: ClaimedItem | undefined;
     for (let i = 100; i < 200 && !goldClaim; i++) {
-      const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + i })!;
+      const claimed = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + i }))!;
       if (goldIds.includes(claimed.itemId)) goldClaim = claimed;
       else
-        submitReview(f.db, {
+        await submitReview(f.db, {
           actor: f.reviewer,
           itemId: claimed.itemId,
           action: 'skip',
@@ -190,7 +190,7 @@ describe('gold items in the queue', () => {
           now: T0 + i,
         });
     }
-    submitReview(f.db, {
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: goldClaim!.itemId,
       action: 'confirm',
@@ -198,12 +198,12 @@ describe('gold items in the queue', () => {
       durationMs: 500,
       now: T0 + 300,
     });
-    expect(goldAgreement(f.db, f.catalogueId)[0]!.decided).toBe(served + 1);
-    const undo = undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-gold-1', now: T0 + 301 });
+    expect((await goldAgreement(f.db, f.catalogueId))[0]!.decided).toBe(served + 1);
+    const undo = await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-gold-1', now: T0 + 301 });
     expect(undo.undone.itemId).toBe(goldClaim!.itemId);
-    expect(f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
-    expect(goldAgreement(f.db, f.catalogueId)[0]!.decided).toBe(served);
-    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 302 })).toMatchObject({
+    expect(await f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
+    expect((await goldAgreement(f.db, f.catalogueId))[0]!.decided).toBe(served);
+    expect(await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 302 })).toMatchObject({
       itemId: goldClaim!.itemId,
       labelSource: 'model',
     });

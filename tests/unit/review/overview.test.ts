@@ -13,24 +13,27 @@ const T0 = 1_700_000_000_000;
 describe('pickReviewCatalogue', () => {
   it('opens the named catalogue, else the oldest, and lists all of them', async () => {
     const f = await makeFixture(tmp.dir, [{}]);
-    ensureCatalogue(f.db, { slug: 'shoes', name: 'Shoes', classNames: ['boot', 'sandal'] });
-    const first = pickReviewCatalogue(f.db, { actor: f.reviewer });
+    await ensureCatalogue(f.db, { slug: 'shoes', name: 'Shoes', classNames: ['boot', 'sandal'] });
+    const first = await pickReviewCatalogue(f.db, { actor: f.reviewer });
     expect(first.catalogue.slug).toBe('demo');
     expect(first.choices).toEqual([
       { slug: 'demo', name: 'Demo' },
       { slug: 'shoes', name: 'Shoes' },
     ]);
-    expect(pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'shoes' }).catalogue.classNames).toEqual([
+    expect((await pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'shoes' })).catalogue.classNames).toEqual([
       'boot',
       'sandal',
     ]);
     await expectAppError(
-      () => pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'hats' }),
+      async () => await pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'hats' }),
       'not_found',
       /no catalogue "hats"/,
     );
-    await expectAppError(() => pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'Not A Slug' }), 'bad_input');
-    await expectAppError(() => pickReviewCatalogue(f.db, { actor: f.ops }), 'forbidden');
+    await expectAppError(
+      async () => await pickReviewCatalogue(f.db, { actor: f.reviewer, slug: 'Not A Slug' }),
+      'bad_input',
+    );
+    await expectAppError(async () => await pickReviewCatalogue(f.db, { actor: f.ops }), 'forbidden');
   });
 });
 
@@ -48,12 +51,12 @@ describe('countQueueByClass', () => {
     ]);
     const id = (i: number) => f.itemIds[i]!;
     expect(
-      claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 1, now: T0 }).map(
-        (c) => c.itemId,
-      ),
+      (
+        await claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 1, now: T0 })
+      ).map((c) => c.itemId),
     ).toEqual([id(0)]);
-    claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 1, size: 2, now: T0 });
-    submitReview(f.db, {
+    await claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 1, size: 2, now: T0 });
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: id(2),
       action: 'skip',
@@ -62,7 +65,7 @@ describe('countQueueByClass', () => {
       now: T0,
     });
 
-    const counts = countQueueByClass(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 1000 });
+    const counts = await countQueueByClass(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 1000 });
     expect(counts.map((c) => c.className)).toEqual(CLASSES);
     expect(counts.map((c) => [c.needsReview, c.available])).toEqual([
       [0, 0],
@@ -73,18 +76,26 @@ describe('countQueueByClass', () => {
     ]);
     // For the other reviewer: the skip was not theirs; the reviewer's held item is not available.
     expect(
-      countQueueByClass(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 })[1],
+      (await countQueueByClass(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 }))[1],
     ).toMatchObject({ needsReview: 4, available: 3 });
     // Once the holds expire, everything but the reviewer's own skip is available again.
     expect(
-      countQueueByClass(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + DEFAULT_LEASE_MS + 1 })[1],
+      (
+        await countQueueByClass(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + DEFAULT_LEASE_MS + 1 })
+      )[1],
     ).toMatchObject({ needsReview: 4, available: 3 });
   });
 
   it('refuses ops and unknown catalogues', async () => {
     const f = await makeFixture(tmp.dir, [{}]);
-    claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
-    await expectAppError(() => countQueueByClass(f.db, { actor: f.ops, catalogueId: f.catalogueId }), 'forbidden');
-    await expectAppError(() => countQueueByClass(f.db, { actor: f.reviewer, catalogueId: 999 }), 'not_found');
+    await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
+    await expectAppError(
+      async () => await countQueueByClass(f.db, { actor: f.ops, catalogueId: f.catalogueId }),
+      'forbidden',
+    );
+    await expectAppError(
+      async () => await countQueueByClass(f.db, { actor: f.reviewer, catalogueId: 999 }),
+      'not_found',
+    );
   });
 });

@@ -23,8 +23,8 @@ function countedLeft(f: Fixture, reviewerId: number, now: number): number {
   return row.n;
 }
 
-function left(f: Fixture, actor: Fixture['reviewer'], now: number): number {
-  return countLeftForReviewer(f.db, { actor, catalogueId: f.catalogueId, now });
+async function left(f: Fixture, actor: Fixture['reviewer'], now: number): Promise<number> {
+  return await countLeftForReviewer(f.db, { actor, catalogueId: f.catalogueId, now });
 }
 
 describe('countLeftForReviewer', () => {
@@ -33,16 +33,16 @@ describe('countLeftForReviewer', () => {
       tmp.dir,
       Array.from({ length: 8 }, (_, i) => ({ confidence: 0.3 + i * 0.05 })),
     );
-    expect(left(f, f.reviewer, T0)).toBe(8);
+    expect(await left(f, f.reviewer, T0)).toBe(8);
 
     // rob holds one: 7 left for rita, still 8 for rob (his own hold is his to decide).
-    const robs = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0, leaseMs: MINUTE })!;
-    expect(left(f, f.reviewer, T0)).toBe(7);
-    expect(left(f, f.reviewer2, T0)).toBe(8);
+    const robs = (await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0, leaseMs: MINUTE }))!;
+    expect(await left(f, f.reviewer, T0)).toBe(7);
+    expect(await left(f, f.reviewer2, T0)).toBe(8);
 
     // rita skips one and confirms one: 5 left for her; rob can still get the skipped one.
-    const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0, leaseMs: MINUTE })!;
-    submitReview(f.db, {
+    const a = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0, leaseMs: MINUTE }))!;
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: a.itemId,
       action: 'skip',
@@ -50,8 +50,8 @@ describe('countLeftForReviewer', () => {
       durationMs: 1,
       now: T0,
     });
-    const b = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0, leaseMs: MINUTE })!;
-    submitReview(f.db, {
+    const b = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0, leaseMs: MINUTE }))!;
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: b.itemId,
       action: 'confirm',
@@ -59,11 +59,11 @@ describe('countLeftForReviewer', () => {
       durationMs: 1,
       now: T0,
     });
-    expect(left(f, f.reviewer, T0)).toBe(5);
-    expect(left(f, f.reviewer2, T0)).toBe(7);
+    expect(await left(f, f.reviewer, T0)).toBe(5);
+    expect(await left(f, f.reviewer2, T0)).toBe(7);
 
     // rob skips an item rita skipped too while he holds another: not counted twice for anyone.
-    submitReview(f.db, {
+    await submitReview(f.db, {
       actor: f.reviewer2,
       itemId: robs.itemId,
       action: 'unsure',
@@ -71,58 +71,72 @@ describe('countLeftForReviewer', () => {
       durationMs: 1,
       now: T0,
     });
-    expect(left(f, f.reviewer2, T0)).toBe(6);
-    expect(left(f, f.reviewer, T0)).toBe(6);
+    expect(await left(f, f.reviewer2, T0)).toBe(6);
+    expect(await left(f, f.reviewer, T0)).toBe(6);
 
     // rob's next claim is the item rita skipped (lowest confidence left for him): no change for her;
     // a second one, held alongside, is one fewer for her until that hold lapses.
-    const robsNext = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0, leaseMs: MINUTE })!;
+    const robsNext = (await claimNext(f.db, {
+      actor: f.reviewer2,
+      catalogueId: f.catalogueId,
+      now: T0,
+      leaseMs: MINUTE,
+    }))!;
     expect(robsNext.itemId).toBe(a.itemId);
-    expect(left(f, f.reviewer, T0)).toBe(6);
-    claimNext(f.db, {
+    expect(await left(f, f.reviewer, T0)).toBe(6);
+    await claimNext(f.db, {
       actor: f.reviewer2,
       catalogueId: f.catalogueId,
       holding: [robsNext.itemId],
       now: T0,
       leaseMs: MINUTE,
     });
-    expect(left(f, f.reviewer, T0)).toBe(5);
-    expect(left(f, f.reviewer, T0 + 2 * MINUTE)).toBe(6);
+    expect(await left(f, f.reviewer, T0)).toBe(5);
+    expect(await left(f, f.reviewer, T0 + 2 * MINUTE)).toBe(6);
 
     for (const now of [T0, T0 + 2 * MINUTE])
       for (const actor of [f.reviewer, f.reviewer2])
-        expect(left(f, actor, now)).toBe(countedLeft(f, actor.userId, now));
+        expect(await left(f, actor, now)).toBe(countedLeft(f, actor.userId, now));
   });
 });
 
 describe('reviewProgress', () => {
   it('counts the session’s decisions from its start, undone ones not counted', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.3 }, { confidence: 0.4 }, { confidence: 0.5 }]);
-    const decide = (now: number, clientId: string) => {
-      const item = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now })!;
-      submitReview(f.db, { actor: f.reviewer, itemId: item.itemId, action: 'confirm', clientId, durationMs: 1, now });
+    const decide = async (now: number, clientId: string) => {
+      const item = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now }))!;
+      await submitReview(f.db, {
+        actor: f.reviewer,
+        itemId: item.itemId,
+        action: 'confirm',
+        clientId,
+        durationMs: 1,
+        now,
+      });
     };
-    decide(T0, 'session-before');
+    await decide(T0, 'session-before');
     const since = T0 + MINUTE;
-    decide(since + 1000, 'session-one');
-    decide(since + 2000, 'session-two');
-    const progress = (now: number) =>
-      reviewProgress(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, since, now });
-    expect(progress(since + 3000)).toEqual({ left: 0, decidedInSession: 2, sessionSince: new Date(since) });
-    undoLastReview(f.db, { actor: f.reviewer, clientId: 'session-undo', now: since + 4000 });
-    expect(progress(since + 5000)).toMatchObject({ left: 1, decidedInSession: 1 });
+    await decide(since + 1000, 'session-one');
+    await decide(since + 2000, 'session-two');
+    const progress = async (now: number) =>
+      await reviewProgress(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, since, now });
+    expect(await progress(since + 3000)).toEqual({ left: 0, decidedInSession: 2, sessionSince: new Date(since) });
+    await undoLastReview(f.db, { actor: f.reviewer, clientId: 'session-undo', now: since + 4000 });
+    expect(await progress(since + 5000)).toMatchObject({ left: 1, decidedInSession: 1 });
   });
 
   it('is for reviewers and admins only', async () => {
     const f = await makeFixture(tmp.dir, [{}]);
     await expectAppError(
-      () => reviewProgress(f.db, { actor: f.ops, catalogueId: f.catalogueId, since: T0 }),
+      async () => await reviewProgress(f.db, { actor: f.ops, catalogueId: f.catalogueId, since: T0 }),
       'forbidden',
     );
     await expectAppError(
-      () => reviewProgress(f.db, { actor: null, catalogueId: f.catalogueId, since: T0 }),
+      async () => await reviewProgress(f.db, { actor: null, catalogueId: f.catalogueId, since: T0 }),
       'unauthorized',
     );
-    expect(reviewProgress(f.db, { actor: f.admin, catalogueId: f.catalogueId, since: T0, now: T0 }).left).toBe(1);
+    expect((await reviewProgress(f.db, { actor: f.admin, catalogueId: f.catalogueId, since: T0, now: T0 })).left).toBe(
+      1,
+    );
   });
 });

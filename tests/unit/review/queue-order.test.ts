@@ -10,6 +10,7 @@ import { submitReview, undoLastReview } from '@/lib/review/decisions';
 import { claimBatch, claimNext } from '@/lib/review/queue';
 import { releaseLeases } from '@/lib/review/leases';
 import { CLASSES, makeFixture, tempDir, type Fixture } from './fixtures';
+import { withTransaction } from '@/db/client';
 
 const tmp = tempDir('loupe-queue-order-');
 afterAll(tmp.cleanup);
@@ -55,11 +56,11 @@ function expectCopiesMatchTables(f: Fixture) {
   expect(reviewsKept).toEqual(reviewsCounted);
 }
 
-function claimAll(f: Fixture, now: number): number[] {
+async function claimAll(f: Fixture, now: number): Promise<number[]> {
   const order: number[] = [];
-  for (let claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now }); claimed;) {
+  for (let claimed = await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now }); claimed;) {
     order.push(claimed.itemId);
-    submitReview(f.db, {
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: claimed.itemId,
       action: 'skip',
@@ -67,7 +68,7 @@ function claimAll(f: Fixture, now: number): number[] {
       durationMs: 10,
       now,
     });
-    claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now });
+    claimed = await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now });
   }
   return order;
 }
@@ -75,7 +76,7 @@ function claimAll(f: Fixture, now: number): number[] {
 describe('the queue order kept on items', () => {
   it('follows a promotion: the new model orders the waiting items, those it has not scored come after', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.3 }, { confidence: 0.5 }, { confidence: 0.7 }]);
-    const m2 = f.db
+    const m2 = await f.db
       .insert(modelVersions)
       .values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/nonexistent' })
       .returning()
@@ -85,7 +86,7 @@ describe('the queue order kept on items', () => {
       [0, 0.8],
       [1, 0.4],
     ] as const)
-      f.db
+      await f.db
         .insert(predictions)
         .values({
           itemId: f.itemIds[i]!,
@@ -97,11 +98,11 @@ describe('the queue order kept on items', () => {
         })
         .run();
     expectCopiesMatchTables(f);
-    f.db.transaction((tx) => activateModelVersion(tx, { modelVersionId: m2.id, now: T0 }));
+    await withTransaction(f.db, async (tx) => await activateModelVersion(tx, { modelVersionId: m2.id, now: T0 }));
     expectCopiesMatchTables(f);
-    expect(claimAll(f, T0)).toEqual([1, 0, 2].map((i) => f.itemIds[i]));
+    expect(await claimAll(f, T0)).toEqual([1, 0, 2].map((i) => f.itemIds[i]));
     // Scored later by the active model: the item takes its place by confidence at once.
-    f.db
+    await f.db
       .insert(predictions)
       .values({
         itemId: f.itemIds[2]!,
@@ -113,11 +114,11 @@ describe('the queue order kept on items', () => {
       })
       .run();
     expectCopiesMatchTables(f);
-    const other = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 });
+    const other = await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 });
     expect(other?.itemId).toBe(f.itemIds[2]);
     // A grid of class 2 (m2's answer for all three), most confident first.
-    releaseLeases(f.db, { actor: f.reviewer2, itemIds: [f.itemIds[2]!] });
-    const grid = claimBatch(f.db, {
+    await releaseLeases(f.db, { actor: f.reviewer2, itemIds: [f.itemIds[2]!] });
+    const grid = await claimBatch(f.db, {
       actor: f.reviewer2,
       catalogueId: f.catalogueId,
       predictedClass: 2,
@@ -126,7 +127,7 @@ describe('the queue order kept on items', () => {
     });
     expect(grid.map((g) => g.itemId)).toEqual([0, 1, 2].map((i) => f.itemIds[i]));
     // A deleted prediction of the active model takes the item out of the scored order.
-    f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[0]!)).run();
+    await f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[0]!)).run();
     expectCopiesMatchTables(f);
   });
 
@@ -136,9 +137,9 @@ describe('the queue order kept on items', () => {
       { confidence: 0.6 },
       { confidence: 0.4, status: 'reviewed' },
     ]);
-    const first = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
+    const first = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
     expect(first.itemId).toBe(f.itemIds[0]);
-    submitReview(f.db, {
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: first.itemId,
       action: 'confirm',
@@ -147,15 +148,23 @@ describe('the queue order kept on items', () => {
       now: T0,
     });
     expectCopiesMatchTables(f);
-    undoLastReview(f.db, { actor: f.reviewer, clientId: 'order-undo-0', now: T0 + 1000 });
+    await undoLastReview(f.db, { actor: f.reviewer, clientId: 'order-undo-0', now: T0 + 1000 });
     expectCopiesMatchTables(f);
     // Routing sends a reviewed item back (e.g. after a promotion): it joins by its confidence.
-    f.db.update(items).set({ status: 'needs_review', routingReason: 'audit' }).where(eq(items.id, f.itemIds[2]!)).run();
+    await f.db
+      .update(items)
+      .set({ status: 'needs_review', routingReason: 'audit' })
+      .where(eq(items.id, f.itemIds[2]!))
+      .run();
     expectCopiesMatchTables(f);
-    f.db.update(items).set({ status: 'auto_accepted', routingReason: null }).where(eq(items.id, f.itemIds[1]!)).run();
+    await f.db
+      .update(items)
+      .set({ status: 'auto_accepted', routingReason: null })
+      .where(eq(items.id, f.itemIds[1]!))
+      .run();
     expectCopiesMatchTables(f);
     // The undo handed item 0 back to its reviewer, still held: another reviewer gets item 2 (0.4).
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 })?.itemId).toBe(
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 }))?.itemId).toBe(
       f.itemIds[2],
     );
   });
@@ -168,21 +177,21 @@ describe('the queue order kept on items', () => {
       { confidence: 0.5, status: 'auto_accepted' },
       { confidence: 0.45 },
     ]);
-    f.db.update(items).set({ routingReason: 'audit' }).where(eq(items.id, f.itemIds[1]!)).run();
-    f.db
+    await f.db.update(items).set({ routingReason: 'audit' }).where(eq(items.id, f.itemIds[1]!)).run();
+    await f.db
       .insert(settings)
       .values({ catalogueId: f.catalogueId, goldRate: 0 })
       .onConflictDoUpdate({ target: settings.catalogueId, set: { goldRate: 0 } })
       .run();
     expectCopiesMatchTables(f);
-    f.db.delete(items).where(eq(items.id, f.itemIds[4]!)).run();
+    await f.db.delete(items).where(eq(items.id, f.itemIds[4]!)).run();
     expectCopiesMatchTables(f);
     const g = await makeFixture(tmp.dir, [{ confidence: 0.1 }]);
     expectCopiesMatchTables(g);
     for (let k = 0; k < 3; k++) {
-      const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
+      const claimed = await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
       if (!claimed) break;
-      submitReview(f.db, {
+      await submitReview(f.db, {
         actor: f.reviewer,
         itemId: claimed.itemId,
         action: k === 1 ? 'unsure' : 'confirm',

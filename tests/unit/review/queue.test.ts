@@ -29,12 +29,12 @@ describe('claimNext', () => {
     const order: number[] = [];
     // Skipping takes each item out of this reviewer's queue, so the next claim shows the next one.
     for (
-      let claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
+      let claimed = await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
       claimed && order.length < 20;
-      claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })
+      claimed = await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })
     ) {
       order.push(claimed.itemId);
-      submitReview(f.db, {
+      await submitReview(f.db, {
         actor: f.reviewer,
         itemId: claimed.itemId,
         action: 'skip',
@@ -48,7 +48,7 @@ describe('claimNext', () => {
 
   it('returns the item with top-3 predictions and the lease expiry, without pixels (the image route serves them)', async () => {
     const f = await makeFixture(tmp.dir, [{ predictedClass: 3, confidence: 0.7 }]);
-    const claimed = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
+    const claimed = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
     expect(claimed.itemId).toBe(f.itemIds[0]);
     expect(claimed.modelVersionId).toBe(f.modelVersionId);
     expect(claimed.predictedClass).toBe(3);
@@ -57,98 +57,105 @@ describe('claimNext', () => {
     expect(claimed.top[1]!.prob).toBeLessThanOrEqual(claimed.top[0]!.prob);
     expect(claimed).not.toHaveProperty('pixelsBase64');
     expect(claimed.leaseExpiresAt.getTime()).toBe(T0 + DEFAULT_LEASE_MS);
-    expect(f.db.select().from(leases).all()).toEqual([
+    expect(await f.db.select().from(leases).all()).toEqual([
       { itemId: claimed.itemId, reviewerId: f.reviewer.userId, expiresAt: new Date(T0 + DEFAULT_LEASE_MS) },
     ]);
   });
 
   it('a reviewer holding a live lease gets that item back, renewed; `holding` asks for another (prefetch)', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.4 }, { confidence: 0.6 }]);
-    const first = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    const again = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 1000 })!;
+    const first = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+    const again = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 1000 }))!;
     expect(again.itemId).toBe(first.itemId);
     expect(again.leaseExpiresAt.getTime()).toBe(T0 + 1000 + DEFAULT_LEASE_MS);
-    const prefetched = claimNext(f.db, {
+    const prefetched = (await claimNext(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       holding: [first.itemId],
       now: T0 + 2000,
-    })!;
+    }))!;
     expect(prefetched.itemId).toBe(f.itemIds[1]);
     // After a reload the client holds nothing: it gets its oldest held item, not a third.
-    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 3000 })!.itemId).toBe(
+    expect((await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 3000 }))!.itemId).toBe(
       first.itemId,
     );
-    expect(f.db.select().from(leases).where(eq(leases.reviewerId, f.reviewer.userId)).all()).toHaveLength(2);
+    expect(await f.db.select().from(leases).where(eq(leases.reviewerId, f.reviewer.userId)).all()).toHaveLength(2);
   });
 
   it('an item the page shows is not handed out again by a prefetch after its hold lapsed', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.4 }]);
-    const shown = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    expect(releaseLeases(f.db, { actor: f.reviewer, itemIds: [shown.itemId] }).released).toEqual([shown.itemId]);
+    const shown = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+    expect((await releaseLeases(f.db, { actor: f.reviewer, itemIds: [shown.itemId] })).released).toEqual([
+      shown.itemId,
+    ]);
     // Free again and still the most uncertain, but the page names it: the prefetch gets the next.
-    const prefetched = claimNext(f.db, {
+    const prefetched = (await claimNext(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       holding: [shown.itemId],
       now: T0 + 1000,
-    })!;
+    }))!;
     expect(prefetched.itemId).toBe(f.itemIds[1]);
     // Without it on the page (a reload), the lapsed item is handed out again as usual.
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 })!.itemId).toBe(
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 }))!.itemId).toBe(
       shown.itemId,
     );
   });
 
   it('returns null when the queue is empty or everything is held', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
-    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })).not.toBeNull();
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })).toBeNull();
-    await expectAppError(() => claimNext(f.db, { actor: f.reviewer, catalogueId: 999, now: T0 }), 'not_found');
+    expect(await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })).not.toBeNull();
+    expect(await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })).toBeNull();
+    await expectAppError(
+      async () => await claimNext(f.db, { actor: f.reviewer, catalogueId: 999, now: T0 }),
+      'not_found',
+    );
   });
 
   it('an expired lease returns the item to the queue; the first holder can no longer renew it', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.5 }]);
-    const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 60_000, now: T0 })!;
+    const a = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 60_000, now: T0 }))!;
     expect(
-      renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], leaseMs: 60_000, now: T0 + 30_000 }).renewed,
+      (await renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], leaseMs: 60_000, now: T0 + 30_000 })).renewed,
     ).toEqual([{ itemId: a.itemId, expiresAt: new Date(T0 + 90_000) }]);
     // Still held at T0 + 89 s: the other reviewer gets the next item.
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 89_000 })!.itemId).toBe(
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 89_000 }))!.itemId).toBe(
       f.itemIds[1],
     );
     // Expired at T0 + 90 s: the other reviewer (holding item 1 on screen) gets item 0.
-    const b = claimNext(f.db, {
+    const b = (await claimNext(f.db, {
       actor: f.reviewer2,
       catalogueId: f.catalogueId,
       holding: [f.itemIds[1]!],
       now: T0 + 90_000,
-    })!;
+    }))!;
     expect(b.itemId).toBe(a.itemId);
-    expect(renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], now: T0 + 91_000 })).toEqual({
+    expect(await renewLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId], now: T0 + 91_000 })).toEqual({
       renewed: [],
       lost: [a.itemId],
     });
-    expect(f.db.select().from(leases).where(eq(leases.itemId, a.itemId)).get()?.reviewerId).toBe(f.reviewer2.userId);
+    expect((await f.db.select().from(leases).where(eq(leases.itemId, a.itemId)).get())?.reviewerId).toBe(
+      f.reviewer2.userId,
+    );
     // An expired lease cannot be renewed by its own holder either.
     expect(
-      renewLeases(f.db, { actor: f.reviewer2, itemIds: [b.itemId], now: T0 + 90_000 + DEFAULT_LEASE_MS }).lost,
+      (await renewLeases(f.db, { actor: f.reviewer2, itemIds: [b.itemId], now: T0 + 90_000 + DEFAULT_LEASE_MS })).lost,
     ).toEqual([b.itemId]);
   });
 
   it('release gives the item back at once, only for its holder', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
-    const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    expect(releaseLeases(f.db, { actor: f.reviewer2, itemIds: [a.itemId] }).released).toEqual([]);
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })).toBeNull();
-    expect(releaseLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId] }).released).toEqual([a.itemId]);
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!.itemId).toBe(a.itemId);
+    const a = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+    expect((await releaseLeases(f.db, { actor: f.reviewer2, itemIds: [a.itemId] })).released).toEqual([]);
+    expect(await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })).toBeNull();
+    expect((await releaseLeases(f.db, { actor: f.reviewer, itemIds: [a.itemId] })).released).toEqual([a.itemId]);
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 }))!.itemId).toBe(a.itemId);
   });
 
   it('a reviewer is not handed again an item they skipped; another reviewer is', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }, { confidence: 0.5 }]);
-    const a = claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!;
-    submitReview(f.db, {
+    const a = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!;
+    await submitReview(f.db, {
       actor: f.reviewer,
       itemId: a.itemId,
       action: 'skip',
@@ -156,25 +163,33 @@ describe('claimNext', () => {
       durationMs: 900,
       now: T0,
     });
-    expect(claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 })!.itemId).toBe(f.itemIds[1]);
-    expect(claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!.itemId).toBe(a.itemId);
+    expect((await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 }))!.itemId).toBe(
+      f.itemIds[1],
+    );
+    expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 }))!.itemId).toBe(a.itemId);
   });
 
   it('only items.review may claim, renew or release: ops and signed-out are refused', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.2 }]);
-    await expectAppError(() => claimNext(f.db, { actor: f.ops, catalogueId: f.catalogueId }), 'forbidden');
+    await expectAppError(async () => await claimNext(f.db, { actor: f.ops, catalogueId: f.catalogueId }), 'forbidden');
     await expectAppError(
-      () => claimBatch(f.db, { actor: f.ops, catalogueId: f.catalogueId, predictedClass: 0, size: 5 }),
+      async () => await claimBatch(f.db, { actor: f.ops, catalogueId: f.catalogueId, predictedClass: 0, size: 5 }),
       'forbidden',
     );
-    await expectAppError(() => renewLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }), 'forbidden');
-    await expectAppError(() => releaseLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }), 'forbidden');
-    await expectAppError(() => claimNext(f.db, { actor: null, catalogueId: f.catalogueId }), 'unauthorized');
-    expect(f.db.select().from(leases).all()).toEqual([]);
-    // Admins review too.
-    expect(claimNext(f.db, { actor: f.admin, catalogueId: f.catalogueId })).not.toBeNull();
+    await expectAppError(async () => await renewLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }), 'forbidden');
     await expectAppError(
-      () => claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 5 }),
+      async () => await releaseLeases(f.db, { actor: f.ops, itemIds: [f.itemIds[0]!] }),
+      'forbidden',
+    );
+    await expectAppError(
+      async () => await claimNext(f.db, { actor: null, catalogueId: f.catalogueId }),
+      'unauthorized',
+    );
+    expect(await f.db.select().from(leases).all()).toEqual([]);
+    // Admins review too.
+    expect(await claimNext(f.db, { actor: f.admin, catalogueId: f.catalogueId })).not.toBeNull();
+    await expectAppError(
+      async () => await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, leaseMs: 5 }),
       'bad_input',
       /^leaseMs: /,
     );
@@ -190,9 +205,9 @@ describe('claimBatch', () => {
       { predictedClass: 1, confidence: 0.7 },
       { predictedClass: 1, confidence: 0.6 },
     ]);
-    const other = claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 })!; // item 0, the least confident
+    const other = (await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 }))!; // item 0, the least confident
     expect(other.itemId).toBe(f.itemIds[0]);
-    const batch = claimBatch(f.db, {
+    const batch = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 1,
@@ -201,7 +216,7 @@ describe('claimBatch', () => {
     });
     expect(batch.map((b) => b.itemId)).toEqual([f.itemIds[1], f.itemIds[3]]);
     expect(batch.every((b) => b.predictedClass === 1)).toBe(true);
-    const reload = claimBatch(f.db, {
+    const reload = await claimBatch(f.db, {
       actor: f.reviewer,
       catalogueId: f.catalogueId,
       predictedClass: 1,
@@ -211,12 +226,12 @@ describe('claimBatch', () => {
     expect(reload.map((b) => b.itemId)).toEqual([f.itemIds[1], f.itemIds[3], f.itemIds[4]]);
     // Everything else in class 1 is held by the first reviewer: the second gets only what it already holds.
     expect(
-      claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 5, now: T0 }).map(
-        (b) => b.itemId,
-      ),
+      (
+        await claimBatch(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, predictedClass: 1, size: 5, now: T0 })
+      ).map((b) => b.itemId),
     ).toEqual([other.itemId]);
     await expectAppError(
-      () => claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 7, size: 5 }),
+      async () => await claimBatch(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, predictedClass: 7, size: 5 }),
       'bad_input',
       /predictedClass/,
     );
@@ -251,7 +266,7 @@ describe('concurrency', () => {
     for (let turn = 0; decided.size < count && turn < 1000; turn++) {
       const seat = seats[turn % seats.length]!;
       now += 1000;
-      const claimed = claimNext(seat.db, { actor: seat.actor, catalogueId: f.catalogueId, now });
+      const claimed = await claimNext(seat.db, { actor: seat.actor, catalogueId: f.catalogueId, now });
       if (!claimed) continue;
       const current = holder.get(claimed.itemId);
       expect(current === undefined || current === seat.actor.userId).toBe(true);
@@ -259,10 +274,10 @@ describe('concurrency', () => {
       holder.set(claimed.itemId, seat.actor.userId);
       // Decide on some turns, release on a few, keep holding on others (a slow reviewer).
       if (turn % 5 === 3) {
-        releaseLeases(seat.db, { actor: seat.actor, itemIds: [claimed.itemId] });
+        await releaseLeases(seat.db, { actor: seat.actor, itemIds: [claimed.itemId] });
         holder.delete(claimed.itemId);
       } else if (turn % 3 !== 2) {
-        submitReview(seat.db, {
+        await submitReview(seat.db, {
           actor: seat.actor,
           itemId: claimed.itemId,
           action: 'confirm',
@@ -275,13 +290,9 @@ describe('concurrency', () => {
       }
     }
     expect(decided.size).toBe(count);
-    const confirms = f.db
-      .select({ itemId: reviews.itemId })
-      .from(reviews)
-      .all()
-      .map((r) => r.itemId);
+    const confirms = (await f.db.select({ itemId: reviews.itemId }).from(reviews).all()).map((r) => r.itemId);
     expect(new Set(confirms).size).toBe(confirms.length);
-    expect(f.db.select().from(items).where(eq(items.status, 'needs_review')).all()).toEqual([]);
+    expect(await f.db.select().from(items).where(eq(items.status, 'needs_review')).all()).toEqual([]);
     second.$client.close();
   });
 });

@@ -88,7 +88,7 @@ describe('the settings preview actions', () => {
     const stale = await previewThresholdAction(null, form({ threshold: '0.5', expectedThreshold: '0.7' }));
     expect(stale).toMatchObject({ ok: false, code: 'conflict' });
     expect(stale.ok ? '' : stale.message).toMatch(/^The threshold was changed to 0.9/);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
-    expect(f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
+    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
   });
 });

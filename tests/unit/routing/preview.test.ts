@@ -29,7 +29,7 @@ async function spread(): Promise<Fixture> {
   const high = [0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99];
   for (let i = 0; i < 120; i++) list.push({ confidence: high[i % 9]!, status: 'auto_accepted' });
   const f = await makeFixture(tmp.dir, list);
-  f.db
+  await f.db
     .insert(settings)
     .values({ catalogueId: f.catalogueId, threshold: 0.9, auditRate: 0 })
     .onConflictDoUpdate({ target: settings.catalogueId, set: { threshold: 0.9, auditRate: 0 } })
@@ -37,9 +37,9 @@ async function spread(): Promise<Fixture> {
   return f;
 }
 
-function statusCounts(f: Fixture): Record<string, number> {
+async function statusCounts(f: Fixture): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const row of f.db.select({ status: items.status }).from(items).all())
+  for (const row of await f.db.select({ status: items.status }).from(items).all())
     counts[row.status] = (counts[row.status] ?? 0) + 1;
   return counts;
 }
@@ -56,8 +56,8 @@ describe('needsMoveConfirmation', () => {
 describe('previewRoutingRules', () => {
   it('counts what the save then does, and writes nothing', async () => {
     const f = await spread();
-    const before = statusCounts(f);
-    const preview = previewRoutingRules(f.db, {
+    const before = await statusCounts(f);
+    const preview = await previewRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       threshold: 0.97,
@@ -73,25 +73,30 @@ describe('previewRoutingRules', () => {
       moved: 81,
       large: false,
     });
-    expect(statusCounts(f)).toEqual(before);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
-    expect(f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(await statusCounts(f)).toEqual(before);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
+    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
 
-    const lowered = previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.5, now: NOW });
+    const lowered = await previewRoutingRules(f.db, {
+      actor: f.admin,
+      catalogueId: f.catalogueId,
+      threshold: 0.5,
+      now: NOW,
+    });
     expect(lowered).toMatchObject({ entered: 0, left: 40, moved: 40, large: false });
     // 107 of the 120 auto-accepted items are under 0.99: a save to confirm first.
     expect(
-      previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.99, now: NOW }),
+      await previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.99, now: NOW }),
     ).toMatchObject({ entered: 107, left: 0, moved: 107, large: true });
     // Class 0 (every fifth item) at 0.5 sends its 8 waiting items out while the rest go in.
-    const both = previewRoutingRules(f.db, {
+    const both = await previewRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       threshold: 0.99,
       perClassThresholds: { '0': 0.5 },
       now: NOW,
     });
-    const saved = setRoutingRules(f.db, {
+    const saved = await setRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       threshold: 0.99,
@@ -109,29 +114,33 @@ describe('previewRoutingRules', () => {
   it('counts items reviewers hold apart, as the save leaves them', async () => {
     const f = await spread();
     const heldId = f.itemIds[150]!; // auto-accepted at 0.93 (the 111th high item), would enter the queue
-    f.db
+    await f.db
       .insert(leases)
       .values({ itemId: heldId, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
       .run();
-    const preview = previewRoutingRules(f.db, {
+    const preview = await previewRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       threshold: 0.97,
       now: NOW,
     });
     expect(preview).toMatchObject({ entered: 80, held: 1 });
-    const saved = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.97, now: NOW });
+    const saved = await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.97, now: NOW });
     expect(saved).toMatchObject({ entered: 80, held: 1 });
   });
 
   it('moves nothing for a gold rate alone or for the values already saved', async () => {
     const f = await spread();
-    expect(previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, goldRate: 0.2 })).toMatchObject({
+    expect(
+      await previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, goldRate: 0.2 }),
+    ).toMatchObject({
       changed: ['goldRate'],
       moved: 0,
       large: false,
     });
-    expect(previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9 })).toMatchObject({
+    expect(
+      await previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9 }),
+    ).toMatchObject({
       changed: [],
       moved: 0,
     });
@@ -139,10 +148,10 @@ describe('previewRoutingRules', () => {
 
   it('refuses what the save refuses: a stale form, a class the catalogue lacks, a bad value, the wrong role', async () => {
     const f = await spread();
-    setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.8, now: NOW });
+    await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.8, now: NOW });
     await expectAppError(
-      () =>
-        previewRoutingRules(f.db, {
+      async () =>
+        await previewRoutingRules(f.db, {
           actor: f.admin,
           catalogueId: f.catalogueId,
           threshold: 0.97,
@@ -152,25 +161,30 @@ describe('previewRoutingRules', () => {
       /The threshold was changed to 0.8 by ada-\d+@example.test/,
     );
     await expectAppError(
-      () => previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, perClassThresholds: { '9': 0.9 } }),
+      async () =>
+        await previewRoutingRules(f.db, {
+          actor: f.admin,
+          catalogueId: f.catalogueId,
+          perClassThresholds: { '9': 0.9 },
+        }),
       'bad_input',
       /class 9 is not one of this catalogue's classes/,
     );
     await expectAppError(
-      () => previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 1.5 }),
+      async () => await previewRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 1.5 }),
       'bad_input',
       /threshold: must be a calibrated confidence/,
     );
     await expectAppError(
-      () => previewRoutingRules(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, threshold: 0.97 }),
+      async () => await previewRoutingRules(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, threshold: 0.97 }),
       'forbidden',
     );
     await expectAppError(
-      () => previewRoutingRules(f.db, { actor: f.ops, catalogueId: f.catalogueId, threshold: 0.97 }),
+      async () => await previewRoutingRules(f.db, { actor: f.ops, catalogueId: f.catalogueId, threshold: 0.97 }),
       'forbidden',
     );
     await expectAppError(
-      () => previewRoutingRules(f.db, { actor: null, catalogueId: f.catalogueId, threshold: 0.97 }),
+      async () => await previewRoutingRules(f.db, { actor: null, catalogueId: f.catalogueId, threshold: 0.97 }),
       'unauthorized',
     );
   });
@@ -179,12 +193,16 @@ describe('previewRoutingRules', () => {
 describe('previewTargetThreshold', () => {
   it('names the threshold target mode would save and what it moves, without saving', async () => {
     const f = await makeTargetFixture(tmp.dir);
-    const preview = previewTargetThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, targetAccuracy: 0.6 });
+    const preview = await previewTargetThreshold(f.db, {
+      actor: f.admin,
+      catalogueId: f.catalogueId,
+      targetAccuracy: 0.6,
+    });
     expect(preview).toMatchObject({ threshold: 0.5, entered: 0, left: 1, large: false });
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
     await expectAppError(
-      () =>
-        previewTargetThreshold(f.db, {
+      async () =>
+        await previewTargetThreshold(f.db, {
           actor: f.admin,
           catalogueId: f.catalogueId,
           targetAccuracy: 0.6,
@@ -194,7 +212,7 @@ describe('previewTargetThreshold', () => {
       /The threshold was changed to 0.9/,
     );
     await expectAppError(
-      () => previewTargetThreshold(f.db, { actor: f.ops, catalogueId: f.catalogueId, targetAccuracy: 0.6 }),
+      async () => await previewTargetThreshold(f.db, { actor: f.ops, catalogueId: f.catalogueId, targetAccuracy: 0.6 }),
       'forbidden',
     );
   });

@@ -41,8 +41,8 @@ describe('applyTargetThresholdAction', () => {
       signedIn = actor;
       expect(await applyTargetThresholdAction(null, form('99'))).toMatchObject({ ok: false, code });
     }
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
-    expect(f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
+    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
   });
 
   it('saves the lowest threshold meeting the target for an admin, reads the field as a percentage, and explains refusals', async () => {
@@ -54,12 +54,12 @@ describe('applyTargetThresholdAction', () => {
       ok: true,
       data: { threshold: 0.5, targetAccuracy: 0.6, change: { oldThreshold: 0.9, threshold: 0.5, left: 1 } },
     });
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.5);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.5);
     expect(await applyTargetThresholdAction(null, form('100'))).toMatchObject({ ok: true, data: { threshold: 0.93 } });
-    f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
     const refused = await applyTargetThresholdAction(null, form('99'));
     expect(refused).toMatchObject({ ok: false, code: 'conflict' });
     expect(refused.ok ? '' : refused.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.93);
   });
 });

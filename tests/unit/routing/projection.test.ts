@@ -122,8 +122,8 @@ async function projectionFixture(): Promise<Fixture & { holdoutIds: number[] }> 
   ];
   const f = await makeFixture(tmp.dir, list);
   const holdoutIds = f.itemIds.slice(3);
-  f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds)).run();
-  f.db
+  await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds)).run();
+  await f.db
     .update(settings)
     .set({ threshold: 0.9, auditRate: 0, perClassThresholds: {} })
     .where(eq(settings.catalogueId, f.catalogueId))
@@ -131,8 +131,12 @@ async function projectionFixture(): Promise<Fixture & { holdoutIds: number[] }> 
   return { ...f, holdoutIds };
 }
 
-function addReview(f: Fixture, itemId: number, input: { modelLabel: number; chosenLabel: number; durationMs: number }) {
-  f.db
+async function addReview(
+  f: Fixture,
+  itemId: number,
+  input: { modelLabel: number; chosenLabel: number; durationMs: number },
+) {
+  await f.db
     .insert(reviews)
     .values({
       itemId,
@@ -150,7 +154,7 @@ function addReview(f: Fixture, itemId: number, input: { modelLabel: number; chos
 describe('projectThresholds', () => {
   it('projects from the stored holdout predictions and the catalogue, with assumed figures labelled', async () => {
     const f = await projectionFixture();
-    const p = projectThresholds(f.db, { catalogueId: f.catalogueId });
+    const p = await projectThresholds(f.db, { catalogueId: f.catalogueId });
     expect(p.unavailable).toBeNull();
     expect(p.holdout).toEqual({ items: 5, missing: 0 });
     expect(p.reviewerAccuracy).toEqual({ value: ASSUMED_REVIEWER_ACCURACY, source: 'assumed', decisions: 0 });
@@ -176,25 +180,25 @@ describe('projectThresholds', () => {
 
   it('uses gold decisions, review times and a current threshold off the grid; compares the audit sample with the projection', async () => {
     const f = await projectionFixture();
-    f.db.update(settings).set({ threshold: 0.905 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.update(settings).set({ threshold: 0.905 }).where(eq(settings.catalogueId, f.catalogueId)).run();
     // Two gold items: one decided right, one wrong.
     const [g1, g2] = [f.itemIds[0]!, f.itemIds[1]!];
-    f.db
+    await f.db
       .update(items)
       .set({ evalRole: 'gold', importLabel: 0 })
       .where(inArray(items.id, [g1, g2]))
       .run();
-    addReview(f, g1, { modelLabel: 0, chosenLabel: 0, durationMs: 2000 });
-    addReview(f, g2, { modelLabel: 1, chosenLabel: 1, durationMs: 9000 });
+    await addReview(f, g1, { modelLabel: 0, chosenLabel: 0, durationMs: 2000 });
+    await addReview(f, g2, { modelLabel: 1, chosenLabel: 1, durationMs: 9000 });
     // One audited item of the active model, decided right: 1 of 1 (20.7%-100%) holds the 50% projection.
     const extra = f.itemIds[2]!;
-    f.db
+    await f.db
       .update(items)
       .set({ routingReason: 'audit', status: 'reviewed', labelSource: 'human' })
       .where(eq(items.id, extra))
       .run();
-    addReview(f, extra, { modelLabel: 2, chosenLabel: 2, durationMs: 5000 });
-    const p = projectThresholds(f.db, { catalogueId: f.catalogueId });
+    await addReview(f, extra, { modelLabel: 2, chosenLabel: 2, durationMs: 5000 });
+    const p = await projectThresholds(f.db, { catalogueId: f.catalogueId });
     expect(p.reviewerAccuracy).toEqual({ value: 0.5, source: 'gold', decisions: 2 });
     expect(p.secondsPerDecision).toEqual({ value: 5, source: 'reviews', decisions: 3 });
     expect(p.points).toHaveLength(THRESHOLD_GRID.length + 1);
@@ -203,7 +207,9 @@ describe('projectThresholds', () => {
     expect(p.observed!.interval).toMatchObject({ successes: 1, trials: 1 });
     expect(p.observed!.outside).toBe(false);
     expect(p.comparison).toMatch(/inside/);
-    expect(projectThresholds(f.db, { catalogueId: f.catalogueId, reviewerAccuracy: 0.9 }).reviewerAccuracy).toEqual({
+    expect(
+      (await projectThresholds(f.db, { catalogueId: f.catalogueId, reviewerAccuracy: 0.9 })).reviewerAccuracy,
+    ).toEqual({
       value: 0.9,
       source: 'given',
       decisions: 0,
@@ -215,17 +221,21 @@ describe('projectThresholds', () => {
       ...HOLDOUT.map((h) => ({ confidence: h.confidence, predictedClass: h.predictedClass, importLabel: h.label })),
       ...Array.from({ length: 10 }, () => ({ confidence: 0.97, predictedClass: 0, status: 'reviewed' as const })),
     ]);
-    f.db
+    await f.db
       .update(items)
       .set({ evalRole: 'holdout', status: 'reviewed' })
       .where(inArray(items.id, f.itemIds.slice(0, 5)))
       .run();
-    f.db.update(settings).set({ threshold: 0.9, auditRate: 0.02 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db
+      .update(settings)
+      .set({ threshold: 0.9, auditRate: 0.02 })
+      .where(eq(settings.catalogueId, f.catalogueId))
+      .run();
     for (const id of f.itemIds.slice(5)) {
-      f.db.update(items).set({ routingReason: 'audit', labelSource: 'human' }).where(eq(items.id, id)).run();
-      addReview(f, id, { modelLabel: 0, chosenLabel: 0, durationMs: 3000 });
+      await f.db.update(items).set({ routingReason: 'audit', labelSource: 'human' }).where(eq(items.id, id)).run();
+      await addReview(f, id, { modelLabel: 0, chosenLabel: 0, durationMs: 3000 });
     }
-    const p = projectThresholds(f.db, { catalogueId: f.catalogueId });
+    const p = await projectThresholds(f.db, { catalogueId: f.catalogueId });
     expect(p.observed!.interval.low).toBeCloseTo(0.7225, 4);
     expect(p.observed!.projected).toBe(0.5);
     expect(p.observed!.outside).toBe(true);
@@ -234,11 +244,11 @@ describe('projectThresholds', () => {
 
   it('explains why there is nothing to project without holdout predictions', async () => {
     const f = await makeFixture(tmp.dir, [{ unscored: true, importLabel: 1 }]);
-    f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(eq(items.id, f.itemIds[0]!)).run();
-    const p = projectThresholds(f.db, { catalogueId: f.catalogueId });
+    await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(eq(items.id, f.itemIds[0]!)).run();
+    const p = await projectThresholds(f.db, { catalogueId: f.catalogueId });
     expect(p.holdout).toEqual({ items: 0, missing: 1 });
     expect(p.unavailable).toMatch(/evaluate job/);
-    expect(pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.9 })).toMatchObject({
+    expect(await pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.9 })).toMatchObject({
       threshold: null,
     });
   });
@@ -247,19 +257,21 @@ describe('projectThresholds', () => {
 describe('target mode', () => {
   it('picks the lowest grid threshold meeting the target on the holdout, and says when none does', async () => {
     const f = await projectionFixture();
-    const pick = pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.7 });
+    const pick = await pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.7 });
     expect(pick).toMatchObject({ threshold: 0.56, holdoutItems: 5, holdout: { autoAccuracy: 0.75 } });
     expect(pick.sentence).toMatch(/^0\.56 is the lowest threshold reaching 70\.00%/);
-    expect(pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.8 }).threshold).toBe(0.93);
+    expect((await pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.8 })).threshold).toBe(
+      0.93,
+    );
     // With the most confident held-out item wrong, nothing reaches 90%.
-    f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
-    const none = pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.9 });
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
+    const none = await pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.9 });
     expect(none.threshold).toBeNull();
     expect(none.sentence).toMatch(
       /No threshold from 0.5 to 0.99 reaches 90.00% on the 5 held-out items \(the best is 50.00%\)/,
     );
     await expectAppError(
-      () => pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 1.5 }),
+      async () => await pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 1.5 }),
       'bad_input',
     );
   });
@@ -268,17 +280,17 @@ describe('target mode', () => {
     const f = await projectionFixture();
     for (const actor of [f.reviewer, f.ops])
       await expectAppError(
-        () => applyTargetThreshold(f.db, { actor, catalogueId: f.catalogueId, targetAccuracy: 0.7 }),
+        async () => await applyTargetThreshold(f.db, { actor, catalogueId: f.catalogueId, targetAccuracy: 0.7 }),
         'forbidden',
       );
     await expectAppError(
-      () => applyTargetThreshold(f.db, { actor: null, catalogueId: f.catalogueId, targetAccuracy: 0.7 }),
+      async () => await applyTargetThreshold(f.db, { actor: null, catalogueId: f.catalogueId, targetAccuracy: 0.7 }),
       'unauthorized',
     );
-    expect(f.db.select().from(settingsChanges).all()).toEqual([]);
-    expect(latestTargetAccuracy(f.db, f.catalogueId)).toBeNull();
+    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(await latestTargetAccuracy(f.db, f.catalogueId)).toBeNull();
 
-    const result = applyTargetThreshold(f.db, {
+    const result = await applyTargetThreshold(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       targetAccuracy: 0.7,
@@ -288,27 +300,32 @@ describe('target mode', () => {
       threshold: 0.56,
       change: { oldThreshold: 0.9, threshold: 0.56, entered: 0, left: 1 },
     });
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.56);
-    const changes = f.db.select().from(settingsChanges).orderBy(settingsChanges.id).all();
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.56);
+    const changes = await f.db.select().from(settingsChanges).orderBy(settingsChanges.id).all();
     expect(changes.map((c) => [c.field, c.oldValue, c.newValue, c.userId])).toEqual([
       ['threshold', '0.9', '0.56', f.admin.userId],
       ['target_accuracy', null, '0.7', f.admin.userId],
     ]);
-    expect(latestTargetAccuracy(f.db, f.catalogueId)).toEqual({
+    expect(await latestTargetAccuracy(f.db, f.catalogueId)).toEqual({
       targetAccuracy: 0.7,
       createdAt: new Date(T0),
       userEmail: f.admin.email,
     });
 
     // Unreachable: refused, and nothing is written.
-    f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
     await expectAppError(
-      () =>
-        applyTargetThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, targetAccuracy: 0.9, now: T0 + 1 }),
+      async () =>
+        await applyTargetThreshold(f.db, {
+          actor: f.admin,
+          catalogueId: f.catalogueId,
+          targetAccuracy: 0.9,
+          now: T0 + 1,
+        }),
       'conflict',
       /No threshold/,
     );
-    expect(f.db.select().from(settingsChanges).all()).toHaveLength(2);
-    expect(f.db.select().from(predictions).all()).toHaveLength(8);
+    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(2);
+    expect(await f.db.select().from(predictions).all()).toHaveLength(8);
   });
 });

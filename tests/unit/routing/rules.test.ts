@@ -12,8 +12,8 @@ afterAll(tmp.cleanup);
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const RULES: RoutingRules = { threshold: 0.9, perClassThresholds: {}, auditRate: 0, auditSeed: 1 };
 
-function row(f: Fixture, index: number) {
-  return f.db
+async function row(f: Fixture, index: number) {
+  return (await f.db
     .select({
       status: items.status,
       reason: items.routingReason,
@@ -22,7 +22,7 @@ function row(f: Fixture, index: number) {
     })
     .from(items)
     .where(eq(items.id, f.itemIds[index]!))
-    .get()!;
+    .get())!;
 }
 
 /** Binomial(n, p) count within 4 standard deviations of its mean (a false alarm about once in 16,000 runs; the draws are fixed anyway). */
@@ -96,24 +96,24 @@ describe('setRoutingRules', () => {
       { predictedClass: 3, confidence: 0.95, status: 'auto_accepted' },
       { predictedClass: 3, confidence: 0.85, status: 'needs_review' },
     ]);
-    f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
-    const result = setRoutingRules(f.db, {
+    await f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    const result = await setRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       perClassThresholds: { '2': 0.97, '3': 0.8 },
       now: NOW,
     });
     expect(result).toMatchObject({ changed: ['perClassThresholds'], entered: 1, left: 1, held: 0 });
-    expect([0, 1, 2, 3].map((i) => row(f, i).status)).toEqual([
+    expect(await Promise.all([0, 1, 2, 3].map(async (i) => (await row(f, i)).status))).toEqual([
       'needs_review',
       'auto_accepted',
       'auto_accepted',
       'auto_accepted',
     ]);
-    expect(row(f, 0).reason).toBe('confidence');
-    expect(getRoutingRules(f.db, f.catalogueId).perClassThresholds).toEqual({ '2': 0.97, '3': 0.8 });
+    expect((await row(f, 0)).reason).toBe('confidence');
+    expect((await getRoutingRules(f.db, f.catalogueId)).perClassThresholds).toEqual({ '2': 0.97, '3': 0.8 });
     // Removing the override of class 3 puts its 0.85 item back under the global 0.9.
-    setRoutingRules(f.db, {
+    await setRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       perClassThresholds: { '2': 0.97 },
@@ -121,8 +121,8 @@ describe('setRoutingRules', () => {
       goldRate: 0.1,
       now: NOW + 1000,
     });
-    expect(row(f, 3).status).toBe('needs_review');
-    const history = listRoutingChanges(f.db, { catalogueId: f.catalogueId });
+    expect((await row(f, 3)).status).toBe('needs_review');
+    const history = await listRoutingChanges(f.db, { catalogueId: f.catalogueId });
     expect(history.map((h) => [h.field, h.oldValue, h.newValue, h.userEmail])).toEqual([
       ['goldRate', 0.05, 0.1, f.admin.email],
       ['auditRate', 0, 0.05, f.admin.email],
@@ -130,17 +130,23 @@ describe('setRoutingRules', () => {
       ['perClassThresholds', {}, { '2': 0.97, '3': 0.8 }, f.admin.email],
     ]);
     expect(history[0]!.createdAt.getTime()).toBe(NOW + 1000);
-    expect(getRoutingSettings(f.db, f.catalogueId)).toMatchObject({ auditRate: 0.05, goldRate: 0.1, threshold: 0.9 });
+    expect(await getRoutingSettings(f.db, f.catalogueId)).toMatchObject({
+      auditRate: 0.05,
+      goldRate: 0.1,
+      threshold: 0.9,
+    });
     // The same values again change and record nothing, whatever the key order.
     expect(
-      setRoutingRules(f.db, {
-        actor: f.admin,
-        catalogueId: f.catalogueId,
-        perClassThresholds: { '2': 0.97 },
-        auditRate: 0.05,
-      }).changed,
+      (
+        await setRoutingRules(f.db, {
+          actor: f.admin,
+          catalogueId: f.catalogueId,
+          perClassThresholds: { '2': 0.97 },
+          auditRate: 0.05,
+        })
+      ).changed,
     ).toEqual([]);
-    expect(f.db.select().from(settingsChanges).all()).toHaveLength(4);
+    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(4);
   });
 
   it('raising the audit rate sends that share of auto-accepted items to review, marked as audits; lowering it brings them back', async () => {
@@ -148,38 +154,26 @@ describe('setRoutingRules', () => {
       tmp.dir,
       Array.from({ length: 2000 }, () => ({ confidence: 0.99, status: 'auto_accepted' as const })),
     );
-    f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
-    const up = setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0.1, now: NOW });
+    await f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    const up = await setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0.1, now: NOW });
     expectBinomial(up.entered, 2000, 0.1);
     expect(up.auditWaiting).toBe(up.entered);
-    const audited = f.db
-      .select({ id: items.id })
-      .from(items)
-      .where(eq(items.routingReason, 'audit'))
-      .all()
-      .map((r) => r.id);
+    const audited = (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).all()).map(
+      (r) => r.id,
+    );
     expect(audited).toHaveLength(up.entered);
     expect(
-      f.db
-        .select({ id: items.id })
-        .from(items)
-        .where(eq(items.status, 'needs_review'))
-        .orderBy(items.id)
-        .all()
-        .map((r) => r.id),
+      (
+        await f.db.select({ id: items.id }).from(items).where(eq(items.status, 'needs_review')).orderBy(items.id).all()
+      ).map((r) => r.id),
     ).toEqual(audited);
     // Re-routing under the same rules (a threshold change and back) picks the very same items.
-    setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.5, now: NOW });
-    setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9, now: NOW });
+    await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.5, now: NOW });
+    await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9, now: NOW });
     expect(
-      f.db
-        .select({ id: items.id })
-        .from(items)
-        .where(eq(items.routingReason, 'audit'))
-        .all()
-        .map((r) => r.id),
+      (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).all()).map((r) => r.id),
     ).toEqual(audited);
-    const down = setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0, now: NOW });
+    const down = await setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0, now: NOW });
     expect(down).toMatchObject({ entered: 0, left: up.entered, auditWaiting: 0 });
   });
 
@@ -191,24 +185,24 @@ describe('setRoutingRules', () => {
       { confidence: 0.95, status: 'needs_review' as const, importLabel: 1 }, // 42: import label
       { confidence: 0.95, status: 'needs_review' as const }, // 43: gold
     ]);
-    f.db
+    await f.db
       .insert(leases)
       .values({ itemId: f.itemIds[40]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
       .run();
-    f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[41]!)).run();
-    f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[43]!)).run();
-    const before = [40, 41, 42, 43].map((i) => row(f, i));
-    const result = setRoutingRules(f.db, {
+    await f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[41]!)).run();
+    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[43]!)).run();
+    const before = await Promise.all([40, 41, 42, 43].map(async (i) => await row(f, i)));
+    const result = await setRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
       threshold: 0.5,
       auditRate: 0.5,
       now: NOW,
     });
-    expect([40, 41, 42, 43].map((i) => row(f, i))).toEqual(before);
+    expect(await Promise.all([40, 41, 42, 43].map(async (i) => await row(f, i)))).toEqual(before);
     expect(result.held).toBe(1);
     expectBinomial(result.entered, 40, 0.5);
-    const moved = f.db
+    const moved = await f.db
       .select({ reason: items.routingReason })
       .from(items)
       .where(inArray(items.id, f.itemIds.slice(0, 40)))
@@ -220,11 +214,11 @@ describe('setRoutingRules', () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.99, status: 'auto_accepted' }]);
     const set =
       (rules: Record<string, unknown>, actor = f.admin) =>
-      () =>
-        setRoutingRules(f.db, { actor, catalogueId: f.catalogueId, ...(rules as object), now: NOW });
+      async () =>
+        await setRoutingRules(f.db, { actor, catalogueId: f.catalogueId, ...(rules as object), now: NOW });
     for (const actor of [f.reviewer, f.ops]) await expectAppError(set({ auditRate: 0.1 }, actor), 'forbidden');
     await expectAppError(
-      () => setRoutingRules(f.db, { actor: null, catalogueId: f.catalogueId, auditRate: 0.1 }),
+      async () => await setRoutingRules(f.db, { actor: null, catalogueId: f.catalogueId, auditRate: 0.1 }),
       'unauthorized',
     );
     await expectAppError(
@@ -252,11 +246,11 @@ describe('setRoutingRules', () => {
       /threshold: must be a calibrated confidence strictly between 0 and 1/,
     );
     await expectAppError(
-      () => setRoutingRules(f.db, { actor: f.admin, catalogueId: 9999, auditRate: 0.1 }),
+      async () => await setRoutingRules(f.db, { actor: f.admin, catalogueId: 9999, auditRate: 0.1 }),
       'not_found',
     );
-    expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
-    expect(getRoutingSettings(f.db, f.catalogueId)).toMatchObject({
+    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await getRoutingSettings(f.db, f.catalogueId)).toMatchObject({
       threshold: 0.9,
       perClassThresholds: {},
       auditRate: 0.02,

@@ -27,11 +27,11 @@ beforeAll(async () => {
   await saveUntrainedModel(modelDir, { arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], seed: 3 });
 });
 
-function setup(): { db: Db; catalogueId: number } {
+async function setup(): Promise<{ db: Db; catalogueId: number }> {
   const db = openDb(path.join(dir, `${Math.random().toString(36).slice(2)}.db`));
-  migrateDb(db);
-  const catalogue = ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: [...FASHION_MNIST_CLASSES] });
-  importItems(db, {
+  await migrateDb(db);
+  const catalogue = await ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: [...FASHION_MNIST_CLASSES] });
+  await importItems(db, {
     catalogueSlug: 'demo',
     kind: 'idx',
     source: 'test',
@@ -41,7 +41,12 @@ function setup(): { db: Db; catalogueId: number } {
       sourceRow: i,
     })),
   });
-  registerInitialModel(db, { catalogueId: catalogue.id, name: 'test', dir: modelDir, meta: readModelMeta(modelDir) });
+  await registerInitialModel(db, {
+    catalogueId: catalogue.id,
+    name: 'test',
+    dir: modelDir,
+    meta: readModelMeta(modelDir),
+  });
   return { db, catalogueId: catalogue.id };
 }
 
@@ -55,21 +60,21 @@ describe('routing', () => {
 
 describe('scoring', () => {
   it('scores every unscored item once, labels model items and routes by the threshold', async () => {
-    const { db, catalogueId } = setup();
-    db.update(settings).set({ threshold: 0.15 }).where(eq(settings.catalogueId, catalogueId)).run();
+    const { db, catalogueId } = await setup();
+    await db.update(settings).set({ threshold: 0.15 }).where(eq(settings.catalogueId, catalogueId)).run();
     const result = await scoreUnscoredItems(db, { catalogueId });
     expect(result.scored).toBe(30);
     expect(result.autoAccepted + result.needsReview).toBe(30);
-    expect(db.select().from(predictions).all()).toHaveLength(30);
-    const rows = db.select().from(items).innerJoin(predictions, eq(predictions.itemId, items.id)).all();
+    expect(await db.select().from(predictions).all()).toHaveLength(30);
+    const rows = await db.select().from(items).innerJoin(predictions, eq(predictions.itemId, items.id)).all();
     for (const { items: item, predictions: p } of rows) {
-      expect(p.modelVersionId).toBe(findActiveModel(db, catalogueId)!.id);
+      expect(p.modelVersionId).toBe((await findActiveModel(db, catalogueId))!.id);
       if (item.importLabel === null) {
         expect(item.labelSource).toBe('model');
         expect(item.currentLabel).toBe(p.predictedClass);
         const routed = routeItem(
           { itemId: item.id, predictedClass: p.predictedClass, confidence: p.confidence },
-          getRoutingRules(db, catalogueId),
+          await getRoutingRules(db, catalogueId),
         );
         expect([item.status, item.routingReason]).toEqual([routed.status, routed.reason]);
       } else {
@@ -82,15 +87,15 @@ describe('scoring', () => {
       expect(p.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     }
     expect((await scoreUnscoredItems(db, { catalogueId })).scored).toBe(0);
-    expect(countItemsByStatus(db, catalogueId).unscored ?? 0).toBe(0);
+    expect((await countItemsByStatus(db, catalogueId)).unscored ?? 0).toBe(0);
   });
 
   it('never overwrites a human label', async () => {
-    const { db, catalogueId } = setup();
-    const first = db.select().from(items).limit(1).get()!;
-    db.update(items).set({ currentLabel: 9, labelSource: 'human' }).where(eq(items.id, first.id)).run();
+    const { db, catalogueId } = await setup();
+    const first = (await db.select().from(items).limit(1).get())!;
+    await db.update(items).set({ currentLabel: 9, labelSource: 'human' }).where(eq(items.id, first.id)).run();
     await scoreUnscoredItems(db, { catalogueId });
-    const after = db.select().from(items).where(eq(items.id, first.id)).get()!;
+    const after = (await db.select().from(items).where(eq(items.id, first.id)).get())!;
     expect(after.currentLabel).toBe(9);
     expect(after.labelSource).toBe('human');
     expect(after.status).toBe('unscored');
@@ -99,8 +104,8 @@ describe('scoring', () => {
 
 describe('scoring gold items', () => {
   it('stores their prediction and marks them reviewed, never routing them or touching their label', async () => {
-    const { db, catalogueId } = setup();
-    importItems(db, {
+    const { db, catalogueId } = await setup();
+    await importItems(db, {
       catalogueSlug: 'demo',
       kind: 'idx',
       source: 'gold',
@@ -112,25 +117,25 @@ describe('scoring gold items', () => {
         sourceRow: i,
       })),
     });
-    const gold = () => db.select().from(items).where(eq(items.evalRole, 'gold')).all();
-    expect(gold().map((item) => item.status)).toEqual(Array(6).fill('unscored'));
+    const gold = async () => await db.select().from(items).where(eq(items.evalRole, 'gold')).all();
+    expect((await gold()).map((item) => item.status)).toEqual(Array(6).fill('unscored'));
     const result = await scoreUnscoredItems(db, { catalogueId });
     expect(result).toMatchObject({ scored: 30, gold: 6 });
-    for (const item of gold()) {
+    for (const item of await gold()) {
       expect(item).toMatchObject({
         status: 'reviewed',
         labelSource: 'import',
         currentLabel: item.importLabel,
         routingReason: null,
       });
-      expect(db.select().from(predictions).where(eq(predictions.itemId, item.id)).all()).toHaveLength(1);
+      expect(await db.select().from(predictions).where(eq(predictions.itemId, item.id)).all()).toHaveLength(1);
     }
-    expect(countItemsByStatus(db, catalogueId).reviewed ?? 0).toBe(0);
+    expect((await countItemsByStatus(db, catalogueId)).reviewed ?? 0).toBe(0);
   });
 
   it('a re-score after a promotion gives gold items a prediction by the new version and changes nothing else', async () => {
-    const { db, catalogueId } = setup();
-    importItems(db, {
+    const { db, catalogueId } = await setup();
+    await importItems(db, {
       catalogueSlug: 'demo',
       kind: 'idx',
       source: 'gold',
@@ -138,9 +143,9 @@ describe('scoring gold items', () => {
       items: [{ pixels: new Uint8Array(784).fill(200), label: 4, sourceRow: 0 }],
     });
     await scoreUnscoredItems(db, { catalogueId });
-    const first = findActiveModel(db, catalogueId)!;
-    db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, first.id)).run();
-    const next = db
+    const first = (await findActiveModel(db, catalogueId))!;
+    await db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, first.id)).run();
+    const next = await db
       .insert(modelVersions)
       .values({
         catalogueId,
@@ -152,30 +157,33 @@ describe('scoring gold items', () => {
       })
       .returning()
       .get();
-    const gold = db.select().from(items).where(eq(items.evalRole, 'gold')).get()!;
+    const gold = (await db.select().from(items).where(eq(items.evalRole, 'gold')).get())!;
     await rescoreCatalogue(db, { catalogueId });
-    expect(db.select().from(items).where(eq(items.id, gold.id)).get()).toEqual(gold);
+    expect(await db.select().from(items).where(eq(items.id, gold.id)).get()).toEqual(gold);
     expect(
-      db
-        .select({ v: predictions.modelVersionId })
-        .from(predictions)
-        .where(eq(predictions.itemId, gold.id))
-        .all()
+      (
+        await db
+          .select({ v: predictions.modelVersionId })
+          .from(predictions)
+          .where(eq(predictions.itemId, gold.id))
+          .all()
+      )
         .map((r) => r.v)
         .sort(),
     ).toEqual([first.id, next.id]);
   });
 
-  it('a gold import needs a label on every item', () => {
-    const { db } = setup();
-    expect(() =>
-      importItems(db, {
-        catalogueSlug: 'demo',
-        kind: 'idx',
-        source: 'gold',
-        evalRole: 'gold',
-        items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
-      }),
-    ).toThrow(/a gold item needs its trusted label/);
+  it('a gold import needs a label on every item', async () => {
+    const { db } = await setup();
+    await expect(
+      async () =>
+        await importItems(db, {
+          catalogueSlug: 'demo',
+          kind: 'idx',
+          source: 'gold',
+          evalRole: 'gold',
+          items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
+        }),
+    ).rejects.toThrow(/a gold item needs its trusted label/);
   });
 });

@@ -11,22 +11,24 @@ afterAll(tmp.cleanup);
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 
-function statusOf(f: Fixture, index: number): string {
-  return f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[index]!)).get()!.status;
+async function statusOf(f: Fixture, index: number): Promise<string> {
+  return (await f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[index]!)).get())!.status;
 }
 
-function statuses(f: Fixture): string[] {
-  return f.itemIds.map((_, i) => statusOf(f, i));
+async function statuses(f: Fixture): Promise<string[]> {
+  const found: string[] = [];
+  for (let i = 0; i < f.itemIds.length; i++) found.push(await statusOf(f, i));
+  return found;
 }
 
 describe('getRoutingSettings', () => {
   it('reads the settings row, and the default without one', async () => {
     const f = await makeFixture(tmp.dir, []);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
-    f.db.update(settings).set({ threshold: 0.75 }).where(eq(settings.catalogueId, f.catalogueId)).run();
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.75);
-    f.db.delete(settings).where(eq(settings.catalogueId, f.catalogueId)).run();
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(DEFAULT_THRESHOLD);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
+    await f.db.update(settings).set({ threshold: 0.75 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.75);
+    await f.db.delete(settings).where(eq(settings.catalogueId, f.catalogueId)).run();
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(DEFAULT_THRESHOLD);
   });
 });
 
@@ -39,7 +41,7 @@ describe('setThreshold', () => {
       { confidence: 0.5, status: 'needs_review' },
       { confidence: 0.99, status: 'auto_accepted' },
     ]);
-    const lowered = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.8, now: NOW });
+    const lowered = await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.8, now: NOW });
     expect(lowered).toEqual({
       catalogueId: f.catalogueId,
       oldThreshold: 0.9,
@@ -48,17 +50,36 @@ describe('setThreshold', () => {
       left: 1,
       held: 0,
     });
-    expect(statuses(f)).toEqual(['auto_accepted', 'auto_accepted', 'auto_accepted', 'needs_review', 'auto_accepted']);
+    expect(await statuses(f)).toEqual([
+      'auto_accepted',
+      'auto_accepted',
+      'auto_accepted',
+      'needs_review',
+      'auto_accepted',
+    ]);
 
-    const raised = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.97, now: NOW + 1000 });
+    const raised = await setThreshold(f.db, {
+      actor: f.admin,
+      catalogueId: f.catalogueId,
+      threshold: 0.97,
+      now: NOW + 1000,
+    });
     expect(raised).toMatchObject({ oldThreshold: 0.8, threshold: 0.97, entered: 3, left: 0 });
-    expect(statuses(f)).toEqual(['needs_review', 'needs_review', 'needs_review', 'needs_review', 'auto_accepted']);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.97);
-    expect(f.db.select().from(settings).where(eq(settings.catalogueId, f.catalogueId)).get()).toMatchObject({
+    expect(await statuses(f)).toEqual([
+      'needs_review',
+      'needs_review',
+      'needs_review',
+      'needs_review',
+      'auto_accepted',
+    ]);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.97);
+    expect(await f.db.select().from(settings).where(eq(settings.catalogueId, f.catalogueId)).get()).toMatchObject({
       updatedBy: f.admin.userId,
     });
 
-    const history = listRoutingChanges(f.db, { catalogueId: f.catalogueId }).filter((h) => h.field === 'threshold');
+    const history = (await listRoutingChanges(f.db, { catalogueId: f.catalogueId })).filter(
+      (h) => h.field === 'threshold',
+    );
     expect(history.map((h) => [h.oldValue, h.newValue, h.userEmail])).toEqual([
       [0.8, 0.97, f.admin.email],
       [0.9, 0.8, f.admin.email],
@@ -68,7 +89,7 @@ describe('setThreshold', () => {
 
   it('an item at exactly the threshold is accepted, as at scoring time', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: Math.fround(0.7), status: 'needs_review' }]);
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.7 })).toMatchObject({
+    expect(await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.7 })).toMatchObject({
       left: 1,
     });
   });
@@ -84,24 +105,24 @@ describe('setThreshold', () => {
       { unscored: true, status: 'unscored' }, // 6
       { confidence: 0.99, status: 'auto_accepted' }, // 7: held, would enter the queue
     ]);
-    f.db
+    await f.db
       .insert(leases)
       .values({ itemId: f.itemIds[0]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
       .run();
-    f.db
+    await f.db
       .insert(leases)
       .values({ itemId: f.itemIds[1]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW - 1) })
       .run();
-    f.db
+    await f.db
       .insert(leases)
       .values({ itemId: f.itemIds[7]!, reviewerId: f.reviewer2.userId, expiresAt: new Date(NOW + 60_000) })
       .run();
-    f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[2]!)).run();
-    f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[4]!)).run();
+    await f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[2]!)).run();
+    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[4]!)).run();
 
-    const down = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1, now: NOW });
+    const down = await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1, now: NOW });
     expect(down).toMatchObject({ entered: 0, left: 1, held: 1 });
-    expect(statuses(f)).toEqual([
+    expect(await statuses(f)).toEqual([
       'needs_review',
       'auto_accepted',
       'needs_review',
@@ -112,9 +133,9 @@ describe('setThreshold', () => {
       'auto_accepted',
     ]);
 
-    const up = setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.999, now: NOW });
+    const up = await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.999, now: NOW });
     expect(up).toMatchObject({ entered: 1, left: 0, held: 1 });
-    expect(statuses(f)).toEqual([
+    expect(await statuses(f)).toEqual([
       'needs_review',
       'needs_review',
       'needs_review',
@@ -128,20 +149,20 @@ describe('setThreshold', () => {
 
   it('uses the active model only: items without its prediction stay as they are', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
-    const next = f.db
+    const next = await f.db
       .insert(modelVersions)
       .values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/nonexistent' })
       .returning()
       .get();
-    f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
-    f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, next.id)).run();
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1 })).toMatchObject({
+    await f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
+    await f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, next.id)).run();
+    expect(await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1 })).toMatchObject({
       entered: 0,
       left: 0,
     });
-    expect(statusOf(f, 0)).toBe('needs_review');
+    expect(await statusOf(f, 0)).toBe('needs_review');
     // Once the new model has scored it, its confidence decides.
-    f.db
+    await f.db
       .insert(predictions)
       .values({
         itemId: f.itemIds[0]!,
@@ -152,53 +173,57 @@ describe('setThreshold', () => {
         margin: 0,
       })
       .run();
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.15 })).toMatchObject({
+    expect(await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.15 })).toMatchObject({
       left: 1,
     });
   });
 
   it('the same value changes nothing and records nothing', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9 })).toMatchObject({
+    expect(await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9 })).toMatchObject({
       entered: 0,
       left: 0,
     });
-    expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
   });
 
   it('refuses every role but admin, and signed-out callers, changing nothing', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
     for (const actor of [f.reviewer, f.ops]) {
       await expectAppError(
-        () => setThreshold(f.db, { actor, catalogueId: f.catalogueId, threshold: 0.1 }),
+        async () => await setThreshold(f.db, { actor, catalogueId: f.catalogueId, threshold: 0.1 }),
         'forbidden',
       );
     }
     await expectAppError(
-      () => setThreshold(f.db, { actor: null, catalogueId: f.catalogueId, threshold: 0.1 }),
+      async () => await setThreshold(f.db, { actor: null, catalogueId: f.catalogueId, threshold: 0.1 }),
       'unauthorized',
     );
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
-    expect(statusOf(f, 0)).toBe('needs_review');
-    expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
+    expect(await statusOf(f, 0)).toBe('needs_review');
+    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
   });
 
   it('refuses a threshold outside (0, 1) with a sentence, and an unknown catalogue', async () => {
     const f = await makeFixture(tmp.dir, [{ confidence: 0.5, status: 'needs_review' }]);
     for (const threshold of [0, 1, -0.2, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       await expectAppError(
-        () => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold }),
+        async () => await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold }),
         'bad_input',
         /strictly between 0 and 1/,
       );
     }
     await expectAppError(
-      () => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: '0.5' as unknown as number }),
+      async () =>
+        await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: '0.5' as unknown as number }),
       'bad_input',
       /between 0 and 1/,
     );
-    await expectAppError(() => setThreshold(f.db, { actor: f.admin, catalogueId: 9999, threshold: 0.5 }), 'not_found');
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
-    expect(f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    await expectAppError(
+      async () => await setThreshold(f.db, { actor: f.admin, catalogueId: 9999, threshold: 0.5 }),
+      'not_found',
+    );
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
+    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
   });
 });

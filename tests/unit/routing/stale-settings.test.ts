@@ -50,49 +50,60 @@ function form(fields: Record<string, string>): FormData {
   return data;
 }
 
-function historyRows(): number {
-  return f.db.select().from(settingsChanges).where(eq(settingsChanges.catalogueId, f.catalogueId)).all().length;
+async function historyRows(): Promise<number> {
+  return (await f.db.select().from(settingsChanges).where(eq(settingsChanges.catalogueId, f.catalogueId)).all()).length;
 }
 
 describe('a stale threshold form', () => {
   it('after target mode saved 0.93, a form loaded at 0.9 is refused with who changed it, and nothing changes', async () => {
     // The other admin uses target mode: 100% on the holdout -> 0.93.
-    applyTargetThreshold(f.db, { actor: other, catalogueId: f.catalogueId, targetAccuracy: 1 });
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
-    const rows = historyRows();
+    await applyTargetThreshold(f.db, { actor: other, catalogueId: f.catalogueId, targetAccuracy: 1 });
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.93);
+    const rows = await historyRows();
     await expectAppError(
-      () => setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.85, expectedThreshold: 0.9 }),
+      async () =>
+        await setThreshold(f.db, {
+          actor: f.admin,
+          catalogueId: f.catalogueId,
+          threshold: 0.85,
+          expectedThreshold: 0.9,
+        }),
       'conflict',
       new RegExp(
         `^The threshold was changed to 0\\.93 by ${other.email!.replace('.', '\\.')} since you loaded this page; reload to see it\\.$`,
       ),
     );
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
-    expect(historyRows()).toBe(rows);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.93);
+    expect(await historyRows()).toBe(rows);
     // A form that saw 0.93 saves; a caller that sends no expected value is not checked (scripts, the old API).
     expect(
-      setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.85, expectedThreshold: 0.93 }),
+      await setThreshold(f.db, {
+        actor: f.admin,
+        catalogueId: f.catalogueId,
+        threshold: 0.85,
+        expectedThreshold: 0.93,
+      }),
     ).toMatchObject({ oldThreshold: 0.93, threshold: 0.85 });
-    expect(setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.8 })).toMatchObject({
+    expect(await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.8 })).toMatchObject({
       oldThreshold: 0.85,
       threshold: 0.8,
     });
   });
 
   it('the form action sends expectedThreshold and answers conflict; a change the history does not record names nobody', async () => {
-    setThreshold(f.db, { actor: other, catalogueId: f.catalogueId, threshold: 0.7 });
+    await setThreshold(f.db, { actor: other, catalogueId: f.catalogueId, threshold: 0.7 });
     expect(await setThresholdAction(null, form({ threshold: '0.85', expectedThreshold: '0.9' }))).toEqual({
       ok: false,
       code: 'conflict',
       message: `The threshold was changed to 0.7 by ${other.email} since you loaded this page; reload to see it.`,
     });
-    f.db.update(settings).set({ threshold: 0.6 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.update(settings).set({ threshold: 0.6 }).where(eq(settings.catalogueId, f.catalogueId)).run();
     expect(await setThresholdAction(null, form({ threshold: '0.85', expectedThreshold: '0.7' }))).toMatchObject({
       ok: false,
       code: 'conflict',
       message: 'The threshold was changed to 0.6 since you loaded this page; reload to see it.',
     });
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.6);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.6);
     expect(await setThresholdAction(null, form({ threshold: '0.85', expectedThreshold: '0.6' }))).toMatchObject({
       ok: true,
       data: { oldThreshold: 0.6, threshold: 0.85 },
@@ -100,11 +111,11 @@ describe('a stale threshold form', () => {
   });
 
   it('target mode from a stale page is refused too', async () => {
-    setThreshold(f.db, { actor: other, catalogueId: f.catalogueId, threshold: 0.8 });
-    const rows = historyRows();
+    await setThreshold(f.db, { actor: other, catalogueId: f.catalogueId, threshold: 0.8 });
+    const rows = await historyRows();
     await expectAppError(
-      () =>
-        applyTargetThreshold(f.db, {
+      async () =>
+        await applyTargetThreshold(f.db, {
           actor: f.admin,
           catalogueId: f.catalogueId,
           targetAccuracy: 1,
@@ -116,13 +127,17 @@ describe('a stale threshold form', () => {
     expect(
       await applyTargetThresholdAction(null, form({ targetPercent: '100', expectedThreshold: '0.9' })),
     ).toMatchObject({ ok: false, code: 'conflict' });
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.8);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.8);
     // Staleness is said first, even when no threshold could be picked now.
-    const holdoutPrediction = f.db.select().from(predictions).where(eq(predictions.itemId, f.itemIds[0]!)).get()!;
-    f.db.delete(predictions).where(eq(predictions.id, holdoutPrediction.id)).run();
+    const holdoutPrediction = (await f.db
+      .select()
+      .from(predictions)
+      .where(eq(predictions.itemId, f.itemIds[0]!))
+      .get())!;
+    await f.db.delete(predictions).where(eq(predictions.id, holdoutPrediction.id)).run();
     await expectAppError(
-      () =>
-        applyTargetThreshold(f.db, {
+      async () =>
+        await applyTargetThreshold(f.db, {
           actor: f.admin,
           catalogueId: f.catalogueId,
           targetAccuracy: 1,
@@ -131,9 +146,9 @@ describe('a stale threshold form', () => {
       'conflict',
       /^The threshold was changed to 0\.8 by /,
     );
-    f.db.insert(predictions).values(holdoutPrediction).run();
+    await f.db.insert(predictions).values(holdoutPrediction).run();
     // No target_accuracy row either: the whole transaction was refused.
-    expect(historyRows()).toBe(rows);
+    expect(await historyRows()).toBe(rows);
     expect(
       await applyTargetThresholdAction(null, form({ targetPercent: '100', expectedThreshold: '0.8' })),
     ).toMatchObject({ ok: true, data: { threshold: 0.93 } });
@@ -153,20 +168,24 @@ describe('a stale threshold form', () => {
     expect(stale.status).toBe(409);
     expect(stale.json.error?.message).toMatch(/^The threshold was changed to 0\.9 since you loaded this page/);
     expect((await put({ targetAccuracy: 1, expectedThreshold: 0.85 })).status).toBe(409);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
     expect((await put({ threshold: 0.8, expectedThreshold: 0.9 })).status).toBe(200);
     expect((await put({ threshold: 0.75 })).status).toBe(200);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.75);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.75);
   });
 });
 
 describe('a stale routing-rules form', () => {
   it('refuses when the overrides, audit or gold rate it started from were changed, naming the change', async () => {
-    setRoutingRules(f.db, { actor: other, catalogueId: f.catalogueId, perClassThresholds: { 3: 0.97 } });
-    const loaded = { perClassThresholds: {}, auditRate: 0, goldRate: getRoutingSettings(f.db, f.catalogueId).goldRate };
+    await setRoutingRules(f.db, { actor: other, catalogueId: f.catalogueId, perClassThresholds: { 3: 0.97 } });
+    const loaded = {
+      perClassThresholds: {},
+      auditRate: 0,
+      goldRate: (await getRoutingSettings(f.db, f.catalogueId)).goldRate,
+    };
     await expectAppError(
-      () =>
-        setRoutingRules(f.db, {
+      async () =>
+        await setRoutingRules(f.db, {
           actor: f.admin,
           catalogueId: f.catalogueId,
           perClassThresholds: {},
@@ -179,9 +198,12 @@ describe('a stale routing-rules form', () => {
         `^The per-class thresholds were changed to three 0\\.97 by .* since you loaded this page; reload to see it\\.$`,
       ),
     );
-    expect(getRoutingSettings(f.db, f.catalogueId)).toMatchObject({ perClassThresholds: { 3: 0.97 }, auditRate: 0 });
+    expect(await getRoutingSettings(f.db, f.catalogueId)).toMatchObject({
+      perClassThresholds: { 3: 0.97 },
+      auditRate: 0,
+    });
     // The rules form does not overwrite the global threshold: a threshold change does not make it stale.
-    setThreshold(f.db, { actor: other, catalogueId: f.catalogueId, threshold: 0.8 });
+    await setThreshold(f.db, { actor: other, catalogueId: f.catalogueId, threshold: 0.8 });
     const fresh = { ...loaded, perClassThresholds: { 3: 0.97 } };
     const result = await setRoutingRulesAction(
       null,
@@ -198,21 +220,21 @@ describe('a stale routing-rules form', () => {
       code: 'conflict',
       message: `The audit rate was changed to 0.1 by ${f.admin.email} since you loaded this page; reload to see it.`,
     });
-    expect(getRoutingSettings(f.db, f.catalogueId).auditRate).toBe(0.1);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).auditRate).toBe(0.1);
   });
 });
 
 describe('a stale retrain-policy form', () => {
   it('refuses when the policy it started from was changed, and saves when it matches', async () => {
-    const loaded = getRetrainPolicy(f.db, f.catalogueId);
-    setRetrainPolicy(f.db, {
+    const loaded = await getRetrainPolicy(f.db, f.catalogueId);
+    await setRetrainPolicy(f.db, {
       actor: other,
       catalogueId: f.catalogueId,
       policy: { ...loaded, minNewLabels: loaded.minNewLabels + 1 },
     });
     await expectAppError(
-      () =>
-        setRetrainPolicy(f.db, {
+      async () =>
+        await setRetrainPolicy(f.db, {
           actor: f.admin,
           catalogueId: f.catalogueId,
           policy: { ...loaded, enabled: !loaded.enabled },
@@ -223,7 +245,7 @@ describe('a stale retrain-policy form', () => {
         `^The retrain policy's new labels to retrain was changed to ${loaded.minNewLabels + 1} by .* since you loaded this page; reload to see it\\.$`,
       ),
     );
-    expect(getRetrainPolicy(f.db, f.catalogueId).enabled).toBe(loaded.enabled);
+    expect((await getRetrainPolicy(f.db, f.catalogueId)).enabled).toBe(loaded.enabled);
     const stale = form({
       minNewLabels: String(loaded.minNewLabels),
       intervalMinutes: '',
@@ -231,7 +253,7 @@ describe('a stale retrain-policy form', () => {
       expected: JSON.stringify(loaded),
     });
     expect(await setRetrainPolicyAction(null, stale)).toMatchObject({ ok: false, code: 'conflict' });
-    const current = getRetrainPolicy(f.db, f.catalogueId);
+    const current = await getRetrainPolicy(f.db, f.catalogueId);
     stale.set('expected', JSON.stringify(current));
     expect(await setRetrainPolicyAction(null, stale)).toMatchObject({ ok: true });
   });

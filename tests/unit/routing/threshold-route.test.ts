@@ -44,8 +44,8 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       signedIn = actor;
       expect((await put({ threshold: 0.5 })).status).toBe(status);
     }
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
-    expect(f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
+    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
   });
 
   it('answers bad bodies with a 400 sentence and an unknown catalogue with 404', async () => {
@@ -63,7 +63,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       expect(answer.json.error.message).toMatch(message);
     }
     expect((await put({ threshold: 0.8 }, 'nope')).status).toBe(404);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.9);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
   });
 
   it('sets a fixed threshold and re-routes; target mode picks the lowest threshold meeting the target', async () => {
@@ -73,9 +73,9 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       status: 200,
       json: { mode: 'fixed', change: { oldThreshold: 0.9, threshold: 0.75, left: 1 } },
     });
-    expect(f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[3]!)).get()?.status).toBe(
-      'auto_accepted',
-    );
+    expect(
+      (await f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[3]!)).get())?.status,
+    ).toBe('auto_accepted');
     // 2 of 3 held-out items right from 0.50 to 0.70, 1 of 1 from 0.93: 100% -> 0.93.
     const target = await put({ targetAccuracy: 1 });
     expect(target).toMatchObject({
@@ -83,36 +83,34 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       json: { mode: 'target', targetAccuracy: 1, change: { oldThreshold: 0.75, threshold: 0.93, entered: 1 } },
     });
     expect(target.json.sentence).toMatch(/0.93 is the lowest threshold reaching 100/);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
-    const fields = f.db
-      .select({ field: settingsChanges.field })
-      .from(settingsChanges)
-      .all()
-      .map((r) => r.field);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.93);
+    const fields = (await f.db.select({ field: settingsChanges.field }).from(settingsChanges).all()).map(
+      (r) => r.field,
+    );
     expect(fields).toEqual(['threshold', 'threshold', 'target_accuracy']);
   });
 
   it('answers 409 with the reason when no threshold reaches the target', async () => {
     signedIn = f.admin;
-    f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
     const refused = await put({ targetAccuracy: 0.99 });
     expect(refused.status).toBe(409);
     expect(refused.json.error.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.93);
   });
 
   it('picks nothing while the holdout predictions are incomplete (the evaluate job stores them in rounds)', async () => {
     signedIn = f.admin;
     const ids = { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId };
-    expect(storedHoldoutAccuracy(f.db, ids)).toMatchObject({ total: 3 });
-    f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[1]!)).run();
+    expect(await storedHoldoutAccuracy(f.db, ids)).toMatchObject({ total: 3 });
+    await f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[1]!)).run();
     const refused = await put({ targetAccuracy: 0.5 });
     expect(refused.status).toBe(409);
     expect(refused.json.error.message).toMatch(
       /predictions on 2 of the 3 held-out items so far .* try again in a minute/,
     );
-    expect(getRoutingSettings(f.db, f.catalogueId).threshold).toBe(0.93);
+    expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.93);
     // Nor does the models page show the accuracy of the first rounds as the holdout's.
-    expect(storedHoldoutAccuracy(f.db, ids)).toBeNull();
+    expect(await storedHoldoutAccuracy(f.db, ids)).toBeNull();
   });
 });

@@ -54,10 +54,10 @@ beforeAll(async () => {
   await initBackend();
   await saveUntrainedModel(modelDir, { arch: 'lenet5', classNames: CLASSES, seed: 1 });
   db = openDb(dbPath);
-  migrateDb(db);
+  await migrateDb(db);
   // A catalogue with a model and 4 unscored items, so the database is not empty (no demo seed).
-  const scored = ensureCatalogue(db, { slug: 'with-model', name: 'With a model', classNames: CLASSES });
-  importItems(db, {
+  const scored = await ensureCatalogue(db, { slug: 'with-model', name: 'With a model', classNames: CLASSES });
+  await importItems(db, {
     catalogueSlug: scored.slug,
     kind: 'idx',
     source: 'test',
@@ -67,7 +67,12 @@ beforeAll(async () => {
       sourceRow: i,
     })),
   });
-  registerInitialModel(db, { catalogueId: scored.id, name: 'untrained', dir: modelDir, meta: readModelMeta(modelDir) });
+  await registerInitialModel(db, {
+    catalogueId: scored.id,
+    name: 'untrained',
+    dir: modelDir,
+    meta: readModelMeta(modelDir),
+  });
   // The Import page's path: an admin uploads a file into a new catalogue.
   const user = await createUserAsSystem(db, {
     email: 'admin@prepare.test',
@@ -85,24 +90,25 @@ beforeAll(async () => {
   });
   expect(upload).toMatchObject({ created: true, inserted: 3 });
   // An empty model-less catalogue too: the case that only deleting the row used to fix.
-  ensureCatalogue(db, { slug: 'empty', name: 'Empty', classNames: CLASSES });
+  await ensureCatalogue(db, { slug: 'empty', name: 'Empty', classNames: CLASSES });
 });
 
-function statuses(slug: string): string[] {
-  return db
-    .select({ status: items.status })
-    .from(items)
-    .innerJoin(catalogues, eq(catalogues.id, items.catalogueId))
-    .where(eq(catalogues.slug, slug))
-    .all()
-    .map((row) => row.status);
+async function statuses(slug: string): Promise<string[]> {
+  return (
+    await db
+      .select({ status: items.status })
+      .from(items)
+      .innerJoin(catalogues, eq(catalogues.id, items.catalogueId))
+      .where(eq(catalogues.slug, slug))
+      .all()
+  ).map((row) => row.status);
 }
 
 describe('a catalogue without a model', () => {
-  it('does not stop npm start’s preparation, on the first start or any later one', () => {
-    expect(findActiveModel(db, db.select().from(catalogues).where(eq(catalogues.slug, 'no-model')).get()!.id)).toBe(
-      null,
-    );
+  it('does not stop npm start’s preparation, on the first start or any later one', async () => {
+    expect(
+      await findActiveModel(db, (await db.select().from(catalogues).where(eq(catalogues.slug, 'no-model')).get())!.id),
+    ).toBe(null);
     for (const start of [1, 2]) {
       const { status, stdout, stderr } = run('scripts/seed.ts');
       expect({ start, status, stderr: stderr.split('\n').filter((l) => l.startsWith('error')) }).toEqual({
@@ -116,8 +122,8 @@ describe('a catalogue without a model', () => {
       expect(stdout).not.toContain('seeded the demo catalogue');
     }
     // The catalogue with a model was scored; the one without waits.
-    expect(statuses('with-model').filter((s) => s === 'unscored')).toEqual([]);
-    expect(statuses('no-model')).toEqual(['unscored', 'unscored', 'unscored']);
+    expect((await statuses('with-model')).filter((s) => s === 'unscored')).toEqual([]);
+    expect(await statuses('no-model')).toEqual(['unscored', 'unscored', 'unscored']);
   });
 
   it('npm run score reports it as skipped and scores the others', () => {
@@ -131,8 +137,8 @@ describe('a catalogue without a model', () => {
     expect(lines).toContainEqual(expect.objectContaining({ catalogue: 'with-model', scored: 0 }));
   });
 
-  it('npm run register-model gives it its first model, which the next start scores with; refuses a second or a mismatch', () => {
-    ensureCatalogue(db, { slug: 'binary', name: 'Binary', classNames: ['yes', 'no'] });
+  it('npm run register-model gives it its first model, which the next start scores with; refuses a second or a mismatch', async () => {
+    await ensureCatalogue(db, { slug: 'binary', name: 'Binary', classNames: ['yes', 'no'] });
     const mismatch = run('scripts/register-model.ts', ['--catalogue', 'binary', '--model', modelDir]);
     expect(mismatch.status).toBe(1);
     expect(mismatch.stderr).toContain('has 3 classes; catalogue "binary" has 2 (yes, no)');
@@ -158,6 +164,6 @@ describe('a catalogue without a model', () => {
     const { status, stdout } = run('scripts/seed.ts');
     expect(status).toBe(0);
     expect(stdout).not.toContain('no-model: not scored');
-    expect(statuses('no-model').filter((s) => s === 'unscored')).toEqual([]);
+    expect((await statuses('no-model')).filter((s) => s === 'unscored')).toEqual([]);
   });
 });

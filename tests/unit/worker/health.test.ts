@@ -15,10 +15,10 @@ import { tempDir } from '../review/fixtures';
 const tmp = tempDir('loupe-health-');
 const files = ['worker-status.json', 'supervisor-status.json'].map((name) => path.join(tmp.dir, name));
 
-beforeAll(() => {
+beforeAll(async () => {
   // Read lazily by getEnv on first use, which is below.
   process.env.LOUPE_DB = path.join(tmp.dir, 'loupe.db');
-  migrateDb(getDb());
+  await migrateDb(getDb());
 });
 afterAll(tmp.cleanup);
 beforeEach(() => files.forEach((file) => fs.rmSync(file, { force: true })));
@@ -47,10 +47,10 @@ function supervisor(worker: Partial<ChildStatus>, updatedAt = ago(1000)) {
 }
 
 describe('health', () => {
-  it('a worker with a fresh heartbeat under the supervisor is up; its pid only in the detailed answer', () => {
+  it('a worker with a fresh heartbeat under the supervisor is up; its pid only in the detailed answer', async () => {
     supervisor({ pid: 4242 });
     heartbeat(4242, ago(1000), { id: 7, kind: 'train' });
-    const health = checkHealth();
+    const health = await checkHealth();
     expect(health).toMatchObject({
       ok: true,
       status: 'ok',
@@ -59,10 +59,10 @@ describe('health', () => {
       worker: { status: 'up', restarts: 0, job: { id: 7, kind: 'train' }, threads: 1 },
     });
     expect(health.worker).not.toHaveProperty('pid');
-    expect(checkHealth({ detail: true }).worker.pid).toBe(4242);
+    expect((await checkHealth({ detail: true })).worker.pid).toBe(4242);
   });
 
-  it('a worker the supervisor is restarting is down, with when it was last seen', () => {
+  it('a worker the supervisor is restarting is down, with when it was last seen', async () => {
     const lastSeen = ago(3000);
     supervisor({
       state: 'restarting',
@@ -71,17 +71,17 @@ describe('health', () => {
       lastExit: { code: null, signal: 'SIGKILL', at: ago(2000) },
     });
     heartbeat(4242, lastSeen);
-    expect(checkHealth()).toMatchObject({
+    expect(await checkHealth()).toMatchObject({
       ok: true,
       status: 'degraded',
       worker: { status: 'down', lastSeen, restarts: 1, job: null },
     });
   });
 
-  it('a restarted worker is starting until its own heartbeat arrives, though the dead one’s is fresh', () => {
+  it('a restarted worker is starting until its own heartbeat arrives, though the dead one’s is fresh', async () => {
     supervisor({ pid: 5555, restarts: 1 });
     heartbeat(4242);
-    expect(checkHealth({ detail: true }).worker).toEqual({
+    expect((await checkHealth({ detail: true })).worker).toEqual({
       status: 'starting',
       lastSeen: expect.any(String),
       restarts: 1,
@@ -90,22 +90,22 @@ describe('health', () => {
     });
   });
 
-  it('without a supervisor: a stale heartbeat is down, none at all is unknown', () => {
+  it('without a supervisor: a stale heartbeat is down, none at all is unknown', async () => {
     const lastSeen = ago(45_000);
     heartbeat(4242, lastSeen);
-    expect(checkHealth()).toMatchObject({
+    expect(await checkHealth()).toMatchObject({
       status: 'degraded',
       web: { status: 'up', restarts: null },
       worker: { status: 'down', lastSeen, restarts: null },
     });
     fs.rmSync(files[0]!);
-    expect(checkHealth()).toMatchObject({ status: 'ok', worker: { status: 'unknown', lastSeen: null } });
+    expect(await checkHealth()).toMatchObject({ status: 'ok', worker: { status: 'unknown', lastSeen: null } });
   });
 
-  it('a supervisor file not rewritten for a while is ignored (a supervisor that was killed)', () => {
+  it('a supervisor file not rewritten for a while is ignored (a supervisor that was killed)', async () => {
     supervisor({ state: 'restarting', pid: null }, ago(60_000));
     heartbeat(4242);
-    expect(checkHealth().worker).toMatchObject({ status: 'up', restarts: null });
+    expect((await checkHealth()).worker).toMatchObject({ status: 'up', restarts: null });
   });
 
   it('the public route answers anonymous callers without any process id', async () => {

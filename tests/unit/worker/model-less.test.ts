@@ -16,11 +16,11 @@ import { tempDir } from '../review/fixtures';
 const tmp = tempDir('loupe-model-less-');
 afterAll(tmp.cleanup);
 
-function setup() {
+async function setup() {
   const db = openDb(path.join(tmp.dir, `${Math.random().toString(36).slice(2)}.db`));
-  migrateDb(db);
-  const catalogue = ensureCatalogue(db, { slug: 'new', name: 'New', classNames: ['a', 'b'] });
-  importItems(db, {
+  await migrateDb(db);
+  const catalogue = await ensureCatalogue(db, { slug: 'new', name: 'New', classNames: ['a', 'b'] });
+  await importItems(db, {
     catalogueSlug: 'new',
     kind: 'idx',
     source: 'test',
@@ -39,23 +39,28 @@ function setup() {
 
 describe('the worker and a catalogue without a model', () => {
   it('schedules nothing for it, turn after turn', async () => {
-    const { db, worker } = setup();
-    expect(scheduleJobs(db)).toEqual([]);
+    const { db, worker } = await setup();
+    expect(await scheduleJobs(db)).toEqual([]);
     for (let turn = 0; turn < 3; turn++) expect(await worker.tick()).toBe('idle');
   });
 
   it('a score job for it succeeds as skipped; a train job fails at once with what to do', async () => {
-    const { db, catalogueId, worker, logs } = setup();
-    const score = enqueueJob(db, { kind: 'score', payload: { catalogueId } }).job;
-    const rescore = enqueueJob(db, { kind: 'score', payload: { catalogueId, rescore: true } }).job;
-    const train = enqueueJob(db, { kind: 'train', payload: { catalogueId, reason: 'manual' }, maxAttempts: 2 }).job;
+    const { db, catalogueId, worker, logs } = await setup();
+    const score = (await enqueueJob(db, { kind: 'score', payload: { catalogueId } })).job;
+    const rescore = (await enqueueJob(db, { kind: 'score', payload: { catalogueId, rescore: true } })).job;
+    const train = (await enqueueJob(db, { kind: 'train', payload: { catalogueId, reason: 'manual' }, maxAttempts: 2 }))
+      .job;
     expect(await worker.tick()).toBe('succeeded');
     expect(await worker.tick()).toBe('succeeded');
     expect(await worker.tick()).toBe('failed');
     expect(await worker.tick()).toBe('idle');
     for (const job of [score, rescore])
-      expect(findJob(db, job.id)).toMatchObject({ status: 'succeeded', attempts: 1, progress: { skipped: true } });
-    expect(findJob(db, train.id)).toMatchObject({
+      expect(await findJob(db, job.id)).toMatchObject({
+        status: 'succeeded',
+        attempts: 1,
+        progress: { skipped: true },
+      });
+    expect(await findJob(db, train.id)).toMatchObject({
       status: 'failed',
       attempts: 1,
       error: 'The catalogue has no active model to fine-tune; register a model first.',

@@ -35,22 +35,22 @@ beforeAll(async () => {
   const modelDir = path.join(dir, 'model');
   await saveUntrainedModel(modelDir, { arch: 'lenet5', classNames: [...FASHION_MNIST_CLASSES], seed: 2 });
   db = openDb(path.join(dir, 'lane.db'));
-  migrateDb(db);
-  catalogueId = ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: [...FASHION_MNIST_CLASSES] }).id;
-  registerInitialModel(db, { catalogueId, name: 'm1', dir: modelDir, meta: readModelMeta(modelDir) });
+  await migrateDb(db);
+  catalogueId = (await ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: [...FASHION_MNIST_CLASSES] })).id;
+  await registerInitialModel(db, { catalogueId, name: 'm1', dir: modelDir, meta: readModelMeta(modelDir) });
 });
 
-const unscored = () =>
-  db
+const unscored = async () =>
+  (await db
     .select({ n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
-    .get()!.n;
+    .get())!.n;
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (condition()) return true;
+    if (await condition()) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return condition();
@@ -73,15 +73,17 @@ describe('the scoring lane', () => {
     const main = createWorker({ db, handlers, leaseMs: 30_000, pollMs: 100, schedule: false, log });
     const lane = createScoringLane({ db, handlers, leaseMs: 30_000, pollMs: 100, log });
     const worker = combineWorkers(main, lane);
-    const train = enqueueJob(db, {
-      kind: 'train',
-      payload: TrainJobPayload.parse({ catalogueId, reason: 'manual' }),
-    }).job;
+    const train = (
+      await enqueueJob(db, {
+        kind: 'train',
+        payload: TrainJobPayload.parse({ catalogueId, reason: 'manual' }),
+      })
+    ).job;
     const running = worker.run();
     try {
       expect(await until(() => trainStarted, 10_000)).toBe(true);
       const { images } = readIdxSplit(path.resolve('datasets/fashion-mnist'), 't10k');
-      importItems(db, {
+      await importItems(db, {
         catalogueSlug: 'demo',
         kind: 'idx',
         source: 'during-training',
@@ -91,19 +93,19 @@ describe('the scoring lane', () => {
           sourceRow: i,
         })),
       });
-      expect(unscored()).toBe(2000);
-      expect(await until(() => unscored() === 0, 60_000)).toBe(true);
+      expect(await unscored()).toBe(2000);
+      expect(await until(async () => (await unscored()) === 0, 60_000)).toBe(true);
       // Scored by the lane: the main loop is still in the training.
       expect(worker.current()?.id).toBe(train.id);
-      expect(db.select().from(jobs).where(eq(jobs.id, train.id)).get()!.status).toBe('running');
-      const scoreJobs = db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
+      expect((await db.select().from(jobs).where(eq(jobs.id, train.id)).get())!.status).toBe('running');
+      const scoreJobs = await db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
       expect(scoreJobs.map((job) => job.status)).toEqual(['succeeded']);
     } finally {
       finishTraining();
       worker.stop();
       await running;
     }
-    expect(db.select().from(jobs).where(eq(jobs.id, train.id)).get()!.status).toBe('succeeded');
+    expect((await db.select().from(jobs).where(eq(jobs.id, train.id)).get())!.status).toBe('succeeded');
   });
 
   it('has nothing to claim when the handlers have no score job', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, withTransaction } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, jobs, modelVersions } from '@/db/schema';
 import { readIdxSplit } from '@/lib/formats/idx';
@@ -32,8 +32,8 @@ let db: Db;
 let catalogueId: number;
 let images: Uint8Array;
 
-function importImages(source: string, from: number, count: number) {
-  importItems(db, {
+async function importImages(source: string, from: number, count: number) {
+  await importItems(db, {
     catalogueSlug: 'demo',
     kind: 'idx',
     source,
@@ -45,12 +45,12 @@ function importImages(source: string, from: number, count: number) {
   });
 }
 
-const unscored = () =>
-  db
+const unscored = async () =>
+  (await db
     .select({ n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
-    .get()!.n;
+    .get())!.n;
 
 beforeAll(async () => {
   images = readIdxSplit(path.resolve('datasets/fashion-mnist'), 't10k').images.pixels;
@@ -59,15 +59,17 @@ beforeAll(async () => {
   fs.cpSync(path.resolve('models/production'), first, { recursive: true });
   fs.cpSync(path.resolve('models/production'), second, { recursive: true });
   db = openDb(path.join(dir, 'order.db'));
-  migrateDb(db);
-  catalogueId = ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: readModelMeta(first).classNames }).id;
-  const v1 = registerInitialModel(db, { catalogueId, name: 'v1', dir: first, meta: readModelMeta(first) });
-  importImages('before', 0, SCORED);
+  await migrateDb(db);
+  catalogueId = (await ensureCatalogue(db, { slug: 'demo', name: 'Demo', classNames: readModelMeta(first).classNames }))
+    .id;
+  const v1 = await registerInitialModel(db, { catalogueId, name: 'v1', dir: first, meta: readModelMeta(first) });
+  await importImages('before', 0, SCORED);
   expect((await scoreUnscoredItems(db, { catalogueId })).scored).toBe(SCORED);
   // A promotion: v2 active, and its re-score queued in the same commit, as lib/models/promotion does.
-  db.transaction((tx) => {
-    tx.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, v1.id)).run();
-    tx.insert(modelVersions)
+  await withTransaction(db, async (tx) => {
+    await tx.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, v1.id)).run();
+    await tx
+      .insert(modelVersions)
       .values({
         catalogueId,
         name: 'v2',
@@ -77,36 +79,43 @@ beforeAll(async () => {
         status: 'active',
       })
       .run();
-    enqueueRescoreJob(tx, { catalogueId });
+    await enqueueRescoreJob(tx, { catalogueId });
   });
 }, 120_000);
 
 describe('scoring order', () => {
-  it('queues a score job for new items while a re-score waits, and only one', () => {
-    const rescore = db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
+  it('queues a score job for new items while a re-score waits, and only one', async () => {
+    const rescore = await db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
     expect(rescore).toHaveLength(1);
-    importImages('after', SCORED, NEW);
-    const first = enqueueScoreJob(db, catalogueId);
+    await importImages('after', SCORED, NEW);
+    const first = await enqueueScoreJob(db, catalogueId);
     expect(first.created).toBe(true);
     expect(first.job.id).not.toBe(rescore[0]!.id);
-    expect(enqueueScoreJob(db, catalogueId)).toMatchObject({ created: false, job: { id: first.job.id } });
+    expect(await enqueueScoreJob(db, catalogueId)).toMatchObject({ created: false, job: { id: first.job.id } });
   });
 
-  it('claims new-item score jobs apart from re-scores', () => {
+  it('claims new-item score jobs apart from re-scores', async () => {
     const now = Date.now();
     // Nothing claimed for good: a lease that expired already leaves both jobs claimable again below.
-    const newItems = claimJob(db, { owner: 'probe', kinds: ['score'], where: isNewItemsScoreJob, leaseMs: -1, now });
+    const newItems = await claimJob(db, {
+      owner: 'probe',
+      kinds: ['score'],
+      where: isNewItemsScoreJob,
+      leaseMs: -1,
+      now,
+    });
     expect(newItems?.payload).toEqual({ catalogueId });
-    const again = claimJob(db, { owner: 'probe', kinds: ['score'], where: isNewItemsScoreJob, leaseMs: -1, now });
+    const again = await claimJob(db, { owner: 'probe', kinds: ['score'], where: isNewItemsScoreJob, leaseMs: -1, now });
     expect(again?.id).toBe(newItems?.id);
-    db.update(jobs)
+    await db
+      .update(jobs)
       .set({ status: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: 0, leaseExpiries: 0 })
       .where(eq(jobs.kind, 'score'))
       .run();
   });
 
   it('scores the new items before the re-score that was queued first ends', async () => {
-    const finished: string[] = [];
+    const finishedIds: number[] = [];
     const lane = createScoringLane({
       db,
       handlers: WORKER_HANDLERS,
@@ -115,26 +124,25 @@ describe('scoring order', () => {
       schedule: false,
       log: (line) => {
         const id = /(?:^| )job (\d+) \(score\) done$/.exec(line)?.[1];
-        if (!id) return;
-        const job = db
-          .select()
-          .from(jobs)
-          .where(eq(jobs.id, Number(id)))
-          .get()!;
-        finished.push((job.payload as { rescore?: boolean }).rescore ? 'rescore' : 'new items');
+        if (id) finishedIds.push(Number(id));
       },
     });
     const running = lane.run();
     try {
       const end = Date.now() + 120_000;
-      while (finished.length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (finishedIds.length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       lane.stop();
       await running;
     }
+    const finished: string[] = [];
+    for (const id of finishedIds) {
+      const job = (await db.select().from(jobs).where(eq(jobs.id, id)).get())!;
+      finished.push((job.payload as { rescore?: boolean }).rescore ? 'rescore' : 'new items');
+    }
     expect(finished).toEqual(['new items', 'rescore']);
-    expect(unscored()).toBe(0);
-    const scoreJobs = db.select({ status: jobs.status, progress: jobs.progress }).from(jobs).all();
+    expect(await unscored()).toBe(0);
+    const scoreJobs = await db.select({ status: jobs.status, progress: jobs.progress }).from(jobs).all();
     expect(scoreJobs.map((job) => job.status)).toEqual(['succeeded', 'succeeded']);
     // The re-score predicted every item the new version had not seen (the new ones were scored by it).
     expect(scoreJobs[0]!.progress).toMatchObject({ predicted: SCORED });
@@ -145,12 +153,12 @@ describe('the worker start', () => {
   it('warms the scorer up on every active model, and starts anyway when one cannot load', async () => {
     const lines: string[] = [];
     const broken = openDb(path.join(dir, 'broken.db'));
-    migrateDb(broken);
-    const other = ensureCatalogue(broken, { slug: 'other', name: 'Other', classNames: ['a', 'b'] }).id;
+    await migrateDb(broken);
+    const other = (await ensureCatalogue(broken, { slug: 'other', name: 'Other', classNames: ['a', 'b'] })).id;
     const missing = path.join(dir, 'missing-model');
     fs.mkdirSync(missing);
     fs.writeFileSync(path.join(missing, 'meta.json'), '{}');
-    broken
+    await broken
       .insert(modelVersions)
       .values({ catalogueId: other, name: 'gone', arch: 'cnn', weightsPath: missing, temperature: 1, status: 'active' })
       .run();

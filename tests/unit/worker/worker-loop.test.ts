@@ -18,10 +18,10 @@ const tmp = tempDir('loupe-worker-');
 afterAll(tmp.cleanup);
 let dbCount = 0;
 
-function freshDb(): { db: Db; file: string } {
+async function freshDb(): Promise<{ db: Db; file: string }> {
   const file = path.join(tmp.dir, `worker-${++dbCount}.db`);
   const db = openDb(file);
-  migrateDb(db);
+  await migrateDb(db);
   return { db, file };
 }
 
@@ -46,7 +46,7 @@ function worker(
 
 describe('worker job loop', () => {
   it('dispatches each job to the handler of its kind and records the final progress', async () => {
-    const { db } = freshDb();
+    const { db } = await freshDb();
     const seen: { kind: string; payload: unknown }[] = [];
     const w = worker(db, {
       score: async ({ job }) => {
@@ -58,9 +58,9 @@ describe('worker job loop', () => {
         return { phase: 'done', promoted: false };
       },
     });
-    const a = enqueueJob(db, { kind: 'score', payload: { catalogueId: 1 } }).job;
-    const b = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } }).job;
-    const evaluate = enqueueJob(db, { kind: 'evaluate', payload: { catalogueId: 1 } }).job;
+    const a = (await enqueueJob(db, { kind: 'score', payload: { catalogueId: 1 } })).job;
+    const b = (await enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } })).job;
+    const evaluate = (await enqueueJob(db, { kind: 'evaluate', payload: { catalogueId: 1 } })).job;
     expect(await w.tick()).toBe('succeeded');
     expect(await w.tick()).toBe('succeeded');
     // No handler for 'evaluate': this worker does not claim it.
@@ -69,18 +69,21 @@ describe('worker job loop', () => {
       { kind: 'score', payload: { catalogueId: 1 } },
       { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } },
     ]);
-    expect(findJob(db, a.id)).toMatchObject({
+    expect(await findJob(db, a.id)).toMatchObject({
       status: 'succeeded',
       progress: { phase: 'done', scored: 3 },
       leaseOwner: null,
     });
-    expect(findJob(db, b.id)).toMatchObject({ status: 'succeeded', progress: { phase: 'done', promoted: false } });
-    expect(findJob(db, evaluate.id)).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await findJob(db, b.id)).toMatchObject({
+      status: 'succeeded',
+      progress: { phase: 'done', promoted: false },
+    });
+    expect(await findJob(db, evaluate.id)).toMatchObject({ status: 'queued', attempts: 0 });
   });
 
   it('writes progress throttled (a new phase at once) and keeps the lease renewed while a job runs', async () => {
-    const { db } = freshDb();
-    const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
+    const { db } = await freshDb();
+    const { job } = await enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
     const observed: unknown[] = [];
     let stolen: unknown = 'not tried';
     const w = worker(
@@ -88,15 +91,15 @@ describe('worker job loop', () => {
       {
         train: async ({ report }) => {
           report({ phase: 'training', epoch: 1 });
-          observed.push(findJob(db, job.id)?.progress);
+          observed.push((await findJob(db, job.id))?.progress);
           report({ phase: 'training', epoch: 1, batch: 2 });
           // Throttled: within the interval, the same phase is not written yet.
-          observed.push(findJob(db, job.id)?.progress);
+          observed.push((await findJob(db, job.id))?.progress);
           report({ phase: 'training', epoch: 1, batch: 3 }, { force: true });
-          observed.push(findJob(db, job.id)?.progress);
+          observed.push((await findJob(db, job.id))?.progress);
           // Three lease lengths without a report: the renewal timer keeps the job.
           await sleep(900);
-          stolen = claimJob(db, { owner: 'other', kinds: ['train'] });
+          stolen = await claimJob(db, { owner: 'other', kinds: ['train'] });
           return { phase: 'done' };
         },
       },
@@ -109,11 +112,11 @@ describe('worker job loop', () => {
       { phase: 'training', epoch: 1, batch: 3 },
     ]);
     expect(stolen).toBeNull();
-    expect(findJob(db, job.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await findJob(db, job.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
   });
 
   it('a failing job is retried, then failed with its error; an invalid payload fails at once', async () => {
-    const { db } = freshDb();
+    const { db } = await freshDb();
     let calls = 0;
     const w = worker(db, {
       score: async ({ job }) => {
@@ -122,16 +125,16 @@ describe('worker job loop', () => {
         throw new Error(`disk full (call ${calls})`);
       },
     });
-    const { job } = enqueueJob(db, { kind: 'score', payload: { catalogueId: 1 }, maxAttempts: 2 });
+    const { job } = await enqueueJob(db, { kind: 'score', payload: { catalogueId: 1 }, maxAttempts: 2 });
     expect(await w.tick()).toBe('retrying');
-    expect(findJob(db, job.id)).toMatchObject({ status: 'queued', attempts: 1, error: 'disk full (call 1)' });
+    expect(await findJob(db, job.id)).toMatchObject({ status: 'queued', attempts: 1, error: 'disk full (call 1)' });
     expect(await w.tick()).toBe('failed');
-    expect(findJob(db, job.id)).toMatchObject({ status: 'failed', attempts: 2, error: 'disk full (call 2)' });
+    expect(await findJob(db, job.id)).toMatchObject({ status: 'failed', attempts: 2, error: 'disk full (call 2)' });
     expect(await w.tick()).toBe('idle');
 
-    const bad = enqueueJob(db, { kind: 'score', payload: { catalogueId: 1, bad: true }, maxAttempts: 3 }).job;
+    const bad = (await enqueueJob(db, { kind: 'score', payload: { catalogueId: 1, bad: true }, maxAttempts: 3 })).job;
     expect(await w.tick()).toBe('failed');
-    expect(findJob(db, bad.id)).toMatchObject({
+    expect(await findJob(db, bad.id)).toMatchObject({
       status: 'failed',
       attempts: 1,
       error: 'catalogueId: expected a number',
@@ -139,19 +142,19 @@ describe('worker job loop', () => {
   });
 
   it('a worker that lost its lease stops reporting and does not complete the job', async () => {
-    const { db } = freshDb();
-    const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
+    const { db } = await freshDb();
+    const { job } = await enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
     const w = worker(db, {
       train: async ({ report }) => {
         // Another worker took the job over (as after an expired lease).
-        db.update(jobs).set({ leaseOwner: 'other-worker', attempts: 2 }).where(eq(jobs.id, job.id)).run();
+        await db.update(jobs).set({ leaseOwner: 'other-worker', attempts: 2 }).where(eq(jobs.id, job.id)).run();
         report({ phase: 'training', epoch: 1 }, { force: true });
         report({ phase: 'evaluating' }, { force: true });
         return { phase: 'done' };
       },
     });
     expect(await w.tick()).toBe('lost');
-    expect(findJob(db, job.id)).toMatchObject({ status: 'running', leaseOwner: 'other-worker', progress: null });
+    expect(await findJob(db, job.id)).toMatchObject({ status: 'running', leaseOwner: 'other-worker', progress: null });
   });
 
   describe('a real worker process', () => {
@@ -173,10 +176,13 @@ describe('worker job loop', () => {
       new Promise<number | null>((resolve) =>
         proc.exitCode !== null ? resolve(proc.exitCode) : proc.on('exit', (code) => resolve(code)),
       );
-    async function waitFor<T>(read: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+    async function waitFor<T>(
+      read: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+      timeoutMs = 30_000,
+    ): Promise<T> {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const value = read();
+        const value = await read();
         if (value) return value;
         if (Date.now() > until) throw new Error('timed out waiting');
         await sleep(50);
@@ -184,12 +190,12 @@ describe('worker job loop', () => {
     }
 
     it('killed mid-job, its job is picked up again by another worker once the lease expires', async () => {
-      const { db, file } = freshDb();
-      const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
+      const { db, file } = await freshDb();
+      const { job } = await enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
       const leaseMs = 1500;
       const { proc, owner } = await start(file, leaseMs);
-      await waitFor(() => {
-        const row = findJob(db, job.id);
+      await waitFor(async () => {
+        const row = await findJob(db, job.id);
         return row?.leaseOwner === owner && (row.progress as { step?: number } | null)?.step !== undefined;
       });
       proc.kill('SIGKILL');
@@ -211,7 +217,7 @@ describe('worker job loop', () => {
       await sleep(Math.max(0, killedAt + leaseMs + 100 - Date.now()));
       expect(await survivor.tick()).toBe('succeeded');
       // The crash is counted as a lease expiry, not as one of the job's attempts.
-      expect(findJob(db, job.id)).toMatchObject({
+      expect(await findJob(db, job.id)).toMatchObject({
         status: 'succeeded',
         attempts: 1,
         leaseExpiries: 1,
@@ -222,15 +228,15 @@ describe('worker job loop', () => {
     });
 
     it('on SIGTERM it gives the job back to the queue unfinished, without counting the attempt, and exits', async () => {
-      const { db, file } = freshDb();
-      const { job } = enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
+      const { db, file } = await freshDb();
+      const { job } = await enqueueJob(db, { kind: 'train', payload: { catalogueId: 1, reason: 'manual' } });
       const { proc, owner } = await start(file, 60_000);
-      await waitFor(() => findJob(db, job.id)?.leaseOwner === owner);
+      await waitFor(async () => (await findJob(db, job.id))?.leaseOwner === owner);
       proc.kill('SIGTERM');
       expect(await exited(proc)).toBe(0);
-      expect(findJob(db, job.id)).toMatchObject({ status: 'queued', attempts: 0, leaseOwner: null, error: null });
+      expect(await findJob(db, job.id)).toMatchObject({ status: 'queued', attempts: 0, leaseOwner: null, error: null });
       // Claimable again at once, long before the 60 s lease would have expired.
-      expect(claimJob(db, { owner: 'next', kinds: ['train'] })?.id).toBe(job.id);
+      expect((await claimJob(db, { owner: 'next', kinds: ['train'] }))?.id).toBe(job.id);
     });
   });
 });

@@ -10,6 +10,6 @@ export const dynamic = 'force-dynamic';
  */
 export async function GET() {
   const actor = await getCurrentActor().catch(() => null);
-  const health = checkHealth({ detail: actor !== null && can(actor.role, 'dashboards.read') });
+  const health = await checkHealth({ detail: actor !== null && can(actor.role, 'dashboards.read') });
   return Response.json(health, { status: health.ok ? 200 : 503 });
 }

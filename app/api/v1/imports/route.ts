@@ -24,7 +24,7 @@ export const POST = apiRoute('catalogue.import', async ({ actor, request }) => {
  * GET ?catalogue=&unfinished=true&limit=: recent imports, newest first, with their progress
  * (`state`, rows `staged` and `inserted` of `total`): the Import page polls it during an upload.
  */
-export const GET = apiRoute('catalogue.import', ({ request }) => {
+export const GET = apiRoute('catalogue.import', async ({ request }) => {
   const query = Object.fromEntries(new URL(request.url).searchParams);
-  return { imports: listRecentImports(getDb(), query) };
+  return { imports: await listRecentImports(getDb(), query) };
 });

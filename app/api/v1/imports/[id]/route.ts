@@ -9,9 +9,9 @@ export const dynamic = 'force-dynamic';
 const Params = z.object({ id: z.coerce.number().int().positive('the import id is a positive whole number') });
 
 /** An import and where its items are now: the import page polls this while the worker scores. */
-export const GET = apiRoute<{ id: string }>('catalogue.read', ({ actor, params }) => {
+export const GET = apiRoute<{ id: string }>('catalogue.read', async ({ actor, params }) => {
   const { id } = Params.parse(params);
-  const status = getImportStatus(getDb(), id);
+  const status = await getImportStatus(getDb(), id);
   // `source` is where the file lay on the server (a dataset path): for those who import only.
   if (can(actor.role, 'catalogue.import')) return status;
   const { source: _source, ...shown } = status;

@@ -13,5 +13,5 @@ const StatsQuery = z.object({
 /** The signed-in reviewer's own figures: decisions today and median seconds per decision. */
 export const GET = apiRoute('items.review', async ({ actor, request }) => {
   const { since } = parseSearchParams(request, StatsQuery);
-  return reviewerStats(getDb(), { actor, since });
+  return await reviewerStats(getDb(), { actor, since });
 });

@@ -16,6 +16,6 @@ const ProgressQuery = z.object({
 export const GET = apiRoute('items.review', async ({ actor, request }) => {
   const query = parseSearchParams(request, ProgressQuery);
   const db = getDb();
-  const catalogue = requireCatalogue(db, query.catalogue);
-  return reviewProgress(db, { actor, catalogueId: catalogue.id, since: query.since });
+  const catalogue = await requireCatalogue(db, query.catalogue);
+  return await reviewProgress(db, { actor, catalogueId: catalogue.id, since: query.since });
 });

@@ -13,5 +13,5 @@ const UndoBody = z.object({ clientId: z.string() });
  */
 export const POST = apiRoute('items.review', async ({ actor, request }) => {
   const { clientId } = await parseJsonBody(request, UndoBody);
-  return undoAndReclaim(getDb(), { actor, clientId });
+  return await undoAndReclaim(getDb(), { actor, clientId });
 });

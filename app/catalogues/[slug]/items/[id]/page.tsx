@@ -24,7 +24,7 @@ export default async function ItemPage({ params }: { params: Promise<{ slug: str
   );
   let detail: ItemDetail;
   try {
-    detail = getItemDetail(getDb(), { itemId: id, catalogue: slug, actor: access.actor });
+    detail = await getItemDetail(getDb(), { itemId: id, catalogue: slug, actor: access.actor });
   } catch (error) {
     if (isAppError(error) && (error.code === 'not_found' || error.code === 'bad_input')) notFound();
     throw error;

@@ -6,15 +6,15 @@ import { ClassKeysInput, classKeysOf, setClassKeys } from '@/lib/review/class-ke
 export const dynamic = 'force-dynamic';
 
 /** The keys the review pages use for this catalogue's classes, one per class (null: none). */
-export const GET = apiRoute<{ slug: string }>('items.review', ({ params }) => {
-  const catalogue = requireCatalogue(getDb(), params.slug);
+export const GET = apiRoute<{ slug: string }>('items.review', async ({ params }) => {
+  const catalogue = await requireCatalogue(getDb(), params.slug);
   return { classNames: catalogue.classNames, keys: classKeysOf(catalogue), custom: catalogue.classKeys !== null };
 });
 
 /** `{keys: [...]}` sets one key (or null) per class; `{keys: null}` goes back to the default. Admins only. */
 export const PUT = apiRoute<{ slug: string }>('settings.write', async ({ actor, request, params }) => {
   const db = getDb();
-  const catalogue = requireCatalogue(db, params.slug);
+  const catalogue = await requireCatalogue(db, params.slug);
   const { keys } = await parseJsonBody(request, ClassKeysInput);
-  return { keys: setClassKeys(db, { actor, catalogueId: catalogue.id, keys }), custom: keys !== null };
+  return { keys: await setClassKeys(db, { actor, catalogueId: catalogue.id, keys }), custom: keys !== null };
 });

@@ -5,4 +5,4 @@ import { listModelVersions } from '@/lib/models/versions';
 export const dynamic = 'force-dynamic';
 
 /** The catalogue's model versions with their metrics, newest first: admins and ops read it. */
-export const GET = apiRoute<{ slug: string }>('dashboards.read', ({ actor, params }) => listModelVersions(getDb(), { actor, catalogue: params.slug }));
+export const GET = apiRoute<{ slug: string }>('dashboards.read', async ({ actor, params }) => await listModelVersions(getDb(), { actor, catalogue: params.slug }));

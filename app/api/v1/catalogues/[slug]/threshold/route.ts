@@ -12,7 +12,7 @@ export const dynamic = 'force-dynamic';
  */
 export const PUT = apiRoute<{ slug: string }>('settings.write', async ({ actor, request, params }) => {
   const db = getDb();
-  const catalogue = requireCatalogue(db, params.slug);
+  const catalogue = await requireCatalogue(db, params.slug);
   const body = await parseJsonBody(request, ThresholdChangeRequest);
-  return changeThreshold(db, { actor, catalogueId: catalogue.id, request: body });
+  return await changeThreshold(db, { actor, catalogueId: catalogue.id, request: body });
 });

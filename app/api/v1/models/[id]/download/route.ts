@@ -10,10 +10,10 @@ const Params = z.object({ id: z.coerce.number({ error: ID_MESSAGE }).int(ID_MESS
 const Query = z.object({ format: ModelDownloadFormat.default('onnx') });
 
 /** GET ?format=onnx|tfjs: a model version as model.onnx, or its TensorFlow.js folder as a zip. */
-export const GET = apiRoute<{ id: string }>('dashboards.read', ({ actor, request, params }) => {
+export const GET = apiRoute<{ id: string }>('dashboards.read', async ({ actor, request, params }) => {
   const { id } = Params.parse(params);
   const { format } = parseSearchParams(request, Query);
-  const file = downloadModelVersion(getDb(), { actor, modelVersionId: id, format });
+  const file = await downloadModelVersion(getDb(), { actor, modelVersionId: id, format });
   return new Response(Buffer.from(file.body), {
     headers: {
       'content-type': file.contentType,

@@ -12,7 +12,7 @@ const Params = z.object({ id: z.coerce.number({ error: ID_MESSAGE }).int(ID_MESS
  * Makes a version active (promote a candidate, override a rejection, or roll back to a
  * retired one) and queues the re-score: `{ promoted, retired, rescoreJob }`.
  */
-export const POST = apiRoute<{ id: string }>('models.manage', ({ actor, params }) => {
+export const POST = apiRoute<{ id: string }>('models.manage', async ({ actor, params }) => {
   const { id } = Params.parse(params);
-  return promoteAndRescore(getDb(), { actor, modelVersionId: id });
+  return await promoteAndRescore(getDb(), { actor, modelVersionId: id });
 });

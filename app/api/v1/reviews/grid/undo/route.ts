@@ -10,5 +10,5 @@ export const dynamic = 'force-dynamic';
  */
 export const POST = apiRoute('items.review', async ({ actor, request }) => {
   const { clientIds } = await parseJsonBody(request, UndoGridInput);
-  return undoGridSubmit(getDb(), { actor, clientIds });
+  return await undoGridSubmit(getDb(), { actor, clientIds });
 });

@@ -6,10 +6,10 @@ export const dynamic = 'force-dynamic';
 
 // GET /api/v1/catalogues/:slug/dashboards/:figure.csv — the numbers of one dashboard chart,
 // computed by the same lib/dashboards function the page draws from. Without ".csv": JSON.
-export const GET = apiRoute<{ slug: string; figure: string }>('dashboards.read', ({ actor, params }) => {
+export const GET = apiRoute<{ slug: string; figure: string }>('dashboards.read', async ({ actor, params }) => {
   const asCsv = params.figure.endsWith('.csv');
   const id = asCsv ? params.figure.slice(0, -'.csv'.length) : params.figure;
-  const figure = readFigure(getDb(), { actor, catalogue: params.slug, figure: id });
+  const figure = await readFigure(getDb(), { actor, catalogue: params.slug, figure: id });
   if (!asCsv) return figure;
   return new Response(figureCsv(figure), {
     headers: {
