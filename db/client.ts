@@ -33,8 +33,12 @@ export const WAL_CHECKPOINT_MS = 1_000;
 /** How long a statement waits for another request's transaction before it gives up. */
 const LOCK_WAIT_MS = 30_000;
 
-/** The connection whose transaction the current async call chain is inside, if any. */
-const insideTransaction = new AsyncLocalStorage<Connection>();
+/**
+ * The transaction the current async call chain was started in, if any. A chain that outlives
+ * its transaction (a promise left running after the commit) no longer matches the connection's
+ * open transaction, and waits like any other.
+ */
+const insideTransaction = new AsyncLocalStorage<object>();
 
 /** Most distinct SQL texts kept compiled per connection; past it the cache starts over. */
 const STATEMENT_CACHE_SIZE = 1_000;
@@ -60,6 +64,8 @@ class Connection {
   private readonly waiters: Array<() => void> = [];
   private readonly statements = new Map<string, Database.Statement>();
   private depth = 0;
+  /** The open transaction's token, while one is open. */
+  private open: object | null = null;
 
   constructor(sqlite: Database.Database) {
     this.sqlite = sqlite;
@@ -80,7 +86,7 @@ class Connection {
   }
 
   private holdsLock(): boolean {
-    return insideTransaction.getStore() === this;
+    return this.open !== null && insideTransaction.getStore() === this.open;
   }
 
   private statement(text: string): Database.Statement {
@@ -149,8 +155,10 @@ class Connection {
     await this.acquire();
     try {
       this.sqlite.exec(`begin ${behavior}`);
+      const token = {};
+      this.open = token;
       try {
-        const result = await insideTransaction.run(this, () => fn(this.tx));
+        const result = await insideTransaction.run(token, () => fn(this.tx));
         this.sqlite.exec('commit');
         return result;
       } catch (error) {
@@ -158,6 +166,7 @@ class Connection {
         throw error;
       }
     } finally {
+      this.open = null;
       this.release();
     }
   }
