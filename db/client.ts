@@ -38,7 +38,13 @@ const LOCK_WAIT_MS = 30_000;
  * its transaction (a promise left running after the commit) no longer matches the connection's
  * open transaction, and waits like any other.
  */
-const insideTransaction = new AsyncLocalStorage<object>();
+// On globalThis, like the connection itself (getDb): Next may load this module more than once
+// (one copy per bundle), and every copy must see the same transactions.
+const globalForTx = globalThis as typeof globalThis & { __loupeInsideTransaction?: AsyncLocalStorage<object> };
+const insideTransaction = (globalForTx.__loupeInsideTransaction ??= new AsyncLocalStorage<object>());
+
+/** Where a handle keeps its connection: a registered symbol, the same in every copy of this module. */
+const CONNECTION = Symbol.for('loupe.db.connection');
 
 /** Most distinct SQL texts kept compiled per connection; past it the cache starts over. */
 const STATEMENT_CACHE_SIZE = 1_000;
@@ -82,7 +88,7 @@ class Connection {
   }
 
   private handle(callback: (text: string, params: unknown[], method: Method) => Promise<{ rows: unknown[] }>): Db {
-    return Object.assign(drizzle(callback, { schema }), { $client: this.sqlite });
+    return Object.assign(drizzle(callback, { schema }), { $client: this.sqlite, [CONNECTION]: this });
   }
 
   private holdsLock(): boolean {
@@ -183,10 +189,8 @@ class Connection {
   }
 }
 
-const connections = new WeakMap<Db, Connection>();
-
 function connectionOf(handle: Db): Connection {
-  const connection = connections.get(handle);
+  const connection = (handle as Db & { [CONNECTION]?: Connection })[CONNECTION];
   if (!connection) throw new Error('This handle was not opened by openDb.');
   return connection;
 }
@@ -246,8 +250,6 @@ export function openDb(filePath: string): Db {
   // docs/operations.md). Kept as a safety net for a process running without the worker, at 64 MB.
   sqlite.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   const connection = new Connection(sqlite);
-  connections.set(connection.db, connection);
-  connections.set(connection.tx, connection);
   return connection.db;
 }
 
