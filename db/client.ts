@@ -271,3 +271,15 @@ export function changedRows(result: unknown): number {
   const { changes, rowCount } = result as { changes?: number; rowCount?: number | null };
   return changes ?? rowCount ?? 0;
 }
+
+/** The first row of an awaited query, or undefined: what SQLite's `.get()` gave, on every driver. */
+export function firstRow<T>(rows: T[]): T | undefined {
+  return rows[0];
+}
+
+/** The one row an INSERT ... RETURNING (or a query that cannot come back empty) gave. */
+export function onlyRow<T>(rows: T[]): T {
+  const row = rows[0];
+  if (row === undefined) throw new Error('The query returned no row where one was certain.');
+  return row;
+}

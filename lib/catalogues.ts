@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Reader, withTransaction } from '@/db/client';
+import { type Db, type Reader, withTransaction, firstRow, onlyRow } from '@/db/client';
 import { preparedPerHandle } from '@/db/prepared';
 import { catalogues, settings, type Catalogue } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -38,7 +38,7 @@ const byKey = preparedPerHandle((db: Reader) => ({
 }));
 
 export async function findCatalogue(db: Db, slug: string): Promise<Catalogue | undefined> {
-  return await byKey(db).slug.get({ slug });
+  return await byKey(db).slug.execute({ slug }).then(firstRow);
 }
 
 export async function requireCatalogue(db: Db, slug: string): Promise<Catalogue> {
@@ -49,7 +49,7 @@ export async function requireCatalogue(db: Db, slug: string): Promise<Catalogue>
 
 /** The catalogue with this id; `not_found` when there is none. A transaction may pass itself. */
 export async function requireCatalogueById(db: Reader, catalogueId: number): Promise<Catalogue> {
-  const catalogue = await byKey(db).id.get({ id: catalogueId });
+  const catalogue = await byKey(db).id.execute({ id: catalogueId }).then(firstRow);
   if (!catalogue) throw new AppError('not_found', `There is no catalogue ${catalogueId}.`);
   return catalogue;
 }
@@ -64,7 +64,7 @@ export async function ensureCatalogue(db: Db, input: EnsureCatalogueInput): Prom
   return await withTransaction(
     db,
     async (tx) => {
-      const existing = await tx.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
+      const existing = await tx.select().from(catalogues).where(eq(catalogues.slug, slug)).limit(1).then(firstRow);
       if (existing) {
         if (JSON.stringify(existing.classNames) !== JSON.stringify(classNames)) {
           throw new AppError(
@@ -74,8 +74,8 @@ export async function ensureCatalogue(db: Db, input: EnsureCatalogueInput): Prom
         }
         return existing;
       }
-      const created = await tx.insert(catalogues).values({ slug, name, classNames }).returning().get();
-      await tx.insert(settings).values({ catalogueId: created.id }).run();
+      const created = await tx.insert(catalogues).values({ slug, name, classNames }).returning().then(onlyRow);
+      await tx.insert(settings).values({ catalogueId: created.id });
       return created;
     },
     { behavior: 'immediate' },

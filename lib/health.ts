@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { getDb } from '@/db/client';
 import { catalogues, modelVersions } from '@/db/schema';
 import { readWorkerStatus } from '@/lib/jobs/worker-status';
@@ -63,9 +63,8 @@ export async function checkHealth(options: { detail?: boolean } = {}): Promise<H
   let database: Health['database'] = { ok: true };
   let models: Health['models'] = [];
   try {
-    const db = getDb();
-    db.run(sql`select 1`);
-    models = await db
+    // Reading the active models is the database check: it fails when the database cannot be read.
+    models = await getDb()
       .select({
         catalogue: catalogues.slug,
         version: modelVersions.name,
@@ -74,8 +73,7 @@ export async function checkHealth(options: { detail?: boolean } = {}): Promise<H
       })
       .from(modelVersions)
       .innerJoin(catalogues, eq(catalogues.id, modelVersions.catalogueId))
-      .where(eq(modelVersions.status, 'active'))
-      .all();
+      .where(eq(modelVersions.status, 'active'));
   } catch {
     database = { ok: false, error: 'The database could not be read.' };
   }

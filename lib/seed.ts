@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import { catalogues, users } from '@/db/schema';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { getEnv } from '@/lib/env';
@@ -49,7 +49,8 @@ export async function seedDemoIfEmpty(db: Db, log: (line: string) => void = () =
       await db
         .select({ n: sql<number>`count(*)` })
         .from(catalogues)
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
   if (existing > 0) return false;
   const modelDir = getEnv().LOUPE_MODEL_DIR;
@@ -118,7 +119,8 @@ export async function seedDigitsDemo(
       await db
         .select({ n: sql<number>`count(*)` })
         .from(catalogues)
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
   if (!existing && catalogueCount > 0 && !(await findCatalogue(db, DEMO_CATALOGUE.slug))) return false;
   const modelDir = options.modelDir ?? digitsModelDir();
@@ -166,7 +168,8 @@ export async function seedDemoUsersIfNone(db: Db): Promise<typeof DEMO_USERS | [
       await db
         .select({ n: sql<number>`count(*)` })
         .from(users)
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
   if (existing > 0) return [];
   for (const user of DEMO_USERS) await createUserAsSystem(db, user);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { eq, or } from 'drizzle-orm';
 import { z } from 'zod';
-import { getDb } from '@/db/client';
+import { getDb, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { modelVersions } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -36,7 +36,8 @@ async function resolveModelDir(model: string): Promise<{ dir: string; name: stri
     .select({ dir: modelVersions.weightsPath, name: modelVersions.name })
     .from(modelVersions)
     .where(or(eq(modelVersions.id, id), eq(modelVersions.name, model)))
-    .get();
+    .limit(1)
+    .then(firstRow);
   if (!row)
     throw new AppError(
       'not_found',

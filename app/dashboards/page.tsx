@@ -104,8 +104,7 @@ export default async function DashboardsPage({ searchParams }: { searchParams: P
   const list = await db
     .select({ slug: catalogues.slug, name: catalogues.name })
     .from(catalogues)
-    .orderBy(catalogues.name)
-    .all();
+    .orderBy(catalogues.name);
   const wanted = (await searchParams).catalogue;
   const current = list.find((c) => c.slug === wanted) ?? list[0];
   const dashboard = current ? await readDashboard(db, { actor: access.actor, catalogue: current.slug }) : null;

@@ -12,8 +12,7 @@ export default async function ImportPage() {
   const list = await db
     .select({ slug: catalogues.slug, name: catalogues.name, classNames: catalogues.classNames })
     .from(catalogues)
-    .orderBy(catalogues.name)
-    .all();
+    .orderBy(catalogues.name);
   const recent = await listRecentImports(db, { limit: 10 });
   return (
     <main className="mx-auto max-w-6xl p-6">

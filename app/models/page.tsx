@@ -172,7 +172,7 @@ export default async function ModelsPage() {
   const { actor } = access;
   const canManage = can(actor.role, 'models.manage');
   const db = getDb();
-  const list = await db.select().from(catalogues).orderBy(catalogues.name).all();
+  const list = await db.select().from(catalogues).orderBy(catalogues.name);
   return (
     <main className="mx-auto max-w-7xl p-6">
       <h1 className="text-2xl font-semibold">Models</h1>

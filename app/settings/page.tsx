@@ -75,7 +75,7 @@ function ChangeHistory({
 export default async function SettingsPage() {
   await requirePageAccess('settings.write', '/settings');
   const db = getDb();
-  const list = await db.select().from(catalogues).orderBy(catalogues.name).all();
+  const list = await db.select().from(catalogues).orderBy(catalogues.name);
   return (
     <main className="mx-auto max-w-6xl p-6">
       <h1 className="text-2xl font-semibold">Settings</h1>

@@ -1,6 +1,6 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Tx, withTransaction, changedRows } from '@/db/client';
+import { type Db, type Tx, withTransaction, changedRows, firstRow, onlyRow } from '@/db/client';
 import { leases, USER_ROLES, users, type User, type UserRole } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
@@ -63,8 +63,13 @@ export async function createUserAsSystem(
     return await withTransaction(
       db,
       async (tx) => {
-        if (await tx.select({ id: users.id }).from(users).where(eq(users.email, email)).get()) throw duplicate;
-        return await tx.insert(users).values({ email, name, passwordHash, role }).returning(summaryColumns).get();
+        if (await tx.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1).then(firstRow))
+          throw duplicate;
+        return await tx
+          .insert(users)
+          .values({ email, name, passwordHash, role })
+          .returning(summaryColumns)
+          .then(onlyRow);
       },
       { behavior: 'immediate' },
     );
@@ -84,11 +89,11 @@ export async function createUser(
 
 export async function listUsers(db: Db, options: { actor: Actor | null }): Promise<UserSummary[]> {
   requirePermission(options.actor, 'users.manage');
-  return await db.select(summaryColumns).from(users).orderBy(asc(users.email)).all();
+  return await db.select(summaryColumns).from(users).orderBy(asc(users.email));
 }
 
 async function requireUser(tx: Tx, userId: number): Promise<User> {
-  const user = await tx.select().from(users).where(eq(users.id, userId)).get();
+  const user = await tx.select().from(users).where(eq(users.id, userId)).limit(1).then(firstRow);
   if (!user) throw new AppError('not_found', `There is no user ${userId}.`);
   return user;
 }
@@ -102,7 +107,8 @@ async function assertNotLastActiveAdmin(tx: Tx, user: User): Promise<void> {
         .select({ n: sql<number>`count(*)` })
         .from(users)
         .where(and(eq(users.role, 'admin'), eq(users.disabled, false), ne(users.id, user.id)))
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
   if (others === 0) {
     throw new AppError('conflict', `${user.email} is the last active admin; make another user an admin first.`);
@@ -127,7 +133,7 @@ export async function setUserRole(
         .set({ role, sessionVersion: nextSessionVersion })
         .where(eq(users.id, userId))
         .returning(summaryColumns)
-        .get())!;
+        .then(onlyRow))!;
     },
     { behavior: 'immediate' },
   );
@@ -147,14 +153,14 @@ export async function setUserDisabled(
       const user = await requireUser(tx, userId);
       if (disabled) {
         await assertNotLastActiveAdmin(tx, user);
-        await tx.delete(leases).where(eq(leases.reviewerId, userId)).run();
+        await tx.delete(leases).where(eq(leases.reviewerId, userId));
       }
       return (await tx
         .update(users)
         .set({ disabled, sessionVersion: nextSessionVersion })
         .where(eq(users.id, userId))
         .returning(summaryColumns)
-        .get())!;
+        .then(onlyRow))!;
     },
     { behavior: 'immediate' },
   );
@@ -170,7 +176,7 @@ export async function resetPassword(
   const passwordHash = await hashPassword(password, { cost: input.passwordCost });
   // Whoever knew the old password may hold a session: a reset ends every session of the user.
   const changed = changedRows(
-    await db.update(users).set({ passwordHash, sessionVersion: nextSessionVersion }).where(eq(users.id, userId)).run(),
+    await db.update(users).set({ passwordHash, sessionVersion: nextSessionVersion }).where(eq(users.id, userId)),
   );
   if (changed === 0) throw new AppError('not_found', `There is no user ${userId}.`);
 }
@@ -186,7 +192,9 @@ export async function verifyCredentials(
 ): Promise<(Actor & { sessionVersion: number }) | null> {
   const email = EmailSchema.safeParse(input.email);
   const password = typeof input.password === 'string' ? input.password : '';
-  const user = email.success ? await db.select().from(users).where(eq(users.email, email.data)).get() : undefined;
+  const user = email.success
+    ? await db.select().from(users).where(eq(users.email, email.data)).limit(1).then(firstRow)
+    : undefined;
   if (!user || user.disabled) return burnPasswordCompare(password).then(() => null);
   return (await verifyPassword(password, user.passwordHash))
     ? { ...toActor(user), sessionVersion: user.sessionVersion }
@@ -203,7 +211,8 @@ export async function findActiveActor(db: Db, userId: number): Promise<Actor | n
     .select({ id: users.id, role: users.role, email: users.email, disabled: users.disabled })
     .from(users)
     .where(eq(users.id, userId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   return user && !user.disabled ? toActor(user) : null;
 }
 
@@ -213,7 +222,7 @@ export async function findActiveActor(db: Db, userId: number): Promise<Actor | n
  * changes above bump the same counter inside their own writes.
  */
 export async function revokeSessions(db: Db, userId: number): Promise<void> {
-  await db.update(users).set({ sessionVersion: nextSessionVersion }).where(eq(users.id, userId)).run();
+  await db.update(users).set({ sessionVersion: nextSessionVersion }).where(eq(users.id, userId));
 }
 
 /**
@@ -232,6 +241,7 @@ export async function sessionActor(db: Db, input: { userId: number; sessionVersi
     })
     .from(users)
     .where(eq(users.id, input.userId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   return user && !user.disabled && user.sessionVersion === input.sessionVersion ? toActor(user) : null;
 }

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gte, inArray, lte, notExists, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import {
   EVAL_ROLES,
   ITEM_STATUSES,
@@ -153,7 +153,8 @@ async function countVisibleItems(db: Db, input: { catalogueId: number; hideEvalu
         .select({ n: count() })
         .from(items)
         .where(and(...conditions))
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0
   );
 }
@@ -173,8 +174,7 @@ async function readRows(db: Db, input: { ids: number[]; modelId: number | null }
     .from(items)
     // Without an active model no prediction matches (ids start at 1): the columns stay null.
     .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelId ?? 0)))
-    .where(inArray(items.id, input.ids))
-    .all();
+    .where(inArray(items.id, input.ids));
   const byId = new Map(rows.map((row) => [row.id, row]));
   return input.ids.flatMap((id) => byId.get(id) ?? []);
 }
@@ -220,7 +220,8 @@ export async function findPageIds(db: Db, ctx: PageContext): Promise<{ ids: numb
         .select({ n: count() })
         .from(items)
         .where(and(...itemFilters))
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
 
   if (predictionFilters.length === 0 && (isItemSort(query.sort) || modelId === null)) {
@@ -233,7 +234,6 @@ export async function findPageIds(db: Db, ctx: PageContext): Promise<{ ids: numb
         .orderBy(...ordered(query, column === items.id ? [items.id] : [column, items.id]))
         .limit(query.pageSize)
         .offset(offset)
-        .all()
     ).map((row) => row.id);
     return { ids, total: await countItems() };
   }
@@ -263,8 +263,7 @@ export async function findPageIds(db: Db, ctx: PageContext): Promise<{ ids: numb
       .where(unscored)
       .orderBy(...ordered(query, [items.id]))
       .limit(query.pageSize - ids.length)
-      .offset(Math.max(0, offset - scoredTotal))
-      .all();
+      .offset(Math.max(0, offset - scoredTotal));
     ids.push(...tail.map((row) => row.id));
   }
   return { ids, total };
@@ -332,13 +331,13 @@ function scoredQueries(db: Db, ctx: PageContext & { modelId: number; predictionF
           .orderBy(...ordered(query, order))
           .limit(limit)
           .offset(offset)
-          .all()
       ).map((row) => row.id),
     count: async () =>
       (
         await joined(db.select({ n: count() }).from(predictions).$dynamic())
           .where(where)
-          .get()
+          .limit(1)
+          .then(firstRow)
       )?.n ?? 0,
   };
 }

@@ -232,8 +232,7 @@ async function readExportChunk(
       and(...itemConditions(input.filters, input), ...predictionConditions(input.filters), gt(items.id, input.afterId)),
     )
     .orderBy(asc(items.id))
-    .limit(input.limit)
-    .all();
+    .limit(input.limit);
 }
 
 /** A cell that starts like a formula, tab and CR included (OWASP "CSV injection"). */

@@ -1,7 +1,7 @@
 import { desc, eq } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import {
   catalogues,
   items,
@@ -97,7 +97,8 @@ export async function getItemDetail(db: Db, input: GetItemDetailInput & { actor:
     .from(items)
     .innerJoin(catalogues, eq(catalogues.id, items.catalogueId))
     .where(eq(items.id, itemId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   // Holdout and gold labels measure the model and the reviewers: a reviewer finds neither.
   const hidden = row?.item.evalRole != null && !canSeeEvaluationItems(actor);
   if (!row || hidden || (slug !== undefined && row.catalogue.slug !== slug))
@@ -120,7 +121,6 @@ export async function getItemDetail(db: Db, input: GetItemDetailInput & { actor:
       .innerJoin(modelVersions, eq(modelVersions.id, predictions.modelVersionId))
       .where(eq(predictions.itemId, item.id))
       .orderBy(desc(modelVersions.id))
-      .all()
   ).sort((a, b) => Number(b.model.status === 'active') - Number(a.model.status === 'active'));
 
   const undo = alias(reviews, 'undo');
@@ -131,8 +131,7 @@ export async function getItemDetail(db: Db, input: GetItemDetailInput & { actor:
     .leftJoin(modelVersions, eq(modelVersions.id, reviews.modelVersionId))
     .leftJoin(undo, eq(undo.revertsReviewId, reviews.id))
     .where(eq(reviews.itemId, item.id))
-    .orderBy(desc(reviews.createdAt), desc(reviews.id))
-    .all();
+    .orderBy(desc(reviews.createdAt), desc(reviews.id));
 
   return {
     catalogue,

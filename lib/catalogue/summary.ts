@@ -16,7 +16,7 @@ export interface CatalogueSummary {
 
 export async function countCatalogueSummaries(): Promise<CatalogueSummary[]> {
   const db = getDb();
-  const rows = await db.select().from(catalogues).all();
+  const rows = await db.select().from(catalogues);
   return Promise.all(
     rows.map(async (c) => {
       const byStatus = await countItemsByStatus(db, c.id);
@@ -41,8 +41,7 @@ export async function countItemsByStatus(db: Db, catalogueId: number): Promise<R
     .select({ status: items.status, n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), isNull(items.evalRole)))
-    .groupBy(items.status)
-    .all();
+    .groupBy(items.status);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
@@ -52,7 +51,6 @@ export async function countEvaluationItems(db: Db, catalogueId: number): Promise
     .select({ role: items.evalRole, n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), isNotNull(items.evalRole)))
-    .groupBy(items.evalRole)
-    .all();
+    .groupBy(items.evalRole);
   return Object.fromEntries(rows.map((r) => [r.role, r.n]));
 }

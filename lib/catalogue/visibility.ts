@@ -29,8 +29,7 @@ export async function countCatalogueScope(
     .select({ role: items.evalRole, n: count() })
     .from(items)
     .where(and(eq(items.catalogueId, input.catalogueId), isNotNull(items.evalRole)))
-    .groupBy(items.evalRole)
-    .all();
+    .groupBy(items.evalRole);
   const of = (role: string) => rows.find((row) => row.role === role)?.n ?? 0;
   const shown = canSeeEvaluationItems(input.actor);
   return { evaluationShown: shown, holdout: of('holdout'), gold: shown ? of('gold') : null };

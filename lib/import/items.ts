@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { withSqlite, withTransaction, type Db } from '@/db/client';
+import { withSqlite, withTransaction, type Db, onlyRow, firstRow } from '@/db/client';
 import { catalogues, IMPORT_KINDS, imports } from '@/db/schema';
 import { AppError, badInput } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -151,7 +151,7 @@ async function beginImport(
             heartbeatAt: new Date(),
           })
           .returning({ id: imports.id })
-          .get()
+          .then(onlyRow)
       ).id;
     },
     { behavior: 'immediate' },
@@ -174,7 +174,12 @@ async function* importSteps(db: Db, input: ImportItemsInput): AsyncGenerator<Imp
   const options = parseInput(ImportOptions, input);
   const list = input.items;
   const total = list.length;
-  const catalogue = await db.select().from(catalogues).where(eq(catalogues.slug, options.catalogueSlug)).get();
+  const catalogue = await db
+    .select()
+    .from(catalogues)
+    .where(eq(catalogues.slug, options.catalogueSlug))
+    .limit(1)
+    .then(firstRow);
   if (!catalogue) throw new AppError('not_found', `There is no catalogue "${options.catalogueSlug}".`);
   checkItems(list, catalogue.classNames.length, options.source, options.evalRole);
   const importId = await beginImport(db, catalogue.id, options, total);

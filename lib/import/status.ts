@@ -1,6 +1,6 @@
 import { and, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import {
   catalogues,
   imports,
@@ -36,8 +36,7 @@ async function countByStatus(db: Db, where: SQL | undefined): Promise<Record<Ite
     .select({ status: items.status, n: sql<number>`count(*)` })
     .from(items)
     .where(where)
-    .groupBy(items.status)
-    .all()) {
+    .groupBy(items.status)) {
     counts[row.status] = row.n;
   }
   return counts;
@@ -51,7 +50,8 @@ export async function getImportStatus(db: Db, importId: number): Promise<ImportS
     .from(imports)
     .innerJoin(catalogues, eq(catalogues.id, imports.catalogueId))
     .where(eq(imports.id, id))
-    .get();
+    .limit(1)
+    .then(firstRow);
   if (!row) throw new AppError('not_found', `There is no import ${id}.`);
   const { imp } = row;
   const catalogueUnscored = (
@@ -116,6 +116,5 @@ export async function listRecentImports(db: Db, options: z.input<typeof ListOpti
       and(unfinished ? ne(imports.state, 'done') : undefined, catalogue ? eq(catalogues.slug, catalogue) : undefined),
     )
     .orderBy(desc(imports.createdAt), desc(imports.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }

@@ -135,8 +135,7 @@ async function deleteIfEmpty(db: Db, catalogueId: number): Promise<void> {
         eq(catalogues.id, catalogueId),
         notExists(db.select({ id: items.id }).from(items).where(eq(items.catalogueId, catalogueId))),
       ),
-    )
-    .run();
+    );
 }
 
 /** Error messages name the person's file, not where the server kept it for a moment. */
@@ -204,8 +203,7 @@ export async function importUpload(db: Db, input: ImportUploadInput): Promise<Up
     await db
       .update(imports)
       .set({ source: `upload: ${description}` })
-      .where(eq(imports.id, result.importId))
-      .run();
+      .where(eq(imports.id, result.importId));
     return {
       ...result,
       catalogue: { id: catalogue.id, slug: catalogue.slug, name: catalogue.name },

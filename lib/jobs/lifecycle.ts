@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, withTransaction, changedRows } from '@/db/client';
+import { type Db, withTransaction, changedRows, firstRow, onlyRow } from '@/db/client';
 import { jobs, type Job, type JobKind, type JobProgress } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 
@@ -74,14 +74,15 @@ export async function enqueueJob(db: Db, input: EnqueueJobInput): Promise<Enqueu
             ),
           )
           .orderBy(asc(jobs.id))
-          .get();
+          .limit(1)
+          .then(firstRow);
         if (existing) return { job: existing, created: false };
       }
       const job = await tx
         .insert(jobs)
         .values({ kind: input.kind, payload: input.payload, maxAttempts, createdAt: now, updatedAt: now })
         .returning()
-        .get();
+        .then(onlyRow);
       return { job, created: true };
     },
     { behavior: 'immediate' },
@@ -134,14 +135,14 @@ export async function claimJob(
             lt(jobs.leaseExpiresAt, now),
             sql`${jobs.leaseExpiries} >= ${MAX_LEASE_EXPIRIES}`,
           ),
-        )
-        .run();
+        );
       const candidate = await tx
         .select({ id: jobs.id })
         .from(jobs)
         .where(and(claimable(now), kindFilter, input.where ?? sql`1 = 1`))
         .orderBy(asc(jobs.createdAt), asc(jobs.id))
-        .get();
+        .limit(1)
+        .then(firstRow);
       if (!candidate) return null;
       // Compare-and-set: the WHERE repeats the claimable condition, so a job another worker
       // took between the read and this write is not taken twice. The SET reads the row as it
@@ -160,7 +161,7 @@ export async function claimJob(
           })
           .where(and(eq(jobs.id, candidate.id), claimable(now)))
           .returning()
-          .get()) ?? null
+          .then(onlyRow)) ?? null
       );
     },
     { behavior: 'immediate' },
@@ -192,8 +193,7 @@ export async function reportJobProgress(
         leaseExpiresAt: new Date(now.getTime() + (input.leaseMs ?? DEFAULT_JOB_LEASE_MS)),
         updatedAt: now,
       })
-      .where(ownedRunning(input.jobId, input.owner))
-      .run(),
+      .where(ownedRunning(input.jobId, input.owner)),
   );
   if (changed === 0) throw lostLease(input.jobId);
 }
@@ -215,8 +215,7 @@ export async function completeJob(
         finishedAt: now,
         updatedAt: now,
       })
-      .where(ownedRunning(input.jobId, input.owner))
-      .run(),
+      .where(ownedRunning(input.jobId, input.owner)),
   );
   if (changed === 0) throw lostLease(input.jobId);
 }
@@ -235,7 +234,7 @@ export async function failJob(
   return await withTransaction(
     db,
     async (tx) => {
-      const job = await tx.select().from(jobs).where(ownedRunning(input.jobId, input.owner)).get();
+      const job = await tx.select().from(jobs).where(ownedRunning(input.jobId, input.owner)).limit(1).then(firstRow);
       if (!job) throw lostLease(input.jobId);
       const status = input.retry === false || job.attempts >= job.maxAttempts ? 'failed' : 'queued';
       await tx
@@ -248,8 +247,7 @@ export async function failJob(
           finishedAt: status === 'failed' ? now : null,
           updatedAt: now,
         })
-        .where(ownedRunning(input.jobId, input.owner))
-        .run();
+        .where(ownedRunning(input.jobId, input.owner));
       return status;
     },
     { behavior: 'immediate' },
@@ -273,12 +271,11 @@ export async function releaseJob(db: Db, input: { jobId: number; owner: string; 
         attempts: sql`max(${jobs.attempts} - 1, 0)`,
         updatedAt: now,
       })
-      .where(ownedRunning(input.jobId, input.owner))
-      .run(),
+      .where(ownedRunning(input.jobId, input.owner)),
   );
   if (changed === 0) throw lostLease(input.jobId);
 }
 
 export async function findJob(db: Db, jobId: number): Promise<Job | null> {
-  return (await db.select().from(jobs).where(eq(jobs.id, jobId)).get()) ?? null;
+  return (await db.select().from(jobs).where(eq(jobs.id, jobId)).limit(1).then(firstRow)) ?? null;
 }

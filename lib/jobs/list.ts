@@ -99,8 +99,7 @@ export async function listJobs(db: Db, input: ListJobsInput & { actor: Actor | n
     .leftJoin(users, sql`${users.id} = json_extract(${jobs.payload}, '$.requestedBy')`)
     .where(conditions.length > 0 ? and(...conditions) : undefined)
     .orderBy(desc(jobs.createdAt), desc(jobs.id))
-    .limit(query.limit ?? 20)
-    .all();
+    .limit(query.limit ?? 20);
   return rows.map(({ job, slug, requestedBy }) => {
     const payload = (typeof job.payload === 'object' && job.payload !== null ? job.payload : {}) as Record<
       string,

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Tx, withTransaction } from '@/db/client';
+import { type Db, type Tx, withTransaction, firstRow, onlyRow } from '@/db/client';
 import { jobs, type Job, type JobKind } from '@/db/schema';
 import { DEFAULT_MAX_ATTEMPTS, type EnqueueResult } from '@/lib/jobs/lifecycle';
 
@@ -55,14 +55,15 @@ export async function enqueueScoreJob(db: Db, catalogueId: number): Promise<Enqu
           ),
         )
         .orderBy(asc(jobs.id))
-        .get();
+        .limit(1)
+        .then(firstRow);
       if (existing) return { job: existing, created: false };
       const now = new Date();
       const job = await tx
         .insert(jobs)
         .values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now })
         .returning()
-        .get();
+        .then(onlyRow);
       return { job, created: true };
     },
     { behavior: 'immediate' },
@@ -97,14 +98,15 @@ export async function enqueueRescoreJob(
       ),
     )
     .orderBy(asc(jobs.id))
-    .get();
+    .limit(1)
+    .then(firstRow);
   if (waiting) return { job: waiting, created: false };
   const now = new Date(input.now ?? Date.now());
   const job = await tx
     .insert(jobs)
     .values({ kind: 'score', payload, maxAttempts: DEFAULT_MAX_ATTEMPTS, createdAt: now, updatedAt: now })
     .returning()
-    .get();
+    .then(onlyRow);
   return { job, created: true };
 }
 
@@ -119,6 +121,7 @@ export async function latestJobOf(
       .from(jobs)
       .where(and(eq(jobs.kind, input.kind), catalogueIs(input.catalogueId)))
       .orderBy(desc(jobs.createdAt), desc(jobs.id))
-      .get()) ?? null
+      .limit(1)
+      .then(firstRow)) ?? null
   );
 }

@@ -12,10 +12,10 @@ import { registerLabCandidate } from './register-candidate';
 export const labJobHandler: JobHandler = async ({ db, job, report }) => {
   const payload = parseInput(LabJobPayload, job.payload);
   if (payload.action === 'register') {
-    report({ phase: 'evaluating', message: 'Measuring the lab model and the active model' }, { force: true });
+    await report({ phase: 'evaluating', message: 'Measuring the lab model and the active model' }, { force: true });
     const result = await registerLabCandidate(db, {
       labResultId: payload.labResultId,
-      onProgress: (message) => report({ phase: 'evaluating', message }, { force: true }),
+      onProgress: (message) => void report({ phase: 'evaluating', message }, { force: true }),
     });
     return {
       phase: 'done',
@@ -25,7 +25,7 @@ export const labJobHandler: JobHandler = async ({ db, job, report }) => {
       promoted: result.promoted,
     };
   }
-  report({ phase: 'preparing', message: 'Reading the training pool and the holdout' }, { force: true });
+  await report({ phase: 'preparing', message: 'Reading the training pool and the holdout' }, { force: true });
   let lastArch = '';
   let lastStep = -1;
   const result = await executeLabRun(db, {
@@ -35,7 +35,7 @@ export const labJobHandler: JobHandler = async ({ db, job, report }) => {
       const force = p.arch !== lastArch || p.step !== lastStep || p.phase === 'evaluating';
       lastArch = p.arch;
       lastStep = p.step;
-      report({ ...p } as JobProgress, { force });
+      void report({ ...p } as JobProgress, { force });
     },
   });
   return { phase: 'done', message: `${result.results} architectures measured on ${result.source}` };

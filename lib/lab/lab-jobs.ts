@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import { type Db, withTransaction } from '@/db/client';
+import { type Db, withTransaction, firstRow } from '@/db/client';
 import { labResults, labRuns } from '@/db/schema';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
@@ -47,7 +47,7 @@ export async function executeLabRun(
   db: Db,
   input: { labRunId: number; modelsDir?: string; onProgress?: (progress: ComparisonProgress) => void },
 ): Promise<{ results: number; source: string }> {
-  const run = await db.select().from(labRuns).where(eq(labRuns.id, input.labRunId)).get();
+  const run = await db.select().from(labRuns).where(eq(labRuns.id, input.labRunId)).limit(1).then(firstRow);
   if (!run) throw new AppError('bad_input', `There is no lab run ${input.labRunId}.`);
   const catalogue = await requireCatalogueById(db, run.catalogueId);
   const settings = LabRunSettings.parse(run.settings);
@@ -59,7 +59,7 @@ export async function executeLabRun(
     seed: settings.seed,
   });
   await withTransaction(db, async (tx) => {
-    await tx.delete(labResults).where(eq(labResults.runId, run.id)).run();
+    await tx.delete(labResults).where(eq(labResults.runId, run.id));
     await tx
       .update(labRuns)
       .set({
@@ -69,8 +69,7 @@ export async function executeLabRun(
         testLabels: Array.from(data.test.labels),
         finishedAt: null,
       })
-      .where(eq(labRuns.id, run.id))
-      .run();
+      .where(eq(labRuns.id, run.id));
   });
   await initBackend();
   const dirOf = (arch: string) =>
@@ -88,26 +87,23 @@ export async function executeLabRun(
     onProgress: input.onProgress,
     onResult: async (result) => {
       const modelDir = isRegistrableArchitecture(result.arch) ? dirOf(result.arch) : null;
-      await db
-        .insert(labResults)
-        .values({
-          runId: run.id,
-          arch: result.arch,
-          accuracy: result.accuracy,
-          macroF1: result.macroF1,
-          ece: result.ece,
-          params: result.params,
-          trainSeconds: result.trainSeconds,
-          imagesPerSecond: result.imagesPerSecond,
-          coverageAt1PctError: result.coverageAt1PctError,
-          report: reportOf(result),
-          predicted: result.predicted,
-          confidence: result.confidence,
-          modelDir: modelDir && fs.existsSync(modelDir) ? modelDir : null,
-        })
-        .run();
+      await db.insert(labResults).values({
+        runId: run.id,
+        arch: result.arch,
+        accuracy: result.accuracy,
+        macroF1: result.macroF1,
+        ece: result.ece,
+        params: result.params,
+        trainSeconds: result.trainSeconds,
+        imagesPerSecond: result.imagesPerSecond,
+        coverageAt1PctError: result.coverageAt1PctError,
+        report: reportOf(result),
+        predicted: result.predicted,
+        confidence: result.confidence,
+        modelDir: modelDir && fs.existsSync(modelDir) ? modelDir : null,
+      });
     },
   });
-  await db.update(labRuns).set({ finishedAt: new Date() }).where(eq(labRuns.id, run.id)).run();
+  await db.update(labRuns).set({ finishedAt: new Date() }).where(eq(labRuns.id, run.id));
   return { results: results.length, source: data.source };
 }

@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Reader, withTransaction } from '@/db/client';
+import { type Db, type Reader, withTransaction, firstRow, onlyRow } from '@/db/client';
 import {
   catalogues,
   items,
@@ -75,7 +75,8 @@ async function waitingLabJob(db: Reader, catalogueId: number): Promise<Job | und
         sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`,
       ),
     )
-    .get();
+    .limit(1)
+    .then(firstRow);
 }
 
 /**
@@ -110,7 +111,7 @@ export async function startLabRun(
           createdAt: now,
         })
         .returning()
-        .get();
+        .then(onlyRow);
       const job = await tx
         .insert(jobs)
         .values({
@@ -121,8 +122,13 @@ export async function startLabRun(
           updatedAt: now,
         })
         .returning()
-        .get();
-      const linked = (await tx.update(labRuns).set({ jobId: job.id }).where(eq(labRuns.id, run.id)).returning().get())!;
+        .then(onlyRow);
+      const linked = (await tx
+        .update(labRuns)
+        .set({ jobId: job.id })
+        .where(eq(labRuns.id, run.id))
+        .returning()
+        .then(onlyRow))!;
       return { run: linked, job };
     },
     { behavior: 'immediate' },
@@ -145,8 +151,7 @@ export async function listLabCatalogues(
     .from(catalogues)
     .leftJoin(items, and(eq(items.catalogueId, catalogues.id), eq(items.evalRole, 'holdout')))
     .groupBy(catalogues.id)
-    .orderBy(catalogues.name)
-    .all();
+    .orderBy(catalogues.name);
 }
 
 export interface LabRunSummary {
@@ -172,8 +177,7 @@ export async function listLabRuns(
     .leftJoin(jobs, eq(jobs.id, labRuns.jobId))
     .where(eq(labRuns.catalogueId, catalogue.id))
     .orderBy(desc(labRuns.createdAt), desc(labRuns.id))
-    .limit(input.limit ?? 20)
-    .all();
+    .limit(input.limit ?? 20);
   return rows.map((row) => ({ ...row, job: row.job?.id ? row.job : null }));
 }
 
@@ -196,7 +200,8 @@ export async function readLabRun(db: Db, input: { actor: Actor | null; runId: nu
     .from(labRuns)
     .leftJoin(jobs, eq(jobs.id, labRuns.jobId))
     .where(eq(labRuns.id, runId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   if (!found) throw new AppError('not_found', `There is no lab run ${runId}.`);
   const catalogue = await requireCatalogueById(db, found.run.catalogueId);
   const rows = await db
@@ -207,8 +212,7 @@ export async function readLabRun(db: Db, input: { actor: Actor | null; runId: nu
     .from(labResults)
     .leftJoin(modelVersions, eq(modelVersions.id, labResults.modelVersionId))
     .where(eq(labResults.runId, runId))
-    .orderBy(labResults.id)
-    .all();
+    .orderBy(labResults.id);
   const registering: Record<number, number> = {};
   const pending = await db
     .select({ id: jobs.id, payload: jobs.payload })
@@ -219,8 +223,7 @@ export async function readLabRun(db: Db, input: { actor: Actor | null; runId: nu
         inArray(jobs.status, ['queued', 'running']),
         sql`json_extract(${jobs.payload}, '$.action') = 'register'`,
       ),
-    )
-    .all();
+    );
   for (const job of pending) {
     const payload = LabJobPayload.safeParse(job.payload);
     if (payload.success && payload.data.action === 'register') registering[payload.data.labResultId] = job.id;
@@ -255,7 +258,8 @@ export async function requestLabCandidate(
         .from(labResults)
         .innerJoin(labRuns, eq(labRuns.id, labResults.runId))
         .where(eq(labResults.id, labResultId))
-        .get();
+        .limit(1)
+        .then(firstRow);
       if (!found) throw new AppError('not_found', `There is no lab result ${labResultId}.`);
       const { result, catalogueId } = found;
       if (!isRegistrableArchitecture(result.arch) || !result.modelDir)
@@ -281,7 +285,7 @@ export async function requestLabCandidate(
           updatedAt: now,
         })
         .returning()
-        .get();
+        .then(onlyRow);
       return { job };
     },
     { behavior: 'immediate' },

@@ -1,5 +1,5 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import { type Db, withTransaction, changedRows } from '@/db/client';
+import { type Db, withTransaction, changedRows, firstRow, onlyRow } from '@/db/client';
 import { labResults, labRuns, modelVersions, type ModelVersion } from '@/db/schema';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
@@ -45,7 +45,8 @@ export async function registerLabCandidate(
     .from(labResults)
     .innerJoin(labRuns, eq(labRuns.id, labResults.runId))
     .where(eq(labResults.id, input.labResultId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   if (!found) throw new AppError('bad_input', `There is no lab result ${input.labResultId}.`);
   const { result, run } = found;
   if (result.modelVersionId !== null) throw new AppError('bad_input', `Lab result ${result.id} is already a version.`);
@@ -125,7 +126,7 @@ export async function registerLabCandidate(
           status: 'candidate',
         })
         .returning()
-        .get();
+        .then(onlyRow);
       await insertPredictions(
         tx,
         inserted.id,
@@ -136,8 +137,7 @@ export async function registerLabCandidate(
         await tx
           .update(labResults)
           .set({ modelVersionId: inserted.id })
-          .where(and(eq(labResults.id, result.id), isNull(labResults.modelVersionId)))
-          .run(),
+          .where(and(eq(labResults.id, result.id), isNull(labResults.modelVersionId))),
       );
       if (linked === 0) throw new AppError('conflict', `Lab result ${result.id} became a version meanwhile.`);
       if (decision.promote) {
@@ -150,7 +150,7 @@ export async function registerLabCandidate(
         .set({ status: 'rejected' })
         .where(eq(modelVersions.id, inserted.id))
         .returning()
-        .get())!;
+        .then(onlyRow))!;
     },
     { behavior: 'immediate' },
   );

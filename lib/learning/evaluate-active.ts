@@ -1,6 +1,6 @@
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, firstRow } from '@/db/client';
 import { catalogues, items, predictions } from '@/db/schema';
 import { enqueueJob, type EnqueueResult } from '@/lib/jobs/lifecycle';
 import { latestJobOf } from '@/lib/jobs/payloads';
@@ -48,7 +48,8 @@ export async function countMissingHoldoutPredictions(
             sql`${predictions.id} is null`,
           ),
         )
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0
   );
 }
@@ -81,7 +82,8 @@ export async function evaluateActiveOnHoldout(
     .select({ classNames: catalogues.classNames })
     .from(catalogues)
     .where(eq(catalogues.id, catalogueId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   if (!model || model.id !== modelVersionId || !catalogue)
     return { evaluated: false, modelVersionId, holdoutItems: 0, computed: 0, holdoutAccuracy: null };
   const holdout = await readHoldout(db, catalogueId);

@@ -82,8 +82,7 @@ export async function readStoredPredictions(
           eq(predictions.modelVersionId, modelVersionId),
           inArray(predictions.itemId, itemIds.slice(start, start + ID_CHUNK)),
         ),
-      )
-      .all();
+      );
     for (const { itemId, ...p } of rows) out.set(itemId, p);
   }
   return out;
@@ -108,8 +107,7 @@ export async function insertPredictions(
           confidence: p.confidence,
           margin: p.margin,
         })
-        .onConflictDoNothing()
-        .run(),
+        .onConflictDoNothing(),
     );
   }
   return added;

@@ -97,7 +97,7 @@ function readDigitsReplay(size: number, seed: number, k: number): ReplaySample {
 async function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, seed: number): Promise<ReplaySample> {
   const imported = and(eq(items.catalogueId, catalogue.id), eq(items.labelSource, 'import'), isNull(items.evalRole));
   // Ids and labels first (index-only), pixels only for the sample.
-  const rows = (await db.select({ id: items.id, label: items.currentLabel }).from(items).where(imported).all()).filter(
+  const rows = (await db.select({ id: items.id, label: items.currentLabel }).from(items).where(imported)).filter(
     (row): row is { id: number; label: number } => row.label !== null,
   );
   if (rows.length === 0) return empty();
@@ -110,11 +110,7 @@ async function readCatalogueReplay(db: Db, catalogue: Catalogue, size: number, s
   const byId = new Map<number, Buffer>();
   for (let start = 0; start < chosen.length; start += 500) {
     const ids = chosen.slice(start, start + 500).map((row) => row.id);
-    for (const row of await db
-      .select({ id: items.id, pixels: items.pixels })
-      .from(items)
-      .where(inArray(items.id, ids))
-      .all())
+    for (const row of await db.select({ id: items.id, pixels: items.pixels }).from(items).where(inArray(items.id, ids)))
       byId.set(row.id, row.pixels);
   }
   chosen.forEach((row, i) => pixels.set(byId.get(row.id)!, i * PIXELS_PER_IMAGE));

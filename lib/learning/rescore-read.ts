@@ -49,8 +49,7 @@ export async function readPage(db: Db, model: ModelVersion, ids: number[]): Prom
       .from(items)
       .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
       .where(inArray(items.id, chunk))
-      .orderBy(asc(items.id))
-      .all();
+      .orderBy(asc(items.id));
     for (const row of found) {
       // Changed since the id list was read (decided, say): the write would skip it anyway.
       if (
@@ -103,7 +102,6 @@ export async function predictMissing(
               chunk.map((row) => row.id),
             ),
           )
-          .all()
       ).map((row) => [row.id, row.pixels]),
     );
     chunk.forEach((row, i) => pixels.set(byId.get(row.id)!, (start + i) * PIXELS_PER_IMAGE));

@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, notInArray } from 'drizzle-orm';
-import { type Db, withTransaction, changedRows } from '@/db/client';
+import { type Db, withTransaction, changedRows, firstRow } from '@/db/client';
 import { items, leases, modelVersions, predictions, type ModelVersion } from '@/db/schema';
 import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
 import { ID_CHUNK, routable, type Row } from './rescore-read';
@@ -41,7 +41,8 @@ export async function writeBatch(
         .select({ id: modelVersions.id })
         .from(modelVersions)
         .where(and(eq(modelVersions.id, model.id), eq(modelVersions.status, 'active')))
-        .get();
+        .limit(1)
+        .then(firstRow);
       if (!stillActive) {
         result.superseded = true;
         return;
@@ -56,8 +57,7 @@ export async function writeBatch(
         for (const lease of await tx
           .select({ itemId: leases.itemId })
           .from(leases)
-          .where(and(inArray(leases.itemId, chunk), gt(leases.expiresAt, now)))
-          .all())
+          .where(and(inArray(leases.itemId, chunk), gt(leases.expiresAt, now))))
           held.add(lease.itemId);
       }
       for (const row of rows) {
@@ -73,8 +73,7 @@ export async function writeBatch(
               confidence: p.confidence,
               margin: p.margin,
             })
-            .onConflictDoNothing()
-            .run(),
+            .onConflictDoNothing(),
         );
         if (inserted === 1) result.predicted++;
         else result.reused++;
@@ -102,8 +101,7 @@ export async function writeBatch(
                 eq(items.labelSource, row.labelSource),
                 notInArray(items.id, liveLeases),
               ),
-            )
-            .run(),
+            ),
         );
         if (changed === 0) continue;
         if (row.status === 'auto_accepted' && status === 'needs_review') result.entered++;

@@ -46,9 +46,9 @@ export async function rescoreCatalogue(
     held: 0,
     superseded: false,
   };
-  const ids = (
-    await db.select({ id: items.id }).from(items).where(routable(catalogueId)).orderBy(asc(items.id)).all()
-  ).map((row) => row.id);
+  const ids = (await db.select({ id: items.id }).from(items).where(routable(catalogueId)).orderBy(asc(items.id))).map(
+    (row) => row.id,
+  );
   const total = ids.length;
   let done = 0;
   input.onProgress?.(0, total);
@@ -82,8 +82,7 @@ async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise
         eq(items.status, 'reviewed'),
         isNull(predictions.id),
       ),
-    )
-    .all();
+    );
   if (missing.length === 0) return;
   const pixels = new Uint8Array(missing.length * PIXELS_PER_IMAGE);
   missing.forEach((row, i) => pixels.set(row.pixels, i * PIXELS_PER_IMAGE));
@@ -108,8 +107,7 @@ async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise
           confidence: p.confidence,
           margin: p.margin,
         })
-        .onConflictDoNothing()
-        .run();
+        .onConflictDoNothing();
     }
   });
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
-import { type Db, withTransaction } from '@/db/client';
+import { type Db, withTransaction, onlyRow } from '@/db/client';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { findActiveModel } from '@/lib/models/active';
 import { FineTuneMetrics } from '@/lib/models/metrics';
@@ -57,7 +57,7 @@ export async function commitCandidate(
           status: 'candidate',
         })
         .returning()
-        .get();
+        .then(onlyRow);
       // Its predictions on the evaluation items: when it is the active model one day, its
       // side of the comparison is read back instead of predicted again.
       await insertPredictions(
@@ -71,7 +71,7 @@ export async function commitCandidate(
         .set({ status: 'rejected' })
         .where(eq(modelVersions.id, inserted.id))
         .returning()
-        .get())!;
+        .then(onlyRow))!;
     },
     { behavior: 'immediate' },
   );

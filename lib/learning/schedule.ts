@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Reader, withTransaction } from '@/db/client';
+import { type Db, type Reader, withTransaction, firstRow } from '@/db/client';
 import {
   DEFAULT_RETRAIN_POLICY,
   items,
@@ -66,7 +66,8 @@ export async function getRetrainPolicy(db: Reader, catalogueId: number): Promise
       .select({ policy: settings.retrainPolicy })
       .from(settings)
       .where(eq(settings.catalogueId, catalogueId))
-      .get()
+      .limit(1)
+      .then(firstRow)
   )?.policy;
   const raw = (stored ?? {}) as Record<string, unknown>;
   const policy = { ...DEFAULT_RETRAIN_POLICY };
@@ -125,20 +126,16 @@ export async function setRetrainPolicy(
         .onConflictDoUpdate({
           target: settings.catalogueId,
           set: { retrainPolicy: policy, updatedAt: now, updatedBy: actor.userId },
-        })
-        .run();
+        });
       for (const key of changed) {
-        await tx
-          .insert(settingsChanges)
-          .values({
-            catalogueId,
-            userId: actor.userId,
-            field: `retrainPolicy.${key}`,
-            oldValue: JSON.stringify(oldPolicy[key]),
-            newValue: JSON.stringify(policy[key]),
-            createdAt: now,
-          })
-          .run();
+        await tx.insert(settingsChanges).values({
+          catalogueId,
+          userId: actor.userId,
+          field: `retrainPolicy.${key}`,
+          oldValue: JSON.stringify(oldPolicy[key]),
+          newValue: JSON.stringify(policy[key]),
+          createdAt: now,
+        });
       }
       return { catalogueId, oldPolicy, policy, changed };
     },
@@ -158,7 +155,8 @@ export async function trainingCutoff(db: Reader, catalogueId: number): Promise<n
     })
     .from(modelVersions)
     .where(eq(modelVersions.catalogueId, catalogueId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   return row?.through ?? 0;
 }
 
@@ -186,7 +184,8 @@ export async function countNewHumanLabels(
         sql`not exists (select 1 from reviews u where u.reverts_review_id = ${reviews.id})`,
       ),
     )
-    .get();
+    .limit(1)
+    .then(firstRow);
   return { count: row?.n ?? 0, sinceReviewId };
 }
 

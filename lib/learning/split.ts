@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { type Db, withTransaction } from '@/db/client';
+import { type Db, withTransaction, firstRow } from '@/db/client';
 import { items, reviews } from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import type { LabelledImages } from '@/lib/ml/train';
@@ -67,7 +67,8 @@ export async function readHumanLabels(db: Db, catalogueId: number): Promise<Huma
           .from(reviews)
           .innerJoin(items, eq(items.id, reviews.itemId))
           .where(eq(items.catalogueId, catalogueId))
-          .get()
+          .limit(1)
+          .then(firstRow)
       )?.id ?? 0;
     const labelled = (
       await tx
@@ -75,7 +76,6 @@ export async function readHumanLabels(db: Db, catalogueId: number): Promise<Huma
         .from(items)
         .where(and(eq(items.catalogueId, catalogueId), eq(items.labelSource, 'human'), isNull(items.evalRole)))
         .orderBy(asc(items.id))
-        .all()
     ).filter((row): row is { id: number; label: number } => row.label !== null);
     const rows: { id: number; pixels: Buffer; label: number }[] = [];
     for (let start = 0; start < labelled.length; start += PAGE) {
@@ -91,7 +91,6 @@ export async function readHumanLabels(db: Db, catalogueId: number): Promise<Huma
                 page.map((row) => row.id),
               ),
             )
-            .all()
         ).map((row) => [row.id, row.pixels]),
       );
       for (const row of page) rows.push({ ...row, pixels: pixels.get(row.id)! });
@@ -112,7 +111,6 @@ export async function readHoldout(db: Db, catalogueId: number): Promise<Labelled
       .from(items)
       .where(and(eq(items.catalogueId, catalogueId), eq(items.evalRole, 'holdout')))
       .orderBy(asc(items.id))
-      .all()
   ).filter((row): row is { id: number; pixels: Buffer; label: number } => row.label !== null);
   return toImages(rows);
 }

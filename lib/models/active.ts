@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import path from 'node:path';
-import { type Db, type Reader, withTransaction } from '@/db/client';
+import { firstRow, onlyRow, withTransaction, type Db, type Reader } from '@/db/client';
 import { preparedPerHandle } from '@/db/prepared';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -18,7 +18,7 @@ const activeModelOf = preparedPerHandle((db: Reader) =>
 
 /** The catalogue's active model version, or null before any model was registered. */
 export async function findActiveModel(db: Reader, catalogueId: number): Promise<ModelVersion | null> {
-  return await activeModelOf(db).get({ catalogueId }) ?? null;
+  return await activeModelOf(db).execute({ catalogueId }).then(firstRow) ?? null;
 }
 
 export async function requireActiveModel(db: Db, catalogueId: number): Promise<ModelVersion> {
@@ -51,7 +51,6 @@ export async function registerInitialModel(db: Db, input: { catalogueId: number;
           status: 'active',
           promotedAt: new Date(),
         })
-        .returning()
-        .get();
+        .returning().then(onlyRow);
     }, { behavior: 'immediate' });
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { zipSync } from 'fflate';
 import { z } from 'zod';
-import type { Reader } from '@/db/client';
+import { type Reader, firstRow } from '@/db/client';
 import { catalogues, modelVersions } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -39,8 +39,7 @@ export async function downloadModelVersion(
     .select({ name: modelVersions.name, dir: modelVersions.weightsPath, catalogue: catalogues.slug })
     .from(modelVersions)
     .innerJoin(catalogues, eq(catalogues.id, modelVersions.catalogueId))
-    .where(eq(modelVersions.id, input.modelVersionId))
-    .get();
+    .where(eq(modelVersions.id, input.modelVersionId)).limit(1).then(firstRow);
   if (!row) throw new AppError('not_found', `There is no model version ${input.modelVersionId}.`);
   const base = safeName(row.catalogue, row.name);
   if (!fs.existsSync(path.join(row.dir, 'model.json')))

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Tx, withTransaction } from '@/db/client';
+import { type Db, type Tx, withTransaction, firstRow, onlyRow } from '@/db/client';
 import { modelVersions, type Job, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -21,7 +21,7 @@ export interface PromotionResult {
  * sees the new row can load it at once; the worker's classifier cache is keyed by folder.
  */
 export async function activateModelVersion(tx: Tx, input: { modelVersionId: number; now?: number }): Promise<PromotionResult> {
-  const target = await tx.select().from(modelVersions).where(eq(modelVersions.id, input.modelVersionId)).get();
+  const target = await tx.select().from(modelVersions).where(eq(modelVersions.id, input.modelVersionId)).limit(1).then(firstRow);
   if (!target) throw new AppError('not_found', `There is no model version ${input.modelVersionId}.`);
   if (target.status === 'active') throw new AppError('conflict', `Model version ${target.name} is already the active one.`);
   const now = new Date(input.now ?? Date.now());
@@ -30,15 +30,13 @@ export async function activateModelVersion(tx: Tx, input: { modelVersionId: numb
       .update(modelVersions)
       .set({ status: 'retired' })
       .where(and(eq(modelVersions.catalogueId, target.catalogueId), eq(modelVersions.status, 'active')))
-      .returning()
-      .get() ?? null;
+      .returning().then(onlyRow) ?? null;
   const promoted = await tx
     .update(modelVersions)
     .set({ status: 'active', promotedAt: now })
     // The status it was read with is part of the write: a concurrent change makes this a conflict.
     .where(and(eq(modelVersions.id, target.id), eq(modelVersions.status, target.status)))
-    .returning()
-    .get();
+    .returning().then(onlyRow);
   if (!promoted) throw new AppError('conflict', `Model version ${target.name} changed while it was being promoted; try again.`);
   return { promoted, retired };
 }

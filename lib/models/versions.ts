@@ -1,7 +1,7 @@
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
-import type { Db, Reader } from '@/db/client';
+import { type Db, type Reader, firstRow } from '@/db/client';
 import { items, modelVersions, predictions, type ModelStatus } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
@@ -106,8 +106,7 @@ export async function storedHoldoutAccuracy(db: Reader, input: { catalogueId: nu
     })
     .from(items)
     .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
-    .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel)))
-    .get();
+    .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel))).limit(1).then(firstRow);
   return row && row.total > 0 && row.total === row.holdout ? { accuracy: row.correct / row.total, correct: row.correct, total: row.total } : null;
 }
 
@@ -120,8 +119,7 @@ export async function listModelVersions(db: Db, input: { actor: Actor | null; ca
     .from(modelVersions)
     .leftJoin(parent, eq(parent.id, modelVersions.parentId))
     .where(eq(modelVersions.catalogueId, catalogue.id))
-    .orderBy(desc(modelVersions.createdAt), desc(modelVersions.id))
-    .all();
+    .orderBy(desc(modelVersions.createdAt), desc(modelVersions.id));
   // Newest first, so the first child seen for a parent is its latest measurement.
   const asParent = new Map<number, { holdout: Accuracy | null; ece: number | null; by: string }>();
   for (const { version } of rows) {

@@ -142,7 +142,6 @@ export async function heldItemIdsInClass(
             eq(predictions.predictedClass, predictedClass),
           ),
         )
-        .all()
     ).map((row) => row.itemId),
   );
   return held.filter((id) => inClass.has(id));
@@ -171,7 +170,6 @@ export async function pickCandidates(ctx: ClaimContext, limit: number): Promise<
         )
         .orderBy(asc(items.id))
         .limit(limit)
-        .all()
     ).map((row) => row.id);
   const statements = queueStatements(ctx.sqlite);
   const params = { catalogueId: catalogue.id, reviewerId: ctx.reviewerId, now: now.getTime(), limit };
@@ -192,7 +190,6 @@ export async function mostConfidentFirst(ctx: ClaimContext, model: ModelVersion,
         .select({ itemId: predictions.itemId, confidence: predictions.confidence })
         .from(predictions)
         .where(and(inArray(predictions.itemId, itemIds), eq(predictions.modelVersionId, model.id)))
-        .all()
     ).map((row) => [row.itemId, row.confidence]),
   );
   const of = (id: number) => confidence.get(id) ?? -1;

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Reader } from '@/db/client';
+import { firstRow, type Reader } from '@/db/client';
 import { preparedPerHandle } from '@/db/prepared';
 import { items, predictions, type Catalogue, type LabelSource, type ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -79,10 +79,10 @@ export async function describeClaimedItem(
   input: { itemId: number; catalogue: Catalogue; model: ModelVersion | null; expiresAt: Date },
 ): Promise<ClaimedItem> {
   const statements = claimedItemStatements(db);
-  const item = await statements.item.get({ itemId: input.itemId });
+  const item = await statements.item.execute({ itemId: input.itemId }).then(firstRow);
   if (!item) throw new AppError('internal', `Leased item ${input.itemId} vanished inside its transaction.`);
   const prediction = input.model
-    ? await statements.prediction.get({ itemId: item.id, modelVersionId: input.model.id })
+    ? await statements.prediction.execute({ itemId: item.id, modelVersionId: input.model.id }).then(firstRow)
     : undefined;
   // A gold item is served blind: it shows what a model-labelled queue item shows (the model's
   // answer as its label), never its known label.

@@ -107,18 +107,15 @@ export async function setClassKeys(
       const next = keys === null ? null : validateClassKeys(catalogue.classNames, keys);
       const before = catalogue.classKeys ?? null;
       if (JSON.stringify(before) !== JSON.stringify(next)) {
-        await tx.update(catalogues).set({ classKeys: next }).where(eq(catalogues.id, catalogue.id)).run();
-        await tx
-          .insert(settingsChanges)
-          .values({
-            catalogueId: catalogue.id,
-            userId: actor.userId,
-            field: 'classKeys',
-            oldValue: JSON.stringify(before),
-            newValue: JSON.stringify(next),
-            createdAt: now,
-          })
-          .run();
+        await tx.update(catalogues).set({ classKeys: next }).where(eq(catalogues.id, catalogue.id));
+        await tx.insert(settingsChanges).values({
+          catalogueId: catalogue.id,
+          userId: actor.userId,
+          field: 'classKeys',
+          oldValue: JSON.stringify(before),
+          newValue: JSON.stringify(next),
+          createdAt: now,
+        });
       }
       return classKeysOf({ classNames: catalogue.classNames, classKeys: next });
     },

@@ -1,6 +1,6 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, withTransaction, changedRows } from '@/db/client';
+import { changedRows, firstRow, onlyRow, withTransaction, type Db } from '@/db/client';
 import { preparedPerHandle } from '@/db/prepared';
 import {
   catalogues,
@@ -157,9 +157,10 @@ async function modelAnswer(
   item: { id: number; catalogueId: number },
   modelVersionId: number | null,
 ): Promise<{ modelVersionId: number; label: number } | null> {
-  const versionId = modelVersionId ?? (await statements.activeModel.get({ catalogueId: item.catalogueId }))?.id;
+  const versionId =
+    modelVersionId ?? (await statements.activeModel.execute({ catalogueId: item.catalogueId }).then(firstRow))?.id;
   if (versionId === undefined) return null;
-  const prediction = await statements.prediction.get({ itemId: item.id, modelVersionId: versionId });
+  const prediction = await statements.prediction.execute({ itemId: item.id, modelVersionId: versionId }).then(firstRow);
   if (!prediction && modelVersionId !== null)
     throw new AppError(
       'bad_input',
@@ -180,17 +181,18 @@ async function recordDecision(
   input: { actor: Actor; decision: Decision; catalogueId?: number; now: number },
 ): Promise<SubmitResult> {
   const { actor, decision, now } = input;
-  const previous = await statements.byClientId.get({ clientId: decision.clientId });
+  const previous = await statements.byClientId.execute({ clientId: decision.clientId }).then(firstRow);
   if (previous) {
     if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo')
       return { review: previous, replayed: true };
     throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
   }
-  const item = await statements.item.get({ itemId: decision.itemId });
+  const item = await statements.item.execute({ itemId: decision.itemId }).then(firstRow);
   if (!item) throw new AppError('not_found', `There is no item ${decision.itemId}.`);
   if (input.catalogueId !== undefined && item.catalogueId !== input.catalogueId)
     throw new AppError('bad_input', `Item ${item.id} is not in catalogue ${input.catalogueId}.`);
-  const classCount = (await statements.classNames.get({ catalogueId: item.catalogueId }))?.classNames.length ?? 0;
+  const classCount =
+    (await statements.classNames.execute({ catalogueId: item.catalogueId }).then(firstRow))?.classNames.length ?? 0;
   const model = await modelAnswer(statements, item, decision.modelVersionId);
 
   let action = decision.action;
@@ -212,25 +214,27 @@ async function recordDecision(
   }
 
   const released = changedRows(
-    await statements.releaseLease.run({ itemId: item.id, reviewerId: actor.userId, nowMs: now }),
+    await statements.releaseLease.execute({ itemId: item.id, reviewerId: actor.userId, nowMs: now }),
   );
   if (released === 0) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
 
-  const review = (await statements.insertReview.get({
-    itemId: item.id,
-    reviewerId: actor.userId,
-    modelVersionId: model?.modelVersionId ?? null,
-    modelLabel: model?.label ?? null,
-    chosenLabel,
-    action,
-    durationMs: decision.durationMs,
-    clientId: decision.clientId,
-    createdAt: new Date(now),
-  }))!;
+  const review = onlyRow(
+    await statements.insertReview.execute({
+      itemId: item.id,
+      reviewerId: actor.userId,
+      modelVersionId: model?.modelVersionId ?? null,
+      modelLabel: model?.label ?? null,
+      chosenLabel,
+      action,
+      durationMs: decision.durationMs,
+      clientId: decision.clientId,
+      createdAt: new Date(now),
+    }),
+  );
   // A gold item keeps its known label and stays an evaluation item: the review measures the
   // reviewer (lib/gold.ts) and is no human label for training.
   if (chosenLabel !== null && item.evalRole !== 'gold') {
-    const labelled = changedRows(await statements.label.run({ label: chosenLabel, itemId: item.id }));
+    const labelled = changedRows(await statements.label.execute({ label: chosenLabel, itemId: item.id }));
     if (labelled === 0)
       throw new AppError('conflict', `Item ${item.id} no longer needs review; your decision was not recorded.`);
   }

@@ -40,6 +40,5 @@ export async function goldAgreement(db: Reader, catalogueId: number): Promise<Go
       )
       .groupBy(reviews.reviewerId, users.email)
       .orderBy(asc(users.email))
-      .all()
   ).map((row) => ({ ...row, accuracy: row.decided === 0 ? null : row.agreed / row.decided }));
 }

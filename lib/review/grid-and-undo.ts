@@ -48,7 +48,6 @@ export async function submitGridKeepingLive(
               gt(leases.expiresAt, new Date(now)),
             ),
           )
-          .all()
       ).map((row) => row.itemId),
     );
     const recorded = new Set(
@@ -62,7 +61,6 @@ export async function submitGridKeepingLive(
               decisions.map((d) => d.clientId),
             ),
           )
-          .all()
       ).map((row) => row.clientId),
     );
     const live = decisions.filter((d) => held.has(d.itemId) || recorded.has(d.clientId));

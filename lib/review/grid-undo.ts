@@ -1,6 +1,6 @@
 import { and, eq, gt, gte, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, withTransaction } from '@/db/client';
+import { type Db, withTransaction, firstRow } from '@/db/client';
 import { items, jobs, reviews, type Review } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -69,7 +69,7 @@ export async function undoGridSubmit(
   return await withTransaction(
     db,
     async (tx) => {
-      const found = await tx.select().from(reviews).where(inArray(reviews.clientId, clientIds)).all();
+      const found = await tx.select().from(reviews).where(inArray(reviews.clientId, clientIds));
       const byClientId = new Map(found.map((row) => [row.clientId, row]));
       const missing = clientIds.filter((id) => !byClientId.has(id));
       if (missing.length > 0)
@@ -93,7 +93,6 @@ export async function undoGridSubmit(
                 targets.map((row) => row.itemId),
               ),
             )
-            .all()
         ).map((row) => row.catalogueId),
       );
       if (catalogueIds.size !== 1)
@@ -109,8 +108,7 @@ export async function undoGridSubmit(
             reviews.revertsReviewId,
             targets.map((row) => row.id),
           ),
-        )
-        .all();
+        );
       const undoneAlready = new Map(undoRows.map((row) => [row.revertsReviewId!, row]));
       const open = targets.filter((row) => !undoneAlready.has(row.id));
       const result = (replayed: boolean): UndoGridResult => ({
@@ -139,7 +137,7 @@ export async function undoGridSubmit(
           .from(reviews)
           .where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id)))
           .limit(1)
-          .get();
+          .then(firstRow);
         if (later !== undefined) reReviewed.push(target.itemId);
       }
       if (reReviewed.length > 0)
@@ -158,7 +156,7 @@ export async function undoGridSubmit(
           ),
         )
         .limit(1)
-        .get();
+        .then(firstRow);
       if (training)
         throw new AppError(
           'conflict',

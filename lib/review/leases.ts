@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, withTransaction } from '@/db/client';
+import { type Db, withTransaction, firstRow } from '@/db/client';
 import { items, leases } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -72,7 +72,6 @@ export async function renewLeases(
           ),
         )
         .returning({ itemId: leases.itemId })
-        .all()
     ).map((row) => row.itemId),
   );
   return {
@@ -93,7 +92,6 @@ export async function releaseLeases(
       .delete(leases)
       .where(and(inArray(leases.itemId, itemIds), eq(leases.reviewerId, actor.userId)))
       .returning({ itemId: leases.itemId })
-      .all()
   ).map((row) => row.itemId);
   return { released: released.sort((a, b) => a - b) };
 }
@@ -115,7 +113,8 @@ export async function describeHeldItem(
       .from(leases)
       .innerJoin(items, eq(items.id, leases.itemId))
       .where(and(eq(leases.itemId, itemId), eq(leases.reviewerId, actor.userId), gt(leases.expiresAt, now)))
-      .get();
+      .limit(1)
+      .then(firstRow);
     if (!held) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
     const catalogue = await requireCatalogueById(tx, held.catalogueId);
     const model = await findActiveModel(tx, catalogue.id);

@@ -35,7 +35,7 @@ export async function pickReviewCatalogue(
 ): Promise<ReviewCatalogue> {
   requirePermission(input.actor, 'items.review');
   const slug = input.slug == null || input.slug === '' ? undefined : parseInput(Slug, input.slug);
-  const all = await db.select().from(catalogues).orderBy(asc(catalogues.id)).all();
+  const all = await db.select().from(catalogues).orderBy(asc(catalogues.id));
   const catalogue = slug === undefined ? all[0] : all.find((c) => c.slug === slug);
   if (!catalogue)
     throw new AppError(
@@ -85,8 +85,7 @@ export async function countQueueByClass(
       .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
       .leftJoin(leases, eq(leases.itemId, items.id))
       .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'needs_review')))
-      .groupBy(predictions.predictedClass)
-      .all();
+      .groupBy(predictions.predictedClass);
     for (const row of rows) counts.set(row.classIndex, { needsReview: row.needsReview, available: row.available });
   }
   return catalogue.classNames.map((className, classIndex) => ({

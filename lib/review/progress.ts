@@ -1,6 +1,6 @@
 import { and, countDistinct, count, eq, gt, inArray, isNull, lte, ne, or } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import { items, leases, queueCounts, reviews } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { parseInput } from '@/lib/validate';
@@ -43,7 +43,8 @@ export async function countLeftForReviewer(
         .select({ waiting: queueCounts.waiting })
         .from(queueCounts)
         .where(eq(queueCounts.catalogueId, catalogueId))
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.waiting ?? 0;
   const heldByOthers =
     (
@@ -59,7 +60,8 @@ export async function countLeftForReviewer(
             eq(items.status, 'needs_review'),
           ),
         )
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
   // Passed over and not also held by someone else (counted above already).
   const passedOver =
@@ -78,7 +80,8 @@ export async function countLeftForReviewer(
             or(isNull(leases.itemId), eq(leases.reviewerId, actor.userId), lte(leases.expiresAt, now)),
           ),
         )
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
   return Math.max(0, waiting - heldByOthers - passedOver);
 }

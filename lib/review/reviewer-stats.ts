@@ -45,8 +45,7 @@ export async function reviewerStats(
         ne(reviews.action, 'undo'),
         sql`not exists (select 1 from ${reviews} u where u.reverts_review_id = ${reviews.id})`,
       ),
-    )
-    .all();
+    );
   const byAction: Record<DecisionAction, number> = { confirm: 0, correct: 0, skip: 0, unsure: 0 };
   for (const row of rows) if (row.action !== 'undo') byAction[row.action]++;
   const medianMs = median(rows.map((row) => row.durationMs));

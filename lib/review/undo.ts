@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Tx, withTransaction, changedRows } from '@/db/client';
+import { type Db, type Tx, withTransaction, changedRows, firstRow, onlyRow } from '@/db/client';
 import { items, leases, reviews, type Review } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -59,19 +59,20 @@ export async function undoLastReview(
   return await withTransaction(
     db,
     async (tx) => {
-      const previous = await tx.select().from(reviews).where(eq(reviews.clientId, clientId)).get();
+      const previous = await tx.select().from(reviews).where(eq(reviews.clientId, clientId)).limit(1).then(firstRow);
       if (previous) {
         const undone =
           previous.revertsReviewId === null
             ? undefined
-            : await tx.select().from(reviews).where(eq(reviews.id, previous.revertsReviewId)).get();
+            : await tx.select().from(reviews).where(eq(reviews.id, previous.revertsReviewId)).limit(1).then(firstRow);
         if (previous.action !== 'undo' || previous.reviewerId !== actor.userId || !undone)
           throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
         const lease = await tx
           .select({ expiresAt: leases.expiresAt })
           .from(leases)
           .where(and(eq(leases.itemId, undone.itemId), eq(leases.reviewerId, actor.userId)))
-          .get();
+          .limit(1)
+          .then(firstRow);
         return {
           undo: previous,
           undone,
@@ -92,7 +93,7 @@ export async function undoLastReview(
         )
         .orderBy(desc(reviews.id))
         .limit(1)
-        .get();
+        .then(firstRow);
       if (!target) throw new AppError('not_found', 'There is no decision of yours left to undo.');
       if (target.createdAt.getTime() < now - windowMs)
         throw new AppError(
@@ -104,7 +105,7 @@ export async function undoLastReview(
         .from(reviews)
         .where(and(eq(reviews.itemId, target.itemId), gt(reviews.id, target.id)))
         .limit(1)
-        .get();
+        .then(firstRow);
       if (later)
         throw new AppError(
           'conflict',
@@ -134,7 +135,8 @@ export async function revertDecision(
     .select({ importLabel: items.importLabel, evalRole: items.evalRole })
     .from(items)
     .where(eq(items.id, target.itemId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   const restored =
     item?.importLabel != null
       ? { currentLabel: item.importLabel, labelSource: 'import' as const }
@@ -157,8 +159,7 @@ export async function revertDecision(
                 eq(items.labelSource, 'human'),
                 eq(items.currentLabel, target.chosenLabel ?? -1),
               ),
-            )
-            .run(),
+            ),
         );
   if (reverted === 0)
     throw new AppError('conflict', `Item #${target.itemId} changed after your decision; it can no longer be undone.`);
@@ -170,8 +171,7 @@ export async function revertDecision(
         target: leases.itemId,
         set: { reviewerId: actor.userId, expiresAt },
         setWhere: lte(leases.expiresAt, new Date(now)),
-      })
-      .run(),
+      }),
   );
   if (leased === 0)
     throw new AppError(
@@ -193,6 +193,6 @@ export async function revertDecision(
       createdAt: new Date(now),
     })
     .returning()
-    .get();
+    .then(onlyRow);
   return undo;
 }

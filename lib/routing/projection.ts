@@ -82,8 +82,7 @@ export async function readHoldoutPredictions(
     })
     .from(items)
     .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
-    .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel)))
-    .all();
+    .where(and(eq(items.catalogueId, input.catalogueId), eq(items.evalRole, 'holdout'), isNotNull(items.importLabel)));
   const rows: HoldoutPrediction[] = [];
   for (const row of all)
     if (row.predictedClass !== null && row.confidence !== null && row.label !== null)
@@ -112,8 +111,7 @@ async function readRoutableItems(
         eq(items.labelSource, 'model'),
         isNull(items.evalRole),
       ),
-    )
-    .all()) as RoutableItem[];
+    )) as RoutableItem[];
 }
 
 /** Reviewers' accuracy on gold items, pooled over reviewers (lib/gold.ts: one definition for the dashboards and here). */
@@ -149,7 +147,6 @@ export async function measureSecondsPerDecision(
       )
       .orderBy(desc(reviews.id))
       .limit(RECENT_DECISIONS)
-      .all()
   ).map((row) => row.ms);
   const ms = median(durations);
   return { seconds: ms === null ? null : ms / 1000, decisions: durations.length };
@@ -182,8 +179,7 @@ export async function measureAuditAccuracy(
         isDecision,
         notUndone,
       ),
-    )
-    .all();
+    );
   const latest = new Map<number, (typeof rows)[number]>();
   for (const row of rows) if ((latest.get(row.itemId)?.id ?? -1) < row.id) latest.set(row.itemId, row);
   let correct = 0;

@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, isNull, notInArray, sql } from 'drizzle-orm';
-import { type Tx, type Reader, changedRows } from '@/db/client';
+import { type Tx, type Reader, changedRows, firstRow } from '@/db/client';
 import { items, leases, predictions, type RoutingReason } from '@/db/schema';
 import { routeItem, type RouteDecision, type RoutingRules } from '@/lib/routing/rules';
 import { findActiveModel } from '@/lib/models/active';
@@ -66,8 +66,7 @@ export async function planReroute(
     .from(items)
     .innerJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, model.id)))
     .leftJoin(leases, and(eq(leases.itemId, items.id), gt(leases.expiresAt, now)))
-    .where(routableItems(catalogueId))
-    .all();
+    .where(routableItems(catalogueId));
   const groups = new Map<string, RerouteGroup>();
   let held = 0;
   for (const row of rows) {
@@ -125,8 +124,7 @@ export async function rerouteCatalogue(
               eq(items.status, from),
               notInArray(items.id, liveLeases),
             ),
-          )
-          .run(),
+          ),
       );
     }
     if (from === 'auto_accepted' && to.status === 'needs_review') result.entered += changed;
@@ -145,7 +143,8 @@ export async function countWaitingAudits(tx: Reader, catalogueId: number): Promi
         .where(
           and(eq(items.catalogueId, catalogueId), eq(items.routingReason, 'audit'), eq(items.status, 'needs_review')),
         )
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0
   );
 }

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { Reader } from '@/db/client';
+import { type Reader, firstRow } from '@/db/client';
 import { settings, type ItemStatus, type RoutingReason } from '@/db/schema';
 import { DEFAULT_THRESHOLD, routeByConfidence } from '@/lib/routing/route-by-confidence';
 
@@ -89,7 +89,8 @@ export async function getRoutingRules(db: Reader, catalogueId: number): Promise<
     })
     .from(settings)
     .where(eq(settings.catalogueId, catalogueId))
-    .get();
+    .limit(1)
+    .then(firstRow);
   return {
     threshold: row?.threshold ?? DEFAULT_THRESHOLD,
     perClassThresholds: row?.perClassThresholds ?? {},

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import { catalogues, items } from '@/db/schema';
 import { findActiveModel } from '@/lib/models/active';
 import { scoreUnscoredItems, type ScoreResult } from '@/lib/routing/scoring';
@@ -23,7 +23,8 @@ async function countUnscored(db: Db, catalogueId: number): Promise<number> {
         .select({ n: sql<number>`count(*)` })
         .from(items)
         .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0
   );
 }
@@ -40,7 +41,7 @@ export async function scoreEveryCatalogue(
   } = {},
 ): Promise<CatalogueScoring[]> {
   const outcomes: CatalogueScoring[] = [];
-  for (const catalogue of await db.select({ id: catalogues.id, slug: catalogues.slug }).from(catalogues).all()) {
+  for (const catalogue of await db.select({ id: catalogues.id, slug: catalogues.slug }).from(catalogues)) {
     let outcome: CatalogueScoring;
     if (!(await findActiveModel(db, catalogue.id))) {
       outcome = {

@@ -1,5 +1,5 @@
 import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import { items, type ModelVersion } from '@/db/schema';
 import { cachedClassifier, type Classifier } from '@/lib/ml/classifier';
 import { requireActiveModel } from '@/lib/models/active';
@@ -35,7 +35,8 @@ export async function scoreUnscoredItems(
         .select({ n: sql<number>`count(*)` })
         .from(items)
         .where(unscored)
-        .get()
+        .limit(1)
+        .then(firstRow)
     )?.n ?? 0;
   return scoreUnscoredInRounds(db, {
     catalogueId: options.catalogueId,

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Reader } from '@/db/client';
+import { type Reader, firstRow } from '@/db/client';
 import { settingsChanges, users } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
@@ -54,7 +54,8 @@ export async function staleSettingError(
     .leftJoin(users, eq(users.id, settingsChanges.userId))
     .where(and(eq(settingsChanges.catalogueId, input.catalogueId), eq(settingsChanges.field, input.field)))
     .orderBy(desc(settingsChanges.id))
-    .get();
+    .limit(1)
+    .then(firstRow);
   // Named only when the latest recorded change is the one that set the stored value.
   const recorded = latest && latest.newValue !== null && sameSettingValue(parseJson(latest.newValue), input.stored);
   const by = !recorded ? '' : latest.userId === null ? ' by a script' : ` by ${latest.email ?? 'another user'}`;
@@ -96,7 +97,6 @@ export async function readSettingsChanges(db: Reader, options: { catalogueId: nu
       .where(and(eq(settingsChanges.catalogueId, options.catalogueId), options.fields))
       .orderBy(desc(settingsChanges.createdAt), desc(settingsChanges.id))
       .limit(limit)
-      .all()
   ).map((row) => ({ ...row, oldValue: parseJson(row.oldValue), newValue: parseJson(row.newValue) }));
 }
 

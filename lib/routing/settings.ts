@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Reader, withTransaction } from '@/db/client';
+import { type Db, type Reader, withTransaction, firstRow } from '@/db/client';
 import { settings, settingsChanges } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogueById } from '@/lib/catalogues';
@@ -97,8 +97,14 @@ export interface RoutingSettings extends RoutingRules {
 
 export async function getRoutingSettings(db: Reader, catalogueId: number): Promise<RoutingSettings> {
   const goldRate =
-    (await db.select({ goldRate: settings.goldRate }).from(settings).where(eq(settings.catalogueId, catalogueId)).get())
-      ?.goldRate ?? DEFAULT_GOLD_RATE;
+    (
+      await db
+        .select({ goldRate: settings.goldRate })
+        .from(settings)
+        .where(eq(settings.catalogueId, catalogueId))
+        .limit(1)
+        .then(firstRow)
+    )?.goldRate ?? DEFAULT_GOLD_RATE;
   return { ...(await getRoutingRules(db, catalogueId)), goldRate };
 }
 
@@ -207,20 +213,16 @@ export async function setRoutingRules(
       await tx
         .insert(settings)
         .values({ catalogueId, ...values })
-        .onConflictDoUpdate({ target: settings.catalogueId, set: values })
-        .run();
+        .onConflictDoUpdate({ target: settings.catalogueId, set: values });
       for (const field of changed) {
-        await tx
-          .insert(settingsChanges)
-          .values({
-            catalogueId,
-            userId: actor.userId,
-            field,
-            oldValue: JSON.stringify(old[field]),
-            newValue: JSON.stringify(next[field]),
-            createdAt: now,
-          })
-          .run();
+        await tx.insert(settingsChanges).values({
+          catalogueId,
+          userId: actor.userId,
+          field,
+          oldValue: JSON.stringify(old[field]),
+          newValue: JSON.stringify(next[field]),
+          createdAt: now,
+        });
       }
       // The gold rate decides claims, not routing: changing only it moves nothing.
       if (changed.some((field) => field !== 'goldRate'))

@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Reader, withTransaction } from '@/db/client';
+import { type Db, type Reader, withTransaction, firstRow } from '@/db/client';
 import { settingsChanges, users } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
@@ -139,19 +139,17 @@ export async function applyTargetThreshold(
             .from(settingsChanges)
             .where(and(eq(settingsChanges.catalogueId, catalogueId), eq(settingsChanges.field, 'target_accuracy')))
             .orderBy(desc(settingsChanges.id))
-            .get()
+            .limit(1)
+            .then(firstRow)
         )?.value ?? null;
-      await tx
-        .insert(settingsChanges)
-        .values({
-          catalogueId,
-          userId: actor.userId,
-          field: 'target_accuracy',
-          oldValue: previous,
-          newValue: JSON.stringify(targetAccuracy),
-          createdAt: new Date(now),
-        })
-        .run();
+      await tx.insert(settingsChanges).values({
+        catalogueId,
+        userId: actor.userId,
+        field: 'target_accuracy',
+        oldValue: previous,
+        newValue: JSON.stringify(targetAccuracy),
+        createdAt: new Date(now),
+      });
       return { ...pick, change };
     },
     { behavior: 'immediate' },
@@ -173,7 +171,8 @@ export async function latestTargetAccuracy(db: Reader, catalogueId: number): Pro
     .leftJoin(users, eq(users.id, settingsChanges.userId))
     .where(and(eq(settingsChanges.catalogueId, catalogueId), eq(settingsChanges.field, 'target_accuracy')))
     .orderBy(desc(settingsChanges.id))
-    .get();
+    .limit(1)
+    .then(firstRow);
   const value: unknown = row?.value ? JSON.parse(row.value) : null;
   return row && typeof value === 'number'
     ? { targetAccuracy: value, createdAt: row.createdAt, userEmail: row.userEmail }

@@ -24,18 +24,18 @@ const score: JobHandler = async ({ db, job, report }) => {
     return { phase: 'done', skipped: true, message: `Not scored: the catalogue has no active model yet.` };
   if (payload.rescore) {
     const phase = 'rescoring';
-    report({ phase, done: 0, total: null }, { force: true });
+    await report({ phase, done: 0, total: null }, { force: true });
     const result = await rescoreCatalogue(db, {
       catalogueId: payload.catalogueId,
-      onProgress: (done, total) => report({ phase, done, total }),
+      onProgress: (done, total) => void report({ phase, done, total }),
     });
     return { phase: 'done', ...result };
   }
   const phase = 'scoring';
-  report({ phase, done: 0, total: null }, { force: true });
+  await report({ phase, done: 0, total: null }, { force: true });
   const result = await scoreUnscoredItems(db, {
     catalogueId: payload.catalogueId,
-    onProgress: (done, total) => report({ phase, done, total }),
+    onProgress: (done, total) => void report({ phase, done, total }),
   });
   return { phase: 'done', ...result };
 };
@@ -53,9 +53,9 @@ const train: JobHandler = async ({ db, job, report }) => {
     const epochEnded =
       progress.epoch !== undefined && progress.valAccuracy !== undefined && progress.epoch !== endedEpoch;
     if (epochEnded) endedEpoch = progress.epoch;
-    report({ ...progress } as JobProgress, { force: epochEnded });
+    void report({ ...progress } as JobProgress, { force: epochEnded });
   };
-  report({ phase: 'preparing', message: 'Starting' }, { force: true });
+  await report({ phase: 'preparing', message: 'Starting' }, { force: true });
   const result = await runRetrain(db, {
     catalogueId: payload.catalogueId,
     options: { maxHoldoutDropPoints: policy.maxHoldoutDropPoints, ...(epochs !== undefined ? { epochs } : {}) },
@@ -77,10 +77,10 @@ const train: JobHandler = async ({ db, job, report }) => {
 const evaluate: JobHandler = async ({ db, job, report }) => {
   const payload = parseInput(EvaluateJobPayload, job.payload);
   const phase = 'evaluating';
-  report({ phase, done: 0, total: null }, { force: true });
+  await report({ phase, done: 0, total: null }, { force: true });
   const result = await evaluateActiveOnHoldout(db, {
     ...payload,
-    onProgress: (done, total) => report({ phase, done, total }),
+    onProgress: (done, total) => void report({ phase, done, total }),
   });
   return { phase: 'done', ...result };
 };

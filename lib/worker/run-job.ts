@@ -8,10 +8,10 @@ export interface JobContext {
   db: Db;
   job: Job;
   /**
-   * Records progress and renews the lease. It returns at once: training calls it between
-   * batches, and the write (and any error, which the reporter logs) completes in the background.
+   * Records progress and renews the lease; any error is the reporter's to log. Training calls it
+   * between batches without waiting (`void report(...)`): the write completes in the background.
    */
-  report: (...args: Parameters<ProgressReporter['report']>) => void;
+  report: ProgressReporter['report'];
   log: (line: string) => void;
 }
 
@@ -66,7 +66,7 @@ export async function runClaimedJob(input: {
   const handler = input.handlers[job.kind];
   try {
     if (!handler) throw new Error(`This worker has no handler for ${job.kind} jobs.`);
-    const final = await handler({ db, job, report: (...args) => void reporter.report(...args), log });
+    const final = await handler({ db, job, report: reporter.report, log });
     reporter.stop();
     if (running.released) return 'released';
     if (reporter.lost) {

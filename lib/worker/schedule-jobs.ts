@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '@/db/client';
+import { type Db, firstRow } from '@/db/client';
 import { catalogues, items, modelVersions } from '@/db/schema';
 import { enqueueScoreJob, latestJobOf } from '@/lib/jobs/payloads';
 import { maybeEnqueueHoldoutEvaluation } from '@/lib/learning/evaluate-active';
@@ -26,8 +26,7 @@ export async function scheduleJobs(db: Db, input: { now?: number; retrain?: bool
   const withModels = await db
     .select({ id: catalogues.id, slug: catalogues.slug })
     .from(catalogues)
-    .innerJoin(modelVersions, and(eq(modelVersions.catalogueId, catalogues.id), eq(modelVersions.status, 'active')))
-    .all();
+    .innerJoin(modelVersions, and(eq(modelVersions.catalogueId, catalogues.id), eq(modelVersions.status, 'active')));
   for (const catalogue of withModels) {
     const unscored = await db
       .select({ one: sql<number>`1` })
@@ -41,7 +40,7 @@ export async function scheduleJobs(db: Db, input: { now?: number; retrain?: bool
         ),
       )
       .limit(1)
-      .get();
+      .then(firstRow);
     if (unscored) {
       const last = await latestJobOf(db, { kind: 'score', catalogueId: catalogue.id });
       const backingOff =

@@ -79,8 +79,7 @@ export async function prepareScoring(input: {
   const active = await input.db
     .select({ name: modelVersions.name, weightsPath: modelVersions.weightsPath })
     .from(modelVersions)
-    .where(eq(modelVersions.status, 'active'))
-    .all();
+    .where(eq(modelVersions.status, 'active'));
   for (const model of active) {
     const started = performance.now();
     try {

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Db } from '@/db/client';
+import { type Db, onlyRow } from '@/db/client';
 import { modelVersions, users } from '@/db/schema';
 import { ensureCatalogue } from '@/lib/catalogues';
 import { FASHION_MNIST_CLASSES, PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -48,7 +48,7 @@ export async function fillSyntheticCatalogue(
       status: 'active',
     })
     .returning()
-    .get();
+    .then(onlyRow);
   const reviewer = await db
     .insert(users)
     .values({
@@ -58,7 +58,7 @@ export async function fillSyntheticCatalogue(
       role: 'reviewer',
     })
     .returning()
-    .get();
+    .then(onlyRow);
 
   const sqlite = db.$client;
   const insertItem = sqlite.prepare(

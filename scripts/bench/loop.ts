@@ -115,11 +115,7 @@ export async function runLoopBench(options: LoopBenchOptions) {
     );
     const rowOf = new Map(
       (
-        await db
-          .select({ id: items.id, row: items.sourceRow })
-          .from(items)
-          .where(eq(items.catalogueId, catalogue.id))
-          .all()
+        await db.select({ id: items.id, row: items.sourceRow }).from(items).where(eq(items.catalogueId, catalogue.id))
       ).map((r) => [r.id, r.row]),
     );
     const reviews = await simulateReviews(db, {

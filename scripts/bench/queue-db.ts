@@ -65,8 +65,7 @@ export async function fillQueueDatabase(file: string, itemCount: number): Promis
     await db
       .insert(settings)
       .values({ catalogueId: catalogue.catalogueId, goldRate: GOLD_RATE })
-      .onConflictDoUpdate({ target: settings.catalogueId, set: { goldRate: GOLD_RATE } })
-      .run();
+      .onConflictDoUpdate({ target: settings.catalogueId, set: { goldRate: GOLD_RATE } });
     return catalogue;
   } finally {
     db.$client.pragma('wal_checkpoint(TRUNCATE)');

@@ -29,13 +29,11 @@ beforeAll(async () => {
   await f.db
     .update(items)
     .set({ evalRole: 'holdout', currentLabel: 3, labelSource: 'import' })
-    .where(eq(items.id, holdoutId))
-    .run();
+    .where(eq(items.id, holdoutId));
   await f.db
     .update(items)
     .set({ evalRole: 'gold', currentLabel: 1, labelSource: 'import' })
-    .where(eq(items.id, goldId))
-    .run();
+    .where(eq(items.id, goldId));
 });
 afterAll(() => {
   delete (globalThis as { __loupeDb?: unknown }).__loupeDb;

@@ -95,7 +95,7 @@ describe('origin of mutating API requests', () => {
       }
     }
     // Nothing happened: "train now" from another origin queued no job.
-    expect(await f.db.select().from(jobs).all()).toEqual([]);
+    expect(await f.db.select().from(jobs)).toEqual([]);
   });
 
   it('lets the same origin, NEXTAUTH_URL, and scripts that send no Origin through', async () => {

@@ -4,6 +4,7 @@ import { can, type Actor, type Permission } from '@/lib/auth/permissions';
 import { FIGURE_IDS } from '@/lib/dashboards';
 import { makeFixture, tempDir, type Fixture } from '../unit/review/fixtures';
 import { instantiate, loadHandlers, walkApiRoutes, type Method } from './routes';
+import { firstRow } from '@/db/client';
 
 // Who is signed in is the test's choice; everything after the session lookup is the real
 // route handler on a real, migrated SQLite database.
@@ -54,7 +55,7 @@ let importId: number;
 beforeAll(async () => {
   f = await makeFixture(tmp.dir, [{}, {}, {}]);
   (globalThis as { __loupeDb?: unknown }).__loupeDb = f.db;
-  importId = (await f.db.select({ id: imports.id }).from(imports).get())!.id;
+  importId = (await f.db.select({ id: imports.id }).from(imports).limit(1).then(firstRow))!.id;
 });
 afterAll(() => {
   delete (globalThis as { __loupeDb?: unknown }).__loupeDb;

@@ -15,6 +15,7 @@ import {
 } from '@/lib/auth/users';
 import { claimNext } from '@/lib/review/queue';
 import { expectAppError, makeFixture, tempDir } from '../review/fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-auth-');
 afterAll(tmp.cleanup);
@@ -114,7 +115,7 @@ describe('user management', () => {
       );
     }
     await expectAppError(() => createUser(f.db, { ...input, actor: null }), 'unauthorized');
-    expect(await f.db.select().from(users).where(eq(users.email, input.email)).get()).toBeUndefined();
+    expect(await f.db.select().from(users).where(eq(users.email, input.email)).limit(1).then(firstRow)).toBeUndefined();
     // Roles are unchanged by the refused attempts.
     expect((await findActiveActor(f.db, f.reviewer2.userId))?.role).toBe('reviewer');
   });
@@ -174,7 +175,7 @@ describe('user management', () => {
     const f = await makeFixture(tmp.dir, [{}, {}]);
     const held = (await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId }))!;
     await setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: true });
-    expect(await f.db.select().from(leases).all()).toEqual([]);
+    expect(await f.db.select().from(leases)).toEqual([]);
     expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId }))?.itemId).toBe(held.itemId);
     await setUserDisabled(f.db, { actor: f.admin, userId: f.reviewer.userId, disabled: false });
     expect((await setUserRole(f.db, { actor: f.admin, userId: f.reviewer.userId, role: 'ops' })).role).toBe('ops');

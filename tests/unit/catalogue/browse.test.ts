@@ -9,6 +9,7 @@ import { submitReview, undoLastReview } from '@/lib/review/decisions';
 import { ensureCatalogue, importItems } from '@/lib/import';
 import { createRng } from '@/lib/ml/random';
 import { CLASSES, expectAppError, makeFixture, tempDir, type Fixture, type FixtureItem } from '../review/fixtures';
+import { onlyRow } from '@/db/client';
 
 const tmp = tempDir('loupe-browse-');
 afterAll(tmp.cleanup);
@@ -48,33 +49,28 @@ beforeAll(async () => {
       await f.db
         .update(items)
         .set({ labelSource: 'human', currentLabel: ((specs[i]!.predictedClass ?? 0) + (i % 2)) % CLASSES.length })
-        .where(eq(items.id, id))
-        .run();
+        .where(eq(items.id, id));
     if (i % 7 === 0)
       await f.db
         .update(items)
         .set({ evalRole: i % 14 === 0 ? 'holdout' : 'gold' })
-        .where(eq(items.id, id))
-        .run();
+        .where(eq(items.id, id));
   }
   // A retired model that scored every item differently: its answers must never show.
   const retired = await f.db
     .insert(modelVersions)
     .values({ catalogueId: f.catalogueId, name: 'm0', arch: 'test', weightsPath: '/nonexistent', status: 'retired' })
     .returning()
-    .get();
+    .then(onlyRow);
   for (const id of f.itemIds)
-    await f.db
-      .insert(predictions)
-      .values({
-        itemId: id,
-        modelVersionId: retired.id,
-        probs: [0.2, 0.2, 0.2, 0.2, 0.2],
-        predictedClass: 4,
-        confidence: 0.2,
-        margin: 0,
-      })
-      .run();
+    await f.db.insert(predictions).values({
+      itemId: id,
+      modelVersionId: retired.id,
+      probs: [0.2, 0.2, 0.2, 0.2, 0.2],
+      predictedClass: 4,
+      confidence: 0.2,
+      margin: 0,
+    });
   // Another catalogue with its own active model: none of its items may leak in.
   const other = await ensureCatalogue(f.db, { slug: 'other', name: 'Other', classNames: ['a', 'b'] });
   await importItems(f.db, {
@@ -91,33 +87,29 @@ beforeAll(async () => {
     .insert(modelVersions)
     .values({ catalogueId: other.id, name: 'o1', arch: 'test', weightsPath: '/nonexistent', status: 'active' })
     .returning()
-    .get();
-  for (const row of await f.db.select({ id: items.id }).from(items).where(eq(items.catalogueId, other.id)).all()) {
-    await f.db
-      .insert(predictions)
-      .values({
-        itemId: row.id,
-        modelVersionId: otherModel.id,
-        probs: [0.99, 0.01],
-        predictedClass: 0,
-        confidence: 0.99,
-        margin: 0.98,
-      })
-      .run();
+    .then(onlyRow);
+  for (const row of await f.db.select({ id: items.id }).from(items).where(eq(items.catalogueId, other.id))) {
+    await f.db.insert(predictions).values({
+      itemId: row.id,
+      modelVersionId: otherModel.id,
+      probs: [0.99, 0.01],
+      predictedClass: 0,
+      confidence: 0.99,
+      margin: 0.98,
+    });
     await f.db
       .update(items)
       .set({ status: 'auto_accepted', currentLabel: 0, labelSource: 'model' })
-      .where(eq(items.id, row.id))
-      .run();
+      .where(eq(items.id, row.id));
   }
 
   const active = new Map(
-    (await f.db.select().from(predictions).where(eq(predictions.modelVersionId, f.modelVersionId)).all()).map((p) => [
+    (await f.db.select().from(predictions).where(eq(predictions.modelVersionId, f.modelVersionId))).map((p) => [
       p.itemId,
       p,
     ]),
   );
-  known = (await f.db.select().from(items).where(eq(items.catalogueId, f.catalogueId)).orderBy(items.id).all()).map(
+  known = (await f.db.select().from(items).where(eq(items.catalogueId, f.catalogueId)).orderBy(items.id)).map(
     (item) => ({
       id: item.id,
       status: item.status,
@@ -376,7 +368,7 @@ describe('listItems', () => {
   });
 
   it('shows null predictions without an active model: prediction sorts fall back to id, prediction filters match nothing', async () => {
-    await f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
+    await f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId));
     try {
       const page = await listItems(f.db, {
         catalogue: 'demo',
@@ -394,7 +386,7 @@ describe('listItems', () => {
         rows: [],
       });
     } finally {
-      await f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, f.modelVersionId)).run();
+      await f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, f.modelVersionId));
     }
   });
 });
@@ -415,34 +407,28 @@ describe('getItemDetail', () => {
         status: 'retired',
       })
       .returning()
-      .get();
+      .then(onlyRow);
     const newer = await g.db
       .insert(modelVersions)
       .values({ catalogueId: g.catalogueId, name: 'm2', arch: 'cnn', weightsPath: '/nonexistent', status: 'candidate' })
       .returning()
-      .get();
-    await g.db
-      .insert(predictions)
-      .values({
-        itemId,
-        modelVersionId: older.id,
-        probs: [0.1, 0.2, 0.6, 0.05, 0.05],
-        predictedClass: 2,
-        confidence: 0.6,
-        margin: 0.4,
-      })
-      .run();
-    await g.db
-      .insert(predictions)
-      .values({
-        itemId,
-        modelVersionId: newer.id,
-        probs: [0.7, 0.1, 0.1, 0.05, 0.05],
-        predictedClass: 0,
-        confidence: 0.7,
-        margin: 0.6,
-      })
-      .run();
+      .then(onlyRow);
+    await g.db.insert(predictions).values({
+      itemId,
+      modelVersionId: older.id,
+      probs: [0.1, 0.2, 0.6, 0.05, 0.05],
+      predictedClass: 2,
+      confidence: 0.6,
+      margin: 0.4,
+    });
+    await g.db.insert(predictions).values({
+      itemId,
+      modelVersionId: newer.id,
+      probs: [0.7, 0.1, 0.1, 0.05, 0.05],
+      predictedClass: 0,
+      confidence: 0.7,
+      margin: 0.6,
+    });
     // reviewer confirms, undoes, then corrects; reviewer2 cannot claim it meanwhile.
     expect((await claimNext(g.db, { actor: g.reviewer, catalogueId: g.catalogueId, now: T0 }))!.itemId).toBe(itemId);
     await submitReview(g.db, {

@@ -46,14 +46,10 @@ beforeAll(async () => {
   });
   await undoLastReview(f.db, { actor: f.reviewer2, clientId: 'export-undo-1', now: T0 + 2000 });
   // Text that a naive CSV writer or a spreadsheet would get wrong.
-  await f.db.update(items).set({ source: 'file, with comma.csv' }).where(eq(items.id, f.itemIds[0]!)).run();
-  await f.db.update(items).set({ externalId: 'a,b "c"\nd' }).where(eq(items.id, f.itemIds[2]!)).run();
-  await f.db
-    .update(items)
-    .set({ externalId: '=HYPERLINK("http://evil.example")' })
-    .where(eq(items.id, f.itemIds[4]!))
-    .run();
-  await f.db.update(items).set({ externalId: 'plain-id' }).where(eq(items.id, f.itemIds[5]!)).run();
+  await f.db.update(items).set({ source: 'file, with comma.csv' }).where(eq(items.id, f.itemIds[0]!));
+  await f.db.update(items).set({ externalId: 'a,b "c"\nd' }).where(eq(items.id, f.itemIds[2]!));
+  await f.db.update(items).set({ externalId: '=HYPERLINK("http://evil.example")' }).where(eq(items.id, f.itemIds[4]!));
+  await f.db.update(items).set({ externalId: 'plain-id' }).where(eq(items.id, f.itemIds[5]!));
 });
 
 /** A small RFC 4180 reader, independent of the writer under test. */

@@ -4,6 +4,7 @@ import { items, modelVersions, predictions, reviews } from '@/db/schema';
 import { figureCsv, readDashboard, readFigure } from '@/lib/dashboards';
 import { NO_AUDIT_MARKER } from '@/lib/dashboards/common';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { onlyRow } from '@/db/client';
 
 const tmp = tempDir('loupe-dashboards-');
 afterAll(tmp.cleanup);
@@ -42,7 +43,7 @@ async function addReview(
         createdAt: new Date(spec.at),
       })
       .returning()
-      .get()
+      .then(onlyRow)
   ).id;
 }
 
@@ -68,8 +69,7 @@ async function buildFixture(): Promise<Fixture> {
     await f.db
       .update(items)
       .set(values)
-      .where(eq(items.id, id(i)))
-      .run();
+      .where(eq(items.id, id(i)));
   await setItem(0, { labelSource: 'human', currentLabel: 0 });
   await setItem(1, { labelSource: 'human', currentLabel: 2 });
   await setItem(5, { evalRole: 'holdout' });
@@ -91,8 +91,7 @@ async function buildFixture(): Promise<Fixture> {
     await f.db
       .update(predictions)
       .set({ createdAt: new Date(at) })
-      .where(eq(predictions.itemId, id(i)))
-      .run();
+      .where(eq(predictions.itemId, id(i)));
   }
 
   await addReview(f, { item: 0, by: 'reviewer', model: 0, chosen: 0, action: 'confirm', at: NOW - H, ms: 2000 });
@@ -132,32 +131,25 @@ async function buildFixture(): Promise<Fixture> {
   await f.db
     .update(modelVersions)
     .set({ promotedAt: new Date(NOW - 24 * H) })
-    .where(eq(modelVersions.id, f.modelVersionId))
-    .run();
-  await f.db
-    .insert(modelVersions)
-    .values({
-      catalogueId: f.catalogueId,
-      name: 'm0',
-      arch: 'test',
-      weightsPath: '/x',
-      status: 'retired',
-      promotedAt: new Date(NOW - 72 * H),
-      metrics: { validation: { accuracy: 0.8 } },
-    })
-    .run();
-  await f.db
-    .insert(modelVersions)
-    .values({
-      catalogueId: f.catalogueId,
-      name: 'm2',
-      arch: 'test',
-      weightsPath: '/x',
-      status: 'retired',
-      promotedAt: new Date(NOW - 48 * H),
-      metrics: { holdout: { correct: 90, total: 100 } },
-    })
-    .run();
+    .where(eq(modelVersions.id, f.modelVersionId));
+  await f.db.insert(modelVersions).values({
+    catalogueId: f.catalogueId,
+    name: 'm0',
+    arch: 'test',
+    weightsPath: '/x',
+    status: 'retired',
+    promotedAt: new Date(NOW - 72 * H),
+    metrics: { validation: { accuracy: 0.8 } },
+  });
+  await f.db.insert(modelVersions).values({
+    catalogueId: f.catalogueId,
+    name: 'm2',
+    arch: 'test',
+    weightsPath: '/x',
+    status: 'retired',
+    promotedAt: new Date(NOW - 48 * H),
+    metrics: { holdout: { correct: 90, total: 100 } },
+  });
   // mA has no figure of its own; a rejected candidate measured it as its parent.
   const mA = await f.db
     .insert(modelVersions)
@@ -170,22 +162,19 @@ async function buildFixture(): Promise<Fixture> {
       promotedAt: new Date(NOW - 60 * H),
     })
     .returning()
-    .get();
-  await f.db
-    .insert(modelVersions)
-    .values({
-      catalogueId: f.catalogueId,
-      name: 'c1',
-      arch: 'test',
-      weightsPath: '/x',
-      status: 'rejected',
-      parentId: mA.id,
-      metrics: {
-        holdout: { correct: 1, total: 2 },
-        active: { modelVersionId: mA.id, name: 'mA', holdout: { correct: 85, total: 100 } },
-      },
-    })
-    .run();
+    .then(onlyRow);
+  await f.db.insert(modelVersions).values({
+    catalogueId: f.catalogueId,
+    name: 'c1',
+    arch: 'test',
+    weightsPath: '/x',
+    status: 'rejected',
+    parentId: mA.id,
+    metrics: {
+      holdout: { correct: 1, total: 2 },
+      active: { modelVersionId: mA.id, name: 'mA', holdout: { correct: 85, total: 100 } },
+    },
+  });
   return f;
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkpointWal, openDb } from '@/db/client';
+import { checkpointWal, openDb, onlyRow, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues, items, modelVersions, reviews, settings, users } from '@/db/schema';
 
@@ -72,12 +72,12 @@ describe('openDb + migrateDb', () => {
       .insert(catalogues)
       .values({ slug: 'c', name: 'C', classNames: ['a', 'b'] })
       .returning()
-      .get();
-    await db.insert(settings).values({ catalogueId: cat.id }).run();
+      .then(onlyRow);
+    await db.insert(settings).values({ catalogueId: cat.id });
     expect(cat.createdAt).toBeInstanceOf(Date);
     expect(cat.createdAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(cat.classNames).toEqual(['a', 'b']);
-    const row = await db.select().from(settings).where(eq(settings.catalogueId, cat.id)).get();
+    const row = await db.select().from(settings).where(eq(settings.catalogueId, cat.id)).limit(1).then(firstRow);
     expect(row).toMatchObject({ threshold: 0.9, perClassThresholds: {}, retrainPolicy: { enabled: true } });
   });
 
@@ -87,28 +87,18 @@ describe('openDb + migrateDb', () => {
       .insert(catalogues)
       .values({ slug: 'c', name: 'C', classNames: ['a', 'b'] })
       .returning()
-      .get();
+      .then(onlyRow);
     const item = { catalogueId: cat.id, contentHash: 'h', source: 's', sourceRow: 0 };
     // Foreign keys are on.
     expect(
       await sqliteError(
-        async () =>
-          await db
-            .insert(items)
-            .values({ ...item, catalogueId: 999, pixels: Buffer.alloc(784) })
-            .run(),
+        async () => await db.insert(items).values({ ...item, catalogueId: 999, pixels: Buffer.alloc(784) }),
       ),
     ).toMatch(/FOREIGN KEY/);
     // Pixels are exactly 784 bytes.
-    expect(
-      await sqliteError(
-        async () =>
-          await db
-            .insert(items)
-            .values({ ...item, pixels: Buffer.alloc(10) })
-            .run(),
-      ),
-    ).toMatch(/CHECK.*items_pixels_length_check/);
+    expect(await sqliteError(async () => await db.insert(items).values({ ...item, pixels: Buffer.alloc(10) }))).toMatch(
+      /CHECK.*items_pixels_length_check/,
+    );
     // Enum columns refuse values outside their list.
     expect(
       await sqliteError(() =>
@@ -119,31 +109,26 @@ describe('openDb + migrateDb', () => {
     ).toMatch(/CHECK.*items_status_check/);
     // One active model per catalogue.
     const model = { catalogueId: cat.id, arch: 'cnn', weightsPath: '/m', status: 'active' as const };
-    await db
-      .insert(modelVersions)
-      .values({ ...model, name: 'v1' })
-      .run();
-    expect(
-      await sqliteError(
-        async () =>
-          await db
-            .insert(modelVersions)
-            .values({ ...model, name: 'v2' })
-            .run(),
-      ),
-    ).toMatch(/UNIQUE/);
+    await db.insert(modelVersions).values({ ...model, name: 'v1' });
+    expect(await sqliteError(async () => await db.insert(modelVersions).values({ ...model, name: 'v2' }))).toMatch(
+      /UNIQUE/,
+    );
     // A review's client id records it once.
-    const user = await db.insert(users).values({ email: 'r@x', name: 'R', passwordHash: 'x' }).returning().get();
+    const user = await db
+      .insert(users)
+      .values({ email: 'r@x', name: 'R', passwordHash: 'x' })
+      .returning()
+      .then(onlyRow);
     const itemId = (
       await db
         .insert(items)
         .values({ ...item, pixels: Buffer.alloc(784) })
         .returning()
-        .get()
+        .then(onlyRow)
     ).id;
     const review = { itemId, reviewerId: user.id, action: 'confirm' as const, durationMs: 900, clientId: 'c-1' };
-    await db.insert(reviews).values(review).run();
-    expect(await sqliteError(async () => await db.insert(reviews).values(review).run())).toMatch(/UNIQUE.*client_id/);
+    await db.insert(reviews).values(review);
+    expect(await sqliteError(async () => await db.insert(reviews).values(review))).toMatch(/UNIQUE.*client_id/);
   });
 });
 

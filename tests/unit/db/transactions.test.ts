@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb, withSqlite, withTransaction, type Db } from '@/db/client';
+import { openDb, withSqlite, withTransaction, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues } from '@/db/schema';
 
@@ -34,7 +34,7 @@ function gated(): { gate: Promise<void>; open: () => void } {
 const row = (slug: string, name: string) => ({ slug, name, classNames: ['a', 'b'] });
 
 async function valueOf(db: Db, slug: string): Promise<string | undefined> {
-  return (await db.select().from(catalogues).where(eq(catalogues.slug, slug)).get())?.name;
+  return (await db.select().from(catalogues).where(eq(catalogues.slug, slug)).limit(1).then(firstRow))?.name;
 }
 
 describe('withTransaction', () => {
@@ -58,7 +58,7 @@ describe('withTransaction', () => {
   it('a write outside a transaction is neither taken into it nor lost with its rollback', async () => {
     const db = await freshDb();
     const { gate, open } = gated();
-    const outside = gate.then(() => db.insert(catalogues).values(row('outside', '2')).run());
+    const outside = gate.then(() => db.insert(catalogues).values(row('outside', '2')));
     await expect(
       withTransaction(db, async (tx) => {
         await tx.insert(catalogues).values(row('rolled-back', '1'));
@@ -124,7 +124,7 @@ describe('withTransaction', () => {
     const { gate, open } = gated();
     await withTransaction(db, async () => {
       // Started inside the first transaction, it runs only after it has committed.
-      late = gate.then(() => db.insert(catalogues).values(row('late', '1')).run());
+      late = gate.then(() => db.insert(catalogues).values(row('late', '1')));
     });
     await expect(
       withTransaction(db, async (tx) => {

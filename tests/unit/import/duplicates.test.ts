@@ -8,7 +8,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { asc, count, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items } from '@/db/schema';
 import { ensureCatalogue, importCsv, importIdx, importItems } from '@/lib/import';
@@ -53,12 +53,7 @@ function writeIdx(name: string, rows: number[]): string {
 async function idsOf(db: Db, slug = 'fashion'): Promise<number[]> {
   const catalogue = await ensureCatalogue(db, { slug, name: slug, classNames: [...FASHION_MNIST_CLASSES] });
   return (
-    await db
-      .select({ id: items.id })
-      .from(items)
-      .where(eq(items.catalogueId, catalogue.id))
-      .orderBy(asc(items.id))
-      .all()
+    await db.select({ id: items.id }).from(items).where(eq(items.catalogueId, catalogue.id)).orderBy(asc(items.id))
   ).map((row) => row.id);
 }
 
@@ -167,7 +162,7 @@ describe('duplicate images on import', () => {
     expect(parsed.keepDuplicates).toBe(true);
     const kept = await importUpload(f.db, { ...parsed, actor: f.admin });
     expect(kept).toMatchObject({ inserted: 2, duplicates: 2, duplicatesKept: true });
-    expect((await f.db.select({ n: count() }).from(items).get())!.n).toBe(4);
+    expect((await f.db.select({ n: count() }).from(items).limit(1).then(firstRow))!.n).toBe(4);
     form.set('keepDuplicates', 'maybe');
     await expect(parseUploadForm(form)).rejects.toThrow(/keepDuplicates/);
   });

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { count, eq } from 'drizzle-orm';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { importRows, imports, items } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -24,7 +24,7 @@ async function freshDb(): Promise<Db> {
 }
 
 async function itemCount(db: Db): Promise<number> {
-  return (await db.select({ n: count() }).from(items).get())!.n;
+  return (await db.select({ n: count() }).from(items).limit(1).then(firstRow))!.n;
 }
 
 /** n distinct images (i in the first two pixels): identical ones would be skipped as duplicates. */
@@ -64,7 +64,7 @@ describe('importItems', () => {
       items: makeItems(1200),
     });
     expect(result).toMatchObject({ total: 1200, inserted: 1200, alreadyPresent: 0 });
-    const first = (await db.select().from(items).where(eq(items.sourceRow, 3)).get())!;
+    const first = (await db.select().from(items).where(eq(items.sourceRow, 3)).limit(1).then(firstRow))!;
     expect(first).toMatchObject({
       importLabel: 3,
       currentLabel: 3,
@@ -74,7 +74,11 @@ describe('importItems', () => {
     });
     expect(first.pixels.length).toBe(784);
     expect(first.contentHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(await db.select().from(imports).get()).toMatchObject({ itemCount: 1200, insertedCount: 1200, kind: 'idx' });
+    expect(await db.select().from(imports).limit(1).then(firstRow)).toMatchObject({
+      itemCount: 1200,
+      insertedCount: 1200,
+      kind: 'idx',
+    });
   });
 
   it('does not duplicate on re-import and counts what was already present', async () => {
@@ -92,7 +96,7 @@ describe('importItems', () => {
       async () => await importItems(db, { catalogueSlug: 'fashion', kind: 'csv', source: 'f.csv', items: list }),
     ).rejects.toThrow('f.csv, row 1234: label 10 is out of range; this catalogue has classes 0-9.');
     expect(await itemCount(db)).toBe(0);
-    expect((await db.select({ n: count() }).from(imports).get())!.n).toBe(0);
+    expect((await db.select({ n: count() }).from(imports).limit(1).then(firstRow))!.n).toBe(0);
   });
 
   it('rolls back earlier chunks when a later step fails', async () => {
@@ -114,8 +118,8 @@ describe('importItems', () => {
     ).rejects.toThrow('disk full');
     expect(progress).toEqual([2000, 4000]);
     expect(await itemCount(db)).toBe(0);
-    expect((await db.select({ n: count() }).from(imports).get())!.n).toBe(0);
-    expect((await db.select({ n: count() }).from(importRows).get())!.n).toBe(0);
+    expect((await db.select({ n: count() }).from(imports).limit(1).then(firstRow))!.n).toBe(0);
+    expect((await db.select({ n: count() }).from(importRows).limit(1).then(firstRow))!.n).toBe(0);
   });
 
   it('rejects an unknown catalogue as not_found', async () => {
@@ -161,7 +165,7 @@ describe('file imports', () => {
       inserted: 0,
       alreadyPresent: 3,
     });
-    expect((await db.select().from(items).all()).map((i) => i.importLabel)).toEqual([9, 0, 3]);
+    expect((await db.select().from(items)).map((i) => i.importLabel)).toEqual([9, 0, 3]);
   });
 
   it('rejects an IDX label count mismatch before writing', async () => {
@@ -204,7 +208,11 @@ describe('file imports', () => {
       .toFile(png);
     const result = await importImages(db, { catalogueSlug: 'fashion', paths: [png], label: 7 });
     expect(result).toMatchObject({ inserted: 1 });
-    expect(await db.select().from(items).get()).toMatchObject({ currentLabel: 7, externalId: 'shoe', sourceRow: 0 });
+    expect(await db.select().from(items).limit(1).then(firstRow)).toMatchObject({
+      currentLabel: 7,
+      externalId: 'shoe',
+      sourceRow: 0,
+    });
     await expect(
       importImages(db, { catalogueSlug: 'fashion', paths: [path.join(dir, 'gone.png')] }),
     ).rejects.toMatchObject({

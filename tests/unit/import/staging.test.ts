@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { asc, count, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { importRows, imports, items } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -42,7 +42,7 @@ function makeItems(n: number): ImportItem[] {
 }
 
 const countOf = async (db: Db, table: typeof items | typeof imports | typeof importRows) =>
-  (await db.select({ n: count() }).from(table).get())!.n;
+  (await db.select({ n: count() }).from(table).limit(1).then(firstRow))!.n;
 
 /** Runs an import of `rows` rows in a child process that SIGKILLs itself at the first progress of `phase`. */
 function importAndDie(dbPath: string, rows: number, phase: 'checking' | 'adding'): number | null {
@@ -88,14 +88,14 @@ describe('an import in chunks', () => {
       `adding ${IMPORT_CHUNK_ROWS * 2}/${rows}`,
       `adding ${rows}/${rows}`,
     ]);
-    expect(await db.select().from(imports).get()).toMatchObject({
+    expect(await db.select().from(imports).limit(1).then(firstRow)).toMatchObject({
       state: 'done',
       stagedCount: rows,
       insertedCount: rows,
     });
     expect(await countOf(db, importRows)).toBe(0);
     // Items keep the file's order.
-    const order = await db.select({ row: items.sourceRow }).from(items).orderBy(asc(items.id)).all();
+    const order = await db.select({ row: items.sourceRow }).from(items).orderBy(asc(items.id));
     expect(order.map((r) => r.row)).toEqual(Array.from({ length: rows }, (_, i) => i));
   });
 
@@ -176,10 +176,12 @@ describe('an import in chunks', () => {
     expect(report.finished).toEqual([unfinished!.id]);
     expect(await countOf(db, items)).toBe(rows);
     expect(await countOf(db, importRows)).toBe(0);
-    expect(await db.select().from(imports).where(eq(imports.id, unfinished!.id)).get()).toMatchObject({
-      state: 'done',
-      insertedCount: rows,
-    });
+    expect(await db.select().from(imports).where(eq(imports.id, unfinished!.id)).limit(1).then(firstRow)).toMatchObject(
+      {
+        state: 'done',
+        insertedCount: rows,
+      },
+    );
     const distinct = db.$client.prepare('select count(distinct source_row) from items').pluck().get();
     expect(distinct).toBe(rows);
   });
@@ -189,10 +191,7 @@ describe('an import in chunks', () => {
     importAndDie(dbPath, IMPORT_CHUNK_ROWS * 2, 'checking');
     const db = openDb(dbPath);
     // Age the heartbeat past the lease, as 30 s of silence would.
-    await db
-      .update(imports)
-      .set({ heartbeatAt: new Date(Date.now() - 60_000) })
-      .run();
+    await db.update(imports).set({ heartbeatAt: new Date(Date.now() - 60_000) });
     const result = await importItems(db, {
       catalogueSlug: 'fashion',
       kind: 'idx',
@@ -200,6 +199,6 @@ describe('an import in chunks', () => {
       items: makeItems(5),
     });
     expect(result.inserted).toBe(5);
-    expect((await db.select().from(imports).all()).map((row) => row.state)).toEqual(['done']);
+    expect((await db.select().from(imports)).map((row) => row.state)).toEqual(['done']);
   });
 });

@@ -10,6 +10,7 @@ import { getImportStatus, listRecentImports } from '@/lib/import/status';
 import { detectImportKind, importUpload, parseUploadForm, type UploadedFile } from '@/lib/import/upload';
 import { tooLargeMessage } from '@/lib/import/upload-limits';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-upload-test-');
 afterAll(tmp.cleanup);
@@ -43,11 +44,21 @@ function idx(n: number): { images: UploadedFile; labels: UploadedFile } {
 }
 
 async function counts(f: Fixture, slug: string): Promise<{ items: number; imports: number } | null> {
-  const catalogue = await f.db.select().from(catalogues).where(eq(catalogues.slug, slug)).get();
+  const catalogue = await f.db.select().from(catalogues).where(eq(catalogues.slug, slug)).limit(1).then(firstRow);
   if (!catalogue) return null;
   return {
-    items: (await f.db.select({ n: count() }).from(items).where(eq(items.catalogueId, catalogue.id)).get())!.n,
-    imports: (await f.db.select({ n: count() }).from(imports).where(eq(imports.catalogueId, catalogue.id)).get())!.n,
+    items: (await f.db
+      .select({ n: count() })
+      .from(items)
+      .where(eq(items.catalogueId, catalogue.id))
+      .limit(1)
+      .then(firstRow))!.n,
+    imports: (await f.db
+      .select({ n: count() })
+      .from(imports)
+      .where(eq(imports.catalogueId, catalogue.id))
+      .limit(1)
+      .then(firstRow))!.n,
   };
 }
 
@@ -95,12 +106,19 @@ describe('importUpload', () => {
       files: ['shoes.csv'],
     });
     expect(await counts(f, 'shoes')).toEqual({ items: 3, imports: 1 });
-    const catalogue = (await f.db.select().from(catalogues).where(eq(catalogues.slug, 'shoes')).get())!;
+    const catalogue = (await f.db
+      .select()
+      .from(catalogues)
+      .where(eq(catalogues.slug, 'shoes'))
+      .limit(1)
+      .then(firstRow))!;
     expect(catalogue.classNames).toEqual(NEW.classNames);
-    expect(await f.db.select().from(settings).where(eq(settings.catalogueId, catalogue.id)).get()).toBeDefined();
-    expect((await f.db.select().from(imports).where(eq(imports.id, result.importId)).get())!.source).toBe(
-      'upload: shoes.csv',
-    );
+    expect(
+      await f.db.select().from(settings).where(eq(settings.catalogueId, catalogue.id)).limit(1).then(firstRow),
+    ).toBeDefined();
+    expect(
+      (await f.db.select().from(imports).where(eq(imports.id, result.importId)).limit(1).then(firstRow))!.source,
+    ).toBe('upload: shoes.csv');
 
     const again = await importUpload(f.db, {
       actor: f.admin,
@@ -130,13 +148,13 @@ describe('importUpload', () => {
     });
     expect(result).toMatchObject({ kind: 'idx', inserted: 4 });
     expect(
-      (
-        await f.db.select({ label: items.importLabel }).from(items).where(eq(items.importId, result.importId)).all()
-      ).map((r) => r.label),
+      (await f.db.select({ label: items.importLabel }).from(items).where(eq(items.importId, result.importId))).map(
+        (r) => r.label,
+      ),
     ).toEqual([0, 1, 2, 0]);
-    expect((await f.db.select().from(imports).where(eq(imports.id, result.importId)).get())!.source).toBe(
-      'upload: x-idx3-ubyte.gz + y-idx1-ubyte',
-    );
+    expect(
+      (await f.db.select().from(imports).where(eq(imports.id, result.importId)).limit(1).then(firstRow))!.source,
+    ).toBe('upload: x-idx3-ubyte.gz + y-idx1-ubyte');
   });
 
   it('imports several images, even two with the same name, with a label for all', async () => {
@@ -179,8 +197,7 @@ describe('importUpload', () => {
       await f.db
         .select({ label: items.importLabel, externalId: items.externalId })
         .from(items)
-        .where(eq(items.importId, result.importId))
-        .all(),
+        .where(eq(items.importId, result.importId)),
     ).toEqual([
       { label: 2, externalId: 'a' },
       { label: 2, externalId: 'a' },

@@ -184,8 +184,7 @@ describe('job queue', () => {
     const count = 400;
     await db
       .insert(jobs)
-      .values(Array.from({ length: count }, (_, i) => ({ kind: 'score' as const, payload: { catalogueId: 1, n: i } })))
-      .run();
+      .values(Array.from({ length: count }, (_, i) => ({ kind: 'score' as const, payload: { catalogueId: 1, n: i } })));
     const child = path.join(import.meta.dirname, '../..', 'fixtures', 'claim-jobs-child.ts');
     const startAt = String(Date.now() + 6000);
     const run = (owner: string) =>
@@ -205,6 +204,6 @@ describe('job queue', () => {
     expect(all.length).toBe(count);
     // Both really worked the queue at the same time (else the test would prove nothing).
     expect(Math.min(a.length, b.length)).toBeGreaterThan(count / 10);
-    expect((await db.select().from(jobs).all()).every((j) => j.status === 'succeeded' && j.attempts === 1)).toBe(true);
+    expect((await db.select().from(jobs)).every((j) => j.status === 'succeeded' && j.attempts === 1)).toBe(true);
   });
 });

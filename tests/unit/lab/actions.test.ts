@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jobs, labResults, labRuns } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { firstRow, onlyRow } from '@/db/client';
 
 // The actions ask next-auth for the session; here the test decides who is signed in.
 let signedIn: Actor | null = null;
@@ -44,8 +45,8 @@ describe('lab server actions', () => {
       });
       expect(await registerLabModelAction(null, startForm({ labResultId: '1' }))).toMatchObject({ ok: false, code });
     }
-    expect(await f.db.select().from(labRuns).all()).toEqual([]);
-    expect(await f.db.select().from(jobs).where(eq(jobs.kind, 'lab')).all()).toEqual([]);
+    expect(await f.db.select().from(labRuns)).toEqual([]);
+    expect(await f.db.select().from(jobs).where(eq(jobs.kind, 'lab'))).toEqual([]);
   });
 
   it('start a run for an admin, empty numbers taking the defaults, and explain a bad field', async () => {
@@ -61,15 +62,15 @@ describe('lab server actions', () => {
       startForm({ catalogue: 'demo', archs: ['logreg', 'mlp'], epochs: '3', trainSize: '', augment: 'on' }),
     );
     expect(result).toMatchObject({ ok: true, data: { catalogue: 'demo' } });
-    const run = (await f.db.select().from(labRuns).get())!;
+    const run = (await f.db.select().from(labRuns).limit(1).then(firstRow))!;
     expect(run.archs).toEqual(['logreg', 'mlp']);
     expect(run.settings).toMatchObject({ epochs: 3, trainSize: 5000, augment: true });
   });
 
   it('register asks the lib for a servable result, and says why not', async () => {
     signedIn = f.admin;
-    const run = (await f.db.select().from(labRuns).get())!;
-    await f.db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!)).run();
+    const run = (await f.db.select().from(labRuns).limit(1).then(firstRow))!;
+    await f.db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!));
     const row = await f.db
       .insert(labResults)
       .values({
@@ -87,7 +88,7 @@ describe('lab server actions', () => {
         confidence: [],
       })
       .returning()
-      .get();
+      .then(onlyRow);
     expect(await registerLabModelAction(null, startForm({ labResultId: String(row.id) }))).toMatchObject({
       ok: false,
       code: 'bad_input',

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, jobs, labResults, labRuns, modelVersions } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
@@ -53,13 +53,12 @@ beforeAll(async () => {
     items: rows(900, 1200, true),
   });
   await importItems(db, { catalogueSlug: 'fm', kind: 'idx', source: 'reviewed', items: rows(1200, 1500, false) });
-  for (const item of await db.select().from(items).where(eq(items.sourceRow, items.sourceRow)).all()) {
+  for (const item of await db.select().from(items).where(eq(items.sourceRow, items.sourceRow))) {
     if (item.sourceRow >= 1200 && item.importLabel === null)
       await db
         .update(items)
         .set({ currentLabel: labels[item.sourceRow]!, labelSource: 'human', status: 'reviewed' })
-        .where(eq(items.id, item.id))
-        .run();
+        .where(eq(items.id, item.id));
   }
   const untrained = path.join(tmp.dir, 'untrained');
   await saveUntrainedModel(untrained, { arch: 'mlp', classNames: CLASSES, seed: 5 });
@@ -85,8 +84,8 @@ describe('starting a lab run', () => {
     await expectAppError(async () => await startLabRun(db, { actor: actors.reviewer, run }), 'forbidden');
     await expectAppError(async () => await startLabRun(db, { actor: actors.ops, run }), 'forbidden');
     await expectAppError(async () => await startLabRun(db, { actor: null, run }), 'unauthorized');
-    expect(await db.select().from(labRuns).all()).toEqual([]);
-    expect(await db.select().from(jobs).where(eq(jobs.kind, 'lab')).all()).toEqual([]);
+    expect(await db.select().from(labRuns)).toEqual([]);
+    expect(await db.select().from(jobs).where(eq(jobs.kind, 'lab'))).toEqual([]);
   });
 
   it('refuses unknown architectures, catalogues and out-of-range settings with a sentence', async () => {
@@ -110,7 +109,7 @@ describe('starting a lab run', () => {
       async () => await startLabRun(db, { actor: admin, run: { catalogue: 'nope', archs: ['mlp'] } }),
       'not_found',
     );
-    expect(await db.select().from(labRuns).all()).toEqual([]);
+    expect(await db.select().from(labRuns)).toEqual([]);
   });
 });
 
@@ -139,19 +138,19 @@ describe('a lab run end to end', () => {
   it('the worker trains each architecture on the pool and measures it on the holdout', async () => {
     const result = await executeLabRun(db, { labRunId: runId, modelsDir });
     expect(result.results).toBe(3);
-    const run = (await db.select().from(labRuns).where(eq(labRuns.id, runId)).get())!;
+    const run = (await db.select().from(labRuns).where(eq(labRuns.id, runId)).limit(1).then(firstRow))!;
     // What the worker does with the job when the handler returns.
-    await db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!)).run();
+    await db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, run.jobId!));
     expect(run.testItemIds).toHaveLength(200);
     // A class-balanced sample of up to 800 pool images, a tenth of them for validation.
     expect(run.trainCount).toBeGreaterThan(700);
     expect(run.trainCount).toBeLessThanOrEqual(720);
     const holdoutIds = new Set(
-      (await db.select({ id: items.id }).from(items).where(eq(items.evalRole, 'holdout')).all()).map((r) => r.id),
+      (await db.select({ id: items.id }).from(items).where(eq(items.evalRole, 'holdout'))).map((r) => r.id),
     );
     expect(run.testItemIds!.every((id) => holdoutIds.has(id))).toBe(true);
     expect(run.finishedAt).not.toBeNull();
-    const rows = await db.select().from(labResults).where(eq(labResults.runId, runId)).orderBy(labResults.id).all();
+    const rows = await db.select().from(labResults).where(eq(labResults.runId, runId)).orderBy(labResults.id);
     expect(rows.map((r) => r.arch)).toEqual(['logreg', 'forest', 'mlp']);
     for (const row of rows) {
       expect(row.accuracy).toBeGreaterThan(0.4); // four times chance, after a few steps on 717 images
@@ -179,7 +178,7 @@ describe('a lab run end to end', () => {
   });
 
   it('registering: only admins, only a servable model, one gate job at a time', async () => {
-    const rows = await db.select().from(labResults).where(eq(labResults.runId, runId)).all();
+    const rows = await db.select().from(labResults).where(eq(labResults.runId, runId));
     const mlp = rows.find((r) => r.arch === 'mlp')!;
     const logreg = rows.find((r) => r.arch === 'logreg')!;
     await expectAppError(
@@ -211,15 +210,20 @@ describe('a lab run end to end', () => {
       'conflict',
     );
     expect((await readLabRun(db, { actor: actors.ops, runId })).registering).toEqual({ [mlp.id]: job.id });
-    await db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, job.id)).run();
+    await db.update(jobs).set({ status: 'succeeded' }).where(eq(jobs.id, job.id));
   });
 
   it('the evaluation gate promotes a lab mlp that beats the untrained active model, and records why', async () => {
-    const mlp = (await db.select().from(labResults).where(eq(labResults.arch, 'mlp')).get())!;
+    const mlp = (await db.select().from(labResults).where(eq(labResults.arch, 'mlp')).limit(1).then(firstRow))!;
     const result = await registerLabCandidate(db, { labResultId: mlp.id });
     expect(result.promoted).toBe(true);
     expect(result.decision.reason).toMatch(/^Promoted: held-out human labels [\d.]+% -> [\d.]+%/);
-    const version = (await db.select().from(modelVersions).where(eq(modelVersions.id, result.version.id)).get())!;
+    const version = (await db
+      .select()
+      .from(modelVersions)
+      .where(eq(modelVersions.id, result.version.id))
+      .limit(1)
+      .then(firstRow))!;
     expect(version).toMatchObject({
       status: 'active',
       arch: 'mlp',
@@ -227,11 +231,13 @@ describe('a lab run end to end', () => {
       weightsPath: mlp.modelDir,
     });
     expect(version.metrics).toMatchObject({ kind: 'lab', labRunId: runId, holdout: { total: 300 } });
-    expect((await db.select().from(modelVersions).where(eq(modelVersions.name, 'base')).get())!.status).toBe('retired');
-    expect((await db.select().from(labResults).where(eq(labResults.id, mlp.id)).get())!.modelVersionId).toBe(
-      version.id,
-    );
-    const rescore = await db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
+    expect(
+      (await db.select().from(modelVersions).where(eq(modelVersions.name, 'base')).limit(1).then(firstRow))!.status,
+    ).toBe('retired');
+    expect(
+      (await db.select().from(labResults).where(eq(labResults.id, mlp.id)).limit(1).then(firstRow))!.modelVersionId,
+    ).toBe(version.id);
+    const rescore = await db.select().from(jobs).where(eq(jobs.kind, 'score'));
     expect(rescore.some((j) => (j.payload as { rescore?: boolean }).rescore === true)).toBe(true);
     await expectAppError(() => registerLabCandidate(db, { labResultId: mlp.id }), 'bad_input', /already a version/);
     await expectAppError(
@@ -246,7 +252,7 @@ describe('a lab run end to end', () => {
       run: { catalogue: 'fm', archs: ['mlp'], settings: { ...small, epochs: 1, trainSize: 200, seed: 8 } },
     });
     await executeLabRun(db, { labRunId: run.id, modelsDir });
-    const weak = (await db.select().from(labResults).where(eq(labResults.runId, run.id)).get())!;
+    const weak = (await db.select().from(labResults).where(eq(labResults.runId, run.id)).limit(1).then(firstRow))!;
     const result = await registerLabCandidate(db, { labResultId: weak.id });
     expect(result.promoted).toBe(false);
     expect(result.decision.reason).toMatch(/^Rejected: /);

@@ -69,9 +69,9 @@ describe('held-out human labels', () => {
     const undone = await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-1-xxxxx' });
     // A gold item a reviewer labelled is evaluation data, not training data.
     const [goldId] = (
-      await f.db.select({ id: items.id }).from(items).where(eq(items.labelSource, 'human')).limit(1).all()
+      await f.db.select({ id: items.id }).from(items).where(eq(items.labelSource, 'human')).limit(1)
     ).map((r) => r.id);
-    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, goldId!)).run();
+    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, goldId!));
 
     const labels = await readHumanLabels(f.db, f.catalogueId);
     const trainIds = labels.train.itemIds;
@@ -83,14 +83,12 @@ describe('held-out human labels', () => {
     expect([...trainIds, ...heldIds]).not.toContain(undone.itemId);
     expect([...trainIds, ...heldIds]).not.toContain(goldId);
     // Pixels and labels are the items' own, row by row.
-    const rows = new Map(
-      (await f.db.select().from(items).where(inArray(items.id, trainIds)).all()).map((r) => [r.id, r]),
-    );
+    const rows = new Map((await f.db.select().from(items).where(inArray(items.id, trainIds))).map((r) => [r.id, r]));
     trainIds.forEach((id, i) => {
       expect(labels.train.labels[i]).toBe(rows.get(id)!.currentLabel);
       expect(Buffer.from(labels.train.pixels.subarray(i * 784, (i + 1) * 784)).equals(rows.get(id)!.pixels)).toBe(true);
     });
-    const newest = (await f.db.select({ id: reviews.id }).from(reviews).all()).reduce((m, r) => Math.max(m, r.id), 0);
+    const newest = (await f.db.select({ id: reviews.id }).from(reviews)).reduce((m, r) => Math.max(m, r.id), 0);
     expect(labels.throughReviewId).toBe(newest);
     // The same database read again gives the same split.
     expect((await readHumanLabels(f.db, f.catalogueId)).heldOut.itemIds).toEqual(heldIds);
@@ -219,14 +217,13 @@ describe('replay samples', () => {
       items: Array.from({ length: 20 }, (_, row) => ({ pixels: image(100), label: null, sourceRow: row })),
     });
     // A human label on an imported item makes it a human label, not replay.
-    const relabelled = (
-      await db.select({ id: items.id }).from(items).where(eq(items.source, 'labelled')).limit(5).all()
-    ).map((r) => r.id);
+    const relabelled = (await db.select({ id: items.id }).from(items).where(eq(items.source, 'labelled')).limit(5)).map(
+      (r) => r.id,
+    );
     await db
       .update(items)
       .set({ labelSource: 'human', currentLabel: 1, status: 'reviewed' })
-      .where(inArray(items.id, relabelled))
-      .run();
+      .where(inArray(items.id, relabelled));
 
     const sample = await sampleReplay(db, { catalogue, size: 30, seed: 2 });
     expect(sample.source).toBe('catalogue-imports');
@@ -265,7 +262,7 @@ describe('holdout imports', () => {
           items: [{ pixels: new Uint8Array(784), label: null, sourceRow: 0 }],
         }),
     ).rejects.toThrow(/needs its trusted label/);
-    expect(await db.select().from(items).all()).toHaveLength(0);
+    expect(await db.select().from(items)).toHaveLength(0);
 
     const result = await importIdx(db, { catalogueSlug: 'fm', imagesPath, labelsPath, evalRole: 'holdout' });
     expect(result.inserted).toBe(5000);
@@ -284,8 +281,7 @@ describe('holdout imports', () => {
         currentLabel: items.currentLabel,
       })
       .from(items)
-      .where(eq(items.evalRole, 'holdout'))
-      .all();
+      .where(eq(items.evalRole, 'holdout'));
     expect(rows).toHaveLength(5000);
     for (const row of rows)
       expect(row).toMatchObject({ status: 'reviewed', labelSource: 'import', currentLabel: row.importLabel });

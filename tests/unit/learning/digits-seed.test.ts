@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues, imports, items, modelVersions } from '@/db/schema';
 import { countEvaluationItems, countItemsByStatus } from '@/lib/catalogue/summary';
@@ -44,7 +44,8 @@ const count = async (db: Db, table: typeof items | typeof imports | typeof catal
     await db
       .select({ n: sql<number>`count(*)` })
       .from(table)
-      .get()
+      .limit(1)
+      .then(firstRow)
   )?.n ?? 0;
 
 describe('the digits demo seed', () => {
@@ -62,8 +63,7 @@ describe('the digits demo seed', () => {
       .select({ role: items.evalRole, n: sql<number>`count(*)`, withLabel: sql<number>`count(${items.importLabel})` })
       .from(items)
       .where(eq(items.catalogueId, catalogue.id))
-      .groupBy(items.evalRole)
-      .all();
+      .groupBy(items.evalRole);
     expect(labelled).toEqual([
       { role: null, n: 1000, withLabel: 0 },
       { role: 'holdout', n: 1000, withLabel: 1000 },
@@ -74,8 +74,7 @@ describe('the digits demo seed', () => {
       .select({ row: items.sourceRow, label: items.importLabel })
       .from(items)
       .where(eq(items.evalRole, 'holdout'))
-      .orderBy(items.sourceRow)
-      .all();
+      .orderBy(items.sourceRow);
     expect(holdoutRows.map((r) => r.row)).toEqual([...splits.holdout.rows]);
     expect(holdoutRows.map((r) => r.label)).toEqual([...splits.holdout.labels]);
 
@@ -125,7 +124,7 @@ describe('the digits demo seed', () => {
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(true);
     expect(await count(db, items)).toBe(2000);
     // One that died after its imports but before the model: the imports are found again.
-    await db.delete(modelVersions).run();
+    await db.delete(modelVersions);
     expect(await seedDigitsDemo(db, { modelDir: digitsModel })).toBe(true);
     expect([await count(db, catalogues), await count(db, items), await count(db, modelVersions)]).toEqual([1, 2000, 1]);
   });

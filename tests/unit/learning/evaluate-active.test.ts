@@ -14,6 +14,7 @@ import { runClaimedJob } from '@/lib/worker/run-job';
 import { WORKER_HANDLERS } from '@/lib/worker/handlers';
 import { scheduleJobs } from '@/lib/worker/schedule-jobs';
 import { CLASSES, makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-evaluate-active-');
 afterAll(tmp.cleanup);
@@ -34,12 +35,11 @@ async function holdoutFixture(): Promise<Fixture & { holdoutIds: number[] }> {
     ...[0, 1, 2, 3].map((label) => ({ unscored: true, importLabel: label })),
   ]);
   const holdoutIds = f.itemIds.slice(2);
-  await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds)).run();
+  await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds));
   await f.db
     .update(modelVersions)
     .set({ weightsPath: modelDir, temperature: 1 })
-    .where(eq(modelVersions.id, f.modelVersionId))
-    .run();
+    .where(eq(modelVersions.id, f.modelVersionId));
   return { ...f, holdoutIds };
 }
 
@@ -47,8 +47,7 @@ async function holdoutPredictions(f: Fixture & { holdoutIds: number[] }) {
   return await f.db
     .select()
     .from(predictions)
-    .where(and(eq(predictions.modelVersionId, f.modelVersionId), inArray(predictions.itemId, f.holdoutIds)))
-    .all();
+    .where(and(eq(predictions.modelVersionId, f.modelVersionId), inArray(predictions.itemId, f.holdoutIds)));
 }
 
 describe('the evaluate job', () => {
@@ -72,7 +71,7 @@ describe('the evaluate job', () => {
       log: () => {},
     });
     expect(outcome).toBe('succeeded');
-    const done = (await f.db.select().from(jobs).where(eq(jobs.id, job.id)).get())!;
+    const done = (await f.db.select().from(jobs).where(eq(jobs.id, job.id)).limit(1).then(firstRow))!;
     expect(done.progress).toMatchObject({ phase: 'done', evaluated: true, holdoutItems: 4, computed: 4 });
 
     const stored = await holdoutPredictions(f);

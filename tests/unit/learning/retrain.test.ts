@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, leases, modelVersions, predictions, settings, type ModelVersion } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
@@ -116,7 +116,7 @@ async function makeLoop(options: {
     dir: modelDir,
     meta: readModelMeta(modelDir),
   });
-  await db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
+  await db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id));
   await scoreUnscoredItems(db, { catalogueId: catalogue.id });
   const user = await createUserAsSystem(db, {
     email: `${name}-reviewer@example.test`,
@@ -135,17 +135,17 @@ async function makeLoop(options: {
   const reviewer: Actor = { userId: user.id, role: user.role, email: user.email };
   // Items of this catalogue are t10k rows 0..499, in id order.
   const rowOf = new Map(
-    (await db.select({ id: items.id, row: items.sourceRow }).from(items).all()).map((r) => [r.id, r.row]),
+    (await db.select({ id: items.id, row: items.sourceRow }).from(items)).map((r) => [r.id, r.row]),
   );
   // The untrained model sends every item to the queue; the trained one only some.
-  await db.update(settings).set({ threshold: 0.999 }).where(eq(settings.catalogueId, catalogue.id)).run();
+  await db.update(settings).set({ threshold: 0.999 }).where(eq(settings.catalogueId, catalogue.id));
   await simulateReviews(db, {
     actor: reviewer,
     catalogueId: catalogue.id,
     count: options.decisions ?? DECISIONS,
     trueLabel: (id) => t10k.labels[rowOf.get(id)!]!,
   });
-  await db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id)).run();
+  await db.update(settings).set({ threshold: THRESHOLD }).where(eq(settings.catalogueId, catalogue.id));
   return {
     db,
     catalogueId: catalogue.id,
@@ -169,14 +169,13 @@ async function snapshot(db: Db) {
         })
         .from(items)
         .where(isNull(items.evalRole))
-        .all()
     ).map((r) => [r.id, r]),
   );
 }
 
 async function predictionsOf(db: Db, modelVersionId: number) {
   return new Map(
-    (await db.select().from(predictions).where(eq(predictions.modelVersionId, modelVersionId)).all()).map((p) => [
+    (await db.select().from(predictions).where(eq(predictions.modelVersionId, modelVersionId))).map((p) => [
       p.itemId,
       p,
     ]),
@@ -196,7 +195,12 @@ describe('a candidate trained on shuffled labels', () => {
     expect(result.promoted).toBe(false);
     expect(result.rescore).toBeNull();
     expect(result.decision.reason).toMatch(/^Rejected: holdout accuracy fell from [\d.]+% to [\d.]+%/);
-    const row = (await loop.db.select().from(modelVersions).where(eq(modelVersions.id, result.candidate.id)).get())!;
+    const row = (await loop.db
+      .select()
+      .from(modelVersions)
+      .where(eq(modelVersions.id, result.candidate.id))
+      .limit(1)
+      .then(firstRow))!;
     expect(row).toMatchObject({ status: 'rejected', parentId: loop.base.id, arch: 'mlp' });
     expect(FineTuneMetrics.parse(row.metrics).decision).toMatchObject({
       promote: false,
@@ -272,9 +276,10 @@ describe('a better candidate', () => {
     expect(result.decision.reason).toMatch(/^Promoted: /);
     expect(result.promoted).toBe(true);
     expect(candidate).toMatchObject({ status: 'active', parentId: loop.base.id });
-    expect((await loop.db.select().from(modelVersions).where(eq(modelVersions.id, loop.base.id)).get())?.status).toBe(
-      'retired',
-    );
+    expect(
+      (await loop.db.select().from(modelVersions).where(eq(modelVersions.id, loop.base.id)).limit(1).then(firstRow))
+        ?.status,
+    ).toBe('retired');
     expect((await findActiveModel(loop.db, loop.catalogueId))?.id).toBe(candidate.id);
     expect(fs.existsSync(path.join(candidate.weightsPath, 'weights.bin'))).toBe(true);
     expect(candidate.weightsPath.startsWith(path.join(loop.modelsDir, 'fm'))).toBe(true);
@@ -328,9 +333,9 @@ describe('a better candidate', () => {
     expect(left).toBeGreaterThan(50);
     // The held item keeps its place but has the new prediction for when it is decided.
     expect(fresh.has(heldItemId)).toBe(true);
-    expect((await loop.db.select().from(leases).where(eq(leases.itemId, heldItemId)).get())?.reviewerId).toBe(
-      loop.reviewer.userId,
-    );
+    expect(
+      (await loop.db.select().from(leases).where(eq(leases.itemId, heldItemId)).limit(1).then(firstRow))?.reviewerId,
+    ).toBe(loop.reviewer.userId);
     // Human labels got no routing prediction: only the held-out ones were measured on.
     const humanPredicted = [...before.values()].filter((r) => r.labelSource === 'human' && fresh.has(r.id));
     expect(humanPredicted.every((r) => isHeldOutHumanLabel(r.id))).toBe(true);
@@ -345,9 +350,10 @@ describe('a better candidate', () => {
     expect(await snapshot(loop.db)).toEqual(before);
     const restored = await predictionsOf(loop.db, loop.base.id);
     for (const [id, p] of basePredictions) expect(restored.get(id)).toEqual(p);
-    expect((await loop.db.select().from(modelVersions).where(eq(modelVersions.id, candidate.id)).get())?.status).toBe(
-      'retired',
-    );
+    expect(
+      (await loop.db.select().from(modelVersions).where(eq(modelVersions.id, candidate.id)).limit(1).then(firstRow))
+        ?.status,
+    ).toBe('retired');
   });
 });
 
@@ -366,7 +372,7 @@ describe('runRetrain refuses or fails cleanly', () => {
       'bad_input',
       /Not enough human labels/,
     );
-    expect(await noLabels.db.select().from(modelVersions).all()).toHaveLength(1);
+    expect(await noLabels.db.select().from(modelVersions)).toHaveLength(1);
   });
 
   it('leaves no row and no folder when it fails after training', async () => {
@@ -381,7 +387,7 @@ describe('runRetrain refuses or fails cleanly', () => {
         onProgress: failAt,
       }),
     ).rejects.toThrow('the job lease was lost');
-    expect(await loop.db.select().from(modelVersions).where(ne(modelVersions.id, loop.base.id)).all()).toEqual([]);
+    expect(await loop.db.select().from(modelVersions).where(ne(modelVersions.id, loop.base.id))).toEqual([]);
     const catalogueDir = path.join(loop.modelsDir, 'fm');
     expect(fs.existsSync(catalogueDir) ? fs.readdirSync(catalogueDir) : []).toEqual([]);
     expect((await findActiveModel(loop.db, loop.catalogueId))?.id).toBe(loop.base.id);
@@ -389,8 +395,7 @@ describe('runRetrain refuses or fails cleanly', () => {
       await loop.db
         .select()
         .from(items)
-        .where(and(eq(items.labelSource, 'human')))
-        .all(),
+        .where(and(eq(items.labelSource, 'human'))),
     ).toHaveLength(100);
   });
 });

@@ -14,6 +14,7 @@ import {
 import { listRetrainPolicyChanges } from '@/lib/learning/retrain-policy-history';
 import { scheduleJobs } from '@/lib/worker/schedule-jobs';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { onlyRow } from '@/db/client';
 
 const tmp = tempDir('loupe-schedule-');
 afterAll(tmp.cleanup);
@@ -43,7 +44,7 @@ async function review(fx: Fixture, itemId: number, action: 'confirm' | 'correct'
       clientId: `client-${++clientIds}`,
     })
     .returning()
-    .get();
+    .then(onlyRow);
 }
 async function undo(fx: Fixture, target: { id: number; itemId: number }) {
   return await fx.db
@@ -57,7 +58,7 @@ async function undo(fx: Fixture, target: { id: number; itemId: number }) {
       revertsReviewId: target.id,
     })
     .returning()
-    .get();
+    .then(onlyRow);
 }
 async function setPolicy(fx: Fixture, policy: Partial<RetrainPolicyInput>, now = T0) {
   return await setRetrainPolicy(fx.db, {
@@ -68,7 +69,7 @@ async function setPolicy(fx: Fixture, policy: Partial<RetrainPolicyInput>, now =
   });
 }
 async function trainJobs(fx: Fixture) {
-  return await fx.db.select().from(jobs).where(eq(jobs.kind, 'train')).all();
+  return await fx.db.select().from(jobs).where(eq(jobs.kind, 'train'));
 }
 
 describe('retrain policy', () => {
@@ -81,8 +82,7 @@ describe('retrain policy', () => {
       .onConflictDoUpdate({
         target: settings.catalogueId,
         set: { retrainPolicy: { minNewLabels: 50, enabled: false } },
-      })
-      .run();
+      });
     expect(await getRetrainPolicy(fx.db, fx.catalogueId)).toEqual({
       enabled: false,
       minNewLabels: 50,
@@ -109,7 +109,7 @@ describe('retrain policy', () => {
       { key: 'minNewLabels', oldValue: 200, newValue: 50, userEmail: fx.admin.email },
     ]);
     expect((await setPolicy(fx, { minNewLabels: 50, intervalMinutes: 1440 })).changed).toEqual([]);
-    expect(await fx.db.select().from(settingsChanges).all()).toHaveLength(2);
+    expect(await fx.db.select().from(settingsChanges)).toHaveLength(2);
   });
 
   it('refuses other roles and bad values with a sentence, writing nothing', async () => {
@@ -154,7 +154,7 @@ describe('retrain policy', () => {
       async () => await setRetrainPolicy(fx.db, { actor: fx.admin, catalogueId: 9999, policy: DEFAULTS }),
       'not_found',
     );
-    expect(await fx.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await fx.db.select().from(settingsChanges)).toHaveLength(0);
     expect(await getRetrainPolicy(fx.db, fx.catalogueId)).toEqual(DEFAULTS);
   });
 });
@@ -166,7 +166,7 @@ describe('counting new human labels', () => {
       Array.from({ length: 8 }, () => ({})),
     );
     const [a, b, c, d, e, f, gold] = fx.itemIds as [number, number, number, number, number, number, number];
-    await fx.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, gold)).run();
+    await fx.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, gold));
     await review(fx, a, 'confirm');
     await review(fx, b, 'correct');
     await review(fx, c, 'skip');
@@ -179,17 +179,14 @@ describe('counting new human labels', () => {
     expect(await countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 3, sinceReviewId: 0 });
 
     // A candidate trained through `last` moves the cut-off (a rejected one too).
-    await fx.db
-      .insert(modelVersions)
-      .values({
-        catalogueId: fx.catalogueId,
-        name: 'cand',
-        arch: 'test',
-        weightsPath: '/x',
-        status: 'rejected',
-        metrics: { throughReviewId: last.id },
-      })
-      .run();
+    await fx.db.insert(modelVersions).values({
+      catalogueId: fx.catalogueId,
+      name: 'cand',
+      arch: 'test',
+      weightsPath: '/x',
+      status: 'rejected',
+      metrics: { throughReviewId: last.id },
+    });
     expect(await countNewHumanLabels(fx.db, fx.catalogueId)).toEqual({ count: 0, sinceReviewId: last.id });
     await review(fx, c, 'correct');
     expect((await countNewHumanLabels(fx.db, fx.catalogueId)).count).toBe(1);
@@ -319,7 +316,7 @@ describe('scheduling retraining', () => {
       async () => await requestRetrainNow(fx.db, { actor: fx.admin, catalogueId: 9999 }),
       'not_found',
     );
-    await fx.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, fx.modelVersionId)).run();
+    await fx.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, fx.modelVersionId));
     await claimJob(fx.db, { owner: 'w' });
     await completeJob(fx.db, { jobId: job.id, owner: 'w' });
     await expectAppError(
@@ -333,7 +330,7 @@ describe('scheduling retraining', () => {
 
   it("the worker's pass queues scoring for unscored items once, and training when the policy says so", async () => {
     const fx = await makeFixture(tmp.dir, [{ unscored: true }, { unscored: true }, {}, {}]);
-    await fx.db.update(items).set({ status: 'unscored' }).where(eq(items.id, fx.itemIds[0]!)).run();
+    await fx.db.update(items).set({ status: 'unscored' }).where(eq(items.id, fx.itemIds[0]!));
     await review(fx, fx.itemIds[2]!, 'correct');
     await setPolicy(fx, { minNewLabels: 1 });
     const first = await scheduleJobs(fx.db, { now: T0 });
@@ -342,6 +339,6 @@ describe('scheduling retraining', () => {
       ['train', 'demo'],
     ]);
     expect(await scheduleJobs(fx.db, { now: T0 + 1 })).toEqual([]);
-    expect(await fx.db.select().from(jobs).all()).toHaveLength(2);
+    expect(await fx.db.select().from(jobs)).toHaveLength(2);
   });
 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/db/client';
+import { openDb, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, predictions } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
@@ -48,22 +48,22 @@ describe('the demo seed', () => {
         })
         .from(items)
         .where(holdout)
-        .groupBy(items.status, items.labelSource)
-        .all();
+        .groupBy(items.status, items.labelSource);
     const expected = [{ status: 'reviewed', labelSource: 'import', n: 5000, labelled: 5000 }];
     expect(await holdoutState()).toEqual(expected);
 
     await scoreUnscoredItems(db, { catalogueId: catalogue.id });
     expect((await countItemsByStatus(db, catalogue.id)).unscored ?? 0).toBe(0);
     expect(Object.values(await countItemsByStatus(db, catalogue.id)).reduce((a, b) => a + b, 0)).toBe(10_000);
-    const holdoutIds = (await db.select({ id: items.id }).from(items).where(holdout).all()).map((r) => r.id);
+    const holdoutIds = (await db.select({ id: items.id }).from(items).where(holdout)).map((r) => r.id);
     expect(
       (
         await db
           .select({ n: sql<number>`count(*)` })
           .from(predictions)
           .where(inArray(predictions.itemId, holdoutIds.slice(0, 500)))
-          .get()
+          .limit(1)
+          .then(firstRow)
       )?.n,
     ).toBe(0);
 
@@ -90,8 +90,7 @@ describe('the demo seed', () => {
       await db
         .select({ id: items.id })
         .from(items)
-        .where(and(inArray(items.id, claimed), isNotNull(items.evalRole)))
-        .all(),
+        .where(and(inArray(items.id, claimed), isNotNull(items.evalRole))),
     ).toEqual([]);
     // A second seed adds nothing.
     expect(await seedDemoIfEmpty(db)).toBe(false);

@@ -30,7 +30,7 @@ beforeAll(async () => {
   await saveUntrainedModel(modelDir, { arch: 'lenet5', classNames: CLASSES, seed: 4 });
   // As a version saved before ONNX export existed: the first download exports it.
   rmSync(path.join(modelDir, ONNX_FILE));
-  await f.db.update(modelVersions).set({ weightsPath: modelDir }).where(eq(modelVersions.id, f.modelVersionId)).run();
+  await f.db.update(modelVersions).set({ weightsPath: modelDir }).where(eq(modelVersions.id, f.modelVersionId));
 });
 afterAll(() => {
   delete (globalThis as { __loupeDb?: unknown }).__loupeDb;

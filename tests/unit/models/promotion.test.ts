@@ -4,12 +4,13 @@ import { jobs, modelVersions } from '@/db/schema';
 import { findActiveModel } from '@/lib/models/active';
 import { promoteAndRescore } from '@/lib/models/promotion';
 import { expectAppError, makeFixture, tempDir } from '../review/fixtures';
+import { onlyRow } from '@/db/client';
 
 const tmp = tempDir('loupe-promotion-');
 afterAll(tmp.cleanup);
 
 async function addVersion(fx: Awaited<ReturnType<typeof makeFixture>>, name: string, status: 'candidate' | 'rejected' | 'retired') {
-  return await fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status }).returning().get();
+  return await fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status }).returning().then(onlyRow);
 }
 
 describe('model promotion and rollback', () => {
@@ -21,7 +22,7 @@ describe('model promotion and rollback', () => {
     expect(result.promoted.promotedAt?.getTime()).toBe(1_800_000_000_000);
     expect(result.retired).toMatchObject({ id: fx.modelVersionId, status: 'retired' });
     expect((await findActiveModel(fx.db, fx.catalogueId))?.id).toBe(candidate.id);
-    expect(await fx.db.select().from(modelVersions).where(eq(modelVersions.status, 'active')).all()).toHaveLength(1);
+    expect(await fx.db.select().from(modelVersions).where(eq(modelVersions.status, 'active'))).toHaveLength(1);
     // The promotion brings its re-score, committed with it.
     expect(result.rescoreJob).toMatchObject({ kind: 'score', status: 'queued', payload: { catalogueId: fx.catalogueId, rescore: true } });
   });
@@ -45,6 +46,6 @@ describe('model promotion and rollback', () => {
     await expectAppError(async () => await promoteAndRescore(fx.db, { actor: fx.ops, modelVersionId: candidate.id }), 'forbidden');
     await expectAppError(async () => await promoteAndRescore(fx.db, { actor: null, modelVersionId: candidate.id }), 'unauthorized');
     expect((await findActiveModel(fx.db, fx.catalogueId))?.id).toBe(fx.modelVersionId);
-    expect(await fx.db.select().from(jobs).all()).toEqual([]);
+    expect(await fx.db.select().from(jobs)).toEqual([]);
   });
 });

@@ -8,13 +8,14 @@ import { findActiveModel } from '@/lib/models/active';
 import { promoteAndRescore } from '@/lib/models/promotion';
 import { listModelVersions } from '@/lib/models/versions';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { onlyRow } from '@/db/client';
 
 const tmp = tempDir('loupe-model-versions-');
 afterAll(tmp.cleanup);
 
 async function addCandidate(fx: Fixture, name: string, status: 'candidate' | 'rejected', metrics: Record<string, unknown>) {
   const withParent = metrics.active ? { ...metrics, active: { ...(metrics.active as object), modelVersionId: fx.modelVersionId } } : metrics;
-  return await fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status, metrics: withParent }).returning().get();
+  return await fx.db.insert(modelVersions).values({ catalogueId: fx.catalogueId, name, arch: 'cnn', parentId: fx.modelVersionId, weightsPath: `/models/${name}`, status, metrics: withParent }).returning().then(onlyRow);
 }
 
 /** The shape lib/learning/retrain.ts writes (RetrainMetrics), trimmed to what the page reads. */
@@ -34,7 +35,7 @@ const CANDIDATE_METRICS = {
 describe('model versions for the models page', () => {
   it('lists versions newest first with their metrics side by side, for admins and ops only', async () => {
     const fx = await makeFixture(tmp.dir, []);
-    await fx.db.update(modelVersions).set({ metrics: { validation: { accuracy: 0.9342, loss: 0.2, ece: 0.0073, eceUncalibrated: 0.01 }, params: 428970 } }).where(eq(modelVersions.id, fx.modelVersionId)).run();
+    await fx.db.update(modelVersions).set({ metrics: { validation: { accuracy: 0.9342, loss: 0.2, ece: 0.0073, eceUncalibrated: 0.01 }, params: 428970 } }).where(eq(modelVersions.id, fx.modelVersionId));
     const candidate = await addCandidate(fx, 'ft-1', 'rejected', CANDIDATE_METRICS);
     for (const actor of [fx.admin, fx.ops]) {
       const list = await listModelVersions(fx.db, { actor, catalogue: 'demo' });
@@ -70,7 +71,7 @@ describe('model versions for the models page', () => {
       { predictedClass: 2, importLabel: 2 },
       { predictedClass: 1 },
     ]);
-    await fx.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, fx.itemIds.slice(0, 3))).run();
+    await fx.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, fx.itemIds.slice(0, 3)));
     const [shipped] = (await listModelVersions(fx.db, { actor: fx.ops, catalogue: 'demo' })).versions;
     // 2 of the 3 holdout items right; the fourth item is no holdout item and does not count.
     expect(shipped).toMatchObject({ name: 'm1', holdout: { correct: 2, total: 3 }, measuredIn: 'the evaluate job' });
@@ -82,7 +83,7 @@ describe('model versions for the models page', () => {
     const candidate = await addCandidate(fx, 'ft-2', 'rejected', CANDIDATE_METRICS);
     for (const actor of [fx.ops, fx.reviewer]) await expectAppError(async () => await promoteAndRescore(fx.db, { actor, modelVersionId: candidate.id }), 'forbidden');
     await expectAppError(async () => await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: 0 }), 'bad_input');
-    expect(await fx.db.select().from(jobs).all()).toHaveLength(0);
+    expect(await fx.db.select().from(jobs)).toHaveLength(0);
 
     const promoted = await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id });
     expect(promoted).toMatchObject({ promoted: { id: candidate.id, status: 'active' }, retired: { id: fx.modelVersionId }, rescoreJob: { kind: 'score', status: 'queued', payload: { catalogueId: fx.catalogueId, rescore: true } } });
@@ -94,9 +95,9 @@ describe('model versions for the models page', () => {
     await claimJob(fx.db, { owner: 'w', kinds: ['score'] });
     expect((await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id })).rescoreJob.id).not.toBe(promoted.rescoreJob.id);
     // Already active: a conflict, and no job.
-    const before = (await fx.db.select().from(jobs).all()).length;
+    const before = (await fx.db.select().from(jobs)).length;
     await expectAppError(async () => await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id }), 'conflict');
-    expect(await fx.db.select().from(jobs).all()).toHaveLength(before);
+    expect(await fx.db.select().from(jobs)).toHaveLength(before);
   });
 
   it('a plain score job waiting does not stand in for the re-score', async () => {
@@ -105,7 +106,7 @@ describe('model versions for the models page', () => {
     await enqueueJob(fx.db, { kind: 'score', payload: { catalogueId: fx.catalogueId }, exclusivePerCatalogue: true });
     const { rescoreJob } = await promoteAndRescore(fx.db, { actor: fx.admin, modelVersionId: candidate.id });
     expect(rescoreJob.payload).toEqual({ catalogueId: fx.catalogueId, rescore: true });
-    expect(await fx.db.select().from(jobs).all()).toHaveLength(2);
+    expect(await fx.db.select().from(jobs)).toHaveLength(2);
   });
 });
 

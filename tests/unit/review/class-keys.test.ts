@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { catalogues, settingsChanges } from '@/db/schema';
 import { classKeysOf, defaultClassKeys, RESERVED_KEYS, setClassKeys, validateClassKeys } from '@/lib/review/class-keys';
 import { CLASSES, expectAppError, makeFixture, tempDir } from './fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-class-keys-');
 afterAll(tmp.cleanup);
@@ -57,7 +58,7 @@ describe('setClassKeys', () => {
     expect(
       await setClassKeys(f.db, { actor: f.admin, catalogueId: f.catalogueId, keys: ['Q', 'w', 'e', 'r', 't'] }),
     ).toEqual(keys);
-    const row = (await f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).get())!;
+    const row = (await f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).limit(1).then(firstRow))!;
     expect(row.classKeys).toEqual(keys);
     expect(classKeysOf(row)).toEqual(keys);
     // Saving the same map again writes no history row.
@@ -72,8 +73,7 @@ describe('setClassKeys', () => {
     const history = await f.db
       .select({ field: settingsChanges.field, userId: settingsChanges.userId, newValue: settingsChanges.newValue })
       .from(settingsChanges)
-      .where(eq(settingsChanges.field, 'classKeys'))
-      .all();
+      .where(eq(settingsChanges.field, 'classKeys'));
     expect(history).toEqual([
       { field: 'classKeys', userId: f.admin.userId, newValue: JSON.stringify(keys) },
       { field: 'classKeys', userId: f.admin.userId, newValue: 'null' },
@@ -102,8 +102,8 @@ describe('setClassKeys', () => {
       /zero and one both use the key "q"/,
     );
     await expectAppError(async () => await setClassKeys(f.db, { actor: f.admin, catalogueId: 999, keys }), 'not_found');
-    const row = (await f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).get())!;
+    const row = (await f.db.select().from(catalogues).where(eq(catalogues.id, f.catalogueId)).limit(1).then(firstRow))!;
     expect(row.classKeys).toBeNull();
-    expect(await f.db.select().from(settingsChanges).where(eq(settingsChanges.field, 'classKeys')).all()).toEqual([]);
+    expect(await f.db.select().from(settingsChanges).where(eq(settingsChanges.field, 'classKeys'))).toEqual([]);
   });
 });

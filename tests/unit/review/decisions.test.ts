@@ -4,6 +4,7 @@ import { items, leases, reviews } from '@/db/schema';
 import { claimBatch, claimNext } from '@/lib/review/queue';
 import { recordReview, reviewerStats, submitGridReview, submitReview, undoLastReview } from '@/lib/review/decisions';
 import { expectAppError, makeFixture, tempDir, type Fixture } from './fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-reviews-');
 afterAll(tmp.cleanup);
@@ -11,7 +12,7 @@ afterAll(tmp.cleanup);
 const T0 = 1_700_000_000_000;
 
 async function itemRow(f: Fixture, id: number) {
-  return (await f.db.select().from(items).where(eq(items.id, id)).get())!;
+  return (await f.db.select().from(items).where(eq(items.id, id)).limit(1).then(firstRow))!;
 }
 
 async function claimed(specs: Parameters<typeof makeFixture>[1] = [{ predictedClass: 2, confidence: 0.4 }]) {
@@ -43,11 +44,11 @@ describe('submitReview', () => {
       durationMs: 1500,
     });
     expect(await itemRow(f, item.itemId)).toMatchObject({ currentLabel: 2, labelSource: 'human', status: 'reviewed' });
-    expect(await f.db.select().from(leases).all()).toEqual([]);
+    expect(await f.db.select().from(leases)).toEqual([]);
     // The retry arrives after the lease is gone: still the first result, no second row.
     const retry = await submitReview(f.db, { ...input, now: T0 + 60 * 60_000 });
     expect(retry).toEqual({ review: first.review, replayed: true });
-    expect(await f.db.select().from(reviews).all()).toHaveLength(1);
+    expect(await f.db.select().from(reviews)).toHaveLength(1);
     // The same client id for another item or by another reviewer is a conflict.
     await expectAppError(
       async () => await submitReview(f.db, { ...input, actor: f.reviewer2 }),
@@ -104,7 +105,7 @@ describe('submitReview', () => {
     });
     expect(await itemRow(f, item.itemId)).toEqual(before);
     expect(before.status).toBe('needs_review');
-    expect(await f.db.select().from(leases).all()).toEqual([]);
+    expect(await f.db.select().from(leases)).toEqual([]);
     expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 }))!.itemId).toBe(
       item.itemId,
     );
@@ -139,9 +140,9 @@ describe('submitReview', () => {
         }),
       'conflict',
     );
-    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    expect(await f.db.select().from(reviews)).toEqual([]);
     expect(await itemRow(f, item.itemId)).toMatchObject({ status: 'needs_review', labelSource: 'model' });
-    expect(await f.db.select().from(leases).all()).toHaveLength(1);
+    expect(await f.db.select().from(leases)).toHaveLength(1);
   });
 
   it('bad input is bad_input with a readable message, and writes nothing', async () => {
@@ -190,8 +191,8 @@ describe('submitReview', () => {
       async () => await submitReview(f.db, { ...base, actor: f.ops, action: 'confirm' }),
       'forbidden',
     );
-    expect(await f.db.select().from(reviews).all()).toEqual([]);
-    expect(await f.db.select().from(leases).all()).toHaveLength(1);
+    expect(await f.db.select().from(reviews)).toEqual([]);
+    expect(await f.db.select().from(leases)).toHaveLength(1);
   });
 });
 
@@ -206,7 +207,7 @@ describe('recordReview (the API route, body already parsed)', () => {
       durationMs: 900,
     };
     await expectAppError(async () => await recordReview(f.db, { actor: f.ops, review, now: T0 + 500 }), 'forbidden');
-    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    expect(await f.db.select().from(reviews)).toEqual([]);
     const result = await recordReview(f.db, { actor: f.reviewer, review, now: T0 + 1000 });
     expect(result.review).toMatchObject({ itemId: item.itemId, action: 'correct', chosenLabel: 4, modelLabel: 2 });
     expect(await itemRow(f, item.itemId)).toMatchObject({ currentLabel: 4, labelSource: 'human', status: 'reviewed' });
@@ -245,7 +246,7 @@ describe('submitGridReview', () => {
         })
       ).every((r) => r.replayed),
     ).toBe(true);
-    expect(await f.db.select().from(reviews).all()).toHaveLength(3);
+    expect(await f.db.select().from(reviews)).toHaveLength(3);
   });
 
   it('one lost lease and nothing is recorded', async () => {
@@ -257,7 +258,7 @@ describe('submitGridReview', () => {
       size: 3,
       now: T0,
     });
-    await f.db.delete(leases).where(eq(leases.itemId, batch[2]!.itemId)).run();
+    await f.db.delete(leases).where(eq(leases.itemId, batch[2]!.itemId));
     const decisions = batch.map((b, i) => ({
       itemId: b.itemId,
       label: null,
@@ -269,13 +270,13 @@ describe('submitGridReview', () => {
       'conflict',
       /expired/,
     );
-    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    expect(await f.db.select().from(reviews)).toEqual([]);
     expect(await Promise.all(batch.map(async (b) => (await itemRow(f, b.itemId)).status))).toEqual([
       'needs_review',
       'needs_review',
       'needs_review',
     ]);
-    expect(await f.db.select().from(leases).all()).toHaveLength(2);
+    expect(await f.db.select().from(leases)).toHaveLength(2);
     await expectAppError(
       async () =>
         await submitGridReview(f.db, {
@@ -354,7 +355,7 @@ describe('undoLastReview', () => {
       async () => await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-u-0003', now: T0 + 64_000 }),
       'not_found',
     );
-    expect(await f.db.select().from(reviews).all()).toHaveLength(4);
+    expect(await f.db.select().from(reviews)).toHaveLength(4);
     // The redo is an ordinary decision again.
     await submitReview(f.db, {
       actor: f.reviewer,
@@ -392,7 +393,7 @@ describe('undoLastReview', () => {
       /10 minutes/,
     );
     expect((await itemRow(f, item.itemId)).status).toBe('reviewed');
-    expect(await f.db.select().from(reviews).all()).toHaveLength(1);
+    expect(await f.db.select().from(reviews)).toHaveLength(1);
   });
 });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, onlyRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, modelVersions, predictions, settings, type ItemStatus } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
@@ -73,8 +73,8 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
     .insert(modelVersions)
     .values({ catalogueId: catalogue.id, name: 'm1', arch: 'test', weightsPath: '/nonexistent', status: 'active' })
     .returning()
-    .get();
-  const rows = await db.select({ id: items.id }).from(items).orderBy(items.sourceRow).all();
+    .then(onlyRow);
+  const rows = await db.select({ id: items.id }).from(items).orderBy(items.sourceRow);
   const itemIds = rows.map((r) => r.id);
   for (const [i, spec] of list.entries()) {
     const id = itemIds[i]!;
@@ -84,17 +84,14 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
       const probs = CLASSES.map((_, k) =>
         k === predictedClass ? confidence : (1 - confidence) / (CLASSES.length - 1),
       );
-      await db
-        .insert(predictions)
-        .values({
-          itemId: id,
-          modelVersionId: model.id,
-          probs,
-          predictedClass,
-          confidence,
-          margin: spec.margin ?? confidence - (1 - confidence) / 4,
-        })
-        .run();
+      await db.insert(predictions).values({
+        itemId: id,
+        modelVersionId: model.id,
+        probs,
+        predictedClass,
+        confidence,
+        margin: spec.margin ?? confidence - (1 - confidence) / 4,
+      });
     }
     const label = spec.importLabel ?? (spec.unscored ? null : predictedClass);
     await db
@@ -104,8 +101,7 @@ export async function makeFixture(dir: string, list: FixtureItem[]): Promise<Fix
         currentLabel: label,
         labelSource: spec.importLabel !== undefined ? 'import' : spec.unscored ? null : 'model',
       })
-      .where(eq(items.id, id))
-      .run();
+      .where(eq(items.id, id));
   }
   return {
     file,
@@ -148,12 +144,7 @@ export async function makeTargetFixture(dir: string): Promise<Fixture> {
   await f.db
     .update(items)
     .set({ evalRole: 'holdout', status: 'reviewed' })
-    .where(inArray(items.id, f.itemIds.slice(0, 3)))
-    .run();
-  await f.db
-    .update(settings)
-    .set({ threshold: 0.9, auditRate: 0 })
-    .where(eq(settings.catalogueId, f.catalogueId))
-    .run();
+    .where(inArray(items.id, f.itemIds.slice(0, 3)));
+  await f.db.update(settings).set({ threshold: 0.9, auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId));
   return f;
 }

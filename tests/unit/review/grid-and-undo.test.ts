@@ -5,6 +5,7 @@ import { claimBatch, claimNext, DEFAULT_LEASE_MS, LEASE_EXPIRED_MESSAGE } from '
 import { submitGridKeepingLive, undoAndReclaim } from '@/lib/review/grid-and-undo';
 import { submitReview } from '@/lib/review/decisions';
 import { expectAppError, makeFixture, tempDir } from './fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-review-actions-');
 afterAll(tmp.cleanup);
@@ -60,7 +61,7 @@ describe('submitGridKeepingLive', () => {
       now: T0 + 2000,
     });
     expect(again.every((o) => o.status === 'recorded' && o.replayed)).toBe(true);
-    expect(await f.db.select().from(reviews).all()).toHaveLength(4);
+    expect(await f.db.select().from(reviews)).toHaveLength(4);
   });
 
   it('records the decisions whose holds are live and reports the others as lost', async () => {
@@ -69,13 +70,11 @@ describe('submitGridKeepingLive', () => {
     await f.db
       .update(leases)
       .set({ expiresAt: new Date(T0 + 500) })
-      .where(eq(leases.itemId, batch[0]!))
-      .run();
+      .where(eq(leases.itemId, batch[0]!));
     await f.db
       .update(leases)
       .set({ expiresAt: new Date(T0 + 500) })
-      .where(eq(leases.itemId, batch[3]!))
-      .run();
+      .where(eq(leases.itemId, batch[3]!));
     expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 1000 }))!.itemId).toBe(
       batch[0],
     );
@@ -97,13 +96,14 @@ describe('submitGridKeepingLive', () => {
       { itemId: batch[2], status: 'recorded', action: 'correct', chosenLabel: 0, replayed: false },
       { itemId: batch[3], status: 'lost', message: LEASE_EXPIRED_MESSAGE },
     ]);
-    expect((await f.db.select({ itemId: reviews.itemId }).from(reviews).all()).map((r) => r.itemId)).toEqual([
+    expect((await f.db.select({ itemId: reviews.itemId }).from(reviews)).map((r) => r.itemId)).toEqual([
       batch[1],
       batch[2],
     ]);
-    expect((await f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[3]!)).get())?.status).toBe(
-      'needs_review',
-    );
+    expect(
+      (await f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[3]!)).limit(1).then(firstRow))
+        ?.status,
+    ).toBe('needs_review');
   });
 
   it('all lost writes nothing; a reused client id is still a conflict; ops is refused', async () => {
@@ -120,7 +120,7 @@ describe('submitGridKeepingLive', () => {
         await submitGridKeepingLive(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, decisions, now: late })
       ).every((o) => o.status === 'lost'),
     ).toBe(true);
-    expect(await f.db.select().from(reviews).all()).toEqual([]);
+    expect(await f.db.select().from(reviews)).toEqual([]);
 
     const fresh = (
       await claimBatch(f.db, {

@@ -6,6 +6,7 @@ import { submitGridKeepingLive } from '@/lib/review/grid-and-undo';
 import { GRID_UNDO_WINDOW_MS, undoGridSubmit } from '@/lib/review/grid-undo';
 import { claimBatch } from '@/lib/review/queue';
 import { expectAppError, makeFixture, tempDir } from './fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-grid-undo-');
 afterAll(tmp.cleanup);
@@ -50,7 +51,7 @@ async function submittedGrid() {
 describe('undoGridSubmit', () => {
   it('reverts the whole submit: undo rows beside the originals, items back in the queue and held again', async () => {
     const { f, batch, clientIds } = await submittedGrid();
-    expect((await f.db.select().from(queueCounts).get())?.waiting).toBe(1);
+    expect((await f.db.select().from(queueCounts).limit(1).then(firstRow))?.waiting).toBe(1);
     expect((await reviewerStats(f.db, { actor: f.reviewer, since: T0, now: T0 + 2000 })).decisionsToday).toBe(4);
 
     const result = await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 5000 });
@@ -63,7 +64,7 @@ describe('undoGridSubmit', () => {
     ]);
 
     // Review rows: the originals stay; one undo row per decision names it.
-    const rows = await f.db.select().from(reviews).where(inArray(reviews.itemId, batch)).orderBy(reviews.id).all();
+    const rows = await f.db.select().from(reviews).where(inArray(reviews.itemId, batch)).orderBy(reviews.id);
     expect(rows.map((r) => r.action)).toEqual([
       'confirm',
       'confirm',
@@ -84,8 +85,7 @@ describe('undoGridSubmit', () => {
       .select({ id: items.id, status: items.status, label: items.currentLabel, source: items.labelSource })
       .from(items)
       .where(inArray(items.id, batch))
-      .orderBy(items.id)
-      .all();
+      .orderBy(items.id);
     expect(state).toEqual(
       [...batch]
         .sort((a, b) => a - b)
@@ -96,8 +96,8 @@ describe('undoGridSubmit', () => {
         ),
     );
     // Queue state: counted as waiting again, each held by the reviewer on a fresh lease.
-    expect((await f.db.select().from(queueCounts).get())?.waiting).toBe(5);
-    const held = await f.db.select().from(leases).where(inArray(leases.itemId, batch)).all();
+    expect((await f.db.select().from(queueCounts).limit(1).then(firstRow))?.waiting).toBe(5);
+    const held = await f.db.select().from(leases).where(inArray(leases.itemId, batch));
     expect(held.map((l) => [l.reviewerId, l.expiresAt.getTime()])).toEqual(
       batch.map(() => [f.reviewer.userId, result.leaseExpiresAt.getTime()]),
     );
@@ -117,9 +117,9 @@ describe('undoGridSubmit', () => {
   it('is safe to retry: a second undo writes nothing and answers replayed', async () => {
     const { f, clientIds } = await submittedGrid();
     await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 5000 });
-    const count = (await f.db.select().from(reviews).all()).length;
+    const count = (await f.db.select().from(reviews)).length;
     expect((await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 6000 })).replayed).toBe(true);
-    expect(await f.db.select().from(reviews).all()).toHaveLength(count);
+    expect(await f.db.select().from(reviews)).toHaveLength(count);
   });
 
   it('leaves a decision the focus view already undid alone and undoes the rest', async () => {
@@ -127,9 +127,9 @@ describe('undoGridSubmit', () => {
     await undoLastReview(f.db, { actor: f.reviewer, clientId: 'focus-undo-1', now: T0 + 2000 });
     const result = await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 });
     expect(result.undone).toHaveLength(4);
-    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toHaveLength(4);
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo'))).toHaveLength(4);
     expect(
-      (await f.db.select({ status: items.status }).from(items).where(inArray(items.id, batch)).all()).every(
+      (await f.db.select({ status: items.status }).from(items).where(inArray(items.id, batch))).every(
         (row) => row.status === 'needs_review',
       ),
     ).toBe(true);
@@ -143,8 +143,8 @@ describe('undoGridSubmit', () => {
       'conflict',
       /more than 2 minutes old/,
     );
-    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
-    expect(await f.db.select().from(leases).where(inArray(leases.itemId, batch)).all()).toEqual([]);
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo'))).toEqual([]);
+    expect(await f.db.select().from(leases).where(inArray(leases.itemId, batch))).toEqual([]);
   });
 
   it('refuses someone else’s decisions, and the signed-out and ops', async () => {
@@ -176,64 +176,56 @@ describe('undoGridSubmit', () => {
       async () => await undoGridSubmit(f.db, { actor: f.reviewer, clientIds: [], now: T0 + 2000 }),
       'bad_input',
     );
-    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo'))).toEqual([]);
   });
 
   it('refuses when an item was reviewed again after the submit, naming it, and undoes none', async () => {
     const { f, batch, clientIds } = await submittedGrid();
     // E.g. an item sent back to review by a later routing change and decided by someone else.
-    await f.db.update(items).set({ status: 'needs_review' }).where(eq(items.id, batch[3]!)).run();
-    await f.db
-      .insert(reviews)
-      .values({
-        itemId: batch[3]!,
-        reviewerId: f.reviewer2.userId,
-        action: 'skip',
-        durationMs: 1,
-        clientId: 'later-review-1',
-        createdAt: new Date(T0 + 2000),
-      })
-      .run();
+    await f.db.update(items).set({ status: 'needs_review' }).where(eq(items.id, batch[3]!));
+    await f.db.insert(reviews).values({
+      itemId: batch[3]!,
+      reviewerId: f.reviewer2.userId,
+      action: 'skip',
+      durationMs: 1,
+      clientId: 'later-review-1',
+      createdAt: new Date(T0 + 2000),
+    });
     await expectAppError(
       async () => await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 }),
       'conflict',
       new RegExp(`Item #${batch[3]} was reviewed again after your submit; nothing was undone`),
     );
-    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo')).all()).toEqual([]);
-    expect(await f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[0]!)).get()).toEqual({
+    expect(await f.db.select().from(reviews).where(eq(reviews.action, 'undo'))).toEqual([]);
+    expect(
+      await f.db.select({ status: items.status }).from(items).where(eq(items.id, batch[0]!)).limit(1).then(firstRow),
+    ).toEqual({
       status: 'reviewed',
     });
   });
 
   it('refuses once a training of the catalogue started after the submit', async () => {
     const { f, clientIds } = await submittedGrid();
-    await f.db
-      .insert(jobs)
-      .values({
-        kind: 'train',
-        payload: { catalogueId: f.catalogueId, reason: 'labels' },
-        createdAt: new Date(T0 + 1500),
-      })
-      .run();
+    await f.db.insert(jobs).values({
+      kind: 'train',
+      payload: { catalogueId: f.catalogueId, reason: 'labels' },
+      createdAt: new Date(T0 + 1500),
+    });
     await expectAppError(
       async () => await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 }),
       'conflict',
       /training started after your submit/,
     );
     // A training of another catalogue, or one that started before, does not matter.
-    await f.db.delete(jobs).run();
+    await f.db.delete(jobs);
+    await f.db.insert(jobs).values({
+      kind: 'train',
+      payload: { catalogueId: f.catalogueId + 1000, reason: 'labels' },
+      createdAt: new Date(T0 + 1500),
+    });
     await f.db
       .insert(jobs)
-      .values({
-        kind: 'train',
-        payload: { catalogueId: f.catalogueId + 1000, reason: 'labels' },
-        createdAt: new Date(T0 + 1500),
-      })
-      .run();
-    await f.db
-      .insert(jobs)
-      .values({ kind: 'train', payload: { catalogueId: f.catalogueId, reason: 'labels' }, createdAt: new Date(T0) })
-      .run();
+      .values({ kind: 'train', payload: { catalogueId: f.catalogueId, reason: 'labels' }, createdAt: new Date(T0) });
     expect((await undoGridSubmit(f.db, { actor: f.reviewer, clientIds, now: T0 + 3000 })).undone).toHaveLength(4);
   });
 });

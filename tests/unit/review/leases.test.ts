@@ -4,6 +4,7 @@ import { leases } from '@/db/schema';
 import { claimBatch, claimNext, DEFAULT_LEASE_MS } from '@/lib/review/queue';
 import { describeHeldItem, releaseLeases, renewLeases } from '@/lib/review/leases';
 import { expectAppError, makeFixture, tempDir } from './fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-queue-leases-');
 afterAll(tmp.cleanup);
@@ -40,10 +41,10 @@ describe('renewLeases', () => {
     );
     expect(result.lost).toEqual([theirs, free]);
     // Nothing was taken: the free item stays free, the other reviewer keeps theirs.
-    expect(await f.db.select().from(leases).where(eq(leases.itemId, free)).get()).toBeUndefined();
-    expect((await f.db.select().from(leases).where(eq(leases.itemId, theirs)).get())?.reviewerId).toBe(
-      f.reviewer2.userId,
-    );
+    expect(await f.db.select().from(leases).where(eq(leases.itemId, free)).limit(1).then(firstRow)).toBeUndefined();
+    expect(
+      (await f.db.select().from(leases).where(eq(leases.itemId, theirs)).limit(1).then(firstRow))?.reviewerId,
+    ).toBe(f.reviewer2.userId);
   });
 
   it('an expired hold is lost even to its own holder', async () => {
@@ -91,9 +92,9 @@ describe('releaseLeases', () => {
     expect(await releaseLeases(f.db, { actor: f.reviewer, itemIds: [...mine, theirs] })).toEqual({
       released: [...mine].sort((a, b) => a - b),
     });
-    expect((await f.db.select().from(leases).all()).map((l) => l.itemId)).toEqual([theirs]);
+    expect((await f.db.select().from(leases)).map((l) => l.itemId)).toEqual([theirs]);
     await expectAppError(async () => await releaseLeases(f.db, { actor: f.ops, itemIds: [theirs] }), 'forbidden');
-    expect(await f.db.select().from(leases).all()).toHaveLength(1);
+    expect(await f.db.select().from(leases)).toHaveLength(1);
   });
 });
 

@@ -49,7 +49,7 @@ function shape(claim: ClaimedItem): unknown {
 }
 
 async function setRates(f: Fixture, rates: { goldRate?: number; auditRate?: number }): Promise<void> {
-  await f.db.update(settings).set(rates).where(eq(settings.catalogueId, f.catalogueId)).run();
+  await f.db.update(settings).set(rates).where(eq(settings.catalogueId, f.catalogueId));
 }
 
 describe('audit items in the queue', () => {
@@ -63,9 +63,8 @@ describe('audit items in the queue', () => {
     await f.db
       .update(items)
       .set({ routingReason: 'confidence' })
-      .where(inArray(items.id, f.itemIds.slice(0, 240)))
-      .run();
-    await f.db.update(items).set({ routingReason: 'audit' }).where(inArray(items.id, auditIds)).run();
+      .where(inArray(items.id, f.itemIds.slice(0, 240)));
+    await f.db.update(items).set({ routingReason: 'audit' }).where(inArray(items.id, auditIds));
     await setRates(f, { goldRate: 0 });
     const claims = await work(f, 100);
     const audits = claims.filter((c) => auditIds.includes(c.itemId));
@@ -84,8 +83,7 @@ describe('audit items in the queue', () => {
       .select({ id: reviews.itemId })
       .from(reviews)
       .innerJoin(items, eq(items.id, reviews.itemId))
-      .where(eq(items.routingReason, 'audit'))
-      .all();
+      .where(eq(items.routingReason, 'audit'));
     expect(reviewed).toHaveLength(audits.length);
   });
 });
@@ -104,7 +102,7 @@ describe('gold items in the queue', () => {
     ];
     const f = await makeFixture(tmp.dir, list);
     const goldIds = f.itemIds.slice(400);
-    await f.db.update(items).set({ evalRole: 'gold' }).where(inArray(items.id, goldIds)).run();
+    await f.db.update(items).set({ evalRole: 'gold' }).where(inArray(items.id, goldIds));
     await setRates(f, { goldRate: 0.1, auditRate: 0 });
     return { f, goldIds };
   }
@@ -137,7 +135,7 @@ describe('gold items in the queue', () => {
   it('a decision on a gold item is recorded but leaves the item, its label and the training labels alone; goldAgreement scores it', async () => {
     const { f, goldIds } = await goldFixture();
     await setRates(f, { goldRate: 0.5 });
-    const before = await f.db.select().from(items).where(inArray(items.id, goldIds)).all();
+    const before = await f.db.select().from(items).where(inArray(items.id, goldIds));
     let served = 0;
     let agreed = 0;
     for (let i = 0; i < 60; i++) {
@@ -169,7 +167,7 @@ describe('gold items in the queue', () => {
       if ((correct ? 2 : claimed.predictedClass) === known) agreed++;
     }
     expect(served).toBeGreaterThan(10);
-    expect(await f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
+    expect(await f.db.select().from(items).where(inArray(items.id, goldIds))).toEqual(before);
     expect((await countNewHumanLabels(f.db, f.catalogueId)).count).toBe(0);
     expect(await goldAgreement(f.db, f.catalogueId)).toEqual([
       { reviewerId: f.reviewer.userId, email: f.reviewer.email, decided: served, agreed, accuracy: agreed / served },
@@ -201,7 +199,7 @@ describe('gold items in the queue', () => {
     expect((await goldAgreement(f.db, f.catalogueId))[0]!.decided).toBe(served + 1);
     const undo = await undoLastReview(f.db, { actor: f.reviewer, clientId: 'undo-gold-1', now: T0 + 301 });
     expect(undo.undone.itemId).toBe(goldClaim!.itemId);
-    expect(await f.db.select().from(items).where(inArray(items.id, goldIds)).all()).toEqual(before);
+    expect(await f.db.select().from(items).where(inArray(items.id, goldIds))).toEqual(before);
     expect((await goldAgreement(f.db, f.catalogueId))[0]!.decided).toBe(served);
     expect(await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 302 })).toMatchObject({
       itemId: goldClaim!.itemId,

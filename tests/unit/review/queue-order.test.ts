@@ -10,7 +10,7 @@ import { submitReview, undoLastReview } from '@/lib/review/decisions';
 import { claimBatch, claimNext } from '@/lib/review/queue';
 import { releaseLeases } from '@/lib/review/leases';
 import { CLASSES, makeFixture, tempDir, type Fixture } from './fixtures';
-import { withTransaction } from '@/db/client';
+import { withTransaction, onlyRow } from '@/db/client';
 
 const tmp = tempDir('loupe-queue-order-');
 afterAll(tmp.cleanup);
@@ -80,39 +80,33 @@ describe('the queue order kept on items', () => {
       .insert(modelVersions)
       .values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/nonexistent' })
       .returning()
-      .get();
+      .then(onlyRow);
     // The candidate's predictions change nothing while it is not active.
     for (const [i, confidence] of [
       [0, 0.8],
       [1, 0.4],
     ] as const)
-      await f.db
-        .insert(predictions)
-        .values({
-          itemId: f.itemIds[i]!,
-          modelVersionId: m2.id,
-          probs: CLASSES.map((_, k) => (k === 2 ? confidence : (1 - confidence) / 4)),
-          predictedClass: 2,
-          confidence,
-          margin: confidence - (1 - confidence) / 4,
-        })
-        .run();
+      await f.db.insert(predictions).values({
+        itemId: f.itemIds[i]!,
+        modelVersionId: m2.id,
+        probs: CLASSES.map((_, k) => (k === 2 ? confidence : (1 - confidence) / 4)),
+        predictedClass: 2,
+        confidence,
+        margin: confidence - (1 - confidence) / 4,
+      });
     expectCopiesMatchTables(f);
     await withTransaction(f.db, async (tx) => await activateModelVersion(tx, { modelVersionId: m2.id, now: T0 }));
     expectCopiesMatchTables(f);
     expect(await claimAll(f, T0)).toEqual([1, 0, 2].map((i) => f.itemIds[i]));
     // Scored later by the active model: the item takes its place by confidence at once.
-    await f.db
-      .insert(predictions)
-      .values({
-        itemId: f.itemIds[2]!,
-        modelVersionId: m2.id,
-        probs: CLASSES.map((_, k) => (k === 2 ? 0.2 : 0.2)),
-        predictedClass: 2,
-        confidence: 0.2,
-        margin: 0,
-      })
-      .run();
+    await f.db.insert(predictions).values({
+      itemId: f.itemIds[2]!,
+      modelVersionId: m2.id,
+      probs: CLASSES.map((_, k) => (k === 2 ? 0.2 : 0.2)),
+      predictedClass: 2,
+      confidence: 0.2,
+      margin: 0,
+    });
     expectCopiesMatchTables(f);
     const other = await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 });
     expect(other?.itemId).toBe(f.itemIds[2]);
@@ -127,7 +121,7 @@ describe('the queue order kept on items', () => {
     });
     expect(grid.map((g) => g.itemId)).toEqual([0, 1, 2].map((i) => f.itemIds[i]));
     // A deleted prediction of the active model takes the item out of the scored order.
-    await f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[0]!)).run();
+    await f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[0]!));
     expectCopiesMatchTables(f);
   });
 
@@ -151,17 +145,9 @@ describe('the queue order kept on items', () => {
     await undoLastReview(f.db, { actor: f.reviewer, clientId: 'order-undo-0', now: T0 + 1000 });
     expectCopiesMatchTables(f);
     // Routing sends a reviewed item back (e.g. after a promotion): it joins by its confidence.
-    await f.db
-      .update(items)
-      .set({ status: 'needs_review', routingReason: 'audit' })
-      .where(eq(items.id, f.itemIds[2]!))
-      .run();
+    await f.db.update(items).set({ status: 'needs_review', routingReason: 'audit' }).where(eq(items.id, f.itemIds[2]!));
     expectCopiesMatchTables(f);
-    await f.db
-      .update(items)
-      .set({ status: 'auto_accepted', routingReason: null })
-      .where(eq(items.id, f.itemIds[1]!))
-      .run();
+    await f.db.update(items).set({ status: 'auto_accepted', routingReason: null }).where(eq(items.id, f.itemIds[1]!));
     expectCopiesMatchTables(f);
     // The undo handed item 0 back to its reviewer, still held: another reviewer gets item 2 (0.4).
     expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 }))?.itemId).toBe(
@@ -177,14 +163,13 @@ describe('the queue order kept on items', () => {
       { confidence: 0.5, status: 'auto_accepted' },
       { confidence: 0.45 },
     ]);
-    await f.db.update(items).set({ routingReason: 'audit' }).where(eq(items.id, f.itemIds[1]!)).run();
+    await f.db.update(items).set({ routingReason: 'audit' }).where(eq(items.id, f.itemIds[1]!));
     await f.db
       .insert(settings)
       .values({ catalogueId: f.catalogueId, goldRate: 0 })
-      .onConflictDoUpdate({ target: settings.catalogueId, set: { goldRate: 0 } })
-      .run();
+      .onConflictDoUpdate({ target: settings.catalogueId, set: { goldRate: 0 } });
     expectCopiesMatchTables(f);
-    await f.db.delete(items).where(eq(items.id, f.itemIds[4]!)).run();
+    await f.db.delete(items).where(eq(items.id, f.itemIds[4]!));
     expectCopiesMatchTables(f);
     const g = await makeFixture(tmp.dir, [{ confidence: 0.1 }]);
     expectCopiesMatchTables(g);

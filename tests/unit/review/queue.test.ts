@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb } from '@/db/client';
+import { openDb, firstRow } from '@/db/client';
 import { items, leases, reviews } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { claimBatch, claimNext, DEFAULT_LEASE_MS } from '@/lib/review/queue';
@@ -57,7 +57,7 @@ describe('claimNext', () => {
     expect(claimed.top[1]!.prob).toBeLessThanOrEqual(claimed.top[0]!.prob);
     expect(claimed).not.toHaveProperty('pixelsBase64');
     expect(claimed.leaseExpiresAt.getTime()).toBe(T0 + DEFAULT_LEASE_MS);
-    expect(await f.db.select().from(leases).all()).toEqual([
+    expect(await f.db.select().from(leases)).toEqual([
       { itemId: claimed.itemId, reviewerId: f.reviewer.userId, expiresAt: new Date(T0 + DEFAULT_LEASE_MS) },
     ]);
   });
@@ -79,7 +79,7 @@ describe('claimNext', () => {
     expect((await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 + 3000 }))!.itemId).toBe(
       first.itemId,
     );
-    expect(await f.db.select().from(leases).where(eq(leases.reviewerId, f.reviewer.userId)).all()).toHaveLength(2);
+    expect(await f.db.select().from(leases).where(eq(leases.reviewerId, f.reviewer.userId))).toHaveLength(2);
   });
 
   it('an item the page shows is not handed out again by a prefetch after its hold lapsed', async () => {
@@ -134,9 +134,9 @@ describe('claimNext', () => {
       renewed: [],
       lost: [a.itemId],
     });
-    expect((await f.db.select().from(leases).where(eq(leases.itemId, a.itemId)).get())?.reviewerId).toBe(
-      f.reviewer2.userId,
-    );
+    expect(
+      (await f.db.select().from(leases).where(eq(leases.itemId, a.itemId)).limit(1).then(firstRow))?.reviewerId,
+    ).toBe(f.reviewer2.userId);
     // An expired lease cannot be renewed by its own holder either.
     expect(
       (await renewLeases(f.db, { actor: f.reviewer2, itemIds: [b.itemId], now: T0 + 90_000 + DEFAULT_LEASE_MS })).lost,
@@ -185,7 +185,7 @@ describe('claimNext', () => {
       async () => await claimNext(f.db, { actor: null, catalogueId: f.catalogueId }),
       'unauthorized',
     );
-    expect(await f.db.select().from(leases).all()).toEqual([]);
+    expect(await f.db.select().from(leases)).toEqual([]);
     // Admins review too.
     expect(await claimNext(f.db, { actor: f.admin, catalogueId: f.catalogueId })).not.toBeNull();
     await expectAppError(
@@ -290,9 +290,9 @@ describe('concurrency', () => {
       }
     }
     expect(decided.size).toBe(count);
-    const confirms = (await f.db.select({ itemId: reviews.itemId }).from(reviews).all()).map((r) => r.itemId);
+    const confirms = (await f.db.select({ itemId: reviews.itemId }).from(reviews)).map((r) => r.itemId);
     expect(new Set(confirms).size).toBe(confirms.length);
-    expect(await f.db.select().from(items).where(eq(items.status, 'needs_review')).all()).toEqual([]);
+    expect(await f.db.select().from(items).where(eq(items.status, 'needs_review'))).toEqual([]);
     second.$client.close();
   });
 });

@@ -89,6 +89,6 @@ describe('the settings preview actions', () => {
     expect(stale).toMatchObject({ ok: false, code: 'conflict' });
     expect(stale.ok ? '' : stale.message).toMatch(/^The threshold was changed to 0.9/);
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
-    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(await f.db.select().from(settingsChanges)).toEqual([]);
   });
 });

@@ -32,14 +32,13 @@ async function spread(): Promise<Fixture> {
   await f.db
     .insert(settings)
     .values({ catalogueId: f.catalogueId, threshold: 0.9, auditRate: 0 })
-    .onConflictDoUpdate({ target: settings.catalogueId, set: { threshold: 0.9, auditRate: 0 } })
-    .run();
+    .onConflictDoUpdate({ target: settings.catalogueId, set: { threshold: 0.9, auditRate: 0 } });
   return f;
 }
 
 async function statusCounts(f: Fixture): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const row of await f.db.select({ status: items.status }).from(items).all())
+  for (const row of await f.db.select({ status: items.status }).from(items))
     counts[row.status] = (counts[row.status] ?? 0) + 1;
   return counts;
 }
@@ -75,7 +74,7 @@ describe('previewRoutingRules', () => {
     });
     expect(await statusCounts(f)).toEqual(before);
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
-    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(await f.db.select().from(settingsChanges)).toEqual([]);
 
     const lowered = await previewRoutingRules(f.db, {
       actor: f.admin,
@@ -116,8 +115,7 @@ describe('previewRoutingRules', () => {
     const heldId = f.itemIds[150]!; // auto-accepted at 0.93 (the 111th high item), would enter the queue
     await f.db
       .insert(leases)
-      .values({ itemId: heldId, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
-      .run();
+      .values({ itemId: heldId, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) });
     const preview = await previewRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,

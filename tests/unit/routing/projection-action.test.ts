@@ -42,7 +42,7 @@ describe('applyTargetThresholdAction', () => {
       expect(await applyTargetThresholdAction(null, form('99'))).toMatchObject({ ok: false, code });
     }
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
-    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(await f.db.select().from(settingsChanges)).toEqual([]);
   });
 
   it('saves the lowest threshold meeting the target for an admin, reads the field as a percentage, and explains refusals', async () => {
@@ -56,7 +56,7 @@ describe('applyTargetThresholdAction', () => {
     });
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.5);
     expect(await applyTargetThresholdAction(null, form('100'))).toMatchObject({ ok: true, data: { threshold: 0.93 } });
-    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!));
     const refused = await applyTargetThresholdAction(null, form('99'));
     expect(refused).toMatchObject({ ok: false, code: 'conflict' });
     expect(refused.ok ? '' : refused.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);

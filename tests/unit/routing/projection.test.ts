@@ -122,12 +122,11 @@ async function projectionFixture(): Promise<Fixture & { holdoutIds: number[] }> 
   ];
   const f = await makeFixture(tmp.dir, list);
   const holdoutIds = f.itemIds.slice(3);
-  await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds)).run();
+  await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(inArray(items.id, holdoutIds));
   await f.db
     .update(settings)
     .set({ threshold: 0.9, auditRate: 0, perClassThresholds: {} })
-    .where(eq(settings.catalogueId, f.catalogueId))
-    .run();
+    .where(eq(settings.catalogueId, f.catalogueId));
   return { ...f, holdoutIds };
 }
 
@@ -136,19 +135,16 @@ async function addReview(
   itemId: number,
   input: { modelLabel: number; chosenLabel: number; durationMs: number },
 ) {
-  await f.db
-    .insert(reviews)
-    .values({
-      itemId,
-      reviewerId: f.reviewer.userId,
-      modelVersionId: f.modelVersionId,
-      modelLabel: input.modelLabel,
-      chosenLabel: input.chosenLabel,
-      action: input.modelLabel === input.chosenLabel ? 'confirm' : 'correct',
-      durationMs: input.durationMs,
-      clientId: `c${++clientIds}`,
-    })
-    .run();
+  await f.db.insert(reviews).values({
+    itemId,
+    reviewerId: f.reviewer.userId,
+    modelVersionId: f.modelVersionId,
+    modelLabel: input.modelLabel,
+    chosenLabel: input.chosenLabel,
+    action: input.modelLabel === input.chosenLabel ? 'confirm' : 'correct',
+    durationMs: input.durationMs,
+    clientId: `c${++clientIds}`,
+  });
 }
 
 describe('projectThresholds', () => {
@@ -180,14 +176,13 @@ describe('projectThresholds', () => {
 
   it('uses gold decisions, review times and a current threshold off the grid; compares the audit sample with the projection', async () => {
     const f = await projectionFixture();
-    await f.db.update(settings).set({ threshold: 0.905 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.update(settings).set({ threshold: 0.905 }).where(eq(settings.catalogueId, f.catalogueId));
     // Two gold items: one decided right, one wrong.
     const [g1, g2] = [f.itemIds[0]!, f.itemIds[1]!];
     await f.db
       .update(items)
       .set({ evalRole: 'gold', importLabel: 0 })
-      .where(inArray(items.id, [g1, g2]))
-      .run();
+      .where(inArray(items.id, [g1, g2]));
     await addReview(f, g1, { modelLabel: 0, chosenLabel: 0, durationMs: 2000 });
     await addReview(f, g2, { modelLabel: 1, chosenLabel: 1, durationMs: 9000 });
     // One audited item of the active model, decided right: 1 of 1 (20.7%-100%) holds the 50% projection.
@@ -195,8 +190,7 @@ describe('projectThresholds', () => {
     await f.db
       .update(items)
       .set({ routingReason: 'audit', status: 'reviewed', labelSource: 'human' })
-      .where(eq(items.id, extra))
-      .run();
+      .where(eq(items.id, extra));
     await addReview(f, extra, { modelLabel: 2, chosenLabel: 2, durationMs: 5000 });
     const p = await projectThresholds(f.db, { catalogueId: f.catalogueId });
     expect(p.reviewerAccuracy).toEqual({ value: 0.5, source: 'gold', decisions: 2 });
@@ -224,15 +218,10 @@ describe('projectThresholds', () => {
     await f.db
       .update(items)
       .set({ evalRole: 'holdout', status: 'reviewed' })
-      .where(inArray(items.id, f.itemIds.slice(0, 5)))
-      .run();
-    await f.db
-      .update(settings)
-      .set({ threshold: 0.9, auditRate: 0.02 })
-      .where(eq(settings.catalogueId, f.catalogueId))
-      .run();
+      .where(inArray(items.id, f.itemIds.slice(0, 5)));
+    await f.db.update(settings).set({ threshold: 0.9, auditRate: 0.02 }).where(eq(settings.catalogueId, f.catalogueId));
     for (const id of f.itemIds.slice(5)) {
-      await f.db.update(items).set({ routingReason: 'audit', labelSource: 'human' }).where(eq(items.id, id)).run();
+      await f.db.update(items).set({ routingReason: 'audit', labelSource: 'human' }).where(eq(items.id, id));
       await addReview(f, id, { modelLabel: 0, chosenLabel: 0, durationMs: 3000 });
     }
     const p = await projectThresholds(f.db, { catalogueId: f.catalogueId });
@@ -244,7 +233,7 @@ describe('projectThresholds', () => {
 
   it('explains why there is nothing to project without holdout predictions', async () => {
     const f = await makeFixture(tmp.dir, [{ unscored: true, importLabel: 1 }]);
-    await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(eq(items.id, f.itemIds[0]!)).run();
+    await f.db.update(items).set({ evalRole: 'holdout', status: 'reviewed' }).where(eq(items.id, f.itemIds[0]!));
     const p = await projectThresholds(f.db, { catalogueId: f.catalogueId });
     expect(p.holdout).toEqual({ items: 0, missing: 1 });
     expect(p.unavailable).toMatch(/evaluate job/);
@@ -264,7 +253,7 @@ describe('target mode', () => {
       0.93,
     );
     // With the most confident held-out item wrong, nothing reaches 90%.
-    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!));
     const none = await pickThresholdForTarget(f.db, { catalogueId: f.catalogueId, targetAccuracy: 0.9 });
     expect(none.threshold).toBeNull();
     expect(none.sentence).toMatch(
@@ -287,7 +276,7 @@ describe('target mode', () => {
       async () => await applyTargetThreshold(f.db, { actor: null, catalogueId: f.catalogueId, targetAccuracy: 0.7 }),
       'unauthorized',
     );
-    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(await f.db.select().from(settingsChanges)).toEqual([]);
     expect(await latestTargetAccuracy(f.db, f.catalogueId)).toBeNull();
 
     const result = await applyTargetThreshold(f.db, {
@@ -301,7 +290,7 @@ describe('target mode', () => {
       change: { oldThreshold: 0.9, threshold: 0.56, entered: 0, left: 1 },
     });
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.56);
-    const changes = await f.db.select().from(settingsChanges).orderBy(settingsChanges.id).all();
+    const changes = await f.db.select().from(settingsChanges).orderBy(settingsChanges.id);
     expect(changes.map((c) => [c.field, c.oldValue, c.newValue, c.userId])).toEqual([
       ['threshold', '0.9', '0.56', f.admin.userId],
       ['target_accuracy', null, '0.7', f.admin.userId],
@@ -313,7 +302,7 @@ describe('target mode', () => {
     });
 
     // Unreachable: refused, and nothing is written.
-    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!)).run();
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.holdoutIds[0]!));
     await expectAppError(
       async () =>
         await applyTargetThreshold(f.db, {
@@ -325,7 +314,7 @@ describe('target mode', () => {
       'conflict',
       /No threshold/,
     );
-    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(2);
-    expect(await f.db.select().from(predictions).all()).toHaveLength(8);
+    expect(await f.db.select().from(settingsChanges)).toHaveLength(2);
+    expect(await f.db.select().from(predictions)).toHaveLength(8);
   });
 });

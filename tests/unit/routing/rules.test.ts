@@ -5,6 +5,7 @@ import { auditDraw, getRoutingRules, routeItem, type RoutingRules } from '@/lib/
 import { getRoutingSettings, setRoutingRules, setThreshold } from '@/lib/routing/settings';
 import { listRoutingChanges } from '@/lib/routing/settings-history';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { firstRow } from '@/db/client';
 
 const tmp = tempDir('loupe-routing-rules-');
 afterAll(tmp.cleanup);
@@ -22,7 +23,8 @@ async function row(f: Fixture, index: number) {
     })
     .from(items)
     .where(eq(items.id, f.itemIds[index]!))
-    .get())!;
+    .limit(1)
+    .then(firstRow))!;
 }
 
 /** Binomial(n, p) count within 4 standard deviations of its mean (a false alarm about once in 16,000 runs; the draws are fixed anyway). */
@@ -96,7 +98,7 @@ describe('setRoutingRules', () => {
       { predictedClass: 3, confidence: 0.95, status: 'auto_accepted' },
       { predictedClass: 3, confidence: 0.85, status: 'needs_review' },
     ]);
-    await f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId));
     const result = await setRoutingRules(f.db, {
       actor: f.admin,
       catalogueId: f.catalogueId,
@@ -146,7 +148,7 @@ describe('setRoutingRules', () => {
         })
       ).changed,
     ).toEqual([]);
-    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(4);
+    expect(await f.db.select().from(settingsChanges)).toHaveLength(4);
   });
 
   it('raising the audit rate sends that share of auto-accepted items to review, marked as audits; lowering it brings them back', async () => {
@@ -154,24 +156,24 @@ describe('setRoutingRules', () => {
       tmp.dir,
       Array.from({ length: 2000 }, () => ({ confidence: 0.99, status: 'auto_accepted' as const })),
     );
-    await f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.update(settings).set({ auditRate: 0 }).where(eq(settings.catalogueId, f.catalogueId));
     const up = await setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0.1, now: NOW });
     expectBinomial(up.entered, 2000, 0.1);
     expect(up.auditWaiting).toBe(up.entered);
-    const audited = (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).all()).map(
+    const audited = (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit'))).map(
       (r) => r.id,
     );
     expect(audited).toHaveLength(up.entered);
     expect(
-      (
-        await f.db.select({ id: items.id }).from(items).where(eq(items.status, 'needs_review')).orderBy(items.id).all()
-      ).map((r) => r.id),
+      (await f.db.select({ id: items.id }).from(items).where(eq(items.status, 'needs_review')).orderBy(items.id)).map(
+        (r) => r.id,
+      ),
     ).toEqual(audited);
     // Re-routing under the same rules (a threshold change and back) picks the very same items.
     await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.5, now: NOW });
     await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9, now: NOW });
     expect(
-      (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).all()).map((r) => r.id),
+      (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit'))).map((r) => r.id),
     ).toEqual(audited);
     const down = await setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0, now: NOW });
     expect(down).toMatchObject({ entered: 0, left: up.entered, auditWaiting: 0 });
@@ -187,10 +189,9 @@ describe('setRoutingRules', () => {
     ]);
     await f.db
       .insert(leases)
-      .values({ itemId: f.itemIds[40]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
-      .run();
-    await f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[41]!)).run();
-    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[43]!)).run();
+      .values({ itemId: f.itemIds[40]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) });
+    await f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[41]!));
+    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[43]!));
     const before = await Promise.all([40, 41, 42, 43].map(async (i) => await row(f, i)));
     const result = await setRoutingRules(f.db, {
       actor: f.admin,
@@ -205,8 +206,7 @@ describe('setRoutingRules', () => {
     const moved = await f.db
       .select({ reason: items.routingReason })
       .from(items)
-      .where(inArray(items.id, f.itemIds.slice(0, 40)))
-      .all();
+      .where(inArray(items.id, f.itemIds.slice(0, 40)));
     expect(moved.filter((r) => r.reason === 'audit')).toHaveLength(result.entered);
   });
 
@@ -249,7 +249,7 @@ describe('setRoutingRules', () => {
       async () => await setRoutingRules(f.db, { actor: f.admin, catalogueId: 9999, auditRate: 0.1 }),
       'not_found',
     );
-    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await f.db.select().from(settingsChanges)).toHaveLength(0);
     expect(await getRoutingSettings(f.db, f.catalogueId)).toMatchObject({
       threshold: 0.9,
       perClassThresholds: {},

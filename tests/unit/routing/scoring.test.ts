@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow, onlyRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, modelVersions, predictions, settings } from '@/db/schema';
 import { rescoreCatalogue } from '@/lib/learning/rescore';
@@ -61,12 +61,12 @@ describe('routing', () => {
 describe('scoring', () => {
   it('scores every unscored item once, labels model items and routes by the threshold', async () => {
     const { db, catalogueId } = await setup();
-    await db.update(settings).set({ threshold: 0.15 }).where(eq(settings.catalogueId, catalogueId)).run();
+    await db.update(settings).set({ threshold: 0.15 }).where(eq(settings.catalogueId, catalogueId));
     const result = await scoreUnscoredItems(db, { catalogueId });
     expect(result.scored).toBe(30);
     expect(result.autoAccepted + result.needsReview).toBe(30);
-    expect(await db.select().from(predictions).all()).toHaveLength(30);
-    const rows = await db.select().from(items).innerJoin(predictions, eq(predictions.itemId, items.id)).all();
+    expect(await db.select().from(predictions)).toHaveLength(30);
+    const rows = await db.select().from(items).innerJoin(predictions, eq(predictions.itemId, items.id));
     for (const { items: item, predictions: p } of rows) {
       expect(p.modelVersionId).toBe((await findActiveModel(db, catalogueId))!.id);
       if (item.importLabel === null) {
@@ -92,10 +92,10 @@ describe('scoring', () => {
 
   it('never overwrites a human label', async () => {
     const { db, catalogueId } = await setup();
-    const first = (await db.select().from(items).limit(1).get())!;
-    await db.update(items).set({ currentLabel: 9, labelSource: 'human' }).where(eq(items.id, first.id)).run();
+    const first = (await db.select().from(items).limit(1).then(firstRow))!;
+    await db.update(items).set({ currentLabel: 9, labelSource: 'human' }).where(eq(items.id, first.id));
     await scoreUnscoredItems(db, { catalogueId });
-    const after = (await db.select().from(items).where(eq(items.id, first.id)).get())!;
+    const after = (await db.select().from(items).where(eq(items.id, first.id)).limit(1).then(firstRow))!;
     expect(after.currentLabel).toBe(9);
     expect(after.labelSource).toBe('human');
     expect(after.status).toBe('unscored');
@@ -117,7 +117,7 @@ describe('scoring gold items', () => {
         sourceRow: i,
       })),
     });
-    const gold = async () => await db.select().from(items).where(eq(items.evalRole, 'gold')).all();
+    const gold = async () => await db.select().from(items).where(eq(items.evalRole, 'gold'));
     expect((await gold()).map((item) => item.status)).toEqual(Array(6).fill('unscored'));
     const result = await scoreUnscoredItems(db, { catalogueId });
     expect(result).toMatchObject({ scored: 30, gold: 6 });
@@ -128,7 +128,7 @@ describe('scoring gold items', () => {
         currentLabel: item.importLabel,
         routingReason: null,
       });
-      expect(await db.select().from(predictions).where(eq(predictions.itemId, item.id)).all()).toHaveLength(1);
+      expect(await db.select().from(predictions).where(eq(predictions.itemId, item.id))).toHaveLength(1);
     }
     expect((await countItemsByStatus(db, catalogueId)).reviewed ?? 0).toBe(0);
   });
@@ -144,7 +144,7 @@ describe('scoring gold items', () => {
     });
     await scoreUnscoredItems(db, { catalogueId });
     const first = (await findActiveModel(db, catalogueId))!;
-    await db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, first.id)).run();
+    await db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, first.id));
     const next = await db
       .insert(modelVersions)
       .values({
@@ -156,18 +156,12 @@ describe('scoring gold items', () => {
         status: 'active',
       })
       .returning()
-      .get();
-    const gold = (await db.select().from(items).where(eq(items.evalRole, 'gold')).get())!;
+      .then(onlyRow);
+    const gold = (await db.select().from(items).where(eq(items.evalRole, 'gold')).limit(1).then(firstRow))!;
     await rescoreCatalogue(db, { catalogueId });
-    expect(await db.select().from(items).where(eq(items.id, gold.id)).get()).toEqual(gold);
+    expect(await db.select().from(items).where(eq(items.id, gold.id)).limit(1).then(firstRow)).toEqual(gold);
     expect(
-      (
-        await db
-          .select({ v: predictions.modelVersionId })
-          .from(predictions)
-          .where(eq(predictions.itemId, gold.id))
-          .all()
-      )
+      (await db.select({ v: predictions.modelVersionId }).from(predictions).where(eq(predictions.itemId, gold.id)))
         .map((r) => r.v)
         .sort(),
     ).toEqual([first.id, next.id]);

@@ -5,6 +5,7 @@ import { DEFAULT_THRESHOLD } from '@/lib/routing/route-by-confidence';
 import { getRoutingSettings, setThreshold } from '@/lib/routing/settings';
 import { listRoutingChanges } from '@/lib/routing/settings-history';
 import { expectAppError, makeFixture, tempDir, type Fixture } from '../review/fixtures';
+import { firstRow, onlyRow } from '@/db/client';
 
 const tmp = tempDir('loupe-settings-');
 afterAll(tmp.cleanup);
@@ -12,7 +13,12 @@ afterAll(tmp.cleanup);
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 
 async function statusOf(f: Fixture, index: number): Promise<string> {
-  return (await f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[index]!)).get())!.status;
+  return (await f.db
+    .select({ status: items.status })
+    .from(items)
+    .where(eq(items.id, f.itemIds[index]!))
+    .limit(1)
+    .then(firstRow))!.status;
 }
 
 async function statuses(f: Fixture): Promise<string[]> {
@@ -25,9 +31,9 @@ describe('getRoutingSettings', () => {
   it('reads the settings row, and the default without one', async () => {
     const f = await makeFixture(tmp.dir, []);
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
-    await f.db.update(settings).set({ threshold: 0.75 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.update(settings).set({ threshold: 0.75 }).where(eq(settings.catalogueId, f.catalogueId));
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.75);
-    await f.db.delete(settings).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.delete(settings).where(eq(settings.catalogueId, f.catalogueId));
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(DEFAULT_THRESHOLD);
   });
 });
@@ -73,7 +79,9 @@ describe('setThreshold', () => {
       'auto_accepted',
     ]);
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.97);
-    expect(await f.db.select().from(settings).where(eq(settings.catalogueId, f.catalogueId)).get()).toMatchObject({
+    expect(
+      await f.db.select().from(settings).where(eq(settings.catalogueId, f.catalogueId)).limit(1).then(firstRow),
+    ).toMatchObject({
       updatedBy: f.admin.userId,
     });
 
@@ -107,18 +115,15 @@ describe('setThreshold', () => {
     ]);
     await f.db
       .insert(leases)
-      .values({ itemId: f.itemIds[0]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) })
-      .run();
+      .values({ itemId: f.itemIds[0]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW + 60_000) });
     await f.db
       .insert(leases)
-      .values({ itemId: f.itemIds[1]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW - 1) })
-      .run();
+      .values({ itemId: f.itemIds[1]!, reviewerId: f.reviewer.userId, expiresAt: new Date(NOW - 1) });
     await f.db
       .insert(leases)
-      .values({ itemId: f.itemIds[7]!, reviewerId: f.reviewer2.userId, expiresAt: new Date(NOW + 60_000) })
-      .run();
-    await f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[2]!)).run();
-    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[4]!)).run();
+      .values({ itemId: f.itemIds[7]!, reviewerId: f.reviewer2.userId, expiresAt: new Date(NOW + 60_000) });
+    await f.db.update(items).set({ labelSource: 'human' }).where(eq(items.id, f.itemIds[2]!));
+    await f.db.update(items).set({ evalRole: 'gold' }).where(eq(items.id, f.itemIds[4]!));
 
     const down = await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1, now: NOW });
     expect(down).toMatchObject({ entered: 0, left: 1, held: 1 });
@@ -153,26 +158,23 @@ describe('setThreshold', () => {
       .insert(modelVersions)
       .values({ catalogueId: f.catalogueId, name: 'm2', arch: 'test', weightsPath: '/nonexistent' })
       .returning()
-      .get();
-    await f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId)).run();
-    await f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, next.id)).run();
+      .then(onlyRow);
+    await f.db.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, f.modelVersionId));
+    await f.db.update(modelVersions).set({ status: 'active' }).where(eq(modelVersions.id, next.id));
     expect(await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.1 })).toMatchObject({
       entered: 0,
       left: 0,
     });
     expect(await statusOf(f, 0)).toBe('needs_review');
     // Once the new model has scored it, its confidence decides.
-    await f.db
-      .insert(predictions)
-      .values({
-        itemId: f.itemIds[0]!,
-        modelVersionId: next.id,
-        probs: [0.2, 0.2, 0.2, 0.2, 0.2],
-        predictedClass: 0,
-        confidence: 0.2,
-        margin: 0,
-      })
-      .run();
+    await f.db.insert(predictions).values({
+      itemId: f.itemIds[0]!,
+      modelVersionId: next.id,
+      probs: [0.2, 0.2, 0.2, 0.2, 0.2],
+      predictedClass: 0,
+      confidence: 0.2,
+      margin: 0,
+    });
     expect(await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.15 })).toMatchObject({
       left: 1,
     });
@@ -184,7 +186,7 @@ describe('setThreshold', () => {
       entered: 0,
       left: 0,
     });
-    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await f.db.select().from(settingsChanges)).toHaveLength(0);
   });
 
   it('refuses every role but admin, and signed-out callers, changing nothing', async () => {
@@ -201,7 +203,7 @@ describe('setThreshold', () => {
     );
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
     expect(await statusOf(f, 0)).toBe('needs_review');
-    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await f.db.select().from(settingsChanges)).toHaveLength(0);
   });
 
   it('refuses a threshold outside (0, 1) with a sentence, and an unknown catalogue', async () => {
@@ -224,6 +226,6 @@ describe('setThreshold', () => {
       'not_found',
     );
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
-    expect(await f.db.select().from(settingsChanges).all()).toHaveLength(0);
+    expect(await f.db.select().from(settingsChanges)).toHaveLength(0);
   });
 });

@@ -11,6 +11,7 @@ import { getRetrainPolicy, setRetrainPolicy } from '@/lib/learning/schedule';
 import { getRoutingSettings, setRoutingRules, setThreshold } from '@/lib/routing/settings';
 import { applyTargetThreshold } from '@/lib/routing/target-threshold';
 import { expectAppError, makeTargetFixture, tempDir, type Fixture } from '../review/fixtures';
+import { firstRow } from '@/db/client';
 
 let signedIn: Actor | null = null;
 vi.mock('@/lib/auth/current-actor', () => ({ getCurrentActor: async () => signedIn }));
@@ -51,7 +52,7 @@ function form(fields: Record<string, string>): FormData {
 }
 
 async function historyRows(): Promise<number> {
-  return (await f.db.select().from(settingsChanges).where(eq(settingsChanges.catalogueId, f.catalogueId)).all()).length;
+  return (await f.db.select().from(settingsChanges).where(eq(settingsChanges.catalogueId, f.catalogueId))).length;
 }
 
 describe('a stale threshold form', () => {
@@ -97,7 +98,7 @@ describe('a stale threshold form', () => {
       code: 'conflict',
       message: `The threshold was changed to 0.7 by ${other.email} since you loaded this page; reload to see it.`,
     });
-    await f.db.update(settings).set({ threshold: 0.6 }).where(eq(settings.catalogueId, f.catalogueId)).run();
+    await f.db.update(settings).set({ threshold: 0.6 }).where(eq(settings.catalogueId, f.catalogueId));
     expect(await setThresholdAction(null, form({ threshold: '0.85', expectedThreshold: '0.7' }))).toMatchObject({
       ok: false,
       code: 'conflict',
@@ -133,8 +134,9 @@ describe('a stale threshold form', () => {
       .select()
       .from(predictions)
       .where(eq(predictions.itemId, f.itemIds[0]!))
-      .get())!;
-    await f.db.delete(predictions).where(eq(predictions.id, holdoutPrediction.id)).run();
+      .limit(1)
+      .then(firstRow))!;
+    await f.db.delete(predictions).where(eq(predictions.id, holdoutPrediction.id));
     await expectAppError(
       async () =>
         await applyTargetThreshold(f.db, {
@@ -146,7 +148,7 @@ describe('a stale threshold form', () => {
       'conflict',
       /^The threshold was changed to 0\.8 by /,
     );
-    await f.db.insert(predictions).values(holdoutPrediction).run();
+    await f.db.insert(predictions).values(holdoutPrediction);
     // No target_accuracy row either: the whole transaction was refused.
     expect(await historyRows()).toBe(rows);
     expect(

@@ -5,6 +5,7 @@ import type { Actor } from '@/lib/auth/permissions';
 import { storedHoldoutAccuracy } from '@/lib/models/versions';
 import { getRoutingSettings } from '@/lib/routing/settings';
 import { makeTargetFixture, tempDir, type Fixture } from '../review/fixtures';
+import { firstRow } from '@/db/client';
 
 // The route asks next-auth for the session; here the test decides who is signed in.
 let signedIn: Actor | null = null;
@@ -45,7 +46,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       expect((await put({ threshold: 0.5 })).status).toBe(status);
     }
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.9);
-    expect(await f.db.select().from(settingsChanges).all()).toEqual([]);
+    expect(await f.db.select().from(settingsChanges)).toEqual([]);
   });
 
   it('answers bad bodies with a 400 sentence and an unknown catalogue with 404', async () => {
@@ -74,7 +75,14 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
       json: { mode: 'fixed', change: { oldThreshold: 0.9, threshold: 0.75, left: 1 } },
     });
     expect(
-      (await f.db.select({ status: items.status }).from(items).where(eq(items.id, f.itemIds[3]!)).get())?.status,
+      (
+        await f.db
+          .select({ status: items.status })
+          .from(items)
+          .where(eq(items.id, f.itemIds[3]!))
+          .limit(1)
+          .then(firstRow)
+      )?.status,
     ).toBe('auto_accepted');
     // 2 of 3 held-out items right from 0.50 to 0.70, 1 of 1 from 0.93: 100% -> 0.93.
     const target = await put({ targetAccuracy: 1 });
@@ -84,15 +92,13 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
     });
     expect(target.json.sentence).toMatch(/0.93 is the lowest threshold reaching 100/);
     expect((await getRoutingSettings(f.db, f.catalogueId)).threshold).toBe(0.93);
-    const fields = (await f.db.select({ field: settingsChanges.field }).from(settingsChanges).all()).map(
-      (r) => r.field,
-    );
+    const fields = (await f.db.select({ field: settingsChanges.field }).from(settingsChanges)).map((r) => r.field);
     expect(fields).toEqual(['threshold', 'threshold', 'target_accuracy']);
   });
 
   it('answers 409 with the reason when no threshold reaches the target', async () => {
     signedIn = f.admin;
-    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!)).run();
+    await f.db.update(items).set({ importLabel: 4 }).where(eq(items.id, f.itemIds[0]!));
     const refused = await put({ targetAccuracy: 0.99 });
     expect(refused.status).toBe(409);
     expect(refused.json.error.message).toMatch(/No threshold from 0.5 to 0.99 reaches 99.00%/);
@@ -103,7 +109,7 @@ describe('PUT /api/v1/catalogues/:slug/threshold', () => {
     signedIn = f.admin;
     const ids = { catalogueId: f.catalogueId, modelVersionId: f.modelVersionId };
     expect(await storedHoldoutAccuracy(f.db, ids)).toMatchObject({ total: 3 });
-    await f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[1]!)).run();
+    await f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[1]!));
     const refused = await put({ targetAccuracy: 0.5 });
     expect(refused.status).toBe(409);
     expect(refused.json.error.message).toMatch(

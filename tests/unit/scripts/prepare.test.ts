@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues, items } from '@/db/schema';
 import { createUserAsSystem } from '@/lib/auth/users';
@@ -100,14 +100,16 @@ async function statuses(slug: string): Promise<string[]> {
       .from(items)
       .innerJoin(catalogues, eq(catalogues.id, items.catalogueId))
       .where(eq(catalogues.slug, slug))
-      .all()
   ).map((row) => row.status);
 }
 
 describe('a catalogue without a model', () => {
   it('does not stop npm start’s preparation, on the first start or any later one', async () => {
     expect(
-      await findActiveModel(db, (await db.select().from(catalogues).where(eq(catalogues.slug, 'no-model')).get())!.id),
+      await findActiveModel(
+        db,
+        (await db.select().from(catalogues).where(eq(catalogues.slug, 'no-model')).limit(1).then(firstRow))!.id,
+      ),
     ).toBe(null);
     for (const start of [1, 2]) {
       const { status, stdout, stderr } = run('scripts/seed.ts');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '@/db/client';
+import { openDb, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, jobs } from '@/db/schema';
 import { readIdxSplit } from '@/lib/formats/idx';
@@ -45,7 +45,8 @@ const unscored = async () =>
     .select({ n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
-    .get())!.n;
+    .limit(1)
+    .then(firstRow))!.n;
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const end = Date.now() + timeoutMs;
@@ -97,15 +98,19 @@ describe('the scoring lane', () => {
       expect(await until(async () => (await unscored()) === 0, 60_000)).toBe(true);
       // Scored by the lane: the main loop is still in the training.
       expect(worker.current()?.id).toBe(train.id);
-      expect((await db.select().from(jobs).where(eq(jobs.id, train.id)).get())!.status).toBe('running');
-      const scoreJobs = await db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
+      expect((await db.select().from(jobs).where(eq(jobs.id, train.id)).limit(1).then(firstRow))!.status).toBe(
+        'running',
+      );
+      const scoreJobs = await db.select().from(jobs).where(eq(jobs.kind, 'score'));
       expect(scoreJobs.map((job) => job.status)).toEqual(['succeeded']);
     } finally {
       finishTraining();
       worker.stop();
       await running;
     }
-    expect((await db.select().from(jobs).where(eq(jobs.id, train.id)).get())!.status).toBe('succeeded');
+    expect((await db.select().from(jobs).where(eq(jobs.id, train.id)).limit(1).then(firstRow))!.status).toBe(
+      'succeeded',
+    );
   });
 
   it('has nothing to claim when the handlers have no score job', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db, withTransaction } from '@/db/client';
+import { openDb, type Db, withTransaction, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { items, jobs, modelVersions } from '@/db/schema';
 import { readIdxSplit } from '@/lib/formats/idx';
@@ -50,7 +50,8 @@ const unscored = async () =>
     .select({ n: sql<number>`count(*)` })
     .from(items)
     .where(and(eq(items.catalogueId, catalogueId), eq(items.status, 'unscored')))
-    .get())!.n;
+    .limit(1)
+    .then(firstRow))!.n;
 
 beforeAll(async () => {
   images = readIdxSplit(path.resolve('datasets/fashion-mnist'), 't10k').images.pixels;
@@ -67,25 +68,22 @@ beforeAll(async () => {
   expect((await scoreUnscoredItems(db, { catalogueId })).scored).toBe(SCORED);
   // A promotion: v2 active, and its re-score queued in the same commit, as lib/models/promotion does.
   await withTransaction(db, async (tx) => {
-    await tx.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, v1.id)).run();
-    await tx
-      .insert(modelVersions)
-      .values({
-        catalogueId,
-        name: 'v2',
-        arch: 'cnn',
-        weightsPath: second,
-        temperature: v1.temperature,
-        status: 'active',
-      })
-      .run();
+    await tx.update(modelVersions).set({ status: 'retired' }).where(eq(modelVersions.id, v1.id));
+    await tx.insert(modelVersions).values({
+      catalogueId,
+      name: 'v2',
+      arch: 'cnn',
+      weightsPath: second,
+      temperature: v1.temperature,
+      status: 'active',
+    });
     await enqueueRescoreJob(tx, { catalogueId });
   });
 }, 120_000);
 
 describe('scoring order', () => {
   it('queues a score job for new items while a re-score waits, and only one', async () => {
-    const rescore = await db.select().from(jobs).where(eq(jobs.kind, 'score')).all();
+    const rescore = await db.select().from(jobs).where(eq(jobs.kind, 'score'));
     expect(rescore).toHaveLength(1);
     await importImages('after', SCORED, NEW);
     const first = await enqueueScoreJob(db, catalogueId);
@@ -110,8 +108,7 @@ describe('scoring order', () => {
     await db
       .update(jobs)
       .set({ status: 'queued', leaseOwner: null, leaseExpiresAt: null, attempts: 0, leaseExpiries: 0 })
-      .where(eq(jobs.kind, 'score'))
-      .run();
+      .where(eq(jobs.kind, 'score'));
   });
 
   it('scores the new items before the re-score that was queued first ends', async () => {
@@ -137,12 +134,12 @@ describe('scoring order', () => {
     }
     const finished: string[] = [];
     for (const id of finishedIds) {
-      const job = (await db.select().from(jobs).where(eq(jobs.id, id)).get())!;
+      const job = (await db.select().from(jobs).where(eq(jobs.id, id)).limit(1).then(firstRow))!;
       finished.push((job.payload as { rescore?: boolean }).rescore ? 'rescore' : 'new items');
     }
     expect(finished).toEqual(['new items', 'rescore']);
     expect(await unscored()).toBe(0);
-    const scoreJobs = await db.select({ status: jobs.status, progress: jobs.progress }).from(jobs).all();
+    const scoreJobs = await db.select({ status: jobs.status, progress: jobs.progress }).from(jobs);
     expect(scoreJobs.map((job) => job.status)).toEqual(['succeeded', 'succeeded']);
     // The re-score predicted every item the new version had not seen (the new ones were scored by it).
     expect(scoreJobs[0]!.progress).toMatchObject({ predicted: SCORED });
@@ -158,10 +155,14 @@ describe('the worker start', () => {
     const missing = path.join(dir, 'missing-model');
     fs.mkdirSync(missing);
     fs.writeFileSync(path.join(missing, 'meta.json'), '{}');
-    await broken
-      .insert(modelVersions)
-      .values({ catalogueId: other, name: 'gone', arch: 'cnn', weightsPath: missing, temperature: 1, status: 'active' })
-      .run();
+    await broken.insert(modelVersions).values({
+      catalogueId: other,
+      name: 'gone',
+      arch: 'cnn',
+      weightsPath: missing,
+      temperature: 1,
+      status: 'active',
+    });
     const { scorer, backend } = await prepareScoring({ db, log: (line) => lines.push(line) });
     expect(scorer.name).toBe('onnx');
     // ONNX Runtime scores, so TensorFlow.js is not started for it.

@@ -90,12 +90,12 @@ describe('worker job loop', () => {
       db,
       {
         train: async ({ report }) => {
-          report({ phase: 'training', epoch: 1 });
+          await report({ phase: 'training', epoch: 1 });
           observed.push((await findJob(db, job.id))?.progress);
-          report({ phase: 'training', epoch: 1, batch: 2 });
+          await report({ phase: 'training', epoch: 1, batch: 2 });
           // Throttled: within the interval, the same phase is not written yet.
           observed.push((await findJob(db, job.id))?.progress);
-          report({ phase: 'training', epoch: 1, batch: 3 }, { force: true });
+          await report({ phase: 'training', epoch: 1, batch: 3 }, { force: true });
           observed.push((await findJob(db, job.id))?.progress);
           // Three lease lengths without a report: the renewal timer keeps the job.
           await sleep(900);
@@ -147,9 +147,9 @@ describe('worker job loop', () => {
     const w = worker(db, {
       train: async ({ report }) => {
         // Another worker took the job over (as after an expired lease).
-        await db.update(jobs).set({ leaseOwner: 'other-worker', attempts: 2 }).where(eq(jobs.id, job.id)).run();
-        report({ phase: 'training', epoch: 1 }, { force: true });
-        report({ phase: 'evaluating' }, { force: true });
+        await db.update(jobs).set({ leaseOwner: 'other-worker', attempts: 2 }).where(eq(jobs.id, job.id));
+        await report({ phase: 'training', epoch: 1 }, { force: true });
+        await report({ phase: 'evaluating' }, { force: true });
         return { phase: 'done' };
       },
     });
