@@ -21,7 +21,7 @@ import {
   unique,
   uniqueIndex,
   type PgColumnBuilderBase,
-  type PgTableWithColumns,
+  type PgTable,
 } from 'drizzle-orm/pg-core';
 import { getTableConfig, SQLiteTable, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import * as sqliteSchema from '../schema';
@@ -116,10 +116,10 @@ function columnOf(column: AnySQLiteColumn): PgColumnBuilderBase {
 }
 
 type AnyTable = SQLiteTable;
-const derived = new Map<string, PgTableWithColumns<any>>();
+const derived = new Map<string, PgTable>();
 
 /** The PostgreSQL table of a SQLite table, with the same name, columns and constraints. */
-function derive(table: AnyTable): PgTableWithColumns<any> {
+function derive(table: AnyTable): PgTable {
   const config = getTableConfig(table);
   const columns = Object.fromEntries(
     Object.entries(table as unknown as Record<string, AnySQLiteColumn>)
