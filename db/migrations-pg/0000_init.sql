@@ -4,7 +4,8 @@ CREATE TABLE "catalogues" (
 	"name" text NOT NULL,
 	"class_names" text NOT NULL,
 	"class_keys" text,
-	"created_at" bigint DEFAULT (floor(extract(epoch from clock_timestamp()) * 1000))::bigint NOT NULL
+	"created_at" bigint DEFAULT (floor(extract(epoch from clock_timestamp()) * 1000))::bigint NOT NULL,
+	CONSTRAINT "catalogues_slug_unique" UNIQUE("slug")
 );
 --> statement-breakpoint
 CREATE TABLE "import_rows" (
@@ -172,6 +173,7 @@ CREATE TABLE "reviews" (
 	"client_id" text NOT NULL,
 	"reverts_review_id" bigint,
 	"created_at" bigint DEFAULT (floor(extract(epoch from clock_timestamp()) * 1000))::bigint NOT NULL,
+	CONSTRAINT "reviews_client_id_unique" UNIQUE("client_id"),
 	CONSTRAINT "reviews_action_check" CHECK ("reviews"."action" in ('confirm', 'correct', 'skip', 'unsure', 'undo')),
 	CONSTRAINT "reviews_undo_target_check" CHECK (("reviews"."action" = 'undo') = ("reviews"."reverts_review_id" is not null)),
 	CONSTRAINT "reviews_duration_check" CHECK ("reviews"."duration_ms" >= 0)
@@ -207,6 +209,7 @@ CREATE TABLE "users" (
 	"disabled" integer DEFAULT 0 NOT NULL,
 	"session_version" bigint DEFAULT 0 NOT NULL,
 	"created_at" bigint DEFAULT (floor(extract(epoch from clock_timestamp()) * 1000))::bigint NOT NULL,
+	CONSTRAINT "users_email_unique" UNIQUE("email"),
 	CONSTRAINT "users_role_check" CHECK ("users"."role" in ('reviewer', 'admin', 'ops'))
 );
 --> statement-breakpoint

@@ -61,6 +61,7 @@ interface Builder {
   notNull(): Builder;
   default(value: unknown): Builder;
   generatedByDefaultAsIdentity(): Builder;
+  unique(name?: string): Builder;
 }
 
 function columnOf(column: AnySQLiteColumn): PgColumnBuilderBase {
@@ -99,6 +100,7 @@ function columnOf(column: AnySQLiteColumn): PgColumnBuilderBase {
   if (column.primary) builder = builder.primaryKey();
   if (autoIncrement) builder = builder.generatedByDefaultAsIdentity();
   if (column.notNull && !column.primary) builder = builder.notNull();
+  if (column.isUnique) builder = builder.unique(column.uniqueName);
   if (column.hasDefault && !autoIncrement && column.default !== undefined) {
     const value = column.default;
     if (is(value, SQL)) {

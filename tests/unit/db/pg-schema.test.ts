@@ -37,8 +37,8 @@ describe('db/pg/schema.ts', () => {
       const lite = getTableConfig(table);
       const config = pgTableConfig(pg as PgTable);
       expect(config.name).toBe(lite.name);
-      const columns = config.columns.map((c) => [c.name, c.getSQLType(), c.notNull, c.primary]);
-      const expected = lite.columns.map((c) => [c.name, PG_TYPE[c.columnType], c.notNull, c.primary]);
+      const columns = config.columns.map((c) => [c.name, c.getSQLType(), c.notNull, c.primary, c.isUnique]);
+      const expected = lite.columns.map((c) => [c.name, PG_TYPE[c.columnType], c.notNull, c.primary, c.isUnique]);
       expect(columns).toEqual(expected);
       expect(config.indexes.map((i) => i.config.name).sort()).toEqual(lite.indexes.map((i) => i.config.name).sort());
       expect(config.foreignKeys.map((f) => f.getName()).sort()).toEqual(
