@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { getEnv } from '@/lib/env';
 import { connectionOf, type Db, type Tx } from './handle';
+import { setProcessDialect } from './dialect';
+import { openPostgres } from './postgres';
 import { openSqlite } from './sqlite';
 
 export type { Db, Reader, Tx } from './handle';
@@ -31,28 +33,47 @@ export function withSqlite<T>(db: Db, fn: (sqlite: Database.Database) => T): Pro
 /**
  * Copies what the WAL holds into the database file without waiting for readers or writers
  * (PASSIVE): the worker calls it every WAL_CHECKPOINT_MS so that no web request pays for it.
+ * PostgreSQL checkpoints on its own: nothing to do there.
  */
 export async function checkpointWal(db: Db): Promise<void> {
-  await withSqlite(db, (sqlite) => sqlite.pragma('wal_checkpoint(PASSIVE)'));
+  if (dialectOf(db) === 'sqlite') await withSqlite(db, (sqlite) => sqlite.pragma('wal_checkpoint(PASSIVE)'));
 }
 
-/** Closes the connection; statements still waiting for the lock fail. */
-export function closeDb(db: Db): void {
-  db.$client.close();
+/** Closes the connection (SQLite) or the pool (PostgreSQL); statements still waiting fail. */
+export async function closeDb(db: Db): Promise<void> {
+  await connectionOf(db).close();
 }
 
-/** Opens the database: a SQLite file (created with its folder when missing). */
-export function openDb(filePath: string): Db {
-  return openSqlite(filePath);
+/** Which database a handle is on. */
+export function dialectOf(db: Db): 'sqlite' | 'postgres' {
+  return connectionOf(db).dialect;
+}
+
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//.test(target);
+}
+
+/**
+ * Opens the database: a PostgreSQL URL (postgres://...) opens a pool of connections to it,
+ * anything else is a SQLite file (created with its folder when missing).
+ */
+export function openDb(target: string): Db {
+  if (isPostgresUrl(target)) {
+    setProcessDialect('postgres');
+    return openPostgres(target, getEnv().LOUPE_DATABASE_POOL_SIZE);
+  }
+  setProcessDialect('sqlite');
+  return openSqlite(target);
 }
 
 // Cached on globalThis, not in a module variable: Next's dev server re-evaluates modules on
 // every change, and each evaluation would otherwise open (and leak) another connection.
 const globalForDb = globalThis as typeof globalThis & { __loupeDb?: Db };
 
-/** The process's one connection to the database at LOUPE_DB. */
+/** The process's database: LOUPE_DATABASE_URL (or DATABASE_URL) when set, else the SQLite file at LOUPE_DB. */
 export function getDb(): Db {
-  globalForDb.__loupeDb ??= openDb(getEnv().LOUPE_DB);
+  const env = getEnv();
+  globalForDb.__loupeDb ??= openDb(env.LOUPE_DATABASE_URL ?? env.LOUPE_DB);
   return globalForDb.__loupeDb;
 }
 

@@ -18,6 +18,8 @@ export type Reader = Pick<Db, 'select'>;
 
 /** What db/client.ts needs from a connection, whichever database it is on. */
 export interface Connection {
+  readonly dialect: 'sqlite' | 'postgres';
+  close(): void | Promise<void>;
   transaction<T>(handle: Db, fn: (tx: Tx) => Promise<T>, behavior: 'deferred' | 'immediate'): Promise<T>;
   exclusive<T>(handle: Db, fn: (sqlite: Database.Database) => T): Promise<T>;
 }

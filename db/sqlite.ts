@@ -46,6 +46,7 @@ type Method = 'run' | 'all' | 'values' | 'get';
  * synchronous; on PostgreSQL it would run outside it, so lib code passes `tx` down.
  */
 export class SqliteConnection implements Connection {
+  readonly dialect = 'sqlite';
   readonly sqlite: Database.Database;
   readonly db: Db;
   readonly tx: Db;
@@ -158,6 +159,10 @@ export class SqliteConnection implements Connection {
       this.open = null;
       this.release();
     }
+  }
+
+  close(): void {
+    this.sqlite.close();
   }
 
   /** Runs synchronous better-sqlite3 code with no other statement of this process in between. */

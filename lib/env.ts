@@ -9,6 +9,17 @@ const EnvSchema = z.object({
     .string()
     .min(1)
     .default(path.join(process.cwd(), 'data', 'loupe.db')),
+  /**
+   * A PostgreSQL server to use instead of the SQLite file (issue 20, in progress: docs/deployment.md
+   * says what runs on it so far): postgres://user:password@host:port/database. DATABASE_URL is
+   * read when this is unset.
+   */
+  LOUPE_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL starts with postgres:// or postgresql://')
+    .optional(),
+  /** Connections each process keeps open to PostgreSQL at most. */
+  LOUPE_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   LOUPE_MODEL_DIR: z
     .string()
     .min(1)
@@ -97,7 +108,10 @@ let cached: Env | undefined;
 
 export function getEnv(): Env {
   if (!cached) {
-    const parsed = EnvSchema.safeParse(process.env);
+    const parsed = EnvSchema.safeParse({
+      ...process.env,
+      LOUPE_DATABASE_URL: process.env.LOUPE_DATABASE_URL || process.env.DATABASE_URL || undefined,
+    });
     if (!parsed.success) throw new Error(`Invalid environment: ${describeZodError(parsed.error)}`);
     cached = parsed.data;
   }

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '@/db/dialect';
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Db, type Tx, withTransaction, changedRows, firstRow, onlyRow } from '@/db/client';
@@ -38,14 +39,6 @@ function toActor(user: Pick<User, 'id' | 'role' | 'email'>): Actor {
   return { userId: user.id, role: user.role, email: user.email };
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  // drizzle may wrap the driver's error; the SQLite code is on it or on its cause.
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') return true;
-  }
-  return false;
-}
-
 /**
  * Creates a user without a permission check: for the seed and command-line scripts only,
  * which run as the machine's operator (the first admin has no one to create it). Never call
@@ -56,7 +49,7 @@ export async function createUserAsSystem(
   input: CreateUserInput & { passwordCost?: number },
 ): Promise<UserSummary> {
   const { email, name, password, role } = parseInput(CreateUserInput, input);
-  // Hash before the transaction: better-sqlite3 transactions cannot span an await.
+  // Hash before the transaction: a transaction awaits only database work (db/client.ts).
   const passwordHash = await hashPassword(password, { cost: input.passwordCost });
   const duplicate = new AppError('conflict', `A user with the email ${email} already exists.`);
   try {

@@ -1,3 +1,4 @@
+import { greater, jsonNumber } from '@/db/dialect';
 import { and, asc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Db, withTransaction, changedRows, firstRow, onlyRow } from '@/db/client';
@@ -70,7 +71,7 @@ export async function enqueueJob(db: Db, input: EnqueueJobInput): Promise<Enqueu
             and(
               eq(jobs.kind, input.kind),
               inArray(jobs.status, ['queued', 'running']),
-              sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`,
+              sql`${jsonNumber(jobs.payload, 'catalogueId')} = ${catalogueId}`,
             ),
           )
           .orderBy(asc(jobs.id))
@@ -268,7 +269,7 @@ export async function releaseJob(db: Db, input: { jobId: number; owner: string; 
         status: 'queued',
         leaseOwner: null,
         leaseExpiresAt: null,
-        attempts: sql`max(${jobs.attempts} - 1, 0)`,
+        attempts: sql`${greater(sql`${jobs.attempts} - 1`, 0)}`,
         updatedAt: now,
       })
       .where(ownedRunning(input.jobId, input.owner)),

@@ -1,3 +1,4 @@
+import { jsonNumber } from '@/db/dialect';
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
@@ -88,15 +89,15 @@ export async function listJobs(db: Db, input: ListJobsInput & { actor: Actor | n
   const conditions: SQL[] = [];
   if (query.catalogue !== undefined) {
     const catalogue = await requireCatalogue(db, query.catalogue);
-    conditions.push(sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogue.id}`);
+    conditions.push(sql`${jsonNumber(jobs.payload, 'catalogueId')} = ${catalogue.id}`);
   }
   if (query.kind !== undefined) conditions.push(eq(jobs.kind, query.kind));
   if (query.status !== undefined) conditions.push(eq(jobs.status, query.status));
   const rows = await db
     .select({ job: jobs, slug: catalogues.slug, requestedBy: users.email })
     .from(jobs)
-    .leftJoin(catalogues, sql`${catalogues.id} = json_extract(${jobs.payload}, '$.catalogueId')`)
-    .leftJoin(users, sql`${users.id} = json_extract(${jobs.payload}, '$.requestedBy')`)
+    .leftJoin(catalogues, sql`${catalogues.id} = ${jsonNumber(jobs.payload, 'catalogueId')}`)
+    .leftJoin(users, sql`${users.id} = ${jsonNumber(jobs.payload, 'requestedBy')}`)
     .where(conditions.length > 0 ? and(...conditions) : undefined)
     .orderBy(desc(jobs.createdAt), desc(jobs.id))
     .limit(query.limit ?? 20);

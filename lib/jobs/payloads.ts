@@ -1,3 +1,4 @@
+import { jsonNumber } from '@/db/dialect';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Db, type Tx, withTransaction, firstRow, onlyRow } from '@/db/client';
@@ -31,7 +32,7 @@ export const TRAIN_MAX_ATTEMPTS = 2;
 type Writer = Pick<Db, 'select' | 'insert'> | Pick<Tx, 'select' | 'insert'>;
 
 /** The score jobs of new items, not re-scores: `payload.rescore` absent or false. */
-export const isNewItemsScoreJob = sql`coalesce(json_extract(${jobs.payload}, '$.rescore'), 0) = 0`;
+export const isNewItemsScoreJob = sql`coalesce(${jsonNumber(jobs.payload, 'rescore')}, 0) = 0`;
 
 /**
  * Scores a catalogue's unscored items; at most one waiting or running per catalogue. A re-score
@@ -71,7 +72,7 @@ export async function enqueueScoreJob(db: Db, catalogueId: number): Promise<Enqu
 }
 
 function catalogueIs(catalogueId: number) {
-  return sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`;
+  return sql`${jsonNumber(jobs.payload, 'catalogueId')} = ${catalogueId}`;
 }
 
 /**
@@ -94,7 +95,7 @@ export async function enqueueRescoreJob(
         eq(jobs.kind, 'score'),
         eq(jobs.status, 'queued'),
         catalogueIs(payload.catalogueId),
-        sql`json_extract(${jobs.payload}, '$.rescore') = 1`,
+        sql`${jsonNumber(jobs.payload, 'rescore')} = 1`,
       ),
     )
     .orderBy(asc(jobs.id))

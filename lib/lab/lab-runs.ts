@@ -1,3 +1,4 @@
+import { jsonNumber, jsonText } from '@/db/dialect';
 /**
  * Model-lab runs as data: starting one (a row and its `lab` job, in one transaction), the list
  * and one run with its results for the page, and asking for a lab model to become a candidate.
@@ -72,7 +73,7 @@ async function waitingLabJob(db: Reader, catalogueId: number): Promise<Job | und
       and(
         eq(jobs.kind, 'lab'),
         inArray(jobs.status, ['queued', 'running']),
-        sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`,
+        sql`${jsonNumber(jobs.payload, 'catalogueId')} = ${catalogueId}`,
       ),
     )
     .limit(1)
@@ -221,7 +222,7 @@ export async function readLabRun(db: Db, input: { actor: Actor | null; runId: nu
       and(
         eq(jobs.kind, 'lab'),
         inArray(jobs.status, ['queued', 'running']),
-        sql`json_extract(${jobs.payload}, '$.action') = 'register'`,
+        sql`${jsonText(jobs.payload, 'action')} = 'register'`,
       ),
     );
   for (const job of pending) {

@@ -1,3 +1,4 @@
+import { jsonNumber } from '@/db/dialect';
 import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Db, type Reader, withTransaction, firstRow } from '@/db/client';
@@ -151,7 +152,7 @@ export async function setRetrainPolicy(
 export async function trainingCutoff(db: Reader, catalogueId: number): Promise<number> {
   const row = await db
     .select({
-      through: sql<number | null>`max(cast(json_extract(${modelVersions.metrics}, '$.throughReviewId') as integer))`,
+      through: sql<number | null>`max(cast(${jsonNumber(modelVersions.metrics, 'throughReviewId')} as integer))`,
     })
     .from(modelVersions)
     .where(eq(modelVersions.catalogueId, catalogueId))

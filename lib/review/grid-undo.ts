@@ -1,3 +1,4 @@
+import { jsonNumber } from '@/db/dialect';
 import { and, eq, gt, gte, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Db, withTransaction, firstRow } from '@/db/client';
@@ -152,7 +153,7 @@ export async function undoGridSubmit(
           and(
             eq(jobs.kind, 'train'),
             gte(jobs.createdAt, new Date(oldest)),
-            sql`json_extract(${jobs.payload}, '$.catalogueId') = ${catalogueId}`,
+            sql`${jsonNumber(jobs.payload, 'catalogueId')} = ${catalogueId}`,
           ),
         )
         .limit(1)
