@@ -1,4 +1,4 @@
-import { getDb } from '@/db/client';
+import { dialectOf, getDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
 import { scoreEveryCatalogue } from '@/lib/routing/score-catalogues';
@@ -11,6 +11,11 @@ import { seedDemoIfEmpty, seedDemoUsersIfNone, seedDigitsDemo } from '@/lib/seed
  */
 export async function prepareDatabase(log: (line: string) => void): Promise<void> {
   const db = getDb();
+  // Refused before anything is written: the demo's import and scoring would stop half-way.
+  if (dialectOf(db) === 'postgres')
+    throw new Error(
+      'Loupe cannot run on PostgreSQL yet: the review queue, scoring, imports and dashboards still run only on SQLite (issue 20, docs/deployment.md). Unset LOUPE_DATABASE_URL and DATABASE_URL to use the SQLite file.',
+    );
   await migrateDb(db);
   log(`database ${getEnv().LOUPE_DB}`);
   if (await seedDemoIfEmpty(db, log)) log('seeded the demo catalogue');

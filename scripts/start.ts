@@ -18,7 +18,12 @@ import { prepareDatabase } from './prepare';
 const port = process.env.PORT ?? '3000';
 const log = (line: string) => console.log(`[start] ${line}`);
 
-await prepareDatabase(log);
+try {
+  await prepareDatabase(log);
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 
 // Next's anonymous telemetry would try to reach the internet; Loupe runs where it cannot.
 const env = {
