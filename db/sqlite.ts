@@ -39,11 +39,10 @@ type Method = 'run' | 'all' | 'values' | 'get';
  * on the connection that began it, so while one request's transaction is open (awaiting between
  * its statements) no other statement of this process may run on the connection: it would join
  * that transaction, see its uncommitted rows, or vanish with its rollback. A FIFO lock makes
- * them wait. `db` (outside any transaction) takes the lock for each statement only when another
- * holds it; `tx` (the transaction's handle) runs straight through, since its holder owns the lock.
- * A statement on `db` from inside the transaction's own call chain (a helper that was handed
- * `db`) also runs straight through, as part of the transaction, as it did when SQLite calls were
- * synchronous; on PostgreSQL it would run outside it, so lib code passes `tx` down.
+ * them wait. A statement waits for the lock only while another call chain holds it; one from
+ * the open transaction's own call chain runs straight through, on `tx` or on `db` (a helper that
+ * was handed `db`), as part of the transaction, as it did when SQLite calls were synchronous. On
+ * PostgreSQL `db` would run outside the transaction, so lib code passes `tx` down.
  */
 export class SqliteConnection implements Connection {
   readonly dialect = 'sqlite';
@@ -59,7 +58,10 @@ export class SqliteConnection implements Connection {
 
   constructor(sqlite: Database.Database) {
     this.sqlite = sqlite;
-    this.db = this.handle(async (text, params, method) => {
+    // Both handles run a statement at once when no transaction is open or when it comes from the
+    // open transaction's own call chain, and wait for the lock otherwise: a `tx` kept past its
+    // transaction's end is then as safe as `db`.
+    const run = async (text: string, params: unknown[], method: Method) => {
       if (!this.locked || this.holdsLock()) return this.execute(text, params, method);
       await this.acquire();
       try {
@@ -67,8 +69,9 @@ export class SqliteConnection implements Connection {
       } finally {
         this.release();
       }
-    });
-    this.tx = this.handle(async (text, params, method) => this.execute(text, params, method));
+    };
+    this.db = this.handle(run);
+    this.tx = this.handle(run);
   }
 
   private handle(callback: (text: string, params: unknown[], method: Method) => Promise<{ rows: unknown[] }>): Db {
@@ -126,9 +129,9 @@ export class SqliteConnection implements Connection {
     else this.locked = false;
   }
 
-  /** Runs `fn` in a transaction on this connection; nested calls (from `tx`) use a savepoint. */
-  async transaction<T>(handle: Db, fn: (tx: Tx) => Promise<T>, behavior: 'deferred' | 'immediate'): Promise<T> {
-    if (handle === this.tx || this.holdsLock()) {
+  /** Runs `fn` in a transaction on this connection; nested calls (from its call chain) use a savepoint. */
+  async transaction<T>(_handle: Db, fn: (tx: Tx) => Promise<T>, behavior: 'deferred' | 'immediate'): Promise<T> {
+    if (this.holdsLock()) {
       const savepoint = `sp${++this.depth}`;
       this.sqlite.exec(`savepoint ${savepoint}`);
       try {
@@ -166,8 +169,8 @@ export class SqliteConnection implements Connection {
   }
 
   /** Runs synchronous better-sqlite3 code with no other statement of this process in between. */
-  async exclusive<T>(handle: Db, fn: (sqlite: Database.Database) => T): Promise<T> {
-    if (handle === this.tx || this.holdsLock()) return fn(this.sqlite);
+  async exclusive<T>(_handle: Db, fn: (sqlite: Database.Database) => T): Promise<T> {
+    if (this.holdsLock()) return fn(this.sqlite);
     await this.acquire();
     try {
       return fn(this.sqlite);

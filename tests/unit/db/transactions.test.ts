@@ -118,6 +118,27 @@ describe('withTransaction', () => {
     expect(await valueOf(db, 'through-db')).toBeUndefined();
   });
 
+  it('a tx handle kept past its transaction does not join the next one', async () => {
+    const db = await freshDb();
+    let kept: Db | undefined;
+    await withTransaction(db, async (tx) => {
+      kept = tx;
+    });
+    const { gate, open } = gated();
+    const stray = gate.then(() => kept!.insert(catalogues).values(row('stray', '1')).run());
+    await expect(
+      withTransaction(db, async (tx) => {
+        await tx.insert(catalogues).values(row('other', '2'));
+        open();
+        await tick();
+        throw new Error('the other fails');
+      }),
+    ).rejects.toThrow('the other fails');
+    await stray;
+    expect(await valueOf(db, 'stray')).toBe('1');
+    expect(await valueOf(db, 'other')).toBeUndefined();
+  });
+
   it('work left running after the commit waits for the next transaction like any other', async () => {
     const db = await freshDb();
     let late: Promise<unknown> | undefined;
