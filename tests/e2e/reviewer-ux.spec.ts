@@ -157,6 +157,27 @@ test('contrast and zoom: C stretches the image, M enlarges it, and the browser r
   expect(await queryAll('select id from reviews where id > ?', before)).toEqual([]);
 });
 
+test('after clicking Contrast with the mouse, Enter confirms the item instead of toggling it back', async ({
+  reviewerPage: page,
+}) => {
+  const before = lastReviewId();
+  await page.goto('/review');
+  const id = await shownItemId(page);
+  await page.getByTestId('toggle-contrast').click();
+  await expect(page.getByTestId('toggle-contrast')).toHaveAttribute('aria-pressed', 'true');
+  await page.keyboard.press('Enter');
+  await shownItemId(page, id);
+  await expect(page.getByTestId('toggle-contrast')).toHaveAttribute('aria-pressed', 'true');
+  await expect
+    .poll(() => queryAll('select item_id as itemId, action from reviews where id > ?', before))
+    .toEqual([{ itemId: id, action: 'confirm' }]);
+  // Keyboard users keep their place: Space on the focused button toggles it and the focus stays.
+  await page.getByTestId('toggle-contrast').focus();
+  await page.keyboard.press('Space');
+  await expect(page.getByTestId('toggle-contrast')).toHaveAttribute('aria-pressed', 'false');
+  await expect(page.getByTestId('toggle-contrast')).toBeFocused();
+});
+
 test('class keys: an admin sets them, bad ones get a sentence, reviewers use them; more than ten classes get letters', async ({
   adminPage: admin,
   reviewerPage: reviewer,

@@ -295,7 +295,12 @@ function DisplayToggle(props: {
       data-testid={props.testId}
       aria-pressed={props.pressed}
       aria-keyshortcuts={props.keyName}
-      onClick={props.onToggle}
+      onClick={(event) => {
+        props.onToggle();
+        // A mouse click (detail > 0) gives the focus back to the page, so that Enter confirms
+        // the item instead of toggling this again; Enter or Space on the button keeps it there.
+        if (event.detail > 0) event.currentTarget.blur();
+      }}
       className={`flex items-center gap-1.5 rounded border px-2 py-0.5 ${props.pressed ? 'border-blue-500 bg-blue-50' : 'border-gray-300 bg-white hover:bg-gray-100'}`}
     >
       <Kbd>{props.keyName}</Kbd> {props.label}
