@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
-import { withSqlite, withTransaction, type Db } from '@/db/client';
+import { sql, type SQL } from 'drizzle-orm';
+import { dialectOf, withSqlite, withTransaction, type Db } from '@/db/client';
 import type { ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -104,7 +105,9 @@ function statementsOf(db: Db): Statements {
   return statements;
 }
 
-function readChunk(statements: Statements, catalogueId: number, afterId: number, size: number): Chunk {
+type ChunkRow = [id: number, pixels: Buffer, labelSource: string | null, label: number | null, evalRole: string | null];
+
+function chunkOf(rows: Iterable<ChunkRow>, afterId: number, size: number): Chunk {
   const chunk: Chunk = {
     count: 0,
     ids: new Float64Array(size),
@@ -114,9 +117,7 @@ function readChunk(statements: Statements, catalogueId: number, afterId: number,
     gold: new Uint8Array(size),
     lastId: afterId,
   };
-  for (const row of statements.read.iterate(catalogueId, afterId, size) as Iterable<
-    [number, Buffer, string | null, number | null, string | null]
-  >) {
+  for (const row of rows) {
     const i = chunk.count++;
     chunk.ids[i] = row[0];
     chunk.pixels.set(row[1], i * PIXELS_PER_IMAGE);
@@ -126,6 +127,71 @@ function readChunk(statements: Statements, catalogueId: number, afterId: number,
     chunk.lastId = row[0];
   }
   return chunk;
+}
+
+function readChunk(statements: Statements, catalogueId: number, afterId: number, size: number): Chunk {
+  return chunkOf(statements.read.iterate(catalogueId, afterId, size) as Iterable<ChunkRow>, afterId, size);
+}
+
+/**
+ * The same reads and writes on PostgreSQL, one statement each through the transaction's handle
+ * (the SQLite statements above are better-sqlite3's own, prepared once per connection). Slower:
+ * a round trip per row, where SQLite's are calls into the same process.
+ */
+interface SqlRunner {
+  execute(query: SQL): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+const NOT_HUMAN = sql`(label_source is null or label_source <> 'human')`;
+
+async function readChunkPg(db: Db, catalogueId: number, afterId: number, size: number): Promise<Chunk> {
+  const { rows } = await (db as unknown as SqlRunner).execute(
+    sql`select id, pixels, label_source, current_label, eval_role from items
+      where catalogue_id = ${catalogueId} and status = 'unscored' and ${NOT_HUMAN} and id > ${afterId}
+      order by id limit ${size}`,
+  );
+  const tuples = rows.map((r) => [r.id, r.pixels, r.label_source, r.current_label, r.eval_role] as unknown as ChunkRow);
+  return chunkOf(tuples, afterId, size);
+}
+
+/** The four writes of a scored row; each returns the rows it changed. */
+interface BatchWrites {
+  insertPrediction(
+    id: number,
+    modelId: number,
+    probs: string,
+    predictedClass: number,
+    confidence: number,
+    margin: number,
+  ): Promise<number> | number;
+  markGold(id: number): Promise<number> | number;
+  routeModel(status: string, reason: string | null, predictedClass: number, id: number): Promise<number> | number;
+  routeImport(status: string, reason: string | null, id: number): Promise<number> | number;
+}
+
+function sqliteWrites(statements: Statements): BatchWrites {
+  return {
+    insertPrediction: (...args) => statements.insertPrediction.run(...args).changes,
+    markGold: (id) => statements.markGold.run(id).changes,
+    routeModel: (...args) => statements.routeModel.run(...args).changes,
+    routeImport: (...args) => statements.routeImport.run(...args).changes,
+  };
+}
+
+function postgresWrites(tx: Db): BatchWrites {
+  const run = async (query: SQL) => (await (tx as unknown as SqlRunner).execute(query)).rowCount ?? 0;
+  return {
+    insertPrediction: (id, modelId, probs, predictedClass, confidence, margin) =>
+      run(sql`insert into predictions (item_id, model_version_id, probs, predicted_class, confidence, margin)
+        values (${id}, ${modelId}, ${probs}, ${predictedClass}, ${confidence}, ${margin}) on conflict do nothing`),
+    markGold: (id) =>
+      run(sql`update items set status = 'reviewed' where id = ${id} and status = 'unscored' and eval_role = 'gold'`),
+    routeModel: (status, reason, predictedClass, id) =>
+      run(sql`update items set status = ${status}, routing_reason = ${reason}, current_label = ${predictedClass},
+        label_source = 'model' where id = ${id} and status = 'unscored' and ${NOT_HUMAN}`),
+    routeImport: (status, reason, id) =>
+      run(sql`update items set status = ${status}, routing_reason = ${reason}
+        where id = ${id} and status = 'unscored' and ${NOT_HUMAN}`),
+  };
 }
 
 /** Calibrated rows in the stored form: probability text (6 decimals), class, confidence, margin. */
@@ -187,7 +253,8 @@ export async function scoreUnscoredInRounds(
 ): Promise<ScoreResult & { timings: ScoreTimings }> {
   const { catalogueId, model, classifier } = input;
   const k = classifier.meta.classNames.length;
-  const statements = statementsOf(db);
+  const onPostgres = dialectOf(db) === 'postgres';
+  const statements = onPostgres ? null : await withSqlite(db, () => statementsOf(db));
   const scorer = await getScorer();
   const size = input.chunkSize ?? SCORE_CHUNK;
   const timings: ScoreTimings = {
@@ -201,13 +268,14 @@ export async function scoreUnscoredInRounds(
   };
   const result = { scored: 0, autoAccepted: 0, needsReview: 0, modelVersionId: model.id, gold: 0, timings };
 
-  const read = (afterId: number) =>
-    withSqlite(db, () => {
-      const started = performance.now();
-      const chunk = readChunk(statements, catalogueId, afterId, size);
-      timings.readSeconds += seconds(started);
-      return chunk;
-    });
+  const read = async (afterId: number) => {
+    const started = performance.now();
+    const chunk = statements
+      ? await withSqlite(db, () => readChunk(statements, catalogueId, afterId, size))
+      : await readChunkPg(db, catalogueId, afterId, size);
+    timings.readSeconds += seconds(started);
+    return chunk;
+  };
   const predict = (chunk: Chunk): Promise<Float32Array> => {
     const started = performance.now();
     const done = (logits: Float32Array) => {
@@ -242,9 +310,10 @@ export async function scoreUnscoredInRounds(
         db,
         async (tx) => {
           const rules = await getRoutingRules(tx, catalogueId);
-          await withSqlite(tx, () =>
-            writeBatch({ rules, statements, modelId: model.id, chunk, calibrated, from, to, result }),
-          );
+          // Inside the transaction: on SQLite this call chain holds the connection, so the
+          // better-sqlite3 statements run in the transaction.
+          const writes = statements ? sqliteWrites(statements) : postgresWrites(tx);
+          await writeBatch({ rules, writes, modelId: model.id, chunk, calibrated, from, to, result });
         },
         { behavior: 'immediate' },
       );
@@ -274,23 +343,23 @@ export async function scoreUnscoredInRounds(
   return result;
 }
 
-function writeBatch(input: {
+async function writeBatch(input: {
   rules: RoutingRules;
-  statements: Statements;
+  writes: BatchWrites;
   modelId: number;
   chunk: Chunk;
   calibrated: Calibrated;
   from: number;
   to: number;
   result: ScoreResult & { timings: ScoreTimings };
-}): void {
-  const { rules, statements, chunk, calibrated, result } = input;
+}): Promise<void> {
+  const { rules, writes, chunk, calibrated, result } = input;
   let routeSeconds = 0;
   for (let i = input.from; i < input.to; i++) {
     const id = chunk.ids[i]!;
     const predictedClass = calibrated.classes[i]!;
     const confidence = calibrated.confidence[i]!;
-    statements.insertPrediction.run(
+    await writes.insertPrediction(
       id,
       input.modelId,
       calibrated.probs[i]!,
@@ -299,7 +368,7 @@ function writeBatch(input: {
       calibrated.margin[i]!,
     );
     if (chunk.gold[i]) {
-      result.gold += statements.markGold.run(id).changes;
+      result.gold += await writes.markGold(id);
       continue;
     }
     const started = performance.now();
@@ -310,8 +379,8 @@ function writeBatch(input: {
       : routeItem({ itemId: id, predictedClass, confidence }, rules);
     routeSeconds += seconds(started);
     const changed = imported
-      ? statements.routeImport.run(status, reason, id).changes
-      : statements.routeModel.run(status, reason, predictedClass, id).changes;
+      ? await writes.routeImport(status, reason, id)
+      : await writes.routeModel(status, reason, predictedClass, id);
     if (changed === 0) continue;
     result.scored++;
     if (status === 'auto_accepted') result.autoAccepted++;
