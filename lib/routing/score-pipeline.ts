@@ -343,7 +343,13 @@ export async function scoreUnscoredInRounds(
   return result;
 }
 
-async function writeBatch(input: {
+/**
+ * Writes a scored batch: each row's prediction, then its routing by the catalogue's rules. On
+ * SQLite every write returns at once and nothing is awaited; on PostgreSQL the writes are sent
+ * one after the other on the transaction's connection without waiting for each answer (the
+ * connection runs them in order), and the counts are taken when they have all answered.
+ */
+function writeBatch(input: {
   rules: RoutingRules;
   writes: BatchWrites;
   modelId: number;
@@ -352,23 +358,31 @@ async function writeBatch(input: {
   from: number;
   to: number;
   result: ScoreResult & { timings: ScoreTimings };
-}): Promise<void> {
+}): Promise<void> | void {
   const { rules, writes, chunk, calibrated, result } = input;
+  const pending: Promise<unknown>[] = [];
+  const whenDone = (changed: number | Promise<number>, count: (rows: number) => void) => {
+    if (typeof changed === 'number') count(changed);
+    else pending.push(changed.then(count));
+  };
   let routeSeconds = 0;
   for (let i = input.from; i < input.to; i++) {
     const id = chunk.ids[i]!;
     const predictedClass = calibrated.classes[i]!;
     const confidence = calibrated.confidence[i]!;
-    await writes.insertPrediction(
-      id,
-      input.modelId,
-      calibrated.probs[i]!,
-      predictedClass,
-      confidence,
-      calibrated.margin[i]!,
+    whenDone(
+      writes.insertPrediction(
+        id,
+        input.modelId,
+        calibrated.probs[i]!,
+        predictedClass,
+        confidence,
+        calibrated.margin[i]!,
+      ),
+      () => {},
     );
     if (chunk.gold[i]) {
-      result.gold += await writes.markGold(id);
+      whenDone(writes.markGold(id), (rows) => (result.gold += rows));
       continue;
     }
     const started = performance.now();
@@ -379,12 +393,15 @@ async function writeBatch(input: {
       : routeItem({ itemId: id, predictedClass, confidence }, rules);
     routeSeconds += seconds(started);
     const changed = imported
-      ? await writes.routeImport(status, reason, id)
-      : await writes.routeModel(status, reason, predictedClass, id);
-    if (changed === 0) continue;
-    result.scored++;
-    if (status === 'auto_accepted') result.autoAccepted++;
-    else result.needsReview++;
+      ? writes.routeImport(status, reason, id)
+      : writes.routeModel(status, reason, predictedClass, id);
+    whenDone(changed, (rows) => {
+      if (rows === 0) return;
+      result.scored++;
+      if (status === 'auto_accepted') result.autoAccepted++;
+      else result.needsReview++;
+    });
   }
   result.timings.routeSeconds += routeSeconds;
+  if (pending.length > 0) return Promise.all(pending).then(() => {});
 }
