@@ -14,7 +14,7 @@ export async function prepareDatabase(log: (line: string) => void): Promise<void
   // Refused before anything is written: the demo's import and scoring would stop half-way.
   if (dialectOf(db) === 'postgres')
     throw new Error(
-      'Loupe cannot run on PostgreSQL yet: the review queue, scoring, imports and dashboards still run only on SQLite (issue 20, docs/deployment.md). Unset LOUPE_DATABASE_URL and DATABASE_URL to use the SQLite file.',
+      'Loupe cannot run on PostgreSQL yet: the review queue, imports and dashboards still run only on SQLite (issue 20, docs/deployment.md). Unset LOUPE_DATABASE_URL and DATABASE_URL to use the SQLite file.',
     );
   await migrateDb(db);
   log(`database ${getEnv().LOUPE_DB}`);
