@@ -9,6 +9,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstRow, withTransaction, type Db } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
+import { claimInTwoProcesses } from '../fixtures/claim-jobs';
 import { catalogues, items, jobs, queueCounts } from '@/db/schema';
 import { freshPgDb, type PgTestDb } from './pg-db';
 
@@ -139,20 +140,7 @@ describe('PostgreSQL', () => {
     await t.db
       .insert(jobs)
       .values(Array.from({ length: count }, (_, i) => ({ kind: 'score' as const, payload: { catalogueId: 1, n: i } })));
-    const child = path.join(import.meta.dirname, '..', 'fixtures', 'claim-jobs-child.ts');
-    const startAt = String(Date.now() + 6000);
-    const run = (owner: string) =>
-      new Promise<number[]>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', child, t.url, owner, startAt], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        let out = '';
-        proc.stdout.on('data', (chunk) => (out += chunk));
-        proc.on('exit', (code) =>
-          code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child ${owner} exited ${code}`)),
-        );
-      });
-    const [a, b] = await Promise.all([run('worker-a'), run('worker-b')]);
+    const [a, b] = await claimInTwoProcesses(t.url);
     const all = [...a, ...b];
     expect(new Set(all).size).toBe(all.length);
     expect(all.length).toBe(count);

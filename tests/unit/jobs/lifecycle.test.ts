@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
+import { claimInTwoProcesses } from '../../fixtures/claim-jobs';
 import { jobs } from '@/db/schema';
 import {
   claimJob,
@@ -185,20 +185,7 @@ describe('job queue', () => {
     await db
       .insert(jobs)
       .values(Array.from({ length: count }, (_, i) => ({ kind: 'score' as const, payload: { catalogueId: 1, n: i } })));
-    const child = path.join(import.meta.dirname, '../..', 'fixtures', 'claim-jobs-child.ts');
-    const startAt = String(Date.now() + 6000);
-    const run = (owner: string) =>
-      new Promise<number[]>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', child, file, owner, startAt], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        let out = '';
-        proc.stdout.on('data', (chunk) => (out += chunk));
-        proc.on('exit', (code) =>
-          code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(`child ${owner} exited ${code}`)),
-        );
-      });
-    const [a, b] = await Promise.all([run('worker-a'), run('worker-b')]);
+    const [a, b] = await claimInTwoProcesses(file);
     const all = [...a, ...b];
     expect(new Set(all).size).toBe(all.length);
     expect(all.length).toBe(count);
