@@ -1,23 +1,25 @@
 import type Database from 'better-sqlite3';
+import type { SQL } from 'drizzle-orm';
 import { getEnv } from '@/lib/env';
-import { connectionOf, type Db, type Tx } from './handle';
+import { connectionOf, type Db, type TransactionBehavior, type Tx } from './handle';
 import { setProcessDialect } from './dialect';
 import { openPostgres } from './postgres';
 import { openSqlite } from './sqlite';
 
-export type { Db, Reader, Tx } from './handle';
+export type { Db, Reader, TransactionBehavior, Tx } from './handle';
 export { WAL_AUTOCHECKPOINT_PAGES, WAL_CHECKPOINT_MS } from './sqlite';
 
 /**
  * Runs `fn` in one transaction: every statement it awaits on `tx` commits together, or none
  * does if it throws. `immediate` takes the write lock at the start (every transaction that
- * writes after reading should, or SQLite may refuse its first write with SQLITE_BUSY). The body
+ * writes after reading should, or SQLite may refuse its first write with SQLITE_BUSY); see
+ * TransactionBehavior (db/handle.ts) for 'locking'. The body
  * must await only database work: on SQLite the process's other requests wait while it runs.
  */
 export function withTransaction<T>(
   db: Db,
   fn: (tx: Tx) => Promise<T>,
-  options: { behavior?: 'deferred' | 'immediate' } = {},
+  options: { behavior?: TransactionBehavior } = {},
 ): Promise<T> {
   return connectionOf(db).transaction(db, fn, options.behavior ?? 'deferred');
 }
@@ -96,4 +98,22 @@ export function onlyRow<T>(rows: T[]): T {
   const row = rows[0];
   if (row === undefined) throw new Error('The query returned no row where one was certain.');
   return row;
+}
+
+/** What a raw statement on PostgreSQL gives back: node-postgres's rows and count. */
+export interface PgResult<Row = Record<string, unknown>> {
+  rows: Row[];
+  rowCount: number;
+}
+
+/**
+ * Runs one raw statement on PostgreSQL, through `db` or a transaction's `tx`: the PostgreSQL
+ * side of a path whose SQLite side runs hand-tuned better-sqlite3 statements (withSqlite).
+ */
+export async function pgExecute<Row = Record<string, unknown>>(db: Db, query: SQL): Promise<PgResult<Row>> {
+  if (dialectOf(db) !== 'postgres') throw new Error('pgExecute runs PostgreSQL statements; this handle is on SQLite.');
+  const result = await (
+    db as unknown as { execute(q: SQL): Promise<{ rows: Row[]; rowCount: number | null }> }
+  ).execute(query);
+  return { rows: result.rows, rowCount: result.rowCount ?? 0 };
 }

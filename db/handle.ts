@@ -16,11 +16,20 @@ export type Tx = Db;
 /** Read-only access: a `Db` or a `Tx` both satisfy it. */
 export type Reader = Pick<Db, 'select'>;
 
+/**
+ * How a transaction isolates itself (db/client.ts withTransaction):
+ * - deferred: reads one consistent state.
+ * - immediate: reads, then writes on what it read, as if no other transaction ran meanwhile.
+ * - locking: its writes are guarded by row locks and compare-and-set conditions of their own
+ *   (the review queue's claim), so each statement only needs the latest committed rows.
+ */
+export type TransactionBehavior = 'deferred' | 'immediate' | 'locking';
+
 /** What db/client.ts needs from a connection, whichever database it is on. */
 export interface Connection {
   readonly dialect: 'sqlite' | 'postgres';
   close(): void | Promise<void>;
-  transaction<T>(handle: Db, fn: (tx: Tx) => Promise<T>, behavior: 'deferred' | 'immediate'): Promise<T>;
+  transaction<T>(handle: Db, fn: (tx: Tx) => Promise<T>, behavior: TransactionBehavior): Promise<T>;
   exclusive<T>(handle: Db, fn: (sqlite: Database.Database) => T): Promise<T>;
 }
 

@@ -1,7 +1,7 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { CONNECTION, type Connection, type Db, type Tx } from './handle';
+import { CONNECTION, type Connection, type Db, type TransactionBehavior, type Tx } from './handle';
 
 // Counts and bigint columns (int8) and sums and averages (numeric) as numbers, as SQLite gives
 // them: node-postgres returns both as strings by default. Loupe's values fit in a double.
@@ -11,6 +11,17 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
 /** serialization_failure and deadlock_detected: the transaction lost a race and can run again. */
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 10;
+
+/**
+ * SQLite serializes every writing transaction ('immediate'): the same guarantee here is
+ * SERIALIZABLE. A 'locking' transaction guards its writes itself (row locks, compare-and-set),
+ * so READ COMMITTED: each statement sees the latest commits, and nothing is refused for a race.
+ */
+const ISOLATION = {
+  deferred: 'repeatable read',
+  immediate: 'serializable',
+  locking: 'read committed',
+} as const satisfies Record<TransactionBehavior, string>;
 
 /** Marks a transaction's handle, so that a nested withTransaction becomes a savepoint. */
 const IN_TRANSACTION = Symbol.for('loupe.db.pg.inTransaction');
@@ -54,10 +65,10 @@ export class PostgresConnection implements Connection {
     return handle as unknown as Db;
   }
 
-  async transaction<T>(handle: Db, fn: (tx: Tx) => Promise<T>, behavior: 'deferred' | 'immediate'): Promise<T> {
+  async transaction<T>(handle: Db, fn: (tx: Tx) => Promise<T>, behavior: TransactionBehavior): Promise<T> {
     if ((handle as unknown as Record<symbol, boolean>)[IN_TRANSACTION])
       return (handle as unknown as PgDb).transaction((nested) => fn(this.mark(nested as unknown as PgDb, true)));
-    const isolationLevel = behavior === 'immediate' ? 'serializable' : 'repeatable read';
+    const isolationLevel = ISOLATION[behavior];
     for (let attempt = 1; ; attempt++) {
       try {
         return await (this.db as unknown as PgDb).transaction((tx) => fn(this.mark(tx as unknown as PgDb, true)), {

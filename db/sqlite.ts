@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/sqlite-proxy';
-import { CONNECTION, type Connection, type Db, type Tx } from './handle';
+import { CONNECTION, type Connection, type Db, type TransactionBehavior, type Tx } from './handle';
 import * as schema from './schema';
 
 export const WAL_AUTOCHECKPOINT_PAGES = 16_000;
@@ -130,7 +130,7 @@ export class SqliteConnection implements Connection {
   }
 
   /** Runs `fn` in a transaction on this connection; nested calls (from its call chain) use a savepoint. */
-  async transaction<T>(_handle: Db, fn: (tx: Tx) => Promise<T>, behavior: 'deferred' | 'immediate'): Promise<T> {
+  async transaction<T>(_handle: Db, fn: (tx: Tx) => Promise<T>, behavior: TransactionBehavior): Promise<T> {
     if (this.holdsLock()) {
       const savepoint = `sp${++this.depth}`;
       this.sqlite.exec(`savepoint ${savepoint}`);
@@ -147,7 +147,8 @@ export class SqliteConnection implements Connection {
     }
     await this.acquire();
     try {
-      this.sqlite.exec(`begin ${behavior}`);
+      // SQLite has one writer at a time: a locking transaction takes the write lock at once too.
+      this.sqlite.exec(`begin ${behavior === 'deferred' ? 'deferred' : 'immediate'}`);
       const token = {};
       this.open = token;
       try {

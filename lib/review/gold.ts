@@ -25,7 +25,7 @@ export async function goldAgreement(db: Reader, catalogueId: number): Promise<Go
         reviewerId: reviews.reviewerId,
         email: users.email,
         decided: sql<number>`count(*)`,
-        agreed: sql<number>`coalesce(sum(${reviews.chosenLabel} = ${items.importLabel}), 0)`,
+        agreed: sql<number>`coalesce(sum(case when ${reviews.chosenLabel} = ${items.importLabel} then 1 else 0 end), 0)`,
       })
       .from(reviews)
       .innerJoin(items, eq(items.id, reviews.itemId))

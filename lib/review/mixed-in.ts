@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Tx } from '@/db/client';
+import { sql, type SQL } from 'drizzle-orm';
+import { dialectOf, pgExecute, type Tx } from '@/db/client';
 import { auditDraw, DEFAULT_GOLD_RATE } from '@/lib/routing/rules';
 
 /** Salts of the two per-claim draws, so the gold and the audit decisions are independent. */
@@ -8,8 +9,6 @@ const AUDIT_SALT = 0xa0_d1;
 
 export interface MixedInContext {
   tx: Tx;
-  /** The connection under `tx`, for the prepared statements. */
-  sqlite: Database;
   reviewerId: number;
   catalogueId: number;
   /** The active model: gold items are served only with its prediction, like any scored item. */
@@ -18,7 +17,7 @@ export interface MixedInContext {
 }
 
 /**
- * The mix-in's statements, prepared once per connection. None counts the queue or the reviewer's
+ * The mix-in's statements (SQLite's, prepared once per connection; PostgreSQL's below). None counts the queue or the reviewer's
  * reviews: the counts are kept by triggers in the writing transactions (queue_counts,
  * reviewer_queue_counts; migration 0007), and the picks walk small indexes and stop at the first
  * free item, with one probe per candidate for "held" (the lease key) and "already decided by this
@@ -55,7 +54,23 @@ const MIXED_IN_SQL = {
 type MixedInStatements = { [K in keyof typeof MIXED_IN_SQL]: Statement };
 const prepared = new WeakMap<Database, MixedInStatements>();
 
-function statements(sqlite: Database): MixedInStatements {
+interface Picks {
+  reviewerId: number;
+  catalogueId: number;
+  modelVersionId: number;
+  now: number;
+}
+
+/** The mix-in's reads, one implementation per database. */
+interface MixedInRunner {
+  claimNumber(p: { reviewerId: number; catalogueId: number }): Promise<number | undefined>;
+  goldRate(p: { catalogueId: number }): Promise<number | undefined>;
+  gold(p: Picks): Promise<number | undefined>;
+  queueCounts(p: { catalogueId: number }): Promise<{ waiting: number; waitingAudit: number } | undefined>;
+  audit(p: Omit<Picks, 'modelVersionId'>): Promise<number | undefined>;
+}
+
+function sqliteRunner(sqlite: Database): MixedInRunner {
   let found = prepared.get(sqlite);
   if (!found) {
     const entries = Object.entries(MIXED_IN_SQL).map(([name, text]) => {
@@ -65,7 +80,56 @@ function statements(sqlite: Database): MixedInStatements {
     found = Object.fromEntries(entries) as MixedInStatements;
     prepared.set(sqlite, found);
   }
-  return found;
+  const s = found;
+  return {
+    claimNumber: async (p) => s.claimNumber.get(p) as number | undefined,
+    goldRate: async (p) => s.goldRate.get(p) as number | undefined,
+    gold: async (p) => (s.gold.get(p) as { id: number } | undefined)?.id,
+    queueCounts: async (p) => s.queueCounts.get(p) as { waiting: number; waitingAudit: number } | undefined,
+    audit: async (p) => (s.audit.get(p) as { id: number } | undefined)?.id,
+  };
+}
+
+/**
+ * PostgreSQL: the same reads; the two picks lock the item they return and skip items another
+ * claim has locked (FOR UPDATE ... SKIP LOCKED), like the queue's picks (claim-candidates.ts).
+ */
+function pgRunner(tx: Tx): MixedInRunner {
+  const first = async <T>(query: SQL) => (await pgExecute<T>(tx, query)).rows[0];
+  return {
+    claimNumber: async (p) =>
+      (
+        await first<{ reviews: number }>(
+          sql`select reviews from reviewer_queue_counts where reviewer_id = ${p.reviewerId} and catalogue_id = ${p.catalogueId}`,
+        )
+      )?.reviews,
+    goldRate: async (p) =>
+      (await first<{ gold_rate: number }>(sql`select gold_rate from settings where catalogue_id = ${p.catalogueId}`))
+        ?.gold_rate,
+    gold: async (p) =>
+      (
+        await first<{ id: number }>(sql`select items.id from items
+            join predictions on predictions.item_id = items.id and predictions.model_version_id = ${p.modelVersionId}
+            left join leases on leases.item_id = items.id
+          where items.catalogue_id = ${p.catalogueId} and items.eval_role = 'gold' and items.status = 'reviewed'
+            and (leases.item_id is null or leases.expires_at <= ${p.now})
+            and not exists (select 1 from reviews where reviews.reviewer_id = ${p.reviewerId} and reviews.item_id = items.id)
+          order by items.id limit 1 for update of items skip locked`)
+      )?.id,
+    queueCounts: (p) =>
+      first<{ waiting: number; waitingAudit: number }>(
+        sql`select waiting, waiting_audit as "waitingAudit" from queue_counts where catalogue_id = ${p.catalogueId}`,
+      ),
+    audit: async (p) =>
+      (
+        await first<{ id: number }>(sql`select items.id from items left join leases on leases.item_id = items.id
+          where items.catalogue_id = ${p.catalogueId} and items.routing_reason = 'audit' and items.status = 'needs_review'
+            and (leases.item_id is null or leases.expires_at <= ${p.now})
+            and not exists (select 1 from reviews where reviews.reviewer_id = ${p.reviewerId} and reviews.item_id = items.id
+              and reviews.action in ('skip', 'unsure'))
+          order by items.id limit 1 for update of items skip locked`)
+      )?.id,
+  };
 }
 
 /** A uniform draw in [0, 1) for this reviewer's n-th claim. */
@@ -73,15 +137,15 @@ function claimDraw(reviewerId: number, n: number, salt: number): number {
   return auditDraw(n, Math.imul(reviewerId, 0x27d4eb2d) ^ salt);
 }
 
-function pickGold(ctx: MixedInContext, run: MixedInStatements): number | null {
+async function pickGold(ctx: MixedInContext, run: MixedInRunner): Promise<number | null> {
   if (ctx.modelVersionId === null) return null;
-  const row = run.gold.get({
+  const id = await run.gold({
     catalogueId: ctx.catalogueId,
     modelVersionId: ctx.modelVersionId,
     reviewerId: ctx.reviewerId,
     now: ctx.now.getTime(),
-  }) as { id: number } | undefined;
-  return row?.id ?? null;
+  });
+  return id ?? null;
 }
 
 /**
@@ -91,13 +155,11 @@ function pickGold(ctx: MixedInContext, run: MixedInStatements): number | null {
  * over the whole queue (held or not) from queue_counts: an estimate is enough for a rate, and
  * this one is exact as of the claim's transaction.
  */
-function pickAudit(ctx: MixedInContext, run: MixedInStatements, draw: number): number | null {
-  const counts = run.queueCounts.get({ catalogueId: ctx.catalogueId }) as
-    { waiting: number; waitingAudit: number } | undefined;
+async function pickAudit(ctx: MixedInContext, run: MixedInRunner, draw: number): Promise<number | null> {
+  const counts = await run.queueCounts({ catalogueId: ctx.catalogueId });
   if (!counts || counts.waitingAudit <= 0 || draw >= counts.waitingAudit / counts.waiting) return null;
-  const row = run.audit.get({ catalogueId: ctx.catalogueId, reviewerId: ctx.reviewerId, now: ctx.now.getTime() }) as
-    { id: number } | undefined;
-  return row?.id ?? null;
+  const id = await run.audit({ catalogueId: ctx.catalogueId, reviewerId: ctx.reviewerId, now: ctx.now.getTime() });
+  return id ?? null;
 }
 
 /**
@@ -105,13 +167,13 @@ function pickAudit(ctx: MixedInContext, run: MixedInStatements, draw: number): n
  * this reviewer has not decided (to measure reviewers), else on a share equal to the audit
  * sample's part of the queue an audit item. Null: take the next item by uncertainty.
  */
-export function pickMixedInItem(ctx: MixedInContext): number | null {
-  const run = statements(ctx.sqlite);
+export async function pickMixedInItem(ctx: MixedInContext): Promise<number | null> {
+  const run = dialectOf(ctx.tx) === 'postgres' ? pgRunner(ctx.tx) : sqliteRunner(ctx.tx.$client);
   const { reviewerId, catalogueId } = ctx;
-  const n = (run.claimNumber.get({ reviewerId, catalogueId }) as number | undefined) ?? 0;
-  const goldRate = (run.goldRate.get({ catalogueId }) as number | undefined) ?? DEFAULT_GOLD_RATE;
+  const n = (await run.claimNumber({ reviewerId, catalogueId })) ?? 0;
+  const goldRate = (await run.goldRate({ catalogueId })) ?? DEFAULT_GOLD_RATE;
   if (goldRate > 0 && claimDraw(ctx.reviewerId, n, GOLD_SALT) < goldRate) {
-    const gold = pickGold(ctx, run);
+    const gold = await pickGold(ctx, run);
     if (gold !== null) return gold;
   }
   return pickAudit(ctx, run, claimDraw(ctx.reviewerId, n, AUDIT_SALT));

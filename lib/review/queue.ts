@@ -9,9 +9,10 @@ import {
   extendHeld,
   heldItemIds,
   heldItemIdsInClass,
+  firstLeased,
   mostConfidentFirst,
   pickCandidates,
-  queueStatements,
+  queueRunner,
   takeLease,
   type ClaimContext,
 } from './claim-candidates';
@@ -52,11 +53,10 @@ async function openClaim(
   input: { actor: Actor; catalogueId: number; now?: number; leaseMs?: number },
 ): Promise<ClaimContext> {
   const now = input.now ?? Date.now();
-  // Read through `db`, whose prepared statements run on the same connection as `tx` (db/prepared.ts).
   const catalogue = await requireCatalogueById(db, input.catalogueId);
   return {
     tx,
-    sqlite: db.$client,
+    run: queueRunner(tx),
     reviewerId: input.actor.userId,
     catalogue,
     model: await findActiveModel(db, catalogue.id),
@@ -87,12 +87,7 @@ export async function claimNext(
     async (tx) => {
       const ctx = await openClaim(tx, tx, { actor, ...options });
       const showing = new Set(options.holding ?? []);
-      const held = extendHeld(
-        ctx,
-        heldItemIds(ctx)
-          .filter((id) => !showing.has(id))
-          .slice(0, 1),
-      );
+      const held = await extendHeld(ctx, (await heldItemIds(ctx)).filter((id) => !showing.has(id)).slice(0, 1));
       if (held[0] !== undefined)
         return await describeClaimedItem(tx, {
           itemId: held[0],
@@ -101,9 +96,8 @@ export async function claimNext(
           expiresAt: ctx.expiresAt,
         });
       // Audit and gold items come first when drawn, looking like any other item (see queue-mixed-in).
-      const mixedIn = pickMixedInItem({
+      const mixedIn = await pickMixedInItem({
         tx,
-        sqlite: ctx.sqlite,
         reviewerId: actor.userId,
         catalogueId: ctx.catalogue.id,
         modelVersionId: ctx.model?.id ?? null,
@@ -115,7 +109,7 @@ export async function claimNext(
         ...(mixedIn === null ? [] : [mixedIn]),
         ...(await pickCandidates(ctx, 5 + showing.size)),
       ].filter((id) => !showing.has(id));
-      const itemId = candidates.find((id) => takeLease(ctx, id));
+      const itemId = await firstLeased(ctx, candidates);
       return itemId === undefined
         ? null
         : await describeClaimedItem(tx, {
@@ -125,7 +119,7 @@ export async function claimNext(
             expiresAt: ctx.expiresAt,
           });
     },
-    { behavior: 'immediate' },
+    { behavior: 'locking' },
   );
 }
 
@@ -161,19 +155,20 @@ export async function claimBatch(
         );
       const model = ctx.model;
       if (!model) return [];
-      const held = extendHeld(ctx, (await heldItemIdsInClass(ctx, model, predictedClass)).slice(0, size));
+      const held = await extendHeld(ctx, (await heldItemIdsInClass(ctx, model, predictedClass)).slice(0, size));
       const wanted = size - held.length;
-      const fresh = (
+      const picked =
         wanted === 0
           ? []
-          : (queueStatements(ctx.sqlite).inClass.all({
+          : await ctx.run.inClass({
               catalogueId: ctx.catalogue.id,
               reviewerId: actor.userId,
               now: ctx.now.getTime(),
               predictedClass,
               limit: wanted,
-            }) as number[])
-      ).filter((id) => takeLease(ctx, id));
+            });
+      const fresh: number[] = [];
+      for (const id of picked) if (await takeLease(ctx, id)) fresh.push(id);
       // `fresh` comes in the index's order already; only held items need placing among them.
       const batch = held.length === 0 ? fresh : await mostConfidentFirst(ctx, model, [...held, ...fresh]);
       const claimed: ClaimedItem[] = [];
@@ -183,6 +178,6 @@ export async function claimBatch(
         );
       return claimed;
     },
-    { behavior: 'immediate' },
+    { behavior: 'locking' },
   );
 }

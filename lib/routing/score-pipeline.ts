@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { sql, type SQL } from 'drizzle-orm';
-import { dialectOf, withSqlite, withTransaction, type Db } from '@/db/client';
+import { dialectOf, pgExecute, withSqlite, withTransaction, type Db } from '@/db/client';
 import type { ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -138,13 +138,11 @@ function readChunk(statements: Statements, catalogueId: number, afterId: number,
  * (the SQLite statements above are better-sqlite3's own, prepared once per connection). Slower:
  * a round trip per row, where SQLite's are calls into the same process.
  */
-interface SqlRunner {
-  execute(query: SQL): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
-}
 const NOT_HUMAN = sql`(label_source is null or label_source <> 'human')`;
 
 async function readChunkPg(db: Db, catalogueId: number, afterId: number, size: number): Promise<Chunk> {
-  const { rows } = await (db as unknown as SqlRunner).execute(
+  const { rows } = await pgExecute(
+    db,
     sql`select id, pixels, label_source, current_label, eval_role from items
       where catalogue_id = ${catalogueId} and status = 'unscored' and ${NOT_HUMAN} and id > ${afterId}
       order by id limit ${size}`,
@@ -155,6 +153,8 @@ async function readChunkPg(db: Db, catalogueId: number, afterId: number, size: n
 
 /** The four writes of a scored row; each returns the rows it changed. */
 interface BatchWrites {
+  /** Writes what the calls collected, where a database writes a batch at once (PostgreSQL). */
+  flush?(): Promise<void>;
   insertPrediction(
     id: number,
     modelId: number,
@@ -177,20 +177,97 @@ function sqliteWrites(statements: Statements): BatchWrites {
   };
 }
 
-function postgresWrites(tx: Db): BatchWrites {
-  const run = async (query: SQL) => (await (tx as unknown as SqlRunner).execute(query)).rowCount ?? 0;
+/**
+ * PostgreSQL: the batch's calls are collected and written by `flush` as four set-based
+ * statements (arrays bound as one parameter each, unnest), predictions first so that the items
+ * trigger finds the active model's prediction. Each call's count comes back from the RETURNING ids.
+ */
+function postgresWrites(tx: Db): BatchWrites & { flush(): Promise<void> } {
+  const predictions = {
+    ids: [] as number[],
+    probs: [] as string[],
+    classes: [] as number[],
+    conf: [] as number[],
+    margin: [] as number[],
+  };
+  let modelVersionId = 0;
+  const gold: number[] = [];
+  const model = {
+    ids: [] as number[],
+    statuses: [] as string[],
+    reasons: [] as (string | null)[],
+    classes: [] as number[],
+  };
+  const imported = { ids: [] as number[], statuses: [] as string[], reasons: [] as (string | null)[] };
+  const waiting = new Map<number, (rows: number) => void>();
+  const later = (id: number) => new Promise<number>((resolve) => waiting.set(id, resolve));
+  const settle = (changed: Set<number>, ids: number[]) => {
+    for (const id of ids) waiting.get(id)?.(changed.has(id) ? 1 : 0);
+  };
+  const changedIds = async (query: SQL) =>
+    new Set((await pgExecute<{ id: number }>(tx, query)).rows.map((row) => row.id));
   return {
-    insertPrediction: (id, modelId, probs, predictedClass, confidence, margin) =>
-      run(sql`insert into predictions (item_id, model_version_id, probs, predicted_class, confidence, margin)
-        values (${id}, ${modelId}, ${probs}, ${predictedClass}, ${confidence}, ${margin}) on conflict do nothing`),
-    markGold: (id) =>
-      run(sql`update items set status = 'reviewed' where id = ${id} and status = 'unscored' and eval_role = 'gold'`),
-    routeModel: (status, reason, predictedClass, id) =>
-      run(sql`update items set status = ${status}, routing_reason = ${reason}, current_label = ${predictedClass},
-        label_source = 'model' where id = ${id} and status = 'unscored' and ${NOT_HUMAN}`),
-    routeImport: (status, reason, id) =>
-      run(sql`update items set status = ${status}, routing_reason = ${reason}
-        where id = ${id} and status = 'unscored' and ${NOT_HUMAN}`),
+    insertPrediction: (id, modelId, probs, predictedClass, confidence, margin) => {
+      modelVersionId = modelId;
+      predictions.ids.push(id);
+      predictions.probs.push(probs);
+      predictions.classes.push(predictedClass);
+      predictions.conf.push(confidence);
+      predictions.margin.push(margin);
+      return 1;
+    },
+    markGold: (id) => {
+      gold.push(id);
+      return later(id);
+    },
+    routeModel: (status, reason, predictedClass, id) => {
+      model.ids.push(id);
+      model.statuses.push(status);
+      model.reasons.push(reason);
+      model.classes.push(predictedClass);
+      return later(id);
+    },
+    routeImport: (status, reason, id) => {
+      imported.ids.push(id);
+      imported.statuses.push(status);
+      imported.reasons.push(reason);
+      return later(id);
+    },
+    async flush() {
+      const p = predictions;
+      if (p.ids.length > 0)
+        await pgExecute(
+          tx,
+          sql`insert into predictions (item_id, model_version_id, probs, predicted_class, confidence, margin)
+            select v.id, ${modelVersionId}, v.probs, v.cls, v.conf, v.margin
+            from unnest(${sql.param(p.ids)}::bigint[], ${sql.param(p.probs)}::text[], ${sql.param(p.classes)}::bigint[],
+              ${sql.param(p.conf)}::float8[], ${sql.param(p.margin)}::float8[]) as v(id, probs, cls, conf, margin)
+            on conflict do nothing`,
+        );
+      if (gold.length > 0)
+        settle(
+          await changedIds(sql`update items set status = 'reviewed' from unnest(${sql.param(gold)}::bigint[]) as v(id)
+            where items.id = v.id and items.status = 'unscored' and items.eval_role = 'gold' returning items.id`),
+          gold,
+        );
+      if (model.ids.length > 0)
+        settle(
+          await changedIds(sql`update items set status = v.status, routing_reason = v.reason, current_label = v.cls,
+              label_source = 'model'
+            from unnest(${sql.param(model.ids)}::bigint[], ${sql.param(model.statuses)}::text[],
+              ${sql.param(model.reasons)}::text[], ${sql.param(model.classes)}::bigint[]) as v(id, status, reason, cls)
+            where items.id = v.id and items.status = 'unscored' and ${NOT_HUMAN} returning items.id`),
+          model.ids,
+        );
+      if (imported.ids.length > 0)
+        settle(
+          await changedIds(sql`update items set status = v.status, routing_reason = v.reason
+            from unnest(${sql.param(imported.ids)}::bigint[], ${sql.param(imported.statuses)}::text[],
+              ${sql.param(imported.reasons)}::text[]) as v(id, status, reason)
+            where items.id = v.id and items.status = 'unscored' and ${NOT_HUMAN} returning items.id`),
+          imported.ids,
+        );
+    },
   };
 }
 
@@ -403,5 +480,6 @@ function writeBatch(input: {
     });
   }
   result.timings.routeSeconds += routeSeconds;
+  if (writes.flush) pending.push(writes.flush());
   if (pending.length > 0) return Promise.all(pending).then(() => {});
 }
