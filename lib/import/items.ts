@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { withSqlite, withTransaction, type Db, onlyRow, firstRow } from '@/db/client';
+import { dialectOf, pgExecute, withSqlite, withTransaction, type Db, onlyRow, firstRow } from '@/db/client';
 import { catalogues, IMPORT_KINDS, imports } from '@/db/schema';
 import { AppError, badInput } from '@/lib/errors';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
@@ -107,6 +107,49 @@ function checkItems(
   });
 }
 
+/** Items of a catalogue with any of these pixel hashes: each database's fastest form of the same query. */
+async function sameContent(
+  db: Db,
+  catalogueId: number,
+  hashes: string[],
+): Promise<{ hash: string; source: string; sourceRow: number }[]> {
+  if (dialectOf(db) === 'postgres')
+    return (
+      await pgExecute<{ hash: string; source: string; sourceRow: number }>(
+        db,
+        sql`select id, content_hash as hash, source, source_row as "sourceRow" from items
+          where catalogue_id = ${catalogueId} and content_hash in (select jsonb_array_elements_text(${JSON.stringify(hashes)}::jsonb))`,
+      )
+    ).rows;
+  return withSqlite(
+    db,
+    (sqlite) =>
+      sqlite.prepare(IMPORT_SQL.sameContent).all(catalogueId, JSON.stringify(hashes)) as {
+        hash: string;
+        source: string;
+        sourceRow: number;
+      }[],
+  );
+}
+
+/** The first item (lowest id) with each of these pixel hashes. */
+async function firstWith(db: Db, catalogueId: number, hashes: string[]): Promise<{ hash: string; id: number }[]> {
+  if (dialectOf(db) === 'postgres')
+    return (
+      await pgExecute<{ hash: string; id: number }>(
+        db,
+        sql`select content_hash as hash, min(id) as id from items
+          where catalogue_id = ${catalogueId} and content_hash in (select jsonb_array_elements_text(${JSON.stringify(hashes)}::jsonb))
+          group by content_hash`,
+      )
+    ).rows;
+  return withSqlite(
+    db,
+    (sqlite) =>
+      sqlite.prepare(IMPORT_SQL.firstWith).all(catalogueId, JSON.stringify(hashes)) as { hash: string; id: number }[],
+  );
+}
+
 const IMPORT_SQL = {
   // json_each keeps one prepared statement for any number of hashes; the IN still uses
   // items_catalogue_content_hash_idx. No ORDER BY: with one, SQLite walks the catalogue in id order.
@@ -197,18 +240,7 @@ async function* importSteps(db: Db, input: ImportItemsInput): AsyncGenerator<Imp
       const hashes = chunk.map((item) => sha256Hex(item.pixels));
       const unseen = [...new Set(hashes)].filter((hash) => !known.has(hash));
       const sameRows = new Set<string>();
-      const matches =
-        unseen.length === 0
-          ? []
-          : await withSqlite(
-              db,
-              (sqlite) =>
-                sqlite.prepare(IMPORT_SQL.sameContent).all(catalogue.id, JSON.stringify(unseen)) as {
-                  hash: string;
-                  source: string;
-                  sourceRow: number;
-                }[],
-            );
+      const matches = unseen.length === 0 ? [] : await sameContent(db, catalogue.id, unseen);
       for (const match of matches) {
         known.add(match.hash);
         sameRows.add(`${match.sourceRow}\n${match.source}`);
@@ -256,18 +288,7 @@ async function* importSteps(db: Db, input: ImportItemsInput): AsyncGenerator<Imp
 
   const shown = [...duplicateHashes].slice(0, DUPLICATE_IDS_SHOWN);
   const ids = new Map(
-    shown.length === 0
-      ? []
-      : (
-          await withSqlite(
-            db,
-            (sqlite) =>
-              sqlite.prepare(IMPORT_SQL.firstWith).all(catalogue.id, JSON.stringify(shown)) as {
-                hash: string;
-                id: number;
-              }[],
-          )
-        ).map((row) => [row.hash, row.id]),
+    shown.length === 0 ? [] : (await firstWith(db, catalogue.id, shown)).map((row) => [row.hash, row.id]),
   );
   const skipped = keep ? 0 : duplicates;
   return {
