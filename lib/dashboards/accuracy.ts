@@ -4,8 +4,10 @@ import {
   auditMarkerSql,
   decidedCte,
   NO_AUDIT_MARKER,
+  countWhere,
   queryAll,
   queryGet,
+  utcDay,
   ratio,
   round,
   type Figure,
@@ -87,7 +89,7 @@ export async function auditAccuracyOverTime(ctx: FigureContext): Promise<Figure<
     await queryAll<{ day: string; audited: number; correct: number }>(
       ctx.db,
       `${await decidedCte(ctx.db)}, latest as (select * from decided d where d.is_audit and d.id = (select max(id) from decided d2 where d2.item_id = d.item_id))
-     select strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') as day, count(*) as audited, coalesce(sum(model_label = chosen_label), 0) as correct
+     select ${utcDay(ctx.db, 'created_at')} as day, count(*) as audited, ${countWhere('model_label = chosen_label')} as correct
      from latest where model_label is not null group by day order by day`,
       ctx.catalogueId,
     )
@@ -123,7 +125,7 @@ export async function catalogueAccuracyEstimate(ctx: FigureContext): Promise<Fig
   ];
   const counts = (await queryGet<{ human: number; auto: number }>(
     ctx.db,
-    `select coalesce(sum(label_source = 'human'), 0) as human, coalesce(sum(status = 'auto_accepted' and label_source = 'model'), 0) as auto
+    `select ${countWhere(`label_source = 'human'`)} as human, ${countWhere(`status = 'auto_accepted' and label_source = 'model'`)} as auto
      from items where catalogue_id = ? and eval_role is null`,
     ctx.catalogueId,
   )) ?? { human: 0, auto: 0 };

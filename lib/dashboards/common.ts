@@ -1,4 +1,5 @@
-import { withSqlite, type Db } from '@/db/client';
+import { sql, type SQL } from 'drizzle-orm';
+import { dialectOf, pgExecute, withSqlite, type Db } from '@/db/client';
 
 /** Which data a figure is computed from; DESIGN.md "Honest measurement". */
 export type FigureSource = 'holdout' | 'audit sample' | 'gold' | 'reviewed' | 'queue';
@@ -32,13 +33,39 @@ export interface FigureContext {
 
 export const HOUR_MS = 3_600_000;
 
-/** Reads with plain SQL: the dashboards are aggregate queries drizzle's builder only obscures. */
-export function queryAll<T>(db: Db, text: string, ...params: unknown[]): Promise<T[]> {
+/** `text` with its `?` placeholders bound to `params`, as one drizzle query (PostgreSQL numbers them itself). */
+function bound(text: string, params: unknown[]): SQL {
+  const parts = text.split('?');
+  if (parts.length !== params.length + 1)
+    throw new Error(`A dashboard query has ${parts.length - 1} placeholders and ${params.length} values.`);
+  return sql.join(parts.flatMap((part, i) => (i === 0 ? [sql.raw(part)] : [sql`${params[i - 1]}`, sql.raw(part)])));
+}
+
+/**
+ * Reads with plain SQL: the dashboards are aggregate queries drizzle's builder only obscures.
+ * The text is portable SQL (no sums of comparisons, no SQLite date functions: see utcDay),
+ * with `?` placeholders; result columns named in snake_case or lower case, which both databases
+ * keep as written.
+ */
+export async function queryAll<T>(db: Db, text: string, ...params: unknown[]): Promise<T[]> {
+  if (dialectOf(db) === 'postgres') return (await pgExecute<T>(db, bound(text, params))).rows;
   return withSqlite(db, (sqlite) => sqlite.prepare(text).all(...params) as T[]);
 }
 
-export function queryGet<T>(db: Db, text: string, ...params: unknown[]): Promise<T | undefined> {
-  return withSqlite(db, (sqlite) => sqlite.prepare(text).get(...params) as T | undefined);
+export async function queryGet<T>(db: Db, text: string, ...params: unknown[]): Promise<T | undefined> {
+  return (await queryAll<T>(db, text, ...params))[0];
+}
+
+/** How many rows satisfy `condition`, 0 when none: a sum of a comparison is SQLite's shorthand only. */
+export function countWhere(condition: string): string {
+  return `coalesce(sum(case when ${condition} then 1 else 0 end), 0)`;
+}
+
+/** The UTC day (YYYY-MM-DD) of a time in ms since the epoch, as SQL text for this handle's database. */
+export function utcDay(db: Db, msColumn: string): string {
+  return dialectOf(db) === 'postgres'
+    ? `to_char(to_timestamp(${msColumn} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD')`
+    : `strftime('%Y-%m-%d', ${msColumn} / 1000, 'unixepoch')`;
 }
 
 /**
@@ -63,6 +90,8 @@ export async function decidedCte(db: Db): Promise<string> {
  * audit item from any other, and the audit figures say so instead of guessing.
  */
 export async function hasAuditMarker(db: Db): Promise<boolean> {
+  // PostgreSQL's schema starts where SQLite's migrations ended: the column is always there.
+  if (dialectOf(db) === 'postgres') return true;
   return (await queryAll<{ name: string }>(db, `select name from pragma_table_info('items')`)).some(
     (c) => c.name === 'routing_reason',
   );

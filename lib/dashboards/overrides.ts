@@ -1,4 +1,4 @@
-import { decidedCte, queryAll, ratio, round, type Figure, type FigureContext } from './common';
+import { countWhere, decidedCte, queryAll, ratio, round, type Figure, type FigureContext } from './common';
 
 export type OverrideRow = { class: string; decisions: number; overridden: number; overrideRate: number | null };
 
@@ -10,7 +10,7 @@ export async function overrideRateByClass(ctx: FigureContext): Promise<Figure<Ov
   const counts = await queryAll<{ model: number; decisions: number; overridden: number }>(
     ctx.db,
     `${await decidedCte(ctx.db)}
-     select model_label as model, count(*) as decisions, coalesce(sum(chosen_label != model_label), 0) as overridden
+     select model_label as model, count(*) as decisions, ${countWhere('chosen_label <> model_label')} as overridden
      from decided where model_label is not null and chosen_label is not null group by model_label`,
     ctx.catalogueId,
   );

@@ -51,7 +51,7 @@ export async function queueFlow(ctx: FigureContext): Promise<Figure<QueueFlowRow
   const entered = await queryAll<{ at: number }>(
     ctx.db,
     `select min(p.created_at) as at from items i join predictions p on p.item_id = i.id
-     where i.catalogue_id = ? and i.eval_role is null and i.status in ('needs_review', 'reviewed') group by i.id having at >= ? and at < ?`,
+     where i.catalogue_id = ? and i.eval_role is null and i.status in ('needs_review', 'reviewed') group by i.id having min(p.created_at) >= ? and min(p.created_at) < ?`,
     ctx.catalogueId,
     start,
     end,

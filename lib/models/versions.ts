@@ -102,7 +102,7 @@ export async function storedHoldoutAccuracy(db: Reader, input: { catalogueId: nu
     .select({
       holdout: sql<number>`count(*)`,
       total: sql<number>`count(${predictions.id})`,
-      correct: sql<number>`coalesce(sum(${predictions.predictedClass} = ${items.importLabel}), 0)`,
+      correct: sql<number>`coalesce(sum(case when ${predictions.predictedClass} = ${items.importLabel} then 1 else 0 end), 0)`,
     })
     .from(items)
     .leftJoin(predictions, and(eq(predictions.itemId, items.id), eq(predictions.modelVersionId, input.modelVersionId)))
