@@ -1,8 +1,16 @@
-import { dialectOf, getDb } from '@/db/client';
+import { dialectOf, getDb, type Db } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { getEnv } from '@/lib/env';
 import { scoreEveryCatalogue } from '@/lib/routing/score-catalogues';
 import { seedDemoIfEmpty, seedDemoUsersIfNone, seedDigitsDemo } from '@/lib/seed';
+
+/** Where the process's database is, for the log: the SQLite file, or the server and database without the password. */
+function databaseName(db: Db): string {
+  const env = getEnv();
+  if (dialectOf(db) === 'sqlite') return env.LOUPE_DB;
+  const url = new URL(env.LOUPE_DATABASE_URL!);
+  return `PostgreSQL ${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname} (user ${decodeURIComponent(url.username) || 'default'})`;
+}
 
 /**
  * The part of `npm start` before serving (also `npm run seed`): migrate, seed the demo
@@ -11,13 +19,8 @@ import { seedDemoIfEmpty, seedDemoUsersIfNone, seedDigitsDemo } from '@/lib/seed
  */
 export async function prepareDatabase(log: (line: string) => void): Promise<void> {
   const db = getDb();
-  // Refused before anything is written: the demo's import and scoring would stop half-way.
-  if (dialectOf(db) === 'postgres')
-    throw new Error(
-      'Loupe cannot run on PostgreSQL yet: the review queue, imports and dashboards still run only on SQLite (issue 20, docs/deployment.md). Unset LOUPE_DATABASE_URL and DATABASE_URL to use the SQLite file.',
-    );
   await migrateDb(db);
-  log(`database ${getEnv().LOUPE_DB}`);
+  log(`database ${databaseName(db)}`);
   if (await seedDemoIfEmpty(db, log)) log('seeded the demo catalogue');
   if (await seedDigitsDemo(db, { log })) log('seeded the digits demo catalogue');
   const demoUsers = await seedDemoUsersIfNone(db);

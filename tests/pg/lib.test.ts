@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { ensureCatalogue, findCatalogue } from '@/lib/catalogues';
 import { enqueueJob } from '@/lib/jobs/lifecycle';
-import { catalogues } from '@/db/schema';
 import { freshPgDb, type PgTestDb } from './pg-db';
 
 let t: PgTestDb;
@@ -43,20 +42,5 @@ describe('lib on PostgreSQL', () => {
     const results = await Promise.all(Array.from({ length: 20 }, enqueue));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
-  });
-});
-
-describe('npm start on PostgreSQL', () => {
-  it('refuses with a sentence before writing anything, until the SQLite-only paths are ported', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-      env: { ...process.env, LOUPE_DATABASE_URL: t.url, PORT: '3999' },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('error: Loupe cannot run on PostgreSQL yet');
-    // Not even migrated again, let alone seeded: the catalogues are the ones this file made.
-    expect((await t.db.select().from(catalogues)).map((c) => c.slug)).toEqual(['fashion']);
   });
 });
