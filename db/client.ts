@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { getEnv } from '@/lib/env';
 import { connectionOf, type Db, type TransactionBehavior, type Tx } from './handle';
 import { setProcessDialect } from './dialect';
@@ -116,4 +116,21 @@ export async function pgExecute<Row = Record<string, unknown>>(db: Db, query: SQ
     db as unknown as { execute(q: SQL): Promise<{ rows: Row[]; rowCount: number | null }> }
   ).execute(query);
   return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+}
+
+/**
+ * In a 'locking' transaction: locks the rows of `table` where `column` = `value` until this
+ * transaction ends, and the statements after this see them as last committed.
+ * - share: a transaction that changes them (a promotion, a threshold change) waits for this
+ *   one; one that changed them first is seen.
+ * - update: one holder at a time (promotions of one catalogue, in turn).
+ * On PostgreSQL a row lock; SQLite's transactions already hold the whole database.
+ */
+export async function lockRows(
+  tx: Tx,
+  input: { table: SQLWrapper; column: SQLWrapper; value: number; mode: 'share' | 'update' },
+): Promise<void> {
+  if (dialectOf(tx) !== 'postgres') return;
+  const mode = input.mode === 'share' ? sql`for share` : sql`for update`;
+  await pgExecute(tx, sql`select 1 from ${input.table} where ${input.column} = ${input.value} ${mode}`);
 }

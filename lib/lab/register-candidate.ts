@@ -19,7 +19,7 @@ import { readHoldout, readHumanLabels } from '@/lib/learning/split';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { readModelMeta } from '@/lib/ml/model-store';
 import { findActiveModel, requireActiveModel } from '@/lib/models/active';
-import { activateModelVersion } from '@/lib/models/promotion';
+import { activateModelVersion, lockCatalogueModels } from '@/lib/models/promotion';
 import { isRegistrableArchitecture } from './architectures';
 
 export interface LabCandidateResult {
@@ -97,6 +97,7 @@ export async function registerLabCandidate(
   const version = await withTransaction(
     db,
     async (tx) => {
+      await lockCatalogueModels(tx, catalogue.id);
       if (decision.promote && (await findActiveModel(tx, catalogue.id))?.id !== parent.id)
         decision = {
           ...decision,
@@ -152,7 +153,7 @@ export async function registerLabCandidate(
         .returning()
         .then(onlyRow))!;
     },
-    { behavior: 'immediate' },
+    { behavior: 'locking' },
   );
   return { version, decision, promoted: decision.promote };
 }

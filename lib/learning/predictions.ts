@@ -1,5 +1,5 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import { type Db, type Tx, type Reader, withTransaction, changedRows } from '@/db/client';
+import { type Db, type Tx, type Reader, withTransaction } from '@/db/client';
 import { predictions, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { predictLogitsWithScorer, toPredictions } from '@/lib/ml/classifier';
@@ -88,27 +88,35 @@ export async function readStoredPredictions(
   return out;
 }
 
-/** Stores predictions inside the caller's transaction; an existing row is kept. Returns rows added. */
+/** Rows per INSERT: 7 values each, well under both databases' limits on bound parameters. */
+const INSERT_ROWS = 500;
+
+/**
+ * Stores predictions inside the caller's transaction, several rows per statement; an existing
+ * row is kept. Returns the item ids whose row was added.
+ */
 export async function insertPredictions(
   tx: Tx,
   modelVersionId: number,
   rows: { itemId: number; prediction: StoredPrediction }[],
-): Promise<number> {
-  let added = 0;
-  for (const { itemId, prediction: p } of rows) {
-    added += changedRows(
-      await tx
-        .insert(predictions)
-        .values({
+): Promise<Set<number>> {
+  const added = new Set<number>();
+  for (let start = 0; start < rows.length; start += INSERT_ROWS) {
+    const inserted = await tx
+      .insert(predictions)
+      .values(
+        rows.slice(start, start + INSERT_ROWS).map(({ itemId, prediction: p }) => ({
           itemId,
           modelVersionId,
           probs: p.probs,
           predictedClass: p.predictedClass,
           confidence: p.confidence,
           margin: p.margin,
-        })
-        .onConflictDoNothing(),
-    );
+        })),
+      )
+      .onConflictDoNothing()
+      .returning({ itemId: predictions.itemId });
+    for (const row of inserted) added.add(row.itemId);
   }
   return added;
 }
@@ -151,7 +159,8 @@ export async function ensureStoredPredictions(
           model.id,
           missing.map(({ id }, i) => ({ itemId: id, prediction: predicted[i]! })),
         ),
-      { behavior: 'immediate' },
+      // Inserts that keep an existing row: nothing read here needs the other transactions held off.
+      { behavior: 'locking' },
     );
     missing.forEach(({ id }, i) => stored.set(id, predicted[i]!));
   }

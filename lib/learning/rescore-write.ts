@@ -1,7 +1,8 @@
 import { and, eq, gt, inArray, notInArray } from 'drizzle-orm';
-import { type Db, withTransaction, changedRows, firstRow } from '@/db/client';
-import { items, leases, modelVersions, predictions, type ModelVersion } from '@/db/schema';
+import { type Db, withTransaction, changedRows, firstRow, lockRows } from '@/db/client';
+import { items, leases, modelVersions, settings, type ModelVersion } from '@/db/schema';
 import { getRoutingRules, routeImportLabel, routeItem } from '@/lib/routing/rules';
+import { insertPredictions } from './predictions';
 import { ID_CHUNK, routable, type Row } from './rescore-read';
 
 export interface RescoreResult {
@@ -23,7 +24,7 @@ export interface RescoreResult {
 }
 
 /**
- * Writes one batch of re-scored rows in an immediate transaction: their prediction rows, and
+ * Writes one batch of re-scored rows in one transaction: their prediction rows, and
  * the new routing of each item whose status, reason or label changes, counted in `result`.
  * Stops (result.superseded) when another version became active meanwhile.
  */
@@ -36,6 +37,9 @@ export async function writeBatch(
   await withTransaction(
     db,
     async (tx) => {
+      // A promotion and a threshold change wait for this batch; one that committed first is seen.
+      await lockRows(tx, { table: modelVersions, column: modelVersions.id, value: model.id, mode: 'share' });
+      await lockRows(tx, { table: settings, column: settings.catalogueId, value: catalogueId, mode: 'share' });
       // Another version was promoted (or rolled back to) since this run began: stop here.
       const stillActive = await tx
         .select({ id: modelVersions.id })
@@ -60,22 +64,14 @@ export async function writeBatch(
           .where(and(inArray(leases.itemId, chunk), gt(leases.expiresAt, now))))
           held.add(lease.itemId);
       }
+      const added = await insertPredictions(
+        tx,
+        model.id,
+        rows.map((row) => ({ itemId: row.id, prediction: row.prediction! })),
+      );
       for (const row of rows) {
         const p = row.prediction!;
-        const inserted = changedRows(
-          await tx
-            .insert(predictions)
-            .values({
-              itemId: row.id,
-              modelVersionId: model.id,
-              probs: p.probs,
-              predictedClass: p.predictedClass,
-              confidence: p.confidence,
-              margin: p.margin,
-            })
-            .onConflictDoNothing(),
-        );
-        if (inserted === 1) result.predicted++;
+        if (added.has(row.id)) result.predicted++;
         else result.reused++;
         const fromImport = row.labelSource === 'import';
         const { status, reason } = fromImport
@@ -109,6 +105,8 @@ export async function writeBatch(
         if (currentLabel !== row.currentLabel) result.relabelled++;
       }
     },
-    { behavior: 'immediate' },
+    // Every write below carries the conditions it was decided on, and the rows it depends on are
+    // locked above: no need to serialize against the reviewers' transactions.
+    { behavior: 'locking' },
   );
 }

@@ -3,7 +3,7 @@ import { type Db, withTransaction } from '@/db/client';
 import { items, predictions, type ModelVersion } from '@/db/schema';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { requireActiveModel } from '@/lib/models/active';
-import { predictStored } from './predictions';
+import { insertPredictions, predictStored } from './predictions';
 import { predictMissing, readPage, routable } from './rescore-read';
 import { writeBatch, type RescoreResult } from './rescore-write';
 import { requireCatalogueById } from '@/lib/catalogues';
@@ -94,20 +94,14 @@ async function predictGoldItems(db: Db, model: ModelVersion, k: number): Promise
     count: missing.length,
     onProgress: () => {},
   });
-  await withTransaction(db, async (tx) => {
-    for (const [i, row] of missing.entries()) {
-      const p = predicted[i]!;
-      await tx
-        .insert(predictions)
-        .values({
-          itemId: row.id,
-          modelVersionId: model.id,
-          probs: p.probs,
-          predictedClass: p.predictedClass,
-          confidence: p.confidence,
-          margin: p.margin,
-        })
-        .onConflictDoNothing();
-    }
-  });
+  await withTransaction(
+    db,
+    (tx) =>
+      insertPredictions(
+        tx,
+        model.id,
+        missing.map((row, i) => ({ itemId: row.id, prediction: predicted[i]! })),
+      ),
+    { behavior: 'locking' },
+  );
 }

@@ -4,7 +4,7 @@ import { type Db, withTransaction, onlyRow } from '@/db/client';
 import { modelVersions, type ModelVersion } from '@/db/schema';
 import { findActiveModel } from '@/lib/models/active';
 import { FineTuneMetrics } from '@/lib/models/metrics';
-import { activateModelVersion } from '@/lib/models/promotion';
+import { activateModelVersion, lockCatalogueModels } from '@/lib/models/promotion';
 import type { GateDecision } from './gate';
 import { insertPredictions } from './predictions';
 import type { PreparedRetrain } from './retrain-prepare';
@@ -35,6 +35,7 @@ export async function commitCandidate(
   const row = await withTransaction(
     db,
     async (tx) => {
+      await lockCatalogueModels(tx, catalogue.id);
       const current = await findActiveModel(tx, catalogue.id);
       if (decision.promote && current?.id !== parent.id) {
         decision = {
@@ -73,7 +74,7 @@ export async function commitCandidate(
         .returning()
         .then(onlyRow))!;
     },
-    { behavior: 'immediate' },
+    { behavior: 'locking' },
   );
   return { row, decision };
 }

@@ -1,11 +1,20 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { type Db, type Tx, withTransaction, firstRow, onlyRow } from '@/db/client';
-import { modelVersions, type Job, type ModelVersion } from '@/db/schema';
+import { type Db, type Tx, withTransaction, firstRow, lockRows, onlyRow } from '@/db/client';
+import { catalogues, modelVersions, type Job, type ModelVersion } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
 import { parseInput } from '@/lib/validate';
 import { enqueueRescoreJob } from '@/lib/jobs/payloads';
+
+/**
+ * Promotions of one catalogue's models in turn: the first statement of a transaction that
+ * reads which version is active and then changes it. Inside 'locking' transactions, which wait
+ * on the reviewers' row locks instead of failing for them (a promotion re-queues thousands of items).
+ */
+export async function lockCatalogueModels(tx: Tx, catalogueId: number): Promise<void> {
+  await lockRows(tx, { table: catalogues, column: catalogues.id, value: catalogueId, mode: 'update' });
+}
 
 export interface PromotionResult {
   promoted: ModelVersion;
@@ -21,8 +30,12 @@ export interface PromotionResult {
  * sees the new row can load it at once; the worker's classifier cache is keyed by folder.
  */
 export async function activateModelVersion(tx: Tx, input: { modelVersionId: number; now?: number }): Promise<PromotionResult> {
-  const target = await tx.select().from(modelVersions).where(eq(modelVersions.id, input.modelVersionId)).limit(1).then(firstRow);
-  if (!target) throw new AppError('not_found', `There is no model version ${input.modelVersionId}.`);
+  const read = () => tx.select().from(modelVersions).where(eq(modelVersions.id, input.modelVersionId)).limit(1).then(firstRow);
+  const found = await read();
+  if (!found) throw new AppError('not_found', `There is no model version ${input.modelVersionId}.`);
+  await lockCatalogueModels(tx, found.catalogueId);
+  // Read again under the lock: as the last promotion committed it.
+  const target = (await read())!;
   if (target.status === 'active') throw new AppError('conflict', `Model version ${target.name} is already the active one.`);
   const now = new Date(input.now ?? Date.now());
   const retired =
@@ -58,5 +71,5 @@ export async function promoteAndRescore(db: Db, input: { actor: Actor | null; mo
       const promotion = await activateModelVersion(tx, { modelVersionId, now: input.now });
       const { job } = await enqueueRescoreJob(tx, { catalogueId: promotion.promoted.catalogueId, now: input.now });
       return { ...promotion, rescoreJob: job };
-    }, { behavior: 'immediate' });
+    }, { behavior: 'locking' });
 }

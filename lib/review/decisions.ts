@@ -169,8 +169,17 @@ async function modelAnswer(
   return prediction ? { modelVersionId: versionId, label: prediction.label } : null;
 }
 
+/** The decision already recorded under this client id, when it is this one (a retry); a conflict when another. */
+async function replayOf(statements: SubmitStatements, actor: Actor, decision: Decision): Promise<SubmitResult | null> {
+  const previous = await statements.byClientId.execute({ clientId: decision.clientId }).then(firstRow);
+  if (!previous) return null;
+  if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo')
+    return { review: previous, replayed: true };
+  throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
+}
+
 /**
- * Records one decision inside the caller's immediate transaction; any throw rolls back the
+ * Records one decision inside the caller's transaction; any throw rolls back the
  * whole transaction, so a grid submit is all-or-nothing.
  *
  * A correction naming the model's own answer is recorded as a confirm: `correct` always means
@@ -181,12 +190,8 @@ async function recordDecision(
   input: { actor: Actor; decision: Decision; catalogueId?: number; now: number },
 ): Promise<SubmitResult> {
   const { actor, decision, now } = input;
-  const previous = await statements.byClientId.execute({ clientId: decision.clientId }).then(firstRow);
-  if (previous) {
-    if (previous.reviewerId === actor.userId && previous.itemId === decision.itemId && previous.action !== 'undo')
-      return { review: previous, replayed: true };
-    throw new AppError('conflict', 'This client id was already used for a different decision; send a new one.');
-  }
+  const replay = await replayOf(statements, actor, decision);
+  if (replay) return replay;
   const item = await statements.item.execute({ itemId: decision.itemId }).then(firstRow);
   if (!item) throw new AppError('not_found', `There is no item ${decision.itemId}.`);
   if (input.catalogueId !== undefined && item.catalogueId !== input.catalogueId)
@@ -216,7 +221,13 @@ async function recordDecision(
   const released = changedRows(
     await statements.releaseLease.execute({ itemId: item.id, reviewerId: actor.userId, nowMs: now }),
   );
-  if (released === 0) throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
+  if (released === 0) {
+    // On PostgreSQL a retry of this very decision may have run alongside: the delete waited
+    // for it and found the lease gone. Its review is committed now: answer with it.
+    const replayed = await replayOf(statements, actor, decision);
+    if (replayed) return replayed;
+    throw new AppError('conflict', LEASE_EXPIRED_MESSAGE);
+  }
 
   const review = onlyRow(
     await statements.insertReview.execute({
@@ -263,8 +274,11 @@ export async function recordReview(
   const { review } = input;
   const now = input.now ?? Date.now();
   const decision: Decision = { ...review, label: review.label ?? null, modelVersionId: review.modelVersionId ?? null };
+  // 'locking': the lease's delete is the compare-and-set that admits one decision per hold, and
+  // the label's update keeps its own condition; on PostgreSQL reviewers' submits then wait on
+  // each other's row locks (the queue counts) instead of failing as serialization conflicts.
   return await withTransaction(db, (tx) => recordDecision(submitStatements(tx), { actor, decision, now }), {
-    behavior: 'immediate',
+    behavior: 'locking',
   });
 }
 
@@ -311,6 +325,6 @@ export async function recordGrid(
         );
       return results;
     },
-    { behavior: 'immediate' },
+    { behavior: 'locking' },
   );
 }

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { sql, type SQL } from 'drizzle-orm';
-import { dialectOf, pgExecute, withSqlite, withTransaction, type Db } from '@/db/client';
-import type { ModelVersion } from '@/db/schema';
+import { dialectOf, lockRows, pgExecute, withSqlite, withTransaction, type Db } from '@/db/client';
+import { settings, type ModelVersion } from '@/db/schema';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import type { Classifier } from '@/lib/ml/classifier';
@@ -386,13 +386,16 @@ export async function scoreUnscoredInRounds(
       await withTransaction(
         db,
         async (tx) => {
+          // A threshold change waits for this batch (and re-routes what it wrote), or committed first and is read here.
+          await lockRows(tx, { table: settings, column: settings.catalogueId, value: catalogueId, mode: 'share' });
           const rules = await getRoutingRules(tx, catalogueId);
           // Inside the transaction: on SQLite this call chain holds the connection, so the
           // better-sqlite3 statements run in the transaction.
           const writes = statements ? sqliteWrites(statements) : postgresWrites(tx);
           await writeBatch({ rules, writes, modelId: model.id, chunk, calibrated, from, to, result });
         },
-        { behavior: 'immediate' },
+        // Each write's WHERE carries what it was decided on (still unscored, not a human's label).
+        { behavior: 'locking' },
       );
       timings.writeSeconds += seconds(started);
     }
