@@ -15,8 +15,12 @@ export interface ProgressReporter {
   readonly lost: boolean;
   /** The latest progress handed in, written or not. */
   readonly latest: JobProgress | null;
-  /** Stops the renewal timer; call when the job is over, whatever its outcome. */
-  stop(): void;
+  /**
+   * Stops the renewal timer and waits for a write still on its way (a report a training
+   * callback did not await): call when the job is over, whatever its outcome, before recording
+   * its end, or that write would meet a job this worker no longer holds.
+   */
+  stop(): Promise<void>;
 }
 
 /**
@@ -41,9 +45,17 @@ export function createProgressReporter(input: {
   let lastWriteAt = 0;
   let writtenPhase: unknown;
   let lost = false;
+  let stopped = false;
+  const pending = new Set<Promise<void>>();
 
-  const write = async () => {
-    if (lost) return;
+  const write = (): Promise<void> => {
+    if (lost || stopped) return Promise.resolve();
+    const written = writeNow().finally(() => pending.delete(written));
+    pending.add(written);
+    return written;
+  };
+
+  const writeNow = async () => {
     try {
       await reportJobProgress(db, { jobId, owner, progress: latest ?? {}, leaseMs });
       lastWriteAt = Date.now();
@@ -73,8 +85,10 @@ export function createProgressReporter(input: {
     get latest() {
       return latest;
     },
-    stop() {
+    async stop() {
+      stopped = true;
       clearInterval(timer);
+      await Promise.all(pending);
     },
   };
 }

@@ -28,9 +28,16 @@ export interface RunningJob {
   released: boolean;
 }
 
+/**
+ * The error's sentence, with what caused it: drizzle wraps a database's refusal in "Failed
+ * query: <the SQL>", and the reason (a constraint, a lost race) is only on the cause.
+ */
 function messageOf(error: unknown): string {
-  if (error instanceof Error && error.message) return error.message;
-  return String(error);
+  if (!(error instanceof Error) || !error.message) return String(error);
+  const cause = error.cause instanceof Error && error.cause.message ? error.cause.message : null;
+  if (cause === null || error.message.includes(cause)) return error.message;
+  // The cause first: the failed query's text and parameters can be long.
+  return `${cause} (in ${error.message.replace(/\s+/g, ' ').slice(0, 400)})`;
 }
 
 /**
@@ -67,7 +74,7 @@ export async function runClaimedJob(input: {
   try {
     if (!handler) throw new Error(`This worker has no handler for ${job.kind} jobs.`);
     const final = await handler({ db, job, report: reporter.report, log });
-    reporter.stop();
+    await reporter.stop();
     if (running.released) return 'released';
     if (reporter.lost) {
       log(
@@ -78,7 +85,7 @@ export async function runClaimedJob(input: {
     await completeJob(db, { jobId: job.id, owner, progress: final ?? reporter.latest ?? undefined });
     return 'succeeded';
   } catch (error) {
-    reporter.stop();
+    await reporter.stop();
     if (running.released) return 'released';
     if (isAppError(error) && error.code === 'conflict' && reporter.lost) return 'lost';
     const message = messageOf(error);

@@ -112,7 +112,7 @@ export function createWorker(options: WorkerOptions): Worker {
       const held = running;
       if (!held) return null;
       held.released = true;
-      held.reporter.stop();
+      await held.reporter.stop();
       try {
         await releaseJob(db, { jobId: held.job.id, owner });
         log(`job ${held.job.id} (${held.job.kind}) given back to the queue unfinished`);
