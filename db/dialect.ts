@@ -60,6 +60,23 @@ export function jsonText(column: SQLWrapper, key: string): SQLWrapper {
   );
 }
 
+/**
+ * An ORDER BY term with SQLite's place for nulls on both databases: first when ascending, last
+ * when descending (PostgreSQL's default is the other way round). On SQLite the plain term, so
+ * its index plans stay as they are. Built when called (inside a query's construction), as an
+ * ORDER BY term must not be parenthesized.
+ */
+export function orderedLikeSqlite(column: SQLWrapper, direction: 'asc' | 'desc'): SQL {
+  const d = dialect();
+  return d === 'sqlite'
+    ? direction === 'asc'
+      ? sql`${column} asc`
+      : sql`${column} desc`
+    : direction === 'asc'
+      ? sql`${column} asc nulls first`
+      : sql`${column} desc nulls last`;
+}
+
 /** The larger of two values (SQLite's two-argument max, PostgreSQL's greatest). */
 export function greater(a: SQLWrapper | number, b: SQLWrapper | number): SQLWrapper {
   return byDialect((d) => (d === 'sqlite' ? sql`max(${a}, ${b})` : sql`greatest(${a}, ${b})`));

@@ -1,7 +1,8 @@
-import { and, asc, count, desc, eq, gte, inArray, lte, notExists, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, gte, inArray, lte, notExists, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import { type Db, firstRow } from '@/db/client';
+import { orderedLikeSqlite } from '@/db/dialect';
 import {
   EVAL_ROLES,
   ITEM_STATUSES,
@@ -293,9 +294,9 @@ export function predictionConditions(query: Partial<ItemFilters>): SQL[] {
   return conditions;
 }
 
+/** Nulls (an unlabelled item, no label source) sort first ascending and last descending, on either database. */
 function ordered(query: ItemQuery, columns: (SQLiteColumn | SQL)[]): SQL[] {
-  const direction = query.dir === 'asc' ? asc : desc;
-  return columns.map((column) => direction(column));
+  return columns.map((column) => orderedLikeSqlite(column, query.dir));
 }
 
 /** The active model's predictions as the driving table; items joined only when needed. */

@@ -1,5 +1,4 @@
-import { and, asc, eq, gt, inArray, notExists, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/sqlite-core';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '@/db/client';
 import { items, predictions, reviews, users, type EvalRole, type ItemStatus, type LabelSource } from '@/db/schema';
@@ -189,25 +188,11 @@ async function readExportChunk(
     hideEvaluation: boolean;
   },
 ) {
-  const human = alias(reviews, 'human');
-  const undo = alias(reviews, 'undo');
-  const lastHumanReview = db
-    .select({ id: human.id })
-    .from(human)
-    .where(
-      and(
-        eq(human.itemId, items.id),
-        inArray(human.action, ['confirm', 'correct']),
-        notExists(
-          db
-            .select({ one: sql`1` })
-            .from(undo)
-            .where(eq(undo.revertsReviewId, human.id)),
-        ),
-      ),
-    )
-    .orderBy(sql`${human.id} desc`)
-    .limit(1);
+  // Plain SQL, not drizzle aliases of reviews: the PostgreSQL driver does not render a SQLite table's alias.
+  const lastHumanReview = sql`select h.id from reviews h
+    where h.item_id = items.id and h.action in ('confirm', 'correct')
+      and not exists (select 1 from reviews u where u.reverts_review_id = h.id)
+    order by h.id desc limit 1`;
   return await db
     .select({
       itemId: items.id,

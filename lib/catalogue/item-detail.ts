@@ -1,5 +1,4 @@
-import { desc, eq } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/sqlite-core';
+import { desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Db, firstRow } from '@/db/client';
 import {
@@ -123,13 +122,14 @@ export async function getItemDetail(db: Db, input: GetItemDetailInput & { actor:
       .orderBy(desc(modelVersions.id))
   ).sort((a, b) => Number(b.model.status === 'active') - Number(a.model.status === 'active'));
 
-  const undo = alias(reviews, 'undo');
+  // The undo row naming a review, by a subquery: a drizzle alias of a SQLite table is not
+  // rendered as one by the PostgreSQL driver.
+  const undoneBy = sql<number | null>`(select u.id from reviews u where u.reverts_review_id = reviews.id)`;
   const history = await db
-    .select({ review: reviews, reviewerEmail: users.email, modelName: modelVersions.name, undoneBy: undo.id })
+    .select({ review: reviews, reviewerEmail: users.email, modelName: modelVersions.name, undoneBy })
     .from(reviews)
     .innerJoin(users, eq(users.id, reviews.reviewerId))
     .leftJoin(modelVersions, eq(modelVersions.id, reviews.modelVersionId))
-    .leftJoin(undo, eq(undo.revertsReviewId, reviews.id))
     .where(eq(reviews.itemId, item.id))
     .orderBy(desc(reviews.createdAt), desc(reviews.id));
 

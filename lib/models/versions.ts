@@ -1,5 +1,4 @@
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
 import { type Db, type Reader, firstRow } from '@/db/client';
 import { items, modelVersions, predictions, type ModelStatus } from '@/db/schema';
@@ -113,11 +112,11 @@ export async function storedHoldoutAccuracy(db: Reader, input: { catalogueId: nu
 export async function listModelVersions(db: Db, input: { actor: Actor | null; catalogue: string }): Promise<ModelVersionList> {
   requirePermission(input.actor, 'dashboards.read');
   const catalogue = await requireCatalogue(db, parseInput(z.string().min(1).max(100), input.catalogue));
-  const parent = alias(modelVersions, 'parent');
+  // A subquery, not a drizzle alias: the PostgreSQL driver does not render a SQLite table's alias.
+  const parentName = sql<string | null>`(select p.name from model_versions p where p.id = model_versions.parent_id)`;
   const rows = await db
-    .select({ version: modelVersions, parentName: parent.name })
+    .select({ version: modelVersions, parentName })
     .from(modelVersions)
-    .leftJoin(parent, eq(parent.id, modelVersions.parentId))
     .where(eq(modelVersions.catalogueId, catalogue.id))
     .orderBy(desc(modelVersions.createdAt), desc(modelVersions.id));
   // Newest first, so the first child seen for a parent is its latest measurement.

@@ -28,4 +28,11 @@ describe('portable queries', () => {
     });
     expect(offenders).toEqual([]);
   });
+
+  it('no lib or app file aliases a table with drizzle (the PostgreSQL driver renders a SQLite alias as a missing table)', () => {
+    const offenders = [...sources('lib'), ...sources('app')].filter((file) =>
+      /\balias\s*\(/.test(fs.readFileSync(file, 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
 });
