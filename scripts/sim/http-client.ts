@@ -28,6 +28,16 @@ export class LoupeClient {
     this.agent = baseUrl.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
   }
 
+  /**
+   * A client of another server of the same deployment carrying this one's session, as a browser
+   * behind a load balancer would (the servers share NEXTAUTH_SECRET).
+   */
+  sameSessionOn(baseUrl: string): LoupeClient {
+    const other = new LoupeClient(baseUrl);
+    for (const [name, value] of this.cookies) other.cookies.set(name, value);
+    return other;
+  }
+
   async signIn(email: string, password: string): Promise<void> {
     const csrf = await this.request('GET', '/api/auth/csrf');
     const { csrfToken } = (await csrf.json()) as { csrfToken: string };
