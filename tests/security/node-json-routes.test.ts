@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixture, tempDir, type Fixture } from '../unit/review/fixtures';
+import { closeDb } from '@/db/client';
+import { queryGet } from '@/lib/dashboards/common';
 
 /**
  * The review queue's hot routes as the production server answers them before Next
@@ -51,7 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  fixture.db.$client.close();
+  await closeDb(fixture.db);
   delete process.env.NEXTAUTH_URL;
   tmp.cleanup();
 });
@@ -110,7 +112,7 @@ describe('the review routes answered before Next', () => {
     expect(submit.json()).toMatchObject({ review: { itemId: item.itemId, action: 'confirm' }, replayed: false });
     const again = await post('/api/v1/reviews', JSON.stringify(decision));
     expect(again.json()).toMatchObject({ replayed: true });
-    const rows = fixture.db.$client.prepare('SELECT count(*) AS n FROM reviews WHERE item_id = ?').get(item.itemId);
+    const rows = await queryGet(fixture.db, 'SELECT count(*) AS n FROM reviews WHERE item_id = ?', item.itemId);
     expect(rows).toEqual({ n: 1 });
 
     const lapsed = await post(

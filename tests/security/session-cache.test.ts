@@ -75,10 +75,12 @@ describe('the decoded-session cache', () => {
 
   it('never keeps a cookie past its own expiry, however long the cache', async () => {
     const user = await newUser('reviewer');
-    const sessionVersion = getDb()
-      .$client.prepare('select session_version from users where id = ?')
-      .pluck()
-      .get(user.id) as number;
+    const { queryGet } = await import('@/lib/dashboards/common');
+    const sessionVersion = (await queryGet<{ v: number }>(
+      getDb(),
+      'select session_version as v from users where id = ?',
+      user.id,
+    ))!.v;
     const { encode } = await import('next-auth/jwt');
     const { getAuthSecret } = await import('@/lib/auth/auth-secret');
     const token = await encode({

@@ -63,9 +63,12 @@ describe('credentials sign-in', () => {
       password: PASSWORD,
       passwordCost: 4,
     });
-    const gone = getDb().$client.prepare('select id from users where email = ?').get('gone@example.test') as {
-      id: number;
-    };
+    const { queryGet } = await import('@/lib/dashboards/common');
+    const gone = (await queryGet<{ id: number }>(
+      getDb(),
+      'select id from users where email = ?',
+      'gone@example.test',
+    ))!;
     await setUserDisabled(getDb(), {
       actor: { userId: admin.id, role: 'admin', email: admin.email },
       userId: gone.id,

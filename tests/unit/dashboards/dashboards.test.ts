@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { items, modelVersions, predictions, reviews } from '@/db/schema';
 import { figureCsv, readDashboard, readFigure } from '@/lib/dashboards';
@@ -281,12 +281,10 @@ describe('dashboards', () => {
 
   it('uses the audit sample once items carry the marker', async () => {
     const f = await buildFixture();
-    // Migration 0003 (routing work) adds the column; a fixture database may already have it.
-    if (!f.db.$client.prepare(`select 1 from pragma_table_info('items') where name = 'routing_reason'`).get())
-      f.db.$client.exec('alter table items add column routing_reason text');
-    f.db.$client
-      .prepare(`update items set routing_reason = 'audit' where id in (?, ?)`)
-      .run(f.itemIds[0], f.itemIds[1]);
+    await f.db
+      .update(items)
+      .set({ routingReason: 'audit' })
+      .where(inArray(items.id, [f.itemIds[0]!, f.itemIds[1]!]));
     expect((await figure(f, 'audit-accuracy')).rows).toEqual([
       { day: '2026-01-15', audited: 2, correct: 1, accuracy: 0.5 },
     ]);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkpointWal, openDb, onlyRow, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues, items, modelVersions, reviews, settings, users } from '@/db/schema';
+import { sqliteOnly } from '../../test-database';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-db-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -17,7 +18,7 @@ async function freshDb() {
 }
 
 describe('openDb + migrateDb', () => {
-  it('creates the parent folder and sets WAL, busy timeout and foreign keys', async () => {
+  sqliteOnly.it('creates the parent folder and sets WAL, busy timeout and foreign keys', async () => {
     const db = await freshDb();
     expect(db.$client.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.$client.pragma('busy_timeout', { simple: true })).toBe(5000);
@@ -26,7 +27,7 @@ describe('openDb + migrateDb', () => {
     expect(db.$client.pragma('wal_autocheckpoint', { simple: true })).toBe(16_000);
   });
 
-  it('commits leave the WAL for the worker: checkpointWal copies it into the database file', async () => {
+  sqliteOnly.it('commits leave the WAL for the worker: checkpointWal copies it into the database file', async () => {
     const file = path.join(dir, `wal-${Math.random().toString(36).slice(2)}.db`);
     const db = openDb(file);
     await migrateDb(db);
@@ -42,7 +43,7 @@ describe('openDb + migrateDb', () => {
     db.$client.close();
   });
 
-  it('is idempotent', async () => {
+  sqliteOnly.it('is idempotent', async () => {
     const db = await freshDb();
     await migrateDb(db);
     const tables = db.$client.prepare(`select name from sqlite_master where type = 'table' order by name`).all() as {
@@ -81,7 +82,8 @@ describe('openDb + migrateDb', () => {
     expect(row).toMatchObject({ threshold: 0.9, perClassThresholds: {}, retrainPolicy: { enabled: true } });
   });
 
-  it('enforces the constraints the app relies on', async () => {
+  // PostgreSQL's constraints: tests/pg/database.test.ts.
+  sqliteOnly.it('enforces the constraints the app relies on', async () => {
     const db = await freshDb();
     const cat = await db
       .insert(catalogues)

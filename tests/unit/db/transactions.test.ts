@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, withSqlite, withTransaction, type Db, firstRow } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { catalogues } from '@/db/schema';
+import { sqliteOnly } from '../../test-database';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-tx-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +39,8 @@ async function valueOf(db: Db, slug: string): Promise<string | undefined> {
 }
 
 describe('withTransaction', () => {
-  it('keeps a read outside the transaction from seeing its uncommitted rows', async () => {
+  // SQLite's reads wait for the open transaction; PostgreSQL's read the last commit at once (tests/pg).
+  sqliteOnly.it('keeps a read outside the transaction from seeing its uncommitted rows', async () => {
     const db = await freshDb();
     let seenDuring: string | undefined | null = null;
     const { gate, open } = gated();
@@ -106,19 +108,23 @@ describe('withTransaction', () => {
     expect(await valueOf(db, 'inner')).toBeUndefined();
   });
 
-  it('the outer handle used inside the transaction (a helper handed db) runs in it, without waiting on itself', async () => {
-    const db = await freshDb();
-    await expect(
-      withTransaction(db, async () => {
-        await db.insert(catalogues).values(row('through-db', '1'));
-        expect(await withSqlite(db, (sqlite) => sqlite.inTransaction)).toBe(true);
-        throw new Error('roll back');
-      }),
-    ).rejects.toThrow('roll back');
-    expect(await valueOf(db, 'through-db')).toBeUndefined();
-  });
+  // SQLite's one connection: on PostgreSQL `db` is the pool, outside the transaction (pass `tx`).
+  sqliteOnly.it(
+    'the outer handle used inside the transaction (a helper handed db) runs in it, without waiting on itself',
+    async () => {
+      const db = await freshDb();
+      await expect(
+        withTransaction(db, async () => {
+          await db.insert(catalogues).values(row('through-db', '1'));
+          expect(await withSqlite(db, (sqlite) => sqlite.inTransaction)).toBe(true);
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(await valueOf(db, 'through-db')).toBeUndefined();
+    },
+  );
 
-  it('a tx handle kept past its transaction does not join the next one', async () => {
+  sqliteOnly.it('a tx handle kept past its transaction does not join the next one', async () => {
     const db = await freshDb();
     let kept: Db | undefined;
     await withTransaction(db, async (tx) => {

@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { asc, count, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb, type Db, firstRow } from '@/db/client';
+import { closeDb, openDb, type Db, firstRow } from '@/db/client';
+import { queryGet } from '@/lib/dashboards/common';
+import { databaseTarget } from '../../test-database';
 import { migrateDb } from '@/db/migrate';
 import { importRows, imports, items } from '@/db/schema';
 import { AppError } from '@/lib/errors';
@@ -28,7 +30,7 @@ async function freshDbPath(): Promise<string> {
   const db = openDb(file);
   await migrateDb(db);
   await ensureCatalogue(db, { slug: 'fashion', name: 'Fashion', classNames: [...FASHION_MNIST_CLASSES] });
-  db.$client.close();
+  await closeDb(db);
   return file;
 }
 
@@ -51,7 +53,7 @@ function importAndDie(dbPath: string, rows: number, phase: 'checking' | 'adding'
     script,
     `import { openDb } from '@/db/client';
 import { importItems } from '@/lib/import';
-const db = openDb(${JSON.stringify(dbPath)});
+const db = openDb(${JSON.stringify(databaseTarget(dbPath))});
 const items = Array.from({ length: ${rows} }, (_, i) => ({
   pixels: new Uint8Array(784).fill(i % 256).fill(Math.floor(i / 256), 1, 2), label: i % 10, sourceRow: i }));
 importItems(db, { catalogueSlug: 'fashion', kind: 'idx', source: 'big.idx', items,
@@ -182,8 +184,8 @@ describe('an import in chunks', () => {
         insertedCount: rows,
       },
     );
-    const distinct = db.$client.prepare('select count(distinct source_row) from items').pluck().get();
-    expect(distinct).toBe(rows);
+    const distinct = await queryGet<{ n: number }>(db, 'select count(distinct source_row) as n from items');
+    expect(distinct!.n).toBe(rows);
   });
 
   it('an abandoned import is ended by the next import into the catalogue', async () => {

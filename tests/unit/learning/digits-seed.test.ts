@@ -64,6 +64,7 @@ describe('the digits demo seed', () => {
       .from(items)
       .where(eq(items.catalogueId, catalogue.id))
       .groupBy(items.evalRole);
+    labelled.sort((a, b) => (a.role ?? '').localeCompare(b.role ?? ''));
     expect(labelled).toEqual([
       { role: null, n: 1000, withLabel: 0 },
       { role: 'holdout', n: 1000, withLabel: 1000 },

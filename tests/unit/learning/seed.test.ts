@@ -44,7 +44,7 @@ describe('the demo seed', () => {
           status: items.status,
           labelSource: items.labelSource,
           n: sql<number>`count(*)`,
-          labelled: sql<number>`sum(${items.currentLabel} = ${items.importLabel})`,
+          labelled: sql<number>`sum(case when ${items.currentLabel} = ${items.importLabel} then 1 else 0 end)`,
         })
         .from(items)
         .where(holdout)

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { submitReview, undoLastReview } from '@/lib/review/decisions';
 import { countLeftForReviewer, reviewProgress } from '@/lib/review/progress';
 import { claimNext } from '@/lib/review/queue';
+import { queryGet } from '@/lib/dashboards/common';
 import { expectAppError, makeFixture, tempDir, type Fixture } from './fixtures';
 
 const tmp = tempDir('loupe-review-progress-');
@@ -11,16 +12,19 @@ const T0 = 1_700_000_000_000;
 const MINUTE = 60_000;
 
 /** What "left for this reviewer" means, counted the slow way from the tables. */
-function countedLeft(f: Fixture, reviewerId: number, now: number): number {
-  const row = f.db.$client
-    .prepare(
-      `select count(*) as n from items i left join leases l on l.item_id = i.id
-       where i.catalogue_id = ? and i.status = 'needs_review'
-         and (l.item_id is null or l.expires_at <= ? or l.reviewer_id = ?)
-         and i.id not in (select item_id from reviews where reviewer_id = ? and action in ('skip', 'unsure'))`,
-    )
-    .get(f.catalogueId, now, reviewerId, reviewerId) as { n: number };
-  return row.n;
+async function countedLeft(f: Fixture, reviewerId: number, now: number): Promise<number> {
+  const row = await queryGet<{ n: number }>(
+    f.db,
+    `select count(*) as n from items i left join leases l on l.item_id = i.id
+     where i.catalogue_id = ? and i.status = 'needs_review'
+       and (l.item_id is null or l.expires_at <= ? or l.reviewer_id = ?)
+       and i.id not in (select item_id from reviews where reviewer_id = ? and action in ('skip', 'unsure'))`,
+    f.catalogueId,
+    now,
+    reviewerId,
+    reviewerId,
+  );
+  return row!.n;
 }
 
 async function left(f: Fixture, actor: Fixture['reviewer'], now: number): Promise<number> {
@@ -96,7 +100,7 @@ describe('countLeftForReviewer', () => {
 
     for (const now of [T0, T0 + 2 * MINUTE])
       for (const actor of [f.reviewer, f.reviewer2])
-        expect(await left(f, actor, now)).toBe(countedLeft(f, actor.userId, now));
+        expect(await left(f, actor, now)).toBe(await countedLeft(f, actor.userId, now));
   });
 });
 

@@ -11,6 +11,7 @@ import { claimBatch, claimNext } from '@/lib/review/queue';
 import { releaseLeases } from '@/lib/review/leases';
 import { CLASSES, makeFixture, tempDir, type Fixture } from './fixtures';
 import { withTransaction, onlyRow } from '@/db/client';
+import { queryAll } from '@/lib/dashboards/common';
 
 const tmp = tempDir('loupe-queue-order-');
 afterAll(tmp.cleanup);
@@ -18,41 +19,37 @@ afterAll(tmp.cleanup);
 const T0 = 1_700_000_000_000;
 
 /** What the triggers must have kept, recomputed from the tables. */
-function expectCopiesMatchTables(f: Fixture) {
-  const sqlite = f.db.$client;
-  const stale = sqlite
-    .prepare(
-      `select i.id, i.queue_confidence as c, i.queue_margin as m, i.queue_class as k, p.confidence as pc, p.margin as pm, p.predicted_class as pk
-       from items i
-       left join model_versions mv on mv.catalogue_id = i.catalogue_id and mv.status = 'active'
-       left join predictions p on p.item_id = i.id and p.model_version_id = mv.id
-       where i.status = 'needs_review' and (i.queue_confidence is not p.confidence or i.queue_margin is not p.margin or i.queue_class is not p.predicted_class)`,
-    )
-    .all();
+async function expectCopiesMatchTables(f: Fixture) {
+  const stale = await queryAll(
+    f.db,
+    `select i.id, i.queue_confidence as c, i.queue_margin as m, i.queue_class as k, p.confidence as pc, p.margin as pm, p.predicted_class as pk
+     from items i
+     left join model_versions mv on mv.catalogue_id = i.catalogue_id and mv.status = 'active'
+     left join predictions p on p.item_id = i.id and p.model_version_id = mv.id
+     where i.status = 'needs_review' and (i.queue_confidence is distinct from p.confidence
+       or i.queue_margin is distinct from p.margin or i.queue_class is distinct from p.predicted_class)`,
+  );
   expect(stale).toEqual([]);
-  const counted = sqlite
-    .prepare(
-      `select catalogue_id as catalogueId, count(*) as waiting, sum(routing_reason is 'audit') as waitingAudit
-       from items where status = 'needs_review' group by catalogue_id`,
-    )
-    .all();
-  const kept = sqlite
-    .prepare(
-      'select catalogue_id as catalogueId, waiting, waiting_audit as waitingAudit from queue_counts where waiting > 0',
-    )
-    .all();
+  const counted = await queryAll(
+    f.db,
+    `select catalogue_id as "catalogueId", count(*) as waiting,
+       sum(case when routing_reason = 'audit' then 1 else 0 end) as "waitingAudit"
+     from items where status = 'needs_review' group by catalogue_id order by 1`,
+  );
+  const kept = await queryAll(
+    f.db,
+    'select catalogue_id as "catalogueId", waiting, waiting_audit as "waitingAudit" from queue_counts where waiting > 0 order by 1',
+  );
   expect(kept).toEqual(counted);
-  const reviewsCounted = sqlite
-    .prepare(
-      `select r.reviewer_id as reviewerId, i.catalogue_id as catalogueId, count(*) as reviews
-       from reviews r join items i on i.id = r.item_id group by 1, 2 order by 1, 2`,
-    )
-    .all();
-  const reviewsKept = sqlite
-    .prepare(
-      'select reviewer_id as reviewerId, catalogue_id as catalogueId, reviews from reviewer_queue_counts where reviews > 0 order by 1, 2',
-    )
-    .all();
+  const reviewsCounted = await queryAll(
+    f.db,
+    `select r.reviewer_id as "reviewerId", i.catalogue_id as "catalogueId", count(*) as reviews
+     from reviews r join items i on i.id = r.item_id group by 1, 2 order by 1, 2`,
+  );
+  const reviewsKept = await queryAll(
+    f.db,
+    'select reviewer_id as "reviewerId", catalogue_id as "catalogueId", reviews from reviewer_queue_counts where reviews > 0 order by 1, 2',
+  );
   expect(reviewsKept).toEqual(reviewsCounted);
 }
 
@@ -94,9 +91,9 @@ describe('the queue order kept on items', () => {
         confidence,
         margin: confidence - (1 - confidence) / 4,
       });
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     await withTransaction(f.db, async (tx) => await activateModelVersion(tx, { modelVersionId: m2.id, now: T0 }));
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     expect(await claimAll(f, T0)).toEqual([1, 0, 2].map((i) => f.itemIds[i]));
     // Scored later by the active model: the item takes its place by confidence at once.
     await f.db.insert(predictions).values({
@@ -107,7 +104,7 @@ describe('the queue order kept on items', () => {
       confidence: 0.2,
       margin: 0,
     });
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     const other = await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 });
     expect(other?.itemId).toBe(f.itemIds[2]);
     // A grid of class 2 (m2's answer for all three), most confident first.
@@ -122,7 +119,7 @@ describe('the queue order kept on items', () => {
     expect(grid.map((g) => g.itemId)).toEqual([0, 1, 2].map((i) => f.itemIds[i]));
     // A deleted prediction of the active model takes the item out of the scored order.
     await f.db.delete(predictions).where(eq(predictions.itemId, f.itemIds[0]!));
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
   });
 
   it('an item back in the queue (an undone decision, re-routing) is ordered by the active prediction again', async () => {
@@ -141,14 +138,14 @@ describe('the queue order kept on items', () => {
       durationMs: 5,
       now: T0,
     });
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     await undoLastReview(f.db, { actor: f.reviewer, clientId: 'order-undo-0', now: T0 + 1000 });
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     // Routing sends a reviewed item back (e.g. after a promotion): it joins by its confidence.
     await f.db.update(items).set({ status: 'needs_review', routingReason: 'audit' }).where(eq(items.id, f.itemIds[2]!));
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     await f.db.update(items).set({ status: 'auto_accepted', routingReason: null }).where(eq(items.id, f.itemIds[1]!));
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     // The undo handed item 0 back to its reviewer, still held: another reviewer gets item 2 (0.4).
     expect((await claimNext(f.db, { actor: f.reviewer2, catalogueId: f.catalogueId, now: T0 + 2000 }))?.itemId).toBe(
       f.itemIds[2],
@@ -168,11 +165,11 @@ describe('the queue order kept on items', () => {
       .insert(settings)
       .values({ catalogueId: f.catalogueId, goldRate: 0 })
       .onConflictDoUpdate({ target: settings.catalogueId, set: { goldRate: 0 } });
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     await f.db.delete(items).where(eq(items.id, f.itemIds[4]!));
-    expectCopiesMatchTables(f);
+    await expectCopiesMatchTables(f);
     const g = await makeFixture(tmp.dir, [{ confidence: 0.1 }]);
-    expectCopiesMatchTables(g);
+    await expectCopiesMatchTables(g);
     for (let k = 0; k < 3; k++) {
       const claimed = await claimNext(f.db, { actor: f.reviewer, catalogueId: f.catalogueId, now: T0 });
       if (!claimed) break;
@@ -184,7 +181,7 @@ describe('the queue order kept on items', () => {
         durationMs: 5,
         now: T0,
       });
-      expectCopiesMatchTables(f);
+      await expectCopiesMatchTables(f);
     }
   });
 });

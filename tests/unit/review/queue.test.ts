@@ -8,6 +8,7 @@ import { releaseLeases, renewLeases } from '@/lib/review/leases';
 import { submitReview } from '@/lib/review/decisions';
 import { createUserAsSystem } from '@/lib/auth/users';
 import { expectAppError, makeFixture, tempDir } from './fixtures';
+import { closeDb } from '@/db/client';
 
 const tmp = tempDir('loupe-queue-');
 afterAll(tmp.cleanup);
@@ -293,6 +294,6 @@ describe('concurrency', () => {
     const confirms = (await f.db.select({ itemId: reviews.itemId }).from(reviews)).map((r) => r.itemId);
     expect(new Set(confirms).size).toBe(confirms.length);
     expect(await f.db.select().from(items).where(eq(items.status, 'needs_review'))).toEqual([]);
-    second.$client.close();
+    await closeDb(second);
   });
 });

@@ -160,9 +160,9 @@ describe('setRoutingRules', () => {
     const up = await setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0.1, now: NOW });
     expectBinomial(up.entered, 2000, 0.1);
     expect(up.auditWaiting).toBe(up.entered);
-    const audited = (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit'))).map(
-      (r) => r.id,
-    );
+    const audited = (
+      await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).orderBy(items.id)
+    ).map((r) => r.id);
     expect(audited).toHaveLength(up.entered);
     expect(
       (await f.db.select({ id: items.id }).from(items).where(eq(items.status, 'needs_review')).orderBy(items.id)).map(
@@ -173,7 +173,9 @@ describe('setRoutingRules', () => {
     await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.5, now: NOW });
     await setThreshold(f.db, { actor: f.admin, catalogueId: f.catalogueId, threshold: 0.9, now: NOW });
     expect(
-      (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit'))).map((r) => r.id),
+      (await f.db.select({ id: items.id }).from(items).where(eq(items.routingReason, 'audit')).orderBy(items.id)).map(
+        (r) => r.id,
+      ),
     ).toEqual(audited);
     const down = await setRoutingRules(f.db, { actor: f.admin, catalogueId: f.catalogueId, auditRate: 0, now: NOW });
     expect(down).toMatchObject({ entered: 0, left: up.entered, auditWaiting: 0 });

@@ -1,12 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { measureScoring } from '@/scripts/bench/score';
+import { sqliteOnly } from '../../test-database';
 
 /*
  * The bench's `score` section on a few hundred items: the whole path ran (every item scored and
  * routed or, for gold items, given its prediction), the parts were timed, and the scoring
  * process's memory was sampled while it scored.
  */
-describe('bench score', () => {
+// The benchmark's fixture writes with better-sqlite3: SQLite only, like the benchmarks.
+sqliteOnly.describe('bench score', () => {
   it('scores every item of the temp database in a child process and says where the time went', async () => {
     const report = await measureScoring({
       items: 600,

@@ -13,6 +13,7 @@ import { initBackend } from '@/lib/ml/backend';
 import { readModelMeta, saveUntrainedModel } from '@/lib/ml/model-store';
 import { findActiveModel, registerInitialModel } from '@/lib/models/active';
 import { tempDir } from '../review/fixtures';
+import { databaseEnv } from '../../test-database';
 
 // `npm start` (through `npm run seed`, the same prepareDatabase) and `npm run score` on a
 // database holding a catalogue without a model, as the Import page's "create a catalogue"
@@ -42,7 +43,7 @@ function run(script: string, args: string[] = []): { status: number | null; stdo
     cwd: root,
     encoding: 'utf8',
     timeout: 120_000,
-    env: { ...process.env, LOUPE_DB: dbPath, LOUPE_TF_BACKEND: 'wasm', LOUPE_DEBUG: '', NO_COLOR: '1' },
+    env: { ...process.env, ...databaseEnv(dbPath), LOUPE_TF_BACKEND: 'wasm', LOUPE_DEBUG: '', NO_COLOR: '1' },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -139,7 +139,7 @@ describe('scoring order', () => {
     }
     expect(finished).toEqual(['new items', 'rescore']);
     expect(await unscored()).toBe(0);
-    const scoreJobs = await db.select({ status: jobs.status, progress: jobs.progress }).from(jobs);
+    const scoreJobs = await db.select({ status: jobs.status, progress: jobs.progress }).from(jobs).orderBy(jobs.id);
     expect(scoreJobs.map((job) => job.status)).toEqual(['succeeded', 'succeeded']);
     // The re-score predicted every item the new version had not seen (the new ones were scored by it).
     expect(scoreJobs[0]!.progress).toMatchObject({ predicted: SCORED });

@@ -10,6 +10,7 @@ import { enqueueJob, findJob, claimJob } from '@/lib/jobs/lifecycle';
 import type { JobHandlers } from '@/lib/worker/run-job';
 import { createWorker } from '@/lib/worker/worker-loop';
 import { tempDir } from '../review/fixtures';
+import { databaseTarget } from '../../test-database';
 
 // The worker's job loop with stand-in handlers (the real ones train models; see handlers.ts):
 // dispatch, progress and the lease, failures, and a worker process killed or stopped mid-job.
@@ -161,7 +162,7 @@ describe('worker job loop', () => {
     const child = path.join(import.meta.dirname, '../..', 'fixtures', 'worker-child.ts');
     const start = (file: string, leaseMs: number) =>
       new Promise<{ proc: ChildProcess; owner: string }>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', child, file, String(leaseMs)], {
+        const proc = spawn(process.execPath, ['--import', 'tsx', child, databaseTarget(file), String(leaseMs)], {
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         let out = '';
