@@ -38,14 +38,25 @@ const distDir = values['dist-dir']!;
 const log = (line: string) => console.error(`[servers] ${line}`);
 const PASSWORD = 'bench-servers-password';
 
+/** Databases this run made on the server: dropped at the end. */
+const made: string[] = [];
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: values['database-url'] });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
 async function freshDatabase(dir: string, run: number): Promise<Record<string, string>> {
   const admin = values['database-url'];
   if (!admin) return { LOUPE_DB: path.join(dir, `loupe-${run}.db`), LOUPE_DATABASE_URL: '', DATABASE_URL: '' };
   const name = `loupe_bench_servers_${process.pid}_${run}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`create database ${name}`);
-  await client.end();
+  await adminQuery(`create database ${name}`);
+  made.push(name);
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return { LOUPE_DB: path.join(dir, 'unused.db'), LOUPE_DATABASE_URL: url.toString() };
@@ -98,7 +109,10 @@ async function measure(serverCount: number, run: number, dir: string) {
     }
     let decisions = 0;
     let errors = 0;
-    const end = Date.now() + seconds * 1000;
+    let drained = false;
+    const start = Date.now();
+    let lastDecisionAt = start;
+    const end = start + seconds * 1000;
     await Promise.all(
       clients.map(async (mine, index) => {
         let turn = index;
@@ -108,7 +122,10 @@ async function measure(serverCount: number, run: number, dir: string) {
             const { item } = await next().post<{ item: ClaimedItem | null }>('/api/v1/queue/claim', {
               catalogue: 'fashion-mnist',
             });
-            if (!item) break;
+            if (!item) {
+              drained = true;
+              break;
+            }
             await next().post('/api/v1/reviews', {
               itemId: item.itemId,
               action: item.modelVersionId === null ? 'correct' : 'confirm',
@@ -118,6 +135,7 @@ async function measure(serverCount: number, run: number, dir: string) {
               modelVersionId: item.modelVersionId ?? undefined,
             });
             decisions++;
+            lastDecisionAt = Date.now();
           } catch {
             errors++;
           }
@@ -127,9 +145,11 @@ async function measure(serverCount: number, run: number, dir: string) {
     return {
       servers: serverCount,
       reviewers,
-      seconds,
+      // Over the time decisions were made: a queue that ran out before the end would understate the rate.
+      seconds: Number(((lastDecisionAt - start) / 1000).toFixed(1)),
+      drained,
       decisions,
-      decisionsPerSecond: Math.round(decisions / seconds),
+      decisionsPerSecond: Math.round(decisions / ((lastDecisionAt - start) / 1000)),
       errors,
     };
   } finally {
@@ -154,4 +174,5 @@ try {
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
+  for (const name of made) await adminQuery(`drop database if exists ${name} with (force)`);
 }
