@@ -42,6 +42,8 @@ function statusFile(): string {
 export function writeSupervisorStatus(status: SupervisorStatus): void {
   const file = statusFile();
   const staging = `${file}.${process.pid}.tmp`;
+  // On PostgreSQL nothing else creates the folder beside LOUPE_DB (SQLite's openDb does).
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(staging, JSON.stringify(status));
   fs.renameSync(staging, file);
 }

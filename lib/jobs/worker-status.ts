@@ -37,6 +37,8 @@ function statusFile(): string {
 export function writeWorkerStatus(status: WorkerStatus): void {
   const file = statusFile();
   const staging = `${file}.${process.pid}.tmp`;
+  // On PostgreSQL nothing else creates the folder beside LOUPE_DB (SQLite's openDb does).
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(staging, JSON.stringify(status));
   fs.renameSync(staging, file);
 }

@@ -47,6 +47,13 @@ function supervisor(worker: Partial<ChildStatus>, updatedAt = ago(1000)) {
 }
 
 describe('health', () => {
+  it('the status files create their folder: on PostgreSQL nothing else makes the one beside LOUPE_DB', () => {
+    fs.rmSync(tmp.dir, { recursive: true, force: true });
+    heartbeat(7);
+    supervisor({ pid: 7 });
+    for (const file of files) expect(fs.existsSync(file), file).toBe(true);
+  });
+
   it('a worker with a fresh heartbeat under the supervisor is up; its pid only in the detailed answer', async () => {
     supervisor({ pid: 4242 });
     heartbeat(4242, ago(1000), { id: 7, kind: 'train' });
