@@ -17,8 +17,8 @@ export interface MixedInContext {
 }
 
 /**
- * The mix-in's statements (SQLite's, prepared once per connection; PostgreSQL's below). None counts the queue or the reviewer's
- * reviews: the counts are kept by triggers in the writing transactions (queue_counts,
+ * The mix-in's statements (SQLite's, prepared once per connection; PostgreSQL's below). None
+ * counts the queue or the reviewer's reviews: the counts are kept by triggers in the writing transactions (queue_counts,
  * reviewer_queue_counts; migration 0007), and the picks walk small indexes and stop at the first
  * free item, with one probe per candidate for "held" (the lease key) and "already decided by this
  * reviewer" (reviews_reviewer_item_idx).
