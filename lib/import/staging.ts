@@ -23,24 +23,31 @@ export const IMPORT_CHUNK_ROWS = 2000;
 /** An unfinished import whose heartbeat is this old was abandoned (its process died). */
 export const IMPORT_HEARTBEAT_STALE_MS = 30_000;
 
-const STAGING_SQL = {
-  stageRow: `insert into import_rows (import_id, seq, pixels, content_hash, source, source_row, external_id, label, eval_role)
-    values (@importId, @seq, @pixels, @contentHash, @source, @sourceRow, @externalId, @label, @evalRole)`,
-  staged: `update imports set staged_count = @stagedCount, heartbeat_at = @now where id = @importId`,
-  startMoving: `update imports set state = 'moving', heartbeat_at = @now where id = @importId and state = 'staging'`,
-  // Holdout items are final as imported: never scored, routed or queued. Gold items wait for a
-  // prediction to show reviewers (scoring then marks them reviewed, unrouted). The ORDER BY
-  // gives items the file's order; the WHERE before it keeps SQLite's upsert parse unambiguous.
-  move: `insert into items (catalogue_id, pixels, content_hash, source, source_row, external_id,
+/**
+ * How staged rows become items, on both databases (`importId` and `upTo` are SQL: a placeholder
+ * or a whole number). Holdout items are final as imported: never scored, routed or queued. Gold
+ * items wait for a prediction to show reviewers (scoring then marks them reviewed, unrouted). The
+ * ORDER BY gives items the file's order; the WHERE before it keeps SQLite's upsert parse unambiguous.
+ */
+function moveSql(importId: string, upTo: string): string {
+  return `insert into items (catalogue_id, pixels, content_hash, source, source_row, external_id,
       import_label, current_label, label_source, status, eval_role, import_id)
     select imports.catalogue_id, r.pixels, r.content_hash, r.source, r.source_row, r.external_id, r.label, r.label,
       case when r.label is null then null else 'import' end,
       case when r.eval_role = 'holdout' then 'reviewed' else 'unscored' end,
       r.eval_role, r.import_id
     from import_rows r join imports on imports.id = r.import_id
-    where r.import_id = @importId and r.seq < @upTo
+    where r.import_id = ${importId} and r.seq < ${upTo}
     order by r.seq
-    on conflict (catalogue_id, source, source_row) do nothing`,
+    on conflict (catalogue_id, source, source_row) do nothing`;
+}
+
+const STAGING_SQL = {
+  stageRow: `insert into import_rows (import_id, seq, pixels, content_hash, source, source_row, external_id, label, eval_role)
+    values (@importId, @seq, @pixels, @contentHash, @source, @sourceRow, @externalId, @label, @evalRole)`,
+  staged: `update imports set staged_count = @stagedCount, heartbeat_at = @now where id = @importId`,
+  startMoving: `update imports set state = 'moving', heartbeat_at = @now where id = @importId and state = 'staging'`,
+  move: moveSql('@importId', '@upTo'),
   unstage: `delete from import_rows where import_id = @importId and seq < @upTo`,
   moved: `update imports set inserted_count = inserted_count + @inserted, heartbeat_at = @now where id = @importId`,
   nextSeq: `select min(seq) from import_rows where import_id = ?`,
@@ -240,21 +247,8 @@ const PG = {
         ).rows[0]?.next;
         if (next === null || next === undefined) return null;
         const upTo = next + IMPORT_CHUNK_ROWS;
-        const inserted = (
-          await pgExecute(
-            tx,
-            sql`insert into items (catalogue_id, pixels, content_hash, source, source_row, external_id,
-                import_label, current_label, label_source, status, eval_role, import_id)
-              select imports.catalogue_id, r.pixels, r.content_hash, r.source, r.source_row, r.external_id, r.label, r.label,
-                case when r.label is null then null else 'import' end,
-                case when r.eval_role = 'holdout' then 'reviewed' else 'unscored' end,
-                r.eval_role, r.import_id
-              from import_rows r join imports on imports.id = r.import_id
-              where r.import_id = ${importId} and r.seq < ${upTo}
-              order by r.seq
-              on conflict (catalogue_id, source, source_row) do nothing`,
-          )
-        ).rowCount;
+        const inserted = (await pgExecute(tx, sql.raw(moveSql(String(Math.trunc(importId)), String(Math.trunc(upTo))))))
+          .rowCount;
         await pgExecute(tx, sql`delete from import_rows where import_id = ${importId} and seq < ${upTo}`);
         await pgExecute(
           tx,
