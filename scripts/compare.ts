@@ -1,6 +1,7 @@
 /**
  * `npm run compare -- --idx <dir> [--archs logreg,forest,mlp,lenet5,cnn] [--epochs N|N,arch=M,...]
- *   [--trees N] [--train-limit N] [--test-limit N] [--augment] [--seed N] [--json] [--out <file>]`
+ *   [--trees N] [--train-limit N] [--test-limit N] [--augment] [--schedule plateau|cosine]
+ *   [--select accuracy|loss] [--replicas N] [--seed N] [--json] [--out <file>]`
  *
  * Trains each architecture on the IDX training split (less Loupe's fixed validation split),
  * measures it on the t10k split and prints one table (accuracy, macro F1, ECE, parameters,
@@ -10,6 +11,7 @@
  * Progress goes to stderr.
  */
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { badInput } from '@/lib/errors';
@@ -17,10 +19,11 @@ import { LAB_ARCHITECTURES, parseLabArchitectures, type LabArchitecture } from '
 import { compareArchitectures, loadIdxLabDataset } from '@/lib/lab/compare';
 import { formatComparisonTable } from '@/lib/lab/compare-table';
 import { DEFAULT_LAB_SETTINGS, type LabResult } from '@/lib/lab/run-architecture';
+import { LEARNING_RATE_SCHEDULES } from '@/lib/ml/train';
 import { runCli } from '@/scripts/cli';
 
 const USAGE =
-  'usage: npm run compare -- --idx <dir> [--archs logreg,forest,mlp,lenet5,cnn] [--epochs N|N,arch=M] [--trees N] [--train-limit N] [--test-limit N] [--augment] [--seed N] [--json] [--out <file>]';
+  'usage: npm run compare -- --idx <dir> [--archs logreg,forest,mlp,lenet5,cnn] [--epochs N|N,arch=M] [--trees N] [--train-limit N] [--test-limit N] [--augment] [--schedule plateau|cosine] [--select accuracy|loss] [--replicas N] [--seed N] [--json] [--out <file>]';
 
 const Count = z.coerce.number().int().min(1);
 const CompareArgs = z.object({
@@ -31,6 +34,10 @@ const CompareArgs = z.object({
   'train-limit': Count.optional(),
   'test-limit': Count.optional(),
   augment: z.boolean().default(false),
+  schedule: z.enum(LEARNING_RATE_SCHEDULES).default(DEFAULT_LAB_SETTINGS.schedule),
+  select: z.enum(['accuracy', 'loss']).default(DEFAULT_LAB_SETTINGS.selectBy),
+  // One thread per core by default, as `npm run train` (the worker's lab jobs use one).
+  replicas: Count.max(16).default(Math.min(os.availableParallelism(), 16)),
   seed: z.coerce.number().int().default(DEFAULT_LAB_SETTINGS.seed),
   json: z.boolean().default(false),
   out: z.string().min(1).optional(),
@@ -64,6 +71,9 @@ await runCli(async () => {
         'train-limit': { type: 'string' },
         'test-limit': { type: 'string' },
         augment: { type: 'boolean' },
+        schedule: { type: 'string' },
+        select: { type: 'string' },
+        replicas: { type: 'string' },
         seed: { type: 'string' },
         json: { type: 'boolean' },
         out: { type: 'string' },
@@ -78,7 +88,16 @@ await runCli(async () => {
   const data = loadIdxLabDataset({ dir: args.idx, trainLimit: args['train-limit'], testLimit: args['test-limit'] });
   const { initBackend } = await import('@/lib/ml/backend');
   const backend = await initBackend();
-  const settings = { ...DEFAULT_LAB_SETTINGS, epochs, trees: args.trees, augment: args.augment, seed: args.seed };
+  const settings = {
+    ...DEFAULT_LAB_SETTINGS,
+    epochs,
+    trees: args.trees,
+    augment: args.augment,
+    schedule: args.schedule,
+    selectBy: args.select,
+    replicas: args.replicas,
+    seed: args.seed,
+  };
   console.error(`compare: ${archs.join(', ')} on ${data.source}; backend ${backend}`);
   let lastLine = '';
   const started = performance.now();

@@ -3,7 +3,7 @@ import { fitTemperature, softmaxRows } from '@/lib/ml/calibration';
 import { computeEvaluation, expectedCalibrationError, type Evaluation } from '@/lib/ml/metrics';
 import { saveModel } from '@/lib/ml/model-store';
 import { predictLogits } from '@/lib/ml/predict';
-import { trainModel, type LabelledImages } from '@/lib/ml/train';
+import { trainModel, type LabelledImages, type LearningRateSchedule, type SelectionMetric } from '@/lib/ml/train';
 import { DEFAULT_AUGMENT, type AugmentOptions } from '@/lib/ml/model-input';
 import { isRegistrableArchitecture, type LabArchitecture } from './architectures';
 import { createLabNetwork } from './networks';
@@ -29,6 +29,15 @@ export interface LabSettings {
   augmentation?: AugmentOptions;
   /** Trees of the random forest. */
   trees: number;
+  /** The networks' learning-rate schedule (lib/ml/train): halving on a plateau, or cosine down to 0 over `epochs`. */
+  schedule: LearningRateSchedule;
+  /**
+   * The epoch whose weights a network keeps: the lab compares accuracy, so by default the one
+   * with the best validation accuracy (the validation split chooses, never the test split).
+   */
+  selectBy: SelectionMetric;
+  /** Threads that share each training step (lib/ml/train-replicas); 1 in the worker, one per core for the CLI. */
+  replicas: number;
 }
 
 export const DEFAULT_LAB_SETTINGS: LabSettings = {
@@ -38,6 +47,9 @@ export const DEFAULT_LAB_SETTINGS: LabSettings = {
   seed: 42,
   augment: false,
   trees: 100,
+  schedule: 'plateau',
+  selectBy: 'accuracy',
+  replicas: 1,
 };
 
 /** The error budget of the table's coverage column: the share auto-accepted at <= 1% error. */
@@ -130,9 +142,10 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 
 /**
  * Trains `arch` on `data.train` and measures it on `data.test`. A network is fitted with
- * Loupe's trainer (Adam, learning rate halved on a validation plateau, early stopping with the
- * best epoch's weights) and calibrated by a temperature fitted on validation; with `saveTo`, a
- * network Loupe can serve is saved there (a model folder that can become a candidate).
+ * Loupe's trainer (Adam, learning rate halved on a validation plateau or on a cosine, early
+ * stopping with the best epoch's weights by `settings.selectBy`) and calibrated by a temperature
+ * fitted on validation; with `saveTo`, a network Loupe can serve is saved there (a model folder
+ * that can become a candidate).
  */
 export async function runLabArchitecture(input: {
   arch: LabArchitecture;
@@ -182,6 +195,9 @@ export async function runLabArchitecture(input: {
       learningRate: settings.learningRate,
       seed: settings.seed,
       augment: settings.augment ? (settings.augmentation ?? DEFAULT_AUGMENT) : null,
+      schedule: settings.schedule,
+      selectBy: settings.selectBy,
+      replicas: settings.replicas,
       onBatch: (batch, batches) =>
         onProgress?.({
           arch,

@@ -33,10 +33,17 @@ export interface TrainOptions {
   learningRate?: number;
   seed?: number;
   augment?: AugmentOptions | null;
-  /** Halve the learning rate after this many epochs without a better validation loss. */
+  /** Halve the learning rate after this many epochs without a better validation figure (`selectBy`). */
   lrPatience?: number;
-  /** Stop after this many epochs without a better validation loss (best weights restored). */
+  /** Stop after this many epochs without a better validation figure (best weights restored). */
   stopPatience?: number;
+  /**
+   * Which validation figure makes an epoch the best one, whose weights are kept: 'loss'
+   * (default; what calibration and the shipped models want) or 'accuracy' (the model lab,
+   * whose table ranks accuracy; a tie goes to the lower loss). The plateau schedule and early
+   * stopping count epochs without a better figure of the same kind.
+   */
+  selectBy?: SelectionMetric;
   /**
    * Runs the layers as at prediction time while fitting: batch norm normalises with (and
    * keeps) its moving statistics, dropout is off. For fine-tuning a trained model on a few
@@ -70,13 +77,24 @@ export interface TrainOptions {
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
   /**
-   * Called after an epoch that improved the validation loss, while the model holds that
+   * Called after an epoch that became the best one (`selectBy`), while the model holds that
    * epoch's weights: the place to write a checkpoint, so a run stopped early loses nothing.
    */
   onImproved?: (info: { epoch: number; history: EpochReport[]; validationLogits: Float32Array }) => Promise<void>;
 }
 
 export const LEARNING_RATE_SCHEDULES = ['plateau', 'cosine'] as const;
+export type SelectionMetric = 'loss' | 'accuracy';
+
+/** Whether validation figures `next` beat `best` under `selectBy` (a loss must drop by more than 1e-4). */
+export function isBetterEpoch(
+  next: { loss: number; accuracy: number },
+  best: { loss: number; accuracy: number },
+  selectBy: SelectionMetric,
+): boolean {
+  if (selectBy === 'loss') return next.loss < best.loss - 1e-4;
+  return next.accuracy > best.accuracy || (next.accuracy === best.accuracy && next.loss < best.loss - 1e-4);
+}
 export type LearningRateSchedule = (typeof LEARNING_RATE_SCHEDULES)[number];
 
 /** The cosine schedule's rate at `step` of `total`: `max` at 0, `min` at `total`. */
@@ -187,7 +205,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const average = options.emaDecay ? new WeightAverage(model, options.emaDecay) : null;
   const stepsPerEpoch = Math.floor(train.count / batchSize);
   const batchFloats = new Float32Array(batchSize * PIXELS_PER_IMAGE);
-  let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
+  const selectBy = options.selectBy ?? 'loss';
+  let best = { loss: Infinity, accuracy: -Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
   let sinceImproved = 0;
   let sinceLrChange = 0;
   let trainedImages = 0;
@@ -261,9 +280,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       history.push(report);
       options.onEpoch?.(report);
 
-      if (val.loss < best.loss - 1e-4) {
+      if (isBetterEpoch(val, best, selectBy)) {
         tf.dispose(best.weights ?? []);
-        best = { loss: val.loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+        best = {
+          loss: val.loss,
+          accuracy: val.accuracy,
+          epoch,
+          weights: model.getWeights().map((w) => w.clone()),
+        };
         sinceImproved = 0;
         sinceLrChange = 0;
         await options.onImproved?.({ epoch, history: [...history], validationLogits: val.logits });

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { readIdxSplit } from '@/lib/formats/idx';
 import { LAB_ARCHITECTURES, parseLabArchitectures, REGISTRABLE_ARCHITECTURES } from '@/lib/lab/architectures';
 import { COMPARISON_COLUMNS, formatComparisonTable } from '@/lib/lab/compare-table';
-import { runLabArchitecture, type LabDataset, type LabResult } from '@/lib/lab/run-architecture';
+import {
+  DEFAULT_LAB_SETTINGS,
+  runLabArchitecture,
+  type LabDataset,
+  type LabResult,
+  type LabSettings,
+} from '@/lib/lab/run-architecture';
 import { bundledDatasetDir } from '@/lib/learning/demo-data';
 import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
@@ -36,7 +42,15 @@ beforeAll(async () => {
   return tmp.cleanup;
 });
 
-const settings = { epochs: 3, batchSize: 64, learningRate: 2e-3, seed: 1, augment: false, trees: 15 };
+const settings: LabSettings = {
+  ...DEFAULT_LAB_SETTINGS,
+  epochs: 3,
+  batchSize: 64,
+  learningRate: 2e-3,
+  seed: 1,
+  augment: false,
+  trees: 15,
+};
 
 /** The table's figures must be what the stored predictions say. */
 function expectConsistent(result: LabResult) {

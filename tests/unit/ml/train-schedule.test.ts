@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
 import { createModel } from '@/lib/ml/model';
-import { cosineLearningRate, trainModel } from '@/lib/ml/train';
+import { cosineLearningRate, evaluateLoss, isBetterEpoch, trainModel } from '@/lib/ml/train';
 import { syntheticSet } from './fixtures';
 
 const K = 10;
@@ -14,6 +14,20 @@ describe('cosineLearningRate', () => {
     expect(at(25)).toBeCloseTo(1e-5 + ((1e-3 - 1e-5) * (1 + Math.SQRT1_2)) / 2, 12);
     expect(at(100)).toBeCloseTo(1e-5, 12);
     expect(at(150)).toBeCloseTo(1e-5, 12);
+  });
+});
+
+describe('isBetterEpoch', () => {
+  const best = { loss: 0.3, accuracy: 0.9 };
+  it('by loss: a drop of more than 1e-4 wins, whatever the accuracy', () => {
+    expect(isBetterEpoch({ loss: 0.29, accuracy: 0.5 }, best, 'loss')).toBe(true);
+    expect(isBetterEpoch({ loss: 0.29995, accuracy: 0.99 }, best, 'loss')).toBe(false);
+  });
+  it('by accuracy: a higher accuracy wins, a tie goes to the lower loss', () => {
+    expect(isBetterEpoch({ loss: 0.9, accuracy: 0.91 }, best, 'accuracy')).toBe(true);
+    expect(isBetterEpoch({ loss: 0.1, accuracy: 0.89 }, best, 'accuracy')).toBe(false);
+    expect(isBetterEpoch({ loss: 0.2, accuracy: 0.9 }, best, 'accuracy')).toBe(true);
+    expect(isBetterEpoch({ loss: 0.3, accuracy: 0.9 }, best, 'accuracy')).toBe(false);
   });
 });
 
@@ -81,6 +95,33 @@ describe('trainModel recipes', () => {
     // ... and not the last step's weights, which the training went on from.
     expect(fromLastStep).toBeGreaterThan(1e-3);
     expect(result.bestEpoch).toBe(1);
+    model.dispose();
+  });
+
+  it('selectBy accuracy: keeps the epoch with the best validation accuracy, not the lowest loss', async () => {
+    // A small, noisy set on which validation accuracy peaks before the loss bottoms out.
+    const hard = { train: syntheticSet(120, 11, { noise: 230 }), validation: syntheticSet(200, 12, { noise: 230 }) };
+    const model = createModel('mlp', { numClasses: K, seed: 4 });
+    const result = await trainModel({
+      ...common,
+      ...hard,
+      model,
+      epochs: 18,
+      learningRate: 3e-3,
+      selectBy: 'accuracy',
+      stopPatience: 18,
+    });
+    const top = Math.max(...result.history.map((h) => h.valAccuracy));
+    // The case tells the two rules apart: the lowest-loss epoch is not the most accurate one.
+    const lowestLoss = result.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+    expect(lowestLoss.valAccuracy).toBeLessThan(top);
+    const first = result.history.find((h) => h.valAccuracy === top)!;
+    expect(result.bestEpoch).toBeGreaterThanOrEqual(first.epoch);
+    expect(result.history[result.bestEpoch - 1]!.valAccuracy).toBe(top);
+    // The model returned is that epoch's.
+    const now = await evaluateLoss(model, hard.validation, K);
+    expect(now.accuracy).toBe(top);
+    expect(now.loss).toBeCloseTo(result.history[result.bestEpoch - 1]!.valLoss, 5);
     model.dispose();
   });
 });
