@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureWebBuild, webServerArgs } from '@/scripts/lib/web-build';
+import { bundleWebServer, ensureWebBuild, SERVER_BUNDLE, webServerArgs } from '@/scripts/lib/web-build';
 import { superviseParts } from '@/scripts/lib/supervisor';
 import { SUPERVISOR_WRITE_MS, writeSupervisorStatus, type SupervisorStatus } from '@/lib/supervisor-status';
 import { prepareDatabase } from './prepare';
@@ -38,6 +38,7 @@ const distDir = process.env.LOUPE_NEXT_DIST_DIR ?? '.next';
 const serveAsIs = process.env.LOUPE_SERVE_BUILD_AS_IS === '1' && fs.existsSync(path.join(distDir, 'BUILD_ID'));
 try {
   if (!serveAsIs) ensureWebBuild({ root: process.cwd(), distDir, env, log });
+  else if (!fs.existsSync(path.join(distDir, SERVER_BUNDLE))) bundleWebServer(process.cwd(), distDir);
 } catch (error) {
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
@@ -55,8 +56,8 @@ const supervisor = superviseParts({
     {
       name: 'web',
       command: process.execPath,
-      // next start behind scripts/serve-web.ts, which vouches for the client address (X-Forwarded-For).
-      args: webServerArgs(port),
+      // next start behind scripts/serve-web.ts (bundled into the build folder), which vouches for the client address (X-Forwarded-For).
+      args: webServerArgs(port, { distDir }),
       stopTimeoutMs: 10_000,
     },
     {

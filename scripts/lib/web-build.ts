@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 /** What the web build is made from; a change to any of it means the build is stale. */
@@ -10,12 +11,15 @@ const SOURCES = [
   'db',
   'types',
   'proxy.ts',
+  'scripts/serve-web.ts',
   'next.config.mjs',
   'postcss.config.mjs',
   'package-lock.json',
   'tsconfig.json',
 ];
 const STAMP_FILE = 'loupe-source-hash';
+/** scripts/serve-web.ts and the lib/ modules it imports, bundled into the build folder as plain JavaScript. */
+export const SERVER_BUNDLE = 'loupe-serve-web.mjs';
 
 function addTree(hash: ReturnType<typeof createHash>, target: string, root: string): void {
   if (!fs.existsSync(target)) return;
@@ -33,10 +37,10 @@ export function sourceHash(root: string): string {
   return hash.digest('hex');
 }
 
-/** True when the build in `distDir` exists and was made from the current sources. */
+/** True when the build in `distDir` (Next's, and the server bundle) exists and was made from the current sources. */
 export function isBuildCurrent(root: string, distDir: string): boolean {
   const dir = path.join(root, distDir);
-  if (!fs.existsSync(path.join(dir, 'BUILD_ID'))) return false;
+  if (!fs.existsSync(path.join(dir, 'BUILD_ID')) || !fs.existsSync(path.join(dir, SERVER_BUNDLE))) return false;
   try {
     return fs.readFileSync(path.join(dir, STAMP_FILE), 'utf8') === sourceHash(root);
   } catch {
@@ -70,7 +74,35 @@ export function ensureWebBuild(options: {
     env: { ...options.env, LOUPE_NEXT_DIST_DIR: options.distDir, NEXT_TELEMETRY_DISABLED: '1' },
   });
   if (build.status !== 0) throw new Error('the web app build failed (see above).');
+  bundleWebServer(options.root, options.distDir);
   writeBuildStamp(options.root, options.distDir);
+}
+
+/**
+ * Bundles scripts/serve-web.ts with the lib/ and db/ modules it imports into
+ * `<distDir>/loupe-serve-web.mjs`, packages left as imports (they resolve from node_modules), so
+ * the production server runs on plain node. Under tsx it ran with Node's source maps on (tsx
+ * turns them on), and Node then parses and keeps the source map of every module it loads, Next's
+ * server chunks included: 274-282 MB resident at idle against 127 MB for the bundle, and 247 MB
+ * for the bundle run with --enable-source-maps (docs/operations.md). Takes well under a second.
+ */
+export function bundleWebServer(root: string, distDir: string): void {
+  // esbuild is the compiler tsx runs on; loaded here only, so a script that never builds never loads it.
+  const require = createRequire(import.meta.url);
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  esbuild.buildSync({
+    absWorkingDir: root,
+    entryPoints: ['scripts/serve-web.ts'],
+    outfile: path.join(distDir, SERVER_BUNDLE),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    tsconfig: 'tsconfig.json',
+    logLevel: 'error',
+    banner: { js: '// Built from scripts/serve-web.ts by scripts/lib/web-build.ts (bundleWebServer); do not edit.' },
+  });
 }
 
 export function nextBin(root: string): string {
@@ -86,17 +118,16 @@ export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
  * The production web server's arguments after `node`, for `npm start` and the benchmarks alike:
- * Next behind scripts/serve-web.ts. A young generation of 4 MB semi-spaces instead of V8's
- * 16 MB: the server's requests make small, short-lived garbage, and the smaller nursery kept it
- * at 249 MB resident under 200 paced reviewers instead of 275 MB, at the same decisions/s
- * (docs/operations.md).
+ * Next behind scripts/serve-web.ts, run from its bundle in `distDir` (bundleWebServer). A young
+ * generation of 4 MB semi-spaces instead of V8's 16 MB: the server's requests make small,
+ * short-lived garbage, and the smaller nursery kept it at 249 MB resident under 200 paced
+ * reviewers instead of 275 MB, at the same decisions/s (docs/operations.md).
  */
-export function webServerArgs(port: string | number, hostname?: string): string[] {
+export function webServerArgs(port: string | number, options: { distDir: string; hostname?: string }): string[] {
+  const { distDir, hostname } = options;
   return [
     '--max-semi-space-size=4',
-    '--import',
-    'tsx',
-    'scripts/serve-web.ts',
+    path.join(distDir, SERVER_BUNDLE),
     '-p',
     String(port),
     ...(hostname ? ['--hostname', hostname] : []),

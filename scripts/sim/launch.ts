@@ -79,7 +79,7 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
     return child;
   };
   // The production server, as `npm start` runs it: Next behind scripts/serve-web.ts.
-  const web = spawnPart(webServerArgs(port, '127.0.0.1'));
+  const web = spawnPart(webServerArgs(port, { distDir: options.distDir, hostname: '127.0.0.1' }));
   const worker = options.worker === false ? null : spawnPart(['--import', 'tsx', 'workers/worker.ts']);
   const samplers = {
     web: new PeakMemorySampler(web.pid!).start(),

@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  bundleWebServer,
+  isBuildCurrent,
+  SERVER_BUNDLE,
+  webServerArgs,
+  writeBuildStamp,
+} from '@/scripts/lib/web-build';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+// Inside the repository, as a real build folder is: the bundle's package imports resolve from node_modules.
+const distDir = path.join('node_modules', '.cache', 'loupe', `web-build-test-${process.pid}`);
+afterAll(() => fs.rmSync(path.join(root, distDir), { recursive: true, force: true }));
+
+describe('the production web server bundle', () => {
+  it('is plain JavaScript that node loads without tsx, with lib/ inside and packages outside', () => {
+    bundleWebServer(root, distDir);
+    const bundle = path.join(root, distDir, SERVER_BUNDLE);
+    const text = fs.readFileSync(bundle, 'utf8');
+    expect(text).toContain('// lib/http/node-json-routes.ts');
+    expect(text).toMatch(/from "next"/);
+    expect(text).not.toMatch(/from "@\//);
+    // Node itself parses it (no loader); --check reads the syntax without running the server.
+    const checked = spawnSync(process.execPath, ['--check', bundle], { encoding: 'utf8' });
+    expect(checked.status, checked.stderr).toBe(0);
+  });
+
+  it('the server is started from the bundle in the build folder, not through tsx', () => {
+    const args = webServerArgs(3000, { distDir: '.next' });
+    expect(args).toContain(path.join('.next', SERVER_BUNDLE));
+    expect(args).not.toContain('tsx');
+    expect(args.slice(args.indexOf('-p'), args.indexOf('-p') + 2)).toEqual(['-p', '3000']);
+  });
+
+  it('a build folder without the bundle is not current, even with a matching stamp', () => {
+    const dir = path.join(root, distDir);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'BUILD_ID'), 'test');
+    writeBuildStamp(root, distDir);
+    bundleWebServer(root, distDir);
+    expect(isBuildCurrent(root, distDir)).toBe(true);
+    fs.rmSync(path.join(dir, SERVER_BUNDLE));
+    expect(isBuildCurrent(root, distDir)).toBe(false);
+  });
+});
