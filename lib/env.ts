@@ -91,6 +91,12 @@ const EnvSchema = z.object({
    * two (the queue benchmark does) and for ruling the direct path out when chasing a problem.
    */
   LOUPE_QUEUE_ROUTES: z.enum(['direct', 'next']).default('direct'),
+  /**
+   * The production web server's V8 old-space limit in MB (--max-old-space-size). Set, V8 also
+   * collects sooner: 155 MB resident under 200 paced reviewers at 192 against 263 MB unset, and
+   * a 63 MB CSV upload imported at 128 (docs/operations.md, "Web server memory").
+   */
+  LOUPE_WEB_HEAP_MB: z.coerce.number().int().min(96).max(16_384).default(192),
 });
 
 function isAddressOrRange(entry: string): boolean {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { bundleWebServer, ensureWebBuild, SERVER_BUNDLE, webServerArgs } from '@/scripts/lib/web-build';
 import { superviseParts } from '@/scripts/lib/supervisor';
 import { SUPERVISOR_WRITE_MS, writeSupervisorStatus, type SupervisorStatus } from '@/lib/supervisor-status';
+import { getEnv } from '@/lib/env';
 import { prepareDatabase } from './prepare';
 
 /**
@@ -57,7 +58,7 @@ const supervisor = superviseParts({
       name: 'web',
       command: process.execPath,
       // next start behind scripts/serve-web.ts (bundled into the build folder), which vouches for the client address (X-Forwarded-For).
-      args: webServerArgs(port, { distDir }),
+      args: webServerArgs(port, { distDir, heapMb: getEnv().LOUPE_WEB_HEAP_MB }),
       stopTimeoutMs: 10_000,
     },
     {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { PeakMemorySampler, type PeakMemory } from '@/scripts/sim/process-memory';
+import { getEnv } from '@/lib/env';
 import { isBuildCurrent, webServerArgs } from '@/scripts/lib/web-build';
 
 /**
@@ -79,7 +80,9 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
     return child;
   };
   // The production server, as `npm start` runs it: Next behind scripts/serve-web.ts.
-  const web = spawnPart(webServerArgs(port, { distDir: options.distDir, hostname: '127.0.0.1' }));
+  const web = spawnPart(
+    webServerArgs(port, { distDir: options.distDir, hostname: '127.0.0.1', heapMb: getEnv().LOUPE_WEB_HEAP_MB }),
+  );
   const worker = options.worker === false ? null : spawnPart(['--import', 'tsx', 'workers/worker.ts']);
   const samplers = {
     web: new PeakMemorySampler(web.pid!).start(),

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
   bundleWebServer,
   isBuildCurrent,
@@ -29,8 +29,10 @@ describe('the production web server bundle', () => {
   });
 
   it('the server is started from the bundle in the build folder, not through tsx', () => {
-    const args = webServerArgs(3000, { distDir: '.next' });
+    const args = webServerArgs(3000, { distDir: '.next', heapMb: 192 });
     expect(args).toContain(path.join('.next', SERVER_BUNDLE));
+    // The heap limit comes before the script, where node reads its own flags.
+    expect(args.indexOf('--max-old-space-size=192')).toBeLessThan(args.indexOf(path.join('.next', SERVER_BUNDLE)));
     expect(args).not.toContain('tsx');
     expect(args.slice(args.indexOf('-p'), args.indexOf('-p') + 2)).toEqual(['-p', '3000']);
   });
@@ -44,5 +46,31 @@ describe('the production web server bundle', () => {
     expect(isBuildCurrent(root, distDir)).toBe(true);
     fs.rmSync(path.join(dir, SERVER_BUNDLE));
     expect(isBuildCurrent(root, distDir)).toBe(false);
+  });
+
+  describe('LOUPE_WEB_HEAP_MB', () => {
+    const before = process.env.LOUPE_WEB_HEAP_MB;
+    afterEach(() => {
+      if (before === undefined) delete process.env.LOUPE_WEB_HEAP_MB;
+      else process.env.LOUPE_WEB_HEAP_MB = before;
+      vi.resetModules();
+    });
+    const freshEnv = async () => {
+      vi.resetModules();
+      return (await import('@/lib/env')).getEnv;
+    };
+
+    it('is 192 MB unless set', async () => {
+      delete process.env.LOUPE_WEB_HEAP_MB;
+      expect((await freshEnv())().LOUPE_WEB_HEAP_MB).toBe(192);
+      process.env.LOUPE_WEB_HEAP_MB = '512';
+      expect((await freshEnv())().LOUPE_WEB_HEAP_MB).toBe(512);
+    });
+
+    it('refuses a value too small for the server to start, naming the variable', async () => {
+      process.env.LOUPE_WEB_HEAP_MB = '50';
+      const getEnv = await freshEnv();
+      expect(() => getEnv()).toThrow(/LOUPE_WEB_HEAP_MB/);
+    });
   });
 });
