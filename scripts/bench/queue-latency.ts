@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkpointWal, openDb, WAL_CHECKPOINT_MS } from '@/db/client';
+import { openDb } from '@/db/client';
 import { migrateDb } from '@/db/migrate';
 import { createUserAsSystem } from '@/lib/auth/users';
 import type { ClaimedItemJson as ClaimedItem } from '@/lib/review/claimed-item';
@@ -151,19 +153,17 @@ export async function measureQueueLatency(options: QueueLatencyOptions): Promise
     });
     const startSeconds = seconds(startStarted);
     // The worker checkpoints the WAL every second outside any request (db/client.ts
-    // checkpointWal); no worker runs here, so the bench does it, or the connection's 64 MB safety
-    // net would checkpoint inside a request and the figures would be of a setup nobody runs.
-    const checkpointer = openDb(dbPath);
-    const heartbeat = setInterval(() => void checkpointWal(checkpointer).catch(() => {}), WAL_CHECKPOINT_MS);
+    // checkpointWal); no worker runs here, so a process of its own does it (as the worker's
+    // would), or the connection's 64 MB safety net would checkpoint inside a request and the
+    // figures would be of a setup nobody runs. Not in this process: a checkpoint blocks it, and
+    // this process is the load generator.
+    const checkpointer = await startCheckpointer(options.root, dbPath);
     const outcome = await driveReviewers(loupe.baseUrl, loupe.webPid, slug, accounts, options)
       .then(
         (result) => ({ result }),
         (error: unknown) => ({ error }),
       )
-      .finally(() => {
-        clearInterval(heartbeat);
-        checkpointer.$client.close();
-      });
+      .finally(() => checkpointer.stop());
     const memory = await loupe.stop();
     if ('error' in outcome) throw outcome.error;
     const { result } = outcome;
@@ -351,4 +351,27 @@ async function driveReviewers(
     out.paced = { focus, grid, webRssMb: memory?.peakTreeRssSampledMb ?? null };
   }
   return out;
+}
+
+/** scripts/bench/wal-checkpointer.ts on `dbPath`, once it is ready; `stop` closes its stdin and waits for it. */
+async function startCheckpointer(root: string, dbPath: string): Promise<{ stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/wal-checkpointer.ts', dbPath], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const [line] = (await Promise.race([
+    once(child.stdout!, 'data'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the WAL checkpointer exited (${String(code)}) before it was ready`);
+    }),
+  ])) as [Buffer];
+  if (!line.toString().includes('ready')) throw new Error(`the WAL checkpointer said "${line.toString().trim()}"`);
+  return {
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.stdin!.end();
+      await exited;
+    },
+  };
 }
