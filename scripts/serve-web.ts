@@ -15,7 +15,8 @@ import { REVIEW_HOT_ROUTES } from '@/lib/review/api-routes';
  * (claim, submit, the grid's, leases) are answered here without Next when the session cookie
  * was checked by Next within the last few seconds (lib/http/node-json-routes.ts says why).
  *
- * Usage: tsx scripts/serve-web.ts [-p port] [--hostname host] [--keepAliveTimeout ms]
+ * Run from its bundle, which the web build makes beside Next's (scripts/lib/web-build.ts):
+ * node [--max-old-space-size=MB] .next/loupe-serve-web.mjs [-p port] [--hostname host] [--keepAliveTimeout ms]
  */
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);

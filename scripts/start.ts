@@ -57,7 +57,8 @@ const supervisor = superviseParts({
     {
       name: 'web',
       command: process.execPath,
-      // next start behind scripts/serve-web.ts (bundled into the build folder), which vouches for the client address (X-Forwarded-For).
+      // next start behind scripts/serve-web.ts (its bundle in the build folder), which vouches
+      // for the client address (X-Forwarded-For).
       args: webServerArgs(port, { distDir, heapMb: getEnv().LOUPE_WEB_HEAP_MB }),
       stopTimeoutMs: 10_000,
     },

@@ -84,6 +84,7 @@ export interface TrainOptions {
 }
 
 export const LEARNING_RATE_SCHEDULES = ['plateau', 'cosine'] as const;
+export type LearningRateSchedule = (typeof LEARNING_RATE_SCHEDULES)[number];
 export type SelectionMetric = 'loss' | 'accuracy';
 
 /** Whether validation figures `next` beat `best` under `selectBy` (a loss must drop by more than 1e-4). */
@@ -95,7 +96,6 @@ export function isBetterEpoch(
   if (selectBy === 'loss') return next.loss < best.loss - 1e-4;
   return next.accuracy > best.accuracy || (next.accuracy === best.accuracy && next.loss < best.loss - 1e-4);
 }
-export type LearningRateSchedule = (typeof LEARNING_RATE_SCHEDULES)[number];
 
 /** The cosine schedule's rate at `step` of `total`: `max` at 0, `min` at `total`. */
 export function cosineLearningRate(options: { step: number; total: number; max: number; min: number }): number {
