@@ -13,6 +13,7 @@
 import { AppError } from '@/lib/errors';
 import { OPSET } from '@/lib/ml/onnx/graph-builder';
 import { Exporter, unsupported, type Flow } from '@/lib/ml/onnx/layer-exporter';
+import { PIXEL_SCALE } from '@/lib/ml/onnx/quantize';
 import { readBatchNorm } from '@/lib/ml/onnx/weights';
 import type { SavedLayer, SavedLayersModel } from '@/lib/ml/onnx/saved-layers';
 
@@ -36,6 +37,13 @@ export interface ExportOnnxOptions {
   name?: string;
   /** Key/value pairs stored in the model's metadata_props (class names, temperature, ...). */
   metadata?: Record<string, string>;
+  /**
+   * Int8 export (QDQ): the calibrated output range of each layer whose output is a ReLU
+   * (lib/ml/activation-ranges.ts). Those outputs are quantized to uint8, and every Conv2D or
+   * Dense layer whose input and output are both quantized gets int8 weights; the rest (the
+   * logits layer at least) stays float32.
+   */
+  int8Ranges?: Readonly<Record<string, number>>;
 }
 
 /** Index of the next layer after `i` that is not an inference identity (dropout). */
@@ -45,9 +53,23 @@ function nextComputing(layers: SavedLayer[], i: number): number {
   return j;
 }
 
+/** Whether layer i's output, or that of the ReLU after it (past a folded batch norm and dropout), is calibrated. */
+function outputCalibrated(layers: SavedLayer[], i: number, ranges: Readonly<Record<string, number>>): boolean {
+  const layer = layers[i]!;
+  if ((layer.config.activation ?? 'linear') !== 'linear')
+    return layer.config.activation === 'relu' && Object.hasOwn(ranges, layer.name);
+  let j = nextComputing(layers, i);
+  if (layers[j]?.className === 'BatchNormalization') j = nextComputing(layers, j);
+  const after = layers[j];
+  if (!after || !Object.hasOwn(ranges, after.name)) return false;
+  if (after.className === 'ReLU') return after.config.max_value === null || after.config.max_value === undefined;
+  return after.className === 'Activation' && after.config.activation === 'relu';
+}
+
 /** ONNX protobuf bytes for a saved layers model. Same input, same bytes. */
 export function exportSavedModelToOnnx(model: SavedLayersModel, options: ExportOnnxOptions = {}): Uint8Array {
-  const ex = new Exporter(model);
+  const ranges = options.int8Ranges ?? null;
+  const ex = new Exporter(model, ranges);
   const { g } = ex;
   const inputShape = model.inputShape;
   if (inputShape.length !== 3 && inputShape.length !== 1)
@@ -57,6 +79,7 @@ export function exportSavedModelToOnnx(model: SavedLayersModel, options: ExportO
     );
   g.uniqueName(ONNX_INPUT);
   let flow: Flow = { name: ONNX_INPUT, layout: inputShape.length === 3 ? 'nhwc' : 'flat', shape: inputShape };
+  if (ranges) flow = ex.quantizeInput(flow, PIXEL_SCALE);
   const layers = model.layers;
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i]!;
@@ -70,15 +93,16 @@ export function exportSavedModelToOnnx(model: SavedLayersModel, options: ExportO
       bnLayer && [-1, flow.layout === 'flat' ? 1 : 3].includes(Number(bnLayer.config.axis ?? -1))
         ? readBatchNorm(model, bnLayer)
         : null;
+    const quantize = ranges !== null && flow.scale !== undefined && outputCalibrated(layers, i, ranges);
     switch (layer.className) {
       case 'Conv2D':
       case 'DepthwiseConv2D':
         if (layer.className === 'DepthwiseConv2D' && Number(c.depth_multiplier ?? 1) !== 1)
           throw unsupported(layer, 'a depth multiplier other than 1 is not supported');
-        flow = ex.conv(layer, flow, bn, layer.className === 'DepthwiseConv2D');
+        flow = ex.conv(layer, flow, bn, layer.className === 'DepthwiseConv2D', quantize);
         break;
       case 'Dense':
-        flow = ex.dense(layer, flow, bn);
+        flow = ex.dense(layer, flow, bn, quantize);
         break;
       case 'BatchNormalization':
         flow = ex.batchNorm(layer, flow);
@@ -92,6 +116,7 @@ export function exportSavedModelToOnnx(model: SavedLayersModel, options: ExportO
       case 'LeakyReLU':
         flow = {
           ...flow,
+          scale: undefined,
           name: g.addNode({
             op: 'LeakyRelu',
             inputs: [flow.name],
@@ -103,6 +128,7 @@ export function exportSavedModelToOnnx(model: SavedLayersModel, options: ExportO
       case 'ELU':
         flow = {
           ...flow,
+          scale: undefined,
           name: g.addNode({
             op: 'Elu',
             inputs: [flow.name],

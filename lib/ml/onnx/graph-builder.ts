@@ -42,6 +42,21 @@ function floatTensor(name: string, dims: number[], values: Float32Array): onnxPr
   return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw };
 }
 
+/** Element types of the quantized graph's initializers (ONNX TensorProto.DataType). */
+export type QuantizedElement = 'int8' | 'uint8' | 'int32';
+
+function typedTensor(
+  name: string,
+  dims: number[],
+  element: QuantizedElement,
+  values: Int8Array | Uint8Array | Int32Array,
+): onnxProto.onnx.ITensorProto {
+  const { DataType } = onnx.TensorProto;
+  const dataType = element === 'int8' ? DataType.INT8 : element === 'uint8' ? DataType.UINT8 : DataType.INT32;
+  const raw = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  return { name, dims, dataType, rawData: raw };
+}
+
 function int64Tensor(name: string, values: number[]): onnxProto.onnx.ITensorProto {
   return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values };
 }
@@ -74,6 +89,17 @@ export class GraphBuilder {
   addFloat(base: string, dims: number[], values: Float32Array): string {
     const name = this.uniqueName(base);
     this.initializers.push(floatTensor(name, dims, values));
+    return name;
+  }
+
+  addTyped(
+    base: string,
+    dims: number[],
+    element: QuantizedElement,
+    values: Int8Array | Uint8Array | Int32Array,
+  ): string {
+    const name = this.uniqueName(base);
+    this.initializers.push(typedTensor(name, dims, element, values));
     return name;
   }
 

@@ -7,6 +7,7 @@ import {
   transposeDepthwiseKernel,
   type BatchNormParams,
 } from '@/lib/ml/onnx/weights';
+import { activationScale, addActivationQdq, addQuantizedWeights } from '@/lib/ml/onnx/quantize';
 import type { SavedLayer, SavedLayersModel } from '@/lib/ml/onnx/saved-layers';
 
 // One tfjs layer at a time -> ONNX nodes, tracking the layout and shape of the tensor between
@@ -20,6 +21,8 @@ export interface Flow {
   layout: Layout;
   /** nhwc: [H, W, C]; nchw: [C, H, W]; flat: [F]. */
   shape: number[];
+  /** Int8 export: the uint8 scale this tensor was quantized at (it is a DequantizeLinear's output). */
+  scale?: number;
 }
 
 export function unsupported(layer: SavedLayer, why: string): AppError {
@@ -61,7 +64,26 @@ function weight(model: SavedLayersModel, layer: SavedLayer, key: string) {
 export class Exporter {
   readonly g = new GraphBuilder();
 
-  constructor(private readonly model: SavedLayersModel) {}
+  /**
+   * @param int8Ranges for an int8 export: calibrated output range per layer whose output is a
+   *   ReLU (lib/ml/activation-ranges.ts); those outputs are quantized, and so are the Conv and
+   *   Dense layers between two quantized tensors.
+   */
+  constructor(
+    private readonly model: SavedLayersModel,
+    readonly int8Ranges: Readonly<Record<string, number>> | null = null,
+  ) {}
+
+  /** After a data-movement op (transpose, max pool, flatten) of a quantized tensor: quantized again at its scale. */
+  private keepScale(flow: Flow): Flow {
+    if (flow.scale === undefined) return flow;
+    return { ...flow, name: addActivationQdq(this.g, flow.name, flow.scale) };
+  }
+
+  /** The input, quantized at the pixels' own scale (pixel / 255 comes back as the pixel byte). */
+  quantizeInput(flow: Flow, scale: number): Flow {
+    return { ...flow, name: addActivationQdq(this.g, flow.name, scale), scale };
+  }
 
   toChannelsFirst(flow: Flow): Flow {
     if (flow.layout === 'nchw') return flow;
@@ -72,7 +94,7 @@ export class Exporter {
       output: 'to_nchw',
       attributes: { perm: [0, 3, 1, 2] },
     });
-    return { name, layout: 'nchw', shape: [c, h, w] };
+    return this.keepScale({ name, layout: 'nchw', shape: [c, h, w], scale: flow.scale });
   }
 
   requireSpatial(layer: SavedLayer, flow: Flow): Flow {
@@ -84,15 +106,22 @@ export class Exporter {
 
   activation(layer: SavedLayer, flow: Flow, activation: unknown): Flow {
     const name = String(activation ?? 'linear');
-    const op = (o: string, attributes?: Record<string, number | { float: number }>) => ({
+    const op = (o: string, attributes?: Record<string, number | { float: number }>): Flow => ({
       ...flow,
+      scale: undefined,
       name: this.g.addNode({ op: o, inputs: [flow.name], output: `${layer.name}_${o.toLowerCase()}`, attributes }),
     });
     switch (name) {
       case 'linear':
         return flow;
-      case 'relu':
-        return op('Relu');
+      case 'relu': {
+        const relu = op('Relu');
+        const ranges = this.int8Ranges;
+        if (!ranges || !Object.hasOwn(ranges, layer.name)) return relu;
+        const range = ranges[layer.name]!;
+        const scale = activationScale(range);
+        return { ...relu, name: addActivationQdq(this.g, relu.name, scale), scale };
+      }
       case 'sigmoid':
         return op('Sigmoid');
       case 'tanh':
@@ -118,7 +147,11 @@ export class Exporter {
   clip(layer: SavedLayer, flow: Flow, max: number): Flow {
     const lo = this.g.addFloat(`${layer.name}_min`, [], new Float32Array([0]));
     const hi = this.g.addFloat(`${layer.name}_max`, [], new Float32Array([max]));
-    return { ...flow, name: this.g.addNode({ op: 'Clip', inputs: [flow.name, lo, hi], output: `${layer.name}_clip` }) };
+    return {
+      ...flow,
+      scale: undefined,
+      name: this.g.addNode({ op: 'Clip', inputs: [flow.name, lo, hi], output: `${layer.name}_clip` }),
+    };
   }
 
   /** Standalone batch norm (not after a Conv2D/Dense it could fold into): x * scale + shift per channel. */
@@ -133,10 +166,33 @@ export class Exporter {
     const s = this.g.addFloat(`${layer.name}_scale`, dims, scale);
     const b = this.g.addFloat(`${layer.name}_shift`, dims, shift);
     const scaled = this.g.addNode({ op: 'Mul', inputs: [flow.name, s], output: `${layer.name}_mul` });
-    return { ...flow, name: this.g.addNode({ op: 'Add', inputs: [scaled, b], output: layer.name }) };
+    return { ...flow, scale: undefined, name: this.g.addNode({ op: 'Add', inputs: [scaled, b], output: layer.name }) };
   }
 
-  conv(layer: SavedLayer, input: Flow, bn: BatchNormParams | null, depthwise: boolean): Flow {
+  /** Weights and bias as inputs of a Conv or Gemm: int8 behind DequantizeLinear when `quantize` and the input is quantized. */
+  private weightInputs(
+    layer: SavedLayer,
+    flow: Flow,
+    quantize: boolean,
+    w: { dims: number[]; values: Float32Array; bias: Float32Array | null; channelsLast: boolean },
+  ): string[] {
+    const out = w.channelsLast ? w.dims.at(-1)! : w.dims[0]!;
+    if (quantize && flow.scale !== undefined) {
+      const q = addQuantizedWeights(this.g, layer.name, {
+        dims: w.dims,
+        weights: w.values,
+        bias: w.bias ?? new Float32Array(out),
+        inputScale: flow.scale,
+        channelsLast: w.channelsLast,
+      });
+      return [flow.name, q.weight, q.bias];
+    }
+    const inputs = [flow.name, this.g.addFloat(`${layer.name}_W`, w.dims, w.values)];
+    if (w.bias) inputs.push(this.g.addFloat(`${layer.name}_B`, [out], w.bias));
+    return inputs;
+  }
+
+  conv(layer: SavedLayer, input: Flow, bn: BatchNormParams | null, depthwise: boolean, quantize = false): Flow {
     const flow = this.requireSpatial(layer, input);
     const [cin, h, w] = flow.shape as [number, number, number];
     const kernel = weight(this.model, layer, depthwise ? 'depthwise_kernel' : 'kernel');
@@ -151,8 +207,12 @@ export class Exporter {
     const cout = dims[0]!;
     const bias = layer.config.use_bias === false ? null : weight(this.model, layer, 'bias').values;
     const folded = foldBatchNorm(bn, { outChannels: cout, weights: values, bias });
-    const inputs = [flow.name, this.g.addFloat(`${layer.name}_W`, dims, folded.scaledWeights!)];
-    if (bn || bias) inputs.push(this.g.addFloat(`${layer.name}_B`, [cout], folded.shift));
+    const inputs = this.weightInputs(layer, flow, quantize, {
+      dims,
+      values: folded.scaledWeights!,
+      bias: bn || bias ? folded.shift : null,
+      channelsLast: false,
+    });
     const name = this.g.addNode({
       op: 'Conv',
       inputs,
@@ -184,6 +244,8 @@ export class Exporter {
       output: layer.name,
       attributes: { kernel_shape: [kh, kw], strides: [sh, sw], pads: [top, left, bottom, right] },
     });
+    // The max of quantized values is one of them: still at the input's scale. An average is not.
+    if (op === 'MaxPool') return this.keepScale({ name, layout: 'nchw', shape: [c, oh, ow], scale: flow.scale });
     return { name, layout: 'nchw', shape: [c, oh, ow] };
   }
 
@@ -205,12 +267,13 @@ export class Exporter {
         output: `${layer.name}_nhwc`,
         attributes: { perm: [0, 2, 3, 1] },
       });
+    if (flow.layout === 'nchw' && flow.scale !== undefined) source = addActivationQdq(this.g, source, flow.scale);
     const size = flow.shape.reduce((a, b) => a * b, 1);
     const name = this.g.addNode({ op: 'Flatten', inputs: [source], output: layer.name, attributes: { axis: 1 } });
-    return { name, layout: 'flat', shape: [size] };
+    return this.keepScale({ name, layout: 'flat', shape: [size], scale: flow.scale });
   }
 
-  dense(layer: SavedLayer, flow: Flow, bn: BatchNormParams | null): Flow {
+  dense(layer: SavedLayer, flow: Flow, bn: BatchNormParams | null, quantize = false): Flow {
     if (flow.layout !== 'flat')
       throw unsupported(layer, 'a Dense layer on an image-shaped input needs a Flatten before it');
     const kernel = weight(this.model, layer, 'kernel');
@@ -220,8 +283,12 @@ export class Exporter {
     const bias = layer.config.use_bias === false ? null : weight(this.model, layer, 'bias').values;
     // Dense kernels are [in, out]: the out-channel is the last axis, so fold per column.
     const folded = foldBatchNorm(bn, { outChannels: units, weights: kernel.values, bias, channelsLast: true });
-    const inputs = [flow.name, this.g.addFloat(`${layer.name}_W`, [fin, units], folded.scaledWeights!)];
-    if (bn || bias) inputs.push(this.g.addFloat(`${layer.name}_B`, [units], folded.shift));
+    const inputs = this.weightInputs(layer, flow, quantize, {
+      dims: [fin, units],
+      values: folded.scaledWeights!,
+      bias: bn || bias ? folded.shift : null,
+      channelsLast: true,
+    });
     const name = this.g.addNode({ op: 'Gemm', inputs, output: layer.name });
     return this.activation(layer, { name, layout: 'flat', shape: [units] }, layer.config.activation);
   }
