@@ -238,38 +238,43 @@ export async function runLabArchitecture(input: {
     });
     if (input.saveTo && isRegistrableArchitecture(arch)) {
       const best = trained.history.find((h) => h.epoch === trained.bestEpoch);
-      await saveModel(input.saveTo, model, {
-        arch,
-        classNames: data.classNames,
-        temperature,
-        params: result.params,
-        seed: settings.seed,
-        augment: settings.augment,
-        backend: tf.getBackend(),
-        trainedAt: new Date().toISOString(),
-        trainingSeconds: trainSeconds,
-        epochs: trained.history.length,
-        bestEpoch: trained.bestEpoch,
-        trainImagesPerSecond: trained.imagesPerSecond,
-        dataset: `model lab: ${data.source}`,
-        trainCount: data.train.count,
-        validationCount: data.validation.count,
-        validation: {
-          accuracy: best?.valAccuracy ?? 0,
-          loss: best?.valLoss ?? 0,
-          ece: expectedCalibrationError({
-            probs: softmaxRows(validationLogits, k, temperature),
-            labels: data.validation.labels,
-            k,
-          }).ece,
-          eceUncalibrated: expectedCalibrationError({
-            probs: softmaxRows(validationLogits, k, 1),
-            labels: data.validation.labels,
-            k,
-          }).ece,
+      await saveModel(
+        input.saveTo,
+        model,
+        {
+          arch,
+          classNames: data.classNames,
+          temperature,
+          params: result.params,
+          seed: settings.seed,
+          augment: settings.augment,
+          backend: tf.getBackend(),
+          trainedAt: new Date().toISOString(),
+          trainingSeconds: trainSeconds,
+          epochs: trained.history.length,
+          bestEpoch: trained.bestEpoch,
+          trainImagesPerSecond: trained.imagesPerSecond,
+          dataset: `model lab: ${data.source}`,
+          trainCount: data.train.count,
+          validationCount: data.validation.count,
+          validation: {
+            accuracy: best?.valAccuracy ?? 0,
+            loss: best?.valLoss ?? 0,
+            ece: expectedCalibrationError({
+              probs: softmaxRows(validationLogits, k, temperature),
+              labels: data.validation.labels,
+              k,
+            }).ece,
+            eceUncalibrated: expectedCalibrationError({
+              probs: softmaxRows(validationLogits, k, 1),
+              labels: data.validation.labels,
+              k,
+            }).ece,
+          },
+          history: trained.history,
         },
-        history: trained.history,
-      });
+        { calibrationImages: data.train },
+      );
     }
     return result;
   } finally {

@@ -83,29 +83,34 @@ export async function saveCandidate(
 ): Promise<void> {
   const { model, parentMeta, settings, tuned } = input;
   const { catalogue, parent, human, replay, fit, validation } = input.prepared;
-  await saveModel(input.dir, model, {
-    arch: parentMeta.arch,
-    classNames: [...catalogue.classNames],
-    temperature: tuned.temperature,
-    testTimeAugmentation: parentMeta.testTimeAugmentation,
-    params: model.countParams(),
-    seed: settings.seed,
-    initFrom: parent.weightsPath,
-    backend: input.backend,
-    trainedAt: new Date().toISOString(),
-    trainingSeconds: tuned.seconds,
-    epochs: tuned.history.length,
-    bestEpoch: tuned.bestEpoch,
-    trainImagesPerSecond: tuned.imagesPerSecond,
-    dataset: `fine-tune of ${parent.name}: ${human.train.count} human labels of ${catalogue.slug} + ${replay.count} replay (${replay.description})`,
-    trainCount: fit.count,
-    validationCount: validation.count,
-    validation: {
-      accuracy: tuned.validationAccuracy,
-      loss: tuned.validationLoss,
-      ece: tuned.validationEce,
-      eceUncalibrated: tuned.validationEceUncalibrated,
+  await saveModel(
+    input.dir,
+    model,
+    {
+      arch: parentMeta.arch,
+      classNames: [...catalogue.classNames],
+      temperature: tuned.temperature,
+      testTimeAugmentation: parentMeta.testTimeAugmentation,
+      params: model.countParams(),
+      seed: settings.seed,
+      initFrom: parent.weightsPath,
+      backend: input.backend,
+      trainedAt: new Date().toISOString(),
+      trainingSeconds: tuned.seconds,
+      epochs: tuned.history.length,
+      bestEpoch: tuned.bestEpoch,
+      trainImagesPerSecond: tuned.imagesPerSecond,
+      dataset: `fine-tune of ${parent.name}: ${human.train.count} human labels of ${catalogue.slug} + ${replay.count} replay (${replay.description})`,
+      trainCount: fit.count,
+      validationCount: validation.count,
+      validation: {
+        accuracy: tuned.validationAccuracy,
+        loss: tuned.validationLoss,
+        ece: tuned.validationEce,
+        eceUncalibrated: tuned.validationEceUncalibrated,
+      },
+      history: tuned.history,
     },
-    history: tuned.history,
-  });
+    { calibrationImages: fit },
+  );
 }

@@ -2,7 +2,8 @@ import { initBackend, type BackendName } from '@/lib/ml/backend';
 import { softmaxRows } from '@/lib/ml/calibration';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { loadModel, readModelMeta, type ModelMeta } from '@/lib/ml/model-store';
-import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
+import { ensureInt8OnnxModel, ensureOnnxModel } from '@/lib/ml/onnx/model-file';
+import { onnxPrecisionFor, type OnnxPrecision } from '@/lib/ml/onnx/precision';
 import { predictLogitsInOnnxWorker, releaseOnnxSession } from '@/lib/ml/onnx/worker-client';
 import { predictLogitsParallel, type PredictLogitsParallelOptions } from '@/lib/ml/parallel-predict';
 import { predictLogits, type PredictLogitsOptions } from '@/lib/ml/predict';
@@ -25,6 +26,8 @@ export interface Classifier {
   scorer: ScorerName;
   /** 'onnxruntime', or the TensorFlow.js backend. */
   backend: BackendName | 'onnxruntime';
+  /** ONNX Runtime's precision for this model (lib/ml/onnx/precision.ts); null with TensorFlow.js. */
+  precision: OnnxPrecision | null;
   predictLogits(pixels: Uint8Array, count: number, options?: PredictLogitsOptions): Promise<Float32Array>;
   predict(pixels: Uint8Array, count: number, options?: PredictLogitsOptions): Promise<Prediction[]>;
   dispose(): void;
@@ -54,7 +57,7 @@ function checkInput(pixels: Uint8Array, count: number): void {
     throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
 }
 
-type LogitsEngine = Pick<Classifier, 'scorer' | 'backend' | 'predictLogits' | 'dispose'>;
+type LogitsEngine = Pick<Classifier, 'scorer' | 'backend' | 'precision' | 'predictLogits' | 'dispose'>;
 
 /**
  * ONNX Runtime in the process's long-lived scoring thread (lib/ml/onnx/worker-client.ts): its
@@ -68,10 +71,13 @@ async function loadOnnxEngine(
 ): Promise<LogitsEngine> {
   // Exported here (once, if missing), so that a model the exporter refuses fails at load.
   ensureOnnxModel(dir);
+  const precision = onnxPrecisionFor(meta);
+  if (precision === 'int8') ensureInt8OnnxModel(dir);
   const threads = scorer.threads ?? 1;
   return {
     scorer: 'onnx',
     backend: 'onnxruntime',
+    precision,
     predictLogits: (pixels, count, options = {}) =>
       predictLogitsInOnnxWorker({
         modelDir: dir,
@@ -92,6 +98,7 @@ async function loadTfjsEngine(dir: string): Promise<LogitsEngine> {
   return {
     scorer: 'tfjs',
     backend,
+    precision: null,
     predictLogits: (pixels, count, options) =>
       predictLogits(model, pixels, count, { testTimeAugmentation: meta.testTimeAugmentation, ...options }),
     dispose: () => model.dispose(),
@@ -116,6 +123,7 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
     meta,
     scorer: engine.scorer,
     backend: engine.backend,
+    precision: engine.precision,
     predictLogits: logitsOf,
     async predict(pixels, count, options) {
       const logits = await logitsOf(pixels, count, options);

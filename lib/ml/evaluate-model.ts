@@ -132,6 +132,7 @@ export async function evaluateModel({
       source: set.source,
       backend: classifier.backend,
       scorer: classifier.scorer,
+      precision: classifier.precision,
       imagesPerSecond: seconds > 0 ? set.count / seconds : 0,
       temperature: meta.temperature,
       eceUncalibrated: uncalibrated.ece,

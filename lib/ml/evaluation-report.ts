@@ -19,6 +19,8 @@ export type ModelEvaluation = Evaluation & {
   backend: string;
   /** What computed the logits: 'onnx' (ONNX Runtime) or 'tfjs'. */
   scorer: string;
+  /** ONNX Runtime's precision, 'fp32' or 'int8' (lib/ml/onnx/precision.ts); null with tfjs. */
+  precision: string | null;
   imagesPerSecond: number;
   /** Temperature the calibrated figures use; also in `model`, repeated for scripts. */
   temperature: number;
@@ -115,7 +117,7 @@ export function formatEvaluationReport(report: ModelEvaluation): string {
     `  parameters    ${model.params.toLocaleString('en-US')}`,
     `  temperature   ${model.temperature.toFixed(4)}`,
     `  backend       ${report.backend}`,
-    `  scorer        ${report.scorer}`,
+    `  scorer        ${report.scorer}${report.precision ? ` (${report.precision})` : ''}`,
     `  throughput    ${Math.round(report.imagesPerSecond).toLocaleString('en-US')} images/s`,
     '',
     `Data: ${report.source}, ${report.n.toLocaleString('en-US')} items`,

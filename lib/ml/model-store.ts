@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@/lib/errors';
 import { ARCHITECTURES, createModel, type Architecture } from '@/lib/ml/model';
+import { int8CalibrationOf } from '@/lib/ml/activation-ranges';
 import { writeOnnxForSave } from '@/lib/ml/onnx/model-file';
 
 /** What Loupe stores beside a model's weights (meta.json). */
@@ -25,6 +26,17 @@ export const ModelMeta = z.object({
   /** The last run's learning-rate schedule and weight averaging (absent: plateau, none). */
   schedule: z.enum(['plateau', 'cosine']).optional(),
   emaDecay: z.number().optional(),
+  /**
+   * Calibration of the int8 ONNX export (model.int8.onnx; lib/ml/activation-ranges.ts): absent
+   * on versions saved without calibration images, which are scored in float32 only.
+   */
+  int8: z
+    .object({
+      images: z.number().int().positive(),
+      percentile: z.number().positive().max(100),
+      ranges: z.record(z.string(), z.number().nonnegative()),
+    })
+    .optional(),
   backend: z.string(),
   trainedAt: z.string(),
   trainingSeconds: z.number(),
@@ -64,9 +76,19 @@ const META_JSON = 'meta.json';
 /**
  * Saves topology, weights and metadata into `dir`. Files are written into a fresh sibling
  * folder which then replaces `dir` by rename, so a reader never sees a half-written model.
+ * With `calibrationImages` (a few hundred of the model's own training images), the int8
+ * calibration is measured now and the int8 ONNX export written beside the float32 one;
+ * without, `metaInput.int8` is kept as given (right only when the weights did not change).
  */
-export async function saveModel(dir: string, model: tf.LayersModel, metaInput: ModelMetaInput): Promise<void> {
-  const meta = ModelMeta.parse(metaInput);
+export async function saveModel(
+  dir: string,
+  model: tf.LayersModel,
+  metaInput: ModelMetaInput,
+  options: { calibrationImages?: { pixels: Uint8Array; count: number } } = {},
+): Promise<void> {
+  const images = options.calibrationImages;
+  const int8 = images ? await int8CalibrationOf(model, images.pixels, images.count) : metaInput.int8;
+  const meta = ModelMeta.parse({ ...metaInput, int8: int8 ?? undefined });
   const target = path.resolve(dir);
   const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
   fs.mkdirSync(staging, { recursive: true });

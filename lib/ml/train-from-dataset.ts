@@ -252,6 +252,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
         options.out,
         model,
         describe({ validationLogits, history, bestEpoch: epoch, imagesPerSecond: images / seconds }),
+        { calibrationImages: train },
       );
     },
   });
@@ -263,7 +264,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     imagesPerSecond: result.imagesPerSecond,
     tta,
   });
-  await saveModel(options.out, model, meta);
+  await saveModel(options.out, model, meta, { calibrationImages: train });
   tf.engine().endScope();
   model.dispose();
   return meta;

@@ -8,7 +8,9 @@ import { exportSavedModelToOnnx } from '@/lib/ml/onnx/export';
 import { decodeOnnxModel, EXPORTER_VERSION, PRODUCER_NAME } from '@/lib/ml/onnx/graph-builder';
 import { parseSavedLayersModel, readSavedLayersModel, type SavedLayersModel } from '@/lib/ml/onnx/saved-layers';
 
-export const ONNX_FILE = 'model.onnx';
+import { INT8_ONNX_FILE, ONNX_FILE, type OnnxPrecision } from '@/lib/ml/onnx/precision';
+
+export { INT8_ONNX_FILE, ONNX_FILE };
 
 /** What Loupe's meta.json contributes to the ONNX file's metadata (all optional). */
 export interface OnnxMetaSource {
@@ -16,6 +18,7 @@ export interface OnnxMetaSource {
   classNames?: readonly string[];
   temperature?: number;
   testTimeAugmentation?: string;
+  int8?: { ranges: Record<string, number> };
 }
 
 function metadataOf(meta: OnnxMetaSource | null): Record<string, string> {
@@ -36,8 +39,22 @@ function readMetaJson(dir: string): OnnxMetaSource | null {
   }
 }
 
-function exportWithMeta(model: SavedLayersModel, meta: OnnxMetaSource | null): Uint8Array {
-  return exportSavedModelToOnnx(model, { name: meta?.arch ?? 'loupe', metadata: metadataOf(meta) });
+/** The float32 export, or the int8 one (null when `meta` has no calibration for it). */
+function exportWithMeta(model: SavedLayersModel, meta: OnnxMetaSource | null, precision: 'int8'): Uint8Array | null;
+function exportWithMeta(model: SavedLayersModel, meta: OnnxMetaSource | null, precision?: 'fp32'): Uint8Array;
+function exportWithMeta(
+  model: SavedLayersModel,
+  meta: OnnxMetaSource | null,
+  precision: OnnxPrecision = 'fp32',
+): Uint8Array | null {
+  const name = meta?.arch ?? 'loupe';
+  if (precision === 'fp32') return exportSavedModelToOnnx(model, { name, metadata: metadataOf(meta) });
+  if (!meta?.int8) return null;
+  return exportSavedModelToOnnx(model, {
+    name,
+    metadata: { ...metadataOf(meta), precision: 'int8' },
+    int8Ranges: meta.int8.ranges,
+  });
 }
 
 /** ONNX bytes for a saved model folder (model.json, weights.bin, meta.json), computed now. */
@@ -45,13 +62,10 @@ export function exportModelDir(dir: string): Uint8Array {
   return exportWithMeta(readSavedLayersModel(dir), readMetaJson(dir));
 }
 
-/** ONNX bytes for model artefacts about to be saved (used by saveModel's staging folder). */
-export function exportModelArtifacts(input: {
-  modelJson: object;
-  weightData: Uint8Array;
-  meta: OnnxMetaSource;
-}): Uint8Array {
-  return exportWithMeta(parseSavedLayersModel(input.modelJson, input.weightData), input.meta);
+/** The int8 export of a saved model folder, computed now; null when its meta.json has no calibration. */
+export function exportInt8ModelDir(dir: string): Uint8Array | null {
+  const meta = readMetaJson(dir);
+  return meta?.int8 ? exportWithMeta(readSavedLayersModel(dir), meta, 'int8') : null;
 }
 
 /** Writes `bytes` to `file` by rename from a sibling temp file, so a reader never sees half a file. */
@@ -77,12 +91,29 @@ function isCurrentExport(bytes: Uint8Array): boolean {
  * that cannot be written (a read-only checkout) still gets the bytes, just not the file.
  */
 export function ensureOnnxModel(dir: string): { bytes: Uint8Array; exported: boolean } {
-  const file = path.join(dir, ONNX_FILE);
+  return ensureExport(dir, ONNX_FILE, () => exportModelDir(dir))!;
+}
+
+/**
+ * The folder's model.int8.onnx bytes, exported first when missing or stale as above; null when
+ * the version has no int8 calibration (saved before it existed, or without calibration images).
+ */
+export function ensureInt8OnnxModel(dir: string): { bytes: Uint8Array; exported: boolean } | null {
+  return ensureExport(dir, INT8_ONNX_FILE, () => exportInt8ModelDir(dir));
+}
+
+function ensureExport(
+  dir: string,
+  fileName: string,
+  exportNow: () => Uint8Array | null,
+): { bytes: Uint8Array; exported: boolean } | null {
+  const file = path.join(dir, fileName);
   if (fs.existsSync(file)) {
     const existing = fs.readFileSync(file);
     if (isCurrentExport(existing)) return { bytes: existing, exported: false };
   }
-  const bytes = exportModelDir(dir);
+  const bytes = exportNow();
+  if (!bytes) return null;
   try {
     writeFileAtomic(file, bytes);
   } catch (error) {
@@ -100,12 +131,22 @@ export function writeOnnxForSave(
   dir: string,
   input: { modelJson: object; weightData: ArrayBuffer | Uint8Array; meta: OnnxMetaSource },
 ): void {
+  let saved: SavedLayersModel;
   try {
-    const bytes = exportModelArtifacts({ ...input, weightData: new Uint8Array(input.weightData) });
-    fs.writeFileSync(path.join(dir, ONNX_FILE), bytes);
+    saved = parseSavedLayersModel(input.modelJson, new Uint8Array(input.weightData));
+    fs.writeFileSync(path.join(dir, ONNX_FILE), exportWithMeta(saved, input.meta));
   } catch (error) {
     console.error(
       `[loupe] model saved without ${ONNX_FILE}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return;
+  }
+  try {
+    const int8 = exportWithMeta(saved, input.meta, 'int8');
+    if (int8) fs.writeFileSync(path.join(dir, INT8_ONNX_FILE), int8);
+  } catch (error) {
+    console.error(
+      `[loupe] model saved without ${INT8_ONNX_FILE}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
 }

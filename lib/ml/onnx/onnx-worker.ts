@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
+import { onnxFileFor, onnxPrecisionFor } from '@/lib/ml/onnx/precision';
 import { createOnnxLogitsModel, ONNX_BATCH, type OnnxLogitsModel } from '@/lib/ml/onnx/session';
 import type { TestTimeAugmentation } from '@/lib/ml/predict';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
@@ -53,21 +54,27 @@ interface Loaded {
 const sessions = new Map<string, Promise<Loaded>>();
 
 /**
- * The model file and its mirror-averaging choice, read directly: this thread imports neither
- * TensorFlow.js (model-store.ts) nor the exporter (~140 MB of resident memory between them). A
- * folder without model.onnx (exported on first use, normally by the caller) loads the exporter.
+ * The model file (float32, or int8 by lib/ml/onnx/precision.ts) and its mirror-averaging
+ * choice, read directly: this thread imports neither TensorFlow.js (model-store.ts) nor the
+ * exporter (~140 MB of resident memory between them). A folder without the file (exported on
+ * first use, normally by the caller) loads the exporter.
  */
 async function readModelFiles(
   modelDir: string,
 ): Promise<{ bytes: Uint8Array; testTimeAugmentation?: TestTimeAugmentation }> {
   const meta = JSON.parse(fs.readFileSync(path.join(modelDir, 'meta.json'), 'utf8')) as {
     testTimeAugmentation?: TestTimeAugmentation;
+    int8?: unknown;
   };
-  const file = path.join(modelDir, 'model.onnx');
-  const bytes = fs.existsSync(file)
-    ? fs.readFileSync(file)
-    : (await import('@/lib/ml/onnx/model-file')).ensureOnnxModel(modelDir).bytes;
-  return { bytes, testTimeAugmentation: meta.testTimeAugmentation };
+  const precision = onnxPrecisionFor(meta);
+  const file = path.join(modelDir, onnxFileFor(precision));
+  if (fs.existsSync(file)) return { bytes: fs.readFileSync(file), testTimeAugmentation: meta.testTimeAugmentation };
+  const files = await import('@/lib/ml/onnx/model-file');
+  const exported = precision === 'int8' ? files.ensureInt8OnnxModel(modelDir) : files.ensureOnnxModel(modelDir);
+  return {
+    bytes: (exported ?? files.ensureOnnxModel(modelDir)).bytes,
+    testTimeAugmentation: meta.testTimeAugmentation,
+  };
 }
 
 function sessionFor(modelDir: string, threads: number) {

@@ -13,6 +13,7 @@ function createReport(): ModelEvaluation {
     source: 'csv:items.csv',
     backend: 'cpu',
     scorer: 'tfjs',
+    precision: null,
     imagesPerSecond: 1234.4,
     temperature: 1.5,
     eceUncalibrated: 0.1234,
