@@ -73,10 +73,11 @@ async function selectScorer(forced: ScorerName | undefined): Promise<Scorer> {
       // Probed in the scoring thread, the one thread that may load the addon.
       const { version } = await probeOnnxRuntime();
       const threads = onnxThreads();
+      const int8 = getEnv().LOUPE_ONNX_PRECISION === 'int8' ? ', int8 where calibrated' : '';
       return {
         name: 'onnx',
         threads,
-        description: `onnxruntime-node ${version} (${threads} thread${threads === 1 ? '' : 's'})`,
+        description: `onnxruntime-node ${version} (${threads} thread${threads === 1 ? '' : 's'}${int8})`,
       };
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);

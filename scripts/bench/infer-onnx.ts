@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
-import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
+import { ensureInt8OnnxModel, ensureOnnxModel } from '@/lib/ml/onnx/model-file';
 import { createOnnxLogitsModel, ONNX_BATCH } from '@/lib/ml/onnx/session';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
 
@@ -19,6 +19,32 @@ export interface OnnxInferenceFigures {
   cores: number;
   /** Largest absolute difference between the one-thread and all-cores logits. */
   maxAbsDiffAcrossThreads: number;
+  /**
+   * The int8 export (model.int8.onnx, LOUPE_ONNX_PRECISION=int8) timed the same way, and the share
+   * of images whose class it keeps; null for a model without an int8 calibration.
+   */
+  int8: {
+    oneThreadImagesPerSecond: number;
+    oneThreadCpuSecondsPer1000: number;
+    allCoresImagesPerSecond: number;
+    allCoresCpuSecondsPer1000: number;
+    sameClassAsFp32: number;
+  } | null;
+}
+
+function sameClassShare(a: Float32Array, b: Float32Array, count: number): number {
+  const k = a.length / count;
+  let same = 0;
+  for (let i = 0; i < count; i++) {
+    let x = 0;
+    let y = 0;
+    for (let j = 1; j < k; j++) {
+      if (a[i * k + j]! > a[i * k + x]!) x = j;
+      if (b[i * k + j]! > b[i * k + y]!) y = j;
+    }
+    if (x === y) same++;
+  }
+  return same / count;
 }
 
 async function timeSession(bytes: Uint8Array, pixels: Uint8Array, count: number, threads: number) {
@@ -61,6 +87,9 @@ export async function measureOnnxInference(options: {
   let maxAbsDiffAcrossThreads = 0;
   for (let i = 0; i < one.logits.length; i++)
     maxAbsDiffAcrossThreads = Math.max(maxAbsDiffAcrossThreads, Math.abs(one.logits[i]! - all.logits[i]!));
+  const int8Bytes = ensureInt8OnnxModel(options.modelDir)?.bytes ?? null;
+  const int8One = int8Bytes ? await timeSession(int8Bytes, pixels, options.count, 1) : null;
+  const int8All = int8Bytes ? await timeSession(int8Bytes, pixels, options.count, cores) : null;
 
   return {
     version: ort.env.versions?.node ?? 'unknown',
@@ -71,5 +100,15 @@ export async function measureOnnxInference(options: {
     allCoresCpuSecondsPer1000: round3(all.cpuSecondsPer1000),
     cores,
     maxAbsDiffAcrossThreads,
+    int8:
+      int8One && int8All
+        ? {
+            oneThreadImagesPerSecond: Math.round(int8One.imagesPerSecond),
+            oneThreadCpuSecondsPer1000: round3(int8One.cpuSecondsPer1000),
+            allCoresImagesPerSecond: Math.round(int8All.imagesPerSecond),
+            allCoresCpuSecondsPer1000: round3(int8All.cpuSecondsPer1000),
+            sameClassAsFp32: round3(sameClassShare(one.logits, int8One.logits, options.count)),
+          }
+        : null,
   };
 }

@@ -134,7 +134,7 @@ export interface BenchReport {
   queue?: QueueLatencyReport & { throughNext: QueueLatencyReport; db: QueueDbReport };
   memory?: MemoryFigures;
   /** The whole scoring path (issue 17): read, predict, write predictions, route, commit. */
-  score?: ScoreBenchReport & { duringTraining: DuringTrainingFigures };
+  score?: ScoreBenchReport & { duringTraining: DuringTrainingFigures; int8: ScoreBenchReport };
   notes: string[];
 }
 
@@ -280,6 +280,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           modelDir: options.shippedModelDir,
           datasetDir: options.datasetDir,
         }),
+        int8: await measureScoring({
+          items: options.quick ? 2_000 : 100_000,
+          modelDir: options.shippedModelDir,
+          datasetDir: options.datasetDir,
+          precision: 'int8',
+          log: (line) => log(`score (int8): ${line}`),
+        }),
       }
     : undefined;
   const cpus = os.cpus();
@@ -314,13 +321,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     notes: [
       "train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process's backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted). trainReplicas: the same, data-parallel over one replica thread per core (each single-threaded wasm; gradients averaged each step, batch norm over each replica's shard); its worker start-up is not timed, its first steps are.",
       "ceiling: the best square float32 matMul rate of this process's backend on its threads (XNNPACK's GEMM on wasm), and that rate times cores / threads: no training step runs its convolutions faster here. ratios.halfOfPytorchNeedsShareOfCeiling: the share of that all-cores rate that training at half PyTorch's images/s would have to sustain over the whole step.",
-      "infer.onnx: the same model exported to ONNX (lib/ml/onnx) in ONNX Runtime: one session on one intra-op thread, one session on every core (what Loupe scores with); overTfjs compares one thread with infer.single and every core with infer.parallelAfterStartup. cpuSecondsPer1000 is process CPU time, so a busy machine changes it less than images/s; ratios.inferOnnxPerCpuSecond compares it with PyTorch's own CPU time (its two threads included).",
+      "infer.onnx: the same model exported to ONNX (lib/ml/onnx) in ONNX Runtime: one session on one intra-op thread, one session on every core (what Loupe scores with); infer.onnx.int8: the same for its int8 export (LOUPE_ONNX_PRECISION=int8), with the share of images whose class matches float32's; overTfjs compares one thread with infer.single and every core with infer.parallelAfterStartup. cpuSecondsPer1000 is process CPU time, so a busy machine changes it less than images/s; ratios.inferOnnxPerCpuSecond compares it with PyTorch's own CPU time (its two threads included).",
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',
       'import: the 10,000 t10k images as gzipped IDX and as a Kaggle-layout CSV, each into a fresh temp database through lib/import (as `npm run import` and the import page); reimport: the same file again, which must insert 0.',
       "catalogue: listItems (the catalogue browser's page and count, sorted and filtered) and the CSV/JSON export on a synthetic catalogue in a temp database, in this process: median and max of `runs` after one warm-up.",
       'queue: the production web server (scripts/serve-web.ts in front of Next, as npm start runs it; web server only: the synthetic model has no weights, so no worker runs and nothing competes for the cores) on a temp database with the synthetic catalogue; `reviewers` clients sign in over HTTP and each claims and confirms `roundsPerReviewer` items with no think time, all at once. Latency is per request on the client (HTTP, auth, validation, SQLite); one untimed claim and submit warm the routes first. errors counts every failed call, 409s included; it must be 0. queue.paced: then, on the same server, an open loop at a human pace (focus: each reviewer claims and confirms one item per intervalMs on a fixed schedule, claim latency from the scheduled time; grid: a claim-batch of gridSize and one grid submit per gridIntervalMs); doubleServes counts an item handed to a second reviewer while undecided, or to the same reviewer twice; must be 0. queue.throughNext: the same closed loop on a fresh server with LOUPE_QUEUE_ROUTES=next, every request through Next, for the ratio. queue.db: the lib/ claim and submit functions in-process on a temp database of db.items items (20% waiting, audit 5% of those, 2,000 gold items, gold rate 0.05), one call at a time: database time alone.',
       "memory: peak resident memory (sampled /proc tree RSS and the root's VmHWM) of the web server and the worker during a fresh-mode `npm run simulate` (streamed t10k images scored by the worker, simulated reviewers over HTTP; the full run crosses the retrain policy's label count, so the worker also trains; run.modelVersions says whether the candidate finished before the run stopped). webUnderQueueLoad: the web server alone during the queue section.",
-      "score: scoreUnscoredItems on `items` unscored items (t10k images repeated, 5% with an import label, 1% gold) of a temp database with the shipped model, in a child process started as the worker starts (its job handlers loaded, the scorer chosen): read, predict (ONNX Runtime in the scoring thread, mirror averaging as the model chose), calibrate, write predictions, route, commit. breakdown: main-thread seconds per part and the scoring thread's request time (which overlaps reading and writing); cpuSecondsPer1000 (every thread) and mainThreadCpuSecondsPer1000 move less than the wall time on a busy machine, and itemsPerSecondOnTwoIdleCores = 2 / CPU seconds per item is what the path would reach with both cores to itself. memory: the child's resident memory sampled every 100 ms while it scores. score.duringTraining: another child trains the cnn on its main thread (tfjs, 128-image steps, as a retraining does) while its scoring lane runs as in the worker; 2,000 items are imported after the third step; importToScoredSeconds runs from their commit to the last one's prediction.",
+      "score: scoreUnscoredItems on `items` unscored items (t10k images repeated, 5% with an import label, 1% gold) of a temp database with the shipped model, in a child process started as the worker starts (its job handlers loaded, the scorer chosen): read, predict (ONNX Runtime in the scoring thread, mirror averaging as the model chose), calibrate, write predictions, route, commit. breakdown: main-thread seconds per part and the scoring thread's request time (which overlaps reading and writing); cpuSecondsPer1000 (every thread) and mainThreadCpuSecondsPer1000 move less than the wall time on a busy machine, and itemsPerSecondOnTwoIdleCores = 2 / CPU seconds per item is what the path would reach with both cores to itself. memory: the child's resident memory sampled every 100 ms while it scores. score.duringTraining: another child trains the cnn on its main thread (tfjs, 128-image steps, as a retraining does) while its scoring lane runs as in the worker; 2,000 items are imported after the third step; importToScoredSeconds runs from their commit to the last one's prediction. score.int8: the whole path again on a fresh fixture with LOUPE_ONNX_PRECISION=int8 (the shipped model's model.int8.onnx).",
       'A load average near or above the core count means something else was running: figures are then low.',
     ],
   };
@@ -450,6 +457,12 @@ function onnxRatios(
   return {
     inferOnnxOneThread: round3(onnx.oneThreadImagesPerSecond / torch.imagesPerSecond),
     inferOnnxAllCores: round3(onnx.allCoresImagesPerSecond / torch.imagesPerSecond),
+    ...(onnx.int8
+      ? {
+          inferOnnxInt8OneThread: round3(onnx.int8.oneThreadImagesPerSecond / torch.imagesPerSecond),
+          inferOnnxInt8AllCores: round3(onnx.int8.allCoresImagesPerSecond / torch.imagesPerSecond),
+        }
+      : {}),
     ...(torch.cpuSeconds
       ? { inferOnnxPerCpuSecond: round3(torch.cpuSeconds / (torch.count / 1000) / onnx.oneThreadCpuSecondsPer1000) }
       : {}),

@@ -7,6 +7,8 @@ import { fillUnscoredCatalogue } from '@/scripts/bench/score-fixture';
 import os from 'node:os';
 import path from 'node:path';
 import { readStatusKb } from '@/scripts/sim/process-memory';
+import type { OnnxPrecision } from '@/lib/ml/onnx/precision';
+import { workerExecArgv } from '@/scripts/lib/worker-args';
 import type { ScoreRunInput, ScoreRunMessage } from '@/scripts/bench/score-run';
 import type { DuringTrainingFigures, DuringTrainingInput } from '@/scripts/bench/score-during-training-run';
 
@@ -56,6 +58,8 @@ export async function measureScoring(options: {
   items: number;
   modelDir: string;
   datasetDir: string;
+  /** ONNX Runtime's precision in the scoring process (LOUPE_ONNX_PRECISION); default fp32. */
+  precision?: OnnxPrecision;
   log: (line: string) => void;
 }): Promise<ScoreBenchReport> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-score-'));
@@ -81,11 +85,12 @@ export async function measureScoring(options: {
 }
 
 async function scoreInChild(
-  options: { items: number; log: (line: string) => void },
+  options: { items: number; precision?: OnnxPrecision; log: (line: string) => void },
   input: ScoreRunInput,
 ): Promise<Omit<ScoreBenchReport, 'fillSeconds'>> {
   const child = fork(path.resolve('scripts/bench/score-run.ts'), [JSON.stringify(input)], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: workerExecArgv(),
+    env: { ...process.env, LOUPE_ONNX_PRECISION: options.precision ?? 'fp32' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const samples: number[] = [];
@@ -160,7 +165,7 @@ export async function measureImportToScored(options: {
     datasetDir: path.resolve(options.datasetDir),
   };
   const child = fork(path.resolve('scripts/bench/score-during-training-run.ts'), [JSON.stringify(input)], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: workerExecArgv(),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise<DuringTrainingFigures>((resolve, reject) => {
