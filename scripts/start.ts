@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWebServer, ensureWebBuild, SERVER_BUNDLE, webServerArgs } from '@/scripts/lib/web-build';
 import { superviseParts } from '@/scripts/lib/supervisor';
+import { workerNodeArgs } from '@/scripts/lib/worker-args';
 import { SUPERVISOR_WRITE_MS, writeSupervisorStatus, type SupervisorStatus } from '@/lib/supervisor-status';
 import { getEnv } from '@/lib/env';
 import { prepareDatabase } from './prepare';
@@ -65,7 +66,7 @@ const supervisor = superviseParts({
     {
       name: 'worker',
       command: process.execPath,
-      args: ['--import', 'tsx', 'workers/worker.ts'],
+      args: workerNodeArgs(),
       stopTimeoutMs: 15_000,
     },
   ],

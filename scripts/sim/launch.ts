@@ -3,6 +3,7 @@ import net from 'node:net';
 import { PeakMemorySampler, type PeakMemory } from '@/scripts/sim/process-memory';
 import { getEnv } from '@/lib/env';
 import { isBuildCurrent, webServerArgs } from '@/scripts/lib/web-build';
+import { workerNodeArgs } from '@/scripts/lib/worker-args';
 
 /**
  * A Loupe started for a simulation or a benchmark: the production web server (Next behind
@@ -83,7 +84,7 @@ export async function launchLoupe(options: LaunchOptions): Promise<LaunchedLoupe
   const web = spawnPart(
     webServerArgs(port, { distDir: options.distDir, hostname: '127.0.0.1', heapMb: getEnv().LOUPE_WEB_HEAP_MB }),
   );
-  const worker = options.worker === false ? null : spawnPart(['--import', 'tsx', 'workers/worker.ts']);
+  const worker = options.worker === false ? null : spawnPart(workerNodeArgs());
   const samplers = {
     web: new PeakMemorySampler(web.pid!).start(),
     worker: worker ? new PeakMemorySampler(worker.pid!).start() : null,
