@@ -282,6 +282,9 @@ describe('a better candidate', () => {
     ).toBe('retired');
     expect((await findActiveModel(loop.db, loop.catalogueId))?.id).toBe(candidate.id);
     expect(fs.existsSync(path.join(candidate.weightsPath, 'weights.bin'))).toBe(true);
+    // Calibrated on its own training images when saved, so it can be scored in int8 too.
+    expect(Object.keys(readModelMeta(candidate.weightsPath).int8?.ranges ?? {}).length).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(candidate.weightsPath, 'model.int8.onnx'))).toBe(true);
     expect(candidate.weightsPath.startsWith(path.join(loop.modelsDir, 'fm'))).toBe(true);
     expect(candidate.temperature).toBe(metrics.temperature);
     // Fine-tuned from an untrained model, the candidate is no nudge of it: the two fits on the
