@@ -117,6 +117,14 @@ function VersionRow({ version, canManage }: { version: ModelVersionSummary; canM
             ONNX
           </a>{' '}
           ·{' '}
+          {version.int8 && (
+            <>
+              <a className="underline" href={`/api/v1/models/${version.id}/download?format=onnx-int8`} download>
+                ONNX int8
+              </a>{' '}
+              ·{' '}
+            </>
+          )}
           <a className="underline" href={`/api/v1/models/${version.id}/download?format=tfjs`} download>
             tfjs
           </a>

@@ -1,6 +1,7 @@
 /**
  * A model version as a file to take away: `model.onnx` (ONNX, opset 13; exported on first
- * request for versions saved before export existed) or the TensorFlow.js folder as a zip.
+ * request for versions saved before export existed), its int8 export (`model.int8.onnx`, for
+ * versions with an int8 calibration) or the TensorFlow.js folder as a zip.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,9 +12,9 @@ import { type Reader, firstRow } from '@/db/client';
 import { catalogues, modelVersions } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { AppError } from '@/lib/errors';
-import { ensureOnnxModel } from '@/lib/ml/onnx/model-file';
+import { ensureInt8OnnxModel, ensureOnnxModel } from '@/lib/ml/onnx/model-file';
 
-export const ModelDownloadFormat = z.enum(['onnx', 'tfjs'], { error: 'format is onnx or tfjs' });
+export const ModelDownloadFormat = z.enum(['onnx', 'onnx-int8', 'tfjs'], { error: 'format is onnx, onnx-int8 or tfjs' });
 export type ModelDownloadFormat = z.infer<typeof ModelDownloadFormat>;
 
 export interface ModelDownload {
@@ -46,6 +47,15 @@ export async function downloadModelVersion(
     throw new AppError('not_found', `The files of model version ${row.name} are no longer on this server.`);
   if (input.format === 'onnx') {
     return { filename: `${base}.onnx`, contentType: 'application/octet-stream', body: ensureOnnxModel(row.dir).bytes };
+  }
+  if (input.format === 'onnx-int8') {
+    const int8 = ensureInt8OnnxModel(row.dir);
+    if (!int8)
+      throw new AppError(
+        'conflict',
+        `Model version ${row.name} has no int8 export: it was saved before int8 calibration existed. An operator can add one with "npm run quantize-model -- --model <its folder>".`,
+      );
+    return { filename: `${base}.int8.onnx`, contentType: 'application/octet-stream', body: int8.bytes };
   }
   return { filename: `${base}-tfjs.zip`, contentType: 'application/zip', body: zipTfjsFolder(row.dir, base) };
 }

@@ -1,9 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Db, type Reader, firstRow } from '@/db/client';
 import { items, modelVersions, predictions, type ModelStatus } from '@/db/schema';
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue } from '@/lib/catalogues';
+import { INT8_ONNX_FILE } from '@/lib/ml/onnx/precision';
 import { parseInput } from '@/lib/validate';
 import { readModelMetrics } from './metrics';
 
@@ -44,6 +47,8 @@ export interface ModelVersionSummary {
   trainingSeconds: number | null;
   /** For the shipped model: its accuracy on the validation split it was trained beside. */
   validationAccuracy: number | null;
+  /** The version has an int8 ONNX export (model.int8.onnx) to download and score with. */
+  int8: boolean;
   /** The evaluation gate's sentence (why promoted or rejected); null for versions it never judged. */
   gateReason: string | null;
   /**
@@ -143,6 +148,7 @@ export async function listModelVersions(db: Db, input: { actor: Actor | null; ca
         temperature: v.temperature,
         createdAt: v.createdAt,
         promotedAt: v.promotedAt,
+        int8: fs.existsSync(path.join(v.weightsPath, INT8_ONNX_FILE)),
         ...summary,
         ...(measured?.holdout ? { holdout: measured.holdout, ece: measured.ece ?? summary.ece, eceOn: measured.ece !== null ? ('holdout' as const) : summary.eceOn } : {}),
         ...(stored ? { holdout: stored } : {}),

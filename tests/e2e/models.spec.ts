@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
 import { isHeldOutHumanLabel } from '@/lib/learning/split';
 import { expect, queryAll, queryOne, test } from './fixtures';
@@ -172,6 +174,21 @@ test('ops sees the model list but no buttons, and the promote, train and jobs ro
   await expect(section.getByTestId('model-status').filter({ hasText: 'active' })).toHaveCount(1);
   await expect(page.getByRole('button', { name: /Promote|Roll back|Train now/ })).toHaveCount(0);
   await expect(page.getByTestId('training-panel')).toHaveCount(0);
+
+  // Every version saved now has an int8 export; ops may take the active one's away.
+  const active = section.locator('[data-testid=model-version][data-status="active"]');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    active.getByTestId('model-download').getByRole('link', { name: 'ONNX int8' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^fashion-mnist-.*\.int8\.onnx$/);
+  const activeDir = queryOne<{ dir: string }>(
+    "select weights_path as dir from model_versions where status = 'active' and catalogue_id = (select id from catalogues where slug = ?)",
+    SLUG,
+  )!.dir;
+  expect(
+    fs.readFileSync((await download.path())!).equals(fs.readFileSync(path.join(activeDir, 'model.int8.onnx'))),
+  ).toBe(true);
 
   const list = await page.request.get(`/api/v1/catalogues/${SLUG}/models`);
   expect(list.status()).toBe(200);

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { modelVersions } from '@/db/schema';
 import type { Actor } from '@/lib/auth/permissions';
 import { initBackend } from '@/lib/ml/backend';
-import { saveUntrainedModel } from '@/lib/ml/model-store';
-import { ONNX_FILE } from '@/lib/ml/onnx/model-file';
+import { readIdxSplit } from '@/lib/formats/idx';
+import { loadModel, saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
+import { INT8_ONNX_FILE, ONNX_FILE } from '@/lib/ml/onnx/model-file';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
 import { CLASSES, makeFixture, tempDir, type Fixture } from '../review/fixtures';
 
@@ -73,6 +74,33 @@ describe('GET /api/v1/models/:id/download', () => {
     expect(Buffer.from(files['demo-m1/weights.bin']!).equals(readFileSync(path.join(modelDir, 'weights.bin')))).toBe(
       true,
     );
+  });
+
+  it('serves model.int8.onnx with ?format=onnx-int8, and says why a version without calibration has none (409)', async () => {
+    signedIn = f.admin;
+    const none = await get(f.modelVersionId, '?format=onnx-int8');
+    expect(none.status).toBe(409);
+    expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(
+      /^Model version .* has no int8 export: it was saved before int8 calibration existed\. .*npm run quantize-model/,
+    );
+    // Saved again with calibration images, as training and fine-tuning save every version now.
+    const { model, meta } = await loadModel(modelDir);
+    const images = readIdxSplit(path.resolve('datasets/fashion-mnist'), 't10k').images;
+    await saveModel(modelDir, model, meta, { calibrationImages: { pixels: images.pixels, count: 200 } });
+    model.dispose();
+    signedIn = f.ops;
+    const response = await get(f.modelVersionId, '?format=onnx-int8');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="demo-m1.int8.onnx"');
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    expect(Buffer.from(bytes).equals(readFileSync(path.join(modelDir, INT8_ONNX_FILE)))).toBe(true);
+    const ort = await loadOnnxRuntime();
+    const session = await ort.InferenceSession.create(bytes);
+    const out = await session.run({
+      pixels: new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 28, 28, 1]),
+    });
+    expect(out.logits!.dims).toEqual([2, CLASSES.length]);
+    await session.release();
   });
 
   it('refuses reviewers (403) and signed-out users (401)', async () => {
