@@ -7,6 +7,7 @@ import { dropoutLayers } from '@/lib/ml/model';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { ArrayAdam } from '@/lib/ml/train-optimizer';
 import { TrainReplicas } from '@/lib/ml/train-replicas';
+import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '@/lib/ml/schedules';
 
 export interface LabelledImages {
   pixels: Uint8Array;
@@ -83,8 +84,7 @@ export interface TrainOptions {
   onImproved?: (info: { epoch: number; history: EpochReport[]; validationLogits: Float32Array }) => Promise<void>;
 }
 
-export const LEARNING_RATE_SCHEDULES = ['plateau', 'cosine'] as const;
-export type LearningRateSchedule = (typeof LEARNING_RATE_SCHEDULES)[number];
+export { LEARNING_RATE_SCHEDULES, type LearningRateSchedule };
 export type SelectionMetric = 'loss' | 'accuracy';
 
 /** Whether validation figures `next` beat `best` under `selectBy` (a loss must drop by more than 1e-4). */
