@@ -34,6 +34,7 @@ export async function startLabRunAction(
           testSize: optionalNumber(form, 'testSize'),
           trees: optionalNumber(form, 'trees'),
           augment: form.get('augment') === 'on',
+          schedule: formString(form, 'schedule') || undefined,
         },
       },
     });

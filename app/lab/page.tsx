@@ -4,7 +4,14 @@ import { can } from '@/lib/auth/permissions';
 import { requirePageAccess } from '@/lib/http/page-auth';
 import { COMPARISON_COLUMNS, comparisonCells } from '@/lib/lab/compare-table';
 import { isRegistrableArchitecture } from '@/lib/lab/architectures';
-import { listLabCatalogues, listLabRuns, readLabRun, type LabRunDetail } from '@/lib/lab/lab-runs';
+import {
+  describeLabRunSettings,
+  LabRunSettings,
+  listLabCatalogues,
+  listLabRuns,
+  readLabRun,
+  type LabRunDetail,
+} from '@/lib/lab/lab-runs';
 import type { AverageMetrics, ClassMetrics } from '@/lib/ml/metrics';
 import { AutoRefresh } from './auto-refresh';
 import { ClassReport } from './class-report';
@@ -39,6 +46,17 @@ function describeProgress(progress: Record<string, unknown> | null | undefined):
     return `${p.arch} (${(p.index ?? 0) + 1} of ${p.of ?? '?'}): ${p.arch === 'forest' ? 'tree' : 'epoch'} ${p.step} of ${p.steps}`;
   if (p.arch) return `${p.arch} (${(p.index ?? 0) + 1} of ${p.of ?? '?'}): ${p.phase}`;
   return p.message ?? p.phase ?? 'running';
+}
+
+/** How the run trained, in one line (nothing for settings this version cannot read). */
+function RunSettings({ detail }: { detail: LabRunDetail }) {
+  const settings = LabRunSettings.safeParse(detail.run.settings);
+  if (!settings.success) return null;
+  return (
+    <p className="text-xs text-gray-600" data-testid="lab-run-settings">
+      {describeLabRunSettings(settings.data, detail.run.archs)}
+    </p>
+  );
 }
 
 function RunTable({ detail, search, canRun }: { detail: LabRunDetail; search: Search; canRun: boolean }) {
@@ -204,6 +222,7 @@ export default async function LabPage({ searchParams }: { searchParams: Promise<
             <span className="text-sm font-normal text-gray-600">({detail.job?.status ?? 'no job'})</span>
           </h2>
           {detail.run.source && <p className="text-xs text-gray-600">{detail.run.source}</p>}
+          <RunSettings detail={detail} />
           {active && (
             <p className="text-sm" data-testid="lab-progress">
               {describeProgress(detail.job?.progress)}

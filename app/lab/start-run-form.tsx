@@ -50,6 +50,13 @@ export function StartRunForm({ catalogue }: { catalogue: string }) {
           trees
           <input className={input} name="trees" type="number" min={1} max={300} placeholder="50" />
         </label>
+        <label className="flex flex-col">
+          learning rate
+          <select name="schedule" defaultValue="plateau" className="rounded border border-gray-300 px-1 py-0.5">
+            <option value="plateau">halved on a plateau</option>
+            <option value="cosine">cosine</option>
+          </select>
+        </label>
         <label className="flex items-center gap-1">
           <input type="checkbox" name="augment" /> augmentation
         </label>

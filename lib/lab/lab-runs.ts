@@ -21,6 +21,7 @@ import {
 import { requirePermission, type Actor } from '@/lib/auth/permissions';
 import { requireCatalogue, requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
+import { LEARNING_RATE_SCHEDULES } from '@/lib/ml/schedules';
 import { parseInput } from '@/lib/validate';
 import { isRegistrableArchitecture, LAB_ARCHITECTURES } from './architectures';
 
@@ -40,9 +41,29 @@ export const LabRunSettings = z.object({
   testSize: int(50, 10000).default(2000),
   trees: int(1, 300).default(50),
   augment: z.boolean().default(false),
+  /** The networks' learning rate: halved on a plateau, or cosine down to 0 over the epochs (lib/ml/train). */
+  schedule: z
+    .enum(LEARNING_RATE_SCHEDULES, { error: `must be one of ${LEARNING_RATE_SCHEDULES.join(', ')}` })
+    .default('plateau'),
   seed: int(0, 2 ** 31 - 1).default(42),
 });
 export type LabRunSettings = z.infer<typeof LabRunSettings>;
+
+const SCHEDULE_TEXT: Record<LabRunSettings['schedule'], string> = {
+  plateau: 'learning rate halved on a plateau',
+  cosine: 'cosine learning rate',
+};
+
+/** A run's settings in one line, as the lab page shows them beside its results. */
+export function describeLabRunSettings(settings: LabRunSettings, archs: readonly string[]): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const parts = [`${n(settings.trainSize)} training images`, `${n(settings.testSize)} holdout items`];
+  if (archs.some((a) => a !== 'logreg' && a !== 'forest'))
+    parts.push(`${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'}`, SCHEDULE_TEXT[settings.schedule]);
+  if (archs.includes('forest')) parts.push(`${settings.trees} tree${settings.trees === 1 ? '' : 's'}`);
+  parts.push(settings.augment ? 'augmentation on' : 'augmentation off', `seed ${settings.seed}`);
+  return parts.join(' · ');
+}
 
 export const StartLabRunInput = z.object({
   catalogue: z.string().min(1).max(100),

@@ -31,6 +31,7 @@ test('an admin runs logreg, a forest and an mlp; the table, heatmap, report and 
   await form.getByLabel('training images').fill('600');
   await form.getByLabel('holdout items').fill('200');
   await form.getByLabel('trees').fill('5');
+  await form.getByLabel('learning rate').selectOption('cosine');
   await form.getByRole('button', { name: 'Run' }).click();
   await expect(page.getByTestId('lab-started')).toContainText('queued');
   await page.getByRole('link', { name: 'Follow it' }).click();
@@ -43,6 +44,10 @@ test('an admin runs logreg, a forest and an mlp; the table, heatmap, report and 
     runId,
   );
   expect(stored.map((r) => r.arch)).toEqual(['logreg', 'forest', 'mlp']);
+  // How it trained, as asked in the form.
+  await expect(page.getByTestId('lab-run-settings')).toHaveText(
+    '600 training images · 200 holdout items · 1 epoch · cosine learning rate · 5 trees · augmentation off · seed 42',
+  );
 
   const rows = page.getByTestId('lab-row');
   await expect(rows).toHaveCount(3);

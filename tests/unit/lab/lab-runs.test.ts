@@ -9,7 +9,15 @@ import { createUserAsSystem } from '@/lib/auth/users';
 import { readIdxSplit } from '@/lib/formats/idx';
 import { ensureCatalogue, importItems } from '@/lib/import';
 import { executeLabRun } from '@/lib/lab/lab-jobs';
-import { listLabCatalogues, listLabRuns, readLabRun, requestLabCandidate, startLabRun } from '@/lib/lab/lab-runs';
+import {
+  describeLabRunSettings,
+  LabRunSettings,
+  listLabCatalogues,
+  listLabRuns,
+  readLabRun,
+  requestLabCandidate,
+  startLabRun,
+} from '@/lib/lab/lab-runs';
 import { registerLabCandidate } from '@/lib/lab/register-candidate';
 import { bundledDatasetDir } from '@/lib/learning/demo-data';
 import { initBackend } from '@/lib/ml/backend';
@@ -76,7 +84,7 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-const small = { epochs: 4, trainSize: 800, testSize: 200, trees: 10, seed: 3 };
+const small = { epochs: 4, trainSize: 800, testSize: 200, trees: 10, seed: 3, schedule: 'cosine' as const };
 
 describe('starting a lab run', () => {
   it('refuses reviewers, ops and signed-out callers, and writes nothing', async () => {
@@ -104,6 +112,15 @@ describe('starting a lab run', () => {
         await startLabRun(db, { actor: admin, run: { catalogue: 'fm', archs: ['mlp'], settings: { epochs: 500 } } }),
       'bad_input',
       /settings\.epochs: must be a whole number from 1 to 50/,
+    );
+    await expectAppError(
+      async () =>
+        await startLabRun(db, {
+          actor: admin,
+          run: { catalogue: 'fm', archs: ['mlp'], settings: { schedule: 'linear' as 'cosine' } },
+        }),
+      'bad_input',
+      /settings\.schedule: must be one of plateau, cosine/,
     );
     await expectAppError(
       async () => await startLabRun(db, { actor: admin, run: { catalogue: 'nope', archs: ['mlp'] } }),
@@ -159,6 +176,14 @@ describe('a lab run end to end', () => {
     }
     expect(rows.find((r) => r.arch === 'mlp')!.modelDir).toBe(path.join(modelsDir, 'fm', 'lab', `run-${runId}-mlp`));
     expect(rows.filter((r) => r.modelDir === null).map((r) => r.arch)).toEqual(['logreg', 'forest']);
+    // The run's schedule reached the training: the saved mlp says so.
+    expect(readModelMeta(rows.find((r) => r.arch === 'mlp')!.modelDir!).schedule).toBe('cosine');
+    expect(describeLabRunSettings(LabRunSettings.parse(run.settings), run.archs)).toBe(
+      '800 training images · 200 holdout items · 4 epochs · cosine learning rate · 10 trees · augmentation off · seed 3',
+    );
+    expect(describeLabRunSettings(LabRunSettings.parse({ epochs: 1 }), ['logreg'])).toBe(
+      '5,000 training images · 2,000 holdout items · augmentation off · seed 42',
+    );
   });
 
   it('ops and admins read runs and results; reviewers cannot', async () => {
