@@ -64,8 +64,9 @@ export async function downloadModelVersion(
 export function zipTfjsFolder(dir: string, base: string): Uint8Array {
   const files: Record<string, Uint8Array> = {};
   for (const name of TFJS_FILES) {
-    const file = path.join(dir, name);
-    if (fs.existsSync(file)) files[`${base}/${name}`] = fs.readFileSync(file);
+    // The folder of a version: any path in the database, so the web build must not trace it.
+    const file = path.join(/*turbopackIgnore: true*/ dir, name);
+    if (fs.existsSync(/*turbopackIgnore: true*/ file)) files[`${base}/${name}`] = fs.readFileSync(/*turbopackIgnore: true*/ file);
   }
   // Fixed timestamps: the same version downloads as the same bytes.
   return zipSync(files, { level: 6, mtime: new Date('2000-01-01T00:00:00Z') });

@@ -87,7 +87,8 @@ export function readSavedLayersModel(dir: string): SavedLayersModel {
   const modelFile = path.join(dir, 'model.json');
   const weightsFile = path.join(dir, 'weights.bin');
   for (const file of [modelFile, weightsFile])
-    if (!fs.existsSync(file)) throw new AppError('not_found', `No model at ${dir}: ${path.basename(file)} is missing.`);
-  const json = JSON.parse(fs.readFileSync(modelFile, 'utf8')) as ModelJson;
-  return parseSavedLayersModel(json, fs.readFileSync(weightsFile));
+    if (!fs.existsSync(/*turbopackIgnore: true*/ file))
+      throw new AppError('not_found', `No model at ${dir}: ${path.basename(file)} is missing.`);
+  const json = JSON.parse(fs.readFileSync(/*turbopackIgnore: true*/ modelFile, 'utf8')) as ModelJson;
+  return parseSavedLayersModel(json, fs.readFileSync(/*turbopackIgnore: true*/ weightsFile));
 }
