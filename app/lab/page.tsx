@@ -54,7 +54,10 @@ function RunSettings({ detail }: { detail: LabRunDetail }) {
   if (!settings.success) return null;
   return (
     <p className="text-xs text-gray-600" data-testid="lab-run-settings">
-      {describeLabRunSettings(settings.data, detail.run.archs)}
+      {describeLabRunSettings(settings.data, detail.run.archs, {
+        train: detail.run.trainCount,
+        test: detail.run.testItemIds?.length ?? null,
+      })}
     </p>
   );
 }

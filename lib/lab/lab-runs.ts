@@ -54,10 +54,21 @@ const SCHEDULE_TEXT: Record<LabRunSettings['schedule'], string> = {
   cosine: 'cosine learning rate',
 };
 
-/** A run's settings in one line, as the lab page shows them beside its results. */
-export function describeLabRunSettings(settings: LabRunSettings, archs: readonly string[]): string {
+/**
+ * A run's settings in one line, as the lab page shows them beside its results. `used`: the images
+ * the run actually trained on (validation set aside) and measured on, once it has started; a
+ * catalogue with fewer than asked gives fewer. Before that, the sizes asked for.
+ */
+export function describeLabRunSettings(
+  settings: LabRunSettings,
+  archs: readonly string[],
+  used: { train: number | null; test: number | null } = { train: null, test: null },
+): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  const parts = [`${n(settings.trainSize)} training images`, `${n(settings.testSize)} holdout items`];
+  const parts = [
+    used.train === null ? `${n(settings.trainSize)} training images asked` : `${n(used.train)} training images`,
+    used.test === null ? `${n(settings.testSize)} holdout items asked` : `${n(used.test)} holdout items`,
+  ];
   if (archs.some((a) => a !== 'logreg' && a !== 'forest'))
     parts.push(`${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'}`, SCHEDULE_TEXT[settings.schedule]);
   if (archs.includes('forest')) parts.push(`${settings.trees} tree${settings.trees === 1 ? '' : 's'}`);

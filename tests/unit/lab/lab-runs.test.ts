@@ -178,11 +178,13 @@ describe('a lab run end to end', () => {
     expect(rows.filter((r) => r.modelDir === null).map((r) => r.arch)).toEqual(['logreg', 'forest']);
     // The run's schedule reached the training: the saved mlp says so.
     expect(readModelMeta(rows.find((r) => r.arch === 'mlp')!.modelDir!).schedule).toBe('cosine');
-    expect(describeLabRunSettings(LabRunSettings.parse(run.settings), run.archs)).toBe(
-      '800 training images · 200 holdout items · 4 epochs · cosine learning rate · 10 trees · augmentation off · seed 3',
+    expect(
+      describeLabRunSettings(LabRunSettings.parse(run.settings), run.archs, { train: run.trainCount, test: 200 }),
+    ).toBe(
+      `${run.trainCount} training images · 200 holdout items · 4 epochs · cosine learning rate · 10 trees · augmentation off · seed 3`,
     );
     expect(describeLabRunSettings(LabRunSettings.parse({ epochs: 1 }), ['logreg'])).toBe(
-      '5,000 training images · 2,000 holdout items · augmentation off · seed 42',
+      '5,000 training images asked · 2,000 holdout items asked · augmentation off · seed 42',
     );
   });
 
