@@ -44,6 +44,17 @@ function get(id: string | number, query = '') {
   });
 }
 
+/** Loads the downloaded file in ONNX Runtime and scores two images: the shape of its logits. */
+async function logitsShapeInOnnxRuntime(bytes: Uint8Array): Promise<readonly number[]> {
+  const ort = await loadOnnxRuntime();
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run({
+    pixels: new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 28, 28, 1]),
+  });
+  await session.release();
+  return out.logits!.dims;
+}
+
 describe('GET /api/v1/models/:id/download', () => {
   it('serves model.onnx to admins and ops, and the file runs in ONNX Runtime', async () => {
     for (const actor of [f.admin, f.ops]) {
@@ -53,13 +64,7 @@ describe('GET /api/v1/models/:id/download', () => {
       expect(response.headers.get('content-disposition')).toBe('attachment; filename="demo-m1.onnx"');
       const bytes = new Uint8Array(await response.arrayBuffer());
       expect(Buffer.from(bytes).equals(readFileSync(path.join(modelDir, ONNX_FILE)))).toBe(true);
-      const ort = await loadOnnxRuntime();
-      const session = await ort.InferenceSession.create(bytes);
-      const out = await session.run({
-        pixels: new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 28, 28, 1]),
-      });
-      expect(out.logits!.dims).toEqual([2, CLASSES.length]);
-      await session.release();
+      expect(await logitsShapeInOnnxRuntime(bytes)).toEqual([2, CLASSES.length]);
     }
     expect(existsSync(path.join(modelDir, ONNX_FILE))).toBe(true);
   });
@@ -94,13 +99,7 @@ describe('GET /api/v1/models/:id/download', () => {
     expect(response.headers.get('content-disposition')).toBe('attachment; filename="demo-m1.int8.onnx"');
     const bytes = new Uint8Array(await response.arrayBuffer());
     expect(Buffer.from(bytes).equals(readFileSync(path.join(modelDir, INT8_ONNX_FILE)))).toBe(true);
-    const ort = await loadOnnxRuntime();
-    const session = await ort.InferenceSession.create(bytes);
-    const out = await session.run({
-      pixels: new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 28, 28, 1]),
-    });
-    expect(out.logits!.dims).toEqual([2, CLASSES.length]);
-    await session.release();
+    expect(await logitsShapeInOnnxRuntime(bytes)).toEqual([2, CLASSES.length]);
   });
 
   it('refuses reviewers (403) and signed-out users (401)', async () => {
