@@ -8,6 +8,7 @@ import { predictLogitsInOnnxWorker, releaseOnnxSession } from '@/lib/ml/onnx/wor
 import { predictLogitsParallel, type PredictLogitsParallelOptions } from '@/lib/ml/parallel-predict';
 import { predictLogits, type PredictLogitsOptions } from '@/lib/ml/predict';
 import { getScorer, type ScorerName } from '@/lib/ml/scorer';
+import { getEnv } from '@/lib/env';
 import { badInput } from '@/lib/errors';
 
 export interface Prediction {
@@ -57,6 +58,17 @@ function checkInput(pixels: Uint8Array, count: number): void {
     throw badInput(`Expected ${count} images of ${PIXELS_PER_IMAGE} pixels, got ${pixels.length} bytes.`);
 }
 
+const warnedUncalibrated = new Set<string>();
+
+/** Once per folder and process: int8 was asked for, but this version is scored in float32. */
+function warnUncalibrated(dir: string): void {
+  if (warnedUncalibrated.has(dir)) return;
+  warnedUncalibrated.add(dir);
+  console.error(
+    `[loupe] ${dir} has no int8 calibration, so it is scored in float32; "npm run quantize-model -- --model ${dir}" adds one.`,
+  );
+}
+
 type LogitsEngine = Pick<Classifier, 'scorer' | 'backend' | 'precision' | 'predictLogits' | 'dispose'>;
 
 /**
@@ -73,6 +85,7 @@ async function loadOnnxEngine(
   ensureOnnxModel(dir);
   const precision = onnxPrecisionFor(meta);
   if (precision === 'int8') ensureInt8OnnxModel(dir);
+  else if (getEnv().LOUPE_ONNX_PRECISION === 'int8') warnUncalibrated(dir);
   const threads = scorer.threads ?? 1;
   return {
     scorer: 'onnx',

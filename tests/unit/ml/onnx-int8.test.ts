@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -184,6 +184,17 @@ describe('int8 ONNX export', () => {
     expect(report).toMatchObject({ scorer: 'onnx', precision: 'int8' });
     // The shipped model's floor (tests/unit/ml/shipped-model.test.ts) holds in int8 too.
     expect(report.accuracy).toBeGreaterThanOrEqual(0.937);
+    // A folder without calibration: float32, and the log says why.
+    const plain = path.join(tmp, 'uncalibrated');
+    cpSync('models/production', plain, { recursive: true });
+    const { int8: _int8, ...uncalibrated } = readModelMeta(plain);
+    writeFileSync(path.join(plain, 'meta.json'), JSON.stringify(uncalibrated));
+    rmSync(path.join(plain, INT8_ONNX_FILE));
+    const fallback = await run(process.execPath, [...args, '--model', plain], {
+      env: { ...process.env, LOUPE_ONNX_PRECISION: 'int8', LOUPE_SCORER: 'onnx' },
+    });
+    expect(JSON.parse(fallback.stdout)).toMatchObject({ scorer: 'onnx', precision: 'fp32' });
+    expect(fallback.stderr).toContain(`${plain} has no int8 calibration, so it is scored in float32`);
     const failed = await run(process.execPath, args, {
       env: { ...process.env, LOUPE_ONNX_PRECISION: 'int4' },
     }).catch((error: { code: number; stderr: string }) => error);
