@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { PIXELS_PER_IMAGE } from '@/lib/ml/classes';
 import { ensureInt8OnnxModel, ensureOnnxModel } from '@/lib/ml/onnx/model-file';
+import { argmaxRows } from '@/lib/ml/predict';
 import { createOnnxLogitsModel, ONNX_BATCH } from '@/lib/ml/onnx/session';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
 
@@ -34,17 +35,9 @@ export interface OnnxInferenceFigures {
 
 function sameClassShare(a: Float32Array, b: Float32Array, count: number): number {
   const k = a.length / count;
-  let same = 0;
-  for (let i = 0; i < count; i++) {
-    let x = 0;
-    let y = 0;
-    for (let j = 1; j < k; j++) {
-      if (a[i * k + j]! > a[i * k + x]!) x = j;
-      if (b[i * k + j]! > b[i * k + y]!) y = j;
-    }
-    if (x === y) same++;
-  }
-  return same / count;
+  const x = argmaxRows(a, k);
+  const y = argmaxRows(b, k);
+  return x.filter((c, i) => c === y[i]).length / count;
 }
 
 async function timeSession(bytes: Uint8Array, pixels: Uint8Array, count: number, threads: number) {

@@ -14,6 +14,7 @@ import { exportInt8ModelDir, INT8_ONNX_FILE, ONNX_FILE } from '@/lib/ml/onnx/mod
 import { onnxPrecisionFor } from '@/lib/ml/onnx/precision';
 import { quantizeWeights } from '@/lib/ml/onnx/quantize';
 import { createOnnxLogitsModel } from '@/lib/ml/onnx/session';
+import { argmaxRows } from '@/lib/ml/predict';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
 
 /*
@@ -55,16 +56,6 @@ async function logitsOf(bytes: Uint8Array, tta: 'none' | 'hflip' = 'none') {
   return { logits, ops };
 }
 
-function classesOf(logits: Float32Array, k: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < logits.length / k; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
-    out.push(best);
-  }
-  return out;
-}
-
 describe('int8 ONNX export', () => {
   it('the shipped model: int8 kernels, the same class on >= 99% of images, accuracy within 0.5 points', async () => {
     const dir = path.resolve('models/production');
@@ -77,8 +68,8 @@ describe('int8 ONNX export', () => {
     expect(int8.ops).toContain('QGemm');
     expect(int8.ops).not.toContain('Conv');
     expect(fp32.ops).not.toContain('QLinearConv');
-    const a = classesOf(fp32.logits, 10);
-    const b = classesOf(int8.logits, 10);
+    const a = Array.from(argmaxRows(fp32.logits, 10));
+    const b = Array.from(argmaxRows(int8.logits, 10));
     const same = a.filter((c, i) => c === b[i]).length;
     const accuracy = (classes: number[]) => classes.filter((c, i) => c === test.labels[i]).length / COUNT;
     console.log(`production int8: same class ${same}/${COUNT}, accuracy ${accuracy(b)} vs ${accuracy(a)}`);

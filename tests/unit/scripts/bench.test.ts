@@ -61,6 +61,8 @@ describe('npm run bench', () => {
       });
       expect(mlp.infer.onnx.maxAbsDiffAcrossThreads).toBeLessThan(1e-4);
       expect(mlp.infer.onnx.overTfjs.allCores).toBeGreaterThan(0);
+      // Fresh weights are saved without an int8 calibration: no int8 figures, rather than made-up ones.
+      expect(mlp.infer.onnx.int8).toBeNull();
       for (const key of ['singleImagesPerSecond', 'parallelImagesPerSecond', 'parallelImagesPerSecondAfterStartup'])
         expect(mlp.infer[key], key).toBeGreaterThan(0);
       // The t10k labels are read: an untrained model scores near chance, never outside [0, 1].
