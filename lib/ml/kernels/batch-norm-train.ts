@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { simdKernelsFor, type SimdKernels } from './simd';
 import { asHeapBackend, sizeOf } from './wasm-heap';
 
 /**
@@ -12,6 +13,8 @@ import { asHeapBackend, sizeOf } from './wasm-heap';
  *   dx = gamma * invStd * (dy - dbeta / m - xhat * dgamma / m)  (m rows)
  *
  * Channels are the last axis; every leading axis is a row. Sums are accumulated in float64.
+ * Where the SIMD kernels run (a channel count divisible by 4), each pass is one of them and
+ * only the per-channel arithmetic is JavaScript; otherwise plain loops do the same.
  */
 export const BATCH_NORM_TRAIN = 'LoupeBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'LoupeBatchNormTrainGrad';
@@ -29,6 +32,8 @@ const forward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const heap = asHeapBackend(backend);
   const c = x.shape[x.shape.length - 1]!;
   const rows = sizeOf(x.shape) / c;
+  const simd = c % 4 === 0 ? simdKernelsFor(backend) : null;
+  if (simd) return forwardSimd(simd, heap, x, gamma, beta, epsilon, rows, c);
   const src = floats(heap, x);
   const sum = new Float64Array(c);
   const sumSq = new Float64Array(c);
@@ -70,6 +75,8 @@ const backward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const heap = asHeapBackend(backend);
   const c = x!.shape[x!.shape.length - 1]!;
   const rows = sizeOf(x!.shape) / c;
+  const simd = c % 4 === 0 ? simdKernelsFor(backend) : null;
+  if (simd) return backwardSimd(simd, heap, dy!, x!, mean!, variance!, gamma!, epsilon, rows, c);
   const dxOut = heap.makeOutput(x!.shape, 'float32');
   const dGammaOut = heap.makeOutput([c], 'float32');
   const dBetaOut = heap.makeOutput([c], 'float32');
@@ -108,6 +115,93 @@ const backward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     }
   return [dxOut, dGammaOut, dBetaOut];
 };
+
+/** The forward pass with the SIMD kernels: one pass for the sums, one for y. */
+function forwardSimd(
+  simd: SimdKernels,
+  heap: Heap,
+  x: tf.TensorInfo,
+  gamma: tf.TensorInfo,
+  beta: tf.TensorInfo,
+  epsilon: number,
+  rows: number,
+  c: number,
+): tf.TensorInfo[] {
+  // Every allocation first: each may grow the heap, which detaches the views taken before it.
+  const yOut = heap.makeOutput(x.shape, 'float32');
+  const meanOut = heap.makeOutput([c], 'float32');
+  const varianceOut = heap.makeOutput([c], 'float32');
+  const scratch = simd.scratch(16 * c + 12 * c);
+  const coef = scratch + 16 * c;
+  const xAt = simd.offsetOf(x);
+  simd.chanSums(xAt, xAt, rows, c, scratch);
+  const sums = new Float64Array(simd.buffer(), scratch, 2 * c);
+  const k = new Float32Array(simd.buffer(), coef, 3 * c);
+  const mean = floats(heap, meanOut);
+  const variance = floats(heap, varianceOut);
+  const g = floats(heap, gamma);
+  const b = floats(heap, beta);
+  for (let j = 0; j < c; j++) {
+    const mu = sums[j]! / rows;
+    const v = Math.max(0, sums[c + j]! / rows - mu * mu);
+    mean[j] = mu;
+    variance[j] = v;
+    const scale = g[j]! / Math.sqrt(v + epsilon);
+    k[j] = scale;
+    k[c + j] = 0;
+    k[2 * c + j] = b[j]! - mu * scale;
+  }
+  simd.chanAffine(xAt, xAt, rows, c, coef, simd.offsetOf(yOut));
+  return [yOut, meanOut, varianceOut];
+}
+
+/**
+ * The backward pass with the SIMD kernels: one pass for sum(dy) and sum(dy * x), one for dx as
+ * A * dy + B * x + C, the formula above with the per-channel terms gathered.
+ */
+function backwardSimd(
+  simd: SimdKernels,
+  heap: Heap,
+  dy: tf.TensorInfo,
+  x: tf.TensorInfo,
+  mean: tf.TensorInfo,
+  variance: tf.TensorInfo,
+  gamma: tf.TensorInfo,
+  epsilon: number,
+  rows: number,
+  c: number,
+): tf.TensorInfo[] {
+  const dxOut = heap.makeOutput(x.shape, 'float32');
+  const dGammaOut = heap.makeOutput([c], 'float32');
+  const dBetaOut = heap.makeOutput([c], 'float32');
+  const scratch = simd.scratch(16 * c + 12 * c);
+  const coef = scratch + 16 * c;
+  const xAt = simd.offsetOf(x);
+  const dyAt = simd.offsetOf(dy);
+  simd.chanSums(dyAt, xAt, rows, c, scratch);
+  const sums = new Float64Array(simd.buffer(), scratch, 2 * c);
+  const k = new Float32Array(simd.buffer(), coef, 3 * c);
+  const mu = floats(heap, mean);
+  const v = floats(heap, variance);
+  const g = floats(heap, gamma);
+  const dGamma = floats(heap, dGammaOut);
+  const dBeta = floats(heap, dBetaOut);
+  for (let j = 0; j < c; j++) {
+    const invStd = 1 / Math.sqrt(v[j]! + epsilon);
+    const sumDy = sums[j]!;
+    // sum(dy * xhat) = invStd * (sum(dy * x) - mean * sum(dy))
+    const sumDyXhat = invStd * (sums[c + j]! - mu[j]! * sumDy);
+    dGamma[j] = sumDyXhat;
+    dBeta[j] = sumDy;
+    const scale = g[j]! * invStd;
+    const slope = (scale * invStd * sumDyXhat) / rows;
+    k[j] = scale;
+    k[c + j] = -slope;
+    k[2 * c + j] = slope * mu[j]! - (scale * sumDy) / rows;
+  }
+  simd.chanAffine(dyAt, xAt, rows, c, coef, simd.offsetOf(dxOut));
+  return [dxOut, dGammaOut, dBetaOut];
+}
 
 let gradientRegistered = false;
 

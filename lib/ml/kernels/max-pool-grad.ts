@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { simdKernelsFor } from './simd';
 import { asHeapBackend } from './wasm-heap';
 
 interface PoolAttrs {
@@ -12,6 +13,8 @@ interface PoolAttrs {
  * MaxPoolGrad by a direct scatter: each dy goes to the first maximum of its window, the
  * same tie rule as the `cpu` backend. Ties are common (batch norm after ReLU gives many
  * equal zeros), and a rule that credits every tied position multiplies the gradient.
+ * A 2x2 pool with stride 2 and no padding over channels divisible by 4 (every pool of the cnn
+ * and lenet5) runs as one SIMD kernel with the same rule; anything else takes the loop below.
  */
 export function registerMaxPoolGrad(backendName: string): void {
   tf.registerKernel({
@@ -30,6 +33,32 @@ export function registerMaxPoolGrad(backendName: string): void {
       );
       const heap = asHeapBackend(backend);
       const out = heap.makeOutput(input.shape, 'float32');
+      const simd =
+        info.filterHeight === 2 &&
+        info.filterWidth === 2 &&
+        info.strideHeight === 2 &&
+        info.strideWidth === 2 &&
+        info.padInfo.top === 0 &&
+        info.padInfo.left === 0 &&
+        info.outHeight === Math.floor(info.inHeight / 2) &&
+        info.outWidth === Math.floor(info.inWidth / 2) &&
+        info.inChannels % 4 === 0
+          ? simdKernelsFor(backend)
+          : null;
+      if (simd) {
+        simd.maxPoolGrad2x2(
+          simd.offsetOf(input),
+          simd.offsetOf(dy),
+          simd.offsetOf(out),
+          info.batchSize,
+          info.inHeight,
+          info.inWidth,
+          info.inChannels,
+          info.outHeight,
+          info.outWidth,
+        );
+        return out;
+      }
       const x = heap.typedArrayFromHeap(input) as Float32Array;
       const g = heap.typedArrayFromHeap(dy) as Float32Array;
       const dx = heap.typedArrayFromHeap(out) as Float32Array;

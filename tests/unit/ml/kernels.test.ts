@@ -108,6 +108,10 @@ describe('wasm training kernels agree with cpu', () => {
     { shape: [2, 6, 6, 3], size: 2, stride: 2, pad: 'valid' as const },
     { shape: [2, 7, 5, 2], size: 3, stride: 2, pad: 'same' as const },
     { shape: [1, 5, 5, 2], size: 2, stride: 1, pad: 'valid' as const },
+    // The SIMD kernel's cases: 2x2, stride 2, no padding, channels divisible by 4; odd sizes
+    // leave a last row and column that no window covers.
+    { shape: [3, 6, 8, 4], size: 2, stride: 2, pad: 'valid' as const },
+    { shape: [2, 7, 7, 8], size: 2, stride: 2, pad: 'valid' as const },
   ])('MaxPoolGrad %o, including ties', async ({ shape, size, stride, pad }) => {
     const compute = () => {
       // relu of rounded noise: many tied zeros and ties between equal positives.
@@ -171,6 +175,9 @@ describe('wasm training kernels agree with cpu', () => {
   it.each([
     [4, 7, 6, 5],
     [16, 0, 0, 3],
+    // Channels divisible by 4: the SIMD kernels.
+    [4, 7, 6, 8],
+    [16, 0, 0, 12],
   ])(
     'fused batch norm in training (n=%i, %ix%i, %i channels): output, every gradient, moving statistics',
     async (n, h, w, c) => {

@@ -1,0 +1,90 @@
+import type * as tf from '@tensorflow/tfjs';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm';
+
+/**
+ * The SIMD kernels of kernels.wat, instantiated on the wasm backend's own memory, so that they
+ * read and write its tensors in place. `null` where they cannot run: a backend that is not
+ * wasm, or the threaded build, whose heap is shared memory (the module imports plain memory);
+ * the callers then take their JavaScript loops. `simdKernels.enabled = false` forces those too
+ * (tests compare the two).
+ */
+export interface SimdKernels {
+  /** out[j] = sum a[., j], out[c + j] = sum a[., j] * b[., j], as 2c float64 at `out`. */
+  chanSums(a: number, b: number, rows: number, c: number, out: number): void;
+  /** out = A[j] * a + B[j] * b + C[j], with A, B, C as 3c float32 at `coef`. */
+  chanAffine(a: number, b: number, rows: number, c: number, coef: number, out: number): void;
+  maxPoolGrad2x2(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+  /** The byte offset of a tensor's data in the heap. */
+  offsetOf(info: tf.TensorInfo): number;
+  /** A scratch area of at least `bytes` bytes, reused by the next call (kernels run one at a time). */
+  scratch(bytes: number): number;
+  /** The heap as it is now (it may have grown, which detaches earlier views). */
+  buffer(): ArrayBuffer;
+}
+
+export const simdKernels = { enabled: true };
+
+interface WasmBackend {
+  wasm?: { asm?: { memory?: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
+  dataIdMap?: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
+}
+
+const instances = new WeakMap<object, SimdKernels | null>();
+let compiled: WebAssembly.Module | null = null;
+
+export function simdKernelsFor(backend: unknown): SimdKernels | null {
+  if (!simdKernels.enabled) return null;
+  const b = backend as WasmBackend;
+  if (!instances.has(b)) instances.set(b, instantiate(b));
+  return instances.get(b)!;
+}
+
+function instantiate(backend: WasmBackend): SimdKernels | null {
+  const memory = backend.wasm?.asm?.memory;
+  const dataIdMap = backend.dataIdMap;
+  const wasm = backend.wasm;
+  if (
+    !memory ||
+    !dataIdMap ||
+    !wasm ||
+    (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
+  )
+    return null;
+  compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Pick<
+    SimdKernels,
+    'chanSums' | 'chanAffine' | 'maxPoolGrad2x2'
+  >;
+  let scratchPtr = 0;
+  let scratchBytes = 0;
+  return {
+    chanSums: exports.chanSums,
+    chanAffine: exports.chanAffine,
+    maxPoolGrad2x2: exports.maxPoolGrad2x2,
+    offsetOf(info) {
+      const entry = dataIdMap.get(info.dataId);
+      if (!entry) throw new Error('simd kernels: a tensor without data on the wasm heap');
+      return entry.memoryOffset;
+    },
+    scratch(bytes) {
+      if (bytes > scratchBytes) {
+        if (scratchPtr) wasm._free(scratchPtr);
+        scratchBytes = Math.max(bytes, 2 * scratchBytes);
+        scratchPtr = wasm._malloc(scratchBytes);
+        if (!scratchPtr) throw new Error(`simd kernels: could not allocate ${scratchBytes} bytes of scratch`);
+      }
+      return scratchPtr;
+    },
+    buffer: () => memory.buffer,
+  };
+}

@@ -1,0 +1,134 @@
+;; Loupe's SIMD training kernels, run on the wasm backend's own heap (its memory is imported),
+;; so tensors are read and written in place. Built into kernels-wasm.ts by
+;; `npx tsx scripts/build-wasm-kernels.ts`. Every function needs c % 4 == 0; the callers check.
+;; Pointers are byte offsets into the heap.
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; Per-channel sums over rows of two [rows, c] float32 arrays a and b, in float64:
+  ;; out[j] = sum_r a[r, j], out[c + j] = sum_r a[r, j] * b[r, j]. out holds 2c float64.
+  (func (export "chanSums")
+    (param $a i32) (param $b i32) (param $rows i32) (param $c i32) (param $out i32)
+    (local $p i32) (local $end i32) (local $rowEnd i32) (local $acc i32) (local $acc2 i32)
+    (local $va v128) (local $vb v128) (local $lo v128) (local $hi v128) (local $blo v128) (local $bhi v128)
+    (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $c) (i32.const 4)))
+    (local.set $end (i32.shl (i32.mul (local.get $rows) (local.get $c)) (i32.const 2)))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $rowEnd (i32.add (local.get $p) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $acc (local.get $out))
+        (local.set $acc2 (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 3))))
+        (loop $chan
+          (local.set $va (v128.load (i32.add (local.get $a) (local.get $p))))
+          (local.set $vb (v128.load (i32.add (local.get $b) (local.get $p))))
+          (local.set $lo (f64x2.promote_low_f32x4 (local.get $va)))
+          (local.set $hi (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $va) (local.get $va))))
+          (local.set $blo (f64x2.promote_low_f32x4 (local.get $vb)))
+          (local.set $bhi (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vb) (local.get $vb))))
+          (v128.store (local.get $acc) (f64x2.add (v128.load (local.get $acc)) (local.get $lo)))
+          (v128.store offset=16 (local.get $acc) (f64x2.add (v128.load offset=16 (local.get $acc)) (local.get $hi)))
+          (v128.store (local.get $acc2)
+            (f64x2.add (v128.load (local.get $acc2)) (f64x2.mul (local.get $lo) (local.get $blo))))
+          (v128.store offset=16 (local.get $acc2)
+            (f64x2.add (v128.load offset=16 (local.get $acc2)) (f64x2.mul (local.get $hi) (local.get $bhi))))
+          (local.set $acc (i32.add (local.get $acc) (i32.const 32)))
+          (local.set $acc2 (i32.add (local.get $acc2) (i32.const 32)))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br_if $chan (i32.lt_u (local.get $p) (local.get $rowEnd))))
+        (br $row))))
+
+  ;; out[r, j] = A[j] * a[r, j] + B[j] * b[r, j] + C[j] over [rows, c] float32 arrays, with
+  ;; coef holding A, B and C (3c float32). out may be a or b.
+  (func (export "chanAffine")
+    (param $a i32) (param $b i32) (param $rows i32) (param $c i32) (param $coef i32) (param $out i32)
+    (local $p i32) (local $end i32) (local $rowEnd i32) (local $k i32) (local $cb i32)
+    (local.set $end (i32.shl (i32.mul (local.get $rows) (local.get $c)) (i32.const 2)))
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $rowEnd (i32.add (local.get $p) (local.get $cb)))
+        (local.set $k (local.get $coef))
+        (loop $chan
+          (v128.store (i32.add (local.get $out) (local.get $p))
+            (f32x4.add
+              (f32x4.add
+                (f32x4.mul (v128.load (local.get $k)) (v128.load (i32.add (local.get $a) (local.get $p))))
+                (f32x4.mul (v128.load (i32.add (local.get $k) (local.get $cb)))
+                           (v128.load (i32.add (local.get $b) (local.get $p)))))
+              (v128.load (i32.add (local.get $k) (i32.shl (local.get $cb) (i32.const 1))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br_if $chan (i32.lt_u (local.get $p) (local.get $rowEnd))))
+        (br $row))))
+
+  ;; The gradient of a 2x2 max pool with stride 2 and no padding, x [n, h, w, c], dy
+  ;; [n, oh, ow, c] (oh = h / 2 and ow = w / 2, rounded down), into dx [n, h, w, c]: each dy
+  ;; goes to the first maximum of its window in row-major order (the cpu backend's rule), every
+  ;; other position of dx is 0.
+  (func (export "maxPoolGrad2x2")
+    (param $x i32) (param $dy i32) (param $dx i32)
+    (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $oh i32) (param $ow i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $cb i32) (local $rowb i32)
+    (local $base i32) (local $g i32) (local $j i32)
+    (local $v00 v128) (local $v01 v128) (local $v10 v128) (local $v11 v128) (local $m v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128) (local $taken v128) (local $gv v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rowb (i32.mul (local.get $w) (local.get $cb)))
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.mul (i32.mul (local.get $n) (local.get $h)) (local.get $rowb)))
+    (local.set $g (local.get $dy))
+    (block $bDone
+      (loop $bLoop
+        (br_if $bDone (i32.ge_u (local.get $b) (local.get $n)))
+        (local.set $oy (i32.const 0))
+        (block $yDone
+          (loop $yLoop
+            (br_if $yDone (i32.ge_u (local.get $oy) (local.get $oh)))
+            (local.set $ox (i32.const 0))
+            (block $xDone
+              (loop $xLoop
+                (br_if $xDone (i32.ge_u (local.get $ox) (local.get $ow)))
+                ;; byte offset of the window's top-left corner
+                (local.set $base
+                  (i32.add
+                    (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.shl (local.get $oy) (i32.const 1)))
+                             (local.get $rowb))
+                    (i32.mul (i32.shl (local.get $ox) (i32.const 1)) (local.get $cb))))
+                (local.set $j (i32.const 0))
+                (loop $chan
+                  (local.set $v00 (v128.load (i32.add (local.get $x) (local.get $base))))
+                  (local.set $v01 (v128.load (i32.add (i32.add (local.get $x) (local.get $base)) (local.get $cb))))
+                  (local.set $v10 (v128.load (i32.add (i32.add (local.get $x) (local.get $base)) (local.get $rowb))))
+                  (local.set $v11 (v128.load (i32.add (i32.add (i32.add (local.get $x) (local.get $base)) (local.get $rowb))
+                                                      (local.get $cb))))
+                  (local.set $m (f32x4.max (f32x4.max (local.get $v00) (local.get $v01))
+                                           (f32x4.max (local.get $v10) (local.get $v11))))
+                  (local.set $c00 (f32x4.ge (local.get $v00) (local.get $m)))
+                  (local.set $c01 (v128.andnot (f32x4.ge (local.get $v01) (local.get $m)) (local.get $c00)))
+                  (local.set $taken (v128.or (local.get $c00) (local.get $c01)))
+                  (local.set $c10 (v128.andnot (f32x4.ge (local.get $v10) (local.get $m)) (local.get $taken)))
+                  (local.set $taken (v128.or (local.get $taken) (local.get $c10)))
+                  (local.set $c11 (v128.andnot (f32x4.ge (local.get $v11) (local.get $m)) (local.get $taken)))
+                  (local.set $gv (v128.load (local.get $g)))
+                  (v128.store (i32.add (local.get $dx) (local.get $base)) (v128.and (local.get $gv) (local.get $c00)))
+                  (v128.store (i32.add (i32.add (local.get $dx) (local.get $base)) (local.get $cb))
+                    (v128.and (local.get $gv) (local.get $c01)))
+                  (v128.store (i32.add (i32.add (local.get $dx) (local.get $base)) (local.get $rowb))
+                    (v128.and (local.get $gv) (local.get $c10)))
+                  (v128.store (i32.add (i32.add (i32.add (local.get $dx) (local.get $base)) (local.get $rowb)) (local.get $cb))
+                    (v128.and (local.get $gv) (local.get $c11)))
+                  (local.set $g (i32.add (local.get $g) (i32.const 16)))
+                  (local.set $base (i32.add (local.get $base) (i32.const 16)))
+                  (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                  (br_if $chan (i32.lt_u (local.get $j) (local.get $c))))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $xLoop)))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $yLoop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $bLoop))))
+)
