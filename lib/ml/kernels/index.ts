@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerConv2dBackpropFilter } from './conv2d-backprop-filter';
 import { registerConv2dBackpropInput } from './conv2d-backprop-input';
+import { patchConv2dForTraining } from './conv2d-layer';
 import { registerIdentity } from './identity';
 import { registerBatchMatMul } from './batch-mat-mul';
 import { registerBatchNormTrain, patchBatchNormForTraining } from './batch-norm-train';
@@ -33,4 +34,5 @@ export function registerWasmTrainingKernels(): void {
   registerBatchMatMul('wasm');
   registerBatchNormTrain('wasm');
   patchBatchNormForTraining('wasm');
+  patchConv2dForTraining('wasm');
 }

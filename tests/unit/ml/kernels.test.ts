@@ -229,6 +229,31 @@ describe('wasm training kernels agree with cpu', () => {
     tf.dispose(x);
   });
 
+  it('a training step computes no gradient for the images, and the same convolutions otherwise', async () => {
+    await tf.setBackend('wasm');
+    const model = createModel('cnn', { numClasses: 10, seed: 5 });
+    const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 11);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const profile = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        vars,
+      );
+      tf.dispose(Object.values(grads));
+      return value;
+    });
+    const inputGradients = profile.kernels.filter((k) => k.name === 'Conv2DBackpropInput');
+    // Three of the four convolutions pass a gradient down; the first would only reach the images.
+    expect(inputGradients).toHaveLength(3);
+    expect(inputGradients.map((k) => k.outputShapes[0]![3])).not.toContain(1);
+    // Inference keeps tf.layers' own (fused) convolution.
+    const inference = await tf.profile(() => model.predict(x) as tf.Tensor);
+    expect(inference.kernels.filter((k) => k.name === 'FusedConv2D')).toHaveLength(4);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
   it('Identity shares data and leaks nothing', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
