@@ -47,7 +47,7 @@ export function conv2dBackpropInput(
         .reshape([n, oh * sh, ow * sw, co])
         .slice([0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co]) as tf.Tensor4D;
     }
-    const flipped = tf.reverse(filter, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+    const flipped = flipFilter(filter);
     const top = kh - 1 - info.padInfo.top;
     const left = kw - 1 - info.padInfo.left;
     const bottom = h - spread.shape[1] - top + kh - 1;
@@ -75,6 +75,23 @@ export function conv2dBackpropInput(
       ]);
     return dx;
   });
+}
+
+/**
+ * The filter reversed in both spatial axes with its in/out channels swapped, [kh,kw,co,ci], in
+ * one loop: tf.reverse then tf.transpose took ~4 ms a cnn step for a few hundred kilobytes.
+ */
+export function flipFilter(filter: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, ci, co] = filter.shape;
+  const src = filter.dataSync() as Float32Array;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const from = (i * kw + j) * ci * co;
+      const to = ((kh - 1 - i) * kw + (kw - 1 - j)) * co * ci;
+      for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) out[to + o * ci + c] = src[from + c * co + o]!;
+    }
+  return tf.tensor4d(out, [kh, kw, co, ci]);
 }
 
 export function registerConv2dBackpropInput(backendName: string): void {
