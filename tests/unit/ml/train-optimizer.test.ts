@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
+import { simdKernels } from '@/lib/ml/kernels/simd';
 import { ArrayAdam } from '@/lib/ml/train-optimizer';
 
 /** Five steps of random gradients for a [3,4] and a [5] variable, the same for every optimizer. */
@@ -20,10 +21,20 @@ describe('ArrayAdam', () => {
     await initBackend();
   });
 
-  it('takes the same steps as tf.train.adam, learning-rate changes included', () => {
+  // SIMD: moments in the optimizer's own WebAssembly memory; loops: JavaScript arrays.
+  it.each([
+    ['SIMD', true],
+    ['loops', false],
+  ])('takes the same steps as tf.train.adam, learning-rate changes included (%s)', (_, simd) => {
     const ours = freshVariables();
     const theirs = freshVariables();
-    const adam = new ArrayAdam(ours, 1e-2);
+    simdKernels.enabled = simd;
+    let adam: ArrayAdam;
+    try {
+      adam = new ArrayAdam(ours, 1e-2);
+    } finally {
+      simdKernels.enabled = true;
+    }
     const reference = tf.train.adam(1e-2);
     for (let step = 0; step < 5; step++) {
       if (step === 3) {

@@ -34,6 +34,41 @@ export interface SimdKernels {
 
 export const simdKernels = { enabled: true };
 
+/** The module's array functions, for arrays in a memory of their own (any backend). */
+export interface SimdArrays {
+  memory: WebAssembly.Memory;
+  /** dst = (init ? 0 : dst) + weight * src, n float32 (a multiple of 4). */
+  weightedAdd(dst: number, src: number, n: number, weight: number, init: number): void;
+  /** One Adam step in place; see kernels.wat. n a multiple of 4. */
+  adam(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    n: number,
+    beta1: number,
+    beta2: number,
+    step: number,
+    root: number,
+    eps: number,
+  ): void;
+}
+
+/** A fresh instance of the module on a zeroed memory of at least `bytes` bytes. */
+export function simdArrays(bytes: number): SimdArrays {
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const exports = new WebAssembly.Instance(compiledModule(), { env: { memory } }).exports as unknown as Omit<
+    SimdArrays,
+    'memory'
+  >;
+  return { memory, weightedAdd: exports.weightedAdd, adam: exports.adam };
+}
+
+function compiledModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  return compiled;
+}
+
 interface WasmBackend {
   wasm?: { asm?: { memory?: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
   dataIdMap?: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
@@ -60,8 +95,7 @@ function instantiate(backend: WasmBackend): SimdKernels | null {
     (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer)
   )
     return null;
-  compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-  const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Pick<
+  const exports = new WebAssembly.Instance(compiledModule(), { env: { memory } }).exports as unknown as Pick<
     SimdKernels,
     'chanSums' | 'chanAffine' | 'maxPoolGrad2x2'
   >;

@@ -131,4 +131,53 @@
             (br $yLoop)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $bLoop))))
+
+  ;; dst = (init ? 0 : dst) + weight * src over n float32 (n a multiple of 4).
+  (func (export "weightedAdd")
+    (param $dst i32) (param $src i32) (param $n i32) (param $weight f32) (param $init i32)
+    (local $p i32) (local $end i32) (local $wv v128) (local $acc v128)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $wv (f32x4.splat (local.get $weight)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $acc
+          (select (v128.const i32x4 0 0 0 0) (v128.load (i32.add (local.get $dst) (local.get $p))) (local.get $init)))
+        (v128.store (i32.add (local.get $dst) (local.get $p))
+          (f32x4.add (local.get $acc) (f32x4.mul (local.get $wv) (v128.load (i32.add (local.get $src) (local.get $p))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $next))))
+
+  ;; One Adam step over n float32 (n a multiple of 4), in place:
+  ;; m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= step m / (sqrt(v) root + eps),
+  ;; where the caller folds the bias corrections into step (lr / c1) and root (1 / sqrt(c2)).
+  (func (export "adam")
+    (param $w i32) (param $m i32) (param $v i32) (param $g i32) (param $n i32)
+    (param $beta1 f32) (param $beta2 f32) (param $step f32) (param $root f32) (param $eps f32)
+    (local $p i32) (local $end i32) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $b1 v128) (local $b2 v128) (local $a1 v128) (local $a2 v128) (local $st v128) (local $rt v128) (local $ep v128)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $b1 (f32x4.splat (local.get $beta1)))
+    (local.set $b2 (f32x4.splat (local.get $beta2)))
+    (local.set $a1 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta1))))
+    (local.set $a2 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta2))))
+    (local.set $st (f32x4.splat (local.get $step)))
+    (local.set $rt (f32x4.splat (local.get $root)))
+    (local.set $ep (f32x4.splat (local.get $eps)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $p))))
+        (local.set $mv (f32x4.add (f32x4.mul (local.get $b1) (v128.load (i32.add (local.get $m) (local.get $p))))
+                                  (f32x4.mul (local.get $a1) (local.get $gv))))
+        (local.set $vv (f32x4.add (f32x4.mul (local.get $b2) (v128.load (i32.add (local.get $v) (local.get $p))))
+                                  (f32x4.mul (local.get $a2) (f32x4.mul (local.get $gv) (local.get $gv)))))
+        (v128.store (i32.add (local.get $m) (local.get $p)) (local.get $mv))
+        (v128.store (i32.add (local.get $v) (local.get $p)) (local.get $vv))
+        (v128.store (i32.add (local.get $w) (local.get $p))
+          (f32x4.sub (v128.load (i32.add (local.get $w) (local.get $p)))
+            (f32x4.div (f32x4.mul (local.get $st) (local.get $mv))
+                       (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $rt)) (local.get $ep)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $next))))
 )
