@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { simdKernelsFor, type SimdKernels } from './simd';
 import { assertNhwc, wrapInput, type Conv2DAttrs, type RefCountingBackend } from './tensor-info';
+import { asHeapBackend } from './wasm-heap';
 
 /**
  * dW for a 2-D convolution (missing from the wasm backend, tfjs issue #8474).
@@ -11,6 +13,11 @@ import { assertNhwc, wrapInput, type Conv2DAttrs, type RefCountingBackend } from
  * channels) with dy (as filter [oh,ow,n,co]), dilated by the forward stride, with the forward
  * padding made explicit; the [ci,kh,kw,co] result is transposed into place. Any rows past kh
  * (a 'valid' conv whose stride does not divide H-kh) are sliced off.
+ *
+ * A 3x3 filter with stride 1 and one pixel of padding on each side (every convolution of the cnn
+ * but the first), over ci divisible by 4 and co by 8, is one SIMD kernel instead
+ * (`conv3x3FilterGradSimd`): ~1.3x XNNPACK's convolution above, which runs its 14x14 "filter"
+ * below the GEMM rate.
  */
 export function conv2dBackpropFilter(
   x: tf.Tensor4D,
@@ -58,6 +65,76 @@ export function conv2dBackpropFilter(
   });
 }
 
+/** Positions of dy per chunk: a chunk's rows of dy and x stay in the first-level cache. */
+const POSITIONS_PER_CHUNK = 56;
+
+/** The SIMD kernel applies (see above), or null. */
+function simdFor3x3(
+  backend: unknown,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: [number, number, number, number],
+  attrs: Conv2DAttrs,
+): SimdKernels | null {
+  const [kh, kw, ci, co] = filterShape;
+  if (kh !== 3 || kw !== 3 || ci % 4 !== 0 || co % 8 !== 0) return null;
+  const strides = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
+  const dilations = attrs.dilations ?? 1;
+  if (
+    strides[0] !== 1 ||
+    strides[1] !== 1 ||
+    (typeof dilations === 'number' ? dilations : Math.max(...dilations)) !== 1
+  )
+    return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { top, bottom, left, right } = info.padInfo;
+  if (top !== 1 || bottom !== 1 || left !== 1 || right !== 1) return null;
+  if (dy.shape[1] !== x.shape[1] || dy.shape[2] !== x.shape[2]) return null;
+  return simdKernelsFor(backend);
+}
+
+function conv3x3FilterGradSimd(
+  simd: SimdKernels,
+  backend: RefCountingBackend,
+  xInfo: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: [number, number, number, number],
+): tf.TensorInfo {
+  const [n, h, w] = xInfo.shape as [number, number, number, number];
+  const [, , ci, co] = filterShape;
+  const x = wrapInput<tf.Rank.R4>(xInfo, backend);
+  const padded = tf.pad(x, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]);
+  x.dispose();
+  try {
+    const out = asHeapBackend(backend).makeOutput(filterShape, 'float32');
+    const at = simd.offsetOf(out);
+    new Float32Array(simd.buffer(), at, 9 * ci * co).fill(0);
+    const rows = n * h;
+    const chunk = Math.max(1, Math.round(POSITIONS_PER_CHUNK / w));
+    const xAt = simd.offsetOf(padded);
+    const dyAt = simd.offsetOf(dy);
+    for (let r = 0; r < rows; r += chunk)
+      simd.convFilterGrad3x3(xAt, dyAt, at, h, w, ci, co, r, Math.min(rows, r + chunk));
+    return out;
+  } finally {
+    padded.dispose();
+  }
+}
+
 export function registerConv2dBackpropFilter(backendName: string): void {
   tf.registerKernel({
     kernelName: tf.Conv2DBackpropFilter,
@@ -66,6 +143,8 @@ export function registerConv2dBackpropFilter(backendName: string): void {
       const a = attrs as unknown as Conv2DAttrs & { filterShape: [number, number, number, number] };
       assertNhwc('Conv2DBackpropFilter', a);
       const b = backend as unknown as RefCountingBackend;
+      const simd = simdFor3x3(backend, inputs.x!, inputs.dy!, a.filterShape, a);
+      if (simd) return conv3x3FilterGradSimd(simd, b, inputs.x!, inputs.dy!, a.filterShape);
       return tf.tidy(() => {
         const x = wrapInput<tf.Rank.R4>(inputs.x!, b);
         const dy = wrapInput<tf.Rank.R4>(inputs.dy!, b);

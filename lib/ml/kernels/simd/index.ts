@@ -24,6 +24,18 @@ export interface SimdKernels {
     oh: number,
     ow: number,
   ): void;
+  /** Adds dy's rows rowStart..rowEnd to a 3x3 stride-1 filter gradient; see kernels.wat. */
+  convFilterGrad3x3(
+    xp: number,
+    dy: number,
+    out: number,
+    h: number,
+    w: number,
+    ci: number,
+    co: number,
+    rowStart: number,
+    rowEnd: number,
+  ): void;
   /** The byte offset of a tensor's data in the heap. */
   offsetOf(info: tf.TensorInfo): number;
   /** A scratch area of at least `bytes` bytes, reused by the next call (kernels run one at a time). */
@@ -97,7 +109,7 @@ function instantiate(backend: WasmBackend): SimdKernels | null {
     return null;
   const exports = new WebAssembly.Instance(compiledModule(), { env: { memory } }).exports as unknown as Pick<
     SimdKernels,
-    'chanSums' | 'chanAffine' | 'maxPoolGrad2x2'
+    'chanSums' | 'chanAffine' | 'maxPoolGrad2x2' | 'convFilterGrad3x3'
   >;
   let scratchPtr = 0;
   let scratchBytes = 0;
@@ -105,6 +117,7 @@ function instantiate(backend: WasmBackend): SimdKernels | null {
     chanSums: exports.chanSums,
     chanAffine: exports.chanAffine,
     maxPoolGrad2x2: exports.maxPoolGrad2x2,
+    convFilterGrad3x3: exports.convFilterGrad3x3,
     offsetOf(info) {
       const entry = dataIdMap.get(info.dataId);
       if (!entry) throw new Error('simd kernels: a tensor without data on the wasm heap');

@@ -180,4 +180,102 @@
                        (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $rt)) (local.get $ep)))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $next))))
+
+  ;; The filter gradient of a 3x3 convolution with stride 1: out[ty, tx, c, o] = sum over b, y, x
+  ;; of xp[b, y + ty, x + tx, c] * dy[b, y, x, o], where xp is the input padded by one pixel on
+  ;; every side ([n, h + 2, w + 2, ci]) and dy is [n, h, w, co]; ci % 4 == 0 and co % 8 == 0.
+  ;; A 4 x 8 block of out is held in eight registers while a chunk of dy's rows streams past
+  ;; (rows from `rowStart` to `rowEnd`, each b * h + y); out accumulates over calls, so the
+  ;; caller zeroes it once and calls chunk by chunk, which keeps a chunk in cache across blocks.
+  (func (export "convFilterGrad3x3")
+    (param $xp i32) (param $dy i32) (param $out i32) (param $h i32) (param $w i32) (param $ci i32) (param $co i32)
+    (param $rowStart i32) (param $rowEnd i32)
+    (local $t i32) (local $cb i32) (local $ob i32) (local $r i32) (local $x i32)
+    (local $accAt i32) (local $rowOut i32) (local $xAt i32) (local $dAt i32) (local $xStep i32) (local $dStep i32)
+    (local $a v128) (local $bl v128) (local $bh v128) (local $s v128)
+    (local $acc0l v128) (local $acc0h v128) (local $acc1l v128) (local $acc1h v128)
+    (local $acc2l v128) (local $acc2h v128) (local $acc3l v128) (local $acc3h v128)
+    (local.set $rowOut (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $xStep (i32.shl (local.get $ci) (i32.const 2)))
+    (local.set $dStep (local.get $rowOut))
+    (loop $tap
+      (local.set $cb (i32.const 0))
+      (loop $cBlock
+        (local.set $ob (i32.const 0))
+        (loop $oBlock
+          ;; out[t, cb + k, ob .. ob + 7] for k = 0..3
+          (local.set $accAt
+            (i32.add (local.get $out)
+              (i32.shl
+                (i32.add (i32.mul (i32.add (i32.mul (local.get $t) (local.get $ci)) (local.get $cb)) (local.get $co))
+                         (local.get $ob))
+                (i32.const 2))))
+        (local.set $acc0l (v128.load offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut)))))
+        (local.set $acc0h (v128.load offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut)))))
+        (local.set $acc1l (v128.load offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut)))))
+        (local.set $acc1h (v128.load offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut)))))
+        (local.set $acc2l (v128.load offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut)))))
+        (local.set $acc2h (v128.load offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut)))))
+        (local.set $acc3l (v128.load offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 3) (local.get $rowOut)))))
+        (local.set $acc3h (v128.load offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 3) (local.get $rowOut)))))
+          (local.set $r (local.get $rowStart))
+          (block $rowsDone
+            (loop $row
+              (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rowEnd)))
+              ;; xp[b, y + ty, tx, cb] with b = r / h, y = r % h, ty = t / 3, tx = t % 3
+              (local.set $xAt
+                (i32.add (local.get $xp)
+                  (i32.add
+                    (i32.mul
+                      (i32.add
+                        (i32.mul
+                          (i32.add
+                            (i32.add (i32.mul (i32.div_u (local.get $r) (local.get $h)) (i32.add (local.get $h) (i32.const 2)))
+                                     (i32.rem_u (local.get $r) (local.get $h)))
+                            (i32.div_u (local.get $t) (i32.const 3)))
+                          (i32.add (local.get $w) (i32.const 2)))
+                        (i32.rem_u (local.get $t) (i32.const 3)))
+                      (local.get $xStep))
+                    (i32.shl (local.get $cb) (i32.const 2)))))
+              (local.set $dAt
+                (i32.add (local.get $dy)
+                  (i32.add (i32.mul (i32.mul (local.get $r) (local.get $w)) (local.get $dStep))
+                           (i32.shl (local.get $ob) (i32.const 2)))))
+              (local.set $x (local.get $w))
+              (loop $col
+                (local.set $a (v128.load (local.get $xAt)))
+                (local.set $bl (v128.load offset=0 (local.get $dAt)))
+                (local.set $bh (v128.load offset=16 (local.get $dAt)))
+                (local.set $s (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $a) (local.get $a)))
+                (local.set $acc0l (f32x4.add (local.get $acc0l) (f32x4.mul (local.get $s) (local.get $bl))))
+                (local.set $acc0h (f32x4.add (local.get $acc0h) (f32x4.mul (local.get $s) (local.get $bh))))
+                (local.set $s (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $a) (local.get $a)))
+                (local.set $acc1l (f32x4.add (local.get $acc1l) (f32x4.mul (local.get $s) (local.get $bl))))
+                (local.set $acc1h (f32x4.add (local.get $acc1h) (f32x4.mul (local.get $s) (local.get $bh))))
+                (local.set $s (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $a) (local.get $a)))
+                (local.set $acc2l (f32x4.add (local.get $acc2l) (f32x4.mul (local.get $s) (local.get $bl))))
+                (local.set $acc2h (f32x4.add (local.get $acc2h) (f32x4.mul (local.get $s) (local.get $bh))))
+                (local.set $s (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $a) (local.get $a)))
+                (local.set $acc3l (f32x4.add (local.get $acc3l) (f32x4.mul (local.get $s) (local.get $bl))))
+                (local.set $acc3h (f32x4.add (local.get $acc3h) (f32x4.mul (local.get $s) (local.get $bh))))
+                (local.set $xAt (i32.add (local.get $xAt) (local.get $xStep)))
+                (local.set $dAt (i32.add (local.get $dAt) (local.get $dStep)))
+                (local.set $x (i32.sub (local.get $x) (i32.const 1)))
+                (br_if $col (local.get $x)))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br $row)))
+        (v128.store offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut))) (local.get $acc0l))
+        (v128.store offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut))) (local.get $acc0h))
+        (v128.store offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut))) (local.get $acc1l))
+        (v128.store offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut))) (local.get $acc1h))
+        (v128.store offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut))) (local.get $acc2l))
+        (v128.store offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut))) (local.get $acc2h))
+        (v128.store offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 3) (local.get $rowOut))) (local.get $acc3l))
+        (v128.store offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 3) (local.get $rowOut))) (local.get $acc3h))
+          (local.set $ob (i32.add (local.get $ob) (i32.const 8)))
+          (br_if $oBlock (i32.lt_u (local.get $ob) (local.get $co))))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 4)))
+        (br_if $cBlock (i32.lt_u (local.get $cb) (local.get $ci))))
+      (local.set $t (i32.add (local.get $t) (i32.const 1)))
+      (br_if $tap (i32.lt_u (local.get $t) (i32.const 9)))))
 )
