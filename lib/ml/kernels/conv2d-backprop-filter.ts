@@ -14,8 +14,8 @@ import { asHeapBackend } from './wasm-heap';
  * padding made explicit; the [ci,kh,kw,co] result is transposed into place. Any rows past kh
  * (a 'valid' conv whose stride does not divide H-kh) are sliced off.
  *
- * A 3x3 filter with stride 1 and one pixel of padding on each side (every convolution of the cnn
- * but the first), over ci divisible by 4 and co by 8, is one SIMD kernel instead
+ * A 3x3 filter with stride 1 and one pixel of padding on each side (every convolution of the
+ * cnn), over one input channel or a multiple of 4 and co divisible by 8, is one SIMD kernel instead
  * (`conv3x3FilterGradSimd`): ~1.3x XNNPACK's convolution above, which runs its 14x14 "filter"
  * below the GEMM rate.
  */
@@ -77,7 +77,7 @@ function simdFor3x3(
   attrs: Conv2DAttrs,
 ): SimdKernels | null {
   const [kh, kw, ci, co] = filterShape;
-  if (kh !== 3 || kw !== 3 || ci % 4 !== 0 || co % 8 !== 0) return null;
+  if (kh !== 3 || kw !== 3 || (ci !== 1 && ci % 4 !== 0) || co % 8 !== 0) return null;
   const strides = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
   const dilations = attrs.dilations ?? 1;
   if (
@@ -128,7 +128,8 @@ function conv3x3FilterGradSimd(
     const xAt = simd.offsetOf(padded);
     const dyAt = simd.offsetOf(dy);
     for (let r = 0; r < rows; r += chunk)
-      simd.convFilterGrad3x3(xAt, dyAt, at, h, w, ci, co, r, Math.min(rows, r + chunk));
+      if (ci === 1) simd.convFilterGrad3x3Single(xAt, dyAt, at, h, w, co, r, Math.min(rows, r + chunk));
+      else simd.convFilterGrad3x3(xAt, dyAt, at, h, w, ci, co, r, Math.min(rows, r + chunk));
     return out;
   } finally {
     padded.dispose();

@@ -46,12 +46,13 @@ for (const pad of ['same', 'valid'] as const)
       [2, 11, 10, 2],
     ] as const)
       cases.push({ n: 3, h, w, ci, co: 5, k, stride, pad });
-// The SIMD filter gradient's cases (3x3, stride 1, 'same', ci % 4 == 0, co % 8 == 0), and their
+// The SIMD filter gradient's cases (3x3, stride 1, 'same', ci 1 or a multiple of 4, co % 8 == 0), and their
 // neighbours that take the convolution path.
 for (const pad of ['same', 'valid'] as const)
   for (const stride of [1, 2]) {
     cases.push({ n: 3, h: 9, w: 7, ci: 4, co: 8, k: 3, stride, pad });
     cases.push({ n: 2, h: 6, w: 6, ci: 8, co: 16, k: 3, stride, pad });
+    cases.push({ n: 3, h: 10, w: 9, ci: 1, co: 8, k: 3, stride, pad });
   }
 
 describe('wasm training kernels agree with cpu', () => {

@@ -36,6 +36,17 @@ export interface SimdKernels {
     rowStart: number,
     rowEnd: number,
   ): void;
+  /** convFilterGrad3x3 for a single input channel (ci = 1). */
+  convFilterGrad3x3Single(
+    xp: number,
+    dy: number,
+    out: number,
+    h: number,
+    w: number,
+    co: number,
+    rowStart: number,
+    rowEnd: number,
+  ): void;
   /** The byte offset of a tensor's data in the heap. */
   offsetOf(info: tf.TensorInfo): number;
   /** A scratch area of at least `bytes` bytes, reused by the next call (kernels run one at a time). */
@@ -109,7 +120,7 @@ function instantiate(backend: WasmBackend): SimdKernels | null {
     return null;
   const exports = new WebAssembly.Instance(compiledModule(), { env: { memory } }).exports as unknown as Pick<
     SimdKernels,
-    'chanSums' | 'chanAffine' | 'maxPoolGrad2x2' | 'convFilterGrad3x3'
+    'chanSums' | 'chanAffine' | 'maxPoolGrad2x2' | 'convFilterGrad3x3' | 'convFilterGrad3x3Single'
   >;
   let scratchPtr = 0;
   let scratchBytes = 0;
@@ -118,6 +129,7 @@ function instantiate(backend: WasmBackend): SimdKernels | null {
     chanAffine: exports.chanAffine,
     maxPoolGrad2x2: exports.maxPoolGrad2x2,
     convFilterGrad3x3: exports.convFilterGrad3x3,
+    convFilterGrad3x3Single: exports.convFilterGrad3x3Single,
     offsetOf(info) {
       const entry = dataIdMap.get(info.dataId);
       if (!entry) throw new Error('simd kernels: a tensor without data on the wasm heap');

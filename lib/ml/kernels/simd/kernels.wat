@@ -278,4 +278,78 @@
         (br_if $cBlock (i32.lt_u (local.get $cb) (local.get $ci))))
       (local.set $t (i32.add (local.get $t) (i32.const 1)))
       (br_if $tap (i32.lt_u (local.get $t) (i32.const 9)))))
+
+  ;; convFilterGrad3x3 for a single input channel (a first layer): out[ty, tx, 0, o], co % 8 == 0.
+  ;; A row of three taps by 8 outputs is held in six registers; the taps' pixels are adjacent.
+  (func (export "convFilterGrad3x3Single")
+    (param $xp i32) (param $dy i32) (param $out i32) (param $h i32) (param $w i32) (param $co i32)
+    (param $rowStart i32) (param $rowEnd i32)
+    (local $ty i32) (local $ob i32) (local $r i32) (local $x i32)
+    (local $accAt i32) (local $rowOut i32) (local $xAt i32) (local $dAt i32) (local $dStep i32)
+    (local $bl v128) (local $bh v128) (local $s v128)
+    (local $acc0l v128) (local $acc0h v128) (local $acc1l v128) (local $acc1h v128) (local $acc2l v128) (local $acc2h v128)
+    (local.set $rowOut (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $dStep (local.get $rowOut))
+    (loop $tapRow
+      (local.set $ob (i32.const 0))
+      (loop $oBlock
+        ;; out[ty, tx, 0, ob .. ob + 7] for tx = 0..2
+        (local.set $accAt
+          (i32.add (local.get $out)
+            (i32.shl (i32.add (i32.mul (i32.mul (local.get $ty) (i32.const 3)) (local.get $co)) (local.get $ob))
+                     (i32.const 2))))
+          (local.set $acc0l (v128.load offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut)))))
+          (local.set $acc0h (v128.load offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut)))))
+          (local.set $acc1l (v128.load offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut)))))
+          (local.set $acc1h (v128.load offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut)))))
+          (local.set $acc2l (v128.load offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut)))))
+          (local.set $acc2h (v128.load offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut)))))
+        (local.set $r (local.get $rowStart))
+        (block $rowsDone
+          (loop $row
+            (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rowEnd)))
+            ;; xp[b, y + ty, 0] with b = r / h, y = r % h
+            (local.set $xAt
+              (i32.add (local.get $xp)
+                (i32.shl
+                  (i32.mul
+                    (i32.add
+                      (i32.add (i32.mul (i32.div_u (local.get $r) (local.get $h)) (i32.add (local.get $h) (i32.const 2)))
+                               (i32.rem_u (local.get $r) (local.get $h)))
+                      (local.get $ty))
+                    (i32.add (local.get $w) (i32.const 2)))
+                  (i32.const 2))))
+            (local.set $dAt
+              (i32.add (local.get $dy)
+                (i32.add (i32.mul (i32.mul (local.get $r) (local.get $w)) (local.get $dStep))
+                         (i32.shl (local.get $ob) (i32.const 2)))))
+            (local.set $x (local.get $w))
+            (loop $col
+              (local.set $bl (v128.load offset=0 (local.get $dAt)))
+              (local.set $bh (v128.load offset=16 (local.get $dAt)))
+                (local.set $s (v128.load32_splat offset=0 (local.get $xAt)))
+                (local.set $acc0l (f32x4.add (local.get $acc0l) (f32x4.mul (local.get $s) (local.get $bl))))
+                (local.set $acc0h (f32x4.add (local.get $acc0h) (f32x4.mul (local.get $s) (local.get $bh))))
+                (local.set $s (v128.load32_splat offset=4 (local.get $xAt)))
+                (local.set $acc1l (f32x4.add (local.get $acc1l) (f32x4.mul (local.get $s) (local.get $bl))))
+                (local.set $acc1h (f32x4.add (local.get $acc1h) (f32x4.mul (local.get $s) (local.get $bh))))
+                (local.set $s (v128.load32_splat offset=8 (local.get $xAt)))
+                (local.set $acc2l (f32x4.add (local.get $acc2l) (f32x4.mul (local.get $s) (local.get $bl))))
+                (local.set $acc2h (f32x4.add (local.get $acc2h) (f32x4.mul (local.get $s) (local.get $bh))))
+              (local.set $xAt (i32.add (local.get $xAt) (i32.const 4)))
+              (local.set $dAt (i32.add (local.get $dAt) (local.get $dStep)))
+              (local.set $x (i32.sub (local.get $x) (i32.const 1)))
+              (br_if $col (local.get $x)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $row)))
+          (v128.store offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut))) (local.get $acc0l))
+          (v128.store offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 0) (local.get $rowOut))) (local.get $acc0h))
+          (v128.store offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut))) (local.get $acc1l))
+          (v128.store offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 1) (local.get $rowOut))) (local.get $acc1h))
+          (v128.store offset=0 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut))) (local.get $acc2l))
+          (v128.store offset=16 (i32.add (local.get $accAt) (i32.mul (i32.const 2) (local.get $rowOut))) (local.get $acc2h))
+        (local.set $ob (i32.add (local.get $ob) (i32.const 8)))
+        (br_if $oBlock (i32.lt_u (local.get $ob) (local.get $co))))
+      (local.set $ty (i32.add (local.get $ty) (i32.const 1)))
+      (br_if $tapRow (i32.lt_u (local.get $ty) (i32.const 3)))))
 )
