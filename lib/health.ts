@@ -1,7 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { getDb } from '@/db/client';
 import { catalogues, modelVersions } from '@/db/schema';
-import { readWorkerStatus } from '@/lib/jobs/worker-status';
+import { readWorkerStatus, type WorkerStatus } from '@/lib/jobs/worker-status';
+import { readModelMeta } from '@/lib/ml/model-store';
+import { onnxPrecisionFor, type OnnxPrecision } from '@/lib/ml/onnx/precision';
 import { readSupervisorStatus, type SupervisorStatus } from '@/lib/supervisor-status';
 
 /**
@@ -17,7 +19,12 @@ export interface Health {
   /** `degraded` while a part is down or starting: the site serves, jobs may wait. */
   status: 'ok' | 'degraded' | 'down';
   database: { ok: boolean; error?: string };
-  models: { catalogue: string; version: string; arch: string; id: number }[];
+  /**
+   * precision: what the worker scores the version in: fp32, or int8 where the ONNX scorer asks
+   * for it and the version is calibrated; null before the worker reported its scorer, or when
+   * the version's folder cannot be read.
+   */
+  models: { catalogue: string; version: string; arch: string; id: number; precision: OnnxPrecision | null }[];
   /** The TensorFlow.js backend of the worker, which runs every model; null before it started. */
   mlBackend: string | null;
   /** What the worker scores with: 'onnx' (ONNX Runtime) or 'tfjs'; null before it started. */
@@ -61,15 +68,16 @@ function workerHealth(supervisor: SupervisorStatus | null, detail: boolean): Hea
  */
 export async function checkHealth(options: { detail?: boolean } = {}): Promise<Health> {
   let database: Health['database'] = { ok: true };
-  let models: Health['models'] = [];
+  let active: (Omit<Health['models'][number], 'precision'> & { weightsPath: string })[] = [];
   try {
     // Reading the active models is the database check: it fails when the database cannot be read.
-    models = await getDb()
+    active = await getDb()
       .select({
         catalogue: catalogues.slug,
         version: modelVersions.name,
         arch: modelVersions.arch,
         id: modelVersions.id,
+        weightsPath: modelVersions.weightsPath,
       })
       .from(modelVersions)
       .innerJoin(catalogues, eq(catalogues.id, modelVersions.catalogueId))
@@ -80,6 +88,10 @@ export async function checkHealth(options: { detail?: boolean } = {}): Promise<H
   const supervisor = readSupervisorStatus();
   const worker = workerHealth(supervisor, options.detail === true);
   const heartbeat = readWorkerStatus();
+  const models = active.map(({ weightsPath, ...model }) => ({
+    ...model,
+    precision: precisionOf(weightsPath, heartbeat),
+  }));
   return {
     ok: database.ok,
     status: !database.ok ? 'down' : worker.status === 'up' || worker.status === 'unknown' ? 'ok' : 'degraded',
@@ -90,4 +102,15 @@ export async function checkHealth(options: { detail?: boolean } = {}): Promise<H
     web: { status: 'up', restarts: supervisor?.children.web?.restarts ?? null },
     worker,
   };
+}
+
+/** The precision the worker scores a version's folder in (see Health['models']). */
+function precisionOf(weightsPath: string, heartbeat: WorkerStatus | null): OnnxPrecision | null {
+  if (!heartbeat?.scorer) return null;
+  if (heartbeat.scorer === 'tfjs') return 'fp32';
+  try {
+    return onnxPrecisionFor(readModelMeta(weightsPath), heartbeat.onnxPrecision ?? 'fp32');
+  } catch {
+    return null;
+  }
 }

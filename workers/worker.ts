@@ -54,6 +54,7 @@ const heartbeat = async () => {
     pid: process.pid,
     backend,
     scorer: scorer.name,
+    ...(scorer.name === 'onnx' ? { onnxPrecision: env.LOUPE_ONNX_PRECISION } : {}),
     threads: wasmThreadCount(),
     startedAt,
     updatedAt: new Date().toISOString(),

@@ -13,6 +13,11 @@ const WorkerStatus = z.object({
   backend: z.string(),
   /** What scores images: 'onnx' (ONNX Runtime) or 'tfjs'; absent from workers older than the ONNX scorer. */
   scorer: z.enum(['onnx', 'tfjs']).optional(),
+  /**
+   * With the ONNX scorer, the precision it asks for (LOUPE_ONNX_PRECISION); a version without an
+   * int8 calibration is still scored in fp32. Absent from older workers and the tfjs scorer.
+   */
+  onnxPrecision: z.enum(['fp32', 'int8']).optional(),
   /** Threads of the wasm backend (1 unless LOUPE_WASM_THREADS asked for more and it worked); null on other backends. */
   threads: z.number().int().min(1).nullable(),
   startedAt: z.string(),
