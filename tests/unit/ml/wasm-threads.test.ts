@@ -103,9 +103,9 @@ describe('wasm backend threads (LOUPE_WASM_THREADS)', () => {
     expect(single.stderr).toContain('TensorFlow.js backend: wasm (1 thread)');
   });
 
-  it('conv2d forward and gradients match the single-threaded run', () => {
+  it('conv2d forward and gradients, batch norm and pooling gradients match the single-threaded run', () => {
     const names = Object.keys(single.report.results).sort();
-    expect(names).toEqual(['dw1', 'dw2', 'dx1', 'dx2', 'forward1', 'forward2']);
+    expect(names).toEqual(['dw1', 'dw2', 'dx1', 'dx2', 'forward1', 'forward2', 'simdDw', 'simdDx']);
     for (const name of names) {
       const diff = maxAbsDiff(threaded.report.results[name]!, single.report.results[name]!);
       expect(diff, name).toBeLessThan(1e-4);
