@@ -12,6 +12,9 @@ interface SimdLayout {
 
 const REGIONS = { w: 0, m: 1, v: 2, g: 3, part: 4 } as const;
 
+/** One set of gradients (in the order of the variables) and its weight in the mean. */
+type Shard = { grads: Float32Array[]; weight: number };
+
 /**
  * Adam (Kingma & Ba, 2015) as tf.train.adam computes it (beta1 0.9, beta2 0.999, epsilon 1e-7,
  * bias correction by beta^t), on plain arrays: one pass per variable and one upload of its new
@@ -61,7 +64,7 @@ export class ArrayAdam {
    * Returns the variables' new values, in order (the caller may send them on; they are its
    * own copies).
    */
-  apply(shards: { grads: Float32Array[]; weight: number }[]): Float32Array[] {
+  apply(shards: Shard[]): Float32Array[] {
     this.step++;
     const c1 = 1 - this.beta1 ** this.step;
     const c2 = 1 - this.beta2 ** this.step;
@@ -86,10 +89,10 @@ export class ArrayAdam {
     layout: SimdLayout,
     i: number,
     variable: tf.Variable,
-    shards: { grads: Float32Array[]; weight: number }[],
+    shards: Shard[],
     step: number,
     root: number,
-  ): Float32Array {
+  ) {
     const { arrays, offsets, region } = layout;
     const n = variable.size;
     const padded = Math.ceil(n / 4) * 4;
@@ -105,13 +108,7 @@ export class ArrayAdam {
     return view(REGIONS.w).slice();
   }
 
-  private updateLoops(
-    i: number,
-    variable: tf.Variable,
-    shards: { grads: Float32Array[]; weight: number }[],
-    step: number,
-    root: number,
-  ): Float32Array {
+  private updateLoops(i: number, variable: tf.Variable, shards: Shard[], step: number, root: number) {
     const { beta1, beta2, epsilon } = this;
     const w = (variable.dataSync() as Float32Array).slice();
     const m = this.m[i]!;

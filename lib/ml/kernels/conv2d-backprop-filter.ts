@@ -19,15 +19,14 @@ import { asHeapBackend } from './wasm-heap';
  * (`conv3x3FilterGradSimd`): ~1.3x XNNPACK's convolution above, which runs its 14x14 "filter"
  * below the GEMM rate.
  */
-export function conv2dBackpropFilter(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
+/** The forward convolution's geometry (output size, padding, strides) in NHWC. */
+function forwardInfo(
+  xShape: [number, number, number, number],
   filterShape: [number, number, number, number],
   attrs: Conv2DAttrs,
-): tf.Tensor4D {
-  const [kh, kw, ci, co] = filterShape;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape,
     filterShape,
     attrs.strides,
     1,
@@ -36,6 +35,16 @@ export function conv2dBackpropFilter(
     false,
     'channelsLast',
   );
+}
+
+export function conv2dBackpropFilter(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  attrs: Conv2DAttrs,
+): tf.Tensor4D {
+  const [kh, kw, ci, co] = filterShape;
+  const info = forwardInfo(x.shape, filterShape, attrs);
   const { top, bottom, left, right } = info.padInfo;
   return tf.tidy(() => {
     if (ci === 1) {
@@ -86,17 +95,11 @@ function simdFor3x3(
     (typeof dilations === 'number' ? dilations : Math.max(...dilations)) !== 1
   )
     return null;
-  const info = tf.backend_util.computeConv2DInfo(
+  const { top, bottom, left, right } = forwardInfo(
     x.shape as [number, number, number, number],
     filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const { top, bottom, left, right } = info.padInfo;
+    attrs,
+  ).padInfo;
   if (top !== 1 || bottom !== 1 || left !== 1 || right !== 1) return null;
   if (dy.shape[1] !== x.shape[1] || dy.shape[2] !== x.shape[2]) return null;
   return simdKernelsFor(backend);
