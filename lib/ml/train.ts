@@ -46,6 +46,13 @@ export interface TrainOptions {
    */
   selectBy?: SelectionMetric;
   /**
+   * Every epoch is kept in turn, so the model ends with the last epoch's weights and training
+   * never stops early: for a schedule whose length was fixed beforehand (cross-validation, and
+   * the final fit on every labelled image that follows it), where the validation images are no
+   * held-out judge of which epoch is best.
+   */
+  keepLastEpoch?: boolean;
+  /**
    * Runs the layers as at prediction time while fitting: batch norm normalises with (and
    * keeps) its moving statistics, dropout is off. For fine-tuning a trained model on a few
    * thousand images, where batch statistics of small, unusual batches would shift what every
@@ -280,7 +287,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       history.push(report);
       options.onEpoch?.(report);
 
-      if (isBetterEpoch(val, best, selectBy)) {
+      if (options.keepLastEpoch || isBetterEpoch(val, best, selectBy)) {
         tf.dispose(best.weights ?? []);
         best = {
           loss: val.loss,

@@ -1,0 +1,153 @@
+/**
+ * npm run cross-validate -- --data mnist-digits --folds 4 [recipe options as npm run train]
+ *   [--report FILE] [--final-out DIR]
+ *
+ * K-fold cross-validation of one training recipe on every labelled image that is not test or
+ * holdout (digits: train + validation, 8,000; Fashion-MNIST: its 60,000 training images, or the
+ * first --limit of its fixed shuffle). Prints one JSON object: the pooled out-of-fold accuracy
+ * with its standard error, each fold's, the accuracy after each epoch, and the temperature fitted
+ * on the out-of-fold logits. --final-out then trains one model by the same recipe on all of those
+ * images, keeps its last epoch and gives it that temperature.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { getEnv } from '@/lib/env';
+import { readIdxSplit } from '@/lib/formats/idx';
+import { MNIST_DIGIT_CLASSES, readDigitsSplits } from '@/lib/learning/digits-data';
+import { concatImages } from '@/lib/learning/image-sets';
+import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import { crossValidate, FOLD_SEED } from '@/lib/ml/cross-validate';
+import { createRng, shuffledIndices } from '@/lib/ml/random';
+import { selectImages, SPLIT_SEED, trainFromDataset } from '@/lib/ml/train-from-dataset';
+import type { LabelledImages } from '@/lib/ml/train';
+import { runCli } from '@/scripts/cli';
+import { RECIPE_OPTIONS, RecipeArgs, recipeAugmentation } from '@/scripts/lib/recipe-args';
+
+const CrossValidateArgs = RecipeArgs.extend({
+  folds: z.coerce.number().int().min(2).max(20).default(4),
+  'fold-seed': z.coerce.number().int().default(FOLD_SEED),
+  limit: z.coerce.number().int().min(20).optional(),
+  report: z.string().min(1).optional(),
+  'final-out': z.string().min(1).optional(),
+});
+
+await runCli(async () => {
+  const { values } = parseArgs({
+    options: {
+      ...RECIPE_OPTIONS,
+      folds: { type: 'string' },
+      'fold-seed': { type: 'string' },
+      limit: { type: 'string' },
+      report: { type: 'string' },
+      'final-out': { type: 'string' },
+    },
+  });
+  const args = CrossValidateArgs.parse(values);
+  const datasetDir = args.dataset ?? getEnv().LOUPE_DATASET_DIR;
+  const { data, classNames, description } =
+    args.data === 'mnist-digits' ? digitsData(args.limit) : fashionData(datasetDir, args.limit);
+  const recipe = {
+    arch: args.arch,
+    initFrom: args['init-from'],
+    epochs: args.epochs,
+    seed: args.seed,
+    batchSize: args['batch-size'],
+    learningRate: args.lr,
+    schedule: args.schedule,
+    minLearningRate: args['min-lr'],
+    emaDecay: args.ema,
+    augment: recipeAugmentation(args),
+    dropout: !args['no-dropout'],
+    replicas: args.replicas,
+  };
+  const started = performance.now();
+  const result = await crossValidate({
+    data,
+    numClasses: classNames.length,
+    folds: args.folds,
+    foldSeed: args['fold-seed'],
+    recipe,
+    onEpoch: (fold, r) =>
+      console.error(
+        `fold ${fold}/${args.folds} epoch ${r.epoch}/${args.epochs}: loss ${r.loss.toFixed(4)}  held-out loss ${r.valLoss.toFixed(4)}  acc ${(r.valAccuracy * 100).toFixed(2)}%  lr ${r.learningRate.toExponential(1)}  ${r.seconds.toFixed(0)}s`,
+      ),
+  });
+  const { logits: _logits, ...summary } = result;
+  const report = {
+    data: description,
+    count: data.count,
+    folds: args.folds,
+    foldSeed: args['fold-seed'],
+    recipe: { ...recipe, augment: recipe.augment !== null },
+    accuracy: summary.accuracy,
+    standardError: summary.standardError,
+    accuracyByEpoch: summary.accuracyByEpoch,
+    perFold: summary.folds.map((f) => ({
+      fold: f.fold,
+      trainCount: f.trainCount,
+      heldOutCount: f.heldOutCount,
+      accuracy: f.accuracy,
+      history: f.history,
+    })),
+    temperature: summary.temperature,
+    ece: summary.ece,
+    eceUncalibrated: summary.eceUncalibrated,
+    seconds: Math.round((performance.now() - started) / 1000),
+  };
+  if (args.report) {
+    fs.mkdirSync(path.dirname(path.resolve(args.report)), { recursive: true });
+    fs.writeFileSync(args.report, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  const final = args['final-out']
+    ? await trainFromDataset({
+        ...recipe,
+        augment: recipe.augment !== null,
+        augmentation: recipe.augment ?? undefined,
+        datasetDir,
+        out: args['final-out'],
+        validationSize: 0,
+        // Every image trains; the figures the run prints on them are a fit, not an estimate.
+        data: { train: data, validation: data, classNames, description: `${description}, all of it` },
+        keepLastEpoch: true,
+        temperature: result.temperature,
+        onEpoch: (r) =>
+          console.error(
+            `final epoch ${r.epoch}/${args.epochs}: loss ${r.loss.toFixed(4)}  (seen) acc ${(r.valAccuracy * 100).toFixed(2)}%  ${r.seconds.toFixed(0)}s`,
+          ),
+      })
+    : null;
+  const { perFold, ...headline } = report;
+  console.log(
+    JSON.stringify({
+      ...headline,
+      perFold: perFold.map(({ history: _history, ...f }) => f),
+      ...(final && { finalOut: args['final-out'], finalTrainingSeconds: Math.round(final.trainingSeconds) }),
+    }),
+  );
+});
+
+function digitsData(limit?: number) {
+  const splits = readDigitsSplits();
+  return {
+    data: firstOfShuffle(concatImages([splits.train, splits.validation]), limit),
+    classNames: MNIST_DIGIT_CLASSES,
+    description: 'mnist-digits train + validation splits (npm mnist 1.1.0)',
+  };
+}
+
+function fashionData(datasetDir: string, limit?: number) {
+  const { images, labels } = readIdxSplit(datasetDir, 'train');
+  return {
+    data: firstOfShuffle({ pixels: images.pixels, labels, count: images.count }, limit),
+    classNames: FASHION_MNIST_CLASSES,
+    description: `fashion-mnist train (${datasetDir})`,
+  };
+}
+
+/** All the images, or the first `limit` of one fixed shuffle (every class, not the first ones). */
+function firstOfShuffle(all: LabelledImages, limit?: number): LabelledImages {
+  if (!limit || limit >= all.count) return all;
+  return selectImages(all.pixels, all.labels, shuffledIndices(all.count, createRng(SPLIT_SEED)).subarray(0, limit));
+}
