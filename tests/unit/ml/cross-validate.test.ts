@@ -1,0 +1,175 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@/lib/ml/backend';
+import { crossValidate, stratifiedFolds } from '@/lib/ml/cross-validate';
+import { createModel } from '@/lib/ml/model';
+import { readModelMeta } from '@/lib/ml/model-store';
+import { accuracyOfLogits } from '@/lib/ml/predict';
+import { evaluateLoss, trainModel } from '@/lib/ml/train';
+import { tempDir } from '../review/fixtures';
+import { syntheticSet } from './fixtures';
+
+const K = 10;
+const root = path.resolve(import.meta.dirname, '../../..');
+const { dir, cleanup } = tempDir('loupe-cv-');
+afterAll(cleanup);
+
+describe('stratifiedFolds', () => {
+  // Uneven classes: 37 of class 0, 12 of class 1, 5 of class 2, in no order.
+  const labels = Uint8Array.from({ length: 54 }, (_, i) => (i % 9 < 6 ? 0 : i % 9 < 8 ? 1 : 2));
+
+  it('cuts every image into exactly one fold, folds within one image of each other', () => {
+    const folds = stratifiedFolds(labels, 4, 1);
+    const seen = new Uint8Array(labels.length);
+    for (const fold of folds) for (const i of fold) seen[i]!++;
+    expect([...seen].every((n) => n === 1)).toBe(true);
+    const sizes = folds.map((f) => f.length);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    for (const fold of folds) expect([...fold]).toEqual([...fold].sort((a, b) => a - b));
+  });
+
+  it('deals each class in proportion to every fold', () => {
+    const folds = stratifiedFolds(labels, 4, 1);
+    for (const c of [0, 1, 2]) {
+      const total = labels.filter((l) => l === c).length;
+      for (const fold of folds) {
+        const inFold = [...fold].filter((i) => labels[i] === c).length;
+        expect(Math.abs(inFold - total / 4)).toBeLessThan(1);
+      }
+    }
+  });
+
+  it('repeats with its seed and differs with another', () => {
+    expect(stratifiedFolds(labels, 3, 5)).toEqual(stratifiedFolds(labels, 3, 5));
+    expect(stratifiedFolds(labels, 3, 5)).not.toEqual(stratifiedFolds(labels, 3, 6));
+  });
+
+  it('refuses fewer than two folds, or more folds than images', () => {
+    expect(() => stratifiedFolds(labels, 1)).toThrow(/at least 2 folds/);
+    expect(() => stratifiedFolds(labels.subarray(0, 3), 4)).toThrow(/3 images cannot be cut into 4 folds/);
+  });
+});
+
+describe('training for fixed epochs', () => {
+  beforeAll(async () => {
+    process.env.LOUPE_TF_BACKEND = 'wasm';
+    await initBackend();
+  });
+
+  it('keepLastEpoch: runs every epoch and ends with the last one, not the best one', async () => {
+    // Validation labels that contradict training's (each image labelled as the next class):
+    // the better the model learns, the worse validation gets, so the usual rule would stop after
+    // epoch 2 and go back to epoch 1.
+    const train = syntheticSet(160, 11, { noise: 60 });
+    const validation = syntheticSet(100, 12, { noise: 60 });
+    validation.labels.forEach((c, i) => (validation.labels[i] = (c + 1) % K));
+    const model = createModel('mlp', { numClasses: K, seed: 4 });
+    const result = await trainModel({
+      model,
+      train,
+      validation,
+      numClasses: K,
+      batchSize: 32,
+      augment: null,
+      seed: 3,
+      epochs: 6,
+      learningRate: 3e-3,
+      stopPatience: 1,
+      keepLastEpoch: true,
+    });
+    expect(result.history).toHaveLength(6);
+    expect(result.bestEpoch).toBe(6);
+    const lowest = result.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+    expect(lowest.epoch).toBeLessThan(6);
+    const now = await evaluateLoss(model, validation, K);
+    expect(now.loss).toBeCloseTo(result.history[5]!.valLoss, 5);
+    model.dispose();
+  });
+
+  it('crossValidate scores every image once, by the fold model that did not train on it', async () => {
+    const data = syntheticSet(160, 21, { noise: 120 });
+    const folds: number[] = [];
+    const result = await crossValidate({
+      data,
+      numClasses: K,
+      folds: 2,
+      foldSeed: 9,
+      recipe: {
+        arch: 'mlp',
+        epochs: 3,
+        seed: 5,
+        batchSize: 16,
+        learningRate: 2e-3,
+        augment: null,
+        dropout: true,
+        replicas: 1,
+      },
+      onEpoch: (fold) => folds.push(fold),
+    });
+    expect(folds).toEqual([1, 1, 1, 2, 2, 2]);
+    expect(result.folds.map((f) => [f.trainCount, f.heldOutCount])).toEqual([
+      [80, 80],
+      [80, 80],
+    ]);
+    // Every image has logits (no row left at zero), and the pooled accuracy is theirs.
+    for (let i = 0; i < data.count; i++)
+      expect(result.logits.subarray(i * K, (i + 1) * K).some((v) => v !== 0)).toBe(true);
+    expect(result.accuracy).toBeCloseTo(accuracyOfLogits(result.logits, data.labels, K), 12);
+    expect(result.accuracy).toBeCloseTo((result.folds[0]!.accuracy + result.folds[1]!.accuracy) / 2, 12);
+    // The last epoch's figure is the model that scored the fold.
+    expect(result.accuracyByEpoch).toHaveLength(3);
+    expect(result.accuracyByEpoch[2]).toBeCloseTo(result.accuracy, 12);
+    expect(result.accuracy).toBeGreaterThan(0.5);
+    expect(result.standardError).toBeCloseTo(Math.sqrt((result.accuracy * (1 - result.accuracy)) / 160), 12);
+    expect(result.temperature).toBeGreaterThan(0.05);
+    expect(result.temperature).toBeLessThan(20);
+  });
+});
+
+function crossValidateCli(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cross-validate.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+describe('npm run cross-validate', () => {
+  it('refuses one fold with a sentence, not a stack trace', () => {
+    const result = crossValidateCli(['--data', 'mnist-digits', '--arch', 'mlp', '--folds', '1']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^error: --folds: .*2/);
+  });
+
+  it('reports the folds and trains the final model on every digit with their temperature', () => {
+    const out = path.join(dir, 'final');
+    const report = path.join(dir, 'report.json');
+    const common = ['--data', 'mnist-digits', '--arch', 'mlp', '--replicas', '1', '--epochs', '2'];
+    const result = crossValidateCli([
+      ...common,
+      '--folds',
+      '2',
+      '--limit',
+      '300',
+      '--report',
+      report,
+      '--final-out',
+      out,
+    ]);
+    expect(result.status, result.stderr).toBe(0);
+    const printed = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    expect(printed.count).toBe(300);
+    expect(printed.perFold.map((f: { heldOutCount: number }) => f.heldOutCount)).toEqual([150, 150]);
+    const written = JSON.parse(fs.readFileSync(report, 'utf8'));
+    expect(written.accuracy).toBe(printed.accuracy);
+    expect(written.perFold[0].history).toHaveLength(2);
+    const meta = readModelMeta(out);
+    expect(meta.temperature).toBe(printed.temperature);
+    expect(meta.trainCount).toBe(300);
+    expect([meta.epochs, meta.bestEpoch]).toEqual([2, 2]);
+    expect(meta.testTimeAugmentation).toBe('none');
+    expect(meta.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  });
+});
