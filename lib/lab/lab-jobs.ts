@@ -10,9 +10,8 @@ import { labResults, labRuns } from '@/db/schema';
 import { requireCatalogueById } from '@/lib/catalogues';
 import { AppError } from '@/lib/errors';
 import { initBackend } from '@/lib/ml/backend';
-import { isMnistDigitsCatalogue } from '@/lib/learning/digits-data';
+import { catalogueAugmentation } from '@/lib/learning/augmentation';
 import { defaultModelsDir } from '@/lib/learning/retrain-options';
-import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { isRegistrableArchitecture, parseLabArchitectures } from './architectures';
 import { compareArchitectures, type ComparisonProgress } from './compare';
 import { readLabDataset } from './lab-data';
@@ -78,11 +77,7 @@ export async function executeLabRun(
     archs,
     data,
     // Digits must not be mirrored: their own preset (shifts, rotation, zoom) as `npm run train` uses.
-    settings: {
-      ...DEFAULT_LAB_SETTINGS,
-      ...settings,
-      augmentation: isMnistDigitsCatalogue(catalogue.classNames) ? AUGMENT_PRESETS.digits : AUGMENT_PRESETS.clothing,
-    },
+    settings: { ...DEFAULT_LAB_SETTINGS, ...settings, augmentation: catalogueAugmentation(catalogue.classNames) },
     saveDirFor: (arch) => (isRegistrableArchitecture(arch) ? dirOf(arch) : undefined),
     onProgress: input.onProgress,
     onResult: async (result) => {

@@ -248,6 +248,7 @@ export async function runLabArchitecture(input: {
           params: result.params,
           seed: settings.seed,
           augment: settings.augment,
+          augmentation: settings.augmentation ?? DEFAULT_AUGMENT,
           schedule: settings.schedule,
           backend: tf.getBackend(),
           trainedAt: new Date().toISOString(),

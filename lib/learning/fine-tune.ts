@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { fitTemperature, softmaxRows } from '@/lib/ml/calibration';
-import { DEFAULT_AUGMENT } from '@/lib/ml/model-input';
+import type { AugmentOptions } from '@/lib/ml/model-input';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
 import { accuracyOfLogits, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
 import { trainModel, type EpochReport, type LabelledImages } from '@/lib/ml/train';
@@ -67,6 +67,8 @@ export async function fineTune(input: {
   validation: LabelledImages;
   numClasses: number;
   testTimeAugmentation: TestTimeAugmentation;
+  /** The model's own augmentation (lib/learning/augmentation.ts): digits are never mirrored. */
+  augment: AugmentOptions;
   /** The active model's calibrated temperature (fitted on data it never trained on). */
   parentTemperature: number;
   settings: FineTuneSettings;
@@ -91,7 +93,7 @@ export async function fineTune(input: {
       batchSize: settings.batchSize,
       learningRate: settings.learningRate,
       seed: settings.seed,
-      augment: DEFAULT_AUGMENT,
+      augment: input.augment,
       inferenceModeLayers: settings.inferenceModeLayers,
       // A few epochs at a constant low rate; the first that does not help ends the run.
       lrPatience: settings.epochs + 1,

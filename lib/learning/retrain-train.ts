@@ -4,6 +4,7 @@ import type { ModelVersion } from '@/db/schema';
 import { AppError } from '@/lib/errors';
 import type { BackendName } from '@/lib/ml/backend';
 import { saveModel, type ModelMeta } from '@/lib/ml/model-store';
+import { modelAugmentation } from './augmentation';
 import { fineTune, type FineTuneResult, type FineTuneSettings } from './fine-tune';
 import type { ReportProgress } from './retrain-options';
 import type { PreparedRetrain } from './retrain-prepare';
@@ -50,6 +51,7 @@ export async function trainCandidate(input: CandidateModel & { progress: ReportP
     validation,
     numClasses: k,
     testTimeAugmentation: parentMeta.testTimeAugmentation,
+    augment: modelAugmentation(parentMeta),
     parentTemperature: parent.temperature,
     settings,
     onBatch: (epoch, batch, total) => {
@@ -91,6 +93,7 @@ export async function saveCandidate(
       classNames: [...catalogue.classNames],
       temperature: tuned.temperature,
       testTimeAugmentation: parentMeta.testTimeAugmentation,
+      augmentation: modelAugmentation(parentMeta),
       params: model.countParams(),
       seed: settings.seed,
       initFrom: parent.weightsPath,

@@ -21,6 +21,20 @@ export const ModelMeta = z.object({
   /** How the last run fitted: with augmentation, with dropout (absent: both on). */
   augment: z.boolean().optional(),
   dropout: z.boolean().optional(),
+  /**
+   * The augmentation this model's images take (lib/ml/model-input's AugmentOptions), for any
+   * later fit of it that augments (fine-tuning): recorded even when its last run did not augment.
+   * Absent on models saved before it was: lib/learning/augmentation.ts decides for those.
+   */
+  augmentation: z
+    .object({
+      maxShift: z.number().min(0),
+      flipProbability: z.number().min(0).max(1),
+      eraseProbability: z.number().min(0).max(1),
+      maxRotationDegrees: z.number().min(0).optional(),
+      maxZoom: z.number().min(0).optional(),
+    })
+    .optional(),
   /** Threads that computed each training step together (absent: 1). */
   replicas: z.number().int().optional(),
   /** The last run's learning-rate schedule and weight averaging (absent: plateau, none). */

@@ -223,6 +223,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       seed: options.seed,
       ...(options.initFrom ? { initFrom: options.initFrom } : {}),
       augment: options.augment,
+      augmentation: options.augmentation ?? DEFAULT_AUGMENT,
       dropout: options.dropout ?? true,
       replicas: options.replicas ?? 1,
       ...(options.schedule ? { schedule: options.schedule } : {}),

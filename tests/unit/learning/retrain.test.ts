@@ -18,6 +18,7 @@ import { FineTuneMetrics } from '@/lib/models/metrics';
 import { isHeldOutHumanLabel } from '@/lib/learning/split';
 import { initBackend } from '@/lib/ml/backend';
 import { FASHION_MNIST_CLASSES } from '@/lib/ml/classes';
+import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { loadModel, readModelMeta, saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { trainModel } from '@/lib/ml/train';
 import { promoteAndRescore } from '@/lib/models/promotion';
@@ -237,6 +238,7 @@ describe('recalibration', () => {
       validation: slice(256, 300),
       numClasses: 10,
       testTimeAugmentation: 'none',
+      augment: AUGMENT_PRESETS.clothing,
       parentTemperature: 1.3,
       settings,
     });
