@@ -146,19 +146,56 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   };
 }
 
-const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<string, Promise<Classifier>> };
+/**
+ * Classifiers kept loaded per process, least recently used first: a version's files never
+ * change, so one load serves every later call, but a long-lived worker or server sees a new
+ * version with every training; without a bound each stayed loaded (with TensorFlow.js, its
+ * weights; with ONNX Runtime, its sessions, which lib/ml/onnx/onnx-worker.ts also bounds).
+ */
+export const MAX_CACHED_CLASSIFIERS = 4;
 
-/** One loaded classifier per model folder per process (a version's files never change). */
-export function cachedClassifier(dir: string): Promise<Classifier> {
-  cache.__loupeClassifiers ??= new Map();
-  let loaded = cache.__loupeClassifiers.get(dir);
-  if (!loaded) {
-    loaded = loadClassifier(dir);
-    // A failed load is not cached: the next call tries again.
-    loaded.catch(() => cache.__loupeClassifiers?.delete(dir));
-    cache.__loupeClassifiers.set(dir, loaded);
+interface CachedClassifier {
+  loaded: Promise<Classifier>;
+  /** Calls of withClassifier still running with it: it is not disposed under them. */
+  users: number;
+}
+
+const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<string, CachedClassifier> };
+
+/**
+ * Runs `run` with the loaded classifier of a model folder, from the process's cache (loaded on
+ * first use; a failed load is not cached, so the next call tries again). When the cache holds
+ * more than MAX_CACHED_CLASSIFIERS, the least recently used ones that no call is using are
+ * disposed.
+ */
+export async function withClassifier<T>(dir: string, run: (classifier: Classifier) => Promise<T>): Promise<T> {
+  const entries = (cache.__loupeClassifiers ??= new Map());
+  let entry = entries.get(dir);
+  if (entry) entries.delete(dir);
+  else {
+    const loaded = loadClassifier(dir);
+    entry = { loaded, users: 0 };
+    loaded.catch(() => {
+      if (entries.get(dir)?.loaded === loaded) entries.delete(dir);
+    });
   }
-  return loaded;
+  entries.set(dir, entry);
+  entry.users++;
+  try {
+    return await run(await entry.loaded);
+  } finally {
+    entry.users--;
+    evictIdleClassifiers(entries);
+  }
+}
+
+function evictIdleClassifiers(entries: Map<string, CachedClassifier>): void {
+  for (const [dir, entry] of entries) {
+    if (entries.size <= MAX_CACHED_CLASSIFIERS) return;
+    if (entry.users > 0) continue;
+    entries.delete(dir);
+    entry.loaded.then((classifier) => classifier.dispose()).catch(() => {});
+  }
 }
 
 /**
@@ -172,10 +209,11 @@ export async function predictLogitsWithScorer(options: PredictLogitsParallelOpti
   if (scorer.name === 'tfjs') return predictLogitsParallel(options);
   checkInput(options.pixels, options.count);
   if (options.background) return predictLogitsInOnnxWorker({ ...options, threads: 1 });
-  const classifier = await cachedClassifier(options.modelDir);
-  options.onReady?.(1);
-  return classifier.predictLogits(options.pixels, options.count, {
-    batchSize: options.batchSize,
-    onProgress: options.onProgress,
+  return withClassifier(options.modelDir, (classifier) => {
+    options.onReady?.(1);
+    return classifier.predictLogits(options.pixels, options.count, {
+      batchSize: options.batchSize,
+      onProgress: options.onProgress,
+    });
   });
 }

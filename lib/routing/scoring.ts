@@ -1,14 +1,9 @@
 import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import { type Db, firstRow } from '@/db/client';
-import { items, type ModelVersion } from '@/db/schema';
-import { cachedClassifier, type Classifier } from '@/lib/ml/classifier';
+import { items } from '@/db/schema';
+import { withClassifier } from '@/lib/ml/classifier';
 import { requireActiveModel } from '@/lib/models/active';
 import { scoreUnscoredInRounds, type ScoreResult } from '@/lib/routing/score-pipeline';
-
-/** One loaded classifier per model folder per process, on the process's scorer (ONNX Runtime or tfjs). */
-export function getClassifier(model: Pick<ModelVersion, 'weightsPath'>): Promise<Classifier> {
-  return cachedClassifier(model.weightsPath);
-}
 
 export type { ScoreResult, ScoreTimings } from '@/lib/routing/score-pipeline';
 
@@ -26,7 +21,6 @@ export async function scoreUnscoredItems(
   options: { catalogueId: number; onProgress?: (done: number, total: number) => void },
 ): Promise<ScoreResult> {
   const model = await requireActiveModel(db, options.catalogueId);
-  const classifier = await getClassifier(model);
   const notHuman = or(isNull(items.labelSource), ne(items.labelSource, 'human'));
   const unscored = and(eq(items.catalogueId, options.catalogueId), eq(items.status, 'unscored'), notHuman);
   const total =
@@ -38,11 +32,14 @@ export async function scoreUnscoredItems(
         .limit(1)
         .then(firstRow)
     )?.n ?? 0;
-  return scoreUnscoredInRounds(db, {
-    catalogueId: options.catalogueId,
-    model,
-    classifier,
-    total,
-    onProgress: options.onProgress,
-  });
+  // The classifier of the model that was active when scoring began, loaded (or reused) once.
+  return withClassifier(model.weightsPath, (classifier) =>
+    scoreUnscoredInRounds(db, {
+      catalogueId: options.catalogueId,
+      model,
+      classifier,
+      total,
+      onProgress: options.onProgress,
+    }),
+  );
 }

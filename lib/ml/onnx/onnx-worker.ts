@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { onnxFileFor, onnxPrecisionFor } from '@/lib/ml/onnx/precision';
-import { createOnnxLogitsModel, ONNX_BATCH, type OnnxLogitsModel } from '@/lib/ml/onnx/session';
+import { createOnnxLogitsModel, MAX_ONNX_SESSIONS, ONNX_BATCH, type OnnxLogitsModel } from '@/lib/ml/onnx/session';
 import type { TestTimeAugmentation } from '@/lib/ml/predict';
 import { loadOnnxRuntime } from '@/lib/ml/scorer';
 
@@ -20,6 +20,8 @@ export type OnnxPriority = 'urgent' | 'background';
 
 export type OnnxWorkerRequest =
   | { type: 'probe'; id: number }
+  /** Which sessions are loaded, least recently used first ("threads:modelDir"). */
+  | { type: 'sessions'; id: number }
   | {
       type: 'predict';
       id: number;
@@ -38,6 +40,7 @@ export type OnnxWorkerRequest =
 
 export type OnnxWorkerMessage =
   | { id: number; type: 'probed'; version: string }
+  | { id: number; type: 'sessions'; keys: string[] }
   | { id: number; type: 'ready' }
   | { id: number; type: 'progress'; done: number }
   | { id: number; type: 'done'; logits: Float32Array }
@@ -51,7 +54,17 @@ interface Loaded {
   testTimeAugmentation: TestTimeAugmentation | undefined;
 }
 
+/** Least recently used first; at most MAX_ONNX_SESSIONS between requests. */
 const sessions = new Map<string, Promise<Loaded>>();
+
+/** Disposes the least recently used sessions beyond MAX_ONNX_SESSIONS (run between requests). */
+async function evictIdleSessions(): Promise<void> {
+  while (sessions.size > MAX_ONNX_SESSIONS) {
+    const [key, loaded] = sessions.entries().next().value!;
+    sessions.delete(key);
+    await loaded.then(({ model }) => model.dispose()).catch(() => {});
+  }
+}
 
 /**
  * The model file (float32, or int8 by lib/ml/onnx/precision.ts) and its mirror-averaging
@@ -80,7 +93,11 @@ async function readModelFiles(
 function sessionFor(modelDir: string, threads: number) {
   const key = `${threads}:${modelDir}`;
   let loaded = sessions.get(key);
-  if (!loaded) {
+  // Used now: to the end of the map's order, the last to be evicted.
+  if (loaded) {
+    sessions.delete(key);
+    sessions.set(key, loaded);
+  } else {
     loaded = (async () => {
       const ort = await loadOnnxRuntime();
       const { bytes, testTimeAugmentation } = await readModelFiles(modelDir);
@@ -147,8 +164,10 @@ async function drain(): Promise<void> {
   if (busy) return;
   busy = true;
   try {
-    for (let next = urgent.shift() ?? background.shift(); next; next = urgent.shift() ?? background.shift())
+    for (let next = urgent.shift() ?? background.shift(); next; next = urgent.shift() ?? background.shift()) {
       await next();
+      await evictIdleSessions();
+    }
   } finally {
     busy = false;
   }
@@ -162,6 +181,8 @@ port.on('message', (request: OnnxWorkerRequest) => {
       for (const [, loaded] of released) await loaded.then(({ model }) => model.dispose()).catch(() => {});
     });
   } else if (request.type === 'probe') urgent.push(() => probe(request.id));
+  else if (request.type === 'sessions')
+    urgent.push(async () => send({ id: request.id, type: 'sessions', keys: [...sessions.keys()] }));
   else if (request.type === 'warm') urgent.push(() => warm(request));
   else (request.priority === 'urgent' ? urgent : background).push(() => predict(request));
   void drain();

@@ -91,3 +91,13 @@ export async function createOnnxLogitsModel(
     dispose: () => session.release(),
   };
 }
+
+/**
+ * Sessions the scoring thread (lib/ml/onnx/onnx-worker.ts) keeps loaded, the least recently used
+ * disposed first. Each holds its model and ONNX Runtime's arena: 50-65 MB of resident memory per
+ * session of the demo cnn scoring 10,000 images (2-core development machine, 2026-12-07). Kept
+ * without a bound, a worker that scores with each new version grew by that much with every
+ * training. Four covers what is in use at once: the active model at two threads and at one
+ * (beside a training), a candidate being evaluated, and the next active model.
+ */
+export const MAX_ONNX_SESSIONS = 4;

@@ -23,6 +23,7 @@ interface Pending {
   onProgress?: (done: number) => void;
   onReady?: () => void;
   onProbed?: (version: string) => void;
+  onSessions?: (keys: string[]) => void;
 }
 
 type Request = OnnxWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -58,6 +59,9 @@ class OnnxWorker {
       if (message.type === 'done') waiting.resolve(message.logits);
       else if (message.type === 'probed') {
         waiting.onProbed?.(message.version);
+        waiting.resolve(new Float32Array(0));
+      } else if (message.type === 'sessions') {
+        waiting.onSessions?.(message.keys);
         waiting.resolve(new Float32Array(0));
       } else waiting.reject(new Error(`ONNX Runtime worker failed: ${message.message}`));
     }
@@ -114,6 +118,14 @@ export async function probeOnnxRuntime(): Promise<{ version: string }> {
   let version = 'unknown version';
   await onnxWorker().send({ type: 'probe' }, { onProbed: (v) => (version = v) });
   return { version };
+}
+
+/** The sessions the scoring thread holds, least recently used first ("threads:modelDir"); none without the thread. */
+export async function onnxSessionKeys(): Promise<string[]> {
+  if (!shared.__loupeOnnxWorker) return [];
+  let keys: string[] = [];
+  await onnxWorker().send({ type: 'sessions' }, { onSessions: (k) => (keys = k) });
+  return keys;
 }
 
 /** Loads a model's session in the scoring thread and runs one batch, so the first real score is not slowed by it. */
