@@ -67,12 +67,21 @@ export function ensureWebBuild(options: {
   options.log(
     `building the web app into ${options.distDir} (on the first start and after the code changed; a minute or two)`,
   );
-  const build = spawnSync(process.execPath, [nextBin(options.root), 'build'], {
-    cwd: options.root,
-    // 'stderr': the build's output goes to stderr, so a command's stdout stays one JSON object.
-    stdio: options.stdio === 'stderr' ? ['ignore', 2, 2] : 'inherit',
-    env: { ...options.env, LOUPE_NEXT_DIST_DIR: options.distDir, NEXT_TELEMETRY_DISABLED: '1' },
-  });
+  // Next adds `<distDir>/types/**/*.ts` to tsconfig.json's include when the folder is not .next;
+  // the committed file is put back as it was (the build itself has type-checked by then).
+  const tsconfig = path.join(options.root, 'tsconfig.json');
+  const committed = fs.readFileSync(tsconfig, 'utf8');
+  let build: ReturnType<typeof spawnSync>;
+  try {
+    build = spawnSync(process.execPath, [nextBin(options.root), 'build'], {
+      cwd: options.root,
+      // 'stderr': the build's output goes to stderr, so a command's stdout stays one JSON object.
+      stdio: options.stdio === 'stderr' ? ['ignore', 2, 2] : 'inherit',
+      env: { ...options.env, LOUPE_NEXT_DIST_DIR: options.distDir, NEXT_TELEMETRY_DISABLED: '1' },
+    });
+  } finally {
+    if (fs.readFileSync(tsconfig, 'utf8') !== committed) fs.writeFileSync(tsconfig, committed);
+  }
   if (build.status !== 0) throw new Error('the web app build failed (see above).');
   bundleWebServer(options.root, options.distDir);
   writeBuildStamp(options.root, options.distDir);
