@@ -22,6 +22,13 @@ export interface AugmentOptions {
   maxRotationDegrees?: number;
   /** Largest change of scale either way, as a fraction (0.1: 90%-110%; 0 or absent: none). */
   maxZoom?: number;
+  /**
+   * Elastic distortion (Simard et al., 2003): every pixel is displaced by a random field, uniform
+   * in [-1, 1] per pixel, smoothed by a Gaussian of `elasticSigma` pixels and scaled by
+   * `elasticAlpha` (0 or absent: none). The strokes bend as a hand's would.
+   */
+  elasticAlpha?: number;
+  elasticSigma?: number;
 }
 
 export const DEFAULT_AUGMENT: AugmentOptions = { maxShift: 2, flipProbability: 0.5, eraseProbability: 0.3 };
@@ -37,8 +44,14 @@ export const DIGITS_AUGMENT: AugmentOptions = {
   maxRotationDegrees: 10,
   maxZoom: 0.1,
 };
+/** The digits preset with Simard et al.'s elastic distortion (alpha 34, sigma 4) after it. */
+export const DIGITS_ELASTIC_AUGMENT: AugmentOptions = { ...DIGITS_AUGMENT, elasticAlpha: 34, elasticSigma: 4 };
 /** Named augmentations for `npm run train -- --augmentation <name>`. */
-export const AUGMENT_PRESETS = { clothing: DEFAULT_AUGMENT, digits: DIGITS_AUGMENT } as const;
+export const AUGMENT_PRESETS = {
+  clothing: DEFAULT_AUGMENT,
+  digits: DIGITS_AUGMENT,
+  'digits-elastic': DIGITS_ELASTIC_AUGMENT,
+} as const;
 export type AugmentPreset = keyof typeof AUGMENT_PRESETS;
 
 /**
@@ -55,8 +68,10 @@ function warpInto(options: {
   flip: boolean;
   angle: number;
   scale: number;
+  /** Per output pixel, added to where it samples from (elastic distortion). */
+  displacement?: { dx: Float32Array; dy: Float32Array };
 }): void {
-  const { src, srcOffset, out, dstOffset, shift, flip, angle, scale } = options;
+  const { src, srcOffset, out, dstOffset, shift, flip, angle, scale, displacement } = options;
   const S = IMAGE_SIZE;
   const c = (S - 1) / 2;
   const cos = Math.cos(angle) / scale;
@@ -66,9 +81,10 @@ function warpInto(options: {
     for (let x = 0; x < S; x++) {
       const u = x - shift.dx - c;
       const v = y - shift.dy - c;
-      const rx = cos * u + sin * v + c;
+      const d = y * S + x;
+      const rx = cos * u + sin * v + c + (displacement ? displacement.dx[d]! : 0);
       const sx = flip ? S - 1 - rx : rx;
-      const sy = -sin * u + cos * v + c;
+      const sy = -sin * u + cos * v + c + (displacement ? displacement.dy[d]! : 0);
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       const fx = sx - x0;
@@ -78,6 +94,49 @@ function warpInto(options: {
       out[dstOffset + y * S + x] = (top * (1 - fy) + bottom * fy) / 255;
     }
   }
+}
+
+/** A normalised 1-D Gaussian kernel of `sigma` pixels, radius ceil(3 sigma). */
+function gaussianKernel(sigma: number): Float32Array {
+  const radius = Math.ceil(3 * sigma);
+  const kernel = new Float32Array(2 * radius + 1);
+  let sum = 0;
+  for (let i = -radius; i <= radius; i++) sum += kernel[i + radius] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  return kernel.map((v) => v / sum);
+}
+
+/**
+ * One elastic displacement field into `field` (784 values): uniform noise in [-1, 1], smoothed
+ * by the separable Gaussian `kernel` (zero beyond the edges), times `alpha`. `scratch`: 784 floats.
+ */
+function elasticField(
+  rng: () => number,
+  kernel: Float32Array,
+  alpha: number,
+  field: Float32Array,
+  scratch: Float32Array,
+) {
+  const S = IMAGE_SIZE;
+  const radius = (kernel.length - 1) / 2;
+  for (let i = 0; i < S * S; i++) field[i] = rng() * 2 - 1;
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      let sum = 0;
+      for (let k = -radius; k <= radius; k++) {
+        const xx = x + k;
+        if (xx >= 0 && xx < S) sum += kernel[k + radius]! * field[y * S + xx]!;
+      }
+      scratch[y * S + x] = sum;
+    }
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      let sum = 0;
+      for (let k = -radius; k <= radius; k++) {
+        const yy = y + k;
+        if (yy >= 0 && yy < S) sum += kernel[k + radius]! * scratch[yy * S + x]!;
+      }
+      field[y * S + x] = alpha * sum;
+    }
 }
 
 /**
@@ -93,16 +152,33 @@ export function augmentBatch(options: {
 }): void {
   const { pixels, indices, rng, out, augment } = options;
   const S = IMAGE_SIZE;
+  const elastic = augment.elasticAlpha && augment.elasticSigma ? gaussianKernel(augment.elasticSigma) : null;
+  const displacement = elastic ? { dx: new Float32Array(S * S), dy: new Float32Array(S * S) } : undefined;
+  const scratch = elastic ? new Float32Array(S * S) : null;
   for (let b = 0; b < indices.length; b++) {
     const src = indices[b]! * PIXELS_PER_IMAGE;
     const dst = b * PIXELS_PER_IMAGE;
     const dx = Math.round((rng() * 2 - 1) * augment.maxShift);
     const dy = Math.round((rng() * 2 - 1) * augment.maxShift);
     const flip = rng() < augment.flipProbability;
-    if (augment.maxRotationDegrees || augment.maxZoom) {
+    if (augment.maxRotationDegrees || augment.maxZoom || elastic) {
       const angle = ((rng() * 2 - 1) * (augment.maxRotationDegrees ?? 0) * Math.PI) / 180;
       const scale = 1 + (rng() * 2 - 1) * (augment.maxZoom ?? 0);
-      warpInto({ src: pixels, srcOffset: src, out, dstOffset: dst, shift: { dx, dy }, flip, angle, scale });
+      if (elastic) {
+        elasticField(rng, elastic, augment.elasticAlpha!, displacement!.dx, scratch!);
+        elasticField(rng, elastic, augment.elasticAlpha!, displacement!.dy, scratch!);
+      }
+      warpInto({
+        src: pixels,
+        srcOffset: src,
+        out,
+        dstOffset: dst,
+        shift: { dx, dy },
+        flip,
+        angle,
+        scale,
+        displacement,
+      });
     } else {
       for (let y = 0; y < S; y++) {
         const sy = y - dy;

@@ -33,6 +33,8 @@ export const ModelMeta = z.object({
       eraseProbability: z.number().min(0).max(1),
       maxRotationDegrees: z.number().min(0).optional(),
       maxZoom: z.number().min(0).optional(),
+      elasticAlpha: z.number().min(0).optional(),
+      elasticSigma: z.number().min(0).optional(),
     })
     .optional(),
   /** Threads that computed each training step together (absent: 1). */

@@ -39,7 +39,11 @@ describe('augmentation for digits: rotation and zoom', () => {
     expect(DIGITS_AUGMENT.eraseProbability).toBe(0);
     expect(DIGITS_AUGMENT.maxRotationDegrees).toBeGreaterThan(0);
     expect(DIGITS_AUGMENT.maxZoom).toBeGreaterThan(0);
-    expect(AUGMENT_PRESETS).toEqual({ clothing: DEFAULT_AUGMENT, digits: DIGITS_AUGMENT });
+    expect(AUGMENT_PRESETS).toEqual({
+      clothing: DEFAULT_AUGMENT,
+      digits: DIGITS_AUGMENT,
+      'digits-elastic': { ...DIGITS_AUGMENT, elasticAlpha: 34, elasticSigma: 4 },
+    });
     expect(DEFAULT_AUGMENT.maxRotationDegrees ?? 0).toBe(0);
   });
 
@@ -106,5 +110,48 @@ describe('augmentation for digits: rotation and zoom', () => {
       expect(Math.min(...out)).toBeGreaterThanOrEqual(0);
       expect(Math.max(...out)).toBeLessThanOrEqual(1 + 1e-6);
     }
+  });
+});
+
+describe('elastic distortion', () => {
+  const elastic = AUGMENT_PRESETS['digits-elastic'];
+  const affineOnly = { ...elastic, elasticAlpha: 0 };
+
+  it('bends the strokes by a pixel or two, keeping most of the ink', () => {
+    const image = lShape();
+    const ink = sum(image) / 255;
+    let changed = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const bent = augmentOne(image, elastic, createRng(seed));
+      const straight = augmentOne(image, affineOnly, createRng(seed));
+      // The same shift, turn and zoom (drawn first), then the field: different pixels.
+      let diff = 0;
+      for (let i = 0; i < PIXELS_PER_IMAGE; i++) diff += Math.abs(bent[i]! - straight[i]!);
+      changed += diff / ink;
+      expect(Math.abs(sum(bent) / sum(straight) - 1)).toBeLessThan(0.4);
+    }
+    // On average a sizeable share of the ink moves, but the digit is not scattered.
+    expect(changed / 20).toBeGreaterThan(0.1);
+    expect(changed / 20).toBeLessThan(1.2);
+  });
+
+  it('repeats with the seed and stays in [0, 1]', () => {
+    const image = lShape();
+    expect(augmentOne(image, elastic, createRng(4))).toEqual(augmentOne(image, elastic, createRng(4)));
+    const rng = createRng(8);
+    for (let i = 0; i < 30; i++) {
+      const out = augmentOne(image, elastic, rng);
+      expect(Math.min(...out)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...out)).toBeLessThanOrEqual(1 + 1e-6);
+    }
+  });
+
+  it('draws nothing more when it is off: the other presets repeat as before', () => {
+    const image = lShape();
+    const rngA = createRng(3);
+    const rngB = createRng(3);
+    augmentOne(image, DIGITS_AUGMENT, rngA);
+    augmentOne(image, { ...DIGITS_AUGMENT, elasticAlpha: 0, elasticSigma: 4 }, rngB);
+    expect(rngA()).toBe(rngB());
   });
 });
