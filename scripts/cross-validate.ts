@@ -80,7 +80,8 @@ await runCli(async () => {
     count: data.count,
     folds: args.folds,
     foldSeed: args['fold-seed'],
-    recipe: { ...recipe, augment: recipe.augment !== null },
+    // The augmentation's settings (null: none), so a report says which of the presets ran.
+    recipe,
     accuracy: summary.accuracy,
     standardError: summary.standardError,
     accuracyByEpoch: summary.accuracyByEpoch,
