@@ -160,7 +160,7 @@ interface CachedClassifier {
   users: number;
 }
 
-const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<string, CachedClassifier> };
+const cache = globalThis as typeof globalThis & { __loupeClassifierCache?: Map<string, CachedClassifier> };
 
 /**
  * Runs `run` with the loaded classifier of a model folder, from the process's cache (loaded on
@@ -169,7 +169,7 @@ const cache = globalThis as typeof globalThis & { __loupeClassifiers?: Map<strin
  * disposed.
  */
 export async function withClassifier<T>(dir: string, run: (classifier: Classifier) => Promise<T>): Promise<T> {
-  const entries = (cache.__loupeClassifiers ??= new Map());
+  const entries = (cache.__loupeClassifierCache ??= new Map());
   let entry = entries.get(dir);
   if (entry) entries.delete(dir);
   else {

@@ -49,7 +49,7 @@ describe('the scoring thread', () => {
 
 describe('withClassifier', () => {
   const cached = () => [
-    ...((globalThis as { __loupeClassifiers?: Map<string, unknown> }).__loupeClassifiers?.keys() ?? []),
+    ...((globalThis as { __loupeClassifierCache?: Map<string, unknown> }).__loupeClassifierCache?.keys() ?? []),
   ];
 
   it(`keeps the ${MAX_CACHED_CLASSIFIERS} classifiers used last`, async () => {
