@@ -23,7 +23,7 @@ import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { selectImages, SPLIT_SEED, trainFromDataset } from '@/lib/ml/train-from-dataset';
 import type { LabelledImages } from '@/lib/ml/train';
 import { runCli } from '@/scripts/cli';
-import { RECIPE_OPTIONS, RecipeArgs, recipeAugmentation } from '@/scripts/lib/recipe-args';
+import { RECIPE_OPTIONS, RecipeArgs, recipeAugmentation, recipePreset } from '@/scripts/lib/recipe-args';
 
 const CrossValidateArgs = RecipeArgs.extend({
   folds: z.coerce.number().int().min(2).max(20).default(4),
@@ -31,6 +31,12 @@ const CrossValidateArgs = RecipeArgs.extend({
   limit: z.coerce.number().int().min(20).optional(),
   report: z.string().min(1).optional(),
   'final-out': z.string().min(1).optional(),
+}).refine((args) => args.schedule !== 'plateau', {
+  // The plateau rule halves the rate and stops on validation loss; a fold keeps exactly its
+  // epochs, so under it the rate would never move and the recipe measured would not be the one named.
+  message:
+    'cross-validation trains each fold for exactly --epochs, so the plateau schedule (which adapts to validation loss) cannot run: name --schedule cosine (with --min-lr equal to --lr for a constant rate).',
+  path: ['schedule'],
 });
 
 await runCli(async () => {
@@ -84,6 +90,7 @@ await runCli(async () => {
     recipe,
     accuracy: summary.accuracy,
     standardError: summary.standardError,
+    loss: summary.loss,
     accuracyByEpoch: summary.accuracyByEpoch,
     perFold: summary.folds.map((f) => ({
       fold: f.fold,
@@ -105,7 +112,7 @@ await runCli(async () => {
     ? await trainFromDataset({
         ...recipe,
         augment: recipe.augment !== null,
-        augmentation: recipe.augment ?? undefined,
+        augmentation: recipePreset(args),
         datasetDir,
         out: args['final-out'],
         validationSize: 0,
@@ -113,6 +120,14 @@ await runCli(async () => {
         data: { train: data, validation: data, classNames, description: `${description}, all of it` },
         keepLastEpoch: true,
         temperature: result.temperature,
+        // Its validation figures are the recipe's out-of-fold ones: it trained on every image.
+        outOfFold: {
+          accuracy: result.accuracy,
+          loss: result.loss,
+          ece: result.ece,
+          eceUncalibrated: result.eceUncalibrated,
+          count: result.count,
+        },
         onEpoch: (r) =>
           console.error(
             `final epoch ${r.epoch}/${args.epochs}: loss ${r.loss.toFixed(4)}  (seen) acc ${(r.valAccuracy * 100).toFixed(2)}%  ${r.seconds.toFixed(0)}s`,

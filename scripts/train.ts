@@ -5,7 +5,7 @@ import { badInput } from '@/lib/errors';
 import { DIGITS_SPLIT_SIZES, MNIST_DIGIT_CLASSES, readDigitsSplits } from '@/lib/learning/digits-data';
 import { finalizeSavedModel, trainFromDataset } from '@/lib/ml/train-from-dataset';
 import { runCli } from '@/scripts/cli';
-import { RECIPE_OPTIONS, RecipeArgs, recipeAugmentation } from '@/scripts/lib/recipe-args';
+import { RECIPE_OPTIONS, RecipeArgs, recipePreset } from '@/scripts/lib/recipe-args';
 
 const TrainArgs = RecipeArgs.extend({
   out: z.string().min(1),
@@ -53,7 +53,7 @@ await runCli(async () => {
     limit: args.limit,
     initFrom: args['init-from'],
     augment: !args['no-augment'],
-    augmentation: recipeAugmentation(args) ?? undefined,
+    augmentation: recipePreset(args),
     ...(digits && {
       data: {
         train: digits.train,

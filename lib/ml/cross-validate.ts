@@ -73,6 +73,8 @@ export interface CrossValidationResult {
   accuracy: number;
   /** The binomial standard error of `accuracy` over `count` images. */
   standardError: number;
+  /** The held-out images' mean cross-entropy after the last epoch (temperature 1). */
+  loss: number;
   /** The same pooled accuracy after each epoch, to see whether the schedule's length is right. */
   accuracyByEpoch: number[];
   /** Fitted on the out-of-fold logits: the temperature for the final fit on every image. */
@@ -115,10 +117,11 @@ export async function crossValidate(options: {
     const heldOut = selectImages(data.pixels, data.labels, heldOutIdx);
     const fold = f + 1;
     tf.engine().startScope();
-    const model = recipe.initFrom
-      ? await loadInitialModel(recipe.initFrom, recipe.arch, k)
-      : createModel(recipe.arch, { numClasses: k, seed: recipe.seed });
+    let model: tf.LayersModel | null = null;
     try {
+      model = recipe.initFrom
+        ? await loadInitialModel(recipe.initFrom, recipe.arch, k)
+        : createModel(recipe.arch, { numClasses: k, seed: recipe.seed });
       const { history } = await trainModel({
         model,
         train,
@@ -149,10 +152,11 @@ export async function crossValidate(options: {
       });
     } finally {
       tf.engine().endScope();
-      model.dispose();
+      model?.dispose();
     }
   }
   const accuracy = accuracyOfLogits(logits, data.labels, k);
+  const loss = results.reduce((sum, r) => sum + r.history.at(-1)!.valLoss * r.heldOutCount, 0) / data.count;
   const epochs = Math.min(...results.map((r) => r.history.length));
   const accuracyByEpoch = Array.from(
     { length: epochs },
@@ -165,6 +169,7 @@ export async function crossValidate(options: {
     count: data.count,
     accuracy,
     standardError: Math.sqrt((accuracy * (1 - accuracy)) / data.count),
+    loss,
     accuracyByEpoch,
     temperature,
     ece: ece(temperature),

@@ -56,8 +56,16 @@ export const RECIPE_OPTIONS = {
   'init-from': { type: 'string' },
 } as const;
 
-/** The augmentation a recipe trains with: none, the one named, or the data's own. */
-export function recipeAugmentation(args: RecipeArgs) {
-  if (args['no-augment']) return null;
+/**
+ * The augmentation preset of a recipe, the one named or the data's own, whether or not the
+ * recipe trains with it: a model records it, and fine-tuning that model later augments with it
+ * (a digits model trained with --no-augment must still never be fine-tuned on mirrored digits).
+ */
+export function recipePreset(args: RecipeArgs) {
   return AUGMENT_PRESETS[args.augmentation ?? (args.data === 'mnist-digits' ? 'digits' : 'clothing')];
+}
+
+/** The augmentation a recipe trains with: none (--no-augment) or its preset. */
+export function recipeAugmentation(args: RecipeArgs) {
+  return args['no-augment'] ? null : recipePreset(args);
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
 import { crossValidate, stratifiedFolds } from '@/lib/ml/cross-validate';
 import { createModel } from '@/lib/ml/model';
+import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { readModelMeta } from '@/lib/ml/model-store';
 import { accuracyOfLogits } from '@/lib/ml/predict';
 import { evaluateLoss, trainModel } from '@/lib/ml/train';
@@ -123,6 +124,11 @@ describe('training for fixed epochs', () => {
     expect(result.accuracyByEpoch[2]).toBeCloseTo(result.accuracy, 12);
     expect(result.accuracy).toBeGreaterThan(0.5);
     expect(result.standardError).toBeCloseTo(Math.sqrt((result.accuracy * (1 - result.accuracy)) / 160), 12);
+    // Two folds of 80: the pooled loss is the mean of their last epochs' held-out losses.
+    expect(result.loss).toBeCloseTo(
+      (result.folds[0]!.history[2]!.valLoss + result.folds[1]!.history[2]!.valLoss) / 2,
+      12,
+    );
     expect(result.temperature).toBeGreaterThan(0.05);
     expect(result.temperature).toBeLessThan(20);
   });
@@ -143,10 +149,27 @@ describe('npm run cross-validate', () => {
     expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^error: --folds: .*2/);
   });
 
-  it('reports the folds and trains the final model on every digit with their temperature', () => {
+  it('refuses the plateau schedule, which a fold of fixed epochs would never apply', () => {
+    const result = crossValidateCli(['--data', 'mnist-digits', '--arch', 'mlp', '--schedule', 'plateau']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^error: --schedule: .*name --schedule cosine/);
+  });
+
+  it('reports the folds and trains the final model on every digit with their temperature and figures', () => {
     const out = path.join(dir, 'final');
     const report = path.join(dir, 'report.json');
-    const common = ['--data', 'mnist-digits', '--arch', 'mlp', '--replicas', '1', '--epochs', '2'];
+    const common = [
+      '--data',
+      'mnist-digits',
+      '--arch',
+      'mlp',
+      '--replicas',
+      '1',
+      '--epochs',
+      '2',
+      '--schedule',
+      'cosine',
+    ];
     const result = crossValidateCli([
       ...common,
       '--folds',
@@ -157,6 +180,7 @@ describe('npm run cross-validate', () => {
       report,
       '--final-out',
       out,
+      '--no-augment',
     ]);
     expect(result.status, result.stderr).toBe(0);
     const printed = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
@@ -171,5 +195,14 @@ describe('npm run cross-validate', () => {
     expect([meta.epochs, meta.bestEpoch]).toEqual([2, 2]);
     expect(meta.testTimeAugmentation).toBe('none');
     expect(meta.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    // Its validation figures are the out-of-fold ones, not a fit on the digits it trained on.
+    expect(meta.validationCount).toBe(300);
+    expect(meta.validation.accuracy).toBe(printed.accuracy);
+    expect(meta.validation.loss).toBe(printed.loss);
+    expect(meta.validation.ece).toBe(printed.ece);
+    // Trained without augmentation, it still records the digits preset for fine-tuning later:
+    // never the clothing preset's flips and erasing.
+    expect(meta.augment).toBe(false);
+    expect(meta.augmentation).toEqual(AUGMENT_PRESETS.digits);
   });
 });
