@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { badInput } from '@/lib/errors';
 import { initBackend } from '@/lib/ml/backend';
 import { fitTemperature, softmaxRows } from '@/lib/ml/calibration';
 import { expectedCalibrationError } from '@/lib/ml/metrics';
@@ -85,6 +86,27 @@ export interface CrossValidationResult {
   logits: Float32Array;
 }
 
+/** A finished fold: its figures and the logits of its held-out images, in the fold's order. */
+export interface FoldOutcome extends FoldResult {
+  logits: Float32Array;
+}
+
+export interface CrossValidateOptions {
+  data: LabelledImages;
+  numClasses: number;
+  folds: number;
+  foldSeed?: number;
+  recipe: TrainingRecipe;
+  /** Folds finished by an earlier run of the same recipe on the same images: not trained again. */
+  finished?: FoldOutcome[];
+  /** Train at most this many of the remaining folds in this run (a schedule longer than a session). */
+  maxNewFolds?: number;
+  /** Called as each fold finishes, before the next starts: where a staged run keeps it. */
+  onFold?: (outcome: FoldOutcome) => void;
+  onEpoch?: (fold: number, report: EpochReport) => void;
+  onBatch?: (fold: number, done: number, total: number) => void;
+}
+
 /**
  * K-fold cross-validation of `recipe` on labelled images: each fold is held out once while a
  * model trains by the recipe on the others for exactly its epochs (no early stopping, the last
@@ -92,21 +114,37 @@ export interface CrossValidationResult {
  * every image is scored once, so the estimate rests on all of them rather than on one small
  * split, and the out-of-fold logits give a temperature that no model saw its own images for.
  */
-export async function crossValidate(options: {
-  data: LabelledImages;
-  numClasses: number;
-  folds: number;
-  foldSeed?: number;
-  recipe: TrainingRecipe;
-  onEpoch?: (fold: number, report: EpochReport) => void;
-  onBatch?: (fold: number, done: number, total: number) => void;
-}): Promise<CrossValidationResult> {
+export async function crossValidate(
+  options: Omit<CrossValidateOptions, 'maxNewFolds'>,
+): Promise<CrossValidationResult> {
+  const { folds, outcomes } = await trainFolds(options);
+  return poolFolds(options.data, options.numClasses, folds, outcomes);
+}
+
+/**
+ * The folds of `crossValidate` that are not in `options.finished`, in order, up to
+ * `maxNewFolds` of them; returns the folds' indices and every outcome so far, by fold.
+ */
+export async function trainFolds(
+  options: CrossValidateOptions,
+): Promise<{ folds: Uint32Array[]; outcomes: FoldOutcome[] }> {
   await initBackend();
   const { data, numClasses: k, recipe } = options;
   const folds = stratifiedFolds(data.labels, options.folds, options.foldSeed);
-  const logits = new Float32Array(data.count * k);
-  const results: FoldResult[] = [];
-  for (let f = 0; f < folds.length; f++) {
+  const outcomes = new Map<number, FoldOutcome>();
+  for (const done of options.finished ?? []) {
+    const size = folds[done.fold - 1]?.length;
+    if (size === undefined || done.heldOutCount !== size || done.logits.length !== size * k)
+      throw badInput(
+        `The finished fold ${done.fold} does not match these ${options.folds} folds of ${data.count} images: start the run again without it.`,
+      );
+    outcomes.set(done.fold, done);
+  }
+  let budget = options.maxNewFolds ?? Infinity;
+  for (let f = 0; f < folds.length && budget > 0; f++) {
+    const fold = f + 1;
+    if (outcomes.has(fold)) continue;
+    budget--;
     const heldOutIdx = folds[f]!;
     const inFold = new Uint8Array(data.count);
     for (const i of heldOutIdx) inFold[i] = 1;
@@ -115,7 +153,6 @@ export async function crossValidate(options: {
     for (let i = 0; i < data.count; i++) if (!inFold[i]) trainIdx[t++] = i;
     const train = selectImages(data.pixels, data.labels, trainIdx);
     const heldOut = selectImages(data.pixels, data.labels, heldOutIdx);
-    const fold = f + 1;
     tf.engine().startScope();
     let model: tf.LayersModel | null = null;
     try {
@@ -142,19 +179,37 @@ export async function crossValidate(options: {
         onBatch: (done, total) => options.onBatch?.(fold, done, total),
       });
       const foldLogits = await predictLogits(model, heldOut.pixels, heldOut.count);
-      heldOutIdx.forEach((row, i) => logits.set(foldLogits.subarray(i * k, (i + 1) * k), row * k));
-      results.push({
+      const outcome: FoldOutcome = {
         fold,
         trainCount: train.count,
         heldOutCount: heldOut.count,
         accuracy: accuracyOfLogits(foldLogits, heldOut.labels, k),
         history,
-      });
+        logits: foldLogits,
+      };
+      outcomes.set(fold, outcome);
+      options.onFold?.(outcome);
     } finally {
       tf.engine().endScope();
       model?.dispose();
     }
   }
+  return { folds, outcomes: [...outcomes.values()].sort((a, b) => a.fold - b.fold) };
+}
+
+/** Pools every fold's held-out logits into the cross-validation's figures; every fold must be done. */
+export function poolFolds(
+  data: LabelledImages,
+  k: number,
+  folds: Uint32Array[],
+  outcomes: FoldOutcome[],
+): CrossValidationResult {
+  const missing = folds.map((_, f) => f + 1).filter((fold) => !outcomes.some((o) => o.fold === fold));
+  if (missing.length > 0) throw new Error(`Folds ${missing.join(', ')} of ${folds.length} are not finished yet.`);
+  const logits = new Float32Array(data.count * k);
+  for (const outcome of outcomes)
+    folds[outcome.fold - 1]!.forEach((row, i) => logits.set(outcome.logits.subarray(i * k, (i + 1) * k), row * k));
+  const results: FoldResult[] = outcomes.map(({ logits: _logits, ...result }) => result);
   const accuracy = accuracyOfLogits(logits, data.labels, k);
   const loss = results.reduce((sum, r) => sum + r.history.at(-1)!.valLoss * r.heldOutCount, 0) / data.count;
   const epochs = Math.min(...results.map((r) => r.history.length));

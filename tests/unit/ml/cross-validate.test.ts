@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@/lib/ml/backend';
-import { crossValidate, stratifiedFolds } from '@/lib/ml/cross-validate';
+import { crossValidate, poolFolds, stratifiedFolds, trainFolds, type TrainingRecipe } from '@/lib/ml/cross-validate';
+import { openFoldStore, runIdentity } from '@/lib/ml/fold-store';
 import { createModel } from '@/lib/ml/model';
 import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { readModelMeta } from '@/lib/ml/model-store';
@@ -132,6 +133,86 @@ describe('training for fixed epochs', () => {
     expect(result.temperature).toBeGreaterThan(0.05);
     expect(result.temperature).toBeLessThan(20);
   });
+
+  it('a run in stages, its finished folds kept on disk, pools to what one run gives', async () => {
+    const data = syntheticSet(150, 31, { noise: 120 });
+    const recipe: TrainingRecipe = {
+      arch: 'mlp',
+      epochs: 2,
+      seed: 6,
+      batchSize: 16,
+      learningRate: 2e-3,
+      augment: null,
+      dropout: false,
+      replicas: 1,
+    };
+    const settings = { data, numClasses: K, folds: 3, foldSeed: 4, recipe };
+    const whole = await crossValidate(settings);
+
+    const stateDir = path.join(dir, 'staged');
+    const identity = runIdentity({ folds: 3, foldSeed: 4, recipe }, data);
+    const first = openFoldStore(stateDir, identity);
+    expect(first.finished).toEqual([]);
+    const partial = await trainFolds({ ...settings, maxNewFolds: 2, onFold: first.save });
+    expect(partial.outcomes.map((o) => o.fold)).toEqual([1, 2]);
+    expect(() => poolFolds(data, K, partial.folds, partial.outcomes)).toThrow(/Folds 3 of 3 are not finished/);
+
+    // A later run (another process, another session): the store gives back folds 1 and 2 exactly.
+    const second = openFoldStore(stateDir, identity);
+    expect(second.finished.map((o) => o.fold)).toEqual([1, 2]);
+    expect([...second.finished[1]!.logits]).toEqual([...partial.outcomes[1]!.logits]);
+    const trained: number[] = [];
+    const rest = await trainFolds({ ...settings, finished: second.finished, onEpoch: (fold) => trained.push(fold) });
+    expect(trained).toEqual([3, 3]);
+    const staged = poolFolds(data, K, rest.folds, rest.outcomes);
+    expect(staged.accuracy).toBeCloseTo(whole.accuracy, 12);
+    expect(staged.folds.map((f) => f.accuracy)).toEqual(whole.folds.map((f) => f.accuracy));
+    expect(staged.temperature).toBeCloseTo(whole.temperature, 6);
+  });
+
+  it("a fold store refuses another run's folds and a damaged fold, with what to do", async () => {
+    const data = syntheticSet(40, 41, { noise: 120 });
+    const stateDir = path.join(dir, 'refusals');
+    openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 1 } }, data));
+    expect(() => openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 2 } }, data))).toThrow(
+      /holds the folds of another run \(it differs in recipe\): run the command that made it, or name a new --state-dir/,
+    );
+    const otherImages = syntheticSet(40, 42, { noise: 120 });
+    expect(() => openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 1 } }, otherImages))).toThrow(
+      /differs in imagesSha256/,
+    );
+    fs.writeFileSync(path.join(stateDir, 'fold-1.json'), '{"fold": 1, "logits": ');
+    expect(() => openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 1 } }, data))).toThrow(
+      /fold-1.json is not a finished fold this command wrote: delete it/,
+    );
+    // A fold from other folds (its size does not match) is refused before anything trains.
+    const wrongSize = {
+      fold: 1,
+      trainCount: 20,
+      heldOutCount: 7,
+      accuracy: 0.5,
+      history: [],
+      logits: new Float32Array(70),
+    };
+    await expect(
+      trainFolds({
+        data,
+        numClasses: K,
+        folds: 2,
+        recipe: {
+          arch: 'mlp',
+          epochs: 1,
+          seed: 1,
+          batchSize: 8,
+          learningRate: 1e-3,
+          augment: null,
+          dropout: false,
+          replicas: 1,
+        },
+        finished: [wrongSize],
+      }),
+    ).rejects.toThrow(/finished fold 1 does not match these 2 folds of 40 images/);
+  });
 });
 
 function crossValidateCli(args: string[]) {
@@ -153,6 +234,71 @@ describe('npm run cross-validate', () => {
     const result = crossValidateCli(['--data', 'mnist-digits', '--arch', 'mlp', '--schedule', 'plateau']);
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^error: --schedule: .*name --schedule cosine/);
+  });
+
+  it('refuses --max-folds without a --state-dir to keep the folds in', () => {
+    const result = crossValidateCli([
+      '--data',
+      'mnist-digits',
+      '--arch',
+      'mlp',
+      '--schedule',
+      'cosine',
+      '--max-folds',
+      '1',
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^error: --max-folds: .*name --state-dir DIR/);
+  });
+
+  it("goes on from the folds a stopped run kept, and refuses to mix in another recipe's", () => {
+    const stateDir = path.join(dir, 'cli-state');
+    const final = path.join(dir, 'cli-final');
+    const args = (seed: string) => [
+      '--data',
+      'mnist-digits',
+      '--arch',
+      'mlp',
+      '--replicas',
+      '1',
+      '--epochs',
+      '1',
+      '--schedule',
+      'cosine',
+      '--no-augment',
+      '--folds',
+      '2',
+      '--limit',
+      '200',
+      '--seed',
+      seed,
+      '--state-dir',
+      stateDir,
+    ];
+    const first = crossValidateCli([...args('3'), '--max-folds', '1']);
+    expect(first.status, first.stderr).toBe(0);
+    const partial = JSON.parse(first.stdout.trim().split('\n').at(-1)!);
+    expect(partial).toMatchObject({ complete: false, folds: 2, foldsFinished: [1], countSoFar: 100 });
+    expect(first.stderr).toMatch(/1 of 2 folds finished, kept in .*cli-state: run the same command again/);
+    expect(fs.existsSync(path.join(stateDir, 'fold-1.json'))).toBe(true);
+
+    const other = crossValidateCli([...args('4'), '--max-folds', '1']);
+    expect(other.status).toBe(1);
+    expect(other.stderr.trim().split('\n').at(-1)).toMatch(
+      /^error: .*cli-state holds the folds of another run \(it differs in recipe\)/,
+    );
+
+    // The rest, with a final model that the rule does not let through (no recipe reaches 100%).
+    const rest = crossValidateCli([...args('3'), '--final-out', final, '--final-min-accuracy', '1']);
+    expect(rest.status, rest.stderr).toBe(0);
+    expect(rest.stderr).toMatch(/folds 1 finished before, not trained again/);
+    expect(rest.stderr).not.toMatch(/fold 1\/2 epoch/);
+    const done = JSON.parse(rest.stdout.trim().split('\n').at(-1)!);
+    expect(done.complete).toBe(true);
+    expect(done.perFold.map((f: { fold: number }) => f.fold)).toEqual([1, 2]);
+    expect(done.perFold[0].accuracy).toBe(partial.perFold[0].accuracy);
+    expect(rest.stderr).toMatch(/is below --final-min-accuracy 100.00%: the final model is not trained/);
+    expect(fs.existsSync(final)).toBe(false);
   });
 
   it('reports the folds and trains the final model on every digit with their temperature and figures', () => {
