@@ -71,6 +71,10 @@ export function ensureWebBuild(options: {
   // the committed file is put back as it was (the build itself has type-checked by then).
   const tsconfig = path.join(options.root, 'tsconfig.json');
   const committed = fs.readFileSync(tsconfig, 'utf8');
+  // Ctrl-C or a kill during the build would end this process before `finally` ran and leave the
+  // edited tsconfig.json behind: while it builds a stop signal is held, and given again (to end
+  // the process as it would have) once the file is back.
+  const held = holdStopSignals();
   let build: ReturnType<typeof spawnSync>;
   try {
     build = spawnSync(process.execPath, [nextBin(options.root), 'build'], {
@@ -81,10 +85,48 @@ export function ensureWebBuild(options: {
     });
   } finally {
     if (fs.readFileSync(tsconfig, 'utf8') !== committed) fs.writeFileSync(tsconfig, committed);
+    held.release();
   }
+  if (build.signal) throw new Error(`the web app build was stopped (${build.signal}); start again to build it.`);
   if (build.status !== 0) throw new Error('the web app build failed (see above).');
   bundleWebServer(options.root, options.distDir);
   writeBuildStamp(options.root, options.distDir);
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Until `release`, a stop signal does not end the process (a listener is there); one that came
+ * is given again after release, with the listeners gone, so the process ends by it as before.
+ * Node runs signal listeners between turns of the event loop, so one that arrived during a
+ * synchronous build runs after `release`: the listeners stay until the next turn's check phase
+ * (after signals are read), then go, leaving the process's own handling as it was.
+ */
+function holdStopSignals(): { release(): void } {
+  let received: NodeJS.Signals | null = null;
+  let released = false;
+  const remove = () => {
+    for (const [signal, listener] of listeners) process.off(signal, listener);
+  };
+  const giveAgain = () => {
+    remove();
+    process.kill(process.pid, received!);
+  };
+  const listeners = STOP_SIGNALS.map((signal) => {
+    const listener = () => {
+      received ??= signal;
+      if (released) giveAgain();
+    };
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
+  return {
+    release() {
+      released = true;
+      if (received) giveAgain();
+      else setImmediate(() => received === null && remove());
+    },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -47,6 +48,53 @@ describe('the production web server bundle', () => {
     fs.rmSync(path.join(dir, SERVER_BUNDLE));
     expect(isBuildCurrent(root, distDir)).toBe(false);
   });
+
+  it('Ctrl-C during the build leaves tsconfig.json as it was, and still ends the process', async () => {
+    // A stand-in root whose "next build" edits tsconfig.json as Next does, then runs until stopped.
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-build-stop-'));
+    try {
+      const nextDir = path.join(fake, 'node_modules', 'next', 'dist', 'bin');
+      fs.mkdirSync(nextDir, { recursive: true });
+      fs.writeFileSync(path.join(fake, 'tsconfig.json'), '{ "include": ["app"] }\n');
+      fs.writeFileSync(
+        path.join(nextDir, 'next'),
+        `const fs = require('node:fs');
+fs.writeFileSync('tsconfig.json', '{ "include": ["app", "build/types/**/*.ts"] }\\n');
+fs.writeFileSync('building', '');
+setInterval(() => {}, 1000);
+`,
+      );
+      const runner = path.join(fake, 'runner.mts');
+      fs.writeFileSync(
+        runner,
+        `import { ensureWebBuild } from ${JSON.stringify(path.join(root, 'scripts/lib/web-build.ts'))};
+ensureWebBuild({ root: ${JSON.stringify(fake)}, distDir: 'build', env: process.env, log: () => {} });
+`,
+      );
+      // Its own process group, as a terminal's: Ctrl-C reaches the build and the command both.
+      const child = spawn(process.execPath, ['--import', 'tsx', runner], {
+        cwd: root,
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('exit', (code, signal) => resolve({ code, signal })),
+      );
+      for (let i = 0; i < 300 && !fs.existsSync(path.join(fake, 'building')); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(fs.readFileSync(path.join(fake, 'tsconfig.json'), 'utf8')).toContain('build/types');
+      process.kill(-child.pid!, 'SIGINT');
+      const { code, signal } = await ended;
+      expect(fs.readFileSync(path.join(fake, 'tsconfig.json'), 'utf8')).toBe('{ "include": ["app"] }\n');
+      // Ended, with a sentence: not carried on as if the build had finished.
+      expect({ code, signal }).toEqual({ code: 1, signal: null });
+      expect(stderr).toMatch(/the web app build was stopped \(SIGINT\); start again to build it/);
+    } finally {
+      fs.rmSync(fake, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   describe('LOUPE_WEB_HEAP_MB', () => {
     const before = process.env.LOUPE_WEB_HEAP_MB;
