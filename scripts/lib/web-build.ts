@@ -84,8 +84,11 @@ export function ensureWebBuild(options: {
       env: { ...options.env, LOUPE_NEXT_DIST_DIR: options.distDir, NEXT_TELEMETRY_DISABLED: '1' },
     });
   } finally {
-    if (fs.readFileSync(tsconfig, 'utf8') !== committed) fs.writeFileSync(tsconfig, committed);
-    held.release();
+    try {
+      if (fs.readFileSync(tsconfig, 'utf8') !== committed) fs.writeFileSync(tsconfig, committed);
+    } finally {
+      held.release();
+    }
   }
   if (build.signal) throw new Error(`the web app build was stopped (${build.signal}); start again to build it.`);
   if (build.status !== 0) throw new Error('the web app build failed (see above).');
@@ -99,8 +102,10 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * Until `release`, a stop signal does not end the process (a listener is there); one that came
  * is given again after release, with the listeners gone, so the process ends by it as before.
  * Node runs signal listeners between turns of the event loop, so one that arrived during a
- * synchronous build runs after `release`: the listeners stay until the next turn's check phase
- * (after signals are read), then go, leaving the process's own handling as it was.
+ * synchronous build is only seen after `release`: the listeners stay for two more turns (in an
+ * ES module the first check phase can come before the signal is read), then go. A signal seen
+ * once the caller has its own listeners (`npm start` installs its shutdown after the build) has
+ * reached those too, and is not given again.
  */
 function holdStopSignals(): { release(): void } {
   let received: NodeJS.Signals | null = null;
@@ -110,7 +115,7 @@ function holdStopSignals(): { release(): void } {
   };
   const giveAgain = () => {
     remove();
-    process.kill(process.pid, received!);
+    if (process.listenerCount(received!) === 0) process.kill(process.pid, received!);
   };
   const listeners = STOP_SIGNALS.map((signal) => {
     const listener = () => {
@@ -124,7 +129,7 @@ function holdStopSignals(): { release(): void } {
     release() {
       released = true;
       if (received) giveAgain();
-      else setImmediate(() => received === null && remove());
+      else setImmediate(() => setImmediate(() => received === null && remove()));
     },
   };
 }

@@ -96,6 +96,51 @@ ensureWebBuild({ root: ${JSON.stringify(fake)}, distDir: 'build', env: process.e
     }
   }, 60_000);
 
+  it('a kill of the command alone during the build is held until tsconfig.json is back, then ends it', async () => {
+    // `kill <pid>` or a container stop: only the command gets the signal, the build goes on and ends.
+    const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-build-kill-'));
+    try {
+      const nextDir = path.join(fake, 'node_modules', 'next', 'dist', 'bin');
+      fs.mkdirSync(nextDir, { recursive: true });
+      fs.writeFileSync(path.join(fake, 'tsconfig.json'), '{ "include": ["app"] }\n');
+      fs.writeFileSync(
+        path.join(nextDir, 'next'),
+        `const fs = require('node:fs');
+fs.writeFileSync('tsconfig.json', '{ "include": ["app", "build/types/**/*.ts"] }\\n');
+process.kill(process.ppid, 'SIGTERM');
+setTimeout(() => process.exit(0), 500);
+`,
+      );
+      const runner = path.join(fake, 'runner.mts');
+      // The build "succeeds" and the bundle step after it fails in this stand-in root: caught, so
+      // only the held signal can end the process, and the timer would keep it alive for 20 s.
+      fs.writeFileSync(
+        runner,
+        `import fs from 'node:fs';
+import { ensureWebBuild } from ${JSON.stringify(path.join(root, 'scripts/lib/web-build.ts'))};
+try {
+  ensureWebBuild({ root: ${JSON.stringify(fake)}, distDir: 'build', env: process.env, log: () => {} });
+} catch {}
+console.log(fs.readFileSync(${JSON.stringify(path.join(fake, 'tsconfig.json'))}, 'utf8').trim());
+setTimeout(() => {}, 20_000);
+`,
+      );
+      const result = await new Promise<{ signal: NodeJS.Signals | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', runner], {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        let stdout = '';
+        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.on('exit', (_code, signal) => resolve({ signal, stdout }));
+      });
+      expect(result.stdout.trim()).toBe('{ "include": ["app"] }');
+      expect(result.signal).toBe('SIGTERM');
+    } finally {
+      fs.rmSync(fake, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   describe('LOUPE_WEB_HEAP_MB', () => {
     const before = process.env.LOUPE_WEB_HEAP_MB;
     afterEach(() => {
