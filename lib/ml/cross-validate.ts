@@ -136,7 +136,7 @@ export async function trainFolds(
     const size = folds[done.fold - 1]?.length;
     if (size === undefined || done.heldOutCount !== size || done.logits.length !== size * k)
       throw badInput(
-        `The finished fold ${done.fold} does not match these ${options.folds} folds of ${data.count} images: start the run again without it.`,
+        `The finished fold ${done.fold} does not match these ${options.folds} folds of ${data.count} images: delete its file (fold-${done.fold}.json in the state folder) and it is trained again.`,
       );
     outcomes.set(done.fold, done);
   }

@@ -55,7 +55,9 @@ export function openFoldStore(dir: string, identity: Record<string, unknown>): F
   fs.mkdirSync(dir, { recursive: true });
   const runPath = path.join(dir, RUN_FILE);
   const wanted = `${JSON.stringify(identity, null, 2)}\n`;
-  if (fs.existsSync(runPath)) {
+  const foldFiles = fs.readdirSync(dir).filter((f) => /^fold-\d+\.json$/.test(f));
+  // A run stopped before its first fold finished kept nothing: another command may take the folder.
+  if (fs.existsSync(runPath) && foldFiles.length > 0) {
     const held = fs.readFileSync(runPath, 'utf8');
     if (held !== wanted) {
       const differing = differingKeys(JSON.parse(held), identity);
@@ -64,11 +66,7 @@ export function openFoldStore(dir: string, identity: Record<string, unknown>): F
       );
     }
   } else writeAtomically(runPath, wanted);
-  const finished = fs
-    .readdirSync(dir)
-    .filter((f) => /^fold-\d+\.json$/.test(f))
-    .map((f) => readFold(path.join(dir, f)))
-    .sort((a, b) => a.fold - b.fold);
+  const finished = foldFiles.map((f) => readFold(path.join(dir, f))).sort((a, b) => a.fold - b.fold);
   return {
     finished,
     save(outcome) {

@@ -173,7 +173,18 @@ describe('training for fixed epochs', () => {
   it("a fold store refuses another run's folds and a damaged fold, with what to do", async () => {
     const data = syntheticSet(40, 41, { noise: 120 });
     const stateDir = path.join(dir, 'refusals');
-    openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 1 } }, data));
+    // A run stopped before any fold finished kept nothing: another recipe may take its folder.
+    openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 9 } }, data));
+    const store = openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 1 } }, data));
+    const epoch = { epoch: 1, loss: 1, valLoss: 1, valAccuracy: 0.5, learningRate: 1e-3, seconds: 1 };
+    store.save({
+      fold: 2,
+      trainCount: 20,
+      heldOutCount: 20,
+      accuracy: 0.5,
+      history: [epoch],
+      logits: new Float32Array(200),
+    });
     expect(() => openFoldStore(stateDir, runIdentity({ folds: 2, recipe: { seed: 2 } }, data))).toThrow(
       /holds the folds of another run \(it differs in recipe\): run the command that made it, or name a new --state-dir/,
     );
@@ -211,7 +222,7 @@ describe('training for fixed epochs', () => {
         },
         finished: [wrongSize],
       }),
-    ).rejects.toThrow(/finished fold 1 does not match these 2 folds of 40 images/);
+    ).rejects.toThrow(/finished fold 1 does not match these 2 folds of 40 images: delete its file \(fold-1.json/);
   });
 });
 
