@@ -226,6 +226,9 @@ describe('training for fixed epochs', () => {
   });
 });
 
+/** A quick recipe for the command-line tests: an mlp on one thread, a cosine schedule. */
+const SMALL_DIGITS_MLP = ['--data', 'mnist-digits', '--arch', 'mlp', '--replicas', '1', '--schedule', 'cosine'];
+
 function crossValidateCli(args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cross-validate.ts', ...args], {
     cwd: root,
@@ -266,16 +269,9 @@ describe('npm run cross-validate', () => {
     const stateDir = path.join(dir, 'cli-state');
     const final = path.join(dir, 'cli-final');
     const args = (seed: string) => [
-      '--data',
-      'mnist-digits',
-      '--arch',
-      'mlp',
-      '--replicas',
-      '1',
+      ...SMALL_DIGITS_MLP,
       '--epochs',
       '1',
-      '--schedule',
-      'cosine',
       '--no-augment',
       '--folds',
       '2',
@@ -315,18 +311,7 @@ describe('npm run cross-validate', () => {
   it('reports the folds and trains the final model on every digit with their temperature and figures', () => {
     const out = path.join(dir, 'final');
     const report = path.join(dir, 'report.json');
-    const common = [
-      '--data',
-      'mnist-digits',
-      '--arch',
-      'mlp',
-      '--replicas',
-      '1',
-      '--epochs',
-      '2',
-      '--schedule',
-      'cosine',
-    ];
+    const common = [...SMALL_DIGITS_MLP, '--epochs', '2'];
     const result = crossValidateCli([
       ...common,
       '--folds',

@@ -50,20 +50,10 @@ describe('the production web server bundle', () => {
   });
 
   it('Ctrl-C during the build leaves tsconfig.json as it was, and still ends the process', async () => {
-    // A stand-in root whose "next build" edits tsconfig.json as Next does, then runs until stopped.
-    const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-build-stop-'));
+    // A "next build" that runs until stopped.
+    const fake = fakeBuildRoot(`fs.writeFileSync('building', '');
+setInterval(() => {}, 1000);`);
     try {
-      const nextDir = path.join(fake, 'node_modules', 'next', 'dist', 'bin');
-      fs.mkdirSync(nextDir, { recursive: true });
-      fs.writeFileSync(path.join(fake, 'tsconfig.json'), '{ "include": ["app"] }\n');
-      fs.writeFileSync(
-        path.join(nextDir, 'next'),
-        `const fs = require('node:fs');
-fs.writeFileSync('tsconfig.json', '{ "include": ["app", "build/types/**/*.ts"] }\\n');
-fs.writeFileSync('building', '');
-setInterval(() => {}, 1000);
-`,
-      );
       const runner = path.join(fake, 'runner.mts');
       fs.writeFileSync(
         runner,
@@ -98,19 +88,9 @@ ensureWebBuild({ root: ${JSON.stringify(fake)}, distDir: 'build', env: process.e
 
   it('a kill of the command alone during the build is held until tsconfig.json is back, then ends it', async () => {
     // `kill <pid>` or a container stop: only the command gets the signal, the build goes on and ends.
-    const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-build-kill-'));
+    const fake = fakeBuildRoot(`process.kill(process.ppid, 'SIGTERM');
+setTimeout(() => process.exit(0), 500);`);
     try {
-      const nextDir = path.join(fake, 'node_modules', 'next', 'dist', 'bin');
-      fs.mkdirSync(nextDir, { recursive: true });
-      fs.writeFileSync(path.join(fake, 'tsconfig.json'), '{ "include": ["app"] }\n');
-      fs.writeFileSync(
-        path.join(nextDir, 'next'),
-        `const fs = require('node:fs');
-fs.writeFileSync('tsconfig.json', '{ "include": ["app", "build/types/**/*.ts"] }\\n');
-process.kill(process.ppid, 'SIGTERM');
-setTimeout(() => process.exit(0), 500);
-`,
-      );
       const runner = path.join(fake, 'runner.mts');
       // The build "succeeds" and the bundle step after it fails in this stand-in root: caught, so
       // only the held signal can end the process, and the timer would keep it alive for 20 s.
@@ -167,3 +147,22 @@ setTimeout(() => {}, 20_000);
     });
   });
 });
+
+/**
+ * A stand-in repository root whose "next build" first edits tsconfig.json as Next does (adding
+ * its types folder), then runs `then` (CommonJS, with `fs` in scope).
+ */
+function fakeBuildRoot(then: string): string {
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-build-signal-'));
+  const nextDir = path.join(fake, 'node_modules', 'next', 'dist', 'bin');
+  fs.mkdirSync(nextDir, { recursive: true });
+  fs.writeFileSync(path.join(fake, 'tsconfig.json'), '{ "include": ["app"] }\n');
+  fs.writeFileSync(
+    path.join(nextDir, 'next'),
+    `const fs = require('node:fs');
+fs.writeFileSync('tsconfig.json', '{ "include": ["app", "build/types/**/*.ts"] }\\n');
+${then}
+`,
+  );
+  return fake;
+}
