@@ -84,7 +84,37 @@ def cnn(k):
     )
 
 
-BUILDERS = {"mlp": mlp, "lenet5": lenet5, "cnn": cnn}
+class BasicBlock(nn.Module):
+    """Two 3x3 conv + batch norm, the input added back before the last ReLU (a stride-2 block
+    halves the image, and its shortcut is a stride-2 1x1 conv with batch norm)."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.branch = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, padding=1, bias=False), batch_norm(c_out), nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), batch_norm(c_out),
+        )
+        self.shortcut = (
+            nn.Identity() if stride == 1 and c_in == c_out
+            else nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), batch_norm(c_out))
+        )
+
+    def forward(self, x):
+        return torch.relu(self.branch(x) + self.shortcut(x))
+
+
+def resnet20(k):
+    layers = [nn.Conv2d(1, 16, 3, padding=1, bias=False), batch_norm(16), nn.ReLU()]
+    c_in = 16
+    for stage, c_out in enumerate([16, 32, 64]):
+        for block in range(3):
+            layers.append(BasicBlock(c_in, c_out, 2 if stage > 0 and block == 0 else 1))
+            c_in = c_out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, k)]
+    return nn.Sequential(*layers)
+
+
+BUILDERS = {"mlp": mlp, "lenet5": lenet5, "cnn": cnn, "resnet20": resnet20}
 
 
 def augment(images, rng):

@@ -9,6 +9,7 @@ const ARCHS: { value: string; label: string; checked: boolean }[] = [
   { value: 'mlp', label: 'mlp', checked: true },
   { value: 'lenet5', label: 'lenet5', checked: false },
   { value: 'cnn', label: 'cnn (shipped)', checked: false },
+  { value: 'resnet20', label: 'resnet20', checked: false },
 ];
 
 const input = 'w-24 rounded border border-gray-300 px-2 py-0.5 tabular-nums';

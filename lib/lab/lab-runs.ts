@@ -298,7 +298,7 @@ export async function requestLabCandidate(
       if (!isRegistrableArchitecture(result.arch) || !result.modelDir)
         throw new AppError(
           'bad_input',
-          `A ${result.arch} lab model cannot be served by Loupe, so it cannot become a candidate; mlp, lenet5 and cnn can.`,
+          `A ${result.arch} lab model cannot be served by Loupe, so it cannot become a candidate; mlp, lenet5, cnn and resnet20 can.`,
         );
       if (result.modelVersionId !== null)
         throw new AppError('conflict', `This ${result.arch} lab model is already a model version.`);

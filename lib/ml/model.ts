@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { IMAGE_SIZE } from '@/lib/ml/classes';
 
-export const ARCHITECTURES = ['mlp', 'lenet5', 'cnn'] as const;
+export const ARCHITECTURES = ['mlp', 'lenet5', 'cnn', 'resnet20'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 export interface CreateModelOptions {
@@ -15,8 +15,13 @@ export interface CreateModelOptions {
  * logits (no softmax): the loss applies softmax itself, and calibration divides the logits
  * by a temperature before it.
  */
-export function createModel(arch: Architecture, options: CreateModelOptions): tf.Sequential {
-  const builders: Record<Architecture, (o: Required<CreateModelOptions>) => tf.Sequential> = { mlp, lenet5, cnn };
+export function createModel(arch: Architecture, options: CreateModelOptions): tf.LayersModel {
+  const builders: Record<Architecture, (o: Required<CreateModelOptions>) => tf.LayersModel> = {
+    mlp,
+    lenet5,
+    cnn,
+    resnet20,
+  };
   return builders[arch]({ seed: 42, ...options });
 }
 
@@ -113,4 +118,46 @@ function cnn({ numClasses, seed }: Required<CreateModelOptions>): tf.Sequential 
       tf.layers.dense({ units: numClasses, kernelInitializer: seededInit(seed, 9) }),
     ],
   });
+}
+
+/**
+ * ResNet-20 (He et al., 2016, the CIFAR variant) for 28x28 images: a 3x3 stem of 16 filters,
+ * then three stages of three basic blocks (two 3x3 conv + batch norm, the input added back
+ * before the last ReLU) at 16, 32 and 64 filters; the first block of stages 2 and 3 halves the
+ * image (28 -> 14 -> 7) with a stride-2 conv, and its shortcut is a stride-2 1x1 conv with batch
+ * norm. Global average pooling and one dense layer give the logits. 0.27M parameters, 2.1x
+ * the cnn's arithmetic per image: the small residual net known to reach ~95.5% on
+ * Fashion-MNIST with long training (issue 18).
+ */
+function resnet20({ numClasses, seed }: Required<CreateModelOptions>): tf.LayersModel {
+  let offset = 0;
+  const conv = (x: tf.SymbolicTensor, filters: number, strides: number, kernelSize = 3) =>
+    tf.layers
+      .conv2d({
+        filters,
+        kernelSize,
+        strides,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: seededInit(seed, ++offset),
+      })
+      .apply(x) as tf.SymbolicTensor;
+  const bn = (x: tf.SymbolicTensor) => tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
+  const relu = (x: tf.SymbolicTensor) => tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+
+  const input = tf.input({ shape: [IMAGE_SIZE, IMAGE_SIZE, 1] });
+  let x = relu(bn(conv(input, 16, 1)));
+  [16, 32, 64].forEach((filters, stage) => {
+    for (let block = 0; block < 3; block++) {
+      const strides = stage > 0 && block === 0 ? 2 : 1;
+      const branch = bn(conv(relu(bn(conv(x, filters, strides))), filters, 1));
+      const shortcut = strides === 1 ? x : bn(conv(x, filters, strides, 1));
+      x = relu(tf.layers.add().apply([branch, shortcut]) as tf.SymbolicTensor);
+    }
+  });
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  const logits = tf.layers
+    .dense({ units: numClasses, kernelInitializer: seededInit(seed, ++offset) })
+    .apply(pooled) as tf.SymbolicTensor;
+  return tf.model({ name: 'resnet20', inputs: input, outputs: logits });
 }

@@ -1,5 +1,6 @@
 /**
- * A saved tfjs-layers Sequential model -> an ONNX graph (opset 13) with the same logits.
+ * A saved tfjs-layers model (Sequential, or functional with Add layers: a residual net) -> an
+ * ONNX graph (opset 13) with the same logits.
  *
  * Input `pixels`: float32 [N, H, W, C] (tfjs's channels-last layout, values in [0, 1]); output
  * `logits`: float32 [N, k]. Temperature and mirror averaging are not in the graph: Loupe applies
@@ -7,8 +8,8 @@
  *
  * Inside, convolutions and pooling run channels-first (what ONNX's Conv and pools expect): the
  * input is transposed once before the first of them, and back to channels-last before Flatten,
- * so the flattened order (and so the first Dense layer's weights) is tfjs's. Batch norm after a
- * Conv2D or Dense layer without activation is folded into its weights; dropout is left out.
+ * so the flattened order (and so the first Dense layer's weights) is tfjs's. Batch norm that alone
+ * reads a Conv2D or Dense layer without activation is folded into its weights; dropout is left out.
  */
 import { AppError } from '@/lib/errors';
 import { OPSET } from '@/lib/ml/onnx/graph-builder';
@@ -46,21 +47,40 @@ export interface ExportOnnxOptions {
   int8Ranges?: Readonly<Record<string, number>>;
 }
 
-/** Index of the next layer after `i` that is not an inference identity (dropout). */
-function nextComputing(layers: SavedLayer[], i: number): number {
-  let j = i + 1;
-  while (j < layers.length && INFERENCE_IDENTITY.has(layers[j]!.className)) j++;
-  return j;
+/** Who reads each layer's output, by layer name. */
+type Consumers = ReadonlyMap<string, SavedLayer[]>;
+
+function consumersOf(model: SavedLayersModel): Consumers {
+  const consumers = new Map<string, SavedLayer[]>(model.layers.map((layer) => [layer.name, []]));
+  for (const layer of model.layers) for (const source of layer.inbound) consumers.get(source)!.push(layer);
+  return consumers;
 }
 
-/** Whether layer i's output, or that of the ReLU after it (past a folded batch norm and dropout), is calibrated. */
-function outputCalibrated(layers: SavedLayer[], i: number, ranges: Readonly<Record<string, number>>): boolean {
-  const layer = layers[i]!;
+/**
+ * The one layer that computes on `layer`'s output, past inference identities (dropout), or null
+ * when the output is read by more than one layer (a skip connection), by none, or is the model's.
+ */
+function soleReader(model: SavedLayersModel, consumers: Consumers, layer: SavedLayer): SavedLayer | null {
+  let current = layer;
+  for (;;) {
+    const readers = consumers.get(current.name)!;
+    if (readers.length !== 1 || current.name === model.output) return null;
+    current = readers[0]!;
+    if (!INFERENCE_IDENTITY.has(current.className)) return current;
+  }
+}
+
+/** Whether `layer`'s output, or that of the ReLU after it (past a folded batch norm and dropout), is calibrated. */
+function outputCalibrated(
+  model: SavedLayersModel,
+  consumers: Consumers,
+  layer: SavedLayer,
+  ranges: Readonly<Record<string, number>>,
+): boolean {
   if ((layer.config.activation ?? 'linear') !== 'linear')
     return layer.config.activation === 'relu' && Object.hasOwn(ranges, layer.name);
-  let j = nextComputing(layers, i);
-  if (layers[j]?.className === 'BatchNormalization') j = nextComputing(layers, j);
-  const after = layers[j];
+  let after = soleReader(model, consumers, layer);
+  if (after?.className === 'BatchNormalization') after = soleReader(model, consumers, after);
   if (!after || !Object.hasOwn(ranges, after.name)) return false;
   if (after.className === 'ReLU') return after.config.max_value === null || after.config.max_value === undefined;
   return after.className === 'Activation' && after.config.activation === 'relu';
@@ -78,23 +98,36 @@ export function exportSavedModelToOnnx(model: SavedLayersModel, options: ExportO
       `Cannot export to ONNX: the input shape [${inputShape.join(', ')}] is neither an image nor a vector.`,
     );
   g.uniqueName(ONNX_INPUT);
-  let flow: Flow = { name: ONNX_INPUT, layout: inputShape.length === 3 ? 'nhwc' : 'flat', shape: inputShape };
-  if (ranges) flow = ex.quantizeInput(flow, PIXEL_SCALE);
-  const layers = model.layers;
-  for (let i = 0; i < layers.length; i++) {
-    const layer = layers[i]!;
+  let input: Flow = { name: ONNX_INPUT, layout: inputShape.length === 3 ? 'nhwc' : 'flat', shape: inputShape };
+  if (ranges) input = ex.quantizeInput(input, PIXEL_SCALE);
+  const consumers = consumersOf(model);
+  // Each layer's output, by layer name; a folded batch norm's is its conv's.
+  const flows = new Map<string, Flow>();
+  const folded = new Set<string>();
+  for (const layer of model.layers) {
+    if (folded.has(layer.name)) continue;
     const c = layer.config;
-    // Batch norm straight after a Conv2D/Dense without activation is folded into its weights.
+    const inputs = layer.inbound.map((source) => flows.get(source)!);
+    if (layer.className === 'Add') {
+      flows.set(layer.name, ex.add(layer, inputs));
+      continue;
+    }
+    if (inputs.length > 1) throw unsupported(layer, 'only Add layers may read more than one input');
+    let flow = inputs[0] ?? input;
+    // Batch norm that alone reads a Conv2D/Dense without activation is folded into its weights.
     const foldable =
       ['Conv2D', 'DepthwiseConv2D', 'Dense'].includes(layer.className) && (c.activation ?? 'linear') === 'linear';
-    const next = nextComputing(layers, i);
-    const bnLayer = foldable && layers[next]?.className === 'BatchNormalization' ? layers[next]! : null;
+    const reader = foldable ? soleReader(model, consumers, layer) : null;
+    const bnLayer = reader?.className === 'BatchNormalization' ? reader : null;
     const bn =
       bnLayer && [-1, flow.layout === 'flat' ? 1 : 3].includes(Number(bnLayer.config.axis ?? -1))
         ? readBatchNorm(model, bnLayer)
         : null;
-    const quantize = ranges !== null && flow.scale !== undefined && outputCalibrated(layers, i, ranges);
+    const quantize = ranges !== null && flow.scale !== undefined && outputCalibrated(model, consumers, layer, ranges);
     switch (layer.className) {
+      case 'InputLayer':
+        flow = input;
+        break;
       case 'Conv2D':
       case 'DepthwiseConv2D':
         if (layer.className === 'DepthwiseConv2D' && Number(c.depth_multiplier ?? 1) !== 1)
@@ -164,8 +197,13 @@ export function exportSavedModelToOnnx(model: SavedLayersModel, options: ExportO
         if (INFERENCE_IDENTITY.has(layer.className)) break;
         throw unsupported(layer, `the exporter does not know ${layer.className} layers`);
     }
-    if (bn) i = next;
+    flows.set(layer.name, flow);
+    if (bn && bnLayer) {
+      folded.add(bnLayer.name);
+      flows.set(bnLayer.name, flow);
+    }
   }
+  const flow = flows.get(model.output)!;
   if (flow.layout !== 'flat' || flow.name === ONNX_INPUT)
     throw new AppError('bad_input', 'Cannot export to ONNX: the model does not end in one row of logits per image.');
   const name = options.name ?? 'loupe';

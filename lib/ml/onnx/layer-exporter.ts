@@ -228,6 +228,30 @@ export class Exporter {
     return this.activation(layer, { name, layout: 'nchw', shape: [cout, oh, ow] }, layer.config.activation);
   }
 
+  /**
+   * Element-wise sum of two or more same-shaped tensors (a residual connection), in channels-first
+   * layout when they are images. The sum of two quantized tensors is not quantized: the ReLU
+   * after it is, when calibrated.
+   */
+  add(layer: SavedLayer, inputs: Flow[]): Flow {
+    if (inputs.length < 2) throw unsupported(layer, 'it needs at least two inputs');
+    const flows = inputs.map((flow) => (flow.layout === 'flat' ? flow : this.requireSpatial(layer, flow)));
+    const shape = flows[0]!.shape;
+    if (flows.some((flow) => flow.layout !== flows[0]!.layout || flow.shape.join() !== shape.join()))
+      throw unsupported(
+        layer,
+        `its inputs differ in shape (${flows.map((f) => `[${f.shape.join(', ')}]`).join(', ')})`,
+      );
+    let name = flows[0]!.name;
+    for (let i = 1; i < flows.length; i++)
+      name = this.g.addNode({
+        op: 'Add',
+        inputs: [name, flows[i]!.name],
+        output: i === flows.length - 1 ? layer.name : `${layer.name}_${i}`,
+      });
+    return { name, layout: flows[0]!.layout, shape };
+  }
+
   pool(layer: SavedLayer, input: Flow, op: 'MaxPool' | 'AveragePool'): Flow {
     const flow = this.requireSpatial(layer, input);
     const [c, h, w] = flow.shape as [number, number, number];

@@ -26,6 +26,8 @@ describe('models', () => {
     expect(out.shape).toEqual([3, K]);
     out.dispose();
     if (arch === 'cnn') expect(model.countParams()).toBeLessThan(1_000_000);
+    // Issue 18's bound for a shipped model; 273,754 with batch norm's moving statistics.
+    if (arch === 'resnet20') expect(model.countParams()).toBeLessThan(600_000);
     model.dispose();
   });
 
@@ -48,6 +50,26 @@ describe('models', () => {
     expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
     model.dispose();
   });
+
+  it('resnet20 learns a trivially separable set on wasm (gradients through the skip connections)', async () => {
+    // Five epochs: training loss falls within one, but the 19 batch norms' moving statistics
+    // (momentum 0.99, 10 steps an epoch) take about four to reach the weights'.
+    const model = createModel('resnet20', { numClasses: K, seed: 3 });
+    const result = await trainModel({
+      model,
+      train: syntheticSet(160, 1),
+      validation: syntheticSet(60, 2),
+      numClasses: K,
+      epochs: 5,
+      batchSize: 16,
+      learningRate: 3e-3,
+      augment: null,
+      stopPatience: 10,
+    });
+    expect(result.history[0]!.loss).toBeGreaterThan(result.history.at(-1)!.loss);
+    expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
+    model.dispose();
+  }, 180_000);
 
   it("dropout: false skips dropout while fitting and keeps the layers' rates", async () => {
     // With a learning rate too small to move the weights, the mean training loss of an mlp

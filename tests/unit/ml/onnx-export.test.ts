@@ -12,7 +12,7 @@ import { loadModel, saveModel, saveUntrainedModel } from '@/lib/ml/model-store';
 import { exportSavedModelToOnnx } from '@/lib/ml/onnx/export';
 import { decodeOnnxModel } from '@/lib/ml/onnx/graph-builder';
 import { ensureOnnxModel, exportModelDir, ONNX_FILE } from '@/lib/ml/onnx/model-file';
-import { readSavedLayersModel } from '@/lib/ml/onnx/saved-layers';
+import { parseSavedLayersModel, readSavedLayersModel } from '@/lib/ml/onnx/saved-layers';
 import { createOnnxLogitsModel } from '@/lib/ml/onnx/session';
 import { predictLogits } from '@/lib/ml/predict';
 import { createRng } from '@/lib/ml/random';
@@ -159,6 +159,61 @@ describe('ONNX export', () => {
     // saveModel still saved the model, without a broken ONNX file.
     expect(() => readFileSync(path.join(dir, ONNX_FILE))).toThrow();
     expect(readFileSync(path.join(dir, 'model.json')).length).toBeGreaterThan(0);
+  });
+
+  it('reads a functional model by its inbound layers, and refuses two outputs or a shared layer with a sentence', async () => {
+    // The residual net's topology: every Add reads two layers, one of them a skip connection.
+    const saved = readSavedLayersModel(path.join(tmp, 'resnet20'));
+    const adds = saved.layers.filter((layer) => layer.className === 'Add');
+    expect(adds).toHaveLength(9);
+    for (const add of adds) expect(add.inbound).toHaveLength(2);
+    expect(saved.layers.find((layer) => layer.name === saved.output)?.className).toBe('Dense');
+    const onnx = decodeOnnxModel(readFileSync(path.join(tmp, 'resnet20', ONNX_FILE)));
+    // Every batch norm folds into its conv, even where the block's input is read twice.
+    const ops = (onnx.graph?.node ?? []).map((n) => n.opType ?? '');
+    expect(ops.filter((op) => op === 'Add')).toHaveLength(9);
+    expect(ops.filter((op) => op === 'Conv')).toHaveLength(21);
+    expect(ops).not.toContain('Mul');
+
+    // Two models, each with its own input and flatten layer (disposing one disposes its layers).
+    const pixels = () => {
+      const input = tf.input({ shape: [28, 28, 1] });
+      return { input, flat: tf.layers.flatten().apply(input) as tf.SymbolicTensor };
+    };
+    let { input, flat } = pixels();
+    const twoOutputs = tf.model({
+      inputs: input,
+      outputs: [
+        tf.layers.dense({ units: 3 }).apply(flat) as tf.SymbolicTensor,
+        tf.layers.dense({ units: 2 }).apply(flat) as tf.SymbolicTensor,
+      ],
+    });
+    const shared = tf.layers.dense({ units: 8, name: 'used_twice' });
+    ({ input, flat } = pixels());
+    const eight = tf.layers.dense({ units: 8 }).apply(flat) as tf.SymbolicTensor;
+    const twice = shared.apply(shared.apply(eight)) as tf.SymbolicTensor;
+    const sharedModel = tf.model({
+      inputs: input,
+      outputs: tf.layers.dense({ units: 3 }).apply(twice) as tf.SymbolicTensor,
+    });
+    const topologyOf = async (model: tf.LayersModel) => {
+      let json: object = {};
+      await model.save(
+        tf.io.withSaveHandler(async (artifacts) => {
+          json = { modelTopology: artifacts.modelTopology, weightsManifest: [{ weights: artifacts.weightSpecs }] };
+          return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+        }),
+      );
+      return json;
+    };
+    await expect(
+      topologyOf(twoOutputs).then((json) => parseSavedLayersModel(json, new Uint8Array(1 << 20))),
+    ).rejects.toThrow(/Only models with one output can be exported to ONNX; this one has 2 outputs/);
+    await expect(
+      topologyOf(sharedModel).then((json) => parseSavedLayersModel(json, new Uint8Array(1 << 20))),
+    ).rejects.toThrow(/Cannot export layer "used_twice" to ONNX: it is applied 2 times/);
+    twoOutputs.dispose();
+    sharedModel.dispose();
   });
 
   it('npm run export-model writes the same file, and names a missing model in one line', async () => {

@@ -44,6 +44,25 @@ describe('modelFlops', () => {
     expect(flops).toEqual({ forward, training: 3 * forward - layers[0]! });
     expect(flops.training).toBe(89_392_128);
   });
+
+  it('resnet20: a stem, 18 3x3 convolutions at 28, 14 and 7 pixels, two 1x1 shortcuts, one dense layer', () => {
+    const conv = (side: number, out: number, kernel: number, inputs: number) => 2 * side * side * out * kernel * inputs;
+    const layers = [
+      conv(28, 16, 9, 1),
+      ...Array.from({ length: 6 }, () => conv(28, 16, 9, 16)),
+      conv(14, 32, 9, 16),
+      ...Array.from({ length: 5 }, () => conv(14, 32, 9, 32)),
+      conv(14, 32, 1, 16),
+      conv(7, 64, 9, 32),
+      ...Array.from({ length: 5 }, () => conv(7, 64, 9, 64)),
+      conv(7, 64, 1, 32),
+      2 * 64 * 10,
+    ];
+    const forward = layers.reduce((a, b) => a + b, 0);
+    expect(flopsOf('resnet20')).toEqual({ forward, training: 3 * forward - layers[0]! });
+    // About 2.1x the cnn's arithmetic per image.
+    expect(forward / flopsOf('cnn').forward).toBeCloseTo(2.07, 2);
+  });
 });
 
 describe('measureMatMulPeak', () => {
