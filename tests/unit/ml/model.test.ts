@@ -31,17 +31,19 @@ describe('models', () => {
     model.dispose();
   });
 
-  it('cnn learns a trivially separable set on wasm (training kernels in use)', async () => {
-    const model = createModel('cnn', { numClasses: K, seed: 3 });
-    const train = syntheticSet(320, 1);
-    const validation = syntheticSet(100, 2);
+  /** Trains `arch` on a trivially separable set; its loss must fall and its validation accuracy pass 80%. */
+  async function learnsSeparableSet(
+    arch: 'cnn' | 'resnet20',
+    sizes: { train: number; validation: number; epochs: number; batchSize: number },
+  ) {
+    const model = createModel(arch, { numClasses: K, seed: 3 });
     const result = await trainModel({
       model,
-      train,
-      validation,
+      train: syntheticSet(sizes.train, 1),
+      validation: syntheticSet(sizes.validation, 2),
       numClasses: K,
-      epochs: 3,
-      batchSize: 32,
+      epochs: sizes.epochs,
+      batchSize: sizes.batchSize,
       learningRate: 3e-3,
       augment: null,
       stopPatience: 10,
@@ -49,26 +51,16 @@ describe('models', () => {
     expect(result.history[0]!.loss).toBeGreaterThan(result.history.at(-1)!.loss);
     expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
     model.dispose();
+  }
+
+  it('cnn learns a trivially separable set on wasm (training kernels in use)', async () => {
+    await learnsSeparableSet('cnn', { train: 320, validation: 100, epochs: 3, batchSize: 32 });
   });
 
   it('resnet20 learns a trivially separable set on wasm (gradients through the skip connections)', async () => {
     // Five epochs: training loss falls within one, but the 19 batch norms' moving statistics
     // (momentum 0.99, 10 steps an epoch) take about four to reach the weights'.
-    const model = createModel('resnet20', { numClasses: K, seed: 3 });
-    const result = await trainModel({
-      model,
-      train: syntheticSet(160, 1),
-      validation: syntheticSet(60, 2),
-      numClasses: K,
-      epochs: 5,
-      batchSize: 16,
-      learningRate: 3e-3,
-      augment: null,
-      stopPatience: 10,
-    });
-    expect(result.history[0]!.loss).toBeGreaterThan(result.history.at(-1)!.loss);
-    expect(Math.max(...result.history.map((h) => h.valAccuracy))).toBeGreaterThan(0.8);
-    model.dispose();
+    await learnsSeparableSet('resnet20', { train: 160, validation: 60, epochs: 5, batchSize: 16 });
   }, 180_000);
 
   it("dropout: false skips dropout while fitting and keeps the layers' rates", async () => {
