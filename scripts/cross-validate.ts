@@ -88,6 +88,7 @@ await runCli(async () => {
     augment: recipeAugmentation(args),
     dropout: !args['no-dropout'],
     replicas: args.replicas,
+    ...(args.engine === 'onnx' ? { engine: 'onnx' as const } : {}),
   };
   const store = args['state-dir']
     ? openFoldStore(

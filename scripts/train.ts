@@ -64,6 +64,7 @@ await runCli(async () => {
     }),
     dropout: !args['no-dropout'],
     replicas: args.replicas,
+    engine: args.engine,
     schedule: args.schedule,
     minLearningRate: args['min-lr'],
     emaDecay: args.ema,

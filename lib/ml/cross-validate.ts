@@ -8,7 +8,13 @@ import type { AugmentOptions } from '@/lib/ml/model-input';
 import { accuracyOfLogits, predictLogits } from '@/lib/ml/predict';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { loadInitialModel, selectImages } from '@/lib/ml/train-from-dataset';
-import { trainModel, type EpochReport, type LabelledImages, type LearningRateSchedule } from '@/lib/ml/train';
+import {
+  trainModel,
+  type EpochReport,
+  type LabelledImages,
+  type LearningRateSchedule,
+  type TrainEngine,
+} from '@/lib/ml/train';
 
 /** Seeds the folds: the same images in each fold whatever the recipe's own seed. */
 export const FOLD_SEED = 20261207;
@@ -29,6 +35,8 @@ export interface TrainingRecipe {
   augment: AugmentOptions | null;
   dropout: boolean;
   replicas: number;
+  /** Absent: 'tfjs' (and so the identity of a run recorded before engines existed). */
+  engine?: TrainEngine;
 }
 
 /**
@@ -171,6 +179,7 @@ export async function trainFolds(
         augment: recipe.augment,
         dropout: recipe.dropout,
         replicas: recipe.replicas,
+        engine: recipe.engine,
         schedule: recipe.schedule,
         minLearningRate: recipe.minLearningRate,
         emaDecay: recipe.emaDecay,

@@ -39,6 +39,8 @@ export const ModelMeta = z.object({
     .optional(),
   /** Threads that computed each training step together (absent: 1). */
   replicas: z.number().int().optional(),
+  /** 'onnx': ONNX Runtime computed the training steps (lib/ml/train-onnx.ts); absent: TensorFlow.js. */
+  engine: z.literal('onnx').optional(),
   /** The last run's learning-rate schedule and weight averaging (absent: plateau, none). */
   schedule: z.enum(['plateau', 'cosine']).optional(),
   emaDecay: z.number().optional(),

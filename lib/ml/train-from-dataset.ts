@@ -10,7 +10,13 @@ import { badInput } from '@/lib/errors';
 import { loadModel, saveModel, type ModelMeta } from '@/lib/ml/model-store';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { accuracyOfLogits, predictLogits, type TestTimeAugmentation } from '@/lib/ml/predict';
-import { trainModel, type EpochReport, type LabelledImages, type LearningRateSchedule } from '@/lib/ml/train';
+import {
+  trainModel,
+  type EpochReport,
+  type LabelledImages,
+  type LearningRateSchedule,
+  type TrainEngine,
+} from '@/lib/ml/train';
 
 /** Fixed seed for the train/validation split: the same 5,000 images whatever the training seed. */
 export const SPLIT_SEED = 20170825;
@@ -59,6 +65,8 @@ export interface TrainFromDatasetOptions {
   dropout?: boolean;
   /** Threads computing each step together (trainModel's `replicas`); default 1. */
   replicas?: number;
+  /** trainModel's engine: 'tfjs' (default) or 'onnx' (ONNX Runtime computes each step). */
+  engine?: TrainEngine;
   /** trainModel's schedule, minLearningRate and emaDecay. */
   schedule?: LearningRateSchedule;
   minLearningRate?: number;
@@ -241,6 +249,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       augmentation,
       dropout: options.dropout ?? true,
       replicas: options.replicas ?? 1,
+      ...(options.engine === 'onnx' ? { engine: 'onnx' as const } : {}),
       ...(options.schedule ? { schedule: options.schedule } : {}),
       ...(options.emaDecay ? { emaDecay: options.emaDecay } : {}),
       backend,
@@ -281,6 +290,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     augment: options.augment ? augmentation : null,
     dropout: options.dropout,
     replicas: options.replicas,
+    engine: options.engine,
     schedule: options.schedule,
     minLearningRate: options.minLearningRate,
     emaDecay: options.emaDecay,

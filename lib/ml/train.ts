@@ -7,6 +7,8 @@ import { dropoutLayers } from '@/lib/ml/model';
 import { createRng, shuffledIndices } from '@/lib/ml/random';
 import { ArrayAdam } from '@/lib/ml/train-optimizer';
 import { TrainReplicas } from '@/lib/ml/train-replicas';
+import { OnnxTrainStep } from '@/lib/ml/train-onnx';
+import { AppError } from '@/lib/errors';
 import { LEARNING_RATE_SCHEDULES, type LearningRateSchedule } from '@/lib/ml/schedules';
 
 export interface LabelledImages {
@@ -70,6 +72,15 @@ export interface TrainOptions {
    */
   replicas?: number;
   /**
+   * What computes each step's loss and gradients: 'tfjs' (default; the model's own layers on the
+   * TensorFlow.js backend, with `replicas`), or 'onnx': the step as one ONNX graph run by ONNX
+   * Runtime's native kernels on `threads` threads (lib/ml/train-onnx.ts; `replicas` unused). The
+   * optimizer, schedule, average and checkpoints are the same either way.
+   */
+  engine?: TrainEngine;
+  /** ONNX Runtime's intra-op threads for engine 'onnx' (default: every core). */
+  threads?: number;
+  /**
    * 'plateau' (default): halve the learning rate after `lrPatience` epochs without a better
    * validation loss. 'cosine': from `learningRate` down to `minLearningRate` along half a cosine
    * over every step of `epochs` (no halving; early stopping still applies).
@@ -93,6 +104,8 @@ export interface TrainOptions {
 
 export { LEARNING_RATE_SCHEDULES, type LearningRateSchedule };
 export type SelectionMetric = 'loss' | 'accuracy';
+export const TRAIN_ENGINES = ['tfjs', 'onnx'] as const;
+export type TrainEngine = (typeof TRAIN_ENGINES)[number];
 
 /** Whether validation figures `next` beat `best` under `selectBy` (a loss must drop by more than 1e-4). */
 export function isBetterEpoch(
@@ -198,8 +211,23 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const dropoutOff = options.dropout === false ? dropoutLayers(model) : [];
   const dropoutRates = dropoutOff.map((layer) => layer.rate);
   const restoreDropout = () => dropoutOff.forEach((layer, i) => (layer.rate = dropoutRates[i]!));
+  if (options.engine === 'onnx' && options.inferenceModeLayers)
+    throw new AppError(
+      'bad_input',
+      'The ONNX Runtime engine trains with batch statistics only; fine-tune in inference mode with --engine tfjs.',
+    );
+  const onnx =
+    options.engine === 'onnx'
+      ? await OnnxTrainStep.start({
+          model,
+          variables: varList,
+          numClasses: k,
+          dropoutOff: options.dropout === false,
+          threads: options.threads,
+        })
+      : null;
   const replicas =
-    (options.replicas ?? 1) > 1
+    !onnx && (options.replicas ?? 1) > 1
       ? await TrainReplicas.start({
           model,
           variables: varList,
@@ -244,7 +272,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
               min: options.minLearningRate ?? 0,
             }),
           );
-        if (replicas) {
+        if (onnx) {
+          lossSum += await onnx.step(optimizer, batchFloats, oneHot, batchSize, k);
+        } else if (replicas) {
           lossSum += await replicas.step(optimizer, batchFloats, oneHot, batchSize, k);
         } else {
           const xs = tf.tensor4d(batchFloats, [batchSize, IMAGE_SIZE, IMAGE_SIZE, 1]);
@@ -313,6 +343,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   } finally {
     restoreDropout();
     await replicas?.dispose();
+    await onnx?.dispose();
   }
   if (best.weights) {
     model.setWeights(best.weights);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ARCHITECTURES } from '@/lib/ml/model';
 import { AUGMENT_PRESETS } from '@/lib/ml/model-input';
 import { LEARNING_RATE_SCHEDULES } from '@/lib/ml/schedules';
+import { TRAIN_ENGINES } from '@/lib/ml/train';
 
 const MAX_REPLICAS = 16;
 
@@ -32,6 +33,8 @@ export const RecipeArgs = z.object({
     .min(1, 'at least 1 thread')
     .max(MAX_REPLICAS, `at most ${MAX_REPLICAS} threads`)
     .default(Math.min(os.availableParallelism(), MAX_REPLICAS)),
+  // tfjs: the layers on the TensorFlow.js backend; onnx: each step run by ONNX Runtime (docs/ml.md).
+  engine: z.enum(TRAIN_ENGINES).default('tfjs'),
   dataset: z.string().optional(),
   'init-from': z.string().min(1).optional(),
 });
@@ -52,6 +55,7 @@ export const RECIPE_OPTIONS = {
   data: { type: 'string' },
   'no-dropout': { type: 'boolean' },
   replicas: { type: 'string' },
+  engine: { type: 'string' },
   dataset: { type: 'string' },
   'init-from': { type: 'string' },
 } as const;

@@ -122,6 +122,48 @@ export class GraphBuilder {
     return output;
   }
 
+  /** Adds a node with several outputs (e.g. MaxPool's values and indices) and returns their names. */
+  addMultiOutputNode(spec: Omit<NodeSpec, 'output'> & { outputs: string[] }): string[] {
+    const outputs = spec.outputs.map((base) => this.uniqueName(base));
+    this.nodes.push({
+      name: outputs[0],
+      opType: spec.op,
+      input: spec.inputs,
+      output: outputs,
+      attribute: Object.entries(spec.attributes ?? {}).map(([name, value]) => attribute(name, value)),
+    });
+    return outputs;
+  }
+
+  /**
+   * A model with several float32 inputs and outputs (the training graph). Each output is an
+   * Identity of the node named `from`, so any node, or an input, may be an output.
+   */
+  encodeGraph(options: {
+    graphName: string;
+    inputs: { name: string; dims: (number | string)[] }[];
+    outputs: { from: string; name: string; dims: (number | string)[] }[];
+    docString: string;
+  }): Uint8Array {
+    for (const output of options.outputs)
+      this.nodes.push({ name: output.name, opType: 'Identity', input: [output.from], output: [output.name] });
+    const model = onnx.ModelProto.create({
+      irVersion: IR_VERSION,
+      producerName: PRODUCER_NAME,
+      producerVersion: EXPORTER_VERSION,
+      docString: options.docString,
+      opsetImport: [{ domain: '', version: OPSET }],
+      graph: {
+        name: options.graphName,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: options.inputs.map((input) => floatValueInfo(input.name, input.dims)),
+        output: options.outputs.map((output) => floatValueInfo(output.name, output.dims)),
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
   /** The finished model as protobuf bytes. */
   encode(options: {
     graphName: string;

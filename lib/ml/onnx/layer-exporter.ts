@@ -32,7 +32,7 @@ export function unsupported(layer: SavedLayer, why: string): AppError {
   );
 }
 
-function pair(value: unknown, fallback: [number, number]): [number, number] {
+export function pair(value: unknown, fallback: [number, number]): [number, number] {
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'number') return [value, value];
   const [a, b] = value as number[];
@@ -40,7 +40,7 @@ function pair(value: unknown, fallback: [number, number]): [number, number] {
 }
 
 /** TensorFlow's padding for one spatial axis: output size and [before, after] pads. */
-function padAxis(
+export function padAxis(
   size: number,
   kernel: number,
   stride: number,
