@@ -88,7 +88,8 @@ await runCli(async () => {
     augment: recipeAugmentation(args),
     dropout: !args['no-dropout'],
     replicas: args.replicas,
-    ...(args.engine === 'onnx' ? { engine: 'onnx' as const } : {}),
+    // Absent for tfjs, so that a state folder written before engines existed still matches.
+    ...(args.engine !== 'tfjs' ? { engine: args.engine } : {}),
   };
   const store = args['state-dir']
     ? openFoldStore(

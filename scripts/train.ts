@@ -65,6 +65,12 @@ await runCli(async () => {
     dropout: !args['no-dropout'],
     replicas: args.replicas,
     engine: args.engine,
+    onEngine: (engine, why) =>
+      console.error(
+        engine === 'onnx'
+          ? '[loupe] training engine: ONNX Runtime (--engine onnx)'
+          : `[loupe] training engine: TensorFlow.js${why ? ` (ONNX Runtime cannot: ${why})` : ''}`,
+      ),
     schedule: args.schedule,
     minLearningRate: args['min-lr'],
     emaDecay: args.ema,

@@ -65,8 +65,10 @@ export interface TrainFromDatasetOptions {
   dropout?: boolean;
   /** Threads computing each step together (trainModel's `replicas`); default 1. */
   replicas?: number;
-  /** trainModel's engine: 'tfjs' (default) or 'onnx' (ONNX Runtime computes each step). */
+  /** trainModel's engine: 'tfjs' (default), 'onnx' (ONNX Runtime computes each step) or 'auto'. */
   engine?: TrainEngine;
+  /** trainModel's onEngine: which engine the run uses, and why tfjs where 'auto' fell back to it. */
+  onEngine?: (engine: 'tfjs' | 'onnx', why?: string) => void;
   /** trainModel's schedule, minLearningRate and emaDecay. */
   schedule?: LearningRateSchedule;
   minLearningRate?: number;
@@ -227,6 +229,7 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     ? await loadInitialModel(options.initFrom, options.arch, k)
     : createModel(options.arch, { numClasses: k, seed: options.seed });
   const started = performance.now();
+  let usedEngine: 'tfjs' | 'onnx' = 'tfjs';
   const describe = (input: {
     validationLogits: Float32Array;
     history: EpochReport[];
@@ -248,8 +251,9 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
       augment: options.augment,
       augmentation,
       dropout: options.dropout ?? true,
-      replicas: options.replicas ?? 1,
-      ...(options.engine === 'onnx' ? { engine: 'onnx' as const } : {}),
+      // ONNX Runtime computes each step on its own threads; replicas apply to tfjs only.
+      replicas: usedEngine === 'onnx' ? 1 : (options.replicas ?? 1),
+      ...(usedEngine === 'onnx' ? { engine: 'onnx' as const } : {}),
       ...(options.schedule ? { schedule: options.schedule } : {}),
       ...(options.emaDecay ? { emaDecay: options.emaDecay } : {}),
       backend,
@@ -291,6 +295,10 @@ export async function trainFromDataset(options: TrainFromDatasetOptions): Promis
     dropout: options.dropout,
     replicas: options.replicas,
     engine: options.engine,
+    onEngine: (engine, why) => {
+      usedEngine = engine;
+      options.onEngine?.(engine, why);
+    },
     schedule: options.schedule,
     minLearningRate: options.minLearningRate,
     emaDecay: options.emaDecay,

@@ -75,11 +75,17 @@ export interface TrainOptions {
    * What computes each step's loss and gradients: 'tfjs' (default; the model's own layers on the
    * TensorFlow.js backend, with `replicas`), or 'onnx': the step as one ONNX graph run by ONNX
    * Runtime's native kernels on `threads` threads (lib/ml/train-onnx.ts; `replicas` unused). The
-   * optimizer, schedule, average and checkpoints are the same either way.
+   * optimizer, schedule, average and checkpoints are the same either way. 'auto': onnx where
+   * the engine can train the model and ONNX Runtime loads in this thread, tfjs otherwise.
    */
   engine?: TrainEngine;
   /** ONNX Runtime's intra-op threads for engine 'onnx' (default: every core). */
   threads?: number;
+  /**
+   * Told once, before the first step, which engine computes the steps; with engine 'auto'
+   * (onnx where it can train the model, else tfjs), `why` says why it is tfjs.
+   */
+  onEngine?: (engine: 'tfjs' | 'onnx', why?: string) => void;
   /**
    * 'plateau' (default): halve the learning rate after `lrPatience` epochs without a better
    * validation loss. 'cosine': from `learningRate` down to `minLearningRate` along half a cosine
@@ -104,7 +110,7 @@ export interface TrainOptions {
 
 export { LEARNING_RATE_SCHEDULES, type LearningRateSchedule };
 export type SelectionMetric = 'loss' | 'accuracy';
-export const TRAIN_ENGINES = ['tfjs', 'onnx'] as const;
+export const TRAIN_ENGINES = ['tfjs', 'onnx', 'auto'] as const;
 export type TrainEngine = (typeof TRAIN_ENGINES)[number];
 
 /** Whether validation figures `next` beat `best` under `selectBy` (a loss must drop by more than 1e-4). */
@@ -216,16 +222,27 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       'bad_input',
       'The ONNX Runtime engine trains with batch statistics only; fine-tune in inference mode with --engine tfjs.',
     );
-  const onnx =
-    options.engine === 'onnx'
-      ? await OnnxTrainStep.start({
-          model,
-          variables: varList,
-          numClasses: k,
-          dropoutOff: options.dropout === false,
-          threads: options.threads,
-        })
-      : null;
+  const startOnnx = () =>
+    OnnxTrainStep.start({
+      model,
+      variables: varList,
+      numClasses: k,
+      dropoutOff: options.dropout === false,
+      threads: options.threads,
+    });
+  let onnx: OnnxTrainStep | null = null;
+  let tfjsBecause: string | undefined;
+  if (options.engine === 'onnx') onnx = await startOnnx();
+  else if (options.engine === 'auto') {
+    if (options.inferenceModeLayers) tfjsBecause = 'fine-tuning in inference mode';
+    else
+      try {
+        onnx = await startOnnx();
+      } catch (error) {
+        tfjsBecause = (error as Error).message;
+      }
+  }
+  options.onEngine?.(onnx ? 'onnx' : 'tfjs', tfjsBecause);
   const replicas =
     !onnx && (options.replicas ?? 1) > 1
       ? await TrainReplicas.start({

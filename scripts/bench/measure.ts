@@ -6,7 +6,7 @@ import { createModel, type Architecture } from '@/lib/ml/model';
 import { loadModel, readModelMeta, saveUntrainedModel } from '@/lib/ml/model-store';
 import { predictLogitsParallel, effectiveWorkers } from '@/lib/ml/parallel-predict';
 import { argmaxRows, predictLogits } from '@/lib/ml/predict';
-import { trainModel, type LabelledImages } from '@/lib/ml/train';
+import { trainModel, type LabelledImages, type TrainEngine } from '@/lib/ml/train';
 import { measureOnnxInference, type OnnxInferenceFigures } from '@/scripts/bench/infer-onnx';
 
 export interface TrainingFigures {
@@ -54,6 +54,8 @@ export async function measureTraining(options: {
   warmupSteps: number;
   batchSize: number;
   replicas?: number;
+  /** trainModel's engine; 'onnx' trains without dropout (the engine refuses it). */
+  engine?: TrainEngine;
   onBatch?: (done: number, total: number) => void;
 }): Promise<TrainingFigures> {
   const { batchSize } = options;
@@ -73,6 +75,8 @@ export async function measureTraining(options: {
       batchSize,
       seed: 1,
       replicas: options.replicas,
+      engine: options.engine,
+      ...(options.engine === 'onnx' ? { dropout: false } : {}),
       onBatch: options.onBatch,
     };
     if (options.warmupSteps > 0)

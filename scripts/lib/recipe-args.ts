@@ -33,8 +33,9 @@ export const RecipeArgs = z.object({
     .min(1, 'at least 1 thread')
     .max(MAX_REPLICAS, `at most ${MAX_REPLICAS} threads`)
     .default(Math.min(os.availableParallelism(), MAX_REPLICAS)),
-  // tfjs: the layers on the TensorFlow.js backend; onnx: each step run by ONNX Runtime (docs/ml.md).
-  engine: z.enum(TRAIN_ENGINES).default('tfjs'),
+  // tfjs: the layers on the TensorFlow.js backend; onnx: each step run by ONNX Runtime (docs/ml.md);
+  // auto: onnx where that engine can train the model, tfjs otherwise.
+  engine: z.enum(TRAIN_ENGINES).default('auto'),
   dataset: z.string().optional(),
   'init-from': z.string().min(1).optional(),
 });

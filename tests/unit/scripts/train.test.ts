@@ -25,6 +25,8 @@ describe('npm run train', () => {
         '500',
         '--replicas',
         '2',
+        '--engine',
+        'tfjs',
         '--no-dropout',
         '--schedule',
         'cosine',
@@ -47,8 +49,28 @@ describe('npm run train', () => {
         schedule: 'cosine',
         emaDecay: 0.99,
       });
+      expect(meta.engine).toBeUndefined();
+      expect(stderr).toContain('[loupe] training engine: TensorFlow.js');
       // Dropout is skipped while fitting, not removed: the saved layer keeps its rate.
       expect(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).toContain('"rate":0.2');
+    },
+    120_000,
+  );
+
+  it.runIf(hasDataset)(
+    'by default trains on ONNX Runtime where it can, and says so; with dropout on it says why not',
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-train-'));
+      const common = ['--arch', 'mlp', '--epochs', '1', '--limit', '512', '--val-size', '200'];
+      const onnx = await runScript('train', [...common, '--no-dropout', '--out', path.join(dir, 'onnx')]);
+      expect(onnx.code, onnx.stderr).toBe(0);
+      expect(onnx.stderr).toContain('[loupe] training engine: ONNX Runtime');
+      const meta = JSON.parse(fs.readFileSync(path.join(dir, 'onnx', 'meta.json'), 'utf8'));
+      expect(meta).toMatchObject({ engine: 'onnx', replicas: 1, dropout: false });
+      const tfjs = await runScript('train', [...common, '--out', path.join(dir, 'tfjs')]);
+      expect(tfjs.code, tfjs.stderr).toBe(0);
+      expect(tfjs.stderr).toMatch(/training engine: TensorFlow\.js \(ONNX Runtime cannot: .*dropout while training/);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'tfjs', 'meta.json'), 'utf8')).engine).toBeUndefined();
     },
     120_000,
   );
