@@ -47,6 +47,8 @@ describe('npm run bench', () => {
           steps: mlp.train.steps,
         });
       else expect(mlp.trainReplicas).toBeUndefined();
+      // The same steps on the ONNX Runtime engine, every core.
+      expect(mlp.trainOnnx).toMatchObject({ threads: report.machine.cores, imagesPerSecond: positive });
       expect(report.ceiling).toMatchObject({ size: 256, repeats: 2, gflops: positive, threads: positive });
       expect(report.ceiling.allCoresGflops).toBeCloseTo(
         (report.ceiling.gflops * report.machine.cores) / report.ceiling.threads,
@@ -78,6 +80,7 @@ describe('npm run bench', () => {
         expect(report.pytorch.archs.mlp.infer.imagesPerSecond).toBeGreaterThan(0);
         expect(report.ratios.mlp.train).toBeGreaterThan(0);
         expect(report.ratios.mlp.infer).toBeGreaterThan(0);
+        expect(report.ratios.mlp.trainOnnx).toBeGreaterThan(0);
         for (const key of ['inferOnnxOneThread', 'inferOnnxAllCores', 'inferOnnxPerCpuSecond'])
           expect(report.ratios.mlp[key], key).toBeGreaterThan(0);
         expect(report.pytorch.matMul).toMatchObject({ size: 256, gflops: positive });
