@@ -49,6 +49,8 @@ export class OnnxTrainStep {
     variables: tf.Variable[];
     numClasses: number;
     dropoutOff: boolean;
+    /** Seeds the dropout masks. */
+    seed?: number;
     threads?: number;
   }): Promise<OnnxTrainStep> {
     const { model, variables } = options;
@@ -67,6 +69,7 @@ export class OnnxTrainStep {
       trainable: new Set(varKeys),
       numClasses: options.numClasses,
       dropoutOff: options.dropoutOff,
+      seed: options.seed,
     });
     const ort = await loadOnnxRuntime();
     const session = await ort.InferenceSession.create(graph.bytes, {

@@ -228,6 +228,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       variables: varList,
       numClasses: k,
       dropoutOff: options.dropout === false,
+      seed,
       threads: options.threads,
     });
   let onnx: OnnxTrainStep | null = null;

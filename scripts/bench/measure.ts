@@ -54,7 +54,7 @@ export async function measureTraining(options: {
   warmupSteps: number;
   batchSize: number;
   replicas?: number;
-  /** trainModel's engine; 'onnx' trains without dropout (the engine refuses it). */
+  /** trainModel's engine (default tfjs). */
   engine?: TrainEngine;
   onBatch?: (done: number, total: number) => void;
 }): Promise<TrainingFigures> {
@@ -76,7 +76,6 @@ export async function measureTraining(options: {
       seed: 1,
       replicas: options.replicas,
       engine: options.engine,
-      ...(options.engine === 'onnx' ? { dropout: false } : {}),
       onBatch: options.onBatch,
     };
     if (options.warmupSteps > 0)

@@ -92,7 +92,7 @@ export interface ArchFigures {
   train?: TrainingFigures & { gflops: number };
   /** The same training spread over `replicas` threads, one per core (trainModel's `replicas`). */
   trainReplicas?: TrainingFigures & { gflops: number; replicas: number };
-  /** The same steps computed by ONNX Runtime on every core (trainModel's engine 'onnx', no dropout). */
+  /** The same steps computed by ONNX Runtime on every core (trainModel's engine 'onnx'). */
   trainOnnx?: TrainingFigures & { gflops: number; threads: number };
   infer?: InferenceFigures;
 }
@@ -344,7 +344,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     ...(memory ? { memory } : {}),
     ...(score ? { score } : {}),
     notes: [
-      "train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process's backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted). trainReplicas: the same, data-parallel over one replica thread per core (each single-threaded wasm; gradients averaged each step, batch norm over each replica's shard); its worker start-up is not timed, its first steps are. trainOnnx: the same steps with trainModel's engine 'onnx' (the step as one ONNX graph in ONNX Runtime, intra-op threads = cores; dropout off, which that engine requires; session creation not timed); ratios.trainOnnx compares it with PyTorch.",
+      "train: images/s of trainModel (augmentation, Adam, batch 128) on real Fashion-MNIST train images, after warm-up steps, on this process's backend. gflops: images/s x flops.training (convolution and dense arithmetic of the forward pass, the weight gradients and the input gradients; batch norm, pooling and the optimizer not counted). trainReplicas: the same, data-parallel over one replica thread per core (each single-threaded wasm; gradients averaged each step, batch norm over each replica's shard); its worker start-up is not timed, its first steps are. trainOnnx: the same steps with trainModel's engine 'onnx' (the step as one ONNX graph in ONNX Runtime, intra-op threads = cores; session creation not timed); ratios.trainOnnx compares it with PyTorch.",
       "ceiling: the best square float32 matMul rate of this process's backend on its threads (XNNPACK's GEMM on wasm), and that rate times cores / threads: no training step runs its convolutions faster here. ratios.halfOfPytorchNeedsShareOfCeiling: the share of that all-cores rate that training at half PyTorch's images/s would have to sustain over the whole step.",
       "infer.onnx: the same model exported to ONNX (lib/ml/onnx) in ONNX Runtime: one session on one intra-op thread, one session on every core (what Loupe scores with); infer.onnx.int8: the same for its int8 export (LOUPE_ONNX_PRECISION=int8), with the share of images whose class matches float32's; overTfjs compares one thread with infer.single and every core with infer.parallelAfterStartup. cpuSecondsPer1000 is process CPU time, so a busy machine changes it less than images/s; ratios.inferOnnxPerCpuSecond compares it with PyTorch's own CPU time (its two threads included).",
       'infer.single: predictLogits in this process; infer.parallel: predictLogitsParallel wall time including worker start-up and model loading; infer.parallelAfterStartup: from the moment every worker had its model (ratios.infer uses this one: PyTorch is timed after its model is built and warm).',

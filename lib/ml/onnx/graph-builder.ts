@@ -103,6 +103,18 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A boolean scalar initializer (e.g. Dropout's training_mode). */
+  addBool(base: string, value: boolean): string {
+    const name = this.uniqueName(base);
+    this.initializers.push({
+      name,
+      dims: [],
+      dataType: onnx.TensorProto.DataType.BOOL,
+      rawData: Uint8Array.of(value ? 1 : 0),
+    });
+    return name;
+  }
+
   addInt64(base: string, values: number[]): string {
     const name = this.uniqueName(base);
     this.initializers.push(int64Tensor(name, values));

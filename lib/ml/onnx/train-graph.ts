@@ -14,7 +14,7 @@
  *
  * Supported layers: InputLayer, Conv2D (no dilation, linear or ReLU), BatchNormalization over
  * channels, ReLU, Add, MaxPooling2D (windows that do not overlap), GlobalAveragePooling2D,
- * Flatten, Dense (linear or ReLU) and dropout that is switched off. Anything else is refused
+ * Flatten, Dense (linear or ReLU) and Dropout (ONNX Runtime's own random masks, seeded). Anything else is refused
  * with a sentence (`unsupportedTrainLayer`), and the caller trains with TensorFlow.js.
  */
 import { AppError } from '@/lib/errors';
@@ -50,8 +50,10 @@ export interface TrainGraphOptions {
   /** Keys of the weights to compute gradients for. */
   trainable: ReadonlySet<string>;
   numClasses: number;
-  /** Dropout layers are skipped (the run trains without dropout); otherwise a dropout layer is refused. */
+  /** Dropout layers are skipped (the run trains without dropout); otherwise they drop at random. */
   dropoutOff: boolean;
+  /** Seeds the dropout masks (each layer its own stream); default 1. */
+  seed?: number;
 }
 
 export function unsupportedTrainLayer(layer: SavedLayer, why: string): AppError {
@@ -432,6 +434,34 @@ class TrainGraphWriter {
     return { flow: { name: y, layout: 'flat', shape: [h * w * ch] }, backward };
   }
 
+  /**
+   * Dropout while training, as tf.layers: y = x * mask / (1 - rate). ONNX Runtime draws the
+   * masks (seeded per layer, so a run repeats); the gradient goes back through the same mask.
+   */
+  dropout(layer: SavedLayer, x: Flow, seed: number): { flow: Flow; backward: Backward } {
+    const rate = Number(layer.config.rate ?? 0);
+    if (layer.config.noise_shape !== null && layer.config.noise_shape !== undefined)
+      throw unsupportedTrainLayer(layer, 'dropout with a noise shape is not supported');
+    const [y, mask] = this.g.addMultiOutputNode({
+      op: 'Dropout',
+      inputs: [x.name, this.scalar(rate), this.g.addBool(`${layer.name}_training`, true)],
+      outputs: [layer.name, `${layer.name}_mask`],
+      attributes: { seed },
+    });
+    const backward: Backward = (dy, needed) => {
+      if (!needed[0]) return [null];
+      const kept = this.node('Cast', [mask!], `${layer.name}_kept`, { to: 1 });
+      return [
+        this.node(
+          'Mul',
+          [this.node('Mul', [dy, kept], `${layer.name}_dy_kept`), this.scalar(1 / (1 - rate))],
+          `${layer.name}_dx`,
+        ),
+      ];
+    };
+    return { flow: { ...x, name: y! }, backward };
+  }
+
   add(layer: SavedLayer, inputs: Flow[]): { flow: Flow; backward: Backward } {
     const layouts = new Set(inputs.map((flow) => flow.layout));
     if (layouts.size !== 1 || inputs.some((flow) => flow.shape.join() !== inputs[0]!.shape.join()))
@@ -445,12 +475,14 @@ class TrainGraphWriter {
   }
 }
 
-/** Layers that do nothing while training here (dropout only when the run switches it off). */
+/** Layers that do nothing while training here (dropout when the run switches it off, or at rate 0). */
 function isIdentity(layer: SavedLayer, dropoutOff: boolean): boolean {
   if (layer.className === 'InputLayer') return true;
   if (!['Dropout', 'SpatialDropout2D'].includes(layer.className)) return false;
   if (dropoutOff || Number(layer.config.rate ?? 0) === 0) return true;
-  throw unsupportedTrainLayer(layer, 'dropout while training is not supported (train with --no-dropout)');
+  if (layer.className === 'SpatialDropout2D')
+    throw unsupportedTrainLayer(layer, 'spatial dropout while training is not supported (train with --no-dropout)');
+  return false;
 }
 
 /** The training step's graph for `options.model`; throws a sentence for a layer it cannot train. */
@@ -506,6 +538,9 @@ export function buildTrainGraph(options: TrainGraphOptions): TrainGraph {
           break;
         case 'Add':
           result = t.add(layer, inputs);
+          break;
+        case 'Dropout':
+          result = t.dropout(layer, first, (options.seed ?? 1) * 1000 + steps.length);
           break;
         default:
           throw unsupportedTrainLayer(layer, `training ${layer.className} layers is not supported`);

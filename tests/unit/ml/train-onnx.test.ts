@@ -107,12 +107,43 @@ describe('ONNX Runtime training step', () => {
           dropoutOff,
         });
     };
-    // lenet5 pools by averaging; an mlp with its dropout on.
+    // lenet5 pools by averaging.
     expect(graphFor('lenet5', true)).toThrow(/Cannot train layer ".*" \(AveragePooling2D\).*--engine tfjs/);
-    expect(graphFor('mlp', false)).toThrow(/dropout while training is not supported \(train with --no-dropout\)/);
-    // The mlp without dropout is supported: Flatten and Dense with ReLU.
+    // The mlp, dropout on or off: Flatten, Dense with ReLU, Dropout.
     expect(graphFor('mlp', true)().grads.size).toBe(6);
+    expect(graphFor('mlp', false)().grads.size).toBe(6);
   });
+
+  it('dropout drops at random while training, seeded, and only when on', async () => {
+    await tf.setBackend('cpu');
+    const model = createModel('mlp', { numClasses: K, seed: 2 });
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const n = 32;
+    const pixels = new Float32Array(n * 784).map((_, i) => ((i * 31) % 97) / 97);
+    const labels = new Float32Array(n * K);
+    for (let i = 0; i < n; i++) labels[i * K + (i % K)] = 1;
+    const lossesOf = async (dropoutOff: boolean) => {
+      const step = await OnnxTrainStep.start({ model, variables, numClasses: K, dropoutOff, seed: 5, threads: 1 });
+      const { optimizer } = capturingOptimizer();
+      try {
+        const first = await step.step(optimizer, pixels, labels, n, K);
+        const second = await step.step(optimizer, pixels, labels, n, K);
+        return { first, second };
+      } finally {
+        await step.dispose();
+      }
+    };
+    const off = await lossesOf(true);
+    const on = await lossesOf(false);
+    const again = await lossesOf(false);
+    // Without dropout the same weights and batch give the same loss; with it, each step draws a
+    // new mask, and a run with the same seed draws the same masks.
+    expect(off.second).toBe(off.first);
+    expect(on.first).not.toBe(off.first);
+    expect(on.second).not.toBe(on.first);
+    expect(again.first).toBe(on.first);
+    model.dispose();
+  }, 60_000);
 
   it('trainModel with engine onnx learns a separable set and refuses inference-mode fine-tuning', async () => {
     await tf.setBackend('cpu');
