@@ -10,7 +10,13 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
 
 /** serialization_failure and deadlock_detected: the transaction lost a race and can run again. */
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
-const MAX_ATTEMPTS = 10;
+/**
+ * Two workers claiming jobs at once lost 10 races in a row once (CI, 2026-12-07: the claim reads
+ * then writes the jobs table under SERIALIZABLE): more attempts, and a wait that doubles, so
+ * racers that keep meeting drift apart.
+ */
+const MAX_ATTEMPTS = 25;
+const MAX_BACKOFF_MS = 250;
 
 /**
  * SQLite serializes every writing transaction ('immediate'): the same guarantee here is
@@ -76,8 +82,9 @@ export class PostgresConnection implements Connection {
         });
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !RETRYABLE_CODES.has(codeOf(error) ?? '')) throw error;
-        // Back off a little, more each time, with jitter so the racers do not meet again.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        // Back off, twice as long each time up to a cap, with jitter so the racers do not meet again.
+        const ceiling = Math.min(MAX_BACKOFF_MS, 2 * 2 ** attempt);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
       }
     }
   }
