@@ -159,21 +159,7 @@ export class GraphBuilder {
   }): Uint8Array {
     for (const output of options.outputs)
       this.nodes.push({ name: output.name, opType: 'Identity', input: [output.from], output: [output.name] });
-    const model = onnx.ModelProto.create({
-      irVersion: IR_VERSION,
-      producerName: PRODUCER_NAME,
-      producerVersion: EXPORTER_VERSION,
-      docString: options.docString,
-      opsetImport: [{ domain: '', version: OPSET }],
-      graph: {
-        name: options.graphName,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: options.inputs.map((input) => floatValueInfo(input.name, input.dims)),
-        output: options.outputs.map((output) => floatValueInfo(output.name, output.dims)),
-      },
-    });
-    return onnx.ModelProto.encode(model).finish();
+    return this.modelBytes({ ...options, metadata: {} });
   }
 
   /** The finished model as protobuf bytes. */
@@ -188,6 +174,22 @@ export class GraphBuilder {
     const last = this.nodes.at(-1);
     if (!last || last.output?.[0] !== options.output.from) throw new Error('The graph must end at its output node.');
     last.output = [options.output.name];
+    return this.modelBytes({
+      graphName: options.graphName,
+      docString: options.docString,
+      metadata: options.metadata,
+      inputs: [options.input],
+      outputs: [options.output],
+    });
+  }
+
+  private modelBytes(options: {
+    graphName: string;
+    docString: string;
+    metadata: Record<string, string>;
+    inputs: { name: string; dims: (number | string)[] }[];
+    outputs: { name: string; dims: (number | string)[] }[];
+  }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
       producerName: PRODUCER_NAME,
@@ -202,8 +204,8 @@ export class GraphBuilder {
         name: options.graphName,
         node: this.nodes,
         initializer: this.initializers,
-        input: [floatValueInfo(options.input.name, options.input.dims)],
-        output: [floatValueInfo(options.output.name, options.output.dims)],
+        input: options.inputs.map((input) => floatValueInfo(input.name, input.dims)),
+        output: options.outputs.map((output) => floatValueInfo(output.name, output.dims)),
       },
     });
     return onnx.ModelProto.encode(model).finish();
